@@ -1,0 +1,246 @@
+using System.Collections.Immutable;
+using SparkControl.Core.Shell;
+using SparkControl.Core.Yaml;
+
+namespace SparkControl.Core.Catalog;
+
+/// <summary>Reads and writes the model catalog schema (<c>models.yaml</c>; documented in the README, "Model catalog").</summary>
+public static class CatalogYaml
+{
+    public static (ImmutableArray<ModelDefinition> Models, ImmutableArray<ConfigProblem> Problems) Read(string text, string file, ModelOrigin origin)
+    {
+        var problems = new List<ConfigProblem>();
+        var root = YamlMap.Load(text, file, problems);
+        var models = ImmutableArray.CreateBuilder<ModelDefinition>();
+        var ids = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var entry in root.Maps("models"))
+        {
+            var before = problems.Count;
+            var model = ReadModel(entry, origin);
+            if (model is null || problems.Count > before)
+            {
+                continue;
+            }
+
+            if (!ids.Add(model.Id))
+            {
+                entry.Problem($"model id '{model.Id}' appears more than once");
+                continue;
+            }
+
+            models.Add(model);
+        }
+
+        root.RejectUnknown();
+        return (models.ToImmutable(), [.. problems]);
+    }
+
+    public static ModelDefinition? ReadModel(YamlMap map, ModelOrigin origin)
+    {
+        var id = map.String("id", required: true);
+        if (id is not null && Validators.ModelId(id) is { } idError)
+        {
+            map.ProblemAt("id", idError);
+        }
+
+        var source = ReadSource(map.Map("source"), map);
+        var servedName = map.String("servedName") ?? id;
+        if (servedName is not null && Validators.ServedName(servedName) is { } servedError)
+        {
+            map.ProblemAt("servedName", servedError);
+        }
+
+        var aliases = map.Strings("aliases");
+        foreach (var alias in aliases)
+        {
+            if (Validators.ServedName(alias, "alias") is { } aliasError)
+            {
+                map.ProblemAt("aliases", aliasError);
+            }
+        }
+
+        var runtimeText = map.String("runtime");
+        var runtime = runtimeText is null ? ModelRuntime.Vllm : ModelEnumNames.ParseRuntime(runtimeText);
+        if (runtime is null)
+        {
+            map.ProblemAt("runtime", $"runtime '{runtimeText}' must be vllm, launch-cluster or nim");
+        }
+
+        var placementText = map.String("placement");
+        var placement = placementText is null ? ModelPlacement.Single : ModelEnumNames.ParsePlacement(placementText);
+        if (placement is null)
+        {
+            map.ProblemAt("placement", $"placement '{placementText}' must be single or cluster");
+        }
+
+        var taskText = map.String("task");
+        var task = taskText is null ? ModelTask.Generate : ModelEnumNames.ParseTask(taskText);
+        if (task is null)
+        {
+            map.ProblemAt("task", $"task '{taskText}' must be generate or embed");
+        }
+
+        var port = map.Int("port") ?? 8000;
+        if (Validators.Port(port) is { } portError)
+        {
+            map.ProblemAt("port", portError);
+        }
+
+        var image = map.String("image");
+        var flags = ReadFlags(map.Map("vllm"));
+        var memory = map.Double("memoryEstimateGiB");
+        var download = map.Double("downloadSizeGiB");
+        var displayName = map.String("displayName");
+        var notes = map.String("notes");
+        map.RejectUnknown();
+
+        if (id is null || source is null || servedName is null || runtime is null || placement is null || task is null)
+        {
+            return null;
+        }
+
+        if (placement == ModelPlacement.Cluster && runtime != ModelRuntime.LaunchCluster)
+        {
+            map.ProblemAt("placement", "placement cluster (both Sparks, tensor parallel 2) needs runtime launch-cluster");
+        }
+
+        if (source is LocalSource && placement == ModelPlacement.Cluster)
+        {
+            map.ProblemAt("placement", "a local model exists on one Spark only and cannot span both");
+        }
+
+        return new ModelDefinition
+        {
+            Id = id,
+            DisplayName = displayName ?? id,
+            Source = source,
+            ServedName = servedName,
+            Aliases = [.. aliases],
+            Runtime = runtime.Value,
+            Placement = placement.Value,
+            Task = task.Value,
+            Port = port,
+            Image = image,
+            Flags = flags,
+            MemoryEstimateGiB = memory,
+            DownloadSizeGiB = download,
+            Notes = notes,
+            Origin = origin,
+        };
+    }
+
+    private static ModelSource? ReadSource(YamlMap? map, YamlMap parent)
+    {
+        if (map is null)
+        {
+            parent.Problem("'source' is required: { hf: ORG/NAME } or { local: /path, spark: NAME }");
+            return null;
+        }
+
+        var hf = map.String("hf");
+        var revision = map.String("revision");
+        var local = map.String("local");
+        var spark = map.String("spark");
+        map.RejectUnknown();
+        if (hf is not null && local is null)
+        {
+            if (Validators.HfRepoId(hf) is { } repoError)
+            {
+                map.ProblemAt("hf", repoError);
+            }
+
+            if (Validators.HfRevision(revision) is { } revisionError)
+            {
+                map.ProblemAt("revision", revisionError);
+            }
+
+            return new HuggingFaceSource(hf, revision);
+        }
+
+        if (local is not null && hf is null)
+        {
+            if (Validators.AbsolutePath(local, "local") is { } pathError)
+            {
+                map.ProblemAt("local", pathError);
+            }
+
+            if (Validators.Name(spark, "spark") is { } sparkError)
+            {
+                map.ProblemAt("spark", sparkError);
+            }
+
+            return new LocalSource(spark ?? string.Empty, local);
+        }
+
+        map.Problem("source needs exactly one of 'hf' (a Hugging Face repo) or 'local' (a directory on a Spark)");
+        return null;
+    }
+
+    public static VllmFlags ReadFlags(YamlMap? map)
+    {
+        if (map is null)
+        {
+            return VllmFlags.Default;
+        }
+
+        var flags = new VllmFlags
+        {
+            MaxModelLen = map.Int("maxModelLen"),
+            GpuMemoryUtilization = map.Double("gpuMemoryUtilization"),
+            MaxNumSeqs = map.Int("maxNumSeqs"),
+            TensorParallelSize = map.Int("tensorParallelSize"),
+            Quantization = map.String("quantization"),
+            KvCacheDtype = map.String("kvCacheDtype"),
+            EnablePrefixCaching = map.Bool("enablePrefixCaching"),
+            EnforceEager = map.Bool("enforceEager") ?? false,
+            TrustRemoteCode = map.Bool("trustRemoteCode") ?? false,
+            ToolCallParser = map.String("toolCallParser"),
+            ReasoningParser = map.String("reasoningParser"),
+            ExtraArgs = [.. map.Strings("extraArgs")],
+        };
+        map.RejectUnknown();
+        foreach (var error in VllmArguments.Validate(flags))
+        {
+            map.ProblemAt(error.Field.Split('[')[0], error.Message);
+        }
+
+        return flags;
+    }
+
+    public static YamlWriter WriteModel(ModelDefinition model) => new YamlWriter()
+        .Add("id", model.Id)
+        .Add("displayName", model.DisplayName == model.Id ? null : model.DisplayName)
+        .Add("source", WriteSource(model.Source))
+        .Add("servedName", model.ServedName == model.Id ? null : model.ServedName)
+        .Add("aliases", model.Aliases)
+        .Add("runtime", model.Runtime == ModelRuntime.Vllm ? null : model.Runtime.ToYaml())
+        .Add("placement", model.Placement == ModelPlacement.Single ? null : model.Placement.ToYaml())
+        .Add("task", model.Task == ModelTask.Generate ? null : model.Task.ToYaml())
+        .Add("port", model.Port)
+        .Add("image", model.Image)
+        .Add("vllm", WriteFlags(model.Flags))
+        .Add("memoryEstimateGiB", model.MemoryEstimateGiB)
+        .Add("downloadSizeGiB", model.DownloadSizeGiB)
+        .Add("notes", model.Notes);
+
+    public static YamlWriter WriteSource(ModelSource source) => source switch
+    {
+        HuggingFaceSource hf => new YamlWriter().Add("hf", hf.Repo).Add("revision", hf.Revision),
+        LocalSource local => new YamlWriter().Add("local", local.Path).Add("spark", local.Spark),
+        _ => throw new ArgumentOutOfRangeException(nameof(source)),
+    };
+
+    public static YamlWriter WriteFlags(VllmFlags flags) => new YamlWriter()
+        .Add("maxModelLen", flags.MaxModelLen)
+        .Add("gpuMemoryUtilization", flags.GpuMemoryUtilization)
+        .Add("maxNumSeqs", flags.MaxNumSeqs)
+        .Add("tensorParallelSize", flags.TensorParallelSize)
+        .Add("quantization", flags.Quantization)
+        .Add("kvCacheDtype", flags.KvCacheDtype)
+        .Add("enablePrefixCaching", flags.EnablePrefixCaching)
+        .Add("enforceEager", flags.EnforceEager ? true : null)
+        .Add("trustRemoteCode", flags.TrustRemoteCode ? true : null)
+        .Add("toolCallParser", flags.ToolCallParser)
+        .Add("reasoningParser", flags.ReasoningParser)
+        .Add("extraArgs", flags.ExtraArgs);
+}

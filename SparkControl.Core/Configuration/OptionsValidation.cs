@@ -1,0 +1,42 @@
+using System.Net;
+using Microsoft.Extensions.Options;
+
+namespace SparkControl.Core.Configuration;
+
+/// <summary>Validates every <see cref="SparkControlOptions"/> setting at once and names each bad key.</summary>
+public sealed class SparkControlOptionsValidator : IValidateOptions<SparkControlOptions>
+{
+    public ValidateOptionsResult Validate(string? name, SparkControlOptions options)
+    {
+        var errors = new List<string>();
+        const string prefix = SparkControlOptions.Section;
+        if (string.IsNullOrWhiteSpace(options.DataDirectory))
+        {
+            errors.Add($"{prefix}:DataDirectory must name a directory (or set SPARKCONTROL_DATA)");
+        }
+
+        if (string.IsNullOrWhiteSpace(options.ListenAddress)
+            || !(IPAddress.TryParse(options.ListenAddress, out _) || options.ListenAddress is "localhost" or "*" or "+"))
+        {
+            errors.Add($"{prefix}:ListenAddress '{options.ListenAddress}' must be an IP address, localhost or *");
+        }
+
+        if (options.Port is < 1 or > 65535)
+        {
+            errors.Add($"{prefix}:Port must be between 1 and 65535, not {options.Port}");
+        }
+
+        Positive(errors, $"{prefix}:Health:Interval", options.Health.Interval);
+        Positive(errors, $"{prefix}:Health:ProbeTimeout", options.Health.ProbeTimeout);
+        Positive(errors, $"{prefix}:Health:HostTimeout", options.Health.HostTimeout);
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+
+    public static void Positive(List<string> errors, string key, TimeSpan value)
+    {
+        if (value <= TimeSpan.Zero)
+        {
+            errors.Add($"{key} must be a positive duration like 00:00:05, not {value}");
+        }
+    }
+}

@@ -1,0 +1,83 @@
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging;
+using SparkControl.Core.Storage;
+
+namespace SparkControl.Core.History;
+
+/// <summary>
+/// The one SQLite store (<c>sparkcontrol.db</c> in the data directory) with versioned migrations. When the file
+/// cannot be opened for writing the store reports itself unavailable and the features that need it say so.
+/// </summary>
+public sealed class SparkControlStore
+{
+    public const string FileName = "sparkcontrol.db";
+
+    private readonly string _connectionString;
+    private readonly ILogger<SparkControlStore> _logger;
+
+    public SparkControlStore(DataDirectory dataDirectory, ILogger<SparkControlStore> logger)
+    {
+        _logger = logger;
+        DatabasePath = dataDirectory.Resolve(FileName);
+        _connectionString = new SqliteConnectionStringBuilder
+        {
+            DataSource = DatabasePath,
+            Mode = SqliteOpenMode.ReadWriteCreate,
+            Cache = SqliteCacheMode.Private,
+            Pooling = true,
+            DefaultTimeout = 10,
+        }.ToString();
+        UnavailableReason = Initialize();
+    }
+
+    public string DatabasePath { get; }
+
+    public bool IsAvailable => UnavailableReason is null;
+
+    /// <summary>Why the store cannot be used, in words an operator can act on; null when it can.</summary>
+    public string? UnavailableReason { get; }
+
+    public int SchemaVersion { get; private set; }
+
+    /// <summary>Opens a connection; throws <see cref="StoreUnavailableException"/> when the store is unavailable.</summary>
+    public SqliteConnection Open()
+    {
+        if (UnavailableReason is not null)
+        {
+            throw new StoreUnavailableException(UnavailableReason);
+        }
+
+        var connection = new SqliteConnection(_connectionString);
+        connection.Open();
+        return connection;
+    }
+
+    private string? Initialize()
+    {
+        try
+        {
+            using var connection = new SqliteConnection(_connectionString);
+            connection.Open();
+            Execute(connection, "PRAGMA journal_mode=WAL;");
+            Execute(connection, "PRAGMA synchronous=NORMAL;");
+            SchemaVersion = Migrations.Apply(connection);
+            return null;
+        }
+        catch (Exception ex) when (ex is SqliteException or IOException or UnauthorizedAccessException)
+        {
+            var reason = $"The database {DatabasePath} cannot be opened for writing ({ex.Message.TrimEnd('.')}). " +
+                         "History, timelines and the GPU ledger are off until the data directory is writable.";
+            _logger.LogWarning("{Reason}", reason);
+            return reason;
+        }
+    }
+
+    private static void Execute(SqliteConnection connection, string sql)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.ExecuteNonQuery();
+    }
+}
+
+public sealed class StoreUnavailableException(string reason) : InvalidOperationException(reason);

@@ -1,0 +1,74 @@
+using System.Collections.Immutable;
+using System.Globalization;
+using SparkControl.Core.Catalog;
+using SparkControl.Core.Sparks;
+
+namespace SparkControl.Core.Hosts;
+
+/// <summary>Builds the exact container launch for a catalog model on a Spark.</summary>
+public static class LaunchSpecs
+{
+    /// <summary>The one model container per Spark started with <c>docker run</c>.</summary>
+    public const string ModelContainerName = "sparkcontrol-llm";
+
+    /// <summary>Where the Spark's HF cache appears inside vLLM containers.</summary>
+    public const string ContainerHfHome = "/root/.cache/huggingface";
+
+    /// <summary>
+    /// <c>docker run -d --name sparkcontrol-llm [--gpus all] --network host --ipc=host -v HF_CACHE:/root/.cache/huggingface
+    /// [--env-file secrets] --entrypoint vllm IMAGE serve MODEL --served-model-name NAME --port PORT [flags]</c>.
+    /// </summary>
+    /// <param name="hfCachePath">The Spark's HF cache with <c>~</c> already resolved.</param>
+    /// <param name="secretsEnvFile">A 0600 env file on the Spark holding HF_TOKEN, or null.</param>
+    public static ContainerLaunchSpec Vllm(ModelDefinition model, SparkDefinition spark, string hfCachePath, string? secretsEnvFile)
+    {
+        var mounts = ImmutableArray.CreateBuilder<BindMount>();
+        mounts.Add(new BindMount(hfCachePath, ContainerHfHome, ReadOnly: false));
+        var environment = ImmutableSortedDictionary.CreateBuilder<string, string>(StringComparer.Ordinal);
+        string modelArgument;
+        switch (model.Source)
+        {
+            case LocalSource local:
+                // The directory is served by path, read-only, and the hub is never asked about it.
+                mounts.Add(new BindMount(local.Path, local.Path, ReadOnly: true));
+                environment["HF_HUB_OFFLINE"] = "1";
+                modelArgument = local.Path;
+                break;
+            case HuggingFaceSource hf:
+                modelArgument = hf.Repo;
+                break;
+            default:
+                throw new ArgumentOutOfRangeException(nameof(model), "unknown model source");
+        }
+
+        foreach (var extra in spark.ExtraMounts)
+        {
+            var parts = extra.Split(':');
+            mounts.Add(new BindMount(parts[0], parts[1], parts.Length > 2 && parts[2] == "ro"));
+        }
+
+        return new ContainerLaunchSpec
+        {
+            Name = ModelContainerName,
+            Image = model.Image ?? spark.VllmImage,
+            Entrypoint = "vllm",
+            Command = VllmArguments.Serve(model, modelArgument),
+            Environment = environment.ToImmutable(),
+            EnvFile = secretsEnvFile,
+            Mounts = mounts.ToImmutable(),
+            Labels = ModelLabels(model),
+            Gpus = spark.GpusEnabled ? "all" : null,
+            HostNetwork = true,
+            HostIpc = true,
+        };
+    }
+
+    public static ImmutableSortedDictionary<string, string> ModelLabels(ModelDefinition model) =>
+        ImmutableSortedDictionary.CreateRange(StringComparer.Ordinal, new Dictionary<string, string>
+        {
+            [ContainerLabels.Role] = ContainerLabels.ModelRole,
+            [ContainerLabels.Model] = model.Id,
+            [ContainerLabels.ServedName] = model.ServedName,
+            [ContainerLabels.Port] = model.Port.ToString(CultureInfo.InvariantCulture),
+        });
+}

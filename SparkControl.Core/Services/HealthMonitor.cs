@@ -1,0 +1,279 @@
+using System.Collections.Immutable;
+using System.Globalization;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using SparkControl.Core.Configuration;
+using SparkControl.Core.Diagnostics;
+using SparkControl.Core.History;
+using SparkControl.Core.Hosts;
+using SparkControl.Core.Sparks;
+using SparkControl.Core.Streams;
+
+namespace SparkControl.Core.Services;
+
+/// <summary>
+/// Checks every service on every Spark on a timer (or at once on request) and publishes <see cref="FleetHealth"/>.
+/// Sparks are checked in parallel, and so are the services of one Spark, each probe with its own timeout: one dead
+/// service or Spark never delays the others.
+/// </summary>
+public sealed partial class HealthMonitor : BackgroundService
+{
+    private readonly SparkFleet _fleet;
+    private readonly HealthProbe _probe;
+    private readonly ServiceStatusLog _statusLog;
+    private readonly SparkControlMetrics _metrics;
+    private readonly TimeProvider _time;
+    private readonly IOptionsMonitor<SparkControlOptions> _options;
+    private readonly ILogger<HealthMonitor> _logger;
+    private readonly SnapshotStream<FleetHealth> _stream;
+    private readonly SemaphoreSlim _wake = new(0, 1);
+    private readonly SemaphoreSlim _checkGate = new(1, 1);
+
+    public HealthMonitor(
+        SparkFleet fleet,
+        HealthProbe probe,
+        ServiceStatusLog statusLog,
+        SparkControlMetrics metrics,
+        TimeProvider time,
+        IOptionsMonitor<SparkControlOptions> options,
+        ILogger<HealthMonitor> logger)
+    {
+        _fleet = fleet;
+        _probe = probe;
+        _statusLog = statusLog;
+        _metrics = metrics;
+        _time = time;
+        _options = options;
+        _logger = logger;
+        _stream = new SnapshotStream<FleetHealth>(FleetHealth.Empty, time);
+    }
+
+    public Versioned<FleetHealth> Current => _stream.Current;
+
+    public IAsyncEnumerable<Versioned<FleetHealth>> WatchAsync(CancellationToken cancellationToken) => _stream.WatchAsync(cancellationToken);
+
+    /// <summary>Asks for a check now instead of at the next tick (after an action changed something).</summary>
+    public void RequestCheck()
+    {
+        try
+        {
+            _wake.Release();
+        }
+        catch (SemaphoreFullException)
+        {
+            // A check is already requested.
+        }
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await CheckOnceAsync(stoppingToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
+            {
+                LogCheckFailed(ex);
+            }
+
+            using var wait = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+            var tick = Task.Delay(_options.CurrentValue.Health.Interval, _time, wait.Token);
+            var woken = _wake.WaitAsync(wait.Token);
+            await Task.WhenAny(tick, woken).ConfigureAwait(false);
+            await wait.CancelAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Checks everything once and publishes the result.</summary>
+    public async Task<FleetHealth> CheckOnceAsync(CancellationToken cancellationToken)
+    {
+        await _checkGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var fleet = _fleet.Current;
+            var previous = _stream.Current.Value;
+            var sparks = await Task.WhenAll(fleet.Sparks.Select(spark => CheckSparkAsync(fleet, spark, previous.Find(spark.Name), cancellationToken))).ConfigureAwait(false);
+            var health = new FleetHealth([.. sparks]);
+            _stream.Publish(health);
+            return health;
+        }
+        finally
+        {
+            _checkGate.Release();
+        }
+    }
+
+    private async Task<SparkHealth> CheckSparkAsync(FleetConfiguration fleet, SparkEntry spark, SparkHealth? previous, CancellationToken cancellationToken)
+    {
+        var options = _options.CurrentValue.Health;
+        var now = _time.GetUtcNow();
+        var configured = fleet.ServicesOn(spark.Name).ToList();
+        IReadOnlyList<ContainerSummary> containers;
+        try
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            timeout.CancelAfter(options.HostTimeout);
+            containers = await spark.Host.ListContainersAsync(timeout.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            var error = ex is OperationCanceledException ? $"no answer within {options.HostTimeout.TotalSeconds:0} s" : ex.Message;
+            var unknown = configured.Select(s => Record(previous, s, HealthStatus.Unknown, $"Spark unreachable: {error}", now) with { Container = s.Container });
+            return new SparkHealth
+            {
+                Spark = spark.Name,
+                IsSimulated = spark.IsSimulated,
+                Reachability = Reachability.Unreachable,
+                Error = error,
+                Services = [.. unknown],
+                CheckedAt = now,
+            };
+        }
+
+        var byName = containers.GroupBy(c => c.Name, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.First(), StringComparer.Ordinal);
+        var services = new List<(ServiceDefinition Definition, string? ServedName)>(configured.Select(s => (s, (string?)null)));
+        foreach (var container in containers.Where(c => c.Labels.GetValueOrDefault(ContainerLabels.Role) == ContainerLabels.ModelRole))
+        {
+            // A model container the swap left stopped is history, not a service; a running or failed one is shown.
+            if (configured.Any(s => s.Container == container.Name) || container.State is ContainerStatus.Created)
+            {
+                continue;
+            }
+
+            var port = int.TryParse(container.Labels.GetValueOrDefault(ContainerLabels.Port), NumberStyles.Integer, CultureInfo.InvariantCulture, out var p) ? p : (int?)null;
+            services.Add((new ServiceDefinition { Spark = spark.Name, Name = container.Name, Kind = ServiceKind.VllmLlm, Container = container.Name, Port = port },
+                container.Labels.GetValueOrDefault(ContainerLabels.ServedName)));
+        }
+
+        var results = await Task.WhenAll(services.Select(s => CheckServiceAsync(spark, s.Definition, s.ServedName, byName, previous, cancellationToken))).ConfigureAwait(false);
+        var modelHealth = results.FirstOrDefault(r => r.IsModelServer && r.ContainerStatus == ContainerStatus.Running);
+        LoadedModel? model = null;
+        if (modelHealth is not null && byName.TryGetValue(modelHealth.Container!, out var modelContainer))
+        {
+            model = new LoadedModel(
+                modelContainer.Labels.GetValueOrDefault(ContainerLabels.Model) ?? modelContainer.Name,
+                modelContainer.Labels.GetValueOrDefault(ContainerLabels.ServedName) ?? modelContainer.Name,
+                modelContainer.Name,
+                int.TryParse(modelContainer.Labels.GetValueOrDefault(ContainerLabels.Port), NumberStyles.Integer, CultureInfo.InvariantCulture, out var mp) ? mp : 0,
+                modelHealth.Status);
+        }
+
+        return new SparkHealth
+        {
+            Spark = spark.Name,
+            IsSimulated = spark.IsSimulated,
+            Reachability = Reachability.Reachable,
+            Model = model,
+            Services = [.. results],
+            CheckedAt = now,
+        };
+    }
+
+    private async Task<ServiceHealth> CheckServiceAsync(
+        SparkEntry spark,
+        ServiceDefinition service,
+        string? expectedServedName,
+        Dictionary<string, ContainerSummary> containers,
+        SparkHealth? previous,
+        CancellationToken cancellationToken)
+    {
+        var options = _options.CurrentValue.Health;
+        var container = service.Container is null ? null : containers.GetValueOrDefault(service.Container);
+        var endpoint = Endpoint(spark.Host, service);
+        ProbeResult? probe = null;
+        ContainerInfo? details = null;
+        var started = _time.GetTimestamp();
+        try
+        {
+            if (endpoint is not null && (service.Container is null || container?.State == ContainerStatus.Running))
+            {
+                probe = await _probe.ProbeAsync(service.Kind, endpoint, service.EffectiveHealthPath, options.ProbeTimeout, cancellationToken).ConfigureAwait(false);
+            }
+            else if (container is { State: ContainerStatus.Exited or ContainerStatus.Dead })
+            {
+                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                timeout.CancelAfter(options.HostTimeout);
+                details = await spark.Host.InspectContainerAsync(container.Name, timeout.Token).ConfigureAwait(false);
+            }
+        }
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            // An inspect that fails leaves the plain container state as the reason; the loop goes on.
+            LogServiceCheckFailed(spark.Name, service.Name, ex);
+        }
+
+        var (status, reason) = HealthClassifier.Classify(service.Kind, service.Container is not null, container?.State, probe, expectedServedName, details);
+        var now = _time.GetUtcNow();
+        _metrics.RecordHealthProbe(spark.Name, service.Name, status.ToString(), _time.GetElapsedTime(started));
+        return Record(previous, service, status, reason, now) with
+        {
+            Container = service.Container,
+            ContainerStatus = container?.State,
+            Endpoint = endpoint,
+            ServedModels = probe?.ServedModels ?? [],
+            IsModelServer = expectedServedName is not null || containers.GetValueOrDefault(service.Container ?? string.Empty)?.Labels.GetValueOrDefault(ContainerLabels.Role) == ContainerLabels.ModelRole,
+        };
+    }
+
+    private ServiceHealth Record(SparkHealth? previous, ServiceDefinition service, HealthStatus status, string reason, DateTimeOffset now)
+    {
+        var before = previous?.Services.FirstOrDefault(s => s.Name == service.Name);
+        var changed = before is null || before.Status != status;
+        if (changed)
+        {
+            _metrics.RecordServiceStatusChange(service.Spark, service.Name, status.ToString());
+            if (before is not null)
+            {
+                LogStatusChange(service.Spark, service.Name, before.Status, status, reason);
+            }
+
+            if (_statusLog.IsAvailable)
+            {
+                try
+                {
+                    _statusLog.Append(new ServiceStatusChange(service.Spark, service.Name, now, status, reason));
+                }
+                catch (Exception ex)
+                {
+                    LogStatusNotStored(ex);
+                }
+            }
+        }
+
+        return new ServiceHealth
+        {
+            Spark = service.Spark,
+            Name = service.Name,
+            Kind = service.Kind,
+            Status = status,
+            Reason = reason,
+            Since = changed ? now : before!.Since,
+            CheckedAt = now,
+        };
+    }
+
+    private static Uri? Endpoint(ISparkHost host, ServiceDefinition service)
+    {
+        if (service.Url is not null)
+        {
+            return new Uri(service.Url);
+        }
+
+        return service.Port is { } port ? host.GetEndpoint(port) : null;
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Health check round failed")]
+    private partial void LogCheckFailed(Exception ex);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Checking {Spark}/{Service} failed")]
+    private partial void LogServiceCheckFailed(string spark, string service, Exception ex);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Spark}/{Service}: {From} -> {To} ({Reason})")]
+    private partial void LogStatusChange(string spark, string service, HealthStatus from, HealthStatus to, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "A service status change could not be stored")]
+    private partial void LogStatusNotStored(Exception ex);
+}

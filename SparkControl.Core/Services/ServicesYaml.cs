@@ -1,0 +1,226 @@
+using System.Collections.Immutable;
+using System.Globalization;
+using SparkControl.Core.Shell;
+using SparkControl.Core.Yaml;
+
+namespace SparkControl.Core.Services;
+
+/// <summary>Reads and writes <c>services.yaml</c>: the services on each Spark.</summary>
+public static class ServicesYaml
+{
+    public const string FileName = "services.yaml";
+
+    public static (ImmutableArray<ServiceDefinition> Services, ImmutableArray<ConfigProblem> Problems) Read(string text, string file)
+    {
+        var problems = new List<ConfigProblem>();
+        var root = YamlMap.Load(text, file, problems);
+        var services = ImmutableArray.CreateBuilder<ServiceDefinition>();
+        var keys = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        foreach (var entry in root.Maps("services"))
+        {
+            var before = problems.Count;
+            var service = ReadService(entry);
+            if (service is null || problems.Count > before)
+            {
+                continue;
+            }
+
+            if (!keys.Add(service.Key))
+            {
+                entry.Problem($"service '{service.Name}' appears twice on Spark '{service.Spark}'");
+                continue;
+            }
+
+            services.Add(service);
+        }
+
+        root.RejectUnknown();
+        return (services.ToImmutable(), [.. problems]);
+    }
+
+    private static ServiceDefinition? ReadService(YamlMap map)
+    {
+        var spark = map.String("spark", required: true);
+        Check(map, "spark", Validators.Name(spark, "spark"));
+        var name = map.String("name", required: true);
+        Check(map, "name", Validators.Name(name));
+        var kindText = map.String("kind", required: true);
+        var kind = ServiceKindNames.Parse(kindText);
+        if (kindText is not null && kind is null)
+        {
+            map.ProblemAt("kind", $"kind '{kindText}' must be one of {string.Join(", ", ServiceKindNames.All)}");
+        }
+
+        var container = map.String("container");
+        if (container is not null)
+        {
+            Check(map, "container", Validators.Name(container, "container"));
+        }
+
+        var port = map.Int("port");
+        Check(map, "port", Validators.Port(port));
+        var url = map.String("url");
+        if (url is not null && !(Uri.TryCreate(url, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https"))
+        {
+            map.ProblemAt("url", $"url '{Validators.Printable(url)}' must be an absolute http(s) address");
+        }
+
+        var healthPath = map.String("healthPath");
+        if (healthPath is not null && (!healthPath.StartsWith('/') || healthPath.Any(char.IsControl) || healthPath.Contains(' ', StringComparison.Ordinal)))
+        {
+            map.ProblemAt("healthPath", "healthPath must start with '/' and hold no spaces");
+        }
+
+        var memoryText = map.String("memoryLimit");
+        long? memory = null;
+        if (memoryText is not null)
+        {
+            memory = ByteSize.TryParse(memoryText, out var bytes) && bytes >= 6 * 1024 * 1024 ? bytes : null;
+            if (memory is null)
+            {
+                map.ProblemAt("memoryLimit", $"memoryLimit '{Validators.Printable(memoryText)}' must be a size of at least 6m, like 16g or 512m");
+            }
+        }
+
+        var estimate = map.Double("memoryEstimateGiB");
+        var links = new List<ServiceLink>();
+        foreach (var link in map.Maps("links"))
+        {
+            var title = link.String("title", required: true);
+            var href = link.String("url", required: true);
+            link.RejectUnknown();
+            if (title is not null && href is not null)
+            {
+                if (!Uri.TryCreate(href, UriKind.Absolute, out var linkUri) || linkUri.Scheme is not ("http" or "https"))
+                {
+                    link.ProblemAt("url", "a link must be an absolute http(s) address");
+                }
+                else
+                {
+                    links.Add(new ServiceLink(title, href));
+                }
+            }
+        }
+
+        map.RejectUnknown();
+        if (container is null && port is null && url is null)
+        {
+            map.Problem("a service needs a container, a port or a url to be checked");
+        }
+
+        return spark is null || name is null || kind is null
+            ? null
+            : new ServiceDefinition
+            {
+                Spark = spark,
+                Name = name,
+                Kind = kind.Value,
+                Container = container,
+                Port = port,
+                Url = url,
+                HealthPath = healthPath,
+                MemoryLimitBytes = memory,
+                MemoryEstimateGiB = estimate,
+                Links = [.. links],
+            };
+    }
+
+    private static void Check(YamlMap map, string key, string? error)
+    {
+        if (error is not null)
+        {
+            map.ProblemAt(key, error);
+        }
+    }
+
+    public static string Write(IEnumerable<ServiceDefinition> services) => new YamlWriter()
+        .Add("services", services.Select(s => new YamlWriter()
+            .Add("spark", s.Spark)
+            .Add("name", s.Name)
+            .Add("kind", s.Kind.ToYaml())
+            .Add("container", s.Container)
+            .Add("port", s.Port)
+            .Add("url", s.Url)
+            .Add("healthPath", s.HealthPath)
+            .Add("memoryLimit", s.MemoryLimitBytes is { } bytes ? ByteSize.Format(bytes) : null)
+            .Add("memoryEstimateGiB", s.MemoryEstimateGiB)
+            .Add("links", s.Links.Select(l => new YamlWriter().Add("title", l.Title).Add("url", l.Url)))))
+        .ToYaml("Services on each Spark, probed by the health monitor. Edited from the Settings page.");
+}
+
+/// <summary>Docker-style sizes: <c>512m</c>, <c>16g</c>, <c>1.5g</c>, or plain bytes.</summary>
+public static class ByteSize
+{
+    public static bool TryParse(string text, out long bytes)
+    {
+        bytes = 0;
+        var trimmed = text.Trim().ToLowerInvariant();
+        if (trimmed.Length == 0)
+        {
+            return false;
+        }
+
+        var unit = trimmed[^1];
+        long multiplier = unit switch
+        {
+            'k' => 1L << 10,
+            'm' => 1L << 20,
+            'g' => 1L << 30,
+            't' => 1L << 40,
+            'b' => 1,
+            _ => 1,
+        };
+        var number = char.IsDigit(unit) ? trimmed : trimmed[..^1];
+        if (!double.TryParse(number, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) || !double.IsFinite(value) || value < 0 || value * multiplier > long.MaxValue / 2)
+        {
+            return false;
+        }
+
+        bytes = (long)Math.Round(value * multiplier);
+        return true;
+    }
+
+    /// <summary>The shortest exact Docker-style spelling: <c>16g</c>, <c>1536m</c>, or bytes.</summary>
+    public static string Format(long bytes)
+    {
+        foreach (var (suffix, size) in new[] { ("t", 1L << 40), ("g", 1L << 30), ("m", 1L << 20), ("k", 1L << 10) })
+        {
+            if (bytes >= size && bytes % size == 0)
+            {
+                return $"{bytes / size}{suffix}";
+            }
+        }
+
+        return bytes.ToString(CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>For people: <c>14.2 GB</c> (decimal units, as disks are sold).</summary>
+    public static string Human(long bytes)
+    {
+        string[] units = ["B", "kB", "MB", "GB", "TB"];
+        double value = bytes;
+        var unit = 0;
+        while (value >= 1000 && unit < units.Length - 1)
+        {
+            value /= 1000;
+            unit++;
+        }
+
+        return unit == 0 ? $"{bytes} B" : $"{value.ToString(value >= 100 ? "0" : "0.0", CultureInfo.InvariantCulture)} {units[unit]}";
+    }
+
+    /// <summary>For memory: <c>121.7 GiB</c> (binary units, as /proc/meminfo counts).</summary>
+    public static string HumanBinary(long bytes)
+    {
+        string[] units = ["B", "KiB", "MiB", "GiB", "TiB"];
+        double value = bytes;
+        var unit = 0;
+        while (value >= 1024 && unit < units.Length - 1)
+        {
+            value /= 1024;
+            unit++;
+        }
+
+        return unit == 0 ? $"{bytes} B" : $"{value.ToString(value >= 100 ? "0" : "0.0", CultureInfo.InvariantCulture)} {units[unit]}";
+    }
+}

@@ -1,0 +1,203 @@
+using System.Collections.Immutable;
+using SparkControl.Core.Shell;
+using SparkControl.Core.Yaml;
+
+namespace SparkControl.Core.Sparks;
+
+/// <summary>Reads and writes <c>sparks.yaml</c>.</summary>
+public static class SparksYaml
+{
+    public const string FileName = "sparks.yaml";
+
+    public static (ImmutableArray<SparkDefinition> Sparks, ImmutableArray<ConfigProblem> Problems) Read(string text, string file)
+    {
+        var problems = new List<ConfigProblem>();
+        var root = YamlMap.Load(text, file, problems);
+        var sparks = ImmutableArray.CreateBuilder<SparkDefinition>();
+        var names = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        foreach (var entry in root.Maps("sparks"))
+        {
+            var before = problems.Count;
+            var spark = ReadSpark(entry);
+            if (spark is null || problems.Count > before)
+            {
+                continue;
+            }
+
+            if (!names.Add(spark.Name))
+            {
+                entry.Problem($"Spark '{spark.Name}' appears more than once");
+                continue;
+            }
+
+            sparks.Add(spark);
+        }
+
+        root.RejectUnknown();
+        return (sparks.ToImmutable(), [.. problems]);
+    }
+
+    private static SparkDefinition? ReadSpark(YamlMap map)
+    {
+        var name = map.String("name", required: true);
+        Check(map, "name", Validators.Name(name, "name"));
+        var host = map.String("host", required: true);
+        Check(map, "host", Validators.Host(host));
+        var port = map.Int("port") ?? 22;
+        Check(map, "port", Validators.Port(port));
+        var user = map.String("user", required: true);
+        Check(map, "user", Validators.Name(user, "user"));
+        var keyPath = map.String("keyPath");
+        var roleText = map.String("role") ?? "standalone";
+        SparkRole? role = roleText switch
+        {
+            "standalone" => SparkRole.Standalone,
+            "head" => SparkRole.Head,
+            "worker" => SparkRole.Worker,
+            _ => null,
+        };
+        if (role is null)
+        {
+            map.ProblemAt("role", $"role '{roleText}' must be standalone, head or worker");
+        }
+
+        var hfCache = map.String("hfCachePath");
+        if (hfCache is not null && !hfCache.StartsWith("~/", StringComparison.Ordinal))
+        {
+            Check(map, "hfCachePath", Validators.AbsolutePath(hfCache, "hfCachePath"));
+        }
+
+        var roots = map.Strings("modelRoots");
+        foreach (var root in roots)
+        {
+            Check(map, "modelRoots", Validators.AbsolutePath(root, "modelRoots"));
+        }
+
+        var pathPrefix = map.Strings("pathPrefix");
+        foreach (var dir in pathPrefix)
+        {
+            Check(map, "pathPrefix", Validators.AbsolutePath(dir, "pathPrefix"));
+        }
+
+        var gpus = map.String("gpus") ?? "all";
+        if (gpus is not ("all" or "none"))
+        {
+            map.ProblemAt("gpus", "gpus must be all or none");
+        }
+
+        var network = map.String("networkMode") ?? "host";
+        if (network != "host")
+        {
+            map.ProblemAt("networkMode", "networkMode must be host: vLLM on a Spark serves on the host's network");
+        }
+
+        var image = map.String("vllmImage");
+        var mounts = map.Strings("extraMounts");
+        foreach (var mount in mounts)
+        {
+            Check(map, "extraMounts", ValidateMount(mount));
+        }
+
+        var launch = ReadLaunchCluster(map.Map("launchCluster"));
+        map.RejectUnknown();
+        if (name is null || host is null || user is null || role is null)
+        {
+            return null;
+        }
+
+        var spark = new SparkDefinition
+        {
+            Name = name,
+            Host = host,
+            Port = port,
+            User = user,
+            KeyPath = keyPath,
+            Role = role.Value,
+            ModelRoots = [.. roots],
+            PathPrefix = [.. pathPrefix],
+            Gpus = gpus,
+            NetworkMode = network,
+            ExtraMounts = [.. mounts],
+            LaunchCluster = launch,
+        };
+        if (hfCache is not null)
+        {
+            spark = spark with { HfCachePath = hfCache };
+        }
+
+        if (image is not null)
+        {
+            spark = spark with { VllmImage = image };
+        }
+
+        return spark;
+    }
+
+    private static LaunchClusterSettings? ReadLaunchCluster(YamlMap? map)
+    {
+        if (map is null)
+        {
+            return null;
+        }
+
+        var script = map.String("script", required: true);
+        Check(map, "script", Validators.AbsolutePath(script, "script"));
+        var nodes = map.Strings("nodes");
+        foreach (var node in nodes)
+        {
+            Check(map, "nodes", Validators.Host(node, "nodes"));
+        }
+
+        var container = map.String("containerName") ?? "vllm_node";
+        Check(map, "containerName", Validators.Name(container, "containerName"));
+        var image = map.String("image");
+        map.RejectUnknown();
+        return script is null ? null : new LaunchClusterSettings { Script = script, Nodes = [.. nodes], ContainerName = container, Image = image };
+    }
+
+    /// <summary><c>/host/path:/container/path[:ro]</c>, both absolute and normalized.</summary>
+    public static string? ValidateMount(string mount)
+    {
+        var parts = mount.Split(':');
+        if (parts.Length is < 2 or > 3 || (parts.Length == 3 && parts[2] is not ("ro" or "rw")))
+        {
+            return $"mount '{Validators.Printable(mount)}' must be /host/path:/container/path or /host/path:/container/path:ro";
+        }
+
+        return Validators.AbsolutePath(parts[0], "mount source") ?? Validators.AbsolutePath(parts[1], "mount target");
+    }
+
+    private static void Check(YamlMap map, string key, string? error)
+    {
+        if (error is not null)
+        {
+            map.ProblemAt(key, error);
+        }
+    }
+
+    public static string Write(IEnumerable<SparkDefinition> sparks) => new YamlWriter()
+        .Add("sparks", sparks.Select(WriteSpark))
+        .ToYaml("Sparks managed by Spark Control. Edited from the Settings page; see README, \"Configuring real Sparks\".");
+
+    private static YamlWriter WriteSpark(SparkDefinition spark) => new YamlWriter()
+        .Add("name", spark.Name)
+        .Add("host", spark.Host)
+        .Add("port", spark.Port)
+        .Add("user", spark.User)
+        .Add("keyPath", spark.KeyPath)
+        .Add("role", spark.Role.ToString().ToLowerInvariant())
+        .Add("hfCachePath", spark.HfCachePath)
+        .Add("modelRoots", spark.ModelRoots)
+        .Add("pathPrefix", spark.PathPrefix)
+        .Add("gpus", spark.Gpus)
+        .Add("networkMode", spark.NetworkMode)
+        .Add("vllmImage", spark.VllmImage)
+        .Add("extraMounts", spark.ExtraMounts)
+        .Add("launchCluster", spark.LaunchCluster is { } launch
+            ? new YamlWriter()
+                .Add("script", launch.Script)
+                .Add("nodes", launch.Nodes)
+                .Add("containerName", launch.ContainerName)
+                .Add("image", launch.Image)
+            : null);
+}

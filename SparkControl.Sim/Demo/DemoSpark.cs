@@ -1,0 +1,107 @@
+using System.Collections.Immutable;
+using System.Reflection;
+using SparkControl.Core.Catalog;
+using SparkControl.Core.Hosts;
+using SparkControl.Core.Services;
+using SparkControl.Core.Sparks;
+using SparkControl.Sim.Hosting;
+
+namespace SparkControl.Sim.Demo;
+
+/// <summary>The simulated Spark "demo": its definition, catalog, services and a host seeded to match.</summary>
+public static class DemoSpark
+{
+    public const string Name = "demo";
+    public const string HfCachePath = "/home/demo/.cache/huggingface";
+
+    public static readonly SparkDefinition Definition = new()
+    {
+        Name = Name,
+        Host = "127.0.0.1",
+        User = "demo",
+        Role = SparkRole.Standalone,
+        HfCachePath = HfCachePath,
+        ModelRoots = ["/home/demo/models"],
+        Gpus = "all",
+    };
+
+    /// <summary>The demo catalog shipped with the simulator (<c>Demo/demo-models.yaml</c>).</summary>
+    public static CatalogSnapshot LoadCatalog()
+    {
+        var (models, problems) = CatalogYaml.Read(ReadResource("demo-models.yaml"), "demo-models.yaml", ModelOrigin.Demo);
+        return problems.IsEmpty ? new CatalogSnapshot(models, []) : throw new InvalidOperationException($"The demo catalog is broken: {string.Join("; ", problems)}");
+    }
+
+    /// <summary>The demo services (<c>Demo/demo-services.yaml</c>).</summary>
+    public static ImmutableArray<ServiceDefinition> LoadServices()
+    {
+        var (services, problems) = ServicesYaml.Read(ReadResource("demo-services.yaml"), "demo-services.yaml");
+        return problems.IsEmpty ? services : throw new InvalidOperationException($"The demo services are broken: {string.Join("; ", problems)}");
+    }
+
+    public static SimulatedSparkHost CreateHost(DemoOptions options, CatalogSnapshot catalog, TimeProvider time)
+    {
+        GpuReplay? replay = null;
+        if (!string.IsNullOrEmpty(options.GpuReplay))
+        {
+            var fields = options.GpuReplayFields?.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+            replay = GpuReplay.Load(options.GpuReplay, fields);
+        }
+
+        var sizes = catalog.Models
+            .Where(m => m.DownloadSizeGiB is not null)
+            .ToImmutableDictionary(m => m.Source is HuggingFaceSource hf ? hf.Repo : ((LocalSource)m.Source).Path, m => m.DownloadSizeGiB!.Value);
+        var host = new SimulatedSparkHost(
+            new SimSparkSettings
+            {
+                Name = Name,
+                FixedLoadTime = options.LoadTime,
+                LoadSecondsPerGiB = options.LoadSecondsPerGiB,
+                TokensPerSecond = options.TokensPerSecond,
+                GpuSampleInterval = options.GpuSampleInterval,
+                Replay = replay,
+                ReplaySpeed = options.GpuReplaySpeed,
+                ModelSizesGiB = sizes,
+            },
+            time);
+
+        foreach (var model in catalog.Models)
+        {
+            // Every demo model is on disk except those whose notes say otherwise, so a download can be shown.
+            if (model.Source is HuggingFaceSource hf && model.Notes?.Contains("Not downloaded", StringComparison.Ordinal) != true)
+            {
+                host.Disk.AddDirectory($"{HfCachePath}/hub/{hf.CacheFolder}", (long)((model.DownloadSizeGiB ?? 1) * (1L << 30)), "config.json", "model.safetensors", "tokenizer.json");
+            }
+        }
+
+        return host;
+    }
+
+    /// <summary>The containers the demo services run in.</summary>
+    public static IEnumerable<ContainerLaunchSpec> ServiceContainers() =>
+    [
+        new ContainerLaunchSpec
+        {
+            Name = "parakeet-asr",
+            Image = "sparkcontrol/sim-parakeet-asr:demo",
+            Labels = ImmutableSortedDictionary.CreateRange(StringComparer.Ordinal, [KeyValuePair.Create(ContainerLabels.Port, "9000")]),
+            MemoryLimitBytes = 16L << 30,
+            MemorySwapLimitBytes = 16L << 30,
+        },
+        new ContainerLaunchSpec
+        {
+            Name = "embeddings",
+            Image = "vllm/vllm-openai:v0.11.0",
+            Entrypoint = "vllm",
+            Command = ["serve", "BAAI/bge-small-en-v1.5", "--served-model-name", "bge-small", "--port", "8001", "--gpu-memory-utilization", "0.04"],
+        },
+    ];
+
+    private static string ReadResource(string name)
+    {
+        using var stream = Assembly.GetExecutingAssembly().GetManifestResourceStream(name)
+            ?? throw new InvalidOperationException($"The simulator is missing its resource {name}.");
+        using var reader = new StreamReader(stream);
+        return reader.ReadToEnd();
+    }
+}

@@ -1,0 +1,348 @@
+using System.Collections.Concurrent;
+using System.Collections.Immutable;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Runtime.CompilerServices;
+using SparkControl.Core.Hosts;
+using SparkControl.Sim.Server;
+using SparkControl.Sim.Vllm;
+
+namespace SparkControl.Sim.Hosting;
+
+/// <summary>How a simulated Spark behaves.</summary>
+public sealed record SimSparkSettings
+{
+    public string Name { get; init; } = "demo";
+
+    /// <summary>MemTotal as a DGX Spark reports it (about 121.7 GiB usable).</summary>
+    public long MemTotalBytes { get; init; } = 127_600_748L * 1024;
+
+    /// <summary>Memory the OS and page cache hold before any container runs.</summary>
+    public long BaselineUsedBytes { get; init; } = 6L << 30;
+
+    /// <summary>Memory each non-model container holds.</summary>
+    public long ServiceContainerBytes { get; init; } = 3L << 30;
+
+    public TimeSpan GpuSampleInterval { get; init; } = TimeSpan.FromSeconds(1);
+    public GpuReplay? Replay { get; init; }
+    public double ReplaySpeed { get; init; } = 1;
+
+    /// <summary>Load time per GiB of weights when <see cref="FixedLoadTime"/> is not set.</summary>
+    public double LoadSecondsPerGiB { get; init; } = 0.25;
+
+    public TimeSpan? FixedLoadTime { get; init; }
+    public double TokensPerSecond { get; init; } = 40;
+
+    /// <summary>Size in GiB of the models the simulated Spark knows, by the argument vLLM is given (repo id or path).</summary>
+    public ImmutableDictionary<string, double> ModelSizesGiB { get; init; } = ImmutableDictionary<string, double>.Empty;
+}
+
+/// <summary>
+/// A Spark in process: containers are tasks, model servers are <see cref="SimModelServer"/>s on loopback ports, the
+/// GPU follows the requests in flight (or replays a capture), and <c>du</c> reads a <see cref="SimDisk"/>.
+/// </summary>
+public sealed class SimulatedSparkHost : ISparkHost, IAsyncDisposable
+{
+    private readonly SimSparkSettings _settings;
+    private readonly TimeProvider _time;
+    private readonly ConcurrentDictionary<string, SimContainer> _containers = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<int, int> _ports = new();
+    private readonly ConcurrentQueue<SimFailure> _scheduledFailures = new();
+    private readonly object _replayGate = new();
+    private ImmutableArray<GpuSample>? _replay;
+    private int _nextPid = 4100;
+
+    public SimulatedSparkHost(SimSparkSettings settings, TimeProvider time)
+    {
+        _settings = settings;
+        _time = time;
+    }
+
+    public string Name => _settings.Name;
+
+    public SimDisk Disk { get; } = new();
+
+    /// <summary>While false every call fails as an SSH connection to a dead Spark would.</summary>
+    public bool Reachable { get; set; } = true;
+
+    /// <summary>Makes the next model launch fail this way (one failure per call).</summary>
+    public void FailNextLaunch(SimFailure failure) => _scheduledFailures.Enqueue(failure);
+
+    /// <summary>The model servers of running containers, by container name.</summary>
+    public IReadOnlyDictionary<string, SimModelServer> ModelServers =>
+        _containers.Values.Where(c => c.ModelServer is not null).ToDictionary(c => c.Name, c => c.ModelServer!);
+
+    public Task<IReadOnlyList<ContainerSummary>> ListContainersAsync(CancellationToken cancellationToken)
+    {
+        EnsureReachable();
+        IReadOnlyList<ContainerSummary> list = [.. _containers.Values.OrderBy(c => c.CreatedAt).Select(c => c.Summary(_time.GetUtcNow()))];
+        return Task.FromResult(list);
+    }
+
+    public Task<ContainerInfo?> InspectContainerAsync(string container, CancellationToken cancellationToken)
+    {
+        EnsureReachable();
+        return Task.FromResult(Find(container)?.Info());
+    }
+
+    public Task<string> RunContainerAsync(ContainerLaunchSpec spec, CancellationToken cancellationToken)
+    {
+        EnsureReachable();
+        var container = new SimContainer(spec, _time);
+        if (!_containers.TryAdd(spec.Name, container))
+        {
+            throw new SparkCommandException(Name, $"Conflict. The container name \"/{spec.Name}\" is already in use by container \"{_containers[spec.Name].Id}\". You have to remove (or rename) that container to be able to reuse that name.", 125, string.Empty);
+        }
+
+        Start(container);
+        return Task.FromResult(container.Id);
+    }
+
+    public Task StartContainerAsync(string container, CancellationToken cancellationToken)
+    {
+        EnsureReachable();
+        var found = Find(container) ?? throw NoSuchContainer(container);
+        if (found.Status != ContainerStatus.Running)
+        {
+            found.Log.Reopen();
+            Start(found);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public async Task StopContainerAsync(string container, TimeSpan grace, CancellationToken cancellationToken)
+    {
+        EnsureReachable();
+        var found = Find(container) ?? throw NoSuchContainer(container);
+        await found.StopAsync(grace, _time).ConfigureAwait(false);
+        if (found.Spec.RemoveOnExit)
+        {
+            _containers.TryRemove(found.Name, out _);
+        }
+    }
+
+    public Task RemoveContainerAsync(string container, CancellationToken cancellationToken)
+    {
+        EnsureReachable();
+        var found = Find(container) ?? throw NoSuchContainer(container);
+        if (found.Status == ContainerStatus.Running)
+        {
+            throw new SparkCommandException(Name, $"You cannot remove a running container {found.Id}. Stop the container before attempting removal or force remove", 1, string.Empty);
+        }
+
+        _containers.TryRemove(found.Name, out _);
+        return Task.CompletedTask;
+    }
+
+    public Task<IReadOnlyList<string>> GetLogsAsync(string container, LogQuery query, CancellationToken cancellationToken)
+    {
+        EnsureReachable();
+        var found = Find(container) ?? throw NoSuchContainer(container);
+        return Task.FromResult(found.Log.Read(query.Tail, query.Since));
+    }
+
+    public IAsyncEnumerable<string> FollowLogsAsync(string container, LogQuery query, CancellationToken cancellationToken)
+    {
+        EnsureReachable();
+        var found = Find(container) ?? throw NoSuchContainer(container);
+        return found.Log.FollowAsync(query.Tail, query.Since, cancellationToken);
+    }
+
+    public async IAsyncEnumerable<GpuSample> WatchGpuAsync([EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        EnsureReachable();
+        var interval = _settings.GpuSampleInterval;
+        if (_settings.Replay is { } replay)
+        {
+            ImmutableArray<GpuSample> samples;
+            lock (_replayGate)
+            {
+                // The capture plays once per host, from the first watch on: a watcher that reconnects continues it.
+                _replay ??= replay.Restamp(_time.GetUtcNow(), _settings.ReplaySpeed);
+                samples = _replay.Value;
+            }
+
+            foreach (var sample in samples)
+            {
+                var wait = sample.Timestamp - _time.GetUtcNow();
+                if (wait < -interval)
+                {
+                    continue;
+                }
+
+                if (wait > TimeSpan.Zero)
+                {
+                    await Task.Delay(wait, _time, cancellationToken).ConfigureAwait(false);
+                }
+
+                EnsureReachable();
+                yield return sample;
+            }
+
+            while (true)
+            {
+                await Task.Delay(interval, _time, cancellationToken).ConfigureAwait(false);
+                EnsureReachable();
+                yield return new GpuSample(_time.GetUtcNow(), 0, 0, null, null, 4.5, 36);
+            }
+        }
+
+        using var timer = new PeriodicTimer(interval, _time);
+        while (true)
+        {
+            EnsureReachable();
+            yield return LiveSample();
+            await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>GB10-like: utilization follows the requests in flight, memory fields are unknown (<c>[N/A]</c>).</summary>
+    private GpuSample LiveSample()
+    {
+        var servers = _containers.Values.Select(c => c.ModelServer).OfType<SimModelServer>().ToList();
+        var inFlight = servers.Where(s => s.State == SimServerState.Serving).Sum(s => s.InFlight);
+        var loading = servers.Any(s => s.State == SimServerState.Loading);
+        double utilization = inFlight > 0 ? Math.Min(100, 55 + (15 * inFlight)) : loading ? 12 : 0;
+        return new GpuSample(_time.GetUtcNow(), 0, utilization, null, null, Math.Round(4.5 + (utilization * 0.9), 2), Math.Round(36 + (utilization * 0.3), 0));
+    }
+
+    public Task<IReadOnlyList<GpuComputeApp>> GetComputeAppsAsync(CancellationToken cancellationToken)
+    {
+        EnsureReachable();
+        IReadOnlyList<GpuComputeApp> apps = [.. _containers.Values
+            .Where(c => c.ModelServer is { State: SimServerState.Loading or SimServerState.Serving })
+            .Select(c => new GpuComputeApp("GPU-00000000-0000-0000-0000-000000000000", c.Pid, "/usr/bin/python3", Math.Round(Reservation(c) / 1048576.0)))];
+        return Task.FromResult(apps);
+    }
+
+    public Task<MemoryInfo> GetMemoryInfoAsync(CancellationToken cancellationToken)
+    {
+        EnsureReachable();
+        var used = _settings.BaselineUsedBytes + _containers.Values.Where(c => c.Status == ContainerStatus.Running).Sum(Reservation);
+        return Task.FromResult(new MemoryInfo(_settings.MemTotalBytes, Math.Max(0, _settings.MemTotalBytes - used)));
+    }
+
+    public Task<long?> GetDiskUsageAsync(string path, CancellationToken cancellationToken)
+    {
+        EnsureReachable();
+        return Task.FromResult(Disk.Usage(path));
+    }
+
+    public Uri GetEndpoint(int port) => new($"http://127.0.0.1:{MapPort(port)}/");
+
+    private long Reservation(SimContainer container) =>
+        container.ModelServer is { } server
+            ? (long)(server.Options.GpuMemoryUtilization * _settings.MemTotalBytes)
+            : container.Status == ContainerStatus.Running ? _settings.ServiceContainerBytes : 0;
+
+    private void Start(SimContainer container)
+    {
+        var spec = container.Spec;
+        var args = spec.Entrypoint is { } entrypoint ? [entrypoint, .. spec.Command] : spec.Command.ToList();
+        Func<CancellationToken, Task<int>> process;
+        SimModelServer? server = null;
+        if (args.Count > 0 && Path.GetFileName(args[0]) == "vllm")
+        {
+            var (options, error) = VllmCli.Parse(args.Skip(1).ToList());
+            if (options is null)
+            {
+                process = _ =>
+                {
+                    foreach (var line in error!.Message.Split('\n'))
+                    {
+                        container.Log.Append(line);
+                    }
+
+                    return Task.FromResult(error.ExitCode);
+                };
+            }
+            else
+            {
+                var behaviour = BehaviourFor(options, spec);
+                var bind = new IPEndPoint(IPAddress.Loopback, MapPort(options.Port));
+                server = new SimModelServer(options, behaviour, _time, container.Log.Append, bind);
+                container.OomOnExit137 = true;
+                process = server.RunAsync;
+            }
+        }
+        else if (spec.Image.Contains("parakeet", StringComparison.OrdinalIgnoreCase) || spec.Image.Contains("asr", StringComparison.OrdinalIgnoreCase))
+        {
+            var port = spec.Labels.TryGetValue(ContainerLabels.Port, out var p) && int.TryParse(p, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value) ? value : 9000;
+            var asr = new SimAsrServer("nvidia/parakeet-tdt-0.6b-v2", TimeSpan.FromSeconds(1), _time, container.Log.Append, new IPEndPoint(IPAddress.Loopback, MapPort(port)));
+            process = asr.RunAsync;
+        }
+        else
+        {
+            process = async stop =>
+            {
+                container.Log.Append($"{spec.Image} started");
+                try
+                {
+                    await Task.Delay(Timeout.InfiniteTimeSpan, _time, stop).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                }
+
+                return 0;
+            };
+        }
+
+        container.Start(process, server, Interlocked.Increment(ref _nextPid), OnExited);
+    }
+
+    private void OnExited(SimContainer container)
+    {
+        if (container.Spec.RemoveOnExit && !container.StopRequested)
+        {
+            _containers.TryRemove(container.Name, out _);
+        }
+    }
+
+    private SimBehaviour BehaviourFor(VllmServeOptions options, ContainerLaunchSpec spec)
+    {
+        var sizeGiB = _settings.ModelSizesGiB.GetValueOrDefault(options.Model, 4);
+        var behaviour = new SimBehaviour
+        {
+            LoadTime = _settings.FixedLoadTime ?? TimeSpan.FromSeconds(sizeGiB * _settings.LoadSecondsPerGiB),
+            TokensPerSecond = _settings.TokensPerSecond,
+        };
+        behaviour = SimBehaviour.FromEnvironment(name => spec.Environment.GetValueOrDefault(name), behaviour);
+        return _scheduledFailures.TryDequeue(out var failure) ? behaviour with { Failure = failure } : behaviour;
+    }
+
+    private int MapPort(int port) => _ports.GetOrAdd(port, _ => FreeLoopbackPort());
+
+    internal static int FreeLoopbackPort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private SimContainer? Find(string nameOrId) =>
+        _containers.TryGetValue(nameOrId, out var byName)
+            ? byName
+            : _containers.Values.FirstOrDefault(c => c.Id.StartsWith(nameOrId, StringComparison.Ordinal) && nameOrId.Length >= 12);
+
+    private SparkCommandException NoSuchContainer(string container) =>
+        new(Name, $"Error response from daemon: No such container: {container}", 1, string.Empty);
+
+    private void EnsureReachable()
+    {
+        if (!Reachable)
+        {
+            throw new SparkUnreachableException(Name, $"{Name} is unreachable (simulated: connection timed out)");
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var container in _containers.Values)
+        {
+            await container.StopAsync(TimeSpan.FromSeconds(5), _time).ConfigureAwait(false);
+        }
+    }
+}

@@ -1,0 +1,533 @@
+using System.Buffers.Binary;
+using System.Globalization;
+using System.Net;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using SparkControl.Sim.Vllm;
+
+namespace SparkControl.Sim.Server;
+
+/// <summary>What a simulated model server is doing.</summary>
+public enum SimServerState
+{
+    Starting,
+    Loading,
+    Serving,
+    Exited,
+}
+
+/// <summary>
+/// A model server with vLLM's wire behaviour: nothing listens while it loads (connection refused), then
+/// <c>/health</c>, <c>/v1/models</c>, chat and text completions with SSE streaming, embeddings and <c>/metrics</c>.
+/// </summary>
+public sealed class SimModelServer : IAsyncDisposable
+{
+    private static readonly string[] ReplyWords =
+        "This is a simulated reply from the Spark Control simulator. It streams one word at a time so that progress, streaming and cancellation can be seen end to end."
+            .Split(' ');
+
+    private readonly VllmServeOptions _options;
+    private readonly SimBehaviour _behaviour;
+    private readonly TimeProvider _time;
+    private readonly Action<string> _log;
+    private readonly IPEndPoint _bind;
+    private readonly Func<CancellationToken, Task<int>>? _onOutOfMemory;
+    private readonly SemaphoreSlim _slots;
+    private WebApplication? _app;
+    private int _inFlight;
+    private int _waiting;
+    private long _promptTokens;
+    private long _generationTokens;
+    private long _succeeded;
+    private long _disconnected;
+
+    /// <param name="bind">Where to listen; in process the simulated host maps the model's port to a free loopback port.</param>
+    /// <param name="onOutOfMemory">What an out-of-memory failure does; null returns exit code 137 (the host marks it OOMKilled).</param>
+    public SimModelServer(VllmServeOptions options, SimBehaviour behaviour, TimeProvider time, Action<string> log, IPEndPoint bind, Func<CancellationToken, Task<int>>? onOutOfMemory = null)
+    {
+        _options = options;
+        _behaviour = behaviour;
+        _time = time;
+        _log = log;
+        _bind = bind;
+        _onOutOfMemory = onOutOfMemory;
+        _slots = new SemaphoreSlim(Math.Max(1, options.MaxNumSeqs));
+    }
+
+    public SimServerState State { get; private set; } = SimServerState.Starting;
+    public int InFlight => Volatile.Read(ref _inFlight);
+    public long DisconnectedRequests => Interlocked.Read(ref _disconnected);
+    public VllmServeOptions Options => _options;
+
+    /// <summary>When the server started listening, as stamped in its "listening" log line.</summary>
+    public DateTimeOffset? ListeningAt { get; private set; }
+
+    /// <summary>Loads (waiting the load time), then serves until <paramref name="stop"/>. Returns the process exit code.</summary>
+    public async Task<int> RunAsync(CancellationToken stop)
+    {
+        State = SimServerState.Loading;
+        var name = _options.ServedName;
+        _log(VllmLog.Info(_time, "__init__.py:244", "Automatically detected platform cuda."));
+        _log(VllmLog.Info(_time, "api_server.py:1839", "vLLM API server version 0.11.0 (Spark Control simulator)"));
+        _log(VllmLog.Info(_time, "utils.py:328", $"non-default args: {{'model_tag': '{_options.Model}', 'port': {_options.Port}, 'served_model_name': ['{name}'], 'gpu_memory_utilization': {_options.GpuMemoryUtilization.ToString(CultureInfo.InvariantCulture)}}}"));
+        if (VllmCli.ValidateEngineConfig(_options) is { } configError)
+        {
+            return Fail(configError, 1);
+        }
+
+        if (_behaviour.Failure == SimFailure.BadFlag)
+        {
+            return Fail($"ValueError: User-specified max_model_len ({_options.EffectiveMaxModelLen * 4}) is greater than the derived max_model_len (max_position_embeddings={_options.EffectiveMaxModelLen}).", 1);
+        }
+
+        try
+        {
+            var loadStarted = _time.GetTimestamp();
+            _log(VllmLog.Info(_time, "gpu_model_runner.py:2602", $"Starting to load model {_options.Model}..."));
+            var failAt = _behaviour.Failure is SimFailure.OutOfMemory or SimFailure.CrashMidLoad ? _behaviour.EffectiveFailAfter : (TimeSpan?)null;
+            var weights = _behaviour.LoadTime * 0.6;
+            if (failAt is { } early && early <= weights)
+            {
+                await Task.Delay(early, _time, stop).ConfigureAwait(false);
+                return await FailLoadAsync(stop).ConfigureAwait(false);
+            }
+
+            await Task.Delay(weights, _time, stop).ConfigureAwait(false);
+            _log(VllmLog.Info(_time, "default_loader.py:267", $"Loading weights took {weights.TotalSeconds.ToString("0.00", CultureInfo.InvariantCulture)} seconds"));
+            _log(VllmLog.Info(_time, "gpu_model_runner.py:2653", $"Model loading took 1.12 GiB and {weights.TotalSeconds.ToString("0.00", CultureInfo.InvariantCulture)} seconds"));
+            if (failAt is { } late)
+            {
+                await Task.Delay(late - weights, _time, stop).ConfigureAwait(false);
+                return await FailLoadAsync(stop).ConfigureAwait(false);
+            }
+
+            await Task.Delay(_behaviour.LoadTime - weights, _time, stop).ConfigureAwait(false);
+            var tokens = (long)(_options.GpuMemoryUtilization * 120 * 1024 * 1024 / 96);
+            _log(VllmLog.Info(_time, "kv_cache_utils.py:1087", $"GPU KV cache size: {tokens.ToString("N0", CultureInfo.InvariantCulture)} tokens"));
+            _log(VllmLog.Info(_time, "kv_cache_utils.py:1091", $"Maximum concurrency for {_options.EffectiveMaxModelLen.ToString("N0", CultureInfo.InvariantCulture)} tokens per request: {(tokens / (double)_options.EffectiveMaxModelLen).ToString("0.00", CultureInfo.InvariantCulture)}x"));
+            _log(VllmLog.Info(_time, "core.py:210", $"init engine (profile, create kv cache, warmup model) took {_time.GetElapsedTime(loadStarted).TotalSeconds.ToString("0.00", CultureInfo.InvariantCulture)} seconds"));
+
+            await StartListeningAsync(stop).ConfigureAwait(false);
+            State = SimServerState.Serving;
+            ListeningAt = _time.GetUtcNow();
+            _log(VllmLog.Info(_time, "api_server.py:1880", $"Starting vLLM API server 0 on http://{_options.Host}:{_options.Port}"));
+            _log($"SIM listening {ListeningAt.Value.ToString("O", CultureInfo.InvariantCulture)}");
+            _log("INFO:     Started server process [1]");
+            _log("INFO:     Waiting for application startup.");
+            _log("INFO:     Application startup complete.");
+            await Task.Delay(Timeout.InfiniteTimeSpan, _time, stop).ConfigureAwait(false);
+            return 0;
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+            _log("INFO:     Shutting down");
+            _log("INFO:     Finished server process [1]");
+            return 0;
+        }
+        finally
+        {
+            State = SimServerState.Exited;
+            await StopListeningAsync().ConfigureAwait(false);
+        }
+    }
+
+    private async Task<int> FailLoadAsync(CancellationToken stop)
+    {
+        if (_behaviour.Failure == SimFailure.OutOfMemory)
+        {
+            _log(VllmLog.Info(_time, "gpu_model_runner.py:2610", "Loading safetensors checkpoint shards:  62% Completed | 5/8"));
+            return _onOutOfMemory is null ? 137 : await _onOutOfMemory(stop).ConfigureAwait(false);
+        }
+
+        _log(VllmLog.Error(_time, "core.py:708", "EngineCore failed to start."));
+        _log("Traceback (most recent call last):");
+        _log("  File \"/usr/local/lib/python3.12/dist-packages/vllm/v1/engine/core.py\", line 699, in run_engine_core");
+        _log("RuntimeError: Engine core initialization failed. See root cause above. Failed core proc(s): {}");
+        return 1;
+    }
+
+    private int Fail(string error, int exitCode)
+    {
+        _log("Traceback (most recent call last):");
+        _log("  File \"/usr/local/bin/vllm\", line 10, in <module>");
+        _log(error);
+        State = SimServerState.Exited;
+        return exitCode;
+    }
+
+    private async Task StartListeningAsync(CancellationToken cancellationToken)
+    {
+        var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions { ApplicationName = "SparkControl.Sim" });
+        builder.WebHost.UseKestrelCore().ConfigureKestrel(k =>
+        {
+            k.Listen(_bind);
+            k.AddServerHeader = false;
+        });
+        builder.Services.AddRoutingCore();
+        var app = builder.Build();
+        app.UseRouting();
+        app.MapGet("/health", () => Results.Ok());
+        app.MapGet("/version", () => Results.Json(new { version = "0.11.0" }));
+        app.MapGet("/metrics", WriteMetrics);
+        app.MapGet("/v1/models", ListModels);
+        app.MapPost("/v1/chat/completions", context => GenerateAsync(context, chat: true));
+        app.MapPost("/v1/completions", context => GenerateAsync(context, chat: false));
+        app.MapPost("/v1/embeddings", EmbedAsync);
+        await app.StartAsync(cancellationToken).ConfigureAwait(false);
+        _app = app;
+    }
+
+    private async Task StopListeningAsync()
+    {
+        if (_app is { } app)
+        {
+            _app = null;
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+            await app.StopAsync(timeout.Token).ConfigureAwait(false);
+            await app.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    private bool Authorized(HttpContext context) =>
+        _options.ApiKey is null || context.Request.Headers.Authorization == $"Bearer {_options.ApiKey}";
+
+    private IResult ListModels(HttpContext context)
+    {
+        if (!Authorized(context))
+        {
+            return Results.Json(new { error = "Unauthorized" }, statusCode: 401);
+        }
+
+        var created = _time.GetUtcNow().ToUnixTimeSeconds();
+        var names = _options.ServedModelNames.IsDefaultOrEmpty ? [_options.Model] : _options.ServedModelNames.ToArray();
+        return Results.Json(new
+        {
+            @object = "list",
+            data = names.Select(n => new
+            {
+                id = n,
+                @object = "model",
+                created,
+                owned_by = "vllm",
+                root = _options.Model,
+                parent = (string?)null,
+                max_model_len = _options.EffectiveMaxModelLen,
+            }),
+        });
+    }
+
+    private async Task GenerateAsync(HttpContext context, bool chat)
+    {
+        if (!Authorized(context))
+        {
+            await Results.Json(new { error = "Unauthorized" }, statusCode: 401).ExecuteAsync(context).ConfigureAwait(false);
+            return;
+        }
+
+        JsonNode? body;
+        try
+        {
+            body = await JsonNode.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted).ConfigureAwait(false);
+        }
+        catch (JsonException ex)
+        {
+            await Error(context, 400, "BadRequestError", $"Invalid JSON: {ex.Message}", null).ConfigureAwait(false);
+            return;
+        }
+
+        var model = body?["model"]?.GetValue<string>();
+        if (!IsServedName(model))
+        {
+            await Error(context, 404, "NotFoundError", $"The model `{model}` does not exist.", "model").ConfigureAwait(false);
+            return;
+        }
+
+        var stream = body?["stream"]?.GetValue<bool>() ?? false;
+        var includeUsage = body?["stream_options"]?["include_usage"]?.GetValue<bool>() ?? false;
+        var maxTokens = (int?)(body?["max_completion_tokens"] ?? body?["max_tokens"])?.GetValue<int>() ?? 24;
+        var prompt = chat ? body?["messages"]?.ToJsonString() ?? string.Empty : body?["prompt"]?.ToJsonString() ?? string.Empty;
+        var promptTokens = Math.Max(1, prompt.Length / 4);
+        var id = (chat ? "chatcmpl-" : "cmpl-") + Guid.NewGuid().ToString("N");
+        var created = _time.GetUtcNow().ToUnixTimeSeconds();
+        var count = Math.Clamp(maxTokens, 1, 4096);
+        var finish = count < ReplyWords.Length ? "length" : "stop";
+        count = Math.Min(count, ReplyWords.Length);
+
+        Interlocked.Increment(ref _waiting);
+        var admitted = false;
+        try
+        {
+            await _slots.WaitAsync(context.RequestAborted).ConfigureAwait(false);
+            admitted = true;
+        }
+        catch (OperationCanceledException)
+        {
+            Abort(id);
+            return;
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _waiting);
+            if (admitted)
+            {
+                Interlocked.Increment(ref _inFlight);
+            }
+        }
+
+        try
+        {
+            Interlocked.Add(ref _promptTokens, promptTokens);
+            if (stream)
+            {
+                await StreamAsync(context, chat, id, created, model!, count, finish, includeUsage, promptTokens).ConfigureAwait(false);
+            }
+            else
+            {
+                for (var i = 0; i < count; i++)
+                {
+                    await TokenDelayAsync(context.RequestAborted).ConfigureAwait(false);
+                    Interlocked.Increment(ref _generationTokens);
+                }
+
+                var text = string.Join(' ', ReplyWords.Take(count));
+                var usage = new { prompt_tokens = promptTokens, completion_tokens = count, total_tokens = promptTokens + count };
+                object response = chat
+                    ? new { id, @object = "chat.completion", created, model, choices = new[] { new { index = 0, message = new { role = "assistant", content = text }, logprobs = (object?)null, finish_reason = finish } }, usage }
+                    : new { id, @object = "text_completion", created, model, choices = new[] { new { index = 0, text, logprobs = (object?)null, finish_reason = finish } }, usage };
+                await Results.Json(response).ExecuteAsync(context).ConfigureAwait(false);
+            }
+
+            Interlocked.Increment(ref _succeeded);
+        }
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        {
+            Abort(id);
+        }
+        catch (IOException) when (context.RequestAborted.IsCancellationRequested)
+        {
+            Abort(id);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _inFlight);
+            _slots.Release();
+        }
+    }
+
+    private async Task StreamAsync(HttpContext context, bool chat, string id, long created, string model, int count, string finish, bool includeUsage, int promptTokens)
+    {
+        var response = context.Response;
+        response.ContentType = "text/event-stream; charset=utf-8";
+        response.Headers.CacheControl = "no-cache";
+        var ct = context.RequestAborted;
+        if (chat)
+        {
+            await WriteEventAsync(response, ChatChunk(id, created, model, new JsonObject { ["role"] = "assistant", ["content"] = string.Empty }, null), ct).ConfigureAwait(false);
+        }
+
+        for (var i = 0; i < count; i++)
+        {
+            await TokenDelayAsync(ct).ConfigureAwait(false);
+            var piece = (i == 0 ? string.Empty : " ") + ReplyWords[i];
+            Interlocked.Increment(ref _generationTokens);
+            var last = i == count - 1;
+            var chunk = chat
+                ? ChatChunk(id, created, model, new JsonObject { ["content"] = piece }, last ? finish : null)
+                : TextChunk(id, created, model, piece, last ? finish : null);
+            await WriteEventAsync(response, chunk, ct).ConfigureAwait(false);
+        }
+
+        if (includeUsage)
+        {
+            var usage = new JsonObject
+            {
+                ["id"] = id,
+                ["object"] = chat ? "chat.completion.chunk" : "text_completion",
+                ["created"] = created,
+                ["model"] = model,
+                ["choices"] = new JsonArray(),
+                ["usage"] = new JsonObject { ["prompt_tokens"] = promptTokens, ["completion_tokens"] = count, ["total_tokens"] = promptTokens + count },
+            };
+            await WriteEventAsync(response, usage, ct).ConfigureAwait(false);
+        }
+
+        await response.WriteAsync("data: [DONE]\n\n", ct).ConfigureAwait(false);
+        await response.Body.FlushAsync(ct).ConfigureAwait(false);
+    }
+
+    private static JsonObject ChatChunk(string id, long created, string model, JsonObject delta, string? finish) => new()
+    {
+        ["id"] = id,
+        ["object"] = "chat.completion.chunk",
+        ["created"] = created,
+        ["model"] = model,
+        ["choices"] = new JsonArray(new JsonObject { ["index"] = 0, ["delta"] = delta, ["logprobs"] = null, ["finish_reason"] = finish }),
+    };
+
+    private static JsonObject TextChunk(string id, long created, string model, string text, string? finish) => new()
+    {
+        ["id"] = id,
+        ["object"] = "text_completion",
+        ["created"] = created,
+        ["model"] = model,
+        ["choices"] = new JsonArray(new JsonObject { ["index"] = 0, ["text"] = text, ["logprobs"] = null, ["finish_reason"] = finish }),
+    };
+
+    private static async Task WriteEventAsync(HttpResponse response, JsonNode chunk, CancellationToken ct)
+    {
+        await response.WriteAsync($"data: {chunk.ToJsonString()}\n\n", ct).ConfigureAwait(false);
+        await response.Body.FlushAsync(ct).ConfigureAwait(false);
+    }
+
+    private Task TokenDelayAsync(CancellationToken ct) =>
+        double.IsPositiveInfinity(_behaviour.TokensPerSecond) || _behaviour.TokensPerSecond <= 0
+            ? Task.CompletedTask
+            : Task.Delay(TimeSpan.FromSeconds(1 / _behaviour.TokensPerSecond), _time, ct);
+
+    private void Abort(string id)
+    {
+        Interlocked.Increment(ref _disconnected);
+        _log(VllmLog.Info(_time, "async_llm.py:421", $"Aborted request {id}."));
+    }
+
+    private async Task EmbedAsync(HttpContext context)
+    {
+        if (!Authorized(context))
+        {
+            await Results.Json(new { error = "Unauthorized" }, statusCode: 401).ExecuteAsync(context).ConfigureAwait(false);
+            return;
+        }
+
+        JsonNode? body;
+        try
+        {
+            body = await JsonNode.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted).ConfigureAwait(false);
+        }
+        catch (JsonException ex)
+        {
+            await Error(context, 400, "BadRequestError", $"Invalid JSON: {ex.Message}", null).ConfigureAwait(false);
+            return;
+        }
+
+        var model = body?["model"]?.GetValue<string>();
+        if (!IsServedName(model))
+        {
+            await Error(context, 404, "NotFoundError", $"The model `{model}` does not exist.", "model").ConfigureAwait(false);
+            return;
+        }
+
+        var inputs = body?["input"] switch
+        {
+            JsonValue value when value.TryGetValue<string>(out var single) => [single],
+            JsonArray array when array.All(i => i is JsonValue v && v.TryGetValue<string>(out _)) => array.Select(i => i!.GetValue<string>()).ToList(),
+            _ => null,
+        };
+        if (inputs is null || inputs.Count == 0)
+        {
+            await Error(context, 400, "BadRequestError", "input must be a string or a non-empty list of strings", "input").ConfigureAwait(false);
+            return;
+        }
+
+        var base64 = body?["encoding_format"]?.GetValue<string>() == "base64";
+        var data = new JsonArray();
+        var tokens = 0;
+        for (var i = 0; i < inputs.Count; i++)
+        {
+            var vector = Embed(inputs[i], _behaviour.EmbeddingDimensions);
+            tokens += Math.Max(1, inputs[i].Length / 4);
+            JsonNode embedding = base64 ? JsonValue.Create(ToBase64(vector)) : new JsonArray(vector.Select(v => (JsonNode?)JsonValue.Create(v)).ToArray());
+            data.Add(new JsonObject { ["object"] = "embedding", ["index"] = i, ["embedding"] = embedding });
+        }
+
+        Interlocked.Add(ref _promptTokens, tokens);
+        Interlocked.Increment(ref _succeeded);
+        var response = new JsonObject
+        {
+            ["id"] = "embd-" + Guid.NewGuid().ToString("N"),
+            ["object"] = "list",
+            ["created"] = _time.GetUtcNow().ToUnixTimeSeconds(),
+            ["model"] = model,
+            ["data"] = data,
+            ["usage"] = new JsonObject { ["prompt_tokens"] = tokens, ["total_tokens"] = tokens },
+        };
+        context.Response.ContentType = "application/json";
+        await context.Response.WriteAsync(response.ToJsonString(), context.RequestAborted).ConfigureAwait(false);
+    }
+
+    /// <summary>A deterministic unit vector for <paramref name="text"/>: equal texts embed equally, different ones differently.</summary>
+    public static float[] Embed(string text, int dimensions)
+    {
+        var vector = new float[dimensions];
+        var seed = SHA256.HashData(Encoding.UTF8.GetBytes(text));
+        var random = new Random(BinaryPrimitives.ReadInt32LittleEndian(seed));
+        double norm = 0;
+        for (var i = 0; i < dimensions; i++)
+        {
+            vector[i] = (float)(random.NextDouble() * 2 - 1);
+            norm += vector[i] * vector[i];
+        }
+
+        var scale = (float)(1 / Math.Sqrt(norm));
+        for (var i = 0; i < dimensions; i++)
+        {
+            vector[i] *= scale;
+        }
+
+        return vector;
+    }
+
+    private static string ToBase64(float[] vector)
+    {
+        var bytes = new byte[vector.Length * 4];
+        for (var i = 0; i < vector.Length; i++)
+        {
+            BinaryPrimitives.WriteSingleLittleEndian(bytes.AsSpan(i * 4), vector[i]);
+        }
+
+        return Convert.ToBase64String(bytes);
+    }
+
+    private bool IsServedName(string? model) =>
+        model is not null && (_options.ServedModelNames.IsDefaultOrEmpty ? model == _options.Model : _options.ServedModelNames.Contains(model));
+
+    private static Task Error(HttpContext context, int status, string type, string message, string? param) =>
+        Results.Json(new { error = new { message, type, param, code = status } }, statusCode: status).ExecuteAsync(context);
+
+    private Task WriteMetrics(HttpContext context)
+    {
+        var labels = $"engine=\"0\",model_name=\"{_options.ServedName}\"";
+        var running = InFlight;
+        var waiting = Volatile.Read(ref _waiting);
+        var kv = Math.Min(1.0, running * 0.04);
+        var text = new StringBuilder();
+        void Metric(string name, string type, string help, string value, string? extraLabels = null)
+        {
+            text.Append("# HELP ").Append(name).Append(' ').Append(help).Append('\n');
+            text.Append("# TYPE ").Append(name).Append(' ').Append(type).Append('\n');
+            var metricName = type == "counter" ? name + "_total" : name;
+            text.Append(metricName).Append('{').Append(labels).Append(extraLabels).Append("} ").Append(value).Append('\n');
+        }
+
+        Metric("vllm:num_requests_running", "gauge", "Number of requests in model execution batches.", running.ToString("0.0", CultureInfo.InvariantCulture));
+        Metric("vllm:num_requests_waiting", "gauge", "Number of requests waiting to be processed.", waiting.ToString("0.0", CultureInfo.InvariantCulture));
+        Metric("vllm:kv_cache_usage_perc", "gauge", "KV-cache usage. 1 means 100 percent usage.", kv.ToString("0.0###", CultureInfo.InvariantCulture));
+        Metric("vllm:prompt_tokens", "counter", "Number of prefill tokens processed.", Interlocked.Read(ref _promptTokens).ToString("0.0", CultureInfo.InvariantCulture));
+        Metric("vllm:generation_tokens", "counter", "Number of generation tokens processed.", Interlocked.Read(ref _generationTokens).ToString("0.0", CultureInfo.InvariantCulture));
+        Metric("vllm:request_success", "counter", "Count of successfully processed requests.", Interlocked.Read(ref _succeeded).ToString("0.0", CultureInfo.InvariantCulture), ",finished_reason=\"stop\"");
+        Metric("vllm:http_requests_client_disconnected", "counter", "Requests whose client went away before the response ended.", Interlocked.Read(ref _disconnected).ToString("0.0", CultureInfo.InvariantCulture));
+        context.Response.ContentType = "text/plain; version=0.0.4; charset=utf-8";
+        return context.Response.WriteAsync(text.ToString(), context.RequestAborted);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopListeningAsync().ConfigureAwait(false);
+        _slots.Dispose();
+    }
+}

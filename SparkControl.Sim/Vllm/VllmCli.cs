@@ -1,0 +1,324 @@
+using System.Collections.Immutable;
+using System.Globalization;
+
+namespace SparkControl.Sim.Vllm;
+
+/// <summary>The options of one <c>vllm serve</c> invocation, as far as the simulator cares.</summary>
+public sealed record VllmServeOptions
+{
+    public required string Model { get; init; }
+    public ImmutableArray<string> ServedModelNames { get; init; } = [];
+    public string Host { get; init; } = "0.0.0.0";
+    public int Port { get; init; } = 8000;
+    public int? MaxModelLen { get; init; }
+    public double GpuMemoryUtilization { get; init; } = 0.9;
+    public int MaxNumSeqs { get; init; } = 256;
+    public int TensorParallelSize { get; init; } = 1;
+    public string? ApiKey { get; init; }
+    public ImmutableDictionary<string, string?> Given { get; init; } = ImmutableDictionary<string, string?>.Empty;
+
+    /// <summary>The name clients use: the first served name, else the model argument, as vLLM does.</summary>
+    public string ServedName => ServedModelNames.IsDefaultOrEmpty ? Model : ServedModelNames[0];
+
+    public int EffectiveMaxModelLen => MaxModelLen ?? 32768;
+}
+
+/// <summary>A command line vLLM would refuse: the message and exit code argparse would give.</summary>
+public sealed record VllmCliError(string Message, int ExitCode);
+
+/// <summary>
+/// Parses <c>vllm serve &lt;model&gt; [flags]</c> the way vLLM's argparse does: long flags with a space or '=',
+/// a few short aliases, boolean flags, <c>nargs='+'</c> for served names, and "unrecognized arguments" for the rest.
+/// </summary>
+public static class VllmCli
+{
+    private enum Arity
+    {
+        Flag,
+        One,
+        OneOrMore,
+    }
+
+    private enum ValueType
+    {
+        Text,
+        Int,
+        Float,
+        Choice,
+    }
+
+    private sealed record Spec(Arity Arity, ValueType Type = ValueType.Text, ImmutableArray<string> Choices = default);
+
+    private static readonly ImmutableDictionary<string, Spec> Flags = new Dictionary<string, Spec>
+    {
+        ["--model"] = new(Arity.One),
+        ["--host"] = new(Arity.One),
+        ["--port"] = new(Arity.One, ValueType.Int),
+        ["--api-key"] = new(Arity.One),
+        ["--served-model-name"] = new(Arity.OneOrMore),
+        ["--revision"] = new(Arity.One),
+        ["--tokenizer"] = new(Arity.One),
+        ["--tokenizer-mode"] = new(Arity.One, ValueType.Choice, ["auto", "slow", "mistral", "custom"]),
+        ["--chat-template"] = new(Arity.One),
+        ["--generation-config"] = new(Arity.One),
+        ["--download-dir"] = new(Arity.One),
+        ["--load-format"] = new(Arity.One),
+        ["--config-format"] = new(Arity.One),
+        ["--dtype"] = new(Arity.One, ValueType.Choice, ["auto", "half", "float16", "bfloat16", "float", "float32"]),
+        ["--max-model-len"] = new(Arity.One),
+        ["--gpu-memory-utilization"] = new(Arity.One, ValueType.Float),
+        ["--max-num-seqs"] = new(Arity.One, ValueType.Int),
+        ["--max-num-batched-tokens"] = new(Arity.One, ValueType.Int),
+        ["--tensor-parallel-size"] = new(Arity.One, ValueType.Int),
+        ["--pipeline-parallel-size"] = new(Arity.One, ValueType.Int),
+        ["--data-parallel-size"] = new(Arity.One, ValueType.Int),
+        ["--quantization"] = new(Arity.One),
+        ["--kv-cache-dtype"] = new(Arity.One, ValueType.Choice, ["auto", "fp8", "fp8_e4m3", "fp8_e5m2", "bfloat16"]),
+        ["--enable-prefix-caching"] = new(Arity.Flag),
+        ["--no-enable-prefix-caching"] = new(Arity.Flag),
+        ["--enforce-eager"] = new(Arity.Flag),
+        ["--trust-remote-code"] = new(Arity.Flag),
+        ["--enable-auto-tool-choice"] = new(Arity.Flag),
+        ["--tool-call-parser"] = new(Arity.One),
+        ["--reasoning-parser"] = new(Arity.One),
+        ["--enable-lora"] = new(Arity.Flag),
+        ["--lora-modules"] = new(Arity.OneOrMore),
+        ["--max-lora-rank"] = new(Arity.One, ValueType.Int),
+        ["--disable-log-stats"] = new(Arity.Flag),
+        ["--enable-log-requests"] = new(Arity.Flag),
+        ["--uvicorn-log-level"] = new(Arity.One, ValueType.Choice, ["debug", "info", "warning", "error", "critical", "trace"]),
+        ["--seed"] = new(Arity.One, ValueType.Int),
+        ["--swap-space"] = new(Arity.One, ValueType.Float),
+        ["--distributed-executor-backend"] = new(Arity.One, ValueType.Choice, ["ray", "mp", "uni", "external_launcher"]),
+        ["--nnodes"] = new(Arity.One, ValueType.Int),
+        ["--node-rank"] = new(Arity.One, ValueType.Int),
+        ["--master-addr"] = new(Arity.One),
+        ["--master-port"] = new(Arity.One, ValueType.Int),
+        ["--headless"] = new(Arity.Flag),
+        ["--task"] = new(Arity.One, ValueType.Choice, ["auto", "generate", "embedding", "embed", "classify", "score", "reward", "transcription"]),
+        ["--runner"] = new(Arity.One, ValueType.Choice, ["auto", "generate", "pooling"]),
+        ["--max-seq-len-to-capture"] = new(Arity.One, ValueType.Int),
+        ["--limit-mm-per-prompt"] = new(Arity.One),
+        ["--mm-processor-kwargs"] = new(Arity.One),
+        ["--compilation-config"] = new(Arity.One),
+        ["--speculative-config"] = new(Arity.One),
+        ["--hf-overrides"] = new(Arity.One),
+        ["--override-generation-config"] = new(Arity.One),
+        ["--enable-chunked-prefill"] = new(Arity.Flag),
+        ["--no-enable-chunked-prefill"] = new(Arity.Flag),
+        ["--async-scheduling"] = new(Arity.Flag),
+        ["--show-hidden-metrics-for-version"] = new(Arity.One),
+        ["--enable-force-include-usage"] = new(Arity.Flag),
+        ["--enable-server-load-tracking"] = new(Arity.Flag),
+    }.ToImmutableDictionary(StringComparer.Ordinal);
+
+    private static readonly ImmutableDictionary<string, string> ShortAliases = new Dictionary<string, string>
+    {
+        ["-tp"] = "--tensor-parallel-size",
+        ["-pp"] = "--pipeline-parallel-size",
+        ["-dp"] = "--data-parallel-size",
+        ["-q"] = "--quantization",
+    }.ToImmutableDictionary(StringComparer.Ordinal);
+
+    public const string Usage = "usage: vllm serve [model_tag] [options]";
+
+    /// <summary>Parses the arguments after <c>vllm</c> (starting with <c>serve</c>).</summary>
+    public static (VllmServeOptions? Options, VllmCliError? Error) Parse(IReadOnlyList<string> args)
+    {
+        if (args.Count == 0 || args[0] != "serve")
+        {
+            var command = args.Count == 0 ? "(none)" : args[0];
+            return (null, new VllmCliError($"usage: vllm [-h] [-v] {{chat,complete,serve,bench,collect-env,run-batch}} ...\nvllm: error: argument subparser: invalid choice: '{command}' (choose from chat, complete, serve, bench, collect-env, run-batch)", 2));
+        }
+
+        string? model = null;
+        var given = ImmutableDictionary.CreateBuilder<string, string?>(StringComparer.Ordinal);
+        var served = ImmutableArray.CreateBuilder<string>();
+        var unrecognized = new List<string>();
+        for (var i = 1; i < args.Count; i++)
+        {
+            var token = args[i];
+            if (!token.StartsWith('-') || IsNegativeNumber(token))
+            {
+                if (model is null)
+                {
+                    model = token;
+                }
+                else
+                {
+                    unrecognized.Add(token);
+                }
+
+                continue;
+            }
+
+            string name = token;
+            string? inline = null;
+            var equals = token.IndexOf('=', StringComparison.Ordinal);
+            if (token.StartsWith("--", StringComparison.Ordinal) && equals > 0)
+            {
+                name = token[..equals];
+                inline = token[(equals + 1)..];
+            }
+
+            name = ShortAliases.GetValueOrDefault(name, name);
+            if (!Flags.TryGetValue(name, out var spec))
+            {
+                unrecognized.Add(token);
+                continue;
+            }
+
+            switch (spec.Arity)
+            {
+                case Arity.Flag:
+                    if (inline is not null)
+                    {
+                        return (null, Error($"argument {name}: ignored explicit argument '{inline}'"));
+                    }
+
+                    given[name] = null;
+                    break;
+                case Arity.One:
+                    var value = inline;
+                    if (value is null)
+                    {
+                        if (i + 1 >= args.Count || (args[i + 1].StartsWith('-') && !IsNegativeNumber(args[i + 1])))
+                        {
+                            return (null, Error($"argument {name}: expected one argument"));
+                        }
+
+                        value = args[++i];
+                    }
+
+                    if (CheckValue(name, spec, value) is { } valueError)
+                    {
+                        return (null, valueError);
+                    }
+
+                    given[name] = value;
+                    break;
+                case Arity.OneOrMore:
+                    var values = new List<string>();
+                    if (inline is not null)
+                    {
+                        values.Add(inline);
+                    }
+
+                    while (i + 1 < args.Count && !args[i + 1].StartsWith('-'))
+                    {
+                        values.Add(args[++i]);
+                    }
+
+                    if (values.Count == 0)
+                    {
+                        return (null, Error($"argument {name}: expected at least one argument"));
+                    }
+
+                    given[name] = string.Join(' ', values);
+                    if (name == "--served-model-name")
+                    {
+                        served.Clear();
+                        served.AddRange(values);
+                    }
+
+                    break;
+            }
+        }
+
+        if (unrecognized.Count > 0)
+        {
+            return (null, Error($"unrecognized arguments: {string.Join(' ', unrecognized)}"));
+        }
+
+        model ??= given.GetValueOrDefault("--model");
+        if (model is null)
+        {
+            return (null, Error("the following arguments are required: model_tag"));
+        }
+
+        var options = new VllmServeOptions
+        {
+            Model = model,
+            ServedModelNames = served.ToImmutable(),
+            Host = given.GetValueOrDefault("--host") ?? "0.0.0.0",
+            Port = given.TryGetValue("--port", out var port) ? int.Parse(port!, CultureInfo.InvariantCulture) : 8000,
+            MaxModelLen = given.TryGetValue("--max-model-len", out var len) ? ParseLength(len!) : null,
+            GpuMemoryUtilization = given.TryGetValue("--gpu-memory-utilization", out var util) ? double.Parse(util!, CultureInfo.InvariantCulture) : 0.9,
+            MaxNumSeqs = given.TryGetValue("--max-num-seqs", out var seqs) ? int.Parse(seqs!, CultureInfo.InvariantCulture) : 256,
+            TensorParallelSize = given.TryGetValue("--tensor-parallel-size", out var tp) ? int.Parse(tp!, CultureInfo.InvariantCulture) : 1,
+            ApiKey = given.GetValueOrDefault("--api-key"),
+            Given = given.ToImmutable(),
+        };
+        return (options, null);
+    }
+
+    /// <summary>Checks that go beyond argparse, failing the way vLLM's engine config does (exit 1 with a ValueError line).</summary>
+    public static string? ValidateEngineConfig(VllmServeOptions options)
+    {
+        if (options.GpuMemoryUtilization is <= 0 or > 1)
+        {
+            return $"ValueError: GPU memory utilization must be within (0, 1]. Got {options.GpuMemoryUtilization.ToString(CultureInfo.InvariantCulture)}.";
+        }
+
+        if (options.TensorParallelSize < 1)
+        {
+            return $"ValueError: tensor_parallel_size must be a positive integer, got {options.TensorParallelSize}.";
+        }
+
+        if (options.MaxModelLen is < 1)
+        {
+            return $"ValueError: max_model_len must be positive, got {options.MaxModelLen}.";
+        }
+
+        return options.Port is < 1 or > 65535 ? $"OverflowError: bind(): port must be 0-65535." : null;
+    }
+
+    private static VllmCliError? CheckValue(string name, Spec spec, string value)
+    {
+        switch (spec.Type)
+        {
+            case ValueType.Int when !int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out _):
+                return Error($"argument {name}: invalid int value: '{value}'");
+            case ValueType.Float when !double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out _):
+                return Error($"argument {name}: invalid float value: '{value}'");
+            case ValueType.Choice when !spec.Choices.Contains(value):
+                return Error($"argument {name}: invalid choice: '{value}' (choose from {string.Join(", ", spec.Choices.Select(c => $"'{c}'"))})");
+        }
+
+        if (name == "--max-model-len" && ParseLength(value) is null)
+        {
+            return Error($"argument {name}: invalid human_readable_int value: '{value}'");
+        }
+
+        return null;
+    }
+
+    /// <summary>Plain integers, or newer vLLM's suffixes: <c>32k</c> (×1000), <c>32K</c> (×1024), <c>1m</c>, <c>1M</c>.</summary>
+    private static int? ParseLength(string value)
+    {
+        if (int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var plain))
+        {
+            return plain;
+        }
+
+        if (value.Length < 2 || !double.TryParse(value[..^1], NumberStyles.Float, CultureInfo.InvariantCulture, out var number))
+        {
+            return null;
+        }
+
+        var multiplier = value[^1] switch
+        {
+            'k' => 1000.0,
+            'K' => 1024.0,
+            'm' => 1_000_000.0,
+            'M' => 1_048_576.0,
+            _ => double.NaN,
+        };
+        return double.IsNaN(multiplier) ? null : (int)(number * multiplier);
+    }
+
+    private static bool IsNegativeNumber(string token) =>
+        token.Length > 1 && token[0] == '-' && double.TryParse(token, NumberStyles.Float, CultureInfo.InvariantCulture, out _);
+
+    private static VllmCliError Error(string message) => new($"{Usage}\nvllm serve: error: {message}", 2);
+}

@@ -1,0 +1,57 @@
+using System.Diagnostics;
+
+namespace SparkControl.Tests.Infrastructure;
+
+/// <summary>Waits for a condition with a timeout: tests never sleep for a fixed time.</summary>
+public static class Wait
+{
+    public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(30);
+
+    public static async Task UntilAsync(Func<bool> condition, string what, TimeSpan? timeout = null)
+    {
+        await UntilAsync(() => Task.FromResult(condition()), what, timeout);
+    }
+
+    public static async Task UntilAsync(Func<Task<bool>> condition, string what, TimeSpan? timeout = null)
+    {
+        var limit = timeout ?? DefaultTimeout;
+        var watch = Stopwatch.StartNew();
+        var delay = TimeSpan.FromMilliseconds(20);
+        while (true)
+        {
+            if (await condition())
+            {
+                return;
+            }
+
+            if (watch.Elapsed > limit)
+            {
+                throw new TimeoutException($"Timed out after {limit.TotalSeconds:0.#} s waiting until {what}.");
+            }
+
+            await Task.Delay(delay);
+            delay = TimeSpan.FromMilliseconds(Math.Min(250, delay.TotalMilliseconds * 1.5));
+        }
+    }
+
+    /// <summary>Reads <paramref name="source"/> until an item satisfies <paramref name="match"/>.</summary>
+    public static async Task<T> ForAsync<T>(IAsyncEnumerable<T> source, Func<T, bool> match, string what, TimeSpan? timeout = null)
+    {
+        using var cts = new CancellationTokenSource(timeout ?? DefaultTimeout);
+        try
+        {
+            await foreach (var item in source.WithCancellation(cts.Token))
+            {
+                if (match(item))
+                {
+                    return item;
+                }
+            }
+        }
+        catch (OperationCanceledException) when (cts.IsCancellationRequested)
+        {
+        }
+
+        throw new TimeoutException($"Timed out waiting for {what}.");
+    }
+}

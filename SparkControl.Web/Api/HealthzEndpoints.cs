@@ -1,0 +1,34 @@
+using SparkControl.Core.History;
+using SparkControl.Core.Sparks;
+using SparkControl.Core.Storage;
+using SparkControl.Web.Hosting;
+
+namespace SparkControl.Web.Api;
+
+/// <summary><c>GET /healthz</c>: the panel itself is up, with what it can and cannot do right now.</summary>
+public static class HealthzEndpoints
+{
+    public sealed record DataDirectoryState(string Path, bool Writable, string? Reason);
+
+    public sealed record DatabaseState(bool Available, string? Reason);
+
+    public sealed record HealthzResponse(string Status, string Version, bool Demo, DataDirectoryState DataDirectory, DatabaseState Database);
+
+    public static IEndpointRouteBuilder MapHealthz(this IEndpointRouteBuilder endpoints)
+    {
+        endpoints.MapGet("/healthz", GetHealthz).WithName("Healthz");
+        return endpoints;
+    }
+
+    private static HealthzResponse GetHealthz(DataDirectory dataDirectory, SparkControlStore store, SparkFleet fleet)
+    {
+        var writable = dataDirectory.CanWrite(out var reason);
+        var degraded = !writable || !store.IsAvailable;
+        return new HealthzResponse(
+            degraded ? "degraded" : "ok",
+            AppVersion.Current,
+            fleet.Current.IsDemo,
+            new DataDirectoryState(dataDirectory.Path, writable, reason),
+            new DatabaseState(store.IsAvailable, store.UnavailableReason));
+    }
+}

@@ -1,0 +1,99 @@
+using System.Net;
+using Microsoft.Extensions.Options;
+using MudBlazor.Services;
+using SparkControl.Core.Catalog;
+using SparkControl.Core.Configuration;
+using SparkControl.Core.Diagnostics;
+using SparkControl.Core.History;
+using SparkControl.Core.Services;
+using SparkControl.Core.Sparks;
+using SparkControl.Core.Storage;
+using SparkControl.Sim.Demo;
+using SparkControl.Sim.Hosting;
+using SparkControl.Web.Api;
+using SparkControl.Web.Components;
+
+namespace SparkControl.Web.Hosting;
+
+/// <summary>Everything the panel registers and maps, called once from Program.</summary>
+public static class SparkControlHosting
+{
+    public static WebApplicationBuilder AddSparkControl(this WebApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        var configuration = builder.Configuration;
+        var settings = StartupValidation.Bind<SparkControlOptions>(configuration, SparkControlOptions.Section);
+        if (string.IsNullOrEmpty(configuration["urls"]) && !configuration.GetSection("Kestrel:Endpoints").Exists())
+        {
+            // Loopback unless the operator says otherwise: until authentication lands anyone who reaches the panel can act.
+            var host = settings.ListenAddress is "*" or "+" || IPAddress.TryParse(settings.ListenAddress, out _) ? settings.ListenAddress : "localhost";
+            builder.WebHost.UseUrls($"http://{(host.Contains(':', StringComparison.Ordinal) ? $"[{host}]" : host)}:{settings.Port}");
+        }
+
+        services.AddOptions<SparkControlOptions>()
+            .Bind(configuration.GetSection(SparkControlOptions.Section))
+            .PostConfigure(o => o.DataDirectory = ResolveDataDirectory(configuration))
+            .ValidateOnStart();
+        services.AddSingleton<IValidateOptions<SparkControlOptions>, SparkControlOptionsValidator>();
+        services.AddOptions<DemoOptions>().Bind(configuration.GetSection(DemoOptions.Section)).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<DemoOptions>, DemoOptionsValidator>();
+
+        services.AddSingleton(TimeProvider.System);
+        services.AddMetrics();
+        services.AddSingleton<SparkControlMetrics>();
+        services.AddSingleton(sp => new DataDirectory(sp.GetRequiredService<IOptions<SparkControlOptions>>().Value.DataDirectory));
+        services.AddSingleton<SparkControlStore>();
+        services.AddSingleton<ServiceStatusLog>();
+        services.AddSingleton<SparkFleet>();
+        services.AddSingleton<ModelCatalog>();
+        services.AddSingleton(sp => new HealthProbe(CreateProbeClient(), sp.GetRequiredService<TimeProvider>()));
+
+        services.AddSingleton(sp => DemoSpark.CreateHost(
+            sp.GetRequiredService<IOptions<DemoOptions>>().Value,
+            DemoSpark.LoadCatalog(),
+            sp.GetRequiredService<TimeProvider>()));
+
+        // Order matters: the fleet is known before the demo starts and before the first health check.
+        services.AddHostedService<FleetInitializer>();
+        services.AddHostedService<DemoBootstrapper>();
+        services.AddSingleton<HealthMonitor>();
+        services.AddHostedService(sp => sp.GetRequiredService<HealthMonitor>());
+
+        services.AddProblemDetails();
+        services.AddRazorComponents().AddInteractiveServerComponents();
+        services.AddMudServices();
+        return builder;
+    }
+
+    public static WebApplication UseSparkControl(this WebApplication app)
+    {
+        if (!app.Environment.IsDevelopment())
+        {
+            app.UseExceptionHandler("/Error", createScopeForErrors: true);
+        }
+
+        app.UseStatusCodePagesWithReExecute("/not-found", createScopeForStatusCodePages: true);
+        app.UseAntiforgery();
+        app.MapStaticAssets();
+        app.MapHealthz();
+        app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
+        return app;
+    }
+
+    /// <summary><c>SparkControl:DataDirectory</c> if set, else <c>SPARKCONTROL_DATA</c>, else <c>./data</c>.</summary>
+    public static string ResolveDataDirectory(IConfiguration configuration) =>
+        configuration[$"{SparkControlOptions.Section}:DataDirectory"] is { Length: > 0 } explicitPath
+            ? explicitPath
+            : configuration["SPARKCONTROL_DATA"] is { Length: > 0 } fromEnvironment ? fromEnvironment : "./data";
+
+    /// <summary>One long-lived client for probes; connections are recycled so a Spark's address change is picked up.</summary>
+    private static HttpClient CreateProbeClient() => new(new SocketsHttpHandler
+    {
+        PooledConnectionLifetime = TimeSpan.FromMinutes(2),
+        ConnectTimeout = TimeSpan.FromSeconds(5),
+        AllowAutoRedirect = false,
+    })
+    {
+        Timeout = Timeout.InfiniteTimeSpan,
+    };
+}

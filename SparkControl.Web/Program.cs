@@ -1,0 +1,18 @@
+using SparkControl.Web.Hosting;
+
+var builder = WebApplication.CreateBuilder(args);
+if (StartupValidation.Describe(builder.Configuration) is { } problem)
+{
+    // One readable line naming the key, not a stack trace.
+    await Console.Error.WriteLineAsync($"Spark Control cannot start: {problem}");
+    return 2;
+}
+
+builder.AddSparkControl();
+var app = builder.Build();
+app.UseSparkControl();
+await app.RunAsync();
+return 0;
+
+/// <summary>The web host's entry point; public so tests can start it with WebApplicationFactory.</summary>
+public partial class Program;
