@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using SparkControl.Core.Collections;
 
 namespace SparkControl.Core.Catalog;
 
@@ -94,7 +95,7 @@ public sealed record ModelDefinition
     public required string DisplayName { get; init; }
     public required ModelSource Source { get; init; }
     public required string ServedName { get; init; }
-    public ImmutableArray<string> Aliases { get; init; } = [];
+    public ValueArray<string> Aliases { get; init; } = [];
     public ModelRuntime Runtime { get; init; } = ModelRuntime.Vllm;
     public ModelPlacement Placement { get; init; } = ModelPlacement.Single;
     public ModelTask Task { get; init; } = ModelTask.Generate;

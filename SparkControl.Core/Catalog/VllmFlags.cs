@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using SparkControl.Core.Collections;
 
 namespace SparkControl.Core.Catalog;
 
@@ -21,27 +22,10 @@ public sealed record VllmFlags
     public bool TrustRemoteCode { get; init; }
     public string? ToolCallParser { get; init; }
     public string? ReasoningParser { get; init; }
-    public ImmutableArray<string> ExtraArgs { get; init; } = [];
+    public ValueArray<string> ExtraArgs { get; init; } = [];
 
     /// <summary>vLLM's own default share of the memory pool when the flag is not given.</summary>
     public const double DefaultGpuMemoryUtilization = 0.9;
 
     public double EffectiveGpuMemoryUtilization => GpuMemoryUtilization ?? DefaultGpuMemoryUtilization;
-
-    public bool Equals(VllmFlags? other) =>
-        other is not null
-        && MaxModelLen == other.MaxModelLen
-        && GpuMemoryUtilization == other.GpuMemoryUtilization
-        && MaxNumSeqs == other.MaxNumSeqs
-        && TensorParallelSize == other.TensorParallelSize
-        && Quantization == other.Quantization
-        && KvCacheDtype == other.KvCacheDtype
-        && EnablePrefixCaching == other.EnablePrefixCaching
-        && EnforceEager == other.EnforceEager
-        && TrustRemoteCode == other.TrustRemoteCode
-        && ToolCallParser == other.ToolCallParser
-        && ReasoningParser == other.ReasoningParser
-        && ExtraArgs.SequenceEqual(other.ExtraArgs);
-
-    public override int GetHashCode() => HashCode.Combine(MaxModelLen, GpuMemoryUtilization, MaxNumSeqs, Quantization, ToolCallParser, ExtraArgs.Length);
 }

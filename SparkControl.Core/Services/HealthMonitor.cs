@@ -95,10 +95,15 @@ public sealed partial class HealthMonitor : BackgroundService
         {
             var fleet = _fleet.Current;
             var previous = _stream.Current.Value;
-            var sparks = await Task.WhenAll(fleet.Sparks.Select(spark => CheckSparkAsync(fleet, spark, previous.Find(spark.Name), cancellationToken))).ConfigureAwait(false);
-            var health = new FleetHealth([.. sparks]);
-            _stream.Publish(health);
-            return health;
+            var order = fleet.Sparks.Select(s => s.Name).ToList();
+            await Task.WhenAll(fleet.Sparks.Select(async spark =>
+            {
+                var health = await CheckSparkAsync(fleet, spark, previous.Find(spark.Name), cancellationToken).ConfigureAwait(false);
+                _stream.Publish(current => current.WithSpark(health, order));
+            })).ConfigureAwait(false);
+
+            // Sparks removed from the configuration disappear from the snapshot.
+            return _stream.Publish(current => current.Sparks.All(s => order.Contains(s.Spark)) ? current : new FleetHealth([.. current.Sparks.Where(s => order.Contains(s.Spark))])).Value;
         }
         finally
         {
@@ -114,8 +119,8 @@ public sealed partial class HealthMonitor : BackgroundService
         IReadOnlyList<ContainerSummary> containers;
         try
         {
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            timeout.CancelAfter(options.HostTimeout);
+            using var deadline = new CancellationTokenSource(options.HostTimeout, _time);
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);
             containers = await spark.Host.ListContainersAsync(timeout.Token).ConfigureAwait(false);
         }
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
@@ -148,7 +153,20 @@ public sealed partial class HealthMonitor : BackgroundService
                 container.Labels.GetValueOrDefault(ContainerLabels.ServedName)));
         }
 
-        var results = await Task.WhenAll(services.Select(s => CheckServiceAsync(spark, s.Definition, s.ServedName, byName, previous, cancellationToken))).ConfigureAwait(false);
+        if (previous is null)
+        {
+            // First sight of this Spark: show it at once, its services still unknown, and fill them in as probes finish.
+            var pending = services.Select(s => Record(null, s.Definition, HealthStatus.Unknown, "checking", now, log: false)).ToImmutableArray();
+            _stream.Publish(current => current.WithSpark(new SparkHealth { Spark = spark.Name, IsSimulated = spark.IsSimulated, Reachability = Reachability.Reachable, Services = pending, CheckedAt = now }, [.. fleet.Sparks.Select(x => x.Name)]));
+            previous = _stream.Current.Value.Find(spark.Name);
+        }
+
+        var results = await Task.WhenAll(services.Select(async s =>
+        {
+            var health = await CheckServiceAsync(spark, s.Definition, s.ServedName, byName, previous, cancellationToken).ConfigureAwait(false);
+            _stream.Publish(current => current.WithService(health));
+            return health;
+        })).ConfigureAwait(false);
         var modelHealth = results.FirstOrDefault(r => r.IsModelServer && r.ContainerStatus == ContainerStatus.Running);
         LoadedModel? model = null;
         if (modelHealth is not null && byName.TryGetValue(modelHealth.Container!, out var modelContainer))
@@ -194,8 +212,8 @@ public sealed partial class HealthMonitor : BackgroundService
             }
             else if (container is { State: ContainerStatus.Exited or ContainerStatus.Dead })
             {
-                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-                timeout.CancelAfter(options.HostTimeout);
+                using var deadline = new CancellationTokenSource(options.HostTimeout, _time);
+                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);
                 details = await spark.Host.InspectContainerAsync(container.Name, timeout.Token).ConfigureAwait(false);
             }
         }
@@ -218,11 +236,11 @@ public sealed partial class HealthMonitor : BackgroundService
         };
     }
 
-    private ServiceHealth Record(SparkHealth? previous, ServiceDefinition service, HealthStatus status, string reason, DateTimeOffset now)
+    private ServiceHealth Record(SparkHealth? previous, ServiceDefinition service, HealthStatus status, string reason, DateTimeOffset now, bool log = true)
     {
         var before = previous?.Services.FirstOrDefault(s => s.Name == service.Name);
         var changed = before is null || before.Status != status;
-        if (changed)
+        if (changed && log)
         {
             _metrics.RecordServiceStatusChange(service.Spark, service.Name, status.ToString());
             if (before is not null)

@@ -39,8 +39,9 @@ public sealed class HealthProbe(HttpClient http, TimeProvider time)
 {
     public async Task<ProbeResult> ProbeAsync(ServiceKind kind, Uri baseUri, string healthPath, TimeSpan timeout, CancellationToken cancellationToken)
     {
-        using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        cts.CancelAfter(timeout);
+        // The timeout runs on the TimeProvider, so tests with a fake clock decide when a probe gives up.
+        using var timeoutCts = new CancellationTokenSource(timeout, time);
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeoutCts.Token);
         var started = time.GetTimestamp();
         var first = await GetAsync(new Uri(baseUri, healthPath), started, cts.Token, cancellationToken).ConfigureAwait(false);
         if (kind == ServiceKind.VllmLlm && first.Outcome == ProbeOutcome.Ok)

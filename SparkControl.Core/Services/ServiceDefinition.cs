@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using SparkControl.Core.Collections;
 
 namespace SparkControl.Core.Services;
 
@@ -73,7 +74,7 @@ public sealed record ServiceDefinition
     /// <summary>Memory the service is expected to hold in the unified pool, for the swap's memory budget.</summary>
     public double? MemoryEstimateGiB { get; init; }
 
-    public ImmutableArray<ServiceLink> Links { get; init; } = [];
+    public ValueArray<ServiceLink> Links { get; init; } = [];
 
     public string EffectiveHealthPath => HealthPath ?? Kind.DefaultHealthPath();
 

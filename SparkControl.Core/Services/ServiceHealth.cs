@@ -70,4 +70,40 @@ public sealed record FleetHealth(ImmutableArray<SparkHealth> Sparks)
 
     public ServiceHealth? Find(string spark, string service) =>
         Find(spark)?.Services.FirstOrDefault(s => string.Equals(s.Name, service, StringComparison.OrdinalIgnoreCase));
+
+    /// <summary>This fleet with <paramref name="spark"/> replaced (or added), in configuration order given by <paramref name="order"/>.</summary>
+    public FleetHealth WithSpark(SparkHealth spark, IReadOnlyList<string> order)
+    {
+        var sparks = Sparks.Where(s => s.Spark != spark.Spark && order.Contains(s.Spark)).Append(spark)
+            .OrderBy(s => IndexOf(order, s.Spark))
+            .ToImmutableArray();
+        return new FleetHealth(sparks);
+    }
+
+    /// <summary>This fleet with one service's health replaced, as soon as its probe finishes.</summary>
+    public FleetHealth WithService(ServiceHealth service)
+    {
+        var spark = Find(service.Spark);
+        if (spark is null)
+        {
+            return this;
+        }
+
+        var index = spark.Services.IndexOf(spark.Services.FirstOrDefault(s => s.Name == service.Name)!);
+        var services = index < 0 ? spark.Services.Add(service) : spark.Services.SetItem(index, service);
+        return new FleetHealth(Sparks.Replace(spark, spark with { Services = services }));
+    }
+
+    private static int IndexOf(IReadOnlyList<string> order, string spark)
+    {
+        for (var i = 0; i < order.Count; i++)
+        {
+            if (order[i] == spark)
+            {
+                return i;
+            }
+        }
+
+        return int.MaxValue;
+    }
 }

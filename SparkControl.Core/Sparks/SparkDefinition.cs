@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using SparkControl.Core.Collections;
 
 namespace SparkControl.Core.Sparks;
 
@@ -17,7 +18,7 @@ public sealed record LaunchClusterSettings
     public required string Script { get; init; }
 
     /// <summary>The node addresses for <c>-n</c>, head first; empty means solo.</summary>
-    public ImmutableArray<string> Nodes { get; init; } = [];
+    public ValueArray<string> Nodes { get; init; } = [];
 
     /// <summary>The container name (<c>--name</c>); the script's own default is vllm_node.</summary>
     public string ContainerName { get; init; } = "vllm_node";
@@ -43,10 +44,10 @@ public sealed record SparkDefinition
     public string HfCachePath { get; init; } = "~/.cache/huggingface";
 
     /// <summary>Directories under which local models may live; paths outside are refused.</summary>
-    public ImmutableArray<string> ModelRoots { get; init; } = [];
+    public ValueArray<string> ModelRoots { get; init; } = [];
 
     /// <summary>Directories put first on PATH for every command on this Spark (tools and, in tests, stand-ins).</summary>
-    public ImmutableArray<string> PathPrefix { get; init; } = [];
+    public ValueArray<string> PathPrefix { get; init; } = [];
 
     /// <summary><c>--gpus</c> for model containers: <c>all</c>, or <c>none</c> where no NVIDIA runtime exists.</summary>
     public string Gpus { get; init; } = "all";
@@ -58,7 +59,7 @@ public sealed record SparkDefinition
     public string VllmImage { get; init; } = "nvcr.io/nvidia/vllm:25.10-py3";
 
     /// <summary>Extra bind mounts for every model container, <c>host:container[:ro]</c>.</summary>
-    public ImmutableArray<string> ExtraMounts { get; init; } = [];
+    public ValueArray<string> ExtraMounts { get; init; } = [];
 
     public LaunchClusterSettings? LaunchCluster { get; init; }
 

@@ -1,0 +1,139 @@
+using System.Diagnostics;
+
+namespace SparkControl.Tests.Infrastructure;
+
+/// <summary>
+/// A private Docker daemon (Debian docker.io) with its own socket, data root and exec root, no bridge and no
+/// iptables, and a base image made locally with <c>docker import</c>: there is no registry to pull from. Containers
+/// run with <c>--network host</c> and the host's /usr bind-mounted read-only (the image links /bin, /lib, /lib64 to it).
+/// </summary>
+public sealed class DockerdFixture : IAsyncLifetime
+{
+    public const string BaseImage = "sparkcontrol/base:test";
+
+    // Short: a unix socket path must stay under 108 bytes.
+    private readonly string _root = Path.Combine("/tmp", $"scd-{Guid.NewGuid().ToString("N")[..8]}");
+    private Process? _daemon;
+
+    public string Socket => Path.Combine(_root, "docker.sock");
+    public string Host => $"unix://{Socket}";
+    public string LogPath => Path.Combine(_root, "dockerd.log");
+
+    /// <summary>Bind mounts that make a program from the host run inside a container of <see cref="BaseImage"/>.</summary>
+    public static IReadOnlyList<string> HostRuntimeMounts => ["/usr:/usr:ro", $"{Tools.DotnetRoot}:/opt/dotnet:ro"];
+
+    public async Task InitializeAsync()
+    {
+        Directory.CreateDirectory(_root);
+        var info = new ProcessStartInfo(Tools.Dockerd) { UseShellExecute = false, RedirectStandardError = true, RedirectStandardOutput = true };
+        foreach (var argument in new[]
+                 {
+                     "--host", Host, "--data-root", Path.Combine(_root, "data"), "--exec-root", Path.Combine(_root, "exec"),
+                     "--pidfile", Path.Combine(_root, "docker.pid"), "--bridge=none", "--iptables=false", "--ip6tables=false",
+                     "--log-level=warn",
+                 })
+        {
+            info.ArgumentList.Add(argument);
+        }
+
+        _daemon = Process.Start(info)!;
+        var log = File.CreateText(LogPath);
+        log.AutoFlush = true;
+        _ = Task.Run(async () =>
+        {
+            while (await _daemon.StandardError.ReadLineAsync() is { } line)
+            {
+                await log.WriteLineAsync(line);
+            }
+        });
+        _ = Task.Run(async () =>
+        {
+            while (await _daemon.StandardOutput.ReadLineAsync() is { } line)
+            {
+                await log.WriteLineAsync(line);
+            }
+        });
+        await Wait.UntilAsync(async () => (await DockerAsync(["version", "--format", "{{.Server.Version}}"], check: false)).ExitCode == 0, "dockerd answers", TimeSpan.FromSeconds(60));
+        await ImportBaseImageAsync();
+    }
+
+    /// <summary>Runs the docker CLI against this daemon.</summary>
+    public async Task<ProcessRunner.Result> DockerAsync(IEnumerable<string> arguments, bool check = true, string? stdin = null, TimeSpan? timeout = null)
+    {
+        var result = await ProcessRunner.RunAsync(Tools.Docker, ["-H", Host, .. arguments], timeout ?? TimeSpan.FromMinutes(2), stdin: stdin);
+        return check ? result.EnsureSuccess($"docker {string.Join(' ', arguments)}") : result;
+    }
+
+    /// <summary>A shell script that runs docker against this daemon, for a PATH prefix the panel's SSH sessions use.</summary>
+    public string WrapperScript => $"#!/bin/sh\nexec {Tools.Docker} -H {Host} \"$@\"\n";
+
+    private async Task ImportBaseImageAsync()
+    {
+        using var tree = new TempDirectory("sc-image");
+        foreach (var directory in new[] { "usr", "etc", "tmp", "proc", "sys", "dev", "root", "opt/dotnet", "sim", "var/tmp" })
+        {
+            Directory.CreateDirectory(Path.Combine(tree.Path, directory));
+        }
+
+        foreach (var (link, target) in new[] { ("bin", "usr/bin"), ("sbin", "usr/sbin"), ("lib", "usr/lib"), ("lib64", "usr/lib64") })
+        {
+            File.CreateSymbolicLink(Path.Combine(tree.Path, link), target);
+        }
+
+        await File.WriteAllTextAsync(Path.Combine(tree.Path, "etc/passwd"), "root:x:0:0:root:/root:/bin/sh\napp:x:1654:1654:app:/home/app:/bin/sh\n");
+        await File.WriteAllTextAsync(Path.Combine(tree.Path, "etc/group"), "root:x:0:\napp:x:1654:\n");
+        File.SetUnixFileMode(Path.Combine(tree.Path, "tmp"), (UnixFileMode)Convert.ToInt32("1777", 8));
+        var tar = await ProcessRunner.RunAsync("/bin/sh", ["-c", $"tar -C '{tree.Path}' -c . | '{Tools.Docker}' -H '{Host}' import --change 'ENV PATH=/sim:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' --change 'ENV DOTNET_ROOT=/opt/dotnet' - {BaseImage}"]);
+        tar.EnsureSuccess("docker import of the base image");
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_daemon is not null)
+        {
+            var containers = await DockerAsync(["ps", "-aq"], check: false);
+            var ids = containers.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            if (ids.Length > 0)
+            {
+                await DockerAsync(["rm", "-f", .. ids], check: false);
+            }
+
+            if (!_daemon.HasExited)
+            {
+                // SIGTERM lets dockerd unmount its layers and stop containerd.
+                await ProcessRunner.RunAsync("/bin/kill", ["-TERM", _daemon.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+                if (!_daemon.WaitForExit(20_000))
+                {
+                    _daemon.Kill(entireProcessTree: true);
+                }
+            }
+
+            _daemon.Dispose();
+        }
+
+        await UnmountUnderAsync(_root);
+        try
+        {
+            Directory.Delete(_root, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+        catch (UnauthorizedAccessException)
+        {
+        }
+    }
+
+    /// <summary>dockerd leaves bind mounts (the netns) under its exec root; unmount them deepest first.</summary>
+    private static async Task UnmountUnderAsync(string root)
+    {
+        var mounts = (await File.ReadAllLinesAsync("/proc/mounts"))
+            .Select(line => line.Split(' ')[1])
+            .Where(point => point.StartsWith(root, StringComparison.Ordinal))
+            .OrderByDescending(point => point.Length);
+        foreach (var point in mounts)
+        {
+            await ProcessRunner.RunAsync("/bin/umount", ["-l", point]);
+        }
+    }
+}

@@ -1,0 +1,96 @@
+using System.Diagnostics;
+
+namespace SparkControl.Tests.Infrastructure;
+
+/// <summary>
+/// A private OpenSSH server on 127.0.0.1 with its own host key and one authorized client key, logged into as the
+/// user running the tests. Sessions see a PATH prefix directory tests can fill with stand-in scripts.
+/// </summary>
+public sealed class SshdFixture : IAsyncLifetime
+{
+    private readonly TempDirectory _directory = new("sc-sshd");
+    private Process? _process;
+
+    public string Host => "127.0.0.1";
+    public int Port { get; private set; }
+    public string User => Environment.UserName;
+    public string ClientKeyPath => _directory.File("client_ed25519");
+    public string HostKeyPath => _directory.File("host_ed25519");
+    public string HostPublicKey { get; private set; } = string.Empty;
+
+    /// <summary>A directory for stand-in programs (nvidia-smi, hf, launch-cluster.sh), put first on PATH by the panel.</summary>
+    public string BinDirectory => _directory.File("bin");
+
+    /// <summary>The server's log (<c>sshd -e</c>), for diagnosing a failed test.</summary>
+    public string LogPath => _directory.File("sshd.log");
+
+    public async Task InitializeAsync()
+    {
+        Directory.CreateDirectory("/run/sshd");
+        Directory.CreateDirectory(BinDirectory);
+        await Keygen(HostKeyPath);
+        await Keygen(ClientKeyPath);
+        HostPublicKey = (await File.ReadAllTextAsync(HostKeyPath + ".pub")).Trim();
+        await File.WriteAllTextAsync(_directory.File("authorized_keys"), await File.ReadAllTextAsync(ClientKeyPath + ".pub"));
+        Port = Tools.FreePort();
+        var config = _directory.File("sshd_config");
+        await File.WriteAllTextAsync(config, $"""
+            Port {Port}
+            ListenAddress 127.0.0.1
+            HostKey {HostKeyPath}
+            PidFile {_directory.File("sshd.pid")}
+            AuthorizedKeysFile {_directory.File("authorized_keys")}
+            PermitRootLogin prohibit-password
+            PasswordAuthentication no
+            KbdInteractiveAuthentication no
+            PubkeyAuthentication yes
+            UsePAM no
+            StrictModes no
+            MaxSessions 100
+            MaxStartups 100:30:200
+            LogLevel INFO
+            """);
+        var info = new ProcessStartInfo(Tools.Sshd) { UseShellExecute = false, RedirectStandardError = true };
+        foreach (var argument in new[] { "-D", "-e", "-f", config })
+        {
+            info.ArgumentList.Add(argument);
+        }
+
+        _process = Process.Start(info)!;
+        var log = File.CreateText(LogPath);
+        log.AutoFlush = true;
+        _ = Task.Run(async () =>
+        {
+            while (await _process.StandardError.ReadLineAsync() is { } line)
+            {
+                await log.WriteLineAsync(line);
+            }
+        });
+        await Wait.UntilAsync(() => Tools.AcceptsConnectionsAsync(Port), "sshd accepts connections", TimeSpan.FromSeconds(20));
+    }
+
+    /// <summary>Writes an executable script into <see cref="BinDirectory"/>.</summary>
+    public string AddScript(string name, string content)
+    {
+        var path = Path.Combine(BinDirectory, name);
+        File.WriteAllText(path, content.ReplaceLineEndings("\n"));
+        File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute);
+        return path;
+    }
+
+    private static Task Keygen(string path) =>
+        ProcessRunner.RunAsync(Tools.SshKeygen, ["-q", "-t", "ed25519", "-N", string.Empty, "-f", path]).ContinueWith(t => t.Result.EnsureSuccess("ssh-keygen"), TaskScheduler.Default);
+
+    public Task DisposeAsync()
+    {
+        if (_process is { HasExited: false })
+        {
+            _process.Kill(entireProcessTree: true);
+            _process.WaitForExit(5000);
+        }
+
+        _process?.Dispose();
+        _directory.Dispose();
+        return Task.CompletedTask;
+    }
+}
