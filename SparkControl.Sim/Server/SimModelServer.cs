@@ -114,8 +114,8 @@ public sealed class SimModelServer : IAsyncDisposable
             _log(VllmLog.Info(_time, "core.py:210", $"init engine (profile, create kv cache, warmup model) took {_time.GetElapsedTime(loadStarted).TotalSeconds.ToString("0.00", CultureInfo.InvariantCulture)} seconds"));
 
             await StartListeningAsync(stop).ConfigureAwait(false);
-            State = SimServerState.Serving;
             ListeningAt = _time.GetUtcNow();
+            State = SimServerState.Serving;
             _log(VllmLog.Info(_time, "api_server.py:1880", $"Starting vLLM API server 0 on http://{_options.Host}:{_options.Port}"));
             _log($"SIM listening {ListeningAt.Value.ToString("O", CultureInfo.InvariantCulture)}");
             _log("INFO:     Started server process [1]");

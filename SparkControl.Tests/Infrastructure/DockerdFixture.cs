@@ -4,12 +4,12 @@ namespace SparkControl.Tests.Infrastructure;
 
 /// <summary>
 /// A private Docker daemon (Debian docker.io) with its own socket, data root and exec root, no bridge and no
-/// iptables, and a base image made locally with <c>docker import</c>: there is no registry to pull from. Containers
-/// run with <c>--network host</c> and the host's /usr bind-mounted read-only (the image links /bin, /lib, /lib64 to it).
+/// iptables, and the simulator's image made locally by eng/make-sim-image.sh with <c>docker import</c>: there is no
+/// registry to pull from. Containers run with <c>--network host</c> and <see cref="HostRuntimeMounts"/>.
 /// </summary>
 public sealed class DockerdFixture : IAsyncLifetime
 {
-    public const string BaseImage = "sparkcontrol/base:test";
+    public const string BaseImage = "sparkcontrol/sim:test";
 
     // Short: a unix socket path must stay under 108 bytes.
     private readonly string _root = Path.Combine("/tmp", $"scd-{Guid.NewGuid().ToString("N")[..8]}");
@@ -19,8 +19,11 @@ public sealed class DockerdFixture : IAsyncLifetime
     public string Host => $"unix://{Socket}";
     public string LogPath => Path.Combine(_root, "dockerd.log");
 
-    /// <summary>Bind mounts that make a program from the host run inside a container of <see cref="BaseImage"/>.</summary>
-    public static IReadOnlyList<string> HostRuntimeMounts => ["/usr:/usr:ro", $"{Tools.DotnetRoot}:/opt/dotnet:ro"];
+    /// <summary>
+    /// Bind mounts that make the host's programs, its .NET and the simulator (this test run's build output, which holds
+    /// SparkControl.Sim.dll) run inside a container of <see cref="BaseImage"/>.
+    /// </summary>
+    public static IReadOnlyList<string> HostRuntimeMounts => ["/usr:/usr:ro", $"{Tools.DotnetRoot}:/opt/dotnet:ro", $"{AppContext.BaseDirectory.TrimEnd('/')}:/sim/app:ro"];
 
     public async Task InitializeAsync()
     {
@@ -67,24 +70,12 @@ public sealed class DockerdFixture : IAsyncLifetime
     /// <summary>A shell script that runs docker against this daemon, for a PATH prefix the panel's SSH sessions use.</summary>
     public string WrapperScript => $"#!/bin/sh\nexec {Tools.Docker} -H {Host} \"$@\"\n";
 
+    /// <summary>Makes <see cref="BaseImage"/> with the project's own script, exactly as the README tells operators to.</summary>
     private async Task ImportBaseImageAsync()
     {
-        using var tree = new TempDirectory("sc-image");
-        foreach (var directory in new[] { "usr", "etc", "tmp", "proc", "sys", "dev", "root", "opt/dotnet", "sim", "var/tmp" })
-        {
-            Directory.CreateDirectory(Path.Combine(tree.Path, directory));
-        }
-
-        foreach (var (link, target) in new[] { ("bin", "usr/bin"), ("sbin", "usr/sbin"), ("lib", "usr/lib"), ("lib64", "usr/lib64") })
-        {
-            File.CreateSymbolicLink(Path.Combine(tree.Path, link), target);
-        }
-
-        await File.WriteAllTextAsync(Path.Combine(tree.Path, "etc/passwd"), "root:x:0:0:root:/root:/bin/sh\napp:x:1654:1654:app:/home/app:/bin/sh\n");
-        await File.WriteAllTextAsync(Path.Combine(tree.Path, "etc/group"), "root:x:0:\napp:x:1654:\n");
-        File.SetUnixFileMode(Path.Combine(tree.Path, "tmp"), (UnixFileMode)Convert.ToInt32("1777", 8));
-        var tar = await ProcessRunner.RunAsync("/bin/sh", ["-c", $"tar -C '{tree.Path}' -c . | '{Tools.Docker}' -H '{Host}' import --change 'ENV PATH=/sim:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' --change 'ENV DOTNET_ROOT=/opt/dotnet' - {BaseImage}"]);
-        tar.EnsureSuccess("docker import of the base image");
+        var script = Path.Combine(Tools.RepositoryRoot, "eng", "make-sim-image.sh");
+        var result = await ProcessRunner.RunAsync("/bin/bash", [script, BaseImage], environment: new Dictionary<string, string?> { ["DOCKER_HOST"] = Host, ["DOCKER"] = Tools.Docker });
+        result.EnsureSuccess("eng/make-sim-image.sh");
     }
 
     public async Task DisposeAsync()

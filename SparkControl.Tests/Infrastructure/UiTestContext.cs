@@ -5,7 +5,7 @@ using MudBlazor.Services;
 namespace SparkControl.Tests.Infrastructure;
 
 /// <summary>The one bUnit context for component tests: MudBlazor's services and loose JS interop.</summary>
-public abstract class UiTestContext : BunitContext
+public abstract class UiTestContext : BunitContext, IAsyncLifetime
 {
     protected UiTestContext()
     {
@@ -15,4 +15,9 @@ public abstract class UiTestContext : BunitContext
 
     /// <summary>Renders MudBlazor's popover provider, which tooltips, menus and dialogs need.</summary>
     protected void RenderPopoverProvider() => Render<MudBlazor.MudPopoverProvider>();
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    /// <summary>MudBlazor's services are only async-disposable; xunit v2 disposes synchronously unless asked like this.</summary>
+    async Task IAsyncLifetime.DisposeAsync() => await DisposeAsync();
 }

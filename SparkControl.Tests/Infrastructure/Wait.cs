@@ -7,16 +7,17 @@ public static class Wait
 {
     public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(30);
 
-    public static async Task UntilAsync(Func<bool> condition, string what, TimeSpan? timeout = null)
+    public static async Task UntilAsync(Func<bool> condition, string what, TimeSpan? timeout = null, TimeSpan? poll = null)
     {
-        await UntilAsync(() => Task.FromResult(condition()), what, timeout);
+        await UntilAsync(() => Task.FromResult(condition()), what, timeout, poll);
     }
 
-    public static async Task UntilAsync(Func<Task<bool>> condition, string what, TimeSpan? timeout = null)
+    /// <summary>Polls <paramref name="condition"/> until true; <paramref name="poll"/> fixes the pause between checks (loops that move a fake clock want it short).</summary>
+    public static async Task UntilAsync(Func<Task<bool>> condition, string what, TimeSpan? timeout = null, TimeSpan? poll = null)
     {
         var limit = timeout ?? DefaultTimeout;
         var watch = Stopwatch.StartNew();
-        var delay = TimeSpan.FromMilliseconds(20);
+        var delay = poll ?? TimeSpan.FromMilliseconds(20);
         while (true)
         {
             if (await condition())
@@ -30,7 +31,10 @@ public static class Wait
             }
 
             await Task.Delay(delay);
-            delay = TimeSpan.FromMilliseconds(Math.Min(250, delay.TotalMilliseconds * 1.5));
+            if (poll is null)
+            {
+                delay = TimeSpan.FromMilliseconds(Math.Min(250, delay.TotalMilliseconds * 1.5));
+            }
         }
     }
 

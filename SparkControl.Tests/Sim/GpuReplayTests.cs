@@ -1,0 +1,62 @@
+using Microsoft.Extensions.Time.Testing;
+using SparkControl.Core.Hosts;
+using SparkControl.Sim.Hosting;
+using SparkControl.Tests.Infrastructure;
+
+namespace SparkControl.Tests.Sim;
+
+public sealed class GpuReplayTests
+{
+    private static readonly string Timeline = Path.Combine(AppContext.BaseDirectory, "TestData", "nvidia-smi", "h100", "timeline-solid.csv");
+
+    [Fact]
+    public void Restamp_MovesTheFirstSampleToTheStartAndScalesGaps()
+    {
+        var replay = GpuReplay.Load(Timeline);
+        var start = new DateTimeOffset(2027, 1, 1, 0, 0, 0, TimeSpan.Zero);
+
+        var restamped = replay.Restamp(start, speed: 2);
+
+        Assert.Equal(replay.Samples.Length, restamped.Length);
+        Assert.Equal(start, restamped[0].Timestamp);
+        var originalSpan = replay.Samples[^1].Timestamp - replay.Samples[0].Timestamp;
+        Assert.InRange((restamped[^1].Timestamp - start - (originalSpan / 2)).Duration(), TimeSpan.Zero, TimeSpan.FromMilliseconds(1));
+        Assert.Equal(replay.Samples.Select(s => s.UtilizationPercent), restamped.Select(s => s.UtilizationPercent));
+    }
+
+    [Fact]
+    public async Task WatchGpuAsync_WithReplay_PlaysOnceRestampedToThePresentThenZero()
+    {
+        var time = new FakeTimeProvider(new DateTimeOffset(2027, 3, 1, 9, 0, 0, TimeSpan.Zero));
+        var replay = GpuReplay.Load(Timeline);
+        await using var host = new SimulatedSparkHost(new SimSparkSettings { Replay = replay, ReplaySpeed = 4, GpuSampleInterval = TimeSpan.FromSeconds(1) }, time);
+        var start = time.GetUtcNow();
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var received = new List<GpuSample>();
+        await using var samples = host.WatchGpuAsync(cts.Token).GetAsyncEnumerator(cts.Token);
+
+        // The replay is anchored at the first watch, which is now.
+        while (received.Count < replay.Samples.Length + 2)
+        {
+            var next = samples.MoveNextAsync().AsTask();
+            await Wait.UntilAsync(() =>
+            {
+                if (!next.IsCompleted)
+                {
+                    time.Advance(TimeSpan.FromMilliseconds(250));
+                }
+
+                return next.IsCompleted;
+            }, $"sample {received.Count + 1}", poll: TimeSpan.FromMilliseconds(2));
+            Assert.True(await next);
+            received.Add(samples.Current);
+        }
+
+        var played = received.Take(replay.Samples.Length).ToList();
+        Assert.Equal(start, played[0].Timestamp);
+        Assert.Equal(replay.Samples.Select(s => s.UtilizationPercent), played.Select(s => s.UtilizationPercent));
+        Assert.InRange((played[^1].Timestamp - start - replay.Duration(4)).Duration(), TimeSpan.Zero, TimeSpan.FromMilliseconds(1));
+        Assert.All(received.Skip(replay.Samples.Length), s => Assert.Equal(0, s.UtilizationPercent));
+        Assert.All(received.Skip(replay.Samples.Length), s => Assert.True(s.Timestamp > played[^1].Timestamp));
+    }
+}

@@ -1,0 +1,49 @@
+using System.Net;
+using System.Net.Http.Json;
+using SparkControl.Tests.Infrastructure;
+using SparkControl.Web.Api;
+
+namespace SparkControl.Tests.Web;
+
+public sealed class StartupTests
+{
+    private static readonly string WebDll = Path.Combine(AppContext.BaseDirectory, "SparkControl.Web.dll");
+
+    [Theory]
+    [InlineData("--SparkControl:Port=abc", "SparkControl:Port: 'abc' is not a whole number")]
+    [InlineData("--SparkControl:Port=70000", "SparkControl:Port must be between 1 and 65535, not 70000")]
+    [InlineData("--SparkControl:Health:Interval=soon", "SparkControl:Health:Interval: 'soon' is not a duration")]
+    [InlineData("--Demo:Mode=sometimes", "Demo:Mode: 'sometimes' is not one of Auto, On, Off")]
+    [InlineData("--Demo:GpuReplaySpeed=0", "Demo:GpuReplaySpeed must be more than zero")]
+    [InlineData("--SparkControl:ListenAddress=my laptop", "SparkControl:ListenAddress 'my laptop' must be an IP address")]
+    public async Task Start_BadSetting_FailsWithOneLineNamingTheKey(string argument, string expected)
+    {
+        using var data = new TempDirectory();
+
+        var result = await ProcessRunner.RunAsync("dotnet", [WebDll, argument, $"--SparkControl:DataDirectory={data.Path}"], TimeSpan.FromSeconds(60));
+
+        Assert.Equal(2, result.ExitCode);
+        var line = Assert.Single(result.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith("Spark Control cannot start: ", line, StringComparison.Ordinal);
+        Assert.Contains(expected, line, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", result.Stdout + result.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Start_ReadOnlyDataDirectory_StillServesAndSaysWhatIsOff()
+    {
+        await using var readOnly = await ReadOnlyMount.CreateAsync();
+        await using var app = await SparkControlApp.StartAsync(dataDirectory: readOnly.Path);
+        using var client = app.CreateClient();
+
+        var page = await client.GetAsync("/");
+        var health = await client.GetFromJsonAsync<HealthzEndpoints.HealthzResponse>("/healthz");
+
+        Assert.Equal(HttpStatusCode.OK, page.StatusCode);
+        Assert.Equal("degraded", health!.Status);
+        Assert.False(health.DataDirectory.Writable);
+        Assert.Equal("the file system is read-only", health.DataDirectory.Reason);
+        Assert.False(health.Database.Available);
+        Assert.Contains(readOnly.Path, health.Database.Reason, StringComparison.Ordinal);
+    }
+}
