@@ -33,7 +33,7 @@ WRAPPER
 chmod 755 "$root/sim/vllm"
 
 tar -C "$root" -c . | "$docker_cli" import \
-  --change 'ENV PATH=/sim:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+  --change 'ENV PATH=/sim:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:/opt/dotnet' \
   --change 'ENV DOTNET_ROOT=/opt/dotnet' \
   --change 'ENV DOTNET_CLI_TELEMETRY_OPTOUT=1' \
   --change 'ENV APP_UID=1654' \

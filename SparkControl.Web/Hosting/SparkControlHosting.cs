@@ -1,4 +1,5 @@
 using System.Net;
+using Microsoft.AspNetCore.DataProtection;
 using Microsoft.Extensions.Options;
 using MudBlazor.Services;
 using SparkControl.Core.Catalog;
@@ -59,6 +60,7 @@ public static class SparkControlHosting
         services.AddSingleton<HealthMonitor>();
         services.AddHostedService(sp => sp.GetRequiredService<HealthMonitor>());
 
+        AddDataProtection(services, ResolveDataDirectory(configuration));
         services.AddProblemDetails();
         services.AddRazorComponents().AddInteractiveServerComponents();
         services.AddMudServices();
@@ -85,6 +87,28 @@ public static class SparkControlHosting
         configuration[$"{SparkControlOptions.Section}:DataDirectory"] is { Length: > 0 } explicitPath
             ? explicitPath
             : configuration["SPARKCONTROL_DATA"] is { Length: > 0 } fromEnvironment ? fromEnvironment : "./data";
+
+    /// <summary>
+    /// Keys that protect circuits and antiforgery tokens live in the data directory, so a restart does not break open
+    /// browser tabs; on a read-only data directory they stay in memory (the app must still start).
+    /// </summary>
+    private static void AddDataProtection(IServiceCollection services, string dataDirectory)
+    {
+        var builder = services.AddDataProtection().SetApplicationName("SparkControl");
+        var keys = new DirectoryInfo(Path.Combine(dataDirectory, "keys"));
+        try
+        {
+            keys.Create();
+            var probe = Path.Combine(keys.FullName, $".probe-{Guid.NewGuid():N}");
+            File.WriteAllText(probe, string.Empty);
+            File.Delete(probe);
+            builder.PersistKeysToFileSystem(keys);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // Reported by /healthz and the Settings page as a read-only data directory.
+        }
+    }
 
     /// <summary>One long-lived client for probes; connections are recycled so a Spark's address change is picked up.</summary>
     private static HttpClient CreateProbeClient() => new(new SocketsHttpHandler
