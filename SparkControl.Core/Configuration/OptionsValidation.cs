@@ -29,6 +29,26 @@ public sealed class SparkControlOptionsValidator : IValidateOptions<SparkControl
         Positive(errors, $"{prefix}:Health:Interval", options.Health.Interval);
         Positive(errors, $"{prefix}:Health:ProbeTimeout", options.Health.ProbeTimeout);
         Positive(errors, $"{prefix}:Health:HostTimeout", options.Health.HostTimeout);
+        Positive(errors, $"{prefix}:GpuSampleInterval", options.GpuSampleInterval);
+        Positive(errors, $"{prefix}:Ssh:ConnectTimeout", options.Ssh.ConnectTimeout);
+        Positive(errors, $"{prefix}:Ssh:KeepAliveInterval", options.Ssh.KeepAliveInterval);
+        Positive(errors, $"{prefix}:Ssh:CommandTimeout", options.Ssh.CommandTimeout);
+        Positive(errors, $"{prefix}:Ssh:RetryDelay", options.Ssh.RetryDelay);
+        Positive(errors, $"{prefix}:Ssh:CircuitBreakDuration", options.Ssh.CircuitBreakDuration);
+        if (options.Ssh.RetryAttempts is < 0 or > 10)
+        {
+            errors.Add($"{prefix}:Ssh:RetryAttempts must be between 0 and 10, not {options.Ssh.RetryAttempts}");
+        }
+
+        if (options.Ssh.CircuitBreakerFailures is < 2 or > 100)
+        {
+            errors.Add($"{prefix}:Ssh:CircuitBreakerFailures must be between 2 and 100, not {options.Ssh.CircuitBreakerFailures}");
+        }
+
+        if (options.Ssh.MaxChannelsPerSpark is < 1 or > 9)
+        {
+            errors.Add($"{prefix}:Ssh:MaxChannelsPerSpark must be between 1 and 9 (OpenSSH allows 10 sessions, one is kept for stopping commands), not {options.Ssh.MaxChannelsPerSpark}");
+        }
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 

@@ -17,6 +17,11 @@ public sealed class SparkControlOptions
     public string CatalogFile { get; set; } = Path.Combine(AppContext.BaseDirectory, "models.yaml");
 
     public HealthOptions Health { get; set; } = new();
+
+    public SshOptions Ssh { get; set; } = new();
+
+    /// <summary>The period of each Spark's nvidia-smi sample stream.</summary>
+    public TimeSpan GpuSampleInterval { get; set; } = TimeSpan.FromSeconds(1);
 }
 
 /// <summary>Settings under <c>SparkControl:Health</c>.</summary>
@@ -30,4 +35,31 @@ public sealed class HealthOptions
 
     /// <summary>How long listing a Spark's containers may take before the Spark counts as unreachable.</summary>
     public TimeSpan HostTimeout { get; set; } = TimeSpan.FromSeconds(10);
+}
+
+/// <summary>Settings under <c>SparkControl:Ssh</c>: how Sparks are reached.</summary>
+public sealed class SshOptions
+{
+    /// <summary>How long opening a connection may take.</summary>
+    public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Keep-alive messages on idle connections, so a dead link is noticed.</summary>
+    public TimeSpan KeepAliveInterval { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>The default time a command may run before it is stopped.</summary>
+    public TimeSpan CommandTimeout { get; set; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>Retries of a connection that failed before the command started (with jittered backoff).</summary>
+    public int RetryAttempts { get; set; } = 2;
+
+    public TimeSpan RetryDelay { get; set; } = TimeSpan.FromMilliseconds(300);
+
+    /// <summary>Consecutive connection failures that open a Spark's circuit.</summary>
+    public int CircuitBreakerFailures { get; set; } = 3;
+
+    /// <summary>How long an open circuit fails calls fast before one is let through to test the Spark.</summary>
+    public TimeSpan CircuitBreakDuration { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Commands in flight on one connection (OpenSSH allows 10 sessions per connection).</summary>
+    public int MaxChannelsPerSpark { get; set; } = 8;
 }

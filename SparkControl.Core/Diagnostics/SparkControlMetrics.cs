@@ -14,12 +14,18 @@ public sealed class SparkControlMetrics
     private readonly Counter<long> _healthProbes;
     private readonly Histogram<double> _healthProbeDuration;
     private readonly Counter<long> _serviceStatusChanges;
+    private readonly Counter<long> _sshCommands;
+    private readonly Histogram<double> _sshCommandDuration;
+    private readonly Counter<long> _circuitChanges;
 
     public SparkControlMetrics(IMeterFactory meterFactory)
     {
         var meter = meterFactory.Create(MeterName);
         _healthProbes = meter.CreateCounter<long>("sparkcontrol.health.probes", unit: "{probe}", description: "Health probes run, by Spark, service and resulting status.");
         _healthProbeDuration = meter.CreateHistogram<double>("sparkcontrol.health.probe.duration", unit: "s", description: "Time a health probe took.");
+        _sshCommands = meter.CreateCounter<long>("sparkcontrol.ssh.commands", unit: "{command}", description: "Commands run on Sparks over SSH, by Spark and outcome (ok, exit-nonzero, timeout, unreachable, circuit-open, host-key, cancelled, error).");
+        _sshCommandDuration = meter.CreateHistogram<double>("sparkcontrol.ssh.command.duration", unit: "s", description: "Time a command over SSH took, connection included.");
+        _circuitChanges = meter.CreateCounter<long>("sparkcontrol.ssh.circuit_changes", unit: "{change}", description: "Circuit breaker transitions per Spark (open, half-open, closed).");
         _serviceStatusChanges = meter.CreateCounter<long>("sparkcontrol.service.status_changes", unit: "{change}", description: "Service status changes, by Spark, service and new status.");
     }
 
@@ -29,6 +35,16 @@ public sealed class SparkControlMetrics
         _healthProbes.Add(1, tags);
         _healthProbeDuration.Record(duration.TotalSeconds, tags);
     }
+
+    public void RecordSshCommand(string spark, string outcome, TimeSpan duration)
+    {
+        var tags = new TagList { { "spark", spark }, { "outcome", outcome } };
+        _sshCommands.Add(1, tags);
+        _sshCommandDuration.Record(duration.TotalSeconds, tags);
+    }
+
+    public void RecordCircuitChange(string spark, string state) =>
+        _circuitChanges.Add(1, new TagList { { "spark", spark }, { "state", state } });
 
     public void RecordServiceStatusChange(string spark, string service, string status) =>
         _serviceStatusChanges.Add(1, new TagList { { "spark", spark }, { "service", service }, { "status", status } });

@@ -42,6 +42,43 @@ public interface ISparkHost
     /// <summary>Apparent size in bytes of everything under <paramref name="path"/>, following symlinks; null when absent.</summary>
     Task<long?> GetDiskUsageAsync(string path, CancellationToken cancellationToken);
 
+    /// <summary>Free space of the file system holding <paramref name="path"/>; null when the path does not exist.</summary>
+    Task<DiskSpace?> GetDiskSpaceAsync(string path, CancellationToken cancellationToken);
+
+    Task<bool> PathExistsAsync(string path, CancellationToken cancellationToken);
+
+    /// <summary>The canonical path with every symlink resolved (<c>realpath -e</c>); null when it does not exist.</summary>
+    Task<string?> RealPathAsync(string path, CancellationToken cancellationToken);
+
+    /// <summary>The entries of a directory (not recursive); empty when it does not exist.</summary>
+    Task<IReadOnlyList<DirectoryEntry>> ListDirectoryAsync(string path, CancellationToken cancellationToken);
+
+    /// <summary>At most <paramref name="maxBytes"/> of a small text file; null when it does not exist.</summary>
+    Task<string?> ReadFileAsync(string path, int maxBytes, CancellationToken cancellationToken);
+
+    /// <summary>Replaces a leading <c>~</c> with the login user's home directory on the Spark.</summary>
+    Task<string> ExpandHomeAsync(string path, CancellationToken cancellationToken);
+
+    /// <summary><c>docker update --memory X --memory-swap Y</c> on a running container.</summary>
+    Task UpdateMemoryLimitAsync(string container, long memoryBytes, long swapBytes, CancellationToken cancellationToken);
+
+    /// <summary>Writes <paramref name="variables"/> to a 0600 env file on the Spark (over stdin) and returns its path.</summary>
+    Task<string> WriteSecretsEnvFileAsync(IReadOnlyDictionary<string, string> variables, CancellationToken cancellationToken);
+
+    /// <summary><c>docker login REGISTRY --username USER --password-stdin</c>, the password on stdin.</summary>
+    Task RegistryLoginAsync(string registry, string username, string password, CancellationToken cancellationToken);
+
+    /// <summary>Downloads a Hugging Face repo into the Spark's cache, reporting bytes on disk as they grow.</summary>
+    IAsyncEnumerable<DownloadProgress> DownloadModelAsync(HfDownload download, CancellationToken cancellationToken);
+
+    /// <summary>launch-cluster.sh status, read from docker on each node.</summary>
+    Task<ClusterState> LaunchClusterStatusAsync(Sparks.LaunchClusterSettings settings, CancellationToken cancellationToken);
+
+    /// <summary>Stops any cluster container with the same flags, then starts detached and execs the serve command.</summary>
+    Task LaunchClusterStartAsync(Sparks.LaunchClusterSettings settings, LaunchClusterStart start, CancellationToken cancellationToken);
+
+    Task LaunchClusterStopAsync(Sparks.LaunchClusterSettings settings, CancellationToken cancellationToken);
+
     /// <summary>The base address a service listening on <paramref name="port"/> of this Spark answers on.</summary>
     Uri GetEndpoint(int port);
 }

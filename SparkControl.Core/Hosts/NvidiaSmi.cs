@@ -54,7 +54,8 @@ public static class NvidiaSmi
 
                     break;
                 case "index":
-                    if (!int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out index))
+                    // A replayed capture may lack the index ([N/A]); a single-GPU Spark is GPU 0.
+                    if (!int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out index) && !value.StartsWith('['))
                     {
                         return null;
                     }

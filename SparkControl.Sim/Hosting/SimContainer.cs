@@ -109,6 +109,20 @@ internal sealed class SimContainer(ContainerLaunchSpec spec, TimeProvider time)
         }
     }
 
+    private long? _memoryLimit;
+    private long? _swapLimit;
+    private bool _limitsUpdated;
+
+    public void UpdateLimits(long memoryBytes, long swapBytes)
+    {
+        lock (_gate)
+        {
+            _memoryLimit = memoryBytes;
+            _swapLimit = swapBytes;
+            _limitsUpdated = true;
+        }
+    }
+
     public ContainerSummary Summary(DateTimeOffset now)
     {
         lock (_gate)
@@ -140,8 +154,8 @@ internal sealed class SimContainer(ContainerLaunchSpec spec, TimeProvider time)
                 StartedAt = StartedAt,
                 FinishedAt = FinishedAt,
                 RestartCount = RestartCount,
-                MemoryLimitBytes = Spec.MemoryLimitBytes,
-                MemorySwapLimitBytes = Spec.MemorySwapLimitBytes,
+                MemoryLimitBytes = _limitsUpdated ? _memoryLimit : Spec.MemoryLimitBytes,
+                MemorySwapLimitBytes = _limitsUpdated ? _swapLimit : Spec.MemorySwapLimitBytes,
                 Labels = Spec.Labels.ToImmutableDictionary(),
             };
         }

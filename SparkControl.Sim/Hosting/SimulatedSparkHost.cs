@@ -36,6 +36,9 @@ public sealed record SimSparkSettings
 
     /// <summary>Size in GiB of the models the simulated Spark knows, by the argument vLLM is given (repo id or path).</summary>
     public ImmutableDictionary<string, double> ModelSizesGiB { get; init; } = ImmutableDictionary<string, double>.Empty;
+
+    /// <summary>How fast a simulated <c>hf download</c> fills the cache.</summary>
+    public double DownloadBytesPerSecond { get; init; } = 2L << 30;
 }
 
 /// <summary>
@@ -228,6 +231,111 @@ public sealed class SimulatedSparkHost : ISparkHost, IAsyncDisposable
     {
         EnsureReachable();
         return Task.FromResult(Disk.Usage(path));
+    }
+
+    public Task<DiskSpace?> GetDiskSpaceAsync(string path, CancellationToken cancellationToken)
+    {
+        EnsureReachable();
+        return Task.FromResult<DiskSpace?>(new DiskSpace(Disk.CapacityBytes, Math.Max(0, Disk.CapacityBytes - Disk.UsedBytes), "/"));
+    }
+
+    public Task<bool> PathExistsAsync(string path, CancellationToken cancellationToken)
+    {
+        EnsureReachable();
+        return Task.FromResult(Disk.Exists(path));
+    }
+
+    public Task<string?> RealPathAsync(string path, CancellationToken cancellationToken)
+    {
+        EnsureReachable();
+        return Task.FromResult(Disk.Exists(path) ? Disk.Resolve(path) : null);
+    }
+
+    public Task<IReadOnlyList<DirectoryEntry>> ListDirectoryAsync(string path, CancellationToken cancellationToken)
+    {
+        EnsureReachable();
+        return Task.FromResult(Disk.List(path));
+    }
+
+    public Task<string?> ReadFileAsync(string path, int maxBytes, CancellationToken cancellationToken)
+    {
+        EnsureReachable();
+        var content = Disk.ReadFile(path);
+        return Task.FromResult(content is null ? null : content.Length > maxBytes ? content[..maxBytes] : content);
+    }
+
+    public Task<string> ExpandHomeAsync(string path, CancellationToken cancellationToken) =>
+        Task.FromResult(path == "~" || path.StartsWith("~/", StringComparison.Ordinal) ? "/home/demo" + path[1..] : path);
+
+    public Task UpdateMemoryLimitAsync(string container, long memoryBytes, long swapBytes, CancellationToken cancellationToken)
+    {
+        EnsureReachable();
+        var found = Find(container) ?? throw NoSuchContainer(container);
+        found.UpdateLimits(memoryBytes, swapBytes);
+        return Task.CompletedTask;
+    }
+
+    public Task<string> WriteSecretsEnvFileAsync(IReadOnlyDictionary<string, string> variables, CancellationToken cancellationToken)
+    {
+        EnsureReachable();
+        // The values stay in this process; the simulated Spark only needs to know a file exists.
+        return Task.FromResult("/home/demo/.config/sparkcontrol/secrets.env");
+    }
+
+    public Task RegistryLoginAsync(string registry, string username, string password, CancellationToken cancellationToken)
+    {
+        EnsureReachable();
+        return Task.CompletedTask;
+    }
+
+    /// <summary>A simulated download: the repo's cache folder grows at <see cref="SimSparkSettings.DownloadBytesPerSecond"/>.</summary>
+    public async IAsyncEnumerable<DownloadProgress> DownloadModelAsync(HfDownload download, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        EnsureReachable();
+        var total = download.ExpectedBytes ?? (long)(_settings.ModelSizesGiB.GetValueOrDefault(download.Repo, 4) * (1L << 30));
+        var done = Disk.Usage(download.CacheFolder) ?? 0;
+        var step = (long)(_settings.DownloadBytesPerSecond * _settings.GpuSampleInterval.TotalSeconds);
+        while (done < total)
+        {
+            await Task.Delay(_settings.GpuSampleInterval, _time, cancellationToken).ConfigureAwait(false);
+            EnsureReachable();
+            done = Math.Min(total, done + step);
+            Disk.AddDirectory(download.CacheFolder, done, "config.json", "model.safetensors", "tokenizer.json");
+            yield return new DownloadProgress(done, total, false);
+        }
+
+        yield return new DownloadProgress(done, total, true);
+    }
+
+    public Task<ClusterState> LaunchClusterStatusAsync(Core.Sparks.LaunchClusterSettings settings, CancellationToken cancellationToken)
+    {
+        EnsureReachable();
+        var running = Find(settings.ContainerName)?.Status == ContainerStatus.Running;
+        var nodes = settings.Nodes.IsEmpty ? ["localhost"] : settings.Nodes.ToList();
+        return Task.FromResult(new ClusterState(settings.ContainerName, nodes.ToDictionary(n => n, _ => running), running ? "RUNNING" : "NOT running"));
+    }
+
+    public async Task LaunchClusterStartAsync(Core.Sparks.LaunchClusterSettings settings, LaunchClusterStart start, CancellationToken cancellationToken)
+    {
+        await LaunchClusterStopAsync(settings, cancellationToken).ConfigureAwait(false);
+        await RunContainerAsync(new ContainerLaunchSpec
+        {
+            Name = settings.ContainerName,
+            Image = settings.Image ?? "vllm-node",
+            Command = [.. start.ServeCommand],
+            Mounts = [.. start.Volumes],
+            RemoveOnExit = true,
+        }, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task LaunchClusterStopAsync(Core.Sparks.LaunchClusterSettings settings, CancellationToken cancellationToken)
+    {
+        EnsureReachable();
+        if (Find(settings.ContainerName) is { } container)
+        {
+            await container.StopAsync(TimeSpan.FromSeconds(10), _time).ConfigureAwait(false);
+            _containers.TryRemove(container.Name, out _);
+        }
     }
 
     public Uri GetEndpoint(int port) => new($"http://127.0.0.1:{MapPort(port)}/");

@@ -113,6 +113,15 @@ public sealed class SimModelServer : IAsyncDisposable
             _log(VllmLog.Info(_time, "kv_cache_utils.py:1091", $"Maximum concurrency for {_options.EffectiveMaxModelLen.ToString("N0", CultureInfo.InvariantCulture)} tokens per request: {(tokens / (double)_options.EffectiveMaxModelLen).ToString("0.00", CultureInfo.InvariantCulture)}x"));
             _log(VllmLog.Info(_time, "core.py:210", $"init engine (profile, create kv cache, warmup model) took {_time.GetElapsedTime(loadStarted).TotalSeconds.ToString("0.00", CultureInfo.InvariantCulture)} seconds"));
 
+            if (_options.Given.ContainsKey("--headless"))
+            {
+                // A headless worker of a multi-node launch: it holds its shard and serves no HTTP.
+                State = SimServerState.Serving;
+                _log(VllmLog.Info(_time, "api_server.py:1820", "Running in headless mode; the API server runs on the head node."));
+                await Task.Delay(Timeout.InfiniteTimeSpan, _time, stop).ConfigureAwait(false);
+                return 0;
+            }
+
             await StartListeningAsync(stop).ConfigureAwait(false);
             ListeningAt = _time.GetUtcNow();
             State = SimServerState.Serving;

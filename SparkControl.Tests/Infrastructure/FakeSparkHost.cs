@@ -92,5 +92,36 @@ public sealed class FakeSparkHost(string name = "fake") : ISparkHost
 
     public Task<long?> GetDiskUsageAsync(string path, CancellationToken cancellationToken) => Task.FromResult<long?>(null);
 
+    public Task<DiskSpace?> GetDiskSpaceAsync(string path, CancellationToken cancellationToken) => Task.FromResult<DiskSpace?>(new DiskSpace(1L << 40, 1L << 39, "/"));
+
+    public Task<bool> PathExistsAsync(string path, CancellationToken cancellationToken) => Task.FromResult(false);
+
+    public Task<string?> RealPathAsync(string path, CancellationToken cancellationToken) => Task.FromResult<string?>(null);
+
+    public Task<IReadOnlyList<DirectoryEntry>> ListDirectoryAsync(string path, CancellationToken cancellationToken) => Task.FromResult<IReadOnlyList<DirectoryEntry>>([]);
+
+    public Task<string?> ReadFileAsync(string path, int maxBytes, CancellationToken cancellationToken) => Task.FromResult<string?>(null);
+
+    public Task<string> ExpandHomeAsync(string path, CancellationToken cancellationToken) => Task.FromResult(path.Replace("~", "/home/fake", StringComparison.Ordinal));
+
+    public Task UpdateMemoryLimitAsync(string container, long memoryBytes, long swapBytes, CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task<string> WriteSecretsEnvFileAsync(IReadOnlyDictionary<string, string> variables, CancellationToken cancellationToken) => Task.FromResult("/home/fake/secrets.env");
+
+    public Task RegistryLoginAsync(string registry, string username, string password, CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public async IAsyncEnumerable<DownloadProgress> DownloadModelAsync(HfDownload download, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await Task.CompletedTask;
+        yield return new DownloadProgress(1, 1, true);
+    }
+
+    public Task<ClusterState> LaunchClusterStatusAsync(SparkControl.Core.Sparks.LaunchClusterSettings settings, CancellationToken cancellationToken) =>
+        Task.FromResult(new ClusterState(settings.ContainerName, new Dictionary<string, bool>(), string.Empty));
+
+    public Task LaunchClusterStartAsync(SparkControl.Core.Sparks.LaunchClusterSettings settings, LaunchClusterStart start, CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task LaunchClusterStopAsync(SparkControl.Core.Sparks.LaunchClusterSettings settings, CancellationToken cancellationToken) => Task.CompletedTask;
+
     public Uri GetEndpoint(int port) => new($"http://{name}.test:{port}/");
 }

@@ -9,7 +9,16 @@ namespace SparkControl.Tests.Infrastructure;
 public sealed class SshdFixture : IAsyncLifetime
 {
     private readonly TempDirectory _directory = new("sc-sshd");
+    private readonly bool _sessionPathFromBin;
     private Process? _process;
+
+    public SshdFixture()
+        : this(sessionPathFromBin: false)
+    {
+    }
+
+    /// <param name="sessionPathFromBin">Put <see cref="BinDirectory"/> first on every session's PATH (for a worker Spark reached by a script's own ssh).</param>
+    internal SshdFixture(bool sessionPathFromBin) => _sessionPathFromBin = sessionPathFromBin;
 
     public string Host => "127.0.0.1";
     public int Port { get; private set; }
@@ -49,6 +58,7 @@ public sealed class SshdFixture : IAsyncLifetime
             MaxSessions 100
             MaxStartups 100:30:200
             LogLevel INFO
+            {(_sessionPathFromBin ? $"SetEnv PATH={BinDirectory}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" : string.Empty)}
             """);
         var info = new ProcessStartInfo(Tools.Sshd) { UseShellExecute = false, RedirectStandardError = true };
         foreach (var argument in new[] { "-D", "-e", "-f", config })
@@ -70,9 +80,11 @@ public sealed class SshdFixture : IAsyncLifetime
     }
 
     /// <summary>Writes an executable script into <see cref="BinDirectory"/>.</summary>
-    public string AddScript(string name, string content)
+    public string AddScript(string name, string content) => WriteScript(Path.Combine(BinDirectory, name), content);
+
+    /// <summary>Writes an executable script.</summary>
+    public static string WriteScript(string path, string content)
     {
-        var path = Path.Combine(BinDirectory, name);
         File.WriteAllText(path, content.ReplaceLineEndings("\n"));
         File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute);
         return path;

@@ -1,0 +1,117 @@
+using System.Collections.Immutable;
+using System.Globalization;
+using SparkControl.Core.Collections;
+
+namespace SparkControl.Core.Hosts;
+
+/// <summary>
+/// The exact docker command lines, as argv lists. <c>DockerSparkHost</c> runs these and the UI previews these, so
+/// what the operator sees is what runs.
+/// </summary>
+public static class DockerCommands
+{
+    public static ValueArray<string> Ps() => ["docker", "ps", "-a", "--no-trunc", "--format", "{{json .}}"];
+
+    public static ValueArray<string> Inspect(string container) => ["docker", "inspect", "--type", "container", "--", container];
+
+    public static ValueArray<string> Start(string container) => ["docker", "start", "--", container];
+
+    public static ValueArray<string> Stop(string container, TimeSpan grace) =>
+        ["docker", "stop", "-t", ((int)Math.Ceiling(grace.TotalSeconds)).ToString(CultureInfo.InvariantCulture), "--", container];
+
+    public static ValueArray<string> Remove(string container) => ["docker", "rm", "--", container];
+
+    public static ValueArray<string> Logs(string container, LogQuery query, bool follow)
+    {
+        var argv = ImmutableArray.CreateBuilder<string>();
+        argv.AddRange("docker", "logs");
+        if (follow)
+        {
+            argv.Add("--follow");
+        }
+
+        argv.Add("--tail");
+        argv.Add(query.Tail is { } tail ? tail.ToString(CultureInfo.InvariantCulture) : "all");
+        if (query.Since is { } since)
+        {
+            argv.Add("--since");
+            argv.Add(since.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss.fffffffZ", CultureInfo.InvariantCulture));
+        }
+
+        argv.Add("--");
+        argv.Add(container);
+        return argv.ToImmutable();
+    }
+
+    /// <summary>Equal memory and swap limits mean no swap at all (swap thrash on very long audio is worse than an OOM).</summary>
+    public static ValueArray<string> UpdateMemory(string container, long memoryBytes, long swapBytes) =>
+    [
+        "docker", "update", "--memory", memoryBytes.ToString(CultureInfo.InvariantCulture),
+        "--memory-swap", swapBytes.ToString(CultureInfo.InvariantCulture), "--", container,
+    ];
+
+    /// <summary><c>docker login REGISTRY --username USER --password-stdin</c>: the password only ever travels on stdin.</summary>
+    public static ValueArray<string> Login(string registry, string username) =>
+        ["docker", "login", registry, "--username", username, "--password-stdin"];
+
+    /// <summary><c>docker run -d ...</c> for <paramref name="spec"/>; options first, then the image and its arguments.</summary>
+    public static ValueArray<string> Run(ContainerLaunchSpec spec)
+    {
+        var argv = ImmutableArray.CreateBuilder<string>();
+        argv.AddRange("docker", "run", "-d", "--name", spec.Name);
+        if (spec.Gpus is { } gpus)
+        {
+            argv.AddRange("--gpus", gpus);
+        }
+
+        if (spec.HostNetwork)
+        {
+            argv.AddRange("--network", "host");
+        }
+
+        if (spec.HostIpc)
+        {
+            argv.Add("--ipc=host");
+        }
+
+        if (spec.RemoveOnExit)
+        {
+            argv.Add("--rm");
+        }
+
+        if (spec.MemoryLimitBytes is { } memory)
+        {
+            argv.AddRange("--memory", memory.ToString(CultureInfo.InvariantCulture));
+            argv.AddRange("--memory-swap", (spec.MemorySwapLimitBytes ?? memory).ToString(CultureInfo.InvariantCulture));
+        }
+
+        foreach (var mount in spec.Mounts)
+        {
+            argv.AddRange("-v", $"{mount.HostPath}:{mount.ContainerPath}{(mount.ReadOnly ? ":ro" : string.Empty)}");
+        }
+
+        foreach (var (key, value) in spec.Environment)
+        {
+            argv.AddRange("-e", $"{key}={value}");
+        }
+
+        if (spec.EnvFile is { } envFile)
+        {
+            argv.AddRange("--env-file", envFile);
+        }
+
+        foreach (var (key, value) in spec.Labels)
+        {
+            argv.AddRange("--label", $"{key}={value}");
+        }
+
+        if (spec.Entrypoint is { } entrypoint)
+        {
+            argv.AddRange("--entrypoint", entrypoint);
+        }
+
+        argv.Add(spec.Image);
+        argv.AddRange(spec.Command);
+        return argv.ToImmutable();
+    }
+}

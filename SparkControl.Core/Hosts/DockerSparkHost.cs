@@ -1,0 +1,323 @@
+using System.Collections.Immutable;
+using System.Globalization;
+using System.Runtime.CompilerServices;
+using System.Text;
+using System.Text.RegularExpressions;
+using System.Threading.Channels;
+using SparkControl.Core.Remote;
+using SparkControl.Core.Secrets;
+using SparkControl.Core.Sparks;
+
+namespace SparkControl.Core.Hosts;
+
+/// <summary>
+/// A real Spark: Docker, nvidia-smi, /proc/meminfo, du, df, hf and launch-cluster.sh driven by commands over SSH.
+/// Every command is an argv list built here or in <see cref="DockerCommands"/> / <see cref="LaunchClusterCommands"/>.
+/// </summary>
+public sealed partial class DockerSparkHost(SparkDefinition spark, IRemoteShell shell, SecretStore secrets, TimeProvider time, TimeSpan gpuSampleInterval) : ISparkHost, IAsyncDisposable
+{
+    /// <summary>Where secrets for containers are written on the Spark, under the login user's home.</summary>
+    public const string SecretsDirectory = "~/.config/sparkcontrol";
+
+    private string? _home;
+
+    public string Name => spark.Name;
+
+    public SparkDefinition Definition => spark;
+
+    public IRemoteShell Shell => shell;
+
+    public async Task<IReadOnlyList<ContainerSummary>> ListContainersAsync(CancellationToken cancellationToken)
+    {
+        var result = await RunAsync(RemoteCommand.Read([.. DockerCommands.Ps()]), cancellationToken);
+        return DockerJson.ParsePs(result.EnsureSuccess(Name, "docker ps").Stdout);
+    }
+
+    public async Task<ContainerInfo?> InspectContainerAsync(string container, CancellationToken cancellationToken)
+    {
+        var result = await RunAsync(RemoteCommand.Read([.. DockerCommands.Inspect(container)]), cancellationToken);
+        if (!result.Succeeded && IsNoSuchContainer(result))
+        {
+            return null;
+        }
+
+        return DockerJson.ParseInspect(result.EnsureSuccess(Name, $"docker inspect {container}").Stdout);
+    }
+
+    public async Task<string> RunContainerAsync(ContainerLaunchSpec spec, CancellationToken cancellationToken)
+    {
+        var result = await RunAsync(RemoteCommand.Action([.. DockerCommands.Run(spec)]) with { Timeout = TimeSpan.FromMinutes(10) }, cancellationToken);
+        return result.EnsureSuccess(Name, $"docker run {spec.Name}").Stdout.Trim();
+    }
+
+    public async Task StartContainerAsync(string container, CancellationToken cancellationToken) =>
+        (await RunAsync(RemoteCommand.Action([.. DockerCommands.Start(container)]), cancellationToken)).EnsureSuccess(Name, $"docker start {container}");
+
+    public async Task StopContainerAsync(string container, TimeSpan grace, CancellationToken cancellationToken)
+    {
+        var command = RemoteCommand.Action([.. DockerCommands.Stop(container, grace)]) with { Timeout = grace + TimeSpan.FromMinutes(1), Idempotent = true };
+        (await RunAsync(command, cancellationToken)).EnsureSuccess(Name, $"docker stop {container}");
+    }
+
+    public async Task RemoveContainerAsync(string container, CancellationToken cancellationToken) =>
+        (await RunAsync(RemoteCommand.Action([.. DockerCommands.Remove(container)]), cancellationToken)).EnsureSuccess(Name, $"docker rm {container}");
+
+    public async Task<IReadOnlyList<string>> GetLogsAsync(string container, LogQuery query, CancellationToken cancellationToken)
+    {
+        var command = RemoteCommand.Read([.. DockerCommands.Logs(container, query, follow: false)]) with { MergeStderr = true };
+        var result = await RunAsync(command, cancellationToken);
+        return result.EnsureSuccess(Name, $"docker logs {container}").Stdout.Split('\n').SkipLast(1).ToList();
+    }
+
+    public IAsyncEnumerable<string> FollowLogsAsync(string container, LogQuery query, CancellationToken cancellationToken) =>
+        shell.StreamAsync(RemoteCommand.Read([.. DockerCommands.Logs(container, query, follow: true)]) with { MergeStderr = true }, cancellationToken);
+
+    /// <summary>One long-lived <c>nvidia-smi -lms</c> stream, run with TZ=UTC so its zone-less timestamps are UTC.</summary>
+    public async IAsyncEnumerable<GpuSample> WatchGpuAsync([EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var command = RemoteCommand.Read(
+            "env", "TZ=UTC", "nvidia-smi", $"--query-gpu={string.Join(',', NvidiaSmi.SampleFields)}", "--format=csv,noheader,nounits",
+            "-lms", ((int)gpuSampleInterval.TotalMilliseconds).ToString(CultureInfo.InvariantCulture));
+        await foreach (var line in shell.StreamAsync(command, cancellationToken))
+        {
+            if (NvidiaSmi.ParseSample(line, NvidiaSmi.SampleFields) is { } sample)
+            {
+                yield return sample;
+            }
+        }
+    }
+
+    public async Task<IReadOnlyList<GpuComputeApp>> GetComputeAppsAsync(CancellationToken cancellationToken)
+    {
+        var result = await RunAsync(RemoteCommand.Read("nvidia-smi", $"--query-compute-apps={string.Join(',', NvidiaSmi.ComputeAppFields)}", "--format=csv,noheader,nounits"), cancellationToken);
+        return NvidiaSmi.ParseComputeApps(result.EnsureSuccess(Name, "nvidia-smi --query-compute-apps").Stdout);
+    }
+
+    public async Task<MemoryInfo> GetMemoryInfoAsync(CancellationToken cancellationToken)
+    {
+        var result = await RunAsync(RemoteCommand.Read("cat", "/proc/meminfo"), cancellationToken);
+        return Meminfo.Parse(result.EnsureSuccess(Name, "cat /proc/meminfo").Stdout);
+    }
+
+    /// <summary><c>du -sbL</c>: apparent size following symlinks, each inode once, so an HF cache repo is measured right.</summary>
+    public async Task<long?> GetDiskUsageAsync(string path, CancellationToken cancellationToken)
+    {
+        var target = await ExpandHomeAsync(path, cancellationToken);
+        var result = await RunAsync(RemoteCommand.Read("du", "-sbL", "--", target) with { Timeout = TimeSpan.FromMinutes(10) }, cancellationToken);
+        var first = result.Stdout.Split('\t', '\n')[0];
+        if (long.TryParse(first, NumberStyles.Integer, CultureInfo.InvariantCulture, out var bytes))
+        {
+            return bytes;
+        }
+
+        return result.Stderr.Contains("No such file", StringComparison.Ordinal) ? null : throw new SparkCommandException(Name, $"du {target} failed on {Name}: {result.Stderr.Trim()}", result.ExitCode, result.Stderr);
+    }
+
+    public async Task<DiskSpace?> GetDiskSpaceAsync(string path, CancellationToken cancellationToken)
+    {
+        var target = await ExpandHomeAsync(path, cancellationToken);
+        var result = await RunAsync(RemoteCommand.Read("df", "-B1", "--output=size,avail,target", "--", target), cancellationToken);
+        if (!result.Succeeded)
+        {
+            return null;
+        }
+
+        var line = result.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Skip(1).FirstOrDefault();
+        var parts = line?.Split(' ', 3, StringSplitOptions.RemoveEmptyEntries);
+        return parts is { Length: 3 } && long.TryParse(parts[0], CultureInfo.InvariantCulture, out var size) && long.TryParse(parts[1], CultureInfo.InvariantCulture, out var available)
+            ? new DiskSpace(size, available, parts[2])
+            : null;
+    }
+
+    public async Task<bool> PathExistsAsync(string path, CancellationToken cancellationToken) =>
+        (await RunAsync(RemoteCommand.Read("test", "-e", await ExpandHomeAsync(path, cancellationToken)), cancellationToken)).Succeeded;
+
+    public async Task<string?> RealPathAsync(string path, CancellationToken cancellationToken)
+    {
+        var result = await RunAsync(RemoteCommand.Read("realpath", "-e", "--", await ExpandHomeAsync(path, cancellationToken)), cancellationToken);
+        return result.Succeeded ? result.Stdout.TrimEnd('\n') : null;
+    }
+
+    public async Task<IReadOnlyList<DirectoryEntry>> ListDirectoryAsync(string path, CancellationToken cancellationToken)
+    {
+        var target = await ExpandHomeAsync(path, cancellationToken);
+        var result = await RunAsync(RemoteCommand.Read("find", target, "-mindepth", "1", "-maxdepth", "1", "-printf", "%y\\t%Y\\t%s\\t%f\\0"), cancellationToken);
+        if (!result.Succeeded)
+        {
+            return [];
+        }
+
+        var entries = new List<DirectoryEntry>();
+        foreach (var record in result.Stdout.TrimEnd('\n').Split('\0', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var parts = record.Split('\t', 4);
+            if (parts.Length == 4 && long.TryParse(parts[2], CultureInfo.InvariantCulture, out var size))
+            {
+                entries.Add(new DirectoryEntry(parts[3], parts[1] == "d", parts[0] == "l", size));
+            }
+        }
+
+        return entries;
+    }
+
+    public async Task<string?> ReadFileAsync(string path, int maxBytes, CancellationToken cancellationToken)
+    {
+        var result = await RunAsync(RemoteCommand.Read("head", "-c", maxBytes.ToString(CultureInfo.InvariantCulture), "--", await ExpandHomeAsync(path, cancellationToken)), cancellationToken);
+        return result.Succeeded ? result.Stdout : null;
+    }
+
+    public async Task<string> ExpandHomeAsync(string path, CancellationToken cancellationToken)
+    {
+        if (path != "~" && !path.StartsWith("~/", StringComparison.Ordinal))
+        {
+            return path;
+        }
+
+        if (_home is null)
+        {
+            var result = await RunAsync(RemoteCommand.Read("printenv", "HOME"), cancellationToken);
+            _home = result.EnsureSuccess(Name, "printenv HOME").Stdout.Trim();
+        }
+
+        return _home + path[1..];
+    }
+
+    public async Task UpdateMemoryLimitAsync(string container, long memoryBytes, long swapBytes, CancellationToken cancellationToken) =>
+        (await RunAsync(RemoteCommand.Action([.. DockerCommands.UpdateMemory(container, memoryBytes, swapBytes)]) with { Idempotent = true }, cancellationToken))
+            .EnsureSuccess(Name, $"docker update {container}");
+
+    public async Task<string> WriteSecretsEnvFileAsync(IReadOnlyDictionary<string, string> variables, CancellationToken cancellationToken)
+    {
+        var content = new StringBuilder();
+        foreach (var (key, value) in variables.OrderBy(v => v.Key, StringComparer.Ordinal))
+        {
+            if (!EnvNamePattern().IsMatch(key) || value.Any(char.IsControl))
+            {
+                throw new ArgumentException($"'{key}' cannot go into an env file: names are A-Z, 0-9 and '_', values hold no line breaks.", nameof(variables));
+            }
+
+            content.Append(key).Append('=').Append(value).Append('\n');
+        }
+
+        var directory = await ExpandHomeAsync(SecretsDirectory, cancellationToken);
+        // The script is constant; the directory is its only argument; the secrets arrive on stdin.
+        var command = RemoteCommand.Action(
+            "sh", "-c", "umask 077 && mkdir -p -- \"$1\" && cat > \"$1/secrets.env.tmp\" && mv -f -- \"$1/secrets.env.tmp\" \"$1/secrets.env\"",
+            "sparkcontrol-secrets", directory) with { Stdin = content.ToString(), Idempotent = true };
+        (await RunAsync(command, cancellationToken)).EnsureSuccess(Name, "writing the secrets env file");
+        return $"{directory}/secrets.env";
+    }
+
+    public async Task RegistryLoginAsync(string registry, string username, string password, CancellationToken cancellationToken)
+    {
+        var command = RemoteCommand.Action([.. DockerCommands.Login(registry, username)]) with { Stdin = password, Idempotent = true };
+        (await RunAsync(command, cancellationToken)).EnsureSuccess(Name, $"docker login {registry}");
+    }
+
+    public async IAsyncEnumerable<DownloadProgress> DownloadModelAsync(HfDownload download, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var cache = await ExpandHomeAsync(download.HfCachePath, cancellationToken);
+        var folder = (download with { HfCachePath = cache }).CacheFolder;
+        var argv = new List<string>
+        {
+            // The token comes on stdin and only lives in hf's environment; an empty line means none.
+            "sh", "-c", "IFS= read -r HF_TOKEN || true; if [ -n \"$HF_TOKEN\" ]; then export HF_TOKEN; else unset HF_TOKEN; fi; exec hf download \"$@\"",
+            "sparkcontrol-hf-download", download.Repo, "--cache-dir", $"{cache.TrimEnd('/')}/hub",
+        };
+        if (download.Revision is { } revision)
+        {
+            argv.AddRange(["--revision", revision]);
+        }
+
+        var progress = Channel.CreateUnbounded<DownloadProgress>();
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var run = RunAsync(new RemoteCommand { Argv = [.. argv], Stdin = (secrets.Reveal(SecretStore.HfToken) ?? string.Empty) + "\n", Timeout = TimeSpan.FromHours(12) }, stop.Token);
+        var poll = Task.Run(async () =>
+        {
+            try
+            {
+                while (!run.IsCompleted)
+                {
+                    await Task.WhenAny(run, Task.Delay(TimeSpan.FromSeconds(1), time, stop.Token));
+                    if (!run.IsCompleted)
+                    {
+                        var bytes = await GetDiskUsageAsync(folder, stop.Token) ?? 0;
+                        await progress.Writer.WriteAsync(new DownloadProgress(bytes, download.ExpectedBytes, false), stop.Token);
+                    }
+                }
+            }
+            catch (OperationCanceledException)
+            {
+            }
+            catch (Exception ex) when (ex is SparkCommandException or SparkUnreachableException)
+            {
+                // A failed size probe only costs one progress update; the download itself decides the outcome.
+            }
+            finally
+            {
+                progress.Writer.TryComplete();
+            }
+        }, CancellationToken.None);
+
+        await foreach (var update in progress.Reader.ReadAllAsync(cancellationToken))
+        {
+            yield return update;
+        }
+
+        await poll;
+        var result = await run;
+        result.EnsureSuccess(Name, $"hf download {download.Repo}");
+        var done = await GetDiskUsageAsync(folder, cancellationToken) ?? 0;
+        yield return new DownloadProgress(done, download.ExpectedBytes ?? done, true);
+    }
+
+    public async Task<ClusterState> LaunchClusterStatusAsync(LaunchClusterSettings settings, CancellationToken cancellationToken)
+    {
+        var report = await RunAsync(RemoteCommand.Read([.. LaunchClusterCommands.Status(settings)]) with { MergeStderr = true }, cancellationToken);
+        var head = await InspectContainerAsync(settings.ContainerName, cancellationToken);
+        var running = new Dictionary<string, bool>(StringComparer.Ordinal);
+        var lines = report.Stdout.Split('\n');
+        var nodes = settings.Nodes.IsEmpty ? ["localhost"] : settings.Nodes.ToList();
+        for (var i = 0; i < nodes.Count; i++)
+        {
+            if (i == 0)
+            {
+                // The head's state comes from docker itself, not from the script's text.
+                running[nodes[i]] = head?.Running == true;
+                continue;
+            }
+
+            var line = lines.FirstOrDefault(l => l.Contains(nodes[i], StringComparison.Ordinal));
+            running[nodes[i]] = line is not null && line.Contains("RUNNING", StringComparison.Ordinal) && !line.Contains("NOT running", StringComparison.OrdinalIgnoreCase);
+        }
+
+        return new ClusterState(settings.ContainerName, running, report.Stdout.Trim());
+    }
+
+    public async Task LaunchClusterStartAsync(LaunchClusterSettings settings, LaunchClusterStart start, CancellationToken cancellationToken)
+    {
+        // The script reuses a running container instead of starting a fresh one: always stop it first.
+        await LaunchClusterStopAsync(settings, cancellationToken);
+        var command = RemoteCommand.Action([.. LaunchClusterCommands.Start(settings, start)]) with { Timeout = TimeSpan.FromMinutes(15), MergeStderr = true };
+        (await RunAsync(command, cancellationToken)).EnsureSuccess(Name, "launch-cluster.sh start");
+    }
+
+    public async Task LaunchClusterStopAsync(LaunchClusterSettings settings, CancellationToken cancellationToken)
+    {
+        var command = RemoteCommand.Action([.. LaunchClusterCommands.Stop(settings)]) with { Timeout = TimeSpan.FromMinutes(5), MergeStderr = true, Idempotent = true };
+        (await RunAsync(command, cancellationToken)).EnsureSuccess(Name, "launch-cluster.sh stop");
+    }
+
+    public Uri GetEndpoint(int port) =>
+        new($"http://{(spark.Host.Contains(':', StringComparison.Ordinal) ? $"[{spark.Host}]" : spark.Host)}:{port.ToString(CultureInfo.InvariantCulture)}/");
+
+    private Task<CommandResult> RunAsync(RemoteCommand command, CancellationToken cancellationToken) => shell.RunAsync(command, cancellationToken);
+
+    private static bool IsNoSuchContainer(CommandResult result) =>
+        result.Stderr.Contains("No such container", StringComparison.OrdinalIgnoreCase) || result.Stderr.Contains("No such object", StringComparison.OrdinalIgnoreCase);
+
+    public ValueTask DisposeAsync() => shell.DisposeAsync();
+
+    [GeneratedRegex("^[A-Z_][A-Z0-9_]*$", RegexOptions.CultureInvariant)]
+    private static partial Regex EnvNamePattern();
+}

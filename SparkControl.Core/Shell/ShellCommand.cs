@@ -1,0 +1,94 @@
+using System.Text;
+using System.Text.RegularExpressions;
+
+namespace SparkControl.Core.Shell;
+
+/// <summary>
+/// The one place a remote command line is made: an argv list becomes one POSIX shell line in which every argument
+/// is exactly one word, whatever it contains. Nothing else in the code base joins user input into a shell line.
+/// </summary>
+public static partial class ShellCommand
+{
+    /// <summary>
+    /// Quotes one argument for a POSIX shell. Plain words are left as they are; anything else is single-quoted, with
+    /// embedded single quotes written as <c>'\''</c>. Inside single quotes the shell interprets nothing: no <c>$</c>,
+    /// no backticks, no globbing, no newline splitting.
+    /// </summary>
+    /// <exception cref="ArgumentException">The argument holds a NUL, which no argv can carry.</exception>
+    public static string Quote(string argument)
+    {
+        ArgumentNullException.ThrowIfNull(argument);
+        if (argument.Contains('\0', StringComparison.Ordinal))
+        {
+            throw new ArgumentException("An argument cannot contain a NUL character.", nameof(argument));
+        }
+
+        if (argument.Length > 0 && PlainWord().IsMatch(argument))
+        {
+            return argument;
+        }
+
+        return "'" + argument.Replace("'", "'\\''", StringComparison.Ordinal) + "'";
+    }
+
+    /// <summary>Joins <paramref name="argv"/> into one shell line, each element one word.</summary>
+    public static string Join(IEnumerable<string> argv)
+    {
+        var builder = new StringBuilder();
+        foreach (var argument in argv)
+        {
+            if (builder.Length > 0)
+            {
+                builder.Append(' ');
+            }
+
+            builder.Append(Quote(argument));
+        }
+
+        if (builder.Length == 0)
+        {
+            throw new ArgumentException("A command needs at least a program name.", nameof(argv));
+        }
+
+        return builder.ToString();
+    }
+
+    /// <summary>The marker the remote shell writes to stderr before it becomes the command: its pid, which is also its process group.</summary>
+    public const string PidMarker = "__sparkcontrol_pid=";
+
+    /// <summary>
+    /// The full line sent over SSH: report the shell's pid (the command's process group, for a kill that works even
+    /// where sshd ignores signal requests), put the Spark's PATH prefix first, then <c>exec</c> the command so the
+    /// pid stays the same. Only <paramref name="argv"/> and <paramref name="pathPrefix"/> vary, and both are quoted here.
+    /// </summary>
+    public static string ForRemote(IReadOnlyList<string> argv, IReadOnlyList<string> pathPrefix, bool mergeStderr)
+    {
+        var line = new StringBuilder();
+        line.Append("printf '").Append(PidMarker).Append("%s\\n' \"$$\" >&2; ");
+        if (pathPrefix.Count > 0)
+        {
+            line.Append("PATH=").Append(string.Join(':', pathPrefix.Select(Quote))).Append(":\"$PATH\"; export PATH; ");
+        }
+
+        line.Append("exec ").Append(Join(argv));
+        if (mergeStderr)
+        {
+            line.Append(" 2>&1");
+        }
+
+        return line.ToString();
+    }
+
+    /// <summary>Stops a whole remote process group: TERM, a short grace, then KILL. The group id is the only input.</summary>
+    public static IReadOnlyList<string> KillProcessGroup(int processGroup) =>
+    [
+        "sh", "-c",
+        // dash's kill takes no "--"; a negative pid right after the signal names the process group.
+        "kill -TERM \"-$1\" 2>/dev/null || exit 0; i=0; while [ $i -lt 30 ] && kill -0 \"-$1\" 2>/dev/null; do sleep 0.1; i=$((i+1)); done; kill -KILL \"-$1\" 2>/dev/null; exit 0",
+        "sparkcontrol-kill", processGroup.ToString(System.Globalization.CultureInfo.InvariantCulture),
+    ];
+
+    // No "=": a first word like A=b would be an assignment, and no "~": it would expand.
+    [GeneratedRegex("^[A-Za-z0-9_@%+:,./-]+$", RegexOptions.CultureInvariant)]
+    private static partial Regex PlainWord();
+}
