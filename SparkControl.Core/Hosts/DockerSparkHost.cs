@@ -308,6 +308,12 @@ public sealed partial class DockerSparkHost(SparkDefinition spark, IRemoteShell 
         (await RunAsync(command, cancellationToken)).EnsureSuccess(Name, "launch-cluster.sh stop");
     }
 
+    public async Task<HostFacts> GetHostFactsAsync(CancellationToken cancellationToken)
+    {
+        var result = await RunAsync(RemoteCommand.Read("sh", "-c", HostFacts.Script), cancellationToken);
+        return HostFacts.Parse(result.EnsureSuccess(Name, "reading host facts").Stdout);
+    }
+
     public Uri GetEndpoint(int port) =>
         new($"http://{(spark.Host.Contains(':', StringComparison.Ordinal) ? $"[{spark.Host}]" : spark.Host)}:{port.ToString(CultureInfo.InvariantCulture)}/");
 

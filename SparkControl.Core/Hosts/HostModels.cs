@@ -37,3 +37,34 @@ public sealed record ClusterState(string Container, IReadOnlyDictionary<string, 
 {
     public bool AnyRunning => RunningByNode.Values.Any(r => r);
 }
+
+/// <summary>What a Spark runs: OS, kernel, driver, CUDA and Docker versions, and how long it has been up.</summary>
+public sealed record HostFacts(string Hostname, string Os, string Kernel, string Architecture, TimeSpan? Uptime, string? DockerVersion, string? DriverVersion, string? CudaVersion, string? Gpu)
+{
+    /// <summary>Reads the <c>key=value</c> lines the facts script prints.</summary>
+    public static HostFacts Parse(string output)
+    {
+        var values = output.Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Select(l => l.Split('=', 2))
+            .Where(p => p.Length == 2)
+            .GroupBy(p => p[0])
+            .ToDictionary(g => g.Key, g => g.First()[1].Trim());
+        string? Value(string key) => values.TryGetValue(key, out var v) && v.Length > 0 ? v : null;
+        var uptime = double.TryParse(Value("uptime"), System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var seconds) ? TimeSpan.FromSeconds(seconds) : (TimeSpan?)null;
+        return new HostFacts(Value("hostname") ?? "?", Value("os") ?? "unknown", Value("kernel") ?? "unknown", Value("arch") ?? "unknown", uptime, Value("docker"), Value("driver"), Value("cuda"), Value("gpu"));
+    }
+
+    /// <summary>The script that prints the facts; constant, so nothing from outside reaches the shell.</summary>
+    public const string Script = """
+        printf 'hostname=%s\n' "$(hostname 2>/dev/null || cat /proc/sys/kernel/hostname)"
+        if [ -r /etc/os-release ]; then . /etc/os-release; fi
+        printf 'os=%s\n' "${PRETTY_NAME:-}"
+        printf 'kernel=%s\n' "$(uname -r)"
+        printf 'arch=%s\n' "$(uname -m)"
+        printf 'uptime=%s\n' "$(cut -d' ' -f1 /proc/uptime)"
+        printf 'docker=%s\n' "$(docker version --format '{{.Server.Version}}' 2>/dev/null)"
+        printf 'driver=%s\n' "$(nvidia-smi --query-gpu=driver_version --format=csv,noheader 2>/dev/null | head -n 1)"
+        printf 'cuda=%s\n' "$(nvidia-smi 2>/dev/null | sed -n 's/.*CUDA Version: *\([0-9.]*\).*/\1/p' | head -n 1)"
+        printf 'gpu=%s\n' "$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -n 1)"
+        """;
+}

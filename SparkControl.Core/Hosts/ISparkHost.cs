@@ -79,6 +79,9 @@ public interface ISparkHost
 
     Task LaunchClusterStopAsync(Sparks.LaunchClusterSettings settings, CancellationToken cancellationToken);
 
+    /// <summary>OS, kernel, driver, CUDA and Docker versions and uptime.</summary>
+    Task<HostFacts> GetHostFactsAsync(CancellationToken cancellationToken);
+
     /// <summary>The base address a service listening on <paramref name="port"/> of this Spark answers on.</summary>
     Uri GetEndpoint(int port);
 }

@@ -40,64 +40,24 @@ public static class SparksYaml
     private static SparkDefinition? ReadSpark(YamlMap map)
     {
         var name = map.String("name", required: true);
-        Check(map, "name", Validators.Name(name, "name"));
         var host = map.String("host", required: true);
-        Check(map, "host", Validators.Host(host));
         var port = map.Int("port") ?? 22;
-        Check(map, "port", Validators.Port(port));
         var user = map.String("user", required: true);
-        Check(map, "user", Validators.Name(user, "user"));
         var keyPath = map.String("keyPath");
         var roleText = map.String("role") ?? "standalone";
-        SparkRole? role = roleText switch
-        {
-            "standalone" => SparkRole.Standalone,
-            "head" => SparkRole.Head,
-            "worker" => SparkRole.Worker,
-            _ => null,
-        };
+        var role = ParseRole(roleText);
         if (role is null)
         {
             map.ProblemAt("role", $"role '{roleText}' must be standalone, head or worker");
         }
 
         var hfCache = map.String("hfCachePath");
-        if (hfCache is not null && !hfCache.StartsWith("~/", StringComparison.Ordinal))
-        {
-            Check(map, "hfCachePath", Validators.AbsolutePath(hfCache, "hfCachePath"));
-        }
-
         var roots = map.Strings("modelRoots");
-        foreach (var root in roots)
-        {
-            Check(map, "modelRoots", Validators.AbsolutePath(root, "modelRoots"));
-        }
-
         var pathPrefix = map.Strings("pathPrefix");
-        foreach (var dir in pathPrefix)
-        {
-            Check(map, "pathPrefix", Validators.AbsolutePath(dir, "pathPrefix"));
-        }
-
         var gpus = map.String("gpus") ?? "all";
-        if (gpus is not ("all" or "none"))
-        {
-            map.ProblemAt("gpus", "gpus must be all or none");
-        }
-
         var network = map.String("networkMode") ?? "host";
-        if (network != "host")
-        {
-            map.ProblemAt("networkMode", "networkMode must be host: vLLM on a Spark serves on the host's network");
-        }
-
         var image = map.String("vllmImage");
         var mounts = map.Strings("extraMounts");
-        foreach (var mount in mounts)
-        {
-            Check(map, "extraMounts", ValidateMount(mount));
-        }
-
         var launch = ReadLaunchCluster(map.Map("launchCluster"));
         map.RejectUnknown();
         if (name is null || host is null || user is null || role is null)
@@ -130,8 +90,29 @@ public static class SparksYaml
             spark = spark with { VllmImage = image };
         }
 
+        foreach (var error in SparkValidation.Validate(spark))
+        {
+            var field = error.Field.Split('.')[0];
+            if (field == "launchCluster" && map.Map("launchCluster") is null)
+            {
+                map.Problem(error.Message);
+            }
+            else
+            {
+                map.ProblemAt(field, error.Message);
+            }
+        }
+
         return spark;
     }
+
+    public static SparkRole? ParseRole(string? text) => text switch
+    {
+        "standalone" => SparkRole.Standalone,
+        "head" => SparkRole.Head,
+        "worker" => SparkRole.Worker,
+        _ => null,
+    };
 
     private static LaunchClusterSettings? ReadLaunchCluster(YamlMap? map)
     {
@@ -141,15 +122,8 @@ public static class SparksYaml
         }
 
         var script = map.String("script", required: true);
-        Check(map, "script", Validators.AbsolutePath(script, "script"));
         var nodes = map.Strings("nodes");
-        foreach (var node in nodes)
-        {
-            Check(map, "nodes", Validators.Host(node, "nodes"));
-        }
-
         var container = map.String("containerName") ?? "vllm_node";
-        Check(map, "containerName", Validators.Name(container, "containerName"));
         var image = map.String("image");
         map.RejectUnknown();
         return script is null ? null : new LaunchClusterSettings { Script = script, Nodes = [.. nodes], ContainerName = container, Image = image };
@@ -165,14 +139,6 @@ public static class SparksYaml
         }
 
         return Validators.AbsolutePath(parts[0], "mount source") ?? Validators.AbsolutePath(parts[1], "mount target");
-    }
-
-    private static void Check(YamlMap map, string key, string? error)
-    {
-        if (error is not null)
-        {
-            map.ProblemAt(key, error);
-        }
     }
 
     public static string Write(IEnumerable<SparkDefinition> sparks) => new YamlWriter()

@@ -60,7 +60,10 @@ public sealed class SimulatedSparkHost : ISparkHost, IAsyncDisposable
     {
         _settings = settings;
         _time = time;
+        _startedAt = time.GetUtcNow();
     }
+
+    private readonly DateTimeOffset _startedAt;
 
     public string Name => _settings.Name;
 
@@ -336,6 +339,12 @@ public sealed class SimulatedSparkHost : ISparkHost, IAsyncDisposable
             await container.StopAsync(TimeSpan.FromSeconds(10), _time).ConfigureAwait(false);
             _containers.TryRemove(container.Name, out _);
         }
+    }
+
+    public Task<HostFacts> GetHostFactsAsync(CancellationToken cancellationToken)
+    {
+        EnsureReachable();
+        return Task.FromResult(new HostFacts(_settings.Name, "DGX OS 7 (simulated)", "6.11.0-1016-nvidia (simulated)", "aarch64", _time.GetUtcNow() - _startedAt, "28.3.3 (simulated)", "580.95.05 (simulated)", "13.0 (simulated)", "NVIDIA GB10 (simulated)"));
     }
 
     public Uri GetEndpoint(int port) => new($"http://127.0.0.1:{MapPort(port)}/");

@@ -123,5 +123,8 @@ public sealed class FakeSparkHost(string name = "fake") : ISparkHost
 
     public Task LaunchClusterStopAsync(SparkControl.Core.Sparks.LaunchClusterSettings settings, CancellationToken cancellationToken) => Task.CompletedTask;
 
+    public Task<HostFacts> GetHostFactsAsync(CancellationToken cancellationToken) =>
+        Task.FromResult(new HostFacts(name, "Test OS", "6.0", "aarch64", TimeSpan.FromHours(1), "28.0", "580", "13.0", "GB10"));
+
     public Uri GetEndpoint(int port) => new($"http://{name}.test:{port}/");
 }

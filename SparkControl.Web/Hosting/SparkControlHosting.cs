@@ -6,6 +6,9 @@ using SparkControl.Core.Catalog;
 using SparkControl.Core.Configuration;
 using SparkControl.Core.Diagnostics;
 using SparkControl.Core.History;
+using SparkControl.Core.Hosts;
+using SparkControl.Core.Remote;
+using SparkControl.Core.Secrets;
 using SparkControl.Core.Services;
 using SparkControl.Core.Sparks;
 using SparkControl.Core.Storage;
@@ -48,6 +51,12 @@ public static class SparkControlHosting
         services.AddSingleton<SparkFleet>();
         services.AddSingleton<ModelCatalog>();
         services.AddSingleton(sp => new HealthProbe(CreateProbeClient(), sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton<HostKeyStore>();
+        services.AddSingleton<SecretStore>();
+        services.AddSingleton<ConnectivityTracker>();
+        services.AddSingleton<SparkHostFactory>();
+        services.AddSingleton<SparkSettingsStore>();
+        services.AddSingleton<SparkConnectionTester>();
 
         services.AddSingleton(sp => DemoSpark.CreateHost(
             sp.GetRequiredService<IOptions<DemoOptions>>().Value,
@@ -55,13 +64,16 @@ public static class SparkControlHosting
             sp.GetRequiredService<TimeProvider>()));
 
         // Order matters: the fleet is known before the demo starts and before the first health check.
-        services.AddHostedService<FleetInitializer>();
+        services.AddHostedService<FleetManager>();
         services.AddHostedService<DemoBootstrapper>();
         services.AddSingleton<HealthMonitor>();
         services.AddHostedService(sp => sp.GetRequiredService<HealthMonitor>());
 
         AddDataProtection(services, ResolveDataDirectory(configuration));
         services.AddProblemDetails();
+        services.AddExceptionHandler<ApiExceptionHandler>();
+        // Bad request bodies become exceptions, which the API handler turns into problem details.
+        services.Configure<Microsoft.AspNetCore.Routing.RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         services.AddRazorComponents().AddInteractiveServerComponents();
         services.AddMudServices();
         return builder;
@@ -74,10 +86,13 @@ public static class SparkControlHosting
             app.UseExceptionHandler("/Error", createScopeForErrors: true);
         }
 
-        app.UseStatusCodePagesWithReExecute("/not-found", createScopeForStatusCodePages: true);
+        app.UseWhen(context => context.Request.Path.StartsWithSegments("/api"), api => api.UseExceptionHandler());
+        app.UseWhen(context => !context.Request.Path.StartsWithSegments("/api"), pages => pages.UseStatusCodePagesWithReExecute("/not-found", createScopeForStatusCodePages: true));
         app.UseAntiforgery();
         app.MapStaticAssets();
         app.MapHealthz();
+        app.MapSparks();
+        app.MapSecrets();
         app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
         return app;
     }

@@ -1,0 +1,83 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.AspNetCore.Mvc;
+using SparkControl.Core.Hosts;
+using SparkControl.Core.Remote;
+using SparkControl.Core.Shell;
+using SparkControl.Core.Sparks;
+using SparkControl.Core.Storage;
+using SparkControl.Core.Yaml;
+
+namespace SparkControl.Web.Api;
+
+/// <summary>
+/// Turns the exceptions the panel's APIs can raise into problem-details JSON an operator can act on: never an
+/// opaque 500, never a stack trace, never a secret.
+/// </summary>
+public sealed partial class ApiExceptionHandler(IProblemDetailsService problems, ILogger<ApiExceptionHandler> logger) : IExceptionHandler
+{
+    public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
+    {
+        var problem = Describe(exception);
+        if (problem is null)
+        {
+            LogUnexpected(httpContext.Request.Path, exception);
+            problem = new ProblemDetails
+            {
+                Status = StatusCodes.Status500InternalServerError,
+                Title = "Something went wrong",
+                Detail = "The panel hit an unexpected error; its log has the details.",
+            };
+        }
+
+        httpContext.Response.StatusCode = problem.Status ?? StatusCodes.Status500InternalServerError;
+        return await problems.TryWriteAsync(new ProblemDetailsContext { HttpContext = httpContext, ProblemDetails = problem, Exception = exception });
+    }
+
+    public static ProblemDetails? Describe(Exception exception) => exception switch
+    {
+        ValidationFailedException validation => new ValidationProblemDetails(validation.Errors.GroupBy(e => e.Field).ToDictionary(g => g.Key, g => g.Select(e => e.Message).ToArray()))
+        {
+            Status = StatusCodes.Status400BadRequest,
+            Title = "The request is not valid",
+            Detail = string.Join("; ", validation.Errors.Select(e => e.Message)),
+        },
+        BadHttpRequestException bad => new ProblemDetails
+        {
+            Status = StatusCodes.Status400BadRequest,
+            Title = "The request could not be read",
+            Detail = bad.InnerException is JsonException json ? $"The body is not valid JSON: {json.Message}" : bad.Message,
+        },
+        JsonException json => new ProblemDetails { Status = StatusCodes.Status400BadRequest, Title = "The request could not be read", Detail = $"The body is not valid JSON: {json.Message}" },
+        SettingsConflictException conflict => new ProblemDetails { Status = StatusCodes.Status409Conflict, Title = "Conflict", Detail = conflict.Message },
+        KeyNotFoundException missing => new ProblemDetails { Status = StatusCodes.Status404NotFound, Title = "Not found", Detail = missing.Message },
+        ConfigFileException file => new ProblemDetails
+        {
+            Status = StatusCodes.Status409Conflict,
+            Title = $"{Path.GetFileName(file.File)} has problems",
+            Detail = $"{file.File} has problems and was left as it is; fix them first: {string.Join("; ", file.Problems)}",
+            Extensions = { ["path"] = file.File, ["problems"] = file.Problems.Select(p => new { p.Line, p.Message }).ToArray() },
+        },
+        DataDirectoryException data => new ProblemDetails
+        {
+            Status = StatusCodes.Status503ServiceUnavailable,
+            Title = "The data directory cannot be written",
+            Detail = data.Message,
+            Extensions = { ["path"] = data.FilePath },
+        },
+        HostKeyNotApprovedException key => new ProblemDetails
+        {
+            Status = StatusCodes.Status409Conflict,
+            Title = key.Changed ? "The Spark's host key changed" : "The Spark's host key is not approved",
+            Detail = key.Message,
+            Extensions = { ["fingerprint"] = key.Fingerprint, ["pinnedFingerprint"] = key.PreviousFingerprint },
+        },
+        SparkUnreachableException unreachable => new ProblemDetails { Status = StatusCodes.Status503ServiceUnavailable, Title = $"{unreachable.Spark} cannot be reached", Detail = unreachable.Message },
+        RemoteCommandTimeoutException timeout => new ProblemDetails { Status = StatusCodes.Status504GatewayTimeout, Title = "The Spark did not answer in time", Detail = timeout.Message },
+        SparkCommandException command => new ProblemDetails { Status = StatusCodes.Status502BadGateway, Title = $"A command failed on {command.Spark}", Detail = command.Message },
+        _ => null,
+    };
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Unexpected error answering {Path}")]
+    private partial void LogUnexpected(PathString path, Exception exception);
+}
