@@ -3,30 +3,13 @@ using SparkControl.Core.Hosts;
 using SparkControl.Core.Remote;
 using SparkControl.Core.Shell;
 using SparkControl.Core.Sparks;
+using SparkControl.Web.Model;
 
 namespace SparkControl.Web.Api;
 
 /// <summary>The Sparks: <c>GET/POST /api/sparks</c>, <c>PUT/DELETE /api/sparks/{name}</c>, connection test and host-key approval.</summary>
 public static class SparksEndpoints
 {
-    public sealed record LaunchClusterBody(string? Script, string[]? Nodes, string? ContainerName, string? Image);
-
-    public sealed record SparkBody(
-        string? Name,
-        string? Host,
-        int? Port,
-        string? User,
-        string? KeyPath,
-        string? Role,
-        string? HfCachePath,
-        string[]? ModelRoots,
-        string[]? PathPrefix,
-        string? Gpus,
-        string? NetworkMode,
-        string? VllmImage,
-        string[]? ExtraMounts,
-        LaunchClusterBody? LaunchCluster);
-
     public sealed record ConnectionBody(string State, string? Error, DateTimeOffset? Since, string? PendingFingerprint, string? PendingPreviousFingerprint, string? PinnedFingerprint);
 
     public sealed record SparkView(
@@ -43,7 +26,7 @@ public static class SparksEndpoints
         string NetworkMode,
         string VllmImage,
         string[] ExtraMounts,
-        LaunchClusterBody? LaunchCluster,
+        SparkInput.LaunchClusterBody? LaunchCluster,
         ConnectionBody Connection);
 
     public sealed record ApproveBody(string? Fingerprint);
@@ -63,15 +46,15 @@ public static class SparksEndpoints
     public static Ok<SparkView[]> List(SparkSettingsStore settings, ConnectivityTracker connectivity, HostKeyStore hostKeys) =>
         TypedResults.Ok(settings.Current.Sparks.Select(s => View(s, connectivity, hostKeys)).ToArray());
 
-    public static async Task<Created<SparkView>> Add(SparkBody body, SparkSettingsStore settings, ConnectivityTracker connectivity, HostKeyStore hostKeys, CancellationToken cancellationToken)
+    public static async Task<Created<SparkView>> Add(SparkInput.SparkBody body, SparkSettingsStore settings, ConnectivityTracker connectivity, HostKeyStore hostKeys, CancellationToken cancellationToken)
     {
-        var spark = await settings.AddAsync(ToDefinition(body), cancellationToken);
+        var spark = await settings.AddAsync(SparkInput.ToDefinition(body), cancellationToken);
         return TypedResults.Created($"/api/sparks/{spark.Name}", View(spark, connectivity, hostKeys));
     }
 
-    public static async Task<Ok<SparkView>> Update(string name, SparkBody body, SparkSettingsStore settings, ConnectivityTracker connectivity, HostKeyStore hostKeys, CancellationToken cancellationToken)
+    public static async Task<Ok<SparkView>> Update(string name, SparkInput.SparkBody body, SparkSettingsStore settings, ConnectivityTracker connectivity, HostKeyStore hostKeys, CancellationToken cancellationToken)
     {
-        var spark = await settings.UpdateAsync(name, ToDefinition(body with { Name = body.Name ?? name }), cancellationToken);
+        var spark = await settings.UpdateAsync(name, SparkInput.ToDefinition(body with { Name = body.Name ?? name }), cancellationToken);
         return TypedResults.Ok(View(spark, connectivity, hostKeys));
     }
 
@@ -96,71 +79,6 @@ public static class SparksEndpoints
         return TypedResults.NoContent();
     }
 
-    /// <summary>Maps a request body to a Spark, collecting every field error at once.</summary>
-    public static SparkDefinition ToDefinition(SparkBody body)
-    {
-        var errors = new List<FieldError>();
-        var role = SparksYaml.ParseRole(body.Role ?? "standalone");
-        if (role is null)
-        {
-            errors.Add(new FieldError("role", $"role '{Validators.Printable(body.Role ?? string.Empty)}' must be standalone, head or worker"));
-        }
-
-        if (string.IsNullOrEmpty(body.Name))
-        {
-            errors.Add(new FieldError("name", "name is required"));
-        }
-
-        if (string.IsNullOrEmpty(body.Host))
-        {
-            errors.Add(new FieldError("host", "host is required"));
-        }
-
-        if (string.IsNullOrEmpty(body.User))
-        {
-            errors.Add(new FieldError("user", "user is required"));
-        }
-
-        if (body.LaunchCluster is { Script: null or "" })
-        {
-            errors.Add(new FieldError("launchCluster.script", "launchCluster.script is required"));
-        }
-
-        if (errors.Count > 0)
-        {
-            throw new ValidationFailedException(errors);
-        }
-
-        var spark = new SparkDefinition
-        {
-            Name = body.Name!,
-            Host = body.Host!,
-            Port = body.Port ?? 22,
-            User = body.User!,
-            KeyPath = string.IsNullOrEmpty(body.KeyPath) ? null : body.KeyPath,
-            Role = role!.Value,
-            ModelRoots = [.. body.ModelRoots ?? []],
-            PathPrefix = [.. body.PathPrefix ?? []],
-            Gpus = body.Gpus ?? "all",
-            NetworkMode = body.NetworkMode ?? "host",
-            ExtraMounts = [.. body.ExtraMounts ?? []],
-            LaunchCluster = body.LaunchCluster is { } launch
-                ? new LaunchClusterSettings { Script = launch.Script!, Nodes = [.. launch.Nodes ?? []], ContainerName = launch.ContainerName ?? "vllm_node", Image = launch.Image }
-                : null,
-        };
-        if (!string.IsNullOrEmpty(body.HfCachePath))
-        {
-            spark = spark with { HfCachePath = body.HfCachePath };
-        }
-
-        if (!string.IsNullOrEmpty(body.VllmImage))
-        {
-            spark = spark with { VllmImage = body.VllmImage };
-        }
-
-        return spark;
-    }
-
     public static SparkView View(SparkDefinition spark, ConnectivityTracker connectivity, HostKeyStore hostKeys)
     {
         var connection = connectivity.Find(spark.Name);
@@ -168,7 +86,7 @@ public static class SparksEndpoints
         return new SparkView(
             spark.Name, spark.Host, spark.Port, spark.User, spark.KeyPath, spark.Role.ToString().ToLowerInvariant(), spark.HfCachePath,
             [.. spark.ModelRoots], [.. spark.PathPrefix], spark.Gpus, spark.NetworkMode, spark.VllmImage, [.. spark.ExtraMounts],
-            spark.LaunchCluster is { } l ? new LaunchClusterBody(l.Script, [.. l.Nodes], l.ContainerName, l.Image) : null,
+            spark.LaunchCluster is { } l ? new SparkInput.LaunchClusterBody(l.Script, [.. l.Nodes], l.ContainerName, l.Image) : null,
             new ConnectionBody((connection?.State ?? ConnectionState.Unknown).ToString(), connection?.Error, connection?.Since, pending?.Fingerprint, pending?.PreviousFingerprint, hostKeys.PinnedFingerprint(spark.Host, spark.Port)));
     }
 }

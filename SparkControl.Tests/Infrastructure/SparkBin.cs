@@ -1,0 +1,38 @@
+namespace SparkControl.Tests.Infrastructure;
+
+/// <summary>
+/// A Spark's PATH prefix directory for tests: a <c>docker</c> wrapper that talks to the test's private dockerd, and the
+/// project's stand-ins (launch-cluster.sh, hf, nvidia-smi) from eng/standins.
+/// </summary>
+public sealed class SparkBin : IDisposable
+{
+    private readonly TempDirectory _directory = new("sc-bin");
+
+    public SparkBin(DockerdFixture docker)
+    {
+        SshdFixture.WriteScript(File("docker"), docker.WrapperScript);
+        foreach (var standIn in new[] { "launch-cluster.sh", "hf", "nvidia-smi" })
+        {
+            var source = System.IO.Path.Combine(Tools.RepositoryRoot, "eng", "standins", standIn);
+            SshdFixture.WriteScript(File(standIn), System.IO.File.ReadAllText(source));
+        }
+    }
+
+    public string Path => _directory.Path;
+
+    public string File(string name) => _directory.File(name);
+
+    /// <summary>Makes the nvidia-smi stand-in replay a fixture whose columns are <paramref name="fields"/>.</summary>
+    public void ReplayNvidiaSmi(string timelineFixture, string fields, string? computeAppsFixture = null)
+    {
+        var data = System.IO.Path.Combine(AppContext.BaseDirectory, "TestData", "nvidia-smi");
+        System.IO.File.Copy(System.IO.Path.Combine(data, timelineFixture), File("nvidia-smi.timeline"), overwrite: true);
+        System.IO.File.WriteAllText(File("nvidia-smi.fields"), fields);
+        if (computeAppsFixture is not null)
+        {
+            System.IO.File.Copy(System.IO.Path.Combine(data, computeAppsFixture), File("nvidia-smi.compute-apps"), overwrite: true);
+        }
+    }
+
+    public void Dispose() => _directory.Dispose();
+}

@@ -1,0 +1,68 @@
+using Microsoft.AspNetCore.Components;
+using MudBlazor;
+using SparkControl.Core.Shell;
+using SparkControl.Core.Sparks;
+using SparkControl.Core.Storage;
+using SparkControl.Core.Yaml;
+using SparkControl.Web.Model;
+
+namespace SparkControl.Web.Components.Dialogs;
+
+/// <summary>Adds or edits a Spark: validated as you type with the API's validators, saved through the same store.</summary>
+public partial class SparkDialog
+{
+    private MudForm? _form;
+    private bool _valid;
+    private bool _saving;
+    private List<string> _errors = [];
+
+    [CascadingParameter]
+    private IMudDialogInstance Dialog { get; set; } = null!;
+
+    [Inject]
+    public required SparkSettingsStore Settings { get; init; }
+
+    [Parameter, EditorRequired]
+    public SparkForm Model { get; set; } = new();
+
+    /// <summary>The Spark being edited; null adds a new one.</summary>
+    [Parameter]
+    public string? OriginalName { get; set; }
+
+    private void Cancel() => Dialog.Cancel();
+
+    private async Task SaveAsync()
+    {
+        if (_form is not null)
+        {
+            await _form.ValidateAsync();
+            if (!_form.IsValid)
+            {
+                return;
+            }
+        }
+
+        _saving = true;
+        _errors = [];
+        try
+        {
+            var spark = SparkInput.ToDefinition(Model.ToBody());
+            var saved = OriginalName is null
+                ? await Settings.AddAsync(spark, CancellationToken.None)
+                : await Settings.UpdateAsync(OriginalName, spark, CancellationToken.None);
+            Dialog.Close(DialogResult.Ok(saved.Name));
+        }
+        catch (ValidationFailedException ex)
+        {
+            _errors = [.. ex.Errors.Select(e => e.Message)];
+        }
+        catch (Exception ex) when (ex is SettingsConflictException or KeyNotFoundException or ConfigFileException or DataDirectoryException)
+        {
+            _errors = [ex.Message];
+        }
+        finally
+        {
+            _saving = false;
+        }
+    }
+}
