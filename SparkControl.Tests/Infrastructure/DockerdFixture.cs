@@ -68,7 +68,11 @@ public sealed class DockerdFixture : IAsyncLifetime
     }
 
     /// <summary>A shell script that runs docker against this daemon, for a PATH prefix the panel's SSH sessions use.</summary>
-    public string WrapperScript => $"#!/bin/sh\nexec {Tools.Docker} -H {Host} \"$@\"\n";
+    /// <remarks>Its own DOCKER_CONFIG, so a test's <c>docker login</c> never touches the machine's credentials.</remarks>
+    public string WrapperScript => $"#!/bin/sh\nDOCKER_CONFIG={Path.Combine(_root, "config")}; export DOCKER_CONFIG\nexec {Tools.Docker} -H {Host} \"$@\"\n";
+
+    /// <summary>Where the wrapper's docker CLI keeps its configuration (registry logins).</summary>
+    public string ConfigDirectory => Path.Combine(_root, "config");
 
     /// <summary>Makes <see cref="BaseImage"/> with the project's own script, exactly as the README tells operators to.</summary>
     private async Task ImportBaseImageAsync()

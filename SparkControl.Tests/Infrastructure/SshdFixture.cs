@@ -6,7 +6,7 @@ namespace SparkControl.Tests.Infrastructure;
 /// A private OpenSSH server on 127.0.0.1 with its own host key and one authorized client key, logged into as the
 /// user running the tests. Sessions see a PATH prefix directory tests can fill with stand-in scripts.
 /// </summary>
-public sealed class SshdFixture : IAsyncLifetime
+public sealed class SshdFixture : IAsyncLifetime, IAsyncDisposable
 {
     private readonly TempDirectory _directory = new("sc-sshd");
     private readonly bool _sessionPathFromBin;
@@ -93,6 +93,8 @@ public sealed class SshdFixture : IAsyncLifetime
     private static Task Keygen(string path) =>
         ProcessRunner.RunAsync(Tools.SshKeygen, ["-q", "-t", "ed25519", "-N", string.Empty, "-f", path]).ContinueWith(t => t.Result.EnsureSuccess("ssh-keygen"), TaskScheduler.Default);
 
+    async ValueTask IAsyncDisposable.DisposeAsync() => await DisposeAsync();
+
     public Task DisposeAsync()
     {
         if (_process is { HasExited: false })
@@ -102,6 +104,7 @@ public sealed class SshdFixture : IAsyncLifetime
         }
 
         _process?.Dispose();
+        _process = null;
         _directory.Dispose();
         return Task.CompletedTask;
     }

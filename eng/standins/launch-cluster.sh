@@ -2,8 +2,8 @@
 # Stand-in for eugr's launch-cluster.sh (spark-vllm-docker), for tests only: same command line, same semantics as
 # far as Spark Control relies on them. See eng/standins/README.md.
 #   launch-cluster.sh [-n ip1,ip2] [--solo] [--name NAME] [-t IMAGE] [-e VAR=val]... [-v a:b]... [-d] ACTION [COMMAND...]
-# Differences from the real script, on purpose: no GPU/NCCL/interface detection, no mods; STANDIN_GPUS=none drops
-# --gpus all (no NVIDIA runtime in tests); VLLM_SPARK_EXTRA_DOCKER_ARGS is honoured like the real script's.
+# Differences from the real script, on purpose: no NCCL/interface detection, no mods, and --gpus all only where
+# docker has the NVIDIA runtime (test machines have none); VLLM_SPARK_EXTRA_DOCKER_ARGS is honoured like the real script's.
 set -uo pipefail
 
 nodes=""
@@ -57,8 +57,8 @@ running_on() { # node
 }
 
 start_node() { # node
-  local gpus=(--gpus all)
-  [ "${STANDIN_GPUS:-all}" = "none" ] && gpus=()
+  local gpus=()
+  on_node "$1" docker info --format '{{json .Runtimes}}' 2>/dev/null | grep -q nvidia && gpus=(--gpus all)
   # shellcheck disable=SC2206 # the real script splits this variable on spaces too
   local extra=(${VLLM_SPARK_EXTRA_DOCKER_ARGS:-})
   on_node "$1" docker run -d --rm --network host --ipc=host "${gpus[@]}" --name "$name" \
