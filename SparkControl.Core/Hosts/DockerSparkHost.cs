@@ -66,7 +66,8 @@ public sealed partial class DockerSparkHost(SparkDefinition spark, IRemoteShell 
     {
         var command = RemoteCommand.Read([.. DockerCommands.Logs(container, query, follow: false)]) with { MergeStderr = true };
         var result = await RunAsync(command, cancellationToken);
-        return result.EnsureSuccess(Name, $"docker logs {container}").Stdout.Split('\n').SkipLast(1).ToList();
+        var lines = result.EnsureSuccess(Name, $"docker logs {container}").Stdout.Split('\n');
+        return lines.Length > 0 && lines[^1].Length == 0 ? lines[..^1] : lines;
     }
 
     public IAsyncEnumerable<string> FollowLogsAsync(string container, LogQuery query, CancellationToken cancellationToken) =>

@@ -45,27 +45,29 @@ internal sealed class OutputPump
         try
         {
             using var reader = new StreamReader(stream, Encoding.UTF8, detectEncodingFromByteOrderMarks: false, bufferSize: 4096, leaveOpen: true);
-            var first = true;
-            while (reader.ReadLine() is { } line)
+            if (lookForPid)
             {
-                if (first && lookForPid && line.StartsWith(Shell.ShellCommand.PidMarker, StringComparison.Ordinal))
-                {
-                    first = false;
-                    _pid.TrySetResult(int.TryParse(line.AsSpan(Shell.ShellCommand.PidMarker.Length), out var pid) ? pid : null);
-                    continue;
-                }
+                ReadPidLine(reader);
+            }
 
-                first = false;
-                if (_lines is not null)
+            if (_lines is not null)
+            {
+                while (reader.ReadLine() is { } line)
                 {
                     // Backpressure: a slow reader slows the remote command instead of growing memory without bound.
                     _lines.Writer.WriteAsync(line).AsTask().GetAwaiter().GetResult();
                 }
-                else
+            }
+            else
+            {
+                // Buffered output is kept exactly as written (carriage returns and all).
+                var buffer = new char[4096];
+                int read;
+                while ((read = reader.Read(buffer, 0, buffer.Length)) > 0)
                 {
                     lock (_text)
                     {
-                        _text.Append(line).Append('\n');
+                        _text.Append(buffer, 0, read);
                     }
                 }
             }
@@ -78,6 +80,34 @@ internal sealed class OutputPump
         {
             _pid.TrySetResult(null);
             _lines?.Writer.TryComplete();
+        }
+    }
+
+    /// <summary>Reads the first line; if it is the pid marker it is consumed, otherwise it is kept as output.</summary>
+    private void ReadPidLine(StreamReader reader)
+    {
+        var first = new StringBuilder();
+        int next;
+        while ((next = reader.Read()) >= 0 && next != '\n')
+        {
+            first.Append((char)next);
+        }
+
+        var line = first.ToString();
+        if (line.StartsWith(Shell.ShellCommand.PidMarker, StringComparison.Ordinal))
+        {
+            _pid.TrySetResult(int.TryParse(line.AsSpan(Shell.ShellCommand.PidMarker.Length), out var pid) ? pid : null);
+            return;
+        }
+
+        _pid.TrySetResult(null);
+        lock (_text)
+        {
+            _text.Append(line);
+            if (next == '\n')
+            {
+                _text.Append('\n');
+            }
         }
     }
 

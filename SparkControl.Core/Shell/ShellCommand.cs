@@ -23,6 +23,12 @@ public static partial class ShellCommand
             throw new ArgumentException("An argument cannot contain a NUL character.", nameof(argument));
         }
 
+        if (System.Text.Unicode.Utf8.FromUtf16(argument, new byte[Encoding.UTF8.GetMaxByteCount(argument.Length)], out _, out _, replaceInvalidSequences: false) != System.Buffers.OperationStatus.Done)
+        {
+            // A lone surrogate has no UTF-8 form: it would arrive as something else, so it is refused.
+            throw new ArgumentException("An argument cannot contain invalid Unicode (a lone surrogate).", nameof(argument));
+        }
+
         if (argument.Length > 0 && PlainWord().IsMatch(argument))
         {
             return argument;

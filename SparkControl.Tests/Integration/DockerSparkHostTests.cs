@@ -147,7 +147,7 @@ public sealed class DockerSparkHostTests(DockerdFixture docker, SshdFixture sshd
         Assert.Equal(["config.json", "model.safetensors"], entries.Select(e => e.Name).Order(StringComparer.Ordinal));
         Assert.Equal(100_000, entries.Single(e => e.Name == "model.safetensors").SizeBytes);
         Assert.Empty(await _host.ListDirectoryAsync(tree.File("nope"), CancellationToken.None));
-        Assert.Equal("{\"model_type\":\"llama\"}\n", await _host.ReadFileAsync(tree.File("models/my-ft/config.json"), 4096, CancellationToken.None));
+        Assert.Equal("{\"model_type\":\"llama\"}", await _host.ReadFileAsync(tree.File("models/my-ft/config.json"), 4096, CancellationToken.None));
         Assert.InRange((await _host.GetDiskUsageAsync(tree.File("link"), CancellationToken.None))!.Value, 100_000, 120_000);
         Assert.Null(await _host.GetDiskUsageAsync(tree.File("nope"), CancellationToken.None));
         var space = await _host.GetDiskSpaceAsync(tree.Path, CancellationToken.None);
