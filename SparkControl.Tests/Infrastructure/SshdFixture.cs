@@ -10,6 +10,8 @@ public sealed class SshdFixture : IAsyncLifetime, IAsyncDisposable
 {
     private readonly TempDirectory _directory = new("sc-sshd");
     private readonly bool _sessionPathFromBin;
+    private readonly int? _requestedPort;
+    private readonly SshdFixture? _sameIdentityAs;
     private Process? _process;
 
     public SshdFixture()
@@ -18,7 +20,14 @@ public sealed class SshdFixture : IAsyncLifetime, IAsyncDisposable
     }
 
     /// <param name="sessionPathFromBin">Put <see cref="BinDirectory"/> first on every session's PATH (for a worker Spark reached by a script's own ssh).</param>
-    internal SshdFixture(bool sessionPathFromBin) => _sessionPathFromBin = sessionPathFromBin;
+    /// <param name="port">Listen on this port instead of a free one (a Spark that comes back).</param>
+    /// <param name="sameIdentityAs">Reuse another server's host key and authorized key, so it passes for the same machine.</param>
+    internal SshdFixture(bool sessionPathFromBin, int? port = null, SshdFixture? sameIdentityAs = null)
+    {
+        _sessionPathFromBin = sessionPathFromBin;
+        _requestedPort = port;
+        _sameIdentityAs = sameIdentityAs;
+    }
 
     public string Host => "127.0.0.1";
     public int Port { get; private set; }
@@ -26,6 +35,9 @@ public sealed class SshdFixture : IAsyncLifetime, IAsyncDisposable
     public string ClientKeyPath => _directory.File("client_ed25519");
     public string HostKeyPath => _directory.File("host_ed25519");
     public string HostPublicKey { get; private set; } = string.Empty;
+
+    /// <summary>The listening sshd's pid; each connection is served by a child of it.</summary>
+    public int ProcessId => _process?.Id ?? 0;
 
     /// <summary>A directory for stand-in programs (nvidia-smi, hf, launch-cluster.sh), put first on PATH by the panel.</summary>
     public string BinDirectory => _directory.File("bin");
@@ -37,11 +49,24 @@ public sealed class SshdFixture : IAsyncLifetime, IAsyncDisposable
     {
         Directory.CreateDirectory("/run/sshd");
         Directory.CreateDirectory(BinDirectory);
-        await Keygen(HostKeyPath);
-        await Keygen(ClientKeyPath);
+        if (_sameIdentityAs is { } twin)
+        {
+            foreach (var (from, to) in new[] { (twin.HostKeyPath, HostKeyPath), (twin.ClientKeyPath, ClientKeyPath) })
+            {
+                File.Copy(from, to);
+                File.Copy(from + ".pub", to + ".pub");
+                File.SetUnixFileMode(to, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            }
+        }
+        else
+        {
+            await Keygen(HostKeyPath);
+            await Keygen(ClientKeyPath);
+        }
+
         HostPublicKey = (await File.ReadAllTextAsync(HostKeyPath + ".pub")).Trim();
         await File.WriteAllTextAsync(_directory.File("authorized_keys"), await File.ReadAllTextAsync(ClientKeyPath + ".pub"));
-        Port = Tools.FreePort();
+        Port = _requestedPort ?? Tools.FreePort();
         var config = _directory.File("sshd_config");
         await File.WriteAllTextAsync(config, $"""
             Port {Port}
