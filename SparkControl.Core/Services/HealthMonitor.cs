@@ -23,6 +23,7 @@ public sealed partial class HealthMonitor : BackgroundService
     private readonly HealthProbe _probe;
     private readonly ServiceStatusLog _statusLog;
     private readonly SparkControlMetrics _metrics;
+    private readonly Remote.ConnectivityTracker _connectivity;
     private readonly TimeProvider _time;
     private readonly IOptionsMonitor<SparkControlOptions> _options;
     private readonly ILogger<HealthMonitor> _logger;
@@ -35,6 +36,7 @@ public sealed partial class HealthMonitor : BackgroundService
         HealthProbe probe,
         ServiceStatusLog statusLog,
         SparkControlMetrics metrics,
+        Remote.ConnectivityTracker connectivity,
         TimeProvider time,
         IOptionsMonitor<SparkControlOptions> options,
         ILogger<HealthMonitor> logger)
@@ -43,6 +45,7 @@ public sealed partial class HealthMonitor : BackgroundService
         _probe = probe;
         _statusLog = statusLog;
         _metrics = metrics;
+        _connectivity = connectivity;
         _time = time;
         _options = options;
         _logger = logger;
@@ -135,6 +138,7 @@ public sealed partial class HealthMonitor : BackgroundService
                 Error = error,
                 Services = [.. unknown],
                 CheckedAt = now,
+                Connection = spark.IsSimulated ? null : _connectivity.Find(spark.Name),
             };
         }
 
@@ -187,6 +191,7 @@ public sealed partial class HealthMonitor : BackgroundService
             Model = model,
             Services = [.. results],
             CheckedAt = now,
+            Connection = spark.IsSimulated ? null : _connectivity.Find(spark.Name),
         };
     }
 

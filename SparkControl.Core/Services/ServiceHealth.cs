@@ -59,6 +59,9 @@ public sealed record SparkHealth
     public LoadedModel? Model { get; init; }
     public ImmutableArray<ServiceHealth> Services { get; init; } = [];
     public DateTimeOffset? CheckedAt { get; init; }
+
+    /// <summary>The SSH connection's state (null for a simulated Spark).</summary>
+    public Remote.SparkConnection? Connection { get; init; }
 }
 
 /// <summary>Every Spark's health; the dashboard renders this.</summary>

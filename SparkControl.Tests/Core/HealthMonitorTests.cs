@@ -34,7 +34,7 @@ public sealed class HealthMonitorTests : IDisposable
     private HealthMonitor CreateMonitor(params ServiceDefinition[] services)
     {
         _fleet.Publish(new FleetConfiguration([new SparkEntry(new SparkDefinition { Name = "spark-1", Host = "h", User = "u" }, _host, false)], [.. services], false));
-        return new HealthMonitor(_fleet, new HealthProbe(new HttpClient(_http), _time), new ServiceStatusLog(_store), new SparkControlMetrics(_meters), _time,
+        return new HealthMonitor(_fleet, new HealthProbe(new HttpClient(_http), _time), new ServiceStatusLog(_store), new SparkControlMetrics(_meters), new SparkControl.Core.Remote.ConnectivityTracker(_time), _time,
             new StaticOptionsMonitor<SparkControlOptions>(_options), NullLogger<HealthMonitor>.Instance);
     }
 

@@ -45,6 +45,7 @@ public sealed class SparkControlApp : IAsyncDisposable
             ["Demo:TokensPerSecond"] = "500",
             ["Demo:GpuSampleInterval"] = "00:00:00.200",
             ["Logging:LogLevel:Default"] = "Warning",
+            ["SparkControl:Ssh:ConnectTimeout"] = "00:00:05",
         };
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
         {

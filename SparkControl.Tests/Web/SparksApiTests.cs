@@ -1,0 +1,193 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using SparkControl.Core.Secrets;
+using SparkControl.Core.Sparks;
+using SparkControl.Tests.Infrastructure;
+using SparkControl.Tests.Shell;
+
+namespace SparkControl.Tests.Web;
+
+public sealed class SparksApiTests : IAsyncLifetime
+{
+    private readonly LogCollector _logs = new();
+    private SparkControlApp _app = null!;
+    private HttpClient _client = null!;
+
+    public async Task InitializeAsync()
+    {
+        _app = await SparkControlApp.StartAsync(configureServices: s => s.AddSingleton<ILoggerProvider>(_logs));
+        _client = _app.CreateClient();
+    }
+
+    private static object Spark(string name = "spark-1", string host = "127.0.0.1", int port = 1, string[]? roots = null) => new
+    {
+        name,
+        host,
+        port,
+        user = "nvidia",
+        keyPath = "/data/keys/id_ed25519",
+        role = "head",
+        modelRoots = roots ?? ["/home/nvidia/models"],
+        launchCluster = new { script = "/home/nvidia/spark-vllm-docker/launch-cluster.sh", nodes = new[] { "10.0.0.1", "10.0.0.2" } },
+    };
+
+    private string SparksFile => Path.Combine(_app.DataDirectory, SparksYaml.FileName);
+
+    [Fact]
+    public async Task Add_Valid_Is201AndWrittenToSparksYaml()
+    {
+        var response = await _client.PostAsJsonAsync("/api/sparks", Spark());
+        var listed = await _client.GetFromJsonAsync<JsonElement>("/api/sparks");
+
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        Assert.Equal("/api/sparks/spark-1", response.Headers.Location!.ToString());
+        Assert.Equal("spark-1", listed[0].GetProperty("name").GetString());
+        Assert.Equal("head", listed[0].GetProperty("role").GetString());
+        var (sparks, problems) = SparksYaml.Read(await File.ReadAllTextAsync(SparksFile), SparksFile);
+        Assert.Empty(problems);
+        Assert.Equal(["10.0.0.1", "10.0.0.2"], sparks.Single().LaunchCluster!.Nodes);
+    }
+
+    [Fact]
+    public async Task Add_BadFields_Is400NamingEachFieldAndChangesNothing()
+    {
+        var response = await _client.PostAsJsonAsync("/api/sparks", Spark(name: "bad name", host: "evil;host", roots: ["relative/path", "/ok/../escape"]));
+        var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType!.MediaType);
+        var errors = problem.GetProperty("errors");
+        Assert.True(errors.TryGetProperty("name", out _));
+        Assert.True(errors.TryGetProperty("host", out _));
+        Assert.Contains("must be absolute", errors.GetProperty("modelRoots")[0].GetString(), StringComparison.Ordinal);
+        Assert.False(File.Exists(SparksFile));
+    }
+
+    [Fact]
+    public async Task Add_NotJson_Is400WithAReadableMessage()
+    {
+        using var content = new StringContent("{ not json", System.Text.Encoding.UTF8, "application/json");
+
+        var response = await _client.PostAsync("/api/sparks", content);
+        var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains("not valid JSON", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Add_HostileInputs_AreAll400AndNothingIsWritten()
+    {
+        foreach (var hostile in HostileInputs.All.Where((_, i) => i % 3 == 0))
+        {
+            var response = await _client.PostAsJsonAsync("/api/sparks", Spark(name: hostile, host: hostile, roots: ["/models/" + hostile]));
+            Assert.True(response.StatusCode == HttpStatusCode.BadRequest, $"{SparkControl.Core.Shell.Validators.Printable(hostile)} got {response.StatusCode}");
+        }
+
+        Assert.False(File.Exists(SparksFile));
+    }
+
+    [Fact]
+    public async Task AddTwice_Is409_UpdateAndDeleteWork()
+    {
+        await _client.PostAsJsonAsync("/api/sparks", Spark());
+
+        var duplicate = await _client.PostAsJsonAsync("/api/sparks", Spark());
+        var updated = await _client.PutAsJsonAsync("/api/sparks/spark-1", Spark(port: 2222));
+        var missing = await _client.PutAsJsonAsync("/api/sparks/nope", Spark(name: "nope"));
+        var deleted = await _client.DeleteAsync("/api/sparks/spark-1");
+        var deletedAgain = await _client.DeleteAsync("/api/sparks/spark-1");
+
+        Assert.Equal(HttpStatusCode.Conflict, duplicate.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, updated.StatusCode);
+        Assert.Equal(2222, (await updated.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("port").GetInt32());
+        Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
+        Assert.Equal(HttpStatusCode.NoContent, deleted.StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, deletedAgain.StatusCode);
+        Assert.Empty(SparksYaml.Read(await File.ReadAllTextAsync(SparksFile), SparksFile).Sparks);
+    }
+
+    [Fact]
+    public async Task Add_FirstRealSpark_ReplacesTheDemoInTheFleet()
+    {
+        var fleet = _app.Get<SparkFleet>();
+        Assert.True(fleet.Current.IsDemo);
+
+        await _client.PostAsJsonAsync("/api/sparks", Spark());
+        await Wait.UntilAsync(() => !fleet.Current.IsDemo, "the fleet follows sparks.yaml");
+
+        Assert.Equal(["spark-1"], fleet.Current.Sparks.Select(s => s.Name));
+        Assert.False(fleet.Current.Sparks[0].IsSimulated);
+    }
+
+    [Fact]
+    public async Task ApproveHostKey_NothingPending_Is404WithWhatToDo()
+    {
+        await _client.PostAsJsonAsync("/api/sparks", Spark());
+
+        var response = await _client.PostAsJsonAsync("/api/sparks/spark-1/host-key/approve", new { fingerprint = "SHA256:abc" });
+        var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
+
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        Assert.Contains("Test the connection first", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Test_DemoSpark_Answers()
+    {
+        var result = await (await _client.PostAsync("/api/sparks/demo/test", null)).Content.ReadFromJsonAsync<JsonElement>();
+
+        Assert.True(result.GetProperty("ok").GetBoolean());
+        Assert.Equal("aarch64", result.GetProperty("facts").GetProperty("architecture").GetString());
+    }
+
+    [Fact]
+    public async Task Secrets_AreWriteOnlyMode0600AndNeverLogged()
+    {
+        var token = $"hf_{Guid.NewGuid():N}";
+
+        var put = await _client.PutAsJsonAsync("/api/secrets/hf-token", new { value = token });
+        var listing = await _client.GetStringAsync("/api/secrets");
+        var badName = await _client.PutAsJsonAsync("/api/secrets/aws-key", new { value = "x" });
+        var badValue = await _client.PutAsJsonAsync("/api/secrets/ngc-api-key", new { value = "line1\nline2" });
+
+        Assert.Equal(HttpStatusCode.NoContent, put.StatusCode);
+        Assert.Contains("\"name\":\"hf-token\",\"isSet\":true", listing, StringComparison.Ordinal);
+        Assert.DoesNotContain(token, listing, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.BadRequest, badName.StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, badValue.StatusCode);
+        var file = Path.Combine(_app.DataDirectory, SecretStore.FileName);
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(file));
+        Assert.Equal(token, _app.Get<SecretStore>().Reveal(SecretStore.HfToken));
+        Assert.DoesNotContain(_logs.Messages, m => m.Contains(token, StringComparison.Ordinal));
+    }
+
+    public async Task DisposeAsync()
+    {
+        _client.Dispose();
+        await _app.DisposeAsync();
+    }
+}
+
+public sealed class ReadOnlyDataApiTests
+{
+    [Fact]
+    public async Task Writes_OnAReadOnlyDataDirectory_Are503NamingThePath()
+    {
+        await using var readOnly = await ReadOnlyMount.CreateAsync();
+        await using var app = await SparkControlApp.StartAsync(dataDirectory: readOnly.Path);
+        using var client = app.CreateClient();
+
+        var spark = await client.PostAsJsonAsync("/api/sparks", new { name = "spark-1", host = "10.0.0.5", user = "nvidia", keyPath = "/k" });
+        var secret = await client.PutAsJsonAsync("/api/secrets/hf-token", new { value = "hf_x" });
+        var problem = await spark.Content.ReadFromJsonAsync<JsonElement>();
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, spark.StatusCode);
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, secret.StatusCode);
+        Assert.Equal(Path.Combine(readOnly.Path, SparksYaml.FileName), problem.GetProperty("path").GetString());
+        Assert.Contains("read-only", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+    }
+}
