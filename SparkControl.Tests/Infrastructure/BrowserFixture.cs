@@ -63,7 +63,7 @@ public sealed class SshdCollection : ICollectionFixture<SshdFixture>
 }
 
 [CollectionDefinition(Name)]
-public sealed class DockerCollection : ICollectionFixture<DockerdFixture>, ICollectionFixture<SshdFixture>
+public sealed class DockerCollection : ICollectionFixture<DockerdFixture>, ICollectionFixture<SshdFixture>, ICollectionFixture<BrowserFixture>
 {
     public const string Name = "docker";
 }

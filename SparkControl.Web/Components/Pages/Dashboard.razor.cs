@@ -7,6 +7,7 @@ namespace SparkControl.Web.Components.Pages;
 public partial class Dashboard
 {
     private FleetHealth? _health;
+    private FleetConfiguration _fleet = FleetConfiguration.Empty;
 
     [Inject]
     public required HealthMonitor Health { get; init; }
@@ -14,7 +15,10 @@ public partial class Dashboard
     [Inject]
     public required SparkFleet Fleet { get; init; }
 
-    protected override void OnInitialized() =>
+    protected override void OnInitialized()
+    {
         // Version 0 is the empty snapshot before the first check: keep showing the progress bar until a real one.
         Watch(Health.WatchAsync, update => _health = update.Version == 0 ? _health : update.Value);
+        Watch(Fleet.Stream.WatchAsync, update => _fleet = update.Value);
+    }
 }

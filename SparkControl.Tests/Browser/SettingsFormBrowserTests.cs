@@ -1,0 +1,42 @@
+using Microsoft.Playwright;
+using SparkControl.Core.Sparks;
+using SparkControl.Tests.Infrastructure;
+using static Microsoft.Playwright.Assertions;
+
+namespace SparkControl.Tests.Browser;
+
+[Collection(BrowserCollection.Name)]
+public sealed class SettingsFormBrowserTests(BrowserFixture browser)
+{
+    [Fact]
+    public async Task AddSpark_ValidatesAsYouTypeThenSavesToSparksYaml()
+    {
+        await using var app = await SparkControlApp.StartAsync();
+        var page = await browser.NewPageAsync(app.BaseAddress);
+        await page.GotoAsync("/settings");
+
+        await page.GetByTestId("add-spark").ClickAsync();
+        var dialog = page.Locator(".mud-dialog");
+        await dialog.GetByTestId("spark-name-input").FillAsync("spark-1");
+        await dialog.GetByTestId("spark-host-input").FillAsync("spark 1; rm -rf /");
+        await dialog.GetByTestId("spark-user-input").FillAsync("nvidia");
+        await dialog.GetByTestId("spark-key-input").FillAsync("/data/keys/id_ed25519");
+        await Expect(dialog).ToContainTextAsync("is not a host name or IP address");
+        await Expect(dialog.GetByTestId("spark-save")).ToBeDisabledAsync();
+
+        await dialog.GetByTestId("spark-host-input").FillAsync("192.168.1.50");
+        await Expect(dialog.GetByTestId("spark-save")).ToBeEnabledAsync();
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(Tools.ArtifactsDirectory, "settings-add-spark.png") });
+        await dialog.GetByTestId("spark-save").ClickAsync();
+
+        await Expect(page.GetByTestId("sparks-table")).ToContainTextAsync("nvidia@192.168.1.50:22");
+        // The first real Spark ends demo mode, and every page says so at once.
+        await Expect(page.GetByTestId("demo-badge")).ToHaveCountAsync(0);
+        var file = Path.Combine(app.DataDirectory, SparksYaml.FileName);
+        await Wait.UntilAsync(() => File.Exists(file), "sparks.yaml is written");
+        var spark = Assert.Single(SparksYaml.Read(await File.ReadAllTextAsync(file), file).Sparks);
+        Assert.Equal("192.168.1.50", spark.Host);
+        Assert.Equal("/data/keys/id_ed25519", spark.KeyPath);
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(Tools.ArtifactsDirectory, "settings.png"), FullPage = true });
+    }
+}
