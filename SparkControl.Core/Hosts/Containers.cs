@@ -102,6 +102,9 @@ public sealed record ContainerLaunchSpec
     public bool RemoveOnExit { get; init; }
     public long? MemoryLimitBytes { get; init; }
     public long? MemorySwapLimitBytes { get; init; }
+
+    /// <summary><c>--shm-size</c> in bytes (NIM wants a large /dev/shm); null keeps Docker's default.</summary>
+    public long? ShmSizeBytes { get; init; }
 }
 
 /// <summary>Which log lines to read: the last <see cref="Tail"/> lines and/or those since <see cref="Since"/>.</summary>

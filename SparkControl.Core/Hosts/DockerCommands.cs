@@ -79,6 +79,11 @@ public static class DockerCommands
             argv.Add("--rm");
         }
 
+        if (spec.ShmSizeBytes is { } shm)
+        {
+            argv.AddRange("--shm-size", shm.ToString(CultureInfo.InvariantCulture));
+        }
+
         if (spec.MemoryLimitBytes is { } memory)
         {
             argv.AddRange("--memory", memory.ToString(CultureInfo.InvariantCulture));

@@ -63,6 +63,46 @@ public static class LaunchSpecs
         };
     }
 
+    /// <summary>Where NIM keeps downloaded model profiles on the Spark, mounted at /opt/nim/.cache.</summary>
+    public const string NimCachePath = "~/.cache/nim";
+
+    /// <summary>The registry NIM images come from; logging in uses the literal user <c>$oauthtoken</c> and the NGC key on stdin.</summary>
+    public const string NimRegistry = "nvcr.io";
+
+    public const string NimRegistryUser = "$oauthtoken";
+
+    /// <summary>
+    /// <c>docker run -d --name sparkcontrol-llm [--gpus all] --network host --shm-size 16g -v NIM_CACHE:/opt/nim/.cache
+    /// -e NIM_SERVER_PORT=PORT -e NIM_SERVED_MODEL_NAME=NAME --env-file SECRETS IMAGE</c>. NGC_API_KEY reaches the
+    /// container only through the 0600 env file.
+    /// </summary>
+    /// <param name="nimCachePath">The Spark's NIM cache with <c>~</c> already resolved.</param>
+    public static ContainerLaunchSpec Nim(ModelDefinition model, SparkDefinition spark, string nimCachePath, string secretsEnvFile)
+    {
+        if (model.Image is null)
+        {
+            throw new ArgumentException($"The NIM model {model.Id} names no image (nvcr.io/nim/...).", nameof(model));
+        }
+
+        return new ContainerLaunchSpec
+        {
+            Name = ModelContainerName,
+            Image = model.Image,
+            Environment = ImmutableSortedDictionary.CreateRange(StringComparer.Ordinal, new Dictionary<string, string>
+            {
+                ["NIM_SERVER_PORT"] = model.Port.ToString(CultureInfo.InvariantCulture),
+                ["NIM_SERVED_MODEL_NAME"] = model.ServedName,
+            }),
+            EnvFile = secretsEnvFile,
+            Mounts = [new BindMount(nimCachePath, "/opt/nim/.cache", ReadOnly: false)],
+            Labels = ModelLabels(model),
+            Gpus = spark.GpusEnabled ? "all" : null,
+            HostNetwork = true,
+            HostIpc = false,
+            ShmSizeBytes = 16L << 30,
+        };
+    }
+
     public static ImmutableSortedDictionary<string, string> ModelLabels(ModelDefinition model) =>
         ImmutableSortedDictionary.CreateRange(StringComparer.Ordinal, new Dictionary<string, string>
         {

@@ -14,8 +14,9 @@ public static partial class ShellCommand
     /// embedded single quotes written as <c>'\''</c>. Inside single quotes the shell interprets nothing: no <c>$</c>,
     /// no backticks, no globbing, no newline splitting.
     /// </summary>
+    /// <param name="commandName">The word is a program name: a word like <c>A=b</c> there would be an assignment, so it is quoted.</param>
     /// <exception cref="ArgumentException">The argument holds a NUL, which no argv can carry.</exception>
-    public static string Quote(string argument)
+    public static string Quote(string argument, bool commandName = false)
     {
         ArgumentNullException.ThrowIfNull(argument);
         if (argument.Contains('\0', StringComparison.Ordinal))
@@ -29,7 +30,7 @@ public static partial class ShellCommand
             throw new ArgumentException("An argument cannot contain invalid Unicode (a lone surrogate).", nameof(argument));
         }
 
-        if (argument.Length > 0 && PlainWord().IsMatch(argument))
+        if (argument.Length > 0 && (commandName ? PlainCommand() : PlainArgument()).IsMatch(argument))
         {
             return argument;
         }
@@ -43,12 +44,13 @@ public static partial class ShellCommand
         var builder = new StringBuilder();
         foreach (var argument in argv)
         {
-            if (builder.Length > 0)
+            var first = builder.Length == 0;
+            if (!first)
             {
                 builder.Append(' ');
             }
 
-            builder.Append(Quote(argument));
+            builder.Append(Quote(argument, commandName: first));
         }
 
         if (builder.Length == 0)
@@ -73,7 +75,7 @@ public static partial class ShellCommand
         line.Append("printf '").Append(PidMarker).Append("%s\\n' \"$$\" >&2; ");
         if (pathPrefix.Count > 0)
         {
-            line.Append("PATH=").Append(string.Join(':', pathPrefix.Select(Quote))).Append(":\"$PATH\"; export PATH; ");
+            line.Append("PATH=").Append(string.Join(':', pathPrefix.Select(p => Quote(p)))).Append(":\"$PATH\"; export PATH; ");
         }
 
         line.Append("exec ").Append(Join(argv));
@@ -94,7 +96,11 @@ public static partial class ShellCommand
         "sparkcontrol-kill", processGroup.ToString(System.Globalization.CultureInfo.InvariantCulture),
     ];
 
-    // No "=": a first word like A=b would be an assignment, and no "~": it would expand.
+    // Words that mean the same to any POSIX shell (and zsh) unquoted. Never "~" (tilde expansion); "=" only inside an
+    // argument: leading, zsh expands it, and in a program name A=b would be an assignment.
+    [GeneratedRegex("^[A-Za-z0-9_@%+:,./-][A-Za-z0-9_@%+=:,./-]*$", RegexOptions.CultureInvariant)]
+    private static partial Regex PlainArgument();
+
     [GeneratedRegex("^[A-Za-z0-9_@%+:,./-]+$", RegexOptions.CultureInvariant)]
-    private static partial Regex PlainWord();
+    private static partial Regex PlainCommand();
 }

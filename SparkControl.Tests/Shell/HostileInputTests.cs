@@ -67,12 +67,16 @@ public sealed class HostileInputTests
     [InlineData("", "''")]
     [InlineData("a b", "'a b'")]
     [InlineData("$(id)", "'$(id)'")]
-    [InlineData("A=b", "'A=b'")]
+    [InlineData("A=b", "A=b")]
+    [InlineData("=cmd", "'=cmd'")]
     [InlineData("~", "'~'")]
     [InlineData("--port", "--port")]
     public void Quote_Examples(string input, string expected) => Assert.Equal(expected, ShellCommand.Quote(input));
 
-    private static bool IsPlain(string value) => value.All(c => char.IsAsciiLetterOrDigit(c) || "_@%+:,./-".Contains(c, StringComparison.Ordinal));
+    [Fact]
+    public void Join_AssignmentAsTheProgramName_IsQuoted() => Assert.Equal("'A=b' x=y", ShellCommand.Join(["A=b", "x=y"]));
+
+    private static bool IsPlain(string value) => value[0] != '=' && value.All(c => char.IsAsciiLetterOrDigit(c) || "_@%+=:,./-".Contains(c, StringComparison.Ordinal));
 }
 
 /// <summary>The argv the remote side receives equals the argv intended, for every hostile input.</summary>

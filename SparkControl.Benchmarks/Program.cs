@@ -1,0 +1,17 @@
+using BenchmarkDotNet.Running;
+
+namespace SparkControl.Benchmarks;
+
+/// <summary>
+/// Performance figures live here, never in timed unit tests. Run one suite with
+/// <c>dotnet run -c Release --project SparkControl.Benchmarks -- --filter '*Name*'</c>; console harnesses that need
+/// real servers take their own verb (see README, "Benchmarks").
+/// </summary>
+public static class Program
+{
+    public static int Main(string[] args)
+    {
+        BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+        return 0;
+    }
+}

@@ -1,0 +1,86 @@
+using SparkControl.Core.Catalog;
+using SparkControl.Core.Hosts;
+using SparkControl.Core.Shell;
+using SparkControl.Core.Sparks;
+
+namespace SparkControl.Tests.Core;
+
+public sealed class LaunchSpecTests
+{
+    private static readonly SparkDefinition Spark = new()
+    {
+        Name = "spark-1",
+        Host = "10.0.0.5",
+        User = "nvidia",
+        VllmImage = "nvcr.io/nvidia/vllm:25.10-py3",
+        ExtraMounts = ["/srv/shared:/srv/shared:ro"],
+    };
+
+    private static ModelDefinition Model(ModelSource source) => new()
+    {
+        Id = "qwen3-8b",
+        DisplayName = "Qwen3 8B",
+        Source = source,
+        ServedName = "qwen3-8b",
+        Port = 8000,
+        Flags = new VllmFlags { MaxModelLen = 32768, GpuMemoryUtilization = 0.7, ToolCallParser = "hermes" },
+    };
+
+    [Fact]
+    public void Vllm_HuggingFaceModel_IsTheExactDockerRunLine()
+    {
+        var spec = LaunchSpecs.Vllm(Model(new HuggingFaceSource("Qwen/Qwen3-8B")), Spark, "/home/nvidia/.cache/huggingface", "/home/nvidia/.config/sparkcontrol/secrets.env");
+
+        Assert.Equal(
+            "docker run -d --name sparkcontrol-llm --gpus all --network host --ipc=host " +
+            "-v /home/nvidia/.cache/huggingface:/root/.cache/huggingface -v /srv/shared:/srv/shared:ro " +
+            "--env-file /home/nvidia/.config/sparkcontrol/secrets.env " +
+            "--label sparkcontrol.model=qwen3-8b --label sparkcontrol.port=8000 --label sparkcontrol.role=model --label sparkcontrol.served-name=qwen3-8b " +
+            "--entrypoint vllm nvcr.io/nvidia/vllm:25.10-py3 serve Qwen/Qwen3-8B --served-model-name qwen3-8b --port 8000 " +
+            "--max-model-len 32768 --gpu-memory-utilization 0.7 --enable-auto-tool-choice --tool-call-parser hermes",
+            ShellCommand.Join(DockerCommands.Run(spec)));
+    }
+
+    [Fact]
+    public void Vllm_LocalModel_ServesThePathReadOnlyAndOffline()
+    {
+        var spec = LaunchSpecs.Vllm(Model(new LocalSource("spark-1", "/home/nvidia/models/my-ft")), Spark with { Gpus = "none" }, "/hf", null);
+        var line = ShellCommand.Join(DockerCommands.Run(spec));
+
+        Assert.Contains("-v /home/nvidia/models/my-ft:/home/nvidia/models/my-ft:ro", line, StringComparison.Ordinal);
+        Assert.Contains("-e HF_HUB_OFFLINE=1", line, StringComparison.Ordinal);
+        Assert.Contains(" serve /home/nvidia/models/my-ft --served-model-name qwen3-8b ", line, StringComparison.Ordinal);
+        Assert.DoesNotContain("--gpus", line, StringComparison.Ordinal);
+        Assert.DoesNotContain("--env-file", line, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Nim_KeyOnlyInTheEnvFile()
+    {
+        var model = Model(new HuggingFaceSource("meta/llama-3.1-8b-instruct")) with { Runtime = ModelRuntime.Nim, Image = "nvcr.io/nim/meta/llama-3.1-8b-instruct:1.8.4" };
+
+        var line = ShellCommand.Join(DockerCommands.Run(LaunchSpecs.Nim(model, Spark, "/home/nvidia/.cache/nim", "/home/nvidia/.config/sparkcontrol/secrets.env")));
+
+        Assert.Equal(
+            "docker run -d --name sparkcontrol-llm --gpus all --network host --shm-size 17179869184 -v /home/nvidia/.cache/nim:/opt/nim/.cache " +
+            "-e NIM_SERVED_MODEL_NAME=qwen3-8b -e NIM_SERVER_PORT=8000 --env-file /home/nvidia/.config/sparkcontrol/secrets.env " +
+            "--label sparkcontrol.model=qwen3-8b --label sparkcontrol.port=8000 --label sparkcontrol.role=model --label sparkcontrol.served-name=qwen3-8b " +
+            "nvcr.io/nim/meta/llama-3.1-8b-instruct:1.8.4",
+            line);
+        Assert.Equal("docker login nvcr.io --username '$oauthtoken' --password-stdin", ShellCommand.Join(DockerCommands.Login(LaunchSpecs.NimRegistry, LaunchSpecs.NimRegistryUser)));
+    }
+
+    [Fact]
+    public void LaunchCluster_SoloAndTwoNodes_CarryTheSameFlagsForStartStopStatus()
+    {
+        var solo = new LaunchClusterSettings { Script = "/opt/lc/launch-cluster.sh", ContainerName = "vllm_node" };
+        var pair = solo with { Nodes = ["192.168.100.10", "192.168.100.11"], Image = "vllm-node" };
+        var start = new LaunchClusterStart { ServeCommand = ["vllm", "serve", "nvidia/Qwen3-235B-A22B-FP4", "-tp", "2"], HfCachePath = "/hf", EnvFile = "/s/secrets.env" };
+
+        Assert.Equal("/opt/lc/launch-cluster.sh --solo --name vllm_node stop", ShellCommand.Join(LaunchClusterCommands.Stop(solo)));
+        Assert.Equal("/opt/lc/launch-cluster.sh -n 192.168.100.10,192.168.100.11 --name vllm_node -t vllm-node status", ShellCommand.Join(LaunchClusterCommands.Status(pair)));
+        Assert.Equal(
+            "env HF_HOME=/hf 'VLLM_SPARK_EXTRA_DOCKER_ARGS=--env-file /s/secrets.env' /opt/lc/launch-cluster.sh -n 192.168.100.10,192.168.100.11 --name vllm_node -t vllm-node -d exec vllm serve nvidia/Qwen3-235B-A22B-FP4 -tp 2",
+            ShellCommand.Join(LaunchClusterCommands.Start(pair, start)));
+    }
+}
