@@ -30,6 +30,9 @@ public sealed record LaunchClusterStart
 
     /// <summary>A 0600 env file on the Spark with secrets, passed as <c>--env-file</c> through VLLM_SPARK_EXTRA_DOCKER_ARGS.</summary>
     public string? EnvFile { get; init; }
+
+    /// <summary>Container labels (the panel's own, so a restarted panel recognizes the model), also passed through VLLM_SPARK_EXTRA_DOCKER_ARGS.</summary>
+    public ValueArray<KeyValuePair<string, string>> Labels { get; init; }
 }
 
 /// <summary>What launch-cluster.sh's container is doing on each node.</summary>

@@ -16,10 +16,18 @@ public static class LaunchClusterCommands
         var argv = ImmutableArray.CreateBuilder<string>();
         argv.Add("env");
         argv.Add($"HF_HOME={start.HfCachePath}");
+        // The script splits this variable on spaces into extra `docker run` options: the secrets file's path (never a
+        // secret) and the panel's labels, whose values are validated ids without spaces.
+        var extra = new List<string>();
         if (start.EnvFile is { } envFile)
         {
-            // The path of the secrets file, never a secret, reaches `docker run` through the script's own hook.
-            argv.Add($"VLLM_SPARK_EXTRA_DOCKER_ARGS=--env-file {envFile}");
+            extra.Add($"--env-file {envFile}");
+        }
+
+        extra.AddRange(start.Labels.Select(l => $"--label {l.Key}={l.Value}"));
+        if (extra.Count > 0)
+        {
+            argv.Add($"VLLM_SPARK_EXTRA_DOCKER_ARGS={string.Join(' ', extra)}");
         }
 
         argv.Add(settings.Script);

@@ -74,7 +74,26 @@ public static class DemoSpark
             }
         }
 
+        AddFineTunes(host.Disk);
         return host;
+    }
+
+    /// <summary>
+    /// Fine-tuning outputs under the demo's model root, one of each kind the panel tells apart: a full model it can
+    /// serve, a PEFT adapter it explains, and a checkpoint with no weights or tokenizer.
+    /// </summary>
+    private static void AddFineTunes(SimDisk disk)
+    {
+        const string root = "/home/demo/models";
+        const string config = "{\"architectures\":[\"Qwen3ForCausalLM\"],\"model_type\":\"qwen3\",\"max_position_embeddings\":40960}";
+        disk.AddDirectory($"{root}/qwen3-8b-support-ft", 16_384L << 20,
+            "config.json", "generation_config.json", "model-00001-of-00004.safetensors", "model-00002-of-00004.safetensors", "model-00003-of-00004.safetensors",
+            "model-00004-of-00004.safetensors", "model.safetensors.index.json", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json");
+        disk.AddFile($"{root}/qwen3-8b-support-ft/config.json", config);
+        disk.AddDirectory($"{root}/qwen3-8b-legal-lora", 167L << 20, "adapter_config.json", "adapter_model.safetensors", "README.md");
+        disk.AddFile($"{root}/qwen3-8b-legal-lora/adapter_config.json", "{\"base_model_name_or_path\":\"Qwen/Qwen3-8B\",\"peft_type\":\"LORA\",\"r\":16}");
+        disk.AddDirectory($"{root}/checkpoint-1200", 2_150L << 20, "config.json", "trainer_state.json", "optimizer.pt", "rng_state.pth");
+        disk.AddFile($"{root}/checkpoint-1200/config.json", config);
     }
 
     /// <summary>The containers the demo services run in.</summary>

@@ -420,7 +420,9 @@ public sealed class SimulatedSparkHost : ISparkHost, IAsyncDisposable
 
     private SimBehaviour BehaviourFor(VllmServeOptions options, ContainerLaunchSpec spec)
     {
-        var sizeGiB = _settings.ModelSizesGiB.GetValueOrDefault(options.Model, 4);
+        // Load time follows the model's size: the catalog's figure, else what the simulated disk holds for it.
+        var onDisk = options.Model.StartsWith('/') ? Disk.Usage(options.Model) : Disk.Usage($"/home/demo/.cache/huggingface/hub/models--{options.Model.Replace("/", "--", StringComparison.Ordinal)}");
+        var sizeGiB = _settings.ModelSizesGiB.TryGetValue(options.Model, out var known) ? known : onDisk is { } bytes ? bytes / (double)(1L << 30) : 4;
         var behaviour = new SimBehaviour
         {
             LoadTime = _settings.FixedLoadTime ?? TimeSpan.FromSeconds(sizeGiB * _settings.LoadSecondsPerGiB),

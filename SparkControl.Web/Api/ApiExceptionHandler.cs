@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Mvc;
+using SparkControl.Core.Catalog;
 using SparkControl.Core.Hosts;
 using SparkControl.Core.Remote;
 using SparkControl.Core.Shell;
@@ -49,6 +50,13 @@ public sealed partial class ApiExceptionHandler(IProblemDetailsService problems,
             Detail = bad.InnerException is JsonException json ? $"The body is not valid JSON: {json.Message}" : bad.Message,
         },
         JsonException json => new ProblemDetails { Status = StatusCodes.Status400BadRequest, Title = "The request could not be read", Detail = $"The body is not valid JSON: {json.Message}" },
+        CatalogConflictException stale => new ProblemDetails
+        {
+            Status = StatusCodes.Status412PreconditionFailed,
+            Title = "The model changed since you read it",
+            Detail = stale.Message,
+            Extensions = { ["currentVersion"] = stale.CurrentVersion },
+        },
         SettingsConflictException conflict => new ProblemDetails { Status = StatusCodes.Status409Conflict, Title = "Conflict", Detail = conflict.Message },
         KeyNotFoundException missing => new ProblemDetails { Status = StatusCodes.Status404NotFound, Title = "Not found", Detail = missing.Message },
         ConfigFileException file => new ProblemDetails

@@ -24,7 +24,7 @@ public sealed partial class FleetManager(
     ConnectivityTracker connectivity,
     DataDirectory dataDirectory,
     SparkFleet fleet,
-    ModelCatalog catalog,
+    CatalogStore catalog,
     IServiceProvider services,
     IOptions<DemoOptions> demoOptions,
     IOptions<SparkControlOptions> options,
@@ -68,12 +68,10 @@ public sealed partial class FleetManager(
             var demo = mode == DemoMode.On || (mode == DemoMode.Auto && current.Sparks.IsEmpty && current.Problems.IsEmpty);
             var entries = ImmutableArray.CreateBuilder<SparkEntry>();
             var serviceList = ImmutableArray.CreateBuilder<ServiceDefinition>();
-            var models = ImmutableArray.CreateBuilder<ModelDefinition>();
             if (demo)
             {
                 entries.Add(new SparkEntry(DemoSpark.Definition, services.GetRequiredService<SimulatedSparkHost>(), IsSimulated: true));
                 serviceList.AddRange(DemoSpark.LoadServices());
-                models.AddRange(DemoSpark.LoadCatalog().Models);
             }
 
             foreach (var spark in current.Sparks)
@@ -102,7 +100,6 @@ public sealed partial class FleetManager(
             if (!current.Sparks.IsEmpty)
             {
                 serviceList.AddRange(_configuredServices.Where(s => current.Find(s.Spark) is not null));
-                models.AddRange(_shippedModels);
             }
 
             var problems = current.Problems.AddRange(_serviceProblems).AddRange(_catalogProblems);
@@ -111,7 +108,7 @@ public sealed partial class FleetManager(
                 LogProblem(problem.ToString());
             }
 
-            catalog.Publish(new CatalogSnapshot(models.ToImmutable(), _catalogProblems));
+            catalog.SetSources(current.Sparks.IsEmpty ? [] : _shippedModels, current.Sparks.IsEmpty ? [] : _catalogProblems, demo ? DemoSpark.LoadCatalog().Models : []);
             fleet.Publish(new FleetConfiguration(entries.ToImmutable(), serviceList.ToImmutable(), demo) { Problems = problems });
             LogFleet(entries.Count, demo);
         }

@@ -5,6 +5,7 @@ using MudBlazor.Services;
 using SparkControl.Core.Catalog;
 using SparkControl.Core.Configuration;
 using SparkControl.Core.Diagnostics;
+using SparkControl.Core.Disk;
 using SparkControl.Core.History;
 using SparkControl.Core.Hosts;
 using SparkControl.Core.Remote;
@@ -57,6 +58,10 @@ public static class SparkControlHosting
         services.AddSingleton<SparkHostFactory>();
         services.AddSingleton<SparkSettingsStore>();
         services.AddSingleton<SparkConnectionTester>();
+        services.AddSingleton<CatalogStore>();
+        services.AddSingleton<LaunchPlanner>();
+        services.AddSingleton<DiskSizeProbe>();
+        services.AddSingleton<SparkControl.Web.Model.ModelRegistrar>();
 
         services.AddSingleton(sp => DemoSpark.CreateHost(
             sp.GetRequiredService<IOptions<DemoOptions>>().Value,
@@ -66,6 +71,7 @@ public static class SparkControlHosting
         // Order matters: the fleet is known before the demo starts and before the first health check.
         services.AddHostedService<FleetManager>();
         services.AddHostedService<DemoBootstrapper>();
+        services.AddHostedService(sp => sp.GetRequiredService<DiskSizeProbe>());
         services.AddSingleton<HealthMonitor>();
         services.AddHostedService(sp => sp.GetRequiredService<HealthMonitor>());
 
@@ -93,6 +99,7 @@ public static class SparkControlHosting
         app.MapHealthz();
         app.MapSparks();
         app.MapSecrets();
+        app.MapModels();
         app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
         return app;
     }

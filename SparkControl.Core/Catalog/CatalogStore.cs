@@ -1,0 +1,278 @@
+using System.Collections.Immutable;
+using System.Security.Cryptography;
+using System.Text;
+using SparkControl.Core.Shell;
+using SparkControl.Core.Sparks;
+using SparkControl.Core.Storage;
+using SparkControl.Core.Yaml;
+
+namespace SparkControl.Core.Catalog;
+
+/// <summary>The version of a catalog entry changed since the caller read it: someone else edited it.</summary>
+public sealed class CatalogConflictException(string id, string expected, string actual)
+    : InvalidOperationException($"{id} was changed by someone else since you opened it (version {expected}, now {actual}). Reload it and make your change again.")
+{
+    public string Id { get; } = id;
+    public string CurrentVersion { get; } = actual;
+}
+
+/// <summary>
+/// Owns the catalog's files: the shipped <c>models.yaml</c> (read-only), the operator's <c>models.custom.yaml</c> in
+/// the data directory (added models and flag overrides), and the simulator's demo models. Each change is validated,
+/// checked against the model's version, written atomically (one writer at a time) and published as a new immutable
+/// <see cref="CatalogSnapshot"/>. A broken or unreadable custom file is reported with file and line and never overwritten.
+/// </summary>
+public sealed class CatalogStore
+{
+    public const string CustomFileName = "models.custom.yaml";
+
+    private readonly DataDirectory _dataDirectory;
+    private readonly ModelCatalog _catalog;
+    private readonly SemaphoreSlim _writeGate = new(1, 1);
+    private readonly object _gate = new();
+    private ImmutableArray<ModelDefinition> _shipped = [];
+    private ImmutableArray<ModelDefinition> _demo = [];
+    private ImmutableArray<ConfigProblem> _shippedProblems = [];
+    private CustomCatalog _custom;
+    private ImmutableArray<ConfigProblem> _customProblems;
+
+    public CatalogStore(DataDirectory dataDirectory, ModelCatalog catalog)
+    {
+        _dataDirectory = dataDirectory;
+        _catalog = catalog;
+        (_custom, _customProblems) = LoadCustom();
+        Publish();
+    }
+
+    public string CustomFilePath => _dataDirectory.Resolve(CustomFileName);
+
+    public CatalogSnapshot Current => _catalog.Current;
+
+    /// <summary>Sets what the shipped and demo catalogs hold (the fleet decides whether the demo is on).</summary>
+    public void SetSources(ImmutableArray<ModelDefinition> shipped, ImmutableArray<ConfigProblem> shippedProblems, ImmutableArray<ModelDefinition> demo)
+    {
+        lock (_gate)
+        {
+            _shipped = shipped;
+            _shippedProblems = shippedProblems;
+            _demo = demo;
+        }
+
+        Publish();
+    }
+
+    /// <summary>A short content hash: any change to a model's effective definition changes it.</summary>
+    public static string Version(ModelDefinition model)
+    {
+        var yaml = new YamlWriter().Add("model", CatalogYaml.WriteModel(model)).ToYaml();
+        return Convert.ToBase64String(SHA256.HashData(Encoding.UTF8.GetBytes(yaml)))[..16].Replace('+', '-').Replace('/', '_');
+    }
+
+    /// <summary>Adds an operator model. Its id must be new; the definition must validate.</summary>
+    public async Task<ModelDefinition> AddAsync(ModelDefinition model, CancellationToken cancellationToken)
+    {
+        var errors = Validate(model);
+        if (errors.Count > 0)
+        {
+            throw new ValidationFailedException(errors);
+        }
+
+        model = model with { Origin = ModelOrigin.Custom };
+        await ChangeAsync(custom =>
+        {
+            if (Current.Find(model.Id) is not null)
+            {
+                throw new SettingsConflictException($"A model with id '{model.Id}' already exists; choose another id.");
+            }
+
+            return custom with { Models = custom.Models.Add(model) };
+        }, cancellationToken);
+        return Current.Find(model.Id)!;
+    }
+
+    /// <summary>Replaces a model's vLLM flags if its version is still <paramref name="ifMatch"/> (null skips the check).</summary>
+    public async Task<ModelDefinition> UpdateFlagsAsync(string id, VllmFlags flags, string? ifMatch, CancellationToken cancellationToken)
+    {
+        var errors = VllmArguments.Validate(flags);
+        if (errors.Count > 0)
+        {
+            throw new ValidationFailedException(errors);
+        }
+
+        await ChangeAsync(custom =>
+        {
+            var current = Current.Find(id) ?? throw new KeyNotFoundException($"No model has the id '{id}'.");
+            var version = Version(current);
+            if (ifMatch is not null && ifMatch != version)
+            {
+                throw new CatalogConflictException(id, ifMatch, version);
+            }
+
+            if (custom.Models.FirstOrDefault(m => m.Id == id) is { } own)
+            {
+                return custom with { Models = custom.Models.Replace(own, own with { Flags = flags }) };
+            }
+
+            return custom with { Overrides = custom.Overrides.SetItem(id, flags) };
+        }, cancellationToken);
+        return Current.Find(id)!;
+    }
+
+    /// <summary>Removes an operator-added model (shipped and demo models stay; their overrides can be cleared).</summary>
+    public Task RemoveAsync(string id, string? ifMatch, CancellationToken cancellationToken) =>
+        ChangeAsync(custom =>
+        {
+            var current = Current.Find(id) ?? throw new KeyNotFoundException($"No model has the id '{id}'.");
+            if (ifMatch is not null && ifMatch != Version(current))
+            {
+                throw new CatalogConflictException(id, ifMatch, Version(current));
+            }
+
+            var own = custom.Models.FirstOrDefault(m => m.Id == id)
+                ?? throw new SettingsConflictException($"{id} comes with {(current.Origin == ModelOrigin.Demo ? "the demo" : "models.yaml")} and cannot be deleted; only models added here can.");
+            return custom with { Models = custom.Models.Remove(own) };
+        }, cancellationToken);
+
+    /// <summary>Every rule a new model must meet, as field errors.</summary>
+    public static IReadOnlyList<FieldError> Validate(ModelDefinition model)
+    {
+        var errors = new List<FieldError>();
+        void Check(string field, string? error)
+        {
+            if (error is not null)
+            {
+                errors.Add(new FieldError(field, error));
+            }
+        }
+
+        Check("id", Validators.ModelId(model.Id));
+        Check("servedName", Validators.ServedName(model.ServedName));
+        foreach (var alias in model.Aliases)
+        {
+            Check("aliases", Validators.ServedName(alias, "alias"));
+        }
+
+        switch (model.Source)
+        {
+            case HuggingFaceSource hf:
+                Check("repo", Validators.HfRepoId(hf.Repo));
+                Check("revision", Validators.HfRevision(hf.Revision));
+                break;
+            case LocalSource local:
+                Check("spark", Validators.Name(local.Spark, "spark"));
+                Check("path", Validators.AbsolutePath(local.Path));
+                break;
+        }
+
+        Check("port", Validators.Port(model.Port));
+        if (model.Image is not null)
+        {
+            Check("image", SparkValidation.ImageReference(model.Image));
+        }
+
+        errors.AddRange(VllmArguments.Validate(model.Flags));
+        return errors;
+    }
+
+    private async Task ChangeAsync(Func<CustomCatalog, CustomCatalog> change, CancellationToken cancellationToken)
+    {
+        await _writeGate.WaitAsync(cancellationToken);
+        try
+        {
+            if (!_customProblems.IsEmpty)
+            {
+                throw new ConfigFileException(CustomFilePath, _customProblems);
+            }
+
+            var updated = change(_custom);
+            await _dataDirectory.WriteAtomicAsync(CustomFileName, Write(updated), cancellationToken);
+            lock (_gate)
+            {
+                _custom = updated;
+            }
+
+            Publish();
+        }
+        finally
+        {
+            _writeGate.Release();
+        }
+    }
+
+    private void Publish()
+    {
+        lock (_gate)
+        {
+            // Precedence: an operator model replaces a shipped or demo one with the same id; overrides then set flags.
+            var own = _custom.Models.ToDictionary(m => m.Id, StringComparer.Ordinal);
+            var models = ImmutableArray.CreateBuilder<ModelDefinition>();
+            foreach (var model in _demo.Concat(_shipped))
+            {
+                if (own.Remove(model.Id, out var replacement))
+                {
+                    models.Add(replacement);
+                }
+                else
+                {
+                    models.Add(_custom.Overrides.TryGetValue(model.Id, out var flags) ? model with { Flags = flags } : model);
+                }
+            }
+
+            models.AddRange(_custom.Models.Where(m => own.ContainsKey(m.Id)));
+            _catalog.Publish(new CatalogSnapshot(models.ToImmutable(), _shippedProblems.AddRange(_customProblems)));
+        }
+    }
+
+    private (CustomCatalog, ImmutableArray<ConfigProblem>) LoadCustom()
+    {
+        var path = CustomFilePath;
+        try
+        {
+            return File.Exists(path) ? CustomCatalog.Read(File.ReadAllText(path), path) : (CustomCatalog.Empty, []);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return (CustomCatalog.Empty, [new ConfigProblem(path, null, $"cannot be read ({DataDirectory.Describe(ex)}); added models and flag overrides are off until it can")]);
+        }
+    }
+
+    private static string Write(CustomCatalog custom) => new YamlWriter()
+        .Add("models", custom.Models.Select(CatalogYaml.WriteModel))
+        .Add("overrides", custom.Overrides.OrderBy(o => o.Key, StringComparer.Ordinal).Select(o => new YamlWriter().Add("id", o.Key).Add("vllm", CatalogYaml.WriteFlags(o.Value))))
+        .ToYaml("Models added and flags changed from Spark Control's Models page. Written by the panel; see README, \"Model catalog\".");
+}
+
+/// <summary>What <c>models.custom.yaml</c> holds: added models and per-model flag overrides.</summary>
+public sealed record CustomCatalog(ImmutableArray<ModelDefinition> Models, ImmutableDictionary<string, VllmFlags> Overrides)
+{
+    public static readonly CustomCatalog Empty = new([], ImmutableDictionary<string, VllmFlags>.Empty);
+
+    public static (CustomCatalog, ImmutableArray<ConfigProblem>) Read(string text, string file)
+    {
+        var problems = new List<ConfigProblem>();
+        var root = YamlMap.Load(text, file, problems);
+        var models = ImmutableArray.CreateBuilder<ModelDefinition>();
+        foreach (var entry in root.Maps("models"))
+        {
+            if (CatalogYaml.ReadModel(entry, ModelOrigin.Custom) is { } model)
+            {
+                models.Add(model);
+            }
+        }
+
+        var overrides = ImmutableDictionary.CreateBuilder<string, VllmFlags>(StringComparer.Ordinal);
+        foreach (var entry in root.Maps("overrides"))
+        {
+            var id = entry.String("id", required: true);
+            var flags = CatalogYaml.ReadFlags(entry.Map("vllm"));
+            entry.RejectUnknown();
+            if (id is not null)
+            {
+                overrides[id] = flags;
+            }
+        }
+
+        root.RejectUnknown();
+        return (new CustomCatalog(models.ToImmutable(), overrides.ToImmutable()), [.. problems]);
+    }
+}

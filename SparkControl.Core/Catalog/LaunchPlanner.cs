@@ -1,0 +1,133 @@
+using SparkControl.Core.Collections;
+using SparkControl.Core.Hosts;
+using SparkControl.Core.Secrets;
+using SparkControl.Core.Shell;
+using SparkControl.Core.Sparks;
+
+namespace SparkControl.Core.Catalog;
+
+/// <summary>How a model is started: one <c>docker run</c>, or eugr's launch-cluster.sh.</summary>
+public enum LaunchKind
+{
+    DockerRun,
+    LaunchCluster,
+}
+
+/// <summary>
+/// Everything needed to start one model on one Spark, and the exact command that will run. The preview on the
+/// Models page and the swap both come from here, so what the operator reads is what runs.
+/// </summary>
+public sealed record LaunchPlan(ModelDefinition Model, string Spark, LaunchKind Kind, ValueArray<string> Argv)
+{
+    public ContainerLaunchSpec? Container { get; init; }
+    public LaunchClusterSettings? ClusterSettings { get; init; }
+    public LaunchClusterStart? ClusterStart { get; init; }
+
+    /// <summary>Secrets the Spark's env file must hold before the launch (names of environment variables).</summary>
+    public ValueArray<string> SecretVariables { get; init; }
+
+    /// <summary>True for NIM: log in to nvcr.io with the NGC key (on stdin) before the launch.</summary>
+    public bool NeedsRegistryLogin { get; init; }
+
+    /// <summary>What the operator should fix before this launch can work (a missing NGC key).</summary>
+    public ValueArray<string> Warnings { get; init; }
+
+    public string CommandLine => ShellCommand.Join(Argv);
+}
+
+/// <summary>Builds <see cref="LaunchPlan"/>s for catalog models on configured Sparks.</summary>
+public sealed class LaunchPlanner(SecretStore secrets)
+{
+    public async Task<LaunchPlan> PlanAsync(ModelDefinition model, SparkEntry spark, CancellationToken cancellationToken, VllmFlags? flags = null)
+    {
+        model = flags is null ? model : model with { Flags = flags };
+        if (model.Source is LocalSource local && !string.Equals(local.Spark, spark.Name, StringComparison.OrdinalIgnoreCase))
+        {
+            throw new InvalidOperationException($"{model.Id} is a directory on {local.Spark}; it cannot run on {spark.Name}.");
+        }
+
+        var definition = spark.Definition;
+        var hfCache = await spark.Host.ExpandHomeAsync(definition.HfCachePath, cancellationToken);
+        var envFile = await spark.Host.ExpandHomeAsync(DockerSparkHost.SecretsDirectory + "/secrets.env", cancellationToken);
+        switch (model.Runtime)
+        {
+            case ModelRuntime.Nim:
+            {
+                var nimCache = await spark.Host.ExpandHomeAsync(LaunchSpecs.NimCachePath, cancellationToken);
+                var spec = LaunchSpecs.Nim(model, definition, nimCache, envFile);
+                var hasKey = secrets.Reveal(SecretStore.NgcApiKey) is not null;
+                return new LaunchPlan(model, spark.Name, LaunchKind.DockerRun, DockerCommands.Run(spec))
+                {
+                    Container = spec,
+                    SecretVariables = ["NGC_API_KEY"],
+                    NeedsRegistryLogin = true,
+                    Warnings = hasKey ? [] : ["NIM needs the NGC API key: set the secret ngc-api-key in Settings."],
+                };
+            }
+
+            case ModelRuntime.LaunchCluster:
+            {
+                var settings = definition.LaunchCluster
+                    ?? throw new InvalidOperationException($"{spark.Name} has no launchCluster settings; add the path of launch-cluster.sh in Settings.");
+                var modelArgument = model.Source is LocalSource path ? path.Path : ((HuggingFaceSource)model.Source).Repo;
+                var volumes = new List<BindMount>();
+                var environment = new List<KeyValuePair<string, string>>();
+                if (model.Source is LocalSource localSource)
+                {
+                    volumes.Add(new BindMount(localSource.Path, localSource.Path, ReadOnly: true));
+                    environment.Add(KeyValuePair.Create("HF_HUB_OFFLINE", "1"));
+                }
+
+                volumes.AddRange(definition.ExtraMounts.Select(m => m.Split(':')).Select(p => new BindMount(p[0], p[1], p.Length > 2 && p[2] == "ro")));
+                var hasToken = secrets.Reveal(SecretStore.HfToken) is not null;
+                var start = new LaunchClusterStart
+                {
+                    ServeCommand = ["vllm", .. VllmArguments.Serve(model, modelArgument, model.Placement == ModelPlacement.Cluster ? 2 : null)],
+                    HfCachePath = hfCache,
+                    Volumes = [.. volumes],
+                    Environment = [.. environment],
+                    EnvFile = hasToken ? envFile : null,
+                    Labels = [.. LaunchSpecs.ModelLabels(model)],
+                };
+                return new LaunchPlan(model, spark.Name, LaunchKind.LaunchCluster, LaunchClusterCommands.Start(settings, start))
+                {
+                    ClusterSettings = settings,
+                    ClusterStart = start,
+                    SecretVariables = hasToken ? ["HF_TOKEN"] : [],
+                };
+            }
+
+            default:
+            {
+                var hasToken = secrets.Reveal(SecretStore.HfToken) is not null;
+                var spec = LaunchSpecs.Vllm(model, definition, hfCache, hasToken ? envFile : null);
+                return new LaunchPlan(model, spark.Name, LaunchKind.DockerRun, DockerCommands.Run(spec))
+                {
+                    Container = spec,
+                    SecretVariables = hasToken ? ["HF_TOKEN"] : [],
+                };
+            }
+        }
+    }
+
+    /// <summary>The variables named by the plan, with their values, for the Spark's 0600 env file.</summary>
+    public IReadOnlyDictionary<string, string> SecretValues(LaunchPlan plan)
+    {
+        var values = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var variable in plan.SecretVariables)
+        {
+            var secret = variable switch
+            {
+                "HF_TOKEN" => secrets.Reveal(SecretStore.HfToken),
+                "NGC_API_KEY" => secrets.Reveal(SecretStore.NgcApiKey),
+                _ => null,
+            };
+            if (secret is not null)
+            {
+                values[variable] = secret;
+            }
+        }
+
+        return values;
+    }
+}

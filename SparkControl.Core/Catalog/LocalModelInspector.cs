@@ -1,0 +1,133 @@
+using System.Collections.Immutable;
+using SparkControl.Core.Hosts;
+using SparkControl.Core.Shell;
+using SparkControl.Core.Sparks;
+
+namespace SparkControl.Core.Catalog;
+
+/// <summary>What a directory on a Spark holds, as far as serving it with vLLM goes.</summary>
+public enum LocalModelKind
+{
+    /// <summary>config.json, weights and a tokenizer: vLLM can serve it by path.</summary>
+    FullModel,
+
+    /// <summary>A PEFT/LoRA output: serve its base model with --enable-lora instead.</summary>
+    Adapter,
+
+    /// <summary>Something is missing (weights, tokenizer, config).</summary>
+    Incomplete,
+
+    Missing,
+}
+
+/// <summary>The result of checking a directory on a Spark: its kind, resolved path, size and what to do about problems.</summary>
+public sealed record LocalModelCheck(string Spark, string Path, LocalModelKind Kind, string? RealPath, long? SizeBytes, ImmutableArray<string> Problems)
+{
+    public bool CanRegister => Kind == LocalModelKind.FullModel && Problems.IsEmpty;
+}
+
+/// <summary>
+/// Checks a directory that should hold a fine-tuned model: under the Spark's allow-listed roots by name and by
+/// <c>realpath</c> (a symlink cannot lead out), with config.json, weights and tokenizer files.
+/// </summary>
+public static class LocalModelInspector
+{
+    public static async Task<LocalModelCheck> InspectAsync(ISparkHost host, SparkDefinition spark, string path, CancellationToken cancellationToken)
+    {
+        if (Validators.PathUnderRoots(path, spark.ModelRoots) is { } pathError)
+        {
+            return new LocalModelCheck(spark.Name, path, LocalModelKind.Missing, null, null, [pathError]);
+        }
+
+        var real = await host.RealPathAsync(path, cancellationToken);
+        if (real is null)
+        {
+            return new LocalModelCheck(spark.Name, path, LocalModelKind.Missing, null, null, [$"{path} does not exist on {spark.Name}"]);
+        }
+
+        if (!spark.ModelRoots.Any(root => Validators.IsUnder(real, root)))
+        {
+            return new LocalModelCheck(spark.Name, path, LocalModelKind.Missing, real, null,
+                [$"{path} resolves to {real}, which is outside the allow-listed roots ({string.Join(", ", spark.ModelRoots)})"]);
+        }
+
+        var entries = await host.ListDirectoryAsync(real, cancellationToken);
+        var (kind, problems) = Classify(entries.Where(e => !e.IsDirectory).Select(e => e.Name).ToList(), real);
+        var size = await host.GetDiskUsageAsync(real, cancellationToken);
+        return new LocalModelCheck(spark.Name, path, kind, real, size, problems);
+    }
+
+    /// <summary>Decides from file names alone; shared with discovery.</summary>
+    public static (LocalModelKind Kind, ImmutableArray<string> Problems) Classify(IReadOnlyCollection<string> files, string path)
+    {
+        if (files.Contains("adapter_config.json"))
+        {
+            return (LocalModelKind.Adapter,
+                [$"{path} is a PEFT adapter (adapter_config.json), not a full model: serve its base model with --enable-lora --lora-modules NAME={path}, or merge the adapter into the base first"]);
+        }
+
+        var problems = ImmutableArray.CreateBuilder<string>();
+        if (!files.Contains("config.json"))
+        {
+            problems.Add("config.json is missing (vLLM reads the architecture from it)");
+        }
+
+        var weights = files.Any(f => f.EndsWith(".safetensors", StringComparison.Ordinal) || (f.StartsWith("pytorch_model", StringComparison.Ordinal) && f.EndsWith(".bin", StringComparison.Ordinal)));
+        if (!weights)
+        {
+            problems.Add("no weights (*.safetensors or pytorch_model*.bin)");
+        }
+
+        if (!files.Contains("tokenizer.json") && !files.Contains("tokenizer.model"))
+        {
+            problems.Add("no tokenizer (tokenizer.json or tokenizer.model)");
+        }
+
+        return problems.Count == 0 ? (LocalModelKind.FullModel, []) : (LocalModelKind.Incomplete, problems.ToImmutable());
+    }
+}
+
+/// <summary>A directory found by scanning a Spark's model roots.</summary>
+public sealed record DiscoveredModel(string Spark, string Path, LocalModelKind Kind, long? SizeBytes, ImmutableArray<string> Problems, string? RegisteredAs);
+
+/// <summary>Scans a Spark's allow-listed roots (two levels deep) for directories that look like models.</summary>
+public static class ModelDiscovery
+{
+    public const int MaxDirectories = 200;
+
+    public static async Task<IReadOnlyList<DiscoveredModel>> ScanAsync(ISparkHost host, SparkDefinition spark, CatalogSnapshot catalog, CancellationToken cancellationToken)
+    {
+        var found = new List<DiscoveredModel>();
+        var visited = 0;
+        foreach (var root in spark.ModelRoots)
+        {
+            var pending = new Queue<(string Path, int Depth)>();
+            pending.Enqueue((root, 0));
+            while (pending.Count > 0 && visited < MaxDirectories)
+            {
+                var (directory, depth) = pending.Dequeue();
+                visited++;
+                var entries = await host.ListDirectoryAsync(directory, cancellationToken);
+                var files = entries.Where(e => !e.IsDirectory).Select(e => e.Name).ToList();
+                if (files.Contains("config.json") || files.Contains("adapter_config.json"))
+                {
+                    var (kind, problems) = LocalModelInspector.Classify(files, directory);
+                    var size = await host.GetDiskUsageAsync(directory, cancellationToken);
+                    var registered = catalog.Models.FirstOrDefault(m => m.Source is LocalSource local && local.Spark == spark.Name && local.Path == directory)?.Id;
+                    found.Add(new DiscoveredModel(spark.Name, directory, kind, size, problems, registered));
+                    continue;
+                }
+
+                if (depth < 2)
+                {
+                    foreach (var sub in entries.Where(e => e.IsDirectory && !e.Name.StartsWith('.')))
+                    {
+                        pending.Enqueue(($"{directory.TrimEnd('/')}/{sub.Name}", depth + 1));
+                    }
+                }
+            }
+        }
+
+        return found;
+    }
+}

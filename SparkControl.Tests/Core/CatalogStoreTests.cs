@@ -1,0 +1,168 @@
+using SparkControl.Core.Catalog;
+using SparkControl.Core.Shell;
+using SparkControl.Core.Sparks;
+using SparkControl.Core.Storage;
+using SparkControl.Core.Yaml;
+using SparkControl.Tests.Infrastructure;
+
+namespace SparkControl.Tests.Core;
+
+public sealed class CatalogStoreTests : IDisposable
+{
+    private readonly TempDirectory _data = new();
+
+    private static ModelDefinition Model(string id, string repo, double? utilization = null) => new()
+    {
+        Id = id,
+        DisplayName = id,
+        Source = new HuggingFaceSource(repo),
+        ServedName = id,
+        Flags = new VllmFlags { GpuMemoryUtilization = utilization },
+    };
+
+    private CatalogStore Store(string? customYaml = null)
+    {
+        if (customYaml is not null)
+        {
+            File.WriteAllText(_data.File(CatalogStore.CustomFileName), customYaml);
+        }
+
+        var store = new CatalogStore(new DataDirectory(_data.Path), new ModelCatalog(TimeProvider.System));
+        store.SetSources([Model("shipped-a", "org/a", 0.5), Model("shipped-b", "org/b", 0.6)], [], []);
+        return store;
+    }
+
+    [Fact]
+    public void Merge_CustomModelReplacesShippedAndOverridesSetFlags()
+    {
+        var store = Store("""
+            models:
+              - id: shipped-a
+                source: { hf: operator/replacement }
+              - id: mine
+                source: { local: /models/mine, spark: spark-1 }
+            overrides:
+              - id: shipped-b
+                vllm: { gpuMemoryUtilization: 0.3, maxModelLen: 8192 }
+            """);
+
+        var models = store.Current.Models;
+
+        Assert.Equal(["shipped-a", "shipped-b", "mine"], models.Select(m => m.Id));
+        Assert.Equal("operator/replacement", ((HuggingFaceSource)models[0].Source).Repo);
+        Assert.Equal(ModelOrigin.Custom, models[0].Origin);
+        Assert.Equal(0.3, models[1].Flags.GpuMemoryUtilization);
+        Assert.Equal(8192, models[1].Flags.MaxModelLen);
+        Assert.Equal(ModelOrigin.Shipped, models[1].Origin);
+        Assert.Equal(ModelOrigin.Custom, models[2].Origin);
+    }
+
+    [Fact]
+    public async Task UpdateFlags_ShippedModel_WritesAnOverrideThatSurvivesAReload()
+    {
+        var store = Store();
+        var before = store.Current.Find("shipped-b")!;
+
+        await store.UpdateFlagsAsync("shipped-b", new VllmFlags { GpuMemoryUtilization = 0.42 }, CatalogStore.Version(before), CancellationToken.None);
+        var reloaded = Store();
+
+        Assert.Equal(0.42, reloaded.Current.Find("shipped-b")!.Flags.GpuMemoryUtilization);
+        Assert.NotEqual(CatalogStore.Version(before), CatalogStore.Version(reloaded.Current.Find("shipped-b")!));
+    }
+
+    [Fact]
+    public async Task UpdateFlags_StaleVersion_IsAConflictAndChangesNothing()
+    {
+        var store = Store();
+        var opened = CatalogStore.Version(store.Current.Find("shipped-a")!);
+        await store.UpdateFlagsAsync("shipped-a", new VllmFlags { MaxNumSeqs = 4 }, opened, CancellationToken.None);
+        var written = await File.ReadAllTextAsync(_data.File(CatalogStore.CustomFileName));
+
+        var conflict = await Assert.ThrowsAsync<CatalogConflictException>(() => store.UpdateFlagsAsync("shipped-a", new VllmFlags { MaxNumSeqs = 16 }, opened, CancellationToken.None));
+
+        Assert.Contains("changed by someone else", conflict.Message, StringComparison.Ordinal);
+        Assert.Equal(4, store.Current.Find("shipped-a")!.Flags.MaxNumSeqs);
+        Assert.Equal(written, await File.ReadAllTextAsync(_data.File(CatalogStore.CustomFileName)));
+    }
+
+    [Fact]
+    public async Task ConcurrentWriters_LoseNoUpdateAndNeverTearTheFile()
+    {
+        var store = Store();
+
+        await Task.WhenAll(Enumerable.Range(0, 30).Select(i => Task.Run(() => store.AddAsync(Model($"m{i}", $"org/m{i}"), CancellationToken.None))));
+        var (custom, problems) = CustomCatalog.Read(await File.ReadAllTextAsync(_data.File(CatalogStore.CustomFileName)), "x");
+
+        Assert.Empty(problems);
+        Assert.Equal(30, custom.Models.Length);
+        Assert.Equal(32, store.Current.Models.Length);
+        Assert.Equal(32, Store().Current.Models.Length);
+    }
+
+    [Fact]
+    public async Task Add_DuplicateOrInvalid_IsRefusedAndChangesNothing()
+    {
+        var store = Store();
+
+        await Assert.ThrowsAsync<SettingsConflictException>(() => store.AddAsync(Model("shipped-a", "org/x"), CancellationToken.None));
+        var invalid = await Assert.ThrowsAsync<ValidationFailedException>(() => store.AddAsync(Model("ok", "bad--repo"), CancellationToken.None));
+
+        Assert.Equal("repo", Assert.Single(invalid.Errors).Field);
+        Assert.False(File.Exists(_data.File(CatalogStore.CustomFileName)));
+    }
+
+    [Fact]
+    public async Task Remove_ShippedModel_IsRefused()
+    {
+        var store = Store();
+
+        var refused = await Assert.ThrowsAsync<SettingsConflictException>(() => store.RemoveAsync("shipped-a", null, CancellationToken.None));
+
+        Assert.Contains("models.yaml", refused.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task BrokenCustomFile_IsReportedWithItsLineAndNeverOverwritten()
+    {
+        const string broken = "models:\n  - id: ok\n    source: { hf: org/ok }\n    port: not-a-port\n";
+        var store = Store(broken);
+
+        var problem = Assert.Single(store.Current.Problems);
+        var refused = await Assert.ThrowsAsync<ConfigFileException>(() => store.AddAsync(Model("new", "org/new"), CancellationToken.None));
+
+        Assert.Equal(4, problem.Line);
+        Assert.EndsWith(CatalogStore.CustomFileName, problem.File, StringComparison.Ordinal);
+        Assert.Contains("shipped-a", store.Current.Models.Select(m => m.Id));
+        Assert.Contains(CatalogStore.CustomFileName, refused.Message, StringComparison.Ordinal);
+        Assert.Equal(broken, await File.ReadAllTextAsync(_data.File(CatalogStore.CustomFileName)));
+    }
+
+    [Fact]
+    public async Task ReadOnlyDataDirectory_GivesAClearErrorAndLeavesTheFileUnchanged()
+    {
+        const string existing = "models:\n  - id: mine\n    source: { hf: org/mine }\n";
+        await using var readOnly = await ReadOnlyMount.CreateAsync(path => File.WriteAllTextAsync(Path.Combine(path, CatalogStore.CustomFileName), existing));
+        var store = new CatalogStore(new DataDirectory(readOnly.Path), new ModelCatalog(TimeProvider.System));
+
+        var error = await Assert.ThrowsAsync<DataDirectoryException>(() => store.AddAsync(Model("new", "org/new"), CancellationToken.None));
+
+        Assert.Equal(Path.Combine(readOnly.Path, CatalogStore.CustomFileName), error.FilePath);
+        Assert.Contains("read-only", error.Message, StringComparison.Ordinal);
+        Assert.Equal(existing, await File.ReadAllTextAsync(Path.Combine(readOnly.Path, CatalogStore.CustomFileName)));
+        Assert.Equal(["mine"], store.Current.Models.Select(m => m.Id));
+    }
+
+    [Theory]
+    [InlineData("Qwen/Qwen3-8B", "qwen3-8b")]
+    [InlineData("/home/nvidia/models/My_FT v2", "my_ft-v2")]
+    [InlineData("org/--weird--", "weird")]
+    [InlineData("/models/.hidden", "hidden")]
+    [InlineData("/models/___", "model-")]
+    public void DeriveId_FromRepoOrDirectory(string source, string id) => Assert.StartsWith(id, ModelIds.Derive(source), StringComparison.Ordinal);
+
+    [Fact]
+    public void UniqueId_AddsTheFirstFreeSuffix() =>
+        Assert.Equal("m-3", ModelIds.Unique("m", id => id is "m" or "m-2"));
+
+    public void Dispose() => _data.Dispose();
+}

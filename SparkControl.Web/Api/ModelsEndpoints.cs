@@ -1,0 +1,115 @@
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
+using SparkControl.Core.Catalog;
+using SparkControl.Core.Disk;
+using SparkControl.Core.Shell;
+using SparkControl.Core.Sparks;
+using SparkControl.Web.Model;
+
+namespace SparkControl.Web.Api;
+
+/// <summary>The model catalog: list, add (Hugging Face or local), flags with If-Match, delete, launch command, disk, discovery.</summary>
+public static class ModelsEndpoints
+{
+    public sealed record CommandView(string Model, string Spark, string Kind, string[] Argv, string Command, string[] Warnings);
+
+    public sealed record CheckLocalBody(string? Spark, string? Path);
+
+    public static IEndpointRouteBuilder MapModels(this IEndpointRouteBuilder endpoints)
+    {
+        var group = endpoints.MapGroup("/api/models").WithTags("Models");
+        group.MapGet("/", List);
+        group.MapGet("/{id}", Get);
+        group.MapPost("/", Add);
+        group.MapPost("/check-local", CheckLocal);
+        group.MapPut("/{id}/flags", UpdateFlags);
+        group.MapDelete("/{id}", Remove);
+        group.MapGet("/{id}/command", Command);
+        group.MapGet("/{id}/disk", Disk);
+        endpoints.MapPost("/api/sparks/{name}/discover", Discover).WithTags("Models");
+        return endpoints;
+    }
+
+    public static Ok<ModelInput.ModelView[]> List(ModelCatalog catalog, DiskSizeProbe disk) =>
+        TypedResults.Ok(catalog.Current.Models.Select(m => ModelInput.View(m, disk.For(m.Id))).ToArray());
+
+    public static Ok<ModelInput.ModelView> Get(string id, ModelCatalog catalog, DiskSizeProbe disk, HttpContext context)
+    {
+        var model = Find(catalog, id);
+        context.Response.Headers.ETag = ETag(model);
+        return TypedResults.Ok(ModelInput.View(model, disk.For(id)));
+    }
+
+    public static async Task<Created<ModelInput.ModelView>> Add(ModelInput.AddModelBody body, ModelRegistrar registrar, HttpContext context, CancellationToken cancellationToken)
+    {
+        var (added, usage) = await registrar.AddAsync(body, cancellationToken);
+        context.Response.Headers.ETag = ETag(added);
+        return TypedResults.Created($"/api/models/{added.Id}", ModelInput.View(added, usage));
+    }
+
+    public static async Task<Ok<LocalModelCheck>> CheckLocal(CheckLocalBody body, ModelRegistrar registrar, CancellationToken cancellationToken) =>
+        TypedResults.Ok(await registrar.CheckAsync(body.Spark ?? string.Empty, body.Path ?? string.Empty, cancellationToken));
+
+    public static async Task<Results<Ok<ModelInput.ModelView>, ProblemHttpResult>> UpdateFlags(
+        string id, ModelInput.FlagsBody body, [FromHeader(Name = "If-Match")] string? ifMatch, CatalogStore store, DiskSizeProbe disk, HttpContext context, CancellationToken cancellationToken)
+    {
+        Find(store.Current, id);
+        if (string.IsNullOrEmpty(ifMatch))
+        {
+            return TypedResults.Problem(statusCode: StatusCodes.Status428PreconditionRequired, title: "If-Match is required",
+                detail: "Send If-Match with the ETag from GET /api/models/{id}, so a concurrent edit is not overwritten.");
+        }
+
+        var updated = await store.UpdateFlagsAsync(id, ModelInput.ToFlags(body), Unquote(ifMatch), cancellationToken);
+        context.Response.Headers.ETag = ETag(updated);
+        return TypedResults.Ok(ModelInput.View(updated, disk.For(id)));
+    }
+
+    public static async Task<NoContent> Remove(string id, [FromHeader(Name = "If-Match")] string? ifMatch, CatalogStore store, CancellationToken cancellationToken)
+    {
+        await store.RemoveAsync(id, string.IsNullOrEmpty(ifMatch) ? null : Unquote(ifMatch), cancellationToken);
+        return TypedResults.NoContent();
+    }
+
+    public static async Task<Ok<CommandView>> Command(string id, string? spark, ModelCatalog catalog, SparkFleet fleet, LaunchPlanner planner, CancellationToken cancellationToken)
+    {
+        var model = Find(catalog, id);
+        var target = PickSpark(model, spark, fleet.Current);
+        var plan = await planner.PlanAsync(model, target, cancellationToken);
+        return TypedResults.Ok(new CommandView(model.Id, target.Name, plan.Kind.ToString(), [.. plan.Argv], plan.CommandLine, [.. plan.Warnings]));
+    }
+
+    public static async Task<Ok<ModelInput.DiskView[]>> Disk(string id, bool? refresh, ModelCatalog catalog, DiskSizeProbe disk, CancellationToken cancellationToken)
+    {
+        var model = Find(catalog, id);
+        var usage = refresh == true || disk.For(id).Count == 0 ? await disk.MeasureAsync(model, cancellationToken) : disk.For(id);
+        return TypedResults.Ok(ModelInput.View(model, usage).Disk);
+    }
+
+    public static async Task<Ok<IReadOnlyList<DiscoveredModel>>> Discover(string name, SparkFleet fleet, ModelCatalog catalog, CancellationToken cancellationToken)
+    {
+        var spark = fleet.Current.Find(name) ?? throw new KeyNotFoundException($"No Spark is named '{name}'.");
+        return TypedResults.Ok(await ModelDiscovery.ScanAsync(spark.Host, spark.Definition, catalog.Current, cancellationToken));
+    }
+
+    /// <summary>The Spark a command is shown for: the one asked for, a local model's own, or the first configured.</summary>
+    public static SparkEntry PickSpark(ModelDefinition model, string? spark, FleetConfiguration fleet)
+    {
+        if (!string.IsNullOrEmpty(spark))
+        {
+            return fleet.Find(spark) ?? throw new ValidationFailedException([new FieldError("spark", $"No Spark is named '{spark}'.")]);
+        }
+
+        return DiskSizeProbe.SparksFor(model, fleet).FirstOrDefault()
+            ?? throw new ValidationFailedException([new FieldError("spark", model.Source is LocalSource local ? $"{model.Id} lives on {local.Spark}, which is not configured." : "No Spark is configured.")]);
+    }
+
+    private static ModelDefinition Find(ModelCatalog catalog, string id) => Find(catalog.Current, id);
+
+    private static ModelDefinition Find(CatalogSnapshot catalog, string id) =>
+        catalog.Find(id) ?? throw new KeyNotFoundException($"No model has the id '{id}'.");
+
+    public static string ETag(ModelDefinition model) => $"\"{CatalogStore.Version(model)}\"";
+
+    private static string Unquote(string etag) => etag.Trim().TrimStart('W', '/').Trim('"');
+}

@@ -1,0 +1,88 @@
+using Microsoft.AspNetCore.Components;
+using MudBlazor;
+using SparkControl.Core.Catalog;
+using SparkControl.Core.Shell;
+using SparkControl.Core.Sparks;
+using SparkControl.Web.Model;
+
+namespace SparkControl.Web.Components.Dialogs;
+
+public partial class AddLocalModelDialog
+{
+    private MudForm? _form;
+    private bool _valid;
+    private bool _busy;
+    private string? _spark;
+    private string? _path;
+    private string? _id;
+    private string? _servedName;
+    private LocalModelCheck? _check;
+    private List<string> _errors = [];
+
+    [CascadingParameter]
+    private IMudDialogInstance Dialog { get; set; } = null!;
+
+    [Inject]
+    public required SparkFleet Fleet { get; init; }
+
+    [Inject]
+    public required ModelRegistrar Registrar { get; init; }
+
+    /// <summary>Pre-fills the form (from discovery).</summary>
+    [Parameter]
+    public string? Spark { get; set; }
+
+    [Parameter]
+    public string? Path { get; set; }
+
+    protected override void OnInitialized()
+    {
+        _spark = Spark ?? Fleet.Current.Sparks.FirstOrDefault()?.Name;
+        _path = Path;
+    }
+
+    /// <summary>As you type: an absolute, normalized path under the chosen Spark's roots.</summary>
+    private string? ValidatePath(string? path)
+    {
+        _check = null;
+        var roots = Fleet.Current.Find(_spark ?? string.Empty)?.Definition.ModelRoots.ToList() ?? [];
+        return Validators.PathUnderRoots(path, roots);
+    }
+
+    private async Task CheckAsync()
+    {
+        _busy = true;
+        _errors = [];
+        try
+        {
+            _check = await Registrar.CheckAsync(_spark!, _path!, CancellationToken.None);
+        }
+        catch (Exception ex) when (ModelDialogs.Describe(ex) is { } messages)
+        {
+            _errors = messages;
+        }
+        finally
+        {
+            _busy = false;
+        }
+    }
+
+    private async Task SaveAsync()
+    {
+        _busy = true;
+        _errors = [];
+        try
+        {
+            var (model, _) = await Registrar.AddAsync(new ModelInput.AddModelBody("local", null, null, _spark, _path, _id, _servedName), CancellationToken.None);
+            Dialog.Close(DialogResult.Ok($"Added {model.Id} ({_spark}:{_path})."));
+        }
+        catch (Exception ex) when (ModelDialogs.Describe(ex) is { } messages)
+        {
+            _errors = messages;
+        }
+        finally
+        {
+            _busy = false;
+        }
+    }
+}

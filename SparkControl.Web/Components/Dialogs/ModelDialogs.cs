@@ -1,0 +1,20 @@
+using SparkControl.Core.Catalog;
+using SparkControl.Core.Hosts;
+using SparkControl.Core.Shell;
+using SparkControl.Core.Sparks;
+using SparkControl.Core.Storage;
+using SparkControl.Core.Yaml;
+
+namespace SparkControl.Web.Components.Dialogs;
+
+/// <summary>What the model dialogs tell the operator when saving fails; null for an exception they should not catch.</summary>
+internal static class ModelDialogs
+{
+    public static List<string>? Describe(Exception exception) => exception switch
+    {
+        ValidationFailedException validation => [.. validation.Errors.Select(e => e.Message)],
+        SettingsConflictException or CatalogConflictException or KeyNotFoundException or ConfigFileException or DataDirectoryException
+            or SparkUnreachableException or SparkCommandException or InvalidOperationException => [exception.Message],
+        _ => null,
+    };
+}

@@ -1,0 +1,92 @@
+using System.Collections.Immutable;
+using Microsoft.AspNetCore.Components;
+using MudBlazor;
+using SparkControl.Core.Catalog;
+using SparkControl.Core.Disk;
+using SparkControl.Core.Sparks;
+using SparkControl.Core.Storage;
+using SparkControl.Core.Yaml;
+using SparkControl.Web.Components.Dialogs;
+
+namespace SparkControl.Web.Components.Pages;
+
+public partial class Models
+{
+    private CatalogSnapshot _catalog = CatalogSnapshot.Empty;
+    private ImmutableDictionary<string, ModelDiskUsage> _disk = ImmutableDictionary<string, ModelDiskUsage>.Empty;
+    private bool _measuring;
+
+    [Inject]
+    public required ModelCatalog Catalog { get; init; }
+
+    [Inject]
+    public required CatalogStore Store { get; init; }
+
+    [Inject]
+    public required DiskSizeProbe Disk { get; init; }
+
+    [Inject]
+    public required IDialogService Dialogs { get; init; }
+
+    [Inject]
+    public required ISnackbar Snackbar { get; init; }
+
+    protected override void OnInitialized()
+    {
+        Watch(Catalog.WatchAsync, update => _catalog = update.Value);
+        Watch(Disk.WatchAsync, update => _disk = update.Value);
+    }
+
+    private IReadOnlyList<ModelDiskUsage> DiskFor(string id) =>
+        [.. _disk.Values.Where(u => u.ModelId == id).OrderBy(u => u.Spark, StringComparer.Ordinal)];
+
+    private Task AddHfAsync() => ShowAsync<AddHfModelDialog>("Add a Hugging Face model", []);
+
+    private Task AddLocalAsync() => ShowAsync<AddLocalModelDialog>("Add a local model", []);
+
+    private Task DiscoverAsync() => ShowAsync<DiscoveryDialog>("Scan a Spark for local models", [], MaxWidth.Large);
+
+    private Task EditFlagsAsync(ModelDefinition model) =>
+        ShowAsync<FlagsDialog>($"vLLM flags of {model.DisplayName}", new DialogParameters<FlagsDialog> { { d => d.Model, model } }, MaxWidth.Large);
+
+    private async Task ShowAsync<TDialog>(string title, DialogParameters parameters, MaxWidth width = MaxWidth.Medium)
+        where TDialog : IComponent
+    {
+        var dialog = await Dialogs.ShowAsync<TDialog>(title, parameters, new DialogOptions { MaxWidth = width, FullWidth = true });
+        if (await dialog.Result is { Canceled: false, Data: string message })
+        {
+            Snackbar.Add(message, Severity.Success);
+        }
+    }
+
+    private async Task RemoveAsync(ModelDefinition model)
+    {
+        if (!await ConfirmDialog.AskAsync(Dialogs, $"Delete {model.Id}?", "The catalog entry goes away. Nothing on any Spark is deleted.", "Delete", Color.Error))
+        {
+            return;
+        }
+
+        try
+        {
+            await Store.RemoveAsync(model.Id, CatalogStore.Version(model), ComponentToken);
+            Snackbar.Add($"Deleted {model.Id}.", Severity.Info);
+        }
+        catch (Exception ex) when (ex is CatalogConflictException or SettingsConflictException or KeyNotFoundException or ConfigFileException or DataDirectoryException)
+        {
+            Snackbar.Add(ex.Message, Severity.Error);
+        }
+    }
+
+    private async Task RefreshSizesAsync()
+    {
+        _measuring = true;
+        try
+        {
+            await Disk.MeasureAllAsync(ComponentToken);
+        }
+        finally
+        {
+            _measuring = false;
+        }
+    }
+}
