@@ -76,6 +76,8 @@ public static class SparkControlHosting
         services.AddHostedService(sp => sp.GetRequiredService<HealthMonitor>());
 
         AddDataProtection(services, ResolveDataDirectory(configuration));
+        // Enums travel as words ("fullModel", "circuitOpen"), not numbers that mean nothing to a script.
+        services.ConfigureHttpJsonOptions(o => o.SerializerOptions.Converters.Add(new System.Text.Json.Serialization.JsonStringEnumConverter(System.Text.Json.JsonNamingPolicy.CamelCase)));
         services.AddProblemDetails();
         services.AddExceptionHandler<ApiExceptionHandler>();
         // Bad request bodies become exceptions, which the API handler turns into problem details.
