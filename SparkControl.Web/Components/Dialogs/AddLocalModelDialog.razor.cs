@@ -45,9 +45,17 @@ public partial class AddLocalModelDialog
     private string? ValidatePath(string? path)
     {
         _check = null;
+        return PathError(path);
+    }
+
+    private string? PathError(string? path)
+    {
         var roots = Fleet.Current.Find(_spark ?? string.Empty)?.Definition.ModelRoots.ToList() ?? [];
         return Validators.PathUnderRoots(path, roots);
     }
+
+    /// <summary>Checking needs a Spark and a path that passes the same validator the API uses.</summary>
+    private bool CanCheck => _spark is not null && PathError(_path) is null;
 
     private async Task CheckAsync()
     {

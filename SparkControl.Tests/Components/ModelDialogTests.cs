@@ -1,0 +1,141 @@
+using Bunit;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+using MudBlazor;
+using SparkControl.Core.Catalog;
+using SparkControl.Core.Disk;
+using SparkControl.Core.Secrets;
+using SparkControl.Core.Sparks;
+using SparkControl.Core.Storage;
+using SparkControl.Sim.Demo;
+using SparkControl.Sim.Hosting;
+using SparkControl.Tests.Infrastructure;
+using SparkControl.Tests.Shell;
+using SparkControl.Web.Components.Dialogs;
+using SparkControl.Web.Model;
+
+namespace SparkControl.Tests.Components;
+
+/// <summary>The add forms and the flags editor, with the real catalog store and the simulated demo Spark behind them.</summary>
+public sealed class ModelDialogTests : UiTestContext
+{
+    private readonly TempDirectory _data = new();
+    private readonly CatalogStore _store;
+    private readonly SimulatedSparkHost _host;
+
+    public ModelDialogTests()
+    {
+        var time = TimeProvider.System;
+        var data = new DataDirectory(_data.Path);
+        var catalog = new ModelCatalog(time);
+        _store = new CatalogStore(data, catalog);
+        _store.SetSources([], [], DemoSpark.LoadCatalog().Models);
+        _host = DemoSpark.CreateHost(new DemoOptions(), DemoSpark.LoadCatalog(), time);
+        var fleet = new SparkFleet(time);
+        fleet.Publish(new FleetConfiguration([new SparkEntry(DemoSpark.Definition, _host, true)], [], true));
+        var disk = new DiskSizeProbe(fleet, catalog, time, NullLogger<DiskSizeProbe>.Instance);
+        Services.AddSingleton(catalog).AddSingleton(_store).AddSingleton(fleet).AddSingleton(disk)
+            .AddSingleton(new LaunchPlanner(new SecretStore(data, time)))
+            .AddSingleton(new ModelRegistrar(_store, fleet, disk));
+    }
+
+    private async Task<IRenderedComponent<MudDialogProvider>> OpenAsync<TDialog>(DialogParameters? parameters = null)
+        where TDialog : Microsoft.AspNetCore.Components.IComponent
+    {
+        RenderPopoverProvider();
+        var provider = Render<MudDialogProvider>();
+        var dialogs = Services.GetRequiredService<IDialogService>();
+        await provider.InvokeAsync(() => dialogs.ShowAsync<TDialog>("test", parameters ?? []));
+        return provider;
+    }
+
+    [Fact]
+    public async Task AddHf_HostileRepoIds_ShowAnErrorAndKeepAddDisabled()
+    {
+        var dialog = await OpenAsync<AddHfModelDialog>();
+
+        foreach (var hostile in HostileInputs.All.Where((h, i) => i % 5 == 0 && h.Length > 0))
+        {
+            dialog.Find("[data-testid=hf-repo-input]").Input(hostile);
+            Assert.True(dialog.Find("[data-testid=hf-save]").HasAttribute("disabled"), $"Add enabled for {SparkControl.Core.Shell.Validators.Printable(hostile)}");
+            Assert.NotEmpty(dialog.FindAll(".mud-input-error"));
+        }
+    }
+
+    [Fact]
+    public async Task AddHf_ValidRepo_IsAddedWithADerivedId()
+    {
+        var dialog = await OpenAsync<AddHfModelDialog>();
+
+        dialog.Find("[data-testid=hf-repo-input]").Input("mistralai/Mistral-Small-3.2-24B-Instruct-2506");
+        dialog.WaitForAssertion(() => Assert.False(dialog.Find("[data-testid=hf-save]").HasAttribute("disabled")));
+        await dialog.Find("[data-testid=hf-save]").ClickAsync(new Microsoft.AspNetCore.Components.Web.MouseEventArgs());
+
+        dialog.WaitForAssertion(() => Assert.NotNull(_store.Current.Find("mistral-small-3.2-24b-instruct-2506")));
+    }
+
+    [Fact]
+    public async Task AddLocal_AdapterIsExplained_FullModelCanBeAdded()
+    {
+        var dialog = await OpenAsync<AddLocalModelDialog>();
+
+        dialog.Find("[data-testid=local-path-input]").Input("/home/demo/models/qwen3-8b-legal-lora");
+        await dialog.Find("[data-testid=local-check]").ClickAsync(new Microsoft.AspNetCore.Components.Web.MouseEventArgs());
+        dialog.WaitForAssertion(() => Assert.Contains("--enable-lora", dialog.Find("[data-testid=local-check-result]").TextContent, StringComparison.Ordinal));
+        Assert.True(dialog.Find("[data-testid=local-save]").HasAttribute("disabled"));
+
+        dialog.Find("[data-testid=local-path-input]").Input("/home/demo/models/qwen3-8b-support-ft");
+        await dialog.Find("[data-testid=local-check]").ClickAsync(new Microsoft.AspNetCore.Components.Web.MouseEventArgs());
+        dialog.WaitForAssertion(() => Assert.Contains("A full model", dialog.Find("[data-testid=local-check-result]").TextContent, StringComparison.Ordinal));
+        await dialog.Find("[data-testid=local-save]").ClickAsync(new Microsoft.AspNetCore.Components.Web.MouseEventArgs());
+
+        dialog.WaitForAssertion(() => Assert.Equal(new LocalSource("demo", "/home/demo/models/qwen3-8b-support-ft"), _store.Current.Find("qwen3-8b-support-ft")?.Source));
+    }
+
+    [Fact]
+    public async Task AddLocal_PathOutsideTheRoots_IsRejectedAsYouType()
+    {
+        var dialog = await OpenAsync<AddLocalModelDialog>();
+
+        dialog.Find("[data-testid=local-path-input]").Input("/etc/shadow");
+
+        dialog.WaitForAssertion(() => Assert.Contains("is not under an allow-listed root", dialog.Markup, StringComparison.Ordinal));
+        Assert.True(dialog.Find("[data-testid=local-check]").HasAttribute("disabled"));
+    }
+
+    [Fact]
+    public async Task Flags_EditingAFlag_UpdatesThePreviewAndBadValuesBlockSave()
+    {
+        var model = _store.Current.Find("qwen3-8b")!;
+        var dialog = await OpenAsync<FlagsDialog>(new DialogParameters<FlagsDialog> { { d => d.Model, model } });
+        dialog.WaitForAssertion(() => Assert.Contains("--max-model-len 32768", dialog.Find("[data-testid=command-preview]").TextContent, StringComparison.Ordinal));
+
+        dialog.Find("[data-testid=flag-max-model-len]").Change("8192");
+        dialog.WaitForAssertion(() => Assert.Contains("--max-model-len 8192", dialog.Find("[data-testid=command-preview]").TextContent, StringComparison.Ordinal));
+
+        dialog.Find("[data-testid=flag-gpu-memory-utilization]").Change("1.5");
+        dialog.WaitForAssertion(() => Assert.True(dialog.Find("[data-testid=flags-save]").HasAttribute("disabled")));
+        Assert.Contains("gpuMemoryUtilization is a share of the memory pool", dialog.Markup, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Flags_SomeoneElseSavedFirst_ShowsAConflict()
+    {
+        var model = _store.Current.Find("qwen3-8b")!;
+        var dialog = await OpenAsync<FlagsDialog>(new DialogParameters<FlagsDialog> { { d => d.Model, model } });
+        await _store.UpdateFlagsAsync("qwen3-8b", model.Flags with { MaxNumSeqs = 2 }, CatalogStore.Version(model), CancellationToken.None);
+
+        dialog.Find("[data-testid=flag-max-model-len]").Change("4096");
+        await dialog.Find("[data-testid=flags-save]").ClickAsync(new Microsoft.AspNetCore.Components.Web.MouseEventArgs());
+
+        dialog.WaitForAssertion(() => Assert.Contains("changed by someone else", dialog.Find("[data-testid=flags-conflict]").TextContent, StringComparison.Ordinal));
+        Assert.Equal(2, _store.Current.Find("qwen3-8b")!.Flags.MaxNumSeqs);
+        Assert.Equal(32768, _store.Current.Find("qwen3-8b")!.Flags.MaxModelLen);
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        base.Dispose(disposing);
+        _data.Dispose();
+    }
+}
