@@ -49,16 +49,34 @@ public sealed class ModelDialogTests : UiTestContext
         return provider;
     }
 
-    [Fact]
-    public async Task AddHf_HostileRepoIds_ShowAnErrorAndKeepAddDisabled()
+    [Theory]
+    [InlineData("hf-repo-input")]
+    [InlineData("hf-revision-input")]
+    [InlineData("hf-id-input")]
+    [InlineData("hf-served-input")]
+    public async Task AddHf_HostileInputInAnyField_ShowsAnErrorAndKeepsAddDisabled(string field)
     {
         var dialog = await OpenAsync<AddHfModelDialog>();
+        dialog.Find("[data-testid=hf-repo-input]").Input("org/valid");
 
-        foreach (var hostile in HostileInputs.All.Where((h, i) => i % 5 == 0 && h.Length > 0))
+        // Served names may hold ':' and '/', and every accepted value is quoted as one word; all of these are refused.
+        foreach (var hostile in HostileInputs.All.Where((h, i) => i % 3 == 0 && h.Length > 0 && SparkControl.Core.Shell.Validators.ServedName(h) is not null))
         {
-            dialog.Find("[data-testid=hf-repo-input]").Input(hostile);
-            Assert.True(dialog.Find("[data-testid=hf-save]").HasAttribute("disabled"), $"Add enabled for {SparkControl.Core.Shell.Validators.Printable(hostile)}");
+            dialog.Find($"[data-testid={field}]").Input(hostile);
+            Assert.True(dialog.Find("[data-testid=hf-save]").HasAttribute("disabled"), $"Add enabled for {SparkControl.Core.Shell.Validators.Printable(hostile)} in {field}");
             Assert.NotEmpty(dialog.FindAll(".mud-input-error"));
+        }
+    }
+
+    [Fact]
+    public async Task AddLocal_HostilePaths_AreRefusedBeforeAnythingRuns()
+    {
+        var dialog = await OpenAsync<AddLocalModelDialog>();
+
+        foreach (var hostile in HostileInputs.All.Where((h, i) => i % 3 == 0 && h.Length > 0))
+        {
+            dialog.Find("[data-testid=local-path-input]").Input("/home/demo/models/" + hostile);
+            Assert.True(dialog.Find("[data-testid=local-check]").HasAttribute("disabled"), $"Check enabled for {SparkControl.Core.Shell.Validators.Printable(hostile)}");
         }
     }
 
