@@ -17,6 +17,8 @@ public sealed class SparkControlMetrics
     private readonly Counter<long> _sshCommands;
     private readonly Histogram<double> _sshCommandDuration;
     private readonly Counter<long> _circuitChanges;
+    private readonly Counter<long> _serviceRestarts;
+    private Func<IEnumerable<Measurement<int>>>? _servicesByStatus;
 
     public SparkControlMetrics(IMeterFactory meterFactory)
     {
@@ -26,6 +28,8 @@ public sealed class SparkControlMetrics
         _sshCommands = meter.CreateCounter<long>("sparkcontrol.ssh.commands", unit: "{command}", description: "Commands run on Sparks over SSH, by Spark and outcome (ok, exit-nonzero, timeout, unreachable, circuit-open, host-key, cancelled, error).");
         _sshCommandDuration = meter.CreateHistogram<double>("sparkcontrol.ssh.command.duration", unit: "s", description: "Time a command over SSH took, connection included.");
         _circuitChanges = meter.CreateCounter<long>("sparkcontrol.ssh.circuit_changes", unit: "{change}", description: "Circuit breaker transitions per Spark (open, half-open, closed).");
+        _serviceRestarts = meter.CreateCounter<long>("sparkcontrol.service.restarts", unit: "{restart}", description: "Service restarts an operator asked for, by Spark and service.");
+        meter.CreateObservableGauge("sparkcontrol.services", () => _servicesByStatus?.Invoke() ?? [], unit: "{service}", description: "Services by Spark and status, as the last health check saw them.");
         _serviceStatusChanges = meter.CreateCounter<long>("sparkcontrol.service.status_changes", unit: "{change}", description: "Service status changes, by Spark, service and new status.");
     }
 
@@ -45,6 +49,12 @@ public sealed class SparkControlMetrics
 
     public void RecordCircuitChange(string spark, string state) =>
         _circuitChanges.Add(1, new TagList { { "spark", spark }, { "state", state } });
+
+    public void RecordServiceRestart(string spark, string service) =>
+        _serviceRestarts.Add(1, new TagList { { "spark", spark }, { "service", service } });
+
+    /// <summary>Where the services-by-status gauge reads from (the health monitor's snapshot).</summary>
+    public void ObserveServices(Func<IEnumerable<Measurement<int>>> source) => _servicesByStatus = source;
 
     public void RecordServiceStatusChange(string spark, string service, string status) =>
         _serviceStatusChanges.Add(1, new TagList { { "spark", spark }, { "service", service }, { "status", status } });

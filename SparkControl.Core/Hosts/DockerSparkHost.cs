@@ -309,6 +309,12 @@ public sealed partial class DockerSparkHost(SparkDefinition spark, IRemoteShell 
         (await RunAsync(command, cancellationToken)).EnsureSuccess(Name, "launch-cluster.sh stop");
     }
 
+    public async Task<bool> HasPasswordlessSudoAsync(CancellationToken cancellationToken) =>
+        (await RunAsync(RemoteCommand.Read("sudo", "-n", "true"), cancellationToken)).Succeeded;
+
+    public IAsyncEnumerable<string> RunHostActionAsync(HostAction action, CancellationToken cancellationToken) =>
+        shell.StreamAsync(new RemoteCommand { Argv = HostActionNames.Command(action), MergeStderr = true, Timeout = TimeSpan.FromHours(1) }, cancellationToken);
+
     public async Task<HostFacts> GetHostFactsAsync(CancellationToken cancellationToken)
     {
         var result = await RunAsync(RemoteCommand.Read("sh", "-c", HostFacts.Script), cancellationToken);

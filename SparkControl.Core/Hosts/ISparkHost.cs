@@ -79,6 +79,12 @@ public interface ISparkHost
 
     Task LaunchClusterStopAsync(Sparks.LaunchClusterSettings settings, CancellationToken cancellationToken);
 
+    /// <summary>Whether the login user may run commands as root without a password (<c>sudo -n true</c>).</summary>
+    Task<bool> HasPasswordlessSudoAsync(CancellationToken cancellationToken);
+
+    /// <summary>Runs a host action (apt-get update/upgrade, reboot) and streams its output.</summary>
+    IAsyncEnumerable<string> RunHostActionAsync(HostAction action, CancellationToken cancellationToken);
+
     /// <summary>OS, kernel, driver, CUDA and Docker versions and uptime.</summary>
     Task<HostFacts> GetHostFactsAsync(CancellationToken cancellationToken);
 

@@ -108,18 +108,32 @@ public sealed partial class SshRemoteShell : IRemoteShell
             (ssh, execute) = Begin(client, line, command.Stdin);
             stdout = OutputPump.Start(ssh.OutputStream, lookForPid: false, toLines: true);
             stderr = OutputPump.Start(ssh.ExtendedOutputStream, lookForPid: true, toLines: false);
+            string? lastLine = null;
             await foreach (var output in stdout.Lines!.ReadAllAsync(cancellationToken))
             {
+                lastLine = output;
                 yield return output;
             }
 
-            await execute.WaitAsync(cancellationToken);
+            try
+            {
+                await execute.WaitAsync(cancellationToken);
+            }
+            catch (Exception ex) when (ex is SshConnectionException or SshException or SocketException or ObjectDisposedException)
+            {
+                // The connection went away under a running stream (a reboot does exactly this): say so, never replay.
+                Invalidate(client);
+                _metrics.RecordSshCommand(Spark, "unreachable", _time.GetElapsedTime(started));
+                throw new SparkUnreachableException(Spark, $"the connection to {Spark} dropped while '{command}' ran: {ex.Message}", ex);
+            }
+
             await stderr.Completion.WaitAsync(cancellationToken);
             var exit = ExitCode(ssh);
             _metrics.RecordSshCommand(Spark, exit == 0 ? "ok" : "exit-nonzero", _time.GetElapsedTime(started));
             if (exit != 0)
             {
-                var last = stderr.Text.Split('\n', StringSplitOptions.RemoveEmptyEntries).LastOrDefault() ?? "no output";
+                // With stderr merged into the stream, the error is the stream's own last line.
+                var last = stderr.Text.Split('\n', StringSplitOptions.RemoveEmptyEntries).LastOrDefault() ?? lastLine ?? "no output";
                 throw new SparkCommandException(Spark, $"'{command}' failed on {Spark} (exit {exit}): {last}", exit, stderr.Text);
             }
         }

@@ -50,6 +50,9 @@ public sealed partial class HealthMonitor : BackgroundService
         _options = options;
         _logger = logger;
         _stream = new SnapshotStream<FleetHealth>(FleetHealth.Empty, time);
+        metrics.ObserveServices(() => _stream.Current.Value.Sparks
+            .SelectMany(s => s.Services.GroupBy(service => service.Status).Select(g => new System.Diagnostics.Metrics.Measurement<int>(g.Count(),
+                new KeyValuePair<string, object?>("spark", s.Spark), new KeyValuePair<string, object?>("status", g.Key.ToString())))));
     }
 
     public Versioned<FleetHealth> Current => _stream.Current;

@@ -41,9 +41,7 @@ public static class ServicesYaml
     private static ServiceDefinition? ReadService(YamlMap map)
     {
         var spark = map.String("spark", required: true);
-        Check(map, "spark", Validators.Name(spark, "spark"));
         var name = map.String("name", required: true);
-        Check(map, "name", Validators.Name(name));
         var kindText = map.String("kind", required: true);
         var kind = ServiceKindNames.Parse(kindText);
         if (kindText is not null && kind is null)
@@ -52,34 +50,14 @@ public static class ServicesYaml
         }
 
         var container = map.String("container");
-        if (container is not null)
-        {
-            Check(map, "container", Validators.Name(container, "container"));
-        }
-
         var port = map.Int("port");
-        Check(map, "port", Validators.Port(port));
         var url = map.String("url");
-        if (url is not null && !(Uri.TryCreate(url, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https"))
-        {
-            map.ProblemAt("url", $"url '{Validators.Printable(url)}' must be an absolute http(s) address");
-        }
-
         var healthPath = map.String("healthPath");
-        if (healthPath is not null && (!healthPath.StartsWith('/') || healthPath.Any(char.IsControl) || healthPath.Contains(' ', StringComparison.Ordinal)))
-        {
-            map.ProblemAt("healthPath", "healthPath must start with '/' and hold no spaces");
-        }
-
         var memoryText = map.String("memoryLimit");
         long? memory = null;
         if (memoryText is not null)
         {
-            memory = ByteSize.TryParse(memoryText, out var bytes) && bytes >= 6 * 1024 * 1024 ? bytes : null;
-            if (memory is null)
-            {
-                map.ProblemAt("memoryLimit", $"memoryLimit '{Validators.Printable(memoryText)}' must be a size of at least 6m, like 16g or 512m");
-            }
+            memory = ByteSize.TryParse(memoryText, out var bytes) ? bytes : -1;
         }
 
         var estimate = map.Double("memoryEstimateGiB");
@@ -91,46 +69,98 @@ public static class ServicesYaml
             link.RejectUnknown();
             if (title is not null && href is not null)
             {
-                if (!Uri.TryCreate(href, UriKind.Absolute, out var linkUri) || linkUri.Scheme is not ("http" or "https"))
-                {
-                    link.ProblemAt("url", "a link must be an absolute http(s) address");
-                }
-                else
-                {
-                    links.Add(new ServiceLink(title, href));
-                }
+                links.Add(new ServiceLink(title, href));
             }
         }
 
         map.RejectUnknown();
-        if (container is null && port is null && url is null)
+        if (spark is null || name is null || kind is null)
         {
-            map.Problem("a service needs a container, a port or a url to be checked");
+            return null;
         }
 
-        return spark is null || name is null || kind is null
-            ? null
-            : new ServiceDefinition
+        var service = new ServiceDefinition
+        {
+            Spark = spark,
+            Name = name,
+            Kind = kind.Value,
+            Container = container,
+            Port = port,
+            Url = url,
+            HealthPath = healthPath,
+            MemoryLimitBytes = memory,
+            MemoryEstimateGiB = estimate,
+            Links = [.. links],
+        };
+        foreach (var error in Validate(service))
+        {
+            if (map.Has(error.Field))
             {
-                Spark = spark,
-                Name = name,
-                Kind = kind.Value,
-                Container = container,
-                Port = port,
-                Url = url,
-                HealthPath = healthPath,
-                MemoryLimitBytes = memory,
-                MemoryEstimateGiB = estimate,
-                Links = [.. links],
-            };
+                map.ProblemAt(error.Field, error.Message);
+            }
+            else
+            {
+                map.Problem(error.Message);
+            }
+        }
+
+        return service;
     }
 
-    private static void Check(YamlMap map, string key, string? error)
+    /// <summary>Every rule a service's settings must meet, as field errors: used by services.yaml, the API and the Settings form.</summary>
+    public static IReadOnlyList<FieldError> Validate(ServiceDefinition service)
     {
-        if (error is not null)
+        var errors = new List<FieldError>();
+        void Check(string field, string? error)
         {
-            map.ProblemAt(key, error);
+            if (error is not null)
+            {
+                errors.Add(new FieldError(field, error));
+            }
         }
+
+        Check("spark", Validators.Name(service.Spark, "spark"));
+        Check("name", Validators.Name(service.Name));
+        if (service.Container is not null)
+        {
+            Check("container", Validators.Name(service.Container, "container"));
+        }
+
+        Check("port", Validators.Port(service.Port));
+        if (service.Url is { } url && !(Uri.TryCreate(url, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https" && !url.Any(char.IsWhiteSpace)))
+        {
+            errors.Add(new FieldError("url", $"url '{Validators.Printable(url)}' must be an absolute http(s) address"));
+        }
+
+        if (service.HealthPath is { } path && (!path.StartsWith('/') || path.Any(c => char.IsControl(c) || char.IsWhiteSpace(c)) || path.Length > 256))
+        {
+            errors.Add(new FieldError("healthPath", "healthPath must start with '/' and hold no spaces"));
+        }
+
+        if (service.MemoryLimitBytes is { } memory && memory < 6L << 20)
+        {
+            errors.Add(new FieldError("memoryLimit", "memoryLimit must be a size of at least 6m, like 16g or 512m"));
+        }
+
+        if (service.MemoryEstimateGiB is { } estimate && (!double.IsFinite(estimate) || estimate < 0 || estimate > 1024))
+        {
+            errors.Add(new FieldError("memoryEstimateGiB", "memoryEstimateGiB must be between 0 and 1024"));
+        }
+
+        foreach (var link in service.Links)
+        {
+            if (!Uri.TryCreate(link.Url, UriKind.Absolute, out var linkUri) || linkUri.Scheme is not ("http" or "https"))
+            {
+                errors.Add(new FieldError("links", $"the link '{Validators.Printable(link.Title)}' must be an absolute http(s) address"));
+            }
+        }
+
+        if (service.Container is null && service.Port is null && service.Url is null)
+        {
+            errors.Add(new FieldError("container", "a service needs a container, a port or a url to be checked"));
+        }
+
+        return errors;
     }
 
     public static string Write(IEnumerable<ServiceDefinition> services) => new YamlWriter()

@@ -341,6 +341,54 @@ public sealed class SimulatedSparkHost : ISparkHost, IAsyncDisposable
         }
     }
 
+    public Task<bool> HasPasswordlessSudoAsync(CancellationToken cancellationToken)
+    {
+        EnsureReachable();
+        return Task.FromResult(true);
+    }
+
+    /// <summary>Apt prints what apt prints; a reboot stops every container and the Spark is away for a moment.</summary>
+    public async IAsyncEnumerable<string> RunHostActionAsync(HostAction action, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        EnsureReachable();
+        string[] lines = action switch
+        {
+            HostAction.AptUpdate =>
+            [
+                "Hit:1 http://ports.ubuntu.com/ubuntu-ports noble InRelease",
+                "Get:2 https://repo.download.nvidia.com/baseos/ubuntu/noble/arm64 noble InRelease [7,585 B]",
+                "Fetched 7,585 B in 1s (9,102 B/s)",
+                "Reading package lists... Done",
+                "(simulated: nothing was changed)",
+            ],
+            HostAction.AptUpgrade =>
+            [
+                "Reading package lists... Done",
+                "Building dependency tree... Done",
+                "Calculating upgrade... Done",
+                "0 upgraded, 0 newly installed, 0 to remove and 0 not upgraded.",
+                "(simulated: nothing was changed)",
+            ],
+            _ => ["Broadcast message from root: The system will reboot now! (simulated)"],
+        };
+        foreach (var line in lines)
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(150), _time, cancellationToken).ConfigureAwait(false);
+            yield return line;
+        }
+
+        if (action == HostAction.Reboot)
+        {
+            foreach (var container in _containers.Values)
+            {
+                await container.StopAsync(TimeSpan.FromSeconds(5), _time).ConfigureAwait(false);
+            }
+
+            Reachable = false;
+            _ = Task.Delay(TimeSpan.FromSeconds(5), _time, CancellationToken.None).ContinueWith(_ => Reachable = true, TaskScheduler.Default);
+        }
+    }
+
     public Task<HostFacts> GetHostFactsAsync(CancellationToken cancellationToken)
     {
         EnsureReachable();

@@ -75,7 +75,9 @@ public sealed class SimModelServer : IAsyncDisposable
         var name = _options.ServedName;
         _log(VllmLog.Info(_time, "__init__.py:244", "Automatically detected platform cuda."));
         _log(VllmLog.Info(_time, "api_server.py:1839", "vLLM API server version 0.11.0 (Spark Control simulator)"));
-        _log(VllmLog.Info(_time, "utils.py:328", $"non-default args: {{'model_tag': '{_options.Model}', 'port': {_options.Port}, 'served_model_name': ['{name}'], 'gpu_memory_utilization': {_options.GpuMemoryUtilization.ToString(CultureInfo.InvariantCulture)}}}"));
+        // vLLM prints every non-default argument, --api-key included, as a Python dict: the panel must redact it.
+        var apiKey = _options.ApiKey is { } key ? $", 'api_key': ['{key}']" : string.Empty;
+        _log(VllmLog.Info(_time, "utils.py:328", $"non-default args: {{'model_tag': '{_options.Model}', 'port': {_options.Port}{apiKey}, 'served_model_name': ['{name}'], 'gpu_memory_utilization': {_options.GpuMemoryUtilization.ToString(CultureInfo.InvariantCulture)}}}"));
         if (VllmCli.ValidateEngineConfig(_options) is { } configError)
         {
             return Fail(configError, 1);

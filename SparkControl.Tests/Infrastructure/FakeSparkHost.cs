@@ -19,6 +19,15 @@ public sealed class FakeSparkHost(string name = "fake") : ISparkHost
     public MemoryInfo Memory { get; set; } = new(128L << 30, 100L << 30);
     public List<ContainerLaunchSpec> Launched { get; } = [];
     public List<string> Stopped { get; } = [];
+    public List<string> Started { get; } = [];
+    public List<(string Container, long Memory, long Swap)> MemoryUpdates { get; } = [];
+    public List<string> ClusterStops { get; } = [];
+    public bool PasswordlessSudo { get; set; } = true;
+    public List<HostAction> HostActions { get; } = [];
+
+    /// <summary>What a host action prints; then it ends, or throws <see cref="HostActionFailure"/> if set.</summary>
+    public IReadOnlyList<string> HostActionOutput { get; set; } = ["line 1", "line 2"];
+    public Exception? HostActionFailure { get; set; }
 
     public void SetContainers(params ContainerSummary[] containers)
     {
@@ -58,10 +67,24 @@ public sealed class FakeSparkHost(string name = "fake") : ISparkHost
         return Task.FromResult(spec.Name + "-id");
     }
 
-    public Task StartContainerAsync(string container, CancellationToken cancellationToken) => Task.CompletedTask;
+    public Task StartContainerAsync(string container, CancellationToken cancellationToken)
+    {
+        if (Failure is { } failure)
+        {
+            throw failure;
+        }
+
+        Started.Add(container);
+        return Task.CompletedTask;
+    }
 
     public Task StopContainerAsync(string container, TimeSpan grace, CancellationToken cancellationToken)
     {
+        if (Failure is { } failure)
+        {
+            throw failure;
+        }
+
         Stopped.Add(container);
         return Task.CompletedTask;
     }
@@ -104,7 +127,16 @@ public sealed class FakeSparkHost(string name = "fake") : ISparkHost
 
     public Task<string> ExpandHomeAsync(string path, CancellationToken cancellationToken) => Task.FromResult(path.Replace("~", "/home/fake", StringComparison.Ordinal));
 
-    public Task UpdateMemoryLimitAsync(string container, long memoryBytes, long swapBytes, CancellationToken cancellationToken) => Task.CompletedTask;
+    public Task UpdateMemoryLimitAsync(string container, long memoryBytes, long swapBytes, CancellationToken cancellationToken)
+    {
+        MemoryUpdates.Add((container, memoryBytes, swapBytes));
+        if (Details.TryGetValue(container, out var info))
+        {
+            Details[container] = info with { MemoryLimitBytes = memoryBytes, MemorySwapLimitBytes = swapBytes };
+        }
+
+        return Task.CompletedTask;
+    }
 
     public Task<string> WriteSecretsEnvFileAsync(IReadOnlyDictionary<string, string> variables, CancellationToken cancellationToken) => Task.FromResult("/home/fake/secrets.env");
 
@@ -121,7 +153,28 @@ public sealed class FakeSparkHost(string name = "fake") : ISparkHost
 
     public Task LaunchClusterStartAsync(SparkControl.Core.Sparks.LaunchClusterSettings settings, LaunchClusterStart start, CancellationToken cancellationToken) => Task.CompletedTask;
 
-    public Task LaunchClusterStopAsync(SparkControl.Core.Sparks.LaunchClusterSettings settings, CancellationToken cancellationToken) => Task.CompletedTask;
+    public Task LaunchClusterStopAsync(SparkControl.Core.Sparks.LaunchClusterSettings settings, CancellationToken cancellationToken)
+    {
+        ClusterStops.Add(settings.ContainerName);
+        return Task.CompletedTask;
+    }
+
+    public Task<bool> HasPasswordlessSudoAsync(CancellationToken cancellationToken) => Task.FromResult(PasswordlessSudo);
+
+    public async IAsyncEnumerable<string> RunHostActionAsync(HostAction action, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await Task.Yield();
+        HostActions.Add(action);
+        foreach (var line in HostActionOutput)
+        {
+            yield return line;
+        }
+
+        if (HostActionFailure is { } failure)
+        {
+            throw failure;
+        }
+    }
 
     public Task<HostFacts> GetHostFactsAsync(CancellationToken cancellationToken) =>
         Task.FromResult(new HostFacts(name, "Test OS", "6.0", "aarch64", TimeSpan.FromHours(1), "28.0", "580", "13.0", "GB10"));

@@ -2,7 +2,7 @@ namespace SparkControl.Tests.Infrastructure;
 
 /// <summary>
 /// A Spark's PATH prefix directory for tests: a <c>docker</c> wrapper that talks to the test's private dockerd, and the
-/// project's stand-ins (launch-cluster.sh, hf, nvidia-smi) from eng/standins.
+/// project's stand-ins (launch-cluster.sh, hf, nvidia-smi, sudo, apt-get, reboot) from eng/standins.
 /// </summary>
 public sealed class SparkBin : IDisposable
 {
@@ -11,7 +11,7 @@ public sealed class SparkBin : IDisposable
     public SparkBin(DockerdFixture docker)
     {
         SshdFixture.WriteScript(File("docker"), docker.WrapperScript);
-        foreach (var standIn in new[] { "launch-cluster.sh", "hf", "nvidia-smi" })
+        foreach (var standIn in new[] { "launch-cluster.sh", "hf", "nvidia-smi", "sudo", "apt-get", "reboot" })
         {
             var source = System.IO.Path.Combine(Tools.RepositoryRoot, "eng", "standins", standIn);
             SshdFixture.WriteScript(File(standIn), System.IO.File.ReadAllText(source));
@@ -33,6 +33,9 @@ public sealed class SparkBin : IDisposable
             System.IO.File.Copy(System.IO.Path.Combine(data, computeAppsFixture), File("nvidia-smi.compute-apps"), overwrite: true);
         }
     }
+
+    /// <summary>Gives the SSH user passwordless sudo, as the stand-in <c>sudo</c> understands it.</summary>
+    public void AllowPasswordlessSudo() => System.IO.File.WriteAllText(File("sudo.nopasswd"), string.Empty);
 
     public void Dispose() => _directory.Dispose();
 }

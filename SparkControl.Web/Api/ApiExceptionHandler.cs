@@ -57,6 +57,7 @@ public sealed partial class ApiExceptionHandler(IProblemDetailsService problems,
             Detail = stale.Message,
             Extensions = { ["currentVersion"] = stale.CurrentVersion },
         },
+        HostActionRefusedException refused => new ProblemDetails { Status = StatusCodes.Status409Conflict, Title = "The host action was not started", Detail = refused.Message },
         SettingsConflictException conflict => new ProblemDetails { Status = StatusCodes.Status409Conflict, Title = "Conflict", Detail = conflict.Message },
         KeyNotFoundException missing => new ProblemDetails { Status = StatusCodes.Status404NotFound, Title = "Not found", Detail = missing.Message },
         ConfigFileException file => new ProblemDetails

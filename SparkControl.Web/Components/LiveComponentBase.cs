@@ -31,6 +31,9 @@ public abstract class LiveComponentBase : ComponentBase, IAsyncDisposable
                         StateHasChanged();
                     });
                 }
+
+                // A stream that ends (a log whose container stopped) changes what the page shows too.
+                await InvokeAsync(StateHasChanged);
             }
             catch (OperationCanceledException) when (_cts.IsCancellationRequested)
             {

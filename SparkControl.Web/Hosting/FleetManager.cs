@@ -20,9 +20,9 @@ namespace SparkControl.Web.Hosting;
 /// </summary>
 public sealed partial class FleetManager(
     SparkSettingsStore settings,
+    ServiceSettingsStore serviceSettings,
     SparkHostFactory hostFactory,
     ConnectivityTracker connectivity,
-    DataDirectory dataDirectory,
     SparkFleet fleet,
     CatalogStore catalog,
     IServiceProvider services,
@@ -32,26 +32,29 @@ public sealed partial class FleetManager(
 {
     private readonly Dictionary<string, DockerSparkHost> _hosts = new(StringComparer.OrdinalIgnoreCase);
     private readonly SemaphoreSlim _gate = new(1, 1);
-    private ImmutableArray<ServiceDefinition> _configuredServices = [];
-    private ImmutableArray<ConfigProblem> _serviceProblems = [];
     private ImmutableArray<ModelDefinition> _shippedModels = [];
     private ImmutableArray<ConfigProblem> _catalogProblems = [];
 
     public override async Task StartAsync(CancellationToken cancellationToken)
     {
-        await LoadServicesAsync(cancellationToken);
         await LoadCatalogAsync(cancellationToken);
-        await RebuildAsync(settings.Current);
+        await RebuildAsync();
         await base.StartAsync(cancellationToken);
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        // Either file changing (from Settings or the API) rebuilds the fleet.
+        await Task.WhenAll(FollowAsync(settings.WatchAsync(stoppingToken), stoppingToken), FollowAsync(serviceSettings.WatchAsync(stoppingToken), stoppingToken));
+    }
+
+    private async Task FollowAsync<T>(IAsyncEnumerable<T> changes, CancellationToken stoppingToken)
+    {
         try
         {
-            await foreach (var update in settings.WatchAsync(stoppingToken))
+            await foreach (var _ in changes)
             {
-                await RebuildAsync(update.Value);
+                await RebuildAsync();
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -59,8 +62,10 @@ public sealed partial class FleetManager(
         }
     }
 
-    private async Task RebuildAsync(SparkSettings current)
+    private async Task RebuildAsync()
     {
+        var current = settings.Current;
+        var configuredServices = serviceSettings.Current;
         await _gate.WaitAsync();
         try
         {
@@ -99,10 +104,10 @@ public sealed partial class FleetManager(
 
             if (!current.Sparks.IsEmpty)
             {
-                serviceList.AddRange(_configuredServices.Where(s => current.Find(s.Spark) is not null));
+                serviceList.AddRange(configuredServices.Services.Where(s => current.Find(s.Spark) is not null));
             }
 
-            var problems = current.Problems.AddRange(_serviceProblems).AddRange(_catalogProblems);
+            var problems = current.Problems.AddRange(configuredServices.Problems).AddRange(_catalogProblems);
             foreach (var problem in problems)
             {
                 LogProblem(problem.ToString());
@@ -115,22 +120,6 @@ public sealed partial class FleetManager(
         finally
         {
             _gate.Release();
-        }
-    }
-
-    private async Task LoadServicesAsync(CancellationToken cancellationToken)
-    {
-        try
-        {
-            var text = await dataDirectory.ReadTextAsync(ServicesYaml.FileName, cancellationToken);
-            if (text is not null)
-            {
-                (_configuredServices, _serviceProblems) = ServicesYaml.Read(text, dataDirectory.Resolve(ServicesYaml.FileName));
-            }
-        }
-        catch (DataDirectoryException ex)
-        {
-            _serviceProblems = [new ConfigProblem(ex.FilePath, null, ex.Message)];
         }
     }
 

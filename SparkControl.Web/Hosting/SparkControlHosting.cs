@@ -57,6 +57,12 @@ public static class SparkControlHosting
         services.AddSingleton<ConnectivityTracker>();
         services.AddSingleton<SparkHostFactory>();
         services.AddSingleton<SparkSettingsStore>();
+        services.AddSingleton<ServiceSettingsStore>();
+        services.AddSingleton<AuditLog>();
+        services.AddSingleton<ServiceActions>();
+        services.AddSingleton<HostActionService>();
+        services.AddSingleton<HostOverviewReader>();
+        services.AddSingleton<ServiceDetailReader>();
         services.AddSingleton<SparkConnectionTester>();
         services.AddSingleton<CatalogStore>();
         services.AddSingleton<LaunchPlanner>();
@@ -74,6 +80,9 @@ public static class SparkControlHosting
         services.AddHostedService(sp => sp.GetRequiredService<DiskSizeProbe>());
         services.AddSingleton<HealthMonitor>();
         services.AddHostedService(sp => sp.GetRequiredService<HealthMonitor>());
+        services.AddSingleton(sp => new ModelServerMonitor(sp.GetRequiredService<HealthMonitor>(), CreateProbeClient(), sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<IOptionsMonitor<SparkControlOptions>>(), sp.GetRequiredService<ILogger<ModelServerMonitor>>()));
+        services.AddHostedService(sp => sp.GetRequiredService<ModelServerMonitor>());
 
         AddDataProtection(services, ResolveDataDirectory(configuration));
         // Enums travel as words ("fullModel", "circuitOpen"), not numbers that mean nothing to a script.
@@ -102,6 +111,8 @@ public static class SparkControlHosting
         app.MapSparks();
         app.MapSecrets();
         app.MapModels();
+        app.MapServices();
+        app.MapHostEndpoints();
         app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
         return app;
     }

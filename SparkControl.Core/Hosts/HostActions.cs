@@ -1,0 +1,47 @@
+using SparkControl.Core.Collections;
+
+namespace SparkControl.Core.Hosts;
+
+/// <summary>What an operator can do to a Spark's operating system from the panel.</summary>
+public enum HostAction
+{
+    AptUpdate,
+    AptUpgrade,
+    Reboot,
+}
+
+public static class HostActionNames
+{
+    public static string ToRoute(this HostAction action) => action switch
+    {
+        HostAction.AptUpdate => "apt-update",
+        HostAction.AptUpgrade => "apt-upgrade",
+        HostAction.Reboot => "reboot",
+        _ => throw new ArgumentOutOfRangeException(nameof(action)),
+    };
+
+    public static HostAction? Parse(string? route) => route switch
+    {
+        "apt-update" => HostAction.AptUpdate,
+        "apt-upgrade" => HostAction.AptUpgrade,
+        "reboot" => HostAction.Reboot,
+        _ => null,
+    };
+
+    /// <summary>
+    /// The command for an action, always through <c>sudo -n</c>: it fails at once instead of waiting for a password
+    /// nobody can type, and the panel explains how to allow it.
+    /// </summary>
+    public static ValueArray<string> Command(HostAction action) => action switch
+    {
+        HostAction.AptUpdate => ["sudo", "-n", "env", "DEBIAN_FRONTEND=noninteractive", "apt-get", "update"],
+        HostAction.AptUpgrade => ["sudo", "-n", "env", "DEBIAN_FRONTEND=noninteractive", "apt-get", "-y", "upgrade"],
+        HostAction.Reboot => ["sudo", "-n", "reboot"],
+        _ => throw new ArgumentOutOfRangeException(nameof(action)),
+    };
+
+    /// <summary>How to give the SSH user what the actions need, for the message shown when sudo asks for a password.</summary>
+    public static string SudoHelp(string user) =>
+        $"The SSH user {user} needs passwordless sudo for apt-get and reboot. On the Spark, run `sudo visudo -f /etc/sudoers.d/sparkcontrol` and add: " +
+        $"{user} ALL=(root) NOPASSWD: /usr/bin/env DEBIAN_FRONTEND=noninteractive apt-get *, /usr/sbin/reboot";
+}

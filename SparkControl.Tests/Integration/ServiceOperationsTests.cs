@@ -1,0 +1,366 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using SparkControl.Core.Hosts;
+using SparkControl.Core.Remote;
+using SparkControl.Core.Services;
+using SparkControl.Core.Sparks;
+using SparkControl.Tests.Infrastructure;
+using SparkControl.Web.Api;
+
+namespace SparkControl.Tests.Integration;
+
+/// <summary>
+/// The services and host APIs of the running panel against a Spark that is a real sshd and a real dockerd: logs
+/// followed live and redacted, memory caps read back with <c>docker inspect</c>, host actions through the stand-ins.
+/// </summary>
+[Collection(DockerCollection.Name)]
+public sealed class ServiceOperationsTests(DockerdFixture docker, SshdFixture sshd) : IAsyncLifetime
+{
+    private const string ApiKey = "sk-test-0123456789abcdefghijKLMN";
+    private const long Mib = 1L << 20;
+
+    private readonly string _suffix = Guid.NewGuid().ToString("N")[..8];
+    private readonly List<string> _containers = [];
+    private SparkBin _bin = null!;
+    private TempDirectory _data = null!;
+    private SparkControlApp? _app;
+    private HttpClient _client = null!;
+
+    private string Llm => $"llm-{_suffix}";
+
+    public Task InitializeAsync()
+    {
+        _bin = new SparkBin(docker);
+        _data = new TempDirectory("sc-data");
+        var key = sshd.HostPublicKey.Split(' ');
+        File.WriteAllText(Path.Combine(_data.Path, HostKeyStore.FileName), $"[127.0.0.1]:{sshd.Port} {key[0]} {key[1]}\n");
+        return Task.CompletedTask;
+    }
+
+    private async Task StartAppAsync(LaunchClusterSettings? cluster = null, params ServiceDefinition[] services)
+    {
+        var spark = new SparkDefinition
+        {
+            Name = "spark-1",
+            Host = "127.0.0.1",
+            Port = sshd.Port,
+            User = sshd.User,
+            KeyPath = sshd.ClientKeyPath,
+            PathPrefix = [_bin.Path],
+            Gpus = "none",
+            LaunchCluster = cluster,
+        };
+        await File.WriteAllTextAsync(Path.Combine(_data.Path, SparksYaml.FileName), SparksYaml.Write([spark]));
+        await File.WriteAllTextAsync(Path.Combine(_data.Path, ServicesYaml.FileName), ServicesYaml.Write(services));
+        _app = await SparkControlApp.StartAsync(new Dictionary<string, string?> { ["SparkControl:Ssh:RetryAttempts"] = "0" }, _data.Path);
+        _client = _app.CreateClient();
+    }
+
+    private ServiceDefinition LlmService(int port, long? limit = null) =>
+        new() { Spark = "spark-1", Name = "llm", Kind = ServiceKind.Other, Container = Llm, Port = port, HealthPath = "/health", MemoryLimitBytes = limit };
+
+    /// <summary>The simulator's <c>vllm serve</c> in a container, started with an API key it prints in its log as vLLM does.</summary>
+    private async Task<int> RunModelServerAsync(string name, params string[] extra)
+    {
+        var port = Tools.FreePort();
+        _containers.Add(name);
+        await docker.DockerAsync([
+            "run", "-d", "--name", name, "--network", "host", .. DockerdFixture.HostRuntimeMounts.SelectMany(m => new[] { "-v", m }),
+            "-e", "SPARKCONTROL_SIM_LOAD_SECONDS=1", .. extra,
+            "--entrypoint", "vllm", DockerdFixture.BaseImage,
+            "serve", "Qwen/Qwen3-8B", "--served-model-name", "qwen3-8b", "--port", port.ToString(CultureInfo.InvariantCulture), "--api-key", ApiKey]);
+        return port;
+    }
+
+    /// <summary>A container that idles and ends at once on SIGTERM, so a stop takes no grace period.</summary>
+    private async Task RunIdleAsync(string name, params string[] labels)
+    {
+        _containers.Add(name);
+        await docker.DockerAsync([
+            "run", "-d", "--name", name, "--network", "host", "-v", "/usr:/usr:ro", .. labels.SelectMany(l => new[] { "--label", l }),
+            "--entrypoint", "/usr/bin/sh", DockerdFixture.BaseImage, "-c", "trap 'exit 0' TERM; while :; do sleep 0.2; done"]);
+    }
+
+    private async Task<bool> IsRunningAsync(string name) =>
+        (await docker.DockerAsync(["inspect", "-f", "{{.State.Running}}", name], check: false)).Stdout.Trim() == "true";
+
+    private async Task<(long Memory, long Swap)> InspectLimitsAsync(string name)
+    {
+        var parts = (await docker.DockerAsync(["inspect", "-f", "{{.HostConfig.Memory}} {{.HostConfig.MemorySwap}}", name])).Stdout.Trim().Split(' ');
+        return (long.Parse(parts[0], CultureInfo.InvariantCulture), long.Parse(parts[1], CultureInfo.InvariantCulture));
+    }
+
+    /// <summary>POSTs and returns as soon as the headers are in, so the body can be read as it streams.</summary>
+    private Task<HttpResponseMessage> PostStreamingAsync(string path) =>
+        _client.SendAsync(new HttpRequestMessage(HttpMethod.Post, path), HttpCompletionOption.ResponseHeadersRead);
+
+    /// <summary>Reads a streamed plain-text response line by line, noting when each line arrived.</summary>
+    private async Task<List<(string Line, TimeSpan At)>> ReadStreamAsync(HttpResponseMessage response, Func<string, bool>? stopAfter = null)
+    {
+        var clock = Stopwatch.StartNew();
+        var lines = new List<(string, TimeSpan)>();
+        using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
+        while (await reader.ReadLineAsync() is { } line)
+        {
+            lines.Add((line, clock.Elapsed));
+            if (stopAfter?.Invoke(line) == true)
+            {
+                break;
+            }
+        }
+
+        return lines;
+    }
+
+    [Fact]
+    public async Task Logs_FollowedThroughTheApi_ArriveLiveRedacted_AndEndWhenTheServiceIsStopped()
+    {
+        var port = await RunModelServerAsync(Llm);
+        await StartAppAsync(null, LlmService(port));
+        using var follow = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        using var response = await _client.GetAsync("/api/services/spark-1/llm/logs/stream?tail=1000", HttpCompletionOption.ResponseHeadersRead, follow.Token);
+        response.EnsureSuccessStatusCode();
+        var lines = new List<string>();
+        var reading = Task.Run(async () =>
+        {
+            using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(follow.Token));
+            while (await reader.ReadLineAsync(follow.Token) is { } line)
+            {
+                lock (lines)
+                {
+                    lines.Add(line);
+                }
+            }
+        });
+        bool Seen(string text)
+        {
+            lock (lines)
+            {
+                return lines.Any(l => l.Contains(text, StringComparison.Ordinal));
+            }
+        }
+
+        await Wait.UntilAsync(() => Seen("Application startup complete."), "the followed log shows the server up", TimeSpan.FromSeconds(60));
+        using var stop = await _client.PostAsync("/api/services/spark-1/llm/stop", null);
+        await Wait.UntilAsync(() => Seen("Shutting down"), "the shutdown is followed live", TimeSpan.FromSeconds(60));
+        await reading.WaitAsync(TimeSpan.FromSeconds(60));
+
+        Assert.Equal(HttpStatusCode.NoContent, stop.StatusCode);
+        Assert.Equal("text/plain; charset=utf-8", response.Content.Headers.ContentType!.ToString());
+        var args = Assert.Single(lines, l => l.Contains("non-default args", StringComparison.Ordinal));
+        Assert.Contains("'api_key': ['[REDACTED]']", args, StringComparison.Ordinal);
+        Assert.DoesNotContain(lines, l => l.Contains(ApiKey, StringComparison.Ordinal));
+        Assert.False(await IsRunningAsync(Llm));
+        // The raw log on the Spark does hold the key: the panel removed it on the way.
+        Assert.Contains(ApiKey, (await docker.DockerAsync(["logs", Llm])).Stdout + (await docker.DockerAsync(["logs", Llm])).Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Logs_Tail_IsTheLastLinesRedacted_AndStopStartRestartAreAudited()
+    {
+        var port = await RunModelServerAsync(Llm);
+        await StartAppAsync(null, LlmService(port));
+        await Wait.UntilAsync(async () => (await _client.GetStringAsync("/api/services/spark-1/llm/logs?tail=1000")).Contains("Application startup complete.", StringComparison.Ordinal),
+            "the server is up", TimeSpan.FromSeconds(60));
+
+        var all = (await _client.GetStringAsync("/api/services/spark-1/llm/logs?tail=1000")).TrimEnd('\n').Split('\n');
+        var last3 = (await _client.GetStringAsync("/api/services/spark-1/llm/logs?tail=3")).TrimEnd('\n').Split('\n');
+        using var restart = await _client.PostAsync("/api/services/spark-1/llm/restart", null);
+        await Wait.UntilAsync(() => IsRunningAsync(Llm), "the restarted container runs");
+
+        Assert.Equal(all[^3..], last3);
+        Assert.DoesNotContain(all, l => l.Contains(ApiKey, StringComparison.Ordinal));
+        Assert.Equal(HttpStatusCode.NoContent, restart.StatusCode);
+        var audit = _app!.Get<SparkControl.Core.History.AuditLog>().Recent(5, "spark-1/llm");
+        Assert.Equal(("api", "service.restart", "done"), (audit[0].Actor, audit[0].Action, audit[0].Detail));
+    }
+
+    [Fact]
+    public async Task Limits_SetThroughTheApi_AreOnTheRealContainerAndInServicesYaml()
+    {
+        var port = await RunModelServerAsync(Llm);
+        await StartAppAsync(null, LlmService(port));
+
+        using var response = await _client.PutAsJsonAsync("/api/services/spark-1/llm/limits", new { memoryLimit = "300m" });
+        var change = await response.Content.ReadFromJsonAsync<JsonElement>();
+        var (memory, swap) = await InspectLimitsAsync(Llm);
+        using var invalid = await _client.PutAsJsonAsync("/api/services/spark-1/llm/limits", new { memoryLimit = "lots" });
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.True(change.GetProperty("changed").GetBoolean());
+        Assert.Equal(300 * Mib, memory);
+        Assert.Equal(300 * Mib, swap);
+        var (saved, _) = ServicesYaml.Read(await File.ReadAllTextAsync(Path.Combine(_data.Path, ServicesYaml.FileName)), "services.yaml");
+        Assert.Equal(300 * Mib, Assert.Single(saved).MemoryLimitBytes);
+        Assert.Equal(HttpStatusCode.BadRequest, invalid.StatusCode);
+        Assert.Equal((300 * Mib, 300 * Mib), await InspectLimitsAsync(Llm));
+    }
+
+    [Fact]
+    public async Task ReapplyPatches_AfterTheContainerWasRecreated_RestoresTheCapAndSaysWhatChanged()
+    {
+        // The container as a compose file or a re-run would recreate it: no cap, although services.yaml has one.
+        var port = await RunModelServerAsync(Llm);
+        await StartAppAsync(null, LlmService(port, limit: 256 * Mib));
+
+        using var first = await _client.PostAsync("/api/sparks/spark-1/reapply-patches", null);
+        var firstChanges = await first.Content.ReadFromJsonAsync<JsonElement>();
+        var afterFirst = await InspectLimitsAsync(Llm);
+        using var second = await _client.PostAsync("/api/sparks/spark-1/reapply-patches", null);
+        var secondChanges = await second.Content.ReadFromJsonAsync<JsonElement>();
+
+        Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+        var change = Assert.Single(firstChanges.EnumerateArray());
+        Assert.True(change.GetProperty("changed").GetBoolean());
+        Assert.Equal(JsonValueKind.Null, change.GetProperty("beforeBytes").ValueKind);
+        Assert.Equal(256 * Mib, change.GetProperty("afterBytes").GetInt64());
+        Assert.Equal((256 * Mib, 256 * Mib), afterFirst);
+        Assert.False(Assert.Single(secondChanges.EnumerateArray()).GetProperty("changed").GetBoolean());
+    }
+
+    [Fact]
+    public async Task AptUpdate_ThroughTheStandIns_StreamsItsOutputAsItHappens()
+    {
+        _bin.AllowPasswordlessSudo();
+        await StartAppAsync();
+
+        using var response = await PostStreamingAsync("/api/sparks/spark-1/actions/apt-update");
+        var lines = await ReadStreamAsync(response);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(
+        [
+            "Hit:1 http://ports.ubuntu.com/ubuntu-ports noble InRelease",
+            "Get:2 http://ports.ubuntu.com/ubuntu-ports noble-updates InRelease [126 kB]",
+            "Get:3 https://repo.download.nvidia.com/baseos/ubuntu/noble/arm64 noble InRelease [12.2 kB]",
+            "Fetched 138 kB in 1s (142 kB/s)",
+            "Reading package lists...",
+            HostEndpoints.FinishedLine,
+        ], lines.Select(l => l.Line));
+        // apt-get pauses after each line; had the output been buffered, every line would have come at once.
+        Assert.True(lines[4].At - lines[0].At >= TimeSpan.FromMilliseconds(600), $"lines arrived within {lines[4].At - lines[0].At}");
+        Assert.Equal("update DEBIAN_FRONTEND=noninteractive", (await File.ReadAllTextAsync(_bin.File("apt-get.log"))).Trim());
+        Assert.Contains(_app!.Get<SparkControl.Core.History.AuditLog>().Recent(5, "spark-1"), e => e.Action == "host.apt-update" && e.Detail == "finished");
+    }
+
+    [Fact]
+    public async Task AptUpgrade_FailingMirror_EndsWithAFailedLine()
+    {
+        _bin.AllowPasswordlessSudo();
+        await File.WriteAllTextAsync(_bin.File("apt-get.fail"), string.Empty);
+        await StartAppAsync();
+
+        using var upgrade = await PostStreamingAsync("/api/sparks/spark-1/actions/apt-upgrade");
+        var upgraded = await ReadStreamAsync(upgrade);
+        using var update = await PostStreamingAsync("/api/sparks/spark-1/actions/apt-update");
+        var updated = await ReadStreamAsync(update);
+
+        Assert.Equal(HostEndpoints.FinishedLine, upgraded[^1].Line);
+        Assert.Contains(upgraded, l => l.Line == "2 upgraded, 0 newly installed, 0 to remove and 0 not upgraded.");
+        Assert.Contains(updated, l => l.Line.StartsWith("Hit:1", StringComparison.Ordinal));
+        Assert.StartsWith(HostEndpoints.FailedPrefix, updated[^1].Line, StringComparison.Ordinal);
+        Assert.Contains("Could not resolve 'ports.ubuntu.com'", updated[^1].Line, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task HostActions_WithoutPasswordlessSudo_Are409WithHowToFixIt_AndNothingRuns()
+    {
+        await StartAppAsync();
+
+        using var response = await _client.PostAsync("/api/sparks/spark-1/actions/apt-upgrade", null);
+        var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
+        var host = await _client.GetFromJsonAsync<JsonElement>("/api/sparks/spark-1/host");
+
+        Assert.Equal(HttpStatusCode.Conflict, response.StatusCode);
+        Assert.Contains($"{sshd.User} ALL=(root) NOPASSWD:", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.False(File.Exists(_bin.File("apt-get.log")));
+        Assert.False(host.GetProperty("passwordlessSudo").GetBoolean());
+        Assert.Contains("visudo", host.GetProperty("sudoHelp").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Reboot_WhileAModelRuns_IsRefused_ThenWithStopFirst_StopsItAndReboots()
+    {
+        _bin.AllowPasswordlessSudo();
+        var model = $"vllm-{_suffix}";
+        await RunIdleAsync(model, $"{ContainerLabels.Role}={ContainerLabels.ModelRole}", $"{ContainerLabels.Model}=qwen3-8b");
+        await StartAppAsync();
+
+        using var refused = await _client.PostAsync("/api/sparks/spark-1/actions/reboot", null);
+        var problem = await refused.Content.ReadFromJsonAsync<JsonElement>();
+        var stillRunning = await IsRunningAsync(model);
+        var rebootedAnyway = File.Exists(_bin.File("reboot.requested"));
+        using var reboot = await PostStreamingAsync("/api/sparks/spark-1/actions/reboot?stopModelsFirst=true");
+        var lines = await ReadStreamAsync(reboot);
+
+        Assert.Equal(HttpStatusCode.Conflict, refused.StatusCode);
+        Assert.Contains(model, problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.True(stillRunning);
+        Assert.False(rebootedAnyway);
+        Assert.Equal($"Stopping {model}…", lines[0].Line);
+        Assert.StartsWith("Broadcast message from root@", lines[1].Line, StringComparison.Ordinal);
+        Assert.Equal(HostEndpoints.FinishedLine, lines[^1].Line);
+        Assert.False(await IsRunningAsync(model));
+        Assert.Single(await File.ReadAllLinesAsync(_bin.File("reboot.requested")));
+    }
+
+    [Fact]
+    public async Task Reboot_StopFirst_StopsALaunchClusterContainerWithTheScriptsOwnStop()
+    {
+        _bin.AllowPasswordlessSudo();
+        var cluster = new LaunchClusterSettings { Script = _bin.File("launch-cluster.sh"), ContainerName = $"vllm_node_{_suffix}" };
+        await RunIdleAsync(cluster.ContainerName);
+        await StartAppAsync(cluster);
+
+        using var reboot = await PostStreamingAsync("/api/sparks/spark-1/actions/reboot?stopModelsFirst=true");
+        var lines = await ReadStreamAsync(reboot);
+
+        Assert.Equal($"Stopping {cluster.ContainerName} with launch-cluster.sh stop (on every node)…", lines[0].Line);
+        Assert.Equal(HostEndpoints.FinishedLine, lines[^1].Line);
+        Assert.False(await IsRunningAsync(cluster.ContainerName));
+        Assert.True(File.Exists(_bin.File("reboot.requested")));
+    }
+
+    [Fact]
+    public async Task HostOverview_ReadsFactsMemoryDisksAndTheImageEachModelContainerRuns()
+    {
+        _bin.AllowPasswordlessSudo();
+        var model = $"vllm-{_suffix}";
+        await RunIdleAsync(model, $"{ContainerLabels.Role}={ContainerLabels.ModelRole}", $"{ContainerLabels.Model}=qwen3-8b");
+        await StartAppAsync();
+        var imageId = (await docker.DockerAsync(["image", "inspect", "-f", "{{.Id}}", DockerdFixture.BaseImage])).Stdout.Trim();
+
+        var host = await _client.GetFromJsonAsync<JsonElement>("/api/sparks/spark-1/host");
+
+        Assert.Equal("spark-1", host.GetProperty("spark").GetString());
+        Assert.False(string.IsNullOrEmpty(host.GetProperty("facts").GetProperty("kernel").GetString()));
+        Assert.False(string.IsNullOrEmpty(host.GetProperty("facts").GetProperty("dockerVersion").GetString()));
+        Assert.True(host.GetProperty("memory").GetProperty("totalBytes").GetInt64() > 0);
+        Assert.NotEmpty(host.GetProperty("disks").EnumerateArray());
+        Assert.True(host.GetProperty("passwordlessSudo").GetBoolean());
+        var container = Assert.Single(host.GetProperty("modelContainers").EnumerateArray());
+        Assert.Equal(model, container.GetProperty("container").GetString());
+        Assert.Equal("qwen3-8b", container.GetProperty("model").GetString());
+        Assert.Equal(imageId, container.GetProperty("imageId").GetString());
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_app is not null)
+        {
+            _client.Dispose();
+            await _app.DisposeAsync();
+        }
+
+        foreach (var container in _containers)
+        {
+            await docker.DockerAsync(["rm", "-f", container], check: false);
+        }
+
+        _bin.Dispose();
+        _data.Dispose();
+    }
+}

@@ -1,0 +1,68 @@
+using Microsoft.AspNetCore.Http.HttpResults;
+using SparkControl.Core.Hosts;
+using SparkControl.Core.Services;
+using SparkControl.Core.Shell;
+
+namespace SparkControl.Web.Api;
+
+/// <summary>The Spark itself: facts, memory and disks, limits re-applied, and host actions with streamed output.</summary>
+public static class HostEndpoints
+{
+    public static IEndpointRouteBuilder MapHostEndpoints(this IEndpointRouteBuilder endpoints)
+    {
+        var group = endpoints.MapGroup("/api/sparks/{name}").WithTags("Hosts");
+        group.MapGet("/host", Host);
+        group.MapPost("/reapply-patches", Reapply);
+        group.MapPost("/actions/{action}", RunAction);
+        return endpoints;
+    }
+
+    public static async Task<Ok<HostOverview>> Host(string name, HostOverviewReader reader, CancellationToken cancellationToken) =>
+        TypedResults.Ok(await reader.ReadAsync(name, cancellationToken));
+
+    public static async Task<Ok<IReadOnlyList<LimitChange>>> Reapply(string name, ServiceActions actions, CancellationToken cancellationToken) =>
+        TypedResults.Ok(await actions.ReapplyPatchesAsync(name, "api", cancellationToken));
+
+    /// <summary>
+    /// Streams the action's output as plain text. Refusals (no passwordless sudo, a model still running on reboot
+    /// without <c>?stopModelsFirst=true</c>) are a 409 problem before anything runs.
+    /// </summary>
+    public static async Task RunAction(string name, string action, bool? stopModelsFirst, HostActionService service, HttpContext context)
+    {
+        var parsed = HostActionNames.Parse(action) ?? throw new ValidationFailedException([new FieldError("action", "action must be apt-update, apt-upgrade or reboot")]);
+        await using var lines = service.RunAsync(name, parsed, stopModelsFirst == true, "api", context.RequestAborted).GetAsyncEnumerator(context.RequestAborted);
+
+        // The first step runs every check; a refusal surfaces here, while a problem response can still be sent.
+        var hasLine = await lines.MoveNextAsync();
+        context.Response.ContentType = "text/plain; charset=utf-8";
+        context.Response.Headers["X-Accel-Buffering"] = "no";
+        await context.Response.StartAsync(context.RequestAborted);
+        try
+        {
+            while (hasLine)
+            {
+                await WriteLineAsync(context, lines.Current);
+                hasLine = await lines.MoveNextAsync();
+            }
+
+            await WriteLineAsync(context, FinishedLine);
+        }
+        catch (Exception ex) when (ex is SparkCommandException or SparkUnreachableException or Core.Remote.RemoteCommandTimeoutException)
+        {
+            // The status line is already sent; the last line says how it ended.
+            await WriteLineAsync(context, FailedPrefix + ex.Message);
+        }
+    }
+
+    /// <summary>The last line of a host action that ran to the end.</summary>
+    public const string FinishedLine = "--- finished";
+
+    /// <summary>The start of the last line of a host action that failed after its output began.</summary>
+    public const string FailedPrefix = "--- failed: ";
+
+    private static async Task WriteLineAsync(HttpContext context, string line)
+    {
+        await context.Response.WriteAsync(line + "\n", context.RequestAborted);
+        await context.Response.Body.FlushAsync(context.RequestAborted);
+    }
+}

@@ -1,0 +1,106 @@
+using System.Globalization;
+using Microsoft.AspNetCore.Http.HttpResults;
+using SparkControl.Core.Hosts;
+using SparkControl.Core.History;
+using SparkControl.Core.Services;
+using SparkControl.Core.Shell;
+using SparkControl.Core.Sparks;
+using SparkControl.Web.Model;
+
+namespace SparkControl.Web.Api;
+
+/// <summary>Services: health, detail, actions, limits, logs (plain and streamed), and their definitions in services.yaml.</summary>
+public static class ServicesEndpoints
+{
+    public sealed record LimitsBody(string? MemoryLimit);
+
+    public static IEndpointRouteBuilder MapServices(this IEndpointRouteBuilder endpoints)
+    {
+        var definitions = endpoints.MapGroup("/api/services/definitions").WithTags("Services");
+        definitions.MapGet("/", (ServiceSettingsStore store) => TypedResults.Ok(store.Current.Services.Select(ServiceInput.FromDefinition).ToArray()));
+        definitions.MapPost("/", AddDefinition);
+        definitions.MapPut("/{spark}/{name}", UpdateDefinition);
+        definitions.MapDelete("/{spark}/{name}", RemoveDefinition);
+
+        var group = endpoints.MapGroup("/api/services").WithTags("Services");
+        group.MapGet("/", (HealthMonitor health) => TypedResults.Ok(health.Current.Value.Sparks.SelectMany(s => s.Services).Select(ServiceInput.View).ToArray()));
+        group.MapGet("/{spark}/{name}", Detail);
+        group.MapPost("/{spark}/{name}/{action:regex(^(restart|stop|start)$)}", Act);
+        group.MapPut("/{spark}/{name}/limits", SetLimits);
+        group.MapGet("/{spark}/{name}/logs", Logs);
+        group.MapGet("/{spark}/{name}/logs/stream", StreamLogs);
+        return endpoints;
+    }
+
+    public static async Task<Ok<ServiceInput.ServiceDetailView>> Detail(string spark, string name, ServiceDetailReader reader, CancellationToken cancellationToken) =>
+        TypedResults.Ok(ServiceInput.Detail(await reader.ReadAsync(spark, name, cancellationToken)));
+
+    public static async Task<NoContent> Act(string spark, string name, string action, ServiceActions actions, CancellationToken cancellationToken)
+    {
+        var task = action switch
+        {
+            "restart" => actions.RestartAsync(spark, name, "api", cancellationToken),
+            "stop" => actions.StopAsync(spark, name, "api", cancellationToken),
+            _ => actions.StartAsync(spark, name, "api", cancellationToken),
+        };
+        await task;
+        return TypedResults.NoContent();
+    }
+
+    public static async Task<Ok<LimitChange>> SetLimits(string spark, string name, LimitsBody body, ServiceActions actions, CancellationToken cancellationToken)
+    {
+        if (body.MemoryLimit is null || !ByteSize.TryParse(body.MemoryLimit, out var bytes))
+        {
+            throw new ValidationFailedException([new FieldError("memoryLimit", $"memoryLimit must be a size like 16g or 512m, not '{Validators.Printable(body.MemoryLimit ?? string.Empty)}'")]);
+        }
+
+        return TypedResults.Ok(await actions.SetMemoryLimitAsync(spark, name, bytes, "api", cancellationToken));
+    }
+
+    /// <summary>The last lines (<c>?tail=200</c>) or those since a time (<c>?since=2026-11-26T10:00:00Z</c>), secrets redacted.</summary>
+    public static async Task<ContentHttpResult> Logs(string spark, string name, int? tail, DateTimeOffset? since, ServiceActions actions, CancellationToken cancellationToken)
+    {
+        var (entry, _, container) = actions.Resolve(spark, name);
+        var lines = await entry.Host.GetLogsAsync(container, new LogQuery(Math.Clamp(tail ?? 500, 1, 100_000), since), cancellationToken);
+        return TypedResults.Text(string.Join('\n', lines.Select(LogRedactor.Redact)) + "\n", "text/plain; charset=utf-8");
+    }
+
+    /// <summary><c>docker logs --follow</c> over SSH as a plain-text stream, one redacted line at a time, until the client goes away.</summary>
+    public static async Task StreamLogs(string spark, string name, int? tail, ServiceActions actions, HttpContext context)
+    {
+        var (entry, _, container) = actions.Resolve(spark, name);
+        context.Response.ContentType = "text/plain; charset=utf-8";
+        context.Response.Headers.CacheControl = "no-cache";
+        context.Response.Headers["X-Accel-Buffering"] = "no";
+        await context.Response.StartAsync(context.RequestAborted);
+        try
+        {
+            await foreach (var line in entry.Host.FollowLogsAsync(container, new LogQuery(Math.Clamp(tail ?? 100, 0, 100_000)), context.RequestAborted))
+            {
+                await context.Response.WriteAsync(LogRedactor.Redact(line) + "\n", context.RequestAborted);
+                await context.Response.Body.FlushAsync(context.RequestAborted);
+            }
+        }
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        {
+        }
+    }
+
+    public static async Task<Created<ServiceInput.ServiceBody>> AddDefinition(ServiceInput.ServiceBody body, ServiceSettingsStore store, CancellationToken cancellationToken)
+    {
+        var service = await store.AddAsync(ServiceInput.ToDefinition(body), cancellationToken);
+        return TypedResults.Created($"/api/services/definitions/{service.Spark}/{service.Name}", ServiceInput.FromDefinition(service));
+    }
+
+    public static async Task<Ok<ServiceInput.ServiceBody>> UpdateDefinition(string spark, string name, ServiceInput.ServiceBody body, ServiceSettingsStore store, CancellationToken cancellationToken)
+    {
+        var service = await store.UpdateAsync($"{spark}/{name}", ServiceInput.ToDefinition(body with { Spark = body.Spark ?? spark, Name = body.Name ?? name }), cancellationToken);
+        return TypedResults.Ok(ServiceInput.FromDefinition(service));
+    }
+
+    public static async Task<NoContent> RemoveDefinition(string spark, string name, ServiceSettingsStore store, CancellationToken cancellationToken)
+    {
+        await store.RemoveAsync($"{spark}/{name}", cancellationToken);
+        return TypedResults.NoContent();
+    }
+}

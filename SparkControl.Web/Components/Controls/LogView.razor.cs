@@ -1,0 +1,114 @@
+using Microsoft.AspNetCore.Components;
+using SparkControl.Core.Hosts;
+using SparkControl.Core.Services;
+using SparkControl.Core.Sparks;
+
+namespace SparkControl.Web.Components.Controls;
+
+/// <summary>A container's log, followed live over SSH (<c>docker logs -f</c>), redacted, with pause, filter and download.</summary>
+public partial class LogView
+{
+    public const int MaxLines = 2000;
+
+    private readonly List<string> _lines = [];
+    private readonly List<string> _held = [];
+    private string? _filter;
+    private bool _paused;
+    private bool _following;
+    private string? _error;
+
+    [Inject]
+    public required SparkFleet Fleet { get; init; }
+
+    [Parameter, EditorRequired]
+    public string Spark { get; set; } = string.Empty;
+
+    [Parameter, EditorRequired]
+    public string Service { get; set; } = string.Empty;
+
+    [Parameter, EditorRequired]
+    public string Container { get; set; } = string.Empty;
+
+    private string DownloadUrl => $"/api/services/{Uri.EscapeDataString(Spark)}/{Uri.EscapeDataString(Service)}/logs?tail=100000";
+
+    private IEnumerable<string> Visible => string.IsNullOrWhiteSpace(_filter)
+        ? _lines
+        : _lines.Where(l => l.Contains(_filter, StringComparison.OrdinalIgnoreCase));
+
+    protected override void OnInitialized()
+    {
+        if (Fleet.Current.Find(Spark) is not { } spark)
+        {
+            _error = $"No Spark is named '{Spark}'.";
+            return;
+        }
+
+        _following = true;
+        Watch(token => Follow(spark.Host, token), line =>
+        {
+            if (_paused)
+            {
+                _held.Add(line);
+                return;
+            }
+
+            Append(line);
+        });
+    }
+
+    private async IAsyncEnumerable<string> Follow(ISparkHost host, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var lines = host.FollowLogsAsync(Container, new LogQuery(200), cancellationToken).GetAsyncEnumerator(cancellationToken);
+        try
+        {
+            while (true)
+            {
+                string line;
+                try
+                {
+                    if (!await lines.MoveNextAsync())
+                    {
+                        break;
+                    }
+
+                    line = lines.Current;
+                }
+                catch (Exception ex) when (ex is SparkUnreachableException or SparkCommandException)
+                {
+                    _error = $"The log stream stopped: {ex.Message}";
+                    break;
+                }
+
+                yield return LogRedactor.Redact(line);
+            }
+        }
+        finally
+        {
+            _following = false;
+            await lines.DisposeAsync();
+        }
+    }
+
+    private void Append(string line)
+    {
+        _lines.Add(line);
+        if (_lines.Count > MaxLines)
+        {
+            _lines.RemoveRange(0, _lines.Count - MaxLines);
+        }
+    }
+
+    private void TogglePause()
+    {
+        _paused = !_paused;
+        if (!_paused)
+        {
+            foreach (var line in _held)
+            {
+                Append(line);
+            }
+
+            _held.Clear();
+        }
+    }
+}

@@ -1,0 +1,121 @@
+using Microsoft.AspNetCore.Components;
+using MudBlazor;
+using SparkControl.Core.Hosts;
+using SparkControl.Core.Remote;
+using SparkControl.Core.Services;
+using SparkControl.Web.Components.Dialogs;
+
+namespace SparkControl.Web.Components.Pages;
+
+/// <summary>A Spark's host: versions, memory, disks, model containers, host actions with streamed output, Reapply patches.</summary>
+public partial class HostPage : IAsyncDisposable
+{
+    private readonly CancellationTokenSource _cts = new();
+    private readonly List<string> _output = [];
+    private HostOverview? _overview;
+    private IReadOnlyList<LimitChange>? _changes;
+    private string? _error;
+    private bool _loading;
+    private bool _running;
+    private bool _stopModelsFirst;
+
+    [Parameter]
+    public string Spark { get; set; } = string.Empty;
+
+    [Inject]
+    public required HostOverviewReader Reader { get; init; }
+
+    [Inject]
+    public required HostActionService HostActions { get; init; }
+
+    [Inject]
+    public required ServiceActions ServiceActions { get; init; }
+
+    [Inject]
+    public required IDialogService Dialogs { get; init; }
+
+    protected override Task OnInitializedAsync() => LoadAsync();
+
+    private async Task LoadAsync()
+    {
+        _loading = true;
+        _error = null;
+        try
+        {
+            _overview = await Reader.ReadAsync(Spark, _cts.Token);
+        }
+        catch (Exception ex) when (ex is KeyNotFoundException or SparkUnreachableException or SparkCommandException or RemoteCommandTimeoutException)
+        {
+            _error = ex.Message;
+        }
+        finally
+        {
+            _loading = false;
+        }
+    }
+
+    private static string Describe(long? bytes) => bytes is { } value ? ByteSize.Format(value) : "none";
+
+    private async Task RunAsync(HostAction action)
+    {
+        var (title, message, color) = action switch
+        {
+            HostAction.Reboot => ($"Reboot {Spark}?", _stopModelsFirst ? "Running models are stopped first, then the Spark reboots. Services on it are down until it is back." : "The Spark reboots. Services on it are down until it is back.", Color.Error),
+            HostAction.AptUpgrade => ($"Upgrade packages on {Spark}?", "apt-get -y upgrade installs every pending update.", Color.Warning),
+            _ => ($"Refresh package lists on {Spark}?", "apt-get update downloads the package lists; nothing is installed.", Color.Primary),
+        };
+        if (!await ConfirmDialog.AskAsync(Dialogs, title, message, action.ToRoute(), color))
+        {
+            return;
+        }
+
+        _running = true;
+        _output.Clear();
+        _output.Add($"$ {string.Join(' ', HostActionNames.Command(action))}");
+        try
+        {
+            await foreach (var line in HostActions.RunAsync(Spark, action, _stopModelsFirst, "operator", _cts.Token))
+            {
+                _output.Add(line);
+                await InvokeAsync(StateHasChanged);
+            }
+
+            _output.Add("(finished)");
+        }
+        catch (Exception ex) when (ex is HostActionRefusedException or KeyNotFoundException or SparkUnreachableException or SparkCommandException or RemoteCommandTimeoutException)
+        {
+            _output.Add(ex.Message);
+        }
+        catch (OperationCanceledException) when (_cts.IsCancellationRequested)
+        {
+        }
+        finally
+        {
+            _running = false;
+        }
+    }
+
+    private async Task ReapplyAsync()
+    {
+        _running = true;
+        try
+        {
+            _changes = await ServiceActions.ReapplyPatchesAsync(Spark, "operator", _cts.Token);
+        }
+        catch (Exception ex) when (ex is KeyNotFoundException or SparkUnreachableException or SparkCommandException or RemoteCommandTimeoutException)
+        {
+            _error = ex.Message;
+        }
+        finally
+        {
+            _running = false;
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _cts.CancelAsync();
+        _cts.Dispose();
+        GC.SuppressFinalize(this);
+    }
+}

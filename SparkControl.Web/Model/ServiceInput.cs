@@ -1,0 +1,89 @@
+using SparkControl.Core.Hosts;
+using SparkControl.Core.Services;
+using SparkControl.Core.Shell;
+
+namespace SparkControl.Web.Model;
+
+/// <summary>Services as the API and the Settings form send and show them.</summary>
+public static class ServiceInput
+{
+    public sealed record LinkBody(string? Title, string? Url);
+
+    public sealed record ServiceBody(string? Spark, string? Name, string? Kind, string? Container, int? Port, string? Url, string? HealthPath, string? MemoryLimit, double? MemoryEstimateGiB, LinkBody[]? Links);
+
+    public sealed record ServiceView(string Spark, string Name, string Kind, string Status, string Reason, DateTimeOffset Since, DateTimeOffset CheckedAt, string? Container, string? ContainerStatus, string? Endpoint, string[] ServedModels, bool IsModelServer);
+
+    public sealed record ContainerView(string Id, string Image, string? ImageId, string Status, DateTimeOffset? StartedAt, DateTimeOffset? FinishedAt, int RestartCount, bool OomKilled, int ExitCode, long? MemoryLimitBytes, long? MemorySwapLimitBytes);
+
+    public sealed record ModelServerView(string? ServedModel, string? Root, int? MaxModelLen, double? RequestsRunning, double? RequestsWaiting, double? KvCacheUsage, double? TokensPerSecond);
+
+    public sealed record SegmentView(DateTimeOffset From, DateTimeOffset To, string Status, string Reason);
+
+    public sealed record ServiceDetailView(ServiceView Service, ServiceBody Definition, ContainerView? Container, ModelServerView? ModelServer, SegmentView[] Timeline, double? UptimeSeconds, string? TimelineUnavailable);
+
+    public static ServiceDefinition ToDefinition(ServiceBody body)
+    {
+        var errors = new List<FieldError>();
+        var kind = ServiceKindNames.Parse(body.Kind);
+        if (kind is null)
+        {
+            errors.Add(new FieldError("kind", $"kind must be one of {string.Join(", ", ServiceKindNames.All)}"));
+        }
+
+        long? memory = null;
+        if (!string.IsNullOrEmpty(body.MemoryLimit))
+        {
+            if (ByteSize.TryParse(body.MemoryLimit, out var bytes))
+            {
+                memory = bytes;
+            }
+            else
+            {
+                errors.Add(new FieldError("memoryLimit", $"memoryLimit must be a size like 16g or 512m, not '{Validators.Printable(body.MemoryLimit)}'"));
+            }
+        }
+
+        if (errors.Count > 0)
+        {
+            throw new ValidationFailedException(errors);
+        }
+
+        var service = new ServiceDefinition
+        {
+            Spark = body.Spark ?? string.Empty,
+            Name = body.Name ?? string.Empty,
+            Kind = kind!.Value,
+            Container = string.IsNullOrEmpty(body.Container) ? null : body.Container,
+            Port = body.Port,
+            Url = string.IsNullOrEmpty(body.Url) ? null : body.Url,
+            HealthPath = string.IsNullOrEmpty(body.HealthPath) ? null : body.HealthPath,
+            MemoryLimitBytes = memory,
+            MemoryEstimateGiB = body.MemoryEstimateGiB,
+            Links = [.. (body.Links ?? []).Select(l => new ServiceLink(l.Title ?? string.Empty, l.Url ?? string.Empty))],
+        };
+        var invalid = ServicesYaml.Validate(service);
+        return invalid.Count > 0 ? throw new ValidationFailedException(invalid) : service;
+    }
+
+    public static ServiceBody FromDefinition(ServiceDefinition service) => new(
+        service.Spark, service.Name, service.Kind.ToYaml(), service.Container, service.Port, service.Url, service.HealthPath,
+        service.MemoryLimitBytes is { } bytes ? ByteSize.Format(bytes) : null, service.MemoryEstimateGiB,
+        [.. service.Links.Select(l => new LinkBody(l.Title, l.Url))]);
+
+    public static ServiceView View(ServiceHealth health) => new(
+        health.Spark, health.Name, health.Kind.ToYaml(), health.Status.ToString(), health.Reason, health.Since, health.CheckedAt,
+        health.Container, health.ContainerStatus?.ToDockerName(), health.Endpoint?.ToString(), [.. health.ServedModels], health.IsModelServer);
+
+    public static ServiceDetailView Detail(ServiceDetail detail) => new(
+        View(detail.Health),
+        FromDefinition(detail.Definition),
+        detail.Container is { } c
+            ? new ContainerView(c.Id, c.Image, c.ImageId, c.Status.ToDockerName(), c.StartedAt, c.FinishedAt, c.RestartCount, c.OomKilled, c.ExitCode, c.MemoryLimitBytes, c.MemorySwapLimitBytes)
+            : null,
+        detail.ModelServer is { } m
+            ? new ModelServerView(m.ServedModel, m.Root, m.MaxModelLen, m.Metrics?.RequestsRunning, m.Metrics?.RequestsWaiting, m.Metrics?.KvCacheUsage, m.TokensPerSecond)
+            : null,
+        [.. detail.Timeline.Select(s => new SegmentView(s.From, s.To, s.Status.ToString(), s.Reason))],
+        detail.Uptime?.TotalSeconds,
+        detail.TimelineUnavailable);
+}
