@@ -44,6 +44,9 @@ public sealed record TranscriptEchoOptions
     /// <summary>Least similarity (1 − edit distance / longer length) for two words to match; words of ≤ 2 letters must be equal.</summary>
     public double MinSimilarity { get; init; } = 0.75;
 
+    /// <summary>Longest pause between two local words of one run.</summary>
+    public double MaxRunGap { get; init; } = 1.0;
+
     /// <summary>Exact matches needed at one delay to trust the voted delay.</summary>
     public int MinVotes { get; init; } = 3;
 
@@ -193,12 +196,12 @@ public static class TranscriptEchoDetector
             var matched = 1;
             while (true)
             {
-                if (end + 1 < l.Length && matchOf[end + 1] >= 0)
+                if (end + 1 < l.Length && matchOf[end + 1] >= 0 && LStart(end + 1) - LStart(end) <= options.MaxRunGap)
                 {
                     end++;
                     matched++;
                 }
-                else if (end + 2 < l.Length && matchOf[end + 1] < 0 && matchOf[end + 2] >= 0)
+                else if (end + 2 < l.Length && matchOf[end + 1] < 0 && matchOf[end + 2] >= 0 && LStart(end + 2) - LStart(end) <= 2 * options.MaxRunGap)
                 {
                     end += 2;
                     matched++;
@@ -313,16 +316,23 @@ public static class TranscriptEchoDetector
         }
     }
 
-    /// <summary>Lower case, letters and digits only, diacritics dropped ("Friday?" and "friday" compare equal).</summary>
+    private const string Accented = "àáâãäåāèéêëēìíîïīòóôõöøōùúûüūýÿçñ";
+    private const string Plain = "aaaaaaaeeeeeiiiiioooooooouuuuuyycn";
+
+    /// <summary>
+    /// Lower case, letters and digits only, common Latin accents folded ("Friday?" = "friday", "Café" = "cafe").
+    /// The app runs with invariant globalization, where Unicode decomposition is not available, hence the table.
+    /// </summary>
     public static string Normalize(string text)
     {
         var builder = new StringBuilder(text.Length);
-        foreach (var c in text.Normalize(NormalizationForm.FormD))
+        foreach (var c in text)
         {
-            // Decomposed accents are non-spacing marks, not letters, so they drop out with the punctuation.
             if (char.IsLetterOrDigit(c))
             {
-                builder.Append(char.ToLowerInvariant(c));
+                var lower = char.ToLowerInvariant(c);
+                var folded = Accented.IndexOf(lower, StringComparison.Ordinal);
+                builder.Append(folded >= 0 ? Plain[folded] : lower);
             }
         }
 
