@@ -27,9 +27,10 @@ public sealed record EchoCancelResult(
 /// with no coherent echo (headphones) is passed through untouched.</item>
 /// <item>A two-path MDF filter (<see cref="MdfFilter"/>) cancels the echo; its step shrinks when the microphone stops
 /// looking like the echo estimate (double talk), and the foreground path never takes a diverged background.</item>
-/// <item>Offline, a second pass starts from the learnt filter; before it, the residual of that filter over the whole file
-/// marks the blocks with near-end speech (with a look-ahead a live canceller cannot have), and the second pass does not
-/// adapt on them.</item>
+/// <item>Offline, a second pass starts from the learnt filter. Before it, the residual of the first pass's filter over the
+/// whole file marks the blocks with near-end speech (a look-ahead a live canceller cannot have), the background path
+/// trains <see cref="TrainingEpochs"/> more times over the unmarked blocks, and the second pass does not adapt on marked
+/// blocks either. The first pass's output is discarded.</item>
 /// <item>Optionally, a mild spectral gain removes part of the residual echo.</item>
 /// </list>
 /// </summary>

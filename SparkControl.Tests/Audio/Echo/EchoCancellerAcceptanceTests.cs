@@ -120,3 +120,34 @@ public sealed class EchoCancellerAcceptanceTests(ITestOutputHelper output)
         File.WriteAllText(Path.Combine(Tools.ArtifactsDirectory, $"echo-side-by-side-{name}.md"), table.ToString());
     }
 }
+
+public sealed class EchoCancellerRateTests
+{
+    /// <summary>The canceller scales its block with the rate (16 ms → 512 samples at 48 kHz); the default call resampled by sox.</summary>
+    [Fact]
+    public async Task Cancel_DefaultCallAt48kHz_StillCancelsAndKeepsTheNearEnd()
+    {
+        var call = await EchoTestCalls.GetAsync(EchoTestCalls.Default);
+        using var temp = new TempDirectory("sc-echo-48k");
+        async Task<float[]> Resample(string file, int channel)
+        {
+            var target = temp.File($"48k-{file}");
+            (await ProcessRunner.RunAsync("sox", [Path.Combine(call.Directory, file), "-r", "48000", target])).EnsureSuccess("sox");
+            return SparkControl.Core.Audio.WavFile.Read(await File.ReadAllBytesAsync(target)).Channels[channel];
+        }
+
+        var mic = await Resample("call.wav", 0);
+        var reference = await Resample("call.wav", 1);
+        var truth = new EchoGroundTruth(await Resample("local.wav", 0), await Resample("echo.wav", 0), await Resample("noise.wav", 0), 48000);
+
+        var result = EchoCanceller.Cancel(mic, reference, 48000);
+        var score = EchoMetrics.Score(mic, result.Output, truth);
+
+        Assert.Equal(512, result.BlockSize);
+        Assert.InRange(result.Delay.Delay.TotalMilliseconds, 115, 125);
+        Assert.True(score.AllFinite);
+        Assert.True(score.ErleFarEndDb >= 15, $"far-end ERLE {score.ErleFarEndDb:0.0} dB");
+        Assert.True(score.SdrOutDb >= score.SdrInDb - 1, $"near-end SDR {score.SdrInDb:0.0} -> {score.SdrOutDb:0.0} dB");
+        Assert.InRange(score.NearEndGainDb!.Value, -1, 1);
+    }
+}
