@@ -2,6 +2,7 @@ using System.Net;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.Extensions.Options;
 using MudBlazor.Services;
+using SparkControl.Core.Audio.Echo;
 using SparkControl.Core.Catalog;
 using SparkControl.Core.Configuration;
 using SparkControl.Core.Diagnostics;
@@ -42,6 +43,8 @@ public static class SparkControlHosting
         services.AddSingleton<IValidateOptions<SparkControlOptions>, SparkControlOptionsValidator>();
         services.AddOptions<DemoOptions>().Bind(configuration.GetSection(DemoOptions.Section)).ValidateOnStart();
         services.AddSingleton<IValidateOptions<DemoOptions>, DemoOptionsValidator>();
+        services.AddOptions<EchoOptions>().Bind(configuration.GetSection(EchoOptions.Section)).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<EchoOptions>, EchoOptionsValidator>();
 
         services.AddSingleton(TimeProvider.System);
         services.AddMetrics();
@@ -109,6 +112,7 @@ public static class SparkControlHosting
         app.MapStaticAssets();
         app.MapHealthz();
         app.MapSparks();
+        app.MapEcho();
         app.MapSecrets();
         app.MapModels();
         app.MapServices();

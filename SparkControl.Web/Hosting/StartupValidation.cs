@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Reflection;
 using Microsoft.Extensions.Options;
+using SparkControl.Core.Audio.Echo;
 using SparkControl.Core.Configuration;
 using SparkControl.Sim.Demo;
 
@@ -17,12 +18,14 @@ public static class StartupValidation
         var errors = new List<string>();
         CheckTypes(configuration, SparkControlOptions.Section, typeof(SparkControlOptions), errors);
         CheckTypes(configuration, DemoOptions.Section, typeof(DemoOptions), errors);
+        CheckTypes(configuration, EchoOptions.Section, typeof(EchoOptions), errors);
         if (errors.Count == 0)
         {
             var sparkControl = Bind<SparkControlOptions>(configuration, SparkControlOptions.Section);
             Collect(new SparkControlOptionsValidator().Validate(null, sparkControl), errors);
             var demo = Bind<DemoOptions>(configuration, DemoOptions.Section);
             Collect(new DemoOptionsValidator().Validate(null, demo), errors);
+            Collect(new EchoOptionsValidator().Validate(null, Bind<EchoOptions>(configuration, EchoOptions.Section)), errors);
         }
 
         return errors.Count == 0 ? null : string.Join("; ", errors);

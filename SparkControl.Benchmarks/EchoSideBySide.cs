@@ -1,0 +1,51 @@
+using System.Globalization;
+using SparkControl.Core.Audio.Echo;
+
+namespace SparkControl.Benchmarks;
+
+/// <summary>
+/// <c>dotnet run -c Release --project SparkControl.Benchmarks -- echo-side-by-side</c>: ours and speexdsp on the same
+/// generated calls (same frames and tail), ERLE, near-end SDR and speed in one markdown table.
+/// </summary>
+internal static class EchoSideBySide
+{
+    public static int Run()
+    {
+        EchoCalls.Call[] calls =
+        [
+            EchoCalls.Make("default"),
+            EchoCalls.Make("delay 400 ms, tail 256 ms", "--delay", "0.4"),
+            EchoCalls.Make("echo gain 1.0", "--gain", "1.0"),
+            EchoCalls.Make("echo only", "--no-local"),
+            EchoCalls.Make("one minute", "--minutes", "1"),
+        ];
+        Console.WriteLine("| call | canceller | ERLE far-end single talk (dB) | ERLE noise-free (dB) | near-end SDR in → out (dB) | near-end gain (dB) | s per min of audio | × real time |");
+        Console.WriteLine("| --- | --- | --- | --- | --- | --- | --- | --- |");
+        foreach (var call in calls)
+        {
+            var mic = call.Audio.Channels[0];
+            var reference = call.Audio.Channels[1];
+            var rate = call.Audio.SampleRate;
+            EchoCanceller.Cancel(call.Audio); // warm the JIT
+            var ours = EchoCanceller.Cancel(call.Audio);
+            var onePass = EchoCanceller.Cancel(call.Audio, new EchoCancellerSettings { Passes = 1 });
+            var speex = SpeexEchoCanceller.Cancel(mic, reference, rate, ours.BlockSize, (int)(0.256 * rate));
+            var aligned = SpeexEchoCanceller.Cancel(mic, reference, rate, ours.BlockSize, (int)(0.256 * rate), Math.Max(0, ours.Delay.Samples - 64));
+            Row(call, "ours, 2 passes", EchoMetrics.Score(mic, ours.Output, call.Truth), ours.Elapsed);
+            Row(call, "ours, 1 pass", EchoMetrics.Score(mic, onePass.Output, call.Truth), onePass.Elapsed);
+            Row(call, "speexdsp", EchoMetrics.Score(mic, speex.Output, call.Truth), speex.Elapsed);
+            Row(call, "speexdsp, reference delay-aligned by ours", EchoMetrics.Score(mic, aligned.Output, call.Truth), aligned.Elapsed);
+        }
+
+        return 0;
+    }
+
+    private static void Row(EchoCalls.Call call, string who, EchoScore score, TimeSpan elapsed)
+    {
+        static string F(double? v) => v is { } x ? x.ToString("0.0", CultureInfo.InvariantCulture) : "–";
+        var seconds = call.Audio.Length / (double)call.Audio.SampleRate;
+        var perMinute = elapsed.TotalSeconds * 60 / seconds;
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"| {call.Name} | {who} | {F(score.ErleFarEndDb)} | {F(score.ErleNoiseFreeDb)} | {F(score.SdrInDb)} → {F(score.SdrOutDb)} | {F(score.NearEndGainDb)} | {perMinute:0.000} | {seconds / elapsed.TotalSeconds:0} |"));
+    }
+}

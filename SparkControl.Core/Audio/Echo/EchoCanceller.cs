@@ -1,0 +1,273 @@
+using System.Diagnostics;
+
+namespace SparkControl.Core.Audio.Echo;
+
+/// <summary>What <see cref="EchoCanceller"/> did to one call.</summary>
+/// <param name="Output">The cleaned microphone channel, as long as the input, at the input's rate.</param>
+/// <param name="Delay">The bulk delay estimate (and whether an echo was found at all).</param>
+/// <param name="ErleEstimateDb">The canceller's own ERLE estimate over the blocks it judged far-end single talk; null when it found no echo or no such blocks.</param>
+/// <param name="Passes">Passes run (0 when no echo was found and the microphone was passed through).</param>
+/// <param name="NearEndBlocks">Blocks the second pass kept from adapting because near-end speech was judged present.</param>
+public sealed record EchoCancelResult(
+    float[] Output,
+    int SampleRate,
+    EchoDelayEstimate Delay,
+    double? ErleEstimateDb,
+    int Passes,
+    int BlockSize,
+    int Partitions,
+    int NearEndBlocks,
+    TimeSpan Elapsed);
+
+/// <summary>
+/// Offline acoustic echo canceller for a recorded two-channel call: channel 0 is the microphone (local speech plus
+/// the echo of the loudspeaker plus noise), channel 1 is what the loudspeaker played (the far-end reference).
+/// <list type="number">
+/// <item>GCC-PHAT finds the bulk delay over the whole file, so the adaptive filter's tail covers only the room; a call
+/// with no coherent echo (headphones) is passed through untouched.</item>
+/// <item>A two-path MDF filter (<see cref="MdfFilter"/>) cancels the echo; its step shrinks when the microphone stops
+/// looking like the echo estimate (double talk), and the foreground path never takes a diverged background.</item>
+/// <item>Offline, a second pass starts from the learnt filter. Before it, the residual of the first pass's filter over the
+/// whole file marks the blocks with near-end speech (a look-ahead a live canceller cannot have), the background path
+/// trains <see cref="TrainingEpochs"/> more times over the unmarked blocks, and the second pass does not adapt on marked
+/// blocks either. The first pass's output is discarded.</item>
+/// <item>Optionally, a mild spectral gain removes part of the residual echo.</item>
+/// </list>
+/// </summary>
+public static class EchoCanceller
+{
+    /// <summary>
+    /// Extra offline training runs between the passes: the background path goes over the file again, adapting only on
+    /// blocks without near-end speech. Each costs about a sixth of a pass; two lift far-end ERLE by 5–8 dB on the test calls.
+    /// </summary>
+    internal const int TrainingEpochs = 2;
+
+    /// <summary>Taps kept before the direct path for jitter and for reflections stronger than the direct sound.</summary>
+    private static readonly TimeSpan PreDelay = TimeSpan.FromMilliseconds(4);
+
+    /// <summary>Cancels the echo in a stereo call (channel 0 microphone, channel 1 reference).</summary>
+    public static EchoCancelResult Cancel(PcmAudio call, EchoCancellerSettings? settings = null)
+    {
+        if (call.ChannelCount != 2)
+        {
+            throw new ArgumentException($"An echo-cancellation call needs 2 channels (0 = microphone, 1 = far end), not {call.ChannelCount}.", nameof(call));
+        }
+
+        return Cancel(call.Channels[0], call.Channels[1], call.SampleRate, settings);
+    }
+
+    public static EchoCancelResult Cancel(ReadOnlySpan<float> mic, ReadOnlySpan<float> reference, int sampleRate, EchoCancellerSettings? settings = null)
+    {
+        settings ??= new EchoCancellerSettings();
+        var problems = settings.Validate();
+        if (problems.Count > 0)
+        {
+            throw new ArgumentException(string.Join("; ", problems.Select(p => p.Message)), nameof(settings));
+        }
+
+        if (sampleRate is < 8000 or > 48000)
+        {
+            throw new ArgumentOutOfRangeException(nameof(sampleRate), sampleRate, "The sample rate must be 8000–48000 Hz.");
+        }
+
+        if (mic.Length != reference.Length)
+        {
+            throw new ArgumentException($"The channels differ in length ({mic.Length} and {reference.Length} samples).", nameof(reference));
+        }
+
+        var watch = Stopwatch.StartNew();
+        var delay = EchoDelayEstimator.Estimate(mic, reference, sampleRate, settings.MaxDelay);
+        var blockSize = ScaleBlock(settings.BlockSize, sampleRate);
+        var tailSamples = (int)Math.Ceiling(settings.TailLength.TotalSeconds * sampleRate);
+        var partitions = Math.Max(1, (tailSamples + blockSize - 1) / blockSize);
+        if (!delay.HasEcho)
+        {
+            return new EchoCancelResult(mic.ToArray(), sampleRate, delay, null, 0, blockSize, partitions, 0, watch.Elapsed);
+        }
+
+        var bulk = Math.Max(0, delay.Samples - (int)(PreDelay.TotalSeconds * sampleRate));
+        var blocks = (mic.Length + blockSize - 1) / blockSize;
+        var padded = blocks * blockSize;
+        var d = new float[padded];
+        mic.CopyTo(d);
+        var x = AlignReference(reference, bulk, padded);
+        var regularization = Regularization(x, blockSize, partitions);
+
+        var output = new float[padded];
+        var step = (float)settings.StepSize;
+        var first = new MdfFilter(blockSize, partitions, regularization, step);
+        var coherence = new double[blocks];
+        var echo = new double[blocks];
+        RunPass(first, x, d, output, null, coherence, echo);
+        var nearEnd = 0;
+        if (settings.Passes == 2)
+        {
+            var mask = NearEndMask(first, x, d, blockSize, partitions, regularization);
+            nearEnd = mask.Count(m => m);
+            var trainer = new MdfFilter(blockSize, partitions, regularization, step);
+            trainer.CopyCoefficientsFrom(first);
+            for (var epoch = 0; epoch < TrainingEpochs; epoch++)
+            {
+                for (var b = 0; b < blocks; b++)
+                {
+                    var span = new Range(b * blockSize, (b + 1) * blockSize);
+                    trainer.Train(x.AsSpan(span), d.AsSpan(span), mask[b] ? 0 : 1);
+                }
+            }
+
+            var second = new MdfFilter(blockSize, partitions, regularization, step);
+            second.CopyCoefficientsFrom(trainer, fromBackground: true);
+            RunPass(second, x, d, output, mask, coherence, echo);
+        }
+
+        var erle = EstimateErle(d, output, coherence, echo, blockSize);
+        if (settings.ResidualSuppression && erle is { } linearErle)
+        {
+            var echoEstimate = new float[padded];
+            for (var i = 0; i < padded; i++)
+            {
+                echoEstimate[i] = d[i] - output[i];
+            }
+
+            ResidualEchoSuppressor.Apply(output, echoEstimate, Math.Pow(10, -linearErle / 10), blockSize);
+            erle = EstimateErle(d, output, coherence, echo, blockSize);
+        }
+
+        var result = new float[mic.Length];
+        Array.Copy(output, result, mic.Length);
+        return new EchoCancelResult(result, sampleRate, delay, erle, settings.Passes, blockSize, partitions, nearEnd, watch.Elapsed);
+    }
+
+    /// <summary>The block keeps its duration across rates (256 at 16 kHz = 16 ms), rounded to a power of two.</summary>
+    internal static int ScaleBlock(int blockAt16k, int sampleRate)
+    {
+        var wanted = blockAt16k * (double)sampleRate / 16000;
+        var block = 64;
+        while (block * 1.5 < wanted)
+        {
+            block <<= 1;
+        }
+
+        return block;
+    }
+
+    /// <summary>The reference delayed by the bulk delay, with its DC removed (a DC offset would only slow adaptation).</summary>
+    private static float[] AlignReference(ReadOnlySpan<float> reference, int bulk, int length)
+    {
+        var x = new float[length];
+        double previousIn = 0, previousOut = 0;
+        const double pole = 0.995;
+        for (var i = 0; i + bulk < length && i < reference.Length; i++)
+        {
+            var sample = reference[i];
+            var filtered = sample - previousIn + (pole * previousOut);
+            previousIn = sample;
+            previousOut = filtered;
+            x[i + bulk] = (float)filtered;
+        }
+
+        return x;
+    }
+
+    /// <summary>A power floor per bin: a small fraction of the reference's mean bin power over the tail (FFT units).</summary>
+    private static float Regularization(float[] x, int blockSize, int partitions)
+    {
+        double energy = 0;
+        foreach (var sample in x)
+        {
+            energy += sample * (double)sample;
+        }
+
+        var meanPower = energy / Math.Max(1, x.Length);
+        // |X_k|^2 of a 2N-point frame of white noise is about 2N * power; summed over M partitions.
+        var perBin = 2.0 * blockSize * partitions * meanPower;
+        return (float)Math.Max(perBin * 0.05, 1e-9);
+    }
+
+    private static void RunPass(MdfFilter filter, float[] x, float[] d, float[] output, bool[]? nearEndMask, double[] coherence, double[] echo)
+    {
+        var n = filter.BlockSize;
+        for (var b = 0; b * n < d.Length; b++)
+        {
+            var span = new Range(b * n, (b + 1) * n);
+            filter.Process(x.AsSpan(span), d.AsSpan(span), output.AsSpan(span), nearEndMask is not null && nearEndMask[b] ? 0 : 1);
+            coherence[b] = filter.Coherence;
+            echo[b] = filter.EchoEnergy;
+        }
+    }
+
+    /// <summary>
+    /// Near-end speech per block, judged from the first pass's final filter over the whole file: where the residual is
+    /// well above what that filter leaves in far-end single talk (a fixed fraction of its echo estimate, plus the
+    /// noise floor), someone local is talking. Widened by two blocks each side, since speech starts softly.
+    /// </summary>
+    private static bool[] NearEndMask(MdfFilter trained, float[] x, float[] d, int blockSize, int partitions, float regularization)
+    {
+        var replay = new MdfFilter(blockSize, partitions, regularization, 0);
+        replay.CopyCoefficientsFrom(trained);
+        var blocks = d.Length / blockSize;
+        var residual = new double[blocks];
+        var echo = new double[blocks];
+        var scratch = new float[blockSize];
+        for (var b = 0; b < blocks; b++)
+        {
+            var span = new Range(b * blockSize, (b + 1) * blockSize);
+            replay.Process(x.AsSpan(span), d.AsSpan(span), scratch, 0);
+            residual[b] = replay.OutputEnergy;
+            echo[b] = replay.EchoEnergy;
+        }
+
+        var floor = Percentile(residual, 0.1);
+        var loudEcho = Percentile(echo, 0.9);
+        var leakRatios = Enumerable.Range(0, blocks).Where(b => echo[b] > 0.1 * loudEcho && echo[b] > 0).Select(b => residual[b] / echo[b]).ToArray();
+        var leak = leakRatios.Length == 0 ? 0 : Percentile(leakRatios, 0.5);
+        var active = new bool[blocks];
+        for (var b = 0; b < blocks; b++)
+        {
+            active[b] = residual[b] > 10 * ((leak * echo[b]) + floor) && residual[b] > 2 * floor;
+        }
+
+        var mask = new bool[blocks];
+        for (var b = 0; b < blocks; b++)
+        {
+            for (var j = Math.Max(0, b - 2); j <= Math.Min(blocks - 1, b + 2); j++)
+            {
+                mask[b] |= active[j];
+            }
+        }
+
+        return mask;
+    }
+
+    private static double Percentile(double[] values, double fraction)
+    {
+        if (values.Length == 0)
+        {
+            return 0;
+        }
+
+        var sorted = (double[])values.Clone();
+        Array.Sort(sorted);
+        return sorted[(int)Math.Clamp(Math.Round(fraction * (sorted.Length - 1)), 0, sorted.Length - 1)];
+    }
+
+    /// <summary>ERLE over the blocks that look like far-end single talk: loud echo estimate, microphone coherent with it.</summary>
+    private static double? EstimateErle(float[] d, float[] e, double[] coherence, double[] echo, int blockSize)
+    {
+        var loud = Percentile(echo, 0.95);
+        double mic = 0, output = 0;
+        for (var b = 0; b < coherence.Length; b++)
+        {
+            if (coherence[b] >= 0.9 && echo[b] > 0.01 * loud && loud > 0)
+            {
+                for (var i = b * blockSize; i < (b + 1) * blockSize; i++)
+                {
+                    mic += d[i] * (double)d[i];
+                    output += e[i] * (double)e[i];
+                }
+            }
+        }
+
+        return mic > 0 && output > 0 ? Math.Round(10 * Math.Log10(mic / output), 1) : null;
+    }
+}

@@ -1,0 +1,33 @@
+using Microsoft.Playwright;
+using SparkControl.Tests.Infrastructure;
+using static Microsoft.Playwright.Assertions;
+
+namespace SparkControl.Tests.Audio.Echo;
+
+[Collection(BrowserCollection.Name)]
+public sealed class EchoCancelBrowserTests(BrowserFixture browser)
+{
+    [Fact]
+    public async Task AudioPage_UploadCall_ShowsDelayAndErle()
+    {
+        var call = await EchoTestCalls.GetAsync(EchoTestCalls.Default);
+        await using var app = await SparkControlApp.StartAsync();
+        var page = await browser.NewPageAsync(app.BaseAddress);
+        await page.GotoAsync("/audio");
+
+        await page.GetByTestId("echo-file").SetInputFilesAsync(Path.Combine(call.Directory, "call.wav"));
+
+        try
+        {
+            await Expect(page.GetByTestId("echo-delay")).ToHaveTextAsync(new System.Text.RegularExpressions.Regex(@"^1(19|20|21)\.\d ms$"), new() { Timeout = 60_000 });
+        }
+        catch (PlaywrightException ex)
+        {
+            await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(Tools.ArtifactsDirectory, "audio-echo-failed.png"), FullPage = true });
+            throw new InvalidOperationException($"The panel showed: {await page.GetByTestId("echo-panel").InnerTextAsync()}", ex);
+        }
+        await Expect(page.GetByTestId("echo-erle")).ToHaveTextAsync(new System.Text.RegularExpressions.Regex(@"^\d+\.\d dB$"));
+        await Expect(page.GetByTestId("echo-after")).ToHaveAttributeAsync("src", new System.Text.RegularExpressions.Regex("^data:audio/wav;base64,"));
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(Tools.ArtifactsDirectory, "audio-echo.png"), FullPage = true });
+    }
+}

@@ -1,0 +1,45 @@
+using Bunit;
+using Microsoft.AspNetCore.Components.Forms;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using SparkControl.Core.Audio;
+using SparkControl.Core.Audio.Echo;
+using SparkControl.Tests.Infrastructure;
+using SparkControl.Web.Components.Controls;
+
+namespace SparkControl.Tests.Audio.Echo;
+
+public sealed class EchoCancelPanelTests : UiTestContext
+{
+    public EchoCancelPanelTests()
+    {
+        Services.AddSingleton(Options.Create(new EchoOptions()));
+    }
+
+    [Fact]
+    public async Task Upload_EchoCall_ShowsDelayErleAndBothPlayers()
+    {
+        var call = await EchoTestCalls.GetAsync(EchoTestCalls.Default);
+        var panel = Render<EchoCancelPanel>();
+
+        panel.FindComponent<InputFile>().UploadFiles(InputFileContent.CreateFromBinary(call.CallWav, "call.wav", contentType: "audio/wav"));
+
+        panel.WaitForAssertion(() => Assert.Matches(@"^1(19|20|21)\.\d ms$", panel.Find("[data-testid=echo-delay]").TextContent.Trim()), TimeSpan.FromSeconds(60));
+        Assert.Matches(@"^\d+\.\d dB$", panel.Find("[data-testid=echo-erle]").TextContent.Trim());
+        Assert.StartsWith("data:audio/wav;base64,", panel.Find("[data-testid=echo-before]").GetAttribute("src"), StringComparison.Ordinal);
+        var after = panel.Find("[data-testid=echo-after]").GetAttribute("src")!;
+        var cleaned = WavFile.Read(Convert.FromBase64String(after["data:audio/wav;base64,".Length..]));
+        Assert.Equal(call.Mic.Length, cleaned.Length);
+    }
+
+    [Fact]
+    public void Upload_MonoFile_ShowsWhyItIsRefused()
+    {
+        var panel = Render<EchoCancelPanel>();
+
+        panel.FindComponent<InputFile>().UploadFiles(InputFileContent.CreateFromBinary(WavFile.Write16(16000, new float[1600]), "mono.wav"));
+
+        panel.WaitForAssertion(() => Assert.Contains("mono.wav: the WAV file has 1 channel; send a stereo call", panel.Find("[data-testid=echo-error]").TextContent, StringComparison.Ordinal));
+        Assert.Empty(panel.FindAll("[data-testid=echo-result]"));
+    }
+}

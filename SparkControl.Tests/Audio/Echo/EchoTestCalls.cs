@@ -1,0 +1,53 @@
+using System.Collections.Concurrent;
+using SparkControl.Core.Audio;
+using SparkControl.Core.Audio.Echo;
+using SparkControl.Tests.Infrastructure;
+
+namespace SparkControl.Tests.Audio.Echo;
+
+/// <summary>One generated call: the stereo file, its bytes, and the clean tracks as ground truth.</summary>
+public sealed record EchoTestCall(string Name, string Directory, byte[] CallWav, PcmAudio Call, EchoGroundTruth Truth)
+{
+    public float[] Mic => Call.Channels[0];
+
+    public float[] Reference => Call.Channels[1];
+}
+
+/// <summary>
+/// Test calls made by eng/audio/make-echo-call.sh (espeak-ng + sox) once per test run and shared by every test that
+/// asks for the same variant.
+/// </summary>
+public static class EchoTestCalls
+{
+    public const string Default = "default";
+    public const string Delay400 = "delay-400ms";
+    public const string Gain1 = "echo-gain-1";
+    public const string NoEcho = "no-echo";
+    public const string EchoOnly = "echo-only";
+
+    private static readonly Dictionary<string, string[]> Variants = new()
+    {
+        [Default] = [],
+        [Delay400] = ["--delay", "0.4"],
+        [Gain1] = ["--gain", "1.0"],
+        [NoEcho] = ["--gain", "0"],
+        [EchoOnly] = ["--no-local"],
+    };
+
+    private static readonly string Root = Path.Combine(Path.GetTempPath(), $"sc-echo-calls-{Environment.ProcessId}");
+    private static readonly ConcurrentDictionary<string, Lazy<Task<EchoTestCall>>> Cache = new();
+
+    public static Task<EchoTestCall> GetAsync(string name) =>
+        Cache.GetOrAdd(name, n => new Lazy<Task<EchoTestCall>>(() => MakeAsync(n))).Value;
+
+    private static async Task<EchoTestCall> MakeAsync(string name)
+    {
+        var directory = Path.Combine(Root, name);
+        var script = Path.Combine(Tools.RepositoryRoot, "eng", "audio", "make-echo-call.sh");
+        (await ProcessRunner.RunAsync("bash", [script, directory, .. Variants[name]], TimeSpan.FromMinutes(2))).EnsureSuccess($"making the {name} test call");
+        PcmAudio Read(string file) => WavFile.Read(File.ReadAllBytes(Path.Combine(directory, file)));
+        var bytes = await File.ReadAllBytesAsync(Path.Combine(directory, "call.wav"));
+        var truth = new EchoGroundTruth(Read("local.wav").Channels[0], Read("echo.wav").Channels[0], Read("noise.wav").Channels[0], 16000);
+        return new EchoTestCall(name, directory, bytes, WavFile.Read(bytes), truth);
+    }
+}

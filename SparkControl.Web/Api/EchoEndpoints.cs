@@ -1,0 +1,95 @@
+using System.Globalization;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
+using SparkControl.Core.Audio;
+using SparkControl.Core.Audio.Echo;
+using SparkControl.Core.Shell;
+
+namespace SparkControl.Web.Api;
+
+/// <summary>
+/// <c>POST /api/audio/echo-cancel</c>: multipart form with <c>file</c> (a stereo 16-bit WAV: channel 0 microphone,
+/// channel 1 far end) and optional <c>passes</c> (1 or 2) and <c>tailMs</c>; answers the cleaned microphone channel as
+/// a mono 16-bit WAV of the same rate and length, with <c>X-Echo-Delay-Ms</c>, <c>X-Echo-Erle-Db</c> (the canceller's
+/// own estimate) and <c>X-Echo-Detected</c>. With no echo found, the microphone comes back unchanged, delay and ERLE 0.
+/// </summary>
+public static class EchoEndpoints
+{
+    public const string DelayHeader = "X-Echo-Delay-Ms";
+    public const string ErleHeader = "X-Echo-Erle-Db";
+    public const string DetectedHeader = "X-Echo-Detected";
+
+    /// <summary>Multipart framing allowed on top of the file itself.</summary>
+    private const int FormOverhead = 64 * 1024;
+
+    /// <summary>One cancellation at a time: each keeps a core busy for seconds, and the panel must stay responsive.</summary>
+    private static readonly SemaphoreSlim Gate = new(1, 1);
+
+    public static IEndpointRouteBuilder MapEcho(this IEndpointRouteBuilder endpoints)
+    {
+        var group = endpoints.MapGroup("/api/audio").WithTags("Audio");
+        // A machine API for uploads (curl, scripts); there is no cookie session to forge.
+        group.MapPost("/echo-cancel", CancelEcho).DisableAntiforgery();
+        return endpoints;
+    }
+
+    public static async Task<FileContentHttpResult> CancelEcho(HttpContext context, IOptions<EchoOptions> options, CancellationToken cancellationToken)
+    {
+        var limits = options.Value;
+        var request = context.Request;
+        var maxBody = (long)limits.MaxUploadBytes + FormOverhead;
+        if (request.ContentLength > maxBody)
+        {
+            throw Invalid("file", $"the upload is {request.ContentLength:N0} bytes; the limit is {limits.MaxUploadBytes:N0} bytes");
+        }
+
+        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } size)
+        {
+            size.MaxRequestBodySize = maxBody;
+        }
+
+        if (!request.HasFormContentType)
+        {
+            throw Invalid("file", "send multipart/form-data with the stereo WAV in a field named 'file'");
+        }
+
+        IFormCollection form;
+        try
+        {
+            form = await request.ReadFormAsync(new FormOptions { MultipartBodyLengthLimit = limits.MaxUploadBytes, ValueCountLimit = 16 }, cancellationToken);
+        }
+        catch (Exception ex) when (ex is InvalidDataException || (ex is BadHttpRequestException bad && bad.StatusCode == StatusCodes.Status413PayloadTooLarge))
+        {
+            throw Invalid("file", $"the upload could not be read or is over the limit of {limits.MaxUploadBytes:N0} bytes: {ex.Message}");
+        }
+
+        var file = form.Files.GetFile("file") ?? throw Invalid("file", "no file: send the stereo WAV in a form field named 'file'");
+        var settings = EchoCallRequest.Settings(form["passes"], form["tailMs"], limits);
+        var bytes = new byte[file.Length];
+        await using (var stream = file.OpenReadStream())
+        {
+            await stream.ReadExactlyAsync(bytes, cancellationToken);
+        }
+
+        var call = EchoCallRequest.ReadCall(bytes, limits);
+        await Gate.WaitAsync(cancellationToken);
+        EchoCancelResult result;
+        try
+        {
+            result = await Task.Run(() => EchoCanceller.Cancel(call, settings), cancellationToken);
+        }
+        finally
+        {
+            Gate.Release();
+        }
+
+        var headers = context.Response.Headers;
+        headers[DetectedHeader] = result.Delay.HasEcho ? "true" : "false";
+        headers[DelayHeader] = result.Delay.Delay.TotalMilliseconds.ToString("0.0", CultureInfo.InvariantCulture);
+        headers[ErleHeader] = (result.ErleEstimateDb ?? 0).ToString("0.0", CultureInfo.InvariantCulture);
+        return TypedResults.File(WavFile.Write16(call.SampleRate, result.Output), "audio/wav", "echo-cancelled.wav");
+    }
+
+    private static ValidationFailedException Invalid(string field, string message) => new([new FieldError(field, message)]);
+}

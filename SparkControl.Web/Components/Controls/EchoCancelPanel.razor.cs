@@ -1,0 +1,92 @@
+using System.Globalization;
+using Microsoft.AspNetCore.Components;
+using Microsoft.AspNetCore.Components.Forms;
+using Microsoft.Extensions.Options;
+using SparkControl.Core.Audio;
+using SparkControl.Core.Audio.Echo;
+using SparkControl.Core.Shell;
+
+namespace SparkControl.Web.Components.Controls;
+
+/// <summary>
+/// Uploads a stereo call, cancels the echo in-process (the same Core code as the API) and offers the microphone
+/// channel before and after as audio players fed by data URLs, trimmed to <see cref="PreviewSeconds"/> so a long call
+/// does not push megabytes through the circuit.
+/// </summary>
+public partial class EchoCancelPanel
+{
+    private const int PreviewSeconds = 60;
+
+    private int _passes;
+    private int _tailMs;
+    private bool _busy;
+    private string? _fileName;
+    private string? _error;
+    private EchoCancelResult? _result;
+    private string? _before;
+    private string? _after;
+    private bool _previewTrimmed;
+
+    [Inject]
+    public required IOptions<EchoOptions> Options { get; init; }
+
+    protected override void OnInitialized()
+    {
+        _passes = Options.Value.Passes;
+        _tailMs = (int)Options.Value.TailLength.TotalMilliseconds;
+    }
+
+    private async Task OnFileAsync(InputFileChangeEventArgs e)
+    {
+        var limits = Options.Value;
+        _fileName = e.File.Name;
+        _error = null;
+        _result = null;
+        if (e.File.Size > limits.MaxUploadBytes)
+        {
+            _error = $"{e.File.Name} is {e.File.Size:N0} bytes; the limit is {limits.MaxUploadBytes:N0} bytes.";
+            return;
+        }
+
+        _busy = true;
+        try
+        {
+            var bytes = new byte[e.File.Size];
+            await using (var stream = e.File.OpenReadStream(limits.MaxUploadBytes))
+            {
+                await stream.ReadExactlyAsync(bytes);
+            }
+
+            var call = EchoCallRequest.ReadCall(bytes, limits);
+            var settings = EchoCallRequest.Settings(_passes.ToString(CultureInfo.InvariantCulture), _tailMs.ToString(CultureInfo.InvariantCulture), limits);
+            var result = await Task.Run(() => EchoCanceller.Cancel(call, settings));
+            var preview = Math.Min(call.Length, call.SampleRate * PreviewSeconds);
+            _previewTrimmed = preview < call.Length;
+            _before = DataUrl(call.Channels[0].AsSpan(0, preview), call.SampleRate);
+            _after = DataUrl(result.Output.AsSpan(0, preview), call.SampleRate);
+            _result = result;
+        }
+        catch (ValidationFailedException ex)
+        {
+            _error = $"{e.File.Name}: {string.Join("; ", ex.Errors.Select(x => x.Message))}.";
+        }
+        catch (IOException ex)
+        {
+            _error = $"{e.File.Name} could not be read: {ex.Message}";
+        }
+        finally
+        {
+            _busy = false;
+        }
+    }
+
+    private static string DataUrl(ReadOnlySpan<float> samples, int sampleRate) =>
+        $"data:audio/wav;base64,{Convert.ToBase64String(WavFile.Write16(sampleRate, samples.ToArray()))}";
+
+    private static string Ms(TimeSpan time) => $"{time.TotalMilliseconds.ToString("0.0", CultureInfo.InvariantCulture)} ms";
+
+    private static string Seconds(int samples, int sampleRate) => $"{((double)samples / sampleRate).ToString("0.0", CultureInfo.InvariantCulture)} s";
+
+    private static string RealTime(EchoCancelResult result) =>
+        (result.Output.Length / (double)result.SampleRate / Math.Max(1e-3, result.Elapsed.TotalSeconds)).ToString("0", CultureInfo.InvariantCulture);
+}
