@@ -44,9 +44,9 @@ public sealed partial class ServiceActions(
     /// </summary>
     public async Task<LimitChange> SetMemoryLimitAsync(string spark, string service, long bytes, string actor, CancellationToken cancellationToken)
     {
-        if (bytes < 6L << 20)
+        if (Shell.Validators.MemoryLimit(bytes) is { } problem)
         {
-            throw new Shell.ValidationFailedException([new Shell.FieldError("memoryLimit", "Docker refuses a memory limit below 6m")]);
+            throw new Shell.ValidationFailedException([new Shell.FieldError("memoryLimit", problem)]);
         }
 
         var (entry, definition, container) = Resolve(spark, service);

@@ -137,9 +137,9 @@ public static class ServicesYaml
             errors.Add(new FieldError("healthPath", "healthPath must start with '/' and hold no spaces"));
         }
 
-        if (service.MemoryLimitBytes is { } memory && memory < 6L << 20)
+        if (service.MemoryLimitBytes is { } memory && Validators.MemoryLimit(memory) is { } memoryProblem)
         {
-            errors.Add(new FieldError("memoryLimit", "memoryLimit must be a size of at least 6m, like 16g or 512m"));
+            errors.Add(new FieldError("memoryLimit", memoryProblem));
         }
 
         if (service.MemoryEstimateGiB is { } estimate && (!double.IsFinite(estimate) || estimate < 0 || estimate > 1024))

@@ -92,6 +92,26 @@ public static partial class Validators
             : $"{field} '{Printable(value)}' may only hold letters, digits, '.', '_' and '-', must start with a letter or digit and be at most 64 characters";
     }
 
+    /// <summary>Docker refuses a memory limit below 6 MiB.</summary>
+    public const long MinimumMemoryLimit = 6L << 20;
+
+    /// <summary>A memory cap as typed (<c>16g</c>, <c>512m</c>, bytes), at least Docker's minimum.</summary>
+    public static string? MemoryLimit(string? value, out long bytes, string field = "memoryLimit")
+    {
+        bytes = 0;
+        if (string.IsNullOrWhiteSpace(value))
+        {
+            return $"{field} is required: a size like 16g or 512m";
+        }
+
+        return Services.ByteSize.TryParse(value, out bytes)
+            ? MemoryLimit(bytes, field)
+            : $"{field} must be a size like 16g or 512m, not '{Printable(value)}'";
+    }
+
+    public static string? MemoryLimit(long bytes, string field = "memoryLimit") =>
+        bytes >= MinimumMemoryLimit ? null : $"{field} must be at least 6m (Docker refuses less), not {Services.ByteSize.Format(bytes)}";
+
     public static string? Port(int? value, string field = "port") =>
         value is null or (>= 1 and <= 65535) ? null : $"{field} must be between 1 and 65535, not {value}";
 

@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using System.Globalization;
 using System.Reflection;
 using SparkControl.Core.Catalog;
 using SparkControl.Core.Hosts;
@@ -107,6 +108,9 @@ public static class DemoSpark
             MemoryLimitBytes = 16L << 30,
             MemorySwapLimitBytes = 16L << 30,
         },
+        Service("tts", "ghcr.io/remsky/kokoro-fastapi-gpu:v0.2.4", 8880),
+        Service("qdrant", "qdrant/qdrant:v1.15.5", 6333),
+        Service("open-webui", "ghcr.io/open-webui/open-webui:v0.6.34", 8080),
         new ContainerLaunchSpec
         {
             Name = "embeddings",
@@ -115,6 +119,13 @@ public static class DemoSpark
             Command = ["serve", "BAAI/bge-small-en-v1.5", "--served-model-name", "bge-small", "--port", "8001", "--gpu-memory-utilization", "0.04"],
         },
     ];
+
+    private static ContainerLaunchSpec Service(string name, string image, int port) => new()
+    {
+        Name = name,
+        Image = image,
+        Labels = ImmutableSortedDictionary.CreateRange(StringComparer.Ordinal, [KeyValuePair.Create(ContainerLabels.Port, port.ToString(CultureInfo.InvariantCulture))]),
+    };
 
     private static string ReadResource(string name)
     {

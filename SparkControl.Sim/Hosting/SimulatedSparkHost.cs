@@ -432,11 +432,11 @@ public sealed class SimulatedSparkHost : ISparkHost, IAsyncDisposable
                 process = server.RunAsync;
             }
         }
-        else if (spec.Image.Contains("parakeet", StringComparison.OrdinalIgnoreCase) || spec.Image.Contains("asr", StringComparison.OrdinalIgnoreCase))
+        else if (SimServiceProfile.ForImage(spec.Image, _time) is { } profile
+            && spec.Labels.TryGetValue(ContainerLabels.Port, out var p) && int.TryParse(p, NumberStyles.Integer, CultureInfo.InvariantCulture, out var port))
         {
-            var port = spec.Labels.TryGetValue(ContainerLabels.Port, out var p) && int.TryParse(p, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value) ? value : 9000;
-            var asr = new SimAsrServer("nvidia/parakeet-tdt-0.6b-v2", TimeSpan.FromSeconds(1), _time, container.Log.Append, new IPEndPoint(IPAddress.Loopback, MapPort(port)));
-            process = asr.RunAsync;
+            var service = new SimServiceServer(profile, TimeSpan.FromSeconds(1), _time, container.Log.Append, new IPEndPoint(IPAddress.Loopback, MapPort(port)));
+            process = service.RunAsync;
         }
         else
         {

@@ -30,9 +30,43 @@ public sealed class SparkCardTests : UiTestContext
         Assert.Equal("demo", card.Find("[data-testid=spark-name]").TextContent.Trim());
         Assert.Equal("qwen3-8b", card.Find("[data-testid=loaded-model-name]").TextContent.Trim());
         Assert.Equal("Loading", card.Find("[data-testid=loaded-model-status]").GetAttribute("data-status"));
-        Assert.Equal("Healthy", card.Find("[data-testid=service-parakeet-asr] [data-testid=service-status]").GetAttribute("data-status"));
-        Assert.Contains("container running, port not open yet", card.Find("[data-testid=service-sparkcontrol-llm]").TextContent, StringComparison.Ordinal);
+        Assert.Equal("1 healthy, 1 loading", card.Find("[data-testid=service-summary]").TextContent.Trim());
         Assert.Contains("simulated", card.Markup, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ServiceCard_ShowsStatusReasonAndLinksToItsDetailPage()
+    {
+        var card = Render<ServiceCard>(p => p.Add(c => c.Value, Service("parakeet-asr", HealthStatus.Down, "container exited (137), killed for running out of memory")));
+
+        Assert.Equal("Down", card.Find("[data-testid=service-status]").GetAttribute("data-status"));
+        Assert.Equal("container exited (137), killed for running out of memory", card.Find("[data-testid=service-reason]").TextContent.Trim());
+        Assert.Equal("services/demo/parakeet-asr", card.Find("[data-testid=service-link]").GetAttribute("href"));
+        Assert.Empty(card.FindAll("[data-testid=service-out-link]"));
+    }
+
+    [Fact]
+    public void ServiceCard_OpenWebUi_LinksOutToItsUi()
+    {
+        var webui = Service("open-webui", HealthStatus.Healthy, "answering", ServiceKind.OpenWebUi) with { Endpoint = new Uri("http://spark-01:8080/") };
+
+        var card = Render<ServiceCard>(p => p.Add(c => c.Value, webui));
+
+        var link = card.Find("[data-testid=service-out-link]");
+        Assert.Equal("http://spark-01:8080/", link.GetAttribute("href"));
+        Assert.Equal("_blank", link.GetAttribute("target"));
+        Assert.Contains("Open WebUI", link.TextContent, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ServiceCard_ConfiguredLinks_AreShownInsteadOfTheDefault()
+    {
+        var webui = Service("open-webui", HealthStatus.Healthy, "answering", ServiceKind.OpenWebUi) with { Endpoint = new Uri("http://spark-01:8080/") };
+
+        var card = Render<ServiceCard>(p => p.Add(c => c.Value, webui).Add(c => c.Links, [new ServiceLink("Chat", "https://chat.lan/")]));
+
+        var link = Assert.Single(card.FindAll("[data-testid=service-out-link]"));
+        Assert.Equal("https://chat.lan/", link.GetAttribute("href"));
     }
 
     [Fact]

@@ -94,10 +94,15 @@ public sealed class FakeSparkHost(string name = "fake") : ISparkHost
     public Task<IReadOnlyList<string>> GetLogsAsync(string container, LogQuery query, CancellationToken cancellationToken) =>
         Task.FromResult<IReadOnlyList<string>>([]);
 
+    /// <summary>What <c>docker logs -f</c> prints, as a test writes it; completing the writer ends the stream.</summary>
+    public Channel<string> FollowedLog { get; } = Channel.CreateUnbounded<string>();
+
     public async IAsyncEnumerable<string> FollowLogsAsync(string container, LogQuery query, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        await Task.CompletedTask;
-        yield break;
+        await foreach (var line in FollowedLog.Reader.ReadAllAsync(cancellationToken))
+        {
+            yield return line;
+        }
     }
 
     public async IAsyncEnumerable<GpuSample> WatchGpuAsync([EnumeratorCancellation] CancellationToken cancellationToken)

@@ -49,9 +49,9 @@ public static class ServicesEndpoints
 
     public static async Task<Ok<LimitChange>> SetLimits(string spark, string name, LimitsBody body, ServiceActions actions, CancellationToken cancellationToken)
     {
-        if (body.MemoryLimit is null || !ByteSize.TryParse(body.MemoryLimit, out var bytes))
+        if (Validators.MemoryLimit(body.MemoryLimit, out var bytes) is { } problem)
         {
-            throw new ValidationFailedException([new FieldError("memoryLimit", $"memoryLimit must be a size like 16g or 512m, not '{Validators.Printable(body.MemoryLimit ?? string.Empty)}'")]);
+            throw new ValidationFailedException([new FieldError("memoryLimit", problem)]);
         }
 
         return TypedResults.Ok(await actions.SetMemoryLimitAsync(spark, name, bytes, "api", cancellationToken));

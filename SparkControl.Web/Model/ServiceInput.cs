@@ -33,13 +33,13 @@ public static class ServiceInput
         long? memory = null;
         if (!string.IsNullOrEmpty(body.MemoryLimit))
         {
-            if (ByteSize.TryParse(body.MemoryLimit, out var bytes))
+            if (Validators.MemoryLimit(body.MemoryLimit, out var bytes) is { } problem)
             {
-                memory = bytes;
+                errors.Add(new FieldError("memoryLimit", problem));
             }
             else
             {
-                errors.Add(new FieldError("memoryLimit", $"memoryLimit must be a size like 16g or 512m, not '{Validators.Printable(body.MemoryLimit)}'"));
+                memory = bytes;
             }
         }
 

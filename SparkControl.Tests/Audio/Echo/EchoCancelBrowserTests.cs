@@ -15,6 +15,7 @@ public sealed class EchoCancelBrowserTests(BrowserFixture browser)
         var page = await browser.NewPageAsync(app.BaseAddress);
         await page.GotoAsync("/audio");
 
+        await Expect(page.GetByTestId("echo-panel")).ToHaveAttributeAsync("data-ready", "true");
         await page.GetByTestId("echo-file").SetInputFilesAsync(Path.Combine(call.Directory, "call.wav"));
 
         try

@@ -15,6 +15,9 @@ public partial class Dashboard
     [Inject]
     public required SparkFleet Fleet { get; init; }
 
+    private IReadOnlyList<ServiceLink> LinksOf(ServiceHealth service) =>
+        _fleet.ServicesOn(service.Spark).FirstOrDefault(s => string.Equals(s.Name, service.Name, StringComparison.OrdinalIgnoreCase))?.Links ?? [];
+
     protected override void OnInitialized()
     {
         // Version 0 is the empty snapshot before the first check: keep showing the progress bar until a real one.

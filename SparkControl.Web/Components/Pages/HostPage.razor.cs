@@ -54,6 +54,9 @@ public partial class HostPage : IAsyncDisposable
         }
     }
 
+    /// <summary>An image ID as <c>docker images</c> shows it: the first 12 hex digits; the page's title has it whole.</summary>
+    private static string ShortImageId(string? id) => id is null ? "?" : id.StartsWith("sha256:", StringComparison.Ordinal) && id.Length > 19 ? id[7..19] : id;
+
     private static string Describe(long? bytes) => bytes is { } value ? ByteSize.Format(value) : "none";
 
     private async Task RunAsync(HostAction action)

@@ -46,10 +46,7 @@ public partial class ServiceDetailPage
 
     private string? Uptime => _detail?.Uptime is { } uptime ? uptime.TotalHours >= 1 ? $"{(int)uptime.TotalHours} h {uptime.Minutes} min" : $"{uptime.Minutes} min {uptime.Seconds} s" : null;
 
-    private IEnumerable<ServiceLink> Links =>
-        (_detail?.Definition.Links ?? []).Concat(_health is { Kind: ServiceKind.OpenWebUi, Endpoint: { } endpoint } && _detail?.Definition.Links.IsEmpty == true
-            ? [new ServiceLink("Open WebUI", endpoint.ToString())]
-            : []);
+    private IEnumerable<ServiceLink> Links => _health is null ? [] : ServiceLinks.For(_health, _detail?.Definition.Links ?? []);
 
     protected override void OnInitialized()
     {

@@ -1,0 +1,60 @@
+using Microsoft.Playwright;
+using SparkControl.Tests.Infrastructure;
+using static Microsoft.Playwright.Assertions;
+
+namespace SparkControl.Tests.Browser;
+
+[Collection(BrowserCollection.Name)]
+public sealed class ServiceDetailBrowserTests(BrowserFixture browser)
+{
+    [Fact]
+    public async Task DetailPage_StopTheService_TheDashboardInAnotherTabSeesItLive()
+    {
+        await using var app = await SparkControlApp.StartAsync();
+        var dashboard = await browser.NewPageAsync(app.BaseAddress);
+        var detail = await browser.NewPageAsync(app.BaseAddress);
+        await dashboard.GotoAsync("/");
+        var asrOnDashboard = dashboard.GetByTestId("spark-demo").GetByTestId("service-parakeet-asr").GetByTestId("service-status");
+        await Expect(asrOnDashboard).ToHaveAttributeAsync("data-status", "Healthy");
+
+        await detail.GotoAsync("/services/demo/parakeet-asr");
+        await Expect(detail.GetByTestId("detail-status")).ToHaveAttributeAsync("data-status", "Healthy");
+        await Expect(detail.GetByTestId("container-facts")).ToContainTextAsync("sparkcontrol/sim-parakeet-asr:demo");
+        await Expect(detail.GetByTestId("log-lines")).ToContainTextAsync("Uvicorn running");
+        await detail.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(Tools.ArtifactsDirectory, "service-detail.png"), FullPage = true });
+        await detail.GetByTestId("action-stop").ClickAsync();
+        await Expect(detail.GetByTestId("confirm-dialog")).ToContainTextAsync("Stop the container parakeet-asr on demo");
+        await detail.GetByTestId("confirm-ok").ClickAsync();
+
+        // The other tab was never touched: the health stream carries the change to it.
+        await Expect(asrOnDashboard).ToHaveAttributeAsync("data-status", "Down");
+        await Expect(detail.GetByTestId("detail-status")).ToHaveAttributeAsync("data-status", "Down");
+        await Expect(detail.GetByTestId("action-start")).ToBeEnabledAsync();
+
+        await detail.GetByTestId("action-start").ClickAsync();
+        await detail.GetByTestId("confirm-ok").ClickAsync();
+        await Expect(asrOnDashboard).ToHaveAttributeAsync("data-status", "Healthy");
+    }
+
+    [Fact]
+    public async Task HostPage_AptUpdate_StreamsItsOutput_AndReapplyPatchesRestoresTheTtsCap()
+    {
+        await using var app = await SparkControlApp.StartAsync();
+        var page = await browser.NewPageAsync(app.BaseAddress);
+
+        await page.GotoAsync("/sparks/demo/host");
+        await Expect(page.GetByTestId("host-facts")).ToContainTextAsync("NVIDIA GB10");
+        await Expect(page.GetByTestId("host-model-container")).ToContainTextAsync("sparkcontrol-llm");
+
+        await page.GetByTestId("host-apt-update").ClickAsync();
+        await page.GetByTestId("confirm-ok").ClickAsync();
+        await Expect(page.GetByTestId("host-action-output")).ToContainTextAsync("Reading package lists... Done");
+        await Expect(page.GetByTestId("host-action-output")).ToContainTextAsync("(finished)");
+
+        // The demo starts tts without the 8g cap services.yaml gives it, as a recreated container would be.
+        await page.GetByTestId("host-reapply").ClickAsync();
+        await Expect(page.GetByTestId("reapply-result")).ToContainTextAsync("memory cap none → 8g");
+        await Expect(page.GetByTestId("reapply-result")).ToContainTextAsync("already 16g");
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(Tools.ArtifactsDirectory, "host.png"), FullPage = true });
+    }
+}
