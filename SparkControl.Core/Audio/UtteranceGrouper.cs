@@ -120,7 +120,7 @@ public static class UtteranceGrouper
         var text = new StringBuilder();
         foreach (var raw in tokens)
         {
-            var token = raw.Trim();
+            var token = raw.ReplaceLineEndings(" ").Trim();
             if (token.Length == 0)
             {
                 continue;

@@ -260,7 +260,7 @@ public sealed class LabelMergerTests
     [Fact]
     public void Assign_DuplicateSegments_CountOnce()
     {
-        // A duplicated B segment must not outweigh A: 0.4 s of A against 0.6 s... of B counted once, not 1.2 s.
+        // Repeated B segments must not outweigh A: 0.4 s of A against 0.6 s of B, counted once.
         var once = One(W(1.0, 2.0), S(0, 1.4, "A"), S(1.4, 3, "B"));
         var twice = One(W(1.0, 2.0), S(0, 1.4, "A"), S(1.4, 3, "B"), S(1.4, 3, "B"), S(1.5, 2.5, "B"));
 
