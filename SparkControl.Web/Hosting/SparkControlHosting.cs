@@ -2,6 +2,7 @@ using System.Net;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.Extensions.Options;
 using MudBlazor.Services;
+using SparkControl.Core.Audio;
 using SparkControl.Core.Audio.Echo;
 using SparkControl.Core.Catalog;
 using SparkControl.Core.Configuration;
@@ -45,6 +46,8 @@ public static class SparkControlHosting
         services.AddSingleton<IValidateOptions<DemoOptions>, DemoOptionsValidator>();
         services.AddOptions<EchoOptions>().Bind(configuration.GetSection(EchoOptions.Section)).ValidateOnStart();
         services.AddSingleton<IValidateOptions<EchoOptions>, EchoOptionsValidator>();
+        services.AddOptions<AudioOptions>().Bind(configuration.GetSection(AudioOptions.Section)).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<AudioOptions>, AudioOptionsValidator>();
 
         services.AddSingleton(TimeProvider.System);
         services.AddMetrics();
@@ -113,6 +116,7 @@ public static class SparkControlHosting
         app.MapHealthz();
         app.MapSparks();
         app.MapEcho();
+        app.MapAudio();
         app.MapSecrets();
         app.MapModels();
         app.MapServices();
