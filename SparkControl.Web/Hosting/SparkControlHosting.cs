@@ -97,7 +97,11 @@ public static class SparkControlHosting
         services.AddExceptionHandler<ApiExceptionHandler>();
         // Bad request bodies become exceptions, which the API handler turns into problem details.
         services.Configure<Microsoft.AspNetCore.Routing.RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
-        services.AddRazorComponents().AddInteractiveServerComponents();
+        // A transcript pasted on the Audio page reaches the server as one circuit message: allow what the label-merge
+        // API accepts (JSON escaping can double it), not SignalR's 32 KB default.
+        var audio = StartupValidation.Bind<AudioOptions>(configuration, AudioOptions.Section);
+        services.AddRazorComponents().AddInteractiveServerComponents()
+            .AddHubOptions(o => o.MaximumReceiveMessageSize = Math.Max(32 * 1024, (2L * audio.MaxRequestBytes) + (64 * 1024)));
         services.AddMudServices();
         return builder;
     }
