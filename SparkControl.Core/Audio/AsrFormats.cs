@@ -66,13 +66,15 @@ public static partial class AsrFormats
         }
 
         var segments = root.TryGetProperty("segments", out var s) && s.ValueKind == JsonValueKind.Array ? s : default;
-        var speakers = segments.ValueKind == JsonValueKind.Array ? ReadSpeakers(segments) : [];
-        if (root.TryGetProperty("words", out var w) && w.ValueKind == JsonValueKind.Array && w.GetArrayLength() > 0)
+        var hasSegments = segments.ValueKind == JsonValueKind.Array;
+        var speakers = hasSegments ? ReadSpeakers(segments) : [];
+        if (root.TryGetProperty("words", out var w) && w.ValueKind == JsonValueKind.Array && (w.GetArrayLength() > 0 || !hasSegments || segments.GetArrayLength() == 0))
         {
+            // Silence is a transcript too: empty words (and no segments with text) is an empty result, not an error.
             return new AsrTranscript(ReadWords(w, "words"), speakers, "verbose_json");
         }
 
-        if (segments.ValueKind == JsonValueKind.Array && segments.GetArrayLength() > 0)
+        if (hasSegments)
         {
             var nested = segments.EnumerateArray().Any(x => x.ValueKind == JsonValueKind.Object && x.TryGetProperty("words", out var n) && n.ValueKind == JsonValueKind.Array);
             return nested

@@ -20,9 +20,15 @@ public sealed record PastedMerge(LabelMergeResult Result, string AsrFormat, stri
 /// </summary>
 public static class PastedTranscript
 {
-    public static PastedMerge Merge(string asr, string? diarization, LabelMergeOptions options)
+    public static PastedMerge Merge(string asr, string? diarization, LabelMergeOptions options, int maxWords)
     {
         var transcript = AsrFormats.Parse(asr);
+        if (transcript.Words.Count > maxWords)
+        {
+            throw new TranscriptFormatException(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"The transcript has {transcript.Words.Count:N0} words; the panel merges at most {maxWords:N0} at a time (setting Audio:MaxWords)."));
+        }
+
         var (segments, format) = DiarizationFormats.Parse(diarization ?? string.Empty);
         string source;
         if (segments.Count > 0)

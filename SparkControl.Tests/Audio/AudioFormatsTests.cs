@@ -130,6 +130,15 @@ public sealed class AudioFormatsTests
     }
 
     [Theory]
+    [InlineData("""{"text":"","words":[],"segments":[]}""")]
+    [InlineData("""{"text":"","segments":[]}""")]
+    [InlineData("""[]""")]
+    public void Parse_SilentAudio_NoWordsNoError(string body)
+    {
+        Assert.Empty(AsrFormats.Parse(body).Words);
+    }
+
+    [Theory]
     [InlineData("", "empty")]
     [InlineData("""{"text":"hello"}""", "verbose_json")] // response_format=json
     [InlineData("hello world", "no timings")] // response_format=text

@@ -83,6 +83,18 @@ public sealed class LabelMergePanelTests : UiTestContext
     }
 
     [Fact]
+    public void Merge_MoreWordsThanTheLimit_SaysWhichSetting()
+    {
+        Services.AddSingleton(Options.Create(new AudioOptions { MaxWords = 3 }));
+        var panel = Render<LabelMergePanel>();
+        Type(panel, "asr-input", Transcript);
+
+        panel.Find("[data-testid=merge]").Click();
+
+        Assert.Contains("4 words; the panel merges at most 3 at a time (setting Audio:MaxWords)", panel.Find("[data-testid=merge-error]").TextContent, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void LoadExample_Clicked_MergesTheExample()
     {
         var panel = Render<LabelMergePanel>();

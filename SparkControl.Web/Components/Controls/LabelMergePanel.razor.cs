@@ -36,12 +36,7 @@ public partial class LabelMergePanel
         _error = null;
         try
         {
-            var merge = PastedTranscript.Merge(_asr ?? string.Empty, _diarization, Options.Value.ToMergeOptions());
-            if (merge.Result.Words.Count > Options.Value.MaxWords)
-            {
-                throw new TranscriptFormatException($"The transcript has {merge.Result.Words.Count:N0} words; this panel merges at most {Options.Value.MaxWords:N0} (setting Audio:MaxWords).");
-            }
-
+            var merge = PastedTranscript.Merge(_asr ?? string.Empty, _diarization, Options.Value.ToMergeOptions(), Options.Value.MaxWords);
             _merge = merge;
             _srtLink = DataLink("application/x-subrip", TranscriptWriter.Srt(merge.Result));
             _vttLink = DataLink("text/vtt", TranscriptWriter.WebVtt(merge.Result));
