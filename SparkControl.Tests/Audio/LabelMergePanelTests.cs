@@ -61,6 +61,20 @@ public sealed class LabelMergePanelTests : UiTestContext
     }
 
     [Fact]
+    public void Upload_TranscriptAndRttmFiles_FillTheFieldsForTheMerge()
+    {
+        var panel = Render<LabelMergePanel>();
+        var inputs = panel.FindComponents<Microsoft.AspNetCore.Components.Forms.InputFile>();
+
+        inputs[0].UploadFiles(InputFileContent.CreateFromText(Transcript, "call.json"));
+        inputs[1].UploadFiles(InputFileContent.CreateFromText(Rttm, "call.rttm"));
+        panel.Find("[data-testid=merge]").Click();
+
+        Assert.Equal(Rttm, panel.Find("textarea[data-testid=diarization-input]").GetAttribute("value"));
+        Assert.Equal(["Alice", "Bob", ""], panel.FindAll("[data-testid=utterance]").Select(u => u.GetAttribute("data-speaker")));
+    }
+
+    [Fact]
     public void Merge_Unreadable_ErrorShownAndNoTranscript()
     {
         var panel = Render<LabelMergePanel>();
