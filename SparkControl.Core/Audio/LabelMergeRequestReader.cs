@@ -5,23 +5,6 @@ using SparkControl.Core.Shell;
 namespace SparkControl.Core.Audio;
 
 /// <summary>
-/// A validated label-merge request: one transcript with its diarization, or the channels of a call. <see cref="Run"/>
-/// does the work; the optional filter is the echo-removal hook of a call.
-/// </summary>
-public sealed record LabelMergeJob(
-    IReadOnlyList<TranscriptWord> Words,
-    IReadOnlyList<SpeakerSegment> Segments,
-    IReadOnlyList<ChannelTranscript>? Channels,
-    LabelMergeOptions Options,
-    string LocalSpeaker,
-    string RemoteSpeaker)
-{
-    public LabelMergeResult Run(LocalWordFilter? localFilter = null) => Channels is null
-        ? LabelMerger.Merge(Words, Segments, Options)
-        : CallMerger.Merge(Channels, Options, LocalSpeaker, RemoteSpeaker, localFilter);
-}
-
-/// <summary>
 /// Reads the body of <c>POST /api/audio/label-merge</c> and says exactly what is wrong with a bad one, field by field
 /// (<c>words[3].start</c>). Two shapes:
 /// <code>
