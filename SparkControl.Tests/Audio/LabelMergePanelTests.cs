@@ -120,11 +120,14 @@ public sealed class LabelMergePanelTests : UiTestContext
     }
 
     [Fact]
-    public void AudioPage_Rendered_LabelMergeIsATab()
+    public void AudioPage_Rendered_OneTabPerToolLabelMergeFirst()
     {
+        Services.AddSingleton(Options.Create(new SparkControl.Core.Audio.Echo.EchoOptions()));
+
         var page = Render<SparkControl.Web.Components.Pages.Audio>();
 
-        Assert.Contains("Label merge", page.Find(".mud-tabs-tabbar").TextContent, StringComparison.Ordinal);
+        Assert.Equal(["Label merge", "Echo cancellation"], page.FindAll(".mud-tab").Select(t => t.TextContent.Trim()));
         Assert.NotNull(page.FindComponent<LabelMergePanel>());
+        Assert.NotNull(page.FindComponent<EchoCancelPanel>()); // kept alive behind its tab
     }
 }
