@@ -2,6 +2,7 @@ using System.Net;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.Extensions.Options;
 using MudBlazor.Services;
+using SparkControl.Core.Audio;
 using SparkControl.Core.Audio.Echo;
 using SparkControl.Core.Catalog;
 using SparkControl.Core.Configuration;
@@ -45,6 +46,8 @@ public static class SparkControlHosting
         services.AddSingleton<IValidateOptions<DemoOptions>, DemoOptionsValidator>();
         services.AddOptions<EchoOptions>().Bind(configuration.GetSection(EchoOptions.Section)).ValidateOnStart();
         services.AddSingleton<IValidateOptions<EchoOptions>, EchoOptionsValidator>();
+        services.AddOptions<AudioOptions>().Bind(configuration.GetSection(AudioOptions.Section)).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<AudioOptions>, AudioOptionsValidator>();
 
         services.AddSingleton(TimeProvider.System);
         services.AddMetrics();
@@ -94,7 +97,11 @@ public static class SparkControlHosting
         services.AddExceptionHandler<ApiExceptionHandler>();
         // Bad request bodies become exceptions, which the API handler turns into problem details.
         services.Configure<Microsoft.AspNetCore.Routing.RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
-        services.AddRazorComponents().AddInteractiveServerComponents();
+        // A transcript pasted on the Audio page reaches the server as one circuit message: allow what the label-merge
+        // API accepts (JSON escaping can double it), not SignalR's 32 KB default.
+        var audio = StartupValidation.Bind<AudioOptions>(configuration, AudioOptions.Section);
+        services.AddRazorComponents().AddInteractiveServerComponents()
+            .AddHubOptions(o => o.MaximumReceiveMessageSize = Math.Max(32 * 1024, (2L * audio.MaxRequestBytes) + (64 * 1024)));
         services.AddMudServices();
         return builder;
     }
@@ -113,6 +120,7 @@ public static class SparkControlHosting
         app.MapHealthz();
         app.MapSparks();
         app.MapEcho();
+        app.MapAudio();
         app.MapSecrets();
         app.MapModels();
         app.MapServices();

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Reflection;
 using Microsoft.Extensions.Options;
+using SparkControl.Core.Audio;
 using SparkControl.Core.Audio.Echo;
 using SparkControl.Core.Configuration;
 using SparkControl.Sim.Demo;
@@ -19,6 +20,7 @@ public static class StartupValidation
         CheckTypes(configuration, SparkControlOptions.Section, typeof(SparkControlOptions), errors);
         CheckTypes(configuration, DemoOptions.Section, typeof(DemoOptions), errors);
         CheckTypes(configuration, EchoOptions.Section, typeof(EchoOptions), errors);
+        CheckTypes(configuration, AudioOptions.Section, typeof(AudioOptions), errors);
         if (errors.Count == 0)
         {
             var sparkControl = Bind<SparkControlOptions>(configuration, SparkControlOptions.Section);
@@ -26,6 +28,7 @@ public static class StartupValidation
             var demo = Bind<DemoOptions>(configuration, DemoOptions.Section);
             Collect(new DemoOptionsValidator().Validate(null, demo), errors);
             Collect(new EchoOptionsValidator().Validate(null, Bind<EchoOptions>(configuration, EchoOptions.Section)), errors);
+            Collect(new AudioOptionsValidator().Validate(null, Bind<AudioOptions>(configuration, AudioOptions.Section)), errors);
         }
 
         return errors.Count == 0 ? null : string.Join("; ", errors);

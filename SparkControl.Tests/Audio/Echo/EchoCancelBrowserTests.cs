@@ -14,6 +14,7 @@ public sealed class EchoCancelBrowserTests(BrowserFixture browser)
         await using var app = await SparkControlApp.StartAsync();
         var page = await browser.NewPageAsync(app.BaseAddress);
         await page.GotoAsync("/audio");
+        await page.GetByRole(AriaRole.Tab, new() { Name = "Echo cancellation" }).ClickAsync();
 
         await Expect(page.GetByTestId("echo-panel")).ToHaveAttributeAsync("data-ready", "true");
         await page.GetByTestId("echo-file").SetInputFilesAsync(Path.Combine(call.Directory, "call.wav"));

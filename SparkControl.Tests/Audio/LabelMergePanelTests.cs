@@ -1,0 +1,133 @@
+using System.Text;
+using Bunit;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using SparkControl.Core.Audio;
+using SparkControl.Tests.Infrastructure;
+using SparkControl.Web.Components.Controls;
+
+namespace SparkControl.Tests.Audio;
+
+public sealed class LabelMergePanelTests : UiTestContext
+{
+    private const string Transcript = """
+        {"words":[{"word":"Hello","start":0.5,"end":0.9},{"word":"there.","start":1.0,"end":1.4},
+                  {"word":"Hi","start":2.2,"end":2.6},{"word":"lost","start":9.0,"end":9.2}]}
+        """;
+
+    private const string Rttm = "SPEAKER x 1 0.4 0.8 <NA> <NA> Alice <NA> <NA>\nSPEAKER x 1 2.4 1.0 <NA> <NA> Bob <NA> <NA>\n";
+
+    public LabelMergePanelTests() => Services.AddSingleton(Options.Create(new AudioOptions()));
+
+    private static void Type(IRenderedComponent<LabelMergePanel> panel, string testId, string text) =>
+        panel.Find($"textarea[data-testid={testId}]").Change(text);
+
+    [Fact]
+    public void Merge_PastedTranscriptAndRttm_ColouredUtterancesWithLowConfidenceHighlighted()
+    {
+        var panel = Render<LabelMergePanel>();
+
+        Type(panel, "asr-input", Transcript);
+        Type(panel, "diarization-input", Rttm);
+        panel.Find("[data-testid=merge]").Click();
+
+        var utterances = panel.FindAll("[data-testid=utterance]");
+        Assert.Equal(["Alice", "Bob", ""], utterances.Select(u => u.GetAttribute("data-speaker")));
+        Assert.Equal(["Alice", "Bob", "Unknown"], panel.FindAll("[data-testid=utterance-speaker]").Select(s => s.TextContent));
+        Assert.NotEqual(panel.FindAll("[data-testid=utterance-speaker]")[0].GetAttribute("style"), panel.FindAll("[data-testid=utterance-speaker]")[1].GetAttribute("style"));
+
+        // "there." [1.0, 1.4] is only 0.2 s inside Alice's turn; "Hi" half outside Bob's; "lost" has nobody within 1 s.
+        Assert.Equal(["there.", "Hi", "lost"], panel.FindAll("[data-testid=word-low]").Select(w => w.TextContent));
+        Assert.Contains("beyond-fill-gap", panel.FindAll("[data-testid=word-low]")[2].GetAttribute("title"), StringComparison.Ordinal);
+        Assert.Contains("4 words from verbose_json, speakers from RTTM, 2 segments", panel.Find("[data-testid=merge-summary]").TextContent, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Merge_Done_DownloadLinksCarryTheSubtitles()
+    {
+        var panel = Render<LabelMergePanel>();
+        Type(panel, "asr-input", Transcript);
+        Type(panel, "diarization-input", Rttm);
+
+        panel.Find("[data-testid=merge]").Click();
+
+        var srt = panel.Find("[data-testid=download-srt]");
+        const string prefix = "data:application/x-subrip;charset=utf-8;base64,";
+        Assert.StartsWith(prefix, srt.GetAttribute("href"), StringComparison.Ordinal);
+        Assert.Equal("transcript.srt", srt.GetAttribute("download"));
+        var content = Encoding.UTF8.GetString(Convert.FromBase64String(srt.GetAttribute("href")![prefix.Length..]));
+        Assert.StartsWith("1\n00:00:00,500 --> 00:00:01,400\nAlice: Hello there.\n", content, StringComparison.Ordinal);
+        Assert.StartsWith("data:text/vtt;", panel.Find("[data-testid=download-vtt]").GetAttribute("href"), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Upload_TranscriptAndRttmFiles_FillTheFieldsForTheMerge()
+    {
+        var panel = Render<LabelMergePanel>();
+        var inputs = panel.FindComponents<Microsoft.AspNetCore.Components.Forms.InputFile>();
+
+        inputs[0].UploadFiles(InputFileContent.CreateFromText(Transcript, "call.json"));
+        inputs[1].UploadFiles(InputFileContent.CreateFromText(Rttm, "call.rttm"));
+        panel.Find("[data-testid=merge]").Click();
+
+        Assert.Equal(Rttm, panel.Find("textarea[data-testid=diarization-input]").GetAttribute("value"));
+        Assert.Equal(["Alice", "Bob", ""], panel.FindAll("[data-testid=utterance]").Select(u => u.GetAttribute("data-speaker")));
+    }
+
+    [Fact]
+    public void Merge_Unreadable_ErrorShownAndNoTranscript()
+    {
+        var panel = Render<LabelMergePanel>();
+        Type(panel, "asr-input", "just words without times");
+
+        panel.Find("[data-testid=merge]").Click();
+
+        Assert.Contains("no timings", panel.Find("[data-testid=merge-error]").TextContent, StringComparison.Ordinal);
+        Assert.Empty(panel.FindAll("[data-testid=merged-transcript]"));
+    }
+
+    [Fact]
+    public void Merge_NothingPasted_SaysSo()
+    {
+        var panel = Render<LabelMergePanel>();
+
+        panel.Find("[data-testid=merge]").Click();
+
+        Assert.Equal("The transcript is empty.", panel.Find("[data-testid=merge-error]").TextContent.Trim());
+    }
+
+    [Fact]
+    public void Merge_MoreWordsThanTheLimit_SaysWhichSetting()
+    {
+        Services.AddSingleton(Options.Create(new AudioOptions { MaxWords = 3 }));
+        var panel = Render<LabelMergePanel>();
+        Type(panel, "asr-input", Transcript);
+
+        panel.Find("[data-testid=merge]").Click();
+
+        Assert.Contains("4 words; the panel merges at most 3 at a time (setting Audio:MaxWords)", panel.Find("[data-testid=merge-error]").TextContent, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void LoadExample_Clicked_MergesTheExample()
+    {
+        var panel = Render<LabelMergePanel>();
+
+        panel.Find("[data-testid=load-example]").Click();
+
+        Assert.Equal(["SPEAKER_00", "SPEAKER_01"], panel.FindAll("[data-testid=utterance]").Select(u => u.GetAttribute("data-speaker")));
+        Assert.Equal(["today", "you"], panel.FindAll("[data-testid=word-low]").Select(w => w.TextContent));
+    }
+
+    [Fact]
+    public void AudioPage_Rendered_OneTabPerToolLabelMergeFirst()
+    {
+        Services.AddSingleton(Options.Create(new SparkControl.Core.Audio.Echo.EchoOptions()));
+
+        var page = Render<SparkControl.Web.Components.Pages.Audio>();
+
+        Assert.Equal(["Label merge", "Echo cancellation"], page.FindAll(".mud-tab").Select(t => t.TextContent.Trim()));
+        Assert.NotNull(page.FindComponent<LabelMergePanel>());
+        Assert.NotNull(page.FindComponent<EchoCancelPanel>()); // kept alive behind its tab
+    }
+}

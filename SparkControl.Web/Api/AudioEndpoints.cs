@@ -1,0 +1,147 @@
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
+using SparkControl.Core.Audio;
+using SparkControl.Core.Shell;
+
+namespace SparkControl.Web.Api;
+
+/// <summary>
+/// <c>POST /api/audio/label-merge</c>: speakers for every word of a transcript, or the merged transcript of a two-channel
+/// call, usable on its own (see <see cref="LabelMergeRequestReader"/> for the body). Answers JSON, or with
+/// <c>?format=srt|vtt|text</c> subtitles or plain text.
+/// </summary>
+public static class AudioEndpoints
+{
+    public sealed record WordView(
+        string Word,
+        double? Start,
+        double? End,
+        string? Speaker,
+        double Confidence,
+        string? Reason,
+        string Method,
+        double Margin,
+        [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] int? Channel,
+        [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string[]? Repairs,
+        [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] bool Dropped);
+
+    public sealed record UtteranceView(
+        string? Speaker,
+        double Start,
+        double End,
+        string Text,
+        bool Overlap,
+        [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] int? Channel);
+
+    public sealed record LabelMergeView(WordView[] Words, UtteranceView[] Utterances, int DroppedSegments);
+
+    public static IEndpointRouteBuilder MapAudio(this IEndpointRouteBuilder endpoints)
+    {
+        var group = endpoints.MapGroup("/api/audio").WithTags("Audio");
+        group.MapPost("/label-merge", LabelMergeAsync);
+        return endpoints;
+    }
+
+    public static async Task<Results<Ok<LabelMergeView>, ContentHttpResult, ProblemHttpResult>> LabelMergeAsync(
+        HttpContext context, string? format, IOptions<AudioOptions> options, CancellationToken cancellationToken)
+    {
+        var settings = options.Value;
+        format = string.IsNullOrEmpty(format) ? "json" : format.ToLowerInvariant();
+        if (format is not ("json" or "srt" or "vtt" or "text"))
+        {
+            throw new ValidationFailedException([new FieldError("format", $"format must be json, srt, vtt or text, not '{Truncate(format)}'.")]);
+        }
+
+        var body = await ReadBodyAsync(context, settings.MaxRequestBytes, cancellationToken);
+        if (body is null)
+        {
+            return TypedResults.Problem(
+                statusCode: StatusCodes.Status413PayloadTooLarge,
+                title: "The request is too large",
+                detail: $"A label-merge request may be at most {settings.MaxRequestBytes:N0} bytes (setting Audio:MaxRequestBytes).");
+        }
+
+        using var document = JsonDocument.Parse(body, new JsonDocumentOptions { MaxDepth = 32 });
+        var job = LabelMergeRequestReader.Read(document.RootElement, settings);
+        var result = job.Run();
+        return format switch
+        {
+            "srt" => TypedResults.Text(TranscriptWriter.Srt(result), "application/x-subrip", Encoding.UTF8),
+            "vtt" => TypedResults.Text(TranscriptWriter.WebVtt(result), "text/vtt", Encoding.UTF8),
+            "text" => TypedResults.Text(TranscriptWriter.PlainText(result), "text/plain", Encoding.UTF8),
+            _ => TypedResults.Ok(View(result, isCall: job.Channels is not null)),
+        };
+    }
+
+    public static LabelMergeView View(LabelMergeResult result, bool isCall) => new(
+        [.. result.Words.Select(w => new WordView(
+            w.Text, w.Start, w.End, w.Speaker, w.Confidence, w.Reason, MethodName(w.Method), w.Margin,
+            isCall ? w.Channel : null, RepairNames(w.Repairs), w.Dropped))],
+        [.. result.Utterances.Select(u => new UtteranceView(u.Speaker, u.Start, u.End, u.Text, u.Overlap, isCall ? u.Channel : null))],
+        result.DroppedSegments);
+
+    public static string MethodName(AssignMethod method) => method.ToString().ToLowerInvariant();
+
+    public static string[]? RepairNames(WordRepairs repairs) => repairs == WordRepairs.None
+        ? null
+        : [.. Enum.GetValues<WordRepairs>().Where(r => r != WordRepairs.None && repairs.HasFlag(r)).Select(r => KebabCase(r.ToString()))];
+
+    private static string KebabCase(string name)
+    {
+        var text = new StringBuilder();
+        foreach (var c in name)
+        {
+            if (char.IsUpper(c) && text.Length > 0)
+            {
+                text.Append('-');
+            }
+
+            text.Append(char.ToLowerInvariant(c));
+        }
+
+        return text.ToString();
+    }
+
+    /// <summary>The body, or null when it is longer than <paramref name="limit"/> (told by Content-Length or by counting).</summary>
+    private static async Task<byte[]?> ReadBodyAsync(HttpContext context, int limit, CancellationToken cancellationToken)
+    {
+        if (context.Request.ContentLength > limit)
+        {
+            return null;
+        }
+
+        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } sizeFeature)
+        {
+            // Let the server stop a longer chunked body itself, and allow one larger than its default when configured so.
+            sizeFeature.MaxRequestBodySize = limit;
+        }
+
+        using var buffer = new MemoryStream();
+        var chunk = new byte[81920];
+        try
+        {
+            int read;
+            while ((read = await context.Request.Body.ReadAsync(chunk, cancellationToken)) > 0)
+            {
+                if (buffer.Length + read > limit)
+                {
+                    return null;
+                }
+
+                buffer.Write(chunk, 0, read);
+            }
+        }
+        catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            return null;
+        }
+
+        return buffer.ToArray();
+    }
+
+    private static string Truncate(string text) => text.Length <= 20 ? text : $"{text[..20]}…";
+}
