@@ -13,6 +13,9 @@
 # and call.wav (stereo: channel 0 = mic, channel 1 = remote), plus ir.txt (the impulse response, one tap a line)
 # and truth.tsv (start, channel, speaker, text of every sentence). Needs espeak-ng, sox and awk.
 set -euo pipefail
+# Repeatable mode: sox otherwise seeds its noise generator and its dither from the clock, and the same call would
+# differ from run to run (and so would every figure measured on it).
+export SOX_OPTS="-R"
 
 usage() { sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 [ $# -ge 1 ] || usage
