@@ -49,6 +49,28 @@ public sealed class SparkControlOptionsValidator : IValidateOptions<SparkControl
         {
             errors.Add($"{prefix}:Ssh:MaxChannelsPerSpark must be between 1 and 9 (OpenSSH allows 10 sessions, one is kept for stopping commands), not {options.Ssh.MaxChannelsPerSpark}");
         }
+
+        var swap = options.Swap;
+        foreach (var (key, value) in new[]
+        {
+            ("PreflightTimeout", swap.PreflightTimeout), ("DownloadTimeout", swap.DownloadTimeout), ("DrainTimeout", swap.DrainTimeout),
+            ("StopTimeout", swap.StopTimeout), ("LaunchTimeout", swap.LaunchTimeout), ("LoadTimeout", swap.LoadTimeout),
+            ("VerifyTimeout", swap.VerifyTimeout), ("ProbeInterval", swap.ProbeInterval),
+        })
+        {
+            Positive(errors, $"{prefix}:Swap:{key}", value);
+        }
+
+        if (swap.SystemReserveGiB is < 0 or > 64 || double.IsNaN(swap.SystemReserveGiB))
+        {
+            errors.Add($"{prefix}:Swap:SystemReserveGiB must be between 0 and 64, not {swap.SystemReserveGiB}");
+        }
+
+        if (swap.LogLines is < 1 or > 10_000)
+        {
+            errors.Add($"{prefix}:Swap:LogLines must be between 1 and 10000, not {swap.LogLines}");
+        }
+
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 

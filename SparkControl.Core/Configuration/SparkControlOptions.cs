@@ -20,6 +20,8 @@ public sealed class SparkControlOptions
 
     public SshOptions Ssh { get; set; } = new();
 
+    public SwapOptions Swap { get; set; } = new();
+
     /// <summary>The period of each Spark's nvidia-smi sample stream.</summary>
     public TimeSpan GpuSampleInterval { get; set; } = TimeSpan.FromSeconds(1);
 }
@@ -62,4 +64,39 @@ public sealed class SshOptions
 
     /// <summary>Commands in flight on one connection (OpenSSH allows 10 sessions per connection).</summary>
     public int MaxChannelsPerSpark { get; set; } = 8;
+}
+
+/// <summary>Settings under <c>SparkControl:Swap</c>: how long each phase of a swap may take, and what happens on failure.</summary>
+public sealed class SwapOptions
+{
+    public TimeSpan PreflightTimeout { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>Fetching the weights with <c>hf download</c>; large models take hours on a slow line.</summary>
+    public TimeSpan DownloadTimeout { get; set; } = TimeSpan.FromHours(6);
+
+    /// <summary>How long running requests may take to finish before the old model is stopped anyway.</summary>
+    public TimeSpan DrainTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    public TimeSpan StopTimeout { get; set; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>Starting the container; includes pulling its image the first time.</summary>
+    public TimeSpan LaunchTimeout { get; set; } = TimeSpan.FromMinutes(30);
+
+    /// <summary>From a running container to an answering port (weights loaded, CUDA graphs captured).</summary>
+    public TimeSpan LoadTimeout { get; set; } = TimeSpan.FromMinutes(30);
+
+    /// <summary>From an answering port to <c>/v1/models</c> listing the served name.</summary>
+    public TimeSpan VerifyTimeout { get; set; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>How often a loading model's port is tried; small, so Ready follows "listening" closely.</summary>
+    public TimeSpan ProbeInterval { get; set; } = TimeSpan.FromMilliseconds(50);
+
+    /// <summary>After a failed swap, start one back to the model that served before.</summary>
+    public bool Rollback { get; set; } = true;
+
+    /// <summary>Unified memory left to the operating system and everything not in services.yaml.</summary>
+    public double SystemReserveGiB { get; set; } = 4;
+
+    /// <summary>Log lines kept from a stopped or failed container.</summary>
+    public int LogLines { get; set; } = 50;
 }

@@ -18,6 +18,9 @@ public sealed class SparkControlMetrics
     private readonly Histogram<double> _sshCommandDuration;
     private readonly Counter<long> _circuitChanges;
     private readonly Counter<long> _serviceRestarts;
+    private readonly Counter<long> _swaps;
+    private readonly Histogram<double> _swapPhaseDuration;
+    private readonly Histogram<double> _swapTimeToReady;
     private Func<IEnumerable<Measurement<int>>>? _servicesByStatus;
 
     public SparkControlMetrics(IMeterFactory meterFactory)
@@ -30,6 +33,9 @@ public sealed class SparkControlMetrics
         _circuitChanges = meter.CreateCounter<long>("sparkcontrol.ssh.circuit_changes", unit: "{change}", description: "Circuit breaker transitions per Spark (open, half-open, closed).");
         _serviceRestarts = meter.CreateCounter<long>("sparkcontrol.service.restarts", unit: "{restart}", description: "Service restarts an operator asked for, by Spark and service.");
         meter.CreateObservableGauge("sparkcontrol.services", () => _servicesByStatus?.Invoke() ?? [], unit: "{service}", description: "Services by Spark and status, as the last health check saw them.");
+        _swaps = meter.CreateCounter<long>("sparkcontrol.swaps", unit: "{swap}", description: "Swaps that ended, by outcome (Ready, Failed, Cancelled, Interrupted) and model.");
+        _swapPhaseDuration = meter.CreateHistogram<double>("sparkcontrol.swap.phase.duration", unit: "s", description: "Time a swap spent in each phase.");
+        _swapTimeToReady = meter.CreateHistogram<double>("sparkcontrol.swap.time_to_ready", unit: "s", description: "Time from a swap's request to Ready, by model.");
         _serviceStatusChanges = meter.CreateCounter<long>("sparkcontrol.service.status_changes", unit: "{change}", description: "Service status changes, by Spark, service and new status.");
     }
 
@@ -52,6 +58,15 @@ public sealed class SparkControlMetrics
 
     public void RecordServiceRestart(string spark, string service) =>
         _serviceRestarts.Add(1, new TagList { { "spark", spark }, { "service", service } });
+
+    public void RecordSwap(string outcome, string? model) =>
+        _swaps.Add(1, new TagList { { "outcome", outcome }, { "model", model ?? "none" } });
+
+    public void RecordSwapPhase(string phase, TimeSpan duration) =>
+        _swapPhaseDuration.Record(duration.TotalSeconds, new TagList { { "phase", phase } });
+
+    public void RecordTimeToReady(string? model, TimeSpan duration) =>
+        _swapTimeToReady.Record(duration.TotalSeconds, new TagList { { "model", model ?? "none" } });
 
     /// <summary>Where the services-by-status gauge reads from (the health monitor's snapshot).</summary>
     public void ObserveServices(Func<IEnumerable<Measurement<int>>> source) => _servicesByStatus = source;

@@ -30,6 +30,38 @@ internal static class Migrations
         );
         CREATE INDEX ix_service_status_changes ON service_status_changes (spark, service, at);
         """,
+
+        // 2: swap history with phase timings (the ETA comes from these) and what a failed swap left behind.
+        """
+        CREATE TABLE swaps (
+            id TEXT PRIMARY KEY,
+            target TEXT NOT NULL,
+            sparks TEXT NOT NULL,
+            model TEXT NULL,
+            previous_model TEXT NULL,
+            requester TEXT NOT NULL,
+            phase TEXT NOT NULL,
+            message TEXT NOT NULL,
+            requested_at TEXT NOT NULL,
+            ended_at TEXT NULL,
+            rollback_of TEXT NULL,
+            rolled_back_by TEXT NULL,
+            exit_code INTEGER NULL,
+            oom_killed INTEGER NOT NULL DEFAULT 0,
+            failure TEXT NULL,
+            log_lines TEXT NULL,
+            command_line TEXT NULL
+        );
+        CREATE INDEX ix_swaps_requested ON swaps (requested_at);
+        CREATE INDEX ix_swaps_model ON swaps (model, phase);
+        CREATE TABLE swap_phases (
+            swap_id TEXT NOT NULL REFERENCES swaps (id) ON DELETE CASCADE,
+            phase TEXT NOT NULL,
+            started_at TEXT NOT NULL,
+            ended_at TEXT NULL,
+            PRIMARY KEY (swap_id, phase)
+        );
+        """,
     ];
 
     public static int Latest => Steps.Length;

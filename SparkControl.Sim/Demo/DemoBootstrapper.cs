@@ -4,6 +4,7 @@ using Microsoft.Extensions.Options;
 using SparkControl.Core.Catalog;
 using SparkControl.Core.Hosts;
 using SparkControl.Core.Sparks;
+using SparkControl.Core.Swaps;
 using SparkControl.Sim.Hosting;
 
 namespace SparkControl.Sim.Demo;
@@ -13,6 +14,7 @@ public sealed partial class DemoBootstrapper(
     SimulatedSparkHost host,
     SparkFleet fleet,
     ModelCatalog catalog,
+    SwapOrchestrator swaps,
     IOptions<DemoOptions> options,
     ILogger<DemoBootstrapper> logger) : BackgroundService
 {
@@ -40,8 +42,8 @@ public sealed partial class DemoBootstrapper(
             return;
         }
 
-        var spec = LaunchSpecs.Vllm(model, DemoSpark.Definition, DemoSpark.HfCachePath, secretsEnvFile: null);
-        await host.RunContainerAsync(spec, stoppingToken).ConfigureAwait(false);
+        // Through the orchestrator, like any swap: the demo's first load is in the history and shows its progress.
+        swaps.Start(new SwapRequest(model.Id, DemoSpark.Definition.Name, "demo"));
         LogLoading(model.Id);
     }
 

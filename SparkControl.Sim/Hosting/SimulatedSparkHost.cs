@@ -52,6 +52,7 @@ public sealed class SimulatedSparkHost : ISparkHost, IAsyncDisposable
     private readonly ConcurrentDictionary<string, SimContainer> _containers = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<int, int> _ports = new();
     private readonly ConcurrentQueue<SimFailure> _scheduledFailures = new();
+    private readonly ConcurrentQueue<TimeSpan> _scheduledLoadTimes = new();
     private readonly object _replayGate = new();
     private ImmutableArray<GpuSample>? _replay;
     private int _nextPid = 4100;
@@ -74,6 +75,9 @@ public sealed class SimulatedSparkHost : ISparkHost, IAsyncDisposable
 
     /// <summary>Makes the next model launch fail this way (one failure per call).</summary>
     public void FailNextLaunch(SimFailure failure) => _scheduledFailures.Enqueue(failure);
+
+    /// <summary>Makes the next model launch take this long to load (one per call).</summary>
+    public void SlowNextLaunch(TimeSpan loadTime) => _scheduledLoadTimes.Enqueue(loadTime);
 
     /// <summary>The model servers of running containers, by container name.</summary>
     public IReadOnlyDictionary<string, SimModelServer> ModelServers =>
@@ -477,6 +481,11 @@ public sealed class SimulatedSparkHost : ISparkHost, IAsyncDisposable
             TokensPerSecond = _settings.TokensPerSecond,
         };
         behaviour = SimBehaviour.FromEnvironment(name => spec.Environment.GetValueOrDefault(name), behaviour);
+        if (_scheduledLoadTimes.TryDequeue(out var loadTime))
+        {
+            behaviour = behaviour with { LoadTime = loadTime };
+        }
+
         return _scheduledFailures.TryDequeue(out var failure) ? behaviour with { Failure = failure } : behaviour;
     }
 

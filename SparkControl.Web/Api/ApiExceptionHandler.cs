@@ -7,6 +7,7 @@ using SparkControl.Core.Remote;
 using SparkControl.Core.Shell;
 using SparkControl.Core.Sparks;
 using SparkControl.Core.Storage;
+using SparkControl.Core.Swaps;
 using SparkControl.Core.Yaml;
 
 namespace SparkControl.Web.Api;
@@ -57,6 +58,14 @@ public sealed partial class ApiExceptionHandler(IProblemDetailsService problems,
             Detail = stale.Message,
             Extensions = { ["currentVersion"] = stale.CurrentVersion },
         },
+        SwapConflictException conflict => new ProblemDetails
+        {
+            Status = StatusCodes.Status409Conflict,
+            Title = "Another swap holds the Spark",
+            Detail = conflict.Message,
+            Extensions = { ["runningSwap"] = conflict.Running.Id, ["runningPhase"] = conflict.Running.Phase.ToString() },
+        },
+        Core.History.StoreUnavailableException store => new ProblemDetails { Status = StatusCodes.Status503ServiceUnavailable, Title = "The database is not available", Detail = store.Message },
         HostActionRefusedException refused => new ProblemDetails { Status = StatusCodes.Status409Conflict, Title = "The host action was not started", Detail = refused.Message },
         SettingsConflictException conflict => new ProblemDetails { Status = StatusCodes.Status409Conflict, Title = "Conflict", Detail = conflict.Message },
         KeyNotFoundException missing => new ProblemDetails { Status = StatusCodes.Status404NotFound, Title = "Not found", Detail = missing.Message },

@@ -15,6 +15,7 @@ using SparkControl.Core.Secrets;
 using SparkControl.Core.Services;
 using SparkControl.Core.Sparks;
 using SparkControl.Core.Storage;
+using SparkControl.Core.Swaps;
 using SparkControl.Sim.Demo;
 using SparkControl.Sim.Hosting;
 using SparkControl.Web.Api;
@@ -80,8 +81,17 @@ public static class SparkControlHosting
             DemoSpark.LoadCatalog(),
             sp.GetRequiredService<TimeProvider>()));
 
-        // Order matters: the fleet is known before the demo starts and before the first health check.
+        services.AddSingleton<SwapHistory>();
+        services.AddSingleton<IDrainGate, NoDrainGate>();
+        services.AddSingleton(sp => new SwapOrchestrator(
+            sp.GetRequiredService<SparkFleet>(), sp.GetRequiredService<ModelCatalog>(), sp.GetRequiredService<LaunchPlanner>(), sp.GetRequiredService<HealthMonitor>(),
+            sp.GetRequiredService<SwapHistory>(), sp.GetRequiredService<IDrainGate>(), sp.GetRequiredService<SparkControlMetrics>(), CreateProbeClient(),
+            sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<IOptionsMonitor<SparkControlOptions>>(), sp.GetRequiredService<ILogger<SwapOrchestrator>>()));
+
+        // Order matters: the fleet is known before the orchestrator reconciles, before the demo starts its first swap
+        // and before the first health check.
         services.AddHostedService<FleetManager>();
+        services.AddHostedService(sp => sp.GetRequiredService<SwapOrchestrator>());
         services.AddHostedService<DemoBootstrapper>();
         services.AddHostedService(sp => sp.GetRequiredService<DiskSizeProbe>());
         services.AddSingleton<HealthMonitor>();
@@ -102,6 +112,7 @@ public static class SparkControlHosting
         var audio = StartupValidation.Bind<AudioOptions>(configuration, AudioOptions.Section);
         services.AddRazorComponents().AddInteractiveServerComponents()
             .AddHubOptions(o => o.MaximumReceiveMessageSize = Math.Max(32 * 1024, (2L * audio.MaxRequestBytes) + (64 * 1024)));
+        services.AddSignalR().AddJsonProtocol(o => o.PayloadSerializerOptions.Converters.Add(new System.Text.Json.Serialization.JsonStringEnumConverter(System.Text.Json.JsonNamingPolicy.CamelCase)));
         services.AddMudServices();
         return builder;
     }
@@ -125,6 +136,8 @@ public static class SparkControlHosting
         app.MapModels();
         app.MapServices();
         app.MapHostEndpoints();
+        app.MapSwaps();
+        app.MapHub<SparkControl.Web.Hubs.SwapHub>(SparkControl.Web.Hubs.SwapHub.Path);
         app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
         return app;
     }

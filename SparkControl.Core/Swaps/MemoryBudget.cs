@@ -1,0 +1,50 @@
+using System.Globalization;
+using SparkControl.Core.Collections;
+
+namespace SparkControl.Core.Swaps;
+
+/// <summary>One claim on a Spark's unified memory.</summary>
+public sealed record BudgetItem(string Name, double GiB, string Basis);
+
+/// <summary>
+/// Whether a model fits a Spark's unified memory next to the services that stay: planned (the new model's
+/// reservation, every co-resident service's estimate and a reserve for the system, against MemTotal) and now
+/// (MemAvailable plus what the swap frees, against the reservation).
+/// </summary>
+public sealed record MemoryBudget
+{
+    private const double GiB = 1L << 30;
+
+    public required string Spark { get; init; }
+    public required double TotalGiB { get; init; }
+    public required double AvailableGiB { get; init; }
+    public required double ReserveGiB { get; init; }
+    public required BudgetItem Model { get; init; }
+    public ValueArray<BudgetItem> Services { get; init; } = [];
+
+    /// <summary>What the swap releases before launching: the old model's reservation and the services it stops.</summary>
+    public ValueArray<BudgetItem> Freed { get; init; } = [];
+
+    /// <summary>Processes nvidia-smi reports on the GPU now (memory may be unknown on GB10).</summary>
+    public ValueArray<BudgetItem> GpuProcesses { get; init; } = [];
+
+    public double PlannedGiB => Model.GiB + Services.Sum(s => s.GiB) + ReserveGiB;
+
+    public double AvailableAfterFreeingGiB => AvailableGiB + Freed.Sum(f => f.GiB);
+
+    public bool FitsPlan => PlannedGiB <= TotalGiB;
+
+    public bool FitsNow => Model.GiB <= AvailableAfterFreeingGiB;
+
+    public bool Fits => FitsPlan && FitsNow;
+
+    public string Summary => Fits
+        ? $"{Spark}: {Model.Name} takes {F(Model.GiB)} GiB; with the services and {F(ReserveGiB)} GiB for the system that is {F(PlannedGiB)} of {F(TotalGiB)} GiB."
+        : !FitsPlan
+            ? $"{Spark}: {Model.Name} needs {F(Model.GiB)} GiB, the services that stay {F(Services.Sum(s => s.GiB))} GiB and the system {F(ReserveGiB)} GiB: {F(PlannedGiB)} GiB of {F(TotalGiB)} GiB. Stop services, or lower gpu-memory-utilization."
+            : $"{Spark}: {Model.Name} needs {F(Model.GiB)} GiB but only {F(AvailableAfterFreeingGiB)} GiB would be free ({F(AvailableGiB)} GiB available now, {F(Freed.Sum(f => f.GiB))} GiB freed by the swap). Stop services, or lower gpu-memory-utilization.";
+
+    public static double ToGiB(long bytes) => bytes / GiB;
+
+    private static string F(double value) => value.ToString("0.#", CultureInfo.InvariantCulture);
+}

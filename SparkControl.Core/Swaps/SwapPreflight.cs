@@ -1,0 +1,170 @@
+using SparkControl.Core.Catalog;
+using SparkControl.Core.Collections;
+using SparkControl.Core.Hosts;
+using SparkControl.Core.Sparks;
+
+namespace SparkControl.Core.Swaps;
+
+/// <summary>What Preflight found: the plan, what runs now, the memory budgets, and whether weights must be fetched.</summary>
+internal sealed record PreflightFindings(
+    LaunchPlan? Plan,
+    string? PreviousModelId,
+    IReadOnlyList<(SparkEntry Entry, IReadOnlyList<ContainerSummary> Models)> Running,
+    ValueArray<MemoryBudget> Budgets,
+    HfDownload? Download,
+    ValueArray<string> Blockers,
+    ValueArray<string> Warnings,
+    ValueArray<string> Services,
+    bool AlreadyServing);
+
+/// <summary>The checks before anything changes: the weights are there (or fit on disk), and the model fits in memory.</summary>
+internal static class SwapPreflight
+{
+    public static async Task<SwapPreview> PreviewAsync(SwapContext context, SwapRequest request, ModelDefinition? model, IReadOnlyList<SparkEntry> entries, CancellationToken cancellationToken)
+    {
+        var found = await InspectAsync(context, request, model, entries, cancellationToken).ConfigureAwait(false);
+        return new SwapPreview(model?.Id, request.Target, [.. entries.Select(e => e.Name)], found.PreviousModelId, found.Plan?.CommandLine)
+        {
+            Budgets = found.Budgets,
+            NeedsDownload = found.Download is not null,
+            DownloadBytes = found.Download?.ExpectedBytes,
+            Warnings = [.. found.Blockers, .. found.Warnings],
+            Services = found.Services,
+        };
+    }
+
+    public static async Task<PreflightFindings> InspectAsync(SwapContext context, SwapRequest request, ModelDefinition? model, IReadOnlyList<SparkEntry> entries, CancellationToken cancellationToken)
+    {
+        var head = entries[0];
+        var plan = model is null ? null : await context.Planner.PlanAsync(model, head, cancellationToken).ConfigureAwait(false);
+        var running = new List<(SparkEntry, IReadOnlyList<ContainerSummary>)>();
+        foreach (var entry in entries)
+        {
+            running.Add((entry, await SwapRun.FindModelContainersAsync(entry, cancellationToken).ConfigureAwait(false)));
+        }
+
+        var previous = running.SelectMany(r => r.Item2).Select(c => c.Labels.GetValueOrDefault(ContainerLabels.Model)).FirstOrDefault(m => m is not null);
+        var alreadyServing = model is not null && previous == model.Id;
+        var blockers = new List<string>();
+        var warnings = new List<string>(plan?.Warnings ?? []);
+
+        HfDownload? download = null;
+        if (model is { Source: HuggingFaceSource hf, Runtime: not ModelRuntime.Nim } && !alreadyServing)
+        {
+            var expected = model.DownloadSizeGiB is { } size ? (long)(size * (1L << 30)) : (long?)null;
+            foreach (var entry in entries)
+            {
+                var cache = await entry.Host.ExpandHomeAsync(entry.Definition.HfCachePath, cancellationToken).ConfigureAwait(false);
+                var wanted = new HfDownload(hf.Repo, hf.Revision, cache, expected);
+                if (await IsPresentAsync(entry.Host, wanted, cancellationToken).ConfigureAwait(false))
+                {
+                    continue;
+                }
+
+                if (entry != head)
+                {
+                    blockers.Add($"{model.Id} is not in {entry.Name}'s HF cache; launch-cluster.sh needs the weights on every node. Download it there first.");
+                    continue;
+                }
+
+                download = wanted;
+                var space = await entry.Host.GetDiskSpaceAsync(cache, cancellationToken).ConfigureAwait(false);
+                if (expected is { } bytes && space is { } free && free.AvailableBytes < bytes)
+                {
+                    blockers.Add($"{model.Id} needs {MemoryBudget.ToGiB(bytes):0.#} GiB on {entry.Name} but {space.MountPoint} has {MemoryBudget.ToGiB(free.AvailableBytes):0.#} GiB free.");
+                }
+                else if (expected is null)
+                {
+                    warnings.Add($"{model.Id} is not on {entry.Name} yet and its size is unknown: the download's progress cannot be shown as a fraction.");
+                }
+            }
+        }
+        else if (model is { Source: LocalSource local } && !await head.Host.PathExistsAsync(local.Path, cancellationToken).ConfigureAwait(false))
+        {
+            blockers.Add($"{local.Path} does not exist on {head.Name}.");
+        }
+
+        var budgets = new List<MemoryBudget>();
+        var stop = request.StopServices.ToHashSet(StringComparer.OrdinalIgnoreCase);
+        var services = new List<string>();
+        foreach (var (entry, models) in running)
+        {
+            var budget = await BudgetAsync(context, entry, model, models, stop, cancellationToken).ConfigureAwait(false);
+            budgets.Add(budget);
+            services.AddRange(context.Fleet.Current.ServicesOn(entry.Name).Where(s => s.Container is not null).Select(s => s.Name));
+            if (!budget.Fits && !alreadyServing)
+            {
+                blockers.Add(budget.Summary);
+            }
+        }
+
+        foreach (var name in stop.Where(n => !services.Contains(n, StringComparer.OrdinalIgnoreCase)))
+        {
+            blockers.Add($"There is no service '{name}' with a container on {string.Join(" or ", entries.Select(e => e.Name))} to stop.");
+        }
+
+        return new PreflightFindings(plan, previous, running, [.. budgets], download, [.. blockers], [.. warnings], [.. services.Distinct(StringComparer.OrdinalIgnoreCase)], alreadyServing);
+    }
+
+    /// <summary>The HF cache holds the repo, and at least 90% of the expected bytes when the size is known (a partial download does not count).</summary>
+    private static async Task<bool> IsPresentAsync(ISparkHost host, HfDownload download, CancellationToken cancellationToken)
+    {
+        if (!await host.PathExistsAsync(download.CacheFolder, cancellationToken).ConfigureAwait(false))
+        {
+            return false;
+        }
+
+        return download.ExpectedBytes is not { } expected
+            || await host.GetDiskUsageAsync(download.CacheFolder, cancellationToken).ConfigureAwait(false) >= expected * 0.9;
+    }
+
+    private static async Task<MemoryBudget> BudgetAsync(SwapContext context, SparkEntry entry, ModelDefinition? model, IReadOnlyList<ContainerSummary> models, HashSet<string> stop, CancellationToken cancellationToken)
+    {
+        var memory = await entry.Host.GetMemoryInfoAsync(cancellationToken).ConfigureAwait(false);
+        IReadOnlyList<GpuComputeApp> apps;
+        try
+        {
+            apps = await entry.Host.GetComputeAppsAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (SparkCommandException)
+        {
+            // No nvidia-smi (or no GPU): the budget stands on /proc/meminfo alone.
+            apps = [];
+        }
+
+        var total = MemoryBudget.ToGiB(memory.TotalBytes);
+        var freed = new List<BudgetItem>();
+        foreach (var running in models)
+        {
+            var id = running.Labels.GetValueOrDefault(ContainerLabels.Model);
+            freed.Add(id is not null && context.Catalog.Current.Find(id) is { } old
+                ? Reservation(old, total)
+                : new BudgetItem(running.Name, 0, "unknown model: its memory is not counted as freed"));
+        }
+
+        var staying = new List<BudgetItem>();
+        foreach (var service in context.Fleet.Current.ServicesOn(entry.Name))
+        {
+            var item = new BudgetItem(service.Name, service.MemoryEstimateGiB ?? 0, service.MemoryEstimateGiB is null ? "no memoryEstimateGiB in services.yaml" : "services.yaml estimate");
+            (stop.Contains(service.Name) ? freed : staying).Add(item);
+        }
+
+        return new MemoryBudget
+        {
+            Spark = entry.Name,
+            TotalGiB = total,
+            AvailableGiB = MemoryBudget.ToGiB(memory.AvailableBytes),
+            ReserveGiB = context.Swap.SystemReserveGiB,
+            Model = model is null ? new BudgetItem("no model", 0, "unload") : Reservation(model, total),
+            Services = [.. staying],
+            Freed = [.. freed],
+            GpuProcesses = [.. apps.Select(a => new BudgetItem($"{a.ProcessName} (pid {a.Pid})", (a.UsedMemoryMiB ?? 0) / 1024, a.UsedMemoryMiB is null ? "not reported (GB10)" : "nvidia-smi"))],
+        };
+    }
+
+    /// <summary>vLLM takes gpu-memory-utilization of the whole pool; NIM its estimate (else vLLM's default share).</summary>
+    public static BudgetItem Reservation(ModelDefinition model, double totalGiB) =>
+        model.Runtime == ModelRuntime.Nim && model.MemoryEstimateGiB is { } estimate
+            ? new BudgetItem(model.Id, estimate, "catalog estimate")
+            : new BudgetItem(model.Id, model.Flags.EffectiveGpuMemoryUtilization * totalGiB, $"gpu-memory-utilization {model.Flags.EffectiveGpuMemoryUtilization:0.##} × MemTotal");
+}

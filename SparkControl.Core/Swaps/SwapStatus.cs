@@ -1,0 +1,110 @@
+using System.Collections.Immutable;
+using SparkControl.Core.Collections;
+
+namespace SparkControl.Core.Swaps;
+
+/// <summary>When a swap entered a phase and, once it moved on, when it left it.</summary>
+public sealed record PhaseTiming(SwapPhase Phase, DateTimeOffset StartedAt, DateTimeOffset? EndedAt)
+{
+    public TimeSpan? Duration => EndedAt - StartedAt;
+}
+
+/// <summary>A step of a model server's start, recognised in its log ("Loading weights took 12.3 seconds").</summary>
+public sealed record LoadingStep(string Text, DateTimeOffset At);
+
+/// <summary>Bytes of the new model fetched so far, and how many are expected when that is known.</summary>
+public sealed record DownloadStatus(long BytesDone, long? BytesTotal)
+{
+    public double? Fraction => BytesTotal is > 0 ? Math.Clamp(BytesDone / (double)BytesTotal.Value, 0, 1) : null;
+}
+
+/// <summary>Why a swap failed, in words an operator can act on, with what the container left behind.</summary>
+public sealed record SwapFailure(string Message, int? ExitCode = null, bool OomKilled = false)
+{
+    /// <summary>The failed container's last log lines (redacted).</summary>
+    public ValueArray<string> LogLines { get; init; } = [];
+}
+
+/// <summary>
+/// One swap, as every browser and client sees it: immutable, replaced as a whole on every change. A swap to no
+/// model (<see cref="ModelId"/> null) is an unload.
+/// </summary>
+public sealed record SwapStatus
+{
+    public required string Id { get; init; }
+
+    /// <summary>A Spark's name, or <see cref="SwapTargets.Cluster"/> for a model on both Sparks.</summary>
+    public required string Target { get; init; }
+
+    /// <summary>The Sparks the swap holds (one, or both for a cluster model).</summary>
+    public required ValueArray<string> Sparks { get; init; }
+
+    public string? ModelId { get; init; }
+    public string? ServedName { get; init; }
+    public string? PreviousModelId { get; init; }
+    public required string Requester { get; init; }
+    public required SwapPhase Phase { get; init; }
+    public required DateTimeOffset RequestedAt { get; init; }
+    public DateTimeOffset? EndedAt { get; init; }
+    public ValueArray<PhaseTiming> Phases { get; init; } = [];
+
+    /// <summary>What is happening now, in one line.</summary>
+    public string Message { get; init; } = "requested";
+
+    /// <summary>0–1, from this model's past phase durations (or a size-based estimate).</summary>
+    public double Progress { get; init; }
+
+    /// <summary>Time left until Ready, when it can be estimated.</summary>
+    public TimeSpan? Eta { get; init; }
+
+    /// <summary>True when <see cref="Progress"/> and <see cref="Eta"/> come from past swaps of this model.</summary>
+    public bool EtaFromHistory { get; init; }
+
+    public MemoryBudget? Budget { get; init; }
+    public DownloadStatus? Download { get; init; }
+    public ValueArray<LoadingStep> Steps { get; init; } = [];
+    public SwapFailure? Failure { get; init; }
+
+    /// <summary>The last log lines of the container this swap stopped, kept because launch-cluster.sh removes it.</summary>
+    public ValueArray<string> PreviousLogs { get; init; } = [];
+
+    /// <summary>The command that starts the model, exactly as it runs on the Spark.</summary>
+    public string? CommandLine { get; init; }
+
+    /// <summary>Services the operator chose to stop to make room.</summary>
+    public ValueArray<string> StopServices { get; init; } = [];
+
+    /// <summary>The failed swap this one rolls back.</summary>
+    public string? RollbackOf { get; init; }
+
+    /// <summary>The swap started to roll this one back, after it failed.</summary>
+    public string? RolledBackBy { get; init; }
+
+    public bool IsUnload => ModelId is null;
+
+    public bool IsActive => !Phase.IsTerminal();
+
+    public DateTimeOffset? PhaseStartedAt => Phases.Count > 0 ? Phases[^1].StartedAt : null;
+}
+
+/// <summary>The latest swap of every Spark (kept after it ends), as one snapshot.</summary>
+public sealed record SwapBoard(ImmutableDictionary<string, SwapStatus> BySpark)
+{
+    public static readonly SwapBoard Empty = new(ImmutableDictionary.Create<string, SwapStatus>(StringComparer.OrdinalIgnoreCase));
+
+    /// <summary>The swaps now running, each once even when it holds two Sparks.</summary>
+    public IEnumerable<SwapStatus> Active => BySpark.Values.Where(s => s.IsActive).DistinctBy(s => s.Id);
+
+    /// <summary>The latest swaps, each once.</summary>
+    public IEnumerable<SwapStatus> Latest => BySpark.Values.DistinctBy(s => s.Id).OrderBy(s => s.RequestedAt);
+
+    public SwapStatus? Find(string id) => BySpark.Values.FirstOrDefault(s => s.Id == id);
+
+    public SwapBoard With(SwapStatus status) => new(status.Sparks.Aggregate(BySpark, (board, spark) => board.SetItem(spark, status)));
+}
+
+public static class SwapTargets
+{
+    /// <summary>The target of a model that spans both Sparks through launch-cluster.sh.</summary>
+    public const string Cluster = "cluster";
+}

@@ -1,0 +1,460 @@
+using System.Net;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
+using SparkControl.Core.Catalog;
+using SparkControl.Core.Diagnostics;
+using SparkControl.Core.Hosts;
+using SparkControl.Core.Services;
+using SparkControl.Core.Shell;
+using SparkControl.Core.Swaps;
+using SparkControl.Sim.Hosting;
+using SparkControl.Sim.Server;
+using SparkControl.Tests.Infrastructure;
+
+namespace SparkControl.Tests.Swaps;
+
+/// <summary>The swap orchestrator against simulated Sparks: every phase, every failure path, cancel, locking, restart.</summary>
+public sealed class SwapOrchestratorTests
+{
+    private static SwapPhase[] PhasesOf(SwapStatus swap) => [.. swap.Phases.Select(p => p.Phase)];
+
+    private static async Task<bool> ServesAsync(Uri endpoint, string served)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+        try
+        {
+            return (await http.GetStringAsync(new Uri(endpoint, "/v1/models"))).Contains($"\"{served}\"", StringComparison.Ordinal);
+        }
+        catch (HttpRequestException)
+        {
+            return false;
+        }
+    }
+
+    [Fact]
+    public async Task Swap_FromNothing_PassesEveryPhaseInOrder_AndTheModelServes()
+    {
+        await using var world = await SwapWorld.CreateAsync();
+        using var swaps = new MetricCollector<long>(world.Meters, SparkControlMetrics.MeterName, "sparkcontrol.swaps");
+
+        var swap = await world.SwapAsync("small-a");
+
+        Assert.Equal(SwapPhase.Ready, swap.Phase);
+        Assert.Equal(
+            [SwapPhase.Requested, SwapPhase.Preflight, SwapPhase.Draining, SwapPhase.Stopping, SwapPhase.Launching, SwapPhase.Loading, SwapPhase.Verifying, SwapPhase.Ready],
+            PhasesOf(swap));
+        Assert.All(swap.Phases, p => Assert.NotNull(p.EndedAt));
+        Assert.Equal(1, swap.Progress);
+        Assert.Null(swap.PreviousModelId);
+        Assert.Contains("--entrypoint vllm", swap.CommandLine, StringComparison.Ordinal);
+        Assert.Contains("serve org/small-a --served-model-name small-a", swap.CommandLine, StringComparison.Ordinal);
+        Assert.True(await ServesAsync(world.Host.GetEndpoint(8000), "small-a"));
+        Assert.Equal(["drain spark-1", "release spark-1"], world.Drain.Calls);
+        var saved = world.History.Find(swap.Id)!;
+        Assert.Equal(SwapPhase.Ready, saved.Phase);
+        Assert.Equal(PhasesOf(swap), PhasesOf(saved));
+        Assert.Equal("Ready", Assert.Single(swaps.GetMeasurementSnapshot()).Tags["outcome"]);
+    }
+
+    [Fact]
+    public async Task Swap_ReplacesTheRunningModel_KeepingItsLastLogLines()
+    {
+        await using var world = await SwapWorld.CreateAsync();
+        await world.SwapAsync("small-a");
+
+        var swap = await world.SwapAsync("small-b");
+
+        Assert.Equal(SwapPhase.Ready, swap.Phase);
+        Assert.Equal("small-a", swap.PreviousModelId);
+        Assert.Contains(swap.PreviousLogs, l => l.Contains("Application startup complete", StringComparison.Ordinal));
+        var container = Assert.Single(await world.ModelContainersAsync());
+        Assert.Equal("small-b", container.Labels[ContainerLabels.Model]);
+        Assert.True(await ServesAsync(world.Host.GetEndpoint(8000), "small-b"));
+    }
+
+    [Fact]
+    public async Task Swap_WeightsMissing_DownloadsFirstWithByteProgress_WhileTheOldModelServes()
+    {
+        await using var world = await SwapWorld.CreateAsync();
+        await world.SwapAsync("small-a");
+        world.Host.Close(nameof(GatedSparkHost.StopContainerAsync));
+
+        var started = world.Swaps.Start(new SwapRequest("fresh", "spark-1", "test"));
+        var downloading = await world.WaitForPhaseAsync(started.Id, SwapPhase.Downloading);
+        await world.Host.Reached(nameof(GatedSparkHost.StopContainerAsync));
+        var servedDuringDownload = await ServesAsync(world.Host.GetEndpoint(8000), "small-a");
+        var beforeStop = world.Swaps.Board.Find(started.Id)!;
+        world.Host.Open(nameof(GatedSparkHost.StopContainerAsync));
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var swap = await world.Swaps.WaitAsync(started.Id, timeout.Token);
+
+        Assert.Equal(SwapPhase.Downloading, downloading.Phase);
+        Assert.True(servedDuringDownload);
+        Assert.Equal(SwapPhase.Ready, swap.Phase);
+        Assert.Equal(
+            [SwapPhase.Requested, SwapPhase.Preflight, SwapPhase.Downloading, SwapPhase.Draining, SwapPhase.Stopping, SwapPhase.Launching, SwapPhase.Loading, SwapPhase.Verifying, SwapPhase.Ready],
+            PhasesOf(swap));
+        Assert.Equal(SwapWorld.GiB / 2, beforeStop.Download!.BytesTotal);
+        Assert.Equal(1, beforeStop.Download.Fraction);
+    }
+
+    [Fact]
+    public async Task Swap_NotEnoughDisk_FailsInPreflight_AndTheOldModelKeepsServing()
+    {
+        await using var world = await SwapWorld.CreateAsync();
+        await world.SwapAsync("small-a");
+
+        var swap = await world.SwapAsync("huge");
+
+        Assert.Equal(SwapPhase.Failed, swap.Phase);
+        Assert.Equal([SwapPhase.Requested, SwapPhase.Preflight, SwapPhase.Failed], PhasesOf(swap));
+        Assert.Contains("huge needs 5000 GiB on spark-1", swap.Failure!.Message, StringComparison.Ordinal);
+        Assert.Null(swap.RolledBackBy);
+        Assert.True(await ServesAsync(world.Host.GetEndpoint(8000), "small-a"));
+    }
+
+    [Fact]
+    public async Task Swap_OverTheMemoryBudget_IsBlockedWithTheNumbers_UnlessServicesAreStopped()
+    {
+        var services = new[]
+        {
+            new ServiceDefinition { Spark = "spark-1", Name = "asr", Kind = ServiceKind.ParakeetAsr, Container = "asr", Port = 9000, MemoryEstimateGiB = 6 },
+        };
+        await using var world = await SwapWorld.CreateAsync(services: services);
+        await world.Sim.RunContainerAsync(new ContainerLaunchSpec { Name = "asr", Image = "sparkcontrol/sim-parakeet-asr:demo" }, CancellationToken.None);
+
+        var blocked = await world.SwapAsync("greedy");
+        var preview = await world.Swaps.PreviewAsync(new SwapRequest("greedy", "spark-1", "test") { StopServices = ["asr"] }, CancellationToken.None);
+        var allowed = await world.SwapAsync("greedy", "spark-1", "asr");
+
+        Assert.Equal(SwapPhase.Failed, blocked.Phase);
+        Assert.False(blocked.Budget!.Fits);
+        Assert.Contains("gpu-memory-utilization", blocked.Failure!.Message, StringComparison.Ordinal);
+        Assert.Contains("GiB of", blocked.Failure.Message, StringComparison.Ordinal);
+        Assert.Equal(["asr"], preview.Services);
+        Assert.True(preview.Fits);
+        Assert.Equal(SwapPhase.Ready, allowed.Phase);
+        Assert.Equal(ContainerStatus.Exited, (await world.Sim.InspectContainerAsync("asr", CancellationToken.None))!.Status);
+    }
+
+    [Fact]
+    public async Task Swap_OutOfMemory_FailsWithExitCodeOomAndLog_ThenRollsBackToThePreviousModel()
+    {
+        await using var world = await SwapWorld.CreateAsync();
+        await world.SwapAsync("small-a");
+        world.Sim.FailNextLaunch(SimFailure.OutOfMemory);
+
+        var failed = await world.SwapAsync("small-b");
+        await Wait.UntilAsync(() => world.History.Find(failed.Id)!.RolledBackBy is not null, "the failed swap names its rollback");
+        var rollbackId = world.History.Find(failed.Id)!.RolledBackBy;
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var rollback = await world.Swaps.WaitAsync(rollbackId!, timeout.Token);
+
+        Assert.Equal(SwapPhase.Failed, failed.Phase);
+        Assert.Equal(137, failed.Failure!.ExitCode);
+        Assert.StartsWith("out of memory: lower gpu-memory-utilization or max-model-len", failed.Failure.Message, StringComparison.Ordinal);
+        Assert.NotEmpty(failed.Failure.LogLines);
+        Assert.Equal(SwapPhase.Ready, rollback.Phase);
+        Assert.Equal("small-a", rollback.ModelId);
+        Assert.Equal(failed.Id, rollback.RollbackOf);
+        Assert.Equal("rollback", rollback.Requester);
+        Assert.Equal(rollback.Id, world.History.Find(failed.Id)!.RolledBackBy);
+        Assert.True(await ServesAsync(world.Host.GetEndpoint(8000), "small-a"));
+    }
+
+    [Fact]
+    public async Task Swap_BadSetting_FailsWithVllmsOwnErrorLine()
+    {
+        await using var world = await SwapWorld.CreateAsync(w => w.Options.Swap.Rollback = false);
+        world.Sim.FailNextLaunch(SimFailure.BadFlag);
+
+        var swap = await world.SwapAsync("small-a");
+
+        Assert.Equal(SwapPhase.Failed, swap.Phase);
+        Assert.Equal(1, swap.Failure!.ExitCode);
+        Assert.False(swap.Failure.OomKilled);
+        Assert.StartsWith("vLLM refused a setting: ValueError: User-specified max_model_len", swap.Failure.Message, StringComparison.Ordinal);
+        Assert.EndsWith("Fix the model's flags on the Models page.", swap.Failure.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Swap_CrashMidLoad_FailsWithTheTraceback_AndWithoutRollbackWhenItIsOff()
+    {
+        await using var world = await SwapWorld.CreateAsync(w => w.Options.Swap.Rollback = false);
+        await world.SwapAsync("small-a");
+        world.Sim.FailNextLaunch(SimFailure.CrashMidLoad);
+
+        var swap = await world.SwapAsync("small-b");
+
+        Assert.Equal(SwapPhase.Failed, swap.Phase);
+        Assert.Equal(SwapPhase.Loading, swap.Phases[^2].Phase);
+        Assert.Contains(swap.Failure!.LogLines, l => l.Contains("RuntimeError: Engine core initialization failed", StringComparison.Ordinal));
+        Assert.Null(swap.RolledBackBy);
+        Assert.Null(world.History.Find(swap.Id)!.RolledBackBy);
+        Assert.Equal(SwapPhase.Failed, world.Swaps.Board.BySpark["spark-1"].Phase);
+    }
+
+    [Fact]
+    public async Task Swap_ModelsListsAnotherName_FailsAtTheVerifyTimeout()
+    {
+        await using var world = await SwapWorld.CreateAsync(
+            w => w.Options.Swap.VerifyTimeout = TimeSpan.FromMilliseconds(500),
+            http: inner => new RewritingHandler(inner, "/v1/models", """{"object":"list","data":[{"id":"someone-else"}]}"""));
+
+        var swap = await world.SwapAsync("small-a");
+
+        Assert.Equal(SwapPhase.Failed, swap.Phase);
+        Assert.Equal(SwapPhase.Verifying, swap.Phases[^2].Phase);
+        Assert.Contains("Verifying took longer than 00:00:00.5000000 (SparkControl:Swap:VerifyTimeout)", swap.Failure!.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Swap_LoadingTooLong_FailsAtTheLoadTimeout()
+    {
+        await using var world = await SwapWorld.CreateAsync(
+            w => w.Options.Swap.LoadTimeout = TimeSpan.FromMilliseconds(300),
+            sim: new SimSparkSettings { Name = "spark-1", FixedLoadTime = TimeSpan.FromMinutes(5) });
+
+        var swap = await world.SwapAsync("small-a");
+
+        Assert.Equal(SwapPhase.Failed, swap.Phase);
+        Assert.Contains("(SparkControl:Swap:LoadTimeout)", swap.Failure!.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Swap_SparkDropsMidLoad_FailsSayingSo_AndDoesNotRollBackIntoTheVoid()
+    {
+        await using var world = await SwapWorld.CreateAsync();
+        await world.SwapAsync("small-a");
+        world.Sim.SlowNextLaunch(TimeSpan.FromMinutes(5));
+        var started = world.Swaps.Start(new SwapRequest("small-b", "spark-1", "test"));
+        await world.WaitForPhaseAsync(started.Id, SwapPhase.Loading);
+
+        world.Sim.Reachable = false;
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var swap = await world.Swaps.WaitAsync(started.Id, timeout.Token);
+
+        Assert.Equal(SwapPhase.Failed, swap.Phase);
+        Assert.Contains("unreachable", swap.Failure!.Message, StringComparison.Ordinal);
+        Assert.Null(swap.RolledBackBy);
+    }
+
+    public static TheoryData<SwapPhase> CancellablePhases => new()
+    {
+        SwapPhase.Preflight, SwapPhase.Downloading, SwapPhase.Draining, SwapPhase.Stopping, SwapPhase.Launching, SwapPhase.Loading, SwapPhase.Verifying,
+    };
+
+    [Theory]
+    [MemberData(nameof(CancellablePhases))]
+    public async Task Cancel_InAnyPhase_EndsCancelled_AndLeavesNoHalfStartedContainer(SwapPhase phase)
+    {
+        var verifyHold = new TaskCompletionSource();
+        Task? hold = null;
+        await using var world = await SwapWorld.CreateAsync(
+            sim: new SimSparkSettings { Name = "spark-1", FixedLoadTime = TimeSpan.FromMilliseconds(200), DownloadBytesPerSecond = 1L << 20 },
+            http: inner => new HoldingHandler(inner, "/v1/models", () => hold));
+        await world.SwapAsync("small-a");
+        if (phase == SwapPhase.Verifying)
+        {
+            hold = verifyHold.Task;
+        }
+        else if (phase == SwapPhase.Loading)
+        {
+            world.Sim.SlowNextLaunch(TimeSpan.FromMinutes(5));
+        }
+
+        switch (phase)
+        {
+            case SwapPhase.Preflight: world.Host.Close(nameof(GatedSparkHost.GetMemoryInfoAsync)); break;
+            case SwapPhase.Draining: world.Drain.Hold = new TaskCompletionSource(); break;
+            case SwapPhase.Stopping: world.Host.Close(nameof(GatedSparkHost.StopContainerAsync)); break;
+            case SwapPhase.Launching: world.Host.Close(nameof(GatedSparkHost.RunContainerAsync)); break;
+        }
+
+        var started = world.Swaps.Start(new SwapRequest(phase == SwapPhase.Downloading ? "fresh" : "small-b", "spark-1", "test"));
+        var reached = await world.WaitForPhaseAsync(started.Id, phase);
+        if (phase == SwapPhase.Launching)
+        {
+            await world.Host.Reached(nameof(GatedSparkHost.RunContainerAsync));
+        }
+
+        Assert.True(world.Swaps.Cancel(started.Id, "operator"));
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var swap = await world.Swaps.WaitAsync(started.Id, timeout.Token);
+        verifyHold.TrySetResult();
+
+        Assert.Equal(phase, reached.Phase);
+        Assert.Equal(SwapPhase.Cancelled, swap.Phase);
+        Assert.Equal(phase, swap.Phases[^2].Phase);
+        Assert.Equal($"cancelled by operator during {phase}", swap.Message);
+        Assert.Null(swap.RolledBackBy);
+        var containers = await world.ModelContainersAsync();
+        if (phase < SwapPhase.Stopping)
+        {
+            // Nothing was touched: the old model still serves.
+            Assert.True(await ServesAsync(world.Host.GetEndpoint(8000), "small-a"));
+        }
+        else
+        {
+            Assert.DoesNotContain(containers, c => c.Labels[ContainerLabels.Model] == "small-b");
+        }
+
+        Assert.Contains("release spark-1", world.Drain.Calls);
+    }
+
+    [Fact]
+    public async Task Start_WhileAnotherSwapRuns_IsAConflictNamingIt_AndTheSameTargetJoins()
+    {
+        await using var world = await SwapWorld.CreateAsync();
+        world.Host.Close(nameof(GatedSparkHost.RunContainerAsync));
+        var first = world.Swaps.Start(new SwapRequest("small-a", "spark-1", "alice"));
+        await world.Host.Reached(nameof(GatedSparkHost.RunContainerAsync));
+
+        var joined = world.Swaps.Start(new SwapRequest("small-a", "spark-1", "bob"));
+        var conflict = Assert.Throws<SwapConflictException>(() => world.Swaps.Start(new SwapRequest("small-b", "spark-1", "bob")));
+        world.Host.Open(nameof(GatedSparkHost.RunContainerAsync));
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await world.Swaps.WaitAsync(first.Id, timeout.Token);
+
+        Assert.Equal(first.Id, joined.Id);
+        Assert.Equal(first.Id, conflict.Running.Id);
+        Assert.Contains($"spark-1 is busy with swap {first.Id} (to small-a, Launching)", conflict.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Unload_StopsTheModel_AndEndsReadyWithNothingLoaded()
+    {
+        await using var world = await SwapWorld.CreateAsync();
+        await world.SwapAsync("small-a");
+
+        var swap = await world.SwapAsync(null);
+
+        Assert.Equal(SwapPhase.Ready, swap.Phase);
+        Assert.True(swap.IsUnload);
+        Assert.Equal([SwapPhase.Requested, SwapPhase.Preflight, SwapPhase.Draining, SwapPhase.Stopping, SwapPhase.Ready], PhasesOf(swap));
+        Assert.DoesNotContain(await world.ModelContainersAsync(), c => c.State == ContainerStatus.Running);
+        Assert.False(await ServesAsync(world.Host.GetEndpoint(8000), "small-a"));
+    }
+
+    [Fact]
+    public async Task Swap_ToTheModelAlreadyServing_OnlyChecksIt()
+    {
+        await using var world = await SwapWorld.CreateAsync();
+        var first = await world.SwapAsync("small-a");
+        var containerBefore = Assert.Single(await world.ModelContainersAsync()).Id;
+
+        var again = await world.SwapAsync("small-a");
+
+        Assert.Equal(SwapPhase.Ready, again.Phase);
+        Assert.Equal([SwapPhase.Requested, SwapPhase.Preflight, SwapPhase.Loading, SwapPhase.Verifying, SwapPhase.Ready], PhasesOf(again));
+        Assert.Equal(containerBefore, Assert.Single(await world.ModelContainersAsync()).Id);
+        Assert.NotEqual(first.Id, again.Id);
+    }
+
+    [Fact]
+    public async Task Requests_ThatCannotBe_AreRefusedBeforeAnythingRuns()
+    {
+        await using var world = await SwapWorld.CreateAsync();
+
+        Assert.Throws<KeyNotFoundException>(() => world.Swaps.Start(new SwapRequest("nope", "spark-1", "test")));
+        Assert.Throws<KeyNotFoundException>(() => world.Swaps.Start(new SwapRequest("small-a", "spark-9", "test")));
+        var cluster = Assert.Throws<ValidationFailedException>(() => world.Swaps.Start(new SwapRequest("small-a", SwapTargets.Cluster, "test")));
+
+        Assert.Contains("runs on one Spark", Assert.Single(cluster.Errors).Message, StringComparison.Ordinal);
+        Assert.Empty(world.Swaps.Board.BySpark);
+    }
+
+    [Fact]
+    public async Task ClusterModel_HoldsBothSparks()
+    {
+        await using var world = await SwapWorld.CreateAsync(w => w.Catalog.Publish(new CatalogSnapshot(
+            [.. SwapWorld.Models, SwapWorld.Model("big-tp2", gpu: 0.5, repo: "org/small-a", placement: ModelPlacement.Cluster)], [])));
+        world.AddWorker();
+        ((SimulatedSparkHost)world.Hosts["spark-2"].Inner).Disk.AddDirectory("/home/demo/.cache/huggingface/hub/models--org--small-a", SwapWorld.GiB, "config.json");
+        world.Host.Close(nameof(GatedSparkHost.GetMemoryInfoAsync));
+
+        var cluster = world.Swaps.Start(new SwapRequest("big-tp2", SwapTargets.Cluster, "test"));
+        await world.Host.Reached(nameof(GatedSparkHost.GetMemoryInfoAsync));
+        var conflict = Assert.Throws<SwapConflictException>(() => world.Swaps.Start(new SwapRequest("small-b", "spark-2", "test")));
+        world.Host.Open(nameof(GatedSparkHost.GetMemoryInfoAsync));
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var swap = await world.Swaps.WaitAsync(cluster.Id, timeout.Token);
+
+        Assert.Equal(["spark-1", "spark-2"], cluster.Sparks);
+        Assert.Equal(cluster.Id, conflict.Running.Id);
+        Assert.Contains("spark-1 and spark-2 are busy", conflict.Message, StringComparison.Ordinal);
+        Assert.Equal(SwapPhase.Ready, swap.Phase);
+        Assert.Contains("launch-cluster.sh", swap.CommandLine, StringComparison.Ordinal);
+        Assert.Same(world.Swaps.Board.BySpark["spark-1"], world.Swaps.Board.BySpark["spark-2"]);
+    }
+
+    [Fact]
+    public async Task Restart_MidSwap_MarksItInterrupted_AndFollowsTheRunningContainerToReady()
+    {
+        await using var world = await SwapWorld.CreateAsync(sim: new SimSparkSettings { Name = "spark-1", FixedLoadTime = TimeSpan.FromSeconds(3) });
+        var started = world.Swaps.Start(new SwapRequest("small-a", "spark-1", "test"));
+        await world.WaitForPhaseAsync(started.Id, SwapPhase.Loading);
+
+        await using var restarted = await world.RestartAsync();
+        await restarted.Swaps.ReconcileAsync(CancellationToken.None);
+        var interrupted = restarted.History.Find(started.Id)!;
+        var verify = restarted.Swaps.Board.BySpark["spark-1"];
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var ready = await restarted.Swaps.WaitAsync(verify.Id, timeout.Token);
+
+        Assert.Equal(SwapPhase.Interrupted, interrupted.Phase);
+        Assert.Equal("interrupted: the panel stopped during Loading", interrupted.Message);
+        Assert.NotNull(interrupted.EndedAt);
+        Assert.Equal("reconcile", ready.Requester);
+        Assert.Equal(SwapPhase.Ready, ready.Phase);
+        Assert.Equal([SwapPhase.Requested, SwapPhase.Preflight, SwapPhase.Loading, SwapPhase.Verifying, SwapPhase.Ready], PhasesOf(ready));
+        Assert.DoesNotContain(restarted.History.Query(new SwapHistoryQuery()), s => s.EndedAt is null);
+    }
+
+    [Fact]
+    public async Task Eta_ComesFromThisModelsPastSwaps()
+    {
+        await using var world = await SwapWorld.CreateAsync();
+        await world.SwapAsync("small-a");
+        await world.SwapAsync(null);
+        world.Host.Close(nameof(GatedSparkHost.RunContainerAsync));
+
+        var started = world.Swaps.Start(new SwapRequest("small-a", "spark-1", "test"));
+        await world.Host.Reached(nameof(GatedSparkHost.RunContainerAsync));
+        var during = world.Swaps.Board.Find(started.Id)!;
+        world.Host.Open(nameof(GatedSparkHost.RunContainerAsync));
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await world.Swaps.WaitAsync(started.Id, timeout.Token);
+        var medians = world.History.MedianPhaseDurations("small-a");
+
+        Assert.True(during.EtaFromHistory);
+        Assert.NotNull(during.Eta);
+        Assert.InRange(during.Progress, 0, 0.99);
+        // From history the whole swap took well under a second; the size-based guess for 1 GiB would be about 30 s.
+        Assert.True(during.Eta < TimeSpan.FromSeconds(10), $"eta {during.Eta}");
+        Assert.Contains(SwapPhase.Loading, medians.Keys);
+        Assert.True(medians[SwapPhase.Loading] >= TimeSpan.FromMilliseconds(250), $"loading median {medians[SwapPhase.Loading]}");
+    }
+
+    /// <summary>Answers one path with a fixed body and passes every other request through.</summary>
+    private sealed class RewritingHandler(HttpMessageHandler inner, string path, string body) : DelegatingHandler(inner)
+    {
+        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken) =>
+            request.RequestUri!.AbsolutePath == path
+                ? new HttpResponseMessage(HttpStatusCode.OK) { Content = new StringContent(body), RequestMessage = request }
+                : await base.SendAsync(request, cancellationToken);
+    }
+
+    /// <summary>Holds requests to one path, while the test says so, until it lets them go.</summary>
+    private sealed class HoldingHandler(HttpMessageHandler inner, string path, Func<Task?> hold) : DelegatingHandler(inner)
+    {
+        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            if (request.RequestUri!.AbsolutePath == path && hold() is { } held)
+            {
+                await held.WaitAsync(cancellationToken);
+            }
+
+            return await base.SendAsync(request, cancellationToken);
+        }
+    }
+}

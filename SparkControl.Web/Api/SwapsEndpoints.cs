@@ -1,0 +1,139 @@
+using Microsoft.AspNetCore.Http.HttpResults;
+using SparkControl.Core.Shell;
+using SparkControl.Core.Swaps;
+
+namespace SparkControl.Web.Api;
+
+/// <summary>Swaps: start (or join), preview, cancel, the latest per Spark, one by id, unload, and the history.</summary>
+public static class SwapsEndpoints
+{
+    /// <summary><c>{"model":"qwen3-8b","spark":"spark-1"}</c>; <c>"spark":"cluster"</c> for a model on both Sparks.</summary>
+    public sealed record SwapBody(string? Model, string? Spark, string[]? StopServices);
+
+    public sealed record UnloadBody(string[]? StopServices);
+
+    public static IEndpointRouteBuilder MapSwaps(this IEndpointRouteBuilder endpoints)
+    {
+        var group = endpoints.MapGroup("/api/swaps").WithTags("Swaps");
+        group.MapPost("/", Start);
+        group.MapPost("/preview", Preview);
+        group.MapGet("/current", (SwapOrchestrator swaps) => TypedResults.Ok(swaps.Board.BySpark));
+        group.MapGet("/history", History);
+        group.MapGet("/{id}", Get);
+        group.MapDelete("/{id}", Cancel);
+        endpoints.MapPost("/api/sparks/{name}/unload", Unload).WithTags("Swaps");
+        return endpoints;
+    }
+
+    public static Accepted<SwapStatus> Start(SwapBody body, SwapOrchestrator swaps)
+    {
+        var request = Read(body.Model, body.Spark, body.StopServices, modelRequired: true);
+        var status = swaps.Start(request);
+        return TypedResults.Accepted($"/api/swaps/{status.Id}", status);
+    }
+
+    public static async Task<Ok<SwapPreview>> Preview(SwapBody body, SwapOrchestrator swaps, CancellationToken cancellationToken) =>
+        TypedResults.Ok(await swaps.PreviewAsync(Read(body.Model, body.Spark, body.StopServices, modelRequired: false), cancellationToken));
+
+    public static Accepted<SwapStatus> Unload(string name, UnloadBody? body, SwapOrchestrator swaps)
+    {
+        var request = Read(null, name, body?.StopServices, modelRequired: false);
+        var status = swaps.Start(request);
+        return TypedResults.Accepted($"/api/swaps/{status.Id}", status);
+    }
+
+    public static Ok<SwapStatus> Get(string id, SwapOrchestrator swaps) =>
+        TypedResults.Ok(swaps.Find(id) ?? throw new KeyNotFoundException($"No swap has the id '{Validators.Printable(id)}'."));
+
+    /// <summary>202 while the cancel is carried out; 409 for a swap that has already ended.</summary>
+    public static Accepted<SwapStatus> Cancel(string id, SwapOrchestrator swaps)
+    {
+        var swap = swaps.Find(id) ?? throw new KeyNotFoundException($"No swap has the id '{Validators.Printable(id)}'.");
+        if (!swaps.Cancel(id, "api"))
+        {
+            throw new Core.Storage.SettingsConflictException($"Swap {id} has already ended ({swap.Phase}); there is nothing to cancel.");
+        }
+
+        return TypedResults.Accepted($"/api/swaps/{id}", swaps.Find(id) ?? swap);
+    }
+
+    public static Ok<IReadOnlyList<SwapStatus>> History(string? model, string? spark, string? outcome, int? limit, SwapHistory history)
+    {
+        var errors = new List<FieldError>();
+        if (model is not null && Validators.ModelId(model, "model") is { } badModel)
+        {
+            errors.Add(new FieldError("model", badModel));
+        }
+
+        if (spark is not null && spark != SwapTargets.Cluster && Validators.Name(spark, "spark") is { } badSpark)
+        {
+            errors.Add(new FieldError("spark", badSpark));
+        }
+
+        SwapPhase? phase = null;
+        if (outcome is not null)
+        {
+            phase = Enum.TryParse<SwapPhase>(outcome, ignoreCase: true, out var parsed) && parsed.IsTerminal()
+                ? parsed
+                : null;
+            if (phase is null)
+            {
+                errors.Add(new FieldError("outcome", $"outcome must be ready, failed, cancelled or interrupted, not '{Validators.Printable(outcome)}'"));
+            }
+        }
+
+        if (limit is < 1 or > 10_000)
+        {
+            errors.Add(new FieldError("limit", $"limit must be between 1 and 10000, not {limit}"));
+        }
+
+        if (errors.Count > 0)
+        {
+            throw new ValidationFailedException(errors);
+        }
+
+        if (!history.IsAvailable)
+        {
+            throw new Core.History.StoreUnavailableException(history.UnavailableReason!);
+        }
+
+        return TypedResults.Ok(history.Query(new SwapHistoryQuery(model, spark, phase, limit ?? 500)));
+    }
+
+    /// <summary>The shared validators on every field a client sends.</summary>
+    private static SwapRequest Read(string? model, string? spark, string[]? stopServices, bool modelRequired)
+    {
+        var errors = new List<FieldError>();
+        if (model is null)
+        {
+            if (modelRequired)
+            {
+                errors.Add(new FieldError("model", "model is required: a catalog id (POST /api/sparks/{name}/unload unloads)"));
+            }
+        }
+        else if (Validators.ModelId(model, "model") is { } badModel)
+        {
+            errors.Add(new FieldError("model", badModel));
+        }
+
+        if (spark != SwapTargets.Cluster && Validators.Name(spark, "spark") is { } badSpark)
+        {
+            errors.Add(new FieldError("spark", badSpark));
+        }
+
+        foreach (var service in stopServices ?? [])
+        {
+            if (Validators.Name(service, "stopServices") is { } badService)
+            {
+                errors.Add(new FieldError("stopServices", badService));
+            }
+        }
+
+        if (errors.Count > 0)
+        {
+            throw new ValidationFailedException(errors);
+        }
+
+        return new SwapRequest(model, spark!, "api") { StopServices = [.. stopServices ?? []] };
+    }
+}
