@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using System.Text.Json.Serialization;
 using SparkControl.Core.Collections;
 
 namespace SparkControl.Core.Swaps;
@@ -93,9 +94,11 @@ public sealed record SwapBoard(ImmutableDictionary<string, SwapStatus> BySpark)
     public static readonly SwapBoard Empty = new(ImmutableDictionary.Create<string, SwapStatus>(StringComparer.OrdinalIgnoreCase));
 
     /// <summary>The swaps now running, each once even when it holds two Sparks.</summary>
+    [JsonIgnore]
     public IEnumerable<SwapStatus> Active => BySpark.Values.Where(s => s.IsActive).DistinctBy(s => s.Id);
 
     /// <summary>The latest swaps, each once.</summary>
+    [JsonIgnore]
     public IEnumerable<SwapStatus> Latest => BySpark.Values.DistinctBy(s => s.Id).OrderBy(s => s.RequestedAt);
 
     public SwapStatus? Find(string id) => BySpark.Values.FirstOrDefault(s => s.Id == id);
