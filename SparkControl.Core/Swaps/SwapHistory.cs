@@ -39,7 +39,7 @@ public sealed class SwapHistory(SparkControlStore store)
                                    rollback_of, rolled_back_by, exit_code, oom_killed, failure, log_lines, command_line)
                 VALUES ($id, $target, $sparks, $model, $previous, $requester, $phase, $message, $requested, $ended,
                         $rollbackOf, $rolledBackBy, $exit, $oom, $failure, $logs, $command)
-                ON CONFLICT (id) DO UPDATE SET phase = excluded.phase, message = excluded.message, ended_at = excluded.ended_at,
+                ON CONFLICT (id) DO UPDATE SET phase = excluded.phase, message = excluded.message, ended_at = excluded.ended_at, previous_model = excluded.previous_model,
                     rolled_back_by = excluded.rolled_back_by, exit_code = excluded.exit_code, oom_killed = excluded.oom_killed,
                     failure = excluded.failure, log_lines = excluded.log_lines, command_line = excluded.command_line;
                 """;

@@ -74,6 +74,8 @@ public sealed class SparkControlApp : IAsyncDisposable
                 builder.UseSetting(key, value);
             }
 
+            // A browser page still open keeps its circuit's connection: do not wait the default 30 s for it at shutdown.
+            builder.ConfigureServices(services => services.Configure<Microsoft.Extensions.Hosting.HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(2)));
             if (configureServices is not null)
             {
                 builder.ConfigureServices(configureServices);

@@ -3,8 +3,10 @@ using Microsoft.AspNetCore.Components;
 using MudBlazor;
 using SparkControl.Core.Catalog;
 using SparkControl.Core.Disk;
+using SparkControl.Core.Services;
 using SparkControl.Core.Sparks;
 using SparkControl.Core.Storage;
+using SparkControl.Core.Swaps;
 using SparkControl.Core.Yaml;
 using SparkControl.Web.Components.Dialogs;
 
@@ -15,6 +17,8 @@ public partial class Models
     private CatalogSnapshot _catalog = CatalogSnapshot.Empty;
     private ImmutableDictionary<string, ModelDiskUsage> _disk = ImmutableDictionary<string, ModelDiskUsage>.Empty;
     private bool _measuring;
+    private SwapBoard _swaps = SwapBoard.Empty;
+    private FleetHealth? _health;
 
     [Inject]
     public required ModelCatalog Catalog { get; init; }
@@ -26,6 +30,12 @@ public partial class Models
     public required DiskSizeProbe Disk { get; init; }
 
     [Inject]
+    public required SwapOrchestrator Swaps { get; init; }
+
+    [Inject]
+    public required HealthMonitor Health { get; init; }
+
+    [Inject]
     public required IDialogService Dialogs { get; init; }
 
     [Inject]
@@ -35,6 +45,22 @@ public partial class Models
     {
         Watch(Catalog.WatchAsync, update => _catalog = update.Value);
         Watch(Disk.WatchAsync, update => _disk = update.Value);
+        Watch(Swaps.WatchAsync, update => _swaps = update.Value);
+        Watch(Health.WatchAsync, update => _health = update.Value);
+    }
+
+    /// <summary>A model is loading somewhere already: its button waits for that swap.</summary>
+    private bool IsBusy(ModelDefinition model) => _swaps.Active.Any(s => s.ModelId == model.Id);
+
+    private string ServingOn(string id) =>
+        string.Join(", ", _health?.Sparks.Where(s => s.Model?.ModelId == id).Select(s => $"{s.Spark} ({s.Model!.Status.ToString().ToLowerInvariant()})") ?? []);
+
+    private async Task SwapAsync(ModelDefinition model)
+    {
+        if (await SwapDialog.AskAsync(Dialogs, model, null) is { } started)
+        {
+            Snackbar.Add($"Swap {started.Id} to {model.Id} started: follow it on the Dashboard.", Severity.Info);
+        }
     }
 
     private IReadOnlyList<ModelDiskUsage> DiskFor(string id) =>

@@ -1,0 +1,144 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+using Microsoft.Playwright;
+using SparkControl.Sim.Hosting;
+using SparkControl.Sim.Server;
+using SparkControl.Tests.Infrastructure;
+using static Microsoft.Playwright.Assertions;
+
+namespace SparkControl.Tests.Browser;
+
+[Collection(BrowserCollection.Name)]
+public sealed class SwapBrowserTests(BrowserFixture browser)
+{
+    private static readonly string[] Order = ["Requested", "Preflight", "Downloading", "Draining", "Stopping", "Launching", "Loading", "Verifying", "Ready"];
+
+    /// <summary>Records every phase the swap card shows, as the page renders it, until it shows Ready.</summary>
+    private const string RecordPhases = """
+        () => {
+          window.scPhases = [];
+          const tick = () => {
+            const card = document.querySelector('[data-testid=swap-card]');
+            const phase = card && card.getAttribute('data-phase');
+            if (phase && window.scPhases[window.scPhases.length - 1] !== phase) window.scPhases.push(phase);
+            if (phase !== 'Ready') requestAnimationFrame(tick);
+          };
+          tick();
+        }
+        """;
+
+    private static async Task<SparkControlApp> StartDemoAsync(string loadTime)
+    {
+        var app = await SparkControlApp.StartAsync(new Dictionary<string, string?> { ["Demo:LoadTime"] = loadTime });
+        using var client = app.CreateClient();
+        await Wait.UntilAsync(async () =>
+        {
+            var current = await client.GetFromJsonAsync<JsonElement>("/api/swaps/current");
+            return current.TryGetProperty("demo", out var demo) && demo.GetProperty("phase").GetString() == "ready";
+        }, "the demo's first swap is ready", TimeSpan.FromSeconds(60));
+        return app;
+    }
+
+    [Fact]
+    public async Task TwoBrowsers_WatchingOneSwap_SeeTheSamePhasesInOrder_AndEndReady()
+    {
+        await using var app = await StartDemoAsync("00:00:03");
+        var first = await browser.NewPageAsync(app.BaseAddress);
+        var second = await browser.NewPageAsync(app.BaseAddress);
+        foreach (var page in new[] { first, second })
+        {
+            await page.GotoAsync("/");
+            await Expect(page.GetByTestId("spark-demo").GetByTestId("loaded-model-status")).ToHaveAttributeAsync("data-status", "Healthy");
+        }
+
+        // The dashboard still shows the demo's first swap (Ready); record from the moment the new one replaces it.
+        using var client = app.CreateClient();
+        using var response = await client.PostAsJsonAsync("/api/swaps", new { model = "gpt-oss-20b", spark = "demo" });
+        var id = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
+        foreach (var page in new[] { first, second })
+        {
+            await Expect(page.Locator($"[data-swap='{id}']")).ToBeVisibleAsync();
+            await page.EvaluateAsync(RecordPhases);
+        }
+
+        await Expect(first.GetByTestId("swap-indicator")).ToContainTextAsync("gpt-oss-20b");
+        await first.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(Tools.ArtifactsDirectory, "swap-loading.png"), FullPage = true });
+        foreach (var page in new[] { first, second })
+        {
+            await Expect(page.Locator($"[data-swap='{id}']")).ToHaveAttributeAsync("data-phase", "Ready", new() { Timeout = 60_000 });
+        }
+
+        var seenFirst = await first.EvaluateAsync<string[]>("() => window.scPhases");
+        var seenSecond = await second.EvaluateAsync<string[]>("() => window.scPhases");
+        var stepsFirst = await StepsAsync(first);
+        var stepsSecond = await StepsAsync(second);
+
+        foreach (var seen in new[] { seenFirst, seenSecond })
+        {
+            Assert.Equal("Ready", seen[^1]);
+            Assert.Contains("Loading", seen);
+            Assert.Equal(seen.OrderBy(p => Array.IndexOf(Order, p)), seen);
+        }
+
+        Assert.Equal(["preflight:done", "draining:done", "stopping:done", "launching:done", "loading:done", "verifying:done", "ready:done"], stepsFirst);
+        Assert.Equal(stepsFirst, stepsSecond);
+        await Expect(first.GetByTestId("swap-indicator")).ToHaveCountAsync(0);
+        await Expect(first.GetByTestId("spark-demo").GetByTestId("loaded-model-name")).ToHaveTextAsync("gpt-oss-20b");
+        await first.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(Tools.ArtifactsDirectory, "swap-ready.png"), FullPage = true });
+    }
+
+    private static async Task<string[]> StepsAsync(IPage page) =>
+        await page.EvaluateAsync<string[]>("() => [...document.querySelectorAll('[data-testid=swap-card] .sc-step')].map(s => s.getAttribute('data-testid').replace('swap-step-', '') + ':' + s.getAttribute('data-state'))");
+
+    [Fact]
+    public async Task ModelsPage_SwapDialog_ShowsPreflight_BlocksWhatDoesNotFit_ThenSwaps()
+    {
+        await using var app = await StartDemoAsync("00:00:00.500");
+        var page = await browser.NewPageAsync(app.BaseAddress);
+        await page.GotoAsync("/models");
+
+        await page.GetByTestId("swap-llama-3.3-70b").ClickAsync();
+        await Expect(page.GetByTestId("swap-budget-fits")).ToHaveTextAsync("does not fit");
+        await Expect(page.GetByTestId("swap-dialog-start")).ToBeDisabledAsync();
+        await Expect(page.GetByTestId("swap-dialog-warning").First).ToContainTextAsync("gpu-memory-utilization");
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(Tools.ArtifactsDirectory, "swap-dialog-blocked.png"), FullPage = true });
+        await page.GetByTestId("swap-dialog-cancel").ClickAsync();
+
+        await page.GetByTestId("swap-gpt-oss-20b").ClickAsync();
+        await Expect(page.GetByTestId("swap-budget-fits")).ToHaveTextAsync("fits");
+        await Expect(page.GetByTestId("swap-dialog-command")).ToContainTextAsync("--served-model-name gpt-oss-20b");
+        await Expect(page.GetByTestId("swap-dialog-previous")).ToContainTextAsync("qwen3-8b");
+        await page.GetByTestId("swap-dialog-start").ClickAsync();
+
+        await Expect(page.GetByTestId("serving-gpt-oss-20b")).ToContainTextAsync("demo (healthy)", new() { Timeout = 60_000 });
+        await page.GotoAsync("/swaps");
+        await Expect(page.GetByTestId("history-outcome").First).ToHaveTextAsync("Ready");
+        await Expect(page.GetByTestId("swap-history")).ToContainTextAsync("qwen3-8b → gpt-oss-20b");
+    }
+
+    [Fact]
+    public async Task FailedSwap_ShowsWhyAndTheLog_ThenTheRollback()
+    {
+        await using var app = await StartDemoAsync("00:00:00.500");
+        var page = await browser.NewPageAsync(app.BaseAddress);
+        await page.GotoAsync("/");
+        await Expect(page.GetByTestId("spark-demo").GetByTestId("loaded-model-status")).ToHaveAttributeAsync("data-status", "Healthy");
+        app.Get<SimulatedSparkHost>().FailNextLaunch(SimFailure.OutOfMemory);
+
+        using var client = app.CreateClient();
+        using var response = await client.PostAsJsonAsync("/api/swaps", new { model = "qwen3-coder-30b", spark = "demo" });
+        var id = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
+
+        // The rollback replaces the failed swap on the Dashboard; the failed one stays in the history with its log.
+        await Expect(page.GetByTestId("swap-rollback")).ToContainTextAsync($"Rolls back failed swap {id}", new() { Timeout = 60_000 });
+        await Expect(page.GetByTestId("swap-card")).ToHaveAttributeAsync("data-phase", "Ready", new() { Timeout = 60_000 });
+        await page.GotoAsync("/swaps");
+        await page.GetByTestId("filter-outcome").ClickAsync();
+        await page.GetByRole(AriaRole.Option, new() { Name = "Failed" }).ClickAsync();
+        await Expect(page.GetByTestId("history-outcome")).ToHaveCountAsync(1);
+        await page.Locator("[data-testid=swap-history] tbody tr").First.Locator("button").First.ClickAsync();
+        await Expect(page.GetByTestId("swap-history")).ToContainTextAsync("out of memory: lower gpu-memory-utilization or max-model-len");
+        await Expect(page.GetByTestId("swap-history")).ToContainTextAsync($"rolled back by");
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(Tools.ArtifactsDirectory, "swap-history.png"), FullPage = true });
+    }
+}
