@@ -1,3 +1,4 @@
+using SparkControl.Core.Audio.Echo;
 using SparkControl.Core.Collections;
 
 namespace SparkControl.Core.Audio;
@@ -122,6 +123,9 @@ public sealed record Utterance(string? Speaker, double Start, double End, string
 public sealed record LabelMergeResult(IReadOnlyList<LabelledWord> Words, IReadOnlyList<Utterance> Utterances, int DroppedSegments)
 {
     public static LabelMergeResult Empty { get; } = new([], [], 0);
+
+    /// <summary>What the echo pass of a two-channel call removed; null when it did not run.</summary>
+    public CallEchoReport? Echo { get; init; }
 }
 
 /// <summary>The knobs of label-merge and utterance grouping (the defaults are audio.md §1.5-1.6).</summary>

@@ -15,7 +15,8 @@ namespace SparkControl.Core.Audio;
 /// parakeet variants; as JSON or as a string), and instead of <c>segments</c>, <c>diarization</c> (RTTM text or
 /// pyannote JSON). Word times may be null or absent (the sanitize step handles them); segment fields are required.
 /// Options are seconds: <c>maxFillGap, maxWordDuration, boundaryGuard, maxPause, maxUtterance</c>; and
-/// <c>fillNearest</c>, <c>defaultSpeaker</c>, <c>localSpeaker</c>, <c>remoteSpeaker</c>.
+/// <c>fillNearest</c>, <c>defaultSpeaker</c>, <c>localSpeaker</c>, <c>remoteSpeaker</c>, and <c>removeEcho</c> (a
+/// two-channel call drops channel-0 words that echo channel 1 unless it is false).
 /// </summary>
 public static class LabelMergeRequestReader
 {
@@ -23,7 +24,7 @@ public static class LabelMergeRequestReader
     private const int MaxSpeakerLength = 100;
     private static readonly string[] TopLevel = ["words", "segments", "asr", "diarization", "channels", "options"];
     private static readonly string[] ChannelFields = ["speaker", "words", "segments", "asr", "diarization"];
-    private static readonly string[] OptionFields = ["maxFillGap", "maxWordDuration", "boundaryGuard", "maxPause", "maxUtterance", "fillNearest", "defaultSpeaker", "localSpeaker", "remoteSpeaker"];
+    private static readonly string[] OptionFields = ["maxFillGap", "maxWordDuration", "boundaryGuard", "maxPause", "maxUtterance", "fillNearest", "defaultSpeaker", "localSpeaker", "remoteSpeaker", "removeEcho"];
 
     public static LabelMergeJob Read(JsonElement root, AudioOptions settings)
     {
@@ -34,7 +35,7 @@ public static class LabelMergeRequestReader
         }
 
         Unknown(root, TopLevel, string.Empty, errors);
-        var (options, local, remote) = ReadOptions(root, settings, errors);
+        var (options, local, remote, removeEcho) = ReadOptions(root, settings, errors);
         var hasChannels = root.TryGetProperty("channels", out var channels);
         if (hasChannels && (root.TryGetProperty("words", out _) || root.TryGetProperty("asr", out _)))
         {
@@ -59,8 +60,18 @@ public static class LabelMergeRequestReader
             errors.Add(hasChannels ? "channels" : "words", TooMany(total, settings.MaxWords));
         }
 
+        // An explicit request for echo removal that cannot run is a mistake worth saying, not a silent no-op.
+        if (removeEcho == true && calls is not null && calls.Count != CallMerger.MaxChannels)
+        {
+            errors.Add("options.removeEcho", "options.removeEcho needs a two-channel call: \"channels\" with channel 0 the local microphone and channel 1 the remote side.");
+        }
+        else if (removeEcho == true && !hasChannels)
+        {
+            errors.Add("options.removeEcho", "options.removeEcho needs a two-channel call (\"channels\"); a single transcript has no remote side to echo.");
+        }
+
         errors.ThrowIfAny();
-        return new LabelMergeJob(words, segments, calls, options, local, remote);
+        return new LabelMergeJob(words, segments, calls, options, local, remote, removeEcho ?? true);
     }
 
     /// <summary>Null when <paramref name="speaker"/> can name a speaker; otherwise what is wrong with it.</summary>
@@ -260,19 +271,19 @@ public static class LabelMergeRequestReader
         return seconds;
     }
 
-    private static (LabelMergeOptions Options, string Local, string Remote) ReadOptions(JsonElement root, AudioOptions settings, Errors errors)
+    private static (LabelMergeOptions Options, string Local, string Remote, bool? RemoveEcho) ReadOptions(JsonElement root, AudioOptions settings, Errors errors)
     {
         var options = settings.ToMergeOptions();
         string local = settings.LocalSpeaker, remote = settings.RemoteSpeaker;
         if (!root.TryGetProperty("options", out var o) || o.ValueKind == JsonValueKind.Null)
         {
-            return (options, local, remote);
+            return (options, local, remote, null);
         }
 
         if (o.ValueKind != JsonValueKind.Object)
         {
             errors.Add("options", "options must be an object.");
-            return (options, local, remote);
+            return (options, local, remote, null);
         }
 
         Unknown(o, OptionFields, "options.", errors);
@@ -284,20 +295,30 @@ public static class LabelMergeRequestReader
             MaxPause = Duration(o, "maxPause", options.MaxPause, errors),
             MaxUtterance = Duration(o, "maxUtterance", options.MaxUtterance, errors, positive: true),
             DefaultSpeaker = OptionalSpeaker(o, "defaultSpeaker", "options.defaultSpeaker", errors),
+            FillNearest = Flag(o, "fillNearest", errors) ?? options.FillNearest,
         };
-        if (o.TryGetProperty("fillNearest", out var fill))
+        return (
+            options,
+            OptionalSpeaker(o, "localSpeaker", "options.localSpeaker", errors) ?? local,
+            OptionalSpeaker(o, "remoteSpeaker", "options.remoteSpeaker", errors) ?? remote,
+            Flag(o, "removeEcho", errors));
+    }
+
+    /// <summary>The option's value, or null when it is absent or null (the default applies).</summary>
+    private static bool? Flag(JsonElement options, string name, Errors errors)
+    {
+        if (!options.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null)
         {
-            if (fill.ValueKind is JsonValueKind.True or JsonValueKind.False)
-            {
-                options = options with { FillNearest = fill.GetBoolean() };
-            }
-            else
-            {
-                errors.Add("options.fillNearest", "options.fillNearest must be true or false.");
-            }
+            return null;
         }
 
-        return (options, OptionalSpeaker(o, "localSpeaker", "options.localSpeaker", errors) ?? local, OptionalSpeaker(o, "remoteSpeaker", "options.remoteSpeaker", errors) ?? remote);
+        if (value.ValueKind is JsonValueKind.True or JsonValueKind.False)
+        {
+            return value.GetBoolean();
+        }
+
+        errors.Add($"options.{name}", $"options.{name} must be true or false, not {Shorten(value.GetRawText())}.");
+        return null;
     }
 
     private static TimeSpan Duration(JsonElement options, string name, TimeSpan fallback, Errors errors, bool positive = false)

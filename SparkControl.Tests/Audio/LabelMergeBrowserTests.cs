@@ -1,4 +1,6 @@
+using System.Text.RegularExpressions;
 using Microsoft.Playwright;
+using SparkControl.Tests.Audio.Echo;
 using SparkControl.Tests.Infrastructure;
 using static Microsoft.Playwright.Assertions;
 
@@ -28,5 +30,47 @@ public sealed class LabelMergeBrowserTests(BrowserFixture browser)
         await Expect(transcript.GetByTestId("word-low").First).ToBeVisibleAsync();
         await Expect(page.GetByTestId("download-srt")).ToHaveAttributeAsync("download", "transcript.srt");
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(Tools.ArtifactsDirectory, "audio-label-merge.png"), FullPage = true });
+    }
+
+    [Fact]
+    public async Task LabelMerge_UploadBothChannelsOfAnEchoCall_ShowsTheCallAndTheEchoWordsRemoved()
+    {
+        using var files = new TempDirectory("sc-call");
+        await File.WriteAllTextAsync(files.File("ch0.json"), RecipeCallTranscripts.VerboseJson(0));
+        await File.WriteAllTextAsync(files.File("ch1.json"), RecipeCallTranscripts.VerboseJson(1));
+        await using var app = await SparkControlApp.StartAsync();
+        var page = await browser.NewPageAsync(app.BaseAddress);
+        await page.GotoAsync("/audio");
+        var panel = page.GetByTestId("label-merge-panel");
+        await Expect(panel).ToHaveAttributeAsync("data-ready", "true");
+
+        // The call mode renders the channel-1 file input; the panel is ready again in a render after it, not before.
+        await page.GetByTestId("mode-call").ClickAsync();
+        await Expect(page.GetByTestId("remote-asr-input")).ToBeVisibleAsync();
+        await Expect(panel).ToHaveAttributeAsync("data-ready", "true");
+        await page.GetByTestId("asr-file").Locator("input[type=file]").SetInputFilesAsync(files.File("ch0.json"));
+        await page.GetByTestId("remote-asr-file").Locator("input[type=file]").SetInputFilesAsync(files.File("ch1.json"));
+        await Expect(page.GetByTestId("asr-input")).ToHaveValueAsync(RecipeCallTranscripts.VerboseJson(0));
+        await Expect(page.GetByTestId("remote-asr-input")).ToHaveValueAsync(RecipeCallTranscripts.VerboseJson(1));
+        await page.GetByTestId("merge").ClickAsync();
+
+        var local = page.Locator("[data-testid=utterance][data-channel='0']");
+        await Expect(local).ToHaveCountAsync(RecipeCallTranscripts.RecognisedLocalSentences.Count);
+        await Expect(local.First).ToContainTextAsync(RecipeCallTranscripts.RecognisedLocalSentences[0]);
+        var echoWords = page.GetByTestId("echo-word");
+        var leaked = string.Join(' ', RecipeCallTranscripts.LeakedRemoteSentences).Split(' ');
+        await Expect(echoWords).ToHaveCountAsync(leaked.Length);
+        await Expect(echoWords.GetByTestId("echo-word-text")).ToHaveTextAsync(leaked);
+        await Expect(echoWords.First.GetByTestId("echo-word-source")).ToContainTextAsync(leaked[0]);
+        await Expect(echoWords.First.GetByTestId("echo-word-delay")).ToHaveTextAsync(new Regex(@"^\d+ ms$"));
+        await Expect(page.GetByTestId("echo-summary")).ToContainTextAsync($"{leaked.Length} channel-0 words removed");
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(Tools.ArtifactsDirectory, "audio-label-merge-call.png"), FullPage = true });
+
+        // Off: the same call keeps the leaked words on channel 0.
+        await page.GetByTestId("remove-echo").UncheckAsync();
+        await page.GetByTestId("merge").ClickAsync();
+        await Expect(page.GetByTestId("echo-summary")).ToHaveTextAsync("Off: channel 0 is kept as recognised.");
+        await Expect(echoWords).ToHaveCountAsync(0);
+        await Expect(local.First).ToContainTextAsync(RecipeCallTranscripts.LeakedRemoteSentences[0]);
     }
 }

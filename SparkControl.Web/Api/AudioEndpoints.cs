@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 using SparkControl.Core.Audio;
+using SparkControl.Core.Audio.Echo;
 using SparkControl.Core.Shell;
 
 namespace SparkControl.Web.Api;
@@ -37,7 +38,23 @@ public static class AudioEndpoints
         bool Overlap,
         [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] int? Channel);
 
-    public sealed record LabelMergeView(WordView[] Words, UtteranceView[] Utterances, int DroppedSegments);
+    /// <summary>A channel-1 word, with its position in the response's <c>words</c>.</summary>
+    public sealed record EchoSourceView(int Index, string Word, double Start, double End);
+
+    /// <summary>A channel-0 word removed as an echo (<c>index</c> into the response's <c>words</c>) and the remote word it repeated.</summary>
+    public sealed record RemovedEchoView(int Index, string Word, double Start, double End, double Lag, double Similarity, EchoSourceView EchoOf);
+
+    /// <summary>
+    /// The echo pass of a two-channel call: <c>delay</c> in seconds (null: no echo found), <c>delaySource</c>
+    /// (<c>words</c> or <c>none</c>), <c>matchedWords</c> (exact word matches that voted for the delay), and the removed words.
+    /// </summary>
+    public sealed record EchoView(double? Delay, string DelaySource, int MatchedWords, RemovedEchoView[] Removed);
+
+    public sealed record LabelMergeView(
+        WordView[] Words,
+        UtteranceView[] Utterances,
+        int DroppedSegments,
+        [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] EchoView? Echo);
 
     public static IEndpointRouteBuilder MapAudio(this IEndpointRouteBuilder endpoints)
     {
@@ -82,7 +99,17 @@ public static class AudioEndpoints
             w.Text, w.Start, w.End, w.Speaker, w.Confidence, w.Reason, MethodName(w.Method), w.Margin,
             isCall ? w.Channel : null, RepairNames(w.Repairs), w.Dropped))],
         [.. result.Utterances.Select(u => new UtteranceView(u.Speaker, u.Start, u.End, u.Text, u.Overlap, isCall ? u.Channel : null))],
-        result.DroppedSegments);
+        result.DroppedSegments,
+        result.Echo is { } echo ? EchoReport(echo, remoteOffset: result.Words.Count(w => w.Channel == 0)) : null);
+
+    /// <param name="remoteOffset">Where channel 1 starts in the response's words (a call lists channel 0 first).</param>
+    private static EchoView EchoReport(CallEchoReport echo, int remoteOffset) => new(
+        echo.Delay,
+        echo.DelaySource.ToString().ToLowerInvariant(),
+        echo.MatchedWords,
+        [.. echo.Removed.Select(w => new RemovedEchoView(
+            w.LocalIndex, w.Text, w.Start, w.End, w.Lag, w.Similarity,
+            new EchoSourceView(remoteOffset + w.RemoteIndex, w.RemoteText, w.RemoteStart, w.RemoteEnd)))]);
 
     public static string MethodName(AssignMethod method) => method.ToString().ToLowerInvariant();
 

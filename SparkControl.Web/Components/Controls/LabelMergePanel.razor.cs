@@ -9,15 +9,21 @@ using SparkControl.Web.Api;
 namespace SparkControl.Web.Components.Controls;
 
 /// <summary>
-/// The label-merge tab of the Audio page: pasted or uploaded transcript and diarization in, a speaker-coloured transcript
-/// with low-confidence words highlighted out, and SRT/WebVTT downloads. The work is Core's <see cref="PastedTranscript"/>.
+/// The label-merge tab of the Audio page: pasted or uploaded transcript and diarization in (or, for a two-channel call,
+/// both channels' transcripts, with echo removal on or off), a speaker-coloured transcript with low-confidence words
+/// highlighted out, the echo words removed, and SRT/WebVTT downloads. The work is Core's <see cref="PastedTranscript"/>,
+/// which runs the API's <see cref="LabelMergeJob"/>.
 /// </summary>
 public partial class LabelMergePanel
 {
     /// <summary>Speaker colours, in the order speakers first talk; enough to tell a meeting apart.</summary>
     private static readonly string[] Palette = ["#1565c0", "#c62828", "#2e7d32", "#6a1b9a", "#ef6c00", "#00838f", "#ad1457", "#4e342e"];
 
+    private bool _call;
+    private bool _removeEcho = true;
+    private bool _ready;
     private string? _asr;
+    private string? _remoteAsr;
     private string? _diarization;
     private string? _error;
     private PastedMerge? _merge;
@@ -31,12 +37,37 @@ public partial class LabelMergePanel
 
     private double LowConfidence => Options.Value.LowConfidence;
 
+    /// <summary>
+    /// The file inputs wire their change listeners from JS after their first render, and the call mode renders one more;
+    /// the panel says it is ready only in a render after that, so a file set before then is not silently lost.
+    /// </summary>
+    protected override void OnAfterRender(bool firstRender)
+    {
+        if (!_ready)
+        {
+            _ready = true;
+            StateHasChanged();
+        }
+    }
+
+    private void SetMode(bool call)
+    {
+        if (call != _call)
+        {
+            _call = call;
+            _ready = false;
+        }
+    }
+
     private void Merge()
     {
         _error = null;
         try
         {
-            var merge = PastedTranscript.Merge(_asr ?? string.Empty, _diarization, Options.Value.ToMergeOptions(), Options.Value.MaxWords);
+            var settings = Options.Value;
+            var merge = _call
+                ? PastedTranscript.MergeCall(_asr ?? string.Empty, _remoteAsr ?? string.Empty, _diarization, _removeEcho, settings)
+                : PastedTranscript.Merge(_asr ?? string.Empty, _diarization, settings.ToMergeOptions(), settings.MaxWords);
             _merge = merge;
             _srtLink = DataLink("application/x-subrip", TranscriptWriter.Srt(merge.Result));
             _vttLink = DataLink("text/vtt", TranscriptWriter.WebVtt(merge.Result));
@@ -56,6 +87,8 @@ public partial class LabelMergePanel
     }
 
     private async Task UploadAsrAsync(IBrowserFile? file) => _asr = await ReadAsync(file) ?? _asr;
+
+    private async Task UploadRemoteAsrAsync(IBrowserFile? file) => _remoteAsr = await ReadAsync(file) ?? _remoteAsr;
 
     private async Task UploadDiarizationAsync(IBrowserFile? file) => _diarization = await ReadAsync(file) ?? _diarization;
 
@@ -84,8 +117,11 @@ public partial class LabelMergePanel
     {
         var words = merge.Result.Words;
         var unassigned = words.Count(w => w.Speaker is null);
+        var source = merge.IsCall
+            ? string.Create(CultureInfo.InvariantCulture, $"{words.Count(w => w.Channel == 0)} words on channel 0 and {words.Count(w => w.Channel == 1)} on channel 1 from {merge.AsrFormat}, channel-1 speakers from {merge.SpeakerSource}")
+            : string.Create(CultureInfo.InvariantCulture, $"{words.Count} words from {merge.AsrFormat}, speakers from {merge.SpeakerSource}");
         var text = string.Create(CultureInfo.InvariantCulture,
-            $"{words.Count} words from {merge.AsrFormat}, speakers from {merge.SpeakerSource}: {merge.Speakers.Count} speakers, {merge.Result.Utterances.Count} utterances, {merge.LowConfidenceCount(LowConfidence)} words below {LowConfidence:0.##} confidence, {unassigned} without a speaker");
+            $"{source}: {merge.Speakers.Count} speakers, {merge.Result.Utterances.Count} utterances, {merge.LowConfidenceCount(LowConfidence)} words below {LowConfidence:0.##} confidence, {unassigned} without a speaker");
         return merge.Result.DroppedSegments > 0 ? $"{text}; {merge.Result.DroppedSegments} unusable diarization segments ignored." : $"{text}.";
     }
 
