@@ -77,9 +77,11 @@ public sealed partial class GpuBusyTracker : BackgroundService
         {
             var now = _time.GetUtcNow();
             var pending = _ledger.Pending;
-            var latestPending = pending.Count == 0 ? now : pending.Keys.Max(k => k.Minute).AddMinutes(1);
-            // Open-ended, the range must not cut off a Spark whose clock runs a little ahead of the panel's.
-            var end = to ?? (latestPending > now ? latestPending : now);
+            // Open-ended, the range runs to the end of the minute in progress, or of a later minute not written yet
+            // (a Spark whose clock runs a little ahead of the panel's).
+            var endOfNow = LedgerTime.Minute(now).AddMinutes(1);
+            var latestPending = pending.Count == 0 ? endOfNow : pending.Keys.Max(k => k.Minute).AddMinutes(1);
+            var end = to ?? (latestPending > endOfNow ? latestPending : endOfNow);
             var start = from ?? FirstData(pending) ?? LedgerTime.Minute(to ?? now);
             if (end <= start)
             {
