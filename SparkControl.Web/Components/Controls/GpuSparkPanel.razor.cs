@@ -16,6 +16,9 @@ public partial class GpuSparkPanel
         YAxisTicks = 25,
         YAxisFormat = "0'%'",
         XAxisLabelRotation = 0,
+        BarWidthRatio = 0.7,
+        // The theme's primary green in both modes; an SVG fill attribute cannot take the theme's CSS variable.
+        ChartPalette = ["#43a047"],
     };
 
     private List<ChartSeries<double>> _hourlySeries = [];
@@ -45,6 +48,8 @@ public partial class GpuSparkPanel
         ("last day", Figures?.BusyLastDay, "busy-day"),
         ("last week", Figures?.BusyLastWeek, "busy-week"),
     ];
+
+    private string SparklineSpan => Value.Recent.Length < 2 ? "moment" : LedgerFormat.Duration((Value.Recent[^1].Timestamp - Value.Recent[0].Timestamp).TotalSeconds);
 
     private string UtilizationText => Value.Latest?.UtilizationPercent is { } u ? u.ToString("0", CultureInfo.InvariantCulture) : "–";
 
