@@ -81,7 +81,15 @@ public sealed class GpuLedgerStoreTests : IDisposable
     }
 
     [Fact]
-    public void Schema_IsAtMigrationTwo() => Assert.Equal(2, _sqlite.SchemaVersion);
+    public void Schema_HasTheLedgerTablesAtTheLatestMigration()
+    {
+        using var connection = _sqlite.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name LIKE 'gpu_ledger_%';";
+
+        Assert.Equal(SparkControl.Core.History.Migrations.Latest, _sqlite.SchemaVersion);
+        Assert.Equal(4L, command.ExecuteScalar());
+    }
 
     public void Dispose() => _data.Dispose();
 }
