@@ -16,6 +16,11 @@ public static class Program
             return EchoSideBySide.Run();
         }
 
+        if (args is ["gpu-ledger-size", ..])
+        {
+            return GpuLedgerSize.Run();
+        }
+
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
         return 0;
     }

@@ -71,7 +71,33 @@ public sealed class SparkControlOptionsValidator : IValidateOptions<SparkControl
             errors.Add($"{prefix}:Swap:LogLines must be between 1 and 10000, not {swap.LogLines}");
         }
 
+        ValidateGpu(errors, options);
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+
+    private static void ValidateGpu(List<string> errors, SparkControlOptions options)
+    {
+        const string prefix = $"{SparkControlOptions.Section}:Gpu";
+        var gpu = options.Gpu;
+        Positive(errors, $"{prefix}:GapThreshold", gpu.GapThreshold);
+        Positive(errors, $"{prefix}:FlushInterval", gpu.FlushInterval);
+        Positive(errors, $"{prefix}:ReconnectDelay", gpu.ReconnectDelay);
+        Positive(errors, $"{prefix}:MemoryInterval", gpu.MemoryInterval);
+        if (gpu.GapThreshold > TimeSpan.Zero && options.GpuSampleInterval > TimeSpan.Zero && gpu.GapThreshold <= options.GpuSampleInterval)
+        {
+            errors.Add($"{prefix}:GapThreshold ({gpu.GapThreshold}) must be longer than {SparkControlOptions.Section}:GpuSampleInterval ({options.GpuSampleInterval}), or every sample would be a gap");
+        }
+
+        // A range's first and last hour are read from minute rows, so they must outlive at least a day.
+        if (gpu.MinuteRetention < TimeSpan.FromDays(1))
+        {
+            errors.Add($"{prefix}:MinuteRetention must be at least 1.00:00:00, not {gpu.MinuteRetention}");
+        }
+
+        if (gpu.HourRetention < gpu.MinuteRetention || gpu.HourRetention < TimeSpan.FromDays(2))
+        {
+            errors.Add($"{prefix}:HourRetention must be at least 2.00:00:00 and at least {prefix}:MinuteRetention, not {gpu.HourRetention}");
+        }
     }
 
     public static void Positive(List<string> errors, string key, TimeSpan value)

@@ -24,6 +24,30 @@ public sealed class SparkControlOptions
 
     /// <summary>The period of each Spark's nvidia-smi sample stream.</summary>
     public TimeSpan GpuSampleInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    public GpuOptions Gpu { get; set; } = new();
+}
+
+/// <summary>Settings under <c>SparkControl:Gpu</c>: the GPU busy ledger.</summary>
+public sealed class GpuOptions
+{
+    /// <summary>A longer pause between two samples is unknown time, never interpolated.</summary>
+    public TimeSpan GapThreshold { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>How often counted seconds are written to the store (the API and page include what is not written yet).</summary>
+    public TimeSpan FlushInterval { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>How long per-minute rows are kept; hourly rows answer older ranges.</summary>
+    public TimeSpan MinuteRetention { get; set; } = TimeSpan.FromDays(30);
+
+    /// <summary>How long hourly rows are kept; daily rows are kept for good.</summary>
+    public TimeSpan HourRetention { get; set; } = TimeSpan.FromDays(400);
+
+    /// <summary>The wait before a Spark's sample stream is opened again after it failed or ended.</summary>
+    public TimeSpan ReconnectDelay { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>How often unified memory is read from <c>/proc/meminfo</c> (nvidia-smi cannot tell on a Spark).</summary>
+    public TimeSpan MemoryInterval { get; set; } = TimeSpan.FromSeconds(5);
 }
 
 /// <summary>Settings under <c>SparkControl:Health</c>.</summary>

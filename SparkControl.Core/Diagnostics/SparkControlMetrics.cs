@@ -21,7 +21,11 @@ public sealed class SparkControlMetrics
     private readonly Counter<long> _swaps;
     private readonly Histogram<double> _swapPhaseDuration;
     private readonly Histogram<double> _swapTimeToReady;
+    private readonly Counter<long> _gpuSamples;
+    private readonly Counter<long> _gpuStreamRestarts;
+    private readonly Counter<double> _gpuLedgerSeconds;
     private Func<IEnumerable<Measurement<int>>>? _servicesByStatus;
+    private Func<IEnumerable<GpuReading>>? _gpuReadings;
 
     public SparkControlMetrics(IMeterFactory meterFactory)
     {
@@ -37,7 +41,16 @@ public sealed class SparkControlMetrics
         _swapPhaseDuration = meter.CreateHistogram<double>("sparkcontrol.swap.phase.duration", unit: "s", description: "Time a swap spent in each phase.");
         _swapTimeToReady = meter.CreateHistogram<double>("sparkcontrol.swap.time_to_ready", unit: "s", description: "Time from a swap's request to Ready, by model.");
         _serviceStatusChanges = meter.CreateCounter<long>("sparkcontrol.service.status_changes", unit: "{change}", description: "Service status changes, by Spark, service and new status.");
+        _gpuSamples = meter.CreateCounter<long>("sparkcontrol.gpu.samples", unit: "{sample}", description: "GPU samples received, by Spark and outcome (counted, started, gap, repeated).");
+        _gpuStreamRestarts = meter.CreateCounter<long>("sparkcontrol.gpu.stream.restarts", unit: "{restart}", description: "Times a Spark's nvidia-smi sample stream failed or ended and was opened again.");
+        _gpuLedgerSeconds = meter.CreateCounter<double>("sparkcontrol.gpu.ledger", unit: "s", description: "GPU ledger time by Spark, model (none when no model) and state (busy, loaded_idle, loading, no_model, unknown).");
+        meter.CreateObservableGauge("sparkcontrol.gpu.utilization", () => Readings(r => r.UtilizationPercent), unit: "%", description: "The GPU utilization of each Spark's latest sample.");
+        meter.CreateObservableGauge("sparkcontrol.gpu.busy_ratio", () => Readings(r => r.BusyRatio), unit: "1", description: "Busy time over watched time of each Spark's GPU in the last five minutes of samples.");
+        meter.CreateObservableGauge("sparkcontrol.memory.used", () => Readings(r => r.MemoryUsedBytes), unit: "By", description: "Unified memory in use on each Spark (MemTotal - MemAvailable from /proc/meminfo).");
     }
+
+    /// <summary>What the GPU gauges report for one Spark; a null value is left out of the export.</summary>
+    public sealed record GpuReading(string Spark, double? UtilizationPercent, double? BusyRatio, double? MemoryUsedBytes);
 
     public void RecordHealthProbe(string spark, string service, string status, TimeSpan duration)
     {
@@ -70,6 +83,38 @@ public sealed class SparkControlMetrics
 
     /// <summary>Where the services-by-status gauge reads from (the health monitor's snapshot).</summary>
     public void ObserveServices(Func<IEnumerable<Measurement<int>>> source) => _servicesByStatus = source;
+
+    /// <summary>Where the GPU gauges read from (the busy tracker's snapshot).</summary>
+    public void ObserveGpu(Func<IEnumerable<GpuReading>> source) => _gpuReadings = source;
+
+    public void RecordGpuSample(string spark, string outcome) =>
+        _gpuSamples.Add(1, new TagList { { "spark", spark }, { "outcome", outcome } });
+
+    public void RecordGpuStreamRestart(string spark) => _gpuStreamRestarts.Add(1, new TagList { { "spark", spark } });
+
+    public void RecordGpuLedger(string spark, string? model, Gpu.LedgerSeconds seconds)
+    {
+        var name = model ?? "none";
+        Add("busy", seconds.Busy);
+        Add("loaded_idle", seconds.LoadedIdle);
+        Add("loading", seconds.Loading);
+        Add("no_model", seconds.NoModel);
+        Add("unknown", seconds.Unknown);
+
+        void Add(string state, double value)
+        {
+            if (value > 0)
+            {
+                _gpuLedgerSeconds.Add(value, new TagList { { "spark", spark }, { "model", name }, { "state", state } });
+            }
+        }
+    }
+
+    private IEnumerable<Measurement<double>> Readings(Func<GpuReading, double?> value) =>
+        (_gpuReadings?.Invoke() ?? [])
+            .Select(r => (r.Spark, Value: value(r)))
+            .Where(r => r.Value is not null)
+            .Select(r => new Measurement<double>(r.Value!.Value, new KeyValuePair<string, object?>("spark", r.Spark)));
 
     public void RecordServiceStatusChange(string spark, string service, string status) =>
         _serviceStatusChanges.Add(1, new TagList { { "spark", spark }, { "service", service }, { "status", status } });

@@ -62,6 +62,30 @@ internal static class Migrations
             PRIMARY KEY (swap_id, phase)
         );
         """,
+
+        // 3: the GPU busy ledger: seconds per state by Spark, model ('' for none) and bucket start (Unix seconds, UTC),
+        // rolled up per minute, hour and day; and the last sample counted per Spark, so a restart never counts twice.
+        """
+        CREATE TABLE gpu_ledger_minute (
+            spark TEXT NOT NULL, model TEXT NOT NULL, bucket INTEGER NOT NULL,
+            busy REAL NOT NULL, loaded_idle REAL NOT NULL, loading REAL NOT NULL, no_model REAL NOT NULL, unknown REAL NOT NULL,
+            PRIMARY KEY (bucket, spark, model)
+        ) WITHOUT ROWID;
+        CREATE TABLE gpu_ledger_hour (
+            spark TEXT NOT NULL, model TEXT NOT NULL, bucket INTEGER NOT NULL,
+            busy REAL NOT NULL, loaded_idle REAL NOT NULL, loading REAL NOT NULL, no_model REAL NOT NULL, unknown REAL NOT NULL,
+            PRIMARY KEY (bucket, spark, model)
+        ) WITHOUT ROWID;
+        CREATE TABLE gpu_ledger_day (
+            spark TEXT NOT NULL, model TEXT NOT NULL, bucket INTEGER NOT NULL,
+            busy REAL NOT NULL, loaded_idle REAL NOT NULL, loading REAL NOT NULL, no_model REAL NOT NULL, unknown REAL NOT NULL,
+            PRIMARY KEY (bucket, spark, model)
+        ) WITHOUT ROWID;
+        CREATE TABLE gpu_ledger_cursor (
+            spark TEXT NOT NULL PRIMARY KEY,
+            last_sample_ticks INTEGER NOT NULL
+        );
+        """,
     ];
 
     public static int Latest => Steps.Length;

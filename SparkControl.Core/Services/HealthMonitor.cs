@@ -192,6 +192,7 @@ public sealed partial class HealthMonitor : BackgroundService
             IsSimulated = spark.IsSimulated,
             Reachability = Reachability.Reachable,
             Model = model,
+            ModelChecked = true,
             Services = [.. results],
             CheckedAt = now,
             Connection = spark.IsSimulated ? null : _connectivity.Find(spark.Name),

@@ -57,6 +57,13 @@ public sealed record SparkHealth
     public Reachability Reachability { get; init; }
     public string? Error { get; init; }
     public LoadedModel? Model { get; init; }
+
+    /// <summary>
+    /// True once a check has settled <see cref="Model"/>; false while a Spark's first check is still probing its
+    /// services, and when the Spark is unreachable (what it serves is then not known).
+    /// </summary>
+    public bool ModelChecked { get; init; }
+
     public ImmutableArray<ServiceHealth> Services { get; init; } = [];
     public DateTimeOffset? CheckedAt { get; init; }
 

@@ -261,6 +261,31 @@ public static partial class Validators
         return null;
     }
 
+    /// <summary>An optional moment in ISO 8601 with a zone (<c>2026-11-26T10:00:00Z</c>); absent is acceptable and gives null.</summary>
+    public static string? Timestamp(string? value, out DateTimeOffset? parsed, string field)
+    {
+        parsed = null;
+        if (string.IsNullOrEmpty(value))
+        {
+            return null;
+        }
+
+        if (DateTimeOffset.TryParse(value, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.None, out var at)
+            && TimestampPattern().IsMatch(value))
+        {
+            parsed = at.ToUniversalTime();
+            return null;
+        }
+
+        return $"{field} '{Printable(value)}' is not a time like 2026-11-26T10:00:00Z (ISO 8601 with Z or an offset)";
+    }
+
+    /// <summary>An optional choice among <paramref name="allowed"/> (case-insensitive); absent is acceptable.</summary>
+    public static string? OneOf(string? value, IReadOnlyList<string> allowed, string field) =>
+        string.IsNullOrEmpty(value) || allowed.Contains(value, StringComparer.OrdinalIgnoreCase)
+            ? null
+            : $"{field} '{Printable(value)}' must be one of {string.Join(", ", allowed)}";
+
     /// <summary>Shows a value in an error message without letting it break the message (control characters escaped, length capped).</summary>
     public static string Printable(string value)
     {
@@ -300,4 +325,8 @@ public static partial class Validators
 
     [GeneratedRegex(@"^-[0-9]+(\.[0-9]+)?$", RegexOptions.CultureInvariant)]
     private static partial Regex NegativeNumberPattern();
+
+    // A date, a time and a zone: a moment without a zone would depend on the server's.
+    [GeneratedRegex(@"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,7})?)?(Z|[+-]\d{2}:\d{2})$", RegexOptions.CultureInvariant)]
+    private static partial Regex TimestampPattern();
 }

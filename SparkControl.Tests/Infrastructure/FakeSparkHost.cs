@@ -10,11 +10,17 @@ public sealed class FakeSparkHost(string name = "fake") : ISparkHost
 {
     private readonly object _gate = new();
     private ImmutableList<ContainerSummary> _containers = [];
+    private int _gpuWatches;
 
     public string Name => name;
     public Exception? Failure { get; set; }
     public TaskCompletionSource? ListGate { get; set; }
-    public Channel<GpuSample> Gpu { get; } = Channel.CreateUnbounded<GpuSample>();
+    /// <summary>The GPU sample stream a watch reads now; <see cref="BreakGpuStream"/> fails it and starts a fresh one.</summary>
+    public Channel<GpuSample> Gpu { get; private set; } = Channel.CreateUnbounded<GpuSample>();
+
+    /// <summary>How many times the GPU stream was opened.</summary>
+    public int GpuWatches => Volatile.Read(ref _gpuWatches);
+
     public Dictionary<string, ContainerInfo> Details { get; } = [];
     public MemoryInfo Memory { get; set; } = new(128L << 30, 100L << 30);
     public List<ContainerLaunchSpec> Launched { get; } = [];
@@ -107,10 +113,19 @@ public sealed class FakeSparkHost(string name = "fake") : ISparkHost
 
     public async IAsyncEnumerable<GpuSample> WatchGpuAsync([EnumeratorCancellation] CancellationToken cancellationToken)
     {
+        Interlocked.Increment(ref _gpuWatches);
         await foreach (var sample in Gpu.Reader.ReadAllAsync(cancellationToken))
         {
             yield return sample;
         }
+    }
+
+    /// <summary>Fails the open GPU stream as a dropped SSH connection would; the next watch reads a new stream.</summary>
+    public void BreakGpuStream(Exception failure)
+    {
+        var broken = Gpu;
+        Gpu = Channel.CreateUnbounded<GpuSample>();
+        broken.Writer.Complete(failure);
     }
 
     public Task<IReadOnlyList<GpuComputeApp>> GetComputeAppsAsync(CancellationToken cancellationToken) =>

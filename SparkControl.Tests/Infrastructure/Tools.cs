@@ -14,6 +14,9 @@ public static class Tools
     public const string SshKeygen = "/usr/bin/ssh-keygen";
     public const string Chromium = "/usr/bin/chromium";
 
+    /// <summary>Prometheus's own checker (Debian package <c>prometheus</c>), which the /metrics output must pass.</summary>
+    public const string Promtool = "/usr/bin/promtool";
+
     /// <summary>The directory holding the dotnet host, to bind-mount it into containers.</summary>
     public static string DotnetRoot
     {

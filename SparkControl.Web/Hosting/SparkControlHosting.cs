@@ -2,12 +2,14 @@ using System.Net;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.Extensions.Options;
 using MudBlazor.Services;
+using OpenTelemetry.Metrics;
 using SparkControl.Core.Audio;
 using SparkControl.Core.Audio.Echo;
 using SparkControl.Core.Catalog;
 using SparkControl.Core.Configuration;
 using SparkControl.Core.Diagnostics;
 using SparkControl.Core.Disk;
+using SparkControl.Core.Gpu;
 using SparkControl.Core.History;
 using SparkControl.Core.Hosts;
 using SparkControl.Core.Remote;
@@ -99,6 +101,15 @@ public static class SparkControlHosting
         services.AddSingleton(sp => new ModelServerMonitor(sp.GetRequiredService<HealthMonitor>(), CreateProbeClient(), sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<IOptionsMonitor<SparkControlOptions>>(), sp.GetRequiredService<ILogger<ModelServerMonitor>>()));
         services.AddHostedService(sp => sp.GetRequiredService<ModelServerMonitor>());
+        // The ledger learns model activity through IModelActivitySource; until swaps publish their phases, from health.
+        services.AddSingleton<HealthModelActivitySource>();
+        services.AddSingleton<IModelActivitySource>(sp => sp.GetRequiredService<HealthModelActivitySource>());
+        services.AddHostedService(sp => sp.GetRequiredService<HealthModelActivitySource>());
+        services.AddSingleton<GpuLedgerStore>();
+        services.AddSingleton<GpuBusyTracker>();
+        services.AddHostedService(sp => sp.GetRequiredService<GpuBusyTracker>());
+        // GET /metrics: the whole SparkControl meter in Prometheus text format.
+        services.AddOpenTelemetry().WithMetrics(metrics => metrics.AddMeter(SparkControlMetrics.MeterName).AddPrometheusExporter());
 
         AddDataProtection(services, ResolveDataDirectory(configuration));
         // Enums travel as words ("fullModel", "circuitOpen"), not numbers that mean nothing to a script.
@@ -138,6 +149,9 @@ public static class SparkControlHosting
         app.MapHostEndpoints();
         app.MapSwaps();
         app.MapHub<SparkControl.Web.Hubs.SwapHub>(SparkControl.Web.Hubs.SwapHub.Path);
+        app.MapGpu();
+        // Mapped as an endpoint before the Razor components, so Blazor's routing never answers /metrics.
+        app.MapPrometheusScrapingEndpoint();
         app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
         return app;
     }
