@@ -21,7 +21,8 @@ public enum ModelActivityState
 
 /// <summary>
 /// The model on one Spark and whether it is loading. <see cref="Model"/> is the catalog id of the model loaded, or
-/// of the model being loaded while <see cref="State"/> is <see cref="ModelActivityState.Loading"/>; null otherwise.
+/// of the model being loaded while <see cref="State"/> is <see cref="ModelActivityState.Loading"/> (null while an
+/// unload stops the old one); null otherwise.
 /// </summary>
 public sealed record ModelActivity(string? Model, ModelActivityState State)
 {
@@ -55,9 +56,9 @@ public sealed record FleetModelActivity(ImmutableDictionary<string, ModelActivit
 /// <remarks>
 /// The ledger attributes every sample to <see cref="Current"/> at the moment the sample is counted, so a source should
 /// publish a change as soon as it knows it. <see cref="HealthModelActivitySource"/> derives activity from the health
-/// monitor (accurate to one health interval); the swap orchestrator can replace it with its phases: Loading from
-/// Stopping through Verifying for the target model, Loaded for the serving model in every other phase (Downloading and
-/// Draining included), NoModel after an unload.
+/// monitor (accurate to one health interval); <c>SwapModelActivitySource</c>, the one the app uses, puts the swaps'
+/// phases on top: Loading from Stopping through Verifying for the target model (no model for an unload), Loaded for the
+/// serving model in every other phase (Downloading and Draining included), NoModel after an unload.
 /// </remarks>
 public interface IModelActivitySource
 {

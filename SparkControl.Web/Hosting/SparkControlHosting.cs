@@ -101,10 +101,12 @@ public static class SparkControlHosting
         services.AddSingleton(sp => new ModelServerMonitor(sp.GetRequiredService<HealthMonitor>(), CreateProbeClient(), sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<IOptionsMonitor<SparkControlOptions>>(), sp.GetRequiredService<ILogger<ModelServerMonitor>>()));
         services.AddHostedService(sp => sp.GetRequiredService<ModelServerMonitor>());
-        // The ledger learns model activity through IModelActivitySource; until swaps publish their phases, from health.
+        // The ledger learns model activity through IModelActivitySource: health, with the swaps' phases on top.
         services.AddSingleton<HealthModelActivitySource>();
-        services.AddSingleton<IModelActivitySource>(sp => sp.GetRequiredService<HealthModelActivitySource>());
         services.AddHostedService(sp => sp.GetRequiredService<HealthModelActivitySource>());
+        services.AddSingleton<SwapModelActivitySource>();
+        services.AddSingleton<IModelActivitySource>(sp => sp.GetRequiredService<SwapModelActivitySource>());
+        services.AddHostedService(sp => sp.GetRequiredService<SwapModelActivitySource>());
         services.AddSingleton<GpuLedgerStore>();
         services.AddSingleton<GpuBusyTracker>();
         services.AddHostedService(sp => sp.GetRequiredService<GpuBusyTracker>());
