@@ -16,6 +16,11 @@ public static class Program
             return EchoSideBySide.Run();
         }
 
+        if (args is ["swap-overhead", ..])
+        {
+            return SwapOverhead.RunAsync(args).GetAwaiter().GetResult();
+        }
+
         if (args is ["gpu-ledger-size", ..])
         {
             return GpuLedgerSize.Run();

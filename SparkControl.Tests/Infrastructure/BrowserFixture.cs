@@ -14,6 +14,9 @@ public sealed class BrowserFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
+        // Expect() waits 5 s by default; on a loaded two-core machine a live update can take longer to arrive. The
+        // waits end as soon as the condition holds, so the longer limit only matters when something is slow.
+        Assertions.SetDefaultExpectTimeout(30_000);
         _playwright = await Playwright.CreateAsync();
         Browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
         {

@@ -7,9 +7,11 @@ namespace SparkControl.Tests.Infrastructure;
 public sealed class SparkBin : IDisposable
 {
     private readonly TempDirectory _directory = new("sc-bin");
+    private readonly DockerdFixture _docker;
 
     public SparkBin(DockerdFixture docker)
     {
+        _docker = docker;
         SshdFixture.WriteScript(File("docker"), docker.WrapperScript);
         foreach (var standIn in new[] { "launch-cluster.sh", "hf", "nvidia-smi", "sudo", "apt-get", "reboot" })
         {
@@ -32,6 +34,21 @@ public sealed class SparkBin : IDisposable
         {
             System.IO.File.Copy(System.IO.Path.Combine(data, computeAppsFixture), File("nvidia-smi.compute-apps"), overwrite: true);
         }
+    }
+
+    /// <summary>
+    /// Adds <c>-e NAME=VALUE</c> to every <c>docker run</c> on this Spark: how a test sets the simulator's knobs
+    /// (<c>SPARKCONTROL_SIM_*</c>) on containers the panel starts with its own command lines.
+    /// </summary>
+    public void SetDockerRunEnvironment(params (string Name, string Value)[] variables)
+    {
+        var docker = $"{Tools.Docker} -H {_docker.Host}";
+        var environment = string.Join(' ', variables.Select(v => $"-e {v.Name}={v.Value}"));
+        SshdFixture.WriteScript(File("docker"),
+            "#!/bin/sh\n" +
+            $"DOCKER_CONFIG={_docker.ConfigDirectory}; export DOCKER_CONFIG\n" +
+            $"if [ \"$1\" = run ]; then shift; exec {docker} run {environment} \"$@\"; fi\n" +
+            $"exec {docker} \"$@\"\n");
     }
 
     /// <summary>Gives the SSH user passwordless sudo, as the stand-in <c>sudo</c> understands it.</summary>

@@ -7,6 +7,12 @@ namespace SparkControl.Tests.Infrastructure;
 /// <summary>The one bUnit context for component tests: MudBlazor's services and loose JS interop.</summary>
 public abstract class UiTestContext : BunitContext, IAsyncLifetime
 {
+    /// <summary>
+    /// bUnit waits one second by default; the suite runs on a loaded two-core machine, where a render that is next in
+    /// line can take longer. Waits end as soon as their condition holds, so a long limit costs nothing when green.
+    /// </summary>
+    static UiTestContext() => DefaultWaitTimeout = TimeSpan.FromSeconds(15);
+
     protected UiTestContext()
     {
         Services.AddMudServices();

@@ -1,0 +1,183 @@
+using System.Diagnostics;
+using System.Globalization;
+using Microsoft.Extensions.Logging.Abstractions;
+using SparkControl.Core.Catalog;
+using SparkControl.Core.Configuration;
+using SparkControl.Core.Diagnostics;
+using SparkControl.Core.History;
+using SparkControl.Core.Hosts;
+using SparkControl.Core.Secrets;
+using SparkControl.Core.Services;
+using SparkControl.Core.Sparks;
+using SparkControl.Core.Storage;
+using SparkControl.Core.Swaps;
+using SparkControl.Sim.Hosting;
+using SparkControl.Tests.Core;
+using SparkControl.Tests.Infrastructure;
+
+namespace SparkControl.Benchmarks;
+
+/// <summary>
+/// The swap orchestrator's own cost, with the simulator's load time set to zero: how long after the model server
+/// starts listening Ready is published, and the whole swap. <c>swap-overhead [in-process|docker] [swaps]</c>; the
+/// docker mode starts a private sshd and dockerd like the integration tests (root, Debian's openssh-server and docker.io).
+/// </summary>
+public static class SwapOverhead
+{
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var mode = args.Length > 1 ? args[1] : "in-process";
+        var swaps = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 50;
+        var results = mode == "docker" ? await DockerAsync(swaps) : await InProcessAsync(swaps);
+        Report(mode, results);
+        return 0;
+    }
+
+    private sealed record Sample(TimeSpan ListenToReady, TimeSpan Whole);
+
+    private static async Task<List<Sample>> InProcessAsync(int count)
+    {
+        await using var sim = new SimulatedSparkHost(new SimSparkSettings { Name = "bench", FixedLoadTime = TimeSpan.Zero }, TimeProvider.System);
+        var models = new[] { "bench-a", "bench-b" };
+        foreach (var id in models)
+        {
+            sim.Disk.AddDirectory($"/home/demo/.cache/huggingface/hub/models--org--{id}", 1L << 30, "config.json");
+        }
+
+        var spark = new SparkDefinition { Name = "bench", Host = "127.0.0.1", User = "demo", Gpus = "all" };
+        using var world = new World(spark, sim, [.. models.Select(id => Model(id, new HuggingFaceSource($"org/{id}"), 8000))]);
+        var samples = new List<Sample>();
+        for (var i = 0; i < count + 2; i++)
+        {
+            var ended = await world.SwapAsync(models[i % 2]);
+            var listening = sim.ModelServers[LaunchSpecs.ModelContainerName].ListeningAt!.Value;
+            if (i >= 2)
+            {
+                // The first two warm up the JIT, the HTTP client and the store.
+                samples.Add(new Sample(ended.EndedAt!.Value - listening, ended.EndedAt.Value - ended.RequestedAt));
+            }
+        }
+
+        return samples;
+    }
+
+    private static async Task<List<Sample>> DockerAsync(int count)
+    {
+        var docker = new DockerdFixture();
+        await docker.InitializeAsync();
+        var sshd = new SshdFixture();
+        await sshd.InitializeAsync();
+        using var bin = new SparkBin(docker);
+        bin.SetDockerRunEnvironment(("SPARKCONTROL_SIM_LOAD_SECONDS", "0"));
+        using var tree = new TempDirectory("sc-bench");
+        var port = Tools.FreePort();
+        var models = new List<ModelDefinition>();
+        foreach (var id in new[] { "bench-a", "bench-b" })
+        {
+            var path = tree.File(id);
+            Directory.CreateDirectory(path);
+            await File.WriteAllTextAsync(Path.Combine(path, "config.json"), "{\"model_type\":\"qwen3\"}");
+            models.Add(Model(id, new LocalSource("spark-t", path), port) with { Flags = new VllmFlags { GpuMemoryUtilization = 0.05 } });
+        }
+
+        try
+        {
+            await using var ssh = new SshTestSpark(sshd, pathPrefix: [bin.Path]);
+            var definition = ssh.Definition with { VllmImage = DockerdFixture.BaseImage, ExtraMounts = [.. DockerdFixture.HostRuntimeMounts], ModelRoots = [tree.Path], HfCachePath = tree.File("hf") };
+            var host = ssh.CreateHost(definition);
+            using var world = new World(definition, host, models);
+            var samples = new List<Sample>();
+            for (var i = 0; i < count + 2; i++)
+            {
+                var ended = await world.SwapAsync(models[i % 2].Id);
+                if (ended.Phase != SwapPhase.Ready)
+                {
+                    throw new InvalidOperationException($"swap {i} ended {ended.Phase}: {ended.Message}");
+                }
+
+                // The simulator prints the moment it listens; the container shares this machine's clock.
+                var logs = await host.GetLogsAsync(LaunchSpecs.ModelContainerName, LogQuery.Last(200), CancellationToken.None);
+                var line = logs.Last(l => l.StartsWith("SIM listening ", StringComparison.Ordinal));
+                var listening = DateTimeOffset.Parse(line["SIM listening ".Length..], CultureInfo.InvariantCulture);
+                if (i >= 2)
+                {
+                    samples.Add(new Sample(ended.EndedAt!.Value - listening, ended.EndedAt.Value - ended.RequestedAt));
+                }
+            }
+
+            await docker.DockerAsync(["rm", "-f", LaunchSpecs.ModelContainerName], check: false);
+            return samples;
+        }
+        finally
+        {
+            await sshd.DisposeAsync();
+            await docker.DisposeAsync();
+        }
+    }
+
+    private static ModelDefinition Model(string id, ModelSource source, int port) => new()
+    {
+        Id = id,
+        DisplayName = id,
+        Source = source,
+        ServedName = id,
+        Port = port,
+        Flags = new VllmFlags { GpuMemoryUtilization = 0.3 },
+    };
+
+    private static void Report(string mode, List<Sample> samples)
+    {
+        static double Percentile(IEnumerable<TimeSpan> values, double p)
+        {
+            var sorted = values.Select(v => v.TotalMilliseconds).Order().ToArray();
+            return sorted[Math.Clamp((int)Math.Ceiling(p * sorted.Length) - 1, 0, sorted.Length - 1)];
+        }
+
+        Console.WriteLine($"swap overhead, {mode}, {samples.Count} swaps (load time 0), {Environment.ProcessorCount} cores");
+        Console.WriteLine("| measure | median (ms) | p95 (ms) |");
+        Console.WriteLine("| --- | --- | --- |");
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| listening -> Ready published | {Percentile(samples.Select(s => s.ListenToReady), 0.5):0.0} | {Percentile(samples.Select(s => s.ListenToReady), 0.95):0.0} |"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| whole swap | {Percentile(samples.Select(s => s.Whole), 0.5):0.0} | {Percentile(samples.Select(s => s.Whole), 0.95):0.0} |"));
+    }
+
+    /// <summary>The orchestrator as the app wires it, over one Spark, with its own data directory.</summary>
+    private sealed class World : IDisposable
+    {
+        private readonly TempDirectory _data = new("sc-bench-data");
+        private readonly TestMeterFactory _meters = new();
+        private readonly string _spark;
+
+        public World(SparkDefinition spark, ISparkHost host, IReadOnlyList<ModelDefinition> models)
+        {
+            _spark = spark.Name;
+            var time = TimeProvider.System;
+            var fleet = new SparkFleet(time);
+            fleet.Publish(new FleetConfiguration([new SparkEntry(spark, host, host is SimulatedSparkHost)], [], false));
+            var catalog = new ModelCatalog(time);
+            catalog.Publish(new CatalogSnapshot([.. models], []));
+            var data = new DataDirectory(_data.Path);
+            var store = new SparkControlStore(data, NullLogger<SparkControlStore>.Instance);
+            var options = new StaticOptionsMonitor<SparkControlOptions>(new SparkControlOptions());
+            var metrics = new SparkControlMetrics(_meters);
+            var http = new HttpClient(new SocketsHttpHandler { ConnectTimeout = TimeSpan.FromSeconds(5) }) { Timeout = Timeout.InfiniteTimeSpan };
+            var health = new HealthMonitor(fleet, new HealthProbe(http, time), new ServiceStatusLog(store), metrics, new SparkControl.Core.Remote.ConnectivityTracker(time), time, options, NullLogger<HealthMonitor>.Instance);
+            Swaps = new SwapOrchestrator(fleet, catalog, new LaunchPlanner(new SecretStore(data, time)), health, new SwapHistory(store), new NoDrainGate(), metrics, http, time, options, NullLogger<SwapOrchestrator>.Instance);
+        }
+
+        public SwapOrchestrator Swaps { get; }
+
+        public async Task<SwapStatus> SwapAsync(string model)
+        {
+            var started = Swaps.Start(new SwapRequest(model, _spark, "benchmark"));
+            using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+            return await Swaps.WaitAsync(started.Id, timeout.Token);
+        }
+
+        public void Dispose()
+        {
+            Swaps.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            _meters.Dispose();
+            _data.Dispose();
+        }
+    }
+}

@@ -1,0 +1,165 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+using SparkControl.Core.Catalog;
+using SparkControl.Core.Hosts;
+using SparkControl.Core.Remote;
+using SparkControl.Core.Sparks;
+using SparkControl.Tests.Infrastructure;
+
+namespace SparkControl.Tests.Integration;
+
+/// <summary>
+/// Swaps through the running panel, <see cref="DockerSparkHost"/>, the real sshd and dockerd, with the simulator's
+/// <c>vllm serve</c> in a container started from the panel's own command line. Containers outlive the app, so a restart
+/// in the middle of a swap is reconciled for real.
+/// </summary>
+[Collection(DockerCollection.Name)]
+public sealed class SwapOnSparkTests(DockerdFixture docker, SshdFixture sshd) : IAsyncLifetime
+{
+    private readonly TempDirectory _data = new("sc-data");
+    private readonly TempDirectory _tree = new("sc-tree");
+    private readonly int _port = Tools.FreePort();
+    private SparkBin _bin = null!;
+
+    private string Models => _tree.File("models");
+
+    public async Task InitializeAsync()
+    {
+        _bin = new SparkBin(docker);
+        foreach (var name in new[] { "ft-a", "ft-b" })
+        {
+            Directory.CreateDirectory(Path.Combine(Models, name));
+            await File.WriteAllTextAsync(Path.Combine(Models, name, "config.json"), """{"architectures":["Qwen3ForCausalLM"],"model_type":"qwen3","max_position_embeddings":8192}""");
+            await File.WriteAllBytesAsync(Path.Combine(Models, name, "model.safetensors"), new byte[100_000]);
+            await File.WriteAllTextAsync(Path.Combine(Models, name, "tokenizer.json"), "{}");
+        }
+
+        var key = sshd.HostPublicKey.Split(' ');
+        await File.WriteAllTextAsync(Path.Combine(_data.Path, HostKeyStore.FileName), $"[127.0.0.1]:{sshd.Port} {key[0]} {key[1]}\n");
+        var spark = new SparkDefinition
+        {
+            Name = "spark-1",
+            Host = "127.0.0.1",
+            Port = sshd.Port,
+            User = sshd.User,
+            KeyPath = sshd.ClientKeyPath,
+            PathPrefix = [_bin.Path],
+            Gpus = "none",
+            HfCachePath = _tree.File("hf"),
+            ModelRoots = [Models],
+            VllmImage = DockerdFixture.BaseImage,
+            ExtraMounts = [.. DockerdFixture.HostRuntimeMounts],
+        };
+        await File.WriteAllTextAsync(Path.Combine(_data.Path, SparksYaml.FileName), SparksYaml.Write([spark]));
+        var models = new[] { "ft-a", "ft-b" }.Select(name => new ModelDefinition
+        {
+            Id = name,
+            DisplayName = name,
+            Source = new LocalSource("spark-1", Path.Combine(Models, name)),
+            ServedName = name,
+            Port = _port,
+            // A small share: the test machine's whole memory is the budget here.
+            Flags = new VllmFlags { GpuMemoryUtilization = 0.05, MaxModelLen = 4096 },
+            Origin = ModelOrigin.Custom,
+        });
+        await File.WriteAllTextAsync(Path.Combine(_data.Path, CatalogStore.CustomFileName), new SparkControl.Core.Yaml.YamlWriter().Add("models", models.Select(CatalogYaml.WriteModel)).ToYaml());
+    }
+
+    private Task<SparkControlApp> StartAppAsync() =>
+        SparkControlApp.StartAsync(new Dictionary<string, string?> { ["SparkControl:Ssh:RetryAttempts"] = "0" }, _data.Path);
+
+    private static async Task<JsonElement> WaitForAsync(HttpClient client, string id, Func<JsonElement, bool> condition, string what)
+    {
+        JsonElement swap = default;
+        await Wait.UntilAsync(async () => condition(swap = await client.GetFromJsonAsync<JsonElement>($"/api/swaps/{id}")), what, TimeSpan.FromSeconds(120));
+        return swap;
+    }
+
+    private static bool Ended(JsonElement swap) => swap.GetProperty("phase").GetString() is "ready" or "failed" or "cancelled" or "interrupted";
+
+    private async Task<bool> ServesAsync(string served)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+        try
+        {
+            return (await http.GetStringAsync($"http://127.0.0.1:{_port}/v1/models")).Contains($"\"{served}\"", StringComparison.Ordinal);
+        }
+        catch (HttpRequestException)
+        {
+            return false;
+        }
+    }
+
+    [Fact]
+    public async Task Swaps_ThroughSshAndDocker_LoadReplaceAndUnload()
+    {
+        _bin.SetDockerRunEnvironment(("SPARKCONTROL_SIM_LOAD_SECONDS", "1"));
+        await using var app = await StartAppAsync();
+        using var client = app.CreateClient();
+
+        using var first = await client.PostAsJsonAsync("/api/swaps", new { model = "ft-a", spark = "spark-1" });
+        var a = await WaitForAsync(client, (await first.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!, Ended, "ft-a is loaded");
+        var servedA = await ServesAsync("ft-a");
+        var labels = (await docker.DockerAsync(["inspect", "-f", "{{index .Config.Labels \"sparkcontrol.model\"}}", LaunchSpecs.ModelContainerName])).Stdout.Trim();
+        using var second = await client.PostAsJsonAsync("/api/swaps", new { model = "ft-b", spark = "spark-1" });
+        var b = await WaitForAsync(client, (await second.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!, Ended, "ft-b replaces ft-a");
+        var servedB = await ServesAsync("ft-b");
+        using var unload = await client.PostAsync("/api/sparks/spark-1/unload", null);
+        var u = await WaitForAsync(client, (await unload.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!, Ended, "the model is unloaded");
+
+        Assert.Equal("ready", a.GetProperty("phase").GetString());
+        Assert.True(servedA);
+        Assert.Equal("ft-a", labels);
+        Assert.Contains(a.GetProperty("steps").EnumerateArray(), s => s.GetProperty("text").GetString() == "application started");
+        Assert.Equal("ready", b.GetProperty("phase").GetString());
+        Assert.Equal("ft-a", b.GetProperty("previousModelId").GetString());
+        Assert.Contains(b.GetProperty("previousLogs").EnumerateArray(), l => l.GetString()!.Contains("Application startup complete", StringComparison.Ordinal));
+        Assert.True(servedB);
+        Assert.Equal("ready", u.GetProperty("phase").GetString());
+        Assert.False(await ServesAsync("ft-b"));
+    }
+
+    [Fact]
+    public async Task AppRestart_MidSwap_MarksItInterrupted_AndTheRestartedPanelFollowsTheContainerToReady()
+    {
+        // Loading takes long enough that the panel is gone before it ends; the container keeps loading meanwhile.
+        _bin.SetDockerRunEnvironment(("SPARKCONTROL_SIM_LOAD_SECONDS", "10"));
+        string id;
+        string containerId;
+        await using (var app = await StartAppAsync())
+        {
+            using var client = app.CreateClient();
+            using var start = await client.PostAsJsonAsync("/api/swaps", new { model = "ft-a", spark = "spark-1" });
+            id = (await start.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
+            await WaitForAsync(client, id, s => s.GetProperty("phase").GetString() == "loading" || Ended(s), "the swap is loading");
+            containerId = (await docker.DockerAsync(["inspect", "-f", "{{.Id}}", LaunchSpecs.ModelContainerName])).Stdout.Trim();
+        }
+
+        var stillLoading = !await ServesAsync("ft-a");
+        await using var restarted = await StartAppAsync();
+        using var after = restarted.CreateClient();
+        var interrupted = await WaitForAsync(after, id, Ended, "the old swap is reconciled");
+        JsonElement verify = default;
+        await Wait.UntilAsync(async () =>
+        {
+            var current = await after.GetFromJsonAsync<JsonElement>("/api/swaps/current");
+            return current.TryGetProperty("spark-1", out verify) && verify.GetProperty("requester").GetString() == "reconcile" && Ended(verify);
+        }, "the restarted panel re-verifies what runs", TimeSpan.FromSeconds(120));
+
+        Assert.True(stillLoading);
+        Assert.Equal("interrupted", interrupted.GetProperty("phase").GetString());
+        Assert.Equal("interrupted: the panel stopped during Loading", interrupted.GetProperty("message").GetString());
+        Assert.Equal("ready", verify.GetProperty("phase").GetString());
+        Assert.Equal(["requested", "preflight", "loading", "verifying", "ready"], verify.GetProperty("phases").EnumerateArray().Select(p => p.GetProperty("phase").GetString()));
+        Assert.True(await ServesAsync("ft-a"));
+        Assert.Equal(containerId, (await docker.DockerAsync(["inspect", "-f", "{{.Id}}", LaunchSpecs.ModelContainerName])).Stdout.Trim());
+    }
+
+    public async Task DisposeAsync()
+    {
+        await docker.DockerAsync(["rm", "-f", LaunchSpecs.ModelContainerName], check: false);
+        _bin.Dispose();
+        _data.Dispose();
+        _tree.Dispose();
+    }
+}
