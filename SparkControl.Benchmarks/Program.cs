@@ -16,7 +16,7 @@ public static class Program
             return EchoSideBySide.Run();
         }
 
-        if (args is ["swap-overhead", ..])
+        if (args is ["swap-overhead", ..] && OperatingSystem.IsLinux())
         {
             return SwapOverhead.RunAsync(args).GetAwaiter().GetResult();
         }

@@ -22,6 +22,7 @@ namespace SparkControl.Benchmarks;
 /// starts listening Ready is published, and the whole swap. <c>swap-overhead [in-process|docker] [swaps]</c>; the
 /// docker mode starts a private sshd and dockerd like the integration tests (root, Debian's openssh-server and docker.io).
 /// </summary>
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
 public static class SwapOverhead
 {
     public static async Task<int> RunAsync(string[] args)
