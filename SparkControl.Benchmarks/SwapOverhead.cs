@@ -34,7 +34,18 @@ public static class SwapOverhead
         return 0;
     }
 
-    private sealed record Sample(TimeSpan ListenToReady, TimeSpan Whole);
+    /// <summary>
+    /// One swap's figures. With no load time the server can listen before <c>docker run</c> has even returned over SSH:
+    /// <see cref="ObservableToReady"/> starts at whichever came later, the listening or the launch command's return.
+    /// </summary>
+    private sealed record Sample(TimeSpan ListenToReady, TimeSpan ObservableToReady, TimeSpan Whole);
+
+    private static Sample Measure(SwapStatus ended, DateTimeOffset listening)
+    {
+        var ready = ended.EndedAt!.Value;
+        var launched = ended.Phases.First(p => p.Phase == SwapPhase.Loading).StartedAt;
+        return new Sample(ready - listening, ready - (launched > listening ? launched : listening), ready - ended.RequestedAt);
+    }
 
     private static async Task<List<Sample>> InProcessAsync(int count)
     {
@@ -55,7 +66,7 @@ public static class SwapOverhead
             if (i >= 2)
             {
                 // The first two warm up the JIT, the HTTP client and the store.
-                samples.Add(new Sample(ended.EndedAt!.Value - listening, ended.EndedAt.Value - ended.RequestedAt));
+                samples.Add(Measure(ended, listening));
             }
         }
 
@@ -102,7 +113,7 @@ public static class SwapOverhead
                 var listening = DateTimeOffset.Parse(line["SIM listening ".Length..], CultureInfo.InvariantCulture);
                 if (i >= 2)
                 {
-                    samples.Add(new Sample(ended.EndedAt!.Value - listening, ended.EndedAt.Value - ended.RequestedAt));
+                    samples.Add(Measure(ended, listening));
                 }
             }
 
@@ -138,6 +149,7 @@ public static class SwapOverhead
         Console.WriteLine("| measure | median (ms) | p95 (ms) |");
         Console.WriteLine("| --- | --- | --- |");
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| listening -> Ready published | {Percentile(samples.Select(s => s.ListenToReady), 0.5):0.0} | {Percentile(samples.Select(s => s.ListenToReady), 0.95):0.0} |"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| later of listening and launch returned -> Ready | {Percentile(samples.Select(s => s.ObservableToReady), 0.5):0.0} | {Percentile(samples.Select(s => s.ObservableToReady), 0.95):0.0} |"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| whole swap | {Percentile(samples.Select(s => s.Whole), 0.5):0.0} | {Percentile(samples.Select(s => s.Whole), 0.95):0.0} |"));
     }
 
