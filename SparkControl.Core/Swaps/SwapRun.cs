@@ -303,6 +303,7 @@ internal sealed partial class SwapRun
     /// </summary>
     private async Task<bool> LoadAsync(string container, Uri endpoint, CancellationToken cancellationToken)
     {
+        Update(s => s with { Message = $"loading {_model!.ServedName}: the container runs, its port does not answer yet" });
         using var follow = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var exited = FollowLogAsync(container, follow.Token);
         var healthPath = _model!.Runtime == ModelRuntime.Nim ? "/v1/health/ready" : "/health";
