@@ -79,7 +79,8 @@ public sealed class GpuLedgerAccumulator(TimeSpan gapThreshold)
         var (model, counted) = activity.State switch
         {
             ModelActivityState.Loaded => (activity.Model, new LedgerSeconds(busy, seconds - busy, 0, 0, 0)),
-            ModelActivityState.Loading => (activity.Model, new LedgerSeconds(0, 0, seconds, 0, 0)),
+            // Busy is the utilization integral over every sample, whatever the state; the rest of a swap's time is loading.
+            ModelActivityState.Loading => (activity.Model, new LedgerSeconds(busy, 0, seconds - busy, 0, 0)),
             ModelActivityState.NoModel => (null, new LedgerSeconds(busy, 0, 0, seconds - busy, 0)),
             _ => ((string?)null, new LedgerSeconds(busy, 0, 0, 0, seconds - busy)),
         };

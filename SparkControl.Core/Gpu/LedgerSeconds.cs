@@ -2,9 +2,8 @@ namespace SparkControl.Core.Gpu;
 
 /// <summary>
 /// Wall time of one Spark split into the ledger's states. The five parts add up to the wall time they cover: busy is
-/// the integral of <c>utilization.gpu</c>/100 over sampled time outside loading, and the rest of that time is
-/// loaded-idle, no-model or (before the model is known) unknown; loading is the whole time a swap spends loading; gaps
-/// in the samples are unknown.
+/// the integral of <c>utilization.gpu</c>/100 over all sampled time, and the rest of that time is loaded-idle, loading
+/// (while a swap brings a model up), no-model or (before the model is known) unknown; gaps in the samples are unknown.
 /// </summary>
 public readonly record struct LedgerSeconds(double Busy, double LoadedIdle, double Loading, double NoModel, double Unknown)
 {

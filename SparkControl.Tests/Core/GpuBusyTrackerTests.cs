@@ -142,7 +142,10 @@ public sealed class GpuBusyTrackerTests : IDisposable
 
         var llama = rows.Single(r => r.Model == "llama-70b").Seconds;
         var none = rows.Single(r => r.Model is null).Seconds;
-        Assert.Equal(new LedgerSeconds(5, 0, 4, 0, 0), llama);
+        // Busy counts in every state: 4 s of loading at 30 % is 1.2 s busy and 2.8 s loading.
+        Assert.Equal(6.2, llama.Busy, 9);
+        Assert.Equal(2.8, llama.Loading, 9);
+        Assert.Equal(0, llama.LoadedIdle);
         Assert.Equal(new LedgerSeconds(0, 0, 0, 3, 0), none);
         Assert.Equal(ModelActivityState.NoModel, tracker.Current.Value.Find("spark-1")!.Activity.State);
         await tracker.StopAsync(CancellationToken.None);

@@ -100,7 +100,7 @@ public sealed class GpuLedgerAccumulatorTests(ITestOutputHelper output)
     }
 
     [Theory]
-    [InlineData(ModelActivityState.Loading, "m", 0, 0, 4, 0, 0)]
+    [InlineData(ModelActivityState.Loading, "m", 1, 0, 3, 0, 0)]
     [InlineData(ModelActivityState.NoModel, null, 1, 0, 0, 3, 0)]
     [InlineData(ModelActivityState.Unknown, null, 1, 0, 0, 0, 3)]
     [InlineData(ModelActivityState.Loaded, "m", 1, 3, 0, 0, 0)]
