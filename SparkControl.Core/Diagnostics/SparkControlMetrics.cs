@@ -21,6 +21,10 @@ public sealed class SparkControlMetrics
     private readonly Counter<long> _swaps;
     private readonly Histogram<double> _swapPhaseDuration;
     private readonly Histogram<double> _swapTimeToReady;
+    private readonly Counter<long> _gatewayRequests;
+    private readonly Histogram<double> _gatewayDuration;
+    private readonly UpDownCounter<long> _gatewayInFlight;
+    private readonly UpDownCounter<long> _gatewayQueued;
     private readonly Counter<long> _gpuSamples;
     private readonly Counter<long> _gpuStreamRestarts;
     private readonly Counter<double> _gpuLedgerSeconds;
@@ -40,6 +44,10 @@ public sealed class SparkControlMetrics
         _swaps = meter.CreateCounter<long>("sparkcontrol.swaps", unit: "{swap}", description: "Swaps that ended, by outcome (Ready, Failed, Cancelled, Interrupted) and model.");
         _swapPhaseDuration = meter.CreateHistogram<double>("sparkcontrol.swap.phase.duration", unit: "s", description: "Time a swap spent in each phase.");
         _swapTimeToReady = meter.CreateHistogram<double>("sparkcontrol.swap.time_to_ready", unit: "s", description: "Time from a swap's request to Ready, by model.");
+        _gatewayRequests = meter.CreateCounter<long>("sparkcontrol.gateway.requests", unit: "{request}", description: "Requests through the OpenAI-compatible gateway, by route, model and status code.");
+        _gatewayDuration = meter.CreateHistogram<double>("sparkcontrol.gateway.request.duration", unit: "s", description: "Time from a gateway request's arrival to the end of its response, by route and model.");
+        _gatewayInFlight = meter.CreateUpDownCounter<long>("sparkcontrol.gateway.in_flight", unit: "{request}", description: "Gateway requests being answered by a model server now.");
+        _gatewayQueued = meter.CreateUpDownCounter<long>("sparkcontrol.gateway.queued", unit: "{request}", description: "Gateway requests waiting for a swap to finish.");
         _serviceStatusChanges = meter.CreateCounter<long>("sparkcontrol.service.status_changes", unit: "{change}", description: "Service status changes, by Spark, service and new status.");
         _gpuSamples = meter.CreateCounter<long>("sparkcontrol.gpu.samples", unit: "{sample}", description: "GPU samples received, by Spark and outcome (counted, started, gap, repeated).");
         _gpuStreamRestarts = meter.CreateCounter<long>("sparkcontrol.gpu.stream.restarts", unit: "{restart}", description: "Times a Spark's nvidia-smi sample stream failed or ended and was opened again.");
@@ -80,6 +88,17 @@ public sealed class SparkControlMetrics
 
     public void RecordTimeToReady(string? model, TimeSpan duration) =>
         _swapTimeToReady.Record(duration.TotalSeconds, new TagList { { "model", model ?? "none" } });
+
+    public void RecordGatewayRequest(string route, string model, int status, TimeSpan duration)
+    {
+        var tags = new TagList { { "route", route }, { "model", model }, { "status", status } };
+        _gatewayRequests.Add(1, tags);
+        _gatewayDuration.Record(duration.TotalSeconds, new TagList { { "route", route }, { "model", model } });
+    }
+
+    public void GatewayInFlight(int change) => _gatewayInFlight.Add(change);
+
+    public void GatewayQueued(int change) => _gatewayQueued.Add(change);
 
     /// <summary>Where the services-by-status gauge reads from (the health monitor's snapshot).</summary>
     public void ObserveServices(Func<IEnumerable<Measurement<int>>> source) => _servicesByStatus = source;

@@ -51,6 +51,13 @@ public sealed class HealthProbe(HttpClient http, TimeProvider time)
             return result with { ServedModels = models };
         }
 
+        if (kind is ServiceKind.Embeddings or ServiceKind.Nim && first.Outcome == ProbeOutcome.Ok)
+        {
+            // OpenAI-style servers list their models too; one that does not (TEI, an older NIM) is still healthy.
+            var (models, result) = await GetModelsAsync(new Uri(baseUri, "/v1/models"), started, cts.Token, cancellationToken).ConfigureAwait(false);
+            return result.Outcome == ProbeOutcome.Ok ? first with { ServedModels = models, Elapsed = result.Elapsed } : first;
+        }
+
         if (kind == ServiceKind.Nim && first.Outcome == ProbeOutcome.HttpError)
         {
             var live = await GetAsync(new Uri(baseUri, "/v1/health/live"), started, cts.Token, cancellationToken).ConfigureAwait(false);

@@ -8,6 +8,7 @@ using SparkControl.Core.Audio.Echo;
 using SparkControl.Core.Catalog;
 using SparkControl.Core.Configuration;
 using SparkControl.Core.Diagnostics;
+using SparkControl.Core.Gateway;
 using SparkControl.Core.Disk;
 using SparkControl.Core.Gpu;
 using SparkControl.Core.History;
@@ -21,6 +22,7 @@ using SparkControl.Core.Swaps;
 using SparkControl.Sim.Demo;
 using SparkControl.Sim.Hosting;
 using SparkControl.Web.Api;
+using SparkControl.Web.Gateway;
 using SparkControl.Web.Components;
 
 namespace SparkControl.Web.Hosting;
@@ -49,6 +51,8 @@ public static class SparkControlHosting
         services.AddSingleton<IValidateOptions<DemoOptions>, DemoOptionsValidator>();
         services.AddOptions<EchoOptions>().Bind(configuration.GetSection(EchoOptions.Section)).ValidateOnStart();
         services.AddSingleton<IValidateOptions<EchoOptions>, EchoOptionsValidator>();
+        services.AddOptions<GatewayOptions>().Bind(configuration.GetSection(GatewayOptions.Section)).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<GatewayOptions>, GatewayOptionsValidator>();
         services.AddOptions<AudioOptions>().Bind(configuration.GetSection(AudioOptions.Section)).ValidateOnStart();
         services.AddSingleton<IValidateOptions<AudioOptions>, AudioOptionsValidator>();
 
@@ -84,7 +88,7 @@ public static class SparkControlHosting
             sp.GetRequiredService<TimeProvider>()));
 
         services.AddSingleton<SwapHistory>();
-        services.AddSingleton<IDrainGate, NoDrainGate>();
+        services.AddGateway();
         services.AddSingleton(sp => new SwapOrchestrator(
             sp.GetRequiredService<SparkFleet>(), sp.GetRequiredService<ModelCatalog>(), sp.GetRequiredService<LaunchPlanner>(), sp.GetRequiredService<HealthMonitor>(),
             sp.GetRequiredService<SwapHistory>(), sp.GetRequiredService<IDrainGate>(), sp.GetRequiredService<SparkControlMetrics>(), CreateProbeClient(),
@@ -138,7 +142,8 @@ public static class SparkControlHosting
         }
 
         app.UseWhen(context => context.Request.Path.StartsWithSegments("/api"), api => api.UseExceptionHandler());
-        app.UseWhen(context => !context.Request.Path.StartsWithSegments("/api"), pages => pages.UseStatusCodePagesWithReExecute("/not-found", createScopeForStatusCodePages: true));
+        app.UseWhen(context => !context.Request.Path.StartsWithSegments("/api") && !context.Request.Path.StartsWithSegments("/v1"), pages => pages.UseStatusCodePagesWithReExecute("/not-found", createScopeForStatusCodePages: true));
+        app.UseRateLimiter();
         app.UseAntiforgery();
         app.MapStaticAssets();
         app.MapHealthz();
@@ -150,6 +155,7 @@ public static class SparkControlHosting
         app.MapServices();
         app.MapHostEndpoints();
         app.MapSwaps();
+        app.MapGateway();
         app.MapHub<SparkControl.Web.Hubs.SwapHub>(SparkControl.Web.Hubs.SwapHub.Path);
         app.MapGpu();
         // Mapped as an endpoint before the Razor components, so Blazor's routing never answers /metrics.

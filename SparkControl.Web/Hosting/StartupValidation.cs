@@ -4,6 +4,7 @@ using Microsoft.Extensions.Options;
 using SparkControl.Core.Audio;
 using SparkControl.Core.Audio.Echo;
 using SparkControl.Core.Configuration;
+using SparkControl.Core.Gateway;
 using SparkControl.Sim.Demo;
 
 namespace SparkControl.Web.Hosting;
@@ -21,6 +22,7 @@ public static class StartupValidation
         CheckTypes(configuration, DemoOptions.Section, typeof(DemoOptions), errors);
         CheckTypes(configuration, EchoOptions.Section, typeof(EchoOptions), errors);
         CheckTypes(configuration, AudioOptions.Section, typeof(AudioOptions), errors);
+        CheckTypes(configuration, GatewayOptions.Section, typeof(GatewayOptions), errors);
         if (errors.Count == 0)
         {
             var sparkControl = Bind<SparkControlOptions>(configuration, SparkControlOptions.Section);
@@ -29,6 +31,7 @@ public static class StartupValidation
             Collect(new DemoOptionsValidator().Validate(null, demo), errors);
             Collect(new EchoOptionsValidator().Validate(null, Bind<EchoOptions>(configuration, EchoOptions.Section)), errors);
             Collect(new AudioOptionsValidator().Validate(null, Bind<AudioOptions>(configuration, AudioOptions.Section)), errors);
+            Collect(new GatewayOptionsValidator().Validate(null, Bind<GatewayOptions>(configuration, GatewayOptions.Section)), errors);
         }
 
         return errors.Count == 0 ? null : string.Join("; ", errors);

@@ -1,0 +1,231 @@
+using System.Collections.Immutable;
+using SparkControl.Core.Streams;
+using SparkControl.Core.Swaps;
+
+namespace SparkControl.Core.Gateway;
+
+/// <summary>The gateway's traffic per Spark: requests in flight, and requests waiting for a swap.</summary>
+public sealed record GatewayTraffic(ImmutableDictionary<string, int> InFlight, int Queued)
+{
+    public static readonly GatewayTraffic Empty = new(ImmutableDictionary<string, int>.Empty.WithComparers(StringComparer.OrdinalIgnoreCase), 0);
+
+    public int TotalInFlight => InFlight.Values.Sum();
+}
+
+/// <summary>Too many requests are waiting already.</summary>
+public sealed class GatewayQueueFullException(int limit) : InvalidOperationException($"{limit} requests are already waiting for a swap to finish.");
+
+/// <summary>
+/// The swap's drain interface as the gateway keeps it: requests going to a Spark are counted while in flight; a drain
+/// closes the Spark (new requests wait) and waits until those in flight have finished, bounded by the swap's timeout;
+/// the end of the swap opens it again and the waiting requests go on to whatever serves then.
+/// </summary>
+public sealed class GatewayGate : IDrainGate, IDisposable
+{
+    /// <summary>How often the traffic figures are published at most: per request would cost every request a snapshot.</summary>
+    public static readonly TimeSpan PublishInterval = TimeSpan.FromMilliseconds(250);
+
+    private readonly object _gate = new();
+    private readonly Dictionary<string, SparkState> _sparks = new(StringComparer.OrdinalIgnoreCase);
+    private readonly SnapshotStream<GatewayTraffic> _traffic;
+    private readonly TimeProvider _time;
+    private readonly ITimer _publisher;
+    private int _queued;
+    private bool _changed;
+
+    private readonly Diagnostics.SparkControlMetrics? _metrics;
+
+    public GatewayGate(TimeProvider time, Diagnostics.SparkControlMetrics? metrics = null)
+    {
+        _time = time;
+        _metrics = metrics;
+        _traffic = new SnapshotStream<GatewayTraffic>(GatewayTraffic.Empty, time);
+        _publisher = time.CreateTimer(_ => PublishIfChanged(), null, PublishInterval, PublishInterval);
+    }
+
+    public Versioned<GatewayTraffic> Traffic => _traffic.Current;
+
+    public IAsyncEnumerable<Versioned<GatewayTraffic>> WatchAsync(CancellationToken cancellationToken) => _traffic.WatchAsync(cancellationToken);
+
+    /// <summary>
+    /// Counts a request to <paramref name="spark"/> as in flight until the lease is disposed; while the Spark drains,
+    /// waits for it to open (until <paramref name="cancellationToken"/> gives up).
+    /// </summary>
+    public async Task<IDisposable> EnterAsync(string spark, CancellationToken cancellationToken, int queueLimit = int.MaxValue)
+    {
+        while (true)
+        {
+            Task opened;
+            lock (_gate)
+            {
+                var state = State(spark);
+                if (state.Open.Task.IsCompleted)
+                {
+                    state.InFlight++;
+                    Publish();
+                    _metrics?.GatewayInFlight(1);
+                    return new Lease(this, spark);
+                }
+
+                opened = state.Open.Task;
+            }
+
+            await WaitQueuedAsync(opened, cancellationToken, queueLimit).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Waits, counted as queued, for <paramref name="task"/> (the end of a swap, the opening of a Spark).</summary>
+    public async Task WaitQueuedAsync(Task task, CancellationToken cancellationToken, int limit = int.MaxValue)
+    {
+        lock (_gate)
+        {
+            if (_queued >= limit)
+            {
+                throw new GatewayQueueFullException(limit);
+            }
+
+            _queued++;
+            Publish();
+        }
+
+        _metrics?.GatewayQueued(1);
+        try
+        {
+            await task.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            lock (_gate)
+            {
+                _queued--;
+                Publish();
+            }
+
+            _metrics?.GatewayQueued(-1);
+        }
+    }
+
+    public async Task<DrainResult> DrainAsync(IReadOnlyCollection<string> sparks, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        int inFlight;
+        lock (_gate)
+        {
+            foreach (var spark in sparks)
+            {
+                var state = State(spark);
+                if (state.Open.Task.IsCompleted)
+                {
+                    state.Open = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                }
+            }
+
+            inFlight = sparks.Sum(s => State(s).InFlight);
+        }
+
+        var deadline = _time.GetTimestamp();
+        while (true)
+        {
+            int running;
+            Task idle;
+            lock (_gate)
+            {
+                running = sparks.Sum(s => State(s).InFlight);
+                idle = Task.WhenAny(sparks.Select(s => State(s).Idle.Task));
+            }
+
+            var left = timeout - _time.GetElapsedTime(deadline);
+            if (running == 0 || left <= TimeSpan.Zero)
+            {
+                return new DrainResult(inFlight, running);
+            }
+
+            try
+            {
+                await idle.WaitAsync(left, _time, cancellationToken).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                // Loop once more to report what still runs.
+            }
+        }
+    }
+
+    public void Release(IReadOnlyCollection<string> sparks)
+    {
+        lock (_gate)
+        {
+            foreach (var spark in sparks)
+            {
+                State(spark).Open.TrySetResult();
+            }
+        }
+    }
+
+    private void Leave(string spark)
+    {
+        lock (_gate)
+        {
+            var state = State(spark);
+            state.InFlight--;
+            _metrics?.GatewayInFlight(-1);
+            if (state.InFlight == 0)
+            {
+                state.Idle.TrySetResult();
+                state.Idle = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            }
+
+            Publish();
+        }
+    }
+
+    private SparkState State(string spark)
+    {
+        if (!_sparks.TryGetValue(spark, out var state))
+        {
+            state = new SparkState();
+            state.Open.TrySetResult();
+            _sparks[spark] = state;
+        }
+
+        return state;
+    }
+
+    /// <summary>Called under the lock: the figures changed and go out with the next tick.</summary>
+    private void Publish() => _changed = true;
+
+    private void PublishIfChanged()
+    {
+        lock (_gate)
+        {
+            if (!_changed)
+            {
+                return;
+            }
+
+            _changed = false;
+            _traffic.Publish(new GatewayTraffic(_sparks.ToImmutableDictionary(s => s.Key, s => s.Value.InFlight, StringComparer.OrdinalIgnoreCase), _queued));
+        }
+    }
+
+    public void Dispose() => _publisher.Dispose();
+
+    private sealed class SparkState
+    {
+        public int InFlight { get; set; }
+        public TaskCompletionSource Open { get; set; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public TaskCompletionSource Idle { get; set; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+
+    private sealed class Lease(GatewayGate gate, string spark) : IDisposable
+    {
+        private int _disposed;
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref _disposed, 1) == 0)
+            {
+                gate.Leave(spark);
+            }
+        }
+    }
+}

@@ -1,0 +1,113 @@
+using System.Collections.Immutable;
+using SparkControl.Core.Catalog;
+using SparkControl.Core.Services;
+using SparkControl.Core.Sparks;
+using SparkControl.Core.Swaps;
+
+namespace SparkControl.Core.Gateway;
+
+/// <summary>
+/// A model server the gateway can send requests to: the names it serves itself and the catalog's aliases for its model.
+/// A request by alias is rewritten to <see cref="Upstream"/>, since vLLM refuses names it does not serve.
+/// </summary>
+public sealed record GatewayTarget(string Spark, string Service, string? ModelId, Uri Endpoint, ImmutableArray<string> Served, ImmutableArray<string> Aliases)
+{
+    public string Upstream => Served[0];
+
+    public IEnumerable<string> Names => Served.Concat(Aliases);
+
+    /// <summary>
+    /// Whether a request admitted for this target may still go to <paramref name="other"/>: the same server on the same
+    /// Spark. (Record equality would compare the name arrays by reference, and the table is rebuilt per request.)
+    /// </summary>
+    public bool IsSameServer(GatewayTarget other) =>
+        string.Equals(Spark, other.Spark, StringComparison.OrdinalIgnoreCase) && Service == other.Service && Endpoint == other.Endpoint && Upstream == other.Upstream;
+}
+
+/// <summary>Where a request for a model name goes.</summary>
+public abstract record GatewayResolution
+{
+    private GatewayResolution()
+    {
+    }
+
+    /// <summary>A server answers to the name now.</summary>
+    public sealed record Route(GatewayTarget Target) : GatewayResolution;
+
+    /// <summary>A swap is bringing up a model with that name: wait for it.</summary>
+    public sealed record AwaitSwap(SwapStatus Swap) : GatewayResolution;
+
+    /// <summary>Nothing answers to the name; <see cref="Available"/> says what does.</summary>
+    public sealed record Unknown(ImmutableArray<string> Available, ModelDefinition? InCatalog) : GatewayResolution;
+}
+
+/// <summary>
+/// The gateway's routing table, rebuilt from live snapshots on every request: the models loaded now (from health, or
+/// from a swap that has just become Ready), the other model servers that list their models (embeddings, NIM), and the
+/// aliases the catalog gives each model, so a client's name keeps working across swaps.
+/// </summary>
+public sealed class GatewayRoutes(HealthMonitor health, SwapOrchestrator swaps, ModelCatalog catalog, SparkFleet fleet)
+{
+    public IReadOnlyList<GatewayTarget> Targets()
+    {
+        var targets = new List<GatewayTarget>();
+        var board = swaps.Board;
+        var models = catalog.Current;
+        foreach (var spark in health.Current.Value.Sparks)
+        {
+            var swap = board.BySpark.GetValueOrDefault(spark.Spark);
+            if (swap is { IsActive: true } && swap.Phase >= SwapPhase.Stopping)
+            {
+                // The old model is going or gone and the new one is not verified: nothing on this Spark takes requests.
+                continue;
+            }
+
+            var justReady = swap is { Phase: SwapPhase.Ready, EndedAt: { } ended } && (spark.CheckedAt ?? DateTimeOffset.MinValue) < ended;
+            if (justReady && swap!.ModelId is { } readyId && models.Find(readyId) is { } ready && fleet.Current.Find(spark.Spark) is { } entry)
+            {
+                // Health has not looked since the swap ended; the swap verified the model itself.
+                targets.Add(new GatewayTarget(spark.Spark, ready.ServedName, ready.Id, entry.Host.GetEndpoint(ready.Port), [ready.ServedName], [.. ready.Aliases]));
+            }
+
+            foreach (var service in spark.Services.Where(s => s.Status == HealthStatus.Healthy && s.Endpoint is not null && !s.ServedModels.IsDefaultOrEmpty))
+            {
+                if (justReady && service.IsModelServer)
+                {
+                    continue;
+                }
+
+                var modelId = service.IsModelServer && spark.Model is { } loaded && loaded.Container == service.Container ? loaded.ModelId : null;
+                var aliases = modelId is not null && models.Find(modelId) is { } model ? model.Aliases.ToArray() : [];
+                targets.Add(new GatewayTarget(spark.Spark, service.Name, modelId, service.Endpoint!, service.ServedModels, [.. aliases]));
+            }
+        }
+
+        return targets;
+    }
+
+    public GatewayResolution Resolve(string name)
+    {
+        var targets = Targets();
+        if ((targets.FirstOrDefault(t => t.Served.Contains(name)) ?? targets.FirstOrDefault(t => t.Aliases.Contains(name))) is { } target)
+        {
+            return new GatewayResolution.Route(target);
+        }
+
+        var inCatalog = catalog.Current.FindByServedName(name);
+        foreach (var swap in swaps.Board.Active)
+        {
+            if (swap.ModelId is { } id && catalog.Current.Find(id) is { } model && (model.ServedName == name || model.Aliases.Contains(name)))
+            {
+                return new GatewayResolution.AwaitSwap(swap);
+            }
+
+            // The model is on a Spark that is being swapped: the request waits, then goes to whatever serves then.
+            if (swap.PreviousModelId is { } previous && catalog.Current.Find(previous) is { } old && (old.ServedName == name || old.Aliases.Contains(name)))
+            {
+                return new GatewayResolution.AwaitSwap(swap);
+            }
+        }
+
+        return new GatewayResolution.Unknown([.. targets.SelectMany(t => t.Names).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)], inCatalog);
+    }
+}

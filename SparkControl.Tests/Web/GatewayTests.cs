@@ -1,0 +1,289 @@
+using System.ClientModel;
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using OpenAI;
+using OpenAI.Chat;
+using SparkControl.Core.Hosts;
+using SparkControl.Sim.Hosting;
+using SparkControl.Tests.Infrastructure;
+
+namespace SparkControl.Tests.Web;
+
+/// <summary>The OpenAI-compatible gateway with the official OpenAI SDK as the client and the demo's simulated Spark upstream.</summary>
+public sealed class GatewayTests
+{
+    private static async Task<SparkControlApp> StartAsync(Dictionary<string, string?>? settings = null)
+    {
+        var app = await SparkControlApp.StartAsync(settings);
+        using var client = app.CreateClient();
+        await Wait.UntilAsync(async () => (await client.GetStringAsync("/v1/models")).Contains("\"qwen3-8b\"", StringComparison.Ordinal)
+            && (await client.GetStringAsync("/v1/models")).Contains("\"bge-small\"", StringComparison.Ordinal), "the gateway answers to the demo's models", TimeSpan.FromSeconds(60));
+        return app;
+    }
+
+    private static OpenAIClient Sdk(SparkControlApp app) =>
+        new(new ApiKeyCredential("not-checked"), new OpenAIClientOptions { Endpoint = new Uri(app.BaseAddress, "/v1"), NetworkTimeout = TimeSpan.FromSeconds(60) });
+
+    private static StringContent Json(object body) => new(JsonSerializer.Serialize(body), Encoding.UTF8, "application/json");
+
+    [Fact]
+    public async Task Sdk_Chat_ByServedNameAndByAlias()
+    {
+        await using var app = await StartAsync();
+        var sdk = Sdk(app);
+
+        ChatCompletion byName = await sdk.GetChatClient("qwen3-8b").CompleteChatAsync([new UserChatMessage("Say hello")], new ChatCompletionOptions { MaxOutputTokenCount = 8 });
+        ChatCompletion byAlias = await sdk.GetChatClient("default-chat").CompleteChatAsync([new UserChatMessage("Say hello")], new ChatCompletionOptions { MaxOutputTokenCount = 8 });
+
+        Assert.Equal("qwen3-8b", byName.Model);
+        Assert.False(string.IsNullOrWhiteSpace(byName.Content[0].Text));
+        Assert.Equal(ChatFinishReason.Length, byName.FinishReason);
+        // The alias is rewritten to the name the server serves: vLLM would refuse "default-chat".
+        Assert.Equal("qwen3-8b", byAlias.Model);
+    }
+
+    [Fact]
+    public async Task Sdk_ChatStreaming_ArrivesChunkByChunk_NotBuffered()
+    {
+        await using var app = await StartAsync(new Dictionary<string, string?> { ["Demo:TokensPerSecond"] = "20" });
+        var chat = Sdk(app).GetChatClient("qwen3-8b");
+        var clock = Stopwatch.StartNew();
+        var arrivals = new List<TimeSpan>();
+        var text = new StringBuilder();
+
+        await foreach (var update in chat.CompleteChatStreamingAsync([new UserChatMessage("Tell me a story")], new ChatCompletionOptions { MaxOutputTokenCount = 20 }))
+        {
+            foreach (var part in update.ContentUpdate)
+            {
+                text.Append(part.Text);
+                arrivals.Add(clock.Elapsed);
+            }
+        }
+
+        Assert.True(arrivals.Count >= 10, $"{arrivals.Count} chunks");
+        Assert.False(string.IsNullOrWhiteSpace(text.ToString()));
+        // 20 tokens at 20 per second: a buffering proxy would hand them all over at once.
+        Assert.True(arrivals[^1] - arrivals[0] >= TimeSpan.FromMilliseconds(500), $"chunks spread over {arrivals[^1] - arrivals[0]}");
+    }
+
+    [Fact]
+    public async Task Streaming_HeadersStayEventStream_WithoutCompression()
+    {
+        await using var app = await StartAsync();
+        using var client = app.CreateClient();
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions") { Content = Json(new { model = "qwen3-8b", stream = true, max_tokens = 4, messages = new[] { new { role = "user", content = "hi" } } }) };
+        request.Headers.AcceptEncoding.ParseAdd("gzip, br");
+
+        using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+        var body = await response.Content.ReadAsStringAsync();
+
+        Assert.Equal("text/event-stream", response.Content.Headers.ContentType!.MediaType);
+        Assert.Empty(response.Content.Headers.ContentEncoding);
+        Assert.EndsWith("data: [DONE]\n\n", body, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Sdk_Embeddings_GoToTheEmbeddingService_AndModelsListsEveryName()
+    {
+        await using var app = await StartAsync();
+        var sdk = Sdk(app);
+
+        var embedding = (await sdk.GetEmbeddingClient("bge-small").GenerateEmbeddingAsync("a sentence to embed")).Value;
+        var models = (await sdk.GetOpenAIModelClient().GetModelsAsync()).Value.Select(m => m.Id).ToList();
+
+        Assert.NotEmpty(embedding.ToFloats().ToArray());
+        Assert.Contains("qwen3-8b", models);
+        Assert.Contains("default-chat", models);
+        Assert.Contains("bge-small", models);
+    }
+
+    [Fact]
+    public async Task Completions_WithHttpClient_AreForwarded()
+    {
+        await using var app = await StartAsync();
+        using var client = app.CreateClient();
+
+        using var response = await client.PostAsync("/v1/completions", Json(new { model = "qwen3-8b", prompt = "Once upon a time", max_tokens = 5 }));
+        var body = await response.Content.ReadFromJsonAsync<JsonElement>();
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("text_completion", body.GetProperty("object").GetString());
+        Assert.False(string.IsNullOrWhiteSpace(body.GetProperty("choices")[0].GetProperty("text").GetString()));
+    }
+
+    [Fact]
+    public async Task Sdk_UnknownModel_IsAClearOpenAiError()
+    {
+        await using var app = await StartAsync();
+        using var client = app.CreateClient();
+
+        var error = await Assert.ThrowsAsync<ClientResultException>(() => Sdk(app).GetChatClient("gpt-4o").CompleteChatAsync([new UserChatMessage("hi")]));
+        using var raw = await client.PostAsync("/v1/chat/completions", Json(new { model = "gpt-oss-20b", messages = new[] { new { role = "user", content = "hi" } } }));
+        var body = (await raw.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("error");
+
+        Assert.Equal(404, error.Status);
+        Assert.Contains("The model 'gpt-4o' is not loaded (available: ", error.Message, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.NotFound, raw.StatusCode);
+        Assert.Equal("model_not_found", body.GetProperty("code").GetString());
+        Assert.Equal("invalid_request_error", body.GetProperty("type").GetString());
+        Assert.Equal("model", body.GetProperty("param").GetString());
+        Assert.Contains("gpt-oss-20b is in the catalog: load it from the Models page", body.GetProperty("message").GetString(), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("/v1/chat/completions")]
+    [InlineData("/v1/embeddings")]
+    public async Task OversizedBody_Is413(string path)
+    {
+        await using var app = await StartAsync(new Dictionary<string, string?> { ["Gateway:MaxChatBytes"] = "4096", ["Gateway:MaxEmbeddingBytes"] = "4096" });
+        using var client = app.CreateClient();
+
+        using var declared = await client.PostAsync(path, Json(new { model = "qwen3-8b", input = new string('x', 10_000), messages = new[] { new { role = "user", content = new string('x', 10_000) } } }));
+        using var chunked = new HttpRequestMessage(HttpMethod.Post, path) { Content = new PushStreamContent(new string('x', 10_000)) };
+        using var streamed = await client.SendAsync(chunked);
+
+        foreach (var response in new[] { declared, streamed })
+        {
+            Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+            Assert.Equal("request_too_large", (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("error").GetProperty("code").GetString());
+        }
+    }
+
+    [Theory]
+    [InlineData("not json", "invalid_json")]
+    [InlineData("[1,2]", "invalid_body")]
+    [InlineData("{\"messages\":[]}", "missing_model")]
+    [InlineData("{\"model\":42}", "missing_model")]
+    public async Task BadBody_Is400(string body, string code)
+    {
+        await using var app = await StartAsync();
+        using var client = app.CreateClient();
+
+        using var response = await client.PostAsync("/v1/chat/completions", new StringContent(body, Encoding.UTF8, "application/json"));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal(code, (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("error").GetProperty("code").GetString());
+    }
+
+    [Fact]
+    public async Task RequestDuringASwap_WaitsAndIsServedByTheNewModel()
+    {
+        await using var app = await StartAsync(new Dictionary<string, string?> { ["Demo:LoadTime"] = "00:00:02" });
+        using var client = app.CreateClient();
+        using var swap = await client.PostAsJsonAsync("/api/swaps", new { model = "gpt-oss-20b", spark = "demo" });
+        var id = (await swap.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString();
+        await Wait.UntilAsync(async () => (await client.GetFromJsonAsync<JsonElement>($"/api/swaps/{id}")).GetProperty("phase").GetString() == "loading", "the swap is loading");
+
+        // default-chat is an alias of both: asked for while the old model is gone and the new one loads.
+        ChatCompletion answer = await Sdk(app).GetChatClient("default-chat").CompleteChatAsync([new UserChatMessage("hi")], new ChatCompletionOptions { MaxOutputTokenCount = 4 });
+        var ended = await client.GetFromJsonAsync<JsonElement>($"/api/swaps/{id}");
+
+        Assert.Equal("gpt-oss-20b", answer.Model);
+        Assert.Equal("ready", ended.GetProperty("phase").GetString());
+    }
+
+    [Fact]
+    public async Task InFlightRequest_FinishesBeforeTheOldModelStops()
+    {
+        await using var app = await StartAsync(new Dictionary<string, string?> { ["Demo:TokensPerSecond"] = "10" });
+        using var client = app.CreateClient();
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions") { Content = Json(new { model = "qwen3-8b", stream = true, max_tokens = 15, messages = new[] { new { role = "user", content = "hi" } } }) };
+        using var stream = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+        using var reader = new StreamReader(await stream.Content.ReadAsStreamAsync());
+        await reader.ReadLineAsync();
+
+        using var swap = await client.PostAsJsonAsync("/api/swaps", new { model = "gpt-oss-20b", spark = "demo" });
+        var accepted = await swap.Content.ReadFromJsonAsync<JsonElement>();
+        var rest = await reader.ReadToEndAsync();
+        JsonElement ended = default;
+        await Wait.UntilAsync(async () => (ended = await client.GetFromJsonAsync<JsonElement>($"/api/swaps/{accepted.GetProperty("id").GetString()}")).GetProperty("phase").GetString() == "ready", "the swap ends");
+        var stopping = ended.GetProperty("phases").EnumerateArray().First(p => p.GetProperty("phase").GetString() == "stopping").GetProperty("startedAt").GetDateTimeOffset();
+
+        // The stream ran to its end (15 tokens at 10 per second), and the old model was stopped only after it.
+        Assert.EndsWith("data: [DONE]\n\n", rest, StringComparison.Ordinal);
+        Assert.Contains("\"finish_reason\":\"length\"", rest, StringComparison.Ordinal);
+        Assert.True(stopping - accepted.GetProperty("requestedAt").GetDateTimeOffset() >= TimeSpan.FromMilliseconds(800), $"stopping began {stopping - accepted.GetProperty("requestedAt").GetDateTimeOffset()} after the swap was asked for");
+    }
+
+    [Fact]
+    public async Task ClientDisconnectMidStream_TheModelServerSeesIt()
+    {
+        await using var app = await StartAsync(new Dictionary<string, string?> { ["Demo:TokensPerSecond"] = "5" });
+        using var client = app.CreateClient();
+        var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions") { Content = Json(new { model = "qwen3-8b", stream = true, max_tokens = 500, messages = new[] { new { role = "user", content = "write a long essay" } } }) };
+        var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+        var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
+        await reader.ReadLineAsync();
+
+        reader.Dispose();
+        response.Dispose();
+        request.Dispose();
+
+        var host = app.Get<SimulatedSparkHost>();
+        await Wait.UntilAsync(async () => (await host.GetLogsAsync(LaunchSpecs.ModelContainerName, LogQuery.Last(50), CancellationToken.None)).Any(l => l.Contains("Aborted request", StringComparison.Ordinal)),
+            "the model server aborts the request", TimeSpan.FromSeconds(30));
+    }
+
+    [Fact]
+    public async Task WaitingTooLongForASwap_Is503WithRetryAfterFromTheEta()
+    {
+        await using var app = await StartAsync(new Dictionary<string, string?> { ["Demo:LoadTime"] = "00:01:00", ["Gateway:QueueTimeout"] = "00:00:01" });
+        using var client = app.CreateClient();
+        using var swap = await client.PostAsJsonAsync("/api/swaps", new { model = "gpt-oss-20b", spark = "demo" });
+        var id = (await swap.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString();
+        await Wait.UntilAsync(async () => (await client.GetFromJsonAsync<JsonElement>($"/api/swaps/{id}")).GetProperty("phase").GetString() == "loading", "the swap is loading");
+
+        using var response = await client.PostAsync("/v1/chat/completions", Json(new { model = "default-chat", messages = new[] { new { role = "user", content = "hi" } } }));
+        var error = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("error");
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+        Assert.True(response.Headers.RetryAfter!.Delta >= TimeSpan.FromSeconds(1));
+        Assert.Equal("model_loading", error.GetProperty("code").GetString());
+        Assert.Contains("a swap on demo is still loading", error.GetProperty("message").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task TooManyAtOnceFromOneClient_Is429WithRetryAfter()
+    {
+        await using var app = await StartAsync(new Dictionary<string, string?> { ["Gateway:PerClientConcurrency"] = "1", ["Demo:TokensPerSecond"] = "5" });
+        using var client = app.CreateClient();
+        using var first = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions") { Content = Json(new { model = "qwen3-8b", stream = true, max_tokens = 50, messages = new[] { new { role = "user", content = "hi" } } }) };
+        using var running = await client.SendAsync(first, HttpCompletionOption.ResponseHeadersRead);
+
+        using var second = await client.PostAsync("/v1/chat/completions", Json(new { model = "qwen3-8b", messages = new[] { new { role = "user", content = "hi" } } }));
+
+        Assert.Equal(HttpStatusCode.TooManyRequests, second.StatusCode);
+        Assert.Equal(TimeSpan.FromSeconds(1), second.Headers.RetryAfter!.Delta);
+        Assert.Equal("rate_limit_exceeded", (await second.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("error").GetProperty("code").GetString());
+    }
+
+    [Fact]
+    public async Task Metrics_CountGatewayRequests()
+    {
+        await using var app = await StartAsync();
+        using var client = app.CreateClient();
+        using var response = await client.PostAsync("/v1/chat/completions", Json(new { model = "qwen3-8b", max_tokens = 2, messages = new[] { new { role = "user", content = "hi" } } }));
+
+        await Wait.UntilAsync(async () => (await client.GetStringAsync("/metrics")).Contains("sparkcontrol_gateway_requests_total{", StringComparison.Ordinal), "the gateway's counter is exported");
+        var metrics = await client.GetStringAsync("/metrics");
+
+        Assert.Contains("model=\"qwen3-8b\"", metrics, StringComparison.Ordinal);
+        Assert.Contains("sparkcontrol_gateway_request_duration_seconds_bucket", metrics, StringComparison.Ordinal);
+    }
+
+    /// <summary>A body sent chunked, without a Content-Length, so the cap is enforced while reading.</summary>
+    private sealed class PushStreamContent(string text) : HttpContent
+    {
+        protected override async Task SerializeToStreamAsync(Stream stream, TransportContext? context) =>
+            await stream.WriteAsync(Encoding.UTF8.GetBytes(text));
+
+        protected override bool TryComputeLength(out long length)
+        {
+            length = 0;
+            return false;
+        }
+    }
+}

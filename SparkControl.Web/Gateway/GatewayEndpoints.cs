@@ -1,0 +1,63 @@
+using System.Globalization;
+using System.Threading.RateLimiting;
+using Microsoft.Extensions.Options;
+using SparkControl.Core.Gateway;
+
+namespace SparkControl.Web.Gateway;
+
+/// <summary>The OpenAI-compatible endpoint at <c>/v1</c>: chat, completions, embeddings, models.</summary>
+public static class GatewayEndpoints
+{
+    public const string RateLimitPolicy = "gateway";
+
+    public static IServiceCollection AddGateway(this IServiceCollection services)
+    {
+        services.AddHttpForwarder();
+        services.AddSingleton<GatewayRoutes>();
+        services.AddSingleton(sp => new GatewayGate(sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<Core.Diagnostics.SparkControlMetrics>()));
+        services.AddSingleton<Core.Swaps.IDrainGate>(sp => sp.GetRequiredService<GatewayGate>());
+        services.AddSingleton<GatewayForwarder>();
+        services.AddRateLimiter(limiter =>
+        {
+            // Per client address: one busy script cannot take every slot of a shared Spark.
+            limiter.AddPolicy(RateLimitPolicy, context => RateLimitPartition.GetConcurrencyLimiter(
+                context.Connection.RemoteIpAddress?.ToString() ?? "unknown",
+                _ => new ConcurrencyLimiterOptions
+                {
+                    PermitLimit = context.RequestServices.GetRequiredService<IOptionsMonitor<GatewayOptions>>().CurrentValue.PerClientConcurrency,
+                    QueueLimit = 0,
+                }));
+            limiter.OnRejected = async (rejected, cancellationToken) =>
+            {
+                rejected.HttpContext.Response.Headers.RetryAfter = "1";
+                await GatewayForwarder.WriteErrorAsync(rejected.HttpContext, new OpenAiError(StatusCodes.Status429TooManyRequests,
+                    "Too many requests from this client at once (Gateway:PerClientConcurrency); retry after 1 s.", "rate_limit_error", "rate_limit_exceeded"));
+            };
+        });
+        return services;
+    }
+
+    public static IEndpointRouteBuilder MapGateway(this IEndpointRouteBuilder endpoints)
+    {
+        var v1 = endpoints.MapGroup("/v1").RequireRateLimiting(RateLimitPolicy).WithTags("Gateway");
+        v1.MapPost("/chat/completions", (HttpContext context, GatewayForwarder forwarder) => forwarder.ForwardAsync(context, GatewayRoute.Chat));
+        v1.MapPost("/completions", (HttpContext context, GatewayForwarder forwarder) => forwarder.ForwardAsync(context, GatewayRoute.Completions));
+        v1.MapPost("/embeddings", (HttpContext context, GatewayForwarder forwarder) => forwarder.ForwardAsync(context, GatewayRoute.Embeddings));
+        v1.MapGet("/models", Models);
+        return endpoints;
+    }
+
+    /// <summary>Every name the gateway answers to now, as OpenAI's list of models.</summary>
+    public static IResult Models(GatewayRoutes routes)
+    {
+        var data = routes.Targets()
+            .SelectMany(t => t.Names.Select(name => new { id = name, @object = "model", created = 0, owned_by = "spark-control", root = t.ModelId ?? name, spark = t.Spark }))
+            .DistinctBy(m => m.id)
+            .OrderBy(m => m.id, StringComparer.Ordinal)
+            .ToArray();
+        return Results.Json(new { @object = "list", data });
+    }
+
+    /// <summary>The gateway's address as clients should use it.</summary>
+    public static string BaseUrl(HttpRequest request) => string.Create(CultureInfo.InvariantCulture, $"{request.Scheme}://{request.Host}/v1");
+}

@@ -1,0 +1,315 @@
+using System.Diagnostics;
+using System.Net;
+using System.Text.Json;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Options;
+using SparkControl.Core.Catalog;
+using SparkControl.Core.Diagnostics;
+using SparkControl.Core.Gateway;
+using SparkControl.Core.Shell;
+using SparkControl.Core.Sparks;
+using SparkControl.Core.Swaps;
+using Yarp.ReverseProxy.Forwarder;
+
+namespace SparkControl.Web.Gateway;
+
+/// <summary>The OpenAI routes the gateway forwards, with the body cap each has.</summary>
+public enum GatewayRoute
+{
+    Chat,
+    Completions,
+    Embeddings,
+}
+
+/// <summary>
+/// Forwards one OpenAI request to the model server that answers to its <c>model</c> now, with YARP's forwarder:
+/// streamed both ways without buffering, cancelled upstream when the client goes, held while a swap drains or loads
+/// the model it needs, and answered with OpenAI-style errors when it cannot be served.
+/// </summary>
+public sealed partial class GatewayForwarder(
+    IHttpForwarder forwarder,
+    GatewayRoutes routes,
+    GatewayGate gate,
+    SwapOrchestrator swaps,
+    SparkFleet fleet,
+    IOptionsMonitor<GatewayOptions> options,
+    SparkControlMetrics metrics,
+    TimeProvider time,
+    ILogger<GatewayForwarder> logger) : IDisposable
+{
+    private readonly HttpMessageInvoker _invoker = new(new SocketsHttpHandler
+    {
+        UseProxy = false,
+        AllowAutoRedirect = false,
+        AutomaticDecompression = DecompressionMethods.None,
+        UseCookies = false,
+        ConnectTimeout = TimeSpan.FromSeconds(5),
+        PooledConnectionIdleTimeout = TimeSpan.FromMinutes(2),
+        EnableMultipleHttp2Connections = true,
+        ActivityHeadersPropagator = DistributedContextPropagator.CreateNoOutputPropagator(),
+    });
+
+    public async Task ForwardAsync(HttpContext context, GatewayRoute route)
+    {
+        var started = time.GetTimestamp();
+        var model = "-";
+        try
+        {
+            var limit = route switch
+            {
+                GatewayRoute.Chat => options.CurrentValue.MaxChatBytes,
+                GatewayRoute.Completions => options.CurrentValue.MaxCompletionBytes,
+                _ => options.CurrentValue.MaxEmbeddingBytes,
+            };
+            var read = await ReadModelAsync(context, limit);
+            if (read.Error is { } error)
+            {
+                await WriteErrorAsync(context, error);
+                return;
+            }
+
+            model = read.Model!;
+            await ForwardToModelAsync(context, model, read.Body!);
+        }
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        {
+            // The client went away; there is nobody to answer.
+        }
+        finally
+        {
+            metrics.RecordGatewayRequest(route.ToString().ToLowerInvariant(), model, context.Response.StatusCode, time.GetElapsedTime(started));
+        }
+    }
+
+    private async Task ForwardToModelAsync(HttpContext context, string model, byte[] body)
+    {
+        using var queueTimeout = new CancellationTokenSource(options.CurrentValue.QueueTimeout, time);
+        using var waiting = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, queueTimeout.Token);
+        SwapStatus? awaited = null;
+        var autoSwapped = false;
+        while (true)
+        {
+            GatewayTarget target;
+            try
+            {
+                switch (routes.Resolve(model))
+                {
+                    case GatewayResolution.Route route:
+                        target = route.Target;
+                        break;
+                    case GatewayResolution.AwaitSwap wait:
+                        awaited = wait.Swap;
+                        await gate.WaitQueuedAsync(swaps.WaitAsync(wait.Swap.Id, waiting.Token), waiting.Token, options.CurrentValue.QueueLimit);
+                        continue;
+                    case GatewayResolution.Unknown { InCatalog: { } catalogModel } when options.CurrentValue.AutoSwap && !autoSwapped:
+                        awaited = StartSwap(catalogModel);
+                        autoSwapped = true;
+                        continue;
+                    case GatewayResolution.Unknown unknown:
+                        var swapEnded = awaited is not null ? swaps.Find(awaited.Id) : null;
+                        await WriteErrorAsync(context, ModelNotFound(model, unknown, swapEnded));
+                        return;
+                    default:
+                        throw new UnreachableException();
+                }
+            }
+            catch (OperationCanceledException) when (queueTimeout.IsCancellationRequested && !context.RequestAborted.IsCancellationRequested)
+            {
+                await WriteBusyAsync(context, model, awaited);
+                return;
+            }
+            catch (GatewayQueueFullException full)
+            {
+                await WriteBusyAsync(context, model, awaited, full.Message);
+                return;
+            }
+
+            IDisposable lease;
+            try
+            {
+                lease = await gate.EnterAsync(target.Spark, waiting.Token, options.CurrentValue.QueueLimit);
+            }
+            catch (OperationCanceledException) when (queueTimeout.IsCancellationRequested && !context.RequestAborted.IsCancellationRequested)
+            {
+                await WriteBusyAsync(context, model, swaps.Board.BySpark.GetValueOrDefault(target.Spark));
+                return;
+            }
+            catch (GatewayQueueFullException full)
+            {
+                await WriteBusyAsync(context, model, swaps.Board.BySpark.GetValueOrDefault(target.Spark), full.Message);
+                return;
+            }
+
+            using (lease)
+            {
+                // The Spark may have drained while this request waited at its gate: look again before sending.
+                if (routes.Resolve(model) is not GatewayResolution.Route { Target: var still } || !still.IsSameServer(target))
+                {
+                    continue;
+                }
+
+                if (!target.Served.Contains(model))
+                {
+                    RewriteModel(context, body, target.Upstream);
+                }
+
+                await SendAsync(context, target);
+                return;
+            }
+        }
+    }
+
+    private async Task SendAsync(HttpContext context, GatewayTarget target)
+    {
+        context.Request.Body.Position = 0;
+        try
+        {
+            var config = new ForwarderRequestConfig { ActivityTimeout = options.CurrentValue.ActivityTimeout };
+            var error = await forwarder.SendAsync(context, target.Endpoint.GetLeftPart(UriPartial.Authority), _invoker, config, OpenAiErrorTransformer.Instance);
+            if (error is ForwarderError.None || context.RequestAborted.IsCancellationRequested)
+            {
+                return;
+            }
+
+            var detail = context.Features.Get<IForwarderErrorFeature>()?.Exception;
+            LogUpstreamFailed(target.Spark, target.Service, error, detail);
+            if (!context.Response.HasStarted)
+            {
+                var timedOut = error is ForwarderError.RequestTimedOut;
+                await WriteErrorAsync(context, new OpenAiError(
+                    timedOut ? StatusCodes.Status504GatewayTimeout : StatusCodes.Status502BadGateway,
+                    timedOut
+                        ? $"The model server on {target.Spark} sent nothing for {options.CurrentValue.ActivityTimeout} (Gateway:ActivityTimeout)."
+                        : $"The model server on {target.Spark} did not answer; it may be restarting. Try again shortly.",
+                    "server_error",
+                    timedOut ? "upstream_timeout" : "upstream_unavailable"));
+            }
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            LogUpstreamFailed(target.Spark, target.Service, ForwarderError.Request, ex);
+            throw;
+        }
+    }
+
+    /// <summary>Loads a catalog model a client asked for (Gateway:AutoSwap), on the one Spark it can run on or the first.</summary>
+    private SwapStatus StartSwap(ModelDefinition model)
+    {
+        var target = model switch
+        {
+            { Placement: ModelPlacement.Cluster } => SwapTargets.Cluster,
+            { Source: LocalSource local } => local.Spark,
+            _ => fleet.Current.Sparks.FirstOrDefault()?.Name ?? throw new InvalidOperationException("No Spark is configured."),
+        };
+        try
+        {
+            return swaps.Start(new SwapRequest(model.Id, target, "gateway"));
+        }
+        catch (SwapConflictException conflict)
+        {
+            // Another swap holds the Spark: wait for it, then look again.
+            return conflict.Running;
+        }
+    }
+
+    private sealed record BodyRead(string? Model, OpenAiError? Error, byte[]? Body = null);
+
+    /// <summary>Reads the body (bounded; it is replayed to the upstream) and the model it names.</summary>
+    private static async Task<BodyRead> ReadModelAsync(HttpContext context, long limit)
+    {
+        if (context.Request.ContentLength > limit)
+        {
+            return new BodyRead(null, TooLarge(limit));
+        }
+
+        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } size)
+        {
+            size.MaxRequestBodySize = limit;
+        }
+
+        context.Request.EnableBuffering(bufferThreshold: 1 << 20, bufferLimit: limit);
+        byte[] body;
+        try
+        {
+            using var buffer = new MemoryStream();
+            await context.Request.Body.CopyToAsync(buffer, context.RequestAborted);
+            body = buffer.ToArray();
+        }
+        catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            return new BodyRead(null, TooLarge(limit));
+        }
+        catch (IOException) when (!context.RequestAborted.IsCancellationRequested)
+        {
+            // EnableBuffering's limit.
+            return new BodyRead(null, TooLarge(limit));
+        }
+
+        try
+        {
+            using var document = JsonDocument.Parse(body);
+            if (document.RootElement.ValueKind != JsonValueKind.Object)
+            {
+                return new BodyRead(null, new OpenAiError(StatusCodes.Status400BadRequest, "The body must be a JSON object.", "invalid_request_error", "invalid_body"));
+            }
+
+            if (!document.RootElement.TryGetProperty("model", out var model) || model.ValueKind != JsonValueKind.String || string.IsNullOrWhiteSpace(model.GetString()))
+            {
+                return new BodyRead(null, new OpenAiError(StatusCodes.Status400BadRequest, "The body needs \"model\": the name of a loaded model (GET /v1/models lists them).", "invalid_request_error", "missing_model") { Param = "model" });
+            }
+
+            return new BodyRead(model.GetString(), null, body);
+        }
+        catch (JsonException ex)
+        {
+            return new BodyRead(null, new OpenAiError(StatusCodes.Status400BadRequest, $"The body is not valid JSON: {ex.Message}", "invalid_request_error", "invalid_json"));
+        }
+    }
+
+    /// <summary>A request by alias goes to the server under the name it serves; everything else in the body stays.</summary>
+    private static void RewriteModel(HttpContext context, byte[] body, string upstream)
+    {
+        var json = System.Text.Json.Nodes.JsonNode.Parse(body)!.AsObject();
+        json["model"] = upstream;
+        var rewritten = JsonSerializer.SerializeToUtf8Bytes(json);
+        context.Request.Body = new MemoryStream(rewritten);
+        context.Request.ContentLength = rewritten.Length;
+    }
+
+    private static OpenAiError TooLarge(long limit) =>
+        new(StatusCodes.Status413PayloadTooLarge, $"The request body is larger than this route allows ({limit:N0} bytes).", "invalid_request_error", "request_too_large");
+
+    private static OpenAiError ModelNotFound(string model, GatewayResolution.Unknown unknown, SwapStatus? swap)
+    {
+        var available = unknown.Available.IsEmpty ? "no model is loaded" : $"available: {string.Join(", ", unknown.Available)}";
+        var hint = swap is { Phase: not SwapPhase.Ready } ? $" The swap that was to load it ended {swap.Phase}: {swap.Message}."
+            : unknown.InCatalog is { } known ? $" {known.Id} is in the catalog: load it from the Models page or POST /api/swaps."
+            : string.Empty;
+        return new OpenAiError(StatusCodes.Status404NotFound, $"The model '{Validators.Printable(model)}' is not loaded ({available}).{hint}", "invalid_request_error", "model_not_found") { Param = "model" };
+    }
+
+    /// <summary>503 with Retry-After from the swap's ETA: the request waited as long as it may.</summary>
+    private static async Task WriteBusyAsync(HttpContext context, string model, SwapStatus? swap, string? why = null)
+    {
+        var retry = swap?.Eta is { } eta ? Math.Clamp((int)Math.Ceiling(eta.TotalSeconds), 1, 3600) : 5;
+        context.Response.Headers.RetryAfter = retry.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var reason = why ?? (swap is null ? "the model is not available yet" : $"a swap on {string.Join(" and ", swap.Sparks)} is still {swap.Phase.ToString().ToLowerInvariant()}");
+        await WriteErrorAsync(context, new OpenAiError(StatusCodes.Status503ServiceUnavailable, $"'{Validators.Printable(model)}' cannot be served yet: {reason}. Retry after {retry} s.", "server_error", "model_loading"));
+    }
+
+    public static async Task WriteErrorAsync(HttpContext context, OpenAiError error)
+    {
+        if (context.Response.HasStarted)
+        {
+            return;
+        }
+
+        context.Response.StatusCode = error.Status;
+        await context.Response.WriteAsJsonAsync(error.Body(), context.RequestAborted);
+    }
+
+    public void Dispose() => _invoker.Dispose();
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Gateway: the model server {Service} on {Spark} failed a request ({Error})")]
+    private partial void LogUpstreamFailed(string spark, string service, ForwarderError error, Exception? exception);
+}
