@@ -85,6 +85,28 @@ public sealed class GatewayRoutes(HealthMonitor health, SwapOrchestrator swaps, 
         return targets;
     }
 
+    /// <summary>
+    /// The names requests wait for while a swap runs: the new model's (it will serve them), and the old model's (the
+    /// request goes to whatever serves on that Spark afterwards). Served names and aliases alike.
+    /// </summary>
+    public IReadOnlyList<(string Name, SwapStatus Swap)> Awaited()
+    {
+        var models = catalog.Current;
+        var awaited = new List<(string, SwapStatus)>();
+        foreach (var swap in swaps.Board.Active)
+        {
+            foreach (var id in new[] { swap.ModelId, swap.PreviousModelId })
+            {
+                if (id is not null && models.Find(id) is { } model)
+                {
+                    awaited.AddRange(new[] { model.ServedName }.Concat(model.Aliases).Distinct(StringComparer.Ordinal).Select(n => (n, swap)));
+                }
+            }
+        }
+
+        return awaited;
+    }
+
     public GatewayResolution Resolve(string name)
     {
         var targets = Targets();
@@ -94,18 +116,9 @@ public sealed class GatewayRoutes(HealthMonitor health, SwapOrchestrator swaps, 
         }
 
         var inCatalog = catalog.Current.FindByServedName(name);
-        foreach (var swap in swaps.Board.Active)
+        if (Awaited().FirstOrDefault(w => w.Name == name) is { Swap: { } swap })
         {
-            if (swap.ModelId is { } id && catalog.Current.Find(id) is { } model && (model.ServedName == name || model.Aliases.Contains(name)))
-            {
-                return new GatewayResolution.AwaitSwap(swap);
-            }
-
-            // The model is on a Spark that is being swapped: the request waits, then goes to whatever serves then.
-            if (swap.PreviousModelId is { } previous && catalog.Current.Find(previous) is { } old && (old.ServedName == name || old.Aliases.Contains(name)))
-            {
-                return new GatewayResolution.AwaitSwap(swap);
-            }
+            return new GatewayResolution.AwaitSwap(swap);
         }
 
         return new GatewayResolution.Unknown([.. targets.SelectMany(t => t.Names).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)], inCatalog);

@@ -29,6 +29,30 @@ public sealed class DashboardBrowserTests(BrowserFixture browser)
     }
 
     [Fact]
+    public async Task Dashboard_GatewayCard_ShowsTheEndpointItsNames_AndRequestsInFlightLive()
+    {
+        await using var app = await SparkControlApp.StartAsync(new Dictionary<string, string?> { ["Demo:TokensPerSecond"] = "5" });
+        var page = await browser.NewPageAsync(app.BaseAddress);
+        await page.GotoAsync("/");
+        var card = page.GetByTestId("gateway-card");
+        await Expect(card.GetByTestId("gateway-base-url")).ToHaveTextAsync(new Uri(app.BaseAddress, "/v1").ToString());
+        await Expect(card.GetByTestId("gateway-name").Filter(new() { HasText = "qwen3-8b" })).ToBeVisibleAsync();
+        await Expect(card.GetByTestId("gateway-alias")).ToHaveTextAsync("default-chat → qwen3-8b");
+        await Expect(card.GetByTestId("gateway-in-flight")).ToHaveTextAsync("0");
+
+        // A slow stream (60 tokens at 5 per second) is in flight while the page watches, and leaves when cancelled.
+        using var client = app.CreateClient();
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions")
+        {
+            Content = new StringContent("{\"model\":\"default-chat\",\"stream\":true,\"max_tokens\":60,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}", System.Text.Encoding.UTF8, "application/json"),
+        };
+        var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+        await Expect(card.GetByTestId("gateway-in-flight")).ToHaveTextAsync("1");
+        response.Dispose();
+        await Expect(card.GetByTestId("gateway-in-flight")).ToHaveTextAsync("0");
+    }
+
+    [Fact]
     public async Task Dashboard_ReadOnlyDataDirectory_StillShowsTheDemoSpark()
     {
         await using var readOnly = await ReadOnlyMount.CreateAsync();

@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Components;
 using MudBlazor;
+using SparkControl.Core.Gateway;
 using SparkControl.Core.Services;
 using SparkControl.Core.Sparks;
 using SparkControl.Core.Swaps;
@@ -16,6 +17,9 @@ public partial class Dashboard
     private FleetHealth? _health;
     private FleetConfiguration _fleet = FleetConfiguration.Empty;
     private SwapBoard _swaps = SwapBoard.Empty;
+    private IReadOnlyList<GatewayTarget> _gatewayTargets = [];
+    private IReadOnlyList<(string Name, SwapStatus Swap)> _gatewayWaiting = [];
+    private GatewayTraffic _traffic = GatewayTraffic.Empty;
 
     [Inject]
     public required HealthMonitor Health { get; init; }
@@ -25,6 +29,15 @@ public partial class Dashboard
 
     [Inject]
     public required SwapOrchestrator Swaps { get; init; }
+
+    [Inject]
+    public required GatewayRoutes GatewayRoutes { get; init; }
+
+    [Inject]
+    public required GatewayGate Gateway { get; init; }
+
+    [Inject]
+    public required NavigationManager Navigation { get; init; }
 
     [Inject]
     public required TimeProvider Time { get; init; }
@@ -41,9 +54,28 @@ public partial class Dashboard
     protected override void OnInitialized()
     {
         // Version 0 is the empty snapshot before the first check: keep showing the progress bar until a real one.
-        Watch(Health.WatchAsync, update => _health = update.Version == 0 ? _health : update.Value);
+        Watch(Health.WatchAsync, update =>
+        {
+            _health = update.Version == 0 ? _health : update.Value;
+            RefreshGateway();
+        });
         Watch(Fleet.Stream.WatchAsync, update => _fleet = update.Value);
-        Watch(Swaps.WatchAsync, update => _swaps = update.Value);
+        Watch(Swaps.WatchAsync, update =>
+        {
+            _swaps = update.Value;
+            RefreshGateway();
+        });
+        Watch(Gateway.WatchAsync, update => _traffic = update.Value);
+    }
+
+    private string GatewayBaseUrl => new Uri(new Uri(Navigation.BaseUri), "v1").ToString();
+
+    /// <summary>The gateway's routing follows health and swaps: recomputed when either changes.</summary>
+    private void RefreshGateway()
+    {
+        _gatewayTargets = GatewayRoutes.Targets();
+        var answered = _gatewayTargets.SelectMany(t => t.Names).ToHashSet(StringComparer.Ordinal);
+        _gatewayWaiting = [.. GatewayRoutes.Awaited().Where(w => !answered.Contains(w.Name)).DistinctBy(w => w.Name)];
     }
 
     private SwapStatus? SwapFor(string spark) =>
