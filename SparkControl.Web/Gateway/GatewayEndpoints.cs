@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Threading.RateLimiting;
 using Microsoft.Extensions.Options;
 using SparkControl.Core.Gateway;
@@ -57,7 +56,4 @@ public static class GatewayEndpoints
             .ToArray();
         return Results.Json(new { @object = "list", data });
     }
-
-    /// <summary>The gateway's address as clients should use it.</summary>
-    public static string BaseUrl(HttpRequest request) => string.Create(CultureInfo.InvariantCulture, $"{request.Scheme}://{request.Host}/v1");
 }

@@ -165,7 +165,7 @@ public sealed partial class GatewayForwarder(
         try
         {
             var config = new ForwarderRequestConfig { ActivityTimeout = options.CurrentValue.ActivityTimeout };
-            var error = await forwarder.SendAsync(context, target.Endpoint.GetLeftPart(UriPartial.Authority), _invoker, config, OpenAiErrorTransformer.Instance);
+            var error = await forwarder.SendAsync(context, target.Endpoint.GetLeftPart(UriPartial.Authority), _invoker, config, new OpenAiErrorTransformer(target.Endpoint));
             if (error is ForwarderError.None || context.RequestAborted.IsCancellationRequested)
             {
                 return;

@@ -1,4 +1,6 @@
+using System.Net;
 using System.Net.Http.Headers;
+using System.Text.Json;
 using Yarp.ReverseProxy.Forwarder;
 
 namespace SparkControl.Web.Gateway;
@@ -12,28 +14,89 @@ public sealed record OpenAiError(int Status, string Message, string Type, string
 }
 
 /// <summary>
-/// YARP's default transforms, except that an upstream failure that is not JSON (a proxy's HTML page, a Python
-/// traceback) becomes an OpenAI-style error: clients get something they can parse, and nothing of the server's insides.
+/// YARP's default transforms, except for failures: every upstream error reaches the client as an OpenAI-style error.
+/// vLLM answers <c>{"error":{…}}</c> (older versions <c>{"object":"error",…}</c>, its key check
+/// <c>{"error":"Unauthorized"}</c>), a proxy may answer HTML, a crashed server a Python traceback. A client error (4xx)
+/// keeps the server's message, which says what was wrong with the request, minus the server's address; a server error
+/// (5xx) gets a message of ours, since what the server says about its insides is for the operator's log view.
 /// </summary>
-public sealed class OpenAiErrorTransformer : HttpTransformer
+public sealed class OpenAiErrorTransformer(Uri upstream) : HttpTransformer
 {
-    public static readonly OpenAiErrorTransformer Instance = new();
+    /// <summary>Error bodies are small; one bigger than this is not worth parsing.</summary>
+    private const int MaxErrorBody = 64 * 1024;
 
     public override async ValueTask<bool> TransformResponseAsync(HttpContext httpContext, HttpResponseMessage? proxyResponse, CancellationToken cancellationToken)
     {
         await base.TransformResponseAsync(httpContext, proxyResponse, cancellationToken);
-        if (proxyResponse is not { StatusCode: >= System.Net.HttpStatusCode.BadRequest } || IsJson(proxyResponse.Content.Headers.ContentType))
+        if (proxyResponse is not { StatusCode: >= HttpStatusCode.BadRequest })
         {
             return true;
         }
 
-        // The upstream's headers were copied already; the body (and its length) are replaced.
-        httpContext.Response.Headers.ContentLength = null;
-        httpContext.Response.Headers.ContentType = "application/json";
         var status = (int)proxyResponse.StatusCode;
-        await httpContext.Response.WriteAsJsonAsync(new OpenAiError(status, $"The model server failed the request with HTTP {status}.", status >= 500 ? "server_error" : "invalid_request_error", "upstream_error").Body(), cancellationToken);
+        var parsed = IsJson(proxyResponse.Content.Headers.ContentType) ? await ReadErrorAsync(proxyResponse.Content, cancellationToken) : null;
+        var error = status >= 500
+            ? new OpenAiError(status, $"The model server failed the request (HTTP {status}); the operator can see why in its log in Spark Control.", parsed?.Type ?? "server_error", parsed?.Code ?? "upstream_error")
+            : new OpenAiError(status, Scrub(parsed?.Message) ?? $"The model server refused the request (HTTP {status}).", parsed?.Type ?? "invalid_request_error", parsed?.Code ?? "upstream_error") { Param = parsed?.Param };
+
+        // The upstream's status and headers were copied already (the status by the forwarder itself, so again here);
+        // the body, its length and encoding are replaced.
+        httpContext.Response.StatusCode = status;
+        httpContext.Response.Headers.ContentLength = null;
+        httpContext.Response.Headers.ContentEncoding = default;
+        httpContext.Response.Headers.ContentType = "application/json";
+        await httpContext.Response.WriteAsJsonAsync(error.Body(), cancellationToken);
         return false;
     }
+
+    private sealed record UpstreamError(string? Message, string? Type, string? Code, string? Param);
+
+    private static async Task<UpstreamError?> ReadErrorAsync(HttpContent content, CancellationToken cancellationToken)
+    {
+        if (content.Headers.ContentLength > MaxErrorBody)
+        {
+            return null;
+        }
+
+        try
+        {
+            using var document = await JsonDocument.ParseAsync(await content.ReadAsStreamAsync(cancellationToken), cancellationToken: cancellationToken);
+            var root = document.RootElement;
+            if (root.ValueKind != JsonValueKind.Object)
+            {
+                return null;
+            }
+
+            return root.TryGetProperty("error", out var error) switch
+            {
+                true when error.ValueKind == JsonValueKind.Object => Read(error),
+                true when error.ValueKind == JsonValueKind.String => new UpstreamError(error.GetString(), null, null, null),
+                _ => Read(root),
+            };
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    private static UpstreamError Read(JsonElement error) =>
+        new(Text(error, "message"), Text(error, "type"), Text(error, "code"), Text(error, "param"));
+
+    /// <summary>A string property, or a number as text (vLLM sends its code as the HTTP status).</summary>
+    private static string? Text(JsonElement element, string name) =>
+        element.TryGetProperty(name, out var value) ? value.ValueKind switch
+        {
+            JsonValueKind.String => value.GetString(),
+            JsonValueKind.Number => value.GetRawText(),
+            _ => null,
+        } : null;
+
+    private string? Scrub(string? message) =>
+        string.IsNullOrWhiteSpace(message) ? null
+            : message.Replace(upstream.GetLeftPart(UriPartial.Authority), "the model server", StringComparison.OrdinalIgnoreCase)
+                .Replace(upstream.Authority, "the model server", StringComparison.OrdinalIgnoreCase)
+                .Replace(upstream.Host, "the model server", StringComparison.OrdinalIgnoreCase);
 
     private static bool IsJson(MediaTypeHeaderValue? type) =>
         type?.MediaType is { } media && (media.Equals("application/json", StringComparison.OrdinalIgnoreCase) || media.EndsWith("+json", StringComparison.OrdinalIgnoreCase));
