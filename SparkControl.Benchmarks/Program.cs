@@ -21,6 +21,11 @@ public static class Program
             return SwapOverhead.RunAsync(args).GetAwaiter().GetResult();
         }
 
+        if (args is ["gateway-bench", ..] && OperatingSystem.IsLinux())
+        {
+            return GatewayBench.RunAsync(args).GetAwaiter().GetResult();
+        }
+
         if (args is ["gpu-ledger-size", ..])
         {
             return GpuLedgerSize.Run();

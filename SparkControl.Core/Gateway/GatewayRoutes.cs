@@ -1,3 +1,4 @@
+using System.Collections.Frozen;
 using System.Collections.Immutable;
 using SparkControl.Core.Catalog;
 using SparkControl.Core.Services;
@@ -42,18 +43,73 @@ public abstract record GatewayResolution
 }
 
 /// <summary>
-/// The gateway's routing table, rebuilt from live snapshots on every request: the models loaded now (from health, or
-/// from a swap that has just become Ready), the other model servers that list their models (embeddings, NIM), and the
-/// aliases the catalog gives each model, so a client's name keeps working across swaps.
+/// The gateway's routing table, a pure function of live snapshots: the models loaded now (from health, or from a swap
+/// that has just become Ready), the other model servers that list their models (embeddings, NIM), and the aliases the
+/// catalog gives each model, so a client's name keeps working across swaps. The table is built once per set of
+/// snapshots and reused by every request until one of them is replaced; a request costs one dictionary look-up.
 /// </summary>
 public sealed class GatewayRoutes(HealthMonitor health, SwapOrchestrator swaps, ModelCatalog catalog, SparkFleet fleet)
 {
-    public IReadOnlyList<GatewayTarget> Targets()
+    private Table? _table;
+
+    /// <summary>The servers requests are routed to now.</summary>
+    public IReadOnlyList<GatewayTarget> Targets() => Current().Targets;
+
+    /// <summary>
+    /// The names requests wait for while a swap runs: the new model's (it will serve them), and the old model's (the
+    /// request goes to whatever serves on that Spark afterwards). Served names and aliases alike.
+    /// </summary>
+    public IReadOnlyList<(string Name, SwapStatus Swap)> Awaited() => Current().Awaited;
+
+    public GatewayResolution Resolve(string name)
+    {
+        var table = Current();
+        if (table.ByName.TryGetValue(name, out var target))
+        {
+            return new GatewayResolution.Route(target);
+        }
+
+        foreach (var (awaited, swap) in table.Awaited)
+        {
+            if (awaited == name)
+            {
+                return new GatewayResolution.AwaitSwap(swap);
+            }
+        }
+
+        return new GatewayResolution.Unknown(table.Names, table.Catalog.FindByServedName(name));
+    }
+
+    private sealed record Table(
+        FleetHealth Health,
+        SwapBoard Board,
+        CatalogSnapshot Catalog,
+        FleetConfiguration Fleet,
+        IReadOnlyList<GatewayTarget> Targets,
+        FrozenDictionary<string, GatewayTarget> ByName,
+        ImmutableArray<string> Names,
+        IReadOnlyList<(string Name, SwapStatus Swap)> Awaited);
+
+    private Table Current()
+    {
+        var (healthNow, board, models, configuration) = (health.Current.Value, swaps.Board, catalog.Current, fleet.Current);
+        var table = Volatile.Read(ref _table);
+        if (table is not null && ReferenceEquals(table.Health, healthNow) && ReferenceEquals(table.Board, board)
+            && ReferenceEquals(table.Catalog, models) && ReferenceEquals(table.Fleet, configuration))
+        {
+            return table;
+        }
+
+        // Two requests may both build it after a change; either result is the same table.
+        table = Build(healthNow, board, models, configuration);
+        Volatile.Write(ref _table, table);
+        return table;
+    }
+
+    private static Table Build(FleetHealth healthNow, SwapBoard board, CatalogSnapshot models, FleetConfiguration configuration)
     {
         var targets = new List<GatewayTarget>();
-        var board = swaps.Board;
-        var models = catalog.Current;
-        foreach (var spark in health.Current.Value.Sparks)
+        foreach (var spark in healthNow.Sparks)
         {
             var swap = board.BySpark.GetValueOrDefault(spark.Spark);
             if (swap is { IsActive: true } && swap.Phase >= SwapPhase.Stopping)
@@ -63,7 +119,7 @@ public sealed class GatewayRoutes(HealthMonitor health, SwapOrchestrator swaps, 
             }
 
             var justReady = swap is { Phase: SwapPhase.Ready, EndedAt: { } ended } && (spark.CheckedAt ?? DateTimeOffset.MinValue) < ended;
-            if (justReady && swap!.ModelId is { } readyId && models.Find(readyId) is { } ready && fleet.Current.Find(spark.Spark) is { } entry)
+            if (justReady && swap!.ModelId is { } readyId && models.Find(readyId) is { } ready && configuration.Find(spark.Spark) is { } entry)
             {
                 // Health has not looked since the swap ended; the swap verified the model itself.
                 targets.Add(new GatewayTarget(spark.Spark, ready.ServedName, ready.Id, entry.Host.GetEndpoint(ready.Port), [ready.ServedName], [.. ready.Aliases]));
@@ -82,18 +138,26 @@ public sealed class GatewayRoutes(HealthMonitor health, SwapOrchestrator swaps, 
             }
         }
 
-        return targets;
-    }
+        // A served name wins over an alias; among equals, the first Spark in the fleet's order.
+        var byName = new Dictionary<string, GatewayTarget>(StringComparer.Ordinal);
+        foreach (var target in targets)
+        {
+            foreach (var name in target.Served)
+            {
+                byName.TryAdd(name, target);
+            }
+        }
 
-    /// <summary>
-    /// The names requests wait for while a swap runs: the new model's (it will serve them), and the old model's (the
-    /// request goes to whatever serves on that Spark afterwards). Served names and aliases alike.
-    /// </summary>
-    public IReadOnlyList<(string Name, SwapStatus Swap)> Awaited()
-    {
-        var models = catalog.Current;
+        foreach (var target in targets)
+        {
+            foreach (var name in target.Aliases)
+            {
+                byName.TryAdd(name, target);
+            }
+        }
+
         var awaited = new List<(string, SwapStatus)>();
-        foreach (var swap in swaps.Board.Active)
+        foreach (var swap in board.Active)
         {
             foreach (var id in new[] { swap.ModelId, swap.PreviousModelId })
             {
@@ -104,23 +168,7 @@ public sealed class GatewayRoutes(HealthMonitor health, SwapOrchestrator swaps, 
             }
         }
 
-        return awaited;
-    }
-
-    public GatewayResolution Resolve(string name)
-    {
-        var targets = Targets();
-        if ((targets.FirstOrDefault(t => t.Served.Contains(name)) ?? targets.FirstOrDefault(t => t.Aliases.Contains(name))) is { } target)
-        {
-            return new GatewayResolution.Route(target);
-        }
-
-        var inCatalog = catalog.Current.FindByServedName(name);
-        if (Awaited().FirstOrDefault(w => w.Name == name) is { Swap: { } swap })
-        {
-            return new GatewayResolution.AwaitSwap(swap);
-        }
-
-        return new GatewayResolution.Unknown([.. targets.SelectMany(t => t.Names).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)], inCatalog);
+        return new Table(healthNow, board, models, configuration, targets, byName.ToFrozenDictionary(StringComparer.Ordinal),
+            [.. byName.Keys.Order(StringComparer.Ordinal)], awaited);
     }
 }

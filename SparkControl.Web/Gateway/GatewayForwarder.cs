@@ -46,7 +46,8 @@ public sealed partial class GatewayForwarder(
         ConnectTimeout = TimeSpan.FromSeconds(5),
         PooledConnectionIdleTimeout = TimeSpan.FromMinutes(2),
         EnableMultipleHttp2Connections = true,
-        ActivityHeadersPropagator = DistributedContextPropagator.CreateNoOutputPropagator(),
+        // No propagator: no diagnostics handler, so no client Activity per request (the server already made one).
+        ActivityHeadersPropagator = null,
     });
 
     public async Task ForwardAsync(HttpContext context, GatewayRoute route)
@@ -69,7 +70,7 @@ public sealed partial class GatewayForwarder(
             }
 
             model = read.Model!;
-            await ForwardToModelAsync(context, model, read.Body!);
+            await ForwardToModelAsync(context, model, read.Body);
         }
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
         {
@@ -81,7 +82,7 @@ public sealed partial class GatewayForwarder(
         }
     }
 
-    private async Task ForwardToModelAsync(HttpContext context, string model, byte[] body)
+    private async Task ForwardToModelAsync(HttpContext context, string model, ArraySegment<byte> body)
     {
         using var queueTimeout = new CancellationTokenSource(options.CurrentValue.QueueTimeout, time);
         using var waiting = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, queueTimeout.Token);
@@ -148,7 +149,11 @@ public sealed partial class GatewayForwarder(
                     continue;
                 }
 
-                if (!target.Served.Contains(model))
+                if (target.Served.Contains(model))
+                {
+                    context.Request.Body = new MemoryStream(body.Array!, body.Offset, body.Count, writable: false);
+                }
+                else
                 {
                     RewriteModel(context, body, target.Upstream);
                 }
@@ -161,7 +166,6 @@ public sealed partial class GatewayForwarder(
 
     private async Task SendAsync(HttpContext context, GatewayTarget target)
     {
-        context.Request.Body.Position = 0;
         try
         {
             var config = new ForwarderRequestConfig { ActivityTimeout = options.CurrentValue.ActivityTimeout };
@@ -212,12 +216,16 @@ public sealed partial class GatewayForwarder(
         }
     }
 
-    private sealed record BodyRead(string? Model, OpenAiError? Error, byte[]? Body = null);
+    private sealed record BodyRead(string? Model, OpenAiError? Error, ArraySegment<byte> Body = default);
 
-    /// <summary>Reads the body (bounded; it is replayed to the upstream) and the model it names.</summary>
+    /// <summary>
+    /// Reads the body (bounded: it is held to be sent on, perhaps after a swap) and the model it names, checking on the
+    /// way that it is one JSON object. One pass with a forward-only reader; no document is built.
+    /// </summary>
     private static async Task<BodyRead> ReadModelAsync(HttpContext context, long limit)
     {
-        if (context.Request.ContentLength > limit)
+        var declared = context.Request.ContentLength;
+        if (declared > limit)
         {
             return new BodyRead(null, TooLarge(limit));
         }
@@ -227,38 +235,37 @@ public sealed partial class GatewayForwarder(
             size.MaxRequestBodySize = limit;
         }
 
-        context.Request.EnableBuffering(bufferThreshold: 1 << 20, bufferLimit: limit);
-        byte[] body;
+        var buffer = new MemoryStream(declared is { } length ? (int)length : 16 * 1024);
         try
         {
-            using var buffer = new MemoryStream();
             await context.Request.Body.CopyToAsync(buffer, context.RequestAborted);
-            body = buffer.ToArray();
         }
         catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
             return new BodyRead(null, TooLarge(limit));
         }
-        catch (IOException) when (!context.RequestAborted.IsCancellationRequested)
+
+        if (buffer.Length > limit)
         {
-            // EnableBuffering's limit.
+            // A server that does not enforce the size feature (the test server) still gets the cap.
             return new BodyRead(null, TooLarge(limit));
         }
 
+        var body = new ArraySegment<byte>(buffer.GetBuffer(), 0, (int)buffer.Length);
         try
         {
-            using var document = JsonDocument.Parse(body);
-            if (document.RootElement.ValueKind != JsonValueKind.Object)
+            var model = ModelOf(body, out var isObject);
+            if (!isObject)
             {
                 return new BodyRead(null, new OpenAiError(StatusCodes.Status400BadRequest, "The body must be a JSON object.", "invalid_request_error", "invalid_body"));
             }
 
-            if (!document.RootElement.TryGetProperty("model", out var model) || model.ValueKind != JsonValueKind.String || string.IsNullOrWhiteSpace(model.GetString()))
+            if (string.IsNullOrWhiteSpace(model))
             {
                 return new BodyRead(null, new OpenAiError(StatusCodes.Status400BadRequest, "The body needs \"model\": the name of a loaded model (GET /v1/models lists them).", "invalid_request_error", "missing_model") { Param = "model" });
             }
 
-            return new BodyRead(model.GetString(), null, body);
+            return new BodyRead(model, null, body);
         }
         catch (JsonException ex)
         {
@@ -266,8 +273,26 @@ public sealed partial class GatewayForwarder(
         }
     }
 
+    /// <summary>The top-level <c>model</c> string, after reading the whole document (so broken JSON is refused here).</summary>
+    private static string? ModelOf(ReadOnlySpan<byte> json, out bool isObject)
+    {
+        var reader = new Utf8JsonReader(json, new JsonReaderOptions { CommentHandling = JsonCommentHandling.Disallow });
+        isObject = reader.Read() && reader.TokenType == JsonTokenType.StartObject;
+        string? model = null;
+        while (reader.Read())
+        {
+            if (isObject && reader.CurrentDepth == 1 && reader.TokenType == JsonTokenType.PropertyName && reader.ValueTextEquals("model"u8))
+            {
+                reader.Read();
+                model = reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
+            }
+        }
+
+        return model;
+    }
+
     /// <summary>A request by alias goes to the server under the name it serves; everything else in the body stays.</summary>
-    private static void RewriteModel(HttpContext context, byte[] body, string upstream)
+    private static void RewriteModel(HttpContext context, ArraySegment<byte> body, string upstream)
     {
         var json = System.Text.Json.Nodes.JsonNode.Parse(body)!.AsObject();
         json["model"] = upstream;

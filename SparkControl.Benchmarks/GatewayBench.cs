@@ -1,0 +1,368 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using System.Text.RegularExpressions;
+using SparkControl.Tests.Infrastructure;
+
+namespace SparkControl.Benchmarks;
+
+/// <summary>
+/// The gateway's cost on loopback, against one simulated vLLM upstream (the demo's, generating without delay): the
+/// same calls sent directly, through nginx (<c>proxy_buffering off</c>, keep-alive to the upstream) and through the
+/// gateway. Non-streaming calls with <c>wrk</c>: throughput at saturation (32 connections) and p50/p99 latency at 4
+/// connections; streaming calls with an HttpClient: time to first byte and tokens per second. Rounds alternate the
+/// three paths so drift on a shared machine hits them alike; medians are reported, and the ratios are the figures.
+/// Needs Debian's <c>wrk</c> and <c>nginx-light</c>: <c>gateway-bench [seconds per run] [rounds] [direct|nginx|gateway]</c>.
+/// </summary>
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
+public static partial class GatewayBench
+{
+    private const string ChatBody = """{"model":"qwen3-8b","max_tokens":16,"messages":[{"role":"user","content":"Say hello"}]}""";
+    private const string StreamBody = """{"model":"qwen3-8b","stream":true,"max_tokens":64,"messages":[{"role":"user","content":"Tell me a story"}]}""";
+
+    private sealed record WrkResult(double RequestsPerSecond, double P50Ms, double P99Ms, long Errors);
+
+    private sealed record StreamResult(double TtfbP50Ms, double TtfbP99Ms, double TokensPerSecond, int Streams);
+
+    private sealed record Round(WrkResult Saturated, WrkResult Latency, StreamResult Streaming);
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var seconds = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 10;
+        var rounds = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 3;
+        // One path alone (direct, nginx or gateway), e.g. to profile it; the ratios need all three.
+        var only = args.Length > 3 ? args[3] : null;
+        foreach (var tool in new[] { "wrk", "nginx" })
+        {
+            if (!File.Exists($"/usr/bin/{tool}") && !File.Exists($"/usr/sbin/{tool}"))
+            {
+                await Console.Error.WriteLineAsync($"gateway-bench needs {tool}: apt-get install wrk nginx-light");
+                return 2;
+            }
+        }
+
+        using var work = new TempDirectory("gateway-bench");
+        var panelPort = FreePort();
+        await using var panel = await Panel.StartAsync(work.Path, panelPort);
+        var upstream = panel.Upstream;
+        var nginxPort = FreePort();
+        await using var nginx = await Nginx.StartAsync(work.Path, nginxPort, upstream);
+        var script = Path.Combine(work.Path, "chat.lua");
+        await File.WriteAllTextAsync(script, $"wrk.method = \"POST\"\nwrk.headers[\"Content-Type\"] = \"application/json\"\nwrk.body = '{ChatBody}'\n");
+
+        var paths = new (string Name, Uri Base)[]
+        {
+            ("direct", upstream),
+            ("nginx", new Uri($"http://127.0.0.1:{nginxPort}/")),
+            ("gateway", panel.BaseAddress),
+        }.Where(p => only is null || p.Name == only).ToArray();
+        Console.WriteLine($"gateway-bench: {seconds} s per run, {rounds} rounds, {Environment.ProcessorCount} cores; upstream {upstream}");
+        foreach (var (_, baseUri) in paths)
+        {
+            // Warm-up: JIT, connection pools, nginx's upstream keep-alive.
+            await WrkAsync(new Uri(baseUri, "v1/chat/completions"), script, 8, 2);
+            await StreamAsync(new Uri(baseUri, "v1/chat/completions"), 2, TimeSpan.FromSeconds(2));
+        }
+
+        var results = paths.ToDictionary(p => p.Name, _ => new List<Round>());
+        for (var round = 1; round <= rounds; round++)
+        {
+            foreach (var (name, baseUri) in paths)
+            {
+                var url = new Uri(baseUri, "v1/chat/completions");
+                var saturated = await WrkAsync(url, script, 32, seconds);
+                var latency = await WrkAsync(url, script, 4, seconds);
+                var streaming = await StreamAsync(url, 4, TimeSpan.FromSeconds(seconds));
+                results[name].Add(new Round(saturated, latency, streaming));
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"  round {round} {name,-8} {saturated.RequestsPerSecond,8:F0} req/s @32 | p50 {latency.P50Ms,6:F2} ms p99 {latency.P99Ms,6:F2} ms @4 ({latency.RequestsPerSecond:F0} req/s) | stream ttfb p50 {streaming.TtfbP50Ms,6:F2} p99 {streaming.TtfbP99Ms,6:F2} ms, {streaming.TokensPerSecond,8:F0} tok/s"));
+                if (saturated.Errors + latency.Errors > 0)
+                {
+                    await Console.Error.WriteLineAsync($"{name}: {saturated.Errors + latency.Errors} non-2xx responses or socket errors; the figures are not comparable.");
+                    return 1;
+                }
+            }
+        }
+
+        if (only is null)
+        {
+            Report(results);
+        }
+
+        return 0;
+    }
+
+    private static void Report(Dictionary<string, List<Round>> results)
+    {
+        static double Median(IEnumerable<double> values)
+        {
+            var sorted = values.Order().ToArray();
+            return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[(sorted.Length / 2) - 1] + sorted[sorted.Length / 2]) / 2;
+        }
+
+        var table = results.ToDictionary(r => r.Key, r => new
+        {
+            Rps = Median(r.Value.Select(x => x.Saturated.RequestsPerSecond)),
+            P50 = Median(r.Value.Select(x => x.Latency.P50Ms)),
+            P99 = Median(r.Value.Select(x => x.Latency.P99Ms)),
+            Ttfb50 = Median(r.Value.Select(x => x.Streaming.TtfbP50Ms)),
+            Ttfb99 = Median(r.Value.Select(x => x.Streaming.TtfbP99Ms)),
+            Tokens = Median(r.Value.Select(x => x.Streaming.TokensPerSecond)),
+        });
+        var invariant = CultureInfo.InvariantCulture;
+        Console.WriteLine();
+        Console.WriteLine("medians            req/s@32   p50 ms@4   p99 ms@4   ttfb p50   ttfb p99   stream tok/s");
+        foreach (var (name, row) in table)
+        {
+            Console.WriteLine(string.Create(invariant, $"  {name,-14} {row.Rps,10:F0} {row.P50,10:F2} {row.P99,10:F2} {row.Ttfb50,10:F2} {row.Ttfb99,10:F2} {row.Tokens,14:F0}"));
+        }
+
+        var gateway = table["gateway"];
+        var nginx = table["nginx"];
+        var direct = table["direct"];
+        Console.WriteLine();
+        Console.WriteLine(string.Create(invariant, $"throughput: gateway / nginx = {gateway.Rps / nginx.Rps:F2} (target >= 0.90); gateway / direct = {gateway.Rps / direct.Rps:F2}; nginx / direct = {nginx.Rps / direct.Rps:F2}"));
+        Console.WriteLine(string.Create(invariant, $"added p99 latency @4: gateway {gateway.P99 - direct.P99:+0.00;-0.00} ms (target <= 1 ms), nginx {nginx.P99 - direct.P99:+0.00;-0.00} ms; added p50: gateway {gateway.P50 - direct.P50:+0.00;-0.00} ms, nginx {nginx.P50 - direct.P50:+0.00;-0.00} ms"));
+        Console.WriteLine(string.Create(invariant, $"streaming: added ttfb p50 gateway {gateway.Ttfb50 - direct.Ttfb50:+0.00;-0.00} ms, nginx {nginx.Ttfb50 - direct.Ttfb50:+0.00;-0.00} ms; tokens/s gateway / nginx = {gateway.Tokens / nginx.Tokens:F2}, gateway / direct = {gateway.Tokens / direct.Tokens:F2}"));
+    }
+
+    private static async Task<WrkResult> WrkAsync(Uri url, string script, int connections, int seconds)
+    {
+        var run = await ProcessRunner.RunAsync("wrk", ["-t", connections >= 4 ? "2" : "1", "-c", connections.ToString(CultureInfo.InvariantCulture), "-d", $"{seconds}s", "--latency", "-s", script, url.ToString()], TimeSpan.FromSeconds(seconds + 60));
+        run.EnsureSuccess("wrk");
+        return ParseWrk(run.Stdout);
+    }
+
+    /// <summary>Reads wrk's summary: <c>Requests/sec</c>, the latency distribution's 50% and 99%, and any errors.</summary>
+    private static WrkResult ParseWrk(string output)
+    {
+        double Latency(string percentile)
+        {
+            var match = Regex.Match(output, $@"^\s*{percentile}%\s+([\d.]+)(us|ms|s)\s*$", RegexOptions.Multiline);
+            if (!match.Success)
+            {
+                throw new FormatException($"wrk printed no {percentile}% latency:\n{output}");
+            }
+
+            var value = double.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture);
+            return match.Groups[2].Value switch { "us" => value / 1000, "s" => value * 1000, _ => value };
+        }
+
+        var rps = RequestsPerSecond().Match(output);
+        if (!rps.Success)
+        {
+            throw new FormatException($"wrk printed no Requests/sec:\n{output}");
+        }
+
+        long errors = 0;
+        if (NonSuccess().Match(output) is { Success: true } non2xx)
+        {
+            errors += long.Parse(non2xx.Groups[1].Value, CultureInfo.InvariantCulture);
+        }
+
+        if (SocketErrors().Match(output) is { Success: true } socket)
+        {
+            errors += Enumerable.Range(1, 4).Sum(i => long.Parse(socket.Groups[i].Value, CultureInfo.InvariantCulture));
+        }
+
+        return new WrkResult(double.Parse(rps.Groups[1].Value, CultureInfo.InvariantCulture), Latency("50"), Latency("99"), errors);
+    }
+
+    /// <summary>Streams chat completions on <paramref name="concurrency"/> connections for a while: TTFB and tokens per second.</summary>
+    private static async Task<StreamResult> StreamAsync(Uri url, int concurrency, TimeSpan duration)
+    {
+        using var client = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = concurrency, UseProxy = false }) { Timeout = TimeSpan.FromSeconds(60) };
+        var ttfb = new List<double>();
+        long tokens = 0;
+        var wall = Stopwatch.StartNew();
+        await Task.WhenAll(Enumerable.Range(0, concurrency).Select(async _ =>
+        {
+            while (wall.Elapsed < duration)
+            {
+                var started = Stopwatch.GetTimestamp();
+                using var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = new StringContent(StreamBody, Encoding.UTF8, "application/json") };
+                using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+                response.EnsureSuccessStatusCode();
+                using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
+                var first = true;
+                var count = 0;
+                while (await reader.ReadLineAsync() is { } line)
+                {
+                    if (first)
+                    {
+                        var elapsed = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+                        lock (ttfb)
+                        {
+                            ttfb.Add(elapsed);
+                        }
+
+                        first = false;
+                    }
+
+                    if (line.StartsWith("data: {", StringComparison.Ordinal) && line.Contains("\"content\":\"", StringComparison.Ordinal) && !line.Contains("\"content\":\"\"", StringComparison.Ordinal))
+                    {
+                        count++;
+                    }
+                }
+
+                Interlocked.Add(ref tokens, count);
+            }
+        }));
+        var sorted = ttfb.Order().ToArray();
+        return new StreamResult(sorted[sorted.Length / 2], sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(sorted.Length * 0.99) - 1)], tokens / wall.Elapsed.TotalSeconds, sorted.Length);
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    /// <summary>
+    /// The panel as it is deployed (its own process, Production, server GC) in demo mode: the gateway, and the demo's
+    /// simulated vLLM that all three paths call, generating without delay.
+    /// </summary>
+    private sealed class Panel(Process process, Uri baseAddress, Uri upstream) : IAsyncDisposable
+    {
+        public Uri BaseAddress => baseAddress;
+
+        public Uri Upstream => upstream;
+
+        public static async Task<Panel> StartAsync(string directory, int port)
+        {
+            var solution = new DirectoryInfo(AppContext.BaseDirectory);
+            while (solution is not null && !File.Exists(Path.Combine(solution.FullName, "SparkControl.sln")))
+            {
+                solution = solution.Parent;
+            }
+
+            var web = Path.Combine(solution?.FullName ?? throw new InvalidOperationException("run from the repository"), "SparkControl.Web");
+            var dll = Path.Combine(web, "bin", "Release", "net10.0", "SparkControl.Web.dll");
+            if (!File.Exists(dll))
+            {
+                throw new InvalidOperationException($"{dll} is missing: dotnet build -c Release SparkControl.Web");
+            }
+
+            var start = new ProcessStartInfo("dotnet", [dll]) { WorkingDirectory = web, RedirectStandardOutput = true, RedirectStandardError = true };
+            start.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
+            start.Environment["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}";
+            start.Environment["SparkControl__DataDirectory"] = Path.Combine(directory, "data");
+            start.Environment["Demo__TokensPerSecond"] = "1000000";
+            start.Environment["Gateway__PerClientConcurrency"] = "1024";
+            start.Environment["Logging__LogLevel__Default"] = "Warning";
+            var process = Process.Start(start)!;
+            process.OutputDataReceived += (_, _) => { };
+            process.ErrorDataReceived += (_, e) => { if (e.Data is { } line) { Console.Error.WriteLine($"panel: {line}"); } };
+            process.BeginOutputReadLine();
+            process.BeginErrorReadLine();
+
+            var baseAddress = new Uri($"http://127.0.0.1:{port}/");
+            using var client = new HttpClient { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(5) };
+            var deadline = Stopwatch.StartNew();
+            while (deadline.Elapsed < TimeSpan.FromSeconds(120) && !process.HasExited)
+            {
+                try
+                {
+                    using var services = System.Text.Json.JsonDocument.Parse(await client.GetStringAsync("api/services"));
+                    var model = services.RootElement.EnumerateArray().FirstOrDefault(s => s.GetProperty("servedModels").EnumerateArray().Any(m => m.GetString() == "qwen3-8b"));
+                    if (model.ValueKind != System.Text.Json.JsonValueKind.Undefined && (await client.GetStringAsync("v1/models")).Contains("\"qwen3-8b\"", StringComparison.Ordinal))
+                    {
+                        return new Panel(process, baseAddress, new Uri(model.GetProperty("endpoint").GetString()!));
+                    }
+                }
+                catch (HttpRequestException)
+                {
+                    // Not listening yet.
+                }
+
+                await Task.Delay(200);
+            }
+
+            process.Kill(entireProcessTree: true);
+            throw new InvalidOperationException("the panel's demo model never became routable");
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            if (!process.HasExited)
+            {
+                process.Kill(entireProcessTree: true);
+                await process.WaitForExitAsync();
+            }
+
+            process.Dispose();
+        }
+    }
+
+    /// <summary>nginx as a streaming-friendly reverse proxy would be set up in front of vLLM.</summary>
+    private sealed class Nginx(Process process) : IAsyncDisposable
+    {
+        public static async Task<Nginx> StartAsync(string directory, int port, Uri upstream)
+        {
+            var config = Path.Combine(directory, "nginx.conf");
+            await File.WriteAllTextAsync(config, $$"""
+                worker_processes auto;
+                pid {{directory}}/nginx.pid;
+                error_log stderr warn;
+                events { worker_connections 1024; }
+                http {
+                    access_log off;
+                    client_body_temp_path {{directory}}/body;
+                    proxy_temp_path {{directory}}/proxy;
+                    upstream model { server {{upstream.Authority}}; keepalive 64; }
+                    server {
+                        listen 127.0.0.1:{{port}};
+                        location / {
+                            proxy_pass http://model;
+                            proxy_http_version 1.1;
+                            proxy_set_header Connection "";
+                            proxy_buffering off;
+                            proxy_request_buffering off;
+                            proxy_read_timeout 600s;
+                        }
+                    }
+                }
+                """);
+            var process = Process.Start(new ProcessStartInfo("nginx", ["-p", directory, "-c", config, "-g", "daemon off;"]) { RedirectStandardError = true, RedirectStandardOutput = true })!;
+            var deadline = Stopwatch.StartNew();
+            while (true)
+            {
+                try
+                {
+                    using var probe = new System.Net.Sockets.TcpClient();
+                    await probe.ConnectAsync(System.Net.IPAddress.Loopback, port);
+                    return new Nginx(process);
+                }
+                catch (System.Net.Sockets.SocketException) when (deadline.Elapsed < TimeSpan.FromSeconds(10) && !process.HasExited)
+                {
+                    await Task.Delay(50);
+                }
+                catch (System.Net.Sockets.SocketException)
+                {
+                    throw new InvalidOperationException($"nginx did not start: {(process.HasExited ? await process.StandardError.ReadToEndAsync() : "not listening")}");
+                }
+            }
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            if (!process.HasExited)
+            {
+                process.Kill(entireProcessTree: true);
+                await process.WaitForExitAsync();
+            }
+
+            process.Dispose();
+        }
+    }
+
+    [GeneratedRegex(@"Requests/sec:\s+([\d.]+)")]
+    private static partial Regex RequestsPerSecond();
+
+    [GeneratedRegex(@"Non-2xx or 3xx responses:\s+(\d+)")]
+    private static partial Regex NonSuccess();
+
+    [GeneratedRegex(@"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)")]
+    private static partial Regex SocketErrors();
+}
