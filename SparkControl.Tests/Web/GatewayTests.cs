@@ -186,6 +186,22 @@ public sealed class GatewayTests
     }
 
     [Fact]
+    public async Task AutoSwap_ARequestForACatalogModel_LoadsIt_AndIsServedByIt()
+    {
+        await using var app = await StartAsync(new Dictionary<string, string?> { ["Gateway:AutoSwap"] = "true" });
+        using var client = app.CreateClient();
+
+        ChatCompletion answer = await Sdk(app).GetChatClient("gpt-oss-20b").CompleteChatAsync([new UserChatMessage("hi")], new ChatCompletionOptions { MaxOutputTokenCount = 4 });
+        JsonElement history = default;
+        await Wait.UntilAsync(async () => (history = await client.GetFromJsonAsync<JsonElement>("/api/swaps/history?model=gpt-oss-20b")).GetArrayLength() > 0, "the swap is in the history");
+
+        Assert.Equal("gpt-oss-20b", answer.Model);
+        var swap = Assert.Single(history.EnumerateArray());
+        Assert.Equal("gateway", swap.GetProperty("requester").GetString());
+        Assert.Equal("ready", swap.GetProperty("phase").GetString());
+    }
+
+    [Fact]
     public async Task InFlightRequest_FinishesBeforeTheOldModelStops()
     {
         await using var app = await StartAsync(new Dictionary<string, string?> { ["Demo:TokensPerSecond"] = "10" });
