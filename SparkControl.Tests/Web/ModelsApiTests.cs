@@ -70,6 +70,15 @@ public sealed class ModelsApiTests : IAsyncLifetime
         Assert.False(File.Exists(CustomFile));
     }
 
+    [Fact]
+    public async Task AddHf_DerivedIdThatAnotherModelAnswersTo_GetsASuffix()
+    {
+        using var added = await _client.PostAsJsonAsync("/api/models", new { kind = "hf", repo = "org/default-chat" });
+
+        Assert.Equal(HttpStatusCode.Created, added.StatusCode);
+        Assert.Equal("default-chat-2", (await added.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("servedName").GetString());
+    }
+
     private async Task<string?[]> ModelIdsAsync() =>
         [.. (await _client.GetFromJsonAsync<JsonElement>("/api/models")).EnumerateArray().Select(m => m.GetProperty("id").GetString())];
 
