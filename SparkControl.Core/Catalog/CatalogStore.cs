@@ -85,6 +85,11 @@ public sealed class CatalogStore
                 throw new SettingsConflictException($"A model with id '{model.Id}' already exists; choose another id.");
             }
 
+            if (ServedNames.Clash(model, Current.Models) is { } clash)
+            {
+                throw new SettingsConflictException($"The {clash}; choose another name.");
+            }
+
             return custom with { Models = custom.Models.Add(model) };
         }, cancellationToken);
         return Current.Find(model.Id)!;
@@ -122,7 +127,8 @@ public sealed class CatalogStore
     public Task RemoveAsync(string id, string? ifMatch, CancellationToken cancellationToken) =>
         ChangeAsync(custom =>
         {
-            var current = Current.Find(id) ?? throw new KeyNotFoundException($"No model has the id '{id}'.");
+            // A model left out for a name clash is in the file only, and deleting it is one way to resolve the clash.
+            var current = Current.Find(id) ?? custom.Models.FirstOrDefault(m => m.Id == id) ?? throw new KeyNotFoundException($"No model has the id '{id}'.");
             if (ifMatch is not null && ifMatch != Version(current))
             {
                 throw new CatalogConflictException(id, ifMatch, Version(current));
@@ -219,9 +225,35 @@ public sealed class CatalogStore
             }
 
             models.AddRange(_custom.Models.Where(m => own.ContainsKey(m.Id)));
-            _catalog.Publish(new CatalogSnapshot(models.ToImmutable(), _shippedProblems.AddRange(_customProblems)));
+
+            // A model whose names clash is left out and reported, so the gateway never has to guess; operator models
+            // are checked last, so a clash hides the model added here rather than a shipped one.
+            var kept = new List<ModelDefinition>();
+            var leftOut = new HashSet<ModelDefinition>(ReferenceEqualityComparer.Instance);
+            var clashes = new List<ConfigProblem>();
+            foreach (var model in models.OrderBy(m => m.Origin == ModelOrigin.Custom))
+            {
+                if (ServedNames.Clash(model, kept) is { } clash)
+                {
+                    leftOut.Add(model);
+                    clashes.Add(new ConfigProblem(SourceFile(model), null, $"model '{model.Id}' is left out of the catalog: {clash}"));
+                }
+                else
+                {
+                    kept.Add(model);
+                }
+            }
+
+            _catalog.Publish(new CatalogSnapshot([.. models.Where(m => !leftOut.Contains(m))], _shippedProblems.AddRange(_customProblems).AddRange(clashes)));
         }
     }
+
+    private string SourceFile(ModelDefinition model) => model.Origin switch
+    {
+        ModelOrigin.Custom => CustomFilePath,
+        ModelOrigin.Demo => "demo-models.yaml",
+        _ => "models.yaml",
+    };
 
     private (CustomCatalog, ImmutableArray<ConfigProblem>) LoadCustom()
     {

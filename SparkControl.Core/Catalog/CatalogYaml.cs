@@ -28,6 +28,12 @@ public static class CatalogYaml
                 continue;
             }
 
+            if (ServedNames.Clash(model, models) is { } clash)
+            {
+                entry.Problem($"model '{model.Id}': {clash}");
+                continue;
+            }
+
             models.Add(model);
         }
 

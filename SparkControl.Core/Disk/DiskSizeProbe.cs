@@ -21,7 +21,7 @@ public sealed record ModelDiskUsage(string ModelId, string Spark, string Path, b
 /// Measures models on disk: a Hugging Face model by <c>du -sbL</c> of its <c>models--ORG--NAME</c> folder in the Spark's
 /// HF cache (one <c>du</c> per repo, since a shared blob is counted once per invocation), a local model by its
 /// directory; plus the free space of that file system. Results are cached with their time, measured at start, when
-/// the catalog or the Sparks change, and on demand (and after swaps).
+/// the catalog or the Sparks change, on demand, and after a swap ends Ready (<see cref="DiskRemeasureAfterSwaps"/>).
 /// </summary>
 public sealed partial class DiskSizeProbe(SparkFleet fleet, ModelCatalog catalog, TimeProvider time, ILogger<DiskSizeProbe> logger) : BackgroundService
 {
@@ -47,9 +47,16 @@ public sealed partial class DiskSizeProbe(SparkFleet fleet, ModelCatalog catalog
     };
 
     /// <summary>Measures one model on every Spark it can be on, now.</summary>
-    public async Task<IReadOnlyList<ModelDiskUsage>> MeasureAsync(ModelDefinition model, CancellationToken cancellationToken)
+    public Task<IReadOnlyList<ModelDiskUsage>> MeasureAsync(ModelDefinition model, CancellationToken cancellationToken) =>
+        MeasureAsync(model, SparksFor(model, fleet.Current), cancellationToken);
+
+    /// <summary>Measures one model on the named Sparks only, now.</summary>
+    public Task<IReadOnlyList<ModelDiskUsage>> MeasureAsync(ModelDefinition model, IEnumerable<string> sparks, CancellationToken cancellationToken) =>
+        MeasureAsync(model, SparksFor(model, fleet.Current).Where(s => sparks.Contains(s.Name, StringComparer.OrdinalIgnoreCase)), cancellationToken);
+
+    private async Task<IReadOnlyList<ModelDiskUsage>> MeasureAsync(ModelDefinition model, IEnumerable<SparkEntry> sparks, CancellationToken cancellationToken)
     {
-        var results = await Task.WhenAll(SparksFor(model, fleet.Current).Select(spark => MeasureOnAsync(model, spark, cancellationToken)));
+        var results = await Task.WhenAll(sparks.Select(spark => MeasureOnAsync(model, spark, cancellationToken)));
         _stream.Publish(current => current.SetItems(results.Select(r => KeyValuePair.Create(r.Key, r))));
         return results;
     }

@@ -15,7 +15,7 @@ public sealed record RemoteCommand
     /// <summary>Written to the command's stdin, then closed. The way secrets reach a Spark; never logged.</summary>
     public string? Stdin { get; init; }
 
-    /// <summary>How long the command may run; null uses the shell's default.</summary>
+    /// <summary>How long the command may run; null uses the shell's default for a run and no limit for a stream.</summary>
     public TimeSpan? Timeout { get; init; }
 
     /// <summary>Safe to run again if the connection drops after it may have started (reads, not actions).</summary>
@@ -64,8 +64,8 @@ public interface IRemoteShell : IAsyncDisposable
     Task<CommandResult> RunAsync(RemoteCommand command, CancellationToken cancellationToken);
 
     /// <summary>
-    /// The command's stdout, line by line, as it is written. Cancelling ends the remote process (its whole process
-    /// group); a non-zero exit throws <see cref="SparkCommandException"/> after the last line.
+    /// The command's stdout, line by line, as it is written. Cancelling, or passing the command's own timeout, ends the
+    /// remote process (its whole process group); a non-zero exit throws <see cref="SparkCommandException"/> after the last line.
     /// </summary>
     IAsyncEnumerable<string> StreamAsync(RemoteCommand command, CancellationToken cancellationToken);
 }

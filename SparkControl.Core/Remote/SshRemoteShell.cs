@@ -97,6 +97,34 @@ public sealed partial class SshRemoteShell : IRemoteShell
             throw translated;
         }
 
+        // Without a timeout of its own a stream runs until it ends or is cancelled: following logs or GPU samples has no end.
+        var timeout = command.Timeout ?? Timeout.InfiniteTimeSpan;
+        var started = _time.GetTimestamp();
+        using var deadline = new CancellationTokenSource(timeout, _time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);
+        await using var lines = StreamOnceAsync(client, line, command, linked.Token).GetAsyncEnumerator(linked.Token);
+        while (true)
+        {
+            try
+            {
+                if (!await lines.MoveNextAsync())
+                {
+                    yield break;
+                }
+            }
+            catch (OperationCanceledException) when (deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+            {
+                // The stream has already stopped the remote process group on its way out, as a cancel does.
+                _metrics.RecordSshCommand(Spark, "timeout", _time.GetElapsedTime(started));
+                throw new RemoteCommandTimeoutException(Spark, command.ToString(), timeout);
+            }
+
+            yield return lines.Current;
+        }
+    }
+
+    private async IAsyncEnumerable<string> StreamOnceAsync(SshClient client, string line, RemoteCommand command, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
         await _channels.WaitAsync(cancellationToken);
         var started = _time.GetTimestamp();
         SshCommand? ssh = null;

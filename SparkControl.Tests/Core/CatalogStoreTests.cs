@@ -112,6 +112,45 @@ public sealed class CatalogStoreTests : IDisposable
     }
 
     [Fact]
+    public async Task Add_ServedNameInUse_IsRefusedButAnAliasMayBeShared()
+    {
+        var store = Store();
+
+        var servedTaken = await Assert.ThrowsAsync<SettingsConflictException>(() => store.AddAsync(Model("new", "org/new") with { ServedName = "shipped-a" }, CancellationToken.None));
+        var aliasTaken = await Assert.ThrowsAsync<SettingsConflictException>(() => store.AddAsync(Model("new", "org/new") with { Aliases = ["shipped-b"] }, CancellationToken.None));
+        Assert.False(File.Exists(_data.File(CatalogStore.CustomFileName)));
+        await store.AddAsync(Model("one", "org/one") with { Aliases = ["default-chat"] }, CancellationToken.None);
+        await store.AddAsync(Model("two", "org/two") with { Aliases = ["default-chat"] }, CancellationToken.None);
+        var aliasAsServedName = await Assert.ThrowsAsync<SettingsConflictException>(() => store.AddAsync(Model("new", "org/new") with { ServedName = "default-chat" }, CancellationToken.None));
+
+        Assert.Equal("The served name 'shipped-a' is already used by model 'shipped-a'; choose another name.", servedTaken.Message);
+        Assert.Equal("The alias 'shipped-b' is already the served name of model 'shipped-b'; choose another name.", aliasTaken.Message);
+        Assert.Equal("The served name 'default-chat' is already an alias of model 'one'; choose another name.", aliasAsServedName.Message);
+        Assert.Equal(["shipped-a", "shipped-b", "one", "two"], store.Current.Models.Select(m => m.Id));
+    }
+
+    [Fact]
+    public async Task Merge_CustomModelWhoseServedNameClashes_IsLeftOutAndReportedUntilRemoved()
+    {
+        var store = Store("""
+            models:
+              - id: mine
+                source: { hf: operator/mine }
+                servedName: shipped-b
+            """);
+
+        var problem = Assert.Single(store.Current.Problems);
+        Assert.Equal(["shipped-a", "shipped-b"], store.Current.Models.Select(m => m.Id));
+        Assert.EndsWith(CatalogStore.CustomFileName, problem.File, StringComparison.Ordinal);
+        Assert.Equal("model 'mine' is left out of the catalog: served name 'shipped-b' is already used by model 'shipped-b'", problem.Message);
+
+        await store.RemoveAsync("mine", null, CancellationToken.None);
+
+        Assert.Empty(store.Current.Problems);
+        Assert.Empty(CustomCatalog.Read(await File.ReadAllTextAsync(_data.File(CatalogStore.CustomFileName)), "custom").Item1.Models);
+    }
+
+    [Fact]
     public async Task Remove_ShippedModel_IsRefused()
     {
         var store = Store();

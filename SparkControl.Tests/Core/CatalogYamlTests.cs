@@ -1,4 +1,5 @@
 using SparkControl.Core.Catalog;
+using SparkControl.Sim.Demo;
 
 namespace SparkControl.Tests.Core;
 
@@ -110,6 +111,39 @@ public sealed class CatalogYamlTests
 
         Assert.Equal("o/a", ((HuggingFaceSource)Assert.Single(models).Source).Repo);
         Assert.Contains(problems, p => p.Message.Contains("more than once", StringComparison.Ordinal) && p.Line == 4);
+    }
+
+    [Fact]
+    public void Read_ServedNameClash_KeepsTheFirstAndReportsTheSecond_WhileAliasesMayBeShared()
+    {
+        const string yaml = """
+            models:
+              - id: a
+                source: { hf: o/a }
+                aliases: [default-chat]
+              - id: b
+                source: { hf: o/b }
+                aliases: [default-chat]
+              - id: c
+                source: { hf: o/c }
+                servedName: a
+            """;
+
+        var (models, problems) = CatalogYaml.Read(yaml, "m.yaml", ModelOrigin.Shipped);
+
+        Assert.Equal(["a", "b"], models.Select(m => m.Id));
+        var problem = Assert.Single(problems);
+        Assert.Equal(8, problem.Line);
+        Assert.Equal("model 'c': served name 'a' is already used by model 'a'", problem.Message);
+    }
+
+    [Fact]
+    public void LoadCatalog_Demo_SharesDefaultChatWithoutProblems()
+    {
+        var demo = DemoSpark.LoadCatalog();
+
+        Assert.Empty(demo.Problems);
+        Assert.True(demo.Models.Count(m => m.Aliases.Contains("default-chat")) >= 2);
     }
 
     [Fact]

@@ -130,6 +130,28 @@ public sealed class RemoteShellTests(SshdFixture sshd)
     }
 
     [Fact]
+    public async Task StreamAsync_PastItsTimeout_FailsCleanlyAndStopsTheWholeProcessGroup()
+    {
+        await using var spark = new SshTestSpark(sshd);
+        var marker = UniqueSleep();
+        var lines = new List<string>();
+
+        // The sleep is a child of the shell: only killing the process group removes it.
+        var error = await Assert.ThrowsAsync<RemoteCommandTimeoutException>(async () =>
+        {
+            var command = RemoteCommand.Read("sh", "-c", $"echo started; sleep {marker}; echo never") with { Timeout = TimeSpan.FromSeconds(2) };
+            await foreach (var line in spark.Shell.StreamAsync(command, CancellationToken.None))
+            {
+                lines.Add(line);
+            }
+        }).WaitAsync(Generous);
+
+        Assert.Equal(["started"], lines);
+        Assert.Contains("on spark-t did not finish within 2 s", error.Message, StringComparison.Ordinal);
+        await Wait.UntilAsync(() => ProcessesWith(marker) == 0, "the timed-out sleep is gone", TimeSpan.FromSeconds(20));
+    }
+
+    [Fact]
     public async Task RunAsync_ManyAtOnce_ShareOneConnection()
     {
         await using var spark = new SshTestSpark(sshd);

@@ -55,6 +55,34 @@ public sealed class ModelsApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Add_ServedNameOfAnotherModel_Is409AndChangesNothing()
+    {
+        var before = await ModelIdsAsync();
+
+        var servedName = await _client.PostAsJsonAsync("/api/models", new { kind = "hf", repo = "org/x", servedName = "qwen3-8b" });
+        var alias = await _client.PostAsJsonAsync("/api/models", new { kind = "hf", repo = "org/x", servedName = "default-chat" });
+        var problem = await servedName.Content.ReadFromJsonAsync<JsonElement>();
+
+        Assert.Equal(HttpStatusCode.Conflict, servedName.StatusCode);
+        Assert.Equal(HttpStatusCode.Conflict, alias.StatusCode);
+        Assert.Contains("'qwen3-8b' is already used by model 'qwen3-8b'", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Equal(before, await ModelIdsAsync());
+        Assert.False(File.Exists(CustomFile));
+    }
+
+    [Fact]
+    public async Task AddHf_DerivedIdThatAnotherModelAnswersTo_GetsASuffix()
+    {
+        using var added = await _client.PostAsJsonAsync("/api/models", new { kind = "hf", repo = "org/default-chat" });
+
+        Assert.Equal(HttpStatusCode.Created, added.StatusCode);
+        Assert.Equal("default-chat-2", (await added.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("servedName").GetString());
+    }
+
+    private async Task<string?[]> ModelIdsAsync() =>
+        [.. (await _client.GetFromJsonAsync<JsonElement>("/api/models")).EnumerateArray().Select(m => m.GetProperty("id").GetString())];
+
+    [Fact]
     public async Task AddLocal_ChecksTheDirectoryOnTheSpark()
     {
         var full = await _client.PostAsJsonAsync("/api/models", new { kind = "local", spark = "demo", path = "/home/demo/models/qwen3-8b-support-ft" });

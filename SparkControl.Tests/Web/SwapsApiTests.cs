@@ -61,6 +61,21 @@ public sealed class SwapsApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Post_SwapEndsReady_TheModelIsMeasuredOnDiskAgain()
+    {
+        using var response = await _client.PostAsJsonAsync("/api/swaps", new { model = "gpt-oss-20b", spark = "demo" });
+        var accepted = await response.Content.ReadFromJsonAsync<JsonElement>();
+        var requestedAt = accepted.GetProperty("requestedAt").GetDateTimeOffset();
+
+        Assert.Equal("ready", (await WaitEndedAsync(accepted.GetProperty("id").GetString()!)).GetProperty("phase").GetString());
+        await Wait.UntilAsync(async () =>
+        {
+            var model = await _client.GetFromJsonAsync<JsonElement>("/api/models/gpt-oss-20b");
+            return model.GetProperty("disk").EnumerateArray().Any(d => d.GetProperty("spark").GetString() == "demo" && d.GetProperty("measuredAt").GetDateTimeOffset() > requestedAt);
+        }, "gpt-oss-20b is measured on the demo Spark after its swap", TimeSpan.FromSeconds(30));
+    }
+
+    [Fact]
     public async Task Post_WhileASwapRuns_Is409NamingIt_AndDeleteCancelsIt()
     {
         await using var slow = await SparkControlApp.StartAsync(new Dictionary<string, string?> { ["Demo:LoadTime"] = "00:05:00" });

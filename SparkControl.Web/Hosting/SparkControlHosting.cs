@@ -100,6 +100,7 @@ public static class SparkControlHosting
         services.AddHostedService(sp => sp.GetRequiredService<SwapOrchestrator>());
         services.AddHostedService<DemoBootstrapper>();
         services.AddHostedService(sp => sp.GetRequiredService<DiskSizeProbe>());
+        services.AddHostedService<DiskRemeasureAfterSwaps>();
         services.AddSingleton<HealthMonitor>();
         services.AddHostedService(sp => sp.GetRequiredService<HealthMonitor>());
         services.AddSingleton(sp => new ModelServerMonitor(sp.GetRequiredService<HealthMonitor>(), CreateProbeClient(), sp.GetRequiredService<TimeProvider>(),

@@ -105,7 +105,10 @@ public static class ModelInput
             throw new ValidationFailedException(errors);
         }
 
-        var id = string.IsNullOrEmpty(body.Id) ? ModelIds.Unique(ModelIds.Derive(derivedFrom!), candidate => catalog.Find(candidate) is not null) : body.Id;
+        // Without a served name of its own the id is served, so a derived id also skips names other models answer to.
+        var id = string.IsNullOrEmpty(body.Id)
+            ? ModelIds.Unique(ModelIds.Derive(derivedFrom!), candidate => catalog.Find(candidate) is not null || (string.IsNullOrEmpty(body.ServedName) && catalog.FindByServedName(candidate) is not null))
+            : body.Id;
         return new ModelDefinition
         {
             Id = id,
