@@ -90,7 +90,8 @@ public sealed partial class SwapOrchestrator : IHostedService, IAsyncDisposable
     /// <summary>Stops the swap; a container it already started is removed. False when it is not running.</summary>
     public bool Cancel(string id, string actor)
     {
-        if (!_runs.TryGetValue(id, out var run))
+        // A run stays registered for a moment after its end is published: by then there is nothing to cancel.
+        if (!_runs.TryGetValue(id, out var run) || Board.Find(id) is not { IsActive: true })
         {
             return false;
         }
