@@ -567,11 +567,13 @@ internal sealed partial class SwapRun
             _status = next;
         }
 
-        _context.Publish(next);
+        // Saved before it is published: whoever sees a phase (an ended swap) can read it from the history too.
         if (save)
         {
             _context.History.Save(next);
         }
+
+        _context.Publish(next);
     }
 
     private SwapStatus WithProgress(SwapStatus status)
