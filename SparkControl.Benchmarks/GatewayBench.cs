@@ -7,24 +7,24 @@ using SparkControl.Tests.Infrastructure;
 namespace SparkControl.Benchmarks;
 
 /// <summary>
-/// The gateway's cost on loopback, against one simulated vLLM upstream (the demo's, generating without delay): the
-/// same calls sent directly, through nginx (<c>proxy_buffering off</c>, keep-alive to the upstream) and through the
+/// The gateway's cost on loopback, against one simulated vLLM upstream in a process of its own (<c>SparkControl.Sim vllm
+/// serve</c>, generating without delay), which the panel knows from <c>services.yaml</c>: the same calls sent directly, through nginx (<c>proxy_buffering off</c>, keep-alive to the upstream) and through the
 /// gateway. Non-streaming calls with <c>wrk</c>: throughput at saturation (32 connections) and p50/p99 latency at 4
 /// connections; streaming calls with an HttpClient: time to first byte and tokens per second. Rounds alternate the
 /// three paths so drift on a shared machine hits them alike; medians are reported, and the ratios are the figures.
-/// Needs Debian's <c>wrk</c> and <c>nginx-light</c>: <c>gateway-bench [seconds per run] [rounds] [direct|nginx|gateway]</c>.
+/// Needs Debian's <c>wrk</c> and <c>nginx-light</c>, and a Release build: <c>gateway-bench [seconds per run] [rounds] [direct|nginx|gateway]</c>.
 /// </summary>
 [System.Runtime.Versioning.SupportedOSPlatform("linux")]
 public static partial class GatewayBench
 {
-    private const string ChatBody = """{"model":"qwen3-8b","max_tokens":16,"messages":[{"role":"user","content":"Say hello"}]}""";
-    private const string StreamBody = """{"model":"qwen3-8b","stream":true,"max_tokens":64,"messages":[{"role":"user","content":"Tell me a story"}]}""";
+    private const string ChatBody = """{"model":"bench","max_tokens":16,"messages":[{"role":"user","content":"Say hello"}]}""";
+    private const string StreamBody = """{"model":"bench","stream":true,"max_tokens":64,"messages":[{"role":"user","content":"Tell me a story"}]}""";
 
-    private sealed record WrkResult(double RequestsPerSecond, double P50Ms, double P99Ms, long Errors);
+    private sealed record WrkResult(double RequestsPerSecond, double P50Ms, double P99Ms, long Errors, long Requests);
 
     private sealed record StreamResult(double TtfbP50Ms, double TtfbP99Ms, double TokensPerSecond, int Streams);
 
-    private sealed record Round(WrkResult Saturated, WrkResult Latency, StreamResult Streaming);
+    private sealed record Round(WrkResult Saturated, WrkResult Latency, StreamResult Streaming, double CpuMicrosecondsPerRequest);
 
     public static async Task<int> RunAsync(string[] args)
     {
@@ -42,40 +42,46 @@ public static partial class GatewayBench
         }
 
         using var work = new TempDirectory("gateway-bench");
+        var repository = Repository();
+        var upstreamPort = FreePort();
+        await using var upstreamProcess = await Upstream.StartAsync(repository, upstreamPort);
+        var upstream = new Uri($"http://127.0.0.1:{upstreamPort}/");
         var panelPort = FreePort();
-        await using var panel = await Panel.StartAsync(work.Path, panelPort);
-        var upstream = panel.Upstream;
+        await using var panel = await Panel.StartAsync(repository, work.Path, panelPort, upstream);
         var nginxPort = FreePort();
         await using var nginx = await Nginx.StartAsync(work.Path, nginxPort, upstream);
         var script = Path.Combine(work.Path, "chat.lua");
         await File.WriteAllTextAsync(script, $"wrk.method = \"POST\"\nwrk.headers[\"Content-Type\"] = \"application/json\"\nwrk.body = '{ChatBody}'\n");
 
-        var paths = new (string Name, Uri Base)[]
+        // Each path with the processes whose CPU time is its own: the upstream's for direct, the proxy's otherwise.
+        var paths = new (string Name, Uri Base, Func<int[]> Processes)[]
         {
-            ("direct", upstream),
-            ("nginx", new Uri($"http://127.0.0.1:{nginxPort}/")),
-            ("gateway", panel.BaseAddress),
+            ("direct", upstream, () => [upstreamProcess.Id]),
+            ("nginx", new Uri($"http://127.0.0.1:{nginxPort}/"), nginx.Processes),
+            ("gateway", panel.BaseAddress, () => [panel.Id]),
         }.Where(p => only is null || p.Name == only).ToArray();
         Console.WriteLine($"gateway-bench: {seconds} s per run, {rounds} rounds, {Environment.ProcessorCount} cores; upstream {upstream}");
-        foreach (var (_, baseUri) in paths)
+        foreach (var (_, baseUri, _) in paths)
         {
-            // Warm-up: JIT, connection pools, nginx's upstream keep-alive.
-            await WrkAsync(new Uri(baseUri, "v1/chat/completions"), script, 8, 2);
+            // Warm-up at full load: tiered JIT settles, connection pools fill, nginx keeps its upstream connections.
+            await WrkAsync(new Uri(baseUri, "v1/chat/completions"), script, 32, 5);
             await StreamAsync(new Uri(baseUri, "v1/chat/completions"), 2, TimeSpan.FromSeconds(2));
         }
 
         var results = paths.ToDictionary(p => p.Name, _ => new List<Round>());
         for (var round = 1; round <= rounds; round++)
         {
-            foreach (var (name, baseUri) in paths)
+            foreach (var (name, baseUri, processes) in paths)
             {
                 var url = new Uri(baseUri, "v1/chat/completions");
+                var before = CpuTicks(processes());
                 var saturated = await WrkAsync(url, script, 32, seconds);
+                var cpu = (CpuTicks(processes()) - before) * (1_000_000.0 / TicksPerSecond) / Math.Max(1, saturated.Requests);
                 var latency = await WrkAsync(url, script, 4, seconds);
                 var streaming = await StreamAsync(url, 4, TimeSpan.FromSeconds(seconds));
-                results[name].Add(new Round(saturated, latency, streaming));
+                results[name].Add(new Round(saturated, latency, streaming, cpu));
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"  round {round} {name,-8} {saturated.RequestsPerSecond,8:F0} req/s @32 | p50 {latency.P50Ms,6:F2} ms p99 {latency.P99Ms,6:F2} ms @4 ({latency.RequestsPerSecond:F0} req/s) | stream ttfb p50 {streaming.TtfbP50Ms,6:F2} p99 {streaming.TtfbP99Ms,6:F2} ms, {streaming.TokensPerSecond,8:F0} tok/s"));
+                    $"  round {round} {name,-8} {saturated.RequestsPerSecond,8:F0} req/s @32 ({cpu,5:F1} µs CPU/req) | p50 {latency.P50Ms,6:F2} ms p99 {latency.P99Ms,6:F2} ms @4 ({latency.RequestsPerSecond:F0} req/s) | stream ttfb p50 {streaming.TtfbP50Ms,6:F2} p99 {streaming.TtfbP99Ms,6:F2} ms, {streaming.TokensPerSecond,8:F0} tok/s"));
                 if (saturated.Errors + latency.Errors > 0)
                 {
                     await Console.Error.WriteLineAsync($"{name}: {saturated.Errors + latency.Errors} non-2xx responses or socket errors; the figures are not comparable.");
@@ -108,13 +114,14 @@ public static partial class GatewayBench
             Ttfb50 = Median(r.Value.Select(x => x.Streaming.TtfbP50Ms)),
             Ttfb99 = Median(r.Value.Select(x => x.Streaming.TtfbP99Ms)),
             Tokens = Median(r.Value.Select(x => x.Streaming.TokensPerSecond)),
+            Cpu = Median(r.Value.Select(x => x.CpuMicrosecondsPerRequest)),
         });
         var invariant = CultureInfo.InvariantCulture;
         Console.WriteLine();
-        Console.WriteLine("medians            req/s@32   p50 ms@4   p99 ms@4   ttfb p50   ttfb p99   stream tok/s");
+        Console.WriteLine("medians            req/s@32   µs CPU/req   p50 ms@4   p99 ms@4   ttfb p50   ttfb p99   stream tok/s");
         foreach (var (name, row) in table)
         {
-            Console.WriteLine(string.Create(invariant, $"  {name,-14} {row.Rps,10:F0} {row.P50,10:F2} {row.P99,10:F2} {row.Ttfb50,10:F2} {row.Ttfb99,10:F2} {row.Tokens,14:F0}"));
+            Console.WriteLine(string.Create(invariant, $"  {name,-14} {row.Rps,10:F0} {row.Cpu,12:F1} {row.P50,10:F2} {row.P99,10:F2} {row.Ttfb50,10:F2} {row.Ttfb99,10:F2} {row.Tokens,14:F0}"));
         }
 
         var gateway = table["gateway"];
@@ -122,6 +129,7 @@ public static partial class GatewayBench
         var direct = table["direct"];
         Console.WriteLine();
         Console.WriteLine(string.Create(invariant, $"throughput: gateway / nginx = {gateway.Rps / nginx.Rps:F2} (target >= 0.90); gateway / direct = {gateway.Rps / direct.Rps:F2}; nginx / direct = {nginx.Rps / direct.Rps:F2}"));
+        Console.WriteLine(string.Create(invariant, $"CPU per proxied request at saturation: gateway {gateway.Cpu:F1} µs, nginx {nginx.Cpu:F1} µs (the upstream's own: {direct.Cpu:F1} µs)"));
         Console.WriteLine(string.Create(invariant, $"added p99 latency @4: gateway {gateway.P99 - direct.P99:+0.00;-0.00} ms (target <= 1 ms), nginx {nginx.P99 - direct.P99:+0.00;-0.00} ms; added p50: gateway {gateway.P50 - direct.P50:+0.00;-0.00} ms, nginx {nginx.P50 - direct.P50:+0.00;-0.00} ms"));
         Console.WriteLine(string.Create(invariant, $"streaming: added ttfb p50 gateway {gateway.Ttfb50 - direct.Ttfb50:+0.00;-0.00} ms, nginx {nginx.Ttfb50 - direct.Ttfb50:+0.00;-0.00} ms; tokens/s gateway / nginx = {gateway.Tokens / nginx.Tokens:F2}, gateway / direct = {gateway.Tokens / direct.Tokens:F2}"));
     }
@@ -165,7 +173,8 @@ public static partial class GatewayBench
             errors += Enumerable.Range(1, 4).Sum(i => long.Parse(socket.Groups[i].Value, CultureInfo.InvariantCulture));
         }
 
-        return new WrkResult(double.Parse(rps.Groups[1].Value, CultureInfo.InvariantCulture), Latency("50"), Latency("99"), errors);
+        var requests = TotalRequests().Match(output) is { Success: true } total ? long.Parse(total.Groups[1].Value, CultureInfo.InvariantCulture) : 0;
+        return new WrkResult(double.Parse(rps.Groups[1].Value, CultureInfo.InvariantCulture), Latency("50"), Latency("99"), errors, requests);
     }
 
     /// <summary>Streams chat completions on <paramref name="concurrency"/> connections for a while: TTFB and tokens per second.</summary>
@@ -219,43 +228,127 @@ public static partial class GatewayBench
         return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
     }
 
+    /// <summary>USER_HZ: the unit of utime and stime in /proc/PID/stat on Linux.</summary>
+    private const double TicksPerSecond = 100;
+
+    /// <summary>User plus system CPU time of the processes, in ticks (fields 14 and 15 of /proc/PID/stat).</summary>
+    private static long CpuTicks(int[] processes) => processes.Sum(pid =>
+    {
+        var stat = File.ReadAllText($"/proc/{pid}/stat");
+        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        return long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
+    });
+
+    private static string Repository()
+    {
+        var directory = new DirectoryInfo(AppContext.BaseDirectory);
+        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "SparkControl.sln")))
+        {
+            directory = directory.Parent;
+        }
+
+        return directory?.FullName ?? throw new InvalidOperationException("run gateway-bench from the repository");
+    }
+
+    private static string Built(string dll) =>
+        File.Exists(dll) ? dll : throw new InvalidOperationException($"{dll} is missing: dotnet build -c Release");
+
+    private static Process Start(string dll, string[] arguments, IDictionary<string, string> environment, string name, string? workingDirectory = null)
+    {
+        var start = new ProcessStartInfo("dotnet", [dll, .. arguments]) { RedirectStandardOutput = true, RedirectStandardError = true };
+        if (workingDirectory is not null)
+        {
+            start.WorkingDirectory = workingDirectory;
+        }
+
+        foreach (var (key, value) in environment)
+        {
+            start.Environment[key] = value;
+        }
+
+        var process = Process.Start(start)!;
+        process.OutputDataReceived += (_, _) => { };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is { } line) { Console.Error.WriteLine($"{name}: {line}"); } };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return process;
+    }
+
+    private static async ValueTask StopAsync(Process process)
+    {
+        if (!process.HasExited)
+        {
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync();
+        }
+
+        process.Dispose();
+    }
+
+    /// <summary>The simulated vLLM as its own process, answering at once (no load time, no token delay).</summary>
+    private sealed class Upstream(Process process) : IAsyncDisposable
+    {
+        public int Id => process.Id;
+
+        public static async Task<Upstream> StartAsync(string repository, int port)
+        {
+            var dll = Built(Path.Combine(repository, "SparkControl.Sim", "bin", "Release", "net10.0", "SparkControl.Sim.dll"));
+            var process = Start(dll, ["vllm", "serve", "org/bench", "--served-model-name", "bench", "--host", "127.0.0.1", "--port", port.ToString(CultureInfo.InvariantCulture)],
+                new Dictionary<string, string> { ["SPARKCONTROL_SIM_LOAD_SECONDS"] = "0", ["SPARKCONTROL_SIM_TOKENS_PER_SECOND"] = "0" }, "upstream");
+            using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+            var deadline = Stopwatch.StartNew();
+            while (deadline.Elapsed < TimeSpan.FromSeconds(60) && !process.HasExited)
+            {
+                try
+                {
+                    using var health = await client.GetAsync(new Uri($"http://127.0.0.1:{port}/health"));
+                    if (health.IsSuccessStatusCode)
+                    {
+                        return new Upstream(process);
+                    }
+                }
+                catch (HttpRequestException)
+                {
+                    // Not listening yet.
+                }
+
+                await Task.Delay(100);
+            }
+
+            await StopAsync(process);
+            throw new InvalidOperationException("the simulated upstream did not start");
+        }
+
+        public ValueTask DisposeAsync() => StopAsync(process);
+    }
+
     /// <summary>
     /// The panel as it is deployed (its own process, Production, server GC) in demo mode: the gateway, and the demo's
     /// simulated vLLM that all three paths call, generating without delay.
     /// </summary>
-    private sealed class Panel(Process process, Uri baseAddress, Uri upstream) : IAsyncDisposable
+    private sealed class Panel(Process process, Uri baseAddress) : IAsyncDisposable
     {
+        public int Id => process.Id;
+
         public Uri BaseAddress => baseAddress;
 
-        public Uri Upstream => upstream;
-
-        public static async Task<Panel> StartAsync(string directory, int port)
+        public static async Task<Panel> StartAsync(string repository, string directory, int port, Uri upstream)
         {
-            var solution = new DirectoryInfo(AppContext.BaseDirectory);
-            while (solution is not null && !File.Exists(Path.Combine(solution.FullName, "SparkControl.sln")))
-            {
-                solution = solution.Parent;
-            }
+            var web = Path.Combine(repository, "SparkControl.Web");
+            var dll = Built(Path.Combine(web, "bin", "Release", "net10.0", "SparkControl.Web.dll"));
+            var data = Directory.CreateDirectory(Path.Combine(directory, "data")).FullName;
+            await File.WriteAllTextAsync(Path.Combine(data, "services.yaml"), $"services:\n  - spark: demo\n    name: bench-upstream\n    kind: vllm-llm\n    url: {upstream}\n");
 
-            var web = Path.Combine(solution?.FullName ?? throw new InvalidOperationException("run from the repository"), "SparkControl.Web");
-            var dll = Path.Combine(web, "bin", "Release", "net10.0", "SparkControl.Web.dll");
-            if (!File.Exists(dll))
+            var process = Start(dll, [], new Dictionary<string, string>
             {
-                throw new InvalidOperationException($"{dll} is missing: dotnet build -c Release SparkControl.Web");
-            }
-
-            var start = new ProcessStartInfo("dotnet", [dll]) { WorkingDirectory = web, RedirectStandardOutput = true, RedirectStandardError = true };
-            start.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
-            start.Environment["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}";
-            start.Environment["SparkControl__DataDirectory"] = Path.Combine(directory, "data");
-            start.Environment["Demo__TokensPerSecond"] = "1000000";
-            start.Environment["Gateway__PerClientConcurrency"] = "1024";
-            start.Environment["Logging__LogLevel__Default"] = "Warning";
-            var process = Process.Start(start)!;
-            process.OutputDataReceived += (_, _) => { };
-            process.ErrorDataReceived += (_, e) => { if (e.Data is { } line) { Console.Error.WriteLine($"panel: {line}"); } };
-            process.BeginOutputReadLine();
-            process.BeginErrorReadLine();
+                ["ASPNETCORE_ENVIRONMENT"] = "Production",
+                ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}",
+                ["SparkControl__DataDirectory"] = data,
+                // The demo loads no model of its own: its other simulated services idle.
+                ["Demo__InitialModel"] = string.Empty,
+                ["Gateway__PerClientConcurrency"] = "1024",
+                ["Logging__LogLevel__Default"] = "Warning",
+            }, "panel", web);
 
             var baseAddress = new Uri($"http://127.0.0.1:{port}/");
             using var client = new HttpClient { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(5) };
@@ -264,11 +357,9 @@ public static partial class GatewayBench
             {
                 try
                 {
-                    using var services = System.Text.Json.JsonDocument.Parse(await client.GetStringAsync("api/services"));
-                    var model = services.RootElement.EnumerateArray().FirstOrDefault(s => s.GetProperty("servedModels").EnumerateArray().Any(m => m.GetString() == "qwen3-8b"));
-                    if (model.ValueKind != System.Text.Json.JsonValueKind.Undefined && (await client.GetStringAsync("v1/models")).Contains("\"qwen3-8b\"", StringComparison.Ordinal))
+                    if ((await client.GetStringAsync("v1/models")).Contains("\"bench\"", StringComparison.Ordinal))
                     {
-                        return new Panel(process, baseAddress, new Uri(model.GetProperty("endpoint").GetString()!));
+                        return new Panel(process, baseAddress);
                     }
                 }
                 catch (HttpRequestException)
@@ -279,25 +370,34 @@ public static partial class GatewayBench
                 await Task.Delay(200);
             }
 
-            process.Kill(entireProcessTree: true);
-            throw new InvalidOperationException("the panel's demo model never became routable");
+            await StopAsync(process);
+            throw new InvalidOperationException("the gateway never routed the bench upstream");
         }
 
-        public async ValueTask DisposeAsync()
-        {
-            if (!process.HasExited)
-            {
-                process.Kill(entireProcessTree: true);
-                await process.WaitForExitAsync();
-            }
-
-            process.Dispose();
-        }
+        public ValueTask DisposeAsync() => StopAsync(process);
     }
 
     /// <summary>nginx as a streaming-friendly reverse proxy would be set up in front of vLLM.</summary>
     private sealed class Nginx(Process process) : IAsyncDisposable
     {
+        /// <summary>The master and its workers (the workers do the proxying).</summary>
+        public int[] Processes() =>
+            [process.Id, .. Directory.EnumerateDirectories("/proc").Select(d => int.TryParse(Path.GetFileName(d), out var pid) ? pid : 0)
+                .Where(pid => pid > 0 && ParentOf(pid) == process.Id)];
+
+        private static int ParentOf(int pid)
+        {
+            try
+            {
+                var stat = File.ReadAllText($"/proc/{pid}/stat");
+                return int.Parse(stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[1], CultureInfo.InvariantCulture);
+            }
+            catch (IOException)
+            {
+                return 0;
+            }
+        }
+
         public static async Task<Nginx> StartAsync(string directory, int port, Uri upstream)
         {
             var config = Path.Combine(directory, "nginx.conf");
@@ -345,17 +445,11 @@ public static partial class GatewayBench
             }
         }
 
-        public async ValueTask DisposeAsync()
-        {
-            if (!process.HasExited)
-            {
-                process.Kill(entireProcessTree: true);
-                await process.WaitForExitAsync();
-            }
-
-            process.Dispose();
-        }
+        public ValueTask DisposeAsync() => StopAsync(process);
     }
+
+    [GeneratedRegex(@"(\d+) requests in")]
+    private static partial Regex TotalRequests();
 
     [GeneratedRegex(@"Requests/sec:\s+([\d.]+)")]
     private static partial Regex RequestsPerSecond();

@@ -32,6 +32,8 @@ check() {
 }
 
 cleanup() {
+  # start_daemon runs inside check's command substitution, a subshell: its pid comes back through the pidfile.
+  [ -s "$work/d.pid" ] && daemon_pid="$(cat "$work/d.pid")"
   if [ -n "$daemon_pid" ]; then
     DOCKER_HOST="unix://$work/d.sock" "$docker_cli" rm -f scpk-app >/dev/null 2>&1 || true
     kill -TERM "$daemon_pid" 2>/dev/null || true

@@ -15,9 +15,9 @@ namespace SparkControl.Tests.Web;
 /// <summary>The OpenAI-compatible gateway with the official OpenAI SDK as the client and the demo's simulated Spark upstream.</summary>
 public sealed class GatewayTests
 {
-    private static async Task<SparkControlApp> StartAsync(Dictionary<string, string?>? settings = null)
+    private static async Task<SparkControlApp> StartAsync(Dictionary<string, string?>? settings = null, string? dataDirectory = null)
     {
-        var app = await SparkControlApp.StartAsync(settings);
+        var app = await SparkControlApp.StartAsync(settings, dataDirectory);
         using var client = app.CreateClient();
         await Wait.UntilAsync(async () => (await client.GetStringAsync("/v1/models")).Contains("\"qwen3-8b\"", StringComparison.Ordinal)
             && (await client.GetStringAsync("/v1/models")).Contains("\"bge-small\"", StringComparison.Ordinal), "the gateway answers to the demo's models", TimeSpan.FromSeconds(60));
@@ -98,6 +98,35 @@ public sealed class GatewayTests
         Assert.Contains("qwen3-8b", models);
         Assert.Contains("default-chat", models);
         Assert.Contains("bge-small", models);
+    }
+
+    [Fact]
+    public async Task AServiceOnTheDemoSparkByUrlOnly_IsProbedAndRouted()
+    {
+        // A model server outside any container (a process of its own), added to the demo Spark in services.yaml.
+        using var data = new TempDirectory("sc-data");
+        var port = FreePort();
+        var (options, _) = SparkControl.Sim.Vllm.VllmCli.Parse(["serve", "org/extra", "--served-model-name", "extra-model", "--host", "127.0.0.1", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        await using var upstream = new SparkControl.Sim.Server.SimModelServer(options!, new SparkControl.Sim.Server.SimBehaviour { LoadTime = TimeSpan.Zero, TokensPerSecond = 1000 }, TimeProvider.System, _ => { }, new IPEndPoint(IPAddress.Loopback, port));
+        using var stop = new CancellationTokenSource();
+        var serving = upstream.RunAsync(stop.Token);
+        await File.WriteAllTextAsync(Path.Combine(data.Path, "services.yaml"), $"services:\n  - spark: demo\n    name: extra\n    kind: vllm-llm\n    url: http://127.0.0.1:{port}/\n");
+        await using var app = await StartAsync(dataDirectory: data.Path);
+        using var client = app.CreateClient();
+        await Wait.UntilAsync(async () => (await client.GetStringAsync("/v1/models")).Contains("\"extra-model\"", StringComparison.Ordinal), "the gateway answers to the extra service's model");
+
+        ChatCompletion answer = await Sdk(app).GetChatClient("extra-model").CompleteChatAsync([new UserChatMessage("hi")], new ChatCompletionOptions { MaxOutputTokenCount = 3 });
+
+        Assert.Equal("extra-model", answer.Model);
+        await stop.CancelAsync();
+        await serving;
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     [Fact]

@@ -102,10 +102,9 @@ public sealed partial class FleetManager(
                 connectivity.Remove(removed);
             }
 
-            if (!current.Sparks.IsEmpty)
-            {
-                serviceList.AddRange(configuredServices.Services.Where(s => current.Find(s.Spark) is not null));
-            }
+            // services.yaml may name the demo Spark too: in demo mode its services join the demo's own.
+            serviceList.AddRange(configuredServices.Services.Where(s =>
+                current.Find(s.Spark) is not null || (demo && string.Equals(s.Spark, DemoSpark.Definition.Name, StringComparison.OrdinalIgnoreCase))));
 
             var problems = current.Problems.AddRange(configuredServices.Problems).AddRange(_catalogProblems);
             foreach (var problem in problems)
