@@ -31,6 +31,47 @@ public sealed class StartupTests
     }
 
     [Fact]
+    public async Task Start_WithDefaults_ServesTheDemoOnTheDocumentedAddress()
+    {
+        // What the README's first command does: no settings at all, the data directory from SPARKCONTROL_DATA.
+        using var data = new TempDirectory();
+        var start = new System.Diagnostics.ProcessStartInfo("dotnet", [WebDll]) { WorkingDirectory = data.Path, RedirectStandardOutput = true, RedirectStandardError = true };
+        start.Environment["SPARKCONTROL_DATA"] = data.Path;
+        using var process = System.Diagnostics.Process.Start(start)!;
+        process.OutputDataReceived += (_, _) => { };
+        process.ErrorDataReceived += (_, _) => { };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        try
+        {
+            using var client = new HttpClient { BaseAddress = new Uri("http://127.0.0.1:5080"), Timeout = TimeSpan.FromSeconds(5) };
+            HttpStatusCode? status = null;
+            await Wait.UntilAsync(async () =>
+            {
+                Assert.False(process.HasExited, "the app exited; is port 5080 taken?");
+                try
+                {
+                    using var response = await client.GetAsync("/healthz");
+                    status = response.StatusCode;
+                    return true;
+                }
+                catch (HttpRequestException)
+                {
+                    return false;
+                }
+            }, "the app answers on http://127.0.0.1:5080", TimeSpan.FromSeconds(60));
+
+            Assert.Equal(HttpStatusCode.OK, status);
+            Assert.True(File.Exists(Path.Combine(data.Path, "sparkcontrol.db")), "the data directory came from SPARKCONTROL_DATA");
+        }
+        finally
+        {
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync();
+        }
+    }
+
+    [Fact]
     public async Task Start_ReadOnlyDataDirectory_StillServesAndSaysWhatIsOff()
     {
         await using var readOnly = await ReadOnlyMount.CreateAsync();
