@@ -39,6 +39,13 @@ public sealed class ModelDialogTests : UiTestContext
             .AddSingleton(new ModelRegistrar(_store, fleet, disk));
     }
 
+    /// <summary>Finds and fires on the renderer's thread: a re-render in between would retire the handler found.</summary>
+    private static Task InputAsync(IRenderedComponent<MudDialogProvider> dialog, string selector, string value) =>
+        dialog.InvokeAsync(() => dialog.Find(selector).Input(value));
+
+    private static Task ChangeAsync(IRenderedComponent<MudDialogProvider> dialog, string selector, string value) =>
+        dialog.InvokeAsync(() => dialog.Find(selector).Change(value));
+
     private async Task<IRenderedComponent<MudDialogProvider>> OpenAsync<TDialog>(DialogParameters? parameters = null)
         where TDialog : Microsoft.AspNetCore.Components.IComponent
     {
@@ -57,12 +64,12 @@ public sealed class ModelDialogTests : UiTestContext
     public async Task AddHf_HostileInputInAnyField_ShowsAnErrorAndKeepsAddDisabled(string field)
     {
         var dialog = await OpenAsync<AddHfModelDialog>();
-        dialog.Find("[data-testid=hf-repo-input]").Input("org/valid");
+        await InputAsync(dialog, "[data-testid=hf-repo-input]", "org/valid");
 
         // Served names may hold ':' and '/', and every accepted value is quoted as one word; all of these are refused.
         foreach (var hostile in HostileInputs.All.Where((h, i) => i % 3 == 0 && h.Length > 0 && SparkControl.Core.Shell.Validators.ServedName(h) is not null))
         {
-            dialog.Find($"[data-testid={field}]").Input(hostile);
+            await InputAsync(dialog, $"[data-testid={field}]", hostile);
             Assert.True(dialog.Find("[data-testid=hf-save]").HasAttribute("disabled"), $"Add enabled for {SparkControl.Core.Shell.Validators.Printable(hostile)} in {field}");
             Assert.NotEmpty(dialog.FindAll(".mud-input-error"));
         }
@@ -75,7 +82,7 @@ public sealed class ModelDialogTests : UiTestContext
 
         foreach (var hostile in HostileInputs.All.Where((h, i) => i % 3 == 0 && h.Length > 0))
         {
-            dialog.Find("[data-testid=local-path-input]").Input("/home/demo/models/" + hostile);
+            await InputAsync(dialog, "[data-testid=local-path-input]", "/home/demo/models/" + hostile);
             Assert.True(dialog.Find("[data-testid=local-check]").HasAttribute("disabled"), $"Check enabled for {SparkControl.Core.Shell.Validators.Printable(hostile)}");
         }
     }
@@ -85,7 +92,7 @@ public sealed class ModelDialogTests : UiTestContext
     {
         var dialog = await OpenAsync<AddHfModelDialog>();
 
-        dialog.Find("[data-testid=hf-repo-input]").Input("mistralai/Mistral-Small-3.2-24B-Instruct-2506");
+        await InputAsync(dialog, "[data-testid=hf-repo-input]", "mistralai/Mistral-Small-3.2-24B-Instruct-2506");
         dialog.WaitForAssertion(() => Assert.False(dialog.Find("[data-testid=hf-save]").HasAttribute("disabled")));
         await dialog.Find("[data-testid=hf-save]").ClickAsync(new Microsoft.AspNetCore.Components.Web.MouseEventArgs());
 
@@ -97,12 +104,12 @@ public sealed class ModelDialogTests : UiTestContext
     {
         var dialog = await OpenAsync<AddLocalModelDialog>();
 
-        dialog.Find("[data-testid=local-path-input]").Input("/home/demo/models/qwen3-8b-legal-lora");
+        await InputAsync(dialog, "[data-testid=local-path-input]", "/home/demo/models/qwen3-8b-legal-lora");
         await dialog.Find("[data-testid=local-check]").ClickAsync(new Microsoft.AspNetCore.Components.Web.MouseEventArgs());
         dialog.WaitForAssertion(() => Assert.Contains("--enable-lora", dialog.Find("[data-testid=local-check-result]").TextContent, StringComparison.Ordinal));
         Assert.True(dialog.Find("[data-testid=local-save]").HasAttribute("disabled"));
 
-        dialog.Find("[data-testid=local-path-input]").Input("/home/demo/models/qwen3-8b-support-ft");
+        await InputAsync(dialog, "[data-testid=local-path-input]", "/home/demo/models/qwen3-8b-support-ft");
         await dialog.Find("[data-testid=local-check]").ClickAsync(new Microsoft.AspNetCore.Components.Web.MouseEventArgs());
         dialog.WaitForAssertion(() => Assert.Contains("A full model", dialog.Find("[data-testid=local-check-result]").TextContent, StringComparison.Ordinal));
         await dialog.Find("[data-testid=local-save]").ClickAsync(new Microsoft.AspNetCore.Components.Web.MouseEventArgs());
@@ -115,7 +122,7 @@ public sealed class ModelDialogTests : UiTestContext
     {
         var dialog = await OpenAsync<AddLocalModelDialog>();
 
-        dialog.Find("[data-testid=local-path-input]").Input("/etc/shadow");
+        await InputAsync(dialog, "[data-testid=local-path-input]", "/etc/shadow");
 
         dialog.WaitForAssertion(() => Assert.Contains("is not under an allow-listed root", dialog.Markup, StringComparison.Ordinal));
         Assert.True(dialog.Find("[data-testid=local-check]").HasAttribute("disabled"));
@@ -128,10 +135,10 @@ public sealed class ModelDialogTests : UiTestContext
         var dialog = await OpenAsync<FlagsDialog>(new DialogParameters<FlagsDialog> { { d => d.Model, model } });
         dialog.WaitForAssertion(() => Assert.Contains("--max-model-len 32768", dialog.Find("[data-testid=command-preview]").TextContent, StringComparison.Ordinal));
 
-        dialog.Find("[data-testid=flag-max-model-len]").Change("8192");
+        await ChangeAsync(dialog, "[data-testid=flag-max-model-len]", "8192");
         dialog.WaitForAssertion(() => Assert.Contains("--max-model-len 8192", dialog.Find("[data-testid=command-preview]").TextContent, StringComparison.Ordinal));
 
-        dialog.Find("[data-testid=flag-gpu-memory-utilization]").Change("1.5");
+        await ChangeAsync(dialog, "[data-testid=flag-gpu-memory-utilization]", "1.5");
         dialog.WaitForAssertion(() => Assert.True(dialog.Find("[data-testid=flags-save]").HasAttribute("disabled")));
         Assert.Contains("gpuMemoryUtilization is a share of the memory pool", dialog.Markup, StringComparison.Ordinal);
     }
@@ -143,7 +150,7 @@ public sealed class ModelDialogTests : UiTestContext
         var dialog = await OpenAsync<FlagsDialog>(new DialogParameters<FlagsDialog> { { d => d.Model, model } });
         await _store.UpdateFlagsAsync("qwen3-8b", model.Flags with { MaxNumSeqs = 2 }, CatalogStore.Version(model), CancellationToken.None);
 
-        dialog.Find("[data-testid=flag-max-model-len]").Change("4096");
+        await ChangeAsync(dialog, "[data-testid=flag-max-model-len]", "4096");
         await dialog.Find("[data-testid=flags-save]").ClickAsync(new Microsoft.AspNetCore.Components.Web.MouseEventArgs());
 
         dialog.WaitForAssertion(() => Assert.Contains("changed by someone else", dialog.Find("[data-testid=flags-conflict]").TextContent, StringComparison.Ordinal));

@@ -204,16 +204,17 @@ public sealed class ServiceDetailPageTests : UiTestContext
         Assert.DoesNotContain("hunter2pass", lines(), StringComparison.Ordinal);
         Assert.Equal("following", page.Find("[data-testid=log-state]").TextContent.Trim());
 
-        page.Find("[data-testid=log-filter]").Input("error");
+        // Found and fired on the renderer's thread: the live log re-renders the page, retiring handlers found before.
+        await page.InvokeAsync(() => page.Find("[data-testid=log-filter]").Input("error"));
         page.WaitForAssertion(() => Assert.DoesNotContain("loading", lines(), StringComparison.Ordinal));
         Assert.Contains("ERROR: download failed", lines(), StringComparison.Ordinal);
-        page.Find("[data-testid=log-filter]").Input(string.Empty);
+        await page.InvokeAsync(() => page.Find("[data-testid=log-filter]").Input(string.Empty));
 
-        await page.Find("[data-testid=log-pause]").ClickAsync(new());
+        await page.InvokeAsync(() => page.Find("[data-testid=log-pause]").ClickAsync(new()));
         await _host.FollowedLog.Writer.WriteAsync("INFO: held while paused");
         page.WaitForAssertion(() => Assert.Equal("paused", page.Find("[data-testid=log-state]").TextContent.Trim()));
         Assert.DoesNotContain("held while paused", lines(), StringComparison.Ordinal);
-        await page.Find("[data-testid=log-pause]").ClickAsync(new());
+        await page.InvokeAsync(() => page.Find("[data-testid=log-pause]").ClickAsync(new()));
         page.WaitForAssertion(() => Assert.Contains("held while paused", lines(), StringComparison.Ordinal));
 
         _host.FollowedLog.Writer.Complete();
