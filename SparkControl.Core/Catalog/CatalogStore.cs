@@ -36,11 +36,14 @@ public sealed class CatalogStore
     private CustomCatalog _custom;
     private ImmutableArray<ConfigProblem> _customProblems;
 
+    /// <summary>The file's text as last read or written: a different text on disk is a hand edit.</summary>
+    private string? _customText;
+
     public CatalogStore(DataDirectory dataDirectory, ModelCatalog catalog)
     {
         _dataDirectory = dataDirectory;
         _catalog = catalog;
-        (_custom, _customProblems) = LoadCustom();
+        (_custom, _customProblems, _customText) = LoadCustom();
         Publish();
     }
 
@@ -185,16 +188,30 @@ public sealed class CatalogStore
         await _writeGate.WaitAsync(cancellationToken);
         try
         {
-            if (!_customProblems.IsEmpty)
+            // The file may have been edited by hand since it was read: start from what is on disk, so the edit is kept,
+            // or, if it broke the file, reported and left alone.
+            var (onDisk, problems, text) = LoadCustom();
+            if (text != _customText || !problems.IsEmpty)
             {
-                throw new ConfigFileException(CustomFilePath, _customProblems);
+                lock (_gate)
+                {
+                    (_custom, _customProblems, _customText) = (onDisk, problems, text);
+                }
+
+                Publish();
             }
 
-            var updated = change(_custom);
-            await _dataDirectory.WriteAtomicAsync(CustomFileName, Write(updated), cancellationToken);
+            if (!problems.IsEmpty)
+            {
+                throw new ConfigFileException(CustomFilePath, problems);
+            }
+
+            var updated = change(onDisk);
+            var written = Write(updated);
+            await _dataDirectory.WriteAtomicAsync(CustomFileName, written, cancellationToken);
             lock (_gate)
             {
-                _custom = updated;
+                (_custom, _customText) = (updated, written);
             }
 
             Publish();
@@ -255,16 +272,23 @@ public sealed class CatalogStore
         _ => "models.yaml",
     };
 
-    private (CustomCatalog, ImmutableArray<ConfigProblem>) LoadCustom()
+    private (CustomCatalog Custom, ImmutableArray<ConfigProblem> Problems, string? Text) LoadCustom()
     {
         var path = CustomFilePath;
         try
         {
-            return File.Exists(path) ? CustomCatalog.Read(File.ReadAllText(path), path) : (CustomCatalog.Empty, []);
+            if (!File.Exists(path))
+            {
+                return (CustomCatalog.Empty, [], null);
+            }
+
+            var text = File.ReadAllText(path);
+            var (custom, problems) = CustomCatalog.Read(text, path);
+            return (custom, problems, text);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            return (CustomCatalog.Empty, [new ConfigProblem(path, null, $"cannot be read ({DataDirectory.Describe(ex)}); added models and flag overrides are off until it can")]);
+            return (CustomCatalog.Empty, [new ConfigProblem(path, null, $"cannot be read ({DataDirectory.Describe(ex)}); added models and flag overrides are off until it can")], null);
         }
     }
 

@@ -81,6 +81,13 @@ public sealed class DataDirectory
         var temp = $"{path}.{Guid.NewGuid():N}.tmp";
         try
         {
+            // A rename replaces a file whatever its mode, and root may write anything: a file the operator made
+            // read-only is honoured here, never replaced.
+            if (!OperatingSystem.IsWindows() && File.Exists(path) && (File.GetUnixFileMode(path) & UnixFileMode.UserWrite) == 0)
+            {
+                throw new DataDirectoryException(path, $"{path} is read-only, so the panel leaves it as it is. Make it writable (chmod u+w) to change it from here.");
+            }
+
             TryCreate();
             var options = new FileStreamOptions
             {

@@ -35,6 +35,9 @@ public sealed class DemoOptions
     /// <summary>How much faster than recorded the replay plays.</summary>
     public double GpuReplaySpeed { get; set; } = 1;
 
+    /// <summary>Plays the replay again each time it ends (else once, then an idle GPU).</summary>
+    public bool GpuReplayLoop { get; set; }
+
     /// <summary>The fields of each replayed line; default <c>timestamp,utilization.gpu,memory.used,power.draw</c>.</summary>
     public string? GpuReplayFields { get; set; }
 

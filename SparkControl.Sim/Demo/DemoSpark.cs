@@ -62,6 +62,7 @@ public static class DemoSpark
                 GpuSampleInterval = options.GpuSampleInterval,
                 Replay = replay,
                 ReplaySpeed = options.GpuReplaySpeed,
+                ReplayLoop = options.GpuReplayLoop,
                 ModelSizesGiB = sizes,
             },
             time);

@@ -28,6 +28,9 @@ public sealed record SimSparkSettings
     public GpuReplay? Replay { get; init; }
     public double ReplaySpeed { get; init; } = 1;
 
+    /// <summary>Plays the capture again from its start each time it ends, instead of once.</summary>
+    public bool ReplayLoop { get; init; }
+
     /// <summary>Load time per GiB of weights when <see cref="FixedLoadTime"/> is not set.</summary>
     public double LoadSecondsPerGiB { get; init; } = 0.25;
 
@@ -166,30 +169,43 @@ public sealed class SimulatedSparkHost : ISparkHost, IAsyncDisposable
         var interval = _settings.GpuSampleInterval;
         if (_settings.Replay is { } replay)
         {
-            ImmutableArray<GpuSample> samples;
-            lock (_replayGate)
+            do
             {
-                // The capture plays once per host, from the first watch on: a watcher that reconnects continues it.
-                _replay ??= replay.Restamp(_time.GetUtcNow(), _settings.ReplaySpeed);
-                samples = _replay.Value;
-            }
-
-            foreach (var sample in samples)
-            {
-                var wait = sample.Timestamp - _time.GetUtcNow();
-                if (wait < -interval)
+                ImmutableArray<GpuSample> samples;
+                lock (_replayGate)
                 {
-                    continue;
+                    // The capture plays once per host, from the first watch on: a watcher that reconnects continues it.
+                    _replay ??= replay.Restamp(_time.GetUtcNow(), _settings.ReplaySpeed);
+                    samples = _replay.Value;
                 }
 
-                if (wait > TimeSpan.Zero)
+                foreach (var sample in samples)
                 {
-                    await Task.Delay(wait, _time, cancellationToken).ConfigureAwait(false);
+                    var wait = sample.Timestamp - _time.GetUtcNow();
+                    if (wait < -interval)
+                    {
+                        continue;
+                    }
+
+                    if (wait > TimeSpan.Zero)
+                    {
+                        await Task.Delay(wait, _time, cancellationToken).ConfigureAwait(false);
+                    }
+
+                    EnsureReachable();
+                    yield return sample;
                 }
 
-                EnsureReachable();
-                yield return sample;
+                lock (_replayGate)
+                {
+                    // Looping: the next pass is stamped from now (unless another watcher has started it already).
+                    if (_settings.ReplayLoop && _replay is { } played && played == samples)
+                    {
+                        _replay = null;
+                    }
+                }
             }
+            while (_settings.ReplayLoop);
 
             while (true)
             {

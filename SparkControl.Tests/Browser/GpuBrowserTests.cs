@@ -13,8 +13,9 @@ public sealed class GpuBrowserTests(BrowserFixture browser)
         await using var app = await SparkControlApp.StartAsync(new Dictionary<string, string?>
         {
             ["Demo:GpuReplay"] = GpuFixtures.Path("timeline-duty.csv"),
-            // Half speed: the duty cycles (about 6 to 22 s after start) are still playing once the page is up.
+            // Half speed, looping: the duty cycles (about 13 to 28 s of every 36 s pass) play whenever the page is up.
             ["Demo:GpuReplaySpeed"] = "0.5",
+            ["Demo:GpuReplayLoop"] = "true",
             ["SparkControl:Gpu:FlushInterval"] = "00:00:01",
         });
         var page = await browser.NewPageAsync(app.BaseAddress);

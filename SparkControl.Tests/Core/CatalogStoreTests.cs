@@ -191,6 +191,54 @@ public sealed class CatalogStoreTests : IDisposable
         Assert.Equal(["mine"], store.Current.Models.Select(m => m.Id));
     }
 
+    [Fact]
+    public async Task AHandEditWhileRunning_IsKeptByTheNextWrite()
+    {
+        var store = Store();
+        await store.AddAsync(Model("first", "org/first"), CancellationToken.None);
+        // Another writer (an operator's editor) adds a model to the file behind the running store's back.
+        await Store().AddAsync(Model("by-hand", "org/by-hand"), CancellationToken.None);
+
+        await store.AddAsync(Model("second", "org/second"), CancellationToken.None);
+
+        var (onDisk, problems) = CustomCatalog.Read(await File.ReadAllTextAsync(_data.File(CatalogStore.CustomFileName)), "f");
+        Assert.Empty(problems);
+        Assert.Equal(["first", "by-hand", "second"], onDisk.Models.Select(m => m.Id));
+        Assert.Contains("by-hand", store.Current.Models.Select(m => m.Id));
+    }
+
+    [Fact]
+    public async Task AFileBrokenByHandWhileRunning_IsReportedAndNeverOverwritten()
+    {
+        var store = Store();
+        await store.AddAsync(Model("first", "org/first"), CancellationToken.None);
+        const string broken = "models:\n  - id: first\n    source: { hf: org/first }\n    port: not-a-port\n";
+        await File.WriteAllTextAsync(_data.File(CatalogStore.CustomFileName), broken);
+
+        var refused = await Assert.ThrowsAsync<ConfigFileException>(() => store.AddAsync(Model("second", "org/second"), CancellationToken.None));
+
+        Assert.Contains(CatalogStore.CustomFileName, refused.Message, StringComparison.Ordinal);
+        Assert.Equal(broken, await File.ReadAllTextAsync(_data.File(CatalogStore.CustomFileName)));
+        Assert.Equal(4, Assert.Single(store.Current.Problems).Line);
+    }
+
+    [Fact]
+    public async Task AReadOnlyFile_IsNeverReplaced()
+    {
+        var store = Store();
+        await store.AddAsync(Model("first", "org/first"), CancellationToken.None);
+        var path = _data.File(CatalogStore.CustomFileName);
+        var before = await File.ReadAllTextAsync(path);
+        File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
+
+        var error = await Assert.ThrowsAsync<DataDirectoryException>(() => store.AddAsync(Model("second", "org/second"), CancellationToken.None));
+
+        Assert.Equal(path, error.FilePath);
+        Assert.Contains("is read-only", error.Message, StringComparison.Ordinal);
+        Assert.Equal(before, await File.ReadAllTextAsync(path));
+        Assert.DoesNotContain("second", store.Current.Models.Select(m => m.Id));
+    }
+
     [Theory]
     [InlineData("Qwen/Qwen3-8B", "qwen3-8b")]
     [InlineData("/home/nvidia/models/My_FT v2", "my_ft-v2")]

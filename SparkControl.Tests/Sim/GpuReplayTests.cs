@@ -24,19 +24,13 @@ public sealed class GpuReplayTests
         Assert.Equal(replay.Samples.Select(s => s.UtilizationPercent), restamped.Select(s => s.UtilizationPercent));
     }
 
-    [Fact]
-    public async Task WatchGpuAsync_WithReplay_PlaysOnceRestampedToThePresentThenZero()
+    /// <summary>The first <paramref name="count"/> samples of a watch, moving fake time along while it waits.</summary>
+    private static async Task<List<GpuSample>> WatchAsync(SimulatedSparkHost host, FakeTimeProvider time, int count)
     {
-        var time = new FakeTimeProvider(new DateTimeOffset(2027, 3, 1, 9, 0, 0, TimeSpan.Zero));
-        var replay = GpuReplay.Load(Timeline);
-        await using var host = new SimulatedSparkHost(new SimSparkSettings { Replay = replay, ReplaySpeed = 4, GpuSampleInterval = TimeSpan.FromSeconds(1) }, time);
-        var start = time.GetUtcNow();
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         var received = new List<GpuSample>();
         await using var samples = host.WatchGpuAsync(cts.Token).GetAsyncEnumerator(cts.Token);
-
-        // The replay is anchored at the first watch, which is now.
-        while (received.Count < replay.Samples.Length + 2)
+        while (received.Count < count)
         {
             var next = samples.MoveNextAsync().AsTask();
             await Wait.UntilAsync(() =>
@@ -52,11 +46,41 @@ public sealed class GpuReplayTests
             received.Add(samples.Current);
         }
 
+        return received;
+    }
+
+    [Fact]
+    public async Task WatchGpuAsync_WithReplay_PlaysOnceRestampedToThePresentThenZero()
+    {
+        var time = new FakeTimeProvider(new DateTimeOffset(2027, 3, 1, 9, 0, 0, TimeSpan.Zero));
+        var replay = GpuReplay.Load(Timeline);
+        await using var host = new SimulatedSparkHost(new SimSparkSettings { Replay = replay, ReplaySpeed = 4, GpuSampleInterval = TimeSpan.FromSeconds(1) }, time);
+        var start = time.GetUtcNow();
+
+        // The replay is anchored at the first watch, which is now.
+        var received = await WatchAsync(host, time, replay.Samples.Length + 2);
+
         var played = received.Take(replay.Samples.Length).ToList();
         Assert.Equal(start, played[0].Timestamp);
         Assert.Equal(replay.Samples.Select(s => s.UtilizationPercent), played.Select(s => s.UtilizationPercent));
         Assert.InRange((played[^1].Timestamp - start - replay.Duration(4)).Duration(), TimeSpan.Zero, TimeSpan.FromMilliseconds(1));
         Assert.All(received.Skip(replay.Samples.Length), s => Assert.Equal(0, s.UtilizationPercent));
         Assert.All(received.Skip(replay.Samples.Length), s => Assert.True(s.Timestamp > played[^1].Timestamp));
+    }
+
+    [Fact]
+    public async Task WatchGpuAsync_WithALoopingReplay_PlaysItAgainAfterItEnds()
+    {
+        var time = new FakeTimeProvider(new DateTimeOffset(2027, 3, 1, 9, 0, 0, TimeSpan.Zero));
+        var replay = GpuReplay.Load(Timeline);
+        await using var host = new SimulatedSparkHost(new SimSparkSettings { Replay = replay, ReplaySpeed = 4, ReplayLoop = true, GpuSampleInterval = TimeSpan.FromSeconds(1) }, time);
+
+        var received = await WatchAsync(host, time, (2 * replay.Samples.Length) + 1);
+
+        var first = received.Take(replay.Samples.Length).ToList();
+        var second = received.Skip(replay.Samples.Length).Take(replay.Samples.Length).ToList();
+        Assert.Equal(replay.Samples.Select(s => s.UtilizationPercent), second.Select(s => s.UtilizationPercent));
+        Assert.True(second[0].Timestamp >= first[^1].Timestamp, "the second pass is stamped after the first");
+        Assert.Equal(replay.Samples[0].UtilizationPercent, received[^1].UtilizationPercent);
     }
 }

@@ -38,6 +38,24 @@ public sealed class ModelsApiTests : IAsyncLifetime
     };
 
     [Fact]
+    public async Task ACustomFileBrokenByHand_IsA409NamingIt_AndIsLeftAsItIs()
+    {
+        const string broken = "models:\n  - id: mine\n    source: { hf: org/mine }\n    port: not-a-port\n";
+        await File.WriteAllTextAsync(CustomFile, broken);
+
+        using var add = await _client.PostAsJsonAsync("/api/models", new { kind = "hf", repo = "org/new" });
+        var problem = await add.Content.ReadFromJsonAsync<JsonElement>();
+        using var list = await _client.GetAsync("/api/models");
+
+        Assert.Equal(HttpStatusCode.Conflict, add.StatusCode);
+        Assert.Equal("application/problem+json", add.Content.Headers.ContentType!.MediaType);
+        Assert.Equal(CustomFile, problem.GetProperty("path").GetString());
+        Assert.Equal(4, problem.GetProperty("problems")[0].GetProperty("line").GetInt32());
+        Assert.Equal(broken, await File.ReadAllTextAsync(CustomFile));
+        Assert.Equal(HttpStatusCode.OK, list.StatusCode);
+    }
+
+    [Fact]
     public async Task AddHf_Is201WithETagAndDerivedUniqueIds()
     {
         var first = await _client.PostAsJsonAsync("/api/models", new { kind = "hf", repo = "Qwen/Qwen3-4B", revision = (string?)null });
