@@ -42,13 +42,13 @@ public static partial class GatewayBench
         }
 
         using var work = new TempDirectory("gateway-bench");
-        var repository = Repository();
-        var upstreamPort = FreePort();
+        var repository = Tools.RepositoryRoot;
+        var upstreamPort = Tools.FreePort();
         await using var upstreamProcess = await Upstream.StartAsync(repository, upstreamPort);
         var upstream = new Uri($"http://127.0.0.1:{upstreamPort}/");
-        var panelPort = FreePort();
+        var panelPort = Tools.FreePort();
         await using var panel = await Panel.StartAsync(repository, work.Path, panelPort, upstream);
-        var nginxPort = FreePort();
+        var nginxPort = Tools.FreePort();
         await using var nginx = await Nginx.StartAsync(work.Path, nginxPort, upstream);
         var script = Path.Combine(work.Path, "chat.lua");
         await File.WriteAllTextAsync(script, $"wrk.method = \"POST\"\nwrk.headers[\"Content-Type\"] = \"application/json\"\nwrk.body = '{ChatBody}'\n");
@@ -221,41 +221,26 @@ public static partial class GatewayBench
         return new StreamResult(sorted[sorted.Length / 2], sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(sorted.Length * 0.99) - 1)], tokens / wall.Elapsed.TotalSeconds, sorted.Length);
     }
 
-    private static int FreePort()
-    {
-        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        listener.Start();
-        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
     /// <summary>USER_HZ: the unit of utime and stime in /proc/PID/stat on Linux.</summary>
     private const double TicksPerSecond = 100;
 
     /// <summary>User plus system CPU time of the processes, in ticks (fields 14 and 15 of /proc/PID/stat).</summary>
-    private static long CpuTicks(int[] processes) => processes.Sum(pid =>
+    private static long CpuTicks(int[] processes) => processes.Sum(pid => Stat(pid, 14) + Stat(pid, 15));
+
+    /// <summary>Field <paramref name="field"/> (1-based, as proc(5) numbers them) of /proc/PID/stat.</summary>
+    private static long Stat(int pid, int field)
     {
         var stat = File.ReadAllText($"/proc/{pid}/stat");
-        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-        return long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
-    });
-
-    private static string Repository()
-    {
-        var directory = new DirectoryInfo(AppContext.BaseDirectory);
-        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "SparkControl.sln")))
-        {
-            directory = directory.Parent;
-        }
-
-        return directory?.FullName ?? throw new InvalidOperationException("run gateway-bench from the repository");
+        // The command name (field 2) may hold spaces: count from the ')' that closes it; field 3 follows it.
+        return long.Parse(stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[field - 3], CultureInfo.InvariantCulture);
     }
 
     private static string Built(string dll) =>
         File.Exists(dll) ? dll : throw new InvalidOperationException($"{dll} is missing: dotnet build -c Release");
 
-    private static Process Start(string dll, string[] arguments, IDictionary<string, string> environment, string name, string? workingDirectory = null)
+    private static Process Start(string fileName, string[] arguments, IDictionary<string, string> environment, string name, string? workingDirectory = null)
     {
-        var start = new ProcessStartInfo("dotnet", [dll, .. arguments]) { RedirectStandardOutput = true, RedirectStandardError = true };
+        var start = new ProcessStartInfo(fileName, arguments) { RedirectStandardOutput = true, RedirectStandardError = true };
         if (workingDirectory is not null)
         {
             start.WorkingDirectory = workingDirectory;
@@ -272,6 +257,37 @@ public static partial class GatewayBench
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         return process;
+    }
+
+    /// <summary>Waits until <paramref name="ready"/> holds; a process that exits first or is not ready in time is stopped.</summary>
+    private static async Task WhenReadyAsync(Process process, string what, TimeSpan timeout, Func<Task<bool>> ready)
+    {
+        try
+        {
+            await Wait.UntilAsync(
+                async () => process.HasExited ? throw new InvalidOperationException($"{what}: the process exited with {process.ExitCode}") : await ready(),
+                what, timeout, TimeSpan.FromMilliseconds(100));
+        }
+        catch
+        {
+            await StopAsync(process);
+            throw;
+        }
+    }
+
+    /// <summary>Whether GET <paramref name="url"/> answers 2xx (with <paramref name="containing"/> in its body, if given).</summary>
+    private static async Task<bool> AnswersAsync(Uri url, string? containing = null)
+    {
+        using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+        try
+        {
+            var body = await client.GetStringAsync(url);
+            return containing is null || body.Contains(containing, StringComparison.Ordinal);
+        }
+        catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
+        {
+            return false;
+        }
     }
 
     private static async ValueTask StopAsync(Process process)
@@ -293,38 +309,18 @@ public static partial class GatewayBench
         public static async Task<Upstream> StartAsync(string repository, int port)
         {
             var dll = Built(Path.Combine(repository, "SparkControl.Sim", "bin", "Release", "net10.0", "SparkControl.Sim.dll"));
-            var process = Start(dll, ["vllm", "serve", "org/bench", "--served-model-name", "bench", "--host", "127.0.0.1", "--port", port.ToString(CultureInfo.InvariantCulture)],
+            var process = Start("dotnet", [dll, "vllm", "serve", "org/bench", "--served-model-name", "bench", "--host", "127.0.0.1", "--port", port.ToString(CultureInfo.InvariantCulture)],
                 new Dictionary<string, string> { ["SPARKCONTROL_SIM_LOAD_SECONDS"] = "0", ["SPARKCONTROL_SIM_TOKENS_PER_SECOND"] = "0" }, "upstream");
-            using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
-            var deadline = Stopwatch.StartNew();
-            while (deadline.Elapsed < TimeSpan.FromSeconds(60) && !process.HasExited)
-            {
-                try
-                {
-                    using var health = await client.GetAsync(new Uri($"http://127.0.0.1:{port}/health"));
-                    if (health.IsSuccessStatusCode)
-                    {
-                        return new Upstream(process);
-                    }
-                }
-                catch (HttpRequestException)
-                {
-                    // Not listening yet.
-                }
-
-                await Task.Delay(100);
-            }
-
-            await StopAsync(process);
-            throw new InvalidOperationException("the simulated upstream did not start");
+            await WhenReadyAsync(process, "the simulated upstream answers /health", TimeSpan.FromSeconds(60), () => AnswersAsync(new Uri($"http://127.0.0.1:{port}/health")));
+            return new Upstream(process);
         }
 
         public ValueTask DisposeAsync() => StopAsync(process);
     }
 
     /// <summary>
-    /// The panel as it is deployed (its own process, Production, server GC) in demo mode: the gateway, and the demo's
-    /// simulated vLLM that all three paths call, generating without delay.
+    /// The panel as it is deployed (its own process, Production, server GC), in demo mode with the bench upstream
+    /// added to the demo Spark in services.yaml: the gateway under test.
     /// </summary>
     private sealed class Panel(Process process, Uri baseAddress) : IAsyncDisposable
     {
@@ -339,7 +335,7 @@ public static partial class GatewayBench
             var data = Directory.CreateDirectory(Path.Combine(directory, "data")).FullName;
             await File.WriteAllTextAsync(Path.Combine(data, "services.yaml"), $"services:\n  - spark: demo\n    name: bench-upstream\n    kind: vllm-llm\n    url: {upstream}\n");
 
-            var process = Start(dll, [], new Dictionary<string, string>
+            var process = Start("dotnet", [dll], new Dictionary<string, string>
             {
                 ["ASPNETCORE_ENVIRONMENT"] = "Production",
                 ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}",
@@ -351,27 +347,8 @@ public static partial class GatewayBench
             }, "panel", web);
 
             var baseAddress = new Uri($"http://127.0.0.1:{port}/");
-            using var client = new HttpClient { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(5) };
-            var deadline = Stopwatch.StartNew();
-            while (deadline.Elapsed < TimeSpan.FromSeconds(120) && !process.HasExited)
-            {
-                try
-                {
-                    if ((await client.GetStringAsync("v1/models")).Contains("\"bench\"", StringComparison.Ordinal))
-                    {
-                        return new Panel(process, baseAddress);
-                    }
-                }
-                catch (HttpRequestException)
-                {
-                    // Not listening yet.
-                }
-
-                await Task.Delay(200);
-            }
-
-            await StopAsync(process);
-            throw new InvalidOperationException("the gateway never routed the bench upstream");
+            await WhenReadyAsync(process, "the gateway routes the bench upstream", TimeSpan.FromSeconds(120), () => AnswersAsync(new Uri(baseAddress, "v1/models"), "\"bench\""));
+            return new Panel(process, baseAddress);
         }
 
         public ValueTask DisposeAsync() => StopAsync(process);
@@ -385,15 +362,15 @@ public static partial class GatewayBench
             [process.Id, .. Directory.EnumerateDirectories("/proc").Select(d => int.TryParse(Path.GetFileName(d), out var pid) ? pid : 0)
                 .Where(pid => pid > 0 && ParentOf(pid) == process.Id)];
 
-        private static int ParentOf(int pid)
+        private static long ParentOf(int pid)
         {
             try
             {
-                var stat = File.ReadAllText($"/proc/{pid}/stat");
-                return int.Parse(stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[1], CultureInfo.InvariantCulture);
+                return Stat(pid, 4);
             }
             catch (IOException)
             {
+                // The process has gone since the directory was listed.
                 return 0;
             }
         }
@@ -424,25 +401,9 @@ public static partial class GatewayBench
                     }
                 }
                 """);
-            var process = Process.Start(new ProcessStartInfo("nginx", ["-p", directory, "-c", config, "-g", "daemon off;"]) { RedirectStandardError = true, RedirectStandardOutput = true })!;
-            var deadline = Stopwatch.StartNew();
-            while (true)
-            {
-                try
-                {
-                    using var probe = new System.Net.Sockets.TcpClient();
-                    await probe.ConnectAsync(System.Net.IPAddress.Loopback, port);
-                    return new Nginx(process);
-                }
-                catch (System.Net.Sockets.SocketException) when (deadline.Elapsed < TimeSpan.FromSeconds(10) && !process.HasExited)
-                {
-                    await Task.Delay(50);
-                }
-                catch (System.Net.Sockets.SocketException)
-                {
-                    throw new InvalidOperationException($"nginx did not start: {(process.HasExited ? await process.StandardError.ReadToEndAsync() : "not listening")}");
-                }
-            }
+            var process = Start("nginx", ["-p", directory, "-c", config, "-g", "daemon off;"], new Dictionary<string, string>(), "nginx");
+            await WhenReadyAsync(process, "nginx listens", TimeSpan.FromSeconds(10), () => Tools.AcceptsConnectionsAsync(port));
+            return new Nginx(process);
         }
 
         public ValueTask DisposeAsync() => StopAsync(process);

@@ -71,9 +71,19 @@ public class GpuLedgerBenchmarks
             new FixedOptions(options),
             NullLogger<GpuBusyTracker>.Instance);
         _tracker.StartAsync(CancellationToken.None).GetAwaiter().GetResult();
-        while (_tracker.Current.Value.Find("spark-1") is null)
+        using var ready = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        WaitForSparkAsync(_tracker, ready.Token).GetAwaiter().GetResult();
+    }
+
+    /// <summary>The tracker has picked up the Spark's stream: its state lists it.</summary>
+    private static async Task WaitForSparkAsync(GpuBusyTracker tracker, CancellationToken cancellationToken)
+    {
+        await foreach (var state in tracker.WatchAsync(cancellationToken))
         {
-            Thread.Sleep(1);
+            if (state.Value.Find("spark-1") is not null)
+            {
+                return;
+            }
         }
     }
 

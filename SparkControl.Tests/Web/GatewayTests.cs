@@ -108,7 +108,7 @@ public sealed class GatewayTests
     {
         // A model server outside any container (a process of its own), added to the demo Spark in services.yaml.
         using var data = new TempDirectory("sc-data");
-        var port = FreePort();
+        var port = Tools.FreePort();
         var (options, _) = SparkControl.Sim.Vllm.VllmCli.Parse(["serve", "org/extra", "--served-model-name", "extra-model", "--host", "127.0.0.1", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
         await using var upstream = new SparkControl.Sim.Server.SimModelServer(options!, new SparkControl.Sim.Server.SimBehaviour { LoadTime = TimeSpan.Zero, TokensPerSecond = 1000 }, TimeProvider.System, _ => { }, new IPEndPoint(IPAddress.Loopback, port));
         using var stop = new CancellationTokenSource();
@@ -123,13 +123,6 @@ public sealed class GatewayTests
         Assert.Equal("extra-model", answer.Model);
         await stop.CancelAsync();
         await serving;
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     [Fact]

@@ -78,9 +78,17 @@ public sealed partial class GatewayForwarder(
         }
         finally
         {
-            metrics.RecordGatewayRequest(route.ToString().ToLowerInvariant(), model, context.Response.StatusCode, time.GetElapsedTime(started));
+            metrics.RecordGatewayRequest(MetricName(route), model, context.Response.StatusCode, time.GetElapsedTime(started));
         }
     }
+
+    /// <summary>The route's metric label, without formatting an enum on every request.</summary>
+    private static string MetricName(GatewayRoute route) => route switch
+    {
+        GatewayRoute.Chat => "chat",
+        GatewayRoute.Completions => "completions",
+        _ => "embeddings",
+    };
 
     private async Task ForwardToModelAsync(HttpContext context, string model, ArraySegment<byte> body)
     {
