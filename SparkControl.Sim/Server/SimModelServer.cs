@@ -184,7 +184,7 @@ public sealed class SimModelServer : IAsyncDisposable
         var app = builder.Build();
         app.UseRouting();
         app.MapGet("/health", () => Results.Ok());
-        app.MapGet("/version", () => Results.Json(new { version = "0.11.0" }));
+        app.MapGet("/version", () => Json(new { version = "0.11.0" }));
         app.MapGet("/metrics", WriteMetrics);
         app.MapGet("/v1/models", ListModels);
         app.MapPost("/v1/chat/completions", context => GenerateAsync(context, chat: true));
@@ -212,12 +212,12 @@ public sealed class SimModelServer : IAsyncDisposable
     {
         if (!Authorized(context))
         {
-            return Results.Json(new { error = "Unauthorized" }, statusCode: 401);
+            return Json(new { error = "Unauthorized" }, statusCode: 401);
         }
 
         var created = _time.GetUtcNow().ToUnixTimeSeconds();
         var names = _options.ServedModelNames.IsDefaultOrEmpty ? [_options.Model] : _options.ServedModelNames.ToArray();
-        return Results.Json(new
+        return Json(new
         {
             @object = "list",
             data = names.Select(n => new
@@ -237,7 +237,7 @@ public sealed class SimModelServer : IAsyncDisposable
     {
         if (!Authorized(context))
         {
-            await Results.Json(new { error = "Unauthorized" }, statusCode: 401).ExecuteAsync(context).ConfigureAwait(false);
+            await Json(new { error = "Unauthorized" }, statusCode: 401).ExecuteAsync(context).ConfigureAwait(false);
             return;
         }
 
@@ -311,7 +311,7 @@ public sealed class SimModelServer : IAsyncDisposable
                 object response = chat
                     ? new { id, @object = "chat.completion", created, model, choices = new[] { new { index = 0, message = new { role = "assistant", content = text }, logprobs = (object?)null, finish_reason = finish } }, usage }
                     : new { id, @object = "text_completion", created, model, choices = new[] { new { index = 0, text, logprobs = (object?)null, finish_reason = finish } }, usage };
-                await Results.Json(response).ExecuteAsync(context).ConfigureAwait(false);
+                await Json(response).ExecuteAsync(context).ConfigureAwait(false);
             }
 
             Interlocked.Increment(ref _succeeded);
@@ -411,7 +411,7 @@ public sealed class SimModelServer : IAsyncDisposable
     {
         if (!Authorized(context))
         {
-            await Results.Json(new { error = "Unauthorized" }, statusCode: 401).ExecuteAsync(context).ConfigureAwait(false);
+            await Json(new { error = "Unauthorized" }, statusCode: 401).ExecuteAsync(context).ConfigureAwait(false);
             return;
         }
 
@@ -467,8 +467,7 @@ public sealed class SimModelServer : IAsyncDisposable
             ["data"] = data,
             ["usage"] = new JsonObject { ["prompt_tokens"] = tokens, ["total_tokens"] = tokens },
         };
-        context.Response.ContentType = "application/json";
-        await context.Response.WriteAsync(response.ToJsonString(), context.RequestAborted).ConfigureAwait(false);
+        await Json(response).ExecuteAsync(context).ConfigureAwait(false);
     }
 
     /// <summary>A deterministic unit vector for <paramref name="text"/>: equal texts embed equally, different ones differently.</summary>
@@ -507,8 +506,22 @@ public sealed class SimModelServer : IAsyncDisposable
     private bool IsServedName(string? model) =>
         model is not null && (_options.ServedModelNames.IsDefaultOrEmpty ? model == _options.Model : _options.ServedModelNames.Contains(model));
 
+    /// <summary>JSON as vLLM's uvicorn answers it: one body with its Content-Length, not chunked.</summary>
+    private static IResult Json(object value, int statusCode = StatusCodes.Status200OK) => new JsonBody(JsonSerializer.SerializeToUtf8Bytes(value), statusCode);
+
+    private sealed class JsonBody(byte[] body, int statusCode) : IResult
+    {
+        public Task ExecuteAsync(HttpContext httpContext)
+        {
+            httpContext.Response.StatusCode = statusCode;
+            httpContext.Response.ContentType = "application/json";
+            httpContext.Response.ContentLength = body.Length;
+            return httpContext.Response.Body.WriteAsync(body, httpContext.RequestAborted).AsTask();
+        }
+    }
+
     private static Task Error(HttpContext context, int status, string type, string message, string? param) =>
-        Results.Json(new { error = new { message, type, param, code = status } }, statusCode: status).ExecuteAsync(context);
+        Json(new { error = new { message, type, param, code = status } }, statusCode: status).ExecuteAsync(context);
 
     private Task WriteMetrics(HttpContext context)
     {

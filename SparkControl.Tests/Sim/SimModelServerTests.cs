@@ -123,6 +123,20 @@ public sealed class SimModelServerTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ChatCompletions_NotStreaming_AnswerWithContentLengthAsUvicornDoes()
+    {
+        await LoadAsync();
+
+        var response = await _client.PostAsJsonAsync("/v1/chat/completions", new { model = "qwen3-8b", messages = new[] { new { role = "user", content = "hi" } }, max_tokens = 3 });
+        var body = await response.Content.ReadAsByteArrayAsync();
+
+        // vLLM answers through Starlette's JSONResponse: one body with its length, never chunked.
+        Assert.Equal(body.Length, response.Content.Headers.ContentLength);
+        Assert.NotEqual(true, response.Headers.TransferEncodingChunked);
+        Assert.Equal("application/json", response.Content.Headers.ContentType!.MediaType);
+    }
+
+    [Fact]
     public async Task Embeddings_AreDeterministicUnitVectors()
     {
         await LoadAsync();
