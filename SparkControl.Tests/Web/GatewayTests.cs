@@ -4,6 +4,8 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using OpenAI;
 using OpenAI.Chat;
 using SparkControl.Core.Hosts;
@@ -15,9 +17,9 @@ namespace SparkControl.Tests.Web;
 /// <summary>The OpenAI-compatible gateway with the official OpenAI SDK as the client and the demo's simulated Spark upstream.</summary>
 public sealed class GatewayTests
 {
-    private static async Task<SparkControlApp> StartAsync(Dictionary<string, string?>? settings = null, string? dataDirectory = null, string[]? names = null)
+    private static async Task<SparkControlApp> StartAsync(Dictionary<string, string?>? settings = null, string? dataDirectory = null, string[]? names = null, LogCollector? logs = null)
     {
-        var app = await SparkControlApp.StartAsync(settings, dataDirectory);
+        var app = await SparkControlApp.StartAsync(settings, dataDirectory, logs is null ? null : s => s.AddSingleton<ILoggerProvider>(logs));
         using var client = app.CreateClient();
         await Wait.UntilAsync(async () =>
         {
@@ -132,11 +134,29 @@ public sealed class GatewayTests
         using var client = app.CreateClient();
 
         using var response = await client.PostAsync("/v1/completions", Json(new { model = "qwen3-8b", prompt = "Once upon a time", max_tokens = 5 }));
-        var body = await response.Content.ReadFromJsonAsync<JsonElement>();
+        var bytes = await response.Content.ReadAsByteArrayAsync();
+        var body = JsonSerializer.Deserialize<JsonElement>(bytes);
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        // Passed on as the model server framed it: with its length, not re-chunked.
+        Assert.Equal(bytes.Length, response.Content.Headers.ContentLength);
         Assert.Equal("text_completion", body.GetProperty("object").GetString());
         Assert.False(string.IsNullOrWhiteSpace(body.GetProperty("choices")[0].GetProperty("text").GetString()));
+    }
+
+    [Fact]
+    public async Task Forwarding_WritesNoLogLinePerRequest()
+    {
+        var logs = new LogCollector();
+        // As the panel ships (appsettings.json), not the tests' quieter default.
+        await using var app = await StartAsync(new() { ["Logging:LogLevel:Default"] = "Information" }, logs: logs);
+        using var client = app.CreateClient();
+
+        using var response = await client.PostAsync("/v1/completions", Json(new { model = "qwen3-8b", prompt = "Once", max_tokens = 2 }));
+
+        // YARP writes two Information lines per forwarded request; at the gateway's rate that would flood the log.
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.DoesNotContain(logs.Messages, m => m.StartsWith("Yarp", StringComparison.Ordinal));
     }
 
     [Fact]
