@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using System.Diagnostics.CodeAnalysis;
 using SparkControl.Core.Streams;
 using SparkControl.Core.Swaps;
 
@@ -55,22 +56,37 @@ public sealed class GatewayGate : IDrainGate, IDisposable
     {
         while (true)
         {
-            Task opened;
-            lock (_gate)
+            if (TryEnter(spark, out var lease, out var opened))
             {
-                var state = State(spark);
-                if (state.Open.Task.IsCompleted)
-                {
-                    state.InFlight++;
-                    Publish();
-                    _metrics?.GatewayInFlight(1);
-                    return new Lease(this, spark);
-                }
-
-                opened = state.Open.Task;
+                return lease;
             }
 
             await WaitQueuedAsync(opened, cancellationToken, queueLimit).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Enters at once if <paramref name="spark"/> is open (the common case, with no allocation for waiting); otherwise
+    /// gives the task that completes when it opens again.
+    /// </summary>
+    public bool TryEnter(string spark, [NotNullWhen(true)] out IDisposable? lease, [NotNullWhen(false)] out Task? opened)
+    {
+        lock (_gate)
+        {
+            var state = State(spark);
+            if (state.Open.Task.IsCompleted)
+            {
+                state.InFlight++;
+                Publish();
+                _metrics?.GatewayInFlight(1);
+                lease = new Lease(this, spark);
+                opened = null;
+                return true;
+            }
+
+            lease = null;
+            opened = state.Open.Task;
+            return false;
         }
     }
 

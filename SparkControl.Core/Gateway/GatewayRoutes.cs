@@ -15,6 +15,9 @@ public sealed record GatewayTarget(string Spark, string Service, string? ModelId
 {
     public string Upstream => Served[0];
 
+    /// <summary>The scheme, host and port requests are forwarded to (computed once, not per request).</summary>
+    public string DestinationPrefix { get; } = Endpoint.GetLeftPart(UriPartial.Authority);
+
     public IEnumerable<string> Names => Served.Concat(Aliases);
 
     /// <summary>

@@ -32,6 +32,24 @@ public sealed class GatewayGateTests : IDisposable
     }
 
     [Fact]
+    public async Task TryEnter_EntersAnOpenSpark_AndGivesTheOpeningOfADrainedOne()
+    {
+        Assert.True(_gate.TryEnter("demo", out var lease, out var none));
+        Assert.Null(none);
+        var drain = _gate.DrainAsync(Demo, TimeSpan.FromSeconds(30), CancellationToken.None);
+        lease.Dispose();
+        await drain.WaitAsync(TimeSpan.FromSeconds(10));
+
+        Assert.False(_gate.TryEnter("demo", out var refused, out var opened));
+        Assert.Null(refused);
+        Assert.False(opened.IsCompleted);
+        Assert.Equal(0, Published().InFlight["demo"]);
+        _gate.Release(Demo);
+        Assert.True(opened.IsCompleted);
+        Assert.True(_gate.TryEnter("demo", out _, out _));
+    }
+
+    [Fact]
     public async Task Drain_WithNothingInFlight_ReturnsAtOnce()
     {
         var result = await _gate.DrainAsync(Demo, TimeSpan.FromSeconds(30), CancellationToken.None);

@@ -1,3 +1,4 @@
+using System.Net;
 using System.Threading.RateLimiting;
 using Microsoft.Extensions.Options;
 using SparkControl.Core.Gateway;
@@ -20,7 +21,7 @@ public static class GatewayEndpoints
         {
             // Per client address: one busy script cannot take every slot of a shared Spark.
             limiter.AddPolicy(RateLimitPolicy, context => RateLimitPartition.GetConcurrencyLimiter(
-                context.Connection.RemoteIpAddress?.ToString() ?? "unknown",
+                context.Connection.RemoteIpAddress ?? IPAddress.None,
                 _ => new ConcurrencyLimiterOptions
                 {
                     PermitLimit = context.RequestServices.GetRequiredService<IOptionsMonitor<GatewayOptions>>().CurrentValue.PerClientConcurrency,

@@ -92,8 +92,7 @@ public sealed partial class GatewayForwarder(
 
     private async Task ForwardToModelAsync(HttpContext context, string model, ArraySegment<byte> body)
     {
-        using var queueTimeout = new CancellationTokenSource(options.CurrentValue.QueueTimeout, time);
-        using var waiting = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, queueTimeout.Token);
+        using var deadline = new QueueDeadline(options.CurrentValue.QueueTimeout, time, context.RequestAborted);
         SwapStatus? awaited = null;
         var autoSwapped = false;
         while (true)
@@ -108,7 +107,7 @@ public sealed partial class GatewayForwarder(
                         break;
                     case GatewayResolution.AwaitSwap wait:
                         awaited = wait.Swap;
-                        await gate.WaitQueuedAsync(swaps.WaitAsync(wait.Swap.Id, waiting.Token), waiting.Token, options.CurrentValue.QueueLimit);
+                        await gate.WaitQueuedAsync(swaps.WaitAsync(wait.Swap.Id, deadline.Token), deadline.Token, options.CurrentValue.QueueLimit);
                         continue;
                     case GatewayResolution.Unknown { InCatalog: { } catalogModel } when options.CurrentValue.AutoSwap && !autoSwapped:
                         awaited = StartSwap(catalogModel);
@@ -122,7 +121,7 @@ public sealed partial class GatewayForwarder(
                         throw new UnreachableException();
                 }
             }
-            catch (OperationCanceledException) when (queueTimeout.IsCancellationRequested && !context.RequestAborted.IsCancellationRequested)
+            catch (OperationCanceledException) when (deadline.Passed)
             {
                 await WriteBusyAsync(context, model, awaited);
                 return;
@@ -136,9 +135,9 @@ public sealed partial class GatewayForwarder(
             IDisposable lease;
             try
             {
-                lease = await gate.EnterAsync(target.Spark, waiting.Token, options.CurrentValue.QueueLimit);
+                lease = gate.TryEnter(target.Spark, out var entered, out _) ? entered : await gate.EnterAsync(target.Spark, deadline.Token, options.CurrentValue.QueueLimit);
             }
-            catch (OperationCanceledException) when (queueTimeout.IsCancellationRequested && !context.RequestAborted.IsCancellationRequested)
+            catch (OperationCanceledException) when (deadline.Passed)
             {
                 await WriteBusyAsync(context, model, swaps.Board.BySpark.GetValueOrDefault(target.Spark));
                 return;
@@ -177,7 +176,7 @@ public sealed partial class GatewayForwarder(
         try
         {
             var config = new ForwarderRequestConfig { ActivityTimeout = options.CurrentValue.ActivityTimeout };
-            var error = await forwarder.SendAsync(context, target.Endpoint.GetLeftPart(UriPartial.Authority), _invoker, config, new OpenAiErrorTransformer(target.Endpoint));
+            var error = await forwarder.SendAsync(context, target.DestinationPrefix, _invoker, config, new OpenAiErrorTransformer(target.Endpoint));
             if (error is ForwarderError.None || context.RequestAborted.IsCancellationRequested)
             {
                 return;
@@ -221,6 +220,40 @@ public sealed partial class GatewayForwarder(
         {
             // Another swap holds the Spark: wait for it, then look again.
             return conflict.Running;
+        }
+    }
+
+    /// <summary>
+    /// How long a request may wait for swaps and drains (Gateway:QueueTimeout), counted from its first wait. The timer
+    /// is made only when a request has to wait: most never do, and a timer per request is a cost on the hot path.
+    /// </summary>
+    private sealed class QueueDeadline(TimeSpan timeout, TimeProvider time, CancellationToken aborted) : IDisposable
+    {
+        private CancellationTokenSource? _timeout;
+        private CancellationTokenSource? _waiting;
+
+        /// <summary>Cancelled when the deadline passes or the client goes.</summary>
+        public CancellationToken Token
+        {
+            get
+            {
+                if (_waiting is null)
+                {
+                    _timeout = new CancellationTokenSource(timeout, time);
+                    _waiting = CancellationTokenSource.CreateLinkedTokenSource(aborted, _timeout.Token);
+                }
+
+                return _waiting.Token;
+            }
+        }
+
+        /// <summary>The wait ran out (not: the client went away).</summary>
+        public bool Passed => _timeout?.IsCancellationRequested == true && !aborted.IsCancellationRequested;
+
+        public void Dispose()
+        {
+            _waiting?.Dispose();
+            _timeout?.Dispose();
         }
     }
 
