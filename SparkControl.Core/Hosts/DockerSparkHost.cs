@@ -221,8 +221,9 @@ public sealed partial class DockerSparkHost(SparkDefinition spark, IRemoteShell 
         var folder = (download with { HfCachePath = cache }).CacheFolder;
         var argv = new List<string>
         {
-            // The token comes on stdin and only lives in hf's environment; an empty line means none.
-            "sh", "-c", "IFS= read -r HF_TOKEN || true; if [ -n \"$HF_TOKEN\" ]; then export HF_TOKEN; else unset HF_TOKEN; fi; exec hf download \"$@\"",
+            // The token comes on stdin and only lives in hf's environment; an empty line means none. The rest of stdin is
+            // read to its end first (see RemoteCommand.Stdin).
+            "sh", "-c", "IFS= read -r HF_TOKEN || true; cat >/dev/null; if [ -n \"$HF_TOKEN\" ]; then export HF_TOKEN; else unset HF_TOKEN; fi; exec hf download \"$@\"",
             "sparkcontrol-hf-download", download.Repo, "--cache-dir", $"{cache.TrimEnd('/')}/hub",
         };
         if (download.Revision is { } revision)

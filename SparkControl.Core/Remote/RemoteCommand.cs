@@ -12,7 +12,11 @@ public sealed record RemoteCommand
 {
     public required ValueArray<string> Argv { get; init; }
 
-    /// <summary>Written to the command's stdin, then closed. The way secrets reach a Spark; never logged.</summary>
+    /// <summary>
+    /// Written to the command's stdin, then closed. The way secrets reach a Spark; never logged. A command given input
+    /// must read it to the end before it exits: OpenSSH drops the whole connection when the end of input arrives for a
+    /// channel it has already closed.
+    /// </summary>
     public string? Stdin { get; init; }
 
     /// <summary>How long the command may run; null uses the shell's default for a run and no limit for a stream.</summary>

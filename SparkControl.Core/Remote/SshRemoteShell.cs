@@ -56,7 +56,7 @@ public sealed partial class SshRemoteShell : IRemoteShell
 
     public async Task<CommandResult> RunAsync(RemoteCommand command, CancellationToken cancellationToken)
     {
-        var line = ShellCommand.ForRemote(command.Argv, _target.PathPrefix, command.MergeStderr);
+        var line = ShellCommand.ForRemote(command.Argv, _target.PathPrefix, command.MergeStderr, withInput: !string.IsNullOrEmpty(command.Stdin));
         var context = ResilienceContextPool.Shared.Get(cancellationToken);
         context.Properties.Set(IdempotentKey, command.Idempotent);
         var started = _time.GetTimestamp();
@@ -84,7 +84,7 @@ public sealed partial class SshRemoteShell : IRemoteShell
 
     public async IAsyncEnumerable<string> StreamAsync(RemoteCommand command, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        var line = ShellCommand.ForRemote(command.Argv, _target.PathPrefix, command.MergeStderr);
+        var line = ShellCommand.ForRemote(command.Argv, _target.PathPrefix, command.MergeStderr, withInput: !string.IsNullOrEmpty(command.Stdin));
         SshClient client;
         try
         {
@@ -230,13 +230,9 @@ public sealed partial class SshRemoteShell : IRemoteShell
             ssh = client.CreateCommand(line, Encoding.UTF8);
             ssh.CommandTimeout = Timeout.InfiniteTimeSpan;
             var execute = ssh.ExecuteAsync(CancellationToken.None);
-            using (var input = ssh.CreateInputStream())
+            if (!string.IsNullOrEmpty(stdin))
             {
-                // Closing the input sends EOF: a command that reads stdin gets the secret, or nothing, and never waits.
-                if (stdin is not null)
-                {
-                    input.Write(Encoding.UTF8.GetBytes(stdin));
-                }
+                WriteInput(ssh, stdin);
             }
 
             return (ssh, execute);
@@ -246,6 +242,21 @@ public sealed partial class SshRemoteShell : IRemoteShell
             ssh?.Dispose();
             Invalidate(client);
             throw new SshTransientException(Spark, started: false, $"could not open a session on {Spark}: {ex.Message}", ex);
+        }
+    }
+
+    /// <summary>Writes the command's input, then closes it (EOF). The command has started: nothing here may retry it.</summary>
+    private static void WriteInput(SshCommand ssh, string stdin)
+    {
+        try
+        {
+            using var input = ssh.CreateInputStream();
+            input.Write(Encoding.UTF8.GetBytes(stdin));
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or ObjectDisposedException)
+        {
+            // The server closed the channel first: the command ended without reading its input. How it ended (its
+            // exit code, or a dropped connection) is what the execution reports.
         }
     }
 

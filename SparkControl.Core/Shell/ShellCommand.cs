@@ -69,7 +69,7 @@ public static partial class ShellCommand
     /// where sshd ignores signal requests), put the Spark's PATH prefix first, then <c>exec</c> the command so the
     /// pid stays the same. Only <paramref name="argv"/> and <paramref name="pathPrefix"/> vary, and both are quoted here.
     /// </summary>
-    public static string ForRemote(IReadOnlyList<string> argv, IReadOnlyList<string> pathPrefix, bool mergeStderr)
+    public static string ForRemote(IReadOnlyList<string> argv, IReadOnlyList<string> pathPrefix, bool mergeStderr, bool withInput)
     {
         var line = new StringBuilder();
         line.Append("printf '").Append(PidMarker).Append("%s\\n' \"$$\" >&2; ");
@@ -79,6 +79,13 @@ public static partial class ShellCommand
         }
 
         line.Append("exec ").Append(Join(argv));
+        if (!withInput)
+        {
+            // A command given no input reads end-of-file at once: SSH.NET sends EOF only after bytes were written, and
+            // an input stream opened on a command that already ended is an error, so none is opened for these.
+            line.Append(" </dev/null");
+        }
+
         if (mergeStderr)
         {
             line.Append(" 2>&1");

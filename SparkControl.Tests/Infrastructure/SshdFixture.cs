@@ -4,7 +4,9 @@ namespace SparkControl.Tests.Infrastructure;
 
 /// <summary>
 /// A private OpenSSH server on 127.0.0.1 with its own host key and one authorized client key, logged into as the
-/// user running the tests. Sessions see a PATH prefix directory tests can fill with stand-in scripts.
+/// user running the tests. Sessions see a PATH prefix directory tests can fill with stand-in scripts, and a HOME of their
+/// own: the machine's shell profile (on the build machine, ~/.bashrc runs pyenv, whose lock a killed command can leave
+/// behind) and its home directory stay out of the tests, and what remote commands write under ~ is removed with the fixture.
 /// </summary>
 public sealed class SshdFixture : IAsyncLifetime, IAsyncDisposable
 {
@@ -36,6 +38,9 @@ public sealed class SshdFixture : IAsyncLifetime, IAsyncDisposable
     public string HostKeyPath => _directory.File("host_ed25519");
     public string HostPublicKey { get; private set; } = string.Empty;
 
+    /// <summary>HOME for every session (sshd's SetEnv overrides the account's home directory).</summary>
+    public string Home => _directory.File("home");
+
     /// <summary>The listening sshd's pid; each connection is served by a child of it.</summary>
     public int ProcessId => _process?.Id ?? 0;
 
@@ -49,6 +54,7 @@ public sealed class SshdFixture : IAsyncLifetime, IAsyncDisposable
     {
         Directory.CreateDirectory("/run/sshd");
         Directory.CreateDirectory(BinDirectory);
+        Directory.CreateDirectory(Home);
         if (_sameIdentityAs is { } twin)
         {
             foreach (var (from, to) in new[] { (twin.HostKeyPath, HostKeyPath), (twin.ClientKeyPath, ClientKeyPath) })
@@ -83,7 +89,7 @@ public sealed class SshdFixture : IAsyncLifetime, IAsyncDisposable
             MaxSessions 100
             MaxStartups 100:30:200
             LogLevel INFO
-            {(_sessionPathFromBin ? $"SetEnv PATH={BinDirectory}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" : string.Empty)}
+            SetEnv HOME={Home}{(_sessionPathFromBin ? $" PATH={BinDirectory}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" : string.Empty)}
             """);
         var info = new ProcessStartInfo(Tools.Sshd) { UseShellExecute = false, RedirectStandardError = true };
         foreach (var argument in new[] { "-D", "-e", "-f", config })

@@ -153,7 +153,7 @@ public sealed class DockerSparkHostTests(DockerdFixture docker, SshdFixture sshd
         var space = await _host.GetDiskSpaceAsync(tree.Path, CancellationToken.None);
         Assert.True(space!.TotalBytes > space.AvailableBytes);
         Assert.StartsWith("/", space.MountPoint, StringComparison.Ordinal);
-        Assert.Equal(Environment.GetEnvironmentVariable("HOME") + "/x", await _host.ExpandHomeAsync("~/x", CancellationToken.None));
+        Assert.Equal(sshd.Home + "/x", await _host.ExpandHomeAsync("~/x", CancellationToken.None));
     }
 
     [Fact]

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using SparkControl.Core.Configuration;
 using SparkControl.Core.Hosts;
 using SparkControl.Core.Remote;
 using SparkControl.Core.Secrets;
@@ -25,6 +26,30 @@ public sealed class RemoteShellTests(SshdFixture sshd)
         Assert.Equal(ConnectionState.Connected, spark.Tracker.Find("spark-t")!.State);
         var error = Assert.Throws<SparkCommandException>(() => result.EnsureSuccess("spark-t", "the test command"));
         Assert.Equal("the test command failed on spark-t (exit 3): err", error.Message);
+    }
+
+    [Fact]
+    public async Task RunAsync_WithoutInput_ACommandThatReadsStdinSeesEndOfFile()
+    {
+        await using var spark = new SshTestSpark(sshd);
+
+        // cat would wait on an open, silent stdin until the timeout.
+        var result = await spark.Shell.RunAsync(RemoteCommand.Read("cat") with { Timeout = TimeSpan.FromSeconds(20) }, CancellationToken.None);
+
+        Assert.Equal(0, result.ExitCode);
+        Assert.Equal(string.Empty, result.Stdout);
+    }
+
+    [Fact]
+    public async Task RunAsync_QuickCommands_NeverFailOnTheirOwnSpeed()
+    {
+        // No retries: a command that ends before the panel has opened its input must still be a plain success.
+        await using var spark = new SshTestSpark(sshd, options: new SshOptions { RetryAttempts = 0, CircuitBreakDuration = TimeSpan.FromSeconds(2) });
+
+        var results = await Task.WhenAll(Enumerable.Range(0, 500).Select(async i =>
+            await spark.Shell.RunAsync(i % 2 == 0 ? RemoteCommand.Action("true") : RemoteCommand.Action("cat") with { Stdin = $"{i}\n" }, CancellationToken.None)));
+
+        Assert.All(results.Select((r, i) => (r, i)), x => Assert.Equal((0, x.i % 2 == 0 ? string.Empty : $"{x.i}\n"), (x.r.ExitCode, x.r.Stdout)));
     }
 
     [Fact]
