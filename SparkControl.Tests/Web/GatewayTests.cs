@@ -291,9 +291,10 @@ public sealed class GatewayTests
     [Fact]
     public async Task WaitingTooLongForASwap_Is503WithRetryAfterFromTheEta()
     {
-        // No model at start: with a one-minute load time the demo's own first load would take that long too.
-        await using var app = await StartAsync(new Dictionary<string, string?> { ["Demo:LoadTime"] = "00:01:00", ["Demo:InitialModel"] = "", ["Gateway:QueueTimeout"] = "00:00:01" }, names: ["bge-small"]);
+        // Only the swap's model loads slowly (a fixed load time would hold up the demo's embedding server as well).
+        await using var app = await StartAsync(new Dictionary<string, string?> { ["Demo:InitialModel"] = "", ["Gateway:QueueTimeout"] = "00:00:01" }, names: ["bge-small"]);
         using var client = app.CreateClient();
+        app.Get<SimulatedSparkHost>().SlowNextLaunch(TimeSpan.FromMinutes(1));
         using var swap = await client.PostAsJsonAsync("/api/swaps", new { model = "gpt-oss-20b", spark = "demo" });
         var id = (await swap.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString();
         await Wait.UntilAsync(async () => (await client.GetFromJsonAsync<JsonElement>($"/api/swaps/{id}")).GetProperty("phase").GetString() == "loading", "the swap is loading");
