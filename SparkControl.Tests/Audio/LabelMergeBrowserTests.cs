@@ -29,7 +29,7 @@ public sealed class LabelMergeBrowserTests(BrowserFixture browser)
         await Expect(transcript.GetByTestId("utterance").Nth(3)).ToContainTextAsync("we should schedule the meeting for next week");
         await Expect(transcript.GetByTestId("word-low").First).ToBeVisibleAsync();
         await Expect(page.GetByTestId("download-srt")).ToHaveAttributeAsync("download", "transcript.srt");
-        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(Tools.ArtifactsDirectory, "audio-label-merge.png"), FullPage = true });
+        await page.SaveScreenshotAsync("audio-label-merge.png");
     }
 
     [Fact]
@@ -64,7 +64,7 @@ public sealed class LabelMergeBrowserTests(BrowserFixture browser)
         await Expect(echoWords.First.GetByTestId("echo-word-source")).ToContainTextAsync(leaked[0]);
         await Expect(echoWords.First.GetByTestId("echo-word-delay")).ToHaveTextAsync(new Regex(@"^\d+ ms$"));
         await Expect(page.GetByTestId("echo-summary")).ToContainTextAsync($"{leaked.Length} channel-0 words removed");
-        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(Tools.ArtifactsDirectory, "audio-label-merge-call.png"), FullPage = true });
+        await page.SaveScreenshotAsync("audio-label-merge-call.png");
 
         // Off: the same call keeps the leaked words on channel 0.
         await page.GetByTestId("remove-echo").UncheckAsync();

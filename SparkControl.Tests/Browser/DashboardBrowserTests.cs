@@ -25,7 +25,7 @@ public sealed class DashboardBrowserTests(BrowserFixture browser)
         await Expect(spark.GetByTestId("service-embeddings").GetByTestId("service-status")).ToHaveAttributeAsync("data-status", "Healthy");
         await Expect(page.GetByTestId("app-version")).ToContainTextAsync("Spark Control v0.1.0");
 
-        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(Tools.ArtifactsDirectory, "dashboard.png"), FullPage = true });
+        await page.SaveScreenshotAsync("dashboard.png");
     }
 
     [Fact]

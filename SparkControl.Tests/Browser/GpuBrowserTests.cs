@@ -45,6 +45,6 @@ public sealed class GpuBrowserTests(BrowserFixture browser)
         Assert.StartsWith("spark,model,busySeconds,", csv, StringComparison.Ordinal);
         Assert.Contains("demo,qwen3-8b,", csv, StringComparison.Ordinal);
 
-        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(Tools.ArtifactsDirectory, "gpu.png"), FullPage = true });
+        await page.SaveScreenshotAsync("gpu.png");
     }
 }

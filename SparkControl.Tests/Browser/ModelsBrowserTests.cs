@@ -32,11 +32,11 @@ public sealed class ModelsBrowserTests(BrowserFixture browser)
         await page.GetByTestId("flag-max-model-len").FillAsync("8192");
         await page.GetByTestId("flag-max-model-len").BlurAsync();
         await Expect(preview).ToContainTextAsync("--max-model-len 8192");
-        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(Tools.ArtifactsDirectory, "models-flags.png") });
+        await page.SaveScreenshotAsync("models-flags.png", fullPage: false);
         await page.GetByTestId("flags-save").ClickAsync();
 
         await Wait.UntilAsync(() => app.Get<ModelCatalog>().Current.Find("qwen3-8b-support-ft")?.Flags.MaxModelLen == 8192, "the flag is saved");
-        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(Tools.ArtifactsDirectory, "models.png"), FullPage = true });
+        await page.SaveScreenshotAsync("models.png");
     }
 
     [Fact]

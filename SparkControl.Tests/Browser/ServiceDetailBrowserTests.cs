@@ -21,7 +21,7 @@ public sealed class ServiceDetailBrowserTests(BrowserFixture browser)
         await Expect(detail.GetByTestId("detail-status")).ToHaveAttributeAsync("data-status", "Healthy");
         await Expect(detail.GetByTestId("container-facts")).ToContainTextAsync("sparkcontrol/sim-parakeet-asr:demo");
         await Expect(detail.GetByTestId("log-lines")).ToContainTextAsync("Uvicorn running");
-        await detail.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(Tools.ArtifactsDirectory, "service-detail.png"), FullPage = true });
+        await detail.SaveScreenshotAsync("service-detail.png");
         await detail.GetByTestId("action-stop").ClickAsync();
         await Expect(detail.GetByTestId("confirm-dialog")).ToContainTextAsync("Stop the container parakeet-asr on demo");
         await detail.GetByTestId("confirm-ok").ClickAsync();
@@ -55,6 +55,6 @@ public sealed class ServiceDetailBrowserTests(BrowserFixture browser)
         await page.GetByTestId("host-reapply").ClickAsync();
         await Expect(page.GetByTestId("reapply-result")).ToContainTextAsync("memory cap none → 8g");
         await Expect(page.GetByTestId("reapply-result")).ToContainTextAsync("already 16g");
-        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(Tools.ArtifactsDirectory, "host.png"), FullPage = true });
+        await page.SaveScreenshotAsync("host.png");
     }
 }

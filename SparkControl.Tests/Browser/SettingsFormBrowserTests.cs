@@ -26,7 +26,7 @@ public sealed class SettingsFormBrowserTests(BrowserFixture browser)
 
         await dialog.GetByTestId("spark-host-input").FillAsync("192.168.1.50");
         await Expect(dialog.GetByTestId("spark-save")).ToBeEnabledAsync();
-        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(Tools.ArtifactsDirectory, "settings-add-spark.png") });
+        await page.SaveScreenshotAsync("settings-add-spark.png", fullPage: false);
         await dialog.GetByTestId("spark-save").ClickAsync();
 
         await Expect(page.GetByTestId("sparks-table")).ToContainTextAsync("nvidia@192.168.1.50:22");
@@ -37,6 +37,6 @@ public sealed class SettingsFormBrowserTests(BrowserFixture browser)
         var spark = Assert.Single(SparksYaml.Read(await File.ReadAllTextAsync(file), file).Sparks);
         Assert.Equal("192.168.1.50", spark.Host);
         Assert.Equal("/data/keys/id_ed25519", spark.KeyPath);
-        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(Tools.ArtifactsDirectory, "settings.png"), FullPage = true });
+        await page.SaveScreenshotAsync("settings.png");
     }
 }

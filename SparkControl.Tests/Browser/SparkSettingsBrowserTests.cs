@@ -59,7 +59,7 @@ public sealed class SparkSettingsBrowserTests(DockerdFixture docker, SshdFixture
         Assert.Equal(expected, app.Get<HostKeyStore>().PinnedFingerprint("127.0.0.1", sshd.Port));
         await page.GotoAsync("/");
         await Expect(page.GetByTestId("spark-spark-1").GetByTestId("spark-reachability")).ToContainTextAsync("reachable ·");
-        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(Tools.ArtifactsDirectory, "dashboard-real-spark.png"), FullPage = true });
+        await page.SaveScreenshotAsync("dashboard-real-spark.png");
     }
 
     [Fact]
@@ -79,7 +79,7 @@ public sealed class SparkSettingsBrowserTests(DockerdFixture docker, SshdFixture
         await Expect(page.GetByTestId("spark-dead").GetByTestId("spark-reachability")).ToContainTextAsync("unreachable");
         await Expect(page.GetByTestId("spark-alive").GetByTestId("connection-state")).ToHaveAttributeAsync("data-state", "Connected");
         await Expect(page.GetByTestId("spark-alive").GetByTestId("spark-reachability")).ToContainTextAsync("reachable ·");
-        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(Tools.ArtifactsDirectory, "dashboard-circuit-open.png"), FullPage = true });
+        await page.SaveScreenshotAsync("dashboard-circuit-open.png");
 
         var back = new SshdFixture(sessionPathFromBin: false, port: deadPort, sameIdentityAs: sshd);
         await back.InitializeAsync();

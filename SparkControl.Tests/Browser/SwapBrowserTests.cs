@@ -62,7 +62,7 @@ public sealed class SwapBrowserTests(BrowserFixture browser)
         }
 
         await Expect(first.GetByTestId("swap-indicator")).ToContainTextAsync("gpt-oss-20b");
-        await first.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(Tools.ArtifactsDirectory, "swap-loading.png"), FullPage = true });
+        await first.SaveScreenshotAsync("swap-loading.png");
         foreach (var page in new[] { first, second })
         {
             await Expect(page.Locator($"[data-swap='{id}']")).ToHaveAttributeAsync("data-phase", "Ready", new() { Timeout = 60_000 });
@@ -84,7 +84,7 @@ public sealed class SwapBrowserTests(BrowserFixture browser)
         Assert.Equal(stepsFirst, stepsSecond);
         await Expect(first.GetByTestId("swap-indicator")).ToHaveCountAsync(0);
         await Expect(first.GetByTestId("spark-demo").GetByTestId("loaded-model-name")).ToHaveTextAsync("gpt-oss-20b");
-        await first.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(Tools.ArtifactsDirectory, "swap-ready.png"), FullPage = true });
+        await first.SaveScreenshotAsync("swap-ready.png");
     }
 
     private static async Task<string[]> StepsAsync(IPage page) =>
@@ -101,7 +101,7 @@ public sealed class SwapBrowserTests(BrowserFixture browser)
         await Expect(page.GetByTestId("swap-budget-fits")).ToHaveTextAsync("does not fit");
         await Expect(page.GetByTestId("swap-dialog-start")).ToBeDisabledAsync();
         await Expect(page.GetByTestId("swap-dialog-warning").First).ToContainTextAsync("gpu-memory-utilization");
-        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(Tools.ArtifactsDirectory, "swap-dialog-blocked.png"), FullPage = true });
+        await page.SaveScreenshotAsync("swap-dialog-blocked.png");
         await page.GetByTestId("swap-dialog-cancel").ClickAsync();
 
         await page.GetByTestId("swap-gpt-oss-20b").ClickAsync();
@@ -139,6 +139,6 @@ public sealed class SwapBrowserTests(BrowserFixture browser)
         await page.Locator("[data-testid=swap-history] tbody tr").First.Locator("button").First.ClickAsync();
         await Expect(page.GetByTestId("swap-history")).ToContainTextAsync("out of memory: lower gpu-memory-utilization or max-model-len");
         await Expect(page.GetByTestId("swap-history")).ToContainTextAsync($"rolled back by");
-        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(Tools.ArtifactsDirectory, "swap-history.png"), FullPage = true });
+        await page.SaveScreenshotAsync("swap-history.png");
     }
 }

@@ -25,11 +25,11 @@ public sealed class EchoCancelBrowserTests(BrowserFixture browser)
         }
         catch (PlaywrightException ex)
         {
-            await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(Tools.ArtifactsDirectory, "audio-echo-failed.png"), FullPage = true });
+            await page.SaveScreenshotAsync("audio-echo-failed.png");
             throw new InvalidOperationException($"The panel showed: {await page.GetByTestId("echo-panel").InnerTextAsync()}", ex);
         }
         await Expect(page.GetByTestId("echo-erle")).ToHaveTextAsync(new System.Text.RegularExpressions.Regex(@"^\d+\.\d dB$"));
         await Expect(page.GetByTestId("echo-after")).ToHaveAttributeAsync("src", new System.Text.RegularExpressions.Regex("^data:audio/wav;base64,"));
-        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(Tools.ArtifactsDirectory, "audio-echo.png"), FullPage = true });
+        await page.SaveScreenshotAsync("audio-echo.png");
     }
 }
