@@ -1,17 +1,17 @@
 using System.Globalization;
-using System.Net;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using SparkControl.Web.Gateway;
 using Yarp.ReverseProxy.Forwarder;
 
 namespace SparkControl.Benchmarks;
 
 /// <summary>
-/// YARP with nothing of ours: every request forwarded as is to one upstream, with the same invoker settings as the
-/// gateway. The gateway bench runs it as a fourth path, so the cost of Kestrel + HttpClient + YARP on this machine is
+/// YARP with nothing of ours: every request forwarded as is to one upstream, with the gateway's own upstream
+/// handler. The gateway bench runs it as a fourth path, so the cost of Kestrel + HttpClient + YARP on this machine is
 /// told apart from the cost of the gateway's own work (reading the model, routing, the drain gate, errors, metrics).
 /// <c>bare-yarp PORT UPSTREAM</c>; runs until killed.
 /// </summary>
@@ -26,14 +26,7 @@ public static class BareYarp
         builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
         builder.Services.AddHttpForwarder();
         var app = builder.Build();
-        using var invoker = new HttpMessageInvoker(new SocketsHttpHandler
-        {
-            UseProxy = false,
-            AllowAutoRedirect = false,
-            AutomaticDecompression = DecompressionMethods.None,
-            UseCookies = false,
-            ActivityHeadersPropagator = null,
-        });
+        using var invoker = new HttpMessageInvoker(GatewayForwarder.CreateUpstreamHandler());
         app.MapForwarder("/{**rest}", upstream, ForwarderRequestConfig.Empty, HttpTransformer.Empty, invoker);
         await app.RunAsync();
         return 0;

@@ -19,6 +19,9 @@ public sealed record RemoteCommand
     /// </summary>
     public string? Stdin { get; init; }
 
+    /// <summary>Whether there is input to write; without it the command reads end-of-file.</summary>
+    public bool HasInput => !string.IsNullOrEmpty(Stdin);
+
     /// <summary>How long the command may run; null uses the shell's default for a run and no limit for a stream.</summary>
     public TimeSpan? Timeout { get; init; }
 

@@ -56,7 +56,7 @@ public sealed partial class SshRemoteShell : IRemoteShell
 
     public async Task<CommandResult> RunAsync(RemoteCommand command, CancellationToken cancellationToken)
     {
-        var line = ShellCommand.ForRemote(command.Argv, _target.PathPrefix, command.MergeStderr, withInput: !string.IsNullOrEmpty(command.Stdin));
+        var line = LineFor(command);
         var context = ResilienceContextPool.Shared.Get(cancellationToken);
         context.Properties.Set(IdempotentKey, command.Idempotent);
         var started = _time.GetTimestamp();
@@ -84,7 +84,7 @@ public sealed partial class SshRemoteShell : IRemoteShell
 
     public async IAsyncEnumerable<string> StreamAsync(RemoteCommand command, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        var line = ShellCommand.ForRemote(command.Argv, _target.PathPrefix, command.MergeStderr, withInput: !string.IsNullOrEmpty(command.Stdin));
+        var line = LineFor(command);
         SshClient client;
         try
         {
@@ -133,7 +133,7 @@ public sealed partial class SshRemoteShell : IRemoteShell
         OutputPump? stderr = null;
         try
         {
-            (ssh, execute) = Begin(client, line, command.Stdin);
+            (ssh, execute) = Begin(client, line, command);
             stdout = OutputPump.Start(ssh.OutputStream, lookForPid: false, toLines: true);
             stderr = OutputPump.Start(ssh.ExtendedOutputStream, lookForPid: true, toLines: false);
             string? lastLine = null;
@@ -186,7 +186,7 @@ public sealed partial class SshRemoteShell : IRemoteShell
         try
         {
             var startTime = _time.GetUtcNow();
-            (ssh, var execute) = Begin(client, line, command.Stdin);
+            (ssh, var execute) = Begin(client, line, command);
             var stdout = OutputPump.Start(ssh.OutputStream, lookForPid: false, toLines: false);
             var stderr = OutputPump.Start(ssh.ExtendedOutputStream, lookForPid: true, toLines: false);
             var timeout = command.Timeout ?? _options.CommandTimeout;
@@ -222,7 +222,9 @@ public sealed partial class SshRemoteShell : IRemoteShell
         }
     }
 
-    private (SshCommand Command, Task Execute) Begin(SshClient client, string line, string? stdin)
+    private string LineFor(RemoteCommand command) => ShellCommand.ForRemote(command.Argv, _target.PathPrefix, command.MergeStderr, command.HasInput);
+
+    private (SshCommand Command, Task Execute) Begin(SshClient client, string line, RemoteCommand command)
     {
         SshCommand? ssh = null;
         try
@@ -230,9 +232,9 @@ public sealed partial class SshRemoteShell : IRemoteShell
             ssh = client.CreateCommand(line, Encoding.UTF8);
             ssh.CommandTimeout = Timeout.InfiniteTimeSpan;
             var execute = ssh.ExecuteAsync(CancellationToken.None);
-            if (!string.IsNullOrEmpty(stdin))
+            if (command.HasInput)
             {
-                WriteInput(ssh, stdin);
+                WriteInput(ssh, command.Stdin!);
             }
 
             return (ssh, execute);

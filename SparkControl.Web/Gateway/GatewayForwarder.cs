@@ -37,7 +37,10 @@ public sealed partial class GatewayForwarder(
     TimeProvider time,
     ILogger<GatewayForwarder> logger) : IDisposable
 {
-    private readonly HttpMessageInvoker _invoker = new(new SocketsHttpHandler
+    private readonly HttpMessageInvoker _invoker = new(CreateUpstreamHandler());
+
+    /// <summary>How the gateway talks to model servers (public so the benchmark's bare YARP path uses the same).</summary>
+    public static SocketsHttpHandler CreateUpstreamHandler() => new()
     {
         UseProxy = false,
         AllowAutoRedirect = false,
@@ -48,7 +51,7 @@ public sealed partial class GatewayForwarder(
         EnableMultipleHttp2Connections = true,
         // No propagator: no diagnostics handler, so no client Activity per request (the server already made one).
         ActivityHeadersPropagator = null,
-    });
+    };
 
     public async Task ForwardAsync(HttpContext context, GatewayRoute route)
     {
@@ -132,25 +135,30 @@ public sealed partial class GatewayForwarder(
                 return;
             }
 
-            IDisposable lease;
-            try
+            if (!gate.TryEnter(target.Spark, out var lease, out var opened))
             {
-                lease = gate.TryEnter(target.Spark, out var entered, out _) ? entered : await gate.EnterAsync(target.Spark, deadline.Token, options.CurrentValue.QueueLimit);
-            }
-            catch (OperationCanceledException) when (deadline.Passed)
-            {
-                await WriteBusyAsync(context, model, swaps.Board.BySpark.GetValueOrDefault(target.Spark));
-                return;
-            }
-            catch (GatewayQueueFullException full)
-            {
-                await WriteBusyAsync(context, model, swaps.Board.BySpark.GetValueOrDefault(target.Spark), full.Message);
-                return;
+                // The Spark is draining for a swap: wait until it opens again, then look up the model again.
+                try
+                {
+                    await gate.WaitQueuedAsync(opened, deadline.Token, options.CurrentValue.QueueLimit);
+                }
+                catch (OperationCanceledException) when (deadline.Passed)
+                {
+                    await WriteBusyAsync(context, model, swaps.Board.BySpark.GetValueOrDefault(target.Spark));
+                    return;
+                }
+                catch (GatewayQueueFullException full)
+                {
+                    await WriteBusyAsync(context, model, swaps.Board.BySpark.GetValueOrDefault(target.Spark), full.Message);
+                    return;
+                }
+
+                continue;
             }
 
             using (lease)
             {
-                // The Spark may have drained while this request waited at its gate: look again before sending.
+                // The Spark may have drained and reopened between the lookup and the gate: look again before sending.
                 if (routes.Resolve(model) is not GatewayResolution.Route { Target: var still } || !still.IsSameServer(target))
                 {
                     continue;
