@@ -58,6 +58,9 @@ public sealed record ContainerInfo
     public string? Health { get; init; }
     public int RestartCount { get; init; }
 
+    /// <summary><c>HostConfig.AutoRemove</c>: started with <c>--rm</c>, so dockerd removes it (a moment) after it exits.</summary>
+    public bool AutoRemove { get; init; }
+
     /// <summary><c>HostConfig.Memory</c> in bytes; null when unset (0).</summary>
     public long? MemoryLimitBytes { get; init; }
 

@@ -83,6 +83,7 @@ public static class DockerJson
             FinishedAt = ParseTime(Text(state, "FinishedAt")),
             Health = state.TryGetProperty("Health", out var health) && health.ValueKind == JsonValueKind.Object ? Text(health, "Status") : null,
             RestartCount = root.TryGetProperty("RestartCount", out var restarts) ? restarts.GetInt32() : 0,
+            AutoRemove = host.ValueKind == JsonValueKind.Object && host.TryGetProperty("AutoRemove", out var autoRemove) && autoRemove.ValueKind == JsonValueKind.True,
             MemoryLimitBytes = host.ValueKind == JsonValueKind.Object && host.TryGetProperty("Memory", out var memory) && memory.GetInt64() != 0 ? memory.GetInt64() : null,
             MemorySwapLimitBytes = host.ValueKind == JsonValueKind.Object && host.TryGetProperty("MemorySwap", out var swap) && swap.GetInt64() != 0 ? swap.GetInt64() : null,
             Labels = labels.ToImmutable(),

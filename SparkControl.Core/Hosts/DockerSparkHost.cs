@@ -19,6 +19,9 @@ public sealed partial class DockerSparkHost(SparkDefinition spark, IRemoteShell 
     /// <summary>Where secrets for containers are written on the Spark, under the login user's home.</summary>
     public const string SecretsDirectory = "~/.config/sparkcontrol";
 
+    /// <summary>How long dockerd may take to remove an exited <c>--rm</c> container before the panel reports it stuck.</summary>
+    private static readonly TimeSpan RemovalTimeout = TimeSpan.FromSeconds(30);
+
     private string? _home;
 
     public string Name => spark.Name;
@@ -59,8 +62,57 @@ public sealed partial class DockerSparkHost(SparkDefinition spark, IRemoteShell 
         (await RunAsync(command, cancellationToken)).EnsureSuccess(Name, $"docker stop {container}");
     }
 
-    public async Task RemoveContainerAsync(string container, CancellationToken cancellationToken) =>
-        (await RunAsync(RemoteCommand.Action([.. DockerCommands.Remove(container)]), cancellationToken)).EnsureSuccess(Name, $"docker rm {container}");
+    /// <summary>
+    /// <c>docker rm</c>, done when the name is free: a container already gone counts as removed, and one that dockerd is
+    /// removing already (an <c>--rm</c> container that has just exited) is waited for.
+    /// </summary>
+    public async Task RemoveContainerAsync(string container, CancellationToken cancellationToken)
+    {
+        var result = await RunAsync(RemoteCommand.Action([.. DockerCommands.Remove(container)]) with { Idempotent = true }, cancellationToken);
+        if (result.Succeeded || IsNoSuchContainer(result))
+        {
+            return;
+        }
+
+        if (!result.Stderr.Contains("already in progress", StringComparison.OrdinalIgnoreCase))
+        {
+            result.EnsureSuccess(Name, $"docker rm {container}");
+        }
+
+        await WaitUntilRemovedAsync(container, cancellationToken);
+    }
+
+    /// <summary>
+    /// Returns once no container of that name exists. <c>docker stop</c> returns when an <c>--rm</c> container has exited,
+    /// and dockerd removes it a moment later: until then a new container cannot take its name. A stopped container that
+    /// is not <c>--rm</c> is removed here.
+    /// </summary>
+    private async Task WaitUntilRemovedAsync(string container, CancellationToken cancellationToken)
+    {
+        var started = time.GetTimestamp();
+        var pause = TimeSpan.FromMilliseconds(25);
+        while (await InspectContainerAsync(container, cancellationToken) is { } info)
+        {
+            if (info.Running)
+            {
+                throw new SparkCommandException(Name, $"{container} still runs on {Name} after it was stopped; stop it on the Spark ('docker stop {container}') and try again.", 1, string.Empty);
+            }
+
+            if (!info.AutoRemove && info.Status != ContainerStatus.Removing)
+            {
+                await RemoveContainerAsync(container, cancellationToken);
+                return;
+            }
+
+            if (time.GetElapsedTime(started) > RemovalTimeout)
+            {
+                throw new SparkCommandException(Name, $"dockerd on {Name} has not removed the stopped container {container} in {RemovalTimeout.TotalSeconds:0} s; check 'docker ps -a' there, remove it with 'docker rm -f {container}' and try again.", 1, string.Empty);
+            }
+
+            await Task.Delay(pause, time, cancellationToken);
+            pause = TimeSpan.FromTicks(Math.Min(pause.Ticks * 2, TimeSpan.FromSeconds(1).Ticks));
+        }
+    }
 
     public async Task<IReadOnlyList<string>> GetLogsAsync(string container, LogQuery query, CancellationToken cancellationToken)
     {
@@ -308,6 +360,8 @@ public sealed partial class DockerSparkHost(SparkDefinition spark, IRemoteShell 
     {
         var command = RemoteCommand.Action([.. LaunchClusterCommands.Stop(settings)]) with { Timeout = TimeSpan.FromMinutes(5), MergeStderr = true, Idempotent = true };
         (await RunAsync(command, cancellationToken)).EnsureSuccess(Name, "launch-cluster.sh stop");
+        // The script's containers run with --rm: the next start (or a reboot's status check) must not find the old one.
+        await WaitUntilRemovedAsync(settings.ContainerName, cancellationToken);
     }
 
     public async Task<bool> HasPasswordlessSudoAsync(CancellationToken cancellationToken) =>
