@@ -56,6 +56,7 @@ public sealed class SimulatedSparkHost : ISparkHost, IAsyncDisposable
     private readonly ConcurrentDictionary<int, int> _ports = new();
     private readonly ConcurrentQueue<SimFailure> _scheduledFailures = new();
     private readonly ConcurrentQueue<TimeSpan> _scheduledLoadTimes = new();
+    private readonly ConcurrentQueue<Task> _scheduledHolds = new();
     private readonly object _replayGate = new();
     private ImmutableArray<GpuSample>? _replay;
     private int _nextPid = 4100;
@@ -81,6 +82,17 @@ public sealed class SimulatedSparkHost : ISparkHost, IAsyncDisposable
 
     /// <summary>Makes the next model launch take this long to load (one per call).</summary>
     public void SlowNextLaunch(TimeSpan loadTime) => _scheduledLoadTimes.Enqueue(loadTime);
+
+    /// <summary>
+    /// Keeps the next model launch loading (its port closed) after its load time until the returned source is completed:
+    /// a test can look at a swap in Loading for as long as it needs, whatever the machine's speed.
+    /// </summary>
+    public TaskCompletionSource HoldNextLaunch()
+    {
+        var hold = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _scheduledHolds.Enqueue(hold.Task);
+        return hold;
+    }
 
     /// <summary>The model servers of running containers, by container name.</summary>
     public IReadOnlyDictionary<string, SimModelServer> ModelServers =>
@@ -500,6 +512,11 @@ public sealed class SimulatedSparkHost : ISparkHost, IAsyncDisposable
         if (_scheduledLoadTimes.TryDequeue(out var loadTime))
         {
             behaviour = behaviour with { LoadTime = loadTime };
+        }
+
+        if (_scheduledHolds.TryDequeue(out var hold))
+        {
+            behaviour = behaviour with { LoadHold = hold };
         }
 
         return _scheduledFailures.TryDequeue(out var failure) ? behaviour with { Failure = failure } : behaviour;

@@ -34,6 +34,9 @@ public sealed record SimBehaviour
 
     public int EmbeddingDimensions { get; init; } = 384;
 
+    /// <summary>Loading goes on past <see cref="LoadTime"/> until this completes (tests that look at a model mid-load).</summary>
+    public Task? LoadHold { get; init; }
+
     public TimeSpan EffectiveFailAfter => FailAfter ?? LoadTime / 2;
 
     public static SimFailure ParseFailure(string? text) => text?.Trim().ToLowerInvariant() switch

@@ -110,6 +110,11 @@ public sealed class SimModelServer : IAsyncDisposable
             }
 
             await Task.Delay(_behaviour.LoadTime - weights, _time, stop).ConfigureAwait(false);
+            if (_behaviour.LoadHold is { } hold)
+            {
+                await hold.WaitAsync(stop).ConfigureAwait(false);
+            }
+
             var tokens = (long)(_options.GpuMemoryUtilization * 120 * 1024 * 1024 / 96);
             _log(VllmLog.Info(_time, "kv_cache_utils.py:1087", $"GPU KV cache size: {tokens.ToString("N0", CultureInfo.InvariantCulture)} tokens"));
             _log(VllmLog.Info(_time, "kv_cache_utils.py:1091", $"Maximum concurrency for {_options.EffectiveMaxModelLen.ToString("N0", CultureInfo.InvariantCulture)} tokens per request: {(tokens / (double)_options.EffectiveMaxModelLen).ToString("0.00", CultureInfo.InvariantCulture)}x"));

@@ -42,7 +42,7 @@ public sealed class SwapBrowserTests(BrowserFixture browser)
     [Fact]
     public async Task TwoBrowsers_WatchingOneSwap_SeeTheSamePhasesInOrder_AndEndReady()
     {
-        await using var app = await StartDemoAsync("00:00:03");
+        await using var app = await StartDemoAsync("00:00:00.500");
         var first = await browser.NewPageAsync(app.BaseAddress);
         var second = await browser.NewPageAsync(app.BaseAddress);
         foreach (var page in new[] { first, second })
@@ -51,7 +51,9 @@ public sealed class SwapBrowserTests(BrowserFixture browser)
             await Expect(page.GetByTestId("spark-demo").GetByTestId("loaded-model-status")).ToHaveAttributeAsync("data-status", "Healthy");
         }
 
-        // The dashboard still shows the demo's first swap (Ready); record from the moment the new one replaces it.
+        // The dashboard still shows the demo's first swap (Ready); record from the moment the new one replaces it. The
+        // new model stays in Loading until both pages record and the app bar has been seen, however slow the machine.
+        var loading = app.Get<SimulatedSparkHost>().HoldNextLaunch();
         using var client = app.CreateClient();
         using var response = await client.PostAsJsonAsync("/api/swaps", new { model = "gpt-oss-20b", spark = "demo" });
         var id = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
@@ -62,7 +64,9 @@ public sealed class SwapBrowserTests(BrowserFixture browser)
         }
 
         await Expect(first.GetByTestId("swap-indicator")).ToContainTextAsync("gpt-oss-20b");
+        await Expect(first.Locator($"[data-swap='{id}']")).ToHaveAttributeAsync("data-phase", "Loading");
         await first.SaveScreenshotAsync("swap-loading.png");
+        loading.SetResult();
         foreach (var page in new[] { first, second })
         {
             await Expect(page.Locator($"[data-swap='{id}']")).ToHaveAttributeAsync("data-phase", "Ready", new() { Timeout = 60_000 });
