@@ -29,7 +29,10 @@ public sealed class DemoOptions
 
     public double TokensPerSecond { get; set; } = 40;
 
-    /// <summary>A recorded nvidia-smi timeline to replay as the demo GPU (<c>timestamp,utilization.gpu,...</c> CSV).</summary>
+    /// <summary>
+    /// A recorded nvidia-smi timeline to replay as the demo GPU (<c>timestamp,utilization.gpu,...</c> CSV), from the moment
+    /// a demo model first serves.
+    /// </summary>
     public string? GpuReplay { get; set; }
 
     /// <summary>How much faster than recorded the replay plays.</summary>

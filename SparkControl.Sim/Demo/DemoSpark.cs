@@ -63,6 +63,8 @@ public static class DemoSpark
                 Replay = replay,
                 ReplaySpeed = options.GpuReplaySpeed,
                 ReplayLoop = options.GpuReplayLoop,
+                // A GPU is busy with a model's requests: the capture plays from the moment the demo's model serves.
+                ReplayWhenServing = true,
                 ModelSizesGiB = sizes,
             },
             time);

@@ -42,6 +42,46 @@ public sealed class GpuReplay
         return [.. Samples.Select(s => s with { Timestamp = start + TimeSpan.FromTicks((long)((s.Timestamp - origin).Ticks / speed)) })];
     }
 
+    /// <summary>Sample <paramref name="index"/> re-stamped for a pass that starts at <paramref name="start"/>.</summary>
+    public GpuSample Sample(DateTimeOffset start, int index, double speed) =>
+        Samples[index] with { Timestamp = start + TimeSpan.FromTicks((long)((Samples[index].Timestamp - Samples[0].Timestamp).Ticks / speed)) };
+
+    /// <summary>
+    /// The first sample stamped at or after <paramref name="from"/> when passes of <paramref name="period"/> follow each
+    /// other from <paramref name="anchor"/>: the pass and the index in it.
+    /// </summary>
+    public (int Pass, int Index) Locate(DateTimeOffset anchor, TimeSpan period, DateTimeOffset from, double speed)
+    {
+        if (from <= anchor)
+        {
+            return (0, 0);
+        }
+
+        var pass = (int)((from - anchor).Ticks / period.Ticks);
+        var start = anchor + (period * pass);
+        for (var index = 0; index < Samples.Length; index++)
+        {
+            if (Sample(start, index, speed).Timestamp >= from)
+            {
+                return (pass, index);
+            }
+        }
+
+        return (pass + 1, 0);
+    }
+
+    /// <summary>The capture's usual gap between two samples (the median), at <paramref name="speed"/>.</summary>
+    public TimeSpan Spacing(double speed)
+    {
+        if (Samples.Length < 2)
+        {
+            return TimeSpan.FromSeconds(1);
+        }
+
+        var gaps = Samples.Zip(Samples.Skip(1), (a, b) => (b.Timestamp - a.Timestamp).Ticks).Order().ToArray();
+        return TimeSpan.FromTicks((long)(gaps[gaps.Length / 2] / speed));
+    }
+
     /// <summary>How long the replay lasts at <paramref name="speed"/>.</summary>
     public TimeSpan Duration(double speed) => TimeSpan.FromTicks((long)((Samples[^1].Timestamp - Samples[0].Timestamp).Ticks / speed));
 }

@@ -31,6 +31,9 @@ public sealed record SimSparkSettings
     /// <summary>Plays the capture again from its start each time it ends, instead of once.</summary>
     public bool ReplayLoop { get; init; }
 
+    /// <summary>Starts the capture once a model server answers (the GPU idles until then), not at the first watch.</summary>
+    public bool ReplayWhenServing { get; init; }
+
     /// <summary>Load time per GiB of weights when <see cref="FixedLoadTime"/> is not set.</summary>
     public double LoadSecondsPerGiB { get; init; } = 0.25;
 
@@ -58,7 +61,7 @@ public sealed class SimulatedSparkHost : ISparkHost, IAsyncDisposable
     private readonly ConcurrentQueue<TimeSpan> _scheduledLoadTimes = new();
     private readonly ConcurrentQueue<Task> _scheduledHolds = new();
     private readonly object _replayGate = new();
-    private ImmutableArray<GpuSample>? _replay;
+    private DateTimeOffset? _replayAnchor;
     private int _nextPid = 4100;
 
     public SimulatedSparkHost(SimSparkSettings settings, TimeProvider time)
@@ -181,50 +184,12 @@ public sealed class SimulatedSparkHost : ISparkHost, IAsyncDisposable
         var interval = _settings.GpuSampleInterval;
         if (_settings.Replay is { } replay)
         {
-            do
+            await foreach (var sample in ReplayAsync(replay, interval, cancellationToken).ConfigureAwait(false))
             {
-                ImmutableArray<GpuSample> samples;
-                lock (_replayGate)
-                {
-                    // The capture plays once per host, from the first watch on: a watcher that reconnects continues it.
-                    _replay ??= replay.Restamp(_time.GetUtcNow(), _settings.ReplaySpeed);
-                    samples = _replay.Value;
-                }
-
-                foreach (var sample in samples)
-                {
-                    var wait = sample.Timestamp - _time.GetUtcNow();
-                    if (wait < -interval)
-                    {
-                        continue;
-                    }
-
-                    if (wait > TimeSpan.Zero)
-                    {
-                        await Task.Delay(wait, _time, cancellationToken).ConfigureAwait(false);
-                    }
-
-                    EnsureReachable();
-                    yield return sample;
-                }
-
-                lock (_replayGate)
-                {
-                    // Looping: the next pass is stamped from now (unless another watcher has started it already).
-                    if (_settings.ReplayLoop && _replay is { } played && played == samples)
-                    {
-                        _replay = null;
-                    }
-                }
+                yield return sample;
             }
-            while (_settings.ReplayLoop);
 
-            while (true)
-            {
-                await Task.Delay(interval, _time, cancellationToken).ConfigureAwait(false);
-                EnsureReachable();
-                yield return new GpuSample(_time.GetUtcNow(), 0, 0, null, null, 4.5, 36);
-            }
+            yield break;
         }
 
         using var timer = new PeriodicTimer(interval, _time);
@@ -235,6 +200,76 @@ public sealed class SimulatedSparkHost : ISparkHost, IAsyncDisposable
             await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false);
         }
     }
+
+    /// <summary>
+    /// The capture as nvidia-smi would deliver it: every sample once, in order, with its own (re-stamped) timestamp. A
+    /// sample that falls due while the reader is busy is handed over late, never dropped: like a real stream's samples
+    /// waiting in the SSH channel, they keep the time they were taken. A watch that starts later (a reconnect) joins at
+    /// the sample due now, as a new nvidia-smi would. Before the capture starts, and after a single pass ends, the GPU
+    /// idles.
+    /// </summary>
+    private async IAsyncEnumerable<GpuSample> ReplayAsync(GpuReplay replay, TimeSpan interval, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        DateTimeOffset? anchored;
+        while ((anchored = ReplayAnchor()) is null)
+        {
+            // Waiting for a model to serve: the GPU idles meanwhile.
+            await Task.Delay(interval, _time, cancellationToken).ConfigureAwait(false);
+            EnsureReachable();
+            yield return IdleSample(_time.GetUtcNow());
+        }
+
+        var anchor = anchored.Value;
+        // A loop plays the capture again one capture-interval after its last sample, so passes join without a gap.
+        var period = replay.Duration(_settings.ReplaySpeed) + replay.Spacing(_settings.ReplaySpeed);
+        var (pass, index) = replay.Locate(anchor, period, _time.GetUtcNow() - interval, _settings.ReplaySpeed);
+        var last = anchor;
+        while (_settings.ReplayLoop || pass == 0)
+        {
+            var sample = replay.Sample(anchor + (period * pass), index, _settings.ReplaySpeed);
+            var wait = sample.Timestamp - _time.GetUtcNow();
+            if (wait > TimeSpan.Zero)
+            {
+                await Task.Delay(wait, _time, cancellationToken).ConfigureAwait(false);
+            }
+
+            EnsureReachable();
+            yield return sample;
+            last = sample.Timestamp;
+            if (++index == replay.Samples.Length)
+            {
+                (pass, index) = (pass + 1, 0);
+            }
+        }
+
+        while (true)
+        {
+            await Task.Delay(interval, _time, cancellationToken).ConfigureAwait(false);
+            EnsureReachable();
+            var now = _time.GetUtcNow();
+            last = now > last ? now : last + TimeSpan.FromTicks(1);
+            yield return IdleSample(last);
+        }
+    }
+
+    /// <summary>
+    /// When the capture starts: at the first watch, or (<see cref="SimSparkSettings.ReplayWhenServing"/>) once a model
+    /// server answers. Fixed once per host, so every watch follows the same timeline; null while it waits.
+    /// </summary>
+    private DateTimeOffset? ReplayAnchor()
+    {
+        lock (_replayGate)
+        {
+            if (_replayAnchor is null && (!_settings.ReplayWhenServing || _containers.Values.Any(c => c.ModelServer?.State == SimServerState.Serving)))
+            {
+                _replayAnchor = _time.GetUtcNow();
+            }
+
+            return _replayAnchor;
+        }
+    }
+
+    private static GpuSample IdleSample(DateTimeOffset at) => new(at, 0, 0, null, null, 4.5, 36);
 
     /// <summary>GB10-like: utilization follows the requests in flight, memory fields are unknown (<c>[N/A]</c>).</summary>
     private GpuSample LiveSample()

@@ -83,4 +83,57 @@ public sealed class GpuReplayTests
         Assert.True(second[0].Timestamp >= first[^1].Timestamp, "the second pass is stamped after the first");
         Assert.Equal(replay.Samples[0].UtilizationPercent, received[^1].UtilizationPercent);
     }
+
+    [Fact]
+    public async Task WatchGpuAsync_ReaderFarBehind_GetsEverySampleOnceWithItsOwnTimestamp()
+    {
+        var time = new FakeTimeProvider(new DateTimeOffset(2027, 3, 1, 9, 0, 0, TimeSpan.Zero));
+        var replay = GpuReplay.Load(Timeline);
+        await using var host = new SimulatedSparkHost(new SimSparkSettings { Replay = replay, ReplaySpeed = 4, GpuSampleInterval = TimeSpan.FromSeconds(1) }, time);
+        var start = time.GetUtcNow();
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await using var samples = host.WatchGpuAsync(cts.Token).GetAsyncEnumerator(cts.Token);
+        Assert.True(await samples.MoveNextAsync());
+        var received = new List<GpuSample> { samples.Current };
+
+        // A reader busy for far longer than the whole capture (a loaded panel): nothing it missed may be lost or merged.
+        time.Advance(replay.Duration(4) * 3);
+        while (received.Count < replay.Samples.Length)
+        {
+            Assert.True(await samples.MoveNextAsync());
+            received.Add(samples.Current);
+        }
+
+        Assert.Equal(replay.Samples.Select(s => s.UtilizationPercent), received.Select(s => s.UtilizationPercent));
+        Assert.Equal(replay.Restamp(start, 4).Select(s => s.Timestamp), received.Select(s => s.Timestamp));
+    }
+
+    [Fact]
+    public async Task WatchGpuAsync_ReplayWhenServing_IdlesUntilAModelAnswersThenPlaysFromThere()
+    {
+        var time = new FakeTimeProvider(new DateTimeOffset(2027, 3, 1, 9, 0, 0, TimeSpan.Zero));
+        var replay = GpuReplay.Load(Timeline);
+        await using var host = new SimulatedSparkHost(
+            new SimSparkSettings { Replay = replay, ReplaySpeed = 4, ReplayWhenServing = true, GpuSampleInterval = TimeSpan.FromSeconds(1), FixedLoadTime = TimeSpan.FromSeconds(5) }, time);
+
+        var idle = await WatchAsync(host, time, 3);
+        await host.RunContainerAsync(new ContainerLaunchSpec
+        {
+            Name = "sparkcontrol-llm",
+            Image = "vllm/vllm-openai:v0.11.0",
+            Entrypoint = "vllm",
+            Command = ["serve", "org/model", "--served-model-name", "m", "--port", "8000"],
+        }, CancellationToken.None);
+        await Wait.UntilAsync(() =>
+        {
+            time.Advance(TimeSpan.FromMilliseconds(500));
+            return host.ModelServers["sparkcontrol-llm"].State == SparkControl.Sim.Server.SimServerState.Serving;
+        }, "the model serves", poll: TimeSpan.FromMilliseconds(5));
+        var serving = time.GetUtcNow();
+        var played = await WatchAsync(host, time, replay.Samples.Length);
+
+        Assert.All(idle, s => Assert.Equal(0, s.UtilizationPercent));
+        Assert.Equal(replay.Samples.Select(s => s.UtilizationPercent), played.Select(s => s.UtilizationPercent));
+        Assert.InRange(played[0].Timestamp, serving, serving + TimeSpan.FromSeconds(1));
+    }
 }
