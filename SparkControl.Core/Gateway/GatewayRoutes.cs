@@ -128,7 +128,9 @@ public sealed class GatewayRoutes(HealthMonitor health, SwapOrchestrator swaps, 
                 targets.Add(new GatewayTarget(spark.Spark, ready.ServedName, ready.Id, entry.Host.GetEndpoint(ready.Port), [ready.ServedName], [.. ready.Aliases]));
             }
 
-            foreach (var service in spark.Services.Where(s => s.Status == HealthStatus.Healthy && s.Endpoint is not null && !s.ServedModels.IsDefaultOrEmpty))
+            // Degraded still routes: a server that missed one probe, or serves another name than its labels say, answers
+            // for what it lists.
+            foreach (var service in spark.Services.Where(s => s.Status is HealthStatus.Healthy or HealthStatus.Degraded && s.Endpoint is not null && !s.ServedModels.IsDefaultOrEmpty))
             {
                 if (justReady && service.IsModelServer)
                 {

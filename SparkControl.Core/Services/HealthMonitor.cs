@@ -233,6 +233,7 @@ public sealed partial class HealthMonitor : BackgroundService
         }
 
         var (status, reason) = HealthClassifier.Classify(service.Kind, service.Container is not null, container?.State, probe, expectedServedName, details);
+        var served = ServedModels(probe, previous?.Services.FirstOrDefault(s => s.Name == service.Name), endpoint, expectedServedName);
         var now = _time.GetUtcNow();
         _metrics.RecordHealthProbe(spark.Name, service.Name, status.ToString(), _time.GetElapsedTime(started));
         return Record(previous, service, status, reason, now) with
@@ -240,9 +241,28 @@ public sealed partial class HealthMonitor : BackgroundService
             Container = service.Container,
             ContainerStatus = container?.State,
             Endpoint = endpoint,
-            ServedModels = probe?.ServedModels ?? [],
+            ServedModels = served,
             IsModelServer = expectedServedName is not null || containers.GetValueOrDefault(service.Container ?? string.Empty)?.Labels.GetValueOrDefault(ContainerLabels.Role) == ContainerLabels.ModelRole,
         };
+    }
+
+    /// <summary>
+    /// What the server serves: what <c>/v1/models</c> listed, or, when the probe ran out of time before the list came (a
+    /// server busy with a long prefill, a loaded machine), what it served at the last check. A slow server still serves
+    /// its model; the gateway keeps routing to it rather than telling clients the model is not loaded. Not across a new
+    /// model in the same container: a model server's list must still hold the name its labels give.
+    /// </summary>
+    private static ImmutableArray<string> ServedModels(ProbeResult? probe, ServiceHealth? before, Uri? endpoint, string? expectedServedName)
+    {
+        if (probe is null || probe.ModelsAnswered || probe.Outcome is not (ProbeOutcome.Timeout or ProbeOutcome.Ok))
+        {
+            return probe?.ServedModels ?? [];
+        }
+
+        return before is { ServedModels.IsEmpty: false } && before.Endpoint == endpoint
+            && (expectedServedName is null || before.ServedModels.Contains(expectedServedName, StringComparer.Ordinal))
+            ? before.ServedModels
+            : probe.ServedModels;
     }
 
     private ServiceHealth Record(SparkHealth? previous, ServiceDefinition service, HealthStatus status, string reason, DateTimeOffset now, bool log = true)

@@ -30,6 +30,9 @@ public sealed record ProbeResult(ProbeOutcome Outcome, int? StatusCode, string? 
 {
     public ImmutableArray<string> ServedModels { get; init; } = [];
 
+    /// <summary>Whether <c>/v1/models</c> answered, so <see cref="ServedModels"/> is what the server serves now.</summary>
+    public bool ModelsAnswered { get; init; }
+
     /// <summary>For NIM: whether <c>/v1/health/live</c> answered 200 when ready did not.</summary>
     public bool? Live { get; init; }
 }
@@ -48,14 +51,14 @@ public sealed class HealthProbe(HttpClient http, TimeProvider time)
         {
             // /health says the engine is alive; /v1/models says which model it serves.
             var (models, result) = await GetModelsAsync(new Uri(baseUri, "/v1/models"), started, cts.Token, cancellationToken).ConfigureAwait(false);
-            return result with { ServedModels = models };
+            return result with { ServedModels = models, ModelsAnswered = result.Outcome == ProbeOutcome.Ok };
         }
 
         if (kind is ServiceKind.Embeddings or ServiceKind.Nim && first.Outcome == ProbeOutcome.Ok)
         {
             // OpenAI-style servers list their models too; one that does not (TEI, an older NIM) is still healthy.
             var (models, result) = await GetModelsAsync(new Uri(baseUri, "/v1/models"), started, cts.Token, cancellationToken).ConfigureAwait(false);
-            return result.Outcome == ProbeOutcome.Ok ? first with { ServedModels = models, Elapsed = result.Elapsed } : first;
+            return result.Outcome == ProbeOutcome.Ok ? first with { ServedModels = models, ModelsAnswered = true, Elapsed = result.Elapsed } : first;
         }
 
         if (kind == ServiceKind.Nim && first.Outcome == ProbeOutcome.HttpError)

@@ -141,6 +141,74 @@ public sealed class HealthMonitorTests : IDisposable
         Assert.True(result.Find("spark-1", "sparkcontrol-llm")!.IsModelServer);
     }
 
+    private static ContainerSummary ModelContainer(string model) => FakeSparkHost.Container("sparkcontrol-llm", ContainerStatus.Running,
+        (ContainerLabels.Role, ContainerLabels.ModelRole), (ContainerLabels.Model, model), (ContainerLabels.ServedName, model), (ContainerLabels.Port, "8000"));
+
+    /// <summary>A round whose probes hang until the probe timeout passes on the fake clock.</summary>
+    private async Task<FleetHealth> CheckWithHungProbesAsync(HealthMonitor monitor)
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var round = monitor.CheckOnceAsync(cts.Token);
+        await Wait.UntilAsync(() =>
+        {
+            _time.Advance(TimeSpan.FromMilliseconds(500));
+            return round.IsCompleted;
+        }, "the hung probes time out", poll: TimeSpan.FromMilliseconds(5));
+        return await round;
+    }
+
+    [Theory]
+    [InlineData("/health")]
+    [InlineData("/v1/models")]
+    public async Task CheckOnceAsync_ServingModelMissesAProbe_KeepsItsServedNamesAndStaysRoutable(string hangs)
+    {
+        _host.SetContainers(ModelContainer("qwen3-8b"));
+        _http.Set(8000, "/health", FakeHttpHandler.Behaviour.Answer);
+        _http.Set(8000, "/v1/models", FakeHttpHandler.Behaviour.Answer, body: """{"object":"list","data":[{"id":"qwen3-8b","object":"model"}]}""");
+        var monitor = CreateMonitor();
+        await monitor.CheckOnceAsync(CancellationToken.None);
+
+        // A loaded machine, or a server busy with a long prefill: the next probe gets no answer in time.
+        _http.Set(8000, hangs, FakeHttpHandler.Behaviour.Hang);
+        var result = await CheckWithHungProbesAsync(monitor);
+
+        var server = result.Find("spark-1", "sparkcontrol-llm")!;
+        Assert.Equal(HealthStatus.Degraded, server.Status);
+        Assert.Contains("timed out", server.Reason, StringComparison.Ordinal);
+        Assert.Equal(["qwen3-8b"], server.ServedModels.AsEnumerable());
+    }
+
+    [Fact]
+    public async Task CheckOnceAsync_NewModelInTheSameContainerMissesItsFirstProbe_DoesNotInheritTheOldNames()
+    {
+        _host.SetContainers(ModelContainer("qwen3-8b"));
+        _http.Set(8000, "/health", FakeHttpHandler.Behaviour.Answer);
+        _http.Set(8000, "/v1/models", FakeHttpHandler.Behaviour.Answer, body: """{"object":"list","data":[{"id":"qwen3-8b","object":"model"}]}""");
+        var monitor = CreateMonitor();
+        await monitor.CheckOnceAsync(CancellationToken.None);
+
+        _host.SetContainers(ModelContainer("gpt-oss-20b"));
+        _http.Set(8000, "/v1/models", FakeHttpHandler.Behaviour.Hang);
+        var result = await CheckWithHungProbesAsync(monitor);
+
+        Assert.Empty(result.Find("spark-1", "sparkcontrol-llm")!.ServedModels);
+    }
+
+    [Fact]
+    public async Task CheckOnceAsync_ServerRefusesAfterServing_ForgetsItsNames()
+    {
+        _host.SetContainers(ModelContainer("qwen3-8b"));
+        _http.Set(8000, "/health", FakeHttpHandler.Behaviour.Answer);
+        _http.Set(8000, "/v1/models", FakeHttpHandler.Behaviour.Answer, body: """{"object":"list","data":[{"id":"qwen3-8b","object":"model"}]}""");
+        var monitor = CreateMonitor();
+        await monitor.CheckOnceAsync(CancellationToken.None);
+
+        _http.Set(8000, "/health", FakeHttpHandler.Behaviour.Refuse);
+        var result = await monitor.CheckOnceAsync(CancellationToken.None);
+
+        Assert.Empty(result.Find("spark-1", "sparkcontrol-llm")!.ServedModels);
+    }
+
     [Fact]
     public async Task ExecuteAsync_RunsAgainAfterTheInterval()
     {

@@ -4,6 +4,8 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using OpenAI;
@@ -125,6 +127,42 @@ public sealed class GatewayTests
         Assert.Equal("extra-model", answer.Model);
         await stop.CancelAsync();
         await serving;
+    }
+
+    [Fact]
+    public async Task ServerThatStopsAnsweringProbes_IsStillRoutedNotCalledUnloaded()
+    {
+        // A model server of the test's own: it answers chat at once, and its probes only until told to stall (a server
+        // busy with a long prefill, or a machine under load, misses a probe; its model is no less loaded).
+        var stall = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var port = Tools.FreePort();
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseKestrelCore().ConfigureKestrel(k => k.Listen(IPAddress.Loopback, port));
+        builder.Logging.ClearProviders();
+        await using var upstream = builder.Build();
+        upstream.MapGet("/health", async (CancellationToken ct) =>
+        {
+            if (stall.Task.IsCompleted)
+            {
+                await Task.Delay(Timeout.Infinite, ct);
+            }
+
+            return Microsoft.AspNetCore.Http.Results.Ok();
+        });
+        upstream.MapGet("/v1/models", () => Microsoft.AspNetCore.Http.Results.Json(new { @object = "list", data = new[] { new { id = "slow-model", @object = "model" } } }));
+        upstream.MapPost("/v1/chat/completions", () => Microsoft.AspNetCore.Http.Results.Json(new { id = "c1", @object = "chat.completion", model = "slow-model", choices = new[] { new { index = 0, message = new { role = "assistant", content = "hi" }, finish_reason = "stop" } } }));
+        await upstream.StartAsync();
+        using var data = new TempDirectory("sc-data");
+        await File.WriteAllTextAsync(Path.Combine(data.Path, "services.yaml"), $"services:\n  - spark: demo\n    name: slow\n    kind: vllm-llm\n    url: http://127.0.0.1:{port}/\n");
+        await using var app = await StartAsync(new Dictionary<string, string?> { ["SparkControl:Health:ProbeTimeout"] = "00:00:00.300" }, data.Path, names: ["slow-model"]);
+        using var client = app.CreateClient();
+
+        stall.SetResult();
+        await Wait.UntilAsync(async () => (await client.GetStringAsync("/api/services")).Contains("health check timed out", StringComparison.Ordinal), "a probe of the slow server times out");
+        using var response = await client.PostAsync("/v1/chat/completions", Json(new { model = "slow-model", messages = new[] { new { role = "user", content = "hi" } } }));
+
+        Assert.True(response.StatusCode == HttpStatusCode.OK, await response.Content.ReadAsStringAsync());
+        await upstream.StopAsync();
     }
 
     [Fact]
