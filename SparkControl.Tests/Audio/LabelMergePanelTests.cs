@@ -19,17 +19,17 @@ public sealed class LabelMergePanelTests : UiTestContext
 
     public LabelMergePanelTests() => Services.AddSingleton(Options.Create(new AudioOptions()));
 
-    private static void Type(IRenderedComponent<LabelMergePanel> panel, string testId, string text) =>
-        panel.Find($"textarea[data-testid={testId}]").Change(text);
+    private static Task TypeAsync(IRenderedComponent<LabelMergePanel> panel, string testId, string text) =>
+        panel.ChangeAsync($"textarea[data-testid={testId}]", text);
 
     [Fact]
-    public void Merge_PastedTranscriptAndRttm_ColouredUtterancesWithLowConfidenceHighlighted()
+    public async Task Merge_PastedTranscriptAndRttm_ColouredUtterancesWithLowConfidenceHighlighted()
     {
         var panel = Render<LabelMergePanel>();
 
-        Type(panel, "asr-input", Transcript);
-        Type(panel, "diarization-input", Rttm);
-        panel.Find("[data-testid=merge]").Click();
+        await TypeAsync(panel, "asr-input", Transcript);
+        await TypeAsync(panel, "diarization-input", Rttm);
+        await panel.ClickAsync("[data-testid=merge]");
 
         var utterances = panel.FindAll("[data-testid=utterance]");
         Assert.Equal(["Alice", "Bob", ""], utterances.Select(u => u.GetAttribute("data-speaker")));
@@ -43,13 +43,13 @@ public sealed class LabelMergePanelTests : UiTestContext
     }
 
     [Fact]
-    public void Merge_Done_DownloadLinksCarryTheSubtitles()
+    public async Task Merge_Done_DownloadLinksCarryTheSubtitles()
     {
         var panel = Render<LabelMergePanel>();
-        Type(panel, "asr-input", Transcript);
-        Type(panel, "diarization-input", Rttm);
+        await TypeAsync(panel, "asr-input", Transcript);
+        await TypeAsync(panel, "diarization-input", Rttm);
 
-        panel.Find("[data-testid=merge]").Click();
+        await panel.ClickAsync("[data-testid=merge]");
 
         var srt = panel.Find("[data-testid=download-srt]");
         const string prefix = "data:application/x-subrip;charset=utf-8;base64,";
@@ -61,59 +61,59 @@ public sealed class LabelMergePanelTests : UiTestContext
     }
 
     [Fact]
-    public void Upload_TranscriptAndRttmFiles_FillTheFieldsForTheMerge()
+    public async Task Upload_TranscriptAndRttmFiles_FillTheFieldsForTheMerge()
     {
         var panel = Render<LabelMergePanel>();
         var inputs = panel.FindComponents<Microsoft.AspNetCore.Components.Forms.InputFile>();
 
         inputs[0].UploadFiles(InputFileContent.CreateFromText(Transcript, "call.json"));
         inputs[1].UploadFiles(InputFileContent.CreateFromText(Rttm, "call.rttm"));
-        panel.Find("[data-testid=merge]").Click();
+        await panel.ClickAsync("[data-testid=merge]");
 
         Assert.Equal(Rttm, panel.Find("textarea[data-testid=diarization-input]").GetAttribute("value"));
         Assert.Equal(["Alice", "Bob", ""], panel.FindAll("[data-testid=utterance]").Select(u => u.GetAttribute("data-speaker")));
     }
 
     [Fact]
-    public void Merge_Unreadable_ErrorShownAndNoTranscript()
+    public async Task Merge_Unreadable_ErrorShownAndNoTranscript()
     {
         var panel = Render<LabelMergePanel>();
-        Type(panel, "asr-input", "just words without times");
+        await TypeAsync(panel, "asr-input", "just words without times");
 
-        panel.Find("[data-testid=merge]").Click();
+        await panel.ClickAsync("[data-testid=merge]");
 
         Assert.Contains("no timings", panel.Find("[data-testid=merge-error]").TextContent, StringComparison.Ordinal);
         Assert.Empty(panel.FindAll("[data-testid=merged-transcript]"));
     }
 
     [Fact]
-    public void Merge_NothingPasted_SaysSo()
+    public async Task Merge_NothingPasted_SaysSo()
     {
         var panel = Render<LabelMergePanel>();
 
-        panel.Find("[data-testid=merge]").Click();
+        await panel.ClickAsync("[data-testid=merge]");
 
         Assert.Equal("The transcript is empty.", panel.Find("[data-testid=merge-error]").TextContent.Trim());
     }
 
     [Fact]
-    public void Merge_MoreWordsThanTheLimit_SaysWhichSetting()
+    public async Task Merge_MoreWordsThanTheLimit_SaysWhichSetting()
     {
         Services.AddSingleton(Options.Create(new AudioOptions { MaxWords = 3 }));
         var panel = Render<LabelMergePanel>();
-        Type(panel, "asr-input", Transcript);
+        await TypeAsync(panel, "asr-input", Transcript);
 
-        panel.Find("[data-testid=merge]").Click();
+        await panel.ClickAsync("[data-testid=merge]");
 
         Assert.Contains("4 words; the panel merges at most 3 at a time (setting Audio:MaxWords)", panel.Find("[data-testid=merge-error]").TextContent, StringComparison.Ordinal);
     }
 
     [Fact]
-    public void LoadExample_Clicked_MergesTheExample()
+    public async Task LoadExample_Clicked_MergesTheExample()
     {
         var panel = Render<LabelMergePanel>();
 
-        panel.Find("[data-testid=load-example]").Click();
+        await panel.ClickAsync("[data-testid=load-example]");
 
         Assert.Equal(["SPEAKER_00", "SPEAKER_01"], panel.FindAll("[data-testid=utterance]").Select(u => u.GetAttribute("data-speaker")));
         Assert.Equal(["today", "you"], panel.FindAll("[data-testid=word-low]").Select(w => w.TextContent));

@@ -98,7 +98,7 @@ public sealed class GpuPageTests : UiTestContext
         page.WaitForAssertion(() => Assert.NotNull(page.Find("[data-testid=gpu-spark-spark-1]")));
 
         Assert.Equal("api/gpu/ledger?from=2026-11-19T10%3A00%3A00Z&to=2026-11-26T10%3A00%3A00Z&by=model&format=csv", page.Find("[data-testid=gpu-csv]").GetAttribute("href"));
-        page.FindAll("[data-testid=gpu-period] .mud-toggle-item")[0].Click();
+        await page.InvokeAsync(() => page.FindAll("[data-testid=gpu-period] .mud-toggle-item")[0].Click());
 
         page.WaitForAssertion(() => Assert.Equal(
             "api/gpu/ledger?from=2026-11-25T10%3A00%3A00Z&to=2026-11-26T10%3A00%3A00Z&by=model&format=csv",

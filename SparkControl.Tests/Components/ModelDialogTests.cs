@@ -39,13 +39,6 @@ public sealed class ModelDialogTests : UiTestContext
             .AddSingleton(new ModelRegistrar(_store, fleet, disk));
     }
 
-    /// <summary>Finds and fires on the renderer's thread: a re-render in between would retire the handler found.</summary>
-    private static Task InputAsync(IRenderedComponent<MudDialogProvider> dialog, string selector, string value) =>
-        dialog.InvokeAsync(() => dialog.Find(selector).Input(value));
-
-    private static Task ChangeAsync(IRenderedComponent<MudDialogProvider> dialog, string selector, string value) =>
-        dialog.InvokeAsync(() => dialog.Find(selector).Change(value));
-
     private async Task<IRenderedComponent<MudDialogProvider>> OpenAsync<TDialog>(DialogParameters? parameters = null)
         where TDialog : Microsoft.AspNetCore.Components.IComponent
     {
@@ -64,12 +57,12 @@ public sealed class ModelDialogTests : UiTestContext
     public async Task AddHf_HostileInputInAnyField_ShowsAnErrorAndKeepsAddDisabled(string field)
     {
         var dialog = await OpenAsync<AddHfModelDialog>();
-        await InputAsync(dialog, "[data-testid=hf-repo-input]", "org/valid");
+        await dialog.InputAsync("[data-testid=hf-repo-input]", "org/valid");
 
         // Served names may hold ':' and '/', and every accepted value is quoted as one word; all of these are refused.
         foreach (var hostile in HostileInputs.All.Where((h, i) => i % 3 == 0 && h.Length > 0 && SparkControl.Core.Shell.Validators.ServedName(h) is not null))
         {
-            await InputAsync(dialog, $"[data-testid={field}]", hostile);
+            await dialog.InputAsync($"[data-testid={field}]", hostile);
             Assert.True(dialog.Find("[data-testid=hf-save]").HasAttribute("disabled"), $"Add enabled for {SparkControl.Core.Shell.Validators.Printable(hostile)} in {field}");
             Assert.NotEmpty(dialog.FindAll(".mud-input-error"));
         }
@@ -82,7 +75,7 @@ public sealed class ModelDialogTests : UiTestContext
 
         foreach (var hostile in HostileInputs.All.Where((h, i) => i % 3 == 0 && h.Length > 0))
         {
-            await InputAsync(dialog, "[data-testid=local-path-input]", "/home/demo/models/" + hostile);
+            await dialog.InputAsync("[data-testid=local-path-input]", "/home/demo/models/" + hostile);
             Assert.True(dialog.Find("[data-testid=local-check]").HasAttribute("disabled"), $"Check enabled for {SparkControl.Core.Shell.Validators.Printable(hostile)}");
         }
     }
@@ -92,9 +85,9 @@ public sealed class ModelDialogTests : UiTestContext
     {
         var dialog = await OpenAsync<AddHfModelDialog>();
 
-        await InputAsync(dialog, "[data-testid=hf-repo-input]", "mistralai/Mistral-Small-3.2-24B-Instruct-2506");
+        await dialog.InputAsync("[data-testid=hf-repo-input]", "mistralai/Mistral-Small-3.2-24B-Instruct-2506");
         dialog.WaitForAssertion(() => Assert.False(dialog.Find("[data-testid=hf-save]").HasAttribute("disabled")));
-        await dialog.Find("[data-testid=hf-save]").ClickAsync(new Microsoft.AspNetCore.Components.Web.MouseEventArgs());
+        await dialog.ClickAsync("[data-testid=hf-save]");
 
         dialog.WaitForAssertion(() => Assert.NotNull(_store.Current.Find("mistral-small-3.2-24b-instruct-2506")));
     }
@@ -104,15 +97,15 @@ public sealed class ModelDialogTests : UiTestContext
     {
         var dialog = await OpenAsync<AddLocalModelDialog>();
 
-        await InputAsync(dialog, "[data-testid=local-path-input]", "/home/demo/models/qwen3-8b-legal-lora");
-        await dialog.Find("[data-testid=local-check]").ClickAsync(new Microsoft.AspNetCore.Components.Web.MouseEventArgs());
+        await dialog.InputAsync("[data-testid=local-path-input]", "/home/demo/models/qwen3-8b-legal-lora");
+        await dialog.ClickAsync("[data-testid=local-check]");
         dialog.WaitForAssertion(() => Assert.Contains("--enable-lora", dialog.Find("[data-testid=local-check-result]").TextContent, StringComparison.Ordinal));
         Assert.True(dialog.Find("[data-testid=local-save]").HasAttribute("disabled"));
 
-        await InputAsync(dialog, "[data-testid=local-path-input]", "/home/demo/models/qwen3-8b-support-ft");
-        await dialog.Find("[data-testid=local-check]").ClickAsync(new Microsoft.AspNetCore.Components.Web.MouseEventArgs());
+        await dialog.InputAsync("[data-testid=local-path-input]", "/home/demo/models/qwen3-8b-support-ft");
+        await dialog.ClickAsync("[data-testid=local-check]");
         dialog.WaitForAssertion(() => Assert.Contains("A full model", dialog.Find("[data-testid=local-check-result]").TextContent, StringComparison.Ordinal));
-        await dialog.Find("[data-testid=local-save]").ClickAsync(new Microsoft.AspNetCore.Components.Web.MouseEventArgs());
+        await dialog.ClickAsync("[data-testid=local-save]");
 
         dialog.WaitForAssertion(() => Assert.Equal(new LocalSource("demo", "/home/demo/models/qwen3-8b-support-ft"), _store.Current.Find("qwen3-8b-support-ft")?.Source));
     }
@@ -122,7 +115,7 @@ public sealed class ModelDialogTests : UiTestContext
     {
         var dialog = await OpenAsync<AddLocalModelDialog>();
 
-        await InputAsync(dialog, "[data-testid=local-path-input]", "/etc/shadow");
+        await dialog.InputAsync("[data-testid=local-path-input]", "/etc/shadow");
 
         dialog.WaitForAssertion(() => Assert.Contains("is not under an allow-listed root", dialog.Markup, StringComparison.Ordinal));
         Assert.True(dialog.Find("[data-testid=local-check]").HasAttribute("disabled"));
@@ -135,10 +128,10 @@ public sealed class ModelDialogTests : UiTestContext
         var dialog = await OpenAsync<FlagsDialog>(new DialogParameters<FlagsDialog> { { d => d.Model, model } });
         dialog.WaitForAssertion(() => Assert.Contains("--max-model-len 32768", dialog.Find("[data-testid=command-preview]").TextContent, StringComparison.Ordinal));
 
-        await ChangeAsync(dialog, "[data-testid=flag-max-model-len]", "8192");
+        await dialog.ChangeAsync("[data-testid=flag-max-model-len]", "8192");
         dialog.WaitForAssertion(() => Assert.Contains("--max-model-len 8192", dialog.Find("[data-testid=command-preview]").TextContent, StringComparison.Ordinal));
 
-        await ChangeAsync(dialog, "[data-testid=flag-gpu-memory-utilization]", "1.5");
+        await dialog.ChangeAsync("[data-testid=flag-gpu-memory-utilization]", "1.5");
         dialog.WaitForAssertion(() => Assert.True(dialog.Find("[data-testid=flags-save]").HasAttribute("disabled")));
         Assert.Contains("gpuMemoryUtilization is a share of the memory pool", dialog.Markup, StringComparison.Ordinal);
     }
@@ -150,8 +143,8 @@ public sealed class ModelDialogTests : UiTestContext
         var dialog = await OpenAsync<FlagsDialog>(new DialogParameters<FlagsDialog> { { d => d.Model, model } });
         await _store.UpdateFlagsAsync("qwen3-8b", model.Flags with { MaxNumSeqs = 2 }, CatalogStore.Version(model), CancellationToken.None);
 
-        await ChangeAsync(dialog, "[data-testid=flag-max-model-len]", "4096");
-        await dialog.Find("[data-testid=flags-save]").ClickAsync(new Microsoft.AspNetCore.Components.Web.MouseEventArgs());
+        await dialog.ChangeAsync("[data-testid=flag-max-model-len]", "4096");
+        await dialog.ClickAsync("[data-testid=flags-save]");
 
         dialog.WaitForAssertion(() => Assert.Contains("changed by someone else", dialog.Find("[data-testid=flags-conflict]").TextContent, StringComparison.Ordinal));
         Assert.Equal(2, _store.Current.Find("qwen3-8b")!.Flags.MaxNumSeqs);

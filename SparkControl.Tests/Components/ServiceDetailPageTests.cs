@@ -155,15 +155,16 @@ public sealed class ServiceDetailPageTests : UiTestContext
         page.WaitForAssertion(() => Assert.False(page.Find("[data-testid=action-stop]").HasAttribute("disabled")));
 
         // The click's handler waits for the dialog's answer: keep its task and answer first.
-        var cancelled = page.Find("[data-testid=action-stop]").ClickAsync(new());
+        var cancelled = await page.StartClickAsync("[data-testid=action-stop]");
         var dialog = _dialogs.WaitForElement("[data-testid=confirm-dialog]", TimeSpan.FromSeconds(5));
         Assert.Contains("Stop the container asr on spark-1", dialog.TextContent, StringComparison.Ordinal);
-        await _dialogs.Find("[data-testid=confirm-cancel]").ClickAsync(new());
+        await _dialogs.ClickAsync("[data-testid=confirm-cancel]");
         await cancelled.WaitAsync(TimeSpan.FromSeconds(10));
         Assert.Empty(_host.Stopped);
 
-        var confirmed = page.Find("[data-testid=action-stop]").ClickAsync(new());
-        await _dialogs.WaitForElement("[data-testid=confirm-ok]", TimeSpan.FromSeconds(5)).ClickAsync(new());
+        var confirmed = await page.StartClickAsync("[data-testid=action-stop]");
+        _dialogs.WaitForElement("[data-testid=confirm-ok]", TimeSpan.FromSeconds(5));
+        await _dialogs.ClickAsync("[data-testid=confirm-ok]");
         await confirmed.WaitAsync(TimeSpan.FromSeconds(10));
 
         page.WaitForAssertion(() => Assert.Equal(["asr"], _host.Stopped));

@@ -90,12 +90,12 @@ public sealed class SwapProgressCardTests : UiTestContext
     }
 
     [Fact]
-    public void Cancel_IsOfferedWhileRunning_AndCallsBackWithTheSwap()
+    public async Task Cancel_IsOfferedWhileRunning_AndCallsBackWithTheSwap()
     {
         SwapStatus? asked = null;
         var card = Render<SwapProgressCard>(p => p.Add(c => c.Value, At(SwapPhase.Requested, SwapPhase.Preflight, SwapPhase.Loading)).Add(c => c.OnCancel, s => asked = s));
 
-        card.Find("[data-testid=swap-cancel]").Click();
+        await card.ClickAsync("[data-testid=swap-cancel]");
 
         Assert.Equal("ab12cd34ef56", asked!.Id);
     }
