@@ -41,15 +41,12 @@ public sealed class LabelMergeBrowserTests(BrowserFixture browser)
         await using var app = await SparkControlApp.StartAsync();
         var page = await browser.NewPageAsync(app.BaseAddress);
         await page.GotoAsync("/audio");
-        var panel = page.GetByTestId("label-merge-panel");
-        await Expect(panel).ToHaveAttributeAsync("data-ready", "true");
 
-        // The call mode renders the channel-1 file input; the panel is ready again in a render after it, not before.
+        // The call mode renders the channel-1 file input.
         await page.GetByTestId("mode-call").ClickAsync();
         await Expect(page.GetByTestId("remote-asr-input")).ToBeVisibleAsync();
-        await Expect(panel).ToHaveAttributeAsync("data-ready", "true");
-        await page.GetByTestId("asr-file").Locator("input[type=file]").SetInputFilesAsync(files.File("ch0.json"));
-        await page.GetByTestId("remote-asr-file").Locator("input[type=file]").SetInputFilesAsync(files.File("ch1.json"));
+        await page.GetByTestId("asr-file").Locator("input[type=file]").SetBlazorInputFilesAsync(files.File("ch0.json"));
+        await page.GetByTestId("remote-asr-file").Locator("input[type=file]").SetBlazorInputFilesAsync(files.File("ch1.json"));
         await Expect(page.GetByTestId("asr-input")).ToHaveValueAsync(RecipeCallTranscripts.VerboseJson(0));
         await Expect(page.GetByTestId("remote-asr-input")).ToHaveValueAsync(RecipeCallTranscripts.VerboseJson(1));
         await page.GetByTestId("merge").ClickAsync();

@@ -26,7 +26,6 @@ public partial class EchoCancelPanel
     private string? _before;
     private string? _after;
     private bool _previewTrimmed;
-    private bool _ready;
 
     [Inject]
     public required IOptions<EchoOptions> Options { get; init; }
@@ -35,19 +34,6 @@ public partial class EchoCancelPanel
     {
         _passes = Options.Value.Passes;
         _tailMs = (int)Options.Value.TailLength.TotalMilliseconds;
-    }
-
-    /// <summary>
-    /// InputFile wires its change listener from JS after its first render; the panel says it is ready only in a render
-    /// after that, so a file chosen (or set by a test) before then is not silently lost.
-    /// </summary>
-    protected override void OnAfterRender(bool firstRender)
-    {
-        if (firstRender)
-        {
-            _ready = true;
-            StateHasChanged();
-        }
     }
 
     private async Task OnFileAsync(InputFileChangeEventArgs e)

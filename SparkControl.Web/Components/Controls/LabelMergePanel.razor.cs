@@ -21,7 +21,6 @@ public partial class LabelMergePanel
 
     private bool _call;
     private bool _removeEcho = true;
-    private bool _ready;
     private string? _asr;
     private string? _remoteAsr;
     private string? _diarization;
@@ -37,27 +36,7 @@ public partial class LabelMergePanel
 
     private double LowConfidence => Options.Value.LowConfidence;
 
-    /// <summary>
-    /// The file inputs wire their change listeners from JS after their first render, and the call mode renders one more;
-    /// the panel says it is ready only in a render after that, so a file set before then is not silently lost.
-    /// </summary>
-    protected override void OnAfterRender(bool firstRender)
-    {
-        if (!_ready)
-        {
-            _ready = true;
-            StateHasChanged();
-        }
-    }
-
-    private void SetMode(bool call)
-    {
-        if (call != _call)
-        {
-            _call = call;
-            _ready = false;
-        }
-    }
+    private void SetMode(bool call) => _call = call;
 
     private void Merge()
     {
