@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
@@ -97,18 +96,17 @@ public sealed class ServiceOperationsTests(DockerdFixture docker, SshdFixture ss
     private Task<HttpResponseMessage> PostStreamingAsync(string path) =>
         _client.SendAsync(new HttpRequestMessage(HttpMethod.Post, path), HttpCompletionOption.ResponseHeadersRead);
 
-    /// <summary>Reads a streamed plain-text response line by line, noting when each line arrived.</summary>
-    private async Task<List<(string Line, TimeSpan At)>> ReadStreamAsync(HttpResponseMessage response, Func<string, bool>? stopAfter = null)
+    /// <summary>Reads a streamed plain-text response line by line, handing each line to <paramref name="onLine"/> as it arrives.</summary>
+    private static async Task<List<string>> ReadStreamAsync(HttpResponseMessage response, Func<string, Task>? onLine = null)
     {
-        var clock = Stopwatch.StartNew();
-        var lines = new List<(string, TimeSpan)>();
+        var lines = new List<string>();
         using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
         while (await reader.ReadLineAsync() is { } line)
         {
-            lines.Add((line, clock.Elapsed));
-            if (stopAfter?.Invoke(line) == true)
+            lines.Add(line);
+            if (onLine is not null)
             {
-                break;
+                await onLine(line);
             }
         }
 
@@ -227,8 +225,13 @@ public sealed class ServiceOperationsTests(DockerdFixture docker, SshdFixture ss
         _bin.AllowPasswordlessSudo();
         await StartAppAsync();
 
+        // apt-get holds its second line until the test has received the first: output buffered anywhere on the way
+        // would never arrive, so the order below proves it streams, however loaded the machine.
+        await File.WriteAllTextAsync(_bin.File("apt-get.hold"), string.Empty);
         using var response = await PostStreamingAsync("/api/sparks/spark-1/actions/apt-update");
-        var lines = await ReadStreamAsync(response);
+        var lines = await ReadStreamAsync(response, line => line.StartsWith("Hit:1", StringComparison.Ordinal)
+            ? File.WriteAllTextAsync(_bin.File("apt-get.go"), string.Empty)
+            : Task.CompletedTask);
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal(
@@ -239,9 +242,7 @@ public sealed class ServiceOperationsTests(DockerdFixture docker, SshdFixture ss
             "Fetched 138 kB in 1s (142 kB/s)",
             "Reading package lists...",
             HostEndpoints.FinishedLine,
-        ], lines.Select(l => l.Line));
-        // apt-get pauses after each line; had the output been buffered, every line would have come at once.
-        Assert.True(lines[4].At - lines[0].At >= TimeSpan.FromMilliseconds(600), $"lines arrived within {lines[4].At - lines[0].At}");
+        ], lines);
         Assert.Equal("update DEBIAN_FRONTEND=noninteractive", (await File.ReadAllTextAsync(_bin.File("apt-get.log"))).Trim());
         Assert.Contains(_app!.Get<SparkControl.Core.History.AuditLog>().Recent(5, "spark-1"), e => e.Action == "host.apt-update" && e.Detail == "finished");
     }
@@ -258,11 +259,11 @@ public sealed class ServiceOperationsTests(DockerdFixture docker, SshdFixture ss
         using var update = await PostStreamingAsync("/api/sparks/spark-1/actions/apt-update");
         var updated = await ReadStreamAsync(update);
 
-        Assert.Equal(HostEndpoints.FinishedLine, upgraded[^1].Line);
-        Assert.Contains(upgraded, l => l.Line == "2 upgraded, 0 newly installed, 0 to remove and 0 not upgraded.");
-        Assert.Contains(updated, l => l.Line.StartsWith("Hit:1", StringComparison.Ordinal));
-        Assert.StartsWith(HostEndpoints.FailedPrefix, updated[^1].Line, StringComparison.Ordinal);
-        Assert.Contains("Could not resolve 'ports.ubuntu.com'", updated[^1].Line, StringComparison.Ordinal);
+        Assert.Equal(HostEndpoints.FinishedLine, upgraded[^1]);
+        Assert.Contains(upgraded, l => l == "2 upgraded, 0 newly installed, 0 to remove and 0 not upgraded.");
+        Assert.Contains(updated, l => l.StartsWith("Hit:1", StringComparison.Ordinal));
+        Assert.StartsWith(HostEndpoints.FailedPrefix, updated[^1], StringComparison.Ordinal);
+        Assert.Contains("Could not resolve 'ports.ubuntu.com'", updated[^1], StringComparison.Ordinal);
     }
 
     [Fact]
@@ -300,9 +301,9 @@ public sealed class ServiceOperationsTests(DockerdFixture docker, SshdFixture ss
         Assert.Contains(model, problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
         Assert.True(stillRunning);
         Assert.False(rebootedAnyway);
-        Assert.Equal($"Stopping {model}…", lines[0].Line);
-        Assert.StartsWith("Broadcast message from root@", lines[1].Line, StringComparison.Ordinal);
-        Assert.Equal(HostEndpoints.FinishedLine, lines[^1].Line);
+        Assert.Equal($"Stopping {model}…", lines[0]);
+        Assert.StartsWith("Broadcast message from root@", lines[1], StringComparison.Ordinal);
+        Assert.Equal(HostEndpoints.FinishedLine, lines[^1]);
         Assert.False(await IsRunningAsync(model));
         Assert.Single(await File.ReadAllLinesAsync(_bin.File("reboot.requested")));
     }
@@ -318,8 +319,8 @@ public sealed class ServiceOperationsTests(DockerdFixture docker, SshdFixture ss
         using var reboot = await PostStreamingAsync("/api/sparks/spark-1/actions/reboot?stopModelsFirst=true");
         var lines = await ReadStreamAsync(reboot);
 
-        Assert.Equal($"Stopping {cluster.ContainerName} with launch-cluster.sh stop (on every node)…", lines[0].Line);
-        Assert.Equal(HostEndpoints.FinishedLine, lines[^1].Line);
+        Assert.Equal($"Stopping {cluster.ContainerName} with launch-cluster.sh stop (on every node)…", lines[0]);
+        Assert.Equal(HostEndpoints.FinishedLine, lines[^1]);
         Assert.False(await IsRunningAsync(cluster.ContainerName));
         Assert.True(File.Exists(_bin.File("reboot.requested")));
     }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using SparkControl.Core.Configuration;
 using SparkControl.Core.Hosts;
 using SparkControl.Core.Remote;
@@ -30,13 +29,10 @@ public sealed class CircuitBreakerTests(SshdFixture sshd)
             Assert.Contains($"cannot connect to 127.0.0.1:{deadPort}", failure.Message, StringComparison.Ordinal);
         }
 
-        var watch = Stopwatch.StartNew();
         var fast = await Assert.ThrowsAsync<SparkUnreachableException>(() => dead.Shell.RunAsync(RemoteCommand.Read("true"), CancellationToken.None));
-        watch.Stop();
         var stillWorking = await alive.Shell.RunAsync(RemoteCommand.Read("echo", "fine"), CancellationToken.None);
 
         Assert.Contains("circuit open", fast.Message, StringComparison.Ordinal);
-        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(1), $"an open circuit fails fast, took {watch.Elapsed}");
         Assert.Equal(ConnectionState.CircuitOpen, dead.Tracker.Find("dead")!.State);
         Assert.Equal("fine\n", stillWorking.Stdout);
 
