@@ -35,11 +35,74 @@ public static class Tools
         }
     }
 
+    /// <summary>
+    /// A loopback port for a test server to listen on, handed out once. Below the kernel's ephemeral range, where no
+    /// outgoing connection takes its source port in the time between choosing and listening; and never twice, in this
+    /// process or in another test run on the machine at the same time (a lock file per port, held until the process
+    /// ends: .NET takes an advisory lock for <see cref="FileShare.None"/>).
+    /// </summary>
     public static int FreePort()
     {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
+        lock (HeldPorts)
+        {
+            Directory.CreateDirectory(PortLocks);
+            for (var attempt = 0; attempt < 10_000; attempt++)
+            {
+                var port = Random.Shared.Next(FirstPort, EphemeralPorts.First);
+                if (HeldPorts.ContainsKey(port))
+                {
+                    continue;
+                }
+
+                FileStream held;
+                try
+                {
+                    held = new FileStream(Path.Combine(PortLocks, $"{port}.lock"), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+                }
+                catch (IOException)
+                {
+                    continue;
+                }
+
+                if (!CanListen(port))
+                {
+                    held.Dispose();
+                    continue;
+                }
+
+                HeldPorts[port] = held;
+                return port;
+            }
+        }
+
+        throw new InvalidOperationException($"No free port between {FirstPort} and {EphemeralPorts.First}.");
+    }
+
+    private const int FirstPort = 15_000;
+    private static readonly string PortLocks = Path.Combine(Path.GetTempPath(), "sparkcontrol-test-ports");
+    private static readonly Dictionary<int, FileStream> HeldPorts = [];
+
+    /// <summary>The kernel's range for outgoing connections' source ports.</summary>
+    private static readonly (int First, int Last) EphemeralPorts = ReadEphemeralPorts();
+
+    private static (int First, int Last) ReadEphemeralPorts()
+    {
+        var parts = File.ReadAllText("/proc/sys/net/ipv4/ip_local_port_range").Split((char[])['\t', ' ', '\n'], StringSplitOptions.RemoveEmptyEntries);
+        return (int.Parse(parts[0], System.Globalization.CultureInfo.InvariantCulture), int.Parse(parts[1], System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    private static bool CanListen(int port)
+    {
+        try
+        {
+            using var listener = new TcpListener(IPAddress.Loopback, port);
+            listener.Start();
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
     }
 
     public static async Task<bool> AcceptsConnectionsAsync(int port)
