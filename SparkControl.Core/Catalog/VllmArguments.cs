@@ -188,6 +188,6 @@ public static partial class VllmArguments
         return errors;
     }
 
-    [GeneratedRegex("^[a-z0-9][a-z0-9_]{0,39}$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex("^[a-z0-9][a-z0-9_]{0,39}\\z", RegexOptions.CultureInvariant)]
     private static partial Regex ParserNamePattern();
 }

@@ -386,6 +386,6 @@ public sealed partial class DockerSparkHost(SparkDefinition spark, IRemoteShell 
 
     public ValueTask DisposeAsync() => shell.DisposeAsync();
 
-    [GeneratedRegex("^[A-Z_][A-Z0-9_]*$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex("^[A-Z_][A-Z0-9_]*\\z", RegexOptions.CultureInvariant)]
     private static partial Regex EnvNamePattern();
 }

@@ -139,6 +139,6 @@ public sealed partial class SecretStore
             : (secrets.ToImmutable(), $"{path} has {problems.Count} problem(s), first at line {problems[0].Line}.");
     }
 
-    [GeneratedRegex("^ssh-passphrase-[A-Za-z0-9][A-Za-z0-9._-]{0,63}$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex("^ssh-passphrase-[A-Za-z0-9][A-Za-z0-9._-]{0,63}\\z", RegexOptions.CultureInvariant)]
     private static partial Regex PassphrasePattern();
 }

@@ -105,9 +105,9 @@ public static partial class ShellCommand
 
     // Words that mean the same to any POSIX shell (and zsh) unquoted. Never "~" (tilde expansion); "=" only inside an
     // argument: leading, zsh expands it, and in a program name A=b would be an assignment.
-    [GeneratedRegex("^[A-Za-z0-9_@%+:,./-][A-Za-z0-9_@%+=:,./-]*$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex("^[A-Za-z0-9_@%+:,./-][A-Za-z0-9_@%+=:,./-]*\\z", RegexOptions.CultureInvariant)]
     private static partial Regex PlainArgument();
 
-    [GeneratedRegex("^[A-Za-z0-9_@%+:,./-]+$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex("^[A-Za-z0-9_@%+:,./-]+\\z", RegexOptions.CultureInvariant)]
     private static partial Regex PlainCommand();
 }

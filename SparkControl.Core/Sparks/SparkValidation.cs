@@ -82,7 +82,7 @@ public static class SparkValidation
             return $"{field} is required";
         }
 
-        return image.Length <= 255 && System.Text.RegularExpressions.Regex.IsMatch(image, "^[a-z0-9][a-z0-9._/:@-]*$", System.Text.RegularExpressions.RegexOptions.CultureInvariant)
+        return image.Length <= 255 && System.Text.RegularExpressions.Regex.IsMatch(image, "^[a-z0-9][a-z0-9._/:@-]*\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant)
             && !image.Contains("//", StringComparison.Ordinal) && !image.Contains("..", StringComparison.Ordinal)
             ? null
             : $"{field} '{Validators.Printable(image)}' is not an image reference like nvcr.io/nvidia/vllm:25.10-py3";

@@ -85,7 +85,7 @@ public sealed class SparkSettingsBrowserTests(DockerdFixture docker, SshdFixture
         await back.InitializeAsync();
         try
         {
-            await Expect(page.GetByTestId("spark-dead").GetByTestId("connection-state")).ToHaveAttributeAsync("data-state", "Connected", new() { Timeout = 30_000 });
+            await Expect(page.GetByTestId("spark-dead").GetByTestId("connection-state")).ToHaveAttributeAsync("data-state", "Connected");
             await Expect(page.GetByTestId("spark-dead").GetByTestId("spark-reachability")).ToContainTextAsync("reachable ·");
         }
         finally

@@ -69,7 +69,7 @@ public sealed class SwapBrowserTests(BrowserFixture browser)
         loading.SetResult();
         foreach (var page in new[] { first, second })
         {
-            await Expect(page.Locator($"[data-swap='{id}']")).ToHaveAttributeAsync("data-phase", "Ready", new() { Timeout = 60_000 });
+            await Expect(page.Locator($"[data-swap='{id}']")).ToHaveAttributeAsync("data-phase", "Ready");
         }
 
         var seenFirst = await first.EvaluateAsync<string[]>("() => window.scPhases");
@@ -114,7 +114,7 @@ public sealed class SwapBrowserTests(BrowserFixture browser)
         await Expect(page.GetByTestId("swap-dialog-previous")).ToContainTextAsync("qwen3-8b");
         await page.GetByTestId("swap-dialog-start").ClickAsync();
 
-        await Expect(page.GetByTestId("serving-gpt-oss-20b")).ToContainTextAsync("demo (healthy)", new() { Timeout = 60_000 });
+        await Expect(page.GetByTestId("serving-gpt-oss-20b")).ToContainTextAsync("demo (healthy)");
         await page.GotoAsync("/swaps");
         await Expect(page.GetByTestId("history-outcome").First).ToHaveTextAsync("Ready");
         await Expect(page.GetByTestId("swap-history")).ToContainTextAsync("qwen3-8b → gpt-oss-20b");
@@ -134,8 +134,8 @@ public sealed class SwapBrowserTests(BrowserFixture browser)
         var id = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
 
         // The rollback replaces the failed swap on the Dashboard; the failed one stays in the history with its log.
-        await Expect(page.GetByTestId("swap-rollback")).ToContainTextAsync($"Rolls back failed swap {id}", new() { Timeout = 60_000 });
-        await Expect(page.GetByTestId("swap-card")).ToHaveAttributeAsync("data-phase", "Ready", new() { Timeout = 60_000 });
+        await Expect(page.GetByTestId("swap-rollback")).ToContainTextAsync($"Rolls back failed swap {id}");
+        await Expect(page.GetByTestId("swap-card")).ToHaveAttributeAsync("data-phase", "Ready");
         await page.GotoAsync("/swaps");
         await page.GetByTestId("filter-outcome").ClickAsync();
         await page.GetByRole(AriaRole.Option, new() { Name = "Failed" }).ClickAsync();

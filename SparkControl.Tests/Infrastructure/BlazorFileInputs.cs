@@ -14,7 +14,7 @@ public static class BlazorFileInputs
         await input.EvaluateAsync(
             "element => new Promise(resolve => { const ready = () => element._blazorInputFileNextFileId !== undefined ? resolve() : requestAnimationFrame(ready); ready(); })",
             null,
-            new LocatorEvaluateOptions { Timeout = 30_000 });
+            new LocatorEvaluateOptions { Timeout = 60_000 });
         await input.SetInputFilesAsync(path);
     }
 }

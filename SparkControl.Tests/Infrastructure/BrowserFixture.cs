@@ -14,9 +14,10 @@ public sealed class BrowserFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        // Expect() waits 5 s by default; on a loaded two-core machine a live update can take longer to arrive. The
-        // waits end as soon as the condition holds, so the longer limit only matters when something is slow.
-        Assertions.SetDefaultExpectTimeout(30_000);
+        // Expect() waits 5 s by default; on a loaded two-core machine (CI beside another job, two suites at once) a live
+        // update, or a fresh app's first page, took over 30 s to arrive. The waits end as soon as the condition holds, so
+        // the longer limit only matters when something is slow.
+        Assertions.SetDefaultExpectTimeout(60_000);
         _playwright = await Playwright.CreateAsync();
         Browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
         {
@@ -38,7 +39,8 @@ public sealed class BrowserFixture : IAsyncLifetime
             BaseURL = baseAddress.ToString(),
             ViewportSize = new ViewportSize { Width = 1440, Height = 900 },
         });
-        context.SetDefaultTimeout(30_000);
+        context.SetDefaultTimeout(60_000);
+        context.SetDefaultNavigationTimeout(90_000);
         return await context.NewPageAsync();
     }
 

@@ -18,7 +18,11 @@ public static class RenderedEvents
         where T : IComponent
     {
         Task? handler = null;
-        await component.InvokeAsync(() => handler = component.Find(selector).ClickAsync(new Microsoft.AspNetCore.Components.Web.MouseEventArgs()));
+        // A statement, not an expression: InvokeAsync would otherwise await the handler, which waits for the test.
+        await component.InvokeAsync(() =>
+        {
+            handler = component.Find(selector).ClickAsync(new Microsoft.AspNetCore.Components.Web.MouseEventArgs());
+        });
         return handler!;
     }
 

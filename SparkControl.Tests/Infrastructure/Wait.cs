@@ -7,13 +7,23 @@ public static class Wait
 {
     public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// For what waits on a program started in a container (the Sim's .NET in the test dockerd): on a loaded two-core
+    /// machine the container's start alone took over 30 s.
+    /// </summary>
+    public static readonly TimeSpan ContainerTimeout = TimeSpan.FromSeconds(120);
+
     public static async Task UntilAsync(Func<bool> condition, string what, TimeSpan? timeout = null, TimeSpan? poll = null)
     {
         await UntilAsync(() => Task.FromResult(condition()), what, timeout, poll);
     }
 
-    /// <summary>Polls <paramref name="condition"/> until true; <paramref name="poll"/> fixes the pause between checks (loops that move a fake clock want it short).</summary>
-    public static async Task UntilAsync(Func<Task<bool>> condition, string what, TimeSpan? timeout = null, TimeSpan? poll = null)
+    /// <summary>
+    /// Polls <paramref name="condition"/> until true; <paramref name="poll"/> fixes the pause between checks (loops that
+    /// move a fake clock want it short). On a timeout, <paramref name="describe"/> adds what was seen instead, so a
+    /// failure on a CI machine says why without a second run.
+    /// </summary>
+    public static async Task UntilAsync(Func<Task<bool>> condition, string what, TimeSpan? timeout = null, TimeSpan? poll = null, Func<Task<string>>? describe = null)
     {
         var limit = timeout ?? DefaultTimeout;
         var watch = Stopwatch.StartNew();
@@ -27,7 +37,8 @@ public static class Wait
 
             if (watch.Elapsed > limit)
             {
-                throw new TimeoutException($"Timed out after {limit.TotalSeconds:0.#} s waiting until {what}.");
+                var seen = describe is null ? string.Empty : $" Seen instead: {await describe()}";
+                throw new TimeoutException($"Timed out after {limit.TotalSeconds:0.#} s waiting until {what}.{seen}");
             }
 
             await Task.Delay(delay);

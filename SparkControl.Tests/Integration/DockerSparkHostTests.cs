@@ -46,7 +46,7 @@ public sealed class DockerSparkHostTests(DockerdFixture docker, SshdFixture sshd
 
         var id = await _host.RunContainerAsync(spec, CancellationToken.None);
         var listed = (await _host.ListContainersAsync(CancellationToken.None)).Single(c => c.Name == name);
-        using var follow = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        using var follow = new CancellationTokenSource(Wait.ContainerTimeout);
         var followed = new List<string>();
         var following = Task.Run(async () =>
         {
@@ -64,7 +64,7 @@ public sealed class DockerSparkHostTests(DockerdFixture docker, SshdFixture sshd
             {
                 return followed.Contains("INFO:     Application startup complete.");
             }
-        }, "the follow stream shows the model server starting", TimeSpan.FromSeconds(60));
+        }, "the follow stream shows the model server starting", Wait.ContainerTimeout);
         var info = await _host.InspectContainerAsync(name, CancellationToken.None);
         var tail = await _host.GetLogsAsync(name, LogQuery.Last(3), CancellationToken.None);
 
@@ -97,7 +97,7 @@ public sealed class DockerSparkHostTests(DockerdFixture docker, SshdFixture sshd
 
         await _host.RunContainerAsync(spec, CancellationToken.None);
         ContainerInfo? info = null;
-        await Wait.UntilAsync(async () => (info = await _host.InspectContainerAsync(name, CancellationToken.None))!.Status == ContainerStatus.Exited, "the container was killed", TimeSpan.FromSeconds(60));
+        await Wait.UntilAsync(async () => (info = await _host.InspectContainerAsync(name, CancellationToken.None))!.Status == ContainerStatus.Exited, "the container was killed", Wait.ContainerTimeout);
 
         Assert.True(info!.OomKilled);
         Assert.Equal(137, info.ExitCode);

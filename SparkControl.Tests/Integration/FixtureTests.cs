@@ -49,7 +49,7 @@ public sealed class FixtureTests(DockerdFixture docker, SshdFixture sshd)
             {
                 return false;
             }
-        }, "the containerized model server answers /health", TimeSpan.FromSeconds(60));
+        }, "the containerized model server answers /health", Wait.ContainerTimeout);
         using var models = JsonDocument.Parse(await http.GetStringAsync("/v1/models"));
         var logs = await docker.DockerAsync(["logs", name]);
         await docker.DockerAsync(["stop", "-t", "10", name]);
@@ -69,7 +69,7 @@ public sealed class FixtureTests(DockerdFixture docker, SshdFixture sshd)
         await docker.DockerAsync(["run", "-d", "--name", name, "--network", "host", "--memory", "160m", "--memory-swap", "160m", .. mounts,
             "-e", "SPARKCONTROL_SIM_FAIL=oom", "-e", "SPARKCONTROL_SIM_LOAD_SECONDS=0.2", "-e", "SPARKCONTROL_SIM_OOM_LIMIT_MB=4096", "--entrypoint", "vllm",
             DockerdFixture.BaseImage, "serve", "org/too-big", "--port", Tools.FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture)]);
-        await Wait.UntilAsync(async () => (await docker.DockerAsync(["inspect", "-f", "{{.State.Status}}", name])).Stdout.Trim() == "exited", "the container exited", TimeSpan.FromSeconds(60));
+        await Wait.UntilAsync(async () => (await docker.DockerAsync(["inspect", "-f", "{{.State.Status}}", name])).Stdout.Trim() == "exited", "the container exited", Wait.ContainerTimeout);
         var state = await docker.DockerAsync(["inspect", "-f", "{{.State.ExitCode}} {{.State.OOMKilled}}", name]);
         var logs = await docker.DockerAsync(["logs", name]);
 

@@ -65,7 +65,7 @@ public sealed class LaunchClusterTests(DockerdFixture docker, SshdFixture sshd) 
         var port = Tools.FreePort();
 
         await _host.LaunchClusterStartAsync(settings, Start(port), CancellationToken.None);
-        await Wait.UntilAsync(() => AnswersAsync(port), "the model served through launch-cluster.sh answers", TimeSpan.FromSeconds(60));
+        await Wait.UntilAsync(() => AnswersAsync(port), "the model served through launch-cluster.sh answers", Wait.ContainerTimeout);
         var status = await _host.LaunchClusterStatusAsync(settings, CancellationToken.None);
         var firstId = (await docker.DockerAsync(["inspect", "-f", "{{.Id}}", settings.ContainerName])).Stdout.Trim();
 
@@ -93,10 +93,10 @@ public sealed class LaunchClusterTests(DockerdFixture docker, SshdFixture sshd) 
         var first = Tools.FreePort();
         var second = Tools.FreePort();
         await _host.LaunchClusterStartAsync(settings, Start(first), CancellationToken.None);
-        await Wait.UntilAsync(() => AnswersAsync(first), "the first model answers", TimeSpan.FromSeconds(60));
+        await Wait.UntilAsync(() => AnswersAsync(first), "the first model answers", Wait.ContainerTimeout);
 
         await _host.LaunchClusterStartAsync(settings, Start(second), CancellationToken.None);
-        await Wait.UntilAsync(() => AnswersAsync(second), "the second model answers", TimeSpan.FromSeconds(60));
+        await Wait.UntilAsync(() => AnswersAsync(second), "the second model answers", Wait.ContainerTimeout);
 
         Assert.False(await AnswersAsync(first));
         await _host.LaunchClusterStopAsync(settings, CancellationToken.None);
@@ -129,9 +129,9 @@ public sealed class LaunchClusterTests(DockerdFixture docker, SshdFixture sshd) 
             var port = Tools.FreePort();
 
             await _host.LaunchClusterStartAsync(settings, Start(port), CancellationToken.None);
-            await Wait.UntilAsync(() => AnswersAsync(port), "the head serves the model", TimeSpan.FromSeconds(60));
+            await Wait.UntilAsync(() => AnswersAsync(port), "the head serves the model", Wait.ContainerTimeout);
             await Wait.UntilAsync(async () => (await workerDocker.DockerAsync(["logs", settings.ContainerName], check: false)).Stdout.Contains("headless mode", StringComparison.Ordinal),
-                "the worker runs its headless shard", TimeSpan.FromSeconds(60));
+                "the worker runs its headless shard", Wait.ContainerTimeout);
             var status = await _host.LaunchClusterStatusAsync(settings, CancellationToken.None);
 
             await _host.LaunchClusterStopAsync(settings, CancellationToken.None);

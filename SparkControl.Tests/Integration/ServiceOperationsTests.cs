@@ -83,6 +83,14 @@ public sealed class ServiceOperationsTests(DockerdFixture docker, SshdFixture ss
             "--entrypoint", "/usr/bin/sh", DockerdFixture.BaseImage, "-c", "trap 'exit 0' TERM; while :; do sleep 0.2; done"]);
     }
 
+    /// <summary>The container's state and last log lines, as docker has them, for a failure message.</summary>
+    private async Task<string> ContainerStateAsync(string name)
+    {
+        var state = await docker.DockerAsync(["inspect", "-f", "{{.State.Status}} exit {{.State.ExitCode}}", name], check: false);
+        var logs = await docker.DockerAsync(["logs", "--tail", "20", name], check: false);
+        return $"{name} {state.Stdout.Trim()}{state.Stderr.Trim()}; last lines: {logs.Stdout.Trim()} {logs.Stderr.Trim()}";
+    }
+
     private async Task<bool> IsRunningAsync(string name) =>
         (await docker.DockerAsync(["inspect", "-f", "{{.State.Running}}", name], check: false)).Stdout.Trim() == "true";
 
@@ -141,10 +149,10 @@ public sealed class ServiceOperationsTests(DockerdFixture docker, SshdFixture ss
             }
         }
 
-        await Wait.UntilAsync(() => Seen("Application startup complete."), "the followed log shows the server up", TimeSpan.FromSeconds(60));
+        await Wait.UntilAsync(() => Seen("Application startup complete."), "the followed log shows the server up", Wait.ContainerTimeout);
         using var stop = await _client.PostAsync("/api/services/spark-1/llm/stop", null);
-        await Wait.UntilAsync(() => Seen("Shutting down"), "the shutdown is followed live", TimeSpan.FromSeconds(60));
-        await reading.WaitAsync(TimeSpan.FromSeconds(60));
+        await Wait.UntilAsync(() => Seen("Shutting down"), "the shutdown is followed live", Wait.ContainerTimeout);
+        await reading.WaitAsync(Wait.ContainerTimeout);
 
         Assert.Equal(HttpStatusCode.NoContent, stop.StatusCode);
         Assert.Equal("text/plain; charset=utf-8", response.Content.Headers.ContentType!.ToString());
@@ -162,7 +170,7 @@ public sealed class ServiceOperationsTests(DockerdFixture docker, SshdFixture ss
         var port = await RunModelServerAsync(Llm);
         await StartAppAsync(null, LlmService(port));
         await Wait.UntilAsync(async () => (await _client.GetStringAsync("/api/services/spark-1/llm/logs?tail=1000")).Contains("Application startup complete.", StringComparison.Ordinal),
-            "the server is up", TimeSpan.FromSeconds(60));
+            "the server is up", TimeSpan.FromSeconds(120), describe: () => ContainerStateAsync(Llm));
 
         var all = (await _client.GetStringAsync("/api/services/spark-1/llm/logs?tail=1000")).TrimEnd('\n').Split('\n');
         var last3 = (await _client.GetStringAsync("/api/services/spark-1/llm/logs?tail=3")).TrimEnd('\n').Split('\n');

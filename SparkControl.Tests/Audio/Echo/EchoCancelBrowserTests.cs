@@ -20,7 +20,7 @@ public sealed class EchoCancelBrowserTests(BrowserFixture browser)
 
         try
         {
-            await Expect(page.GetByTestId("echo-delay")).ToHaveTextAsync(new System.Text.RegularExpressions.Regex(@"^1(19|20|21)\.\d ms$"), new() { Timeout = 60_000 });
+            await Expect(page.GetByTestId("echo-delay")).ToHaveTextAsync(new System.Text.RegularExpressions.Regex(@"^1(19|20|21)\.\d ms$"), new() { Timeout = 120_000 });
         }
         catch (PlaywrightException ex)
         {
