@@ -38,6 +38,7 @@ internal sealed partial class SwapRun
     private IReadOnlyDictionary<SwapPhase, TimeSpan> _expected = new Dictionary<SwapPhase, TimeSpan>();
     private string? _cancelledBy;
     private bool _launched;
+    private bool _drainReleased;
     private volatile bool _fatalSeen;
     private LaunchPlan? _launch;
     private Task _completion = Task.CompletedTask;
@@ -156,7 +157,8 @@ internal sealed partial class SwapRun
         {
             if (!Shutdown.IsCancellationRequested)
             {
-                _context.Drain.Release(Sparks);
+                // For a run that ended without End (it threw on the way): the gate never stays closed.
+                ReleaseDrain();
                 _context.Health.RequestCheck();
             }
 
@@ -522,8 +524,19 @@ internal sealed partial class SwapRun
         }, save: true);
     }
 
+    private void ReleaseDrain()
+    {
+        if (!_drainReleased)
+        {
+            _drainReleased = true;
+            _context.Drain.Release(Sparks);
+        }
+    }
+
     private void End(SwapPhase outcome, string message, SwapFailure? failure = null)
     {
+        // Requests held for this swap go on before anyone sees it ended, so an ended swap never holds the gateway.
+        ReleaseDrain();
         var now = _context.Time.GetUtcNow();
         Update(s =>
         {

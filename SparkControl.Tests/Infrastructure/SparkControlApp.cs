@@ -41,6 +41,9 @@ public sealed class SparkControlApp : IAsyncDisposable
         {
             ["SparkControl:DataDirectory"] = data,
             ["SparkControl:Health:Interval"] = "00:00:00.300",
+            // The demo's model servers run in the test process: on a loaded machine one can take seconds to answer a
+            // probe, and the gateway routes only what a probe has seen answer.
+            ["SparkControl:Health:ProbeTimeout"] = "00:00:15",
             ["Demo:LoadTime"] = "00:00:00.500",
             ["Demo:TokensPerSecond"] = "500",
             ["Demo:GpuSampleInterval"] = "00:00:00.200",

@@ -368,11 +368,13 @@ public sealed class GatewayTests
         using var client = app.CreateClient();
         using var response = await client.PostAsync("/v1/chat/completions", Json(new { model = "qwen3-8b", max_tokens = 2, messages = new[] { new { role = "user", content = "hi" } } }));
 
-        await Wait.UntilAsync(async () => (await client.GetStringAsync("/metrics")).Contains("sparkcontrol_gateway_requests_total{", StringComparison.Ordinal), "the gateway's counter is exported");
-        var metrics = await client.GetStringAsync("/metrics");
+        // The duration is recorded as the request ends, a moment after the client has its answer: wait for both.
+        var metrics = string.Empty;
+        await Wait.UntilAsync(async () => (metrics = await client.GetStringAsync("/metrics")).Contains("sparkcontrol_gateway_requests_total{", StringComparison.Ordinal)
+            && metrics.Contains("sparkcontrol_gateway_request_duration_seconds_bucket", StringComparison.Ordinal), "the gateway's counter and histogram are exported");
 
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Contains("model=\"qwen3-8b\"", metrics, StringComparison.Ordinal);
-        Assert.Contains("sparkcontrol_gateway_request_duration_seconds_bucket", metrics, StringComparison.Ordinal);
     }
 
     /// <summary>A body sent chunked, without a Content-Length, so the cap is enforced while reading.</summary>

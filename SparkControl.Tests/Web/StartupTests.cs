@@ -44,7 +44,7 @@ public sealed class StartupTests
         process.BeginErrorReadLine();
         try
         {
-            using var client = new HttpClient { BaseAddress = new Uri("http://127.0.0.1:5080"), Timeout = TimeSpan.FromSeconds(5) };
+            using var client = new HttpClient { BaseAddress = new Uri("http://127.0.0.1:5080"), Timeout = TimeSpan.FromSeconds(100) };
             HttpStatusCode? status = null;
             await Wait.UntilAsync(async () =>
             {
@@ -59,7 +59,7 @@ public sealed class StartupTests
                 {
                     return false;
                 }
-            }, "the app answers on http://127.0.0.1:5080", TimeSpan.FromSeconds(60));
+            }, "the app answers on http://127.0.0.1:5080", TimeSpan.FromSeconds(120));
 
             Assert.Equal(HttpStatusCode.OK, status);
             Assert.True(File.Exists(Path.Combine(data.Path, "sparkcontrol.db")), "the data directory came from SPARKCONTROL_DATA");
@@ -74,7 +74,7 @@ public sealed class StartupTests
     [Fact]
     public async Task Start_ReadOnlyDataDirectory_StillServesAndSaysWhatIsOff()
     {
-        await using var readOnly = await ReadOnlyMount.CreateAsync();
+        await using var readOnly = await TmpfsMount.CreateReadOnlyAsync();
         await using var app = await SparkControlApp.StartAsync(dataDirectory: readOnly.Path);
         using var client = app.CreateClient();
 
