@@ -112,22 +112,19 @@ public sealed partial class GpuBusyTracker : BackgroundService
         {
             if (_store.IsAvailable)
             {
+                // What cannot be saved (reported by the store) stays pending and is tried again at the next flush.
                 var batch = _ledger.TakePending();
-                try
-                {
-                    _store.Add(batch, _ledger.Cursors);
-                    var now = _time.GetUtcNow();
-                    if (now - _prunedAt >= PruneEvery)
-                    {
-                        var gpu = _options.CurrentValue.Gpu;
-                        _store.Prune(now, gpu.MinuteRetention, gpu.HourRetention);
-                        _prunedAt = now;
-                    }
-                }
-                catch (Exception ex) when (ex is Microsoft.Data.Sqlite.SqliteException or IOException or StoreUnavailableException)
+                if (!_store.Add(batch, _ledger.Cursors))
                 {
                     _ledger.Return(batch);
-                    LogFlushFailed(ex);
+                }
+                else if (_time.GetUtcNow() is var now && now - _prunedAt >= PruneEvery)
+                {
+                    var gpu = _options.CurrentValue.Gpu;
+                    if (_store.Prune(now, gpu.MinuteRetention, gpu.HourRetention))
+                    {
+                        _prunedAt = now;
+                    }
                 }
             }
         }
@@ -346,7 +343,4 @@ public sealed partial class GpuBusyTracker : BackgroundService
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Reading unified memory of {Spark} failed")]
     private partial void LogMemoryFailed(string spark, Exception ex);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "The GPU ledger could not be written; it is kept in memory and tried again")]
-    private partial void LogFlushFailed(Exception ex);
 }

@@ -10,16 +10,11 @@ public sealed class AuditLog(SparkControlStore store, TimeProvider time)
 {
     public bool IsAvailable => store.IsAvailable;
 
-    /// <summary>Records an action; when the store is unavailable the action still happens and this returns false.</summary>
-    public bool Record(string actor, string action, string target, string? detail = null)
+    /// <summary>Records an action; when it cannot be saved the action still happens, the failure is reported, and this returns false.</summary>
+    public bool Record(string actor, string action, string target, string? detail = null) => store.TryWrite("the audit log", (connection, transaction) =>
     {
-        if (!store.IsAvailable)
-        {
-            return false;
-        }
-
-        using var connection = store.Open();
         using var command = connection.CreateCommand();
+        command.Transaction = transaction;
         command.CommandText = "INSERT INTO audit_log (at, actor, action, target, detail) VALUES ($at, $actor, $action, $target, $detail);";
         command.Parameters.AddWithValue("$at", time.GetUtcNow().UtcDateTime.ToString("O", CultureInfo.InvariantCulture));
         command.Parameters.AddWithValue("$actor", actor);
@@ -27,8 +22,7 @@ public sealed class AuditLog(SparkControlStore store, TimeProvider time)
         command.Parameters.AddWithValue("$target", target);
         command.Parameters.AddWithValue("$detail", (object?)detail ?? DBNull.Value);
         command.ExecuteNonQuery();
-        return true;
-    }
+    });
 
     /// <summary>The newest entries first, optionally only those about <paramref name="target"/>.</summary>
     public IReadOnlyList<AuditEntry> Recent(int count, string? target = null)

@@ -24,11 +24,15 @@ public sealed class GpuLedgerStore(SparkControlStore store)
 
     public string? UnavailableReason => store.UnavailableReason;
 
-    /// <summary>Adds minute deltas to all three rollups and records each Spark's last counted sample, in one transaction.</summary>
-    public void Add(IReadOnlyDictionary<LedgerKey, LedgerSeconds> minutes, IReadOnlyDictionary<string, DateTimeOffset> cursors)
+    /// <summary>
+    /// Adds minute deltas to all three rollups and records each Spark's last counted sample, in one transaction; false
+    /// (reported to the storage health) when it cannot be saved, so the caller keeps the batch.
+    /// </summary>
+    public bool Add(IReadOnlyDictionary<LedgerKey, LedgerSeconds> minutes, IReadOnlyDictionary<string, DateTimeOffset> cursors) =>
+        store.TryWrite("the GPU ledger", (connection, transaction) => AddRows(connection, transaction, minutes, cursors));
+
+    private static void AddRows(SqliteConnection connection, SqliteTransaction transaction, IReadOnlyDictionary<LedgerKey, LedgerSeconds> minutes, IReadOnlyDictionary<string, DateTimeOffset> cursors)
     {
-        using var connection = store.Open();
-        using var transaction = connection.BeginTransaction();
         foreach (var (resolution, floor) in new (LedgerResolution, Func<DateTimeOffset, DateTimeOffset>)[]
                  { (LedgerResolution.Minute, LedgerTime.Minute), (LedgerResolution.Hour, LedgerTime.Hour), (LedgerResolution.Day, LedgerTime.Day) })
         {
@@ -79,8 +83,6 @@ public sealed class GpuLedgerStore(SparkControlStore store)
             command.Parameters.AddWithValue("$ticks", at.UtcTicks);
             command.ExecuteNonQuery();
         }
-
-        transaction.Commit();
     }
 
     /// <summary>The last sample counted per Spark, as stored.</summary>
@@ -158,15 +160,16 @@ public sealed class GpuLedgerStore(SparkControlStore store)
     }
 
     /// <summary>Deletes minute rows older than <paramref name="minuteRetention"/> and hour rows older than <paramref name="hourRetention"/>.</summary>
-    public int Prune(DateTimeOffset now, TimeSpan minuteRetention, TimeSpan hourRetention)
-    {
-        using var connection = store.Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = "DELETE FROM gpu_ledger_minute WHERE bucket < $minutes; DELETE FROM gpu_ledger_hour WHERE bucket < $hours;";
-        command.Parameters.AddWithValue("$minutes", (now - minuteRetention).ToUnixTimeSeconds());
-        command.Parameters.AddWithValue("$hours", (now - hourRetention).ToUnixTimeSeconds());
-        return command.ExecuteNonQuery();
-    }
+    public bool Prune(DateTimeOffset now, TimeSpan minuteRetention, TimeSpan hourRetention) =>
+        store.TryWrite("the GPU ledger", (connection, transaction) =>
+        {
+            using var command = connection.CreateCommand();
+            command.Transaction = transaction;
+            command.CommandText = "DELETE FROM gpu_ledger_minute WHERE bucket < $minutes; DELETE FROM gpu_ledger_hour WHERE bucket < $hours;";
+            command.Parameters.AddWithValue("$minutes", (now - minuteRetention).ToUnixTimeSeconds());
+            command.Parameters.AddWithValue("$hours", (now - hourRetention).ToUnixTimeSeconds());
+            command.ExecuteNonQuery();
+        });
 
     // The table name comes from this enum, never from input.
     private static string Table(LedgerResolution resolution) => resolution switch

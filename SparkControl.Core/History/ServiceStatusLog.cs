@@ -11,10 +11,11 @@ public sealed class ServiceStatusLog(SparkControlStore store)
 {
     public bool IsAvailable => store.IsAvailable;
 
-    public void Append(ServiceStatusChange change)
+    /// <summary>Saves a change; false (and reported) when it cannot be saved.</summary>
+    public bool Append(ServiceStatusChange change) => store.TryWrite("service status changes", (connection, transaction) =>
     {
-        using var connection = store.Open();
         using var command = connection.CreateCommand();
+        command.Transaction = transaction;
         command.CommandText = "INSERT INTO service_status_changes (spark, service, at, status, reason) VALUES ($spark, $service, $at, $status, $reason);";
         command.Parameters.AddWithValue("$spark", change.Spark);
         command.Parameters.AddWithValue("$service", change.Service);
@@ -22,7 +23,7 @@ public sealed class ServiceStatusLog(SparkControlStore store)
         command.Parameters.AddWithValue("$status", change.Status.ToString());
         command.Parameters.AddWithValue("$reason", change.Reason);
         command.ExecuteNonQuery();
-    }
+    });
 
     /// <summary>Changes of one service since <paramref name="since"/>, oldest first, plus the last change before it (the state at the start).</summary>
     public IReadOnlyList<ServiceStatusChange> Read(string spark, string service, DateTimeOffset since)

@@ -277,17 +277,8 @@ public sealed partial class HealthMonitor : BackgroundService
                 LogStatusChange(service.Spark, service.Name, before.Status, status, reason);
             }
 
-            if (_statusLog.IsAvailable)
-            {
-                try
-                {
-                    _statusLog.Append(new ServiceStatusChange(service.Spark, service.Name, now, status, reason));
-                }
-                catch (Exception ex)
-                {
-                    LogStatusNotStored(ex);
-                }
-            }
+            // A change that cannot be saved is reported by the store; the timeline misses it, the health goes on.
+            _statusLog.Append(new ServiceStatusChange(service.Spark, service.Name, now, status, reason));
         }
 
         return new ServiceHealth
@@ -320,7 +311,4 @@ public sealed partial class HealthMonitor : BackgroundService
 
     [LoggerMessage(Level = LogLevel.Information, Message = "{Spark}/{Service}: {From} -> {To} ({Reason})")]
     private partial void LogStatusChange(string spark, string service, HealthStatus from, HealthStatus to, string reason);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "A service status change could not be stored")]
-    private partial void LogStatusNotStored(Exception ex);
 }

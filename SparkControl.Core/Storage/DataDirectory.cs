@@ -14,11 +14,14 @@ namespace SparkControl.Core.Storage;
 public sealed class DataDirectory
 {
     private readonly ConcurrentDictionary<string, SemaphoreSlim> _fileLocks = new(StringComparer.Ordinal);
+    private readonly StorageHealth? _health;
 
-    public DataDirectory(string path)
+    /// <param name="health">Told how each write went, for the banner and <c>/healthz</c> (none in tests of the files alone).</param>
+    public DataDirectory(string path, StorageHealth? health = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         Path = System.IO.Path.GetFullPath(path);
+        _health = health;
         TryCreate();
     }
 
@@ -109,10 +112,17 @@ public sealed class DataDirectory
             }
 
             File.Move(temp, path, overwrite: true);
+            _health?.Succeeded(fileName);
+        }
+        catch (DataDirectoryException)
+        {
+            // The operator's read-only file: left alone on purpose, not a storage fault.
+            throw;
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             TryDelete(temp);
+            _health?.Failed(fileName, path, ex);
             throw new DataDirectoryException(path, $"Cannot write {path}: {Describe(ex)}. Make the data directory ({Path}) writable, or point SPARKCONTROL_DATA at one that is.", ex);
         }
         finally
@@ -149,6 +159,7 @@ public sealed class DataDirectory
     {
         UnauthorizedAccessException => "permission denied",
         IOException io when io.HResult == 30 || io.Message.Contains("Read-only file system", StringComparison.OrdinalIgnoreCase) => "the file system is read-only",
+        IOException io when io.HResult == 28 || io.Message.Contains("No space left", StringComparison.OrdinalIgnoreCase) => "the disk is full",
         _ => ex.Message.TrimEnd('.'),
     };
 }

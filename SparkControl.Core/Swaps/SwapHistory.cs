@@ -21,16 +21,14 @@ public sealed class SwapHistory(SparkControlStore store)
 
     public string? UnavailableReason => store.UnavailableReason;
 
-    /// <summary>Writes the swap and its phases as they are now; the swap's row is replaced, phases are upserted.</summary>
-    public void Save(SwapStatus swap)
-    {
-        if (!store.IsAvailable)
-        {
-            return;
-        }
+    /// <summary>
+    /// Writes the swap and its phases as they are now; the swap's row is replaced, phases are upserted. A write that
+    /// cannot be saved is reported to the storage health and returns false: the swap itself goes on to its end.
+    /// </summary>
+    public bool Save(SwapStatus swap) => store.TryWrite("the swap history", (connection, transaction) => Write(connection, transaction, swap));
 
-        using var connection = store.Open();
-        using var transaction = connection.BeginTransaction();
+    private static void Write(SqliteConnection connection, SqliteTransaction transaction, SwapStatus swap)
+    {
         using (var command = connection.CreateCommand())
         {
             command.Transaction = transaction;
@@ -79,8 +77,6 @@ public sealed class SwapHistory(SparkControlStore store)
             command.Parameters.AddWithValue("$ended", phase.EndedAt is { } ended ? Time(ended) : DBNull.Value);
             command.ExecuteNonQuery();
         }
-
-        transaction.Commit();
     }
 
     /// <summary>Past swaps, newest first.</summary>

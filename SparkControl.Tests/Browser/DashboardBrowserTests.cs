@@ -1,3 +1,4 @@
+using System.Net.Http.Json;
 using Microsoft.Playwright;
 using SparkControl.Tests.Infrastructure;
 using static Microsoft.Playwright.Assertions;
@@ -55,7 +56,7 @@ public sealed class DashboardBrowserTests(BrowserFixture browser)
     [Fact]
     public async Task Dashboard_ReadOnlyDataDirectory_StillShowsTheDemoSpark()
     {
-        await using var readOnly = await ReadOnlyMount.CreateAsync();
+        await using var readOnly = await TmpfsMount.CreateReadOnlyAsync();
         await using var app = await SparkControlApp.StartAsync(dataDirectory: readOnly.Path);
         var page = await browser.NewPageAsync(app.BaseAddress);
 
@@ -64,6 +65,25 @@ public sealed class DashboardBrowserTests(BrowserFixture browser)
 
         await page.GotoAsync("/settings");
         await Expect(page.GetByTestId("data-directory-readonly")).ToContainTextAsync("the file system is read-only");
+    }
+
+    [Fact]
+    public async Task Dashboard_DataDirectoryTurnsReadOnly_ABannerSaysWhatCannotBeSaved_Live()
+    {
+        await using var volume = await Ext4Volume.CreateAsync();
+        await using var app = await SparkControlApp.StartAsync(dataDirectory: volume.Path);
+        var page = await browser.NewPageAsync(app.BaseAddress);
+        await page.GotoAsync("/");
+        await Expect(page.GetByTestId("spark-demo").GetByTestId("loaded-model-status")).ToHaveAttributeAsync("data-status", "Healthy");
+        await Expect(page.GetByTestId("storage-banner")).ToHaveCountAsync(0);
+
+        await volume.FailAsync();
+        using var client = app.CreateClient();
+        using var swap = await client.PostAsJsonAsync("/api/swaps", new { model = "gpt-oss-20b", spark = "demo" });
+
+        await Expect(page.GetByTestId("storage-banner")).ToContainTextAsync("the swap history");
+        await Expect(page.GetByTestId("spark-demo").GetByTestId("loaded-model-name")).ToHaveTextAsync("gpt-oss-20b");
+        await page.SaveScreenshotAsync("storage-banner.png");
     }
 
     [Fact]

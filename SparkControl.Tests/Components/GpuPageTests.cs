@@ -39,7 +39,7 @@ public sealed class GpuPageTests : UiTestContext
         var tracker = new GpuBusyTracker(
             _fleet,
             _activity,
-            new GpuLedgerStore(new SparkControlStore(new DataDirectory(dataDirectory), NullLogger<SparkControlStore>.Instance)),
+            new GpuLedgerStore(new SparkControlStore(new DataDirectory(dataDirectory), new SparkControl.Core.Storage.StorageHealth(TimeProvider.System, NullLogger<SparkControl.Core.Storage.StorageHealth>.Instance), NullLogger<SparkControlStore>.Instance)),
             new SparkControlMetrics(new TestMeterFactory()),
             _time,
             new StaticOptionsMonitor<SparkControlOptions>(new SparkControlOptions { Gpu = new GpuOptions { FlushInterval = TimeSpan.FromMinutes(10) } }),

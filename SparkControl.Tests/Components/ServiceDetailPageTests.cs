@@ -34,7 +34,7 @@ public sealed class ServiceDetailPageTests : UiTestContext
 
     public ServiceDetailPageTests()
     {
-        var store = new SparkControlStore(new DataDirectory(_data.Path), NullLogger<SparkControlStore>.Instance);
+        var store = new SparkControlStore(new DataDirectory(_data.Path), new SparkControl.Core.Storage.StorageHealth(TimeProvider.System, NullLogger<SparkControl.Core.Storage.StorageHealth>.Instance), NullLogger<SparkControlStore>.Instance);
         var fleet = new SparkFleet(_time);
         ServiceDefinition[] services =
         [

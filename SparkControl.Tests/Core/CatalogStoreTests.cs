@@ -180,7 +180,7 @@ public sealed class CatalogStoreTests : IDisposable
     public async Task ReadOnlyDataDirectory_GivesAClearErrorAndLeavesTheFileUnchanged()
     {
         const string existing = "models:\n  - id: mine\n    source: { hf: org/mine }\n";
-        await using var readOnly = await ReadOnlyMount.CreateAsync(path => File.WriteAllTextAsync(Path.Combine(path, CatalogStore.CustomFileName), existing));
+        await using var readOnly = await TmpfsMount.CreateReadOnlyAsync(path => File.WriteAllTextAsync(Path.Combine(path, CatalogStore.CustomFileName), existing));
         var store = new CatalogStore(new DataDirectory(readOnly.Path), new ModelCatalog(TimeProvider.System));
 
         var error = await Assert.ThrowsAsync<DataDirectoryException>(() => store.AddAsync(Model("new", "org/new"), CancellationToken.None));

@@ -40,7 +40,7 @@ public sealed class GpuBusyTrackerTests : IDisposable
     private GpuBusyTracker CreateTracker() => new(
         _fleet,
         _activity,
-        new GpuLedgerStore(new SparkControlStore(new DataDirectory(_data.Path), NullLogger<SparkControlStore>.Instance)),
+        new GpuLedgerStore(new SparkControlStore(new DataDirectory(_data.Path), new SparkControl.Core.Storage.StorageHealth(TimeProvider.System, NullLogger<SparkControl.Core.Storage.StorageHealth>.Instance), NullLogger<SparkControlStore>.Instance)),
         _metrics,
         _time,
         new StaticOptionsMonitor<SparkControlOptions>(_options),

@@ -15,7 +15,7 @@ public sealed class GpuLedgerStoreTests : IDisposable
 
     public GpuLedgerStoreTests()
     {
-        _sqlite = new SparkControlStore(new DataDirectory(_data.Path), NullLogger<SparkControlStore>.Instance);
+        _sqlite = new SparkControlStore(new DataDirectory(_data.Path), new SparkControl.Core.Storage.StorageHealth(TimeProvider.System, NullLogger<SparkControl.Core.Storage.StorageHealth>.Instance), NullLogger<SparkControlStore>.Instance);
         _store = new GpuLedgerStore(_sqlite);
     }
 

@@ -51,8 +51,8 @@ public sealed class StorageTests : IDisposable
     {
         var data = new DataDirectory(_directory.Path);
 
-        var first = new SparkControlStore(data, NullLogger<SparkControlStore>.Instance);
-        var second = new SparkControlStore(data, NullLogger<SparkControlStore>.Instance);
+        var first = new SparkControlStore(data, new SparkControl.Core.Storage.StorageHealth(TimeProvider.System, NullLogger<SparkControl.Core.Storage.StorageHealth>.Instance), NullLogger<SparkControlStore>.Instance);
+        var second = new SparkControlStore(data, new SparkControl.Core.Storage.StorageHealth(TimeProvider.System, NullLogger<SparkControl.Core.Storage.StorageHealth>.Instance), NullLogger<SparkControlStore>.Instance);
 
         Assert.True(first.IsAvailable);
         Assert.Equal(Migrations.Latest, first.SchemaVersion);

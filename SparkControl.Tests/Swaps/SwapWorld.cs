@@ -50,7 +50,7 @@ public sealed class SwapWorld : IAsyncDisposable
     private SwapWorld(TempDirectory data)
     {
         Data = data;
-        Store = new SparkControlStore(new DataDirectory(data.Path), NullLogger<SparkControlStore>.Instance);
+        Store = new SparkControlStore(new DataDirectory(data.Path), new SparkControl.Core.Storage.StorageHealth(TimeProvider.System, NullLogger<SparkControl.Core.Storage.StorageHealth>.Instance), NullLogger<SparkControlStore>.Instance);
         History = new SwapHistory(Store);
         Metrics = new SparkControlMetrics(Meters);
         Fleet = new SparkFleet(TimeProvider.System);

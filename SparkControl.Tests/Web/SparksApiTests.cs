@@ -90,6 +90,36 @@ public sealed class SparksApiTests : IAsyncLifetime
         Assert.False(File.Exists(SparksFile));
     }
 
+    /// <summary>
+    /// One field at a time: with every field hostile at once, a field that accepts a hostile value hides behind the
+    /// others' errors. Each field must refuse each value on its own, and name itself.
+    /// </summary>
+    [Fact]
+    public async Task Add_HostileInputInAnyOneField_Is400NamingThatField()
+    {
+        string[] fields = ["name", "host", "user", "keyPath", "role", "hfCachePath", "modelRoots", "pathPrefix", "gpus", "networkMode", "vllmImage", "extraMounts",
+            "launchCluster.script", "launchCluster.nodes", "launchCluster.containerName", "launchCluster.image"];
+        var hostile = HostileInputs.All.Where((h, i) => h.Length > 0 && (i % 4 == 0 || HostileInputs.ValidValues.Any(v => h.StartsWith(v, StringComparison.Ordinal) && h.Length - v.Length <= 2))).ToList();
+        foreach (var field in fields)
+        {
+            foreach (var value in hostile)
+            {
+                var body = System.Text.Json.Nodes.JsonNode.Parse(JsonSerializer.Serialize(Spark()))!.AsObject();
+                body["extraMounts"] = new System.Text.Json.Nodes.JsonArray();
+                body["pathPrefix"] = new System.Text.Json.Nodes.JsonArray();
+                var (parent, key) = field.Split('.') is [var outer, var inner] ? (body[outer]!.AsObject(), inner) : (body, field);
+                parent[key] = key is "modelRoots" or "pathPrefix" or "extraMounts" or "nodes" ? new System.Text.Json.Nodes.JsonArray(value) : value;
+
+                using var response = await _client.PostAsJsonAsync("/api/sparks", body);
+                var problem = response.StatusCode == HttpStatusCode.BadRequest ? await response.Content.ReadFromJsonAsync<JsonElement>() : default;
+                Assert.True(response.StatusCode == HttpStatusCode.BadRequest, $"{field} = {SparkControl.Core.Shell.Validators.Printable(value)} got {response.StatusCode}");
+                Assert.True(problem.GetProperty("errors").TryGetProperty(field, out _), $"{field} = {SparkControl.Core.Shell.Validators.Printable(value)}: {problem}");
+            }
+        }
+
+        Assert.False(File.Exists(SparksFile));
+    }
+
     [Fact]
     public async Task AddTwice_Is409_UpdateAndDeleteWork()
     {
@@ -177,7 +207,7 @@ public sealed class ReadOnlyDataApiTests
     [Fact]
     public async Task Writes_OnAReadOnlyDataDirectory_Are503NamingThePath()
     {
-        await using var readOnly = await ReadOnlyMount.CreateAsync();
+        await using var readOnly = await TmpfsMount.CreateReadOnlyAsync();
         await using var app = await SparkControlApp.StartAsync(dataDirectory: readOnly.Path);
         using var client = app.CreateClient();
 

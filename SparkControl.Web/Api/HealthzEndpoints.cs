@@ -12,7 +12,10 @@ public static class HealthzEndpoints
 
     public sealed record DatabaseState(bool Available, string? Reason);
 
-    public sealed record HealthzResponse(string Status, string Version, bool Demo, DataDirectoryState DataDirectory, DatabaseState Database);
+    /// <summary>Something that cannot be saved now: what, where, why, and since when.</summary>
+    public sealed record StorageProblemView(string What, string Path, string Reason, DateTimeOffset Since);
+
+    public sealed record HealthzResponse(string Status, string Version, bool Demo, DataDirectoryState DataDirectory, DatabaseState Database, StorageProblemView[] CannotSave);
 
     public static IEndpointRouteBuilder MapHealthz(this IEndpointRouteBuilder endpoints)
     {
@@ -20,15 +23,17 @@ public static class HealthzEndpoints
         return endpoints;
     }
 
-    private static HealthzResponse GetHealthz(DataDirectory dataDirectory, SparkControlStore store, SparkFleet fleet)
+    private static HealthzResponse GetHealthz(DataDirectory dataDirectory, SparkControlStore store, StorageHealth storage, SparkFleet fleet)
     {
         var writable = dataDirectory.CanWrite(out var reason);
-        var degraded = !writable || !store.IsAvailable;
+        var problems = storage.Current;
+        var degraded = !writable || !store.IsAvailable || !problems.IsEmpty;
         return new HealthzResponse(
             degraded ? "degraded" : "ok",
             AppVersion.Current,
             fleet.Current.IsDemo,
             new DataDirectoryState(dataDirectory.Path, writable, reason),
-            new DatabaseState(store.IsAvailable, store.UnavailableReason));
+            new DatabaseState(store.IsAvailable, store.UnavailableReason),
+            [.. problems.Select(p => new StorageProblemView(p.What, p.Path, p.Reason, p.Since))]);
     }
 }

@@ -59,7 +59,8 @@ public static class SparkControlHosting
         services.AddSingleton(TimeProvider.System);
         services.AddMetrics();
         services.AddSingleton<SparkControlMetrics>();
-        services.AddSingleton(sp => new DataDirectory(sp.GetRequiredService<IOptions<SparkControlOptions>>().Value.DataDirectory));
+        services.AddSingleton<StorageHealth>();
+        services.AddSingleton(sp => new DataDirectory(sp.GetRequiredService<IOptions<SparkControlOptions>>().Value.DataDirectory, sp.GetRequiredService<StorageHealth>()));
         services.AddSingleton<SparkControlStore>();
         services.AddSingleton<ServiceStatusLog>();
         services.AddSingleton<SparkFleet>();
