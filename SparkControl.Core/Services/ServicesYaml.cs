@@ -127,14 +127,14 @@ public static class ServicesYaml
         }
 
         Check("port", Validators.Port(service.Port));
-        if (service.Url is { } url && !(Uri.TryCreate(url, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https" && !url.Any(char.IsWhiteSpace)))
+        if (service.Url is { } url && !IsHttpUrl(url))
         {
             errors.Add(new FieldError("url", $"url '{Validators.Printable(url)}' must be an absolute http(s) address"));
         }
 
-        if (service.HealthPath is { } path && (!path.StartsWith('/') || path.Any(c => char.IsControl(c) || char.IsWhiteSpace(c)) || path.Length > 256))
+        if (service.HealthPath is { } path && HealthPathProblem(path) is { } pathProblem)
         {
-            errors.Add(new FieldError("healthPath", "healthPath must start with '/' and hold no spaces"));
+            errors.Add(new FieldError("healthPath", pathProblem));
         }
 
         if (service.MemoryLimitBytes is { } memory && Validators.MemoryLimit(memory) is { } memoryProblem)
@@ -149,9 +149,14 @@ public static class ServicesYaml
 
         foreach (var link in service.Links)
         {
-            if (!Uri.TryCreate(link.Url, UriKind.Absolute, out var linkUri) || linkUri.Scheme is not ("http" or "https"))
+            if (string.IsNullOrWhiteSpace(link.Title) || link.Title.Length > 100 || link.Title.Any(c => char.IsControl(c) || char.GetUnicodeCategory(c) == UnicodeCategory.Format))
             {
-                errors.Add(new FieldError("links", $"the link '{Validators.Printable(link.Title)}' must be an absolute http(s) address"));
+                errors.Add(new FieldError("links", $"a link's title '{Validators.Printable(link.Title ?? string.Empty)}' must be 1-100 printable characters"));
+            }
+
+            if (!IsHttpUrl(link.Url))
+            {
+                errors.Add(new FieldError("links", $"the link '{Validators.Printable(link.Title ?? string.Empty)}' must be an absolute http(s) address"));
             }
         }
 
@@ -162,6 +167,20 @@ public static class ServicesYaml
 
         return errors;
     }
+
+    /// <summary>An absolute http(s) address without spaces, control characters or credentials.</summary>
+    public static bool IsHttpUrl(string? url) =>
+        url is { Length: > 0 and <= 2048 } && !url.Any(c => char.IsWhiteSpace(c) || char.IsControl(c))
+        && Uri.TryCreate(url, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https" && uri.UserInfo.Length == 0 && uri.Host.Length > 0;
+
+    /// <summary>
+    /// A path on the service's own address: one leading '/', URL path characters only. "//host/x" would be read as
+    /// another host (a probe sent elsewhere), and a backslash is a slash to some servers.
+    /// </summary>
+    public static string? HealthPathProblem(string path) =>
+        path.Length is > 0 and <= 256 && path[0] == '/' && (path.Length == 1 || path[1] != '/') && path.All(c => char.IsAsciiLetterOrDigit(c) || "-._~/?=&%".Contains(c, StringComparison.Ordinal))
+            ? null
+            : $"healthPath '{Validators.Printable(path)}' must be a path on the service such as /health: one leading '/', then letters, digits and - . _ ~ / ? = & %";
 
     public static string Write(IEnumerable<ServiceDefinition> services) => new YamlWriter()
         .Add("services", services.Select(s => new YamlWriter()
@@ -179,29 +198,27 @@ public static class ServicesYaml
 }
 
 /// <summary>Docker-style sizes: <c>512m</c>, <c>16g</c>, <c>1.5g</c>, or plain bytes.</summary>
-public static class ByteSize
+public static partial class ByteSize
 {
+    /// <summary>Reads a size exactly as written: digits, an optional fraction, an optional unit; no spaces, no signs, no exponents.</summary>
     public static bool TryParse(string text, out long bytes)
     {
         bytes = 0;
-        var trimmed = text.Trim().ToLowerInvariant();
-        if (trimmed.Length == 0)
+        var match = SizePattern().Match(text);
+        if (!match.Success)
         {
             return false;
         }
 
-        var unit = trimmed[^1];
-        long multiplier = unit switch
+        long multiplier = char.ToLowerInvariant(match.Groups[2].ValueSpan is [var unit] ? unit : 'b') switch
         {
             'k' => 1L << 10,
             'm' => 1L << 20,
             'g' => 1L << 30,
             't' => 1L << 40,
-            'b' => 1,
             _ => 1,
         };
-        var number = char.IsDigit(unit) ? trimmed : trimmed[..^1];
-        if (!double.TryParse(number, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) || !double.IsFinite(value) || value < 0 || value * multiplier > long.MaxValue / 2)
+        if (!double.TryParse(match.Groups[1].ValueSpan, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var value) || value * multiplier > long.MaxValue / 2)
         {
             return false;
         }
@@ -209,6 +226,9 @@ public static class ByteSize
         bytes = (long)Math.Round(value * multiplier);
         return true;
     }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"^([0-9]{1,15}(?:\.[0-9]{1,6})?)([kmgtbKMGTB]?)\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant)]
+    private static partial System.Text.RegularExpressions.Regex SizePattern();
 
     /// <summary>The shortest exact Docker-style spelling: <c>16g</c>, <c>1536m</c>, or bytes.</summary>
     public static string Format(long bytes)

@@ -193,6 +193,15 @@ public static partial class Validators
         return null;
     }
 
+    /// <summary>
+    /// An absolute path, or one under the login user's home written <c>~/...</c> (expanded on the Spark, never by a
+    /// shell): the part after <c>~</c> follows the same rules as an absolute path.
+    /// </summary>
+    public static string? HomeOrAbsolutePath(string? value, string field = "path") =>
+        value is not null && value.StartsWith("~/", StringComparison.Ordinal)
+            ? (AbsolutePath(value[1..], field) is { } error ? error.Replace($"'{Printable(value[1..])}'", $"'{Printable(value)}'", StringComparison.Ordinal) : null)
+            : AbsolutePath(value, field);
+
     /// <summary>Checks <paramref name="path"/> is a valid absolute path at or below one of <paramref name="roots"/>.</summary>
     public static string? PathUnderRoots(string? path, IReadOnlyCollection<string> roots, string field = "path")
     {

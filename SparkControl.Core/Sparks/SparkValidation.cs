@@ -25,10 +25,7 @@ public static class SparkValidation
             Check("keyPath", Validators.AbsolutePath(spark.KeyPath, "keyPath"));
         }
 
-        if (!spark.HfCachePath.StartsWith("~/", StringComparison.Ordinal))
-        {
-            Check("hfCachePath", Validators.AbsolutePath(spark.HfCachePath, "hfCachePath"));
-        }
+        Check("hfCachePath", Validators.HomeOrAbsolutePath(spark.HfCachePath, "hfCachePath"));
 
         foreach (var root in spark.ModelRoots)
         {

@@ -23,7 +23,27 @@ public sealed class HostileInputTests
         Assert.NotNull(Validators.Host(input));
         Assert.NotNull(Validators.PathUnderRoots(input, ["/models"]));
         Assert.NotNull(Validators.PathUnderRoots("/models/" + input, ["/models"]));
+        Assert.NotNull(Validators.HomeOrAbsolutePath("~/" + input));
+        Assert.NotNull(Validators.FlagName(input.StartsWith("--", StringComparison.Ordinal) && Validators.FlagName(input) is null ? input + "\n" : input));
     }
+
+    [Theory]
+    [InlineData("~/.cache/huggingface", true)]
+    [InlineData("/home/nvidia/.cache/huggingface", true)]
+    [InlineData("~/$(reboot)", false)]
+    [InlineData("~/../../etc", false)]
+    [InlineData("~/.cache\n", false)]
+    [InlineData("~", false)]
+    [InlineData("~root/.cache", false)]
+    public void HomeOrAbsolutePath_HomeFormFollowsTheAbsoluteRules(string input, bool valid) =>
+        Assert.Equal(valid, Validators.HomeOrAbsolutePath(input) is null);
+
+    [Theory]
+    [InlineData("--api-key\n")]
+    [InlineData("--api-key\r")]
+    [InlineData("--served-model-name\n")]
+    public void ExtraArgs_ManagedFlagWithALineBreak_IsRefused(string flag) =>
+        Assert.NotEmpty(VllmArguments.ValidateExtraArgs([flag, "x"]));
 
     [Theory]
     [MemberData(nameof(HostileInputs.Cases), MemberType = typeof(HostileInputs))]
@@ -71,6 +91,8 @@ public sealed class HostileInputTests
     [InlineData("=cmd", "'=cmd'")]
     [InlineData("~", "'~'")]
     [InlineData("--port", "--port")]
+    [InlineData("x\n", "'x\n'")]
+    [InlineData("--port\r", "'--port\r'")]
     public void Quote_Examples(string input, string expected) => Assert.Equal(expected, ShellCommand.Quote(input));
 
     [Fact]

@@ -24,6 +24,10 @@ public static class HostileInputs
         "brace{s}", "less<than", "more>than", "back\\slash", "equals=sign =", "colon: colon", "comma, comma", "at @at",
     ];
 
+    /// <summary>Values every validator of their kind accepts: ids, names, hosts, repos, revisions, paths, flags, sizes.</summary>
+    public static readonly string[] ValidValues =
+        ["spark-1", "qwen3-8b", "Qwen/Qwen3-8B", "main", "192.168.1.50", "spark-1.lan", "/home/nvidia/models", "~/.cache/huggingface", "--api-key", "--max-model-len", "16g", "8000"];
+
     /// <summary>The payloads plus variants that keep each payload's danger (embedded, doubled, repeated, very long).</summary>
     public static IReadOnlyList<string> All { get; } = Build();
 
@@ -39,6 +43,15 @@ public static class HostileInputs
         {
             values.Add("model" + payload + "name");
             values.Add(payload + payload);
+        }
+
+        // A valid value with a line break after it: a pattern anchored with '$' lets it through ('$' matches before a
+        // final newline), and the break then ends the remote command line.
+        foreach (var valid in ValidValues)
+        {
+            values.Add(valid + "\n");
+            values.Add(valid + "\r");
+            values.Add(valid + "\r\n");
         }
 
         values.Add(new string('A', 10_000));

@@ -161,10 +161,20 @@ public sealed class SwapsApiTests : IAsyncLifetime
     [Fact]
     public async Task Post_HostileModelIds_AreRefusedAndNeverReachTheSpark()
     {
-        foreach (var hostile in HostileInputs.All.Take(60))
+        foreach (var hostile in HostileInputs.All.Where((_, i) => i % 2 == 0))
         {
             using var response = await _client.PostAsJsonAsync("/api/swaps", new { model = hostile, spark = "demo" });
-            Assert.True(response.StatusCode is HttpStatusCode.BadRequest or HttpStatusCode.NotFound, $"{hostile}: {response.StatusCode}");
+            using var bySpark = await _client.PostAsJsonAsync("/api/swaps", new { model = "gpt-oss-20b", spark = hostile });
+            // In a path, a value that is empty, holds '/' or is a dot segment names another route, not a hostile id.
+            var inPath = hostile.Length > 0 && !hostile.Contains('/', StringComparison.Ordinal) && hostile is not ("." or "..");
+            using var unload = inPath ? await _client.PostAsync($"/api/sparks/{Uri.EscapeDataString(hostile)}/unload", null) : null;
+            using var byId = inPath ? await _client.GetAsync($"/api/swaps/{Uri.EscapeDataString(hostile)}") : null;
+            // Refused by the validators, not looked up: a 404 would mean a hostile value was carried to the look-up.
+            Assert.True(response.StatusCode == HttpStatusCode.BadRequest, $"model {SparkControl.Core.Shell.Validators.Printable(hostile)}: {response.StatusCode}");
+            Assert.True(bySpark.StatusCode == HttpStatusCode.BadRequest, $"spark {SparkControl.Core.Shell.Validators.Printable(hostile)}: {bySpark.StatusCode}");
+            // 414: Kestrel refuses a path that long before any routing, which is a refusal too.
+            Assert.True(unload is null || unload.StatusCode is HttpStatusCode.BadRequest or HttpStatusCode.RequestUriTooLong, $"unload {SparkControl.Core.Shell.Validators.Printable(hostile)}: {unload?.StatusCode}");
+            Assert.True(byId is null || byId.StatusCode is HttpStatusCode.BadRequest or HttpStatusCode.RequestUriTooLong, $"id {SparkControl.Core.Shell.Validators.Printable(hostile)}: {byId?.StatusCode}");
         }
 
         Assert.Equal("qwen3-8b", (await CurrentAsync())!.Value.GetProperty("modelId").GetString());

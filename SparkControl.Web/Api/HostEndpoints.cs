@@ -10,7 +10,7 @@ public static class HostEndpoints
 {
     public static IEndpointRouteBuilder MapHostEndpoints(this IEndpointRouteBuilder endpoints)
     {
-        var group = endpoints.MapGroup("/api/sparks/{name}").WithTags("Hosts");
+        var group = endpoints.MapGroup("/api/sparks/{name}").WithTags("Hosts").ValidateRouteValues(("name", v => Validators.Name(v, "name")));
         group.MapGet("/host", Host);
         group.MapPost("/reapply-patches", Reapply);
         group.MapPost("/actions/{action}", RunAction);

@@ -17,7 +17,7 @@ public static class ModelsEndpoints
 
     public static IEndpointRouteBuilder MapModels(this IEndpointRouteBuilder endpoints)
     {
-        var group = endpoints.MapGroup("/api/models").WithTags("Models");
+        var group = endpoints.MapGroup("/api/models").WithTags("Models").ValidateRouteValues(("id", v => Validators.ModelId(v, "id")));
         group.MapGet("/", List);
         group.MapGet("/{id}", Get);
         group.MapPost("/", Add);
@@ -26,7 +26,7 @@ public static class ModelsEndpoints
         group.MapDelete("/{id}", Remove);
         group.MapGet("/{id}/command", Command);
         group.MapGet("/{id}/disk", Disk);
-        endpoints.MapPost("/api/sparks/{name}/discover", Discover).WithTags("Models");
+        endpoints.MapPost("/api/sparks/{name}/discover", Discover).WithTags("Models").ValidateRouteValues(("name", v => Validators.Name(v, "name")));
         return endpoints;
     }
 

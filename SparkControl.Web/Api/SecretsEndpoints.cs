@@ -11,7 +11,7 @@ public static class SecretsEndpoints
 
     public static IEndpointRouteBuilder MapSecrets(this IEndpointRouteBuilder endpoints)
     {
-        var group = endpoints.MapGroup("/api/secrets").WithTags("Secrets");
+        var group = endpoints.MapGroup("/api/secrets").WithTags("Secrets").ValidateRouteValues(("name", SecretStore.ValidateName));
         group.MapGet("/", (SecretStore secrets) => TypedResults.Ok(secrets.List()));
         group.MapPut("/{name}", Set);
         group.MapDelete("/{name}", Remove);

@@ -16,13 +16,13 @@ public static class ServicesEndpoints
 
     public static IEndpointRouteBuilder MapServices(this IEndpointRouteBuilder endpoints)
     {
-        var definitions = endpoints.MapGroup("/api/services/definitions").WithTags("Services");
+        var definitions = endpoints.MapGroup("/api/services/definitions").WithTags("Services").ValidateRouteValues(("spark", v => Validators.Name(v, "spark")), ("name", v => Validators.Name(v, "name")));
         definitions.MapGet("/", (ServiceSettingsStore store) => TypedResults.Ok(store.Current.Services.Select(ServiceInput.FromDefinition).ToArray()));
         definitions.MapPost("/", AddDefinition);
         definitions.MapPut("/{spark}/{name}", UpdateDefinition);
         definitions.MapDelete("/{spark}/{name}", RemoveDefinition);
 
-        var group = endpoints.MapGroup("/api/services").WithTags("Services");
+        var group = endpoints.MapGroup("/api/services").WithTags("Services").ValidateRouteValues(("spark", v => Validators.Name(v, "spark")), ("name", v => Validators.Name(v, "name")));
         group.MapGet("/", (HealthMonitor health) => TypedResults.Ok(health.Current.Value.Sparks.SelectMany(s => s.Services).Select(ServiceInput.View).ToArray()));
         group.MapGet("/{spark}/{name}", Detail);
         group.MapPost("/{spark}/{name}/{action:regex(^(restart|stop|start)$)}", Act);

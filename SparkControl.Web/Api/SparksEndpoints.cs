@@ -33,7 +33,7 @@ public static class SparksEndpoints
 
     public static IEndpointRouteBuilder MapSparks(this IEndpointRouteBuilder endpoints)
     {
-        var group = endpoints.MapGroup("/api/sparks").WithTags("Sparks");
+        var group = endpoints.MapGroup("/api/sparks").WithTags("Sparks").ValidateRouteValues(("name", v => Validators.Name(v, "name")));
         group.MapGet("/", List);
         group.MapPost("/", Add);
         group.MapPut("/{name}", Update);

@@ -14,14 +14,14 @@ public static class SwapsEndpoints
 
     public static IEndpointRouteBuilder MapSwaps(this IEndpointRouteBuilder endpoints)
     {
-        var group = endpoints.MapGroup("/api/swaps").WithTags("Swaps");
+        var group = endpoints.MapGroup("/api/swaps").WithTags("Swaps").ValidateRouteValues(("id", RouteValueValidation.SwapId));
         group.MapPost("/", Start);
         group.MapPost("/preview", Preview);
         group.MapGet("/current", (SwapOrchestrator swaps) => TypedResults.Ok(swaps.Board.BySpark));
         group.MapGet("/history", History);
         group.MapGet("/{id}", Get);
         group.MapDelete("/{id}", Cancel);
-        endpoints.MapPost("/api/sparks/{name}/unload", Unload).WithTags("Swaps");
+        endpoints.MapPost("/api/sparks/{name}/unload", Unload).WithTags("Swaps").ValidateRouteValues(("name", v => Validators.Name(v, "name")));
         return endpoints;
     }
 

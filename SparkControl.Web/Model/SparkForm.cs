@@ -54,8 +54,7 @@ public sealed class SparkForm
     public static string? EachLine(string? text, Func<string, string?> validate) =>
         Lines(text).Select(validate).FirstOrDefault(e => e is not null);
 
-    public static string? HfCache(string? path) =>
-        path is not null && path.StartsWith("~/", StringComparison.Ordinal) ? null : Validators.AbsolutePath(path, "HF cache path");
+    public static string? HfCache(string? path) => Validators.HomeOrAbsolutePath(path, "HF cache path");
 
     private static string[] Lines(string? text) =>
         (text ?? string.Empty).Split(['\n', '\r'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);

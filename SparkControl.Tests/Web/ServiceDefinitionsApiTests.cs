@@ -1,0 +1,140 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using SparkControl.Core.Services;
+using SparkControl.Core.Shell;
+using SparkControl.Tests.Infrastructure;
+using SparkControl.Tests.Shell;
+
+namespace SparkControl.Tests.Web;
+
+/// <summary>The services.yaml API: add, change, remove, and every field checked on its own against the hostile table.</summary>
+public sealed class ServiceDefinitionsApiTests : IAsyncLifetime
+{
+    private SparkControlApp _app = null!;
+    private HttpClient _client = null!;
+
+    public async Task InitializeAsync()
+    {
+        _app = await SparkControlApp.StartAsync(new Dictionary<string, string?> { ["Demo:InitialModel"] = string.Empty });
+        _client = _app.CreateClient();
+    }
+
+    private string ServicesFile => Path.Combine(_app.DataDirectory, ServicesYaml.FileName);
+
+    private static JsonObject Service() => new()
+    {
+        ["spark"] = "demo",
+        ["name"] = "extra",
+        ["kind"] = "other",
+        ["container"] = "extra",
+        ["port"] = 9100,
+        ["healthPath"] = "/health",
+        ["memoryLimit"] = "2g",
+        ["links"] = new JsonArray(new JsonObject { ["title"] = "Docs", ["url"] = "http://spark-1:9100/docs" }),
+    };
+
+    [Fact]
+    public async Task AddChangeRemove_AreWrittenToServicesYaml()
+    {
+        using var added = await _client.PostAsJsonAsync("/api/services/definitions", Service());
+        var changed = Service();
+        changed["port"] = 9200;
+        using var updated = await _client.PutAsJsonAsync("/api/services/definitions/demo/extra", changed);
+        var afterUpdate = ServicesYaml.Read(await File.ReadAllTextAsync(ServicesFile), ServicesFile).Services;
+        using var removed = await _client.DeleteAsync("/api/services/definitions/demo/extra");
+
+        Assert.Equal(HttpStatusCode.Created, added.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, updated.StatusCode);
+        Assert.Equal(9200, Assert.Single(afterUpdate).Port);
+        Assert.Equal(2L << 30, afterUpdate[0].MemoryLimitBytes);
+        Assert.Equal(HttpStatusCode.NoContent, removed.StatusCode);
+        Assert.Empty(ServicesYaml.Read(await File.ReadAllTextAsync(ServicesFile), ServicesFile).Services);
+    }
+
+    /// <summary>A plain URL path is a legitimate health path, hostile-looking or not (it only ever names a path on the service).</summary>
+    private static bool PlainPath(string value) =>
+        value.Length > 1 && value[0] == '/' && value[1] != '/' && value.All(c => char.IsAsciiLetterOrDigit(c) || "-._~/".Contains(c, StringComparison.Ordinal));
+
+    [Fact]
+    public async Task Add_HostileInputInAnyOneField_Is400NamingThatField()
+    {
+        // A link's title is display text (encoded wherever it is shown): any printable text is fine there, so it has
+        // its own rows below instead.
+        string[] fields = ["spark", "name", "kind", "container", "url", "healthPath", "memoryLimit", "links.url"];
+        var hostile = HostileInputs.All.Where((h, i) => h.Trim().Length > 0 && (i % 3 == 0 || HostileInputs.ValidValues.Any(v => h.StartsWith(v, StringComparison.Ordinal) && h.Length - v.Length <= 2))).ToList();
+        foreach (var field in fields)
+        {
+            foreach (var value in hostile.Where(v => field != "healthPath" || !PlainPath(v)))
+            {
+                var body = Service();
+                if (field.StartsWith("links.", StringComparison.Ordinal))
+                {
+                    body["links"]![0]![field["links.".Length..]] = value;
+                }
+                else
+                {
+                    body[field] = value;
+                }
+
+                using var response = await _client.PostAsJsonAsync("/api/services/definitions", body);
+                var shown = $"{field} = {Validators.Printable(value)}";
+                Assert.True(response.StatusCode == HttpStatusCode.BadRequest, $"{shown} got {response.StatusCode}");
+                var errors = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("errors");
+                Assert.True(errors.TryGetProperty(field.Split('.')[0], out _), $"{shown}: {errors}");
+            }
+        }
+
+        Assert.False(File.Exists(ServicesFile));
+    }
+
+    [Theory]
+    [InlineData("healthPath", "//evil.example/x")]
+    [InlineData("healthPath", "/\\evil.example")]
+    [InlineData("url", "http://user:password@spark-1:9000/")]
+    [InlineData("url", "file:///etc/shadow")]
+    [InlineData("memoryLimit", " 16g")]
+    [InlineData("memoryLimit", "16g\n")]
+    [InlineData("memoryLimit", "1e3g")]
+    [InlineData("memoryLimit", "-16g")]
+    [InlineData("links.title", "Docs\n")]
+    [InlineData("links.title", "Do\u202ecs")]
+    [InlineData("links.title", "")]
+    public async Task Add_ValuesThatLookRightButAreNot_Are400(string field, string value)
+    {
+        var body = Service();
+        if (field == "links.title")
+        {
+            body["links"]![0]!["title"] = value;
+        }
+        else
+        {
+            body[field] = value;
+        }
+
+        using var response = await _client.PostAsJsonAsync("/api/services/definitions", body);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.True((await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("errors").TryGetProperty(field.Split('.')[0], out _));
+    }
+
+    [Theory]
+    [InlineData("DELETE", "/api/services/definitions/demo/a%3Bb")]
+    [InlineData("DELETE", "/api/services/definitions/demo%0A/extra")]
+    [InlineData("GET", "/api/services/demo%0A/asr")]
+    [InlineData("GET", "/api/services/demo/asr%0D/logs")]
+    [InlineData("POST", "/api/services/demo/%24(id)/restart")]
+    public async Task HostileRouteValues_Are400BeforeAnyLookUp(string method, string path)
+    {
+        using var response = await _client.SendAsync(new HttpRequestMessage(new HttpMethod(method), path));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+    }
+
+    public async Task DisposeAsync()
+    {
+        _client.Dispose();
+        await _app.DisposeAsync();
+    }
+}
