@@ -45,6 +45,14 @@ public sealed class SparkControlOptionsValidator : IValidateOptions<SparkControl
             errors.Add($"{prefix}:Ssh:CircuitBreakerFailures must be between 2 and 100, not {options.Ssh.CircuitBreakerFailures}");
         }
 
+        for (var i = 0; i < options.Ssh.KeyDirectories.Length; i++)
+        {
+            if (Shell.Validators.AbsolutePath(options.Ssh.KeyDirectories[i], $"{prefix}:Ssh:KeyDirectories:{i}") is { } badDirectory)
+            {
+                errors.Add(badDirectory);
+            }
+        }
+
         if (options.Ssh.MaxChannelsPerSpark is < 1 or > 9)
         {
             errors.Add($"{prefix}:Ssh:MaxChannelsPerSpark must be between 1 and 9 (OpenSSH allows 10 sessions, one is kept for stopping commands), not {options.Ssh.MaxChannelsPerSpark}");

@@ -88,6 +88,12 @@ public sealed class SshOptions
 
     /// <summary>Commands in flight on one connection (OpenSSH allows 10 sessions per connection).</summary>
     public int MaxChannelsPerSpark { get; set; } = 8;
+
+    /// <summary>
+    /// Directories besides the data directory's <c>ssh-keys/</c> whose files a Spark's <c>keyPath</c> may name (for
+    /// example <c>/home/operator/.ssh</c> when the panel runs outside a container).
+    /// </summary>
+    public string[] KeyDirectories { get; set; } = [];
 }
 
 /// <summary>Settings under <c>SparkControl:Swap</c>: how long each phase of a swap may take, and what happens on failure.</summary>

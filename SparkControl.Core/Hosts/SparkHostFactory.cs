@@ -12,6 +12,7 @@ namespace SparkControl.Core.Hosts;
 public sealed class SparkHostFactory(
     HostKeyStore hostKeys,
     SecretStore secrets,
+    SshKeyStore keys,
     ConnectivityTracker tracker,
     SparkControlMetrics metrics,
     TimeProvider time,
@@ -19,7 +20,7 @@ public sealed class SparkHostFactory(
     ILoggerFactory loggers)
 {
     public SshRemoteShell CreateShell(SparkDefinition spark) => new(
-        new SshTarget(spark.Name, spark.Host, spark.Port, spark.User, spark.KeyPath) { PathPrefix = spark.PathPrefix },
+        new SshTarget(spark.Name, spark.Host, spark.Port, spark.User, spark.KeyPath) { PathPrefix = spark.PathPrefix, KeyDirectories = [.. keys.Directories] },
         hostKeys, secrets, tracker, metrics, time, options.Value.Ssh, loggers.CreateLogger<SshRemoteShell>());
 
     public DockerSparkHost CreateHost(SparkDefinition spark) => new(spark, CreateShell(spark), secrets, time, options.Value.GpuSampleInterval);

@@ -366,14 +366,21 @@ public sealed partial class SshRemoteShell : IRemoteShell
         PrivateKeyFile key;
         try
         {
+            // Read through the one gate for key files: inside a key directory, a regular file, 64 KiB at most.
+            var bytes = SshKeyFiles.Read(_target.KeyPath, _target.KeyDirectories);
             var passphrase = _secrets.Reveal(SecretStore.PassphraseFor(Spark));
-            key = passphrase is null ? new PrivateKeyFile(_target.KeyPath) : new PrivateKeyFile(_target.KeyPath, passphrase);
+            using var stream = new MemoryStream(bytes, writable: false);
+            key = passphrase is null ? new PrivateKeyFile(stream) : new PrivateKeyFile(stream, passphrase);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or SshException or ArgumentException or InvalidOperationException or FormatException)
         {
-            var message = ex is SshPassPhraseNullOrEmptyException or InvalidOperationException && ex.Message.Contains("passphrase", StringComparison.OrdinalIgnoreCase)
-                ? $"the key {_target.KeyPath} needs a passphrase: set the secret {SecretStore.PassphraseFor(Spark)} in Settings"
-                : $"cannot read the key {_target.KeyPath}: {ex.Message}";
+            var message = ex switch
+            {
+                SshKeyFileException refused => refused.Message,
+                SshPassPhraseNullOrEmptyException => $"the key {_target.KeyPath} needs a passphrase: set the secret {SecretStore.PassphraseFor(Spark)} in Settings",
+                InvalidOperationException when ex.Message.Contains("passphrase", StringComparison.OrdinalIgnoreCase) => $"the key {_target.KeyPath} needs a passphrase: set the secret {SecretStore.PassphraseFor(Spark)} in Settings",
+                _ => $"cannot read the key {_target.KeyPath}: {ex.Message}",
+            };
             _tracker.Report(Spark, ConnectionState.AuthenticationFailed, message);
             throw new SparkUnreachableException(Spark, message, ex);
         }

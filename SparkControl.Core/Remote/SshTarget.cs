@@ -7,4 +7,7 @@ public sealed record SshTarget(string Spark, string Host, int Port, string User,
 {
     /// <summary>Directories put first on PATH for every command.</summary>
     public ValueArray<string> PathPrefix { get; init; }
+
+    /// <summary>Where <see cref="KeyPath"/> may lie (<see cref="SshKeyFiles"/>); none means no key can be read.</summary>
+    public ValueArray<string> KeyDirectories { get; init; }
 }

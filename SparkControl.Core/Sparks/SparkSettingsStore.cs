@@ -14,7 +14,7 @@ public sealed record SparkSettings(ImmutableArray<SparkDefinition> Sparks, Immut
 }
 
 /// <summary>The one place Sparks are configured: <c>sparks.yaml</c>, edited from the Settings page or the API.</summary>
-public sealed class SparkSettingsStore(DataDirectory dataDirectory, TimeProvider time) : YamlListStore<SparkDefinition, SparkSettings>(dataDirectory, time)
+public sealed class SparkSettingsStore(DataDirectory dataDirectory, Remote.SshKeyStore keys, TimeProvider time) : YamlListStore<SparkDefinition, SparkSettings>(dataDirectory, time)
 {
     protected override string FileName => SparksYaml.FileName;
 
@@ -24,7 +24,11 @@ public sealed class SparkSettingsStore(DataDirectory dataDirectory, TimeProvider
 
     protected override SparkSettings Create(ImmutableArray<SparkDefinition> items, ImmutableArray<ConfigProblem> problems) => new(items, problems);
 
-    protected override IReadOnlyList<FieldError> Validate(SparkDefinition item) => SparkValidation.Validate(item);
+    /// <summary>The shared rules, and a key that lies where keys may be read (checked again, on the real file, at connect).</summary>
+    protected override IReadOnlyList<FieldError> Validate(SparkDefinition item) =>
+        item.KeyPath is not null && keys.CheckLocation(item.KeyPath) is { } keyProblem && !SparkValidation.Validate(item).Any(e => e.Field == "keyPath")
+            ? [.. SparkValidation.Validate(item), new FieldError("keyPath", keyProblem)]
+            : SparkValidation.Validate(item);
 
     protected override string KeyOf(SparkDefinition item) => item.Name;
 

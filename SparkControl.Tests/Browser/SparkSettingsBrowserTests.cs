@@ -20,13 +20,13 @@ public sealed class SparkSettingsBrowserTests(DockerdFixture docker, SshdFixture
     private static async Task WriteSparksAsync(string dataDirectory, params SparkDefinition[] sparks) =>
         await File.WriteAllTextAsync(Path.Combine(dataDirectory, SparksYaml.FileName), SparksYaml.Write(sparks));
 
-    private SparkDefinition Spark(string name, int port, string bin) => new()
+    private SparkDefinition Spark(string name, int port, string bin, string dataDirectory) => new()
     {
         Name = name,
         Host = "127.0.0.1",
         Port = port,
         User = sshd.User,
-        KeyPath = sshd.ClientKeyPath,
+        KeyPath = sshd.InstallClientKey(dataDirectory),
         PathPrefix = [bin],
         Gpus = "none",
     };
@@ -42,7 +42,7 @@ public sealed class SparkSettingsBrowserTests(DockerdFixture docker, SshdFixture
     {
         using var bin = new SparkBin(docker);
         using var data = new TempDirectory("sc-data");
-        await WriteSparksAsync(data.Path, Spark("spark-1", sshd.Port, bin.Path));
+        await WriteSparksAsync(data.Path, Spark("spark-1", sshd.Port, bin.Path, data.Path));
         await using var app = await SparkControlApp.StartAsync(dataDirectory: data.Path);
         var page = await browser.NewPageAsync(app.BaseAddress);
         var expected = (await ProcessRunner.RunAsync(Tools.SshKeygen, ["-lf", sshd.HostKeyPath + ".pub"])).Stdout.Split(' ')[1];
@@ -68,7 +68,7 @@ public sealed class SparkSettingsBrowserTests(DockerdFixture docker, SshdFixture
         using var bin = new SparkBin(docker);
         using var data = new TempDirectory("sc-data");
         var deadPort = Tools.FreePort();
-        await WriteSparksAsync(data.Path, Spark("alive", sshd.Port, bin.Path), Spark("dead", deadPort, bin.Path));
+        await WriteSparksAsync(data.Path, Spark("alive", sshd.Port, bin.Path, data.Path), Spark("dead", deadPort, bin.Path, data.Path));
         PinHostKey(data.Path, sshd.Port, deadPort);
         await using var app = await SparkControlApp.StartAsync(FastSsh, dataDirectory: data.Path);
         var page = await browser.NewPageAsync(app.BaseAddress);

@@ -47,13 +47,16 @@ public sealed class SshTestSpark : IAsyncDisposable
             Gpus = "none",
         };
         Options = new SparkControlOptions { Ssh = options ?? new SshOptions { RetryDelay = TimeSpan.FromMilliseconds(50), CircuitBreakDuration = TimeSpan.FromSeconds(2) } };
-        Factory = new SparkHostFactory(HostKeys, Secrets, Tracker, Metrics, TimeProvider.System, Microsoft.Extensions.Options.Options.Create(Options), NullLoggerFactory.Instance);
+        // The key's own directory is allow-listed, as an operator allows ~/.ssh with SparkControl:Ssh:KeyDirectories.
+        Keys = new SshKeyStore(Data, [Path.GetDirectoryName(Definition.KeyPath)!]);
+        Factory = new SparkHostFactory(HostKeys, Secrets, Keys, Tracker, Metrics, TimeProvider.System, Microsoft.Extensions.Options.Options.Create(Options), NullLoggerFactory.Instance);
         Shell = Factory.CreateShell(Definition);
     }
 
     public DataDirectory Data { get; }
     public HostKeyStore HostKeys { get; }
     public SecretStore Secrets { get; }
+    public SshKeyStore Keys { get; }
     public ConnectivityTracker Tracker { get; }
     public TestMeterFactory Meters { get; }
     public SparkControlMetrics Metrics { get; }

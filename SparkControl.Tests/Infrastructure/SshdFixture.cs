@@ -110,6 +110,20 @@ public sealed class SshdFixture : IAsyncLifetime, IAsyncDisposable
         await Wait.UntilAsync(() => Tools.AcceptsConnectionsAsync(Port), "sshd accepts connections", TimeSpan.FromSeconds(20));
     }
 
+    /// <summary>
+    /// Puts the client key where an operator's upload puts it (the data directory's ssh-keys/, 0600) and returns its path
+    /// for a Spark's keyPath.
+    /// </summary>
+    public string InstallClientKey(string dataDirectory)
+    {
+        var directory = Path.Combine(dataDirectory, SparkControl.Core.Remote.SshKeyFiles.DirectoryName);
+        Directory.CreateDirectory(directory);
+        var path = Path.Combine(directory, "id_ed25519");
+        File.Copy(ClientKeyPath, path, overwrite: true);
+        File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        return path;
+    }
+
     /// <summary>Writes an executable script into <see cref="BinDirectory"/>.</summary>
     public string AddScript(string name, string content) => WriteScript(Path.Combine(BinDirectory, name), content);
 

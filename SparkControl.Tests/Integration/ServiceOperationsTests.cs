@@ -47,7 +47,7 @@ public sealed class ServiceOperationsTests(DockerdFixture docker, SshdFixture ss
             Host = "127.0.0.1",
             Port = sshd.Port,
             User = sshd.User,
-            KeyPath = sshd.ClientKeyPath,
+            KeyPath = sshd.InstallClientKey(_data.Path),
             PathPrefix = [_bin.Path],
             Gpus = "none",
             LaunchCluster = cluster,

@@ -42,7 +42,7 @@ public sealed class SwapOnSparkTests(DockerdFixture docker, SshdFixture sshd) : 
             Host = "127.0.0.1",
             Port = sshd.Port,
             User = sshd.User,
-            KeyPath = sshd.ClientKeyPath,
+            KeyPath = sshd.InstallClientKey(_data.Path),
             PathPrefix = [_bin.Path],
             Gpus = "none",
             HfCachePath = _tree.File("hf"),

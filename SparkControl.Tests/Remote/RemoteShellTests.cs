@@ -292,6 +292,24 @@ public sealed class RemoteShellTests(SshdFixture sshd)
         Assert.Equal("in\n", result.Stdout);
     }
 
+    [Theory]
+    [InlineData("/etc/shadow", "leads to /etc/shadow")]
+    [InlineData("/dev/zero", "leads to /dev/zero")]
+    public async Task KeyPath_LinkedOutOfTheKeyDirectory_IsRefusedBeforeReadingOrConnecting(string target, string because)
+    {
+        using var keys = new TempDirectory();
+        var key = keys.File("id_ed25519");
+        File.CreateSymbolicLink(key, target);
+        var loginsBefore = AcceptedLogins();
+        await using var spark = new SshTestSpark(sshd, keyPath: key);
+
+        var error = await Assert.ThrowsAsync<SparkUnreachableException>(() => spark.Shell.RunAsync(RemoteCommand.Read("true"), CancellationToken.None));
+
+        Assert.Contains(because, error.Message, StringComparison.Ordinal);
+        Assert.Equal(ConnectionState.AuthenticationFailed, spark.Tracker.Find("spark-t")!.State);
+        Assert.Equal(loginsBefore, AcceptedLogins());
+    }
+
     [Fact]
     public async Task RsaKey_Connects()
     {

@@ -22,13 +22,15 @@ public sealed class SparksApiTests : IAsyncLifetime
         _client = _app.CreateClient();
     }
 
-    private static object Spark(string name = "spark-1", string host = "127.0.0.1", int port = 1, string[]? roots = null) => new
+    private string KeyPath => Path.Combine(_app.DataDirectory, "ssh-keys", "id_ed25519");
+
+    private object Spark(string name = "spark-1", string host = "127.0.0.1", int port = 1, string[]? roots = null) => new
     {
         name,
         host,
         port,
         user = "nvidia",
-        keyPath = "/data/keys/id_ed25519",
+        keyPath = KeyPath,
         role = "head",
         modelRoots = roots ?? ["/home/nvidia/models"],
         launchCluster = new { script = "/home/nvidia/spark-vllm-docker/launch-cluster.sh", nodes = new[] { "10.0.0.1", "10.0.0.2" } },
@@ -211,7 +213,7 @@ public sealed class ReadOnlyDataApiTests
         await using var app = await SparkControlApp.StartAsync(dataDirectory: readOnly.Path);
         using var client = app.CreateClient();
 
-        var spark = await client.PostAsJsonAsync("/api/sparks", new { name = "spark-1", host = "10.0.0.5", user = "nvidia", keyPath = "/k" });
+        var spark = await client.PostAsJsonAsync("/api/sparks", new { name = "spark-1", host = "10.0.0.5", user = "nvidia", keyPath = Path.Combine(readOnly.Path, "ssh-keys", "k") });
         var secret = await client.PutAsJsonAsync("/api/secrets/hf-token", new { value = "hf_x" });
         var problem = await spark.Content.ReadFromJsonAsync<JsonElement>();
 

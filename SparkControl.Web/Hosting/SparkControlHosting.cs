@@ -67,6 +67,7 @@ public static class SparkControlHosting
         services.AddSingleton<ModelCatalog>();
         services.AddSingleton(sp => new HealthProbe(CreateProbeClient(), sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<HostKeyStore>();
+        services.AddSingleton(sp => new SshKeyStore(sp.GetRequiredService<DataDirectory>(), sp.GetRequiredService<IOptions<SparkControlOptions>>().Value.Ssh.KeyDirectories));
         services.AddSingleton<SecretStore>();
         services.AddSingleton<ConnectivityTracker>();
         services.AddSingleton<SparkHostFactory>();
@@ -153,6 +154,7 @@ public static class SparkControlHosting
         app.MapEcho();
         app.MapAudio();
         app.MapSecrets();
+        app.MapSshKeys();
         app.MapModels();
         app.MapServices();
         app.MapHostEndpoints();

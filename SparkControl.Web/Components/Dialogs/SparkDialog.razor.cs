@@ -22,6 +22,16 @@ public partial class SparkDialog
     [Inject]
     public required SparkSettingsStore Settings { get; init; }
 
+    [Inject]
+    public required Core.Remote.SshKeyStore Keys { get; init; }
+
+    private IReadOnlyList<Core.Remote.SshKeyInfo> _keys = [];
+
+    protected override void OnInitialized() => _keys = Keys.List();
+
+    private string? ValidateKeyPath(string? value) =>
+        string.IsNullOrEmpty(value) ? "a key is needed to log in: upload one under SSH keys" : Keys.CheckLocation(value, "key path");
+
     [Parameter, EditorRequired]
     public SparkForm Model { get; set; } = new();
 
