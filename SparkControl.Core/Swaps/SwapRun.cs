@@ -334,6 +334,7 @@ internal sealed partial class SwapRun
 
                 if (await AnswersAsync(new Uri(endpoint, healthPath), cancellationToken).ConfigureAwait(false))
                 {
+                    await CatchUpStepsAsync(container, cancellationToken).ConfigureAwait(false);
                     return true;
                 }
 
@@ -355,9 +356,36 @@ internal sealed partial class SwapRun
         }
     }
 
+    /// <summary>
+    /// The server answers, but the followed log can lag behind it (the follow is a stream over SSH, the answer a quick
+    /// HTTP probe): the log's last lines, read once, add the steps the follow has not delivered yet.
+    /// </summary>
+    private async Task CatchUpStepsAsync(string container, CancellationToken cancellationToken)
+    {
+        IReadOnlyList<string> lines;
+        try
+        {
+            lines = await Head.Host.GetLogsAsync(container, LogQuery.Last(_context.Swap.LogLines * 4), cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is SparkCommandException or SparkUnreachableException)
+        {
+            return;
+        }
+
+        var at = _context.Time.GetUtcNow();
+        Update(s =>
+        {
+            var missing = lines.Select(SwapText.LoadingStep).OfType<string>().Where(step => s.Steps.All(seen => seen.Text != step)).Distinct().ToList();
+            return missing.Count == 0 ? s : s with { Steps = [.. s.Steps, .. missing.Select(step => new LoadingStep(step, at))], Message = missing[^1] };
+        });
+    }
+
     private async Task FollowLogAsync(string container, CancellationToken cancellationToken)
     {
-        await foreach (var line in Head.Host.FollowLogsAsync(container, new LogQuery(0), cancellationToken).ConfigureAwait(false))
+        // A container this swap started is followed from its first line (it may print before the follow attaches); one
+        // found running already, from its recent lines.
+        var query = _launched ? new LogQuery(null) : LogQuery.Last(_context.Swap.LogLines);
+        await foreach (var line in Head.Host.FollowLogsAsync(container, query, cancellationToken).ConfigureAwait(false))
         {
             lock (_log)
             {
@@ -376,7 +404,7 @@ internal sealed partial class SwapRun
             if (SwapText.LoadingStep(line) is { } step)
             {
                 var at = _context.Time.GetUtcNow();
-                Update(s => s with { Steps = [.. s.Steps, new LoadingStep(step, at)], Message = step });
+                Update(s => s.Steps.Any(seen => seen.Text == step) ? s : s with { Steps = [.. s.Steps, new LoadingStep(step, at)], Message = step });
             }
         }
     }

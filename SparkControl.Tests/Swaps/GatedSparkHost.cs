@@ -65,7 +65,14 @@ public sealed class GatedSparkHost(ISparkHost inner) : ISparkHost
 
     public Task<IReadOnlyList<string>> GetLogsAsync(string container, LogQuery query, CancellationToken cancellationToken) => inner.GetLogsAsync(container, query, cancellationToken);
 
-    public IAsyncEnumerable<string> FollowLogsAsync(string container, LogQuery query, CancellationToken cancellationToken) => inner.FollowLogsAsync(container, query, cancellationToken);
+    public async IAsyncEnumerable<string> FollowLogsAsync(string container, LogQuery query, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await PassAsync(nameof(FollowLogsAsync), cancellationToken);
+        await foreach (var line in inner.FollowLogsAsync(container, query, cancellationToken))
+        {
+            yield return line;
+        }
+    }
 
     public IAsyncEnumerable<GpuSample> WatchGpuAsync(CancellationToken cancellationToken) => inner.WatchGpuAsync(cancellationToken);
 

@@ -411,6 +411,23 @@ public sealed class SwapOrchestratorTests
     }
 
     [Fact]
+    public async Task LoadingSteps_LogFollowThatNeverKeepsUp_AreStillCompleteWhenReady()
+    {
+        await using var world = await SwapWorld.CreateAsync();
+        // The follow over SSH lags the model server (a loaded machine): here it never delivers a line at all.
+        world.Host.Close(nameof(GatedSparkHost.FollowLogsAsync));
+
+        var started = world.Swaps.Start(new SwapRequest("small-a", "spark-1", "test"));
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var swap = await world.Swaps.WaitAsync(started.Id, timeout.Token);
+
+        Assert.Equal(SwapPhase.Ready, swap.Phase);
+        Assert.Contains(swap.Steps, s => s.Text == "application started");
+        Assert.Contains(swap.Steps, s => s.Text.StartsWith("weights loaded in", StringComparison.Ordinal));
+        Assert.Equal(swap.Steps.Count, swap.Steps.Select(s => s.Text).Distinct().Count());
+    }
+
+    [Fact]
     public async Task Eta_ComesFromThisModelsPastSwaps()
     {
         await using var world = await SwapWorld.CreateAsync();
