@@ -56,7 +56,7 @@ public sealed class SimulatedSparkHost : ISparkHost, IAsyncDisposable
     private readonly SimSparkSettings _settings;
     private readonly TimeProvider _time;
     private readonly ConcurrentDictionary<string, SimContainer> _containers = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<int, int> _ports = new();
+    private readonly ConcurrentDictionary<int, LoopbackPort> _ports = new();
     private readonly ConcurrentQueue<SimFailure> _scheduledFailures = new();
     private readonly ConcurrentQueue<TimeSpan> _scheduledLoadTimes = new();
     private readonly ConcurrentQueue<Task> _scheduledHolds = new();
@@ -557,13 +557,22 @@ public sealed class SimulatedSparkHost : ISparkHost, IAsyncDisposable
         return _scheduledFailures.TryDequeue(out var failure) ? behaviour with { Failure = failure } : behaviour;
     }
 
-    private int MapPort(int port) => _ports.GetOrAdd(port, _ => FreeLoopbackPort());
-
-    internal static int FreeLoopbackPort()
+    /// <summary>The loopback port this host's container port maps to: held for the host's life (see <see cref="LoopbackPort"/>).</summary>
+    private int MapPort(int port)
     {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
+        if (_ports.TryGetValue(port, out var held))
+        {
+            return held.Number;
+        }
+
+        var reserved = LoopbackPort.Reserve();
+        var kept = _ports.GetOrAdd(port, reserved);
+        if (!ReferenceEquals(kept, reserved))
+        {
+            reserved.Dispose();
+        }
+
+        return kept.Number;
     }
 
     private SimContainer? Find(string nameOrId) =>
@@ -587,6 +596,11 @@ public sealed class SimulatedSparkHost : ISparkHost, IAsyncDisposable
         foreach (var container in _containers.Values)
         {
             await container.StopAsync(TimeSpan.FromSeconds(5), _time).ConfigureAwait(false);
+        }
+
+        foreach (var port in _ports.Values)
+        {
+            port.Dispose();
         }
     }
 }

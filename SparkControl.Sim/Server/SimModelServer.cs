@@ -180,6 +180,7 @@ public sealed class SimModelServer : IAsyncDisposable
     private async Task StartListeningAsync(CancellationToken cancellationToken)
     {
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions { ApplicationName = "SparkControl.Sim" });
+        LoopbackPort.UseSharedBind(builder.WebHost);
         builder.WebHost.UseKestrelCore().ConfigureKestrel(k =>
         {
             k.Listen(_bind);

@@ -85,6 +85,7 @@ public sealed class SimServiceServer(SimServiceProfile profile, TimeSpan loadTim
         {
             await Task.Delay(loadTime, time, stop).ConfigureAwait(false);
             var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions { ApplicationName = "SparkControl.Sim" });
+            LoopbackPort.UseSharedBind(builder.WebHost);
             builder.WebHost.UseKestrelCore().ConfigureKestrel(k => k.Listen(bind));
             builder.Services.AddRoutingCore();
             app = builder.Build();

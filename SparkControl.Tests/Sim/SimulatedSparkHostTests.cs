@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using System.Runtime.InteropServices;
 using Microsoft.Extensions.Time.Testing;
 using SparkControl.Core.Hosts;
 using SparkControl.Sim.Hosting;
@@ -132,6 +133,31 @@ public sealed class SimulatedSparkHostTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AModelsPort_IsTheHostsWhileItLoads_WhileItServes_AndAfterItStops()
+    {
+        // Another panel's server taking this port while the model loads would answer this host's probes with its model.
+        // A plain bind (no sharing options, as when a bind to port 0 looks for a free port) must find it taken.
+        static void AssertTaken(int port) => Assert.Equal(98 /* EADDRINUSE */, PlainBind.ErrorBinding(port));
+
+        await _host.RunContainerAsync(Model(), CancellationToken.None);
+        var endpoint = _host.GetEndpoint(8000);
+        AssertTaken(endpoint.Port);
+
+        await Wait.UntilAsync(() =>
+        {
+            _time.Advance(TimeSpan.FromSeconds(1));
+            return _host.ModelServers["sparkcontrol-llm"].State == SimServerState.Serving;
+        }, "the model serves", poll: TimeSpan.FromMilliseconds(5));
+        using var client = new HttpClient { BaseAddress = endpoint, Timeout = TimeSpan.FromSeconds(30) };
+        Assert.Contains("\"m\"", await client.GetStringAsync("/v1/models"), StringComparison.Ordinal);
+        AssertTaken(endpoint.Port);
+
+        await _host.StopContainerAsync("sparkcontrol-llm", TimeSpan.FromSeconds(10), CancellationToken.None);
+        AssertTaken(endpoint.Port);
+        Assert.Equal(endpoint, _host.GetEndpoint(8000));
+    }
+
+    [Fact]
     public async Task RunContainer_NameInUse_IsRefusedLikeDocker()
     {
         await _host.RunContainerAsync(Model(), CancellationToken.None);
@@ -151,4 +177,33 @@ public sealed class SimulatedSparkHostTests : IAsyncLifetime
     }
 
     public async Task DisposeAsync() => await _host.DisposeAsync();
+
+    /// <summary>bind(2) with no socket options: .NET sets SO_REUSEADDR on every TCP bind, which would share a bound port.</summary>
+    private static class PlainBind
+    {
+        public static int ErrorBinding(int port)
+        {
+            var fd = Socket(2 /* AF_INET */, 1 /* SOCK_STREAM */, 0);
+            Assert.True(fd >= 0, $"socket() failed: {Marshal.GetLastPInvokeError()}");
+            try
+            {
+                // struct sockaddr_in: family, port in network order, 127.0.0.1, eight zero bytes.
+                byte[] address = [2, 0, (byte)(port >> 8), (byte)port, 127, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0];
+                return Bind(fd, address, address.Length) == 0 ? 0 : Marshal.GetLastPInvokeError();
+            }
+            finally
+            {
+                _ = Close(fd);
+            }
+        }
+
+        [DllImport("libc", EntryPoint = "socket", SetLastError = true)]
+        private static extern int Socket(int domain, int type, int protocol);
+
+        [DllImport("libc", EntryPoint = "bind", SetLastError = true)]
+        private static extern int Bind(int fd, byte[] address, int length);
+
+        [DllImport("libc", EntryPoint = "close")]
+        private static extern int Close(int fd);
+    }
 }
