@@ -45,6 +45,11 @@ public sealed class SparkControlOptionsValidator : IValidateOptions<SparkControl
             errors.Add($"{prefix}:Ssh:CircuitBreakerFailures must be between 2 and 100, not {options.Ssh.CircuitBreakerFailures}");
         }
 
+        if (options.Ssh.MaxOutputBytes is < 64 * 1024 or > 1 << 30)
+        {
+            errors.Add($"{prefix}:Ssh:MaxOutputBytes must be between 65536 and 1073741824, not {options.Ssh.MaxOutputBytes}");
+        }
+
         for (var i = 0; i < options.Ssh.KeyDirectories.Length; i++)
         {
             if (Shell.Validators.AbsolutePath(options.Ssh.KeyDirectories[i], $"{prefix}:Ssh:KeyDirectories:{i}") is { } badDirectory)

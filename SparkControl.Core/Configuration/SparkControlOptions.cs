@@ -90,6 +90,12 @@ public sealed class SshOptions
     public int MaxChannelsPerSpark { get; set; } = 8;
 
     /// <summary>
+    /// The most output the panel keeps of one command (each of stdout and stderr); a command that prints more is stopped
+    /// and fails with an error that says so. Streams (logs, GPU samples) are read line by line and are not held.
+    /// </summary>
+    public int MaxOutputBytes { get; set; } = 16 << 20;
+
+    /// <summary>
     /// Directories besides the data directory's <c>ssh-keys/</c> whose files a Spark's <c>keyPath</c> may name (for
     /// example <c>/home/operator/.ssh</c> when the panel runs outside a container).
     /// </summary>

@@ -14,7 +14,13 @@ public sealed record GatewayTraffic(ImmutableDictionary<string, int> InFlight, i
 }
 
 /// <summary>Too many requests are waiting already.</summary>
-public sealed class GatewayQueueFullException(int limit) : InvalidOperationException($"{limit} requests are already waiting for a swap to finish.");
+public sealed class GatewayQueueFullException(string message) : InvalidOperationException(message)
+{
+    public GatewayQueueFullException(int limit)
+        : this($"{limit} requests are already waiting for a swap to finish")
+    {
+    }
+}
 
 /// <summary>
 /// The swap's drain interface as the gateway keeps it: requests going to a Spark are counted while in flight; a drain
@@ -32,6 +38,7 @@ public sealed class GatewayGate : IDrainGate, IDisposable
     private readonly TimeProvider _time;
     private readonly ITimer _publisher;
     private int _queued;
+    private long _queuedBytes;
     private bool _changed;
 
     private readonly Diagnostics.SparkControlMetrics? _metrics;
@@ -91,7 +98,9 @@ public sealed class GatewayGate : IDrainGate, IDisposable
     }
 
     /// <summary>Waits, counted as queued, for <paramref name="task"/> (the end of a swap, the opening of a Spark).</summary>
-    public async Task WaitQueuedAsync(Task task, CancellationToken cancellationToken, int limit = int.MaxValue)
+    /// <param name="bytes">The size of the request body the waiting request holds.</param>
+    /// <param name="maxBytes">The most body bytes all waiting requests may hold together.</param>
+    public async Task WaitQueuedAsync(Task task, CancellationToken cancellationToken, int limit = int.MaxValue, long bytes = 0, long maxBytes = long.MaxValue)
     {
         lock (_gate)
         {
@@ -100,7 +109,14 @@ public sealed class GatewayGate : IDrainGate, IDisposable
                 throw new GatewayQueueFullException(limit);
             }
 
+            if (_queuedBytes + bytes > maxBytes)
+            {
+                throw new GatewayQueueFullException(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                    $"the requests already waiting for a swap hold {_queuedBytes} bytes, and this one's {bytes} would pass Gateway:MaxQueuedBytes ({maxBytes})"));
+            }
+
             _queued++;
+            _queuedBytes += bytes;
             Publish();
         }
 
@@ -114,6 +130,7 @@ public sealed class GatewayGate : IDrainGate, IDisposable
             lock (_gate)
             {
                 _queued--;
+                _queuedBytes -= bytes;
                 Publish();
             }
 

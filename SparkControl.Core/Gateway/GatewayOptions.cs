@@ -19,6 +19,12 @@ public sealed class GatewayOptions
     /// <summary>Requests one client (by address) may have in flight; more get 429.</summary>
     public int PerClientConcurrency { get; set; } = 32;
 
+    /// <summary>Requests the gateway handles at once, from all clients together; more get 503 at once.</summary>
+    public int MaxInFlight { get; set; } = 1024;
+
+    /// <summary>The body bytes all requests waiting for a swap may hold together; past it a request gets 503 at once.</summary>
+    public long MaxQueuedBytes { get; set; } = 256L << 20;
+
     public long MaxChatBytes { get; set; } = 8L << 20;
 
     public long MaxCompletionBytes { get; set; } = 8L << 20;
@@ -45,6 +51,16 @@ public sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
         if (options.PerClientConcurrency is < 1 or > 10_000)
         {
             errors.Add($"{prefix}:PerClientConcurrency must be between 1 and 10000, not {options.PerClientConcurrency}");
+        }
+
+        if (options.MaxInFlight is < 1 or > 100_000)
+        {
+            errors.Add($"{prefix}:MaxInFlight must be between 1 and 100000, not {options.MaxInFlight}");
+        }
+
+        if (options.MaxQueuedBytes is < 1 << 20 or > 64L << 30)
+        {
+            errors.Add($"{prefix}:MaxQueuedBytes must be between 1048576 and 68719476736, not {options.MaxQueuedBytes}");
         }
 
         foreach (var (key, value) in new[] { ("MaxChatBytes", options.MaxChatBytes), ("MaxCompletionBytes", options.MaxCompletionBytes), ("MaxEmbeddingBytes", options.MaxEmbeddingBytes) })

@@ -64,6 +64,18 @@ public sealed class GatewayRoutes(HealthMonitor health, SwapOrchestrator swaps, 
     /// </summary>
     public IReadOnlyList<(string Name, SwapStatus Swap)> Awaited() => Current().Awaited;
 
+    /// <summary>
+    /// The name as a metric label: a name the panel knows (served now, or a catalog model's served name or alias), else
+    /// "unknown". A client's string is never a label value: its cardinality would be the client's choice.
+    /// </summary>
+    public string MetricLabel(string name)
+    {
+        var table = Current();
+        return table.ByName.ContainsKey(name) || table.KnownNames.Contains(name) ? name : UnknownLabel;
+    }
+
+    public const string UnknownLabel = "unknown";
+
     public GatewayResolution Resolve(string name)
     {
         var table = Current();
@@ -91,7 +103,8 @@ public sealed class GatewayRoutes(HealthMonitor health, SwapOrchestrator swaps, 
         IReadOnlyList<GatewayTarget> Targets,
         FrozenDictionary<string, GatewayTarget> ByName,
         ImmutableArray<string> Names,
-        IReadOnlyList<(string Name, SwapStatus Swap)> Awaited);
+        IReadOnlyList<(string Name, SwapStatus Swap)> Awaited,
+        FrozenSet<string> KnownNames);
 
     private Table Current()
     {
@@ -173,7 +186,9 @@ public sealed class GatewayRoutes(HealthMonitor health, SwapOrchestrator swaps, 
             }
         }
 
+        // Every name the catalog gives its models, loaded or not: the names a metric may carry.
+        var known = models.Models.SelectMany(m => new[] { m.ServedName }.Concat(m.Aliases)).ToFrozenSet(StringComparer.Ordinal);
         return new Table(healthNow, board, models, configuration, targets, byName.ToFrozenDictionary(StringComparer.Ordinal),
-            [.. byName.Keys.Order(StringComparer.Ordinal)], awaited);
+            [.. byName.Keys.Order(StringComparer.Ordinal)], awaited, known);
     }
 }

@@ -113,7 +113,14 @@ public sealed record ContainerLaunchSpec
 /// <summary>Which log lines to read: the last <see cref="Tail"/> lines and/or those since <see cref="Since"/>.</summary>
 public sealed record LogQuery(int? Tail = 200, DateTimeOffset? Since = null)
 {
+    /// <summary>The most lines a client may ask for at once (the API and the download); more would be held in memory.</summary>
+    public const int MaxTail = 10_000;
+
     public static LogQuery Last(int lines) => new(lines);
+
+    /// <summary>A client's <c>tail</c>: null for the default, else 0 to <see cref="MaxTail"/>.</summary>
+    public static string? CheckTail(int? tail) =>
+        tail is null or (>= 0 and <= MaxTail) ? null : string.Create(System.Globalization.CultureInfo.InvariantCulture, $"tail must be between 0 and {MaxTail:N0}, not {tail}");
 }
 
 /// <summary>Labels the panel puts on the containers it starts, so a restarted panel can tell what runs where.</summary>

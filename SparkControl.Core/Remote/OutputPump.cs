@@ -6,16 +6,33 @@ namespace SparkControl.Core.Remote;
 /// <summary>
 /// Reads one of a command's output streams on its own thread (SSH.NET's streams block on read) until the channel
 /// closes: into a buffer, line by line into a channel, and picking out the pid marker the remote shell writes first.
+/// Bounded both ways: a buffer holds at most its limit (past it the pump reports <see cref="Overflow"/> and discards
+/// the rest), and a line without an end is cut at <see cref="MaxLineChars"/>.
 /// </summary>
 internal sealed class OutputPump
 {
+    /// <summary>The longest line handed on; a log line longer than this is cut (and says so).</summary>
+    public const int MaxLineChars = 16 * 1024;
+
+    private static readonly string CutNote = string.Create(System.Globalization.CultureInfo.InvariantCulture, $" … [line cut at {MaxLineChars:N0} characters]");
+
     private readonly StringBuilder _text = new();
     private readonly TaskCompletionSource<int?> _pid = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _overflow = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Channel<string>? _lines;
+    private readonly long _maxChars;
+    private bool _afterCarriageReturn;
 
-    private OutputPump(Channel<string>? lines) => _lines = lines;
+    private OutputPump(Channel<string>? lines, long maxChars)
+    {
+        _lines = lines;
+        _maxChars = maxChars;
+    }
 
     public Task Completion { get; private set; } = Task.CompletedTask;
+
+    /// <summary>Completes when the buffered output passed its limit; what came after is not kept.</summary>
+    public Task Overflow => _overflow.Task;
 
     /// <summary>The remote shell's pid (= the command's process group), once its marker line arrived; null if it never did.</summary>
     public Task<int?> Pid => _pid.Task;
@@ -33,9 +50,9 @@ internal sealed class OutputPump
         }
     }
 
-    public static OutputPump Start(Stream stream, bool lookForPid, bool toLines)
+    public static OutputPump Start(Stream stream, bool lookForPid, bool toLines, long maxChars)
     {
-        var pump = new OutputPump(toLines ? Channel.CreateBounded<string>(new BoundedChannelOptions(10_000) { SingleReader = true, SingleWriter = true, FullMode = BoundedChannelFullMode.Wait }) : null);
+        var pump = new OutputPump(toLines ? Channel.CreateBounded<string>(new BoundedChannelOptions(1024) { SingleReader = true, SingleWriter = true, FullMode = BoundedChannelFullMode.Wait }) : null, maxChars);
         pump.Completion = Task.Factory.StartNew(() => pump.Run(stream, lookForPid), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
         return pump;
     }
@@ -52,7 +69,7 @@ internal sealed class OutputPump
 
             if (_lines is not null)
             {
-                while (reader.ReadLine() is { } line)
+                while (ReadBoundedLine(reader) is { } line)
                 {
                     // Backpressure: a slow reader slows the remote command instead of growing memory without bound.
                     _lines.Writer.WriteAsync(line).AsTask().GetAwaiter().GetResult();
@@ -60,15 +77,12 @@ internal sealed class OutputPump
             }
             else
             {
-                // Buffered output is kept exactly as written (carriage returns and all).
+                // Buffered output is kept exactly as written (carriage returns and all), up to the limit.
                 var buffer = new char[4096];
                 int read;
                 while ((read = reader.Read(buffer, 0, buffer.Length)) > 0)
                 {
-                    lock (_text)
-                    {
-                        _text.Append(buffer, 0, read);
-                    }
+                    Keep(buffer.AsSpan(0, read));
                 }
             }
         }
@@ -83,6 +97,65 @@ internal sealed class OutputPump
         }
     }
 
+    private void Keep(ReadOnlySpan<char> text)
+    {
+        lock (_text)
+        {
+            var room = _maxChars - _text.Length;
+            if (room >= text.Length)
+            {
+                _text.Append(text);
+                return;
+            }
+
+            _text.Append(text[..(int)Math.Max(0, room)]);
+        }
+
+        _overflow.TrySetResult();
+    }
+
+    /// <summary>
+    /// A line as <see cref="StreamReader.ReadLine"/> splits them (at \n, \r or \r\n), of at most
+    /// <see cref="MaxLineChars"/>: the rest of a longer one is skipped to its end.
+    /// </summary>
+    private string? ReadBoundedLine(StreamReader reader)
+    {
+        var line = new StringBuilder();
+        var cut = false;
+        int next;
+        while ((next = reader.Read()) >= 0)
+        {
+            if (next == '\n' && _afterCarriageReturn && line.Length == 0 && !cut)
+            {
+                // The \n of a \r\n whose \r ended the last line.
+                _afterCarriageReturn = false;
+                continue;
+            }
+
+            _afterCarriageReturn = next == '\r';
+            if (next is '\n' or '\r')
+            {
+                break;
+            }
+
+            if (line.Length < MaxLineChars)
+            {
+                line.Append((char)next);
+            }
+            else
+            {
+                cut = true;
+            }
+        }
+
+        if (next < 0 && line.Length == 0 && !cut)
+        {
+            return null;
+        }
+
+        return cut ? line.Append(CutNote).ToString() : line.ToString();
+    }
+
     /// <summary>Reads the first line; if it is the pid marker it is consumed, otherwise it is kept as output.</summary>
     private void ReadPidLine(StreamReader reader)
     {
@@ -90,7 +163,10 @@ internal sealed class OutputPump
         int next;
         while ((next = reader.Read()) >= 0 && next != '\n')
         {
-            first.Append((char)next);
+            if (first.Length < MaxLineChars)
+            {
+                first.Append((char)next);
+            }
         }
 
         var line = first.ToString();
@@ -101,13 +177,10 @@ internal sealed class OutputPump
         }
 
         _pid.TrySetResult(null);
-        lock (_text)
+        Keep(line);
+        if (next == '\n')
         {
-            _text.Append(line);
-            if (next == '\n')
-            {
-                _text.Append('\n');
-            }
+            Keep("\n");
         }
     }
 

@@ -24,6 +24,9 @@ public sealed partial class SshRemoteShell : IRemoteShell
 {
     private static readonly ResiliencePropertyKey<bool> IdempotentKey = new("sparkcontrol.idempotent");
 
+    /// <summary>What is kept of a stream's stderr: only its last line is ever shown.</summary>
+    private const long StreamStderrChars = 1 << 20;
+
     private readonly SshTarget _target;
     private readonly HostKeyStore _hostKeys;
     private readonly SecretStore _secrets;
@@ -134,8 +137,9 @@ public sealed partial class SshRemoteShell : IRemoteShell
         try
         {
             (ssh, execute) = Begin(client, line, command);
-            stdout = OutputPump.Start(ssh.OutputStream, lookForPid: false, toLines: true);
-            stderr = OutputPump.Start(ssh.ExtendedOutputStream, lookForPid: true, toLines: false);
+            stdout = OutputPump.Start(ssh.OutputStream, lookForPid: false, toLines: true, _options.MaxOutputBytes);
+            // A stream's stderr is kept only for the error message at its end.
+            stderr = OutputPump.Start(ssh.ExtendedOutputStream, lookForPid: true, toLines: false, StreamStderrChars);
             string? lastLine = null;
             await foreach (var output in stdout.Lines!.ReadAllAsync(cancellationToken))
             {
@@ -187,13 +191,21 @@ public sealed partial class SshRemoteShell : IRemoteShell
         {
             var startTime = _time.GetUtcNow();
             (ssh, var execute) = Begin(client, line, command);
-            var stdout = OutputPump.Start(ssh.OutputStream, lookForPid: false, toLines: false);
-            var stderr = OutputPump.Start(ssh.ExtendedOutputStream, lookForPid: true, toLines: false);
+            var stdout = OutputPump.Start(ssh.OutputStream, lookForPid: false, toLines: false, _options.MaxOutputBytes);
+            var stderr = OutputPump.Start(ssh.ExtendedOutputStream, lookForPid: true, toLines: false, _options.MaxOutputBytes);
             var timeout = command.Timeout ?? _options.CommandTimeout;
             using var deadline = new CancellationTokenSource(timeout, _time);
             using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);
             try
             {
+                // A command that prints more than the panel keeps is stopped, not read to its end into memory.
+                var overflow = Task.WhenAny(stdout.Overflow, stderr.Overflow);
+                if (await Task.WhenAny(execute, overflow).WaitAsync(linked.Token) == overflow)
+                {
+                    await StopRemoteAsync(client, ssh, execute, stderr);
+                    throw new SparkCommandException(Spark, $"'{command}' printed more than {(_options.MaxOutputBytes >= 1 << 20 ? $"{_options.MaxOutputBytes >> 20} MiB" : $"{_options.MaxOutputBytes >> 10} KiB")} on {Spark}, more than the panel keeps (SparkControl:Ssh:MaxOutputBytes); it was stopped.", -1, string.Empty);
+                }
+
                 await execute.WaitAsync(linked.Token);
             }
             catch (OperationCanceledException) when (linked.IsCancellationRequested)

@@ -90,15 +90,15 @@ public sealed class HealthProbe(HttpClient http, TimeProvider time)
     {
         try
         {
-            using var response = await http.GetAsync(uri, probeToken).ConfigureAwait(false);
+            var (response, body) = await BoundedHttp.GetAsync(http, uri, BoundedHttp.ModelsLimit, probeToken).ConfigureAwait(false);
+            using var _ = response;
             var elapsed = time.GetElapsedTime(started);
             if (!response.IsSuccessStatusCode)
             {
                 return ([], new ProbeResult(ProbeOutcome.HttpError, (int)response.StatusCode, $"/v1/models answered {(int)response.StatusCode}", elapsed));
             }
 
-            await using var body = await response.Content.ReadAsStreamAsync(probeToken).ConfigureAwait(false);
-            using var document = await JsonDocument.ParseAsync(body, cancellationToken: probeToken).ConfigureAwait(false);
+            using var document = JsonDocument.Parse(body);
             var names = ImmutableArray.CreateBuilder<string>();
             if (document.RootElement.TryGetProperty("data", out var data) && data.ValueKind == JsonValueKind.Array)
             {

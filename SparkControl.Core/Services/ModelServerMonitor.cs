@@ -67,11 +67,12 @@ public sealed partial class ModelServerMonitor(HealthMonitor health, HttpClient 
         {
             string? served = null, root = null;
             int? maxModelLen = null;
-            using (var models = await http.GetAsync(new Uri(service.Endpoint!, "/v1/models"), linked.Token))
+            var (models, modelsBody) = await BoundedHttp.GetAsync(http, new Uri(service.Endpoint!, "/v1/models"), BoundedHttp.ModelsLimit, linked.Token);
+            using (models)
             {
                 if (models.IsSuccessStatusCode)
                 {
-                    using var document = JsonDocument.Parse(await models.Content.ReadAsStringAsync(linked.Token));
+                    using var document = JsonDocument.Parse(modelsBody);
                     if (document.RootElement.TryGetProperty("data", out var data) && data.ValueKind == JsonValueKind.Array && data.GetArrayLength() > 0)
                     {
                         var first = data[0];
@@ -83,7 +84,14 @@ public sealed partial class ModelServerMonitor(HealthMonitor health, HttpClient 
             }
 
             // NIM serves its Prometheus text under /v1; vLLM at the root.
-            var text = await http.GetStringAsync(new Uri(service.Endpoint!, service.Kind == ServiceKind.Nim ? "/v1/metrics" : "/metrics"), linked.Token);
+            var (scrape, scrapeBody) = await BoundedHttp.GetAsync(http, new Uri(service.Endpoint!, service.Kind == ServiceKind.Nim ? "/v1/metrics" : "/metrics"), BoundedHttp.MetricsLimit, linked.Token);
+            string text;
+            using (scrape)
+            {
+                scrape.EnsureSuccessStatusCode();
+                text = BoundedHttp.Text(scrapeBody, scrape.Content.Headers);
+            }
+
             var metrics = VllmMetrics.From(text, time.GetUtcNow());
             return new ModelServerStats(service.Spark, service.Name, served, root, maxModelLen, metrics, metrics.TokensPerSecondSince(previous?.Metrics), null);
         }

@@ -437,10 +437,11 @@ internal sealed partial class SwapRun
         {
             try
             {
-                using var response = await _context.Http.GetAsync(new Uri(endpoint, "/v1/models"), cancellationToken).ConfigureAwait(false);
+                var (response, body) = await BoundedHttp.GetAsync(_context.Http, new Uri(endpoint, "/v1/models"), BoundedHttp.ModelsLimit, cancellationToken).ConfigureAwait(false);
+                using var _ = response;
                 if (response.IsSuccessStatusCode)
                 {
-                    using var document = JsonDocument.Parse(await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false));
+                    using var document = JsonDocument.Parse(body);
                     var served = document.RootElement.TryGetProperty("data", out var data) && data.ValueKind == JsonValueKind.Array
                         ? data.EnumerateArray().Select(m => m.TryGetProperty("id", out var id) ? id.GetString() : null).ToList()
                         : [];

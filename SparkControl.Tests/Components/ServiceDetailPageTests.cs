@@ -13,6 +13,7 @@ using SparkControl.Core.Sparks;
 using SparkControl.Core.Storage;
 using SparkControl.Tests.Core;
 using SparkControl.Tests.Infrastructure;
+using SparkControl.Web.Components.Controls;
 using SparkControl.Web.Components.Pages;
 
 namespace SparkControl.Tests.Components;
@@ -220,6 +221,36 @@ public sealed class ServiceDetailPageTests : UiTestContext
 
         _host.FollowedLog.Writer.Complete();
         page.WaitForAssertion(() => Assert.Equal("ended", page.Find("[data-testid=log-state]").TextContent.Trim()));
+    }
+
+    [Fact]
+    public async Task Log_PausedWhileTheContainerTalks_KeepsOnlyWhatItCanShow()
+    {
+        SetContainers(ContainerStatus.Running);
+        await _health.CheckOnceAsync(CancellationToken.None);
+        var page = RenderPage("asr");
+        var lines = () => page.Find("[data-testid=log-lines]").TextContent;
+        await page.InvokeAsync(() => page.Find("[data-testid=log-pause]").ClickAsync(new()));
+        page.WaitForAssertion(() => Assert.Equal("paused", page.Find("[data-testid=log-state]").TextContent.Trim()));
+
+        // A chatty container while the operator reads: the paused view must not hold all of it.
+        const int arrived = LogView.MaxLines + 500;
+        for (var i = 0; i < arrived; i++)
+        {
+            await _host.FollowedLog.Writer.WriteAsync($"line {i:D5}");
+        }
+
+        page.WaitForAssertion(() => Assert.Equal(
+            $"{arrived:N0} new lines since pausing; Resume shows the last {LogView.MaxLines - 1:N0} (Download has the rest).",
+            page.Find("[data-testid=log-held]").TextContent.Trim()), TimeSpan.FromSeconds(30));
+        await page.InvokeAsync(() => page.Find("[data-testid=log-pause]").ClickAsync(new()));
+
+        page.WaitForAssertion(() => Assert.Contains("line 02499", lines(), StringComparison.Ordinal));
+        var shown = lines().Split('\n');
+        Assert.Equal(LogView.MaxLines, shown.Length);
+        Assert.Contains("501 earlier lines arrived while paused", shown[0], StringComparison.Ordinal);
+        Assert.Equal("line 00501", shown[1]);
+        Assert.Empty(page.FindAll("[data-testid=log-held]"));
     }
 
     [Fact]

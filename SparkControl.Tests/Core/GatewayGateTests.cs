@@ -122,6 +122,27 @@ public sealed class GatewayGateTests : IDisposable
     }
 
     [Fact]
+    public async Task QueuedBytes_RefuseTheBodyThatWouldPassTheLimit_AndFreeWhenAWaiterLeaves()
+    {
+        var swapEnds = new TaskCompletionSource();
+        using var giveUp = new CancellationTokenSource();
+        var first = _gate.WaitQueuedAsync(swapEnds.Task, giveUp.Token, bytes: 600, maxBytes: 1000);
+
+        var refused = await Assert.ThrowsAsync<GatewayQueueFullException>(() => _gate.WaitQueuedAsync(swapEnds.Task, CancellationToken.None, bytes: 401, maxBytes: 1000));
+        var fits = _gate.WaitQueuedAsync(swapEnds.Task, CancellationToken.None, bytes: 400, maxBytes: 1000);
+        await giveUp.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => first);
+        var afterLeaving = _gate.WaitQueuedAsync(swapEnds.Task, CancellationToken.None, bytes: 600, maxBytes: 1000);
+        swapEnds.SetResult();
+
+        Assert.Contains("hold 600 bytes", refused.Message, StringComparison.Ordinal);
+        Assert.Contains("Gateway:MaxQueuedBytes", refused.Message, StringComparison.Ordinal);
+        await fits.WaitAsync(TimeSpan.FromSeconds(10));
+        await afterLeaving.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(0, Published().Queued);
+    }
+
+    [Fact]
     public async Task AWaitingRequestThatGivesUp_LeavesTheQueue()
     {
         await _gate.DrainAsync(Demo, TimeSpan.FromSeconds(30), CancellationToken.None);

@@ -109,6 +109,61 @@ public sealed class RemoteShellTests(SshdFixture sshd)
     }
 
     [Fact]
+    public async Task RunAsync_EndlessOutput_IsStoppedAtMaxOutputBytes_AndSaysWhy()
+    {
+        await using var spark = new SshTestSpark(sshd, options: new SshOptions { MaxOutputBytes = 64 * 1024 });
+        var marker = UniqueSleep();
+
+        // yes never ends: read to its end, it would fill the panel's memory.
+        var error = await Assert.ThrowsAsync<SparkCommandException>(() =>
+            spark.Shell.RunAsync(RemoteCommand.Read("sh", "-c", "sleep \"$1\" & exec yes", "sh", marker) with { Timeout = Generous }, CancellationToken.None));
+
+        Assert.Contains("printed more than 64 KiB", error.Message, StringComparison.Ordinal);
+        Assert.Contains("SparkControl:Ssh:MaxOutputBytes", error.Message, StringComparison.Ordinal);
+        await Wait.UntilAsync(() => ProcessesWith(marker) == 0, "the command's process group is gone", TimeSpan.FromSeconds(20));
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task RunAsync_OutputOfExactlyMaxOutputBytes_IsKeptWhole(bool onStderr)
+    {
+        await using var spark = new SshTestSpark(sshd, options: new SshOptions { MaxOutputBytes = 64 * 1024 });
+
+        var result = await spark.Shell.RunAsync(RemoteCommand.Read("sh", "-c", onStderr ? "head -c 65536 /dev/zero | tr '\\0' e >&2" : "head -c 65536 /dev/zero | tr '\\0' o"), CancellationToken.None);
+
+        Assert.Equal(0, result.ExitCode);
+        Assert.Equal(65536, (onStderr ? result.Stderr : result.Stdout).Length);
+    }
+
+    [Fact]
+    public async Task RunAsync_OneByteOverMaxOutputBytesOnStderr_IsStoppedToo()
+    {
+        await using var spark = new SshTestSpark(sshd, options: new SshOptions { MaxOutputBytes = 64 * 1024 });
+
+        var error = await Assert.ThrowsAsync<SparkCommandException>(() =>
+            spark.Shell.RunAsync(RemoteCommand.Read("sh", "-c", "head -c 65537 /dev/zero | tr '\\0' e >&2; sleep 600"), CancellationToken.None));
+
+        Assert.Contains("printed more than 64 KiB", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task StreamAsync_ALineWithoutEnd_IsCutAndTheNextLinesStillCome()
+    {
+        await using var spark = new SshTestSpark(sshd);
+        var lines = new List<string>();
+
+        await foreach (var line in spark.Shell.StreamAsync(RemoteCommand.Read("sh", "-c", "head -c 1000000 /dev/zero | tr '\\0' x; printf '\\nnext\\r\\nlast\\rend'"), CancellationToken.None))
+        {
+            lines.Add(line);
+        }
+
+        Assert.Equal(4, lines.Count);
+        Assert.StartsWith(new string('x', 16 * 1024) + " … [line cut at 16,384 characters]", lines[0], StringComparison.Ordinal);
+        Assert.Equal(["next", "last", "end"], lines[1..]);
+    }
+
+    [Fact]
     public async Task RunAsync_Cancelled_KillsTheRemoteProcess()
     {
         await using var spark = new SshTestSpark(sshd);

@@ -2,6 +2,7 @@ using System.ClientModel;
 using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
+using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
@@ -10,6 +11,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using OpenAI;
 using OpenAI.Chat;
+using SparkControl.Core.Gateway;
 using SparkControl.Core.Hosts;
 using SparkControl.Sim.Hosting;
 using SparkControl.Tests.Infrastructure;
@@ -375,6 +377,95 @@ public sealed class GatewayTests
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Contains("model=\"qwen3-8b\"", metrics, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Metrics_AModelNameTheClientMadeUp_IsCountedAsUnknown()
+    {
+        await using var app = await StartAsync();
+        using var client = app.CreateClient();
+        var madeUp = $"made-up-{Guid.NewGuid():N}";
+        using var response = await client.PostAsync("/v1/chat/completions", Json(new { model = madeUp, messages = new[] { new { role = "user", content = "hi" } } }));
+
+        var metrics = string.Empty;
+        await Wait.UntilAsync(async () => (metrics = await client.GetStringAsync("/metrics")).Contains("model=\"unknown\"", StringComparison.Ordinal), "the request is counted");
+
+        // Every made-up name as a label value would be a new time series: a client could grow the panel's memory at will.
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        Assert.DoesNotContain(madeUp, metrics, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task SlowClientsUpToMaxInFlight_MakeTheNextA503_NotAPileOfHeldBodies()
+    {
+        await using var app = await StartAsync(new Dictionary<string, string?> { ["Gateway:MaxInFlight"] = "2", ["Gateway:PerClientConcurrency"] = "8" });
+        using var client = app.CreateClient();
+
+        // Two clients declare a large body and send only its first bytes, as a slow (or hostile) client does.
+        var slow = new List<TcpClient>();
+        try
+        {
+            for (var i = 0; i < 2; i++)
+            {
+                var tcp = new TcpClient();
+                slow.Add(tcp);
+                await tcp.ConnectAsync(app.BaseAddress.Host, app.BaseAddress.Port);
+                await tcp.GetStream().WriteAsync(Encoding.ASCII.GetBytes(
+                    "POST /v1/chat/completions HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 4000000\r\n\r\n{\"model\":"));
+            }
+
+            HttpResponseMessage? refused = null;
+            await Wait.UntilAsync(async () =>
+            {
+                refused?.Dispose();
+                refused = await client.PostAsync("/v1/chat/completions", Json(new { model = "qwen3-8b", max_tokens = 1, messages = new[] { new { role = "user", content = "hi" } } }));
+                return refused.StatusCode == HttpStatusCode.ServiceUnavailable;
+            }, "a request past Gateway:MaxInFlight is refused");
+
+            Assert.Equal(TimeSpan.FromSeconds(1), refused!.Headers.RetryAfter!.Delta);
+            var error = (await refused.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("error");
+            Assert.Equal("overloaded", error.GetProperty("code").GetString());
+            Assert.Contains("Gateway:MaxInFlight", error.GetProperty("message").GetString(), StringComparison.Ordinal);
+            refused.Dispose();
+        }
+        finally
+        {
+            slow.ForEach(tcp => tcp.Dispose());
+        }
+
+        // The slow clients gone, their places are free again.
+        await Wait.UntilAsync(async () =>
+        {
+            using var response = await client.PostAsync("/v1/chat/completions", Json(new { model = "qwen3-8b", max_tokens = 1, messages = new[] { new { role = "user", content = "hi" } } }));
+            return response.StatusCode == HttpStatusCode.OK;
+        }, "requests are served again");
+    }
+
+    [Fact]
+    public async Task BodiesWaitingForASwap_AreCappedInBytes_TheOneThatWouldPassIsA503()
+    {
+        await using var app = await StartAsync(new Dictionary<string, string?> { ["Demo:InitialModel"] = "", ["Gateway:MaxQueuedBytes"] = "1048576" }, names: ["bge-small"]);
+        using var client = app.CreateClient();
+        app.Get<SimulatedSparkHost>().SlowNextLaunch(TimeSpan.FromMinutes(1));
+        using var swap = await client.PostAsJsonAsync("/api/swaps", new { model = "gpt-oss-20b", spark = "demo" });
+        var id = (await swap.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString();
+        await Wait.UntilAsync(async () => (await client.GetFromJsonAsync<JsonElement>($"/api/swaps/{id}")).GetProperty("phase").GetString() == "loading", "the swap is loading");
+        var big = Json(new { model = "default-chat", messages = new[] { new { role = "user", content = new string('x', 600_000) } } });
+
+        using var giveUp = new CancellationTokenSource();
+        var waiting = client.PostAsync("/v1/chat/completions", big, giveUp.Token);
+        await Wait.UntilAsync(() => app.Get<GatewayGate>().Traffic.Value.Queued == 1, "the first request waits for the swap");
+        using var second = await client.PostAsync("/v1/chat/completions", Json(new { model = "default-chat", messages = new[] { new { role = "user", content = new string('y', 600_000) } } }));
+        using var small = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions") { Content = Json(new { model = "default-chat", messages = new[] { new { role = "user", content = "hi" } } }) };
+        var smallWaits = client.SendAsync(small, giveUp.Token);
+        await Wait.UntilAsync(() => app.Get<GatewayGate>().Traffic.Value.Queued == 2, "a small request still fits in the queue");
+        await giveUp.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => waiting);
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => smallWaits);
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, second.StatusCode);
+        Assert.NotNull(second.Headers.RetryAfter);
+        Assert.Contains("Gateway:MaxQueuedBytes", (await second.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("error").GetProperty("message").GetString(), StringComparison.Ordinal);
     }
 
     /// <summary>A body sent chunked, without a Content-Length, so the cap is enforced while reading.</summary>

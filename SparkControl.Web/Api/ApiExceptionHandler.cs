@@ -32,6 +32,11 @@ public sealed partial class ApiExceptionHandler(IProblemDetailsService problems,
             };
         }
 
+        if (exception is Core.Audio.Echo.EchoBusyException busy)
+        {
+            httpContext.Response.Headers.RetryAfter = Math.Ceiling(busy.RetryAfter.TotalSeconds).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+
         httpContext.Response.StatusCode = problem.Status ?? StatusCodes.Status500InternalServerError;
         return await problems.TryWriteAsync(new ProblemDetailsContext { HttpContext = httpContext, ProblemDetails = problem, Exception = exception });
     }
@@ -65,6 +70,7 @@ public sealed partial class ApiExceptionHandler(IProblemDetailsService problems,
             Detail = conflict.Message,
             Extensions = { ["runningSwap"] = conflict.Running.Id, ["runningPhase"] = conflict.Running.Phase.ToString() },
         },
+        Core.Audio.Echo.EchoBusyException busy => new ProblemDetails { Status = StatusCodes.Status503ServiceUnavailable, Title = "Echo cancellation is busy", Detail = busy.Message },
         Core.History.StoreUnavailableException store => new ProblemDetails { Status = StatusCodes.Status503ServiceUnavailable, Title = "The database is not available", Detail = store.Message },
         HostActionRefusedException refused => new ProblemDetails { Status = StatusCodes.Status409Conflict, Title = "The host action was not started", Detail = refused.Message },
         SettingsConflictException conflict => new ProblemDetails { Status = StatusCodes.Status409Conflict, Title = "Conflict", Detail = conflict.Message },

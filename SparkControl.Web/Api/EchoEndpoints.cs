@@ -23,9 +23,6 @@ public static class EchoEndpoints
     /// <summary>Multipart framing allowed on top of the file itself.</summary>
     private const int FormOverhead = 64 * 1024;
 
-    /// <summary>One cancellation at a time: each keeps a core busy for seconds, and the panel must stay responsive.</summary>
-    private static readonly SemaphoreSlim Gate = new(1, 1);
-
     public static IEndpointRouteBuilder MapEcho(this IEndpointRouteBuilder endpoints)
     {
         var group = endpoints.MapGroup("/api/audio").WithTags("Audio");
@@ -34,9 +31,11 @@ public static class EchoEndpoints
         return endpoints;
     }
 
-    public static async Task<FileContentHttpResult> CancelEcho(HttpContext context, IOptions<EchoOptions> options, CancellationToken cancellationToken)
+    public static async Task<FileContentHttpResult> CancelEcho(HttpContext context, IOptions<EchoOptions> options, EchoQueue queue, CancellationToken cancellationToken)
     {
         var limits = options.Value;
+        // A place in the queue before the upload is read: a full queue costs the caller a 503, not the panel memory.
+        using var ticket = queue.Enter(limits.MaxQueued);
         var request = context.Request;
         var maxBody = (long)limits.MaxUploadBytes + FormOverhead;
         if (request.ContentLength > maxBody)
@@ -73,16 +72,7 @@ public static class EchoEndpoints
         }
 
         var call = EchoCallRequest.ReadCall(bytes, limits);
-        await Gate.WaitAsync(cancellationToken);
-        EchoCancelResult result;
-        try
-        {
-            result = await Task.Run(() => EchoCanceller.Cancel(call, settings), cancellationToken);
-        }
-        finally
-        {
-            Gate.Release();
-        }
+        var result = await ticket.RunAsync(() => EchoCanceller.Cancel(call, settings), cancellationToken);
 
         var headers = context.Response.Headers;
         headers[DetectedHeader] = result.Delay.HasEcho ? "true" : "false";

@@ -60,14 +60,16 @@ public static class ServicesEndpoints
     /// <summary>The last lines (<c>?tail=200</c>) or those since a time (<c>?since=2026-11-26T10:00:00Z</c>), secrets redacted.</summary>
     public static async Task<ContentHttpResult> Logs(string spark, string name, int? tail, DateTimeOffset? since, ServiceActions actions, CancellationToken cancellationToken)
     {
+        CheckTail(tail);
         var (entry, _, container) = actions.Resolve(spark, name);
-        var lines = await entry.Host.GetLogsAsync(container, new LogQuery(Math.Clamp(tail ?? 500, 1, 100_000), since), cancellationToken);
+        var lines = await entry.Host.GetLogsAsync(container, new LogQuery(Math.Max(tail ?? 500, 1), since), cancellationToken);
         return TypedResults.Text(string.Join('\n', lines.Select(LogRedactor.Redact)) + "\n", "text/plain; charset=utf-8");
     }
 
     /// <summary><c>docker logs --follow</c> over SSH as a plain-text stream, one redacted line at a time, until the client goes away.</summary>
     public static async Task StreamLogs(string spark, string name, int? tail, ServiceActions actions, HttpContext context)
     {
+        CheckTail(tail);
         var (entry, _, container) = actions.Resolve(spark, name);
         context.Response.ContentType = "text/plain; charset=utf-8";
         context.Response.Headers.CacheControl = "no-cache";
@@ -75,7 +77,7 @@ public static class ServicesEndpoints
         await context.Response.StartAsync(context.RequestAborted);
         try
         {
-            await foreach (var line in entry.Host.FollowLogsAsync(container, new LogQuery(Math.Clamp(tail ?? 100, 0, 100_000)), context.RequestAborted))
+            await foreach (var line in entry.Host.FollowLogsAsync(container, new LogQuery(tail ?? 100), context.RequestAborted))
             {
                 await context.Response.WriteAsync(LogRedactor.Redact(line) + "\n", context.RequestAborted);
                 await context.Response.Body.FlushAsync(context.RequestAborted);
@@ -83,6 +85,14 @@ public static class ServicesEndpoints
         }
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
         {
+        }
+    }
+
+    private static void CheckTail(int? tail)
+    {
+        if (LogQuery.CheckTail(tail) is { } problem)
+        {
+            throw new ValidationFailedException([new FieldError("tail", problem)]);
         }
     }
 

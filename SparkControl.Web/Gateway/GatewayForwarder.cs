@@ -38,6 +38,7 @@ public sealed partial class GatewayForwarder(
     ILogger<GatewayForwarder> logger) : IDisposable
 {
     private readonly HttpMessageInvoker _invoker = new(CreateUpstreamHandler());
+    private int _inFlight;
 
     /// <summary>How the gateway talks to model servers (public so the benchmark's bare YARP path uses the same).</summary>
     public static SocketsHttpHandler CreateUpstreamHandler() => new()
@@ -57,8 +58,18 @@ public sealed partial class GatewayForwarder(
     {
         var started = time.GetTimestamp();
         var model = "-";
+        var entered = Interlocked.Increment(ref _inFlight);
         try
         {
+            if (entered > options.CurrentValue.MaxInFlight)
+            {
+                // Refused before the body is read: a flood must not make the panel hold its bodies.
+                context.Response.Headers.RetryAfter = "1";
+                await WriteErrorAsync(context, new OpenAiError(StatusCodes.Status503ServiceUnavailable,
+                    $"The gateway is handling {options.CurrentValue.MaxInFlight} requests already (Gateway:MaxInFlight); retry after 1 s.", "server_error", "overloaded"));
+                return;
+            }
+
             var limit = route switch
             {
                 GatewayRoute.Chat => options.CurrentValue.MaxChatBytes,
@@ -81,7 +92,8 @@ public sealed partial class GatewayForwarder(
         }
         finally
         {
-            metrics.RecordGatewayRequest(MetricName(route), model, context.Response.StatusCode, time.GetElapsedTime(started));
+            Interlocked.Decrement(ref _inFlight);
+            metrics.RecordGatewayRequest(MetricName(route), model == "-" ? model : routes.MetricLabel(model), context.Response.StatusCode, time.GetElapsedTime(started));
         }
     }
 
@@ -110,7 +122,7 @@ public sealed partial class GatewayForwarder(
                         break;
                     case GatewayResolution.AwaitSwap wait:
                         awaited = wait.Swap;
-                        await gate.WaitQueuedAsync(swaps.WaitAsync(wait.Swap.Id, deadline.Token), deadline.Token, options.CurrentValue.QueueLimit);
+                        await gate.WaitQueuedAsync(swaps.WaitAsync(wait.Swap.Id, deadline.Token), deadline.Token, options.CurrentValue.QueueLimit, body.Count, options.CurrentValue.MaxQueuedBytes);
                         continue;
                     case GatewayResolution.Unknown { InCatalog: { } catalogModel } when options.CurrentValue.AutoSwap && !autoSwapped:
                         awaited = StartSwap(catalogModel);
@@ -140,7 +152,7 @@ public sealed partial class GatewayForwarder(
                 // The Spark is draining for a swap: wait until it opens again, then look up the model again.
                 try
                 {
-                    await gate.WaitQueuedAsync(opened, deadline.Token, options.CurrentValue.QueueLimit);
+                    await gate.WaitQueuedAsync(opened, deadline.Token, options.CurrentValue.QueueLimit, body.Count, options.CurrentValue.MaxQueuedBytes);
                 }
                 catch (OperationCanceledException) when (deadline.Passed)
                 {
@@ -284,7 +296,8 @@ public sealed partial class GatewayForwarder(
             size.MaxRequestBodySize = limit;
         }
 
-        var buffer = new MemoryStream(declared is { } length ? (int)length : 16 * 1024);
+        // The declared length is the client's word, not bytes that arrived: start small and grow with what comes.
+        var buffer = new MemoryStream((int)Math.Min(declared ?? 16 * 1024, 64 * 1024));
         try
         {
             await context.Request.Body.CopyToAsync(buffer, context.RequestAborted);

@@ -60,6 +60,7 @@ public static class SparkControlHosting
         services.AddMetrics();
         services.AddSingleton<SparkControlMetrics>();
         services.AddSingleton<StorageHealth>();
+        services.AddSingleton<EchoQueue>();
         services.AddSingleton(sp => new DataDirectory(sp.GetRequiredService<IOptions<SparkControlOptions>>().Value.DataDirectory, sp.GetRequiredService<StorageHealth>()));
         services.AddSingleton<SparkControlStore>();
         services.AddSingleton<ServiceStatusLog>();

@@ -19,6 +19,9 @@ public sealed class EchoOptions
 
     /// <summary>Longest call accepted.</summary>
     public TimeSpan MaxDuration { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>Cancellations that may wait while one runs; more are told to retry (503 with Retry-After).</summary>
+    public int MaxQueued { get; set; } = 2;
 }
 
 /// <summary>Validates <see cref="EchoOptions"/>, naming each bad key.</summary>
@@ -36,6 +39,11 @@ public sealed class EchoOptionsValidator : IValidateOptions<EchoOptions>
         if (options.Passes is not (1 or 2))
         {
             errors.Add($"{prefix}:Passes must be 1 or 2, not {options.Passes}");
+        }
+
+        if (options.MaxQueued is < 0 or > 100)
+        {
+            errors.Add($"{prefix}:MaxQueued must be between 0 and 100, not {options.MaxQueued}");
         }
 
         if (options.MaxUploadBytes < 1024)

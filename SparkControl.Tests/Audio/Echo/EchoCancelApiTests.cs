@@ -128,6 +128,28 @@ public sealed class EchoCancelApiTests
     }
 
     [Fact]
+    public async Task Post_WhileTheQueueIsFull_Answers503WithRetryAfter_ThenServesWhenItEmpties()
+    {
+        await using var app = await SparkControlApp.StartAsync(new Dictionary<string, string?> { ["Audio:Echo:MaxQueued"] = "1" });
+        using var client = app.CreateClient();
+        var queue = app.Get<EchoQueue>();
+        var running = queue.Enter(1);
+        var waiting = queue.Enter(1);
+        var call = WavFile.Write16(16000, new float[1600], new float[1600]);
+
+        using var refused = await client.PostAsync("/api/audio/echo-cancel", Form(call));
+        running.Dispose();
+        waiting.Dispose();
+        using var served = await client.PostAsync("/api/audio/echo-cancel", Form(call));
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
+        Assert.True(refused.Headers.RetryAfter?.Delta >= TimeSpan.FromSeconds(1), $"Retry-After: {refused.Headers.RetryAfter}");
+        using var problem = JsonDocument.Parse(await refused.Content.ReadAsStringAsync());
+        Assert.Contains("Audio:Echo:MaxQueued", problem.RootElement.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.OK, served.StatusCode);
+    }
+
+    [Fact]
     public async Task Post_NotMultipartOrNoFileField_Answers400()
     {
         await using var app = await SparkControlApp.StartAsync();

@@ -30,6 +30,9 @@ public partial class EchoCancelPanel
     [Inject]
     public required IOptions<EchoOptions> Options { get; init; }
 
+    [Inject]
+    public required EchoQueue Queue { get; init; }
+
     protected override void OnInitialized()
     {
         _passes = Options.Value.Passes;
@@ -51,6 +54,7 @@ public partial class EchoCancelPanel
         _busy = true;
         try
         {
+            using var ticket = Queue.Enter(limits.MaxQueued);
             var bytes = new byte[e.File.Size];
             await using (var stream = e.File.OpenReadStream(limits.MaxUploadBytes))
             {
@@ -59,7 +63,7 @@ public partial class EchoCancelPanel
 
             var call = EchoCallRequest.ReadCall(bytes, limits);
             var settings = EchoCallRequest.Settings(_passes.ToString(CultureInfo.InvariantCulture), _tailMs.ToString(CultureInfo.InvariantCulture), limits);
-            var result = await Task.Run(() => EchoCanceller.Cancel(call, settings));
+            var result = await ticket.RunAsync(() => EchoCanceller.Cancel(call, settings), CancellationToken.None);
             var preview = Math.Min(call.Length, call.SampleRate * PreviewSeconds);
             _previewTrimmed = preview < call.Length;
             _before = DataUrl(call.Channels[0].AsSpan(0, preview), call.SampleRate);
@@ -73,6 +77,10 @@ public partial class EchoCancelPanel
         catch (IOException ex)
         {
             _error = $"{e.File.Name} could not be read: {ex.Message}";
+        }
+        catch (EchoBusyException ex)
+        {
+            _error = ex.Message;
         }
         finally
         {

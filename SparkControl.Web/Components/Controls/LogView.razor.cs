@@ -11,7 +11,8 @@ public partial class LogView
     public const int MaxLines = 2000;
 
     private readonly List<string> _lines = [];
-    private readonly List<string> _held = [];
+    private readonly Queue<string> _held = new();
+    private long _skipped;
     private string? _filter;
     private bool _paused;
     private bool _following;
@@ -29,7 +30,11 @@ public partial class LogView
     [Parameter, EditorRequired]
     public string Container { get; set; } = string.Empty;
 
-    private string DownloadUrl => $"/api/services/{Uri.EscapeDataString(Spark)}/{Uri.EscapeDataString(Service)}/logs?tail=100000";
+    private string DownloadUrl => $"/api/services/{Uri.EscapeDataString(Spark)}/{Uri.EscapeDataString(Service)}/logs?tail={LogQuery.MaxTail}";
+
+    private string HeldNote => _skipped == 0
+        ? $"{_held.Count:N0} new lines since pausing; Resume shows them."
+        : $"{_held.Count + _skipped:N0} new lines since pausing; Resume shows the last {_held.Count:N0} (Download has the rest).";
 
     private IEnumerable<string> Visible => string.IsNullOrWhiteSpace(_filter)
         ? _lines
@@ -48,7 +53,15 @@ public partial class LogView
         {
             if (_paused)
             {
-                _held.Add(line);
+                // A paused view keeps at most what it can show (with a line that says what was left out); a chatty
+                // container cannot grow it without bound.
+                _held.Enqueue(line);
+                if (_held.Count > MaxLines - 1)
+                {
+                    _held.Dequeue();
+                    _skipped++;
+                }
+
                 return;
             }
 
@@ -103,6 +116,12 @@ public partial class LogView
         _paused = !_paused;
         if (!_paused)
         {
+            if (_skipped > 0)
+            {
+                Append($"… {_skipped:N0} earlier lines arrived while paused; the download has them");
+                _skipped = 0;
+            }
+
             foreach (var line in _held)
             {
                 Append(line);
