@@ -132,6 +132,30 @@ public sealed class ServiceDefinitionsApiTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
     }
 
+    [Theory]
+    [InlineData("/api/services/demo/parakeet-asr/logs?tail=10001")]
+    [InlineData("/api/services/demo/parakeet-asr/logs?tail=-1")]
+    [InlineData("/api/services/demo/parakeet-asr/logs?tail=2147483648")]
+    [InlineData("/api/services/demo/parakeet-asr/logs/stream?tail=10001")]
+    public async Task LogTail_PastItsLimit_Is400SayingTheLimit(string path)
+    {
+        using var response = await _client.GetAsync(path, HttpCompletionOption.ResponseHeadersRead);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        if (!path.EndsWith("2147483648", StringComparison.Ordinal))
+        {
+            Assert.Contains("tail must be between 0 and 10,000", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public async Task LogTail_AtItsLimit_IsServed()
+    {
+        using var response = await _client.GetAsync("/api/services/demo/parakeet-asr/logs?tail=10000");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+    }
+
     public async Task DisposeAsync()
     {
         _client.Dispose();
