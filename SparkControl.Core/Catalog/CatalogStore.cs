@@ -1,20 +1,10 @@
 using System.Collections.Immutable;
-using System.Security.Cryptography;
-using System.Text;
 using SparkControl.Core.Shell;
 using SparkControl.Core.Sparks;
 using SparkControl.Core.Storage;
 using SparkControl.Core.Yaml;
 
 namespace SparkControl.Core.Catalog;
-
-/// <summary>The version of a catalog entry changed since the caller read it: someone else edited it.</summary>
-public sealed class CatalogConflictException(string id, string expected, string actual)
-    : InvalidOperationException($"{id} was changed by someone else since you opened it (version {expected}, now {actual}). Reload it and make your change again.")
-{
-    public string Id { get; } = id;
-    public string CurrentVersion { get; } = actual;
-}
 
 /// <summary>
 /// Owns the catalog's files: the shipped <c>models.yaml</c> (read-only), the operator's <c>models.custom.yaml</c> in
@@ -65,11 +55,8 @@ public sealed class CatalogStore
     }
 
     /// <summary>A short content hash: any change to a model's effective definition changes it.</summary>
-    public static string Version(ModelDefinition model)
-    {
-        var yaml = new YamlWriter().Add("model", CatalogYaml.WriteModel(model)).ToYaml();
-        return Convert.ToBase64String(SHA256.HashData(Encoding.UTF8.GetBytes(yaml)))[..16].Replace('+', '-').Replace('/', '_');
-    }
+    public static string Version(ModelDefinition model) =>
+        ContentVersion.Of(new YamlWriter().Add("model", CatalogYaml.WriteModel(model)).ToYaml());
 
     /// <summary>Adds an operator model. Its id must be new; the definition must validate.</summary>
     public async Task<ModelDefinition> AddAsync(ModelDefinition model, CancellationToken cancellationToken)
@@ -113,7 +100,7 @@ public sealed class CatalogStore
             var version = Version(current);
             if (ifMatch is not null && ifMatch != version)
             {
-                throw new CatalogConflictException(id, ifMatch, version);
+                throw new StaleVersionException(id, ifMatch, version);
             }
 
             if (custom.Models.FirstOrDefault(m => m.Id == id) is { } own)
@@ -134,7 +121,7 @@ public sealed class CatalogStore
             var current = Current.Find(id) ?? custom.Models.FirstOrDefault(m => m.Id == id) ?? throw new KeyNotFoundException($"No model has the id '{id}'.");
             if (ifMatch is not null && ifMatch != Version(current))
             {
-                throw new CatalogConflictException(id, ifMatch, Version(current));
+                throw new StaleVersionException(id, ifMatch, Version(current));
             }
 
             var own = custom.Models.FirstOrDefault(m => m.Id == id)

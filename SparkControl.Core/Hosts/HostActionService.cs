@@ -19,7 +19,7 @@ public sealed class HostActionRefusedException(string message) : InvalidOperatio
 /// container runs unless the operator asked to stop it first; a launch-cluster.sh container is stopped with the
 /// script's own stop, which also stops it on the other Spark.
 /// </summary>
-public sealed class HostActionService(SparkFleet fleet, AuditLog audit, HealthMonitor health)
+public sealed class HostActionService(SparkFleet fleet, AuditLog audit, HealthMonitor health, SparkWork work)
 {
     public async Task<HostActionCheck> CheckAsync(string spark, HostAction action, CancellationToken cancellationToken)
     {
@@ -44,6 +44,7 @@ public sealed class HostActionService(SparkFleet fleet, AuditLog audit, HealthMo
         }
 
         var target = entry.Name;
+        using var working = work.Begin([target], HostActionNames.Describe(action));
         audit.Record(actor, $"host.{action.ToRoute()}", target, "started");
         var finished = false;
         try

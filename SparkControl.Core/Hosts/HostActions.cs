@@ -20,6 +20,15 @@ public static class HostActionNames
         _ => throw new ArgumentOutOfRangeException(nameof(action)),
     };
 
+    /// <summary>The action in words, as other messages name it ("… while apt-get upgrade runs on it").</summary>
+    public static string Describe(HostAction action) => action switch
+    {
+        HostAction.AptUpdate => "apt-get update",
+        HostAction.AptUpgrade => "apt-get upgrade",
+        HostAction.Reboot => "a reboot",
+        _ => throw new ArgumentOutOfRangeException(nameof(action)),
+    };
+
     public static HostAction? Parse(string? route) => route switch
     {
         "apt-update" => HostAction.AptUpdate,

@@ -13,8 +13,11 @@ public sealed record SparkSettings(ImmutableArray<SparkDefinition> Sparks, Immut
     public SparkDefinition? Find(string name) => Sparks.FirstOrDefault(s => string.Equals(s.Name, name, StringComparison.OrdinalIgnoreCase));
 }
 
-/// <summary>The one place Sparks are configured: <c>sparks.yaml</c>, edited from the Settings page or the API.</summary>
-public sealed class SparkSettingsStore(DataDirectory dataDirectory, Remote.SshKeyStore keys, TimeProvider time) : YamlListStore<SparkDefinition, SparkSettings>(dataDirectory, time)
+/// <summary>
+/// The one place Sparks are configured: <c>sparks.yaml</c>, edited from the Settings page or the API. A Spark is not
+/// changed or removed while a swap or host action runs on it: the new settings would replace its connection under them.
+/// </summary>
+public sealed class SparkSettingsStore(DataDirectory dataDirectory, Remote.SshKeyStore keys, SparkWork work, TimeProvider time) : YamlListStore<SparkDefinition, SparkSettings>(dataDirectory, time)
 {
     protected override string FileName => SparksYaml.FileName;
 
@@ -29,6 +32,8 @@ public sealed class SparkSettingsStore(DataDirectory dataDirectory, Remote.SshKe
         item.KeyPath is not null && keys.CheckLocation(item.KeyPath) is { } keyProblem && !SparkValidation.Validate(item).Any(e => e.Field == "keyPath")
             ? [.. SparkValidation.Validate(item), new FieldError("keyPath", keyProblem)]
             : SparkValidation.Validate(item);
+
+    protected override IDisposable BeginChange(string key) => work.BeginEdit(key);
 
     protected override string KeyOf(SparkDefinition item) => item.Name;
 

@@ -54,6 +54,10 @@ public sealed partial class SwapOrchestrator : IHostedService, IAsyncDisposable
     private readonly SwapContext _context;
     private readonly SnapshotStream<SwapBoard> _stream;
     private readonly ConcurrentDictionary<string, SwapRun> _runs = new();
+
+    /// <summary>Each running swap's registration as work on its Sparks (their settings are not changed under it).</summary>
+    private readonly ConcurrentDictionary<string, IDisposable> _working = new();
+    private readonly SparkWork _work;
     private readonly object _gate = new();
     private readonly CancellationTokenSource _shutdown = new();
     private readonly ILogger<SwapOrchestrator> _logger;
@@ -70,9 +74,11 @@ public sealed partial class SwapOrchestrator : IHostedService, IAsyncDisposable
         HttpClient http,
         TimeProvider time,
         IOptionsMonitor<SparkControlOptions> options,
-        ILogger<SwapOrchestrator> logger)
+        ILogger<SwapOrchestrator> logger,
+        SparkWork? work = null)
     {
         _logger = logger;
+        _work = work ?? new SparkWork();
         _stream = new SnapshotStream<SwapBoard>(SwapBoard.Empty, time);
         _context = new SwapContext(fleet, catalog, planner, health, history, drain, metrics, http, time, options, logger, Publish, OnEnded);
     }
@@ -142,10 +148,12 @@ public sealed partial class SwapOrchestrator : IHostedService, IAsyncDisposable
                 throw new SwapConflictException(busy);
             }
 
+            var id = NewId();
+            var working = _work.Begin(sparks, model is null ? $"the unload {id}" : $"the swap {id} to {model.Id}");
             var now = _context.Time.GetUtcNow();
             var status = new SwapStatus
             {
-                Id = NewId(),
+                Id = id,
                 Target = request.Target,
                 Sparks = [.. sparks],
                 ModelId = model?.Id,
@@ -160,6 +168,7 @@ public sealed partial class SwapOrchestrator : IHostedService, IAsyncDisposable
             };
             var run = new SwapRun(_context, status, model, [.. entries], verifyOnly, _shutdown.Token);
             _runs[status.Id] = run;
+            _working[status.Id] = working;
             Publish(status);
             _context.History.Save(status);
             run.Start();
@@ -207,6 +216,11 @@ public sealed partial class SwapOrchestrator : IHostedService, IAsyncDisposable
     private void OnEnded(SwapRun run, SwapStatus ended, bool rollback)
     {
         _runs.TryRemove(ended.Id, out _);
+        if (_working.TryRemove(ended.Id, out var working))
+        {
+            working.Dispose();
+        }
+
         if (!rollback || ended.PreviousModelId is null || _shutdown.IsCancellationRequested)
         {
             return;

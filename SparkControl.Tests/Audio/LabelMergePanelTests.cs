@@ -122,7 +122,7 @@ public sealed class LabelMergePanelTests : UiTestContext
     [Fact]
     public void AudioPage_Rendered_OneTabPerToolLabelMergeFirst()
     {
-        Services.AddSingleton(Options.Create(new SparkControl.Core.Audio.Echo.EchoOptions()));
+        Services.AddSingleton(Options.Create(new SparkControl.Core.Audio.Echo.EchoOptions())).AddSingleton(new SparkControl.Core.Audio.Echo.EchoQueue(TimeProvider.System));
 
         var page = Render<SparkControl.Web.Components.Pages.Audio>();
 

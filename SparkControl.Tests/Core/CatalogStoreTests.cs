@@ -78,7 +78,7 @@ public sealed class CatalogStoreTests : IDisposable
         await store.UpdateFlagsAsync("shipped-a", new VllmFlags { MaxNumSeqs = 4 }, opened, CancellationToken.None);
         var written = await File.ReadAllTextAsync(_data.File(CatalogStore.CustomFileName));
 
-        var conflict = await Assert.ThrowsAsync<CatalogConflictException>(() => store.UpdateFlagsAsync("shipped-a", new VllmFlags { MaxNumSeqs = 16 }, opened, CancellationToken.None));
+        var conflict = await Assert.ThrowsAsync<StaleVersionException>(() => store.UpdateFlagsAsync("shipped-a", new VllmFlags { MaxNumSeqs = 16 }, opened, CancellationToken.None));
 
         Assert.Contains("changed by someone else", conflict.Message, StringComparison.Ordinal);
         Assert.Equal(4, store.Current.Find("shipped-a")!.Flags.MaxNumSeqs);

@@ -53,7 +53,9 @@ public sealed class ServiceActionsTests : IDisposable
         return new ServiceActions(_fleet, _health, _settings, _audit, _metrics, NullLogger<ServiceActions>.Instance);
     }
 
-    private HostActionService HostActions() => new(_fleet, _audit, _health);
+    private readonly SparkWork _work = new();
+
+    private HostActionService HostActions() => new(_fleet, _audit, _health, _work);
 
     private static ContainerInfo Info(string name, long? memory, long? swap, ContainerStatus status = ContainerStatus.Running) =>
         new() { Id = name + "-id", Name = name, Image = "img", Status = status, MemoryLimitBytes = memory, MemorySwapLimitBytes = swap };
@@ -281,6 +283,22 @@ public sealed class ServiceActionsTests : IDisposable
 
         Assert.Equal(["Hit:1 http://ports.ubuntu.com noble InRelease"], seen);
         Assert.Equal("did not finish", _audit.Recent(1)[0].Detail);
+    }
+
+    [Fact]
+    public async Task HostAction_IsWorkOnItsSpark_WhileItRuns_AndNotAfter()
+    {
+        await CreateAsync();
+        _host.HostActionOutput = ["Reading package lists..."];
+        string? whileRunning = null;
+
+        await foreach (var _ in HostActions().RunAsync("spark-1", HostAction.AptUpgrade, false, "operator", CancellationToken.None))
+        {
+            whileRunning = _work.Describe("spark-1");
+        }
+
+        Assert.Equal("apt-get upgrade", whileRunning);
+        Assert.Null(_work.Describe("spark-1"));
     }
 
     [Fact]

@@ -5,6 +5,7 @@ using SparkControl.Core.Diagnostics;
 using SparkControl.Core.Hosts;
 using SparkControl.Core.Services;
 using SparkControl.Core.Shell;
+using SparkControl.Core.Sparks;
 using SparkControl.Core.Swaps;
 using SparkControl.Sim.Hosting;
 using SparkControl.Sim.Server;
@@ -236,6 +237,38 @@ public sealed class SwapOrchestratorTests
         Assert.Equal(SwapPhase.Failed, swap.Phase);
         Assert.Contains("unreachable", swap.Failure!.Message, StringComparison.Ordinal);
         Assert.Null(swap.RolledBackBy);
+    }
+
+    [Fact]
+    public async Task ARunningSwap_IsWorkOnItsSpark_ThatHoldsOffEditsUntilItEnds()
+    {
+        await using var world = await SwapWorld.CreateAsync();
+        world.Sim.SlowNextLaunch(TimeSpan.FromMinutes(5));
+        var started = world.Swaps.Start(new SwapRequest("small-b", "spark-1", "test"));
+        await world.WaitForPhaseAsync(started.Id, SwapPhase.Loading);
+
+        var refused = Assert.Throws<SparkBusyException>(() => world.Work.BeginEdit("spark-1"));
+        world.Swaps.Cancel(started.Id, "test");
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await world.Swaps.WaitAsync(started.Id, timeout.Token);
+
+        Assert.Equal($"spark-1 cannot be changed or removed while the swap {started.Id} to small-b runs on it; wait for it to end (or cancel it) and try again.", refused.Message);
+        await Wait.UntilAsync(() => world.Work.Describe("spark-1") is null, "the ended swap no longer holds the Spark");
+        world.Work.BeginEdit("spark-1").Dispose();
+    }
+
+    [Fact]
+    public async Task WhileASparksSettingsAreSaved_NoSwapStartsOnIt()
+    {
+        await using var world = await SwapWorld.CreateAsync();
+
+        using (world.Work.BeginEdit("spark-1"))
+        {
+            var refused = Assert.Throws<SparkBusyException>(() => world.Swaps.Start(new SwapRequest("small-a", "spark-1", "test")));
+            Assert.Contains("spark-1's settings are being saved", refused.Message, StringComparison.Ordinal);
+        }
+
+        Assert.Equal(SwapPhase.Ready, (await world.SwapAsync("small-a")).Phase);
     }
 
     public static TheoryData<SwapPhase> CancellablePhases => new()

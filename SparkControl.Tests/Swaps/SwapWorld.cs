@@ -64,6 +64,9 @@ public sealed class SwapWorld : IAsyncDisposable
     public TestMeterFactory Meters { get; } = new();
     public SparkControlMetrics Metrics { get; }
     public SparkFleet Fleet { get; }
+
+    /// <summary>What runs on each Spark, as the settings store sees it.</summary>
+    public SparkWork Work { get; } = new();
     public ModelCatalog Catalog { get; }
     public RecordingDrainGate Drain { get; } = new();
     public SparkControlOptions Options { get; } = new() { Swap = new SwapOptions { ProbeInterval = TimeSpan.FromMilliseconds(20) } };
@@ -149,7 +152,7 @@ public sealed class SwapWorld : IAsyncDisposable
         Health = new HealthMonitor(Fleet, new HealthProbe(client, TimeProvider.System), new ServiceStatusLog(Store), Metrics,
             new SparkControl.Core.Remote.ConnectivityTracker(TimeProvider.System), TimeProvider.System, options, NullLogger<HealthMonitor>.Instance);
         var planner = new LaunchPlanner(new SecretStore(new DataDirectory(Data.Path), TimeProvider.System));
-        Swaps = new SwapOrchestrator(Fleet, Catalog, planner, Health, History, Drain, Metrics, client, TimeProvider.System, options, NullLogger<SwapOrchestrator>.Instance);
+        Swaps = new SwapOrchestrator(Fleet, Catalog, planner, Health, History, Drain, Metrics, client, TimeProvider.System, options, NullLogger<SwapOrchestrator>.Instance, Work);
     }
 
     /// <summary>Starts a swap and waits for it to end.</summary>

@@ -15,6 +15,7 @@ using SparkControl.Core.Gateway;
 using SparkControl.Core.Hosts;
 using SparkControl.Sim.Hosting;
 using SparkControl.Tests.Infrastructure;
+using SparkControl.Web.Gateway;
 
 namespace SparkControl.Tests.Web;
 
@@ -401,8 +402,11 @@ public sealed class GatewayTests
         await using var app = await StartAsync(new Dictionary<string, string?> { ["Gateway:MaxInFlight"] = "2", ["Gateway:PerClientConcurrency"] = "8" });
         using var client = app.CreateClient();
 
-        // Two clients declare a large body and send only its first bytes, as a slow (or hostile) client does.
+        // Two clients declare a large body and send it slowly (JSON whitespace, fast enough that Kestrel's minimum data
+        // rate does not drop them), as a slow or hostile client does.
         var slow = new List<TcpClient>();
+        using var stopTrickle = new CancellationTokenSource();
+        var trickles = new List<Task>();
         try
         {
             for (var i = 0; i < 2; i++)
@@ -410,26 +414,26 @@ public sealed class GatewayTests
                 var tcp = new TcpClient();
                 slow.Add(tcp);
                 await tcp.ConnectAsync(app.BaseAddress.Host, app.BaseAddress.Port);
-                await tcp.GetStream().WriteAsync(Encoding.ASCII.GetBytes(
+                var stream = tcp.GetStream();
+                await stream.WriteAsync(Encoding.ASCII.GetBytes(
                     "POST /v1/chat/completions HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 4000000\r\n\r\n{\"model\":"));
+                trickles.Add(TrickleAsync(stream, stopTrickle.Token));
             }
 
-            HttpResponseMessage? refused = null;
-            await Wait.UntilAsync(async () =>
-            {
-                refused?.Dispose();
-                refused = await client.PostAsync("/v1/chat/completions", Json(new { model = "qwen3-8b", max_tokens = 1, messages = new[] { new { role = "user", content = "hi" } } }));
-                return refused.StatusCode == HttpStatusCode.ServiceUnavailable;
-            }, "a request past Gateway:MaxInFlight is refused");
+            // Both held before the next request is sent: sent earlier, it could take a place and make a slow one the 503.
+            await Wait.UntilAsync(() => app.Get<GatewayForwarder>().InFlight == 2, "the slow clients' requests are held");
+            using var refused = await client.PostAsync("/v1/chat/completions", Json(new { model = "qwen3-8b", max_tokens = 1, messages = new[] { new { role = "user", content = "hi" } } }));
 
-            Assert.Equal(TimeSpan.FromSeconds(1), refused!.Headers.RetryAfter!.Delta);
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
+            Assert.Equal(TimeSpan.FromSeconds(1), refused.Headers.RetryAfter!.Delta);
             var error = (await refused.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("error");
             Assert.Equal("overloaded", error.GetProperty("code").GetString());
             Assert.Contains("Gateway:MaxInFlight", error.GetProperty("message").GetString(), StringComparison.Ordinal);
-            refused.Dispose();
         }
         finally
         {
+            await stopTrickle.CancelAsync();
+            await Task.WhenAll(trickles);
             slow.ForEach(tcp => tcp.Dispose());
         }
 
@@ -466,6 +470,23 @@ public sealed class GatewayTests
         Assert.Equal(HttpStatusCode.ServiceUnavailable, second.StatusCode);
         Assert.NotNull(second.Headers.RetryAfter);
         Assert.Contains("Gateway:MaxQueuedBytes", (await second.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("error").GetProperty("message").GetString(), StringComparison.Ordinal);
+    }
+
+    /// <summary>Sends 64 spaces every 100 ms until stopped: a slow upload, above Kestrel's 240 bytes/s minimum rate.</summary>
+    private static async Task TrickleAsync(NetworkStream stream, CancellationToken stop)
+    {
+        var spaces = Encoding.ASCII.GetBytes(new string(' ', 64));
+        try
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                await stream.WriteAsync(spaces, stop);
+                await Task.Delay(100, stop);
+            }
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or IOException)
+        {
+        }
     }
 
     /// <summary>A body sent chunked, without a Content-Length, so the cap is enforced while reading.</summary>

@@ -156,6 +156,31 @@ public sealed class ServiceDefinitionsApiTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
     }
 
+    [Fact]
+    public async Task HandEdits_AreKept_AndIfMatchGuardsAServiceDefinition()
+    {
+        var file = Path.Combine(_app.DataDirectory, ServicesYaml.FileName);
+        using var added = await _client.PostAsJsonAsync("/api/services/definitions", new { spark = "demo", name = "extra-a", kind = "other", container = "tts-a", port = 9100, healthPath = "/health" });
+        var version = added.Headers.ETag!.Tag;
+        var (services, _) = ServicesYaml.Read(await File.ReadAllTextAsync(file), file);
+        await File.WriteAllTextAsync(file, ServicesYaml.Write([.. services, services.Single(s => s.Name == "extra-a") with { Name = "extra-b", Container = "tts-b", Port = 9101 }]));
+
+        using var stale = new HttpRequestMessage(HttpMethod.Put, "/api/services/definitions/demo/extra-a") { Content = JsonContent.Create(new { spark = "demo", name = "extra-a", kind = "other", container = "tts-a", port = 9200, healthPath = "/health" }) };
+        stale.Headers.TryAddWithoutValidation("If-Match", "\"not-the-version\"");
+        using var refused = await _client.SendAsync(stale);
+        using var current = new HttpRequestMessage(HttpMethod.Put, "/api/services/definitions/demo/extra-a") { Content = JsonContent.Create(new { spark = "demo", name = "extra-a", kind = "other", container = "tts-a", port = 9200, healthPath = "/health" }) };
+        current.Headers.TryAddWithoutValidation("If-Match", version);
+        using var changed = await _client.SendAsync(current);
+        using var read = await _client.GetAsync("/api/services/definitions/demo/extra-a");
+
+        Assert.Equal(HttpStatusCode.PreconditionFailed, refused.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, changed.StatusCode);
+        Assert.Equal(changed.Headers.ETag!.Tag, read.Headers.ETag!.Tag);
+        var after = ServicesYaml.Read(await File.ReadAllTextAsync(file), file).Services;
+        Assert.Equal(9200, after.Single(s => s.Name == "extra-a").Port);
+        Assert.Equal(9101, after.Single(s => s.Name == "extra-b").Port);
+    }
+
     public async Task DisposeAsync()
     {
         _client.Dispose();

@@ -143,6 +143,85 @@ public sealed class SparksApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task HandEdit_OfSparksYaml_IsTheBaseOfTheNextChange_NotOverwrittenFromMemory()
+    {
+        await _client.PostAsJsonAsync("/api/sparks", Spark());
+        var (sparks, _) = SparksYaml.Read(await File.ReadAllTextAsync(SparksFile), SparksFile);
+        await File.WriteAllTextAsync(SparksFile, SparksYaml.Write([.. sparks, sparks[0] with { Name = "spark-2", Host = "10.0.0.2" }]));
+
+        using var updated = await _client.PutAsJsonAsync("/api/sparks/spark-1", Spark(port: 2222));
+
+        Assert.Equal(HttpStatusCode.OK, updated.StatusCode);
+        var (after, problems) = SparksYaml.Read(await File.ReadAllTextAsync(SparksFile), SparksFile);
+        Assert.Empty(problems);
+        Assert.Equal([("spark-1", 2222), ("spark-2", 1)], after.Select(s => (s.Name, s.Port)));
+        Assert.Equal(["spark-1", "spark-2"], (await _client.GetFromJsonAsync<JsonElement>("/api/sparks")).EnumerateArray().Select(s => s.GetProperty("name").GetString()));
+    }
+
+    [Fact]
+    public async Task IfMatch_ChangesOnlyTheVersionItNames_412OtherwiseWithTheCurrentOne()
+    {
+        using var added = await _client.PostAsJsonAsync("/api/sparks", Spark());
+        var first = added.Headers.ETag!.Tag;
+        using var read = await _client.GetAsync("/api/sparks/spark-1");
+        Assert.Equal(first, read.Headers.ETag!.Tag);
+        Assert.Equal(first, $"\"{(await read.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("version").GetString()}\"");
+
+        using var current = await SendAsync(HttpMethod.Put, "/api/sparks/spark-1", first, Spark(port: 2222));
+        var second = current.Headers.ETag!.Tag;
+        using var stale = await SendAsync(HttpMethod.Put, "/api/sparks/spark-1", first, Spark(port: 3333));
+        using var staleDelete = await SendAsync(HttpMethod.Delete, "/api/sparks/spark-1", first);
+        using var weak = await SendAsync(HttpMethod.Put, "/api/sparks/spark-1", $"W/{second}", Spark(port: 2223));
+
+        Assert.Equal(HttpStatusCode.OK, current.StatusCode);
+        Assert.NotEqual(first, second);
+        Assert.Equal(HttpStatusCode.PreconditionFailed, stale.StatusCode);
+        Assert.Equal(second, $"\"{(await stale.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("currentVersion").GetString()}\"");
+        Assert.Equal(HttpStatusCode.PreconditionFailed, staleDelete.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, weak.StatusCode);
+
+        // A hand edit of the same Spark makes the version a client holds stale too.
+        var third = weak.Headers.ETag!.Tag;
+        await File.WriteAllTextAsync(SparksFile, (await File.ReadAllTextAsync(SparksFile)).Replace("2223", "2224", StringComparison.Ordinal));
+        using var afterHandEdit = await SendAsync(HttpMethod.Delete, "/api/sparks/spark-1", third);
+        Assert.Equal(HttpStatusCode.PreconditionFailed, afterHandEdit.StatusCode);
+        Assert.Equal(2224, SparksYaml.Read(await File.ReadAllTextAsync(SparksFile), SparksFile).Sparks.Single().Port);
+        using var withoutIfMatch = await _client.DeleteAsync("/api/sparks/spark-1");
+        Assert.Equal(HttpStatusCode.NoContent, withoutIfMatch.StatusCode);
+    }
+
+    [Fact]
+    public async Task EditOrRemove_WhileWorkRunsOnTheSpark_Is409NamingIt_AndChangesNothing()
+    {
+        await _client.PostAsJsonAsync("/api/sparks", Spark());
+        var before = await File.ReadAllTextAsync(SparksFile);
+
+        using (_app.Get<SparkWork>().Begin(["spark-1"], "apt-get upgrade"))
+        {
+            using var edit = await _client.PutAsJsonAsync("/api/sparks/spark-1", Spark(port: 2222));
+            using var remove = await _client.DeleteAsync("/api/sparks/spark-1");
+
+            foreach (var response in new[] { edit, remove })
+            {
+                Assert.Equal(HttpStatusCode.Conflict, response.StatusCode);
+                Assert.Contains("spark-1 cannot be changed or removed while apt-get upgrade runs on it", (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("detail").GetString(), StringComparison.Ordinal);
+            }
+
+            Assert.Equal(before, await File.ReadAllTextAsync(SparksFile));
+        }
+
+        using var afterwards = await _client.DeleteAsync("/api/sparks/spark-1");
+        Assert.Equal(HttpStatusCode.NoContent, afterwards.StatusCode);
+    }
+
+    private async Task<HttpResponseMessage> SendAsync(HttpMethod method, string path, string ifMatch, object? body = null)
+    {
+        using var request = new HttpRequestMessage(method, path) { Content = body is null ? null : JsonContent.Create(body) };
+        request.Headers.TryAddWithoutValidation("If-Match", ifMatch);
+        return await _client.SendAsync(request);
+    }
+
+    [Fact]
     public async Task Add_FirstRealSpark_ReplacesTheDemoInTheFleet()
     {
         var fleet = _app.Get<SparkFleet>();

@@ -60,14 +60,14 @@ public static class ModelsEndpoints
                 detail: "Send If-Match with the ETag from GET /api/models/{id}, so a concurrent edit is not overwritten.");
         }
 
-        var updated = await store.UpdateFlagsAsync(id, ModelInput.ToFlags(body), Unquote(ifMatch), cancellationToken);
+        var updated = await store.UpdateFlagsAsync(id, ModelInput.ToFlags(body), EntityTags.Unquote(ifMatch), cancellationToken);
         context.Response.Headers.ETag = ETag(updated);
         return TypedResults.Ok(ModelInput.View(updated, disk.For(id)));
     }
 
     public static async Task<NoContent> Remove(string id, [FromHeader(Name = "If-Match")] string? ifMatch, CatalogStore store, CancellationToken cancellationToken)
     {
-        await store.RemoveAsync(id, string.IsNullOrEmpty(ifMatch) ? null : Unquote(ifMatch), cancellationToken);
+        await store.RemoveAsync(id, string.IsNullOrEmpty(ifMatch) ? null : EntityTags.Unquote(ifMatch), cancellationToken);
         return TypedResults.NoContent();
     }
 
@@ -109,7 +109,6 @@ public static class ModelsEndpoints
     private static ModelDefinition Find(CatalogSnapshot catalog, string id) =>
         catalog.Find(id) ?? throw new KeyNotFoundException($"No model has the id '{id}'.");
 
-    public static string ETag(ModelDefinition model) => $"\"{CatalogStore.Version(model)}\"";
+    public static string ETag(ModelDefinition model) => EntityTags.Quote(CatalogStore.Version(model));
 
-    private static string Unquote(string etag) => etag.Trim().TrimStart('W', '/').Trim('"');
 }

@@ -18,6 +18,7 @@ public static class ServicesEndpoints
     {
         var definitions = endpoints.MapGroup("/api/services/definitions").WithTags("Services").ValidateRouteValues(("spark", v => Validators.Name(v, "spark")), ("name", v => Validators.Name(v, "name")));
         definitions.MapGet("/", (ServiceSettingsStore store) => TypedResults.Ok(store.Current.Services.Select(ServiceInput.FromDefinition).ToArray()));
+        definitions.MapGet("/{spark}/{name}", GetDefinition);
         definitions.MapPost("/", AddDefinition);
         definitions.MapPut("/{spark}/{name}", UpdateDefinition);
         definitions.MapDelete("/{spark}/{name}", RemoveDefinition);
@@ -96,21 +97,32 @@ public static class ServicesEndpoints
         }
     }
 
-    public static async Task<Created<ServiceInput.ServiceBody>> AddDefinition(ServiceInput.ServiceBody body, ServiceSettingsStore store, CancellationToken cancellationToken)
+    /// <summary>One service's definition, with its version as the ETag (send it back as If-Match when changing it).</summary>
+    public static Ok<ServiceInput.ServiceBody> GetDefinition(string spark, string name, ServiceSettingsStore store, HttpContext context)
     {
-        var service = await store.AddAsync(ServiceInput.ToDefinition(body), cancellationToken);
-        return TypedResults.Created($"/api/services/definitions/{service.Spark}/{service.Name}", ServiceInput.FromDefinition(service));
-    }
-
-    public static async Task<Ok<ServiceInput.ServiceBody>> UpdateDefinition(string spark, string name, ServiceInput.ServiceBody body, ServiceSettingsStore store, CancellationToken cancellationToken)
-    {
-        var service = await store.UpdateAsync($"{spark}/{name}", ServiceInput.ToDefinition(body with { Spark = body.Spark ?? spark, Name = body.Name ?? name }), cancellationToken);
+        var service = store.Find($"{spark}/{name}") ?? throw new KeyNotFoundException($"The service {spark}/{name} does not exist.");
+        context.Response.Headers.ETag = EntityTags.Quote(store.Version(service));
         return TypedResults.Ok(ServiceInput.FromDefinition(service));
     }
 
-    public static async Task<NoContent> RemoveDefinition(string spark, string name, ServiceSettingsStore store, CancellationToken cancellationToken)
+    public static async Task<Created<ServiceInput.ServiceBody>> AddDefinition(ServiceInput.ServiceBody body, ServiceSettingsStore store, HttpContext context, CancellationToken cancellationToken)
     {
-        await store.RemoveAsync($"{spark}/{name}", cancellationToken);
+        var service = await store.AddAsync(ServiceInput.ToDefinition(body), cancellationToken);
+        context.Response.Headers.ETag = EntityTags.Quote(store.Version(service));
+        return TypedResults.Created($"/api/services/definitions/{service.Spark}/{service.Name}", ServiceInput.FromDefinition(service));
+    }
+
+    /// <summary>Replaces a service's definition; with If-Match, only if it is still that version (else 412).</summary>
+    public static async Task<Ok<ServiceInput.ServiceBody>> UpdateDefinition(string spark, string name, ServiceInput.ServiceBody body, ServiceSettingsStore store, HttpContext context, CancellationToken cancellationToken)
+    {
+        var service = await store.UpdateAsync($"{spark}/{name}", ServiceInput.ToDefinition(body with { Spark = body.Spark ?? spark, Name = body.Name ?? name }), EntityTags.IfMatch(context), cancellationToken);
+        context.Response.Headers.ETag = EntityTags.Quote(store.Version(service));
+        return TypedResults.Ok(ServiceInput.FromDefinition(service));
+    }
+
+    public static async Task<NoContent> RemoveDefinition(string spark, string name, ServiceSettingsStore store, HttpContext context, CancellationToken cancellationToken)
+    {
+        await store.RemoveAsync($"{spark}/{name}", EntityTags.IfMatch(context), cancellationToken);
         return TypedResults.NoContent();
     }
 }

@@ -27,7 +27,8 @@ public static class SparksEndpoints
         string VllmImage,
         string[] ExtraMounts,
         SparkInput.LaunchClusterBody? LaunchCluster,
-        ConnectionBody Connection);
+        ConnectionBody Connection,
+        string Version);
 
     public sealed record ApproveBody(string? Fingerprint);
 
@@ -35,6 +36,7 @@ public static class SparksEndpoints
     {
         var group = endpoints.MapGroup("/api/sparks").WithTags("Sparks").ValidateRouteValues(("name", v => Validators.Name(v, "name")));
         group.MapGet("/", List);
+        group.MapGet("/{name}", Get);
         group.MapPost("/", Add);
         group.MapPut("/{name}", Update);
         group.MapDelete("/{name}", Remove);
@@ -44,23 +46,34 @@ public static class SparksEndpoints
     }
 
     public static Ok<SparkView[]> List(SparkSettingsStore settings, ConnectivityTracker connectivity, HostKeyStore hostKeys) =>
-        TypedResults.Ok(settings.Current.Sparks.Select(s => View(s, connectivity, hostKeys)).ToArray());
+        TypedResults.Ok(settings.Current.Sparks.Select(s => View(s, settings, connectivity, hostKeys)).ToArray());
 
-    public static async Task<Created<SparkView>> Add(SparkInput.SparkBody body, SparkSettingsStore settings, ConnectivityTracker connectivity, HostKeyStore hostKeys, CancellationToken cancellationToken)
+    /// <summary>One Spark, with its version as the ETag: send it back as If-Match to change it only if nobody else has.</summary>
+    public static Ok<SparkView> Get(string name, SparkSettingsStore settings, ConnectivityTracker connectivity, HostKeyStore hostKeys, HttpContext context)
+    {
+        var spark = settings.Current.Find(name) ?? throw new KeyNotFoundException($"No Spark is named '{name}'.");
+        context.Response.Headers.ETag = EntityTags.Quote(settings.Version(spark));
+        return TypedResults.Ok(View(spark, settings, connectivity, hostKeys));
+    }
+
+    public static async Task<Created<SparkView>> Add(SparkInput.SparkBody body, SparkSettingsStore settings, ConnectivityTracker connectivity, HostKeyStore hostKeys, HttpContext context, CancellationToken cancellationToken)
     {
         var spark = await settings.AddAsync(SparkInput.ToDefinition(body), cancellationToken);
-        return TypedResults.Created($"/api/sparks/{spark.Name}", View(spark, connectivity, hostKeys));
+        context.Response.Headers.ETag = EntityTags.Quote(settings.Version(spark));
+        return TypedResults.Created($"/api/sparks/{spark.Name}", View(spark, settings, connectivity, hostKeys));
     }
 
-    public static async Task<Ok<SparkView>> Update(string name, SparkInput.SparkBody body, SparkSettingsStore settings, ConnectivityTracker connectivity, HostKeyStore hostKeys, CancellationToken cancellationToken)
+    /// <summary>Replaces a Spark's settings; with If-Match, only if it is still that version (else 412).</summary>
+    public static async Task<Ok<SparkView>> Update(string name, SparkInput.SparkBody body, SparkSettingsStore settings, ConnectivityTracker connectivity, HostKeyStore hostKeys, HttpContext context, CancellationToken cancellationToken)
     {
-        var spark = await settings.UpdateAsync(name, SparkInput.ToDefinition(body with { Name = body.Name ?? name }), cancellationToken);
-        return TypedResults.Ok(View(spark, connectivity, hostKeys));
+        var spark = await settings.UpdateAsync(name, SparkInput.ToDefinition(body with { Name = body.Name ?? name }), EntityTags.IfMatch(context), cancellationToken);
+        context.Response.Headers.ETag = EntityTags.Quote(settings.Version(spark));
+        return TypedResults.Ok(View(spark, settings, connectivity, hostKeys));
     }
 
-    public static async Task<NoContent> Remove(string name, SparkSettingsStore settings, CancellationToken cancellationToken)
+    public static async Task<NoContent> Remove(string name, SparkSettingsStore settings, HttpContext context, CancellationToken cancellationToken)
     {
-        await settings.RemoveAsync(name, cancellationToken);
+        await settings.RemoveAsync(name, EntityTags.IfMatch(context), cancellationToken);
         return TypedResults.NoContent();
     }
 
@@ -79,7 +92,7 @@ public static class SparksEndpoints
         return TypedResults.NoContent();
     }
 
-    public static SparkView View(SparkDefinition spark, ConnectivityTracker connectivity, HostKeyStore hostKeys)
+    public static SparkView View(SparkDefinition spark, SparkSettingsStore settings, ConnectivityTracker connectivity, HostKeyStore hostKeys)
     {
         var connection = connectivity.Find(spark.Name);
         var pending = hostKeys.PendingFor(spark.Host, spark.Port);
@@ -87,6 +100,7 @@ public static class SparksEndpoints
             spark.Name, spark.Host, spark.Port, spark.User, spark.KeyPath, spark.Role.ToString().ToLowerInvariant(), spark.HfCachePath,
             [.. spark.ModelRoots], [.. spark.PathPrefix], spark.Gpus, spark.NetworkMode, spark.VllmImage, [.. spark.ExtraMounts],
             spark.LaunchCluster is { } l ? new SparkInput.LaunchClusterBody(l.Script, [.. l.Nodes], l.ContainerName, l.Image) : null,
-            new ConnectionBody((connection?.State ?? ConnectionState.Unknown).ToString(), connection?.Error, connection?.Since, pending?.Fingerprint, pending?.PreviousFingerprint, hostKeys.PinnedFingerprint(spark.Host, spark.Port)));
+            new ConnectionBody((connection?.State ?? ConnectionState.Unknown).ToString(), connection?.Error, connection?.Since, pending?.Fingerprint, pending?.PreviousFingerprint, hostKeys.PinnedFingerprint(spark.Host, spark.Port)),
+            settings.Version(spark));
     }
 }

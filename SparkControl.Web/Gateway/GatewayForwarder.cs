@@ -40,6 +40,9 @@ public sealed partial class GatewayForwarder(
     private readonly HttpMessageInvoker _invoker = new(CreateUpstreamHandler());
     private int _inFlight;
 
+    /// <summary>Requests the gateway holds now, from their headers to their end (what Gateway:MaxInFlight caps).</summary>
+    public int InFlight => Volatile.Read(ref _inFlight);
+
     /// <summary>How the gateway talks to model servers (public so the benchmark's bare YARP path uses the same).</summary>
     public static SocketsHttpHandler CreateUpstreamHandler() => new()
     {

@@ -72,6 +72,7 @@ public static class SparkControlHosting
         services.AddSingleton<SecretStore>();
         services.AddSingleton<ConnectivityTracker>();
         services.AddSingleton<SparkHostFactory>();
+        services.AddSingleton<SparkWork>();
         services.AddSingleton<SparkSettingsStore>();
         services.AddSingleton<ServiceSettingsStore>();
         services.AddSingleton<AuditLog>();
@@ -95,7 +96,8 @@ public static class SparkControlHosting
         services.AddSingleton(sp => new SwapOrchestrator(
             sp.GetRequiredService<SparkFleet>(), sp.GetRequiredService<ModelCatalog>(), sp.GetRequiredService<LaunchPlanner>(), sp.GetRequiredService<HealthMonitor>(),
             sp.GetRequiredService<SwapHistory>(), sp.GetRequiredService<IDrainGate>(), sp.GetRequiredService<SparkControlMetrics>(), CreateProbeClient(),
-            sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<IOptionsMonitor<SparkControlOptions>>(), sp.GetRequiredService<ILogger<SwapOrchestrator>>()));
+            sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<IOptionsMonitor<SparkControlOptions>>(), sp.GetRequiredService<ILogger<SwapOrchestrator>>(),
+            sp.GetRequiredService<SparkWork>()));
 
         // Order matters: the fleet is known before the orchestrator reconciles, before the demo starts its first swap
         // and before the first health check.

@@ -11,9 +11,11 @@ namespace SparkControl.Tests.Audio.Echo;
 
 public sealed class EchoCancelPanelTests : UiTestContext
 {
+    private readonly EchoQueue _queue = new(TimeProvider.System);
+
     public EchoCancelPanelTests()
     {
-        Services.AddSingleton(Options.Create(new EchoOptions()));
+        Services.AddSingleton(Options.Create(new EchoOptions())).AddSingleton(_queue);
     }
 
     [Fact]
@@ -41,5 +43,19 @@ public sealed class EchoCancelPanelTests : UiTestContext
 
         panel.WaitForAssertion(() => Assert.Contains("mono.wav: the WAV file has 1 channel; send a stereo call", panel.Find("[data-testid=echo-error]").TextContent, StringComparison.Ordinal));
         Assert.Empty(panel.FindAll("[data-testid=echo-result]"));
+    }
+
+    [Fact]
+    public void Upload_WhileTheQueueIsFull_SaysToTryAgain_AndReadsNothing()
+    {
+        // The API's callers hold every place: the page waits its turn in the same queue, and is told when it is full.
+        var held = Enumerable.Range(0, new EchoOptions().MaxQueued + 1).Select(_ => _queue.Enter(new EchoOptions().MaxQueued)).ToList();
+        var panel = Render<EchoCancelPanel>();
+
+        panel.FindComponent<InputFile>().UploadFiles(InputFileContent.CreateFromBinary(WavFile.Write16(16000, new float[1600], new float[1600]), "call.wav"));
+
+        panel.WaitForAssertion(() => Assert.Contains("echo cancellations are running or waiting already (Audio:Echo:MaxQueued); try again in", panel.Find("[data-testid=echo-error]").TextContent, StringComparison.Ordinal));
+        Assert.Empty(panel.FindAll("[data-testid=echo-result]"));
+        held.ForEach(t => t.Dispose());
     }
 }

@@ -52,13 +52,15 @@ public partial class SparksPanel
 
     private PendingHostKey? PendingKey(SparkDefinition spark) => _pending.FirstOrDefault(p => p.Host == spark.Host && p.Port == spark.Port);
 
-    private async Task AddAsync() => await OpenDialogAsync("Add a Spark", new SparkForm(), null);
+    private async Task AddAsync() => await OpenDialogAsync("Add a Spark", new SparkForm(), null, null);
 
-    private async Task EditAsync(SparkDefinition spark) => await OpenDialogAsync($"Edit {spark.Name}", SparkForm.From(spark), spark.Name);
+    // The version as opened: an edit of the same Spark elsewhere (another browser, the API, a hand edit) since then is
+    // reported when saving instead of being overwritten.
+    private async Task EditAsync(SparkDefinition spark) => await OpenDialogAsync($"Edit {spark.Name}", SparkForm.From(spark), spark.Name, Settings.Version(spark));
 
-    private async Task OpenDialogAsync(string title, SparkForm form, string? originalName)
+    private async Task OpenDialogAsync(string title, SparkForm form, string? originalName, string? originalVersion)
     {
-        var parameters = new DialogParameters<SparkDialog> { { d => d.Model, form }, { d => d.OriginalName, originalName } };
+        var parameters = new DialogParameters<SparkDialog> { { d => d.Model, form }, { d => d.OriginalName, originalName }, { d => d.OriginalVersion, originalVersion } };
         var dialog = await Dialogs.ShowAsync<SparkDialog>(title, parameters, new DialogOptions { MaxWidth = MaxWidth.Medium, FullWidth = true });
         if (await dialog.Result is { Canceled: false, Data: string name })
         {
@@ -75,10 +77,10 @@ public partial class SparksPanel
 
         try
         {
-            await Settings.RemoveAsync(spark.Name, ComponentToken);
+            await Settings.RemoveAsync(spark.Name, Settings.Version(spark), ComponentToken);
             Snackbar.Add($"Removed {spark.Name}.", Severity.Info);
         }
-        catch (Exception ex) when (ex is KeyNotFoundException or ConfigFileException or DataDirectoryException)
+        catch (Exception ex) when (ex is KeyNotFoundException or ConfigFileException or DataDirectoryException or StaleVersionException or SparkBusyException)
         {
             Snackbar.Add(ex.Message, Severity.Error);
         }

@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Components;
 using MudBlazor;
 using SparkControl.Core.Catalog;
+using SparkControl.Core.Storage;
 using SparkControl.Core.Disk;
 using SparkControl.Core.Shell;
 using SparkControl.Core.Sparks;
@@ -98,7 +99,7 @@ public partial class FlagsDialog
             await Store.UpdateFlagsAsync(Model.Id, _form.ToFlags(), _version, CancellationToken.None);
             Dialog.Close(DialogResult.Ok($"Saved the flags of {Model.Id}."));
         }
-        catch (CatalogConflictException ex)
+        catch (StaleVersionException ex)
         {
             _conflict = ex.Message;
         }

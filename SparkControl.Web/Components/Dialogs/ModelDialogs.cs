@@ -13,7 +13,7 @@ internal static class ModelDialogs
     public static List<string>? Describe(Exception exception) => exception switch
     {
         ValidationFailedException validation => [.. validation.Errors.Select(e => e.Message)],
-        SettingsConflictException or CatalogConflictException or KeyNotFoundException or ConfigFileException or DataDirectoryException
+        SettingsConflictException or StaleVersionException or KeyNotFoundException or ConfigFileException or DataDirectoryException
             or SparkUnreachableException or SparkCommandException or InvalidOperationException => [exception.Message],
         _ => null,
     };

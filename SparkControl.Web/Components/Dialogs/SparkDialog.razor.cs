@@ -39,6 +39,10 @@ public partial class SparkDialog
     [Parameter]
     public string? OriginalName { get; set; }
 
+    /// <summary>The Spark's version when the dialog opened: saving over a newer one is refused, not silent.</summary>
+    [Parameter]
+    public string? OriginalVersion { get; set; }
+
     private void Cancel() => Dialog.Cancel();
 
     private async Task SaveAsync()
@@ -59,14 +63,14 @@ public partial class SparkDialog
             var spark = SparkInput.ToDefinition(Model.ToBody());
             var saved = OriginalName is null
                 ? await Settings.AddAsync(spark, CancellationToken.None)
-                : await Settings.UpdateAsync(OriginalName, spark, CancellationToken.None);
+                : await Settings.UpdateAsync(OriginalName, spark, OriginalVersion, CancellationToken.None);
             Dialog.Close(DialogResult.Ok(saved.Name));
         }
         catch (ValidationFailedException ex)
         {
             _errors = [.. ex.Errors.Select(e => e.Message)];
         }
-        catch (Exception ex) when (ex is SettingsConflictException or KeyNotFoundException or ConfigFileException or DataDirectoryException)
+        catch (Exception ex) when (ex is SettingsConflictException or StaleVersionException or SparkBusyException or KeyNotFoundException or ConfigFileException or DataDirectoryException)
         {
             _errors = [ex.Message];
         }

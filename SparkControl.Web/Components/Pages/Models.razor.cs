@@ -97,7 +97,7 @@ public partial class Models
             await Store.RemoveAsync(model.Id, CatalogStore.Version(model), ComponentToken);
             Snackbar.Add($"Deleted {model.Id}.", Severity.Info);
         }
-        catch (Exception ex) when (ex is CatalogConflictException or SettingsConflictException or KeyNotFoundException or ConfigFileException or DataDirectoryException)
+        catch (Exception ex) when (ex is StaleVersionException or SettingsConflictException or KeyNotFoundException or ConfigFileException or DataDirectoryException)
         {
             Snackbar.Add(ex.Message, Severity.Error);
         }
