@@ -64,4 +64,41 @@ public sealed class SettingsFormBrowserTests(BrowserFixture browser)
         Assert.Equal(key, spark.KeyPath);
         await page.SaveScreenshotAsync("settings.png");
     }
+
+    [Fact]
+    public async Task EditSpark_ChangedByHandMeanwhile_OrBusy_SaysSoAndKeepsTheFile()
+    {
+        await using var app = await SparkControlApp.StartAsync();
+        var key = Path.Combine(app.DataDirectory, "ssh-keys", "id_ed25519");
+        var settings = app.Get<SparkSettingsStore>();
+        await settings.AddAsync(new SparkDefinition { Name = "spark-1", Host = "192.168.1.50", User = "nvidia", KeyPath = key }, CancellationToken.None);
+        var file = Path.Combine(app.DataDirectory, SparksYaml.FileName);
+        var page = await browser.NewPageAsync(app.BaseAddress);
+        await page.GotoAsync("/settings");
+
+        // Opened, then the same Spark is edited by hand before Save: the hand edit is not overwritten.
+        await page.GetByTestId("edit-spark-1").ClickAsync();
+        var dialog = page.Locator(".mud-dialog");
+        await dialog.GetByTestId("spark-host-input").FillAsync("192.168.1.51");
+        await File.WriteAllTextAsync(file, (await File.ReadAllTextAsync(file)).Replace("192.168.1.50", "192.168.1.60", StringComparison.Ordinal));
+        await dialog.GetByTestId("spark-save").ClickAsync();
+
+        await Expect(dialog.GetByTestId("spark-dialog-error")).ToContainTextAsync("was changed by someone else since you read it");
+        Assert.Equal("192.168.1.60", SparksYaml.Read(await File.ReadAllTextAsync(file), file).Sparks.Single().Host);
+        await dialog.GetByRole(AriaRole.Button, new() { Name = "Cancel" }).ClickAsync();
+
+        // Opened again (the hand edit is what it shows), while an upgrade runs on the Spark.
+        await page.GetByTestId("edit-spark-1").ClickAsync();
+        await Expect(dialog.GetByTestId("spark-host-input")).ToHaveValueAsync("192.168.1.60");
+        using (app.Get<SparkWork>().Begin(["spark-1"], "apt-get upgrade"))
+        {
+            await dialog.GetByTestId("spark-host-input").FillAsync("192.168.1.52");
+            await dialog.GetByTestId("spark-save").ClickAsync();
+            await Expect(dialog.GetByTestId("spark-dialog-error")).ToContainTextAsync("spark-1 cannot be changed or removed while apt-get upgrade runs on it");
+        }
+
+        await dialog.GetByTestId("spark-save").ClickAsync();
+        await Expect(page.GetByTestId("sparks-table")).ToContainTextAsync("nvidia@192.168.1.52:22");
+        Assert.Equal("192.168.1.52", SparksYaml.Read(await File.ReadAllTextAsync(file), file).Sparks.Single().Host);
+    }
 }
