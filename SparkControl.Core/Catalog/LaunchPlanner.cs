@@ -32,6 +32,9 @@ public sealed record LaunchPlan(ModelDefinition Model, string Spark, LaunchKind 
     /// <summary>What the operator should fix before this launch can work (a missing NGC key).</summary>
     public ValueArray<string> Warnings { get; init; }
 
+    /// <summary>Why this launch must not run at all (a local model's directory that is gone or leads out of its roots).</summary>
+    public ValueArray<string> Blockers { get; init; }
+
     public string CommandLine => ShellCommand.Join(Argv);
 }
 
@@ -46,6 +49,23 @@ public sealed class LaunchPlanner(SecretStore secrets)
             throw new InvalidOperationException($"{model.Id} is a directory on {local.Spark}; it cannot run on {spark.Name}.");
         }
 
+        var definition = spark.Definition;
+
+        // A local model is served from its real path, checked now (not only when it was registered): the mount's source
+        // is that resolved path, so a symlink changed after this check cannot change what the container reads.
+        string? localReal = null;
+        string? localProblem = null;
+        if (model.Source is LocalSource checkedLocal)
+        {
+            (localReal, localProblem) = await LocalModelInspector.ResolveInsideRootsAsync(spark.Host, definition, checkedLocal.Path, cancellationToken);
+        }
+
+        var plan = await PlanCoreAsync(model, spark, localReal, cancellationToken);
+        return localProblem is null ? plan : plan with { Blockers = [localProblem] };
+    }
+
+    private async Task<LaunchPlan> PlanCoreAsync(ModelDefinition model, SparkEntry spark, string? localReal, CancellationToken cancellationToken)
+    {
         var definition = spark.Definition;
         var hfCache = await spark.Host.ExpandHomeAsync(definition.HfCachePath, cancellationToken);
         var envFile = await spark.Host.ExpandHomeAsync(DockerSparkHost.SecretsDirectory + "/secrets.env", cancellationToken);
@@ -74,7 +94,7 @@ public sealed class LaunchPlanner(SecretStore secrets)
                 var environment = new List<KeyValuePair<string, string>>();
                 if (model.Source is LocalSource localSource)
                 {
-                    volumes.Add(new BindMount(localSource.Path, localSource.Path, ReadOnly: true));
+                    volumes.Add(new BindMount(localReal ?? localSource.Path, localSource.Path, ReadOnly: true));
                     environment.Add(KeyValuePair.Create("HF_HUB_OFFLINE", "1"));
                 }
 
@@ -100,7 +120,7 @@ public sealed class LaunchPlanner(SecretStore secrets)
             default:
             {
                 var hasToken = secrets.Reveal(SecretStore.HfToken) is not null;
-                var spec = LaunchSpecs.Vllm(model, definition, hfCache, hasToken ? envFile : null);
+                var spec = LaunchSpecs.Vllm(model, definition, hfCache, hasToken ? envFile : null, localReal);
                 return new LaunchPlan(model, spark.Name, LaunchKind.DockerRun, DockerCommands.Run(spec))
                 {
                     Container = spec,

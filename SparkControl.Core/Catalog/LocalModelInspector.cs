@@ -34,27 +34,39 @@ public static class LocalModelInspector
 {
     public static async Task<LocalModelCheck> InspectAsync(ISparkHost host, SparkDefinition spark, string path, CancellationToken cancellationToken)
     {
+        var (real, problem) = await ResolveInsideRootsAsync(host, spark, path, cancellationToken);
+        if (problem is not null)
+        {
+            return new LocalModelCheck(spark.Name, path, LocalModelKind.Missing, real, null, [problem]);
+        }
+
+        var entries = await host.ListDirectoryAsync(real!, cancellationToken);
+        var (kind, problems) = Classify(entries.Where(e => !e.IsDirectory).Select(e => e.Name).ToList(), real!);
+        var size = await host.GetDiskUsageAsync(real!, cancellationToken);
+        return new LocalModelCheck(spark.Name, path, kind, real, size, problems);
+    }
+
+    /// <summary>
+    /// The directory's real path (every symlink resolved) when both the path as written and the real path lie under the
+    /// Spark's allow-listed roots; else what is wrong. Asked when a model is registered and again before every launch:
+    /// a symlink changed after registration, or a local model written into models.yaml by hand, cannot lead out.
+    /// </summary>
+    public static async Task<(string? RealPath, string? Problem)> ResolveInsideRootsAsync(ISparkHost host, SparkDefinition spark, string path, CancellationToken cancellationToken)
+    {
         if (Validators.PathUnderRoots(path, spark.ModelRoots) is { } pathError)
         {
-            return new LocalModelCheck(spark.Name, path, LocalModelKind.Missing, null, null, [pathError]);
+            return (null, pathError);
         }
 
         var real = await host.RealPathAsync(path, cancellationToken);
         if (real is null)
         {
-            return new LocalModelCheck(spark.Name, path, LocalModelKind.Missing, null, null, [$"{path} does not exist on {spark.Name}"]);
+            return (null, $"{path} does not exist on {spark.Name}");
         }
 
-        if (!spark.ModelRoots.Any(root => Validators.IsUnder(real, root)))
-        {
-            return new LocalModelCheck(spark.Name, path, LocalModelKind.Missing, real, null,
-                [$"{path} resolves to {real}, which is outside the allow-listed roots ({string.Join(", ", spark.ModelRoots)})"]);
-        }
-
-        var entries = await host.ListDirectoryAsync(real, cancellationToken);
-        var (kind, problems) = Classify(entries.Where(e => !e.IsDirectory).Select(e => e.Name).ToList(), real);
-        var size = await host.GetDiskUsageAsync(real, cancellationToken);
-        return new LocalModelCheck(spark.Name, path, kind, real, size, problems);
+        return spark.ModelRoots.Any(root => Validators.IsUnder(real, root))
+            ? (real, null)
+            : (real, $"{path} resolves to {real}, which is outside the allow-listed roots ({string.Join(", ", spark.ModelRoots)})");
     }
 
     /// <summary>Decides from file names alone; shared with discovery.</summary>

@@ -20,7 +20,8 @@ public static class LaunchSpecs
     /// </summary>
     /// <param name="hfCachePath">The Spark's HF cache with <c>~</c> already resolved.</param>
     /// <param name="secretsEnvFile">A 0600 env file on the Spark holding HF_TOKEN, or null.</param>
-    public static ContainerLaunchSpec Vllm(ModelDefinition model, SparkDefinition spark, string hfCachePath, string? secretsEnvFile)
+    /// <param name="localRealPath">A local model directory's real path (symlinks resolved), mounted at the path as written.</param>
+    public static ContainerLaunchSpec Vllm(ModelDefinition model, SparkDefinition spark, string hfCachePath, string? secretsEnvFile, string? localRealPath = null)
     {
         var mounts = ImmutableArray.CreateBuilder<BindMount>();
         mounts.Add(new BindMount(hfCachePath, ContainerHfHome, ReadOnly: false));
@@ -30,7 +31,7 @@ public static class LaunchSpecs
         {
             case LocalSource local:
                 // The directory is served by path, read-only, and the hub is never asked about it.
-                mounts.Add(new BindMount(local.Path, local.Path, ReadOnly: true));
+                mounts.Add(new BindMount(localRealPath ?? local.Path, local.Path, ReadOnly: true));
                 environment["HF_HUB_OFFLINE"] = "1";
                 modelArgument = local.Path;
                 break;

@@ -45,7 +45,7 @@ internal static class SwapPreflight
 
         var previous = running.SelectMany(r => r.Item2).Select(c => c.Labels.GetValueOrDefault(ContainerLabels.Model)).FirstOrDefault(m => m is not null);
         var alreadyServing = model is not null && previous == model.Id;
-        var blockers = new List<string>();
+        var blockers = new List<string>(plan?.Blockers ?? []);
         var warnings = new List<string>(plan?.Warnings ?? []);
 
         HfDownload? download = null;
@@ -78,10 +78,6 @@ internal static class SwapPreflight
                     warnings.Add($"{model.Id} is not on {entry.Name} yet and its size is unknown: the download's progress cannot be shown as a fraction.");
                 }
             }
-        }
-        else if (model is { Source: LocalSource local } && !await head.Host.PathExistsAsync(local.Path, cancellationToken).ConfigureAwait(false))
-        {
-            blockers.Add($"{local.Path} does not exist on {head.Name}.");
         }
 
         var budgets = new List<MemoryBudget>();

@@ -83,4 +83,28 @@ public sealed class LaunchSpecTests
             "env HF_HOME=/hf 'VLLM_SPARK_EXTRA_DOCKER_ARGS=--env-file /s/secrets.env' /opt/lc/launch-cluster.sh -n 192.168.100.10,192.168.100.11 --name vllm_node -t vllm-node -d exec vllm serve nvidia/Qwen3-235B-A22B-FP4 -tp 2",
             ShellCommand.Join(LaunchClusterCommands.Start(pair, start)));
     }
+
+    [Fact]
+    public async Task Plan_LocalModelFromAnyCatalogFile_IsCheckedAgainstTheRootsAtEveryPlan_AndMountedFromItsRealPath()
+    {
+        // A local model written into models.yaml by hand never passed registration's checks: planning checks it.
+        await using var host = new SparkControl.Sim.Hosting.SimulatedSparkHost(new SparkControl.Sim.Hosting.SimSparkSettings { Name = "spark-1" }, TimeProvider.System);
+        host.Disk.AddDirectory("/home/nvidia/models/ft-v2", 1000, "config.json", "model.safetensors", "tokenizer.json");
+        host.Disk.AddDirectory("/etc/ft", 1000, "config.json", "model.safetensors", "tokenizer.json");
+        host.Disk.AddLink("/home/nvidia/models/current", "/home/nvidia/models/ft-v2");
+        host.Disk.AddLink("/home/nvidia/models/escape", "/etc/ft");
+        var spark = new SparkEntry(Spark with { ModelRoots = ["/home/nvidia/models"], HfCachePath = "/home/nvidia/.cache/huggingface" }, host, true);
+        var planner = new LaunchPlanner(new SparkControl.Core.Secrets.SecretStore(new SparkControl.Core.Storage.DataDirectory(Path.GetTempPath()), TimeProvider.System));
+
+        var linked = await planner.PlanAsync(Model(new LocalSource("spark-1", "/home/nvidia/models/current")), spark, CancellationToken.None);
+        var outside = await planner.PlanAsync(Model(new LocalSource("spark-1", "/etc/ft")), spark, CancellationToken.None);
+        var escaping = await planner.PlanAsync(Model(new LocalSource("spark-1", "/home/nvidia/models/escape")), spark, CancellationToken.None);
+        var missing = await planner.PlanAsync(Model(new LocalSource("spark-1", "/home/nvidia/models/gone")), spark, CancellationToken.None);
+
+        Assert.Empty(linked.Blockers);
+        Assert.Contains(new BindMount("/home/nvidia/models/ft-v2", "/home/nvidia/models/current", ReadOnly: true), linked.Container!.Mounts);
+        Assert.Equal(["path '/etc/ft' is not under an allow-listed root (/home/nvidia/models)"], outside.Blockers);
+        Assert.Equal(["/home/nvidia/models/escape resolves to /etc/ft, which is outside the allow-listed roots (/home/nvidia/models)"], escaping.Blockers);
+        Assert.Equal(["/home/nvidia/models/gone does not exist on spark-1"], missing.Blockers);
+    }
 }

@@ -34,6 +34,15 @@ public sealed class SwapOnSparkTests(DockerdFixture docker, SshdFixture sshd) : 
             await File.WriteAllTextAsync(Path.Combine(Models, name, "tokenizer.json"), "{}");
         }
 
+        // A directory outside the roots that holds a model too, and a link inside the roots that leads to ft-a for now.
+        Directory.CreateDirectory(_tree.File("outside"));
+        foreach (var file in Directory.GetFiles(Path.Combine(Models, "ft-a")))
+        {
+            File.Copy(file, Path.Combine(_tree.File("outside"), Path.GetFileName(file)));
+        }
+
+        File.CreateSymbolicLink(Path.Combine(Models, "current"), Path.Combine(Models, "ft-a"));
+
         var key = sshd.HostPublicKey.Split(' ');
         await File.WriteAllTextAsync(Path.Combine(_data.Path, HostKeyStore.FileName), $"[127.0.0.1]:{sshd.Port} {key[0]} {key[1]}\n");
         var spark = new SparkDefinition
@@ -51,7 +60,7 @@ public sealed class SwapOnSparkTests(DockerdFixture docker, SshdFixture sshd) : 
             ExtraMounts = [.. DockerdFixture.HostRuntimeMounts],
         };
         await File.WriteAllTextAsync(Path.Combine(_data.Path, SparksYaml.FileName), SparksYaml.Write([spark]));
-        var models = new[] { "ft-a", "ft-b" }.Select(name => new ModelDefinition
+        var models = new[] { "ft-a", "ft-b", "current" }.Select(name => new ModelDefinition
         {
             Id = name,
             DisplayName = name,
@@ -119,6 +128,35 @@ public sealed class SwapOnSparkTests(DockerdFixture docker, SshdFixture sshd) : 
         Assert.True(servedB);
         Assert.Equal("ready", u.GetProperty("phase").GetString());
         Assert.False(await ServesAsync("ft-b"));
+    }
+
+    [Fact]
+    public async Task LocalModelBehindALink_IsMountedFromItsRealPath_AndRefusedOnceTheLinkLeadsOutOfItsRoots()
+    {
+        _bin.SetDockerRunEnvironment(("SPARKCONTROL_SIM_LOAD_SECONDS", "1"));
+        await using var app = await StartAppAsync();
+        using var client = app.CreateClient();
+        var link = Path.Combine(Models, "current");
+
+        using var first = await client.PostAsJsonAsync("/api/swaps", new { model = "current", spark = "spark-1" });
+        var served = await WaitForAsync(client, (await first.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!, Ended, "the linked model is loaded");
+        var source = (await docker.DockerAsync(["inspect", "-f", $"{{{{range .Mounts}}}}{{{{if eq .Destination \"{link}\"}}}}{{{{.Source}}}}{{{{end}}}}{{{{end}}}}", LaunchSpecs.ModelContainerName])).Stdout.Trim();
+        using var unload = await client.PostAsync("/api/sparks/spark-1/unload", null);
+        await WaitForAsync(client, (await unload.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!, Ended, "the model is unloaded");
+
+        // Registered while it led inside; changed since (by hand, or by a training job) to lead outside.
+        File.Delete(link);
+        File.CreateSymbolicLink(link, _tree.File("outside"));
+        using var second = await client.PostAsJsonAsync("/api/swaps", new { model = "current", spark = "spark-1" });
+        var refused = await WaitForAsync(client, (await second.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!, Ended, "the swap ends");
+        var preview = await client.GetFromJsonAsync<JsonElement>("/api/models/current/command?spark=spark-1");
+
+        Assert.Equal("ready", served.GetProperty("phase").GetString());
+        Assert.Equal(Path.Combine(Models, "ft-a"), source);
+        Assert.Equal("failed", refused.GetProperty("phase").GetString());
+        Assert.Contains($"{link} resolves to {_tree.File("outside")}, which is outside the allow-listed roots", refused.GetRawText(), StringComparison.Ordinal);
+        Assert.Contains(preview.GetProperty("warnings").EnumerateArray(), w => w.GetString()!.Contains("outside the allow-listed roots", StringComparison.Ordinal));
+        Assert.False(await ServesAsync("current"));
     }
 
     [Fact]

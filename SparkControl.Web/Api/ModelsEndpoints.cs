@@ -76,7 +76,7 @@ public static class ModelsEndpoints
         var model = Find(catalog, id);
         var target = PickSpark(model, spark, fleet.Current);
         var plan = await planner.PlanAsync(model, target, cancellationToken);
-        return TypedResults.Ok(new CommandView(model.Id, target.Name, plan.Kind.ToString(), [.. plan.Argv], plan.CommandLine, [.. plan.Warnings]));
+        return TypedResults.Ok(new CommandView(model.Id, target.Name, plan.Kind.ToString(), [.. plan.Argv], plan.CommandLine, [.. plan.Blockers, .. plan.Warnings]));
     }
 
     public static async Task<Ok<ModelInput.DiskView[]>> Disk(string id, bool? refresh, ModelCatalog catalog, DiskSizeProbe disk, CancellationToken cancellationToken)

@@ -83,7 +83,7 @@ public partial class FlagsDialog
         {
             var plan = await Planner.PlanAsync(Model, spark, CancellationToken.None, flags);
             _preview = plan.CommandLine;
-            _warnings = [.. plan.Warnings];
+            _warnings = [.. plan.Blockers, .. plan.Warnings];
         }
         catch (Exception ex) when (ModelDialogs.Describe(ex) is { } messages)
         {
