@@ -91,41 +91,36 @@ public sealed class LaunchPlanner(SecretStore secrets)
                     ?? throw new InvalidOperationException($"{spark.Name} has no launchCluster settings; add the path of launch-cluster.sh in Settings.");
                 var modelArgument = model.Source is LocalSource path ? path.Path : ((HuggingFaceSource)model.Source).Repo;
                 var volumes = new List<BindMount>();
-                var environment = new List<KeyValuePair<string, string>>();
+                // A local directory, or weights the swap has put in every node's HF cache first: the containers never
+                // ask the hub, and never hold the token.
+                var environment = new List<KeyValuePair<string, string>> { KeyValuePair.Create("HF_HUB_OFFLINE", "1") };
                 if (model.Source is LocalSource localSource)
                 {
                     volumes.Add(new BindMount(localReal ?? localSource.Path, localSource.Path, ReadOnly: true));
-                    environment.Add(KeyValuePair.Create("HF_HUB_OFFLINE", "1"));
                 }
 
                 volumes.AddRange(definition.ExtraMounts.Select(m => m.Split(':')).Select(p => new BindMount(p[0], p[1], p.Length > 2 && p[2] == "ro")));
-                var hasToken = secrets.Reveal(SecretStore.HfToken) is not null;
                 var start = new LaunchClusterStart
                 {
                     ServeCommand = ["vllm", .. VllmArguments.Serve(model, modelArgument, model.Placement == ModelPlacement.Cluster ? 2 : null)],
                     HfCachePath = hfCache,
                     Volumes = [.. volumes],
                     Environment = [.. environment],
-                    EnvFile = hasToken ? envFile : null,
                     Labels = [.. LaunchSpecs.ModelLabels(model)],
                 };
                 return new LaunchPlan(model, spark.Name, LaunchKind.LaunchCluster, LaunchClusterCommands.Start(settings, start))
                 {
                     ClusterSettings = settings,
                     ClusterStart = start,
-                    SecretVariables = hasToken ? ["HF_TOKEN"] : [],
                 };
             }
 
             default:
             {
-                var hasToken = secrets.Reveal(SecretStore.HfToken) is not null;
-                var spec = LaunchSpecs.Vllm(model, definition, hfCache, hasToken ? envFile : null, localReal);
-                return new LaunchPlan(model, spark.Name, LaunchKind.DockerRun, DockerCommands.Run(spec))
-                {
-                    Container = spec,
-                    SecretVariables = hasToken ? ["HF_TOKEN"] : [],
-                };
+                // HF_TOKEN goes to the download step only (on stdin): the swap fetches the weights before the launch, so
+                // the container runs offline and never holds the token (docker inspect, --trust-remote-code).
+                var spec = LaunchSpecs.Vllm(model, definition, hfCache, localReal);
+                return new LaunchPlan(model, spark.Name, LaunchKind.DockerRun, DockerCommands.Run(spec)) { Container = spec };
             }
         }
     }

@@ -261,6 +261,13 @@ public sealed partial class DockerSparkHost(SparkDefinition spark, IRemoteShell 
         return $"{directory}/secrets.env";
     }
 
+    public async Task RemoveSecretsEnvFileAsync(CancellationToken cancellationToken)
+    {
+        var directory = await ExpandHomeAsync(SecretsDirectory, cancellationToken);
+        var command = RemoteCommand.Action("rm", "-f", "--", $"{directory}/secrets.env", $"{directory}/secrets.env.tmp") with { Idempotent = true };
+        (await RunAsync(command, cancellationToken)).EnsureSuccess(Name, "removing the secrets env file");
+    }
+
     public async Task RegistryLoginAsync(string registry, string username, string password, CancellationToken cancellationToken)
     {
         var command = RemoteCommand.Action([.. DockerCommands.Login(registry, username)]) with { Stdin = password, Idempotent = true };

@@ -6,10 +6,13 @@ public class SparkUnreachableException(string spark, string message, Exception? 
     public string Spark { get; } = spark;
 }
 
-/// <summary>A command ran on the Spark and failed; <see cref="ExitCode"/> and <see cref="Output"/> say how.</summary>
-public class SparkCommandException(string spark, string message, int exitCode, string output) : Exception(message)
+/// <summary>
+/// A command ran on the Spark and failed; <see cref="ExitCode"/> and <see cref="Output"/> say how. Message and output
+/// carry what the command printed, so secrets are masked here, before they can reach a log, the API or the history.
+/// </summary>
+public class SparkCommandException(string spark, string message, int exitCode, string output) : Exception(Services.LogRedactor.Redact(message))
 {
     public string Spark { get; } = spark;
     public int ExitCode { get; } = exitCode;
-    public string Output { get; } = output;
+    public string Output { get; } = Services.LogRedactor.Redact(output);
 }

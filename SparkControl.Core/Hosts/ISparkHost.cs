@@ -65,6 +65,9 @@ public interface ISparkHost
     /// <summary>Writes <paramref name="variables"/> to a 0600 env file on the Spark (over stdin) and returns its path.</summary>
     Task<string> WriteSecretsEnvFileAsync(IReadOnlyDictionary<string, string> variables, CancellationToken cancellationToken);
 
+    /// <summary>Removes the env file once <c>docker run</c> has read it (the container keeps its copy of the values).</summary>
+    Task RemoveSecretsEnvFileAsync(CancellationToken cancellationToken);
+
     /// <summary><c>docker login REGISTRY --username USER --password-stdin</c>, the password on stdin.</summary>
     Task RegistryLoginAsync(string registry, string username, string password, CancellationToken cancellationToken);
 

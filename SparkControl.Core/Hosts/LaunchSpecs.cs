@@ -16,12 +16,12 @@ public static class LaunchSpecs
 
     /// <summary>
     /// <c>docker run -d --name sparkcontrol-llm [--gpus all] --network host --ipc=host -v HF_CACHE:/root/.cache/huggingface
-    /// [--env-file secrets] --entrypoint vllm IMAGE serve MODEL --served-model-name NAME --port PORT [flags]</c>.
+    /// -e HF_HUB_OFFLINE=1 --entrypoint vllm IMAGE serve MODEL --served-model-name NAME --port PORT [flags]</c>. No secret
+    /// reaches the container: the weights are on the Spark before it starts.
     /// </summary>
     /// <param name="hfCachePath">The Spark's HF cache with <c>~</c> already resolved.</param>
-    /// <param name="secretsEnvFile">A 0600 env file on the Spark holding HF_TOKEN, or null.</param>
     /// <param name="localRealPath">A local model directory's real path (symlinks resolved), mounted at the path as written.</param>
-    public static ContainerLaunchSpec Vllm(ModelDefinition model, SparkDefinition spark, string hfCachePath, string? secretsEnvFile, string? localRealPath = null)
+    public static ContainerLaunchSpec Vllm(ModelDefinition model, SparkDefinition spark, string hfCachePath, string? localRealPath = null)
     {
         var mounts = ImmutableArray.CreateBuilder<BindMount>();
         mounts.Add(new BindMount(hfCachePath, ContainerHfHome, ReadOnly: false));
@@ -36,6 +36,8 @@ public static class LaunchSpecs
                 modelArgument = local.Path;
                 break;
             case HuggingFaceSource hf:
+                // The swap downloads the weights first (with the token, on stdin): the server reads its cache offline.
+                environment["HF_HUB_OFFLINE"] = "1";
                 modelArgument = hf.Repo;
                 break;
             default:
@@ -55,7 +57,6 @@ public static class LaunchSpecs
             Entrypoint = "vllm",
             Command = VllmArguments.Serve(model, modelArgument),
             Environment = environment.ToImmutable(),
-            EnvFile = secretsEnvFile,
             Mounts = mounts.ToImmutable(),
             Labels = ModelLabels(model),
             Gpus = spark.GpusEnabled ? "all" : null,

@@ -31,6 +31,7 @@ public sealed partial class SecretStore
         _dataDirectory = dataDirectory;
         _time = time;
         (_secrets, LoadProblem) = Load();
+        Services.LogRedactor.AddKnownSecrets(_secrets.Values.Select(s => s.Value));
     }
 
     /// <summary>Why secrets.yaml could not be read (then nothing is written over it), or null.</summary>
@@ -86,6 +87,8 @@ public sealed partial class SecretStore
         try
         {
             var updated = change(_secrets);
+            // Known before it is stored: from now on the value is masked wherever the panel might print it.
+            Services.LogRedactor.AddKnownSecrets(updated.Values.Select(s => s.Value));
             var yaml = new YamlWriter().Add("secrets", updated.OrderBy(s => s.Key, StringComparer.Ordinal).Select(s => new YamlWriter()
                 .Add("name", s.Key)
                 .Add("value", s.Value.Value)

@@ -1,15 +1,23 @@
+using System.Collections.Immutable;
 using System.Text.RegularExpressions;
 
 namespace SparkControl.Core.Services;
 
 /// <summary>
-/// Removes secrets from log lines before they reach a browser or a download: API keys and tokens of the services a
-/// Spark runs (Hugging Face, NGC, OpenAI-style, AWS, GitHub, Slack, JWTs), bearer and basic credentials, passwords in
-/// URLs, and <c>KEY=value</c> / <c>"key": "value"</c> pairs whose name says secret.
+/// Removes secrets from log lines before they reach a browser or a download: the values of the panel's own secrets
+/// word for word (whatever their shape), API keys and tokens of the services a Spark runs (Hugging Face, NGC,
+/// OpenAI-style, AWS, GitHub, Slack, JWTs), bearer and basic credentials, passwords in URLs, and <c>KEY=value</c> /
+/// <c>"key": "value"</c> pairs whose name says secret.
 /// </summary>
 public static partial class LogRedactor
 {
     public const string Mask = "[REDACTED]";
+
+    /// <summary>Values shorter than this are not masked word for word: they would mask ordinary words too.</summary>
+    public const int MinKnownLength = 6;
+
+    // Process-wide, as the secrets are: a value once known stays masked (after a rotation the old one still is).
+    private static ImmutableArray<string> _known = [];
 
     private static readonly (Regex Pattern, string Replacement)[] Rules =
     [
@@ -29,8 +37,24 @@ public static partial class LogRedactor
         (Jwt(), Mask),
     ];
 
+    /// <summary>Makes the values masked wherever they appear, whatever their shape (the secret store calls this).</summary>
+    public static void AddKnownSecrets(IEnumerable<string> values)
+    {
+        ImmutableInterlocked.Update(ref _known, known =>
+        {
+            var added = values.Where(v => v.Length >= MinKnownLength && !known.Contains(v)).Distinct(StringComparer.Ordinal).ToList();
+            // Longest first, so a value that contains another is masked whole.
+            return added.Count == 0 ? known : [.. known.Concat(added).OrderByDescending(v => v.Length)];
+        });
+    }
+
     public static string Redact(string line)
     {
+        foreach (var value in _known)
+        {
+            line = line.Replace(value, Mask, StringComparison.Ordinal);
+        }
+
         foreach (var (pattern, replacement) in Rules)
         {
             line = pattern.Replace(line, replacement);

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using Microsoft.Data.Sqlite;
 using SparkControl.Core.History;
+using SparkControl.Core.Services;
 
 namespace SparkControl.Core.Swaps;
 
@@ -49,17 +50,18 @@ public sealed class SwapHistory(SparkControlStore store)
             p.AddWithValue("$previous", (object?)swap.PreviousModelId ?? DBNull.Value);
             p.AddWithValue("$requester", swap.Requester);
             p.AddWithValue("$phase", swap.Phase.ToString());
-            p.AddWithValue("$message", swap.Message);
+            // What a Spark printed is masked once more before it is kept: a secret in the history would outlive its rotation.
+            p.AddWithValue("$message", LogRedactor.Redact(swap.Message));
             p.AddWithValue("$requested", Time(swap.RequestedAt));
             p.AddWithValue("$ended", swap.EndedAt is { } ended ? Time(ended) : DBNull.Value);
             p.AddWithValue("$rollbackOf", (object?)swap.RollbackOf ?? DBNull.Value);
             p.AddWithValue("$rolledBackBy", (object?)swap.RolledBackBy ?? DBNull.Value);
             p.AddWithValue("$exit", (object?)swap.Failure?.ExitCode ?? DBNull.Value);
             p.AddWithValue("$oom", swap.Failure?.OomKilled == true ? 1 : 0);
-            p.AddWithValue("$failure", (object?)swap.Failure?.Message ?? DBNull.Value);
+            p.AddWithValue("$failure", swap.Failure?.Message is { } failureMessage ? LogRedactor.Redact(failureMessage) : DBNull.Value);
             var logs = swap.Failure is { LogLines.Count: > 0 } failure ? failure.LogLines : swap.PreviousLogs;
-            p.AddWithValue("$logs", logs.Count > 0 ? JsonSerializer.Serialize(logs.ToArray()) : DBNull.Value);
-            p.AddWithValue("$command", (object?)swap.CommandLine ?? DBNull.Value);
+            p.AddWithValue("$logs", logs.Count > 0 ? JsonSerializer.Serialize(logs.Select(LogRedactor.Redact).ToArray()) : DBNull.Value);
+            p.AddWithValue("$command", swap.CommandLine is { } commandLine ? LogRedactor.Redact(commandLine) : DBNull.Value);
             command.ExecuteNonQuery();
         }
 

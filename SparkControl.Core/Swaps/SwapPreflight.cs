@@ -110,6 +110,13 @@ internal static class SwapPreflight
             return false;
         }
 
+        // An interrupted download leaves blobs/*.incomplete; the server runs offline, so such weights are fetched again.
+        var blobs = await host.ListDirectoryAsync(download.CacheFolder + "/blobs", cancellationToken).ConfigureAwait(false);
+        if (blobs.Any(b => b.Name.EndsWith(".incomplete", StringComparison.Ordinal)))
+        {
+            return false;
+        }
+
         return download.ExpectedBytes is not { } expected
             || await host.GetDiskUsageAsync(download.CacheFolder, cancellationToken).ConfigureAwait(false) >= expected * 0.9;
     }

@@ -267,28 +267,55 @@ internal sealed partial class SwapRun
             await Head.Host.WriteSecretsEnvFileAsync(secrets, cancellationToken).ConfigureAwait(false);
         }
 
-        if (plan.NeedsRegistryLogin && secrets.TryGetValue("NGC_API_KEY", out var key))
+        try
         {
-            await Head.Host.RegistryLoginAsync(LaunchSpecs.NimRegistry, LaunchSpecs.NimRegistryUser, key, cancellationToken).ConfigureAwait(false);
-        }
-
-        _launched = true;
-        if (plan.Kind == LaunchKind.LaunchCluster)
-        {
-            await Head.Host.LaunchClusterStartAsync(plan.ClusterSettings!, plan.ClusterStart!, cancellationToken).ConfigureAwait(false);
-        }
-        else
-        {
-            // The name is the panel's own: a stopped model container from an earlier swap makes way.
-            if (await Head.Host.InspectContainerAsync(plan.Container!.Name, cancellationToken).ConfigureAwait(false) is not null)
+            if (plan.NeedsRegistryLogin && secrets.TryGetValue("NGC_API_KEY", out var key))
             {
-                await Head.Host.RemoveContainerAsync(plan.Container.Name, cancellationToken).ConfigureAwait(false);
+                await Head.Host.RegistryLoginAsync(LaunchSpecs.NimRegistry, LaunchSpecs.NimRegistryUser, key, cancellationToken).ConfigureAwait(false);
             }
 
-            await Head.Host.RunContainerAsync(plan.Container, cancellationToken).ConfigureAwait(false);
+            _launched = true;
+            if (plan.Kind == LaunchKind.LaunchCluster)
+            {
+                await Head.Host.LaunchClusterStartAsync(plan.ClusterSettings!, plan.ClusterStart!, cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                // The name is the panel's own: a stopped model container from an earlier swap makes way.
+                if (await Head.Host.InspectContainerAsync(plan.Container!.Name, cancellationToken).ConfigureAwait(false) is not null)
+                {
+                    await Head.Host.RemoveContainerAsync(plan.Container.Name, cancellationToken).ConfigureAwait(false);
+                }
+
+                await Head.Host.RunContainerAsync(plan.Container, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            if (secrets.Count > 0)
+            {
+                await RemoveSecretsFileAsync().ConfigureAwait(false);
+            }
         }
 
         return true;
+    }
+
+    /// <summary>
+    /// <c>docker run</c> has read the env file into the container's configuration: the file is not left on the Spark,
+    /// where anything run as its user could read it. Removed even when the launch failed or was cancelled.
+    /// </summary>
+    private async Task RemoveSecretsFileAsync()
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30), _context.Time);
+        try
+        {
+            await Head.Host.RemoveSecretsEnvFileAsync(timeout.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is SparkUnreachableException or SparkCommandException or OperationCanceledException)
+        {
+            LogSecretsFileLeft(_status.Id, Head.Name, ex.Message);
+        }
     }
 
     private async Task LoadAndVerifyAsync(string container)
@@ -650,6 +677,9 @@ internal sealed partial class SwapRun
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Swap {Id} was cancelled but its container could not be removed: {Reason}")]
     private partial void LogCleanUpFailed(string id, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Swap {Id}: the secrets env file on {Spark} could not be removed ({Reason}); remove ~/.config/sparkcontrol/secrets.env there")]
+    private partial void LogSecretsFileLeft(string id, string spark, string reason);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Swap {Id} failed unexpectedly")]
     private partial void LogUnexpected(string id, Exception exception);

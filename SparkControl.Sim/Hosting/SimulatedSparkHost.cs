@@ -345,11 +345,24 @@ public sealed class SimulatedSparkHost : ISparkHost, IAsyncDisposable
         return Task.CompletedTask;
     }
 
+    /// <summary>The names in the secrets env file while it exists on the simulated Spark (the values stay in this process).</summary>
+    public IReadOnlyCollection<string>? SecretsEnvFile { get; private set; }
+
+    /// <summary>The names last written to the secrets env file, removed since or not.</summary>
+    public IReadOnlyCollection<string> SecretsEnvFileWritten { get; private set; } = [];
+
     public Task<string> WriteSecretsEnvFileAsync(IReadOnlyDictionary<string, string> variables, CancellationToken cancellationToken)
     {
         EnsureReachable();
-        // The values stay in this process; the simulated Spark only needs to know a file exists.
+        SecretsEnvFile = SecretsEnvFileWritten = [.. variables.Keys];
         return Task.FromResult("/home/demo/.config/sparkcontrol/secrets.env");
+    }
+
+    public Task RemoveSecretsEnvFileAsync(CancellationToken cancellationToken)
+    {
+        EnsureReachable();
+        SecretsEnvFile = null;
+        return Task.CompletedTask;
     }
 
     public Task RegistryLoginAsync(string registry, string username, string password, CancellationToken cancellationToken)

@@ -29,12 +29,13 @@ public sealed class LaunchSpecTests
     [Fact]
     public void Vllm_HuggingFaceModel_IsTheExactDockerRunLine()
     {
-        var spec = LaunchSpecs.Vllm(Model(new HuggingFaceSource("Qwen/Qwen3-8B")), Spark, "/home/nvidia/.cache/huggingface", "/home/nvidia/.config/sparkcontrol/secrets.env");
+        var spec = LaunchSpecs.Vllm(Model(new HuggingFaceSource("Qwen/Qwen3-8B")), Spark, "/home/nvidia/.cache/huggingface");
 
+        // No --env-file: the swap downloads the weights (the token on stdin) before this runs, offline.
         Assert.Equal(
             "docker run -d --name sparkcontrol-llm --gpus all --network host --ipc=host " +
             "-v /home/nvidia/.cache/huggingface:/root/.cache/huggingface -v /srv/shared:/srv/shared:ro " +
-            "--env-file /home/nvidia/.config/sparkcontrol/secrets.env " +
+            "-e HF_HUB_OFFLINE=1 " +
             "--label sparkcontrol.model=qwen3-8b --label sparkcontrol.port=8000 --label sparkcontrol.role=model --label sparkcontrol.served-name=qwen3-8b " +
             "--entrypoint vllm nvcr.io/nvidia/vllm:25.10-py3 serve Qwen/Qwen3-8B --served-model-name qwen3-8b --port 8000 " +
             "--max-model-len 32768 --gpu-memory-utilization 0.7 --enable-auto-tool-choice --tool-call-parser hermes",
@@ -44,7 +45,7 @@ public sealed class LaunchSpecTests
     [Fact]
     public void Vllm_LocalModel_ServesThePathReadOnlyAndOffline()
     {
-        var spec = LaunchSpecs.Vllm(Model(new LocalSource("spark-1", "/home/nvidia/models/my-ft")), Spark with { Gpus = "none" }, "/hf", null);
+        var spec = LaunchSpecs.Vllm(Model(new LocalSource("spark-1", "/home/nvidia/models/my-ft")), Spark with { Gpus = "none" }, "/hf");
         var line = ShellCommand.Join(DockerCommands.Run(spec));
 
         Assert.Contains("-v /home/nvidia/models/my-ft:/home/nvidia/models/my-ft:ro", line, StringComparison.Ordinal);

@@ -87,4 +87,41 @@ public sealed class LogRedactorTests
     [InlineData("disk-usage-report-2026 task-123456789012345678901")]
     [InlineData("")]
     public void Redact_OrdinaryLine_IsUnchanged(string line) => Assert.Equal(line, LogRedactor.Redact(line));
+
+    [Fact]
+    public void KnownSecretValues_AreMaskedWordForWord_WhateverTheirShape()
+    {
+        // Shapes the patterns do not know: a token an operator made up, and a passphrase with spaces.
+        var token = $"plain{Guid.NewGuid():N}";
+        var passphrase = $"correct horse {Guid.NewGuid():N} staple";
+        LogRedactor.AddKnownSecrets([token, passphrase, "short"]);
+
+        Assert.Equal("401 for [REDACTED] at /api/x", LogRedactor.Redact($"401 for {token} at /api/x"));
+        Assert.Equal("unlock with '[REDACTED]' failed", LogRedactor.Redact($"unlock with '{passphrase}' failed"));
+        // Too short to mask word for word: it would mask ordinary words.
+        Assert.Equal("a short line", LogRedactor.Redact("a short line"));
+    }
+
+    [Fact]
+    public void AValueThatContainsAnother_IsMaskedWhole()
+    {
+        var inner = $"inner{Guid.NewGuid():N}";
+        var outer = $"x{inner}y";
+        LogRedactor.AddKnownSecrets([inner]);
+        LogRedactor.AddKnownSecrets([outer]);
+
+        Assert.Equal("[REDACTED] and [REDACTED]", LogRedactor.Redact($"{outer} and {inner}"));
+    }
+
+    [Fact]
+    public void ACommandsError_IsMaskedBeforeItCanBeLoggedOrAnswered()
+    {
+        var token = $"plain{Guid.NewGuid():N}";
+        LogRedactor.AddKnownSecrets([token]);
+
+        var error = new SparkControl.Core.Hosts.SparkCommandException("spark-1", $"hf download failed: bad token {token}", 1, $"stderr: {token}");
+
+        Assert.DoesNotContain(token, error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(token, error.Output, StringComparison.Ordinal);
+    }
 }

@@ -160,6 +160,8 @@ public sealed class FakeSparkHost(string name = "fake") : ISparkHost
 
     public Task<string> WriteSecretsEnvFileAsync(IReadOnlyDictionary<string, string> variables, CancellationToken cancellationToken) => Task.FromResult("/home/fake/secrets.env");
 
+    public Task RemoveSecretsEnvFileAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
     public Task RegistryLoginAsync(string registry, string username, string password, CancellationToken cancellationToken) => Task.CompletedTask;
 
     public async IAsyncEnumerable<DownloadProgress> DownloadModelAsync(HfDownload download, [EnumeratorCancellation] CancellationToken cancellationToken)

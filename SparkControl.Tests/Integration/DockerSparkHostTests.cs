@@ -28,7 +28,7 @@ public sealed class DockerSparkHostTests(DockerdFixture docker, SshdFixture sshd
     private ContainerLaunchSpec ModelSpec(string name, int port, params (string Key, string Value)[] environment)
     {
         var model = new ModelDefinition { Id = "qwen3-8b", DisplayName = "Qwen3 8B", Source = new HuggingFaceSource("Qwen/Qwen3-8B"), ServedName = "qwen3-8b", Port = port };
-        var spec = LaunchSpecs.Vllm(model, _host.Definition, "/tmp", secretsEnvFile: null);
+        var spec = LaunchSpecs.Vllm(model, _host.Definition, "/tmp");
         return spec with
         {
             Name = name,
@@ -214,6 +214,25 @@ public sealed class DockerSparkHostTests(DockerdFixture docker, SshdFixture sshd
         Assert.Equal($"HF_TOKEN={token}\n", await File.ReadAllTextAsync(path));
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(path));
         await Assert.ThrowsAsync<ArgumentException>(() => _host.WriteSecretsEnvFileAsync(new Dictionary<string, string> { ["X"] = "a\nEVIL=1" }, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task SecretsEnvFile_RemovedAfterTheLaunch_TheContainerKeepsItsValues_AndRestarts()
+    {
+        var name = Unique("nim");
+        var key = $"nvapi-{Guid.NewGuid():N}";
+        var path = await _host.WriteSecretsEnvFileAsync(new Dictionary<string, string> { ["NGC_API_KEY"] = key }, CancellationToken.None);
+        await _host.RunContainerAsync(ModelSpec(name, Tools.FreePort(), ("SPARKCONTROL_SIM_LOAD_SECONDS", "1")) with { EnvFile = path }, CancellationToken.None);
+
+        await _host.RemoveSecretsEnvFileAsync(CancellationToken.None);
+        await _host.RemoveSecretsEnvFileAsync(CancellationToken.None);
+        await docker.DockerAsync(["restart", "-t", "1", name]);
+
+        // docker run read the file into the container's configuration: the file can go, the container keeps working.
+        Assert.False(File.Exists(path));
+        Assert.Contains($"NGC_API_KEY={key}", (await docker.DockerAsync(["inspect", "-f", "{{json .Config.Env}}", name])).Stdout, StringComparison.Ordinal);
+        Assert.Equal(ContainerStatus.Running, (await _host.InspectContainerAsync(name, CancellationToken.None))!.Status);
+        await docker.DockerAsync(["rm", "-f", name]);
     }
 
     [Fact]

@@ -71,6 +71,26 @@ public sealed class DownloadAndLoginTests(DockerdFixture docker, SshdFixture ssh
     }
 
     [Fact]
+    public async Task HfDownload_AToolThatQuotesTheToken_IsMasked_WhateverTheTokensShape()
+    {
+        using var cache = new TempDirectory("sc-hf");
+        await File.WriteAllTextAsync(_bin.File("hf.reject-token"), string.Empty);
+        // Not shaped like a Hugging Face token: only knowing the value can mask it.
+        var token = $"plain-{Guid.NewGuid():N}";
+        await _spark.Secrets.SetAsync(SecretStore.HfToken, token, CancellationToken.None);
+
+        var refused = await Assert.ThrowsAsync<SparkCommandException>(async () =>
+        {
+            await foreach (var _ in _host.DownloadModelAsync(new HfDownload("org/model", null, cache.Path, null), CancellationToken.None))
+            {
+            }
+        });
+
+        Assert.Contains("401 Client Error: Unauthorized: the token [REDACTED] is invalid", refused.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(token, refused.Message + refused.Output + refused, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task RegistryLogin_WithTheKeyOnStdin_SucceedsAndTheKeyIsNeverOnACommandLine()
     {
         await using var registry = await LocalRegistry.StartAsync("$oauthtoken", $"nvapi-{Guid.NewGuid():N}");

@@ -102,6 +102,8 @@ public sealed class GatedSparkHost(ISparkHost inner) : ISparkHost
 
     public Task<string> WriteSecretsEnvFileAsync(IReadOnlyDictionary<string, string> variables, CancellationToken cancellationToken) => inner.WriteSecretsEnvFileAsync(variables, cancellationToken);
 
+    public Task RemoveSecretsEnvFileAsync(CancellationToken cancellationToken) => inner.RemoveSecretsEnvFileAsync(cancellationToken);
+
     public Task RegistryLoginAsync(string registry, string username, string password, CancellationToken cancellationToken) => inner.RegistryLoginAsync(registry, username, password, cancellationToken);
 
     public async IAsyncEnumerable<DownloadProgress> DownloadModelAsync(HfDownload download, [EnumeratorCancellation] CancellationToken cancellationToken)

@@ -73,6 +73,19 @@ public sealed class SwapOrchestratorTests
     }
 
     [Fact]
+    public async Task Swap_AnInterruptedDownloadInTheCache_IsDownloadedAgain_SinceTheServerRunsOffline()
+    {
+        await using var world = await SwapWorld.CreateAsync();
+        // Enough bytes to pass for present by size, but hf left a blob half written.
+        world.Sim.Disk.AddDirectory("/home/demo/.cache/huggingface/hub/models--org--fresh/blobs", SwapWorld.GiB, "0a1b2c.incomplete");
+
+        var swap = await world.SwapAsync("fresh");
+
+        Assert.Equal(SwapPhase.Ready, swap.Phase);
+        Assert.Contains(SwapPhase.Downloading, PhasesOf(swap));
+    }
+
+    [Fact]
     public async Task Swap_WeightsMissing_DownloadsFirstWithByteProgress_WhileTheOldModelServes()
     {
         await using var world = await SwapWorld.CreateAsync();
@@ -255,6 +268,66 @@ public sealed class SwapOrchestratorTests
         Assert.Equal($"spark-1 cannot be changed or removed while the swap {started.Id} to small-b runs on it; wait for it to end (or cancel it) and try again.", refused.Message);
         await Wait.UntilAsync(() => world.Work.Describe("spark-1") is null, "the ended swap no longer holds the Spark");
         world.Work.BeginEdit("spark-1").Dispose();
+    }
+
+    [Fact]
+    public async Task History_KeepsNoKnownSecret_InMessagesFailuresLogsOrCommandLines()
+    {
+        await using var world = await SwapWorld.CreateAsync();
+        var secret = $"plain{Guid.NewGuid():N}";
+        SparkControl.Core.Services.LogRedactor.AddKnownSecrets([secret]);
+        var now = DateTimeOffset.UtcNow;
+        var swap = new SwapStatus
+        {
+            Id = "s3cr3t01",
+            Target = "spark-1",
+            Sparks = ["spark-1"],
+            ModelId = "small-a",
+            Requester = "test",
+            Phase = SwapPhase.Failed,
+            RequestedAt = now,
+            EndedAt = now,
+            Phases = [new PhaseTiming(SwapPhase.Requested, now, now)],
+            Message = $"failed: {secret}",
+            CommandLine = $"docker run -e KEY={secret} image",
+            Failure = new SwapFailure($"exit 1: {secret}") { LogLines = [$"token {secret} refused"] },
+        };
+
+        world.History.Save(swap);
+        var kept = world.History.Find("s3cr3t01")!;
+
+        Assert.DoesNotContain(secret, string.Join("|", kept.Message, kept.CommandLine, kept.Failure!.Message, string.Join("|", kept.Failure.LogLines)), StringComparison.Ordinal);
+        Assert.Equal("exit 1: [REDACTED]", kept.Failure.Message);
+    }
+
+    [Fact]
+    public async Task Secrets_GoOnlyToAContainerThatNeedsThem_AndTheEnvFileIsGoneAfterTheLaunch()
+    {
+        var nim = SwapWorld.Model("nim-llama") with { Runtime = ModelRuntime.Nim, Image = "nvcr.io/nim/meta/llama-3.1-8b-instruct:1.8.4", Source = new HuggingFaceSource("meta/llama-3.1-8b-instruct") };
+        await using var world = await SwapWorld.CreateAsync(configure: w =>
+        {
+            var secrets = new SparkControl.Core.Secrets.SecretStore(new SparkControl.Core.Storage.DataDirectory(w.Data.Path), TimeProvider.System);
+            secrets.SetAsync(SparkControl.Core.Secrets.SecretStore.HfToken, $"hf_{Guid.NewGuid():N}", CancellationToken.None).GetAwaiter().GetResult();
+            secrets.SetAsync(SparkControl.Core.Secrets.SecretStore.NgcApiKey, $"nvapi-{Guid.NewGuid():N}", CancellationToken.None).GetAwaiter().GetResult();
+            w.Catalog.Publish(new CatalogSnapshot([.. SwapWorld.Models, nim], []));
+        });
+
+        // The weights are on disk: the vLLM container runs offline and is given no token at all.
+        var vllm = await world.SwapAsync("small-a");
+        Assert.Equal(SwapPhase.Ready, vllm.Phase);
+        Assert.Empty(world.Sim.SecretsEnvFileWritten);
+        Assert.DoesNotContain("--env-file", vllm.CommandLine, StringComparison.Ordinal);
+        Assert.Contains("HF_HUB_OFFLINE=1", vllm.CommandLine, StringComparison.Ordinal);
+
+        // NIM downloads from NGC itself: its key goes in the env file for docker run, which is removed right after.
+        var started = world.Swaps.Start(new SwapRequest("nim-llama", "spark-1", "test"));
+        await Wait.UntilAsync(() => world.Swaps.Find(started.Id) is { Phase: SwapPhase.Loading or SwapPhase.Failed or SwapPhase.Ready }, "the NIM container is launched");
+        var launched = world.Swaps.Find(started.Id)!;
+        world.Swaps.Cancel(started.Id, "test");
+
+        Assert.Contains("--env-file", launched.CommandLine, StringComparison.Ordinal);
+        Assert.Equal(["NGC_API_KEY"], world.Sim.SecretsEnvFileWritten);
+        Assert.Null(world.Sim.SecretsEnvFile);
     }
 
     [Fact]

@@ -6,6 +6,7 @@ using SparkControl.Core.Hosts;
 using SparkControl.Core.Remote;
 using SparkControl.Core.Shell;
 using SparkControl.Core.Sparks;
+using SparkControl.Core.Services;
 using SparkControl.Core.Storage;
 using SparkControl.Core.Swaps;
 using SparkControl.Core.Yaml;
@@ -37,6 +38,8 @@ public sealed partial class ApiExceptionHandler(IProblemDetailsService problems,
             httpContext.Response.Headers.RetryAfter = Math.Ceiling(busy.RetryAfter.TotalSeconds).ToString(System.Globalization.CultureInfo.InvariantCulture);
         }
 
+        // Messages can quote what a Spark printed: the last net before a secret reaches a client.
+        problem.Detail = problem.Detail is null ? null : LogRedactor.Redact(problem.Detail);
         httpContext.Response.StatusCode = problem.Status ?? StatusCodes.Status500InternalServerError;
         return await problems.TryWriteAsync(new ProblemDetailsContext { HttpContext = httpContext, ProblemDetails = problem, Exception = exception });
     }

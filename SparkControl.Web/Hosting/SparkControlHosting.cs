@@ -34,6 +34,8 @@ public static class SparkControlHosting
     {
         var services = builder.Services;
         var configuration = builder.Configuration;
+        builder.Logging.AddConsoleFormatter<RedactingConsoleFormatter, Microsoft.Extensions.Logging.Console.ConsoleFormatterOptions>();
+        services.Configure<Microsoft.Extensions.Logging.Console.ConsoleLoggerOptions>(o => o.FormatterName = RedactingConsoleFormatter.FormatterName);
         var settings = StartupValidation.Bind<SparkControlOptions>(configuration, SparkControlOptions.Section);
         if (string.IsNullOrEmpty(configuration["urls"]) && !configuration.GetSection("Kestrel:Endpoints").Exists())
         {
