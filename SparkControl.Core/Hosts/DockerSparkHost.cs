@@ -19,6 +19,45 @@ public sealed partial class DockerSparkHost(SparkDefinition spark, IRemoteShell 
     /// <summary>Where secrets for containers are written on the Spark, under the login user's home.</summary>
     public const string SecretsDirectory = "~/.config/sparkcontrol";
 
+    /// <summary>A detached host action's state on the Spark: action, started, pid, log, and exit once it has ended.</summary>
+    public const string HostActionDirectory = "~/.local/state/sparkcontrol/host-action";
+
+    /// <summary>Exit status of the start script when an action runs already.</summary>
+    private const int HostActionBusy = 75;
+
+    // The scripts are constant; the state directory, the action's name and its argv are their arguments. setsid puts
+    // the action in its own session: neither the end of the SSH session nor the kill of the caller's process group
+    // (a viewer that leaves) reaches it.
+    private const string HostActionStartScript = """
+        d="$1"; action="$2"; shift 2
+        mkdir -p -- "$d" && chmod 700 -- "$d" || exit 1
+        if [ -f "$d/pid" ] && [ ! -f "$d/exit" ] && kill -0 "$(cat "$d/pid")" 2>/dev/null; then
+          echo "$(cat "$d/action") is already running (pid $(cat "$d/pid"))" >&2; exit 75
+        fi
+        rm -f -- "$d/exit" "$d/exit.tmp" "$d/pid"
+        printf '%s\n' "$action" > "$d/action"
+        date +%s > "$d/started"
+        : > "$d/log"
+        setsid sh -c 'd="$1"; shift; "$@" >>"$d/log" 2>&1 </dev/null; echo $? > "$d/exit.tmp"; mv -f -- "$d/exit.tmp" "$d/exit"' sh "$d" "$@" </dev/null >/dev/null 2>&1 &
+        echo $! > "$d/pid"
+        """;
+
+    private const string HostActionStateScript = """
+        d="$1"
+        [ -f "$d/action" ] || exit 0
+        printf 'action=%s\nstarted=%s\n' "$(cat "$d/action")" "$(cat "$d/started" 2>/dev/null)"
+        if [ -f "$d/exit" ]; then printf 'exit=%s\n' "$(cat "$d/exit")"
+        elif [ -f "$d/pid" ] && kill -0 "$(cat "$d/pid")" 2>/dev/null; then echo running
+        else echo lost; fi
+        """;
+
+    // tail ends (after a last read) once the action's process is gone; its lines are the log from the first.
+    private const string HostActionFollowScript = """
+        d="$1"
+        [ -f "$d/pid" ] || { echo "no host action has run on this Spark" >&2; exit 3; }
+        exec tail -n +1 -s 0.2 --pid="$(cat "$d/pid")" -F -- "$d/log" 2>/dev/null
+        """;
+
     /// <summary>How long dockerd may take to remove an exited <c>--rm</c> container before the panel reports it stuck.</summary>
     private static readonly TimeSpan RemovalTimeout = TimeSpan.FromSeconds(30);
 
@@ -376,6 +415,47 @@ public sealed partial class DockerSparkHost(SparkDefinition spark, IRemoteShell 
 
     public IAsyncEnumerable<string> RunHostActionAsync(HostAction action, CancellationToken cancellationToken) =>
         shell.StreamAsync(new RemoteCommand { Argv = HostActionNames.Command(action), MergeStderr = true, Timeout = TimeSpan.FromHours(1) }, cancellationToken);
+
+    public async Task StartHostActionAsync(HostAction action, CancellationToken cancellationToken)
+    {
+        var directory = await ExpandHomeAsync(HostActionDirectory, cancellationToken);
+        var result = await RunAsync(RemoteCommand.Action(["sh", "-c", HostActionStartScript, "sparkcontrol-host-action", directory, action.ToRoute(), .. HostActionNames.Command(action)]), cancellationToken);
+        if (result.ExitCode == HostActionBusy)
+        {
+            throw new HostActionRefusedException($"{Name}: {result.Stderr.Trim()}; its output is on the Host page. Wait for it to end.");
+        }
+
+        result.EnsureSuccess(Name, $"starting {HostActionNames.Describe(action)}");
+    }
+
+    public async Task<HostActionState?> GetHostActionStateAsync(CancellationToken cancellationToken)
+    {
+        var directory = await ExpandHomeAsync(HostActionDirectory, cancellationToken);
+        var result = (await RunAsync(RemoteCommand.Read("sh", "-c", HostActionStateScript, "sparkcontrol-host-action", directory), cancellationToken)).EnsureSuccess(Name, "reading the host action's state");
+        var fields = result.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Select(l => l.Split('=', 2))
+            .ToDictionary(p => p[0], p => p.Length > 1 ? p[1] : string.Empty, StringComparer.Ordinal);
+        if (HostActionNames.Parse(fields.GetValueOrDefault("action")) is not { } action)
+        {
+            return null;
+        }
+
+        DateTimeOffset? started = long.TryParse(fields.GetValueOrDefault("started"), NumberStyles.None, CultureInfo.InvariantCulture, out var seconds) ? DateTimeOffset.FromUnixTimeSeconds(seconds) : null;
+        return fields.TryGetValue("exit", out var exit) && int.TryParse(exit, NumberStyles.None, CultureInfo.InvariantCulture, out var code)
+            ? new HostActionState(action, started, HostActionProgress.Ended, code)
+            : new HostActionState(action, started, fields.ContainsKey("running") ? HostActionProgress.Running : HostActionProgress.Lost, null);
+    }
+
+    public async IAsyncEnumerable<string> FollowHostActionAsync([EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var directory = await ExpandHomeAsync(HostActionDirectory, cancellationToken);
+        // apt-get upgrade may run for an hour and more; the follow ends with it.
+        var command = new RemoteCommand { Argv = ["sh", "-c", HostActionFollowScript, "sparkcontrol-host-action", directory], Timeout = TimeSpan.FromHours(6) };
+        await foreach (var line in shell.StreamAsync(command, cancellationToken))
+        {
+            yield return line;
+        }
+    }
 
     public async Task<HostFacts> GetHostFactsAsync(CancellationToken cancellationToken)
     {

@@ -10,8 +10,29 @@ public enum HostAction
     Reboot,
 }
 
+/// <summary>Where a detached host action is: still running, ended with an exit status, or gone without one.</summary>
+public enum HostActionProgress
+{
+    Running,
+    Ended,
+
+    /// <summary>Its process is gone and left no exit status (killed, or the Spark rebooted under it).</summary>
+    Lost,
+}
+
+/// <summary>The current or last detached host action on a Spark, as the Spark's state files say.</summary>
+public sealed record HostActionState(HostAction Action, DateTimeOffset? StartedAt, HostActionProgress Progress, int? ExitCode)
+{
+    public bool IsRunning => Progress == HostActionProgress.Running;
+
+    public bool Succeeded => Progress == HostActionProgress.Ended && ExitCode == 0;
+}
+
 public static class HostActionNames
 {
+    /// <summary>apt-get runs detached: it must not be killed half way because its viewer left.</summary>
+    public static bool RunsDetached(this HostAction action) => action is HostAction.AptUpdate or HostAction.AptUpgrade;
+
     public static string ToRoute(this HostAction action) => action switch
     {
         HostAction.AptUpdate => "apt-update",

@@ -85,8 +85,20 @@ public interface ISparkHost
     /// <summary>Whether the login user may run commands as root without a password (<c>sudo -n true</c>).</summary>
     Task<bool> HasPasswordlessSudoAsync(CancellationToken cancellationToken);
 
-    /// <summary>Runs a host action (apt-get update/upgrade, reboot) and streams its output.</summary>
+    /// <summary>Runs a short host action (reboot) and streams its output; it ends with the stream.</summary>
     IAsyncEnumerable<string> RunHostActionAsync(HostAction action, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Starts a long host action (apt-get) detached on the Spark, with its output in a log file there: it runs to its
+    /// end whoever watches. Refused (<see cref="HostActionRefusedException"/>) while another one runs.
+    /// </summary>
+    Task StartHostActionAsync(HostAction action, CancellationToken cancellationToken);
+
+    /// <summary>The current or last detached host action, or null when none has run.</summary>
+    Task<HostActionState?> GetHostActionStateAsync(CancellationToken cancellationToken);
+
+    /// <summary>The detached host action's output from its first line, until the action has ended.</summary>
+    IAsyncEnumerable<string> FollowHostActionAsync(CancellationToken cancellationToken);
 
     /// <summary>OS, kernel, driver, CUDA and Docker versions and uptime.</summary>
     Task<HostFacts> GetHostFactsAsync(CancellationToken cancellationToken);

@@ -431,27 +431,7 @@ public sealed class SimulatedSparkHost : ISparkHost, IAsyncDisposable
     public async IAsyncEnumerable<string> RunHostActionAsync(HostAction action, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         EnsureReachable();
-        string[] lines = action switch
-        {
-            HostAction.AptUpdate =>
-            [
-                "Hit:1 http://ports.ubuntu.com/ubuntu-ports noble InRelease",
-                "Get:2 https://repo.download.nvidia.com/baseos/ubuntu/noble/arm64 noble InRelease [7,585 B]",
-                "Fetched 7,585 B in 1s (9,102 B/s)",
-                "Reading package lists... Done",
-                "(simulated: nothing was changed)",
-            ],
-            HostAction.AptUpgrade =>
-            [
-                "Reading package lists... Done",
-                "Building dependency tree... Done",
-                "Calculating upgrade... Done",
-                "0 upgraded, 0 newly installed, 0 to remove and 0 not upgraded.",
-                "(simulated: nothing was changed)",
-            ],
-            _ => ["Broadcast message from root: The system will reboot now! (simulated)"],
-        };
-        foreach (var line in lines)
+        foreach (var line in HostActionLines(action))
         {
             await Task.Delay(TimeSpan.FromMilliseconds(150), _time, cancellationToken).ConfigureAwait(false);
             yield return line;
@@ -468,6 +448,112 @@ public sealed class SimulatedSparkHost : ISparkHost, IAsyncDisposable
             _ = Task.Delay(TimeSpan.FromSeconds(5), _time, CancellationToken.None).ContinueWith(_ => Reachable = true, TaskScheduler.Default);
         }
     }
+
+    /// <summary>The detached host action: its output grows on its own, whoever follows it.</summary>
+    private SimHostAction? _hostAction;
+
+    private sealed class SimHostAction(HostAction action, DateTimeOffset startedAt)
+    {
+        public HostAction Action { get; } = action;
+        public DateTimeOffset StartedAt { get; } = startedAt;
+        public List<string> Lines { get; } = [];
+        public TaskCompletionSource Ended { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public TaskCompletionSource Grew { get; set; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+
+    public Task StartHostActionAsync(HostAction action, CancellationToken cancellationToken)
+    {
+        EnsureReachable();
+        var run = new SimHostAction(action, _time.GetUtcNow());
+        lock (_containers)
+        {
+            if (_hostAction is { Ended.Task.IsCompleted: false } running)
+            {
+                throw new HostActionRefusedException($"{Name}: {HostActionNames.Describe(running.Action)} is already running; its output is on the Host page. Wait for it to end.");
+            }
+
+            _hostAction = run;
+        }
+
+        _ = Task.Run(async () =>
+        {
+            foreach (var line in HostActionLines(action))
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(150), _time, CancellationToken.None).ConfigureAwait(false);
+                TaskCompletionSource grew;
+                lock (run)
+                {
+                    run.Lines.Add(line);
+                    grew = run.Grew;
+                    run.Grew = new(TaskCreationOptions.RunContinuationsAsynchronously);
+                }
+
+                grew.TrySetResult();
+            }
+
+            run.Ended.TrySetResult();
+        }, CancellationToken.None);
+        return Task.CompletedTask;
+    }
+
+    public Task<HostActionState?> GetHostActionStateAsync(CancellationToken cancellationToken)
+    {
+        EnsureReachable();
+        return Task.FromResult(_hostAction is not { } run
+            ? null
+            : new HostActionState(run.Action, run.StartedAt, run.Ended.Task.IsCompleted ? HostActionProgress.Ended : HostActionProgress.Running, run.Ended.Task.IsCompleted ? 0 : null));
+    }
+
+    public async IAsyncEnumerable<string> FollowHostActionAsync([EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        EnsureReachable();
+        var run = _hostAction ?? throw new SparkCommandException(Name, "no host action has run on this Spark", 3, string.Empty);
+        var next = 0;
+        while (true)
+        {
+            string[] lines;
+            Task grew;
+            lock (run)
+            {
+                lines = [.. run.Lines.Skip(next)];
+                grew = run.Grew.Task;
+            }
+
+            foreach (var line in lines)
+            {
+                yield return line;
+            }
+
+            next += lines.Length;
+            if (run.Ended.Task.IsCompleted && next == run.Lines.Count)
+            {
+                yield break;
+            }
+
+            await Task.WhenAny(grew, run.Ended.Task).WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private static string[] HostActionLines(HostAction action) => action switch
+    {
+        HostAction.AptUpdate =>
+        [
+            "Hit:1 http://ports.ubuntu.com/ubuntu-ports noble InRelease",
+            "Get:2 https://repo.download.nvidia.com/baseos/ubuntu/noble/arm64 noble InRelease [7,585 B]",
+            "Fetched 7,585 B in 1s (9,102 B/s)",
+            "Reading package lists... Done",
+            "(simulated: nothing was changed)",
+        ],
+        HostAction.AptUpgrade =>
+        [
+            "Reading package lists... Done",
+            "Building dependency tree... Done",
+            "Calculating upgrade... Done",
+            "0 upgraded, 0 newly installed, 0 to remove and 0 not upgraded.",
+            "(simulated: nothing was changed)",
+        ],
+        _ => ["Broadcast message from root: The system will reboot now! (simulated)"],
+    };
 
     public Task<HostFacts> GetHostFactsAsync(CancellationToken cancellationToken)
     {

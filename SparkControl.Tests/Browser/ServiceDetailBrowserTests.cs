@@ -57,4 +57,25 @@ public sealed class ServiceDetailBrowserTests(BrowserFixture browser)
         await Expect(page.GetByTestId("reapply-result")).ToContainTextAsync("already 16g");
         await page.SaveScreenshotAsync("host.png");
     }
+
+    [Fact]
+    public async Task HostPage_LeftMidUpgrade_TheUpgradeRunsOn_AndTheReturningPageShowsIt()
+    {
+        await using var app = await SparkControlApp.StartAsync();
+        var page = await browser.NewPageAsync(app.BaseAddress);
+        await page.GotoAsync("/sparks/demo/host");
+        await Expect(page.GetByTestId("host-facts")).ToContainTextAsync("NVIDIA GB10");
+
+        await page.GetByTestId("host-apt-upgrade").ClickAsync();
+        await page.GetByTestId("confirm-ok").ClickAsync();
+        await Expect(page.GetByTestId("host-action-output")).ToContainTextAsync("Reading package lists... Done");
+        await page.GotoAsync("/");
+        await page.GotoAsync("/sparks/demo/host");
+
+        // Still running (its output follows, from the first line) or ended meanwhile: either way the page says so.
+        await Expect(page.GetByTestId("host-action-state")).ToContainTextAsync("apt-get upgrade");
+        var state = await app.Get<SparkControl.Core.Hosts.HostActionService>().AttachAsync("demo", CancellationToken.None);
+        Assert.Equal(SparkControl.Core.Hosts.HostAction.AptUpgrade, state!.Action);
+        await Wait.UntilAsync(async () => (await app.Get<SparkControl.Core.Hosts.HostActionService>().AttachAsync("demo", CancellationToken.None))!.Succeeded, "the upgrade ran to its end");
+    }
 }

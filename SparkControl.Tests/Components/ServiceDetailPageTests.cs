@@ -242,10 +242,10 @@ public sealed class ServiceDetailPageTests : UiTestContext
 
         page.WaitForAssertion(() => Assert.Equal(
             $"{arrived:N0} new lines since pausing; Resume shows the last {LogView.MaxLines - 1:N0} (Download has the rest).",
-            page.Find("[data-testid=log-held]").TextContent.Trim()), TimeSpan.FromSeconds(30));
+            page.Find("[data-testid=log-held]").TextContent.Trim()), TimeSpan.FromSeconds(120));
         await page.InvokeAsync(() => page.Find("[data-testid=log-pause]").ClickAsync(new()));
 
-        page.WaitForAssertion(() => Assert.Contains("line 02499", lines(), StringComparison.Ordinal));
+        page.WaitForAssertion(() => Assert.Contains("line 02499", lines(), StringComparison.Ordinal), TimeSpan.FromSeconds(60));
         var shown = lines().Split('\n');
         Assert.Equal(LogView.MaxLines, shown.Length);
         Assert.Contains("501 earlier lines arrived while paused", shown[0], StringComparison.Ordinal);

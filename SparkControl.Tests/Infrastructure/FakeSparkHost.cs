@@ -183,6 +183,27 @@ public sealed class FakeSparkHost(string name = "fake") : ISparkHost
 
     public Task<bool> HasPasswordlessSudoAsync(CancellationToken cancellationToken) => Task.FromResult(PasswordlessSudo);
 
+    private HostActionState? _hostAction;
+
+    /// <summary>A detached action ends at once: its output is <see cref="HostActionOutput"/>, its exit status 0 or that of <see cref="HostActionFailure"/>.</summary>
+    public Task StartHostActionAsync(HostAction action, CancellationToken cancellationToken)
+    {
+        HostActions.Add(action);
+        _hostAction = new HostActionState(action, DateTimeOffset.UnixEpoch, HostActionProgress.Ended, HostActionFailure switch { null => 0, SparkCommandException failed => failed.ExitCode, _ => 1 });
+        return Task.CompletedTask;
+    }
+
+    public Task<HostActionState?> GetHostActionStateAsync(CancellationToken cancellationToken) => Task.FromResult(_hostAction);
+
+    public async IAsyncEnumerable<string> FollowHostActionAsync([EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await Task.Yield();
+        foreach (var line in HostActionOutput)
+        {
+            yield return line;
+        }
+    }
+
     public async IAsyncEnumerable<string> RunHostActionAsync(HostAction action, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         await Task.Yield();

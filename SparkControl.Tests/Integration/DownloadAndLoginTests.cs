@@ -25,11 +25,18 @@ public sealed class DownloadAndLoginTests(DockerdFixture docker, SshdFixture ssh
     {
         using var cache = new TempDirectory("sc-hf");
         var download = new HfDownload("Qwen/Qwen3-8B", null, cache.Path, 8L << 20);
+        // The download waits after its first quarter until the test has seen a partial size: however loaded the machine,
+        // progress is reported while the bytes grow.
+        await File.WriteAllTextAsync(_bin.File("hf.hold"), string.Empty);
 
         var progress = new List<DownloadProgress>();
         await foreach (var update in _host.DownloadModelAsync(download, CancellationToken.None))
         {
             progress.Add(update);
+            if (!update.Completed && update.BytesDone > 0 && update.BytesDone < 8L << 20)
+            {
+                await File.WriteAllTextAsync(_bin.File("hf.go"), string.Empty);
+            }
         }
 
         var folder = Path.Combine(cache.Path, "hub", "models--Qwen--Qwen3-8B");

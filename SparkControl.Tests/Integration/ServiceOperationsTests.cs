@@ -255,6 +255,101 @@ public sealed class ServiceOperationsTests(DockerdFixture docker, SshdFixture ss
         Assert.Contains(_app!.Get<SparkControl.Core.History.AuditLog>().Recent(5, "spark-1"), e => e.Action == "host.apt-update" && e.Detail == "finished");
     }
 
+    /// <summary>Reads the first line of a host action's output stream, then leaves (the viewer goes away).</summary>
+    private static async Task<string?> FirstLineThenLeaveAsync(HttpResponseMessage response)
+    {
+        using (response)
+        {
+            using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
+            return await reader.ReadLineAsync();
+        }
+    }
+
+    private bool AptGetRuns() =>
+        Directory.EnumerateDirectories("/proc").Any(d =>
+        {
+            try
+            {
+                var cmdline = File.ReadAllText(Path.Combine(d, "cmdline")).Replace('\0', ' ');
+                return cmdline.Contains(_bin.File("apt-get"), StringComparison.Ordinal) || cmdline.Contains("apt-get update", StringComparison.Ordinal);
+            }
+            catch (IOException)
+            {
+                return false;
+            }
+        });
+
+    [Fact]
+    public async Task AptUpdate_TheViewerLeaves_ItRunsToItsEnd_OneAtATime_AndTheApiReattachesToItsOutput()
+    {
+        _bin.AllowPasswordlessSudo();
+        await StartAppAsync();
+        await File.WriteAllTextAsync(_bin.File("apt-get.hold"), string.Empty);
+        try
+        {
+            var first = await FirstLineThenLeaveAsync(await PostStreamingAsync("/api/sparks/spark-1/actions/apt-update"));
+
+            // The viewer is gone; apt-get is not (it holds after its first line until the test lets it go).
+            var current = await _client.GetFromJsonAsync<JsonElement>("/api/sparks/spark-1/actions/current");
+            using var second = await _client.PostAsync("/api/sparks/spark-1/actions/apt-upgrade", null);
+            using var edit = await _client.DeleteAsync("/api/sparks/spark-1");
+            Assert.Equal("Hit:1 http://ports.ubuntu.com/ubuntu-ports noble InRelease", first);
+            Assert.Equal(("apt-update", "running"), (current.GetProperty("action").GetString(), current.GetProperty("progress").GetString()));
+            Assert.True(AptGetRuns());
+            Assert.Equal(HttpStatusCode.Conflict, second.StatusCode);
+            Assert.Contains("apt-get update is already running on spark-1", (await second.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("detail").GetString(), StringComparison.Ordinal);
+            Assert.Equal(HttpStatusCode.Conflict, edit.StatusCode);
+            Assert.Contains("while apt-get update runs on it", (await edit.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("detail").GetString(), StringComparison.Ordinal);
+
+            using var output = await _client.SendAsync(new HttpRequestMessage(HttpMethod.Get, "/api/sparks/spark-1/actions/current/output"), HttpCompletionOption.ResponseHeadersRead);
+            var lines = await ReadStreamAsync(output, line => line.StartsWith("Hit:1", StringComparison.Ordinal)
+                ? File.WriteAllTextAsync(_bin.File("apt-get.go"), string.Empty)
+                : Task.CompletedTask);
+
+            Assert.Equal("Hit:1 http://ports.ubuntu.com/ubuntu-ports noble InRelease", lines[0]);
+            Assert.Equal(["Reading package lists...", HostEndpoints.FinishedLine], lines[^2..]);
+            Assert.Equal("update DEBIAN_FRONTEND=noninteractive", (await File.ReadAllTextAsync(_bin.File("apt-get.log"))).Trim());
+            await Wait.UntilAsync(() => _app!.Get<SparkControl.Core.History.AuditLog>().Recent(5, "spark-1").Any(e => e.Action == "host.apt-update" && e.Detail == "finished"), "the end is in the audit log");
+        }
+        finally
+        {
+            await File.WriteAllTextAsync(_bin.File("apt-get.go"), string.Empty);
+        }
+    }
+
+    [Fact]
+    public async Task AptUpdate_SurvivesAPanelRestart_AndTheRestartedPanelFollowsItToItsEnd()
+    {
+        _bin.AllowPasswordlessSudo();
+        await StartAppAsync();
+        await File.WriteAllTextAsync(_bin.File("apt-get.hold"), string.Empty);
+        try
+        {
+            await FirstLineThenLeaveAsync(await PostStreamingAsync("/api/sparks/spark-1/actions/apt-update"));
+            _client.Dispose();
+            await _app!.DisposeAsync();
+            _app = null;
+            Assert.True(AptGetRuns());
+
+            await StartAppAsync();
+            var found = await _client.GetFromJsonAsync<JsonElement>("/api/sparks/spark-1/actions/current");
+            using var output = await _client.SendAsync(new HttpRequestMessage(HttpMethod.Get, "/api/sparks/spark-1/actions/current/output"), HttpCompletionOption.ResponseHeadersRead);
+            var lines = await ReadStreamAsync(output, line => line.StartsWith("Hit:1", StringComparison.Ordinal)
+                ? File.WriteAllTextAsync(_bin.File("apt-get.go"), string.Empty)
+                : Task.CompletedTask);
+            var ended = await _client.GetFromJsonAsync<JsonElement>("/api/sparks/spark-1/actions/current");
+
+            Assert.Equal("running", found.GetProperty("progress").GetString());
+            Assert.Equal(6, lines.Count);
+            Assert.Equal(HostEndpoints.FinishedLine, lines[^1]);
+            Assert.Equal(("ended", 0), (ended.GetProperty("progress").GetString(), ended.GetProperty("exitCode").GetInt32()));
+        }
+        finally
+        {
+            await File.WriteAllTextAsync(_bin.File("apt-get.go"), string.Empty);
+        }
+    }
+
     [Fact]
     public async Task AptUpgrade_FailingMirror_EndsWithAFailedLine()
     {
@@ -360,6 +455,8 @@ public sealed class ServiceOperationsTests(DockerdFixture docker, SshdFixture ss
     {
         if (_app is not null)
         {
+            // A held stand-in is let go, so no host action outlives the test.
+            await File.WriteAllTextAsync(_bin.File("apt-get.go"), string.Empty);
             _client.Dispose();
             await _app.DisposeAsync();
         }

@@ -125,6 +125,12 @@ public sealed class GatedSparkHost(ISparkHost inner) : ISparkHost
 
     public IAsyncEnumerable<string> RunHostActionAsync(HostAction action, CancellationToken cancellationToken) => inner.RunHostActionAsync(action, cancellationToken);
 
+    public Task StartHostActionAsync(HostAction action, CancellationToken cancellationToken) => inner.StartHostActionAsync(action, cancellationToken);
+
+    public Task<HostActionState?> GetHostActionStateAsync(CancellationToken cancellationToken) => inner.GetHostActionStateAsync(cancellationToken);
+
+    public IAsyncEnumerable<string> FollowHostActionAsync(CancellationToken cancellationToken) => inner.FollowHostActionAsync(cancellationToken);
+
     public Task<HostFacts> GetHostFactsAsync(CancellationToken cancellationToken) => inner.GetHostFactsAsync(cancellationToken);
 
     public Uri GetEndpoint(int port) => inner.GetEndpoint(port);

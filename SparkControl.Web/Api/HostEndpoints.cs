@@ -14,6 +14,8 @@ public static class HostEndpoints
         group.MapGet("/host", Host);
         group.MapPost("/reapply-patches", Reapply);
         group.MapPost("/actions/{action}", RunAction);
+        group.MapGet("/actions/current", CurrentAction);
+        group.MapGet("/actions/current/output", CurrentOutput);
         return endpoints;
     }
 
@@ -50,6 +52,40 @@ public static class HostEndpoints
         catch (Exception ex) when (ex is SparkCommandException or SparkUnreachableException or Core.Remote.RemoteCommandTimeoutException)
         {
             // The status line is already sent; the last line says how it ended.
+            await WriteLineAsync(context, FailedPrefix + ex.Message);
+        }
+    }
+
+    public sealed record HostActionView(string Action, DateTimeOffset? StartedAt, string Progress, int? ExitCode);
+
+    /// <summary>The Spark's current or last apt-get run (it runs detached: it survives its viewer and a panel restart).</summary>
+    public static async Task<Results<Ok<HostActionView>, NoContent>> CurrentAction(string name, HostActionService service, CancellationToken cancellationToken) =>
+        await service.AttachAsync(name, cancellationToken) is { } state
+            ? TypedResults.Ok(new HostActionView(state.Action.ToRoute(), state.StartedAt, state.Progress.ToString().ToLowerInvariant(), state.ExitCode))
+            : TypedResults.NoContent();
+
+    /// <summary>Re-attaches to the current or last apt-get run: its output from the first line, live, then how it ended.</summary>
+    public static async Task CurrentOutput(string name, HostActionService service, HttpContext context)
+    {
+        if (await service.AttachAsync(name, context.RequestAborted) is null)
+        {
+            throw new KeyNotFoundException($"No host action has run on {name}.");
+        }
+
+        context.Response.ContentType = "text/plain; charset=utf-8";
+        context.Response.Headers["X-Accel-Buffering"] = "no";
+        await context.Response.StartAsync(context.RequestAborted);
+        try
+        {
+            await foreach (var line in service.WatchAsync(name, context.RequestAborted))
+            {
+                await WriteLineAsync(context, line);
+            }
+
+            await WriteLineAsync(context, FinishedLine);
+        }
+        catch (SparkCommandException ex)
+        {
             await WriteLineAsync(context, FailedPrefix + ex.Message);
         }
     }

@@ -18,6 +18,7 @@ public partial class HostPage : IAsyncDisposable
     private bool _loading;
     private bool _running;
     private bool _stopModelsFirst;
+    private string? _attached;
 
     [Parameter]
     public string Spark { get; set; } = string.Empty;
@@ -34,7 +35,71 @@ public partial class HostPage : IAsyncDisposable
     [Inject]
     public required IDialogService Dialogs { get; init; }
 
-    protected override Task OnInitializedAsync() => LoadAsync();
+    protected override async Task OnInitializedAsync()
+    {
+        await LoadAsync();
+        await AttachAsync();
+    }
+
+    /// <summary>
+    /// apt-get runs detached on the Spark: one started from another page, browser or panel before a restart is shown
+    /// here, its output from the first line and live until it ends.
+    /// </summary>
+    private async Task AttachAsync()
+    {
+        HostActionState? state;
+        try
+        {
+            state = await HostActions.AttachAsync(Spark, _cts.Token);
+        }
+        catch (Exception ex) when (ex is KeyNotFoundException or SparkUnreachableException or SparkCommandException or RemoteCommandTimeoutException)
+        {
+            return;
+        }
+
+        if (state is null)
+        {
+            return;
+        }
+
+        var started = state.StartedAt is { } at ? $" (started {at.ToLocalTime():g})" : string.Empty;
+        if (!state.IsRunning)
+        {
+            _attached = $"Last host action: {HostActionNames.Describe(state.Action)}{started}, {(state.Succeeded ? "finished" : state.ExitCode is { } code ? $"failed (exit {code})" : "ended without an exit status")}.";
+            return;
+        }
+
+        _attached = $"{HostActionNames.Describe(state.Action)} is running on {Spark}{started}; its output follows.";
+        _running = true;
+        _output.Clear();
+        _output.Add($"$ {string.Join(' ', HostActionNames.Command(state.Action))}");
+        _ = WatchAsync();
+    }
+
+    private async Task WatchAsync()
+    {
+        try
+        {
+            await foreach (var line in HostActions.WatchAsync(Spark, _cts.Token))
+            {
+                _output.Add(line);
+                await InvokeAsync(StateHasChanged);
+            }
+
+            _output.Add("(finished)");
+        }
+        catch (SparkCommandException ex)
+        {
+            _output.Add(ex.Message);
+        }
+        catch (OperationCanceledException) when (_cts.IsCancellationRequested)
+        {
+            return;
+        }
+
+        _running = false;
+        await InvokeAsync(StateHasChanged);
+    }
 
     private async Task LoadAsync()
     {
@@ -73,6 +138,7 @@ public partial class HostPage : IAsyncDisposable
         }
 
         _running = true;
+        _attached = null;
         _output.Clear();
         _output.Add($"$ {string.Join(' ', HostActionNames.Command(action))}");
         try
