@@ -63,6 +63,13 @@ public sealed class SparkControlOptionsValidator : IValidateOptions<SparkControl
             errors.Add($"{prefix}:Ssh:MaxChannelsPerSpark must be between 1 and 9 (OpenSSH allows 10 sessions, one is kept for stopping commands), not {options.Ssh.MaxChannelsPerSpark}");
         }
 
+        if (options.Ssh.MaxStreamsPerSpark < 1 || options.Ssh.MaxStreamsPerSpark >= options.Ssh.MaxChannelsPerSpark)
+        {
+            errors.Add($"{prefix}:Ssh:MaxStreamsPerSpark must be at least 1 and less than Ssh:MaxChannelsPerSpark ({options.Ssh.MaxChannelsPerSpark}), so a channel is left for control commands, not {options.Ssh.MaxStreamsPerSpark}");
+        }
+
+        Positive(errors, $"{prefix}:Ssh:ChannelWaitTimeout", options.Ssh.ChannelWaitTimeout);
+
         var swap = options.Swap;
         foreach (var (key, value) in new[]
         {

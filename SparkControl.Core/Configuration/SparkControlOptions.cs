@@ -87,7 +87,16 @@ public sealed class SshOptions
     public TimeSpan CircuitBreakDuration { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>Commands in flight on one connection (OpenSSH allows 10 sessions per connection).</summary>
-    public int MaxChannelsPerSpark { get; set; } = 8;
+    public int MaxChannelsPerSpark { get; set; } = 9;
+
+    /// <summary>
+    /// Of <see cref="MaxChannelsPerSpark"/>, how many never-ending streams (GPU samples, followed logs) may hold; the
+    /// rest are kept for short control commands, so open log views cannot stall health checks and swaps.
+    /// </summary>
+    public int MaxStreamsPerSpark { get; set; } = 5;
+
+    /// <summary>How long a command or stream waits for a free channel before it fails saying why.</summary>
+    public TimeSpan ChannelWaitTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>
     /// The most output the panel keeps of one command (each of stdout and stderr); a command that prints more is stopped

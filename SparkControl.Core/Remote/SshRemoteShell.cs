@@ -36,7 +36,11 @@ public sealed partial class SshRemoteShell : IRemoteShell
     private readonly SshOptions _options;
     private readonly ILogger _logger;
     private readonly SemaphoreSlim _connectGate = new(1, 1);
-    private readonly SemaphoreSlim _channels;
+    /// <summary>Channels for short commands; never held by a stream, so streams cannot starve health checks and swaps.</summary>
+    private readonly SemaphoreSlim _control;
+
+    /// <summary>Channels for never-ending streams (GPU samples, followed logs).</summary>
+    private readonly SemaphoreSlim _streams;
     private readonly ResiliencePipeline _pipeline;
     private SshClient? _client;
     private bool _disposed;
@@ -51,7 +55,10 @@ public sealed partial class SshRemoteShell : IRemoteShell
         _time = time;
         _options = options;
         _logger = logger;
-        _channels = new SemaphoreSlim(options.MaxChannelsPerSpark, options.MaxChannelsPerSpark);
+        var streams = Math.Clamp(options.MaxStreamsPerSpark, 1, Math.Max(1, options.MaxChannelsPerSpark - 1));
+        var control = Math.Max(1, options.MaxChannelsPerSpark - streams);
+        _control = new SemaphoreSlim(control, control);
+        _streams = new SemaphoreSlim(streams, streams);
         _pipeline = BuildPipeline();
     }
 
@@ -126,9 +133,20 @@ public sealed partial class SshRemoteShell : IRemoteShell
         }
     }
 
+    /// <summary>Waits for a channel of the pool, at most SparkControl:Ssh:ChannelWaitTimeout; past it fails saying which pool is full.</summary>
+    private async Task TakeChannelAsync(SemaphoreSlim pool, bool stream, CancellationToken cancellationToken)
+    {
+        if (!await pool.WaitAsync(_options.ChannelWaitTimeout, cancellationToken))
+        {
+            throw new SparkCommandException(Spark, stream
+                ? $"{Spark} already has {_options.MaxStreamsPerSpark} streams open (GPU samples, followed logs; SparkControl:Ssh:MaxStreamsPerSpark) and none ended within {_options.ChannelWaitTimeout.TotalSeconds:0} s: close a log view, or raise the setting (OpenSSH allows 10 sessions per connection)."
+                : $"Every control channel to {Spark} stayed busy for {_options.ChannelWaitTimeout.TotalSeconds:0} s (SparkControl:Ssh:ChannelWaitTimeout): the Spark answers slowly or commands pile up; try again shortly.", -1, string.Empty);
+        }
+    }
+
     private async IAsyncEnumerable<string> StreamOnceAsync(SshClient client, string line, RemoteCommand command, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        await _channels.WaitAsync(cancellationToken);
+        await TakeChannelAsync(_streams, stream: true, cancellationToken);
         var started = _time.GetTimestamp();
         SshCommand? ssh = null;
         Task? execute = null;
@@ -178,14 +196,14 @@ public sealed partial class SshRemoteShell : IRemoteShell
             }
 
             ssh?.Dispose();
-            _channels.Release();
+            _streams.Release();
         }
     }
 
     private async Task<CommandResult> RunOnceAsync(string line, RemoteCommand command, CancellationToken cancellationToken)
     {
         var client = await GetClientAsync(cancellationToken);
-        await _channels.WaitAsync(cancellationToken);
+        await TakeChannelAsync(_control, stream: false, cancellationToken);
         SshCommand? ssh = null;
         try
         {
@@ -230,7 +248,7 @@ public sealed partial class SshRemoteShell : IRemoteShell
         finally
         {
             ssh?.Dispose();
-            _channels.Release();
+            _control.Release();
         }
     }
 

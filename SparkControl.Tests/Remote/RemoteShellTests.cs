@@ -164,6 +164,51 @@ public sealed class RemoteShellTests(SshdFixture sshd)
     }
 
     [Fact]
+    public async Task Streams_CannotTakeTheControlChannels_AndAStreamPastItsCapSaysWhy()
+    {
+        await using var spark = new SshTestSpark(sshd, options: new SshOptions { MaxChannelsPerSpark = 4, MaxStreamsPerSpark = 2, ChannelWaitTimeout = TimeSpan.FromSeconds(2) });
+        using var stop = new CancellationTokenSource();
+        var opened = new List<Task>();
+        var firstLines = new List<TaskCompletionSource>();
+        try
+        {
+            // Two never-ending streams (as two log views) hold every stream channel.
+            for (var i = 0; i < 2; i++)
+            {
+                var first = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                firstLines.Add(first);
+                opened.Add(Task.Run(async () =>
+                {
+                    await foreach (var _ in spark.Shell.StreamAsync(RemoteCommand.Read("sh", "-c", "echo open; exec sleep 600"), stop.Token))
+                    {
+                        first.TrySetResult();
+                    }
+                }));
+            }
+
+            await Task.WhenAll(firstLines.Select(f => f.Task)).WaitAsync(Generous);
+
+            // Control commands still run, more of them than there are control channels.
+            var results = await Task.WhenAll(Enumerable.Range(0, 6).Select(_ => spark.Shell.RunAsync(RemoteCommand.Read("true"), CancellationToken.None))).WaitAsync(Generous);
+            var refused = await Assert.ThrowsAsync<SparkCommandException>(async () =>
+            {
+                await foreach (var _ in spark.Shell.StreamAsync(RemoteCommand.Read("sh", "-c", "echo third; exec sleep 600"), stop.Token))
+                {
+                }
+            });
+
+            Assert.All(results, r => Assert.Equal(0, r.ExitCode));
+            Assert.Contains("already has 2 streams open", refused.Message, StringComparison.Ordinal);
+            Assert.Contains("SparkControl:Ssh:MaxStreamsPerSpark", refused.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await Task.WhenAll(opened.Select(t => t.ContinueWith(_ => { }, TaskScheduler.Default)));
+        }
+    }
+
+    [Fact]
     public async Task RunAsync_Cancelled_KillsTheRemoteProcess()
     {
         await using var spark = new SshTestSpark(sshd);
