@@ -1,3 +1,4 @@
+using System.Threading.Channels;
 using Microsoft.AspNetCore.Components;
 
 namespace SparkControl.Web.Components;
@@ -14,20 +15,53 @@ public abstract class LiveComponentBase : ComponentBase, IAsyncDisposable
     /// <summary>Cancelled when the component goes away; pass it to work the component starts.</summary>
     protected CancellationToken ComponentToken => _cts.Token;
 
-    /// <summary>Applies every item of <paramref name="source"/> on the renderer's thread, then re-renders.</summary>
+    /// <summary>
+    /// Applies every item of <paramref name="source"/> on the renderer's thread, in order, and re-renders once per
+    /// batch: the items that arrived while the last render ran are applied together, so a burst (a chatty container's
+    /// log) costs a few renders, not one per line. A bounded hand-over keeps the source's backpressure.
+    /// </summary>
     protected void Watch<T>(Func<CancellationToken, IAsyncEnumerable<T>> source, Action<T> apply)
     {
+        var pending = Channel.CreateBounded<T>(new BoundedChannelOptions(1024) { SingleReader = true, SingleWriter = true, FullMode = BoundedChannelFullMode.Wait });
+        _loops.Add(PumpAsync());
         _loops.Add(LoopAsync());
+
+        async Task PumpAsync()
+        {
+            Exception? failure = null;
+            try
+            {
+                await foreach (var item in source(_cts.Token))
+                {
+                    await pending.Writer.WriteAsync(item, _cts.Token);
+                }
+            }
+            catch (OperationCanceledException) when (_cts.IsCancellationRequested)
+            {
+            }
+            catch (Exception ex)
+            {
+                failure = ex;
+            }
+            finally
+            {
+                pending.Writer.TryComplete(failure);
+            }
+        }
 
         async Task LoopAsync()
         {
             try
             {
-                await foreach (var item in source(_cts.Token))
+                while (await pending.Reader.WaitToReadAsync(_cts.Token))
                 {
                     await InvokeAsync(() =>
                     {
-                        apply(item);
+                        while (pending.Reader.TryRead(out var item))
+                        {
+                            apply(item);
+                        }
+
                         StateHasChanged();
                     });
                 }
