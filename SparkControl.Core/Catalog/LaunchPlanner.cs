@@ -68,11 +68,12 @@ public sealed class LaunchPlanner(SecretStore secrets)
     {
         var definition = spark.Definition;
         var hfCache = await spark.Host.ExpandHomeAsync(definition.HfCachePath, cancellationToken);
-        var envFile = await spark.Host.ExpandHomeAsync(DockerSparkHost.SecretsDirectory + "/secrets.env", cancellationToken);
         switch (model.Runtime)
         {
             case ModelRuntime.Nim:
             {
+                // NIM is the one container that holds a secret (it downloads from NGC itself).
+                var envFile = await spark.Host.ExpandHomeAsync(DockerSparkHost.SecretsDirectory + "/secrets.env", cancellationToken);
                 var nimCache = await spark.Host.ExpandHomeAsync(LaunchSpecs.NimCachePath, cancellationToken);
                 var spec = LaunchSpecs.Nim(model, definition, nimCache, envFile);
                 var hasKey = secrets.Reveal(SecretStore.NgcApiKey) is not null;
@@ -133,7 +134,6 @@ public sealed class LaunchPlanner(SecretStore secrets)
         {
             var secret = variable switch
             {
-                "HF_TOKEN" => secrets.Reveal(SecretStore.HfToken),
                 "NGC_API_KEY" => secrets.Reveal(SecretStore.NgcApiKey),
                 _ => null,
             };
