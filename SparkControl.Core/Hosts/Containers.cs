@@ -111,7 +111,8 @@ public sealed record ContainerLaunchSpec
 }
 
 /// <summary>Which log lines to read: the last <see cref="Tail"/> lines and/or those since <see cref="Since"/>.</summary>
-public sealed record LogQuery(int? Tail = 200, DateTimeOffset? Since = null)
+/// <param name="Timestamps">Each line starts with the daemon's time (<c>--timestamps</c>); see <see cref="Timestamped"/>.</param>
+public sealed record LogQuery(int? Tail = 200, DateTimeOffset? Since = null, bool Timestamps = false)
 {
     /// <summary>The most lines a client may ask for at once (the API and the download); more would be held in memory.</summary>
     public const int MaxTail = 10_000;

@@ -30,6 +30,11 @@ public static class DockerCommands
             argv.Add("--follow");
         }
 
+        if (query.Timestamps)
+        {
+            argv.Add("--timestamps");
+        }
+
         argv.Add("--tail");
         argv.Add(query.Tail is { } tail ? tail.ToString(CultureInfo.InvariantCulture) : "all");
         if (query.Since is { } since)

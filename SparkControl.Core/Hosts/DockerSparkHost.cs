@@ -25,6 +25,15 @@ public sealed partial class DockerSparkHost(SparkDefinition spark, IRemoteShell 
     /// <summary>Exit status of the start script when an action runs already.</summary>
     private const int HostActionBusy = 75;
 
+    private readonly ContainerLogFeeds _logFeeds = new(
+        (container, token) => shell.StreamAsync(
+            RemoteCommand.Read([.. DockerCommands.Logs(container, new LogQuery(ContainerLogFeeds.Backlog, Timestamps: true), follow: true)]) with { MergeStderr = true }, token),
+        async (container, tail, token) =>
+        {
+            var result = await shell.RunAsync(RemoteCommand.Read([.. DockerCommands.Logs(container, new LogQuery(tail, Timestamps: true), follow: false)]) with { MergeStderr = true }, token).ConfigureAwait(false);
+            return Lines(result.EnsureSuccess(spark.Name, $"docker logs {container}").Stdout);
+        });
+
     // The scripts are constant; the state directory, the action's name and its argv are their arguments. setsid puts
     // the action in its own session: neither the end of the SSH session nor the kill of the caller's process group
     // (a viewer that leaves) reaches it.
@@ -157,12 +166,21 @@ public sealed partial class DockerSparkHost(SparkDefinition spark, IRemoteShell 
     {
         var command = RemoteCommand.Read([.. DockerCommands.Logs(container, query, follow: false)]) with { MergeStderr = true };
         var result = await RunAsync(command, cancellationToken);
-        var lines = result.EnsureSuccess(Name, $"docker logs {container}").Stdout.Split('\n');
+        return Lines(result.EnsureSuccess(Name, $"docker logs {container}").Stdout);
+    }
+
+    private static string[] Lines(string output)
+    {
+        var lines = output.Split('\n');
         return lines.Length > 0 && lines[^1].Length == 0 ? lines[..^1] : lines;
     }
 
     public IAsyncEnumerable<string> FollowLogsAsync(string container, LogQuery query, CancellationToken cancellationToken) =>
         shell.StreamAsync(RemoteCommand.Read([.. DockerCommands.Logs(container, query, follow: true)]) with { MergeStderr = true }, cancellationToken);
+
+    /// <summary>Every viewer of a container shares one <c>docker logs --follow</c>: SSH channels are few.</summary>
+    public IAsyncEnumerable<string> WatchLogsAsync(string container, int tail, CancellationToken cancellationToken) =>
+        _logFeeds.WatchAsync(container, tail, cancellationToken);
 
     /// <summary>One long-lived <c>nvidia-smi -lms</c> stream, run with TZ=UTC so its zone-less timestamps are UTC.</summary>
     public async IAsyncEnumerable<GpuSample> WatchGpuAsync([EnumeratorCancellation] CancellationToken cancellationToken)
@@ -471,7 +489,11 @@ public sealed partial class DockerSparkHost(SparkDefinition spark, IRemoteShell 
     private static bool IsNoSuchContainer(CommandResult result) =>
         result.Stderr.Contains("No such container", StringComparison.OrdinalIgnoreCase) || result.Stderr.Contains("No such object", StringComparison.OrdinalIgnoreCase);
 
-    public ValueTask DisposeAsync() => shell.DisposeAsync();
+    public async ValueTask DisposeAsync()
+    {
+        await _logFeeds.DisposeAsync();
+        await shell.DisposeAsync();
+    }
 
     [GeneratedRegex("^[A-Z_][A-Z0-9_]*\\z", RegexOptions.CultureInvariant)]
     private static partial Regex EnvNamePattern();

@@ -30,6 +30,13 @@ public interface ISparkHost
     /// <summary>Log lines as they are written, until cancelled or the container's log ends.</summary>
     IAsyncEnumerable<string> FollowLogsAsync(string container, LogQuery query, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// A container's last <paramref name="tail"/> lines and then its live ones, for a viewer (a log page, an API
+    /// client). A host whose streams are scarce shares one follower per container between all its viewers.
+    /// </summary>
+    IAsyncEnumerable<string> WatchLogsAsync(string container, int tail, CancellationToken cancellationToken) =>
+        FollowLogsAsync(container, new LogQuery(tail), cancellationToken);
+
     /// <summary>GPU samples as the GPU reports them, one per GPU per sample period, until cancelled.</summary>
     IAsyncEnumerable<GpuSample> WatchGpuAsync(CancellationToken cancellationToken);
 

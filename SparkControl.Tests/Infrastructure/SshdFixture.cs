@@ -14,6 +14,7 @@ public sealed class SshdFixture : IAsyncLifetime, IAsyncDisposable
     private readonly bool _sessionPathFromBin;
     private readonly int? _requestedPort;
     private readonly SshdFixture? _sameIdentityAs;
+    private readonly int _maxSessions;
     private Process? _process;
 
     public SshdFixture()
@@ -24,11 +25,13 @@ public sealed class SshdFixture : IAsyncLifetime, IAsyncDisposable
     /// <param name="sessionPathFromBin">Put <see cref="BinDirectory"/> first on every session's PATH (for a worker Spark reached by a script's own ssh).</param>
     /// <param name="port">Listen on this port instead of a free one (a Spark that comes back).</param>
     /// <param name="sameIdentityAs">Reuse another server's host key and authorized key, so it passes for the same machine.</param>
-    internal SshdFixture(bool sessionPathFromBin, int? port = null, SshdFixture? sameIdentityAs = null)
+    /// <param name="maxSessions">Channels one connection may open; 10 is OpenSSH's default, what a Spark has.</param>
+    internal SshdFixture(bool sessionPathFromBin, int? port = null, SshdFixture? sameIdentityAs = null, int maxSessions = 100)
     {
         _sessionPathFromBin = sessionPathFromBin;
         _requestedPort = port;
         _sameIdentityAs = sameIdentityAs;
+        _maxSessions = maxSessions;
     }
 
     public string Host => "127.0.0.1";
@@ -86,7 +89,7 @@ public sealed class SshdFixture : IAsyncLifetime, IAsyncDisposable
             PubkeyAuthentication yes
             UsePAM no
             StrictModes no
-            MaxSessions 100
+            MaxSessions {_maxSessions}
             MaxStartups 100:30:200
             LogLevel INFO
             SetEnv HOME={Home}{(_sessionPathFromBin ? $" PATH={BinDirectory}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" : string.Empty)}

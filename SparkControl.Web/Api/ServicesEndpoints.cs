@@ -67,7 +67,7 @@ public static class ServicesEndpoints
         return TypedResults.Text(string.Join('\n', lines.Select(LogRedactor.Redact)) + "\n", "text/plain; charset=utf-8");
     }
 
-    /// <summary><c>docker logs --follow</c> over SSH as a plain-text stream, one redacted line at a time, until the client goes away.</summary>
+    /// <summary>The container's log as a plain-text stream (one follower per container, shared with every other viewer), one redacted line at a time, until the client goes away.</summary>
     public static async Task StreamLogs(string spark, string name, int? tail, ServiceActions actions, HttpContext context)
     {
         CheckTail(tail);
@@ -78,7 +78,7 @@ public static class ServicesEndpoints
         await context.Response.StartAsync(context.RequestAborted);
         try
         {
-            await foreach (var line in entry.Host.FollowLogsAsync(container, new LogQuery(tail ?? 100), context.RequestAborted))
+            await foreach (var line in entry.Host.WatchLogsAsync(container, tail ?? 100, context.RequestAborted))
             {
                 await context.Response.WriteAsync(LogRedactor.Redact(line) + "\n", context.RequestAborted);
                 await context.Response.Body.FlushAsync(context.RequestAborted);

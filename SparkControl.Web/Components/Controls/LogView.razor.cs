@@ -71,7 +71,7 @@ public partial class LogView
 
     private async IAsyncEnumerable<string> Follow(ISparkHost host, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        var lines = host.FollowLogsAsync(Container, new LogQuery(200), cancellationToken).GetAsyncEnumerator(cancellationToken);
+        var lines = host.WatchLogsAsync(Container, 200, cancellationToken).GetAsyncEnumerator(cancellationToken);
         try
         {
             while (true)
