@@ -127,6 +127,33 @@ public sealed class SshdFixture : IAsyncLifetime, IAsyncDisposable
         return path;
     }
 
+    /// <summary>
+    /// Cuts every open connection as a network fault or a crashed session would: each connection's own sshd process
+    /// (a child of the listener) is killed; the listener stays, so clients can connect again. Returns how many were cut.
+    /// </summary>
+    public async Task<int> DropConnectionsAsync()
+    {
+        var children = await ProcessRunner.RunAsync("pgrep", ["-P", ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        var pids = children.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        foreach (var pid in pids)
+        {
+            await ProcessRunner.RunAsync("kill", ["-KILL", pid]);
+        }
+
+        return pids.Length;
+    }
+
+    /// <summary>How many logins the server has accepted so far (from its log).</summary>
+    public int AcceptedLogins
+    {
+        get
+        {
+            using var log = new FileStream(LogPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+            using var reader = new StreamReader(log);
+            return reader.ReadToEnd().Split('\n').Count(l => l.Contains("Accepted publickey", StringComparison.Ordinal));
+        }
+    }
+
     /// <summary>Writes an executable script into <see cref="BinDirectory"/>.</summary>
     public string AddScript(string name, string content) => WriteScript(Path.Combine(BinDirectory, name), content);
 

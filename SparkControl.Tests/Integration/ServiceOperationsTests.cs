@@ -351,6 +351,41 @@ public sealed class ServiceOperationsTests(DockerdFixture docker, SshdFixture ss
     }
 
     [Fact]
+    public async Task AptUpgrade_TheSshConnectionIsCutMidway_ItRunsOn_AndThePanelReconnectsAndFollowsItToItsEnd()
+    {
+        _bin.AllowPasswordlessSudo();
+        await StartAppAsync();
+        await File.WriteAllTextAsync(_bin.File("apt-get.hold"), string.Empty);
+        try
+        {
+            var first = await FirstLineThenLeaveAsync(await PostStreamingAsync("/api/sparks/spark-1/actions/apt-upgrade"));
+            using var output = await _client.SendAsync(new HttpRequestMessage(HttpMethod.Get, "/api/sparks/spark-1/actions/current/output"), HttpCompletionOption.ResponseHeadersRead);
+            var reading = ReadStreamAsync(output);
+            var loginsBefore = sshd.AcceptedLogins;
+
+            var cut = await sshd.DropConnectionsAsync();
+            var runsAfterTheCut = AptGetRuns();
+            await Wait.UntilAsync(() => sshd.AcceptedLogins > loginsBefore, "the panel connects again", Wait.ContainerTimeout);
+            await File.WriteAllTextAsync(_bin.File("apt-get.go"), string.Empty);
+            var lines = await reading.WaitAsync(Wait.ContainerTimeout);
+            var ended = await _client.GetFromJsonAsync<JsonElement>("/api/sparks/spark-1/actions/current");
+
+            Assert.Equal("Reading package lists...", first);
+            Assert.True(cut > 0, "a connection was cut");
+            Assert.True(runsAfterTheCut, "apt-get runs on after the connection is cut");
+            Assert.Equal(["Reading package lists...", "Building dependency tree...", "Calculating upgrade...", "The following packages will be upgraded:",
+                "  nvidia-container-toolkit nvidia-container-toolkit-base", "2 upgraded, 0 newly installed, 0 to remove and 0 not upgraded.",
+                "Setting up nvidia-container-toolkit-base (1.17.8-1) ...", "Setting up nvidia-container-toolkit (1.17.8-1) ...", HostEndpoints.FinishedLine], lines);
+            Assert.Equal(("apt-upgrade", "ended", 0), (ended.GetProperty("action").GetString(), ended.GetProperty("progress").GetString(), ended.GetProperty("exitCode").GetInt32()));
+            Assert.Equal("-y upgrade DEBIAN_FRONTEND=noninteractive", (await File.ReadAllTextAsync(_bin.File("apt-get.log"))).Trim());
+        }
+        finally
+        {
+            await File.WriteAllTextAsync(_bin.File("apt-get.go"), string.Empty);
+        }
+    }
+
+    [Fact]
     public async Task AptUpgrade_FailingMirror_EndsWithAFailedLine()
     {
         _bin.AllowPasswordlessSudo();
