@@ -262,18 +262,37 @@ public sealed partial class SwapOrchestrator : IHostedService, IAsyncDisposable
             Publish(interrupted);
             _context.Metrics.RecordSwap(SwapPhase.Interrupted.ToString(), unfinished.ModelId);
             LogInterrupted(unfinished.Id, unfinished.Phase);
+            var serving = new List<bool?>();
             foreach (var spark in unfinished.Sparks)
             {
-                await ReverifyAsync(spark, unfinished.Target, cancellationToken).ConfigureAwait(false);
+                serving.Add(await ReverifyAsync(spark, unfinished.Target, cancellationToken).ConfigureAwait(false));
+            }
+
+            // Stopped between the old model and the new one: say that nothing serves, and offer the old one back.
+            if (!interrupted.IsUnload && serving.All(s => s == false))
+            {
+                var previous = interrupted.PreviousModelId is { } id && _context.Catalog.Current.Find(id) is not null ? id : null;
+                var told = interrupted with
+                {
+                    Message = $"{interrupted.Message}, and nothing serves on {string.Join(" or ", interrupted.Sparks)} now"
+                        + (previous is null ? string.Empty : $"; {previous} served before it and can be brought back"),
+                    BringBack = previous,
+                };
+                _context.History.Save(told);
+                Publish(told);
             }
         }
     }
 
-    private async Task ReverifyAsync(string spark, string target, CancellationToken cancellationToken)
+    /// <summary>
+    /// Follows a model container that runs on the Spark to Ready with a verify-only swap. True when one runs, false
+    /// when none does, null when that could not be found out.
+    /// </summary>
+    private async Task<bool?> ReverifyAsync(string spark, string target, CancellationToken cancellationToken)
     {
         if (_context.Fleet.Current.Find(spark) is not { } entry || Board.BySpark.GetValueOrDefault(spark) is { IsActive: true })
         {
-            return;
+            return null;
         }
 
         try
@@ -284,10 +303,13 @@ public sealed partial class SwapOrchestrator : IHostedService, IAsyncDisposable
             {
                 Start(new SwapRequest(modelId, target, "reconcile"), rollbackOf: null, verifyOnly: true);
             }
+
+            return running.Count > 0;
         }
         catch (Exception ex) when (ex is SparkUnreachableException or SparkCommandException or Remote.RemoteCommandTimeoutException or SwapConflictException or KeyNotFoundException or ValidationFailedException)
         {
             LogReconcileFailed(spark, ex.Message);
+            return null;
         }
     }
 

@@ -81,6 +81,12 @@ public sealed record SwapStatus
     /// <summary>The swap started to roll this one back, after it failed.</summary>
     public string? RolledBackBy { get; init; }
 
+    /// <summary>
+    /// After a swap a restart interrupted that left nothing serving: the model that served before it, which the
+    /// operator is offered to bring back (a swap to it on <see cref="Target"/>).
+    /// </summary>
+    public string? BringBack { get; init; }
+
     public bool IsUnload => ModelId is null;
 
     public bool IsActive => !Phase.IsTerminal();

@@ -110,4 +110,26 @@ public sealed class SwapProgressCardTests : UiTestContext
         Assert.Contains("downloading:current", Steps(card));
         Assert.Equal("about 1 min 35 s left (estimated from size)", card.Find("[data-testid=swap-eta]").TextContent.Trim());
     }
+
+    [Fact]
+    public void Interrupted_NothingServes_OffersThePreviousModelBack_AndOnlyThen()
+    {
+        var stopped = At(SwapPhase.Requested, SwapPhase.Preflight, SwapPhase.Draining, SwapPhase.Stopping, SwapPhase.Interrupted) with
+        {
+            Message = "interrupted: the panel stopped during Stopping, and nothing serves on demo now; qwen3-8b served before it and can be brought back",
+            BringBack = "qwen3-8b",
+        };
+        SwapStatus? asked = null;
+        var card = Render<SwapProgressCard>(p => p.Add(c => c.Value, stopped).Add(c => c.Now, T0).Add(c => c.OnBringBack, (SwapStatus s) => asked = s));
+        var offer = card.Find("[data-testid=swap-nothing-serves]").TextContent;
+        card.Find("[data-testid=swap-bring-back]").Click();
+        var stillRunning = card.FindAll("[data-testid=swap-bring-back]").Count;
+        card.Render(p => p.Add(c => c.Value, stopped with { BringBack = null, Message = "interrupted: the panel stopped during Loading" }));
+
+        Assert.Contains("Nothing serves on demo since the panel stopped during this swap.", offer, StringComparison.Ordinal);
+        Assert.Contains("Bring back qwen3-8b", offer, StringComparison.Ordinal);
+        Assert.Equal(1, stillRunning);
+        Assert.Same(stopped, asked);
+        Assert.Empty(card.FindAll("[data-testid=swap-nothing-serves]"));
+    }
 }

@@ -8,6 +8,8 @@ public sealed class SparkBin : IDisposable
 {
     private readonly TempDirectory _directory = new("sc-bin");
     private readonly DockerdFixture _docker;
+    private string _runEnvironment = string.Empty;
+    private bool _holdAfterStop;
 
     public SparkBin(DockerdFixture docker)
     {
@@ -42,12 +44,36 @@ public sealed class SparkBin : IDisposable
     /// </summary>
     public void SetDockerRunEnvironment(params (string Name, string Value)[] variables)
     {
+        _runEnvironment = string.Join(' ', variables.Select(v => $"-e {v.Name}={v.Value}"));
+        WriteDockerWrapper();
+    }
+
+    /// <summary>
+    /// While <c>docker.hold</c> exists next to the wrapper, a <c>docker stop</c> does its work, creates
+    /// <c>docker.held</c> and only then waits to return: the panel is caught between stopping a model and the next step.
+    /// </summary>
+    public void HoldAfterDockerStop()
+    {
+        _holdAfterStop = true;
+        WriteDockerWrapper();
+    }
+
+    private void WriteDockerWrapper()
+    {
         var docker = $"{Tools.Docker} -H {_docker.Host}";
-        var environment = string.Join(' ', variables.Select(v => $"-e {v.Name}={v.Value}"));
+        var hold = _holdAfterStop
+            ? "if [ \"$1\" = stop ] && [ -e \"$here/docker.hold\" ]; then\n"
+              + $"  rc=0; {docker} \"$@\" || rc=$?\n"
+              + "  touch \"$here/docker.held\"; waited=0\n"
+              + "  while [ -e \"$here/docker.hold\" ] && [ \"$waited\" -lt 2400 ]; do sleep 0.05; waited=$((waited + 1)); done\n"
+              + "  exit $rc\nfi\n"
+            : string.Empty;
         SshdFixture.WriteScript(File("docker"),
             "#!/bin/sh\n" +
+            "here=\"$(cd \"$(dirname \"$0\")\" && pwd)\"\n" +
             $"DOCKER_CONFIG={_docker.ConfigDirectory}; export DOCKER_CONFIG\n" +
-            $"if [ \"$1\" = run ]; then shift; exec {docker} run {environment} \"$@\"; fi\n" +
+            hold +
+            $"if [ \"$1\" = run ]; then shift; exec {docker} run {_runEnvironment} \"$@\"; fi\n" +
             $"exec {docker} \"$@\"\n");
     }
 

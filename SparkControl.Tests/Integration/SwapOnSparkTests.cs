@@ -195,6 +195,46 @@ public sealed class SwapOnSparkTests(DockerdFixture docker, SshdFixture sshd) : 
         Assert.Equal(containerId, (await docker.DockerAsync(["inspect", "-f", "{{.Id}}", LaunchSpecs.ModelContainerName])).Stdout.Trim());
     }
 
+    [Fact]
+    public async Task PanelKilled_BetweenStoppingAndLaunching_TheNextStartSaysNothingServes_AndBringsThePreviousModelBack()
+    {
+        _bin.SetDockerRunEnvironment(("SPARKCONTROL_SIM_LOAD_SECONDS", "1"));
+        _bin.HoldAfterDockerStop();
+        string id;
+        string caught;
+        await using (var panel = await PanelProcess.StartAsync(_data.Path, new Dictionary<string, string?> { ["SparkControl:Ssh:RetryAttempts"] = "0" }))
+        {
+            using var client = panel.CreateClient();
+            using var first = await client.PostAsJsonAsync("/api/swaps", new { model = "ft-a", spark = "spark-1" });
+            await WaitForAsync(client, (await first.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!, s => s.GetProperty("phase").GetString() == "ready", "ft-a is loaded");
+            await File.WriteAllTextAsync(_bin.File("docker.hold"), string.Empty);
+            using var second = await client.PostAsJsonAsync("/api/swaps", new { model = "ft-b", spark = "spark-1" });
+            id = (await second.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
+
+            // ft-a is stopped, ft-b not yet started: the panel dies here.
+            await Wait.UntilAsync(() => File.Exists(_bin.File("docker.held")), "docker stop has stopped ft-a", Wait.ContainerTimeout);
+            caught = (await client.GetFromJsonAsync<JsonElement>($"/api/swaps/{id}")).GetProperty("phase").GetString()!;
+            await panel.KillAsync();
+        }
+
+        File.Delete(_bin.File("docker.hold"));
+        var servedMeanwhile = await ServesAsync("ft-a") || await ServesAsync("ft-b");
+        await using var restarted = await StartAppAsync();
+        using var after = restarted.CreateClient();
+        var interrupted = await WaitForAsync(after, id, s => s.TryGetProperty("bringBack", out var back) && back.ValueKind == JsonValueKind.String, "the restarted panel offers ft-a back");
+        using var bringBack = await after.PostAsJsonAsync("/api/swaps", new { model = interrupted.GetProperty("bringBack").GetString(), spark = "spark-1" });
+        var restored = await WaitForAsync(after, (await bringBack.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!, Ended, "ft-a is back");
+
+        Assert.Equal("stopping", caught);
+        Assert.False(servedMeanwhile);
+        Assert.Equal("interrupted", interrupted.GetProperty("phase").GetString());
+        Assert.Equal("interrupted: the panel stopped during Stopping, and nothing serves on spark-1 now; ft-a served before it and can be brought back", interrupted.GetProperty("message").GetString());
+        Assert.Equal("ft-a", interrupted.GetProperty("bringBack").GetString());
+        Assert.Equal("ready", restored.GetProperty("phase").GetString());
+        Assert.True(await ServesAsync("ft-a"));
+        Assert.Contains(interrupted.GetProperty("message").GetString()!, await after.GetStringAsync("/api/swaps/history?model=ft-b"), StringComparison.Ordinal);
+    }
+
     public async Task DisposeAsync()
     {
         await docker.DockerAsync(["rm", "-f", LaunchSpecs.ModelContainerName], check: false);

@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Components;
 using MudBlazor;
+using SparkControl.Core.Catalog;
 using SparkControl.Core.Gateway;
 using SparkControl.Core.Services;
 using SparkControl.Core.Sparks;
@@ -32,6 +33,9 @@ public partial class Dashboard
 
     [Inject]
     public required GatewayRoutes GatewayRoutes { get; init; }
+
+    [Inject]
+    public required ModelCatalog Catalog { get; init; }
 
     [Inject]
     public required GatewayGate Gateway { get; init; }
@@ -91,6 +95,20 @@ public partial class Dashboard
         if (await ConfirmDialog.AskAsync(Dialogs, $"Cancel swap {swap.Id}?", $"The swap stops in {swap.Phase}; a container it started is removed. {(swap.Phase >= SwapPhase.Stopping ? "The previous model is already stopped: nothing will be serving." : "The current model keeps serving.")}", "Cancel the swap", Color.Error))
         {
             Swaps.Cancel(swap.Id, "operator");
+        }
+    }
+
+    private async Task BringBackAsync(SwapStatus interrupted)
+    {
+        if (interrupted.BringBack is not { } id || Catalog.Current.Find(id) is not { } model)
+        {
+            Snackbar.Add($"{interrupted.BringBack} is no longer in the catalog.", Severity.Warning);
+            return;
+        }
+
+        if (await SwapDialog.AskAsync(Dialogs, model, interrupted.Target) is { } started)
+        {
+            Snackbar.Add($"Bringing back {model.DisplayName} (swap {started.Id}).", Severity.Info);
         }
     }
 
