@@ -383,7 +383,22 @@ public sealed partial class DockerSparkHost(SparkDefinition spark, IRemoteShell 
         }
 
         await poll;
-        var result = await run;
+        CommandResult result;
+        try
+        {
+            result = await run;
+        }
+        catch (SparkUnreachableException ex)
+        {
+            throw new SparkUnreachableException(Name, $"the connection to {Name} dropped during the download of {download.Repo}; what was fetched is kept on {Name} and the next swap resumes it once {Name} answers", ex);
+        }
+
+        // A full disk is the one download failure an operator fixes on the Spark itself: name the place.
+        if (!result.Succeeded && (result.Stderr + result.Stdout).Contains("No space left on device", StringComparison.Ordinal))
+        {
+            throw new SparkCommandException(Name, $"the disk holding {cache} on {Name} filled up during the download of {download.Repo}: free space there and swap again (what was fetched is kept and the download resumes)", result.ExitCode, (result.Stdout + result.Stderr).Trim());
+        }
+
         result.EnsureSuccess(Name, $"hf download {download.Repo}");
         var done = await GetDiskUsageAsync(folder, cancellationToken) ?? 0;
         yield return new DownloadProgress(done, download.ExpectedBytes ?? done, true);
@@ -484,7 +499,17 @@ public sealed partial class DockerSparkHost(SparkDefinition spark, IRemoteShell 
     public Uri GetEndpoint(int port) =>
         new($"http://{(spark.Host.Contains(':', StringComparison.Ordinal) ? $"[{spark.Host}]" : spark.Host)}:{port.ToString(CultureInfo.InvariantCulture)}/");
 
-    private Task<CommandResult> RunAsync(RemoteCommand command, CancellationToken cancellationToken) => shell.RunAsync(command, cancellationToken);
+    /// <summary>Runs a command; a docker command whose daemon does not answer fails as such, whatever the caller expected.</summary>
+    private async Task<CommandResult> RunAsync(RemoteCommand command, CancellationToken cancellationToken)
+    {
+        var result = await shell.RunAsync(command, cancellationToken);
+        if (!result.Succeeded && command.Argv.Count > 0 && command.Argv[0] == "docker" && DockerUnavailableException.Says(result.Stderr + result.Stdout))
+        {
+            throw new DockerUnavailableException(Name, $"dockerd on {Name} does not answer (stopped or restarting): '{string.Join(' ', command.Argv.Take(2))}' failed: {(result.Stderr + result.Stdout).Trim().Split('\n')[^1]}", result.ExitCode, (result.Stdout + result.Stderr).Trim());
+        }
+
+        return result;
+    }
 
     private static bool IsNoSuchContainer(CommandResult result) =>
         result.Stderr.Contains("No such container", StringComparison.OrdinalIgnoreCase) || result.Stderr.Contains("No such object", StringComparison.OrdinalIgnoreCase);

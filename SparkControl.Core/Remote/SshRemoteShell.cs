@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Net.Sockets;
 using System.Runtime.CompilerServices;
 using System.Text;
@@ -27,6 +28,9 @@ public sealed partial class SshRemoteShell : IRemoteShell
     /// <summary>What is kept of a stream's stderr: only its last line is ever shown.</summary>
     private const long StreamStderrChars = 1 << 20;
 
+    /// <summary>How long after a drop its orphaned process group is still ended on reconnect (process ids are reused).</summary>
+    private static readonly TimeSpan OrphanLifetime = TimeSpan.FromMinutes(15);
+
     private readonly SshTarget _target;
     private readonly HostKeyStore _hostKeys;
     private readonly SecretStore _secrets;
@@ -42,6 +46,12 @@ public sealed partial class SshRemoteShell : IRemoteShell
     /// <summary>Channels for never-ending streams (GPU samples, followed logs).</summary>
     private readonly SemaphoreSlim _streams;
     private readonly ResiliencePipeline _pipeline;
+
+    /// <summary>
+    /// Process groups of commands whose connection dropped while they ran. Without a terminal, OpenSSH leaves such a
+    /// command running with nobody reading it (a download would go on beside the retry); the next connection ends them.
+    /// </summary>
+    private readonly ConcurrentQueue<(int ProcessGroup, long DroppedAt)> _orphans = new();
     private SshClient? _client;
     private bool _disposed;
 
@@ -173,6 +183,7 @@ public sealed partial class SshRemoteShell : IRemoteShell
             {
                 // The connection went away under a running stream (a reboot does exactly this): say so, never replay.
                 Invalidate(client);
+                RememberOrphan(stderr);
                 _metrics.RecordSshCommand(Spark, "unreachable", _time.GetElapsedTime(started));
                 throw new SparkUnreachableException(Spark, $"the connection to {Spark} dropped while '{command}' ran: {ex.Message}", ex);
             }
@@ -239,6 +250,7 @@ public sealed partial class SshRemoteShell : IRemoteShell
             catch (Exception ex) when (ex is SshConnectionException or SshException or SocketException or ObjectDisposedException)
             {
                 Invalidate(client);
+                RememberOrphan(stderr);
                 throw new SshTransientException(Spark, started: true, $"the connection to {Spark} dropped while '{command}' ran: {ex.Message}", ex);
             }
 
@@ -301,7 +313,11 @@ public sealed partial class SshRemoteShell : IRemoteShell
         try
         {
             var pid = await stderr.Pid.WaitAsync(TimeSpan.FromSeconds(5), _time);
-            if (pid is { } processGroup && client.IsConnected)
+            if (pid is not null && !client.IsConnected)
+            {
+                RememberOrphan(stderr);
+            }
+            else if (pid is { } processGroup)
             {
                 using var kill = client.CreateCommand(ShellCommand.Join(ShellCommand.KillProcessGroup(processGroup)));
                 kill.CommandTimeout = TimeSpan.FromSeconds(15);
@@ -378,11 +394,48 @@ public sealed partial class SshRemoteShell : IRemoteShell
             _client = client;
             _tracker.Report(Spark, ConnectionState.Connected);
             LogConnected(Spark, _target.Host, _target.Port);
+            await EndOrphansAsync(client);
             return client;
         }
         finally
         {
             _connectGate.Release();
+        }
+    }
+
+    private void RememberOrphan(OutputPump stderr)
+    {
+        if (stderr.Pid is { IsCompletedSuccessfully: true, Result: { } processGroup })
+        {
+            _orphans.Enqueue((processGroup, _time.GetTimestamp()));
+        }
+    }
+
+    /// <summary>
+    /// Ends what dropped connections left running, on the first connection after them. A process group is ended only
+    /// if its leader still leads a session of its own (as sshd starts every command) and the drop was recent
+    /// (<see cref="OrphanLifetime"/>): a number reused since by another program is left alone.
+    /// </summary>
+    private async Task EndOrphansAsync(SshClient client)
+    {
+        while (_orphans.TryDequeue(out var orphan))
+        {
+            if (_time.GetElapsedTime(orphan.DroppedAt) > OrphanLifetime)
+            {
+                continue;
+            }
+
+            try
+            {
+                using var kill = client.CreateCommand(ShellCommand.Join(ShellCommand.KillProcessGroup(orphan.ProcessGroup, onlySessionLeader: true)));
+                kill.CommandTimeout = TimeSpan.FromSeconds(15);
+                await kill.ExecuteAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(15), _time);
+                LogOrphanEnded(Spark, orphan.ProcessGroup);
+            }
+            catch (Exception ex) when (ex is TimeoutException or SshException or SocketException or ObjectDisposedException or InvalidOperationException)
+            {
+                LogStopFailed(Spark, ex);
+            }
         }
     }
 
@@ -536,6 +589,9 @@ public sealed partial class SshRemoteShell : IRemoteShell
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Circuit for {Spark} closed: the Spark answers again")]
     private partial void LogCircuitClosed(string spark);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Ended process group {ProcessGroup} on {Spark}, left running by a dropped connection")]
+    private partial void LogOrphanEnded(string spark, int processGroup);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Stopping a remote command on {Spark} did not complete cleanly")]
     private partial void LogStopFailed(string spark, Exception ex);

@@ -95,11 +95,13 @@ public static partial class ShellCommand
     }
 
     /// <summary>Stops a whole remote process group: TERM, a short grace, then KILL. The group id is the only input.</summary>
-    public static IReadOnlyList<string> KillProcessGroup(int processGroup) =>
+    /// <param name="onlySessionLeader">Leave the group alone unless its leader still runs and leads its own session.</param>
+    public static IReadOnlyList<string> KillProcessGroup(int processGroup, bool onlySessionLeader = false) =>
     [
         "sh", "-c",
+        (onlySessionLeader ? "[ \"$(ps -o sid= -p \"$1\" 2>/dev/null | tr -d ' ')\" = \"$1\" ] || exit 0; " : string.Empty)
         // dash's kill takes no "--"; a negative pid right after the signal names the process group.
-        "kill -TERM \"-$1\" 2>/dev/null || exit 0; i=0; while [ $i -lt 30 ] && kill -0 \"-$1\" 2>/dev/null; do sleep 0.1; i=$((i+1)); done; kill -KILL \"-$1\" 2>/dev/null; exit 0",
+        + "kill -TERM \"-$1\" 2>/dev/null || exit 0; i=0; while [ $i -lt 30 ] && kill -0 \"-$1\" 2>/dev/null; do sleep 0.1; i=$((i+1)); done; kill -KILL \"-$1\" 2>/dev/null; exit 0",
         "sparkcontrol-kill", processGroup.ToString(System.Globalization.CultureInfo.InvariantCulture),
     ];
 

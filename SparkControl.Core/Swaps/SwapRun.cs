@@ -40,6 +40,9 @@ internal sealed partial class SwapRun
     private bool _launched;
     private bool _drainReleased;
     private volatile bool _fatalSeen;
+
+    /// <summary>Set when dockerd stopped answering during Loading: what the docker CLI said.</summary>
+    private string? _dockerdLost;
     private LaunchPlan? _launch;
     private Task _completion = Task.CompletedTask;
 
@@ -345,7 +348,20 @@ internal sealed partial class SwapRun
                 {
                     // The log ends when the container does; check it also every few seconds in case the follow broke.
                     lastInspect = _context.Time.GetTimestamp();
-                    var info = await Head.Host.InspectContainerAsync(container, cancellationToken).ConfigureAwait(false);
+                    ContainerInfo? info;
+                    try
+                    {
+                        info = await Head.Host.InspectContainerAsync(container, cancellationToken).ConfigureAwait(false);
+                    }
+                    catch (DockerUnavailableException ex)
+                    {
+                        // dockerd restarting: wait for it (within the load timeout) and see what it left of the container.
+                        _dockerdLost = ex.Message;
+                        Update(s => s with { Message = $"{ex.Message}; waiting for it to come back" });
+                        await Task.Delay(_context.Swap.ProbeInterval, _context.Time, cancellationToken).ConfigureAwait(false);
+                        continue;
+                    }
+
                     if (info is null || !info.Running)
                     {
                         await FailFromContainerAsync(container, info, cancellationToken).ConfigureAwait(false);
@@ -453,6 +469,11 @@ internal sealed partial class SwapRun
         }
 
         var message = SwapText.ExplainExit(info, lines);
+        if (_dockerdLost is not null)
+        {
+            message = $"dockerd on {Head.Name} stopped answering while {_model!.ServedName} loaded, and the container did not survive its restart: {message}";
+        }
+
         throw new SwapFailedException(new SwapFailure(message, info?.ExitCode, info?.OomKilled == true) { LogLines = [.. lines] }, rollback: true);
     }
 

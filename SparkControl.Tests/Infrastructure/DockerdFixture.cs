@@ -28,6 +28,12 @@ public sealed class DockerdFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         Directory.CreateDirectory(_root);
+        await StartDaemonAsync();
+        await ImportBaseImageAsync();
+    }
+
+    private async Task StartDaemonAsync()
+    {
         var info = new ProcessStartInfo(Tools.Dockerd) { UseShellExecute = false, RedirectStandardError = true, RedirectStandardOutput = true };
         foreach (var argument in new[]
                  {
@@ -39,25 +45,52 @@ public sealed class DockerdFixture : IAsyncLifetime
             info.ArgumentList.Add(argument);
         }
 
-        _daemon = Process.Start(info)!;
-        var log = File.CreateText(LogPath);
-        log.AutoFlush = true;
+        _daemon?.Dispose();
+        var daemon = _daemon = Process.Start(info)!;
+        var log = TextWriter.Synchronized(new StreamWriter(new FileStream(LogPath, FileMode.Append, FileAccess.Write, FileShare.ReadWrite)) { AutoFlush = true });
         _ = Task.Run(async () =>
         {
-            while (await _daemon.StandardError.ReadLineAsync() is { } line)
+            while (await daemon.StandardError.ReadLineAsync() is { } line)
             {
                 await log.WriteLineAsync(line);
             }
         });
         _ = Task.Run(async () =>
         {
-            while (await _daemon.StandardOutput.ReadLineAsync() is { } line)
+            while (await daemon.StandardOutput.ReadLineAsync() is { } line)
             {
                 await log.WriteLineAsync(line);
             }
         });
         await Wait.UntilAsync(async () => (await DockerAsync(["version", "--format", "{{.Server.Version}}"], check: false)).ExitCode == 0, "dockerd answers", TimeSpan.FromSeconds(60));
-        await ImportBaseImageAsync();
+    }
+
+    /// <summary>
+    /// Restarts dockerd as <c>systemctl restart docker</c> would: SIGTERM (it stops the containers it runs), then the
+    /// same daemon again; returns once it answers. <paramref name="whileStopped"/> runs in between.
+    /// </summary>
+    public async Task RestartAsync(Func<Task>? whileStopped = null)
+    {
+        await StopDaemonAsync();
+        if (whileStopped is not null)
+        {
+            await whileStopped();
+        }
+
+        await StartDaemonAsync();
+    }
+
+    private async Task StopDaemonAsync()
+    {
+        if (_daemon is { HasExited: false } daemon)
+        {
+            // SIGTERM lets dockerd unmount its layers and stop containerd.
+            await ProcessRunner.RunAsync("/bin/kill", ["-TERM", daemon.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+            if (!daemon.WaitForExit(60_000))
+            {
+                daemon.Kill(entireProcessTree: true);
+            }
+        }
     }
 
     /// <summary>Runs the docker CLI against this daemon.</summary>
@@ -93,16 +126,7 @@ public sealed class DockerdFixture : IAsyncLifetime
                 await DockerAsync(["rm", "-f", .. ids], check: false);
             }
 
-            if (!_daemon.HasExited)
-            {
-                // SIGTERM lets dockerd unmount its layers and stop containerd.
-                await ProcessRunner.RunAsync("/bin/kill", ["-TERM", _daemon.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
-                if (!_daemon.WaitForExit(20_000))
-                {
-                    _daemon.Kill(entireProcessTree: true);
-                }
-            }
-
+            await StopDaemonAsync();
             _daemon.Dispose();
         }
 

@@ -94,24 +94,103 @@ public sealed class SshdFixture : IAsyncLifetime, IAsyncDisposable
             LogLevel INFO
             SetEnv HOME={Home}{(_sessionPathFromBin ? $" PATH={BinDirectory}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" : string.Empty)}
             """);
+        await StartProcessAsync();
+    }
+
+    private async Task StartProcessAsync()
+    {
         var info = new ProcessStartInfo(Tools.Sshd) { UseShellExecute = false, RedirectStandardError = true };
-        foreach (var argument in new[] { "-D", "-e", "-f", config })
+        foreach (var argument in new[] { "-D", "-e", "-f", _directory.File("sshd_config") })
         {
             info.ArgumentList.Add(argument);
         }
 
+        _process?.Dispose();
         _process = Process.Start(info)!;
-        var log = File.CreateText(LogPath);
-        log.AutoFlush = true;
+        var process = _process;
+        var log = new StreamWriter(new FileStream(LogPath, FileMode.Append, FileAccess.Write, FileShare.ReadWrite)) { AutoFlush = true };
         _ = Task.Run(async () =>
         {
-            while (await _process.StandardError.ReadLineAsync() is { } line)
+            using (log)
             {
-                await log.WriteLineAsync(line);
+                while (await process.StandardError.ReadLineAsync() is { } line)
+                {
+                    await log.WriteLineAsync(line);
+                }
             }
         });
         await Wait.UntilAsync(() => Tools.AcceptsConnectionsAsync(Port), "sshd accepts connections", TimeSpan.FromSeconds(20));
     }
+
+    /// <summary>
+    /// Kills the server and every connection it serves (each sshd process), as a crash would; the commands the
+    /// connections ran are not killed, as they are not when sshd dies. <see cref="RestartAsync"/> brings it back.
+    /// </summary>
+    public async Task KillAsync()
+    {
+        if (_process is not { HasExited: false } process)
+        {
+            return;
+        }
+
+        var sshds = Descendants(process.Id).Where(pid => Comm(pid).StartsWith("sshd", StringComparison.Ordinal)).Prepend(process.Id).ToList();
+        foreach (var pid in sshds)
+        {
+            await ProcessRunner.RunAsync("kill", ["-KILL", pid.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        }
+
+        await process.WaitForExitAsync();
+    }
+
+    private static string Comm(int pid)
+    {
+        try
+        {
+            return File.ReadAllText($"/proc/{pid}/comm").Trim();
+        }
+        catch (IOException)
+        {
+            return string.Empty;
+        }
+    }
+
+    /// <summary>Every process below <paramref name="root"/>, from the parent pids in /proc.</summary>
+    private static List<int> Descendants(int root)
+    {
+        var parents = new Dictionary<int, int>();
+        foreach (var directory in Directory.EnumerateDirectories("/proc"))
+        {
+            if (int.TryParse(Path.GetFileName(directory), out var pid))
+            {
+                try
+                {
+                    // The parent pid is the second field after the command name, which ends at the last ')'.
+                    var stat = File.ReadAllText(Path.Combine(directory, "stat"));
+                    var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+                    parents[pid] = int.Parse(fields[1], System.Globalization.CultureInfo.InvariantCulture);
+                }
+                catch (IOException)
+                {
+                }
+            }
+        }
+
+        var found = new List<int>();
+        var queue = new Queue<int>([root]);
+        while (queue.TryDequeue(out var parent))
+        {
+            foreach (var child in parents.Where(p => p.Value == parent).Select(p => p.Key))
+            {
+                found.Add(child);
+                queue.Enqueue(child);
+            }
+        }
+
+        return found;
+    }
+
+    /// <summary>Starts the server again on the same port with the same keys (the machine is back).</summary>
+    public Task RestartAsync() => StartProcessAsync();
 
     /// <summary>
     /// Puts the client key where an operator's upload puts it (the data directory's ssh-keys/, 0600) and returns its path

@@ -33,41 +33,11 @@ public sealed partial class LogViewersTests(DockerdFixture docker, BrowserFixtur
         await _sshd.InitializeAsync();
         _bin = new SparkBin(docker);
         _bin.SetDockerRunEnvironment(("SPARKCONTROL_SIM_LOAD_SECONDS", "2"));
-        var model = Path.Combine(_models.Path, "ft-a");
-        Directory.CreateDirectory(model);
-        await File.WriteAllTextAsync(Path.Combine(model, "config.json"), """{"architectures":["Qwen3ForCausalLM"],"model_type":"qwen3","max_position_embeddings":8192}""");
-        await File.WriteAllBytesAsync(Path.Combine(model, "model.safetensors"), new byte[100_000]);
-
-        var key = _sshd.HostPublicKey.Split(' ');
-        await File.WriteAllTextAsync(Path.Combine(_data.Path, HostKeyStore.FileName), $"[127.0.0.1]:{_sshd.Port} {key[0]} {key[1]}\n");
-        var spark = new SparkDefinition
-        {
-            Name = "spark-1",
-            Host = "127.0.0.1",
-            Port = _sshd.Port,
-            User = _sshd.User,
-            KeyPath = _sshd.InstallClientKey(_data.Path),
-            PathPrefix = [_bin.Path],
-            Gpus = "none",
-            ModelRoots = [_models.Path],
-            VllmImage = DockerdFixture.BaseImage,
-            ExtraMounts = [.. DockerdFixture.HostRuntimeMounts],
-        };
-        await File.WriteAllTextAsync(Path.Combine(_data.Path, SparksYaml.FileName), SparksYaml.Write([spark]));
-        await File.WriteAllTextAsync(Path.Combine(_data.Path, ServicesYaml.FileName), ServicesYaml.Write([
-            new ServiceDefinition { Spark = "spark-1", Name = "chatty", Kind = ServiceKind.Other, Container = _chatty },
-        ]));
-        var definition = new ModelDefinition
-        {
-            Id = "ft-a",
-            DisplayName = "ft-a",
-            Source = new LocalSource("spark-1", model),
-            ServedName = "ft-a",
-            Port = _modelPort,
-            Flags = new VllmFlags { GpuMemoryUtilization = 0.05, MaxModelLen = 4096 },
-            Origin = ModelOrigin.Custom,
-        };
-        await File.WriteAllTextAsync(Path.Combine(_data.Path, CatalogStore.CustomFileName), new SparkControl.Core.Yaml.YamlWriter().Add("models", [CatalogYaml.WriteModel(definition)]).ToYaml());
+        var model = await SparkOnDocker.CreateLocalModelAsync(_models.Path, "ft-a");
+        await SparkOnDocker.WriteAsync(
+            _data.Path, _sshd, SparkOnDocker.Definition(_sshd, _bin, _data.Path, [_models.Path]),
+            [SparkOnDocker.Model("ft-a", new LocalSource("spark-1", model), _modelPort)],
+            [new ServiceDefinition { Spark = "spark-1", Name = "chatty", Kind = ServiceKind.Other, Container = _chatty }]);
 
         // A service that writes a numbered line five times a second, as a busy server's log does.
         await docker.DockerAsync([

@@ -28,10 +28,7 @@ public sealed class SwapOnSparkTests(DockerdFixture docker, SshdFixture sshd) : 
         _bin = new SparkBin(docker);
         foreach (var name in new[] { "ft-a", "ft-b" })
         {
-            Directory.CreateDirectory(Path.Combine(Models, name));
-            await File.WriteAllTextAsync(Path.Combine(Models, name, "config.json"), """{"architectures":["Qwen3ForCausalLM"],"model_type":"qwen3","max_position_embeddings":8192}""");
-            await File.WriteAllBytesAsync(Path.Combine(Models, name, "model.safetensors"), new byte[100_000]);
-            await File.WriteAllTextAsync(Path.Combine(Models, name, "tokenizer.json"), "{}");
+            await SparkOnDocker.CreateLocalModelAsync(Models, name);
         }
 
         // A directory outside the roots that holds a model too, and a link inside the roots that leads to ft-a for now.
@@ -42,36 +39,9 @@ public sealed class SwapOnSparkTests(DockerdFixture docker, SshdFixture sshd) : 
         }
 
         File.CreateSymbolicLink(Path.Combine(Models, "current"), Path.Combine(Models, "ft-a"));
-
-        var key = sshd.HostPublicKey.Split(' ');
-        await File.WriteAllTextAsync(Path.Combine(_data.Path, HostKeyStore.FileName), $"[127.0.0.1]:{sshd.Port} {key[0]} {key[1]}\n");
-        var spark = new SparkDefinition
-        {
-            Name = "spark-1",
-            Host = "127.0.0.1",
-            Port = sshd.Port,
-            User = sshd.User,
-            KeyPath = sshd.InstallClientKey(_data.Path),
-            PathPrefix = [_bin.Path],
-            Gpus = "none",
-            HfCachePath = _tree.File("hf"),
-            ModelRoots = [Models],
-            VllmImage = DockerdFixture.BaseImage,
-            ExtraMounts = [.. DockerdFixture.HostRuntimeMounts],
-        };
-        await File.WriteAllTextAsync(Path.Combine(_data.Path, SparksYaml.FileName), SparksYaml.Write([spark]));
-        var models = new[] { "ft-a", "ft-b", "current" }.Select(name => new ModelDefinition
-        {
-            Id = name,
-            DisplayName = name,
-            Source = new LocalSource("spark-1", Path.Combine(Models, name)),
-            ServedName = name,
-            Port = _port,
-            // A small share: the test machine's whole memory is the budget here.
-            Flags = new VllmFlags { GpuMemoryUtilization = 0.05, MaxModelLen = 4096 },
-            Origin = ModelOrigin.Custom,
-        });
-        await File.WriteAllTextAsync(Path.Combine(_data.Path, CatalogStore.CustomFileName), new SparkControl.Core.Yaml.YamlWriter().Add("models", models.Select(CatalogYaml.WriteModel)).ToYaml());
+        var spark = SparkOnDocker.Definition(sshd, _bin, _data.Path, [Models], _tree.File("hf"));
+        var models = new[] { "ft-a", "ft-b", "current" }.Select(name => SparkOnDocker.Model(name, new LocalSource("spark-1", Path.Combine(Models, name)), _port));
+        await SparkOnDocker.WriteAsync(_data.Path, sshd, spark, models);
     }
 
     private Task<SparkControlApp> StartAppAsync() =>
@@ -86,20 +56,7 @@ public sealed class SwapOnSparkTests(DockerdFixture docker, SshdFixture sshd) : 
 
     private static bool Ended(JsonElement swap) => swap.GetProperty("phase").GetString() is "ready" or "failed" or "cancelled" or "interrupted";
 
-    private async Task<bool> ServesAsync(string served)
-    {
-        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
-        try
-        {
-            return (await http.GetStringAsync($"http://127.0.0.1:{_port}/v1/models")).Contains($"\"{served}\"", StringComparison.Ordinal);
-        }
-        catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
-        {
-            // Refused, or not answering yet: a server that has just opened its port in a container on a loaded
-            // machine can take longer than the timeout over its first request.
-            return false;
-        }
-    }
+    private Task<bool> ServesAsync(string served) => SparkOnDocker.ServesAsync(_port, served);
 
     [Fact]
     public async Task Swaps_ThroughSshAndDocker_LoadReplaceAndUnload()
