@@ -1,6 +1,6 @@
 using System.Diagnostics;
-using SparkControl.Core.Audio;
 using SparkControl.Core.Audio.Echo;
+using SparkControl.Core.Audio.Signal;
 
 namespace SparkControl.Benchmarks;
 

@@ -5,7 +5,6 @@ using Microsoft.Extensions.Options;
 using SparkControl.Core.Configuration;
 using SparkControl.Core.Diagnostics;
 using SparkControl.Core.Gpu;
-using SparkControl.Core.History;
 using SparkControl.Core.Hosts;
 using SparkControl.Core.Sparks;
 using SparkControl.Core.Storage;

@@ -1,7 +1,6 @@
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging.Abstractions;
 using SparkControl.Core.Gpu;
-using SparkControl.Core.History;
 using SparkControl.Core.Storage;
 
 namespace SparkControl.Benchmarks;

@@ -1,5 +1,5 @@
 using BenchmarkDotNet.Attributes;
-using SparkControl.Core.Audio;
+using SparkControl.Core.Audio.LabelMerge;
 
 namespace SparkControl.Benchmarks;
 

@@ -4,7 +4,6 @@ using Microsoft.Extensions.Logging.Abstractions;
 using SparkControl.Core.Catalog;
 using SparkControl.Core.Configuration;
 using SparkControl.Core.Diagnostics;
-using SparkControl.Core.History;
 using SparkControl.Core.Hosts;
 using SparkControl.Core.Secrets;
 using SparkControl.Core.Services;
@@ -14,6 +13,7 @@ using SparkControl.Core.Swaps;
 using SparkControl.Sim.Hosting;
 using SparkControl.Tests.Core;
 using SparkControl.Tests.Infrastructure;
+using SparkControl.Core.Launch;
 
 namespace SparkControl.Benchmarks;
 

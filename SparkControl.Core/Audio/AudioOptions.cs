@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using SparkControl.Core.Audio.LabelMerge;
 
 namespace SparkControl.Core.Audio;
 

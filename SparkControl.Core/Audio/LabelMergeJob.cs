@@ -1,4 +1,4 @@
-using SparkControl.Core.Audio.Echo;
+using SparkControl.Core.Audio.LabelMerge;
 
 namespace SparkControl.Core.Audio;
 

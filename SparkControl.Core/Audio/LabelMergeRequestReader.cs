@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
-using SparkControl.Core.Shell;
+using SparkControl.Core.Validation;
+using SparkControl.Core.Audio.LabelMerge;
 
 namespace SparkControl.Core.Audio;
 

@@ -1,4 +1,5 @@
 using System.Globalization;
+using SparkControl.Core.Audio.LabelMerge;
 
 namespace SparkControl.Core.Audio;
 

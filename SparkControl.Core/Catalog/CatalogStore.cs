@@ -1,8 +1,8 @@
 using System.Collections.Immutable;
-using SparkControl.Core.Shell;
 using SparkControl.Core.Sparks;
 using SparkControl.Core.Storage;
 using SparkControl.Core.Yaml;
+using SparkControl.Core.Validation;
 
 namespace SparkControl.Core.Catalog;
 
@@ -88,7 +88,7 @@ public sealed class CatalogStore
     /// <summary>Replaces a model's vLLM flags if its version is still <paramref name="ifMatch"/> (null skips the check).</summary>
     public async Task<ModelDefinition> UpdateFlagsAsync(string id, VllmFlags flags, string? ifMatch, CancellationToken cancellationToken)
     {
-        var errors = VllmArguments.Validate(flags);
+        var errors = VllmFlagRules.Validate(flags);
         if (errors.Count > 0)
         {
             throw new ValidationFailedException(errors);
@@ -166,7 +166,7 @@ public sealed class CatalogStore
             Check("image", SparkValidation.ImageReference(model.Image));
         }
 
-        errors.AddRange(VllmArguments.Validate(model.Flags));
+        errors.AddRange(VllmFlagRules.Validate(model.Flags));
         return errors;
     }
 

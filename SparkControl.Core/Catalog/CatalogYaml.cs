@@ -1,6 +1,6 @@
 using System.Collections.Immutable;
-using SparkControl.Core.Shell;
 using SparkControl.Core.Yaml;
+using SparkControl.Core.Validation;
 
 namespace SparkControl.Core.Catalog;
 
@@ -205,7 +205,7 @@ public static class CatalogYaml
             ExtraArgs = [.. map.Strings("extraArgs")],
         };
         map.RejectUnknown();
-        foreach (var error in VllmArguments.Validate(flags))
+        foreach (var error in VllmFlagRules.Validate(flags))
         {
             map.ProblemAt(error.Field.Split('[')[0], error.Message);
         }

@@ -1,7 +1,6 @@
 using System.Collections.Immutable;
 using SparkControl.Core.Hosts;
-using SparkControl.Core.Shell;
-using SparkControl.Core.Sparks;
+using SparkControl.Core.Validation;
 
 namespace SparkControl.Core.Catalog;
 

@@ -1,5 +1,6 @@
 using System.Net;
 using Microsoft.Extensions.Options;
+using SparkControl.Core.Validation;
 
 namespace SparkControl.Core.Configuration;
 
@@ -52,7 +53,7 @@ public sealed class SparkControlOptionsValidator : IValidateOptions<SparkControl
 
         for (var i = 0; i < options.Ssh.KeyDirectories.Length; i++)
         {
-            if (Shell.Validators.AbsolutePath(options.Ssh.KeyDirectories[i], $"{prefix}:Ssh:KeyDirectories:{i}") is { } badDirectory)
+            if (Validation.Validators.AbsolutePath(options.Ssh.KeyDirectories[i], $"{prefix}:Ssh:KeyDirectories:{i}") is { } badDirectory)
             {
                 errors.Add(badDirectory);
             }

@@ -111,21 +111,13 @@ public sealed class SparkControlMetrics
 
     public void RecordGpuStreamRestart(string spark) => _gpuStreamRestarts.Add(1, new TagList { { "spark", spark } });
 
-    public void RecordGpuLedger(string spark, string? model, Gpu.LedgerSeconds seconds)
+    /// <param name="seconds">Seconds by ledger state (busy, loaded_idle, loading, no_model, unknown); zeros are not counted.</param>
+    public void RecordGpuLedger(string spark, string? model, IEnumerable<(string State, double Seconds)> seconds)
     {
         var name = model ?? "none";
-        Add("busy", seconds.Busy);
-        Add("loaded_idle", seconds.LoadedIdle);
-        Add("loading", seconds.Loading);
-        Add("no_model", seconds.NoModel);
-        Add("unknown", seconds.Unknown);
-
-        void Add(string state, double value)
+        foreach (var (state, value) in seconds.Where(s => s.Seconds > 0))
         {
-            if (value > 0)
-            {
-                _gpuLedgerSeconds.Add(value, new TagList { { "spark", spark }, { "model", name }, { "state", state } });
-            }
+            _gpuLedgerSeconds.Add(value, new TagList { { "spark", spark }, { "model", name }, { "state", state } });
         }
     }
 

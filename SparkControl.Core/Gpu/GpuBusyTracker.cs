@@ -4,7 +4,6 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using SparkControl.Core.Configuration;
 using SparkControl.Core.Diagnostics;
-using SparkControl.Core.History;
 using SparkControl.Core.Hosts;
 using SparkControl.Core.Sparks;
 using SparkControl.Core.Streams;
@@ -151,7 +150,7 @@ public sealed partial class GpuBusyTracker : BackgroundService
         }
 
         _metrics.RecordGpuSample(spark, count.Outcome.ToString().ToLowerInvariant());
-        _metrics.RecordGpuLedger(spark, count.Model, count.Seconds);
+        _metrics.RecordGpuLedger(spark, count.Model, count.Seconds.ByState());
         if (count.Outcome == SampleOutcome.Repeated)
         {
             return count;

@@ -1,6 +1,4 @@
 using System.Collections.Immutable;
-using SparkControl.Core.History;
-
 namespace SparkControl.Core.Gpu;
 
 /// <summary>How ledger rows are grouped: one per Spark, per Spark and model, or per Spark and hour.</summary>

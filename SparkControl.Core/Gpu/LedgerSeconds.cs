@@ -11,6 +11,10 @@ public readonly record struct LedgerSeconds(double Busy, double LoadedIdle, doub
 
     public double Total => Busy + LoadedIdle + Loading + NoModel + Unknown;
 
+    /// <summary>The seconds of each state under the name the metrics give it.</summary>
+    public IEnumerable<(string State, double Seconds)> ByState() =>
+        [("busy", Busy), ("loaded_idle", LoadedIdle), ("loading", Loading), ("no_model", NoModel), ("unknown", Unknown)];
+
     /// <summary>The time the GPU was watched: everything but <see cref="Unknown"/>.</summary>
     public double Observed => Total - Unknown;
 

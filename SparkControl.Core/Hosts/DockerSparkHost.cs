@@ -6,7 +6,6 @@ using System.Text.RegularExpressions;
 using System.Threading.Channels;
 using SparkControl.Core.Remote;
 using SparkControl.Core.Secrets;
-using SparkControl.Core.Sparks;
 
 namespace SparkControl.Core.Hosts;
 

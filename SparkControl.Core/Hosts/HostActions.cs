@@ -75,3 +75,6 @@ public static class HostActionNames
         $"The SSH user {user} needs passwordless sudo for apt-get and reboot. On the Spark, run `sudo visudo -f /etc/sudoers.d/sparkcontrol` and add: " +
         $"{user} ALL=(root) NOPASSWD: /usr/bin/env DEBIAN_FRONTEND=noninteractive apt-get *, /usr/sbin/reboot";
 }
+
+/// <summary>A host action was refused before anything ran; the message says what to do.</summary>
+public sealed class HostActionRefusedException(string message) : InvalidOperationException(message);

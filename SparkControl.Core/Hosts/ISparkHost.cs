@@ -1,3 +1,4 @@
+
 namespace SparkControl.Core.Hosts;
 
 /// <summary>
@@ -82,12 +83,12 @@ public interface ISparkHost
     IAsyncEnumerable<DownloadProgress> DownloadModelAsync(HfDownload download, CancellationToken cancellationToken);
 
     /// <summary>launch-cluster.sh status, read from docker on each node.</summary>
-    Task<ClusterState> LaunchClusterStatusAsync(Sparks.LaunchClusterSettings settings, CancellationToken cancellationToken);
+    Task<ClusterState> LaunchClusterStatusAsync(Hosts.LaunchClusterSettings settings, CancellationToken cancellationToken);
 
     /// <summary>Stops any cluster container with the same flags, then starts detached and execs the serve command.</summary>
-    Task LaunchClusterStartAsync(Sparks.LaunchClusterSettings settings, LaunchClusterStart start, CancellationToken cancellationToken);
+    Task LaunchClusterStartAsync(Hosts.LaunchClusterSettings settings, LaunchClusterStart start, CancellationToken cancellationToken);
 
-    Task LaunchClusterStopAsync(Sparks.LaunchClusterSettings settings, CancellationToken cancellationToken);
+    Task LaunchClusterStopAsync(Hosts.LaunchClusterSettings settings, CancellationToken cancellationToken);
 
     /// <summary>Whether the login user may run commands as root without a password (<c>sudo -n true</c>).</summary>
     Task<bool> HasPasswordlessSudoAsync(CancellationToken cancellationToken);

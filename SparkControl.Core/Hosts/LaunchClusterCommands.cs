@@ -1,6 +1,5 @@
 using System.Collections.Immutable;
 using SparkControl.Core.Collections;
-using SparkControl.Core.Sparks;
 
 namespace SparkControl.Core.Hosts;
 

@@ -4,7 +4,6 @@ using SparkControl.Core.Configuration;
 using SparkControl.Core.Diagnostics;
 using SparkControl.Core.Remote;
 using SparkControl.Core.Secrets;
-using SparkControl.Core.Sparks;
 
 namespace SparkControl.Core.Hosts;
 

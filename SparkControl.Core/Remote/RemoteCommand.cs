@@ -1,5 +1,4 @@
 using SparkControl.Core.Collections;
-using SparkControl.Core.Hosts;
 using SparkControl.Core.Shell;
 
 namespace SparkControl.Core.Remote;

@@ -1,8 +1,8 @@
 using System.Text;
 using Renci.SshNet;
 using Renci.SshNet.Common;
-using SparkControl.Core.Shell;
 using SparkControl.Core.Storage;
+using SparkControl.Core.Validation;
 
 namespace SparkControl.Core.Remote;
 

@@ -10,7 +10,6 @@ using Renci.SshNet;
 using Renci.SshNet.Common;
 using SparkControl.Core.Configuration;
 using SparkControl.Core.Diagnostics;
-using SparkControl.Core.Hosts;
 using SparkControl.Core.Secrets;
 using SparkControl.Core.Shell;
 

@@ -3,6 +3,8 @@ using System.Globalization;
 using System.Text.RegularExpressions;
 using SparkControl.Core.Storage;
 using SparkControl.Core.Yaml;
+using SparkControl.Core.Diagnostics;
+using SparkControl.Core.Validation;
 
 namespace SparkControl.Core.Secrets;
 
@@ -31,7 +33,7 @@ public sealed partial class SecretStore
         _dataDirectory = dataDirectory;
         _time = time;
         (_secrets, LoadProblem) = Load();
-        Services.LogRedactor.AddKnownSecrets(_secrets.Values.Select(s => s.Value));
+        Diagnostics.LogRedactor.AddKnownSecrets(_secrets.Values.Select(s => s.Value));
     }
 
     /// <summary>Why secrets.yaml could not be read (then nothing is written over it), or null.</summary>
@@ -43,7 +45,7 @@ public sealed partial class SecretStore
     public static string? ValidateName(string? name) =>
         name is HfToken or NgcApiKey || (name is not null && PassphrasePattern().IsMatch(name))
             ? null
-            : $"unknown secret '{Shell.Validators.Printable(name ?? string.Empty)}': use {HfToken}, {NgcApiKey} or {PassphrasePrefix}<spark>";
+            : $"unknown secret '{Validation.Validators.Printable(name ?? string.Empty)}': use {HfToken}, {NgcApiKey} or {PassphrasePrefix}<spark>";
 
     public static string? ValidateValue(string? value)
     {
@@ -88,7 +90,7 @@ public sealed partial class SecretStore
         {
             var updated = change(_secrets);
             // Known before it is stored: from now on the value is masked wherever the panel might print it.
-            Services.LogRedactor.AddKnownSecrets(updated.Values.Select(s => s.Value));
+            Diagnostics.LogRedactor.AddKnownSecrets(updated.Values.Select(s => s.Value));
             var yaml = new YamlWriter().Add("secrets", updated.OrderBy(s => s.Key, StringComparer.Ordinal).Select(s => new YamlWriter()
                 .Add("name", s.Key)
                 .Add("value", s.Value.Value)

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using SparkControl.Core.Configuration;
 using SparkControl.Core.Streams;
+using SparkControl.Core.Sparks;
 
 namespace SparkControl.Core.Services;
 
@@ -114,7 +115,7 @@ public static class ServiceTimeline
     /// The statuses over [<paramref name="from"/>, <paramref name="to"/>) from recorded changes (the first may start
     /// before <paramref name="from"/>); time before any record is Unknown.
     /// </summary>
-    public static IReadOnlyList<TimelineSegment> Build(IReadOnlyList<History.ServiceStatusChange> changes, DateTimeOffset from, DateTimeOffset to)
+    public static IReadOnlyList<TimelineSegment> Build(IReadOnlyList<Services.ServiceStatusChange> changes, DateTimeOffset from, DateTimeOffset to)
     {
         var segments = new List<TimelineSegment>();
         var cursor = from;

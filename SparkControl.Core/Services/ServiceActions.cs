@@ -1,9 +1,12 @@
 using Microsoft.Extensions.Logging;
 using SparkControl.Core.Diagnostics;
-using SparkControl.Core.History;
 using SparkControl.Core.Hosts;
 using SparkControl.Core.Sparks;
 using SparkControl.Core.Storage;
+using SparkControl.Core.Audit;
+using SparkControl.Core.Remote;
+using SparkControl.Core.Units;
+using SparkControl.Core.Validation;
 
 namespace SparkControl.Core.Services;
 
@@ -44,9 +47,9 @@ public sealed partial class ServiceActions(
     /// </summary>
     public async Task<LimitChange> SetMemoryLimitAsync(string spark, string service, long bytes, string actor, CancellationToken cancellationToken)
     {
-        if (Shell.Validators.MemoryLimit(bytes) is { } problem)
+        if (Validation.Validators.MemoryLimit(bytes) is { } problem)
         {
-            throw new Shell.ValidationFailedException([new Shell.FieldError("memoryLimit", problem)]);
+            throw new Validation.ValidationFailedException([new Validation.FieldError("memoryLimit", problem)]);
         }
 
         var (entry, definition, container) = Resolve(spark, service);

@@ -1,4 +1,3 @@
-using SparkControl.Core.History;
 using SparkControl.Core.Hosts;
 using SparkControl.Core.Sparks;
 

@@ -1,5 +1,6 @@
 using System.Collections.Immutable;
 using SparkControl.Core.Hosts;
+using SparkControl.Core.Sparks;
 
 namespace SparkControl.Core.Services;
 

@@ -1,6 +1,5 @@
 using System.Collections.Immutable;
 using SparkControl.Core.Hosts;
-using SparkControl.Core.Services;
 using SparkControl.Core.Streams;
 using SparkControl.Core.Yaml;
 

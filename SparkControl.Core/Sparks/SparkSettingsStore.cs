@@ -1,7 +1,8 @@
 using System.Collections.Immutable;
-using SparkControl.Core.Shell;
 using SparkControl.Core.Storage;
 using SparkControl.Core.Yaml;
+using SparkControl.Core.Hosts;
+using SparkControl.Core.Validation;
 
 namespace SparkControl.Core.Sparks;
 

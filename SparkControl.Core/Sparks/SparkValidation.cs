@@ -1,4 +1,5 @@
-using SparkControl.Core.Shell;
+using SparkControl.Core.Hosts;
+using SparkControl.Core.Validation;
 
 namespace SparkControl.Core.Sparks;
 

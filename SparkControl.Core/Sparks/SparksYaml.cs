@@ -1,6 +1,7 @@
 using System.Collections.Immutable;
-using SparkControl.Core.Shell;
 using SparkControl.Core.Yaml;
+using SparkControl.Core.Hosts;
+using SparkControl.Core.Validation;
 
 namespace SparkControl.Core.Sparks;
 

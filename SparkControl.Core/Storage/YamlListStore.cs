@@ -1,9 +1,9 @@
 using System.Collections.Immutable;
 using System.Security.Cryptography;
 using System.Text;
-using SparkControl.Core.Shell;
 using SparkControl.Core.Streams;
 using SparkControl.Core.Yaml;
+using SparkControl.Core.Validation;
 
 namespace SparkControl.Core.Storage;
 

@@ -5,6 +5,7 @@ using SparkControl.Core.Configuration;
 using SparkControl.Core.Diagnostics;
 using SparkControl.Core.Services;
 using SparkControl.Core.Sparks;
+using SparkControl.Core.Launch;
 
 namespace SparkControl.Core.Swaps;
 

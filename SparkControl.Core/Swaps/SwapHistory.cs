@@ -1,8 +1,8 @@
 using System.Globalization;
 using System.Text.Json;
 using Microsoft.Data.Sqlite;
-using SparkControl.Core.History;
-using SparkControl.Core.Services;
+using SparkControl.Core.Diagnostics;
+using SparkControl.Core.Storage;
 
 namespace SparkControl.Core.Swaps;
 

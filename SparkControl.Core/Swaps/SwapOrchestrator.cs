@@ -8,9 +8,11 @@ using SparkControl.Core.Configuration;
 using SparkControl.Core.Diagnostics;
 using SparkControl.Core.Hosts;
 using SparkControl.Core.Services;
-using SparkControl.Core.Shell;
 using SparkControl.Core.Sparks;
 using SparkControl.Core.Streams;
+using SparkControl.Core.Launch;
+using SparkControl.Core.Remote;
+using SparkControl.Core.Validation;
 
 namespace SparkControl.Core.Swaps;
 

@@ -2,6 +2,8 @@ using SparkControl.Core.Catalog;
 using SparkControl.Core.Collections;
 using SparkControl.Core.Hosts;
 using SparkControl.Core.Sparks;
+using SparkControl.Core.Launch;
+using SparkControl.Core.Remote;
 
 namespace SparkControl.Core.Swaps;
 

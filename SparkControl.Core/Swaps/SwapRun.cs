@@ -7,6 +7,8 @@ using SparkControl.Core.Hosts;
 using SparkControl.Core.Remote;
 using SparkControl.Core.Services;
 using SparkControl.Core.Sparks;
+using SparkControl.Core.Diagnostics;
+using SparkControl.Core.Launch;
 
 namespace SparkControl.Core.Swaps;
 

@@ -2,7 +2,6 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using SparkControl.Core.Catalog;
-using SparkControl.Core.Hosts;
 using SparkControl.Core.Sparks;
 using SparkControl.Core.Swaps;
 using SparkControl.Sim.Hosting;

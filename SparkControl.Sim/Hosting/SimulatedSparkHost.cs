@@ -7,6 +7,7 @@ using System.Runtime.CompilerServices;
 using SparkControl.Core.Hosts;
 using SparkControl.Sim.Server;
 using SparkControl.Sim.Vllm;
+using SparkControl.Core.Remote;
 
 namespace SparkControl.Sim.Hosting;
 
@@ -390,7 +391,7 @@ public sealed class SimulatedSparkHost : ISparkHost, IAsyncDisposable
         yield return new DownloadProgress(done, total, true);
     }
 
-    public Task<ClusterState> LaunchClusterStatusAsync(Core.Sparks.LaunchClusterSettings settings, CancellationToken cancellationToken)
+    public Task<ClusterState> LaunchClusterStatusAsync(Core.Hosts.LaunchClusterSettings settings, CancellationToken cancellationToken)
     {
         EnsureReachable();
         var running = Find(settings.ContainerName)?.Status == ContainerStatus.Running;
@@ -398,7 +399,7 @@ public sealed class SimulatedSparkHost : ISparkHost, IAsyncDisposable
         return Task.FromResult(new ClusterState(settings.ContainerName, nodes.ToDictionary(n => n, _ => running), running ? "RUNNING" : "NOT running"));
     }
 
-    public async Task LaunchClusterStartAsync(Core.Sparks.LaunchClusterSettings settings, LaunchClusterStart start, CancellationToken cancellationToken)
+    public async Task LaunchClusterStartAsync(Core.Hosts.LaunchClusterSettings settings, LaunchClusterStart start, CancellationToken cancellationToken)
     {
         await LaunchClusterStopAsync(settings, cancellationToken).ConfigureAwait(false);
         await RunContainerAsync(new ContainerLaunchSpec
@@ -411,7 +412,7 @@ public sealed class SimulatedSparkHost : ISparkHost, IAsyncDisposable
         }, cancellationToken).ConfigureAwait(false);
     }
 
-    public async Task LaunchClusterStopAsync(Core.Sparks.LaunchClusterSettings settings, CancellationToken cancellationToken)
+    public async Task LaunchClusterStopAsync(Core.Hosts.LaunchClusterSettings settings, CancellationToken cancellationToken)
     {
         EnsureReachable();
         if (Find(settings.ContainerName) is { } container)

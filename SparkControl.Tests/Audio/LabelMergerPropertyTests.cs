@@ -1,5 +1,5 @@
 using CsCheck;
-using SparkControl.Core.Audio;
+using SparkControl.Core.Audio.LabelMerge;
 
 namespace SparkControl.Tests.Audio;
 

@@ -1,4 +1,4 @@
-using SparkControl.Core.Audio;
+using SparkControl.Core.Audio.LabelMerge;
 
 namespace SparkControl.Tests.Audio;
 

@@ -1,5 +1,5 @@
-using SparkControl.Core.Audio;
 using static SparkControl.Tests.Audio.LabelMergerTests;
+using SparkControl.Core.Audio.LabelMerge;
 
 namespace SparkControl.Tests.Audio;
 

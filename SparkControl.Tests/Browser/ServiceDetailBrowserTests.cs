@@ -74,8 +74,8 @@ public sealed class ServiceDetailBrowserTests(BrowserFixture browser)
 
         // Still running (its output follows, from the first line) or ended meanwhile: either way the page says so.
         await Expect(page.GetByTestId("host-action-state")).ToContainTextAsync("apt-get upgrade");
-        var state = await app.Get<SparkControl.Core.Hosts.HostActionService>().AttachAsync("demo", CancellationToken.None);
+        var state = await app.Get<SparkControl.Core.Maintenance.HostActionService>().AttachAsync("demo", CancellationToken.None);
         Assert.Equal(SparkControl.Core.Hosts.HostAction.AptUpgrade, state!.Action);
-        await Wait.UntilAsync(async () => (await app.Get<SparkControl.Core.Hosts.HostActionService>().AttachAsync("demo", CancellationToken.None))!.Succeeded, "the upgrade ran to its end");
+        await Wait.UntilAsync(async () => (await app.Get<SparkControl.Core.Maintenance.HostActionService>().AttachAsync("demo", CancellationToken.None))!.Succeeded, "the upgrade ran to its end");
     }
 }

@@ -2,6 +2,7 @@ using Microsoft.Playwright;
 using SparkControl.Core.Sparks;
 using SparkControl.Tests.Infrastructure;
 using static Microsoft.Playwright.Assertions;
+using SparkControl.Core.Hosts;
 
 namespace SparkControl.Tests.Browser;
 

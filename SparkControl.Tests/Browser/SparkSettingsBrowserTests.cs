@@ -3,6 +3,7 @@ using SparkControl.Core.Remote;
 using SparkControl.Core.Sparks;
 using SparkControl.Tests.Infrastructure;
 using static Microsoft.Playwright.Assertions;
+using SparkControl.Core.Hosts;
 
 namespace SparkControl.Tests.Browser;
 

@@ -13,6 +13,7 @@ using SparkControl.Tests.Infrastructure;
 using SparkControl.Tests.Shell;
 using SparkControl.Web.Components.Dialogs;
 using SparkControl.Web.Model;
+using SparkControl.Core.Launch;
 
 namespace SparkControl.Tests.Components;
 
@@ -60,10 +61,10 @@ public sealed class ModelDialogTests : UiTestContext
         await dialog.InputAsync("[data-testid=hf-repo-input]", "org/valid");
 
         // Served names may hold ':' and '/', and every accepted value is quoted as one word; all of these are refused.
-        foreach (var hostile in HostileInputs.All.Where((h, i) => i % 3 == 0 && h.Length > 0 && SparkControl.Core.Shell.Validators.ServedName(h) is not null))
+        foreach (var hostile in HostileInputs.All.Where((h, i) => i % 3 == 0 && h.Length > 0 && SparkControl.Core.Validation.Validators.ServedName(h) is not null))
         {
             await dialog.InputAsync($"[data-testid={field}]", hostile);
-            Assert.True(dialog.Find("[data-testid=hf-save]").HasAttribute("disabled"), $"Add enabled for {SparkControl.Core.Shell.Validators.Printable(hostile)} in {field}");
+            Assert.True(dialog.Find("[data-testid=hf-save]").HasAttribute("disabled"), $"Add enabled for {SparkControl.Core.Validation.Validators.Printable(hostile)} in {field}");
             Assert.NotEmpty(dialog.FindAll(".mud-input-error"));
         }
     }
@@ -76,7 +77,7 @@ public sealed class ModelDialogTests : UiTestContext
         foreach (var hostile in HostileInputs.All.Where((h, i) => i % 3 == 0 && h.Length > 0))
         {
             await dialog.InputAsync("[data-testid=local-path-input]", "/home/demo/models/" + hostile);
-            Assert.True(dialog.Find("[data-testid=local-check]").HasAttribute("disabled"), $"Check enabled for {SparkControl.Core.Shell.Validators.Printable(hostile)}");
+            Assert.True(dialog.Find("[data-testid=local-check]").HasAttribute("disabled"), $"Check enabled for {SparkControl.Core.Validation.Validators.Printable(hostile)}");
         }
     }
 

@@ -6,7 +6,6 @@ using Microsoft.Extensions.Time.Testing;
 using MudBlazor;
 using SparkControl.Core.Configuration;
 using SparkControl.Core.Diagnostics;
-using SparkControl.Core.History;
 using SparkControl.Core.Hosts;
 using SparkControl.Core.Services;
 using SparkControl.Core.Sparks;
@@ -15,6 +14,7 @@ using SparkControl.Tests.Core;
 using SparkControl.Tests.Infrastructure;
 using SparkControl.Web.Components.Controls;
 using SparkControl.Web.Components.Pages;
+using SparkControl.Core.Audit;
 
 namespace SparkControl.Tests.Components;
 

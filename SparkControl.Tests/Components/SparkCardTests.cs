@@ -2,6 +2,7 @@ using Bunit;
 using SparkControl.Core.Services;
 using SparkControl.Tests.Infrastructure;
 using SparkControl.Web.Components.Controls;
+using SparkControl.Core.Sparks;
 
 namespace SparkControl.Tests.Components;
 

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text;
 using SparkControl.Core.Services;
+using SparkControl.Core.Sparks;
 
 namespace SparkControl.Tests.Core;
 

@@ -1,9 +1,8 @@
 using SparkControl.Core.Catalog;
-using SparkControl.Core.Shell;
-using SparkControl.Core.Sparks;
 using SparkControl.Core.Storage;
 using SparkControl.Core.Yaml;
 using SparkControl.Tests.Infrastructure;
+using SparkControl.Core.Validation;
 
 namespace SparkControl.Tests.Core;
 

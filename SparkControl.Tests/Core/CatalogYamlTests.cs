@@ -155,6 +155,6 @@ public sealed class CatalogYamlTests
 
         Assert.Empty(problems);
         Assert.NotEmpty(models);
-        Assert.All(models, m => Assert.Empty(VllmArguments.Validate(m.Flags)));
+        Assert.All(models, m => Assert.Empty(VllmFlagRules.Validate(m.Flags)));
     }
 }

@@ -1,6 +1,7 @@
 using System.Threading.Channels;
 using SparkControl.Core.Hosts;
 using SparkControl.Tests.Infrastructure;
+using SparkControl.Core.Remote;
 
 namespace SparkControl.Tests.Core;
 

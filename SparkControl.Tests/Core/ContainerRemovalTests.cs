@@ -3,7 +3,6 @@ using System.Runtime.CompilerServices;
 using SparkControl.Core.Hosts;
 using SparkControl.Core.Remote;
 using SparkControl.Core.Secrets;
-using SparkControl.Core.Sparks;
 using SparkControl.Core.Storage;
 using SparkControl.Tests.Infrastructure;
 

@@ -4,11 +4,11 @@ using Microsoft.Extensions.Time.Testing;
 using SparkControl.Core.Configuration;
 using SparkControl.Core.Diagnostics;
 using SparkControl.Core.Gpu;
-using SparkControl.Core.History;
 using SparkControl.Core.Hosts;
 using SparkControl.Core.Sparks;
 using SparkControl.Core.Storage;
 using SparkControl.Tests.Infrastructure;
+using SparkControl.Core.Remote;
 
 namespace SparkControl.Tests.Core;
 

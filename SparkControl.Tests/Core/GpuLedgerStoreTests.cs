@@ -1,6 +1,5 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using SparkControl.Core.Gpu;
-using SparkControl.Core.History;
 using SparkControl.Core.Storage;
 using SparkControl.Tests.Infrastructure;
 
@@ -87,7 +86,7 @@ public sealed class GpuLedgerStoreTests : IDisposable
         using var command = connection.CreateCommand();
         command.CommandText = "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name LIKE 'gpu_ledger_%';";
 
-        Assert.Equal(SparkControl.Core.History.Migrations.Latest, _sqlite.SchemaVersion);
+        Assert.Equal(SparkControl.Core.Storage.Migrations.Latest, _sqlite.SchemaVersion);
         Assert.Equal(4L, command.ExecuteScalar());
     }
 

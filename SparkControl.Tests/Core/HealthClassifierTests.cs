@@ -1,5 +1,6 @@
 using SparkControl.Core.Hosts;
 using SparkControl.Core.Services;
+using SparkControl.Core.Sparks;
 
 namespace SparkControl.Tests.Core;
 

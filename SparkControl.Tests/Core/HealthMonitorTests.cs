@@ -5,12 +5,12 @@ using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 using SparkControl.Core.Configuration;
 using SparkControl.Core.Diagnostics;
-using SparkControl.Core.History;
 using SparkControl.Core.Hosts;
 using SparkControl.Core.Services;
 using SparkControl.Core.Sparks;
 using SparkControl.Core.Storage;
 using SparkControl.Tests.Infrastructure;
+using SparkControl.Core.Remote;
 
 namespace SparkControl.Tests.Core;
 

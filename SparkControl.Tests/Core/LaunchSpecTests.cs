@@ -2,6 +2,7 @@ using SparkControl.Core.Catalog;
 using SparkControl.Core.Hosts;
 using SparkControl.Core.Shell;
 using SparkControl.Core.Sparks;
+using SparkControl.Core.Launch;
 
 namespace SparkControl.Tests.Core;
 

@@ -1,6 +1,4 @@
 using SparkControl.Core.Gpu;
-using SparkControl.Core.History;
-
 namespace SparkControl.Tests.Core;
 
 public sealed class LedgerPlanTests

@@ -1,4 +1,4 @@
-using SparkControl.Core.Services;
+using SparkControl.Core.Diagnostics;
 
 namespace SparkControl.Tests.Core;
 
@@ -119,7 +119,7 @@ public sealed class LogRedactorTests
         var token = $"plain{Guid.NewGuid():N}";
         LogRedactor.AddKnownSecrets([token]);
 
-        var error = new SparkControl.Core.Hosts.SparkCommandException("spark-1", $"hf download failed: bad token {token}", 1, $"stderr: {token}");
+        var error = new SparkControl.Core.Remote.SparkCommandException("spark-1", $"hf download failed: bad token {token}", 1, $"stderr: {token}");
 
         Assert.DoesNotContain(token, error.Message, StringComparison.Ordinal);
         Assert.DoesNotContain(token, error.Output, StringComparison.Ordinal);

@@ -3,13 +3,15 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 using SparkControl.Core.Configuration;
 using SparkControl.Core.Diagnostics;
-using SparkControl.Core.History;
 using SparkControl.Core.Hosts;
 using SparkControl.Core.Services;
-using SparkControl.Core.Shell;
 using SparkControl.Core.Sparks;
 using SparkControl.Core.Storage;
 using SparkControl.Tests.Infrastructure;
+using SparkControl.Core.Audit;
+using SparkControl.Core.Maintenance;
+using SparkControl.Core.Remote;
+using SparkControl.Core.Validation;
 
 namespace SparkControl.Tests.Core;
 

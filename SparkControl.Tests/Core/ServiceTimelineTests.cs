@@ -1,4 +1,3 @@
-using SparkControl.Core.History;
 using SparkControl.Core.Services;
 
 namespace SparkControl.Tests.Core;

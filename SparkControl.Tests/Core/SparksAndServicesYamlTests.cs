@@ -1,5 +1,7 @@
 using SparkControl.Core.Services;
 using SparkControl.Core.Sparks;
+using SparkControl.Core.Hosts;
+using SparkControl.Core.Units;
 
 namespace SparkControl.Tests.Core;
 

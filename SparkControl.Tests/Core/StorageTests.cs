@@ -1,5 +1,4 @@
 using Microsoft.Extensions.Logging.Abstractions;
-using SparkControl.Core.History;
 using SparkControl.Core.Storage;
 using SparkControl.Tests.Infrastructure;
 

@@ -2,6 +2,7 @@ using System.Collections.Immutable;
 using System.Runtime.CompilerServices;
 using System.Threading.Channels;
 using SparkControl.Core.Hosts;
+using SparkControl.Core.Remote;
 
 namespace SparkControl.Tests.Infrastructure;
 
@@ -170,12 +171,12 @@ public sealed class FakeSparkHost(string name = "fake") : ISparkHost
         yield return new DownloadProgress(1, 1, true);
     }
 
-    public Task<ClusterState> LaunchClusterStatusAsync(SparkControl.Core.Sparks.LaunchClusterSettings settings, CancellationToken cancellationToken) =>
+    public Task<ClusterState> LaunchClusterStatusAsync(SparkControl.Core.Hosts.LaunchClusterSettings settings, CancellationToken cancellationToken) =>
         Task.FromResult(new ClusterState(settings.ContainerName, new Dictionary<string, bool>(), string.Empty));
 
-    public Task LaunchClusterStartAsync(SparkControl.Core.Sparks.LaunchClusterSettings settings, LaunchClusterStart start, CancellationToken cancellationToken) => Task.CompletedTask;
+    public Task LaunchClusterStartAsync(SparkControl.Core.Hosts.LaunchClusterSettings settings, LaunchClusterStart start, CancellationToken cancellationToken) => Task.CompletedTask;
 
-    public Task LaunchClusterStopAsync(SparkControl.Core.Sparks.LaunchClusterSettings settings, CancellationToken cancellationToken)
+    public Task LaunchClusterStopAsync(SparkControl.Core.Hosts.LaunchClusterSettings settings, CancellationToken cancellationToken)
     {
         ClusterStops.Add(settings.ContainerName);
         return Task.CompletedTask;

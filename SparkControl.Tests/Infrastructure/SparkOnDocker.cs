@@ -2,6 +2,7 @@ using SparkControl.Core.Catalog;
 using SparkControl.Core.Remote;
 using SparkControl.Core.Services;
 using SparkControl.Core.Sparks;
+using SparkControl.Core.Hosts;
 
 namespace SparkControl.Tests.Infrastructure;
 

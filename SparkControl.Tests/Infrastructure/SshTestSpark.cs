@@ -5,7 +5,6 @@ using SparkControl.Core.Diagnostics;
 using SparkControl.Core.Hosts;
 using SparkControl.Core.Remote;
 using SparkControl.Core.Secrets;
-using SparkControl.Core.Sparks;
 using SparkControl.Core.Storage;
 using SparkControl.Tests.Core;
 

@@ -4,6 +4,7 @@ using SparkControl.Core.Hosts;
 using SparkControl.Core.Remote;
 using SparkControl.Core.Sparks;
 using SparkControl.Tests.Infrastructure;
+using SparkControl.Core.Launch;
 
 namespace SparkControl.Tests.Integration;
 

@@ -2,8 +2,8 @@ using System.Collections.Immutable;
 using System.Globalization;
 using SparkControl.Core.Catalog;
 using SparkControl.Core.Hosts;
-using SparkControl.Core.Remote;
 using SparkControl.Tests.Infrastructure;
+using SparkControl.Core.Launch;
 
 namespace SparkControl.Tests.Integration;
 

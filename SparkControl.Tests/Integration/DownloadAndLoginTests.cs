@@ -2,6 +2,7 @@ using System.Diagnostics;
 using SparkControl.Core.Hosts;
 using SparkControl.Core.Secrets;
 using SparkControl.Tests.Infrastructure;
+using SparkControl.Core.Remote;
 
 namespace SparkControl.Tests.Integration;
 

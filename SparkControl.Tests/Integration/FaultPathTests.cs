@@ -1,8 +1,8 @@
 using System.Net.Http.Json;
 using System.Text.Json;
 using SparkControl.Core.Catalog;
-using SparkControl.Core.Hosts;
 using SparkControl.Tests.Infrastructure;
+using SparkControl.Core.Launch;
 
 namespace SparkControl.Tests.Integration;
 

@@ -2,7 +2,6 @@ using System.Globalization;
 using System.Net;
 using SparkControl.Core.Hosts;
 using SparkControl.Core.Remote;
-using SparkControl.Core.Sparks;
 using SparkControl.Tests.Infrastructure;
 
 namespace SparkControl.Tests.Integration;

@@ -4,8 +4,6 @@ using System.Text.Json;
 using System.Text.RegularExpressions;
 using Microsoft.Playwright;
 using SparkControl.Core.Catalog;
-using SparkControl.Core.Remote;
-using SparkControl.Core.Services;
 using SparkControl.Core.Sparks;
 using SparkControl.Tests.Infrastructure;
 
@@ -152,7 +150,7 @@ public sealed partial class LogViewersTests(DockerdFixture docker, BrowserFixtur
 
     public async Task DisposeAsync()
     {
-        await docker.DockerAsync(["rm", "-f", _chatty, SparkControl.Core.Hosts.LaunchSpecs.ModelContainerName], check: false);
+        await docker.DockerAsync(["rm", "-f", _chatty, SparkControl.Core.Launch.LaunchSpecs.ModelContainerName], check: false);
         _bin.Dispose();
         await _sshd.DisposeAsync();
         _data.Dispose();

@@ -180,7 +180,7 @@ public sealed class ServiceOperationsTests(DockerdFixture docker, SshdFixture ss
         Assert.Equal(all[^3..], last3);
         Assert.DoesNotContain(all, l => l.Contains(ApiKey, StringComparison.Ordinal));
         Assert.Equal(HttpStatusCode.NoContent, restart.StatusCode);
-        var audit = _app!.Get<SparkControl.Core.History.AuditLog>().Recent(5, "spark-1/llm");
+        var audit = _app!.Get<SparkControl.Core.Audit.AuditLog>().Recent(5, "spark-1/llm");
         Assert.Equal(("api", "service.restart", "done"), (audit[0].Actor, audit[0].Action, audit[0].Detail));
     }
 
@@ -252,7 +252,7 @@ public sealed class ServiceOperationsTests(DockerdFixture docker, SshdFixture ss
             HostEndpoints.FinishedLine,
         ], lines);
         Assert.Equal("update DEBIAN_FRONTEND=noninteractive", (await File.ReadAllTextAsync(_bin.File("apt-get.log"))).Trim());
-        Assert.Contains(_app!.Get<SparkControl.Core.History.AuditLog>().Recent(5, "spark-1"), e => e.Action == "host.apt-update" && e.Detail == "finished");
+        Assert.Contains(_app!.Get<SparkControl.Core.Audit.AuditLog>().Recent(5, "spark-1"), e => e.Action == "host.apt-update" && e.Detail == "finished");
     }
 
     /// <summary>Reads the first line of a host action's output stream, then leaves (the viewer goes away).</summary>
@@ -309,7 +309,7 @@ public sealed class ServiceOperationsTests(DockerdFixture docker, SshdFixture ss
             Assert.Equal("Hit:1 http://ports.ubuntu.com/ubuntu-ports noble InRelease", lines[0]);
             Assert.Equal(["Reading package lists...", HostEndpoints.FinishedLine], lines[^2..]);
             Assert.Equal("update DEBIAN_FRONTEND=noninteractive", (await File.ReadAllTextAsync(_bin.File("apt-get.log"))).Trim());
-            await Wait.UntilAsync(() => _app!.Get<SparkControl.Core.History.AuditLog>().Recent(5, "spark-1").Any(e => e.Action == "host.apt-update" && e.Detail == "finished"), "the end is in the audit log");
+            await Wait.UntilAsync(() => _app!.Get<SparkControl.Core.Audit.AuditLog>().Recent(5, "spark-1").Any(e => e.Action == "host.apt-update" && e.Detail == "finished"), "the end is in the audit log");
         }
         finally
         {

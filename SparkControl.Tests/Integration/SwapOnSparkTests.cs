@@ -2,9 +2,8 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using SparkControl.Core.Catalog;
 using SparkControl.Core.Hosts;
-using SparkControl.Core.Remote;
-using SparkControl.Core.Sparks;
 using SparkControl.Tests.Infrastructure;
+using SparkControl.Core.Launch;
 
 namespace SparkControl.Tests.Integration;
 

@@ -1,5 +1,4 @@
 using SparkControl.Core.Configuration;
-using SparkControl.Core.Hosts;
 using SparkControl.Core.Remote;
 using SparkControl.Tests.Infrastructure;
 

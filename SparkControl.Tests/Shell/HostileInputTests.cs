@@ -2,6 +2,7 @@ using SparkControl.Core.Catalog;
 using SparkControl.Core.Remote;
 using SparkControl.Core.Shell;
 using SparkControl.Tests.Infrastructure;
+using SparkControl.Core.Validation;
 
 namespace SparkControl.Tests.Shell;
 
@@ -43,14 +44,14 @@ public sealed class HostileInputTests
     [InlineData("--api-key\r")]
     [InlineData("--served-model-name\n")]
     public void ExtraArgs_ManagedFlagWithALineBreak_IsRefused(string flag) =>
-        Assert.NotEmpty(VllmArguments.ValidateExtraArgs([flag, "x"]));
+        Assert.NotEmpty(VllmFlagRules.ValidateExtraArgs([flag, "x"]));
 
     [Theory]
     [MemberData(nameof(HostileInputs.Cases), MemberType = typeof(HostileInputs))]
     public void ExtraArgs_HostileFlagNames_AreRejectedOrOneInertFlag(string input)
     {
         // "--help" is a well-formed flag: accepted, it reaches vLLM as one quoted word and nothing else.
-        if (VllmArguments.ValidateExtraArgs([input]).Count == 0)
+        if (VllmFlagRules.ValidateExtraArgs([input]).Count == 0)
         {
             var equals = input.IndexOf('=', StringComparison.Ordinal);
             Assert.Matches("^--[a-z0-9]+(-[a-z0-9]+)*$", equals < 0 ? input : input[..equals]);
@@ -62,7 +63,7 @@ public sealed class HostileInputTests
     [MemberData(nameof(HostileInputs.Cases), MemberType = typeof(HostileInputs))]
     public void ExtraArgs_HostileValues_AreRejectedOrQuotedIntoOneWord(string input)
     {
-        var errors = VllmArguments.ValidateExtraArgs(["--chat-template", input]);
+        var errors = VllmFlagRules.ValidateExtraArgs(["--chat-template", input]);
         if (errors.Count > 0)
         {
             return;

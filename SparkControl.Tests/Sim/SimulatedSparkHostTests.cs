@@ -5,6 +5,7 @@ using SparkControl.Core.Hosts;
 using SparkControl.Sim.Hosting;
 using SparkControl.Sim.Server;
 using SparkControl.Tests.Infrastructure;
+using SparkControl.Core.Remote;
 
 namespace SparkControl.Tests.Sim;
 

@@ -1,5 +1,6 @@
 using SparkControl.Core.Catalog;
 using SparkControl.Sim.Vllm;
+using SparkControl.Core.Launch;
 
 namespace SparkControl.Tests.Sim;
 

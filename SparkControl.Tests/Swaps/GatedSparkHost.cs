@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
 using SparkControl.Core.Hosts;
-using SparkControl.Core.Sparks;
 
 namespace SparkControl.Tests.Swaps;
 

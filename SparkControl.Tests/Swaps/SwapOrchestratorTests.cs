@@ -3,13 +3,12 @@ using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using SparkControl.Core.Catalog;
 using SparkControl.Core.Diagnostics;
 using SparkControl.Core.Hosts;
-using SparkControl.Core.Services;
-using SparkControl.Core.Shell;
 using SparkControl.Core.Sparks;
 using SparkControl.Core.Swaps;
 using SparkControl.Sim.Hosting;
 using SparkControl.Sim.Server;
 using SparkControl.Tests.Infrastructure;
+using SparkControl.Core.Validation;
 
 namespace SparkControl.Tests.Swaps;
 
@@ -275,7 +274,7 @@ public sealed class SwapOrchestratorTests
     {
         await using var world = await SwapWorld.CreateAsync();
         var secret = $"plain{Guid.NewGuid():N}";
-        SparkControl.Core.Services.LogRedactor.AddKnownSecrets([secret]);
+        SparkControl.Core.Diagnostics.LogRedactor.AddKnownSecrets([secret]);
         var now = DateTimeOffset.UtcNow;
         var swap = new SwapStatus
         {

@@ -16,6 +16,7 @@ using SparkControl.Core.Hosts;
 using SparkControl.Sim.Hosting;
 using SparkControl.Tests.Infrastructure;
 using SparkControl.Web.Gateway;
+using SparkControl.Core.Launch;
 
 namespace SparkControl.Tests.Web;
 

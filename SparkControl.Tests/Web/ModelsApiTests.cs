@@ -185,7 +185,7 @@ public sealed class ModelsApiTests : IAsyncLifetime
                      })
             {
                 var response = await _client.PostAsJsonAsync("/api/models", body);
-                Assert.True(response.StatusCode == HttpStatusCode.BadRequest, $"{SparkControl.Core.Shell.Validators.Printable(hostile)} got {response.StatusCode}");
+                Assert.True(response.StatusCode == HttpStatusCode.BadRequest, $"{SparkControl.Core.Validation.Validators.Printable(hostile)} got {response.StatusCode}");
             }
         }
 
@@ -209,7 +209,7 @@ public sealed class ModelsApiTests : IAsyncLifetime
                 using (response)
                 {
                     // 414: Kestrel refuses a path that long before any routing, which is a refusal too.
-                    Assert.True(response.StatusCode is HttpStatusCode.BadRequest or HttpStatusCode.RequestUriTooLong, $"{SparkControl.Core.Shell.Validators.Printable(hostile)}: {response.RequestMessage!.Method} {response.StatusCode}");
+                    Assert.True(response.StatusCode is HttpStatusCode.BadRequest or HttpStatusCode.RequestUriTooLong, $"{SparkControl.Core.Validation.Validators.Printable(hostile)}: {response.RequestMessage!.Method} {response.StatusCode}");
                 }
             }
         }
@@ -236,7 +236,7 @@ public sealed class ModelsApiTests : IAsyncLifetime
                 using var request = new HttpRequestMessage(HttpMethod.Put, "/api/models/qwen3-8b/flags") { Content = JsonContent.Create(body) };
                 request.Headers.IfMatch.Add(etag);
                 var response = await _client.SendAsync(request);
-                Assert.True(response.StatusCode == HttpStatusCode.BadRequest, $"{SparkControl.Core.Shell.Validators.Printable(hostile)} got {response.StatusCode}");
+                Assert.True(response.StatusCode == HttpStatusCode.BadRequest, $"{SparkControl.Core.Validation.Validators.Printable(hostile)} got {response.StatusCode}");
             }
         }
 

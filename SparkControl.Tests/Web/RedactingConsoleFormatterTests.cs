@@ -1,10 +1,10 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Logging.Console;
-using SparkControl.Core.Services;
 using Microsoft.Extensions.DependencyInjection;
 using SparkControl.Tests.Core;
 using SparkControl.Web.Hosting;
+using SparkControl.Core.Diagnostics;
 
 namespace SparkControl.Tests.Web;
 

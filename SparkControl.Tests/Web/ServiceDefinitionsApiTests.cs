@@ -3,9 +3,9 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using SparkControl.Core.Services;
-using SparkControl.Core.Shell;
 using SparkControl.Tests.Infrastructure;
 using SparkControl.Tests.Shell;
+using SparkControl.Core.Validation;
 
 namespace SparkControl.Tests.Web;
 

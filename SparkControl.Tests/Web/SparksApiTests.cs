@@ -86,7 +86,7 @@ public sealed class SparksApiTests : IAsyncLifetime
         foreach (var hostile in HostileInputs.All.Where((_, i) => i % 3 == 0))
         {
             var response = await _client.PostAsJsonAsync("/api/sparks", Spark(name: hostile, host: hostile, roots: ["/models/" + hostile]));
-            Assert.True(response.StatusCode == HttpStatusCode.BadRequest, $"{SparkControl.Core.Shell.Validators.Printable(hostile)} got {response.StatusCode}");
+            Assert.True(response.StatusCode == HttpStatusCode.BadRequest, $"{SparkControl.Core.Validation.Validators.Printable(hostile)} got {response.StatusCode}");
         }
 
         Assert.False(File.Exists(SparksFile));
@@ -114,8 +114,8 @@ public sealed class SparksApiTests : IAsyncLifetime
 
                 using var response = await _client.PostAsJsonAsync("/api/sparks", body);
                 var problem = response.StatusCode == HttpStatusCode.BadRequest ? await response.Content.ReadFromJsonAsync<JsonElement>() : default;
-                Assert.True(response.StatusCode == HttpStatusCode.BadRequest, $"{field} = {SparkControl.Core.Shell.Validators.Printable(value)} got {response.StatusCode}");
-                Assert.True(problem.GetProperty("errors").TryGetProperty(field, out _), $"{field} = {SparkControl.Core.Shell.Validators.Printable(value)}: {problem}");
+                Assert.True(response.StatusCode == HttpStatusCode.BadRequest, $"{field} = {SparkControl.Core.Validation.Validators.Printable(value)} got {response.StatusCode}");
+                Assert.True(problem.GetProperty("errors").TryGetProperty(field, out _), $"{field} = {SparkControl.Core.Validation.Validators.Printable(value)}: {problem}");
             }
         }
 

@@ -3,8 +3,8 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
-using SparkControl.Core.Remote;
 using SparkControl.Tests.Infrastructure;
+using SparkControl.Core.Remote;
 
 namespace SparkControl.Tests.Web;
 

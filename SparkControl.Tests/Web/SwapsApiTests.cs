@@ -2,7 +2,6 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.AspNetCore.SignalR.Client;
-using SparkControl.Core.Swaps;
 using SparkControl.Tests.Infrastructure;
 using SparkControl.Tests.Shell;
 
@@ -170,11 +169,11 @@ public sealed class SwapsApiTests : IAsyncLifetime
             using var unload = inPath ? await _client.PostAsync($"/api/sparks/{Uri.EscapeDataString(hostile)}/unload", null) : null;
             using var byId = inPath ? await _client.GetAsync($"/api/swaps/{Uri.EscapeDataString(hostile)}") : null;
             // Refused by the validators, not looked up: a 404 would mean a hostile value was carried to the look-up.
-            Assert.True(response.StatusCode == HttpStatusCode.BadRequest, $"model {SparkControl.Core.Shell.Validators.Printable(hostile)}: {response.StatusCode}");
-            Assert.True(bySpark.StatusCode == HttpStatusCode.BadRequest, $"spark {SparkControl.Core.Shell.Validators.Printable(hostile)}: {bySpark.StatusCode}");
+            Assert.True(response.StatusCode == HttpStatusCode.BadRequest, $"model {SparkControl.Core.Validation.Validators.Printable(hostile)}: {response.StatusCode}");
+            Assert.True(bySpark.StatusCode == HttpStatusCode.BadRequest, $"spark {SparkControl.Core.Validation.Validators.Printable(hostile)}: {bySpark.StatusCode}");
             // 414: Kestrel refuses a path that long before any routing, which is a refusal too.
-            Assert.True(unload is null || unload.StatusCode is HttpStatusCode.BadRequest or HttpStatusCode.RequestUriTooLong, $"unload {SparkControl.Core.Shell.Validators.Printable(hostile)}: {unload?.StatusCode}");
-            Assert.True(byId is null || byId.StatusCode is HttpStatusCode.BadRequest or HttpStatusCode.RequestUriTooLong, $"id {SparkControl.Core.Shell.Validators.Printable(hostile)}: {byId?.StatusCode}");
+            Assert.True(unload is null || unload.StatusCode is HttpStatusCode.BadRequest or HttpStatusCode.RequestUriTooLong, $"unload {SparkControl.Core.Validation.Validators.Printable(hostile)}: {unload?.StatusCode}");
+            Assert.True(byId is null || byId.StatusCode is HttpStatusCode.BadRequest or HttpStatusCode.RequestUriTooLong, $"id {SparkControl.Core.Validation.Validators.Printable(hostile)}: {byId?.StatusCode}");
         }
 
         Assert.Equal("qwen3-8b", (await CurrentAsync())!.Value.GetProperty("modelId").GetString());

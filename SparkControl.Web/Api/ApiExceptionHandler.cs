@@ -1,15 +1,14 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Mvc;
-using SparkControl.Core.Catalog;
 using SparkControl.Core.Hosts;
 using SparkControl.Core.Remote;
-using SparkControl.Core.Shell;
 using SparkControl.Core.Sparks;
-using SparkControl.Core.Services;
 using SparkControl.Core.Storage;
 using SparkControl.Core.Swaps;
 using SparkControl.Core.Yaml;
+using SparkControl.Core.Diagnostics;
+using SparkControl.Core.Validation;
 
 namespace SparkControl.Web.Api;
 
@@ -75,7 +74,7 @@ public sealed partial class ApiExceptionHandler(IProblemDetailsService problems,
         },
         SparkControl.Core.Sparks.SparkBusyException busy => new ProblemDetails { Status = StatusCodes.Status409Conflict, Title = "The Spark is busy", Detail = busy.Message },
         Core.Audio.Echo.EchoBusyException busy => new ProblemDetails { Status = StatusCodes.Status503ServiceUnavailable, Title = "Echo cancellation is busy", Detail = busy.Message },
-        Core.History.StoreUnavailableException store => new ProblemDetails { Status = StatusCodes.Status503ServiceUnavailable, Title = "The database is not available", Detail = store.Message },
+        Core.Storage.StoreUnavailableException store => new ProblemDetails { Status = StatusCodes.Status503ServiceUnavailable, Title = "The database is not available", Detail = store.Message },
         HostActionRefusedException refused => new ProblemDetails { Status = StatusCodes.Status409Conflict, Title = "The host action was not started", Detail = refused.Message },
         SettingsConflictException conflict => new ProblemDetails { Status = StatusCodes.Status409Conflict, Title = "Conflict", Detail = conflict.Message },
         KeyNotFoundException missing => new ProblemDetails { Status = StatusCodes.Status404NotFound, Title = "Not found", Detail = missing.Message },

@@ -5,8 +5,8 @@ using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 using SparkControl.Core.Audio;
-using SparkControl.Core.Audio.Echo;
-using SparkControl.Core.Shell;
+using SparkControl.Core.Validation;
+using SparkControl.Core.Audio.LabelMerge;
 
 namespace SparkControl.Web.Api;
 

@@ -2,9 +2,9 @@ using System.Globalization;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
-using SparkControl.Core.Audio;
 using SparkControl.Core.Audio.Echo;
-using SparkControl.Core.Shell;
+using SparkControl.Core.Validation;
+using SparkControl.Core.Audio.Signal;
 
 namespace SparkControl.Web.Api;
 

@@ -3,7 +3,7 @@ using System.Text;
 using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Http.HttpResults;
 using SparkControl.Core.Gpu;
-using SparkControl.Core.Shell;
+using SparkControl.Core.Validation;
 
 namespace SparkControl.Web.Api;
 

@@ -1,4 +1,3 @@
-using SparkControl.Core.History;
 using SparkControl.Core.Sparks;
 using SparkControl.Core.Storage;
 using SparkControl.Web.Hosting;

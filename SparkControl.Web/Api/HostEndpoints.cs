@@ -1,7 +1,9 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using SparkControl.Core.Hosts;
 using SparkControl.Core.Services;
-using SparkControl.Core.Shell;
+using SparkControl.Core.Maintenance;
+using SparkControl.Core.Remote;
+using SparkControl.Core.Validation;
 
 namespace SparkControl.Web.Api;
 

@@ -2,9 +2,10 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using SparkControl.Core.Catalog;
 using SparkControl.Core.Disk;
-using SparkControl.Core.Shell;
 using SparkControl.Core.Sparks;
 using SparkControl.Web.Model;
+using SparkControl.Core.Launch;
+using SparkControl.Core.Validation;
 
 namespace SparkControl.Web.Api;
 

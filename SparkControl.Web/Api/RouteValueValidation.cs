@@ -1,4 +1,4 @@
-using SparkControl.Core.Shell;
+using SparkControl.Core.Validation;
 
 namespace SparkControl.Web.Api;
 

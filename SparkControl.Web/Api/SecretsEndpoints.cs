@@ -1,6 +1,6 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using SparkControl.Core.Secrets;
-using SparkControl.Core.Shell;
+using SparkControl.Core.Validation;
 
 namespace SparkControl.Web.Api;
 

@@ -1,11 +1,10 @@
 using System.Globalization;
 using Microsoft.AspNetCore.Http.HttpResults;
 using SparkControl.Core.Hosts;
-using SparkControl.Core.History;
 using SparkControl.Core.Services;
-using SparkControl.Core.Shell;
-using SparkControl.Core.Sparks;
 using SparkControl.Web.Model;
+using SparkControl.Core.Diagnostics;
+using SparkControl.Core.Validation;
 
 namespace SparkControl.Web.Api;
 

@@ -1,9 +1,9 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using SparkControl.Core.Hosts;
 using SparkControl.Core.Remote;
-using SparkControl.Core.Shell;
 using SparkControl.Core.Sparks;
 using SparkControl.Web.Model;
+using SparkControl.Core.Validation;
 
 namespace SparkControl.Web.Api;
 

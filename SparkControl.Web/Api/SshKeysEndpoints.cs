@@ -1,8 +1,8 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using SparkControl.Core.Remote;
-using SparkControl.Core.Shell;
 using SparkControl.Core.Sparks;
 using SparkControl.Core.Storage;
+using SparkControl.Core.Validation;
 
 namespace SparkControl.Web.Api;
 

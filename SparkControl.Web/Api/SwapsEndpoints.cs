@@ -1,6 +1,6 @@
 using Microsoft.AspNetCore.Http.HttpResults;
-using SparkControl.Core.Shell;
 using SparkControl.Core.Swaps;
+using SparkControl.Core.Validation;
 
 namespace SparkControl.Web.Api;
 
@@ -94,7 +94,7 @@ public static class SwapsEndpoints
 
         if (!history.IsAvailable)
         {
-            throw new Core.History.StoreUnavailableException(history.UnavailableReason!);
+            throw new Core.Storage.StoreUnavailableException(history.UnavailableReason!);
         }
 
         return TypedResults.Ok(history.Query(new SwapHistoryQuery(model, spark, phase, limit ?? 500)));

@@ -6,10 +6,10 @@ using Microsoft.Extensions.Options;
 using SparkControl.Core.Catalog;
 using SparkControl.Core.Diagnostics;
 using SparkControl.Core.Gateway;
-using SparkControl.Core.Shell;
 using SparkControl.Core.Sparks;
 using SparkControl.Core.Swaps;
 using Yarp.ReverseProxy.Forwarder;
+using SparkControl.Core.Validation;
 
 namespace SparkControl.Web.Gateway;
 

@@ -6,7 +6,6 @@ using SparkControl.Core.Hosts;
 using SparkControl.Core.Remote;
 using SparkControl.Core.Services;
 using SparkControl.Core.Sparks;
-using SparkControl.Core.Storage;
 using SparkControl.Core.Yaml;
 using SparkControl.Sim.Demo;
 using SparkControl.Sim.Hosting;

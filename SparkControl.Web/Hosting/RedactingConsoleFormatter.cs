@@ -1,7 +1,7 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Logging.Console;
 using Microsoft.Extensions.Options;
-using SparkControl.Core.Services;
+using SparkControl.Core.Diagnostics;
 
 namespace SparkControl.Web.Hosting;
 

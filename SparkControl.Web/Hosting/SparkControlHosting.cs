@@ -11,7 +11,6 @@ using SparkControl.Core.Diagnostics;
 using SparkControl.Core.Gateway;
 using SparkControl.Core.Disk;
 using SparkControl.Core.Gpu;
-using SparkControl.Core.History;
 using SparkControl.Core.Hosts;
 using SparkControl.Core.Remote;
 using SparkControl.Core.Secrets;
@@ -24,6 +23,9 @@ using SparkControl.Sim.Hosting;
 using SparkControl.Web.Api;
 using SparkControl.Web.Gateway;
 using SparkControl.Web.Components;
+using SparkControl.Core.Audit;
+using SparkControl.Core.Launch;
+using SparkControl.Core.Maintenance;
 
 namespace SparkControl.Web.Hosting;
 

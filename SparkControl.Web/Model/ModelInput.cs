@@ -1,6 +1,6 @@
 using SparkControl.Core.Catalog;
 using SparkControl.Core.Disk;
-using SparkControl.Core.Shell;
+using SparkControl.Core.Validation;
 
 namespace SparkControl.Web.Model;
 

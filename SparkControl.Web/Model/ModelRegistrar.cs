@@ -1,7 +1,7 @@
 using SparkControl.Core.Catalog;
 using SparkControl.Core.Disk;
-using SparkControl.Core.Shell;
 using SparkControl.Core.Sparks;
+using SparkControl.Core.Validation;
 
 namespace SparkControl.Web.Model;
 

@@ -1,4 +1,5 @@
-using SparkControl.Core.Services;
+using SparkControl.Core.Sparks;
+using SparkControl.Core.Units;
 
 namespace SparkControl.Web.Model;
 

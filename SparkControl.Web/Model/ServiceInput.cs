@@ -1,6 +1,8 @@
 using SparkControl.Core.Hosts;
 using SparkControl.Core.Services;
-using SparkControl.Core.Shell;
+using SparkControl.Core.Sparks;
+using SparkControl.Core.Units;
+using SparkControl.Core.Validation;
 
 namespace SparkControl.Web.Model;
 

@@ -1,5 +1,6 @@
-using SparkControl.Core.Shell;
 using SparkControl.Core.Sparks;
+using SparkControl.Core.Hosts;
+using SparkControl.Core.Validation;
 
 namespace SparkControl.Web.Model;
 

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using SparkControl.Core.Audio.Signal;
 
 namespace SparkControl.Core.Audio.Echo;
 

@@ -1,3 +1,5 @@
+using SparkControl.Core.Audio.Signal;
+
 namespace SparkControl.Core.Audio.Echo;
 
 /// <summary>The bulk echo delay: how far the microphone lags the far-end reference, and whether an echo is there at all.</summary>

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
-using SparkControl.Core.Shell;
+using SparkControl.Core.Validation;
+using SparkControl.Core.Audio.Signal;
 
 namespace SparkControl.Core.Audio.Echo;
 

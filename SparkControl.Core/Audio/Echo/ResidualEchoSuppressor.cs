@@ -1,3 +1,5 @@
+using SparkControl.Core.Audio.Signal;
+
 namespace SparkControl.Core.Audio.Echo;
 
 /// <summary>

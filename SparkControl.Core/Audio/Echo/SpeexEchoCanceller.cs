@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Runtime.InteropServices;
+using SparkControl.Core.Audio.Signal;
 
 namespace SparkControl.Core.Audio.Echo;
 

@@ -3,10 +3,10 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Text.Json;
 using Microsoft.Extensions.Configuration;
-using SparkControl.Core.Audio;
 using SparkControl.Core.Audio.Echo;
 using SparkControl.Tests.Infrastructure;
 using SparkControl.Web.Api;
+using SparkControl.Core.Audio.Signal;
 
 namespace SparkControl.Tests.Audio.Echo;
 

@@ -2,10 +2,10 @@ using Bunit;
 using Microsoft.AspNetCore.Components.Forms;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
-using SparkControl.Core.Audio;
 using SparkControl.Core.Audio.Echo;
 using SparkControl.Tests.Infrastructure;
 using SparkControl.Web.Components.Controls;
+using SparkControl.Core.Audio.Signal;
 
 namespace SparkControl.Tests.Audio.Echo;
 

@@ -134,7 +134,7 @@ public sealed class EchoCancellerRateTests
         {
             var target = temp.File($"48k-{file}");
             (await ProcessRunner.RunAsync("sox", [Path.Combine(call.Directory, file), "-r", "48000", target])).EnsureSuccess("sox");
-            return SparkControl.Core.Audio.WavFile.Read(await File.ReadAllBytesAsync(target)).Channels[channel];
+            return SparkControl.Core.Audio.Signal.WavFile.Read(await File.ReadAllBytesAsync(target)).Channels[channel];
         }
 
         var mic = await Resample("call.wav", 0);

@@ -1,5 +1,5 @@
-using SparkControl.Core.Audio;
 using SparkControl.Core.Audio.Echo;
+using SparkControl.Core.Audio.Signal;
 
 namespace SparkControl.Tests.Audio.Echo;
 

@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
-using SparkControl.Core.Audio;
 using SparkControl.Core.Audio.Echo;
 using SparkControl.Tests.Infrastructure;
+using SparkControl.Core.Audio.Signal;
 
 namespace SparkControl.Tests.Audio.Echo;
 

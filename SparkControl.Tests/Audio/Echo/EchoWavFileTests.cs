@@ -1,5 +1,5 @@
 using System.Buffers.Binary;
-using SparkControl.Core.Audio;
+using SparkControl.Core.Audio.Signal;
 
 namespace SparkControl.Tests.Audio.Echo;
 

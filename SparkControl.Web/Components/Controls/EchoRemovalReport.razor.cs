@@ -1,6 +1,7 @@
 using System.Globalization;
 using Microsoft.AspNetCore.Components;
 using SparkControl.Core.Audio.Echo;
+using SparkControl.Core.Audio.LabelMerge;
 
 namespace SparkControl.Web.Components.Controls;
 

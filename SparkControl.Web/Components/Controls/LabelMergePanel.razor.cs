@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Components.Forms;
 using Microsoft.Extensions.Options;
 using SparkControl.Core.Audio;
 using SparkControl.Web.Api;
+using SparkControl.Core.Audio.LabelMerge;
 
 namespace SparkControl.Web.Components.Controls;
 

@@ -1,7 +1,8 @@
 using Microsoft.AspNetCore.Components;
 using SparkControl.Core.Hosts;
-using SparkControl.Core.Services;
 using SparkControl.Core.Sparks;
+using SparkControl.Core.Diagnostics;
+using SparkControl.Core.Remote;
 
 namespace SparkControl.Web.Components.Controls;
 

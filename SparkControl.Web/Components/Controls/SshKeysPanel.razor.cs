@@ -2,10 +2,9 @@ using Microsoft.AspNetCore.Components;
 using Microsoft.AspNetCore.Components.Forms;
 using MudBlazor;
 using SparkControl.Core.Remote;
-using SparkControl.Core.Shell;
 using SparkControl.Core.Sparks;
-using SparkControl.Core.Storage;
 using SparkControl.Web.Components.Dialogs;
+using SparkControl.Core.Validation;
 
 namespace SparkControl.Web.Components.Controls;
 

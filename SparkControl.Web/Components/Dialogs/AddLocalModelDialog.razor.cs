@@ -1,9 +1,9 @@
 using Microsoft.AspNetCore.Components;
 using MudBlazor;
 using SparkControl.Core.Catalog;
-using SparkControl.Core.Shell;
 using SparkControl.Core.Sparks;
 using SparkControl.Web.Model;
+using SparkControl.Core.Validation;
 
 namespace SparkControl.Web.Components.Dialogs;
 

@@ -3,9 +3,10 @@ using MudBlazor;
 using SparkControl.Core.Catalog;
 using SparkControl.Core.Storage;
 using SparkControl.Core.Disk;
-using SparkControl.Core.Shell;
 using SparkControl.Core.Sparks;
 using SparkControl.Web.Model;
+using SparkControl.Core.Launch;
+using SparkControl.Core.Validation;
 
 namespace SparkControl.Web.Components.Dialogs;
 
@@ -66,7 +67,7 @@ public partial class FlagsDialog
     private async Task RefreshAsync()
     {
         var flags = _form.ToFlags();
-        _errors = VllmArguments.Validate(flags);
+        _errors = VllmFlagRules.Validate(flags);
         if (_errors.Count > 0)
         {
             _preview = "(fix the flags above to see the command)";

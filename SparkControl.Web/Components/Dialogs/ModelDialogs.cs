@@ -1,9 +1,7 @@
-using SparkControl.Core.Catalog;
-using SparkControl.Core.Hosts;
-using SparkControl.Core.Shell;
-using SparkControl.Core.Sparks;
 using SparkControl.Core.Storage;
 using SparkControl.Core.Yaml;
+using SparkControl.Core.Remote;
+using SparkControl.Core.Validation;
 
 namespace SparkControl.Web.Components.Dialogs;
 

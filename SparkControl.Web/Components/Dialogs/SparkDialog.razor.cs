@@ -1,10 +1,10 @@
 using Microsoft.AspNetCore.Components;
 using MudBlazor;
-using SparkControl.Core.Shell;
 using SparkControl.Core.Sparks;
 using SparkControl.Core.Storage;
 using SparkControl.Core.Yaml;
 using SparkControl.Web.Model;
+using SparkControl.Core.Validation;
 
 namespace SparkControl.Web.Components.Dialogs;
 

@@ -4,6 +4,8 @@ using SparkControl.Core.Hosts;
 using SparkControl.Core.Remote;
 using SparkControl.Core.Services;
 using SparkControl.Web.Components.Dialogs;
+using SparkControl.Core.Maintenance;
+using SparkControl.Core.Units;
 
 namespace SparkControl.Web.Components.Pages;
 

@@ -4,7 +4,6 @@ using MudBlazor;
 using SparkControl.Core.Catalog;
 using SparkControl.Core.Disk;
 using SparkControl.Core.Services;
-using SparkControl.Core.Sparks;
 using SparkControl.Core.Storage;
 using SparkControl.Core.Swaps;
 using SparkControl.Core.Yaml;

@@ -1,10 +1,10 @@
 using Microsoft.AspNetCore.Components;
 using MudBlazor;
-using SparkControl.Core.Hosts;
 using SparkControl.Core.Remote;
 using SparkControl.Core.Services;
 using SparkControl.Core.Storage;
 using SparkControl.Web.Components.Dialogs;
+using SparkControl.Core.Sparks;
 
 namespace SparkControl.Web.Components.Pages;
 

@@ -1,0 +1,82 @@
+using System.Collections.Immutable;
+using SparkControl.Core.Collections;
+
+namespace SparkControl.Core.Sparks;
+
+/// <summary>What kind of service runs, which decides how its health is probed.</summary>
+public enum ServiceKind
+{
+    VllmLlm,
+    ParakeetAsr,
+    Tts,
+    Embeddings,
+    Qdrant,
+    OpenWebUi,
+    Nim,
+    Other,
+}
+
+public static class ServiceKindNames
+{
+    private static readonly ImmutableDictionary<ServiceKind, string> Names = new Dictionary<ServiceKind, string>
+    {
+        [ServiceKind.VllmLlm] = "vllm-llm",
+        [ServiceKind.ParakeetAsr] = "parakeet-asr",
+        [ServiceKind.Tts] = "tts",
+        [ServiceKind.Embeddings] = "embeddings",
+        [ServiceKind.Qdrant] = "qdrant",
+        [ServiceKind.OpenWebUi] = "open-webui",
+        [ServiceKind.Nim] = "nim",
+        [ServiceKind.Other] = "other",
+    }.ToImmutableDictionary();
+
+    public static string ToYaml(this ServiceKind kind) => Names[kind];
+
+    public static ServiceKind? Parse(string? text) =>
+        Names.FirstOrDefault(pair => pair.Value == text) is { Value: not null } match ? match.Key : null;
+
+    public static IEnumerable<string> All => Names.Values;
+
+    /// <summary>The path probed when a service does not name its own.</summary>
+    public static string DefaultHealthPath(this ServiceKind kind) => kind switch
+    {
+        ServiceKind.Nim => "/v1/health/ready",
+        ServiceKind.Qdrant => "/readyz",
+        _ => "/health",
+    };
+}
+
+/// <summary>A link shown on a service's card and detail page.</summary>
+public sealed record ServiceLink(string Title, string Url);
+
+/// <summary>One service on one Spark as configured in <c>services.yaml</c>.</summary>
+public sealed record ServiceDefinition
+{
+    public required string Spark { get; init; }
+    public required string Name { get; init; }
+    public required ServiceKind Kind { get; init; }
+
+    /// <summary>The container the service runs in; null for a service probed by URL only.</summary>
+    public string? Container { get; init; }
+
+    /// <summary>The port it listens on, on the Spark.</summary>
+    public int? Port { get; init; }
+
+    /// <summary>A base URL that overrides the Spark's address and <see cref="Port"/>.</summary>
+    public string? Url { get; init; }
+
+    /// <summary>The probe path; null means the kind's default.</summary>
+    public string? HealthPath { get; init; }
+
+    /// <summary>A configured memory cap (<c>docker update --memory X --memory-swap X</c>).</summary>
+    public long? MemoryLimitBytes { get; init; }
+
+    /// <summary>Memory the service is expected to hold in the unified pool, for the swap's memory budget.</summary>
+    public double? MemoryEstimateGiB { get; init; }
+
+    public ValueArray<ServiceLink> Links { get; init; } = [];
+
+    public string EffectiveHealthPath => HealthPath ?? Kind.DefaultHealthPath();
+
+    public string Key => $"{Spark}/{Name}";
+}

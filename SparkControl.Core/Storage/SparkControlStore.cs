@@ -1,0 +1,123 @@
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging;
+
+namespace SparkControl.Core.Storage;
+
+/// <summary>
+/// The one SQLite store (<c>sparkcontrol.db</c> in the data directory) with versioned migrations. When the file
+/// cannot be opened for writing the store reports itself unavailable and the features that need it say so.
+/// </summary>
+public sealed class SparkControlStore
+{
+    public const string FileName = "sparkcontrol.db";
+
+    private readonly string _connectionString;
+    private readonly ILogger<SparkControlStore> _logger;
+    private readonly StorageHealth _health;
+
+    public SparkControlStore(DataDirectory dataDirectory, StorageHealth health, ILogger<SparkControlStore> logger)
+    {
+        _logger = logger;
+        _health = health;
+        DatabasePath = dataDirectory.Resolve(FileName);
+        _connectionString = new SqliteConnectionStringBuilder
+        {
+            DataSource = DatabasePath,
+            Mode = SqliteOpenMode.ReadWriteCreate,
+            Cache = SqliteCacheMode.Private,
+            Pooling = true,
+            DefaultTimeout = 10,
+        }.ToString();
+        UnavailableReason = Initialize();
+    }
+
+    public string DatabasePath { get; }
+
+    public bool IsAvailable => UnavailableReason is null;
+
+    /// <summary>Why the store cannot be used, in words an operator can act on; null when it can.</summary>
+    public string? UnavailableReason { get; }
+
+    public int SchemaVersion { get; private set; }
+
+    /// <summary>
+    /// Runs <paramref name="write"/> in a transaction. A write that fails (the volume went read-only, the disk is full)
+    /// is reported to <see cref="StorageHealth"/> as <paramref name="what"/> and returns false: the caller goes on
+    /// without it, and a later write that works clears the report.
+    /// </summary>
+    public bool TryWrite(string what, Action<SqliteConnection, SqliteTransaction> write)
+    {
+        if (UnavailableReason is not null)
+        {
+            return false;
+        }
+
+        try
+        {
+            using var connection = Open();
+            using var transaction = connection.BeginTransaction();
+            write(connection, transaction);
+            transaction.Commit();
+            _health.Succeeded(what);
+            return true;
+        }
+        catch (Exception ex) when (ex is SqliteException or IOException or UnauthorizedAccessException)
+        {
+            _health.Failed(what, DatabasePath, ex is SqliteException sqlite ? Describe(sqlite) : DataDirectory.Describe(ex));
+            return false;
+        }
+    }
+
+    /// <summary>SQLite's own words for the usual causes, as an operator would say them.</summary>
+    private static string Describe(SqliteException ex) => ex.SqliteErrorCode switch
+    {
+        8 => "the database is read-only (the file system or the file cannot be written)",
+        13 => "the disk is full",
+        10 => "disk I/O error (the volume failed or turned read-only)",
+        14 => "the database file cannot be opened",
+        _ => ex.Message.TrimEnd('.'),
+    };
+
+    /// <summary>Opens a connection; throws <see cref="StoreUnavailableException"/> when the store is unavailable.</summary>
+    public SqliteConnection Open()
+    {
+        if (UnavailableReason is not null)
+        {
+            throw new StoreUnavailableException(UnavailableReason);
+        }
+
+        var connection = new SqliteConnection(_connectionString);
+        connection.Open();
+        return connection;
+    }
+
+    private string? Initialize()
+    {
+        try
+        {
+            using var connection = new SqliteConnection(_connectionString);
+            connection.Open();
+            Execute(connection, "PRAGMA journal_mode=WAL;");
+            Execute(connection, "PRAGMA synchronous=NORMAL;");
+            SchemaVersion = Migrations.Apply(connection);
+            return null;
+        }
+        catch (Exception ex) when (ex is SqliteException or IOException or UnauthorizedAccessException)
+        {
+            var reason = $"The database {DatabasePath} cannot be opened for writing ({ex.Message.TrimEnd('.')}). " +
+                         "History, timelines and the GPU ledger are off until the data directory is writable.";
+            _logger.LogWarning("{Reason}", reason);
+            _health.Failed("the database", DatabasePath, ex is SqliteException sqlite ? Describe(sqlite) : DataDirectory.Describe(ex));
+            return reason;
+        }
+    }
+
+    private static void Execute(SqliteConnection connection, string sql)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.ExecuteNonQuery();
+    }
+}
+
+public sealed class StoreUnavailableException(string reason) : InvalidOperationException(reason);

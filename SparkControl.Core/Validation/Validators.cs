@@ -1,0 +1,342 @@
+using System.Text.RegularExpressions;
+using SparkControl.Core.Units;
+
+namespace SparkControl.Core.Validation;
+
+/// <summary>
+/// The one set of input validators, shared by the API, the forms and the YAML readers. Each returns null when the
+/// value is acceptable, or a message that tells the operator what to change.
+/// </summary>
+public static partial class Validators
+{
+    public const int MaxHfNameLength = 96;
+
+    /// <summary>Model ids, served names and aliases: lower-case letters, digits, '.', '_' and '-', starting with a letter or digit.</summary>
+    public static string? ModelId(string? value, string field = "id")
+    {
+        if (string.IsNullOrEmpty(value))
+        {
+            return $"{field} is required";
+        }
+
+        return ModelIdPattern().IsMatch(value)
+            ? null
+            : $"{field} '{Printable(value)}' may only hold lower-case letters, digits, '.', '_' and '-', must start with a letter or digit and be at most 64 characters";
+    }
+
+    /// <summary>A served model name as clients send it in "model"; letters of either case are allowed, as vLLM allows them, plus '/' as in org/name.</summary>
+    public static string? ServedName(string? value, string field = "servedName")
+    {
+        if (string.IsNullOrEmpty(value))
+        {
+            return $"{field} is required";
+        }
+
+        return ServedNamePattern().IsMatch(value) && !value.Contains("//", StringComparison.Ordinal) && !value.EndsWith('/')
+            ? null
+            : $"{field} '{Printable(value)}' may only hold letters, digits, '.', '_', '-', ':' and '/', must start with a letter or digit and be at most 128 characters";
+    }
+
+    /// <summary>Hugging Face repo id, format only (the rules of huggingface_hub's validator); the panel never calls the hub.</summary>
+    public static string? HfRepoId(string? value)
+    {
+        if (string.IsNullOrEmpty(value))
+        {
+            return "repo is required, like Qwen/Qwen3-8B";
+        }
+
+        var parts = value.Split('/');
+        if (parts.Length > 2)
+        {
+            return $"repo '{Printable(value)}' has more than one '/'; a Hugging Face repo id is ORG/NAME";
+        }
+
+        foreach (var part in parts)
+        {
+            if (part.Length is 0 or > MaxHfNameLength || !HfPartPattern().IsMatch(part))
+            {
+                return $"repo '{Printable(value)}' is not a Hugging Face repo id: each part is 1-{MaxHfNameLength} of A-Z a-z 0-9 '_' '.' '-', not starting or ending with '.' or '-'";
+            }
+        }
+
+        if (value.Contains("--", StringComparison.Ordinal) || value.Contains("..", StringComparison.Ordinal))
+        {
+            return $"repo '{Printable(value)}' contains '--' or '..', which Hugging Face forbids";
+        }
+
+        return value.EndsWith(".git", StringComparison.Ordinal) ? $"repo '{Printable(value)}' must not end with .git" : null;
+    }
+
+    /// <summary>A revision: a branch, tag or commit hash.</summary>
+    public static string? HfRevision(string? value)
+    {
+        if (value is null)
+        {
+            return null;
+        }
+
+        return RevisionPattern().IsMatch(value) && !value.Contains("..", StringComparison.Ordinal)
+            ? null
+            : $"revision '{Printable(value)}' may only hold letters, digits, '.', '_', '-' and '/' (a branch, tag or commit), at most 128 characters";
+    }
+
+    /// <summary>Spark names, container names and service names.</summary>
+    public static string? Name(string? value, string field = "name")
+    {
+        if (string.IsNullOrEmpty(value))
+        {
+            return $"{field} is required";
+        }
+
+        return NamePattern().IsMatch(value)
+            ? null
+            : $"{field} '{Printable(value)}' may only hold letters, digits, '.', '_' and '-', must start with a letter or digit and be at most 64 characters";
+    }
+
+    /// <summary>Docker refuses a memory limit below 6 MiB.</summary>
+    public const long MinimumMemoryLimit = 6L << 20;
+
+    /// <summary>A memory cap as typed (<c>16g</c>, <c>512m</c>, bytes), at least Docker's minimum.</summary>
+    public static string? MemoryLimit(string? value, out long bytes, string field = "memoryLimit")
+    {
+        bytes = 0;
+        if (string.IsNullOrWhiteSpace(value))
+        {
+            return $"{field} is required: a size like 16g or 512m";
+        }
+
+        return Units.ByteSize.TryParse(value, out bytes)
+            ? MemoryLimit(bytes, field)
+            : $"{field} must be a size like 16g or 512m, not '{Printable(value)}'";
+    }
+
+    public static string? MemoryLimit(long bytes, string field = "memoryLimit") =>
+        bytes >= MinimumMemoryLimit ? null : $"{field} must be at least 6m (Docker refuses less), not {Units.ByteSize.Format(bytes)}";
+
+    public static string? Port(int? value, string field = "port") =>
+        value is null or (>= 1 and <= 65535) ? null : $"{field} must be between 1 and 65535, not {value}";
+
+    /// <summary>A host name or IP address to reach a Spark at.</summary>
+    public static string? Host(string? value, string field = "host")
+    {
+        if (string.IsNullOrEmpty(value))
+        {
+            return $"{field} is required";
+        }
+
+        if (System.Net.IPAddress.TryParse(value, out _) && !value.Contains('%', StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        return HostPattern().IsMatch(value)
+            ? null
+            : $"{field} '{Printable(value)}' is not a host name or IP address";
+    }
+
+    /// <summary>
+    /// An absolute POSIX path, normalized: no '..' or '.' segments, no empty segments, no control characters, no
+    /// leading '-' in any segment. Whether it lies under an allowed root is <see cref="PathUnderRoots"/>.
+    /// </summary>
+    public static string? AbsolutePath(string? value, string field = "path")
+    {
+        if (string.IsNullOrEmpty(value))
+        {
+            return $"{field} is required";
+        }
+
+        if (value.Length > 1024)
+        {
+            return $"{field} is longer than 1024 characters";
+        }
+
+        if (value[0] != '/')
+        {
+            return $"{field} '{Printable(value)}' must be absolute (start with '/')";
+        }
+
+        foreach (var c in value)
+        {
+            if (char.IsControl(c) || c is '\u2028' or '\u2029' or '\uFEFF' || char.GetUnicodeCategory(c) is System.Globalization.UnicodeCategory.Format or System.Globalization.UnicodeCategory.Surrogate or System.Globalization.UnicodeCategory.OtherNotAssigned)
+            {
+                return $"{field} must not contain control or invisible characters";
+            }
+        }
+
+        if (!PathPattern().IsMatch(value))
+        {
+            return $"{field} '{Printable(value)}' may only hold letters, digits, '/', '.', '_', '-', '+', '@' and '='";
+        }
+
+        if (value.Length > 1 && value.EndsWith('/'))
+        {
+            return $"{field} '{Printable(value)}' must not end with '/'";
+        }
+
+        foreach (var segment in value.Split('/').Skip(1))
+        {
+            if (segment.Length == 0)
+            {
+                return $"{field} '{Printable(value)}' has an empty segment ('//')";
+            }
+
+            if (segment is "." or "..")
+            {
+                return $"{field} '{Printable(value)}' must not contain '.' or '..' segments";
+            }
+
+            if (segment[0] == '-')
+            {
+                return $"{field} '{Printable(value)}' has a segment starting with '-'";
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>
+    /// An absolute path, or one under the login user's home written <c>~/...</c> (expanded on the Spark, never by a
+    /// shell): the part after <c>~</c> follows the same rules as an absolute path.
+    /// </summary>
+    public static string? HomeOrAbsolutePath(string? value, string field = "path") =>
+        value is not null && value.StartsWith("~/", StringComparison.Ordinal)
+            ? (AbsolutePath(value[1..], field) is { } error ? error.Replace($"'{Printable(value[1..])}'", $"'{Printable(value)}'", StringComparison.Ordinal) : null)
+            : AbsolutePath(value, field);
+
+    /// <summary>Checks <paramref name="path"/> is a valid absolute path at or below one of <paramref name="roots"/>.</summary>
+    public static string? PathUnderRoots(string? path, IReadOnlyCollection<string> roots, string field = "path")
+    {
+        if (AbsolutePath(path, field) is { } error)
+        {
+            return error;
+        }
+
+        if (roots.Count == 0)
+        {
+            return "this Spark has no allow-listed model roots; add one in Settings (modelRoots)";
+        }
+
+        return roots.Any(root => IsUnder(path!, root))
+            ? null
+            : $"{field} '{path}' is not under an allow-listed root ({string.Join(", ", roots)})";
+    }
+
+    public static bool IsUnder(string path, string root)
+    {
+        var normalizedRoot = root.Length > 1 ? root.TrimEnd('/') : root;
+        return path == normalizedRoot
+            || (normalizedRoot == "/" ? path.StartsWith('/') : path.StartsWith(normalizedRoot + "/", StringComparison.Ordinal));
+    }
+
+    /// <summary>A vLLM flag name: <c>--</c> then lower-case words joined by '-'.</summary>
+    public static string? FlagName(string? value)
+    {
+        if (string.IsNullOrEmpty(value))
+        {
+            return "flag name is required";
+        }
+
+        return FlagPattern().IsMatch(value)
+            ? null
+            : $"'{Printable(value)}' is not a vLLM flag name: expected --lower-case-words";
+    }
+
+    /// <summary>
+    /// A flag value: any printable text without control characters, at most 4096 characters. It always reaches the
+    /// remote side as one quoted argument, so shell characters are inert; a leading '-' is refused so a value can
+    /// never be mistaken for another flag.
+    /// </summary>
+    public static string? FlagValue(string? value, string flag)
+    {
+        if (value is null)
+        {
+            return $"{flag} needs a value";
+        }
+
+        if (value.Length > 4096)
+        {
+            return $"the value of {flag} is longer than 4096 characters";
+        }
+
+        if (value.Any(c => char.IsControl(c) || c is '\u2028' or '\u2029'))
+        {
+            return $"the value of {flag} must not contain control characters";
+        }
+
+        if (value.StartsWith('-') && !NegativeNumberPattern().IsMatch(value))
+        {
+            return $"the value of {flag} must not start with '-'";
+        }
+
+        return null;
+    }
+
+    /// <summary>An optional moment in ISO 8601 with a zone (<c>2026-11-26T10:00:00Z</c>); absent is acceptable and gives null.</summary>
+    public static string? Timestamp(string? value, out DateTimeOffset? parsed, string field)
+    {
+        parsed = null;
+        if (string.IsNullOrEmpty(value))
+        {
+            return null;
+        }
+
+        if (DateTimeOffset.TryParse(value, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.None, out var at)
+            && TimestampPattern().IsMatch(value))
+        {
+            parsed = at.ToUniversalTime();
+            return null;
+        }
+
+        return $"{field} '{Printable(value)}' is not a time like 2026-11-26T10:00:00Z (ISO 8601 with Z or an offset)";
+    }
+
+    /// <summary>An optional choice among <paramref name="allowed"/> (case-insensitive); absent is acceptable.</summary>
+    public static string? OneOf(string? value, IReadOnlyList<string> allowed, string field) =>
+        string.IsNullOrEmpty(value) || allowed.Contains(value, StringComparer.OrdinalIgnoreCase)
+            ? null
+            : $"{field} '{Printable(value)}' must be one of {string.Join(", ", allowed)}";
+
+    /// <summary>Shows a value in an error message without letting it break the message (control characters escaped, length capped).</summary>
+    public static string Printable(string value)
+    {
+        var shown = value.Length > 80 ? value[..80] + "…" : value;
+        var builder = new System.Text.StringBuilder(shown.Length);
+        foreach (var c in shown)
+        {
+            builder.Append(char.IsControl(c) ? $"\\u{(int)c:x4}" : c.ToString());
+        }
+
+        return builder.ToString();
+    }
+
+    [GeneratedRegex("^[a-z0-9][a-z0-9._-]{0,63}\\z", RegexOptions.CultureInvariant)]
+    private static partial Regex ModelIdPattern();
+
+    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}\\z", RegexOptions.CultureInvariant)]
+    private static partial Regex ServedNamePattern();
+
+    [GeneratedRegex("^[A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_])?\\z", RegexOptions.CultureInvariant)]
+    private static partial Regex HfPartPattern();
+
+    [GeneratedRegex("^[A-Za-z0-9_][A-Za-z0-9._/-]{0,127}\\z", RegexOptions.CultureInvariant)]
+    private static partial Regex RevisionPattern();
+
+    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._-]{0,63}\\z", RegexOptions.CultureInvariant)]
+    private static partial Regex NamePattern();
+
+    [GeneratedRegex(@"^(?=.{1,253}\z)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\z", RegexOptions.CultureInvariant)]
+    private static partial Regex HostPattern();
+
+    [GeneratedRegex("^[A-Za-z0-9/._+@=-]+\\z", RegexOptions.CultureInvariant)]
+    private static partial Regex PathPattern();
+
+    [GeneratedRegex("^--[a-z0-9]+(?:-[a-z0-9]+)*\\z", RegexOptions.CultureInvariant)]
+    private static partial Regex FlagPattern();
+
+    [GeneratedRegex(@"^-[0-9]+(\.[0-9]+)?\z", RegexOptions.CultureInvariant)]
+    private static partial Regex NegativeNumberPattern();
+
+    // A date, a time and a zone: a moment without a zone would depend on the server's.
+    [GeneratedRegex(@"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,7})?)?(Z|[+-]\d{2}:\d{2})\z", RegexOptions.CultureInvariant)]
+    private static partial Regex TimestampPattern();
+}
