@@ -60,7 +60,8 @@ public static class DockerCommands
         ["docker", "login", registry, "--username", username, "--password-stdin"];
 
     /// <summary><c>docker run -d ...</c> for <paramref name="spec"/>; options first, then the image and its arguments.</summary>
-    public static ValueArray<string> Run(ContainerLaunchSpec spec)
+    /// <remarks>Internal: a launch's argv is made once, by <see cref="ContainerLaunch.Of"/>.</remarks>
+    internal static ValueArray<string> Run(ContainerLaunchSpec spec)
     {
         var argv = ImmutableArray.CreateBuilder<string>();
         argv.AddRange("docker", "run", "-d", "--name", spec.Name);

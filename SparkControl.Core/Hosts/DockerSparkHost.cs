@@ -94,10 +94,10 @@ public sealed partial class DockerSparkHost(SparkDefinition spark, IRemoteShell 
         return DockerJson.ParseInspect(result.EnsureSuccess(Name, $"docker inspect {container}").Stdout);
     }
 
-    public async Task<string> RunContainerAsync(ContainerLaunchSpec spec, CancellationToken cancellationToken)
+    public async Task<string> RunContainerAsync(ContainerLaunch launch, CancellationToken cancellationToken)
     {
-        var result = await RunAsync(RemoteCommand.Action([.. DockerCommands.Run(spec)]) with { Timeout = TimeSpan.FromMinutes(10) }, cancellationToken);
-        return result.EnsureSuccess(Name, $"docker run {spec.Name}").Stdout.Trim();
+        var result = await RunAsync(RemoteCommand.Action([.. launch.Argv]) with { Timeout = TimeSpan.FromMinutes(10) }, cancellationToken);
+        return result.EnsureSuccess(Name, $"docker run {launch.Spec.Name}").Stdout.Trim();
     }
 
     public async Task StartContainerAsync(string container, CancellationToken cancellationToken) =>
@@ -426,11 +426,11 @@ public sealed partial class DockerSparkHost(SparkDefinition spark, IRemoteShell 
         return new ClusterState(settings.ContainerName, running, report.Stdout.Trim());
     }
 
-    public async Task LaunchClusterStartAsync(LaunchClusterSettings settings, LaunchClusterStart start, CancellationToken cancellationToken)
+    public async Task LaunchClusterStartAsync(ClusterLaunch launch, CancellationToken cancellationToken)
     {
         // The script reuses a running container instead of starting a fresh one: always stop it first.
-        await LaunchClusterStopAsync(settings, cancellationToken);
-        var command = RemoteCommand.Action([.. LaunchClusterCommands.Start(settings, start)]) with { Timeout = TimeSpan.FromMinutes(15), MergeStderr = true };
+        await LaunchClusterStopAsync(launch.Settings, cancellationToken);
+        var command = RemoteCommand.Action([.. launch.Argv]) with { Timeout = TimeSpan.FromMinutes(15), MergeStderr = true };
         (await RunAsync(command, cancellationToken)).EnsureSuccess(Name, "launch-cluster.sh start");
     }
 

@@ -15,8 +15,8 @@ public interface ISparkHost
     /// <summary>The container's state and limits, or null when no container has that name or id.</summary>
     Task<ContainerInfo?> InspectContainerAsync(string container, CancellationToken cancellationToken);
 
-    /// <summary>Starts a detached container from <paramref name="spec"/> and returns its id.</summary>
-    Task<string> RunContainerAsync(ContainerLaunchSpec spec, CancellationToken cancellationToken);
+    /// <summary>Starts a detached container as <paramref name="launch"/> says and returns its id.</summary>
+    Task<string> RunContainerAsync(ContainerLaunch launch, CancellationToken cancellationToken);
 
     /// <summary>Starts an existing, stopped container.</summary>
     Task StartContainerAsync(string container, CancellationToken cancellationToken);
@@ -86,7 +86,7 @@ public interface ISparkHost
     Task<ClusterState> LaunchClusterStatusAsync(Hosts.LaunchClusterSettings settings, CancellationToken cancellationToken);
 
     /// <summary>Stops any cluster container with the same flags, then starts detached and execs the serve command.</summary>
-    Task LaunchClusterStartAsync(Hosts.LaunchClusterSettings settings, LaunchClusterStart start, CancellationToken cancellationToken);
+    Task LaunchClusterStartAsync(ClusterLaunch launch, CancellationToken cancellationToken);
 
     Task LaunchClusterStopAsync(Hosts.LaunchClusterSettings settings, CancellationToken cancellationToken);
 

@@ -10,7 +10,8 @@ namespace SparkControl.Core.Hosts;
 /// </summary>
 public static class LaunchClusterCommands
 {
-    public static ValueArray<string> Start(LaunchClusterSettings settings, LaunchClusterStart start)
+    /// <remarks>Internal: a start's argv is made once, by <see cref="ClusterLaunch.Of"/>.</remarks>
+    internal static ValueArray<string> Start(LaunchClusterSettings settings, LaunchClusterStart start)
     {
         var argv = ImmutableArray.CreateBuilder<string>();
         argv.Add("env");

@@ -18,11 +18,16 @@ public enum LaunchKind
 /// Everything needed to start one model on one Spark, and the exact command that will run. The preview on the
 /// Models page and the swap both come from here, so what the operator reads is what runs.
 /// </summary>
-public sealed record LaunchPlan(ModelDefinition Model, string Spark, LaunchKind Kind, ValueArray<string> Argv)
+public sealed record LaunchPlan(ModelDefinition Model, string Spark, LaunchKind Kind)
 {
-    public ContainerLaunchSpec? Container { get; init; }
-    public LaunchClusterSettings? ClusterSettings { get; init; }
-    public LaunchClusterStart? ClusterStart { get; init; }
+    /// <summary>For a plain <c>docker run</c> (vLLM, NIM): the container and its argv.</summary>
+    public ContainerLaunch? Container { get; init; }
+
+    /// <summary>For a model on both Sparks: the launch-cluster.sh start and its argv.</summary>
+    public ClusterLaunch? Cluster { get; init; }
+
+    /// <summary>The command that starts the model, as it runs on the Spark.</summary>
+    public ValueArray<string> Argv => Container?.Argv ?? Cluster?.Argv ?? [];
 
     /// <summary>Secrets the Spark's env file must hold before the launch (names of environment variables).</summary>
     public ValueArray<string> SecretVariables { get; init; }
@@ -78,9 +83,9 @@ public sealed class LaunchPlanner(SecretStore secrets)
                 var nimCache = await spark.Host.ExpandHomeAsync(LaunchSpecs.NimCachePath, cancellationToken);
                 var spec = LaunchSpecs.Nim(model, definition, nimCache, envFile);
                 var hasKey = secrets.Reveal(SecretStore.NgcApiKey) is not null;
-                return new LaunchPlan(model, spark.Name, LaunchKind.DockerRun, DockerCommands.Run(spec))
+                return new LaunchPlan(model, spark.Name, LaunchKind.DockerRun)
                 {
-                    Container = spec,
+                    Container = ContainerLaunch.Of(spec),
                     SecretVariables = ["NGC_API_KEY"],
                     NeedsRegistryLogin = true,
                     Warnings = hasKey ? [] : ["NIM needs the NGC API key: set the secret ngc-api-key in Settings."],
@@ -110,11 +115,7 @@ public sealed class LaunchPlanner(SecretStore secrets)
                     Environment = [.. environment],
                     Labels = [.. LaunchSpecs.ModelLabels(model)],
                 };
-                return new LaunchPlan(model, spark.Name, LaunchKind.LaunchCluster, LaunchClusterCommands.Start(settings, start))
-                {
-                    ClusterSettings = settings,
-                    ClusterStart = start,
-                };
+                return new LaunchPlan(model, spark.Name, LaunchKind.LaunchCluster) { Cluster = ClusterLaunch.Of(settings, start) };
             }
 
             default:
@@ -122,7 +123,7 @@ public sealed class LaunchPlanner(SecretStore secrets)
                 // HF_TOKEN goes to the download step only (on stdin): the swap fetches the weights before the launch, so
                 // the container runs offline and never holds the token (docker inspect, --trust-remote-code).
                 var spec = LaunchSpecs.Vllm(model, definition, hfCache, localReal);
-                return new LaunchPlan(model, spark.Name, LaunchKind.DockerRun, DockerCommands.Run(spec)) { Container = spec };
+                return new LaunchPlan(model, spark.Name, LaunchKind.DockerRun) { Container = ContainerLaunch.Of(spec) };
             }
         }
     }

@@ -174,7 +174,7 @@ internal sealed partial class SwapRun
         }
     }
 
-    private string ContainerName => _launch?.ClusterSettings?.ContainerName ?? _launch?.Container?.Name ?? LaunchSpecs.ModelContainerName;
+    private string ContainerName => _launch?.Cluster?.Settings.ContainerName ?? _launch?.Container?.Spec.Name ?? LaunchSpecs.ModelContainerName;
 
     private async Task<PreflightFindings> PreflightAsync(CancellationToken cancellationToken)
     {
@@ -282,17 +282,18 @@ internal sealed partial class SwapRun
             _launched = true;
             if (plan.Kind == LaunchKind.LaunchCluster)
             {
-                await Head.Host.LaunchClusterStartAsync(plan.ClusterSettings!, plan.ClusterStart!, cancellationToken).ConfigureAwait(false);
+                await Head.Host.LaunchClusterStartAsync(plan.Cluster!, cancellationToken).ConfigureAwait(false);
             }
             else
             {
                 // The name is the panel's own: a stopped model container from an earlier swap makes way.
-                if (await Head.Host.InspectContainerAsync(plan.Container!.Name, cancellationToken).ConfigureAwait(false) is not null)
+                var container = plan.Container!;
+                if (await Head.Host.InspectContainerAsync(container.Spec.Name, cancellationToken).ConfigureAwait(false) is not null)
                 {
-                    await Head.Host.RemoveContainerAsync(plan.Container.Name, cancellationToken).ConfigureAwait(false);
+                    await Head.Host.RemoveContainerAsync(container.Spec.Name, cancellationToken).ConfigureAwait(false);
                 }
 
-                await Head.Host.RunContainerAsync(plan.Container, cancellationToken).ConfigureAwait(false);
+                await Head.Host.RunContainerAsync(container, cancellationToken).ConfigureAwait(false);
             }
         }
         finally
@@ -578,12 +579,12 @@ internal sealed partial class SwapRun
         {
             if (_launch.Kind == LaunchKind.LaunchCluster)
             {
-                await Head.Host.LaunchClusterStopAsync(_launch.ClusterSettings!, timeout.Token).ConfigureAwait(false);
+                await Head.Host.LaunchClusterStopAsync(_launch.Cluster!.Settings, timeout.Token).ConfigureAwait(false);
             }
-            else if (await Head.Host.InspectContainerAsync(_launch.Container!.Name, timeout.Token).ConfigureAwait(false) is not null)
+            else if (await Head.Host.InspectContainerAsync(_launch.Container!.Spec.Name, timeout.Token).ConfigureAwait(false) is not null)
             {
-                await Head.Host.StopContainerAsync(_launch.Container.Name, TimeSpan.FromSeconds(10), timeout.Token).ConfigureAwait(false);
-                await Head.Host.RemoveContainerAsync(_launch.Container.Name, timeout.Token).ConfigureAwait(false);
+                await Head.Host.StopContainerAsync(_launch.Container.Spec.Name, TimeSpan.FromSeconds(10), timeout.Token).ConfigureAwait(false);
+                await Head.Host.RemoveContainerAsync(_launch.Container.Spec.Name, timeout.Token).ConfigureAwait(false);
             }
         }
         catch (Exception ex) when (ex is SparkUnreachableException or SparkCommandException or RemoteCommandTimeoutException or OperationCanceledException)

@@ -5,6 +5,7 @@ using SparkControl.Core.Catalog;
 using SparkControl.Core.Sparks;
 using SparkControl.Core.Swaps;
 using SparkControl.Sim.Hosting;
+using SparkControl.Core.Hosts;
 
 namespace SparkControl.Sim.Demo;
 
@@ -26,7 +27,7 @@ public sealed partial class DemoBootstrapper(
 
         foreach (var service in DemoSpark.ServiceContainers())
         {
-            await host.RunContainerAsync(service, stoppingToken).ConfigureAwait(false);
+            await host.RunContainerAsync(ContainerLaunch.Of(service), stoppingToken).ConfigureAwait(false);
         }
 
         var initial = options.Value.InitialModel;

@@ -115,9 +115,10 @@ public sealed class SimulatedSparkHost : ISparkHost, IAsyncDisposable
         return Task.FromResult(Find(container)?.Info());
     }
 
-    public Task<string> RunContainerAsync(ContainerLaunchSpec spec, CancellationToken cancellationToken)
+    public Task<string> RunContainerAsync(ContainerLaunch launch, CancellationToken cancellationToken)
     {
         EnsureReachable();
+        var spec = launch.Spec;
         var container = new SimContainer(spec, _time);
         if (!_containers.TryAdd(spec.Name, container))
         {
@@ -399,17 +400,18 @@ public sealed class SimulatedSparkHost : ISparkHost, IAsyncDisposable
         return Task.FromResult(new ClusterState(settings.ContainerName, nodes.ToDictionary(n => n, _ => running), running ? "RUNNING" : "NOT running"));
     }
 
-    public async Task LaunchClusterStartAsync(Core.Hosts.LaunchClusterSettings settings, LaunchClusterStart start, CancellationToken cancellationToken)
+    public async Task LaunchClusterStartAsync(ClusterLaunch launch, CancellationToken cancellationToken)
     {
+        var (settings, start) = (launch.Settings, launch.Start);
         await LaunchClusterStopAsync(settings, cancellationToken).ConfigureAwait(false);
-        await RunContainerAsync(new ContainerLaunchSpec
+        await RunContainerAsync(ContainerLaunch.Of(new ContainerLaunchSpec
         {
             Name = settings.ContainerName,
             Image = settings.Image ?? "vllm-node",
             Command = [.. start.ServeCommand],
             Mounts = [.. start.Volumes],
             RemoveOnExit = true,
-        }, cancellationToken).ConfigureAwait(false);
+        }), cancellationToken).ConfigureAwait(false);
     }
 
     public async Task LaunchClusterStopAsync(Core.Hosts.LaunchClusterSettings settings, CancellationToken cancellationToken)

@@ -104,7 +104,7 @@ public sealed class LaunchSpecTests
         var missing = await planner.PlanAsync(Model(new LocalSource("spark-1", "/home/nvidia/models/gone")), spark, CancellationToken.None);
 
         Assert.Empty(linked.Blockers);
-        Assert.Contains(new BindMount("/home/nvidia/models/ft-v2", "/home/nvidia/models/current", ReadOnly: true), linked.Container!.Mounts);
+        Assert.Contains(new BindMount("/home/nvidia/models/ft-v2", "/home/nvidia/models/current", ReadOnly: true), linked.Container!.Spec.Mounts);
         Assert.Equal(["path '/etc/ft' is not under an allow-listed root (/home/nvidia/models)"], outside.Blockers);
         Assert.Equal(["/home/nvidia/models/escape resolves to /etc/ft, which is outside the allow-listed roots (/home/nvidia/models)"], escaping.Blockers);
         Assert.Equal(["/home/nvidia/models/gone does not exist on spark-1"], missing.Blockers);

@@ -68,10 +68,10 @@ public sealed class FakeSparkHost(string name = "fake") : ISparkHost
     public Task<ContainerInfo?> InspectContainerAsync(string container, CancellationToken cancellationToken) =>
         Task.FromResult(Details.GetValueOrDefault(container));
 
-    public Task<string> RunContainerAsync(ContainerLaunchSpec spec, CancellationToken cancellationToken)
+    public Task<string> RunContainerAsync(ContainerLaunch launch, CancellationToken cancellationToken)
     {
-        Launched.Add(spec);
-        return Task.FromResult(spec.Name + "-id");
+        Launched.Add(launch.Spec);
+        return Task.FromResult(launch.Spec.Name + "-id");
     }
 
     public Task StartContainerAsync(string container, CancellationToken cancellationToken)
@@ -174,7 +174,7 @@ public sealed class FakeSparkHost(string name = "fake") : ISparkHost
     public Task<ClusterState> LaunchClusterStatusAsync(SparkControl.Core.Hosts.LaunchClusterSettings settings, CancellationToken cancellationToken) =>
         Task.FromResult(new ClusterState(settings.ContainerName, new Dictionary<string, bool>(), string.Empty));
 
-    public Task LaunchClusterStartAsync(SparkControl.Core.Hosts.LaunchClusterSettings settings, LaunchClusterStart start, CancellationToken cancellationToken) => Task.CompletedTask;
+    public Task LaunchClusterStartAsync(ClusterLaunch launch, CancellationToken cancellationToken) => Task.CompletedTask;
 
     public Task LaunchClusterStopAsync(SparkControl.Core.Hosts.LaunchClusterSettings settings, CancellationToken cancellationToken)
     {

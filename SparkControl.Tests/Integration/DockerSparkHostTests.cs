@@ -44,7 +44,7 @@ public sealed class DockerSparkHostTests(DockerdFixture docker, SshdFixture sshd
         var spec = ModelSpec(name, port, ("SPARKCONTROL_SIM_LOAD_SECONDS", "1"));
         Assert.Null(spec.Gpus);
 
-        var id = await _host.RunContainerAsync(spec, CancellationToken.None);
+        var id = await _host.RunContainerAsync(ContainerLaunch.Of(spec), CancellationToken.None);
         var listed = (await _host.ListContainersAsync(CancellationToken.None)).Single(c => c.Name == name);
         using var follow = new CancellationTokenSource(Wait.ContainerTimeout);
         var followed = new List<string>();
@@ -95,7 +95,7 @@ public sealed class DockerSparkHostTests(DockerdFixture docker, SshdFixture sshd
         var spec = ModelSpec(name, Tools.FreePort(), ("SPARKCONTROL_SIM_FAIL", "oom"), ("SPARKCONTROL_SIM_LOAD_SECONDS", "0.2"), ("SPARKCONTROL_SIM_OOM_LIMIT_MB", "4096"))
             with { MemoryLimitBytes = 160L << 20, MemorySwapLimitBytes = 160L << 20 };
 
-        await _host.RunContainerAsync(spec, CancellationToken.None);
+        await _host.RunContainerAsync(ContainerLaunch.Of(spec), CancellationToken.None);
         ContainerInfo? info = null;
         await Wait.UntilAsync(async () => (info = await _host.InspectContainerAsync(name, CancellationToken.None))!.Status == ContainerStatus.Exited, "the container was killed", Wait.ContainerTimeout);
 
@@ -109,7 +109,7 @@ public sealed class DockerSparkHostTests(DockerdFixture docker, SshdFixture sshd
     public async Task UpdateMemoryLimit_RunningContainer_IsReadBackByInspect()
     {
         var name = Unique("limits");
-        await _host.RunContainerAsync(new ContainerLaunchSpec
+        await _host.RunContainerAsync(ContainerLaunch.Of(new ContainerLaunchSpec
         {
             Name = name,
             Image = DockerdFixture.BaseImage,
@@ -118,7 +118,7 @@ public sealed class DockerSparkHostTests(DockerdFixture docker, SshdFixture sshd
             Mounts = [new BindMount("/usr", "/usr", true)],
             Entrypoint = "sleep",
             Command = ["600"],
-        }, CancellationToken.None);
+        }), CancellationToken.None);
 
         await _host.UpdateMemoryLimitAsync(name, 256L << 20, 256L << 20, CancellationToken.None);
         var info = await _host.InspectContainerAsync(name, CancellationToken.None);
@@ -222,7 +222,7 @@ public sealed class DockerSparkHostTests(DockerdFixture docker, SshdFixture sshd
         var name = Unique("nim");
         var key = $"nvapi-{Guid.NewGuid():N}";
         var path = await _host.WriteSecretsEnvFileAsync(new Dictionary<string, string> { ["NGC_API_KEY"] = key }, CancellationToken.None);
-        await _host.RunContainerAsync(ModelSpec(name, Tools.FreePort(), ("SPARKCONTROL_SIM_LOAD_SECONDS", "1")) with { EnvFile = path }, CancellationToken.None);
+        await _host.RunContainerAsync(ContainerLaunch.Of(ModelSpec(name, Tools.FreePort(), ("SPARKCONTROL_SIM_LOAD_SECONDS", "1")) with { EnvFile = path }), CancellationToken.None);
 
         await _host.RemoveSecretsEnvFileAsync(CancellationToken.None);
         await _host.RemoveSecretsEnvFileAsync(CancellationToken.None);

@@ -63,7 +63,7 @@ public sealed class LaunchClusterTests(DockerdFixture docker, SshdFixture sshd) 
         var settings = Settings();
         var port = Tools.FreePort();
 
-        await _host.LaunchClusterStartAsync(settings, Start(port), CancellationToken.None);
+        await _host.LaunchClusterStartAsync(ClusterLaunch.Of(settings, Start(port)), CancellationToken.None);
         await Wait.UntilAsync(() => AnswersAsync(port), "the model served through launch-cluster.sh answers", Wait.ContainerTimeout);
         var status = await _host.LaunchClusterStatusAsync(settings, CancellationToken.None);
         var firstId = (await docker.DockerAsync(["inspect", "-f", "{{.Id}}", settings.ContainerName])).Stdout.Trim();
@@ -91,10 +91,10 @@ public sealed class LaunchClusterTests(DockerdFixture docker, SshdFixture sshd) 
         var settings = Settings();
         var first = Tools.FreePort();
         var second = Tools.FreePort();
-        await _host.LaunchClusterStartAsync(settings, Start(first), CancellationToken.None);
+        await _host.LaunchClusterStartAsync(ClusterLaunch.Of(settings, Start(first)), CancellationToken.None);
         await Wait.UntilAsync(() => AnswersAsync(first), "the first model answers", Wait.ContainerTimeout);
 
-        await _host.LaunchClusterStartAsync(settings, Start(second), CancellationToken.None);
+        await _host.LaunchClusterStartAsync(ClusterLaunch.Of(settings, Start(second)), CancellationToken.None);
         await Wait.UntilAsync(() => AnswersAsync(second), "the second model answers", Wait.ContainerTimeout);
 
         Assert.False(await AnswersAsync(first));
@@ -127,7 +127,7 @@ public sealed class LaunchClusterTests(DockerdFixture docker, SshdFixture sshd) 
             var settings = Settings("127.0.0.1", "sc-worker");
             var port = Tools.FreePort();
 
-            await _host.LaunchClusterStartAsync(settings, Start(port), CancellationToken.None);
+            await _host.LaunchClusterStartAsync(ClusterLaunch.Of(settings, Start(port)), CancellationToken.None);
             await Wait.UntilAsync(() => AnswersAsync(port), "the head serves the model", Wait.ContainerTimeout);
             await Wait.UntilAsync(async () => (await workerDocker.DockerAsync(["logs", settings.ContainerName], check: false)).Stdout.Contains("headless mode", StringComparison.Ordinal),
                 "the worker runs its headless shard", Wait.ContainerTimeout);

@@ -117,13 +117,13 @@ public sealed class GpuReplayTests
             new SimSparkSettings { Replay = replay, ReplaySpeed = 4, ReplayWhenServing = true, GpuSampleInterval = TimeSpan.FromSeconds(1), FixedLoadTime = TimeSpan.FromSeconds(5) }, time);
 
         var idle = await WatchAsync(host, time, 3);
-        await host.RunContainerAsync(new ContainerLaunchSpec
+        await host.RunContainerAsync(ContainerLaunch.Of(new ContainerLaunchSpec
         {
             Name = "sparkcontrol-llm",
             Image = "vllm/vllm-openai:v0.11.0",
             Entrypoint = "vllm",
             Command = ["serve", "org/model", "--served-model-name", "m", "--port", "8000"],
-        }, CancellationToken.None);
+        }), CancellationToken.None);
         await Wait.UntilAsync(() =>
         {
             time.Advance(TimeSpan.FromMilliseconds(500));

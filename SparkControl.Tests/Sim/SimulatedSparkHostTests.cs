@@ -51,7 +51,7 @@ public sealed class SimulatedSparkHostTests : IAsyncLifetime
     public async Task OutOfMemory_ExitsWith137AndOomKilled()
     {
         _host.FailNextLaunch(SimFailure.OutOfMemory);
-        await _host.RunContainerAsync(Model(), CancellationToken.None);
+        await _host.RunContainerAsync(ContainerLaunch.Of(Model()), CancellationToken.None);
 
         var info = await RunUntilExitAsync("sparkcontrol-llm");
 
@@ -64,7 +64,7 @@ public sealed class SimulatedSparkHostTests : IAsyncLifetime
     public async Task BadFlagFailure_ExitsWith1AndAValueErrorLine()
     {
         _host.FailNextLaunch(SimFailure.BadFlag);
-        await _host.RunContainerAsync(Model(), CancellationToken.None);
+        await _host.RunContainerAsync(ContainerLaunch.Of(Model()), CancellationToken.None);
 
         var info = await RunUntilExitAsync("sparkcontrol-llm");
         var logs = await _host.GetLogsAsync("sparkcontrol-llm", LogQuery.Last(5), CancellationToken.None);
@@ -77,7 +77,7 @@ public sealed class SimulatedSparkHostTests : IAsyncLifetime
     [Fact]
     public async Task UnknownFlag_ExitsWith2LikeArgparse()
     {
-        await _host.RunContainerAsync(Model("--no-such-flag"), CancellationToken.None);
+        await _host.RunContainerAsync(ContainerLaunch.Of(Model("--no-such-flag")), CancellationToken.None);
 
         var info = await RunUntilExitAsync("sparkcontrol-llm");
         var logs = await _host.GetLogsAsync("sparkcontrol-llm", LogQuery.Last(5), CancellationToken.None);
@@ -90,7 +90,7 @@ public sealed class SimulatedSparkHostTests : IAsyncLifetime
     public async Task CrashMidLoad_ExitsWith1AfterSomeLoading()
     {
         _host.FailNextLaunch(SimFailure.CrashMidLoad);
-        await _host.RunContainerAsync(Model(), CancellationToken.None);
+        await _host.RunContainerAsync(ContainerLaunch.Of(Model()), CancellationToken.None);
 
         var info = await RunUntilExitAsync("sparkcontrol-llm");
         var logs = await _host.GetLogsAsync("sparkcontrol-llm", new LogQuery(null), CancellationToken.None);
@@ -104,7 +104,7 @@ public sealed class SimulatedSparkHostTests : IAsyncLifetime
     [Fact]
     public async Task Stop_RunningModel_ExitsCleanlyAndFollowEnds()
     {
-        await _host.RunContainerAsync(Model(), CancellationToken.None);
+        await _host.RunContainerAsync(ContainerLaunch.Of(Model()), CancellationToken.None);
         var followed = new List<string>();
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         var follow = Task.Run(async () =>
@@ -140,7 +140,7 @@ public sealed class SimulatedSparkHostTests : IAsyncLifetime
         // A plain bind (no sharing options, as when a bind to port 0 looks for a free port) must find it taken.
         static void AssertTaken(int port) => Assert.Equal(98 /* EADDRINUSE */, PlainBind.ErrorBinding(port));
 
-        await _host.RunContainerAsync(Model(), CancellationToken.None);
+        await _host.RunContainerAsync(ContainerLaunch.Of(Model()), CancellationToken.None);
         var endpoint = _host.GetEndpoint(8000);
         AssertTaken(endpoint.Port);
 
@@ -161,9 +161,9 @@ public sealed class SimulatedSparkHostTests : IAsyncLifetime
     [Fact]
     public async Task RunContainer_NameInUse_IsRefusedLikeDocker()
     {
-        await _host.RunContainerAsync(Model(), CancellationToken.None);
+        await _host.RunContainerAsync(ContainerLaunch.Of(Model()), CancellationToken.None);
 
-        var error = await Assert.ThrowsAsync<SparkCommandException>(() => _host.RunContainerAsync(Model(), CancellationToken.None));
+        var error = await Assert.ThrowsAsync<SparkCommandException>(() => _host.RunContainerAsync(ContainerLaunch.Of(Model()), CancellationToken.None));
 
         Assert.Contains("is already in use", error.Message, StringComparison.Ordinal);
     }

@@ -46,10 +46,10 @@ public sealed class GatedSparkHost(ISparkHost inner) : ISparkHost
 
     public Task<ContainerInfo?> InspectContainerAsync(string container, CancellationToken cancellationToken) => inner.InspectContainerAsync(container, cancellationToken);
 
-    public async Task<string> RunContainerAsync(ContainerLaunchSpec spec, CancellationToken cancellationToken)
+    public async Task<string> RunContainerAsync(ContainerLaunch launch, CancellationToken cancellationToken)
     {
         await PassAsync(nameof(RunContainerAsync), cancellationToken);
-        return await inner.RunContainerAsync(spec, cancellationToken);
+        return await inner.RunContainerAsync(launch, cancellationToken);
     }
 
     public Task StartContainerAsync(string container, CancellationToken cancellationToken) => inner.StartContainerAsync(container, cancellationToken);
@@ -116,7 +116,7 @@ public sealed class GatedSparkHost(ISparkHost inner) : ISparkHost
 
     public Task<ClusterState> LaunchClusterStatusAsync(LaunchClusterSettings settings, CancellationToken cancellationToken) => inner.LaunchClusterStatusAsync(settings, cancellationToken);
 
-    public Task LaunchClusterStartAsync(LaunchClusterSettings settings, LaunchClusterStart start, CancellationToken cancellationToken) => inner.LaunchClusterStartAsync(settings, start, cancellationToken);
+    public Task LaunchClusterStartAsync(ClusterLaunch launch, CancellationToken cancellationToken) => inner.LaunchClusterStartAsync(launch, cancellationToken);
 
     public Task LaunchClusterStopAsync(LaunchClusterSettings settings, CancellationToken cancellationToken) => inner.LaunchClusterStopAsync(settings, cancellationToken);
 

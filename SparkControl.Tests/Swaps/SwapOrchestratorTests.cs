@@ -133,7 +133,7 @@ public sealed class SwapOrchestratorTests
             new ServiceDefinition { Spark = "spark-1", Name = "asr", Kind = ServiceKind.ParakeetAsr, Container = "asr", Port = 9000, MemoryEstimateGiB = 6 },
         };
         await using var world = await SwapWorld.CreateAsync(services: services);
-        await world.Sim.RunContainerAsync(new ContainerLaunchSpec { Name = "asr", Image = "sparkcontrol/sim-parakeet-asr:demo" }, CancellationToken.None);
+        await world.Sim.RunContainerAsync(ContainerLaunch.Of(new ContainerLaunchSpec { Name = "asr", Image = "sparkcontrol/sim-parakeet-asr:demo" }), CancellationToken.None);
 
         var blocked = await world.SwapAsync("greedy");
         var preview = await world.Swaps.PreviewAsync(new SwapRequest("greedy", "spark-1", "test") { StopServices = ["asr"] }, CancellationToken.None);
