@@ -64,7 +64,7 @@ public class GpuLedgerBenchmarks
         _tracker = new GpuBusyTracker(
             fleet,
             new FixedActivity(Loaded),
-            new GpuLedgerStore(new SparkControlStore(new DataDirectory(_data), new SparkControl.Core.Storage.StorageHealth(TimeProvider.System, NullLogger<SparkControl.Core.Storage.StorageHealth>.Instance), NullLogger<SparkControlStore>.Instance)),
+            new GpuLedgerStore(new SparkControlStore(new DataDirectory(_data), SparkControl.Web.Hosting.DatabaseSchema.Create(), new SparkControl.Core.Storage.StorageHealth(TimeProvider.System, NullLogger<SparkControl.Core.Storage.StorageHealth>.Instance), NullLogger<SparkControlStore>.Instance)),
             new SparkControlMetrics(new BenchmarkMeterFactory()),
             time,
             new FixedOptions(options),

@@ -17,7 +17,7 @@ public static class GpuLedgerSize
         var data = Directory.CreateTempSubdirectory("sc-ledger-size-");
         try
         {
-            var store = new SparkControlStore(new DataDirectory(data.FullName), new SparkControl.Core.Storage.StorageHealth(TimeProvider.System, NullLogger<SparkControl.Core.Storage.StorageHealth>.Instance), NullLogger<SparkControlStore>.Instance);
+            var store = new SparkControlStore(new DataDirectory(data.FullName), SparkControl.Web.Hosting.DatabaseSchema.Create(), new SparkControl.Core.Storage.StorageHealth(TimeProvider.System, NullLogger<SparkControl.Core.Storage.StorageHealth>.Instance), NullLogger<SparkControlStore>.Instance);
             var ledger = new GpuLedgerStore(store);
             var start = LedgerTime.Day(DateTimeOffset.UtcNow).AddDays(-30);
             string[] sparks = ["spark-1", "spark-2"];

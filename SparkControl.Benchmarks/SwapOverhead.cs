@@ -169,7 +169,7 @@ public static class SwapOverhead
             var catalog = new ModelCatalog(time);
             catalog.Publish(new CatalogSnapshot([.. models], []));
             var data = new DataDirectory(_data.Path);
-            var store = new SparkControlStore(data, new SparkControl.Core.Storage.StorageHealth(TimeProvider.System, NullLogger<SparkControl.Core.Storage.StorageHealth>.Instance), NullLogger<SparkControlStore>.Instance);
+            var store = SparkControl.Tests.Infrastructure.TestStores.Open(data);
             var options = new StaticOptionsMonitor<SparkControlOptions>(new SparkControlOptions());
             var metrics = new SparkControlMetrics(_meters);
             var http = new HttpClient(new SocketsHttpHandler { ConnectTimeout = TimeSpan.FromSeconds(5) }) { Timeout = Timeout.InfiniteTimeSpan };

@@ -9,6 +9,21 @@ public sealed record AuditEntry(long Id, DateTimeOffset At, string Actor, string
 /// <summary>The audit log of operator actions (stop, restart, limits, host actions, swaps), in the SQLite store.</summary>
 public sealed class AuditLog(SparkControlStore store, TimeProvider time)
 {
+    /// <summary>The audit log's table (schema version 1).</summary>
+    public static readonly IReadOnlyList<StoreMigration> Migrations =
+    [
+        new(1, "audit log", """
+                CREATE TABLE audit_log (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    at TEXT NOT NULL,
+                    actor TEXT NOT NULL,
+                    action TEXT NOT NULL,
+                    target TEXT NOT NULL,
+                    detail TEXT NULL
+                );
+            """),
+    ];
+
     public bool IsAvailable => store.IsAvailable;
 
     /// <summary>Records an action; when it cannot be saved the action still happens, the failure is reported, and this returns false.</summary>

@@ -20,6 +20,32 @@ public sealed record LedgerBucket(string Spark, string? Model, DateTimeOffset Bu
 /// </summary>
 public sealed class GpuLedgerStore(SparkControlStore store)
 {
+    /// <summary>The GPU busy ledger: seconds per state by Spark, model ('' for none) and bucket start (Unix seconds, UTC), rolled up per minute, hour and day; and the last sample counted per Spark, so a restart never counts twice (schema version 3).</summary>
+    public static readonly IReadOnlyList<StoreMigration> Migrations =
+    [
+        new(3, "GPU ledger", """
+                CREATE TABLE gpu_ledger_minute (
+                    spark TEXT NOT NULL, model TEXT NOT NULL, bucket INTEGER NOT NULL,
+                    busy REAL NOT NULL, loaded_idle REAL NOT NULL, loading REAL NOT NULL, no_model REAL NOT NULL, unknown REAL NOT NULL,
+                    PRIMARY KEY (bucket, spark, model)
+                ) WITHOUT ROWID;
+                CREATE TABLE gpu_ledger_hour (
+                    spark TEXT NOT NULL, model TEXT NOT NULL, bucket INTEGER NOT NULL,
+                    busy REAL NOT NULL, loaded_idle REAL NOT NULL, loading REAL NOT NULL, no_model REAL NOT NULL, unknown REAL NOT NULL,
+                    PRIMARY KEY (bucket, spark, model)
+                ) WITHOUT ROWID;
+                CREATE TABLE gpu_ledger_day (
+                    spark TEXT NOT NULL, model TEXT NOT NULL, bucket INTEGER NOT NULL,
+                    busy REAL NOT NULL, loaded_idle REAL NOT NULL, loading REAL NOT NULL, no_model REAL NOT NULL, unknown REAL NOT NULL,
+                    PRIMARY KEY (bucket, spark, model)
+                ) WITHOUT ROWID;
+                CREATE TABLE gpu_ledger_cursor (
+                    spark TEXT NOT NULL PRIMARY KEY,
+                    last_sample_ticks INTEGER NOT NULL
+                );
+            """),
+    ];
+
     public bool IsAvailable => store.IsAvailable;
 
     public string? UnavailableReason => store.UnavailableReason;

@@ -9,6 +9,22 @@ public sealed record ServiceStatusChange(string Spark, string Service, DateTimeO
 /// <summary>Status changes of services in the store, for timelines.</summary>
 public sealed class ServiceStatusLog(SparkControlStore store)
 {
+    /// <summary>The status changes of every service (schema version 1).</summary>
+    public static readonly IReadOnlyList<StoreMigration> Migrations =
+    [
+        new(1, "service status log", """
+                CREATE TABLE service_status_changes (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    spark TEXT NOT NULL,
+                    service TEXT NOT NULL,
+                    at TEXT NOT NULL,
+                    status TEXT NOT NULL,
+                    reason TEXT NOT NULL
+                );
+                CREATE INDEX ix_service_status_changes ON service_status_changes (spark, service, at);
+            """),
+    ];
+
     public bool IsAvailable => store.IsAvailable;
 
     /// <summary>Saves a change; false (and reported) when it cannot be saved.</summary>

@@ -4,19 +4,22 @@ using Microsoft.Extensions.Logging;
 namespace SparkControl.Core.Storage;
 
 /// <summary>
-/// The one SQLite store (<c>sparkcontrol.db</c> in the data directory) with versioned migrations. When the file
+/// The one SQLite store (<c>sparkcontrol.db</c> in the data directory): connections, and the schema the capabilities'
+/// migrations make (<see cref="StoreSchema"/>). When the file
 /// cannot be opened for writing the store reports itself unavailable and the features that need it say so.
 /// </summary>
 public sealed class SparkControlStore
 {
     public const string FileName = "sparkcontrol.db";
 
+    private readonly StoreSchema _schema;
     private readonly string _connectionString;
     private readonly ILogger<SparkControlStore> _logger;
     private readonly StorageHealth _health;
 
-    public SparkControlStore(DataDirectory dataDirectory, StorageHealth health, ILogger<SparkControlStore> logger)
+    public SparkControlStore(DataDirectory dataDirectory, StoreSchema schema, StorageHealth health, ILogger<SparkControlStore> logger)
     {
+        _schema = schema;
         _logger = logger;
         _health = health;
         DatabasePath = dataDirectory.Resolve(FileName);
@@ -99,7 +102,7 @@ public sealed class SparkControlStore
             connection.Open();
             Execute(connection, "PRAGMA journal_mode=WAL;");
             Execute(connection, "PRAGMA synchronous=NORMAL;");
-            SchemaVersion = Migrations.Apply(connection);
+            SchemaVersion = _schema.Apply(connection);
             return null;
         }
         catch (Exception ex) when (ex is SqliteException or IOException or UnauthorizedAccessException)

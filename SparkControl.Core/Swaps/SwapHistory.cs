@@ -15,6 +15,41 @@ public sealed record SwapHistoryQuery(string? Model = null, string? Spark = null
 /// </summary>
 public sealed class SwapHistory(SparkControlStore store)
 {
+    /// <summary>Swap history with phase timings, which ETAs come from, and what a failed swap left behind (schema version 2).</summary>
+    public static readonly IReadOnlyList<StoreMigration> Migrations =
+    [
+        new(2, "swap history", """
+                CREATE TABLE swaps (
+                    id TEXT PRIMARY KEY,
+                    target TEXT NOT NULL,
+                    sparks TEXT NOT NULL,
+                    model TEXT NULL,
+                    previous_model TEXT NULL,
+                    requester TEXT NOT NULL,
+                    phase TEXT NOT NULL,
+                    message TEXT NOT NULL,
+                    requested_at TEXT NOT NULL,
+                    ended_at TEXT NULL,
+                    rollback_of TEXT NULL,
+                    rolled_back_by TEXT NULL,
+                    exit_code INTEGER NULL,
+                    oom_killed INTEGER NOT NULL DEFAULT 0,
+                    failure TEXT NULL,
+                    log_lines TEXT NULL,
+                    command_line TEXT NULL
+                );
+                CREATE INDEX ix_swaps_requested ON swaps (requested_at);
+                CREATE INDEX ix_swaps_model ON swaps (model, phase);
+                CREATE TABLE swap_phases (
+                    swap_id TEXT NOT NULL REFERENCES swaps (id) ON DELETE CASCADE,
+                    phase TEXT NOT NULL,
+                    started_at TEXT NOT NULL,
+                    ended_at TEXT NULL,
+                    PRIMARY KEY (swap_id, phase)
+                );
+            """),
+    ];
+
     /// <summary>How many of a model's past successful swaps its ETA is computed from.</summary>
     public const int EtaSample = 20;
 

@@ -38,7 +38,7 @@ public sealed class GpuPageTests : UiTestContext
         var tracker = new GpuBusyTracker(
             _fleet,
             _activity,
-            new GpuLedgerStore(new SparkControlStore(new DataDirectory(dataDirectory), new SparkControl.Core.Storage.StorageHealth(TimeProvider.System, NullLogger<SparkControl.Core.Storage.StorageHealth>.Instance), NullLogger<SparkControlStore>.Instance)),
+            new GpuLedgerStore(TestStores.Open(dataDirectory)),
             new SparkControlMetrics(new TestMeterFactory()),
             _time,
             new StaticOptionsMonitor<SparkControlOptions>(new SparkControlOptions { Gpu = new GpuOptions { FlushInterval = TimeSpan.FromMinutes(10) } }),

@@ -35,7 +35,7 @@ public sealed class ServiceDetailPageTests : UiTestContext
 
     public ServiceDetailPageTests()
     {
-        var store = new SparkControlStore(new DataDirectory(_data.Path), new SparkControl.Core.Storage.StorageHealth(TimeProvider.System, NullLogger<SparkControl.Core.Storage.StorageHealth>.Instance), NullLogger<SparkControlStore>.Instance);
+        var store = TestStores.Open(_data.Path);
         var fleet = new SparkFleet(_time);
         ServiceDefinition[] services =
         [

@@ -40,7 +40,7 @@ public sealed class GpuBusyTrackerTests : IDisposable
     private GpuBusyTracker CreateTracker() => new(
         _fleet,
         _activity,
-        new GpuLedgerStore(new SparkControlStore(new DataDirectory(_data.Path), new SparkControl.Core.Storage.StorageHealth(TimeProvider.System, NullLogger<SparkControl.Core.Storage.StorageHealth>.Instance), NullLogger<SparkControlStore>.Instance)),
+        new GpuLedgerStore(TestStores.Open(_data.Path)),
         _metrics,
         _time,
         new StaticOptionsMonitor<SparkControlOptions>(_options),

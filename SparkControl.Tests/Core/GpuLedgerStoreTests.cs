@@ -14,7 +14,7 @@ public sealed class GpuLedgerStoreTests : IDisposable
 
     public GpuLedgerStoreTests()
     {
-        _sqlite = new SparkControlStore(new DataDirectory(_data.Path), new SparkControl.Core.Storage.StorageHealth(TimeProvider.System, NullLogger<SparkControl.Core.Storage.StorageHealth>.Instance), NullLogger<SparkControlStore>.Instance);
+        _sqlite = TestStores.Open(_data.Path);
         _store = new GpuLedgerStore(_sqlite);
     }
 
@@ -86,7 +86,7 @@ public sealed class GpuLedgerStoreTests : IDisposable
         using var command = connection.CreateCommand();
         command.CommandText = "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name LIKE 'gpu_ledger_%';";
 
-        Assert.Equal(SparkControl.Core.Storage.Migrations.Latest, _sqlite.SchemaVersion);
+        Assert.Equal(SparkControl.Web.Hosting.DatabaseSchema.Create().Latest, _sqlite.SchemaVersion);
         Assert.Equal(4L, command.ExecuteScalar());
     }
 

@@ -28,7 +28,7 @@ public sealed class HealthMonitorTests : IDisposable
     public HealthMonitorTests()
     {
         _fleet = new SparkFleet(_time);
-        _store = new SparkControlStore(new DataDirectory(_data.Path), new SparkControl.Core.Storage.StorageHealth(TimeProvider.System, NullLogger<SparkControl.Core.Storage.StorageHealth>.Instance), NullLogger<SparkControlStore>.Instance);
+        _store = TestStores.Open(_data.Path);
     }
 
     private HealthMonitor CreateMonitor(params ServiceDefinition[] services)

@@ -35,7 +35,7 @@ public sealed class ServiceActionsTests : IDisposable
     public ServiceActionsTests()
     {
         _fleet = new SparkFleet(_time);
-        _store = new SparkControlStore(new DataDirectory(_data.Path), new SparkControl.Core.Storage.StorageHealth(TimeProvider.System, NullLogger<SparkControl.Core.Storage.StorageHealth>.Instance), NullLogger<SparkControlStore>.Instance);
+        _store = TestStores.Open(_data.Path);
         _audit = new AuditLog(_store, _time);
         _metrics = new SparkControlMetrics(_meters);
         _health = new HealthMonitor(_fleet, new HealthProbe(new HttpClient(new FakeHttpHandler()), _time), new ServiceStatusLog(_store), _metrics,

@@ -51,7 +51,7 @@ public sealed class SwapWorld : IAsyncDisposable
     private SwapWorld(TempDirectory data)
     {
         Data = data;
-        Store = new SparkControlStore(new DataDirectory(data.Path), new SparkControl.Core.Storage.StorageHealth(TimeProvider.System, NullLogger<SparkControl.Core.Storage.StorageHealth>.Instance), NullLogger<SparkControlStore>.Instance);
+        Store = TestStores.Open(data.Path);
         History = new SwapHistory(Store);
         Metrics = new SparkControlMetrics(Meters);
         Fleet = new SparkFleet(TimeProvider.System);

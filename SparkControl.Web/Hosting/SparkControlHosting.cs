@@ -66,6 +66,7 @@ public static class SparkControlHosting
         services.AddSingleton<StorageHealth>();
         services.AddSingleton<EchoQueue>();
         services.AddSingleton(sp => new DataDirectory(sp.GetRequiredService<IOptions<SparkControlOptions>>().Value.DataDirectory, sp.GetRequiredService<StorageHealth>()));
+        services.AddSingleton(DatabaseSchema.Create());
         services.AddSingleton<SparkControlStore>();
         services.AddSingleton<ServiceStatusLog>();
         services.AddSingleton<SparkFleet>();
