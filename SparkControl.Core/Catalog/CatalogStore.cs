@@ -81,7 +81,7 @@ public sealed class CatalogStore
             }
 
             return custom with { Models = custom.Models.Add(model) };
-        }, cancellationToken);
+        }, cancellationToken).ConfigureAwait(false);
         return Current.Find(model.Id)!;
     }
 
@@ -109,7 +109,7 @@ public sealed class CatalogStore
             }
 
             return custom with { Overrides = custom.Overrides.SetItem(id, flags) };
-        }, cancellationToken);
+        }, cancellationToken).ConfigureAwait(false);
         return Current.Find(id)!;
     }
 
@@ -172,7 +172,7 @@ public sealed class CatalogStore
 
     private async Task ChangeAsync(Func<CustomCatalog, CustomCatalog> change, CancellationToken cancellationToken)
     {
-        await _writeGate.WaitAsync(cancellationToken);
+        await _writeGate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             // The file may have been edited by hand since it was read: start from what is on disk, so the edit is kept,
@@ -195,7 +195,7 @@ public sealed class CatalogStore
 
             var updated = change(onDisk);
             var written = Write(updated);
-            await _dataDirectory.WriteAtomicAsync(CustomFileName, written, cancellationToken);
+            await _dataDirectory.WriteAtomicAsync(CustomFileName, written, cancellationToken).ConfigureAwait(false);
             lock (_gate)
             {
                 (_custom, _customText) = (updated, written);

@@ -33,15 +33,15 @@ public static class LocalModelInspector
 {
     public static async Task<LocalModelCheck> InspectAsync(ISparkHost host, SparkDefinition spark, string path, CancellationToken cancellationToken)
     {
-        var (real, problem) = await ResolveInsideRootsAsync(host, spark, path, cancellationToken);
+        var (real, problem) = await ResolveInsideRootsAsync(host, spark, path, cancellationToken).ConfigureAwait(false);
         if (problem is not null)
         {
             return new LocalModelCheck(spark.Name, path, LocalModelKind.Missing, real, null, [problem]);
         }
 
-        var entries = await host.ListDirectoryAsync(real!, cancellationToken);
+        var entries = await host.ListDirectoryAsync(real!, cancellationToken).ConfigureAwait(false);
         var (kind, problems) = Classify(entries.Where(e => !e.IsDirectory).Select(e => e.Name).ToList(), real!);
-        var size = await host.GetDiskUsageAsync(real!, cancellationToken);
+        var size = await host.GetDiskUsageAsync(real!, cancellationToken).ConfigureAwait(false);
         return new LocalModelCheck(spark.Name, path, kind, real, size, problems);
     }
 
@@ -57,7 +57,7 @@ public static class LocalModelInspector
             return (null, pathError);
         }
 
-        var real = await host.RealPathAsync(path, cancellationToken);
+        var real = await host.RealPathAsync(path, cancellationToken).ConfigureAwait(false);
         if (real is null)
         {
             return (null, $"{path} does not exist on {spark.Name}");
@@ -118,12 +118,12 @@ public static class ModelDiscovery
             {
                 var (directory, depth) = pending.Dequeue();
                 visited++;
-                var entries = await host.ListDirectoryAsync(directory, cancellationToken);
+                var entries = await host.ListDirectoryAsync(directory, cancellationToken).ConfigureAwait(false);
                 var files = entries.Where(e => !e.IsDirectory).Select(e => e.Name).ToList();
                 if (files.Contains("config.json") || files.Contains("adapter_config.json"))
                 {
                     var (kind, problems) = LocalModelInspector.Classify(files, directory);
-                    var size = await host.GetDiskUsageAsync(directory, cancellationToken);
+                    var size = await host.GetDiskUsageAsync(directory, cancellationToken).ConfigureAwait(false);
                     var registered = catalog.Models.FirstOrDefault(m => m.Source is LocalSource local && local.Spark == spark.Name && local.Path == directory)?.Id;
                     found.Add(new DiscoveredModel(spark.Name, directory, kind, size, problems, registered));
                     continue;

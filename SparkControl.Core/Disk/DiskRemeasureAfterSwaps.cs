@@ -18,7 +18,7 @@ public sealed class DiskRemeasureAfterSwaps(SwapOrchestrator swaps, ModelCatalog
         var measured = new HashSet<string>(StringComparer.Ordinal);
         try
         {
-            await foreach (var board in swaps.WatchAsync(stoppingToken))
+            await foreach (var board in swaps.WatchAsync(stoppingToken).ConfigureAwait(false))
             {
                 var ready = board.Value.Latest.Where(s => s is { Phase: SwapPhase.Ready, ModelId: not null } && s.EndedAt >= since).ToList();
                 foreach (var swap in ready.Where(s => !measured.Contains(s.Id)))
@@ -26,7 +26,7 @@ public sealed class DiskRemeasureAfterSwaps(SwapOrchestrator swaps, ModelCatalog
                     // A failed measurement is kept as the entry's error, not thrown.
                     if (catalog.Current.Find(swap.ModelId!) is { } model)
                     {
-                        await disk.MeasureAsync(model, swap.Sparks, stoppingToken);
+                        await disk.MeasureAsync(model, swap.Sparks, stoppingToken).ConfigureAwait(false);
                     }
                 }
 

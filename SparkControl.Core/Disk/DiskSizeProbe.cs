@@ -56,7 +56,7 @@ public sealed partial class DiskSizeProbe(SparkFleet fleet, ModelCatalog catalog
 
     private async Task<IReadOnlyList<ModelDiskUsage>> MeasureAsync(ModelDefinition model, IEnumerable<SparkEntry> sparks, CancellationToken cancellationToken)
     {
-        var results = await Task.WhenAll(sparks.Select(spark => MeasureOnAsync(model, spark, cancellationToken)));
+        var results = await Task.WhenAll(sparks.Select(spark => MeasureOnAsync(model, spark, cancellationToken))).ConfigureAwait(false);
         _stream.Publish(current => current.SetItems(results.Select(r => KeyValuePair.Create(r.Key, r))));
         return results;
     }
@@ -67,7 +67,7 @@ public sealed partial class DiskSizeProbe(SparkFleet fleet, ModelCatalog catalog
         // One Spark at a time per model keeps du from competing with itself on one disk.
         foreach (var model in catalog.Current.Models)
         {
-            await MeasureAsync(model, cancellationToken);
+            await MeasureAsync(model, cancellationToken).ConfigureAwait(false);
         }
 
         var valid = catalog.Current.Models.SelectMany(m => SparksFor(m, fleet.Current).Select(s => $"{m.Id}@{s.Name}")).ToHashSet(StringComparer.Ordinal);
@@ -80,9 +80,9 @@ public sealed partial class DiskSizeProbe(SparkFleet fleet, ModelCatalog catalog
         var expected = model.DownloadSizeGiB is { } gib ? (long)(gib * (1L << 30)) : (long?)null;
         try
         {
-            var full = await spark.Host.ExpandHomeAsync(path, cancellationToken);
-            var bytes = await spark.Host.GetDiskUsageAsync(full, cancellationToken);
-            var space = await spark.Host.GetDiskSpaceAsync(bytes is null ? ParentOf(full) : full, cancellationToken);
+            var full = await spark.Host.ExpandHomeAsync(path, cancellationToken).ConfigureAwait(false);
+            var bytes = await spark.Host.GetDiskUsageAsync(full, cancellationToken).ConfigureAwait(false);
+            var space = await spark.Host.GetDiskSpaceAsync(bytes is null ? ParentOf(full) : full, cancellationToken).ConfigureAwait(false);
             return new ModelDiskUsage(model.Id, spark.Name, full, bytes is > 0, bytes, expected, space?.AvailableBytes, time.GetUtcNow(), null);
         }
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
@@ -107,11 +107,11 @@ public sealed partial class DiskSizeProbe(SparkFleet fleet, ModelCatalog catalog
             var changes = System.Threading.Channels.Channel.CreateBounded<bool>(new System.Threading.Channels.BoundedChannelOptions(1) { FullMode = System.Threading.Channels.BoundedChannelFullMode.DropOldest });
             var watchCatalog = PumpAsync(catalog.WatchAsync(stoppingToken), changes.Writer, stoppingToken);
             var watchFleet = PumpAsync(fleet.Stream.WatchAsync(stoppingToken), changes.Writer, stoppingToken);
-            await foreach (var _ in changes.Reader.ReadAllAsync(stoppingToken))
+            await foreach (var _ in changes.Reader.ReadAllAsync(stoppingToken).ConfigureAwait(false))
             {
                 try
                 {
-                    await MeasureAllAsync(stoppingToken);
+                    await MeasureAllAsync(stoppingToken).ConfigureAwait(false);
                 }
                 catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
                 {
@@ -119,7 +119,7 @@ public sealed partial class DiskSizeProbe(SparkFleet fleet, ModelCatalog catalog
                 }
             }
 
-            await Task.WhenAll(watchCatalog, watchFleet);
+            await Task.WhenAll(watchCatalog, watchFleet).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {

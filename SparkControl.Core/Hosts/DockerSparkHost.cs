@@ -79,13 +79,13 @@ public sealed partial class DockerSparkHost(SparkDefinition spark, IRemoteShell 
 
     public async Task<IReadOnlyList<ContainerSummary>> ListContainersAsync(CancellationToken cancellationToken)
     {
-        var result = await RunAsync(RemoteCommand.Read([.. DockerCommands.Ps()]), cancellationToken);
+        var result = await RunAsync(RemoteCommand.Read([.. DockerCommands.Ps()]), cancellationToken).ConfigureAwait(false);
         return DockerJson.ParsePs(result.EnsureSuccess(Name, "docker ps").Stdout);
     }
 
     public async Task<ContainerInfo?> InspectContainerAsync(string container, CancellationToken cancellationToken)
     {
-        var result = await RunAsync(RemoteCommand.Read([.. DockerCommands.Inspect(container)]), cancellationToken);
+        var result = await RunAsync(RemoteCommand.Read([.. DockerCommands.Inspect(container)]), cancellationToken).ConfigureAwait(false);
         if (!result.Succeeded && IsNoSuchContainer(result))
         {
             return null;
@@ -96,17 +96,17 @@ public sealed partial class DockerSparkHost(SparkDefinition spark, IRemoteShell 
 
     public async Task<string> RunContainerAsync(ContainerLaunch launch, CancellationToken cancellationToken)
     {
-        var result = await RunAsync(RemoteCommand.Action([.. launch.Argv]) with { Timeout = TimeSpan.FromMinutes(10) }, cancellationToken);
+        var result = await RunAsync(RemoteCommand.Action([.. launch.Argv]) with { Timeout = TimeSpan.FromMinutes(10) }, cancellationToken).ConfigureAwait(false);
         return result.EnsureSuccess(Name, $"docker run {launch.Spec.Name}").Stdout.Trim();
     }
 
     public async Task StartContainerAsync(string container, CancellationToken cancellationToken) =>
-        (await RunAsync(RemoteCommand.Action([.. DockerCommands.Start(container)]), cancellationToken)).EnsureSuccess(Name, $"docker start {container}");
+        (await RunAsync(RemoteCommand.Action([.. DockerCommands.Start(container)]), cancellationToken).ConfigureAwait(false)).EnsureSuccess(Name, $"docker start {container}");
 
     public async Task StopContainerAsync(string container, TimeSpan grace, CancellationToken cancellationToken)
     {
         var command = RemoteCommand.Action([.. DockerCommands.Stop(container, grace)]) with { Timeout = grace + TimeSpan.FromMinutes(1), Idempotent = true };
-        (await RunAsync(command, cancellationToken)).EnsureSuccess(Name, $"docker stop {container}");
+        (await RunAsync(command, cancellationToken).ConfigureAwait(false)).EnsureSuccess(Name, $"docker stop {container}");
     }
 
     /// <summary>
@@ -115,7 +115,7 @@ public sealed partial class DockerSparkHost(SparkDefinition spark, IRemoteShell 
     /// </summary>
     public async Task RemoveContainerAsync(string container, CancellationToken cancellationToken)
     {
-        var result = await RunAsync(RemoteCommand.Action([.. DockerCommands.Remove(container)]) with { Idempotent = true }, cancellationToken);
+        var result = await RunAsync(RemoteCommand.Action([.. DockerCommands.Remove(container)]) with { Idempotent = true }, cancellationToken).ConfigureAwait(false);
         if (result.Succeeded || IsNoSuchContainer(result))
         {
             return;
@@ -126,7 +126,7 @@ public sealed partial class DockerSparkHost(SparkDefinition spark, IRemoteShell 
             result.EnsureSuccess(Name, $"docker rm {container}");
         }
 
-        await WaitUntilRemovedAsync(container, cancellationToken);
+        await WaitUntilRemovedAsync(container, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -138,7 +138,7 @@ public sealed partial class DockerSparkHost(SparkDefinition spark, IRemoteShell 
     {
         var started = time.GetTimestamp();
         var pause = TimeSpan.FromMilliseconds(25);
-        while (await InspectContainerAsync(container, cancellationToken) is { } info)
+        while (await InspectContainerAsync(container, cancellationToken).ConfigureAwait(false) is { } info)
         {
             if (info.Running)
             {
@@ -147,7 +147,7 @@ public sealed partial class DockerSparkHost(SparkDefinition spark, IRemoteShell 
 
             if (!info.AutoRemove && info.Status != ContainerStatus.Removing)
             {
-                await RemoveContainerAsync(container, cancellationToken);
+                await RemoveContainerAsync(container, cancellationToken).ConfigureAwait(false);
                 return;
             }
 
@@ -156,7 +156,7 @@ public sealed partial class DockerSparkHost(SparkDefinition spark, IRemoteShell 
                 throw new SparkCommandException(Name, $"dockerd on {Name} has not removed the stopped container {container} in {RemovalTimeout.TotalSeconds:0} s; check 'docker ps -a' there, remove it with 'docker rm -f {container}' and try again.", 1, string.Empty);
             }
 
-            await Task.Delay(pause, time, cancellationToken);
+            await Task.Delay(pause, time, cancellationToken).ConfigureAwait(false);
             pause = TimeSpan.FromTicks(Math.Min(pause.Ticks * 2, TimeSpan.FromSeconds(1).Ticks));
         }
     }
@@ -164,7 +164,7 @@ public sealed partial class DockerSparkHost(SparkDefinition spark, IRemoteShell 
     public async Task<IReadOnlyList<string>> GetLogsAsync(string container, LogQuery query, CancellationToken cancellationToken)
     {
         var command = RemoteCommand.Read([.. DockerCommands.Logs(container, query, follow: false)]) with { MergeStderr = true };
-        var result = await RunAsync(command, cancellationToken);
+        var result = await RunAsync(command, cancellationToken).ConfigureAwait(false);
         return Lines(result.EnsureSuccess(Name, $"docker logs {container}").Stdout);
     }
 
@@ -187,7 +187,7 @@ public sealed partial class DockerSparkHost(SparkDefinition spark, IRemoteShell 
         var command = RemoteCommand.Read(
             "env", "TZ=UTC", "nvidia-smi", $"--query-gpu={string.Join(',', NvidiaSmi.SampleFields)}", "--format=csv,noheader,nounits",
             "-lms", ((int)gpuSampleInterval.TotalMilliseconds).ToString(CultureInfo.InvariantCulture));
-        await foreach (var line in shell.StreamAsync(command, cancellationToken))
+        await foreach (var line in shell.StreamAsync(command, cancellationToken).ConfigureAwait(false))
         {
             if (NvidiaSmi.ParseSample(line, NvidiaSmi.SampleFields) is { } sample)
             {
@@ -198,21 +198,21 @@ public sealed partial class DockerSparkHost(SparkDefinition spark, IRemoteShell 
 
     public async Task<IReadOnlyList<GpuComputeApp>> GetComputeAppsAsync(CancellationToken cancellationToken)
     {
-        var result = await RunAsync(RemoteCommand.Read("nvidia-smi", $"--query-compute-apps={string.Join(',', NvidiaSmi.ComputeAppFields)}", "--format=csv,noheader,nounits"), cancellationToken);
+        var result = await RunAsync(RemoteCommand.Read("nvidia-smi", $"--query-compute-apps={string.Join(',', NvidiaSmi.ComputeAppFields)}", "--format=csv,noheader,nounits"), cancellationToken).ConfigureAwait(false);
         return NvidiaSmi.ParseComputeApps(result.EnsureSuccess(Name, "nvidia-smi --query-compute-apps").Stdout);
     }
 
     public async Task<MemoryInfo> GetMemoryInfoAsync(CancellationToken cancellationToken)
     {
-        var result = await RunAsync(RemoteCommand.Read("cat", "/proc/meminfo"), cancellationToken);
+        var result = await RunAsync(RemoteCommand.Read("cat", "/proc/meminfo"), cancellationToken).ConfigureAwait(false);
         return Meminfo.Parse(result.EnsureSuccess(Name, "cat /proc/meminfo").Stdout);
     }
 
     /// <summary><c>du -sbL</c>: apparent size following symlinks, each inode once, so an HF cache repo is measured right.</summary>
     public async Task<long?> GetDiskUsageAsync(string path, CancellationToken cancellationToken)
     {
-        var target = await ExpandHomeAsync(path, cancellationToken);
-        var result = await RunAsync(RemoteCommand.Read("du", "-sbL", "--", target) with { Timeout = TimeSpan.FromMinutes(10) }, cancellationToken);
+        var target = await ExpandHomeAsync(path, cancellationToken).ConfigureAwait(false);
+        var result = await RunAsync(RemoteCommand.Read("du", "-sbL", "--", target) with { Timeout = TimeSpan.FromMinutes(10) }, cancellationToken).ConfigureAwait(false);
         var first = result.Stdout.Split('\t', '\n')[0];
         if (long.TryParse(first, NumberStyles.Integer, CultureInfo.InvariantCulture, out var bytes))
         {
@@ -224,8 +224,8 @@ public sealed partial class DockerSparkHost(SparkDefinition spark, IRemoteShell 
 
     public async Task<DiskSpace?> GetDiskSpaceAsync(string path, CancellationToken cancellationToken)
     {
-        var target = await ExpandHomeAsync(path, cancellationToken);
-        var result = await RunAsync(RemoteCommand.Read("df", "-B1", "--output=size,avail,target", "--", target), cancellationToken);
+        var target = await ExpandHomeAsync(path, cancellationToken).ConfigureAwait(false);
+        var result = await RunAsync(RemoteCommand.Read("df", "-B1", "--output=size,avail,target", "--", target), cancellationToken).ConfigureAwait(false);
         if (!result.Succeeded)
         {
             return null;
@@ -239,18 +239,18 @@ public sealed partial class DockerSparkHost(SparkDefinition spark, IRemoteShell 
     }
 
     public async Task<bool> PathExistsAsync(string path, CancellationToken cancellationToken) =>
-        (await RunAsync(RemoteCommand.Read("test", "-e", await ExpandHomeAsync(path, cancellationToken)), cancellationToken)).Succeeded;
+        (await RunAsync(RemoteCommand.Read("test", "-e", await ExpandHomeAsync(path, cancellationToken).ConfigureAwait(false)), cancellationToken).ConfigureAwait(false)).Succeeded;
 
     public async Task<string?> RealPathAsync(string path, CancellationToken cancellationToken)
     {
-        var result = await RunAsync(RemoteCommand.Read("realpath", "-e", "--", await ExpandHomeAsync(path, cancellationToken)), cancellationToken);
+        var result = await RunAsync(RemoteCommand.Read("realpath", "-e", "--", await ExpandHomeAsync(path, cancellationToken).ConfigureAwait(false)), cancellationToken).ConfigureAwait(false);
         return result.Succeeded ? result.Stdout.TrimEnd('\n') : null;
     }
 
     public async Task<IReadOnlyList<DirectoryEntry>> ListDirectoryAsync(string path, CancellationToken cancellationToken)
     {
-        var target = await ExpandHomeAsync(path, cancellationToken);
-        var result = await RunAsync(RemoteCommand.Read("find", target, "-mindepth", "1", "-maxdepth", "1", "-printf", "%y\\t%Y\\t%s\\t%f\\0"), cancellationToken);
+        var target = await ExpandHomeAsync(path, cancellationToken).ConfigureAwait(false);
+        var result = await RunAsync(RemoteCommand.Read("find", target, "-mindepth", "1", "-maxdepth", "1", "-printf", "%y\\t%Y\\t%s\\t%f\\0"), cancellationToken).ConfigureAwait(false);
         if (!result.Succeeded)
         {
             return [];
@@ -271,7 +271,7 @@ public sealed partial class DockerSparkHost(SparkDefinition spark, IRemoteShell 
 
     public async Task<string?> ReadFileAsync(string path, int maxBytes, CancellationToken cancellationToken)
     {
-        var result = await RunAsync(RemoteCommand.Read("head", "-c", maxBytes.ToString(CultureInfo.InvariantCulture), "--", await ExpandHomeAsync(path, cancellationToken)), cancellationToken);
+        var result = await RunAsync(RemoteCommand.Read("head", "-c", maxBytes.ToString(CultureInfo.InvariantCulture), "--", await ExpandHomeAsync(path, cancellationToken).ConfigureAwait(false)), cancellationToken).ConfigureAwait(false);
         return result.Succeeded ? result.Stdout : null;
     }
 
@@ -284,7 +284,7 @@ public sealed partial class DockerSparkHost(SparkDefinition spark, IRemoteShell 
 
         if (_home is null)
         {
-            var result = await RunAsync(RemoteCommand.Read("printenv", "HOME"), cancellationToken);
+            var result = await RunAsync(RemoteCommand.Read("printenv", "HOME"), cancellationToken).ConfigureAwait(false);
             _home = result.EnsureSuccess(Name, "printenv HOME").Stdout.Trim();
         }
 
@@ -292,7 +292,7 @@ public sealed partial class DockerSparkHost(SparkDefinition spark, IRemoteShell 
     }
 
     public async Task UpdateMemoryLimitAsync(string container, long memoryBytes, long swapBytes, CancellationToken cancellationToken) =>
-        (await RunAsync(RemoteCommand.Action([.. DockerCommands.UpdateMemory(container, memoryBytes, swapBytes)]) with { Idempotent = true }, cancellationToken))
+        (await RunAsync(RemoteCommand.Action([.. DockerCommands.UpdateMemory(container, memoryBytes, swapBytes)]) with { Idempotent = true }, cancellationToken).ConfigureAwait(false))
             .EnsureSuccess(Name, $"docker update {container}");
 
     public async Task<string> WriteSecretsEnvFileAsync(IReadOnlyDictionary<string, string> variables, CancellationToken cancellationToken)
@@ -308,31 +308,31 @@ public sealed partial class DockerSparkHost(SparkDefinition spark, IRemoteShell 
             content.Append(key).Append('=').Append(value).Append('\n');
         }
 
-        var directory = await ExpandHomeAsync(SecretsDirectory, cancellationToken);
+        var directory = await ExpandHomeAsync(SecretsDirectory, cancellationToken).ConfigureAwait(false);
         // The script is constant; the directory is its only argument; the secrets arrive on stdin.
         var command = RemoteCommand.Action(
             "sh", "-c", "umask 077 && mkdir -p -- \"$1\" && cat > \"$1/secrets.env.tmp\" && mv -f -- \"$1/secrets.env.tmp\" \"$1/secrets.env\"",
             "sparkcontrol-secrets", directory) with { Stdin = content.ToString(), Idempotent = true };
-        (await RunAsync(command, cancellationToken)).EnsureSuccess(Name, "writing the secrets env file");
+        (await RunAsync(command, cancellationToken).ConfigureAwait(false)).EnsureSuccess(Name, "writing the secrets env file");
         return $"{directory}/secrets.env";
     }
 
     public async Task RemoveSecretsEnvFileAsync(CancellationToken cancellationToken)
     {
-        var directory = await ExpandHomeAsync(SecretsDirectory, cancellationToken);
+        var directory = await ExpandHomeAsync(SecretsDirectory, cancellationToken).ConfigureAwait(false);
         var command = RemoteCommand.Action("rm", "-f", "--", $"{directory}/secrets.env", $"{directory}/secrets.env.tmp") with { Idempotent = true };
-        (await RunAsync(command, cancellationToken)).EnsureSuccess(Name, "removing the secrets env file");
+        (await RunAsync(command, cancellationToken).ConfigureAwait(false)).EnsureSuccess(Name, "removing the secrets env file");
     }
 
     public async Task RegistryLoginAsync(string registry, string username, string password, CancellationToken cancellationToken)
     {
         var command = RemoteCommand.Action([.. DockerCommands.Login(registry, username)]) with { Stdin = password, Idempotent = true };
-        (await RunAsync(command, cancellationToken)).EnsureSuccess(Name, $"docker login {registry}");
+        (await RunAsync(command, cancellationToken).ConfigureAwait(false)).EnsureSuccess(Name, $"docker login {registry}");
     }
 
     public async IAsyncEnumerable<DownloadProgress> DownloadModelAsync(HfDownload download, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        var cache = await ExpandHomeAsync(download.HfCachePath, cancellationToken);
+        var cache = await ExpandHomeAsync(download.HfCachePath, cancellationToken).ConfigureAwait(false);
         var folder = (download with { HfCachePath = cache }).CacheFolder;
         var argv = new List<string>
         {
@@ -355,11 +355,11 @@ public sealed partial class DockerSparkHost(SparkDefinition spark, IRemoteShell 
             {
                 while (!run.IsCompleted)
                 {
-                    await Task.WhenAny(run, Task.Delay(TimeSpan.FromSeconds(1), time, stop.Token));
+                    await Task.WhenAny(run, Task.Delay(TimeSpan.FromSeconds(1), time, stop.Token)).ConfigureAwait(false);
                     if (!run.IsCompleted)
                     {
-                        var bytes = await GetDiskUsageAsync(folder, stop.Token) ?? 0;
-                        await progress.Writer.WriteAsync(new DownloadProgress(bytes, download.ExpectedBytes, false), stop.Token);
+                        var bytes = await GetDiskUsageAsync(folder, stop.Token).ConfigureAwait(false) ?? 0;
+                        await progress.Writer.WriteAsync(new DownloadProgress(bytes, download.ExpectedBytes, false), stop.Token).ConfigureAwait(false);
                     }
                 }
             }
@@ -376,16 +376,16 @@ public sealed partial class DockerSparkHost(SparkDefinition spark, IRemoteShell 
             }
         }, CancellationToken.None);
 
-        await foreach (var update in progress.Reader.ReadAllAsync(cancellationToken))
+        await foreach (var update in progress.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
         {
             yield return update;
         }
 
-        await poll;
+        await poll.ConfigureAwait(false);
         CommandResult result;
         try
         {
-            result = await run;
+            result = await run.ConfigureAwait(false);
         }
         catch (SparkUnreachableException ex)
         {
@@ -399,14 +399,14 @@ public sealed partial class DockerSparkHost(SparkDefinition spark, IRemoteShell 
         }
 
         result.EnsureSuccess(Name, $"hf download {download.Repo}");
-        var done = await GetDiskUsageAsync(folder, cancellationToken) ?? 0;
+        var done = await GetDiskUsageAsync(folder, cancellationToken).ConfigureAwait(false) ?? 0;
         yield return new DownloadProgress(done, download.ExpectedBytes ?? done, true);
     }
 
     public async Task<ClusterState> LaunchClusterStatusAsync(LaunchClusterSettings settings, CancellationToken cancellationToken)
     {
-        var report = await RunAsync(RemoteCommand.Read([.. LaunchClusterCommands.Status(settings)]) with { MergeStderr = true }, cancellationToken);
-        var head = await InspectContainerAsync(settings.ContainerName, cancellationToken);
+        var report = await RunAsync(RemoteCommand.Read([.. LaunchClusterCommands.Status(settings)]) with { MergeStderr = true }, cancellationToken).ConfigureAwait(false);
+        var head = await InspectContainerAsync(settings.ContainerName, cancellationToken).ConfigureAwait(false);
         var running = new Dictionary<string, bool>(StringComparer.Ordinal);
         var lines = report.Stdout.Split('\n');
         var nodes = settings.Nodes.IsEmpty ? ["localhost"] : settings.Nodes.ToList();
@@ -429,29 +429,29 @@ public sealed partial class DockerSparkHost(SparkDefinition spark, IRemoteShell 
     public async Task LaunchClusterStartAsync(ClusterLaunch launch, CancellationToken cancellationToken)
     {
         // The script reuses a running container instead of starting a fresh one: always stop it first.
-        await LaunchClusterStopAsync(launch.Settings, cancellationToken);
+        await LaunchClusterStopAsync(launch.Settings, cancellationToken).ConfigureAwait(false);
         var command = RemoteCommand.Action([.. launch.Argv]) with { Timeout = TimeSpan.FromMinutes(15), MergeStderr = true };
-        (await RunAsync(command, cancellationToken)).EnsureSuccess(Name, "launch-cluster.sh start");
+        (await RunAsync(command, cancellationToken).ConfigureAwait(false)).EnsureSuccess(Name, "launch-cluster.sh start");
     }
 
     public async Task LaunchClusterStopAsync(LaunchClusterSettings settings, CancellationToken cancellationToken)
     {
         var command = RemoteCommand.Action([.. LaunchClusterCommands.Stop(settings)]) with { Timeout = TimeSpan.FromMinutes(5), MergeStderr = true, Idempotent = true };
-        (await RunAsync(command, cancellationToken)).EnsureSuccess(Name, "launch-cluster.sh stop");
+        (await RunAsync(command, cancellationToken).ConfigureAwait(false)).EnsureSuccess(Name, "launch-cluster.sh stop");
         // The script's containers run with --rm: the next start (or a reboot's status check) must not find the old one.
-        await WaitUntilRemovedAsync(settings.ContainerName, cancellationToken);
+        await WaitUntilRemovedAsync(settings.ContainerName, cancellationToken).ConfigureAwait(false);
     }
 
     public async Task<bool> HasPasswordlessSudoAsync(CancellationToken cancellationToken) =>
-        (await RunAsync(RemoteCommand.Read("sudo", "-n", "true"), cancellationToken)).Succeeded;
+        (await RunAsync(RemoteCommand.Read("sudo", "-n", "true"), cancellationToken).ConfigureAwait(false)).Succeeded;
 
     public IAsyncEnumerable<string> RunHostActionAsync(HostAction action, CancellationToken cancellationToken) =>
         shell.StreamAsync(new RemoteCommand { Argv = HostActionNames.Command(action), MergeStderr = true, Timeout = TimeSpan.FromHours(1) }, cancellationToken);
 
     public async Task StartHostActionAsync(HostAction action, CancellationToken cancellationToken)
     {
-        var directory = await ExpandHomeAsync(HostActionDirectory, cancellationToken);
-        var result = await RunAsync(RemoteCommand.Action(["sh", "-c", HostActionStartScript, "sparkcontrol-host-action", directory, action.ToRoute(), .. HostActionNames.Command(action)]), cancellationToken);
+        var directory = await ExpandHomeAsync(HostActionDirectory, cancellationToken).ConfigureAwait(false);
+        var result = await RunAsync(RemoteCommand.Action(["sh", "-c", HostActionStartScript, "sparkcontrol-host-action", directory, action.ToRoute(), .. HostActionNames.Command(action)]), cancellationToken).ConfigureAwait(false);
         if (result.ExitCode == HostActionBusy)
         {
             throw new HostActionRefusedException($"{Name}: {result.Stderr.Trim()}; its output is on the Host page. Wait for it to end.");
@@ -462,8 +462,8 @@ public sealed partial class DockerSparkHost(SparkDefinition spark, IRemoteShell 
 
     public async Task<HostActionState?> GetHostActionStateAsync(CancellationToken cancellationToken)
     {
-        var directory = await ExpandHomeAsync(HostActionDirectory, cancellationToken);
-        var result = (await RunAsync(RemoteCommand.Read("sh", "-c", HostActionStateScript, "sparkcontrol-host-action", directory), cancellationToken)).EnsureSuccess(Name, "reading the host action's state");
+        var directory = await ExpandHomeAsync(HostActionDirectory, cancellationToken).ConfigureAwait(false);
+        var result = (await RunAsync(RemoteCommand.Read("sh", "-c", HostActionStateScript, "sparkcontrol-host-action", directory), cancellationToken).ConfigureAwait(false)).EnsureSuccess(Name, "reading the host action's state");
         var fields = result.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries)
             .Select(l => l.Split('=', 2))
             .ToDictionary(p => p[0], p => p.Length > 1 ? p[1] : string.Empty, StringComparer.Ordinal);
@@ -480,10 +480,10 @@ public sealed partial class DockerSparkHost(SparkDefinition spark, IRemoteShell 
 
     public async IAsyncEnumerable<string> FollowHostActionAsync([EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        var directory = await ExpandHomeAsync(HostActionDirectory, cancellationToken);
+        var directory = await ExpandHomeAsync(HostActionDirectory, cancellationToken).ConfigureAwait(false);
         // apt-get upgrade may run for an hour and more; the follow ends with it.
         var command = new RemoteCommand { Argv = ["sh", "-c", HostActionFollowScript, "sparkcontrol-host-action", directory], Timeout = TimeSpan.FromHours(6) };
-        await foreach (var line in shell.StreamAsync(command, cancellationToken))
+        await foreach (var line in shell.StreamAsync(command, cancellationToken).ConfigureAwait(false))
         {
             yield return line;
         }
@@ -491,7 +491,7 @@ public sealed partial class DockerSparkHost(SparkDefinition spark, IRemoteShell 
 
     public async Task<HostFacts> GetHostFactsAsync(CancellationToken cancellationToken)
     {
-        var result = await RunAsync(RemoteCommand.Read("sh", "-c", HostFacts.Script), cancellationToken);
+        var result = await RunAsync(RemoteCommand.Read("sh", "-c", HostFacts.Script), cancellationToken).ConfigureAwait(false);
         return HostFacts.Parse(result.EnsureSuccess(Name, "reading host facts").Stdout);
     }
 
@@ -501,7 +501,7 @@ public sealed partial class DockerSparkHost(SparkDefinition spark, IRemoteShell 
     /// <summary>Runs a command; a docker command whose daemon does not answer fails as such, whatever the caller expected.</summary>
     private async Task<CommandResult> RunAsync(RemoteCommand command, CancellationToken cancellationToken)
     {
-        var result = await shell.RunAsync(command, cancellationToken);
+        var result = await shell.RunAsync(command, cancellationToken).ConfigureAwait(false);
         if (!result.Succeeded && command.Argv.Count > 0 && command.Argv[0] == "docker" && DockerUnavailableException.Says(result.Stderr + result.Stdout))
         {
             throw new DockerUnavailableException(Name, $"dockerd on {Name} does not answer (stopped or restarting): '{string.Join(' ', command.Argv.Take(2))}' failed: {(result.Stderr + result.Stdout).Trim().Split('\n')[^1]}", result.ExitCode, (result.Stdout + result.Stderr).Trim());
@@ -515,8 +515,8 @@ public sealed partial class DockerSparkHost(SparkDefinition spark, IRemoteShell 
 
     public async ValueTask DisposeAsync()
     {
-        await _logFeeds.DisposeAsync();
-        await shell.DisposeAsync();
+        await _logFeeds.DisposeAsync().ConfigureAwait(false);
+        await shell.DisposeAsync().ConfigureAwait(false);
     }
 
     [GeneratedRegex("^[A-Z_][A-Z0-9_]*\\z", RegexOptions.CultureInvariant)]

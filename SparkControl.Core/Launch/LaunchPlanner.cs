@@ -63,24 +63,24 @@ public sealed class LaunchPlanner(SecretStore secrets)
         string? localProblem = null;
         if (model.Source is LocalSource checkedLocal)
         {
-            (localReal, localProblem) = await LocalModelInspector.ResolveInsideRootsAsync(spark.Host, definition, checkedLocal.Path, cancellationToken);
+            (localReal, localProblem) = await LocalModelInspector.ResolveInsideRootsAsync(spark.Host, definition, checkedLocal.Path, cancellationToken).ConfigureAwait(false);
         }
 
-        var plan = await PlanCoreAsync(model, spark, localReal, cancellationToken);
+        var plan = await PlanCoreAsync(model, spark, localReal, cancellationToken).ConfigureAwait(false);
         return localProblem is null ? plan : plan with { Blockers = [localProblem] };
     }
 
     private async Task<LaunchPlan> PlanCoreAsync(ModelDefinition model, SparkEntry spark, string? localReal, CancellationToken cancellationToken)
     {
         var definition = spark.Definition;
-        var hfCache = await spark.Host.ExpandHomeAsync(definition.HfCachePath, cancellationToken);
+        var hfCache = await spark.Host.ExpandHomeAsync(definition.HfCachePath, cancellationToken).ConfigureAwait(false);
         switch (model.Runtime)
         {
             case ModelRuntime.Nim:
             {
                 // NIM is the one container that holds a secret (it downloads from NGC itself).
-                var envFile = await spark.Host.ExpandHomeAsync(DockerSparkHost.SecretsDirectory + "/secrets.env", cancellationToken);
-                var nimCache = await spark.Host.ExpandHomeAsync(LaunchSpecs.NimCachePath, cancellationToken);
+                var envFile = await spark.Host.ExpandHomeAsync(DockerSparkHost.SecretsDirectory + "/secrets.env", cancellationToken).ConfigureAwait(false);
+                var nimCache = await spark.Host.ExpandHomeAsync(LaunchSpecs.NimCachePath, cancellationToken).ConfigureAwait(false);
                 var spec = LaunchSpecs.Nim(model, definition, nimCache, envFile);
                 var hasKey = secrets.Reveal(SecretStore.NgcApiKey) is not null;
                 return new LaunchPlan(model, spark.Name, LaunchKind.DockerRun)

@@ -36,8 +36,8 @@ public sealed partial class HostActionService(SparkFleet fleet, AuditLog audit, 
     public async Task<HostActionCheck> CheckAsync(string spark, HostAction action, CancellationToken cancellationToken)
     {
         var entry = Find(spark);
-        var sudo = await entry.Host.HasPasswordlessSudoAsync(cancellationToken);
-        var running = await RunningModelsAsync(entry, cancellationToken);
+        var sudo = await entry.Host.HasPasswordlessSudoAsync(cancellationToken).ConfigureAwait(false);
+        var running = await RunningModelsAsync(entry, cancellationToken).ConfigureAwait(false);
         return new HostActionCheck(entry.Name, action, sudo, sudo ? null : HostActionNames.SudoHelp(entry.Definition.User), [.. running.Select(r => r.Name)]);
     }
 
@@ -45,8 +45,8 @@ public sealed partial class HostActionService(SparkFleet fleet, AuditLog audit, 
     {
         if (action.RunsDetached())
         {
-            await StartDetachedAsync(spark, action, actor, cancellationToken);
-            await foreach (var line in WatchAsync(spark, cancellationToken))
+            await StartDetachedAsync(spark, action, actor, cancellationToken).ConfigureAwait(false);
+            await foreach (var line in WatchAsync(spark, cancellationToken).ConfigureAwait(false))
             {
                 yield return line;
             }
@@ -54,7 +54,7 @@ public sealed partial class HostActionService(SparkFleet fleet, AuditLog audit, 
             yield break;
         }
 
-        await foreach (var line in RunAttachedAsync(spark, action, stopModelsFirst, actor, cancellationToken))
+        await foreach (var line in RunAttachedAsync(spark, action, stopModelsFirst, actor, cancellationToken).ConfigureAwait(false))
         {
             yield return line;
         }
@@ -72,7 +72,7 @@ public sealed partial class HostActionService(SparkFleet fleet, AuditLog audit, 
             return known.State;
         }
 
-        var state = await entry.Host.GetHostActionStateAsync(cancellationToken);
+        var state = await entry.Host.GetHostActionStateAsync(cancellationToken).ConfigureAwait(false);
         if (state is not null && (known is null || state.IsRunning))
         {
             // Running: followed to its end. Ended before this panel knew of it: its log is read once, for viewers.
@@ -108,10 +108,10 @@ public sealed partial class HostActionService(SparkFleet fleet, AuditLog audit, 
                 break;
             }
 
-            await Task.WhenAny(grew, run.Ended.Task).WaitAsync(cancellationToken);
+            await Task.WhenAny(grew, run.Ended.Task).WaitAsync(cancellationToken).ConfigureAwait(false);
         }
 
-        var ended = await run.Ended.Task;
+        var ended = await run.Ended.Task.ConfigureAwait(false);
         if (!ended.Succeeded)
         {
             // apt-get's last line says why (a mirror it could not reach).
@@ -134,7 +134,7 @@ public sealed partial class HostActionService(SparkFleet fleet, AuditLog audit, 
             throw new HostActionRefusedException($"{HostActionNames.Describe(running.State.Action)} is already running on {entry.Name}; its output is on the Host page. Wait for it to end.");
         }
 
-        if (!await entry.Host.HasPasswordlessSudoAsync(cancellationToken))
+        if (!await entry.Host.HasPasswordlessSudoAsync(cancellationToken).ConfigureAwait(false))
         {
             throw new HostActionRefusedException(HostActionNames.SudoHelp(entry.Definition.User));
         }
@@ -143,7 +143,7 @@ public sealed partial class HostActionService(SparkFleet fleet, AuditLog audit, 
         var working = work.Begin([entry.Name], HostActionNames.Describe(action));
         try
         {
-            await entry.Host.StartHostActionAsync(action, cancellationToken);
+            await entry.Host.StartHostActionAsync(action, cancellationToken).ConfigureAwait(false);
         }
         catch
         {
@@ -197,7 +197,7 @@ public sealed partial class HostActionService(SparkFleet fleet, AuditLog audit, 
                 var seen = 0;
                 try
                 {
-                    await foreach (var line in entry.Host.FollowHostActionAsync(token))
+                    await foreach (var line in entry.Host.FollowHostActionAsync(token).ConfigureAwait(false))
                     {
                         if (++seen > run.Count)
                         {
@@ -205,7 +205,7 @@ public sealed partial class HostActionService(SparkFleet fleet, AuditLog audit, 
                         }
                     }
 
-                    var state = await entry.Host.GetHostActionStateAsync(token);
+                    var state = await entry.Host.GetHostActionStateAsync(token).ConfigureAwait(false);
                     if (state is not { IsRunning: true })
                     {
                         var ended = state ?? run.State with { Progress = HostActionProgress.Lost };
@@ -224,7 +224,7 @@ public sealed partial class HostActionService(SparkFleet fleet, AuditLog audit, 
                 }
 
                 // The connection dropped (or the follow ended early): the action runs on; follow it again shortly.
-                await Task.Delay(TimeSpan.FromSeconds(2), token);
+                await Task.Delay(TimeSpan.FromSeconds(2), token).ConfigureAwait(false);
             }
         }
         catch (OperationCanceledException) when (token.IsCancellationRequested)
@@ -240,7 +240,7 @@ public sealed partial class HostActionService(SparkFleet fleet, AuditLog audit, 
     private async IAsyncEnumerable<string> RunAttachedAsync(string spark, HostAction action, bool stopModelsFirst, string actor, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var entry = Find(spark);
-        var check = await CheckAsync(spark, action, cancellationToken);
+        var check = await CheckAsync(spark, action, cancellationToken).ConfigureAwait(false);
         if (!check.SudoOk)
         {
             throw new HostActionRefusedException(check.SudoHelp!);
@@ -259,28 +259,29 @@ public sealed partial class HostActionService(SparkFleet fleet, AuditLog audit, 
         {
             if (action == HostAction.Reboot)
             {
-                foreach (var (name, clusterSettings) in await RunningModelsAsync(entry, cancellationToken))
+                foreach (var (name, clusterSettings) in await RunningModelsAsync(entry, cancellationToken).ConfigureAwait(false))
                 {
                     if (clusterSettings is not null)
                     {
                         yield return $"Stopping {name} with launch-cluster.sh stop (on every node)…";
-                        await entry.Host.LaunchClusterStopAsync(clusterSettings, cancellationToken);
+                        await entry.Host.LaunchClusterStopAsync(clusterSettings, cancellationToken).ConfigureAwait(false);
                     }
                     else
                     {
                         yield return $"Stopping {name}…";
-                        await entry.Host.StopContainerAsync(name, ServiceActions.StopGrace, cancellationToken);
+                        await entry.Host.StopContainerAsync(name, ServiceActions.StopGrace, cancellationToken).ConfigureAwait(false);
                     }
                 }
             }
 
-            await using var output = entry.Host.RunHostActionAsync(action, cancellationToken).GetAsyncEnumerator(cancellationToken);
+            var output = entry.Host.RunHostActionAsync(action, cancellationToken).GetAsyncEnumerator(cancellationToken);
+            await using var disposeOutput = output.ConfigureAwait(false);
             while (true)
             {
                 string line;
                 try
                 {
-                    if (!await output.MoveNextAsync())
+                    if (!await output.MoveNextAsync().ConfigureAwait(false))
                     {
                         break;
                     }
@@ -315,7 +316,7 @@ public sealed partial class HostActionService(SparkFleet fleet, AuditLog audit, 
     /// <summary>Model containers running on the Spark: those the panel labelled, and launch-cluster.sh's container.</summary>
     private static async Task<IReadOnlyList<(string Name, LaunchClusterSettings? Cluster)>> RunningModelsAsync(SparkEntry entry, CancellationToken cancellationToken)
     {
-        var containers = await entry.Host.ListContainersAsync(cancellationToken);
+        var containers = await entry.Host.ListContainersAsync(cancellationToken).ConfigureAwait(false);
         var cluster = entry.Definition.LaunchCluster;
         return [.. containers
             .Where(c => c.State == ContainerStatus.Running && (c.Labels.GetValueOrDefault(ContainerLabels.Role) == ContainerLabels.ModelRole || c.Name == cluster?.ContainerName))
@@ -324,7 +325,7 @@ public sealed partial class HostActionService(SparkFleet fleet, AuditLog audit, 
 
     public async ValueTask DisposeAsync()
     {
-        await _shutdown.CancelAsync();
+        await _shutdown.CancelAsync().ConfigureAwait(false);
         _shutdown.Dispose();
     }
 

@@ -20,12 +20,12 @@ public sealed class HostOverviewReader(SparkFleet fleet)
         var memory = host.GetMemoryInfoAsync(cancellationToken);
         var sudo = host.HasPasswordlessSudoAsync(cancellationToken);
         var containers = host.ListContainersAsync(cancellationToken);
-        await Task.WhenAll(facts, memory, sudo, containers);
+        await Task.WhenAll(facts, memory, sudo, containers).ConfigureAwait(false);
 
         var disks = new List<DiskSpaceView>();
-        foreach (var path in new[] { "/", await host.ExpandHomeAsync(entry.Definition.HfCachePath, cancellationToken) }.Distinct(StringComparer.Ordinal))
+        foreach (var path in new[] { "/", await host.ExpandHomeAsync(entry.Definition.HfCachePath, cancellationToken).ConfigureAwait(false) }.Distinct(StringComparer.Ordinal))
         {
-            if (await host.GetDiskSpaceAsync(path, cancellationToken) is { } space && disks.All(d => d.MountPoint != space.MountPoint))
+            if (await host.GetDiskSpaceAsync(path, cancellationToken).ConfigureAwait(false) is { } space && disks.All(d => d.MountPoint != space.MountPoint))
             {
                 disks.Add(new DiskSpaceView(path, space.TotalBytes, space.AvailableBytes, space.MountPoint));
             }
@@ -34,7 +34,7 @@ public sealed class HostOverviewReader(SparkFleet fleet)
         var models = new List<ModelContainerView>();
         foreach (var container in containers.Result.Where(c => c.Labels.GetValueOrDefault(ContainerLabels.Role) == ContainerLabels.ModelRole || c.Name == entry.Definition.LaunchCluster?.ContainerName))
         {
-            var info = await host.InspectContainerAsync(container.Name, cancellationToken);
+            var info = await host.InspectContainerAsync(container.Name, cancellationToken).ConfigureAwait(false);
             models.Add(new ModelContainerView(container.Name, container.Labels.GetValueOrDefault(ContainerLabels.Model), container.Image, info?.ImageId, container.State));
         }
 

@@ -92,7 +92,7 @@ public sealed class HostKeyStore
             updated = _known.SetItem(HostPattern(host, port), (pending.KeyType, pending.KeyBase64));
         }
 
-        await _dataDirectory.WriteAtomicAsync(FileName, Serialize(updated), cancellationToken, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        await _dataDirectory.WriteAtomicAsync(FileName, Serialize(updated), cancellationToken, UnixFileMode.UserRead | UnixFileMode.UserWrite).ConfigureAwait(false);
         lock (_gate)
         {
             _known = updated;

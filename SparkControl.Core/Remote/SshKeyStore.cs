@@ -51,7 +51,7 @@ public sealed class SshKeyStore(DataDirectory dataDirectory, IReadOnlyList<strin
         }
 
         CreateDirectory();
-        await dataDirectory.WriteAtomicAsync(Path.Combine(SshKeyFiles.DirectoryName, name), privateKey!, cancellationToken, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        await dataDirectory.WriteAtomicAsync(Path.Combine(SshKeyFiles.DirectoryName, name), privateKey!, cancellationToken, UnixFileMode.UserRead | UnixFileMode.UserWrite).ConfigureAwait(false);
         return Info(name) ?? throw new IOException($"{PathOf(name)} was written but cannot be read back");
     }
 

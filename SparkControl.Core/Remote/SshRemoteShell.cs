@@ -81,7 +81,7 @@ public sealed partial class SshRemoteShell : IRemoteShell
         var started = _time.GetTimestamp();
         try
         {
-            var result = await _pipeline.ExecuteAsync(static (ctx, state) => new ValueTask<CommandResult>(state.Self.RunOnceAsync(state.Line, state.Command, ctx.CancellationToken)), context, (Self: this, Line: line, Command: command));
+            var result = await _pipeline.ExecuteAsync(static (ctx, state) => new ValueTask<CommandResult>(state.Self.RunOnceAsync(state.Line, state.Command, ctx.CancellationToken)), context, (Self: this, Line: line, Command: command)).ConfigureAwait(false);
             _metrics.RecordSshCommand(Spark, result.Succeeded ? "ok" : "exit-nonzero", _time.GetElapsedTime(started));
             return result;
         }
@@ -108,7 +108,7 @@ public sealed partial class SshRemoteShell : IRemoteShell
         try
         {
             // Only connecting goes through the pipeline: a stream that started is never replayed.
-            client = await _pipeline.ExecuteAsync(async token => await GetClientAsync(token), cancellationToken);
+            client = await _pipeline.ExecuteAsync(async token => await GetClientAsync(token).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (Translate(ex) is { } translated)
         {
@@ -121,12 +121,13 @@ public sealed partial class SshRemoteShell : IRemoteShell
         var started = _time.GetTimestamp();
         using var deadline = new CancellationTokenSource(timeout, _time);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);
-        await using var lines = StreamOnceAsync(client, line, command, linked.Token).GetAsyncEnumerator(linked.Token);
+        var lines = StreamOnceAsync(client, line, command, linked.Token).GetAsyncEnumerator(linked.Token);
+        await using var disposeLines = lines.ConfigureAwait(false);
         while (true)
         {
             try
             {
-                if (!await lines.MoveNextAsync())
+                if (!await lines.MoveNextAsync().ConfigureAwait(false))
                 {
                     yield break;
                 }
@@ -145,7 +146,7 @@ public sealed partial class SshRemoteShell : IRemoteShell
     /// <summary>Waits for a channel of the pool, at most SparkControl:Ssh:ChannelWaitTimeout; past it fails saying which pool is full.</summary>
     private async Task TakeChannelAsync(SemaphoreSlim pool, bool stream, CancellationToken cancellationToken)
     {
-        if (!await pool.WaitAsync(_options.ChannelWaitTimeout, cancellationToken))
+        if (!await pool.WaitAsync(_options.ChannelWaitTimeout, cancellationToken).ConfigureAwait(false))
         {
             throw new SparkCommandException(Spark, stream
                 ? $"{Spark} already has {_options.MaxStreamsPerSpark} streams open (GPU samples, followed logs; SparkControl:Ssh:MaxStreamsPerSpark) and none ended within {_options.ChannelWaitTimeout.TotalSeconds:0} s: close a log view, or raise the setting (OpenSSH allows 10 sessions per connection)."
@@ -155,7 +156,7 @@ public sealed partial class SshRemoteShell : IRemoteShell
 
     private async IAsyncEnumerable<string> StreamOnceAsync(SshClient client, string line, RemoteCommand command, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        await TakeChannelAsync(_streams, stream: true, cancellationToken);
+        await TakeChannelAsync(_streams, stream: true, cancellationToken).ConfigureAwait(false);
         var started = _time.GetTimestamp();
         SshCommand? ssh = null;
         Task? execute = null;
@@ -168,7 +169,7 @@ public sealed partial class SshRemoteShell : IRemoteShell
             // A stream's stderr is kept only for the error message at its end.
             stderr = OutputPump.Start(ssh.ExtendedOutputStream, lookForPid: true, toLines: false, StreamStderrChars);
             string? lastLine = null;
-            await foreach (var output in stdout.Lines!.ReadAllAsync(cancellationToken))
+            await foreach (var output in stdout.Lines!.ReadAllAsync(cancellationToken).ConfigureAwait(false))
             {
                 lastLine = output;
                 yield return output;
@@ -176,7 +177,7 @@ public sealed partial class SshRemoteShell : IRemoteShell
 
             try
             {
-                await execute.WaitAsync(cancellationToken);
+                await execute.WaitAsync(cancellationToken).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is SshConnectionException or SshException or SocketException or ObjectDisposedException)
             {
@@ -187,7 +188,7 @@ public sealed partial class SshRemoteShell : IRemoteShell
                 throw new SparkUnreachableException(Spark, $"the connection to {Spark} dropped while '{command}' ran: {ex.Message}", ex);
             }
 
-            await stderr.Completion.WaitAsync(cancellationToken);
+            await stderr.Completion.WaitAsync(cancellationToken).ConfigureAwait(false);
             var exit = ExitCode(ssh);
             _metrics.RecordSshCommand(Spark, exit == 0 ? "ok" : "exit-nonzero", _time.GetElapsedTime(started));
             if (exit != 0)
@@ -202,7 +203,7 @@ public sealed partial class SshRemoteShell : IRemoteShell
             stdout?.Abandon();
             if (execute is { IsCompleted: false } && ssh is not null && stderr is not null)
             {
-                await StopRemoteAsync(client, ssh, execute, stderr);
+                await StopRemoteAsync(client, ssh, execute, stderr).ConfigureAwait(false);
             }
 
             ssh?.Dispose();
@@ -212,8 +213,8 @@ public sealed partial class SshRemoteShell : IRemoteShell
 
     private async Task<CommandResult> RunOnceAsync(string line, RemoteCommand command, CancellationToken cancellationToken)
     {
-        var client = await GetClientAsync(cancellationToken);
-        await TakeChannelAsync(_control, stream: false, cancellationToken);
+        var client = await GetClientAsync(cancellationToken).ConfigureAwait(false);
+        await TakeChannelAsync(_control, stream: false, cancellationToken).ConfigureAwait(false);
         SshCommand? ssh = null;
         try
         {
@@ -228,17 +229,17 @@ public sealed partial class SshRemoteShell : IRemoteShell
             {
                 // A command that prints more than the panel keeps is stopped, not read to its end into memory.
                 var overflow = Task.WhenAny(stdout.Overflow, stderr.Overflow);
-                if (await Task.WhenAny(execute, overflow).WaitAsync(linked.Token) == overflow)
+                if (await Task.WhenAny(execute, overflow).WaitAsync(linked.Token).ConfigureAwait(false) == overflow)
                 {
-                    await StopRemoteAsync(client, ssh, execute, stderr);
+                    await StopRemoteAsync(client, ssh, execute, stderr).ConfigureAwait(false);
                     throw new SparkCommandException(Spark, $"'{command}' printed more than {(_options.MaxOutputBytes >= 1 << 20 ? $"{_options.MaxOutputBytes >> 20} MiB" : $"{_options.MaxOutputBytes >> 10} KiB")} on {Spark}, more than the panel keeps (SparkControl:Ssh:MaxOutputBytes); it was stopped.", -1, string.Empty);
                 }
 
-                await execute.WaitAsync(linked.Token);
+                await execute.WaitAsync(linked.Token).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (linked.IsCancellationRequested)
             {
-                await StopRemoteAsync(client, ssh, execute, stderr);
+                await StopRemoteAsync(client, ssh, execute, stderr).ConfigureAwait(false);
                 if (deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
                 {
                     throw new RemoteCommandTimeoutException(Spark, command.ToString(), timeout);
@@ -253,7 +254,7 @@ public sealed partial class SshRemoteShell : IRemoteShell
                 throw new SshTransientException(Spark, started: true, $"the connection to {Spark} dropped while '{command}' ran: {ex.Message}", ex);
             }
 
-            await Task.WhenAll(stdout.Completion, stderr.Completion).WaitAsync(TimeSpan.FromSeconds(10), _time, CancellationToken.None);
+            await Task.WhenAll(stdout.Completion, stderr.Completion).WaitAsync(TimeSpan.FromSeconds(10), _time, CancellationToken.None).ConfigureAwait(false);
             return new CommandResult(ExitCode(ssh), stdout.Text, stderr.Text, startTime, _time.GetUtcNow());
         }
         finally
@@ -311,7 +312,7 @@ public sealed partial class SshRemoteShell : IRemoteShell
     {
         try
         {
-            var pid = await stderr.Pid.WaitAsync(TimeSpan.FromSeconds(5), _time);
+            var pid = await stderr.Pid.WaitAsync(TimeSpan.FromSeconds(5), _time).ConfigureAwait(false);
             if (pid is not null && !client.IsConnected)
             {
                 RememberOrphan(stderr);
@@ -320,14 +321,14 @@ public sealed partial class SshRemoteShell : IRemoteShell
             {
                 using var kill = client.CreateCommand(ShellCommand.Join(ShellCommand.KillProcessGroup(processGroup)));
                 kill.CommandTimeout = TimeSpan.FromSeconds(15);
-                await kill.ExecuteAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(15), _time);
+                await kill.ExecuteAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(15), _time).ConfigureAwait(false);
             }
             else
             {
                 ssh.CancelAsync(forceKill: true, millisecondsTimeout: 1000);
             }
 
-            await execute.WaitAsync(TimeSpan.FromSeconds(10), _time);
+            await execute.WaitAsync(TimeSpan.FromSeconds(10), _time).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is TimeoutException or SshException or SocketException or ObjectDisposedException or InvalidOperationException or OperationCanceledException)
         {
@@ -343,7 +344,7 @@ public sealed partial class SshRemoteShell : IRemoteShell
             return connected;
         }
 
-        await _connectGate.WaitAsync(cancellationToken);
+        await _connectGate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             if (_client is { IsConnected: true } raced)
@@ -362,7 +363,7 @@ public sealed partial class SshRemoteShell : IRemoteShell
             };
             try
             {
-                await client.ConnectAsync(cancellationToken);
+                await client.ConnectAsync(cancellationToken).ConfigureAwait(false);
             }
             catch (SshConnectionException) when (keyCheck is { Verdict: not HostKeyVerdict.Trusted } check)
             {
@@ -393,7 +394,7 @@ public sealed partial class SshRemoteShell : IRemoteShell
             _client = client;
             _tracker.Report(Spark, ConnectionState.Connected);
             LogConnected(Spark, _target.Host, _target.Port);
-            await EndOrphansAsync(client);
+            await EndOrphansAsync(client).ConfigureAwait(false);
             return client;
         }
         finally
@@ -428,7 +429,7 @@ public sealed partial class SshRemoteShell : IRemoteShell
             {
                 using var kill = client.CreateCommand(ShellCommand.Join(ShellCommand.KillProcessGroup(orphan.ProcessGroup, onlySessionLeader: true)));
                 kill.CommandTimeout = TimeSpan.FromSeconds(15);
-                await kill.ExecuteAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(15), _time);
+                await kill.ExecuteAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(15), _time).ConfigureAwait(false);
                 LogOrphanEnded(Spark, orphan.ProcessGroup);
             }
             catch (Exception ex) when (ex is TimeoutException or SshException or SocketException or ObjectDisposedException or InvalidOperationException)
@@ -568,7 +569,7 @@ public sealed partial class SshRemoteShell : IRemoteShell
         }
 
         _disposed = true;
-        await _connectGate.WaitAsync();
+        await _connectGate.WaitAsync().ConfigureAwait(false);
         try
         {
             _client?.Dispose();

@@ -85,7 +85,7 @@ public sealed partial class SecretStore
             throw new DataDirectoryException(_dataDirectory.Resolve(FileName), $"{LoadProblem} Fix or remove the file; it was left as it is.");
         }
 
-        await _writeGate.WaitAsync(cancellationToken);
+        await _writeGate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             var updated = change(_secrets);
@@ -95,7 +95,7 @@ public sealed partial class SecretStore
                 .Add("name", s.Key)
                 .Add("value", s.Value.Value)
                 .Add("updatedAt", s.Value.UpdatedAt.ToString("O", CultureInfo.InvariantCulture))));
-            await _dataDirectory.WriteAtomicAsync(FileName, yaml.ToYaml("Secrets of Spark Control. Mode 0600; set them from the Settings page."), cancellationToken, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            await _dataDirectory.WriteAtomicAsync(FileName, yaml.ToYaml("Secrets of Spark Control. Mode 0600; set them from the Settings page."), cancellationToken, UnixFileMode.UserRead | UnixFileMode.UserWrite).ConfigureAwait(false);
             _secrets = updated;
         }
         finally

@@ -30,7 +30,8 @@ public static class BoundedHttp
                 throw new ReplyTooLargeException(uri, limit);
             }
 
-            await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
+            var stream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
+            await using var disposeStream = stream.ConfigureAwait(false);
             var buffer = new MemoryStream();
             var chunk = new byte[16 * 1024];
             int read;

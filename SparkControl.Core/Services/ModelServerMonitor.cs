@@ -32,7 +32,7 @@ public sealed partial class ModelServerMonitor(HealthMonitor health, HttpClient 
         {
             try
             {
-                await ReadOnceAsync(stoppingToken);
+                await ReadOnceAsync(stoppingToken).ConfigureAwait(false);
             }
             catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
             {
@@ -41,7 +41,7 @@ public sealed partial class ModelServerMonitor(HealthMonitor health, HttpClient 
 
             try
             {
-                await Task.Delay(options.CurrentValue.Health.Interval, time, stoppingToken);
+                await Task.Delay(options.CurrentValue.Health.Interval, time, stoppingToken).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
@@ -56,7 +56,7 @@ public sealed partial class ModelServerMonitor(HealthMonitor health, HttpClient 
             .Where(s => (s.IsModelServer || s.Kind == ServiceKind.VllmLlm) && s.Status == HealthStatus.Healthy && s.Endpoint is not null)
             .ToList();
         var previous = Current;
-        var results = await Task.WhenAll(servers.Select(s => ReadAsync(s, previous.GetValueOrDefault(s.Key), cancellationToken)));
+        var results = await Task.WhenAll(servers.Select(s => ReadAsync(s, previous.GetValueOrDefault(s.Key), cancellationToken))).ConfigureAwait(false);
         _stream.Publish(ImmutableDictionary.CreateRange(results.Select(r => KeyValuePair.Create($"{r.Spark}/{r.Service}", r))));
     }
 
@@ -68,7 +68,7 @@ public sealed partial class ModelServerMonitor(HealthMonitor health, HttpClient 
         {
             string? served = null, root = null;
             int? maxModelLen = null;
-            var (models, modelsBody) = await BoundedHttp.GetAsync(http, new Uri(service.Endpoint!, "/v1/models"), BoundedHttp.ModelsLimit, linked.Token);
+            var (models, modelsBody) = await BoundedHttp.GetAsync(http, new Uri(service.Endpoint!, "/v1/models"), BoundedHttp.ModelsLimit, linked.Token).ConfigureAwait(false);
             using (models)
             {
                 if (models.IsSuccessStatusCode)
@@ -85,7 +85,7 @@ public sealed partial class ModelServerMonitor(HealthMonitor health, HttpClient 
             }
 
             // NIM serves its Prometheus text under /v1; vLLM at the root.
-            var (scrape, scrapeBody) = await BoundedHttp.GetAsync(http, new Uri(service.Endpoint!, service.Kind == ServiceKind.Nim ? "/v1/metrics" : "/metrics"), BoundedHttp.MetricsLimit, linked.Token);
+            var (scrape, scrapeBody) = await BoundedHttp.GetAsync(http, new Uri(service.Endpoint!, service.Kind == ServiceKind.Nim ? "/v1/metrics" : "/metrics"), BoundedHttp.MetricsLimit, linked.Token).ConfigureAwait(false);
             string text;
             using (scrape)
             {

@@ -36,8 +36,8 @@ public sealed partial class ServiceActions(
     public Task RestartAsync(string spark, string service, string actor, CancellationToken cancellationToken) =>
         ActAsync(spark, service, actor, "service.restart", async (host, container) =>
         {
-            await host.StopContainerAsync(container, StopGrace, cancellationToken);
-            await host.StartContainerAsync(container, cancellationToken);
+            await host.StopContainerAsync(container, StopGrace, cancellationToken).ConfigureAwait(false);
+            await host.StartContainerAsync(container, cancellationToken).ConfigureAwait(false);
             metrics.RecordServiceRestart(spark, service);
         });
 
@@ -53,11 +53,11 @@ public sealed partial class ServiceActions(
         }
 
         var (entry, definition, container) = Resolve(spark, service);
-        var before = (await entry.Host.InspectContainerAsync(container, cancellationToken))?.MemoryLimitBytes;
-        await entry.Host.UpdateMemoryLimitAsync(container, bytes, bytes, cancellationToken);
+        var before = (await entry.Host.InspectContainerAsync(container, cancellationToken).ConfigureAwait(false))?.MemoryLimitBytes;
+        await entry.Host.UpdateMemoryLimitAsync(container, bytes, bytes, cancellationToken).ConfigureAwait(false);
         if (settings.Find(definition.Key) is { } configured)
         {
-            await settings.UpdateAsync(configured.Key, configured with { MemoryLimitBytes = bytes }, cancellationToken);
+            await settings.UpdateAsync(configured.Key, configured with { MemoryLimitBytes = bytes }, cancellationToken).ConfigureAwait(false);
         }
 
         audit.Record(actor, "service.limits", definition.Key, $"memory {Describe(before)} -> {ByteSize.Format(bytes)} (swap off)");
@@ -74,7 +74,7 @@ public sealed partial class ServiceActions(
         {
             var container = service.Container!;
             var limit = service.MemoryLimitBytes!.Value;
-            var info = await entry.Host.InspectContainerAsync(container, cancellationToken);
+            var info = await entry.Host.InspectContainerAsync(container, cancellationToken).ConfigureAwait(false);
             if (info is null || !info.Running)
             {
                 changes.Add(new LimitChange(service.Name, container, info?.MemoryLimitBytes, null, false, info is null ? "container not found" : "container not running"));
@@ -87,7 +87,7 @@ public sealed partial class ServiceActions(
                 continue;
             }
 
-            await entry.Host.UpdateMemoryLimitAsync(container, limit, limit, cancellationToken);
+            await entry.Host.UpdateMemoryLimitAsync(container, limit, limit, cancellationToken).ConfigureAwait(false);
             changes.Add(new LimitChange(service.Name, container, info.MemoryLimitBytes, limit, true, null));
         }
 
@@ -131,7 +131,7 @@ public sealed partial class ServiceActions(
         var (entry, definition, container) = Resolve(spark, service);
         try
         {
-            await act(entry.Host, container);
+            await act(entry.Host, container).ConfigureAwait(false);
             audit.Record(actor, action, definition.Key, "done");
         }
         catch (Exception ex) when (ex is SparkCommandException or SparkUnreachableException or Remote.RemoteCommandTimeoutException)

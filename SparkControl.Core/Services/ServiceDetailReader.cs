@@ -25,7 +25,7 @@ public sealed class ServiceDetailReader(HealthMonitor health, ModelServerMonitor
         ContainerInfo? info = null;
         if (container is not null)
         {
-            info = await entry.Host.InspectContainerAsync(container, cancellationToken);
+            info = await entry.Host.InspectContainerAsync(container, cancellationToken).ConfigureAwait(false);
         }
 
         var now = time.GetUtcNow();

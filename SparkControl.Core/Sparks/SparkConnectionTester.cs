@@ -15,7 +15,7 @@ public sealed class SparkConnectionTester(SparkFleet fleet, ConnectivityTracker 
         var pinned = entry.IsSimulated ? null : hostKeys.PinnedFingerprint(entry.Definition.Host, entry.Definition.Port);
         try
         {
-            var facts = await entry.Host.GetHostFactsAsync(cancellationToken);
+            var facts = await entry.Host.GetHostFactsAsync(cancellationToken).ConfigureAwait(false);
             var message = entry.IsSimulated
                 ? "The simulated Spark answers."
                 : $"Connected as {entry.Definition.User}: {facts.Os}, kernel {facts.Kernel}, Docker {facts.DockerVersion ?? "not found"}, driver {facts.DriverVersion ?? "not found"}.";

@@ -104,7 +104,8 @@ public sealed class DataDirectory
                 options.UnixCreateMode = unixMode;
             }
 
-            await using (var stream = new FileStream(temp, options))
+            var stream = new FileStream(temp, options);
+            await using (stream.ConfigureAwait(false))
             {
                 var bytes = Encoding.UTF8.GetBytes(content);
                 await stream.WriteAsync(bytes, cancellationToken).ConfigureAwait(false);

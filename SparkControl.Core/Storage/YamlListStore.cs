@@ -109,7 +109,7 @@ public abstract class YamlListStore<T, TList>
 
     /// <param name="expectedVersion">When given, the item is removed only if it still has this version.</param>
     public async Task RemoveAsync(string key, string? expectedVersion, CancellationToken cancellationToken) =>
-        await ChangeAsync(items => items.Remove(Existing(items, key, expectedVersion)), null, key, cancellationToken);
+        await ChangeAsync(items => items.Remove(Existing(items, key, expectedVersion)), null, key, cancellationToken).ConfigureAwait(false);
 
     /// <summary>
     /// Called, one writer at a time, before an existing item is changed or removed: a store whose items others work
@@ -137,7 +137,7 @@ public abstract class YamlListStore<T, TList>
             throw new ValidationFailedException(errors);
         }
 
-        await _writeGate.WaitAsync(cancellationToken);
+        await _writeGate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             using var hold = existingKey is null ? null : BeginChange(existingKey);
@@ -157,7 +157,7 @@ public abstract class YamlListStore<T, TList>
 
             var items = change(current.Items);
             var written = Write(items);
-            await _dataDirectory.WriteAtomicAsync(FileName, written, cancellationToken);
+            await _dataDirectory.WriteAtomicAsync(FileName, written, cancellationToken).ConfigureAwait(false);
             _text = written;
             _stream.Publish(Create(items, []));
             return changed!;

@@ -115,7 +115,7 @@ public sealed partial class SwapOrchestrator : IHostedService, IAsyncDisposable
     /// <summary>Waits for a swap to end (tests, the API's synchronous callers).</summary>
     public async Task<SwapStatus> WaitAsync(string id, CancellationToken cancellationToken)
     {
-        await foreach (var board in WatchAsync(cancellationToken))
+        await foreach (var board in WatchAsync(cancellationToken).ConfigureAwait(false))
         {
             if (board.Value.Find(id) is { IsActive: false } ended)
             {
