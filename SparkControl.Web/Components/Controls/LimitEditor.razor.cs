@@ -1,0 +1,63 @@
+using Microsoft.AspNetCore.Components;
+using MudBlazor;
+using SparkControl.Core.Remote;
+using SparkControl.Core.Services;
+using SparkControl.Core.Units;
+using SparkControl.Web;
+using SparkControl.Web.Components.Dialogs;
+
+namespace SparkControl.Web.Components.Controls;
+
+public partial class LimitEditor
+{
+    private string? _limit;
+    private bool _busy;
+
+    [Inject]
+    public required ServiceActions Actions { get; init; }
+
+    [Inject]
+    public required IDialogService Dialogs { get; init; }
+
+    [Inject]
+    public required ISnackbar Snackbar { get; init; }
+
+    [Parameter, EditorRequired]
+    public string Spark { get; set; } = string.Empty;
+
+    [Parameter, EditorRequired]
+    public string Service { get; set; } = string.Empty;
+
+    [Parameter]
+    public long? Configured { get; set; }
+
+    [Parameter]
+    public EventCallback OnChanged { get; set; }
+
+    private static string? Check(string? value) => SparkControl.Core.Validation.Validators.MemoryLimit(value, out _, "Memory cap");
+
+    private async Task ApplyAsync()
+    {
+        SparkControl.Core.Validation.Validators.MemoryLimit(_limit, out var bytes);
+        if (!await ConfirmDialog.AskAsync(Dialogs, "Cap memory?", $"Cap {Service} on {Spark} at {ByteSize.Format(bytes)} with no swap. If it needs more, the kernel kills it.", "Apply", Color.Warning))
+        {
+            return;
+        }
+
+        _busy = true;
+        try
+        {
+            var change = await Actions.SetMemoryLimitAsync(Spark, Service, bytes, "operator", CancellationToken.None);
+            Snackbar.Add($"{Service}: memory cap {ByteSize.Format(change.AfterBytes ?? bytes)}, swap off.", Severity.Success);
+            await OnChanged.InvokeAsync();
+        }
+        catch (Exception ex) when (ex is SparkControl.Core.Validation.ValidationFailedException or SparkCommandException or SparkUnreachableException or RemoteCommandTimeoutException or KeyNotFoundException or SparkControl.Core.Storage.SettingsConflictException or SparkControl.Core.Storage.DataDirectoryException)
+        {
+            Snackbar.Add(ex.Message, Severity.Error);
+        }
+        finally
+        {
+            _busy = false;
+        }
+    }
+}
