@@ -46,85 +46,51 @@ public static class SparkControlHosting
             builder.WebHost.UseUrls($"http://{(host.Contains(':', StringComparison.Ordinal) ? $"[{host}]" : host)}:{settings.Port}");
         }
 
-        services.AddOptions<SparkControlOptions>()
-            .Bind(configuration.GetSection(SparkControlOptions.Section))
-            .PostConfigure(o => o.DataDirectory = ResolveDataDirectory(configuration))
-            .ValidateOnStart();
-        services.AddSingleton<IValidateOptions<SparkControlOptions>, SparkControlOptionsValidator>();
-        services.AddOptions<DemoOptions>().Bind(configuration.GetSection(DemoOptions.Section)).ValidateOnStart();
-        services.AddSingleton<IValidateOptions<DemoOptions>, DemoOptionsValidator>();
-        services.AddOptions<EchoOptions>().Bind(configuration.GetSection(EchoOptions.Section)).ValidateOnStart();
-        services.AddSingleton<IValidateOptions<EchoOptions>, EchoOptionsValidator>();
-        services.AddOptions<GatewayOptions>().Bind(configuration.GetSection(GatewayOptions.Section)).ValidateOnStart();
-        services.AddSingleton<IValidateOptions<GatewayOptions>, GatewayOptionsValidator>();
-        services.AddOptions<AudioOptions>().Bind(configuration.GetSection(AudioOptions.Section)).ValidateOnStart();
-        services.AddSingleton<IValidateOptions<AudioOptions>, AudioOptionsValidator>();
+        foreach (var section in SettingsTable.Sections)
+        {
+            section.Register(services, configuration);
+        }
+
+        services.PostConfigure<SparkControlOptions>(o => o.DataDirectory = ResolveDataDirectory(configuration));
 
         services.AddSingleton(TimeProvider.System);
         services.AddMetrics();
         services.AddSingleton<SparkControlMetrics>();
-        services.AddSingleton<StorageHealth>();
-        services.AddSingleton<EchoQueue>();
-        services.AddSingleton(sp => new DataDirectory(sp.GetRequiredService<IOptions<SparkControlOptions>>().Value.DataDirectory, sp.GetRequiredService<StorageHealth>()));
-        services.AddSingleton(DatabaseSchema.Create());
-        services.AddSingleton<SparkControlStore>();
-        services.AddSingleton<ServiceStatusLog>();
-        services.AddSingleton<SparkFleet>();
-        services.AddSingleton<ModelCatalog>();
-        services.AddSingleton(sp => new HealthProbe(CreateProbeClient(), sp.GetRequiredService<TimeProvider>()));
-        services.AddSingleton<HostKeyStore>();
-        services.AddSingleton(sp => new SshKeyStore(sp.GetRequiredService<DataDirectory>(), sp.GetRequiredService<IOptions<SparkControlOptions>>().Value.Ssh.KeyDirectories));
-        services.AddSingleton<SecretStore>();
-        services.AddSingleton<ConnectivityTracker>();
-        services.AddSingleton<SparkHostFactory>();
-        services.AddSingleton<SparkWork>();
-        services.AddSingleton<SparkSettingsStore>();
-        services.AddSingleton<ServiceSettingsStore>();
-        services.AddSingleton<AuditLog>();
-        services.AddSingleton<ServiceActions>();
-        services.AddSingleton<HostActionService>();
-        services.AddSingleton<HostOverviewReader>();
-        services.AddSingleton<ServiceDetailReader>();
-        services.AddSingleton<SparkConnectionTester>();
-        services.AddSingleton<CatalogStore>();
-        services.AddSingleton<LaunchPlanner>();
-        services.AddSingleton<DiskSizeProbe>();
-        services.AddSingleton<SparkControl.Web.Model.ModelRegistrar>();
 
+        // Each capability registers what it owns, bottom layer first (see CoreLayers).
+        services.AddStorage(DatabaseSchema.Create());
+        services.AddSecrets();
+        services.AddAudit();
+        services.AddRemote();
+        services.AddHosts();
+        services.AddSparks();
+        services.AddCatalog();
+        services.AddLaunch();
+        services.AddSparkServices(CreateProbeClient);
+        services.AddGpu();
+        services.AddGateway();
+        services.AddSwaps(CreateProbeClient);
+        services.AddDisk();
+        services.AddMaintenance();
+        services.AddAudio();
+        services.AddSingleton<SparkControl.Web.Model.ModelRegistrar>();
         services.AddSingleton(sp => DemoSpark.CreateHost(
             sp.GetRequiredService<IOptions<DemoOptions>>().Value,
             DemoSpark.LoadCatalog(),
             sp.GetRequiredService<TimeProvider>()));
 
-        services.AddSingleton<SwapHistory>();
-        services.AddGateway();
-        services.AddSingleton(sp => new SwapOrchestrator(
-            sp.GetRequiredService<SparkFleet>(), sp.GetRequiredService<ModelCatalog>(), sp.GetRequiredService<LaunchPlanner>(), sp.GetRequiredService<HealthMonitor>(),
-            sp.GetRequiredService<SwapHistory>(), sp.GetRequiredService<IDrainGate>(), sp.GetRequiredService<SparkControlMetrics>(), CreateProbeClient(),
-            sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<IOptionsMonitor<SparkControlOptions>>(), sp.GetRequiredService<ILogger<SwapOrchestrator>>(),
-            sp.GetRequiredService<SparkWork>()));
-
-        // Order matters: the fleet is known before the orchestrator reconciles, before the demo starts its first swap
-        // and before the first health check.
+        // Background work, in the order it must start: the fleet is known before the orchestrator reconciles, before
+        // the demo starts its first swap and before the first health check; the ledger learns model activity last.
         services.AddHostedService<FleetManager>();
-        services.AddHostedService(sp => sp.GetRequiredService<SwapOrchestrator>());
+        services.AddHosted<SwapOrchestrator>();
         services.AddHostedService<DemoBootstrapper>();
-        services.AddHostedService(sp => sp.GetRequiredService<DiskSizeProbe>());
+        services.AddHosted<DiskSizeProbe>();
         services.AddHostedService<DiskRemeasureAfterSwaps>();
-        services.AddSingleton<HealthMonitor>();
-        services.AddHostedService(sp => sp.GetRequiredService<HealthMonitor>());
-        services.AddSingleton(sp => new ModelServerMonitor(sp.GetRequiredService<HealthMonitor>(), CreateProbeClient(), sp.GetRequiredService<TimeProvider>(),
-            sp.GetRequiredService<IOptionsMonitor<SparkControlOptions>>(), sp.GetRequiredService<ILogger<ModelServerMonitor>>()));
-        services.AddHostedService(sp => sp.GetRequiredService<ModelServerMonitor>());
-        // The ledger learns model activity through IModelActivitySource: health, with the swaps' phases on top.
-        services.AddSingleton<HealthModelActivitySource>();
-        services.AddHostedService(sp => sp.GetRequiredService<HealthModelActivitySource>());
-        services.AddSingleton<SwapModelActivitySource>();
-        services.AddSingleton<IModelActivitySource>(sp => sp.GetRequiredService<SwapModelActivitySource>());
-        services.AddHostedService(sp => sp.GetRequiredService<SwapModelActivitySource>());
-        services.AddSingleton<GpuLedgerStore>();
-        services.AddSingleton<GpuBusyTracker>();
-        services.AddHostedService(sp => sp.GetRequiredService<GpuBusyTracker>());
+        services.AddHosted<HealthMonitor>();
+        services.AddHosted<ModelServerMonitor>();
+        services.AddHosted<HealthModelActivitySource>();
+        services.AddHosted<SwapModelActivitySource>();
+        services.AddHosted<GpuBusyTracker>();
         // GET /metrics: the whole SparkControl meter in Prometheus text format.
         services.AddOpenTelemetry().WithMetrics(metrics => metrics.AddMeter(SparkControlMetrics.MeterName).AddPrometheusExporter());
 
@@ -175,6 +141,10 @@ public static class SparkControlHosting
         app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
         return app;
     }
+
+    /// <summary>Runs a singleton registered by its capability as a hosted service too (the same instance).</summary>
+    private static void AddHosted<T>(this IServiceCollection services)
+        where T : class, IHostedService => services.AddHostedService(sp => sp.GetRequiredService<T>());
 
     /// <summary><c>SparkControl:DataDirectory</c> if set, else <c>SPARKCONTROL_DATA</c>, else <c>./data</c>.</summary>
     public static string ResolveDataDirectory(IConfiguration configuration) =>

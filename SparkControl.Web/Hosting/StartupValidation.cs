@@ -1,11 +1,6 @@
 using System.Globalization;
 using System.Reflection;
 using Microsoft.Extensions.Options;
-using SparkControl.Core.Audio;
-using SparkControl.Core.Audio.Echo;
-using SparkControl.Core.Configuration;
-using SparkControl.Core.Gateway;
-using SparkControl.Sim.Demo;
 
 namespace SparkControl.Web.Hosting;
 
@@ -18,20 +13,17 @@ public static class StartupValidation
     public static string? Describe(IConfiguration configuration)
     {
         var errors = new List<string>();
-        CheckTypes(configuration, SparkControlOptions.Section, typeof(SparkControlOptions), errors);
-        CheckTypes(configuration, DemoOptions.Section, typeof(DemoOptions), errors);
-        CheckTypes(configuration, EchoOptions.Section, typeof(EchoOptions), errors);
-        CheckTypes(configuration, AudioOptions.Section, typeof(AudioOptions), errors);
-        CheckTypes(configuration, GatewayOptions.Section, typeof(GatewayOptions), errors);
+        foreach (var section in SettingsTable.Sections)
+        {
+            CheckTypes(configuration, section.Name, section.Options, errors);
+        }
+
         if (errors.Count == 0)
         {
-            var sparkControl = Bind<SparkControlOptions>(configuration, SparkControlOptions.Section);
-            Collect(new SparkControlOptionsValidator().Validate(null, sparkControl), errors);
-            var demo = Bind<DemoOptions>(configuration, DemoOptions.Section);
-            Collect(new DemoOptionsValidator().Validate(null, demo), errors);
-            Collect(new EchoOptionsValidator().Validate(null, Bind<EchoOptions>(configuration, EchoOptions.Section)), errors);
-            Collect(new AudioOptionsValidator().Validate(null, Bind<AudioOptions>(configuration, AudioOptions.Section)), errors);
-            Collect(new GatewayOptionsValidator().Validate(null, Bind<GatewayOptions>(configuration, GatewayOptions.Section)), errors);
+            foreach (var section in SettingsTable.Sections)
+            {
+                Collect(section.Validate(configuration), errors);
+            }
         }
 
         return errors.Count == 0 ? null : string.Join("; ", errors);

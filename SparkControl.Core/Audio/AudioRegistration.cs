@@ -1,0 +1,9 @@
+using Microsoft.Extensions.DependencyInjection;
+using SparkControl.Core.Audio.Echo;
+
+namespace SparkControl.Core.Audio;
+
+public static class AudioRegistration
+{
+    public static IServiceCollection AddAudio(this IServiceCollection services) => services.AddSingleton<EchoQueue>();
+}

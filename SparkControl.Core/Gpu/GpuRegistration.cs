@@ -1,0 +1,15 @@
+using Microsoft.Extensions.DependencyInjection;
+
+namespace SparkControl.Core.Gpu;
+
+public static class GpuRegistration
+{
+    /// <summary>The busy tracker and its ledger store, and model activity as health sees it.</summary>
+    public static IServiceCollection AddGpu(this IServiceCollection services)
+    {
+        services.AddSingleton<HealthModelActivitySource>();
+        services.AddSingleton<GpuLedgerStore>();
+        services.AddSingleton<GpuBusyTracker>();
+        return services;
+    }
+}
