@@ -43,13 +43,60 @@ public static class CatalogYaml
 
     public static ModelDefinition? ReadModel(YamlMap map, ModelOrigin origin)
     {
+        // Every field is read (and its problems reported) before any is judged missing, in the order of the file.
+        var id = ReadId(map);
+        var source = ReadSource(map.Map("source"), map);
+        var (servedName, aliases) = ReadNames(map, id);
+        var (runtime, placement, task) = ReadKind(map);
+        var port = ReadPort(map);
+        var image = map.String("image");
+        var flags = ReadFlags(map.Map("vllm"));
+        var memory = map.Double("memoryEstimateGiB");
+        var download = map.Double("downloadSizeGiB");
+        var displayName = map.String("displayName");
+        var notes = map.String("notes");
+        map.RejectUnknown();
+
+        if (id is null || source is null || servedName is null || runtime is null || placement is null || task is null)
+        {
+            return null;
+        }
+
+        CheckPlacement(map, source, runtime.Value, placement.Value);
+        return new ModelDefinition
+        {
+            Id = id,
+            DisplayName = displayName ?? id,
+            Source = source,
+            ServedName = servedName,
+            Aliases = [.. aliases],
+            Runtime = runtime.Value,
+            Placement = placement.Value,
+            Task = task.Value,
+            Port = port,
+            Image = image,
+            Flags = flags,
+            MemoryEstimateGiB = memory,
+            DownloadSizeGiB = download,
+            Notes = notes,
+            Origin = origin,
+        };
+    }
+
+    private static string? ReadId(YamlMap map)
+    {
         var id = map.String("id", required: true);
         if (id is not null && Validators.ModelId(id) is { } idError)
         {
             map.ProblemAt("id", idError);
         }
 
-        var source = ReadSource(map.Map("source"), map);
+        return id;
+    }
+
+    /// <summary>The served name (the id when not given) and the aliases clients may also use.</summary>
+    private static (string? ServedName, IReadOnlyList<string> Aliases) ReadNames(YamlMap map, string? id)
+    {
         var servedName = map.String("servedName") ?? id;
         if (servedName is not null && Validators.ServedName(servedName) is { } servedError)
         {
@@ -65,6 +112,12 @@ public static class CatalogYaml
             }
         }
 
+        return (servedName, aliases);
+    }
+
+    /// <summary>How the model runs, where, and for what; null for a value that is not one of the words allowed.</summary>
+    private static (ModelRuntime? Runtime, ModelPlacement? Placement, ModelTask? Task) ReadKind(YamlMap map)
+    {
         var runtimeText = map.String("runtime");
         var runtime = runtimeText is null ? ModelRuntime.Vllm : ModelEnumNames.ParseRuntime(runtimeText);
         if (runtime is null)
@@ -86,25 +139,23 @@ public static class CatalogYaml
             map.ProblemAt("task", $"task '{taskText}' must be generate or embed");
         }
 
+        return (runtime, placement, task);
+    }
+
+    private static int ReadPort(YamlMap map)
+    {
         var port = map.Int("port") ?? 8000;
         if (Validators.Port(port) is { } portError)
         {
             map.ProblemAt("port", portError);
         }
 
-        var image = map.String("image");
-        var flags = ReadFlags(map.Map("vllm"));
-        var memory = map.Double("memoryEstimateGiB");
-        var download = map.Double("downloadSizeGiB");
-        var displayName = map.String("displayName");
-        var notes = map.String("notes");
-        map.RejectUnknown();
+        return port;
+    }
 
-        if (id is null || source is null || servedName is null || runtime is null || placement is null || task is null)
-        {
-            return null;
-        }
-
+    /// <summary>A model on both Sparks must come through launch-cluster.sh, and cannot be a directory on one Spark.</summary>
+    private static void CheckPlacement(YamlMap map, ModelSource source, ModelRuntime runtime, ModelPlacement placement)
+    {
         if (placement == ModelPlacement.Cluster && runtime != ModelRuntime.LaunchCluster)
         {
             map.ProblemAt("placement", "placement cluster (both Sparks, tensor parallel 2) needs runtime launch-cluster");
@@ -114,25 +165,6 @@ public static class CatalogYaml
         {
             map.ProblemAt("placement", "a local model exists on one Spark only and cannot span both");
         }
-
-        return new ModelDefinition
-        {
-            Id = id,
-            DisplayName = displayName ?? id,
-            Source = source,
-            ServedName = servedName,
-            Aliases = [.. aliases],
-            Runtime = runtime.Value,
-            Placement = placement.Value,
-            Task = task.Value,
-            Port = port,
-            Image = image,
-            Flags = flags,
-            MemoryEstimateGiB = memory,
-            DownloadSizeGiB = download,
-            Notes = notes,
-            Origin = origin,
-        };
     }
 
     private static ModelSource? ReadSource(YamlMap? map, YamlMap parent)

@@ -239,12 +239,53 @@ public sealed class SimModelServer : IAsyncDisposable
         });
     }
 
+    /// <summary>One completion asked for: what to answer, how long, and how.</summary>
+    private sealed record Generation(bool Chat, string Id, long Created, string Model, bool Stream, bool IncludeUsage, int PromptTokens, int Count, string Finish);
+
     private async Task GenerateAsync(HttpContext context, bool chat)
+    {
+        if (await ReadGenerationAsync(context, chat).ConfigureAwait(false) is not { } g
+            || !await AdmitAsync(g.Id, context.RequestAborted).ConfigureAwait(false))
+        {
+            return;
+        }
+
+        try
+        {
+            Interlocked.Add(ref _promptTokens, g.PromptTokens);
+            if (g.Stream)
+            {
+                await StreamAsync(context, chat, g.Id, g.Created, g.Model, g.Count, g.Finish, g.IncludeUsage, g.PromptTokens).ConfigureAwait(false);
+            }
+            else
+            {
+                await ReplyAsync(context, g).ConfigureAwait(false);
+            }
+
+            Interlocked.Increment(ref _succeeded);
+        }
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        {
+            Abort(g.Id);
+        }
+        catch (IOException) when (context.RequestAborted.IsCancellationRequested)
+        {
+            Abort(g.Id);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _inFlight);
+            _slots.Release();
+        }
+    }
+
+    /// <summary>The request as vLLM reads it; null once the error vLLM would give (401, 400, 404) has been written.</summary>
+    private async Task<Generation?> ReadGenerationAsync(HttpContext context, bool chat)
     {
         if (!Authorized(context))
         {
             await Json(new { error = "Unauthorized" }, statusCode: 401).ExecuteAsync(context).ConfigureAwait(false);
-            return;
+            return null;
         }
 
         JsonNode? body;
@@ -255,38 +296,46 @@ public sealed class SimModelServer : IAsyncDisposable
         catch (JsonException ex)
         {
             await Error(context, 400, "BadRequestError", $"Invalid JSON: {ex.Message}", null).ConfigureAwait(false);
-            return;
+            return null;
         }
 
         var model = body?["model"]?.GetValue<string>();
         if (!IsServedName(model))
         {
             await Error(context, 404, "NotFoundError", $"The model `{model}` does not exist.", "model").ConfigureAwait(false);
-            return;
+            return null;
         }
 
-        var stream = body?["stream"]?.GetValue<bool>() ?? false;
-        var includeUsage = body?["stream_options"]?["include_usage"]?.GetValue<bool>() ?? false;
         var maxTokens = (int?)(body?["max_completion_tokens"] ?? body?["max_tokens"])?.GetValue<int>() ?? 24;
         var prompt = chat ? body?["messages"]?.ToJsonString() ?? string.Empty : body?["prompt"]?.ToJsonString() ?? string.Empty;
-        var promptTokens = Math.Max(1, prompt.Length / 4);
-        var id = (chat ? "chatcmpl-" : "cmpl-") + Guid.NewGuid().ToString("N");
-        var created = _time.GetUtcNow().ToUnixTimeSeconds();
         var count = Math.Clamp(maxTokens, 1, 4096);
-        var finish = count < ReplyWords.Length ? "length" : "stop";
-        count = Math.Min(count, ReplyWords.Length);
+        return new Generation(
+            chat,
+            (chat ? "chatcmpl-" : "cmpl-") + Guid.NewGuid().ToString("N"),
+            _time.GetUtcNow().ToUnixTimeSeconds(),
+            model!,
+            body?["stream"]?.GetValue<bool>() ?? false,
+            body?["stream_options"]?["include_usage"]?.GetValue<bool>() ?? false,
+            Math.Max(1, prompt.Length / 4),
+            Math.Min(count, ReplyWords.Length),
+            count < ReplyWords.Length ? "length" : "stop");
+    }
 
+    /// <summary>Waits for a free sequence slot (max-num-seqs), counted as waiting meanwhile; false when the client left first.</summary>
+    private async Task<bool> AdmitAsync(string id, CancellationToken cancellationToken)
+    {
         Interlocked.Increment(ref _waiting);
         var admitted = false;
         try
         {
-            await _slots.WaitAsync(context.RequestAborted).ConfigureAwait(false);
+            await _slots.WaitAsync(cancellationToken).ConfigureAwait(false);
             admitted = true;
+            return true;
         }
         catch (OperationCanceledException)
         {
             Abort(id);
-            return;
+            return false;
         }
         finally
         {
@@ -296,45 +345,24 @@ public sealed class SimModelServer : IAsyncDisposable
                 Interlocked.Increment(ref _inFlight);
             }
         }
+    }
 
-        try
+    /// <summary>The whole answer at once, after the time its tokens take.</summary>
+    private async Task ReplyAsync(HttpContext context, Generation g)
+    {
+        for (var i = 0; i < g.Count; i++)
         {
-            Interlocked.Add(ref _promptTokens, promptTokens);
-            if (stream)
-            {
-                await StreamAsync(context, chat, id, created, model!, count, finish, includeUsage, promptTokens).ConfigureAwait(false);
-            }
-            else
-            {
-                for (var i = 0; i < count; i++)
-                {
-                    await TokenDelayAsync(context.RequestAborted).ConfigureAwait(false);
-                    Interlocked.Increment(ref _generationTokens);
-                }
+            await TokenDelayAsync(context.RequestAborted).ConfigureAwait(false);
+            Interlocked.Increment(ref _generationTokens);
+        }
 
-                var text = string.Join(' ', ReplyWords.Take(count));
-                var usage = new { prompt_tokens = promptTokens, completion_tokens = count, total_tokens = promptTokens + count };
-                object response = chat
-                    ? new { id, @object = "chat.completion", created, model, choices = new[] { new { index = 0, message = new { role = "assistant", content = text }, logprobs = (object?)null, finish_reason = finish } }, usage }
-                    : new { id, @object = "text_completion", created, model, choices = new[] { new { index = 0, text, logprobs = (object?)null, finish_reason = finish } }, usage };
-                await Json(response).ExecuteAsync(context).ConfigureAwait(false);
-            }
-
-            Interlocked.Increment(ref _succeeded);
-        }
-        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
-        {
-            Abort(id);
-        }
-        catch (IOException) when (context.RequestAborted.IsCancellationRequested)
-        {
-            Abort(id);
-        }
-        finally
-        {
-            Interlocked.Decrement(ref _inFlight);
-            _slots.Release();
-        }
+        var text = string.Join(' ', ReplyWords.Take(g.Count));
+        var usage = new { prompt_tokens = g.PromptTokens, completion_tokens = g.Count, total_tokens = g.PromptTokens + g.Count };
+        var (id, created, model, finish) = (g.Id, g.Created, g.Model, g.Finish);
+        object response = g.Chat
+            ? new { id, @object = "chat.completion", created, model, choices = new[] { new { index = 0, message = new { role = "assistant", content = text }, logprobs = (object?)null, finish_reason = finish } }, usage }
+            : new { id, @object = "text_completion", created, model, choices = new[] { new { index = 0, text, logprobs = (object?)null, finish_reason = finish } }, usage };
+        await Json(response).ExecuteAsync(context).ConfigureAwait(false);
     }
 
     private async Task StreamAsync(HttpContext context, bool chat, string id, long created, string model, int count, string finish, bool includeUsage, int promptTokens)

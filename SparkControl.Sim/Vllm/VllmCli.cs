@@ -152,76 +152,16 @@ public static class VllmCli
                 continue;
             }
 
-            string name = token;
-            string? inline = null;
-            var equals = token.IndexOf('=', StringComparison.Ordinal);
-            if (token.StartsWith("--", StringComparison.Ordinal) && equals > 0)
-            {
-                name = token[..equals];
-                inline = token[(equals + 1)..];
-            }
-
-            name = ShortAliases.GetValueOrDefault(name, name);
+            var (name, inline) = SplitFlag(token);
             if (!Flags.TryGetValue(name, out var spec))
             {
                 unrecognized.Add(token);
                 continue;
             }
 
-            switch (spec.Arity)
+            if (ReadFlag(args, ref i, name, spec, inline, given, served) is { } error)
             {
-                case Arity.Flag:
-                    if (inline is not null)
-                    {
-                        return (null, Error($"argument {name}: ignored explicit argument '{inline}'"));
-                    }
-
-                    given[name] = null;
-                    break;
-                case Arity.One:
-                    var value = inline;
-                    if (value is null)
-                    {
-                        if (i + 1 >= args.Count || (args[i + 1].StartsWith('-') && !IsNegativeNumber(args[i + 1])))
-                        {
-                            return (null, Error($"argument {name}: expected one argument"));
-                        }
-
-                        value = args[++i];
-                    }
-
-                    if (CheckValue(name, spec, value) is { } valueError)
-                    {
-                        return (null, valueError);
-                    }
-
-                    given[name] = value;
-                    break;
-                case Arity.OneOrMore:
-                    var values = new List<string>();
-                    if (inline is not null)
-                    {
-                        values.Add(inline);
-                    }
-
-                    while (i + 1 < args.Count && !args[i + 1].StartsWith('-'))
-                    {
-                        values.Add(args[++i]);
-                    }
-
-                    if (values.Count == 0)
-                    {
-                        return (null, Error($"argument {name}: expected at least one argument"));
-                    }
-
-                    given[name] = string.Join(' ', values);
-                    if (name == "--served-model-name")
-                    {
-                        served.Clear();
-                        served.AddRange(values);
-                    }
-
-                    break;
+                return (null, error);
             }
         }
 
@@ -236,21 +176,103 @@ public static class VllmCli
             return (null, Error("the following arguments are required: model_tag"));
         }
 
-        var options = new VllmServeOptions
-        {
-            Model = model,
-            ServedModelNames = served.ToImmutable(),
-            Host = given.GetValueOrDefault("--host") ?? "0.0.0.0",
-            Port = given.TryGetValue("--port", out var port) ? int.Parse(port!, CultureInfo.InvariantCulture) : 8000,
-            MaxModelLen = given.TryGetValue("--max-model-len", out var len) ? ParseLength(len!) : null,
-            GpuMemoryUtilization = given.TryGetValue("--gpu-memory-utilization", out var util) ? double.Parse(util!, CultureInfo.InvariantCulture) : 0.9,
-            MaxNumSeqs = given.TryGetValue("--max-num-seqs", out var seqs) ? int.Parse(seqs!, CultureInfo.InvariantCulture) : 256,
-            TensorParallelSize = given.TryGetValue("--tensor-parallel-size", out var tp) ? int.Parse(tp!, CultureInfo.InvariantCulture) : 1,
-            ApiKey = given.GetValueOrDefault("--api-key"),
-            Given = given.ToImmutable(),
-        };
-        return (options, null);
+        return (ToOptions(model, given.ToImmutable(), served.ToImmutable()), null);
     }
+
+    /// <summary><c>--name=value</c> into its name (short aliases resolved) and inline value; any other token is all name.</summary>
+    private static (string Name, string? Inline) SplitFlag(string token)
+    {
+        var name = token;
+        string? inline = null;
+        var equals = token.IndexOf('=', StringComparison.Ordinal);
+        if (token.StartsWith("--", StringComparison.Ordinal) && equals > 0)
+        {
+            name = token[..equals];
+            inline = token[(equals + 1)..];
+        }
+
+        return (ShortAliases.GetValueOrDefault(name, name), inline);
+    }
+
+    /// <summary>
+    /// Reads a known flag's value(s) as argparse does for its arity, moving <paramref name="i"/> past what it consumed;
+    /// the error argparse would print, or null.
+    /// </summary>
+    private static VllmCliError? ReadFlag(
+        IReadOnlyList<string> args, ref int i, string name, Spec spec, string? inline,
+        ImmutableDictionary<string, string?>.Builder given, ImmutableArray<string>.Builder served)
+    {
+        switch (spec.Arity)
+        {
+            case Arity.Flag:
+                if (inline is not null)
+                {
+                    return Error($"argument {name}: ignored explicit argument '{inline}'");
+                }
+
+                given[name] = null;
+                return null;
+            case Arity.One:
+                var value = inline;
+                if (value is null)
+                {
+                    if (i + 1 >= args.Count || (args[i + 1].StartsWith('-') && !IsNegativeNumber(args[i + 1])))
+                    {
+                        return Error($"argument {name}: expected one argument");
+                    }
+
+                    value = args[++i];
+                }
+
+                if (CheckValue(name, spec, value) is { } valueError)
+                {
+                    return valueError;
+                }
+
+                given[name] = value;
+                return null;
+            default: // Arity.OneOrMore
+                var values = new List<string>();
+                if (inline is not null)
+                {
+                    values.Add(inline);
+                }
+
+                while (i + 1 < args.Count && !args[i + 1].StartsWith('-'))
+                {
+                    values.Add(args[++i]);
+                }
+
+                if (values.Count == 0)
+                {
+                    return Error($"argument {name}: expected at least one argument");
+                }
+
+                given[name] = string.Join(' ', values);
+                if (name == "--served-model-name")
+                {
+                    served.Clear();
+                    served.AddRange(values);
+                }
+
+                return null;
+        }
+    }
+
+    /// <summary>The options vLLM would run with: what was given, vLLM's defaults for the rest.</summary>
+    private static VllmServeOptions ToOptions(string model, ImmutableDictionary<string, string?> given, ImmutableArray<string> served) => new()
+    {
+        Model = model,
+        ServedModelNames = served,
+        Host = given.GetValueOrDefault("--host") ?? "0.0.0.0",
+        Port = given.TryGetValue("--port", out var port) ? int.Parse(port!, CultureInfo.InvariantCulture) : 8000,
+        MaxModelLen = given.TryGetValue("--max-model-len", out var len) ? ParseLength(len!) : null,
+        GpuMemoryUtilization = given.TryGetValue("--gpu-memory-utilization", out var util) ? double.Parse(util!, CultureInfo.InvariantCulture) : 0.9,
+        MaxNumSeqs = given.TryGetValue("--max-num-seqs", out var seqs) ? int.Parse(seqs!, CultureInfo.InvariantCulture) : 256,
+        TensorParallelSize = given.TryGetValue("--tensor-parallel-size", out var tp) ? int.Parse(tp!, CultureInfo.InvariantCulture) : 1,
+        ApiKey = given.GetValueOrDefault("--api-key"),
+        Given = given,
+    };
 
     /// <summary>Checks that go beyond argparse, failing the way vLLM's engine config does (exit 1 with a ValueError line).</summary>
     public static string? ValidateEngineConfig(VllmServeOptions options)

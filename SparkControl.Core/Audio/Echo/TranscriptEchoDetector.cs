@@ -83,30 +83,51 @@ public static class TranscriptEchoDetector
             return TranscriptEchoResult.NoEcho;
         }
 
-        var l = Order(local);
-        var r = Order(remote);
-        var lText = l.Select(i => Normalize(local[i].Text)).ToArray();
-        var rText = r.Select(i => Normalize(remote[i].Text)).ToArray();
-        double LStart(int i) => local[l[i]].Start;
-        double RStart(int j) => remote[r[j]].Start;
+        var words = Timeline.Of(local, remote);
+        var (votes, sums) = VoteForLags(words, options);
+        if (FindDelay(votes, sums, options, signalDelay) is not { } found)
+        {
+            return TranscriptEchoResult.NoEcho with { Votes = BestWindow(votes).Votes };
+        }
 
-        // 1. Candidates inside the delay window, and votes from exact matches.
+        var chain = Align(CandidatePairs(words, found.Delay, options), words.R.Length);
+        var echoes = EchoesInRuns(words, chain, found.Delay, options);
+        return new TranscriptEchoResult(Math.Round(found.Delay, 3), found.Source, found.Votes, echoes);
+    }
+
+    /// <summary>Both channels' words in time order: their indices, normalised texts and start times.</summary>
+    private sealed record Timeline(int[] L, int[] R, string[] LText, string[] RText, double[] LStart, double[] RStart)
+    {
+        public static Timeline Of(IReadOnlyList<EchoWord> local, IReadOnlyList<EchoWord> remote)
+        {
+            var l = Order(local);
+            var r = Order(remote);
+            return new Timeline(
+                l, r,
+                [.. l.Select(i => Normalize(local[i].Text))], [.. r.Select(i => Normalize(remote[i].Text))],
+                [.. l.Select(i => local[i].Start)], [.. r.Select(i => remote[i].Start)]);
+        }
+    }
+
+    /// <summary>Step 1: every exact match inside the delay window votes for its lag, in bins of <see cref="BinWidth"/>.</summary>
+    private static (int[] Votes, double[] Sums) VoteForLags(Timeline w, TranscriptEchoOptions options)
+    {
         var binCount = (int)Math.Ceiling((options.MaxDelay + (2 * options.Tolerance)) / BinWidth) + 1;
         var votes = new int[binCount];
         var sums = new double[binCount];
         var first = 0;
-        for (var i = 0; i < l.Length; i++)
+        for (var i = 0; i < w.L.Length; i++)
         {
-            while (first < r.Length && LStart(i) - RStart(first) > options.MaxDelay + options.Tolerance)
+            while (first < w.R.Length && w.LStart[i] - w.RStart[first] > options.MaxDelay + options.Tolerance)
             {
                 first++;
             }
 
-            for (var j = first; j < r.Length && LStart(i) - RStart(j) >= -options.Tolerance; j++)
+            for (var j = first; j < w.R.Length && w.LStart[i] - w.RStart[j] >= -options.Tolerance; j++)
             {
-                if (lText[i].Length > 0 && lText[i] == rText[j])
+                if (w.LText[i].Length > 0 && w.LText[i] == w.RText[j])
                 {
-                    var lag = LStart(i) - RStart(j);
+                    var lag = w.LStart[i] - w.RStart[j];
                     var bin = (int)((lag + options.Tolerance) / BinWidth);
                     votes[bin]++;
                     sums[bin] += lag;
@@ -114,12 +135,17 @@ public static class TranscriptEchoDetector
             }
         }
 
-        // 2. The delay: the best three-bin window; its votes' mean lag.
+        return (votes, sums);
+    }
+
+    /// <summary>The three-bin window with the most votes: its middle bin (-1 when none) and its votes.</summary>
+    private static (int Bin, int Votes) BestWindow(int[] votes)
+    {
         var best = -1;
         var bestVotes = 0;
-        for (var bin = 0; bin < binCount; bin++)
+        for (var bin = 0; bin < votes.Length; bin++)
         {
-            var window = votes[bin] + (bin > 0 ? votes[bin - 1] : 0) + (bin + 1 < binCount ? votes[bin + 1] : 0);
+            var window = votes[bin] + (bin > 0 ? votes[bin - 1] : 0) + (bin + 1 < votes.Length ? votes[bin + 1] : 0);
             if (window > bestVotes)
             {
                 bestVotes = window;
@@ -127,42 +153,44 @@ public static class TranscriptEchoDetector
             }
         }
 
-        double delay;
-        EchoDelaySource source;
+        return (best, bestVotes);
+    }
+
+    /// <summary>
+    /// Step 2, the delay: the best window's mean lag when it has enough votes, else the delay the signal gave, else none.
+    /// </summary>
+    private static (double Delay, EchoDelaySource Source, int Votes)? FindDelay(int[] votes, double[] sums, TranscriptEchoOptions options, double? signalDelay)
+    {
+        var (best, bestVotes) = BestWindow(votes);
         if (bestVotes >= options.MinVotes)
         {
             double sum = 0;
-            for (var bin = Math.Max(0, best - 1); bin <= Math.Min(binCount - 1, best + 1); bin++)
+            for (var bin = Math.Max(0, best - 1); bin <= Math.Min(votes.Length - 1, best + 1); bin++)
             {
                 sum += sums[bin];
             }
 
-            delay = sum / bestVotes;
-            source = EchoDelaySource.Words;
-        }
-        else if (signalDelay is { } fromSignal && double.IsFinite(fromSignal))
-        {
-            delay = fromSignal;
-            source = EchoDelaySource.Signal;
-        }
-        else
-        {
-            return TranscriptEchoResult.NoEcho with { Votes = bestVotes };
+            return (sum / bestVotes, EchoDelaySource.Words, bestVotes);
         }
 
-        // 3. Monotone alignment over pairs within delay ± tolerance, maximising the summed similarity.
+        return signalDelay is { } fromSignal && double.IsFinite(fromSignal) ? (fromSignal, EchoDelaySource.Signal, bestVotes) : null;
+    }
+
+    /// <summary>Step 3's input: word pairs within delay ± tolerance that are similar enough.</summary>
+    private static List<(int I, int J, double Sim)> CandidatePairs(Timeline w, double delay, TranscriptEchoOptions options)
+    {
         var pairs = new List<(int I, int J, double Sim)>();
-        first = 0;
-        for (var i = 0; i < l.Length; i++)
+        var first = 0;
+        for (var i = 0; i < w.L.Length; i++)
         {
-            while (first < r.Length && LStart(i) - RStart(first) - delay > options.Tolerance)
+            while (first < w.R.Length && w.LStart[i] - w.RStart[first] - delay > options.Tolerance)
             {
                 first++;
             }
 
-            for (var j = first; j < r.Length && LStart(i) - RStart(j) - delay >= -options.Tolerance; j++)
+            for (var j = first; j < w.R.Length && w.LStart[i] - w.RStart[j] - delay >= -options.Tolerance; j++)
             {
-                var sim = Similarity(lText[i], rText[j]);
+                var sim = Similarity(w.LText[i], w.RText[j]);
                 if (sim >= options.MinSimilarity)
                 {
                     pairs.Add((i, j, sim));
@@ -170,12 +198,18 @@ public static class TranscriptEchoDetector
             }
         }
 
-        var chain = Align(pairs, r.Length);
+        return pairs;
+    }
 
-        // 4. Runs of matched local words (one unmatched word may sit inside a run).
-        var matchOf = new int[l.Length];
+    /// <summary>
+    /// Step 4: runs of aligned local words (one unmatched word may sit inside a run); a run long enough is echo, and so
+    /// is a lone word long enough that passes the single-word check.
+    /// </summary>
+    private static List<EchoMatch> EchoesInRuns(Timeline w, IEnumerable<(int I, int J, double Sim)> chain, double delay, TranscriptEchoOptions options)
+    {
+        var matchOf = new int[w.L.Length];
         Array.Fill(matchOf, -1);
-        var simOf = new double[l.Length];
+        var simOf = new double[w.L.Length];
         foreach (var (i, j, sim) in chain)
         {
             matchOf[i] = j;
@@ -184,7 +218,7 @@ public static class TranscriptEchoDetector
 
         var echoes = new List<EchoMatch>();
         var start = 0;
-        while (start < l.Length)
+        while (start < w.L.Length)
         {
             if (matchOf[start] < 0)
             {
@@ -192,46 +226,51 @@ public static class TranscriptEchoDetector
                 continue;
             }
 
-            var end = start;
-            var matched = 1;
-            while (true)
-            {
-                if (end + 1 < l.Length && matchOf[end + 1] >= 0 && LStart(end + 1) - LStart(end) <= options.MaxRunGap)
-                {
-                    end++;
-                    matched++;
-                }
-                else if (end + 2 < l.Length && matchOf[end + 1] < 0 && matchOf[end + 2] >= 0 && LStart(end + 2) - LStart(end) <= 2 * options.MaxRunGap)
-                {
-                    end += 2;
-                    matched++;
-                }
-                else
-                {
-                    break;
-                }
-            }
-
+            var (end, matched) = RunFrom(w, matchOf, start, options);
             for (var i = start; i <= end; i++)
             {
                 var j = matchOf[i];
-                if (j < 0 || LStart(i) > RStart(j) + delay + options.Tolerance)
+                if (j < 0 || w.LStart[i] > w.RStart[j] + delay + options.Tolerance)
                 {
                     continue;
                 }
 
                 var isEcho = matched >= options.MinRun
-                    || (lText[i].Length >= options.MinSingleWordLength && (options.SingleWordCheck?.Invoke(l[i], r[j]) ?? true));
+                    || (w.LText[i].Length >= options.MinSingleWordLength && (options.SingleWordCheck?.Invoke(w.L[i], w.R[j]) ?? true));
                 if (isEcho)
                 {
-                    echoes.Add(new EchoMatch(l[i], r[j], simOf[i]));
+                    echoes.Add(new EchoMatch(w.L[i], w.R[j], simOf[i]));
                 }
             }
 
             start = end + 1;
         }
 
-        return new TranscriptEchoResult(Math.Round(delay, 3), source, bestVotes, echoes);
+        return echoes;
+    }
+
+    /// <summary>Where the run that starts at a matched word ends, and how many of its words are matched.</summary>
+    private static (int End, int Matched) RunFrom(Timeline w, int[] matchOf, int start, TranscriptEchoOptions options)
+    {
+        var end = start;
+        var matched = 1;
+        while (true)
+        {
+            if (end + 1 < w.L.Length && matchOf[end + 1] >= 0 && w.LStart[end + 1] - w.LStart[end] <= options.MaxRunGap)
+            {
+                end++;
+                matched++;
+            }
+            else if (end + 2 < w.L.Length && matchOf[end + 1] < 0 && matchOf[end + 2] >= 0 && w.LStart[end + 2] - w.LStart[end] <= 2 * options.MaxRunGap)
+            {
+                end += 2;
+                matched++;
+            }
+            else
+            {
+                return (end, matched);
+            }
+        }
     }
 
     /// <summary>Indices sorted by start time (stable), skipping words without finite times.</summary>
