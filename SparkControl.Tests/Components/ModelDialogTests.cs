@@ -61,10 +61,11 @@ public sealed class ModelDialogTests : UiTestContext
         await dialog.InputAsync("[data-testid=hf-repo-input]", "org/valid");
 
         // Served names may hold ':' and '/', and every accepted value is quoted as one word; all of these are refused.
+        // The form's validity follows an input asynchronously (Add was enabled by the valid repo): wait for it to settle.
         foreach (var hostile in HostileInputs.All.Where((h, i) => i % 3 == 0 && h.Length > 0 && SparkControl.Core.Validation.Validators.ServedName(h) is not null))
         {
             await dialog.InputAsync($"[data-testid={field}]", hostile);
-            Assert.True(dialog.Find("[data-testid=hf-save]").HasAttribute("disabled"), $"Add enabled for {SparkControl.Core.Validation.Validators.Printable(hostile)} in {field}");
+            dialog.WaitForAssertion(() => Assert.True(dialog.Find("[data-testid=hf-save]").HasAttribute("disabled"), $"Add enabled for {SparkControl.Core.Validation.Validators.Printable(hostile)} in {field}"), TimeSpan.FromSeconds(30));
             Assert.NotEmpty(dialog.FindAll(".mud-input-error"));
         }
     }
