@@ -116,30 +116,25 @@ public static class CatalogYaml
     }
 
     /// <summary>How the model runs, where, and for what; null for a value that is not one of the words allowed.</summary>
-    private static (ModelRuntime? Runtime, ModelPlacement? Placement, ModelTask? Task) ReadKind(YamlMap map)
+    private static (ModelRuntime? Runtime, ModelPlacement? Placement, ModelTask? Task) ReadKind(YamlMap map) =>
+    (
+        ReadWord(map, "runtime", ModelRuntime.Vllm, ModelEnumNames.ParseRuntime, "vllm, launch-cluster or nim"),
+        ReadWord(map, "placement", ModelPlacement.Single, ModelEnumNames.ParsePlacement, "single or cluster"),
+        ReadWord(map, "task", ModelTask.Generate, ModelEnumNames.ParseTask, "generate or embed")
+    );
+
+    /// <summary>One of a few words, or <paramref name="fallback"/> when absent; null (and a problem) for any other word.</summary>
+    private static T? ReadWord<T>(YamlMap map, string key, T fallback, Func<string, T?> parse, string allowed)
+        where T : struct
     {
-        var runtimeText = map.String("runtime");
-        var runtime = runtimeText is null ? ModelRuntime.Vllm : ModelEnumNames.ParseRuntime(runtimeText);
-        if (runtime is null)
+        var text = map.String(key);
+        var value = text is null ? fallback : parse(text);
+        if (value is null)
         {
-            map.ProblemAt("runtime", $"runtime '{runtimeText}' must be vllm, launch-cluster or nim");
+            map.ProblemAt(key, $"{key} '{text}' must be {allowed}");
         }
 
-        var placementText = map.String("placement");
-        var placement = placementText is null ? ModelPlacement.Single : ModelEnumNames.ParsePlacement(placementText);
-        if (placement is null)
-        {
-            map.ProblemAt("placement", $"placement '{placementText}' must be single or cluster");
-        }
-
-        var taskText = map.String("task");
-        var task = taskText is null ? ModelTask.Generate : ModelEnumNames.ParseTask(taskText);
-        if (task is null)
-        {
-            map.ProblemAt("task", $"task '{taskText}' must be generate or embed");
-        }
-
-        return (runtime, placement, task);
+        return value;
     }
 
     private static int ReadPort(YamlMap map)

@@ -24,14 +24,8 @@ public sealed partial class DockerSparkHost(SparkDefinition spark, IRemoteShell 
     /// <summary>Exit status of the start script when an action runs already.</summary>
     private const int HostActionBusy = 75;
 
-    private readonly ContainerLogFeeds _logFeeds = new(
-        (container, token) => shell.StreamAsync(
-            RemoteCommand.Read([.. DockerCommands.Logs(container, new LogQuery(ContainerLogFeeds.Backlog, Timestamps: true), follow: true)]) with { MergeStderr = true }, token),
-        async (container, tail, token) =>
-        {
-            var result = await shell.RunAsync(RemoteCommand.Read([.. DockerCommands.Logs(container, new LogQuery(tail, Timestamps: true), follow: false)]) with { MergeStderr = true }, token).ConfigureAwait(false);
-            return Lines(result.EnsureSuccess(spark.Name, $"docker logs {container}").Stdout);
-        });
+    /// <summary>Made on first use: its followers and tails are this host's own log commands.</summary>
+    private ContainerLogFeeds? _logFeeds;
 
     // The scripts are constant; the state directory, the action's name and its argv are their arguments. setsid puts
     // the action in its own session: neither the end of the SSH session nor the kill of the caller's process group
@@ -165,12 +159,7 @@ public sealed partial class DockerSparkHost(SparkDefinition spark, IRemoteShell 
     {
         var command = RemoteCommand.Read([.. DockerCommands.Logs(container, query, follow: false)]) with { MergeStderr = true };
         var result = await RunAsync(command, cancellationToken).ConfigureAwait(false);
-        return Lines(result.EnsureSuccess(Name, $"docker logs {container}").Stdout);
-    }
-
-    private static string[] Lines(string output)
-    {
-        var lines = output.Split('\n');
+        var lines = result.EnsureSuccess(Name, $"docker logs {container}").Stdout.Split('\n');
         return lines.Length > 0 && lines[^1].Length == 0 ? lines[..^1] : lines;
     }
 
@@ -179,7 +168,10 @@ public sealed partial class DockerSparkHost(SparkDefinition spark, IRemoteShell 
 
     /// <summary>Every viewer of a container shares one <c>docker logs --follow</c>: SSH channels are few.</summary>
     public IAsyncEnumerable<string> WatchLogsAsync(string container, int tail, CancellationToken cancellationToken) =>
-        _logFeeds.WatchAsync(container, tail, cancellationToken);
+        LazyInitializer.EnsureInitialized(ref _logFeeds, () => new ContainerLogFeeds(
+            (name, token) => FollowLogsAsync(name, new LogQuery(ContainerLogFeeds.Backlog, Timestamps: true), token),
+            (name, lines, token) => GetLogsAsync(name, new LogQuery(lines, Timestamps: true), token)))
+        .WatchAsync(container, tail, cancellationToken);
 
     /// <summary>One long-lived <c>nvidia-smi -lms</c> stream, run with TZ=UTC so its zone-less timestamps are UTC.</summary>
     public async IAsyncEnumerable<GpuSample> WatchGpuAsync([EnumeratorCancellation] CancellationToken cancellationToken)
@@ -515,7 +507,11 @@ public sealed partial class DockerSparkHost(SparkDefinition spark, IRemoteShell 
 
     public async ValueTask DisposeAsync()
     {
-        await _logFeeds.DisposeAsync().ConfigureAwait(false);
+        if (_logFeeds is { } feeds)
+        {
+            await feeds.DisposeAsync().ConfigureAwait(false);
+        }
+
         await shell.DisposeAsync().ConfigureAwait(false);
     }
 

@@ -43,8 +43,8 @@ internal sealed partial class SwapRun
     private bool _drainReleased;
     private volatile bool _fatalSeen;
 
-    /// <summary>Set when dockerd stopped answering during Loading: what the docker CLI said.</summary>
-    private string? _dockerdLost;
+    /// <summary>Set when dockerd stopped answering during Loading.</summary>
+    private bool _dockerdLost;
     private LaunchPlan? _launch;
     private Task _completion = Task.CompletedTask;
 
@@ -359,7 +359,7 @@ internal sealed partial class SwapRun
                     catch (DockerUnavailableException ex)
                     {
                         // dockerd restarting: wait for it (within the load timeout) and see what it left of the container.
-                        _dockerdLost = ex.Message;
+                        _dockerdLost = true;
                         Update(s => s with { Message = $"{ex.Message}; waiting for it to come back" });
                         await Task.Delay(_context.Swap.ProbeInterval, _context.Time, cancellationToken).ConfigureAwait(false);
                         continue;
@@ -472,7 +472,7 @@ internal sealed partial class SwapRun
         }
 
         var message = SwapText.ExplainExit(info, lines);
-        if (_dockerdLost is not null)
+        if (_dockerdLost)
         {
             message = $"dockerd on {Head.Name} stopped answering while {_model!.ServedName} loaded, and the container did not survive its restart: {message}";
         }

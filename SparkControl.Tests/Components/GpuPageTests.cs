@@ -7,7 +7,6 @@ using SparkControl.Core.Diagnostics;
 using SparkControl.Core.Gpu;
 using SparkControl.Core.Hosts;
 using SparkControl.Core.Sparks;
-using SparkControl.Core.Storage;
 using SparkControl.Tests.Core;
 using SparkControl.Tests.Infrastructure;
 using GpuPage = SparkControl.Web.Components.Pages.Gpu;

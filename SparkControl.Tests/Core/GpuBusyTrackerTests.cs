@@ -6,7 +6,6 @@ using SparkControl.Core.Diagnostics;
 using SparkControl.Core.Gpu;
 using SparkControl.Core.Hosts;
 using SparkControl.Core.Sparks;
-using SparkControl.Core.Storage;
 using SparkControl.Tests.Infrastructure;
 using SparkControl.Core.Remote;
 

@@ -133,60 +133,21 @@ public sealed class SshdFixture : IAsyncLifetime, IAsyncDisposable
             return;
         }
 
-        var sshds = Descendants(process.Id).Where(pid => Comm(pid).StartsWith("sshd", StringComparison.Ordinal)).Prepend(process.Id).ToList();
+        await KillConnectionsAsync();
+        process.Kill();
+        await process.WaitForExitAsync();
+    }
+
+    /// <summary>SIGKILL to every sshd process below the listener (those serving connections); how many there were.</summary>
+    private async Task<int> KillConnectionsAsync()
+    {
+        var sshds = ProcFs.Descendants(ProcessId).Where(pid => ProcFs.Comm(pid).StartsWith("sshd", StringComparison.Ordinal)).ToList();
         foreach (var pid in sshds)
         {
             await ProcessRunner.RunAsync("kill", ["-KILL", pid.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
         }
 
-        await process.WaitForExitAsync();
-    }
-
-    private static string Comm(int pid)
-    {
-        try
-        {
-            return File.ReadAllText($"/proc/{pid}/comm").Trim();
-        }
-        catch (IOException)
-        {
-            return string.Empty;
-        }
-    }
-
-    /// <summary>Every process below <paramref name="root"/>, from the parent pids in /proc.</summary>
-    private static List<int> Descendants(int root)
-    {
-        var parents = new Dictionary<int, int>();
-        foreach (var directory in Directory.EnumerateDirectories("/proc"))
-        {
-            if (int.TryParse(Path.GetFileName(directory), out var pid))
-            {
-                try
-                {
-                    // The parent pid is the second field after the command name, which ends at the last ')'.
-                    var stat = File.ReadAllText(Path.Combine(directory, "stat"));
-                    var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-                    parents[pid] = int.Parse(fields[1], System.Globalization.CultureInfo.InvariantCulture);
-                }
-                catch (IOException)
-                {
-                }
-            }
-        }
-
-        var found = new List<int>();
-        var queue = new Queue<int>([root]);
-        while (queue.TryDequeue(out var parent))
-        {
-            foreach (var child in parents.Where(p => p.Value == parent).Select(p => p.Key))
-            {
-                found.Add(child);
-                queue.Enqueue(child);
-            }
-        }
-
-        return found;
+        return sshds.Count;
     }
 
     /// <summary>Starts the server again on the same port with the same keys (the machine is back).</summary>
@@ -210,17 +171,7 @@ public sealed class SshdFixture : IAsyncLifetime, IAsyncDisposable
     /// Cuts every open connection as a network fault or a crashed session would: each connection's own sshd process
     /// (a child of the listener) is killed; the listener stays, so clients can connect again. Returns how many were cut.
     /// </summary>
-    public async Task<int> DropConnectionsAsync()
-    {
-        var children = await ProcessRunner.RunAsync("pgrep", ["-P", ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
-        var pids = children.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        foreach (var pid in pids)
-        {
-            await ProcessRunner.RunAsync("kill", ["-KILL", pid]);
-        }
-
-        return pids.Length;
-    }
+    public Task<int> DropConnectionsAsync() => KillConnectionsAsync();
 
     /// <summary>How many logins the server has accepted so far (from its log).</summary>
     public int AcceptedLogins

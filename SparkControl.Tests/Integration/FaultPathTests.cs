@@ -50,44 +50,11 @@ public sealed class FaultPathTests(DockerdFixture docker) : IAsyncLifetime
         return await SparkControlApp.StartAsync(new Dictionary<string, string?> { ["SparkControl:Ssh:RetryAttempts"] = "0" }, _data.Path);
     }
 
-    private static async Task<string> StartSwapAsync(HttpClient client, string model)
-    {
-        using var start = await client.PostAsJsonAsync("/api/swaps", new { model, spark = "spark-1" });
-        start.EnsureSuccessStatusCode();
-        return (await start.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
-    }
-
-    private static async Task<JsonElement> WaitForAsync(HttpClient client, string id, Func<JsonElement, bool> condition, string what)
-    {
-        JsonElement swap = default;
-        await Wait.UntilAsync(async () => condition(swap = await client.GetFromJsonAsync<JsonElement>($"/api/swaps/{id}")), what, Wait.ContainerTimeout);
-        return swap;
-    }
-
-    private static bool Ended(JsonElement swap) => swap.GetProperty("phase").GetString() is "ready" or "failed" or "cancelled" or "interrupted";
-
     private static bool Downloaded(JsonElement swap) =>
-        Ended(swap) || (swap.TryGetProperty("download", out var download) && download.ValueKind == JsonValueKind.Object && download.GetProperty("bytesDone").GetInt64() > 0);
-
-    private async Task<JsonElement> SwapAsync(HttpClient client, string model)
-    {
-        var id = await StartSwapAsync(client, model);
-        return await WaitForAsync(client, id, Ended, $"the swap to {model} ends");
-    }
+        SwapApi.Ended(swap) || (swap.TryGetProperty("download", out var download) && download.ValueKind == JsonValueKind.Object && download.GetProperty("bytesDone").GetInt64() > 0);
 
     /// <summary>Whether the hf stand-in runs on the Spark (this machine), orphaned or not.</summary>
-    private bool HfRuns() =>
-        Directory.EnumerateDirectories("/proc").Any(d =>
-        {
-            try
-            {
-                return File.ReadAllText(Path.Combine(d, "cmdline")).Replace('\0', ' ').Contains(_bin.File("hf") + " download", StringComparison.Ordinal);
-            }
-            catch (IOException)
-            {
-                return false;
-            }
-        });
+    private bool HfRuns() => ProcFs.AnyCommandLineContains(_bin.File("hf") + " download");
 
     [Fact]
     public async Task SshdKilledMidDownload_TheSwapFailsSayingSo_ThePreviousModelServesOn_AndTheRetryResumesTheDownload()
@@ -95,20 +62,20 @@ public sealed class FaultPathTests(DockerdFixture docker) : IAsyncLifetime
         var cache = _tree.File("hf");
         await using var app = await StartAppAsync(cache);
         using var client = app.CreateClient();
-        var a = await SwapAsync(client, "ft-a");
+        var a = await SwapApi.SwapAsync(client, "ft-a");
         await File.WriteAllTextAsync(_bin.File("hf.hold"), string.Empty);
-        var id = await StartSwapAsync(client, "tiny");
-        await WaitForAsync(client, id, Downloaded, "the download has begun");
+        var id = await SwapApi.StartAsync(client, "tiny");
+        await SwapApi.WaitForAsync(client, id, Downloaded, "the download has begun");
 
         await _sshd.KillAsync();
-        var failed = await WaitForAsync(client, id, Ended, "the swap ends");
+        var failed = await SwapApi.WaitForAsync(client, id, SwapApi.Ended, "the swap ends");
         var orphaned = HfRuns();
         var servedMeanwhile = await SparkOnDocker.ServesAsync(_portA, "ft-a");
         File.Delete(_bin.File("hf.hold"));
         await _sshd.RestartAsync();
         await Wait.UntilAsync(() => !HfRuns(), "the panel, connected again, ends the download the cut connection left running", Wait.ContainerTimeout);
         var partial = new FileInfo(Directory.GetFiles(Blobs(cache), "*.incomplete").Single()).Length;
-        var retry = await SwapAsync(client, "tiny");
+        var retry = await SwapApi.SwapAsync(client, "tiny");
 
         Assert.Equal("ready", a.GetProperty("phase").GetString());
         Assert.Equal("failed", failed.GetProperty("phase").GetString());
@@ -129,19 +96,19 @@ public sealed class FaultPathTests(DockerdFixture docker) : IAsyncLifetime
         await using var disk = await TmpfsMount.CreateAsync(sizeMiB: 12);
         await using var app = await StartAppAsync(disk.Path);
         using var client = app.CreateClient();
-        var a = await SwapAsync(client, "ft-a");
+        var a = await SwapApi.SwapAsync(client, "ft-a");
         await File.WriteAllTextAsync(_bin.File("hf.hold"), string.Empty);
-        var id = await StartSwapAsync(client, "tiny");
-        await WaitForAsync(client, id, Downloaded, "the download has begun");
+        var id = await SwapApi.StartAsync(client, "tiny");
+        await SwapApi.WaitForAsync(client, id, Downloaded, "the download has begun");
         var filler = Path.Combine(disk.Path, "filler");
         await FillAsync(filler);
 
         await File.WriteAllTextAsync(_bin.File("hf.go"), string.Empty);
-        var failed = await WaitForAsync(client, id, Ended, "the swap ends");
+        var failed = await SwapApi.WaitForAsync(client, id, SwapApi.Ended, "the swap ends");
         var servedMeanwhile = await SparkOnDocker.ServesAsync(_portA, "ft-a");
         File.Delete(filler);
         File.Delete(_bin.File("hf.hold"));
-        var retry = await SwapAsync(client, "tiny");
+        var retry = await SwapApi.SwapAsync(client, "tiny");
 
         Assert.Equal("ready", a.GetProperty("phase").GetString());
         Assert.Equal("failed", failed.GetProperty("phase").GetString());
@@ -157,20 +124,20 @@ public sealed class FaultPathTests(DockerdFixture docker) : IAsyncLifetime
     {
         await using var app = await StartAppAsync(_tree.File("hf"));
         using var client = app.CreateClient();
-        var a = await SwapAsync(client, "ft-a");
+        var a = await SwapApi.SwapAsync(client, "ft-a");
         // ft-b loads for long enough that dockerd restarts under it; what starts after the restart loads fast again.
         _bin.SetDockerRunEnvironment(("SPARKCONTROL_SIM_LOAD_SECONDS", "60"));
-        var id = await StartSwapAsync(client, "ft-b");
-        await WaitForAsync(client, id, s => s.GetProperty("phase").GetString() == "loading" || Ended(s), "ft-b is loading");
+        var id = await SwapApi.StartAsync(client, "ft-b");
+        await SwapApi.WaitForAsync(client, id, s => s.GetProperty("phase").GetString() == "loading" || SwapApi.Ended(s), "ft-b is loading");
 
         JsonElement waiting = default;
         await docker.RestartAsync(async () =>
         {
             _bin.SetDockerRunEnvironment(("SPARKCONTROL_SIM_LOAD_SECONDS", "1"));
-            waiting = await WaitForAsync(client, id, s => s.GetProperty("message").GetString()!.Contains("does not answer", StringComparison.Ordinal) || Ended(s), "the panel sees dockerd gone");
+            waiting = await SwapApi.WaitForAsync(client, id, s => s.GetProperty("message").GetString()!.Contains("does not answer", StringComparison.Ordinal) || SwapApi.Ended(s), "the panel sees dockerd gone");
         });
-        var failed = await WaitForAsync(client, id, Ended, "the swap ends");
-        var back = await WaitForAsync(client, failed.GetProperty("rolledBackBy").GetString()!, Ended, "the rollback ends");
+        var failed = await SwapApi.WaitForAsync(client, id, SwapApi.Ended, "the swap ends");
+        var back = await SwapApi.WaitForAsync(client, failed.GetProperty("rolledBackBy").GetString()!, SwapApi.Ended, "the rollback ends");
 
         Assert.Equal("ready", a.GetProperty("phase").GetString());
         Assert.Equal("loading", waiting.GetProperty("phase").GetString());

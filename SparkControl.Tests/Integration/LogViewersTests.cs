@@ -104,13 +104,7 @@ public sealed partial class LogViewersTests(DockerdFixture docker, BrowserFixtur
             var attached = app.Get<TimeProvider>().GetUtcNow();
             var tickThen = LastTick((await docker.DockerAsync(["logs", "--tail", "1", _chatty])).Stdout);
 
-            using var start = await client.PostAsJsonAsync("/api/swaps", new { model = "ft-a", spark = "spark-1" });
-            start.EnsureSuccessStatusCode();
-            var id = (await start.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
-            JsonElement swap = default;
-            await Wait.UntilAsync(
-                async () => (swap = await client.GetFromJsonAsync<JsonElement>($"/api/swaps/{id}")).GetProperty("phase").GetString() is "ready" or "failed" or "cancelled",
-                "the swap ends", Wait.ContainerTimeout);
+            var swap = await SwapApi.SwapAsync(client, "ft-a");
 
             var target = tickThen + 10;
             await Wait.UntilAsync(() => api.All(v => v.Last >= target || v.Reading.IsCompleted), $"every API viewer reads tick {target}", Wait.ContainerTimeout);

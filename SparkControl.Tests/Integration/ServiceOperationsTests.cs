@@ -266,18 +266,7 @@ public sealed class ServiceOperationsTests(DockerdFixture docker, SshdFixture ss
     }
 
     private bool AptGetRuns() =>
-        Directory.EnumerateDirectories("/proc").Any(d =>
-        {
-            try
-            {
-                var cmdline = File.ReadAllText(Path.Combine(d, "cmdline")).Replace('\0', ' ');
-                return cmdline.Contains(_bin.File("apt-get"), StringComparison.Ordinal) || cmdline.Contains("apt-get update", StringComparison.Ordinal);
-            }
-            catch (IOException)
-            {
-                return false;
-            }
-        });
+        ProcFs.AnyCommandLineContains(_bin.File("apt-get")) || ProcFs.AnyCommandLineContains("apt-get update");
 
     [Fact]
     public async Task AptUpdate_TheViewerLeaves_ItRunsToItsEnd_OneAtATime_AndTheApiReattachesToItsOutput()

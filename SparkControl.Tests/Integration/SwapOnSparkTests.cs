@@ -46,15 +46,6 @@ public sealed class SwapOnSparkTests(DockerdFixture docker, SshdFixture sshd) : 
     private Task<SparkControlApp> StartAppAsync() =>
         SparkControlApp.StartAsync(new Dictionary<string, string?> { ["SparkControl:Ssh:RetryAttempts"] = "0" }, _data.Path);
 
-    private static async Task<JsonElement> WaitForAsync(HttpClient client, string id, Func<JsonElement, bool> condition, string what)
-    {
-        JsonElement swap = default;
-        await Wait.UntilAsync(async () => condition(swap = await client.GetFromJsonAsync<JsonElement>($"/api/swaps/{id}")), what, TimeSpan.FromSeconds(120));
-        return swap;
-    }
-
-    private static bool Ended(JsonElement swap) => swap.GetProperty("phase").GetString() is "ready" or "failed" or "cancelled" or "interrupted";
-
     private Task<bool> ServesAsync(string served) => SparkOnDocker.ServesAsync(_port, served);
 
     [Fact]
@@ -65,14 +56,14 @@ public sealed class SwapOnSparkTests(DockerdFixture docker, SshdFixture sshd) : 
         using var client = app.CreateClient();
 
         using var first = await client.PostAsJsonAsync("/api/swaps", new { model = "ft-a", spark = "spark-1" });
-        var a = await WaitForAsync(client, (await first.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!, Ended, "ft-a is loaded");
+        var a = await SwapApi.WaitForAsync(client, (await first.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!, SwapApi.Ended, "ft-a is loaded");
         var servedA = await ServesAsync("ft-a");
         var labels = (await docker.DockerAsync(["inspect", "-f", "{{index .Config.Labels \"sparkcontrol.model\"}}", LaunchSpecs.ModelContainerName])).Stdout.Trim();
         using var second = await client.PostAsJsonAsync("/api/swaps", new { model = "ft-b", spark = "spark-1" });
-        var b = await WaitForAsync(client, (await second.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!, Ended, "ft-b replaces ft-a");
+        var b = await SwapApi.WaitForAsync(client, (await second.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!, SwapApi.Ended, "ft-b replaces ft-a");
         var servedB = await ServesAsync("ft-b");
         using var unload = await client.PostAsync("/api/sparks/spark-1/unload", null);
-        var u = await WaitForAsync(client, (await unload.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!, Ended, "the model is unloaded");
+        var u = await SwapApi.WaitForAsync(client, (await unload.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!, SwapApi.Ended, "the model is unloaded");
 
         Assert.Equal("ready", a.GetProperty("phase").GetString());
         Assert.True(servedA);
@@ -95,16 +86,16 @@ public sealed class SwapOnSparkTests(DockerdFixture docker, SshdFixture sshd) : 
         var link = Path.Combine(Models, "current");
 
         using var first = await client.PostAsJsonAsync("/api/swaps", new { model = "current", spark = "spark-1" });
-        var served = await WaitForAsync(client, (await first.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!, Ended, "the linked model is loaded");
+        var served = await SwapApi.WaitForAsync(client, (await first.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!, SwapApi.Ended, "the linked model is loaded");
         var source = (await docker.DockerAsync(["inspect", "-f", $"{{{{range .Mounts}}}}{{{{if eq .Destination \"{link}\"}}}}{{{{.Source}}}}{{{{end}}}}{{{{end}}}}", LaunchSpecs.ModelContainerName])).Stdout.Trim();
         using var unload = await client.PostAsync("/api/sparks/spark-1/unload", null);
-        await WaitForAsync(client, (await unload.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!, Ended, "the model is unloaded");
+        await SwapApi.WaitForAsync(client, (await unload.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!, SwapApi.Ended, "the model is unloaded");
 
         // Registered while it led inside; changed since (by hand, or by a training job) to lead outside.
         File.Delete(link);
         File.CreateSymbolicLink(link, _tree.File("outside"));
         using var second = await client.PostAsJsonAsync("/api/swaps", new { model = "current", spark = "spark-1" });
-        var refused = await WaitForAsync(client, (await second.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!, Ended, "the swap ends");
+        var refused = await SwapApi.WaitForAsync(client, (await second.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!, SwapApi.Ended, "the swap ends");
         var preview = await client.GetFromJsonAsync<JsonElement>("/api/models/current/command?spark=spark-1");
 
         Assert.Equal("ready", served.GetProperty("phase").GetString());
@@ -127,19 +118,19 @@ public sealed class SwapOnSparkTests(DockerdFixture docker, SshdFixture sshd) : 
             using var client = app.CreateClient();
             using var start = await client.PostAsJsonAsync("/api/swaps", new { model = "ft-a", spark = "spark-1" });
             id = (await start.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
-            await WaitForAsync(client, id, s => s.GetProperty("phase").GetString() == "loading" || Ended(s), "the swap is loading");
+            await SwapApi.WaitForAsync(client, id, s => s.GetProperty("phase").GetString() == "loading" || SwapApi.Ended(s), "the swap is loading");
             containerId = (await docker.DockerAsync(["inspect", "-f", "{{.Id}}", LaunchSpecs.ModelContainerName])).Stdout.Trim();
         }
 
         var stillLoading = !await ServesAsync("ft-a");
         await using var restarted = await StartAppAsync();
         using var after = restarted.CreateClient();
-        var interrupted = await WaitForAsync(after, id, Ended, "the old swap is reconciled");
+        var interrupted = await SwapApi.WaitForAsync(after, id, SwapApi.Ended, "the old swap is reconciled");
         JsonElement verify = default;
         await Wait.UntilAsync(async () =>
         {
             var current = await after.GetFromJsonAsync<JsonElement>("/api/swaps/current");
-            return current.TryGetProperty("spark-1", out verify) && verify.GetProperty("requester").GetString() == "reconcile" && Ended(verify);
+            return current.TryGetProperty("spark-1", out verify) && verify.GetProperty("requester").GetString() == "reconcile" && SwapApi.Ended(verify);
         }, "the restarted panel re-verifies what runs", TimeSpan.FromSeconds(120));
 
         Assert.True(stillLoading);
@@ -162,7 +153,7 @@ public sealed class SwapOnSparkTests(DockerdFixture docker, SshdFixture sshd) : 
         {
             using var client = panel.CreateClient();
             using var first = await client.PostAsJsonAsync("/api/swaps", new { model = "ft-a", spark = "spark-1" });
-            await WaitForAsync(client, (await first.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!, s => s.GetProperty("phase").GetString() == "ready", "ft-a is loaded");
+            await SwapApi.WaitForAsync(client, (await first.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!, s => s.GetProperty("phase").GetString() == "ready", "ft-a is loaded");
             await File.WriteAllTextAsync(_bin.File("docker.hold"), string.Empty);
             using var second = await client.PostAsJsonAsync("/api/swaps", new { model = "ft-b", spark = "spark-1" });
             id = (await second.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
@@ -177,9 +168,9 @@ public sealed class SwapOnSparkTests(DockerdFixture docker, SshdFixture sshd) : 
         var servedMeanwhile = await ServesAsync("ft-a") || await ServesAsync("ft-b");
         await using var restarted = await StartAppAsync();
         using var after = restarted.CreateClient();
-        var interrupted = await WaitForAsync(after, id, s => s.TryGetProperty("bringBack", out var back) && back.ValueKind == JsonValueKind.String, "the restarted panel offers ft-a back");
+        var interrupted = await SwapApi.WaitForAsync(after, id, s => s.TryGetProperty("bringBack", out var back) && back.ValueKind == JsonValueKind.String, "the restarted panel offers ft-a back");
         using var bringBack = await after.PostAsJsonAsync("/api/swaps", new { model = interrupted.GetProperty("bringBack").GetString(), spark = "spark-1" });
-        var restored = await WaitForAsync(after, (await bringBack.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!, Ended, "ft-a is back");
+        var restored = await SwapApi.WaitForAsync(after, (await bringBack.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!, SwapApi.Ended, "ft-a is back");
 
         Assert.Equal("stopping", caught);
         Assert.False(servedMeanwhile);

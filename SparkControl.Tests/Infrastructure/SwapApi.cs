@@ -1,0 +1,30 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+
+namespace SparkControl.Tests.Infrastructure;
+
+/// <summary>Swaps through the panel's API, as a client script drives them.</summary>
+public static class SwapApi
+{
+    /// <summary>Starts a swap to <paramref name="model"/> on spark-1 and returns its id.</summary>
+    public static async Task<string> StartAsync(HttpClient client, string model)
+    {
+        using var start = await client.PostAsJsonAsync("/api/swaps", new { model, spark = "spark-1" });
+        start.EnsureSuccessStatusCode();
+        return (await start.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
+    }
+
+    /// <summary>The swap once <paramref name="condition"/> holds for it (read again and again, up to two minutes).</summary>
+    public static async Task<JsonElement> WaitForAsync(HttpClient client, string id, Func<JsonElement, bool> condition, string what)
+    {
+        JsonElement swap = default;
+        await Wait.UntilAsync(async () => condition(swap = await client.GetFromJsonAsync<JsonElement>($"/api/swaps/{id}")), what, Wait.ContainerTimeout);
+        return swap;
+    }
+
+    public static bool Ended(JsonElement swap) => swap.GetProperty("phase").GetString() is "ready" or "failed" or "cancelled" or "interrupted";
+
+    /// <summary>Starts a swap and waits for its end.</summary>
+    public static async Task<JsonElement> SwapAsync(HttpClient client, string model) =>
+        await WaitForAsync(client, await StartAsync(client, model), Ended, $"the swap to {model} ends");
+}
