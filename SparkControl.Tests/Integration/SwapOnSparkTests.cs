@@ -13,7 +13,7 @@ namespace SparkControl.Tests.Integration;
 /// in the middle of a swap is reconciled for real.
 /// </summary>
 [Collection(DockerCollection.Name)]
-public sealed class SwapOnSparkTests(DockerdFixture docker, SshdFixture sshd) : IAsyncLifetime
+public sealed class SwapOnSparkTests(DockerdFixture docker, SshdFixture sshd, BrowserFixture browser) : IAsyncLifetime
 {
     private readonly TempDirectory _data = new("sc-data");
     private readonly TempDirectory _tree = new("sc-tree");
@@ -169,8 +169,24 @@ public sealed class SwapOnSparkTests(DockerdFixture docker, SshdFixture sshd) : 
         await using var restarted = await StartAppAsync();
         using var after = restarted.CreateClient();
         var interrupted = await SwapApi.WaitForAsync(after, id, s => s.TryGetProperty("bringBack", out var back) && back.ValueKind == JsonValueKind.String, "the restarted panel offers ft-a back");
-        using var bringBack = await after.PostAsJsonAsync("/api/swaps", new { model = interrupted.GetProperty("bringBack").GetString(), spark = "spark-1" });
-        var restored = await SwapApi.WaitForAsync(after, (await bringBack.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!, SwapApi.Ended, "ft-a is back");
+
+        // The operator opens the dashboard: the card says nothing serves and offers ft-a back, through the swap dialog.
+        var page = await browser.NewPageAsync(restarted.BaseAddress);
+        await page.GotoAsync("/");
+        var offer = page.GetByTestId("swap-nothing-serves");
+        await Microsoft.Playwright.Assertions.Expect(offer).ToContainTextAsync("Nothing serves on spark-1 since the panel stopped during this swap.");
+        await Microsoft.Playwright.Assertions.Expect(page.GetByTestId("swap-bring-back")).ToHaveTextAsync("Bring back ft-a", new() { IgnoreCase = true });
+        await page.SaveScreenshotAsync("dashboard-bring-back.png");
+        await page.GetByTestId("swap-bring-back").ClickAsync();
+        await Microsoft.Playwright.Assertions.Expect(page.GetByTestId("swap-dialog-previous")).ToHaveTextAsync("Serving now: nothing");
+        await page.GetByTestId("swap-dialog-start").ClickAsync();
+        JsonElement restored = default;
+        await Wait.UntilAsync(async () =>
+        {
+            var current = await after.GetFromJsonAsync<JsonElement>("/api/swaps/current");
+            return current.TryGetProperty("spark-1", out restored) && restored.GetProperty("id").GetString() != id && SwapApi.Ended(restored);
+        }, "the swap the card started ends", Wait.ContainerTimeout);
+        await page.Context.CloseAsync();
 
         Assert.Equal("stopping", caught);
         Assert.False(servedMeanwhile);
@@ -178,6 +194,7 @@ public sealed class SwapOnSparkTests(DockerdFixture docker, SshdFixture sshd) : 
         Assert.Equal("interrupted: the panel stopped during Stopping, and nothing serves on spark-1 now; ft-a served before it and can be brought back", interrupted.GetProperty("message").GetString());
         Assert.Equal("ft-a", interrupted.GetProperty("bringBack").GetString());
         Assert.Equal("ready", restored.GetProperty("phase").GetString());
+        Assert.Equal("ft-a", restored.GetProperty("modelId").GetString());
         Assert.True(await ServesAsync("ft-a"));
         Assert.Contains(interrupted.GetProperty("message").GetString()!, await after.GetStringAsync("/api/swaps/history?model=ft-b"), StringComparison.Ordinal);
     }
