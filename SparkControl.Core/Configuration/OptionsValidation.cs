@@ -31,47 +31,59 @@ public sealed class SparkControlOptionsValidator : IValidateOptions<SparkControl
         Positive(errors, $"{prefix}:Health:ProbeTimeout", options.Health.ProbeTimeout);
         Positive(errors, $"{prefix}:Health:HostTimeout", options.Health.HostTimeout);
         Positive(errors, $"{prefix}:GpuSampleInterval", options.GpuSampleInterval);
-        Positive(errors, $"{prefix}:Ssh:ConnectTimeout", options.Ssh.ConnectTimeout);
-        Positive(errors, $"{prefix}:Ssh:KeepAliveInterval", options.Ssh.KeepAliveInterval);
-        Positive(errors, $"{prefix}:Ssh:CommandTimeout", options.Ssh.CommandTimeout);
-        Positive(errors, $"{prefix}:Ssh:RetryDelay", options.Ssh.RetryDelay);
-        Positive(errors, $"{prefix}:Ssh:CircuitBreakDuration", options.Ssh.CircuitBreakDuration);
-        if (options.Ssh.RetryAttempts is < 0 or > 10)
+        ValidateSsh(errors, options.Ssh);
+        ValidateSwap(errors, options.Swap);
+        ValidateGpu(errors, options);
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+
+    private static void ValidateSsh(List<string> errors, SshOptions ssh)
+    {
+        const string prefix = SparkControlOptions.Section;
+        Positive(errors, $"{prefix}:Ssh:ConnectTimeout", ssh.ConnectTimeout);
+        Positive(errors, $"{prefix}:Ssh:KeepAliveInterval", ssh.KeepAliveInterval);
+        Positive(errors, $"{prefix}:Ssh:CommandTimeout", ssh.CommandTimeout);
+        Positive(errors, $"{prefix}:Ssh:RetryDelay", ssh.RetryDelay);
+        Positive(errors, $"{prefix}:Ssh:CircuitBreakDuration", ssh.CircuitBreakDuration);
+        if (ssh.RetryAttempts is < 0 or > 10)
         {
-            errors.Add($"{prefix}:Ssh:RetryAttempts must be between 0 and 10, not {options.Ssh.RetryAttempts}");
+            errors.Add($"{prefix}:Ssh:RetryAttempts must be between 0 and 10, not {ssh.RetryAttempts}");
         }
 
-        if (options.Ssh.CircuitBreakerFailures is < 2 or > 100)
+        if (ssh.CircuitBreakerFailures is < 2 or > 100)
         {
-            errors.Add($"{prefix}:Ssh:CircuitBreakerFailures must be between 2 and 100, not {options.Ssh.CircuitBreakerFailures}");
+            errors.Add($"{prefix}:Ssh:CircuitBreakerFailures must be between 2 and 100, not {ssh.CircuitBreakerFailures}");
         }
 
-        if (options.Ssh.MaxOutputBytes is < 64 * 1024 or > 1 << 30)
+        if (ssh.MaxOutputBytes is < 64 * 1024 or > 1 << 30)
         {
-            errors.Add($"{prefix}:Ssh:MaxOutputBytes must be between 65536 and 1073741824, not {options.Ssh.MaxOutputBytes}");
+            errors.Add($"{prefix}:Ssh:MaxOutputBytes must be between 65536 and 1073741824, not {ssh.MaxOutputBytes}");
         }
 
-        for (var i = 0; i < options.Ssh.KeyDirectories.Length; i++)
+        for (var i = 0; i < ssh.KeyDirectories.Length; i++)
         {
-            if (Validation.Validators.AbsolutePath(options.Ssh.KeyDirectories[i], $"{prefix}:Ssh:KeyDirectories:{i}") is { } badDirectory)
+            if (Validation.Validators.AbsolutePath(ssh.KeyDirectories[i], $"{prefix}:Ssh:KeyDirectories:{i}") is { } badDirectory)
             {
                 errors.Add(badDirectory);
             }
         }
 
-        if (options.Ssh.MaxChannelsPerSpark is < 1 or > 9)
+        if (ssh.MaxChannelsPerSpark is < 1 or > 9)
         {
-            errors.Add($"{prefix}:Ssh:MaxChannelsPerSpark must be between 1 and 9 (OpenSSH allows 10 sessions, one is kept for stopping commands), not {options.Ssh.MaxChannelsPerSpark}");
+            errors.Add($"{prefix}:Ssh:MaxChannelsPerSpark must be between 1 and 9 (OpenSSH allows 10 sessions, one is kept for stopping commands), not {ssh.MaxChannelsPerSpark}");
         }
 
-        if (options.Ssh.MaxStreamsPerSpark < 1 || options.Ssh.MaxStreamsPerSpark >= options.Ssh.MaxChannelsPerSpark)
+        if (ssh.MaxStreamsPerSpark < 1 || ssh.MaxStreamsPerSpark >= ssh.MaxChannelsPerSpark)
         {
-            errors.Add($"{prefix}:Ssh:MaxStreamsPerSpark must be at least 1 and less than Ssh:MaxChannelsPerSpark ({options.Ssh.MaxChannelsPerSpark}), so a channel is left for control commands, not {options.Ssh.MaxStreamsPerSpark}");
+            errors.Add($"{prefix}:Ssh:MaxStreamsPerSpark must be at least 1 and less than Ssh:MaxChannelsPerSpark ({ssh.MaxChannelsPerSpark}), so a channel is left for control commands, not {ssh.MaxStreamsPerSpark}");
         }
 
-        Positive(errors, $"{prefix}:Ssh:ChannelWaitTimeout", options.Ssh.ChannelWaitTimeout);
+        Positive(errors, $"{prefix}:Ssh:ChannelWaitTimeout", ssh.ChannelWaitTimeout);
+    }
 
-        var swap = options.Swap;
+    private static void ValidateSwap(List<string> errors, SwapOptions swap)
+    {
+        const string prefix = SparkControlOptions.Section;
         foreach (var (key, value) in new[]
         {
             ("PreflightTimeout", swap.PreflightTimeout), ("DownloadTimeout", swap.DownloadTimeout), ("DrainTimeout", swap.DrainTimeout),
@@ -91,9 +103,6 @@ public sealed class SparkControlOptionsValidator : IValidateOptions<SparkControl
         {
             errors.Add($"{prefix}:Swap:LogLines must be between 1 and 10000, not {swap.LogLines}");
         }
-
-        ValidateGpu(errors, options);
-        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 
     private static void ValidateGpu(List<string> errors, SparkControlOptions options)

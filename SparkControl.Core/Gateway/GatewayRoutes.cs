@@ -124,6 +124,18 @@ public sealed class GatewayRoutes(HealthMonitor health, SwapOrchestrator swaps, 
 
     private static Table Build(FleetHealth healthNow, SwapBoard board, CatalogSnapshot models, FleetConfiguration configuration)
     {
+        var targets = Targets(healthNow, board, models, configuration);
+        var byName = ByName(targets);
+        var awaited = AwaitedNames(board, models);
+        // Every name the catalog gives its models, loaded or not: the names a metric may carry.
+        var known = models.Models.SelectMany(m => new[] { m.ServedName }.Concat(m.Aliases)).ToFrozenSet(StringComparer.Ordinal);
+        return new Table(healthNow, board, models, configuration, targets, byName.ToFrozenDictionary(StringComparer.Ordinal),
+            [.. byName.Keys.Order(StringComparer.Ordinal)], awaited, known);
+    }
+
+    /// <summary>Every server that takes requests now: a model a swap just verified, and every healthy or degraded service that lists what it serves.</summary>
+    private static List<GatewayTarget> Targets(FleetHealth healthNow, SwapBoard board, CatalogSnapshot models, FleetConfiguration configuration)
+    {
         var targets = new List<GatewayTarget>();
         foreach (var spark in healthNow.Sparks)
         {
@@ -156,7 +168,12 @@ public sealed class GatewayRoutes(HealthMonitor health, SwapOrchestrator swaps, 
             }
         }
 
-        // A served name wins over an alias; among equals, the first Spark in the fleet's order.
+        return targets;
+    }
+
+    /// <summary>A served name wins over an alias; among equals, the first Spark in the fleet's order.</summary>
+    private static Dictionary<string, GatewayTarget> ByName(List<GatewayTarget> targets)
+    {
         var byName = new Dictionary<string, GatewayTarget>(StringComparer.Ordinal);
         foreach (var target in targets)
         {
@@ -174,6 +191,12 @@ public sealed class GatewayRoutes(HealthMonitor health, SwapOrchestrator swaps, 
             }
         }
 
+        return byName;
+    }
+
+    /// <summary>The names (served and aliases) of the models active swaps bring or take away, with the swap a request waits for.</summary>
+    private static List<(string, SwapStatus)> AwaitedNames(SwapBoard board, CatalogSnapshot models)
+    {
         var awaited = new List<(string, SwapStatus)>();
         foreach (var swap in board.Active)
         {
@@ -186,9 +209,6 @@ public sealed class GatewayRoutes(HealthMonitor health, SwapOrchestrator swaps, 
             }
         }
 
-        // Every name the catalog gives its models, loaded or not: the names a metric may carry.
-        var known = models.Models.SelectMany(m => new[] { m.ServedName }.Concat(m.Aliases)).ToFrozenSet(StringComparer.Ordinal);
-        return new Table(healthNow, board, models, configuration, targets, byName.ToFrozenDictionary(StringComparer.Ordinal),
-            [.. byName.Keys.Order(StringComparer.Ordinal)], awaited, known);
+        return awaited;
     }
 }

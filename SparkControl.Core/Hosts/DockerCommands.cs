@@ -65,6 +65,21 @@ public static class DockerCommands
     {
         var argv = ImmutableArray.CreateBuilder<string>();
         argv.AddRange("docker", "run", "-d", "--name", spec.Name);
+        AddResources(argv, spec);
+        AddMountsEnvironmentAndLabels(argv, spec);
+        if (spec.Entrypoint is { } entrypoint)
+        {
+            argv.AddRange("--entrypoint", entrypoint);
+        }
+
+        argv.Add(spec.Image);
+        argv.AddRange(spec.Command);
+        return argv.ToImmutable();
+    }
+
+    /// <summary>GPUs, network, IPC, shared memory and the memory cap.</summary>
+    private static void AddResources(ImmutableArray<string>.Builder argv, ContainerLaunchSpec spec)
+    {
         if (spec.Gpus is { } gpus)
         {
             argv.AddRange("--gpus", gpus);
@@ -95,7 +110,10 @@ public static class DockerCommands
             argv.AddRange("--memory", memory.ToString(CultureInfo.InvariantCulture));
             argv.AddRange("--memory-swap", (spec.MemorySwapLimitBytes ?? memory).ToString(CultureInfo.InvariantCulture));
         }
+    }
 
+    private static void AddMountsEnvironmentAndLabels(ImmutableArray<string>.Builder argv, ContainerLaunchSpec spec)
+    {
         foreach (var mount in spec.Mounts)
         {
             argv.AddRange("-v", $"{mount.HostPath}:{mount.ContainerPath}{(mount.ReadOnly ? ":ro" : string.Empty)}");
@@ -115,14 +133,5 @@ public static class DockerCommands
         {
             argv.AddRange("--label", $"{key}={value}");
         }
-
-        if (spec.Entrypoint is { } entrypoint)
-        {
-            argv.AddRange("--entrypoint", entrypoint);
-        }
-
-        argv.Add(spec.Image);
-        argv.AddRange(spec.Command);
-        return argv.ToImmutable();
     }
 }

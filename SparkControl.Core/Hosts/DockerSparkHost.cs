@@ -326,6 +326,23 @@ public sealed partial class DockerSparkHost(SparkDefinition spark, IRemoteShell 
     {
         var cache = await ExpandHomeAsync(download.HfCachePath, cancellationToken).ConfigureAwait(false);
         var folder = (download with { HfCachePath = cache }).CacheFolder;
+        var progress = Channel.CreateUnbounded<DownloadProgress>();
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var run = RunAsync(new RemoteCommand { Argv = HfDownloadArgv(download, cache), Stdin = (secrets.Reveal(SecretStore.HfToken) ?? string.Empty) + "\n", Timeout = TimeSpan.FromHours(12) }, stop.Token);
+        var poll = Task.Run(() => ReportSizeUntilDoneAsync(run, folder, download.ExpectedBytes, progress.Writer, stop.Token), CancellationToken.None);
+        await foreach (var update in progress.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+        {
+            yield return update;
+        }
+
+        await poll.ConfigureAwait(false);
+        await EnsureDownloadedAsync(run, download, cache).ConfigureAwait(false);
+        var done = await GetDiskUsageAsync(folder, cancellationToken).ConfigureAwait(false) ?? 0;
+        yield return new DownloadProgress(done, download.ExpectedBytes ?? done, true);
+    }
+
+    private static string[] HfDownloadArgv(HfDownload download, string cache)
+    {
         var argv = new List<string>
         {
             // The token comes on stdin and only lives in hf's environment; an empty line means none. The rest of stdin is
@@ -338,42 +355,40 @@ public sealed partial class DockerSparkHost(SparkDefinition spark, IRemoteShell 
             argv.AddRange(["--revision", revision]);
         }
 
-        var progress = Channel.CreateUnbounded<DownloadProgress>();
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var run = RunAsync(new RemoteCommand { Argv = [.. argv], Stdin = (secrets.Reveal(SecretStore.HfToken) ?? string.Empty) + "\n", Timeout = TimeSpan.FromHours(12) }, stop.Token);
-        var poll = Task.Run(async () =>
+        return [.. argv];
+    }
+
+    /// <summary>Measures the cache folder every second while the download runs, for its progress bar.</summary>
+    private async Task ReportSizeUntilDoneAsync(Task run, string folder, long? expectedBytes, ChannelWriter<DownloadProgress> progress, CancellationToken stop)
+    {
+        try
         {
-            try
+            while (!run.IsCompleted)
             {
-                while (!run.IsCompleted)
+                await Task.WhenAny(run, Task.Delay(TimeSpan.FromSeconds(1), time, stop)).ConfigureAwait(false);
+                if (!run.IsCompleted)
                 {
-                    await Task.WhenAny(run, Task.Delay(TimeSpan.FromSeconds(1), time, stop.Token)).ConfigureAwait(false);
-                    if (!run.IsCompleted)
-                    {
-                        var bytes = await GetDiskUsageAsync(folder, stop.Token).ConfigureAwait(false) ?? 0;
-                        await progress.Writer.WriteAsync(new DownloadProgress(bytes, download.ExpectedBytes, false), stop.Token).ConfigureAwait(false);
-                    }
+                    var bytes = await GetDiskUsageAsync(folder, stop).ConfigureAwait(false) ?? 0;
+                    await progress.WriteAsync(new DownloadProgress(bytes, expectedBytes, false), stop).ConfigureAwait(false);
                 }
             }
-            catch (OperationCanceledException)
-            {
-            }
-            catch (Exception ex) when (ex is SparkCommandException or SparkUnreachableException)
-            {
-                // A failed size probe only costs one progress update; the download itself decides the outcome.
-            }
-            finally
-            {
-                progress.Writer.TryComplete();
-            }
-        }, CancellationToken.None);
-
-        await foreach (var update in progress.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
-        {
-            yield return update;
         }
+        catch (OperationCanceledException)
+        {
+        }
+        catch (Exception ex) when (ex is SparkCommandException or SparkUnreachableException)
+        {
+            // A failed size probe only costs one progress update; the download itself decides the outcome.
+        }
+        finally
+        {
+            progress.TryComplete();
+        }
+    }
 
-        await poll.ConfigureAwait(false);
+    /// <summary>The download's outcome, its two common failures (a dropped connection, a full disk) told in words an operator acts on.</summary>
+    private async Task EnsureDownloadedAsync(Task<CommandResult> run, HfDownload download, string cache)
+    {
         CommandResult result;
         try
         {
@@ -391,8 +406,6 @@ public sealed partial class DockerSparkHost(SparkDefinition spark, IRemoteShell 
         }
 
         result.EnsureSuccess(Name, $"hf download {download.Repo}");
-        var done = await GetDiskUsageAsync(folder, cancellationToken).ConfigureAwait(false) ?? 0;
-        yield return new DownloadProgress(done, download.ExpectedBytes ?? done, true);
     }
 
     public async Task<ClusterState> LaunchClusterStatusAsync(LaunchClusterSettings settings, CancellationToken cancellationToken)

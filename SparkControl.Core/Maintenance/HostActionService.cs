@@ -240,6 +240,37 @@ public sealed partial class HostActionService(SparkFleet fleet, AuditLog audit, 
     private async IAsyncEnumerable<string> RunAttachedAsync(string spark, HostAction action, bool stopModelsFirst, string actor, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var entry = Find(spark);
+        await EnsureAllowedAsync(spark, action, stopModelsFirst, cancellationToken).ConfigureAwait(false);
+        var target = entry.Name;
+        using var working = work.Begin([target], HostActionNames.Describe(action));
+        audit.Record(actor, $"host.{action.ToRoute()}", target, "started");
+        var finished = false;
+        try
+        {
+            if (action == HostAction.Reboot)
+            {
+                await foreach (var line in StopModelsAsync(entry, cancellationToken).ConfigureAwait(false))
+                {
+                    yield return line;
+                }
+            }
+
+            await foreach (var line in HostOutputAsync(entry, action, cancellationToken).ConfigureAwait(false))
+            {
+                yield return line;
+            }
+
+            finished = true;
+        }
+        finally
+        {
+            audit.Record(actor, $"host.{action.ToRoute()}", target, finished ? "finished" : "did not finish");
+            health.RequestCheck();
+        }
+    }
+
+    private async Task EnsureAllowedAsync(string spark, HostAction action, bool stopModelsFirst, CancellationToken cancellationToken)
+    {
         var check = await CheckAsync(spark, action, cancellationToken).ConfigureAwait(false);
         if (!check.SudoOk)
         {
@@ -250,64 +281,56 @@ public sealed partial class HostActionService(SparkFleet fleet, AuditLog audit, 
         {
             throw new HostActionRefusedException($"{spark} still serves {string.Join(", ", check.RunningModels)}. Tick \"stop it first\" to stop it before the reboot, or unload the model.");
         }
+    }
 
-        var target = entry.Name;
-        using var working = work.Begin([target], HostActionNames.Describe(action));
-        audit.Record(actor, $"host.{action.ToRoute()}", target, "started");
-        var finished = false;
-        try
+    /// <summary>Stops every model before a reboot: a launch-cluster.sh model with its own stop on every node, a container with docker stop.</summary>
+    private static async IAsyncEnumerable<string> StopModelsAsync(SparkEntry entry, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        foreach (var (name, clusterSettings) in await RunningModelsAsync(entry, cancellationToken).ConfigureAwait(false))
         {
-            if (action == HostAction.Reboot)
+            if (clusterSettings is not null)
             {
-                foreach (var (name, clusterSettings) in await RunningModelsAsync(entry, cancellationToken).ConfigureAwait(false))
-                {
-                    if (clusterSettings is not null)
-                    {
-                        yield return $"Stopping {name} with launch-cluster.sh stop (on every node)…";
-                        await entry.Host.LaunchClusterStopAsync(clusterSettings, cancellationToken).ConfigureAwait(false);
-                    }
-                    else
-                    {
-                        yield return $"Stopping {name}…";
-                        await entry.Host.StopContainerAsync(name, ServiceActions.StopGrace, cancellationToken).ConfigureAwait(false);
-                    }
-                }
+                yield return $"Stopping {name} with launch-cluster.sh stop (on every node)…";
+                await entry.Host.LaunchClusterStopAsync(clusterSettings, cancellationToken).ConfigureAwait(false);
             }
-
-            var output = entry.Host.RunHostActionAsync(action, cancellationToken).GetAsyncEnumerator(cancellationToken);
-            await using var disposeOutput = output.ConfigureAwait(false);
-            while (true)
+            else
             {
-                string line;
-                try
-                {
-                    if (!await output.MoveNextAsync().ConfigureAwait(false))
-                    {
-                        break;
-                    }
-
-                    line = Diagnostics.LogRedactor.Redact(output.Current);
-                }
-                catch (SparkUnreachableException) when (action == HostAction.Reboot)
-                {
-                    // A reboot ends the SSH session that asked for it: that is success, not a failure.
-                    line = $"The connection closed: {spark} is rebooting and shows as unreachable until it is back.";
-                    finished = true;
-                }
-
-                yield return line;
-                if (finished)
-                {
-                    break;
-                }
+                yield return $"Stopping {name}…";
+                await entry.Host.StopContainerAsync(name, ServiceActions.StopGrace, cancellationToken).ConfigureAwait(false);
             }
-
-            finished = true;
         }
-        finally
+    }
+
+    /// <summary>The action's output, redacted; a reboot that closes the connection ends it with a line saying so instead of failing.</summary>
+    private static async IAsyncEnumerable<string> HostOutputAsync(SparkEntry entry, HostAction action, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var output = entry.Host.RunHostActionAsync(action, cancellationToken).GetAsyncEnumerator(cancellationToken);
+        await using var disposeOutput = output.ConfigureAwait(false);
+        while (true)
         {
-            audit.Record(actor, $"host.{action.ToRoute()}", target, finished ? "finished" : "did not finish");
-            health.RequestCheck();
+            string line;
+            var closed = false;
+            try
+            {
+                if (!await output.MoveNextAsync().ConfigureAwait(false))
+                {
+                    yield break;
+                }
+
+                line = Diagnostics.LogRedactor.Redact(output.Current);
+            }
+            catch (SparkUnreachableException) when (action == HostAction.Reboot)
+            {
+                // A reboot ends the SSH session that asked for it: that is success, not a failure.
+                line = $"The connection closed: {entry.Name} is rebooting and shows as unreachable until it is back.";
+                closed = true;
+            }
+
+            yield return line;
+            if (closed)
+            {
+                yield break;
+            }
         }
     }
 

@@ -354,43 +354,7 @@ public sealed partial class SshRemoteShell : IRemoteShell
 
             _client?.Dispose();
             _client = null;
-            var client = new SshClient(CreateConnectionInfo()) { KeepAliveInterval = _options.KeepAliveInterval };
-            (HostKeyVerdict Verdict, string Fingerprint, string? Previous)? keyCheck = null;
-            client.HostKeyReceived += (_, e) =>
-            {
-                keyCheck = _hostKeys.Check(_target.Host, _target.Port, e.HostKeyName, e.HostKey);
-                e.CanTrust = keyCheck.Value.Verdict == HostKeyVerdict.Trusted;
-            };
-            try
-            {
-                await client.ConnectAsync(cancellationToken).ConfigureAwait(false);
-            }
-            catch (SshConnectionException) when (keyCheck is { Verdict: not HostKeyVerdict.Trusted } check)
-            {
-                client.Dispose();
-                _tracker.Report(Spark, check.Verdict == HostKeyVerdict.Changed ? ConnectionState.HostKeyChanged : ConnectionState.HostKeyNotApproved,
-                    check.Verdict == HostKeyVerdict.Changed ? $"host key changed: pinned {check.Previous}, presented {check.Fingerprint}" : $"host key {check.Fingerprint} not approved yet",
-                    check.Fingerprint);
-                throw new HostKeyNotApprovedException(Spark, check.Fingerprint, check.Previous);
-            }
-            catch (SshAuthenticationException ex)
-            {
-                client.Dispose();
-                var message = $"{_target.User}@{_target.Host} refused the key {_target.KeyPath}: {ex.Message}";
-                _tracker.Report(Spark, ConnectionState.AuthenticationFailed, message);
-                throw new SparkUnreachableException(Spark, message, ex);
-            }
-            catch (Exception ex) when (ex is SocketException or SshConnectionException or SshOperationTimeoutException or SshException or ProxyException or IOException
-                                       || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested))
-            {
-                client.Dispose();
-                var message = ex is OperationCanceledException or SshOperationTimeoutException
-                    ? $"no SSH answer from {_target.Host}:{_target.Port} within {_options.ConnectTimeout.TotalSeconds:0} s"
-                    : $"cannot connect to {_target.Host}:{_target.Port}: {ex.Message}";
-                _tracker.Report(Spark, ConnectionState.Unreachable, message);
-                throw new SshTransientException(Spark, started: false, message, ex);
-            }
-
+            var client = await ConnectAsync(cancellationToken).ConfigureAwait(false);
             _client = client;
             _tracker.Report(Spark, ConnectionState.Connected);
             LogConnected(Spark, _target.Host, _target.Port);
@@ -401,6 +365,49 @@ public sealed partial class SshRemoteShell : IRemoteShell
         {
             _connectGate.Release();
         }
+    }
+
+    /// <summary>A new connection, the host key checked against the pinned one; each way it can fail is reported to the connection tracker in words.</summary>
+    private async Task<SshClient> ConnectAsync(CancellationToken cancellationToken)
+    {
+        var client = new SshClient(CreateConnectionInfo()) { KeepAliveInterval = _options.KeepAliveInterval };
+        (HostKeyVerdict Verdict, string Fingerprint, string? Previous)? keyCheck = null;
+        client.HostKeyReceived += (_, e) =>
+        {
+            keyCheck = _hostKeys.Check(_target.Host, _target.Port, e.HostKeyName, e.HostKey);
+            e.CanTrust = keyCheck.Value.Verdict == HostKeyVerdict.Trusted;
+        };
+        try
+        {
+            await client.ConnectAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (SshConnectionException) when (keyCheck is { Verdict: not HostKeyVerdict.Trusted } check)
+        {
+            client.Dispose();
+            _tracker.Report(Spark, check.Verdict == HostKeyVerdict.Changed ? ConnectionState.HostKeyChanged : ConnectionState.HostKeyNotApproved,
+                check.Verdict == HostKeyVerdict.Changed ? $"host key changed: pinned {check.Previous}, presented {check.Fingerprint}" : $"host key {check.Fingerprint} not approved yet",
+                check.Fingerprint);
+            throw new HostKeyNotApprovedException(Spark, check.Fingerprint, check.Previous);
+        }
+        catch (SshAuthenticationException ex)
+        {
+            client.Dispose();
+            var message = $"{_target.User}@{_target.Host} refused the key {_target.KeyPath}: {ex.Message}";
+            _tracker.Report(Spark, ConnectionState.AuthenticationFailed, message);
+            throw new SparkUnreachableException(Spark, message, ex);
+        }
+        catch (Exception ex) when (ex is SocketException or SshConnectionException or SshOperationTimeoutException or SshException or ProxyException or IOException
+                                   || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested))
+        {
+            client.Dispose();
+            var message = ex is OperationCanceledException or SshOperationTimeoutException
+                ? $"no SSH answer from {_target.Host}:{_target.Port} within {_options.ConnectTimeout.TotalSeconds:0} s"
+                : $"cannot connect to {_target.Host}:{_target.Port}: {ex.Message}";
+            _tracker.Report(Spark, ConnectionState.Unreachable, message);
+            throw new SshTransientException(Spark, started: false, message, ex);
+        }
+
+        return client;
     }
 
     private void RememberOrphan(OutputPump stderr)

@@ -145,19 +145,7 @@ public sealed partial class HealthMonitor : BackgroundService
         }
 
         var byName = containers.GroupBy(c => c.Name, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.First(), StringComparer.Ordinal);
-        var services = new List<(ServiceDefinition Definition, string? ServedName)>(configured.Select(s => (s, (string?)null)));
-        foreach (var container in containers.Where(c => c.Labels.GetValueOrDefault(ContainerLabels.Role) == ContainerLabels.ModelRole))
-        {
-            // A model container the swap left stopped is history, not a service; a running or failed one is shown.
-            if (configured.Any(s => s.Container == container.Name) || container.State is ContainerStatus.Created)
-            {
-                continue;
-            }
-
-            var port = int.TryParse(container.Labels.GetValueOrDefault(ContainerLabels.Port), NumberStyles.Integer, CultureInfo.InvariantCulture, out var p) ? p : (int?)null;
-            services.Add((new ServiceDefinition { Spark = spark.Name, Name = container.Name, Kind = ServiceKind.VllmLlm, Container = container.Name, Port = port },
-                container.Labels.GetValueOrDefault(ContainerLabels.ServedName)));
-        }
+        var services = ServicesToCheck(spark.Name, configured, containers);
 
         if (previous is null)
         {
@@ -173,30 +161,56 @@ public sealed partial class HealthMonitor : BackgroundService
             _stream.Publish(current => current.WithService(health));
             return health;
         })).ConfigureAwait(false);
-        var modelHealth = results.FirstOrDefault(r => r.IsModelServer && r.ContainerStatus == ContainerStatus.Running);
-        LoadedModel? model = null;
-        if (modelHealth is not null && byName.TryGetValue(modelHealth.Container!, out var modelContainer))
-        {
-            model = new LoadedModel(
-                modelContainer.Labels.GetValueOrDefault(ContainerLabels.Model) ?? modelContainer.Name,
-                modelContainer.Labels.GetValueOrDefault(ContainerLabels.ServedName) ?? modelContainer.Name,
-                modelContainer.Name,
-                int.TryParse(modelContainer.Labels.GetValueOrDefault(ContainerLabels.Port), NumberStyles.Integer, CultureInfo.InvariantCulture, out var mp) ? mp : 0,
-                modelHealth.Status);
-        }
-
         return new SparkHealth
         {
             Spark = spark.Name,
             IsSimulated = spark.IsSimulated,
             Reachability = Reachability.Reachable,
-            Model = model,
+            Model = LoadedModelOf(results, byName),
             ModelChecked = true,
             Services = [.. results],
             CheckedAt = now,
             Connection = spark.IsSimulated ? null : _connectivity.Find(spark.Name),
         };
     }
+
+    /// <summary>The configured services, and every model container the panel started that no service names (a running or failed one; a stopped one the swap left behind is history).</summary>
+    private static List<(ServiceDefinition Definition, string? ServedName)> ServicesToCheck(string spark, List<ServiceDefinition> configured, IReadOnlyList<ContainerSummary> containers)
+    {
+        var services = new List<(ServiceDefinition Definition, string? ServedName)>(configured.Select(s => (s, (string?)null)));
+        foreach (var container in containers.Where(c => c.Labels.GetValueOrDefault(ContainerLabels.Role) == ContainerLabels.ModelRole))
+        {
+            if (configured.Any(s => s.Container == container.Name) || container.State is ContainerStatus.Created)
+            {
+                continue;
+            }
+
+            services.Add((new ServiceDefinition { Spark = spark, Name = container.Name, Kind = ServiceKind.VllmLlm, Container = container.Name, Port = LabelledPort(container) },
+                container.Labels.GetValueOrDefault(ContainerLabels.ServedName)));
+        }
+
+        return services;
+    }
+
+    /// <summary>The model the Spark serves: the running model server's container, read from the labels the swap gave it.</summary>
+    private static LoadedModel? LoadedModelOf(ServiceHealth[] results, Dictionary<string, ContainerSummary> byName)
+    {
+        var modelHealth = results.FirstOrDefault(r => r.IsModelServer && r.ContainerStatus == ContainerStatus.Running);
+        if (modelHealth is null || !byName.TryGetValue(modelHealth.Container!, out var container))
+        {
+            return null;
+        }
+
+        return new LoadedModel(
+            container.Labels.GetValueOrDefault(ContainerLabels.Model) ?? container.Name,
+            container.Labels.GetValueOrDefault(ContainerLabels.ServedName) ?? container.Name,
+            container.Name,
+            LabelledPort(container) ?? 0,
+            modelHealth.Status);
+    }
+
+    private static int? LabelledPort(ContainerSummary container)
+        => int.TryParse(container.Labels.GetValueOrDefault(ContainerLabels.Port), NumberStyles.Integer, CultureInfo.InvariantCulture, out var port) ? port : null;
 
     private async Task<ServiceHealth> CheckServiceAsync(
         SparkEntry spark,

@@ -168,25 +168,9 @@ public static class HealthClassifier
         string? expectedServedName = null,
         Hosts.ContainerInfo? details = null)
     {
-        if (expectsContainer)
+        if (expectsContainer && FromContainer(container, details) is { } stopped)
         {
-            switch (container)
-            {
-                case null:
-                    return (HealthStatus.Down, "container not found");
-                case Hosts.ContainerStatus.Running:
-                    break;
-                case Hosts.ContainerStatus.Restarting:
-                    return (HealthStatus.Degraded, "container is restarting");
-                case Hosts.ContainerStatus.Paused:
-                    return (HealthStatus.Degraded, "container is paused");
-                case Hosts.ContainerStatus.Created:
-                    return (HealthStatus.Down, "container created but not started");
-                default:
-                    return (HealthStatus.Down, details is null
-                        ? $"container {container.Value.ToString().ToLowerInvariant()}"
-                        : ExitReason(details));
-            }
+            return stopped;
         }
 
         if (probe is null)
@@ -194,6 +178,33 @@ public static class HealthClassifier
             return expectsContainer ? (HealthStatus.Healthy, "container running (no probe configured)") : (HealthStatus.Unknown, "nothing to check");
         }
 
+        return FromProbe(kind, expectsContainer, probe, expectedServedName);
+    }
+
+    /// <summary>What the container's state alone says; null when it runs and the probe decides.</summary>
+    private static (HealthStatus Status, string Reason)? FromContainer(Hosts.ContainerStatus? container, Hosts.ContainerInfo? details)
+    {
+        switch (container)
+        {
+            case null:
+                return (HealthStatus.Down, "container not found");
+            case Hosts.ContainerStatus.Running:
+                return null;
+            case Hosts.ContainerStatus.Restarting:
+                return (HealthStatus.Degraded, "container is restarting");
+            case Hosts.ContainerStatus.Paused:
+                return (HealthStatus.Degraded, "container is paused");
+            case Hosts.ContainerStatus.Created:
+                return (HealthStatus.Down, "container created but not started");
+            default:
+                return (HealthStatus.Down, details is null
+                    ? $"container {container.Value.ToString().ToLowerInvariant()}"
+                    : ExitReason(details));
+        }
+    }
+
+    private static (HealthStatus Status, string Reason) FromProbe(ServiceKind kind, bool expectsContainer, ProbeResult probe, string? expectedServedName)
+    {
         switch (probe.Outcome)
         {
             case ProbeOutcome.Ok when kind == ServiceKind.VllmLlm && expectedServedName is not null:

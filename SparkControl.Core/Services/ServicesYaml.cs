@@ -63,18 +63,7 @@ public static class ServicesYaml
         }
 
         var estimate = map.Double("memoryEstimateGiB");
-        var links = new List<ServiceLink>();
-        foreach (var link in map.Maps("links"))
-        {
-            var title = link.String("title", required: true);
-            var href = link.String("url", required: true);
-            link.RejectUnknown();
-            if (title is not null && href is not null)
-            {
-                links.Add(new ServiceLink(title, href));
-            }
-        }
-
+        var links = ReadLinks(map);
         map.RejectUnknown();
         if (spark is null || name is null || kind is null)
         {
@@ -107,6 +96,23 @@ public static class ServicesYaml
         }
 
         return service;
+    }
+
+    private static List<ServiceLink> ReadLinks(YamlMap map)
+    {
+        var links = new List<ServiceLink>();
+        foreach (var link in map.Maps("links"))
+        {
+            var title = link.String("title", required: true);
+            var href = link.String("url", required: true);
+            link.RejectUnknown();
+            if (title is not null && href is not null)
+            {
+                links.Add(new ServiceLink(title, href));
+            }
+        }
+
+        return links;
     }
 
     /// <summary>Every rule a service's settings must meet, as field errors: used by services.yaml, the API and the Settings form.</summary>

@@ -56,20 +56,26 @@ public static class SparkValidation
 
         if (spark.LaunchCluster is { } launch)
         {
-            Check("launchCluster.script", Validators.AbsolutePath(launch.Script, "launchCluster.script"));
-            foreach (var node in launch.Nodes)
-            {
-                Check("launchCluster.nodes", Validators.Host(node, "launchCluster.nodes"));
-            }
-
-            Check("launchCluster.containerName", Validators.Name(launch.ContainerName, "launchCluster.containerName"));
-            if (launch.Image is not null)
-            {
-                Check("launchCluster.image", ImageReference(launch.Image, "launchCluster.image"));
-            }
+            errors.AddRange(ValidateLaunchCluster(launch));
         }
 
         return errors;
+    }
+
+    private static IEnumerable<FieldError> ValidateLaunchCluster(LaunchClusterSettings launch)
+    {
+        var checks = new List<(string Field, string? Error)>
+        {
+            ("launchCluster.script", Validators.AbsolutePath(launch.Script, "launchCluster.script")),
+            ("launchCluster.containerName", Validators.Name(launch.ContainerName, "launchCluster.containerName")),
+        };
+        checks.InsertRange(1, launch.Nodes.Select(node => ("launchCluster.nodes", Validators.Host(node, "launchCluster.nodes"))));
+        if (launch.Image is not null)
+        {
+            checks.Add(("launchCluster.image", ImageReference(launch.Image, "launchCluster.image")));
+        }
+
+        return checks.Where(c => c.Error is not null).Select(c => new FieldError(c.Field, c.Error!));
     }
 
     /// <summary>A container image reference: registry/repository:tag or @digest, no spaces or shell characters.</summary>

@@ -91,6 +91,13 @@ public static class SparksYaml
             spark = spark with { VllmImage = image };
         }
 
+        ReportProblems(map, spark);
+        return spark;
+    }
+
+    /// <summary>The validators the form and API use, each problem placed at the YAML key it is about.</summary>
+    private static void ReportProblems(YamlMap map, SparkDefinition spark)
+    {
         foreach (var error in SparkValidation.Validate(spark))
         {
             var field = error.Field.Split('.')[0];
@@ -103,8 +110,6 @@ public static class SparksYaml
                 map.ProblemAt(field, error.Message);
             }
         }
-
-        return spark;
     }
 
     public static SparkRole? ParseRole(string? text) => text switch

@@ -50,37 +50,7 @@ internal static class SwapPreflight
         var blockers = new List<string>(plan?.Blockers ?? []);
         var warnings = new List<string>(plan?.Warnings ?? []);
 
-        HfDownload? download = null;
-        if (model is { Source: HuggingFaceSource hf, Runtime: not ModelRuntime.Nim } && !alreadyServing)
-        {
-            var expected = model.DownloadSizeGiB is { } size ? (long)(size * (1L << 30)) : (long?)null;
-            foreach (var entry in entries)
-            {
-                var cache = await entry.Host.ExpandHomeAsync(entry.Definition.HfCachePath, cancellationToken).ConfigureAwait(false);
-                var wanted = new HfDownload(hf.Repo, hf.Revision, cache, expected);
-                if (await IsPresentAsync(entry.Host, wanted, cancellationToken).ConfigureAwait(false))
-                {
-                    continue;
-                }
-
-                if (entry != head)
-                {
-                    blockers.Add($"{model.Id} is not in {entry.Name}'s HF cache; launch-cluster.sh needs the weights on every node. Download it there first.");
-                    continue;
-                }
-
-                download = wanted;
-                var space = await entry.Host.GetDiskSpaceAsync(cache, cancellationToken).ConfigureAwait(false);
-                if (expected is { } bytes && space is { } free && free.AvailableBytes < bytes)
-                {
-                    blockers.Add($"{model.Id} needs {MemoryBudget.ToGiB(bytes):0.#} GiB on {entry.Name} but {space.MountPoint} has {MemoryBudget.ToGiB(free.AvailableBytes):0.#} GiB free.");
-                }
-                else if (expected is null)
-                {
-                    warnings.Add($"{model.Id} is not on {entry.Name} yet and its size is unknown: the download's progress cannot be shown as a fraction.");
-                }
-            }
-        }
+        var download = model is not null && !alreadyServing ? await FindDownloadAsync(model, entries, blockers, warnings, cancellationToken).ConfigureAwait(false) : null;
 
         var budgets = new List<MemoryBudget>();
         var stop = request.StopServices.ToHashSet(StringComparer.OrdinalIgnoreCase);
@@ -102,6 +72,49 @@ internal static class SwapPreflight
         }
 
         return new PreflightFindings(plan, previous, running, [.. budgets], download, [.. blockers], [.. warnings], [.. services.Distinct(StringComparer.OrdinalIgnoreCase)], alreadyServing);
+    }
+
+    /// <summary>
+    /// The download the swap needs first: none when every node's HF cache holds the weights (or the model is a NIM, which
+    /// fetches its own); a node other than the head missing them, or a disk too small, is a blocker.
+    /// </summary>
+    private static async Task<HfDownload?> FindDownloadAsync(ModelDefinition model, IReadOnlyList<SparkEntry> entries, List<string> blockers, List<string> warnings, CancellationToken cancellationToken)
+    {
+        if (model is not { Source: HuggingFaceSource hf, Runtime: not ModelRuntime.Nim })
+        {
+            return null;
+        }
+
+        HfDownload? download = null;
+        var expected = model.DownloadSizeGiB is { } size ? (long)(size * (1L << 30)) : (long?)null;
+        foreach (var entry in entries)
+        {
+            var cache = await entry.Host.ExpandHomeAsync(entry.Definition.HfCachePath, cancellationToken).ConfigureAwait(false);
+            var wanted = new HfDownload(hf.Repo, hf.Revision, cache, expected);
+            if (await IsPresentAsync(entry.Host, wanted, cancellationToken).ConfigureAwait(false))
+            {
+                continue;
+            }
+
+            if (entry != entries[0])
+            {
+                blockers.Add($"{model.Id} is not in {entry.Name}'s HF cache; launch-cluster.sh needs the weights on every node. Download it there first.");
+                continue;
+            }
+
+            download = wanted;
+            var space = await entry.Host.GetDiskSpaceAsync(cache, cancellationToken).ConfigureAwait(false);
+            if (expected is { } bytes && space is { } free && free.AvailableBytes < bytes)
+            {
+                blockers.Add($"{model.Id} needs {MemoryBudget.ToGiB(bytes):0.#} GiB on {entry.Name} but {space.MountPoint} has {MemoryBudget.ToGiB(free.AvailableBytes):0.#} GiB free.");
+            }
+            else if (expected is null)
+            {
+                warnings.Add($"{model.Id} is not on {entry.Name} yet and its size is unknown: the download's progress cannot be shown as a fraction.");
+            }
+        }
+
+        return download;
     }
 
     /// <summary>The HF cache holds the repo, and at least 90% of the expected bytes when the size is known (a partial download does not count).</summary>

@@ -98,37 +98,7 @@ internal sealed partial class SwapRun
         var ticker = TickAsync(_cancel.Token);
         try
         {
-            var findings = await PhaseAsync(SwapPhase.Preflight, _context.Swap.PreflightTimeout, PreflightAsync).ConfigureAwait(false);
-            if (_verifyOnly && !findings.AlreadyServing)
-            {
-                throw new SwapFailedException(new SwapFailure($"{_model?.Id ?? "the model"} no longer runs on {string.Join(" and ", Sparks)}"), rollback: false);
-            }
-
-            if (findings.AlreadyServing)
-            {
-                // The target runs already: follow it to an answering port and check it, nothing else.
-                await LoadAndVerifyAsync(findings.Running[0].Models.First().Name).ConfigureAwait(false);
-            }
-            else
-            {
-                if (findings.Download is { } download)
-                {
-                    await PhaseAsync(SwapPhase.Downloading, _context.Swap.DownloadTimeout, token => DownloadAsync(download, token)).ConfigureAwait(false);
-                }
-
-                await PhaseAsync(SwapPhase.Draining, _context.Swap.DrainTimeout + TimeSpan.FromSeconds(5), DrainAsync).ConfigureAwait(false);
-                await PhaseAsync(SwapPhase.Stopping, _context.Swap.StopTimeout, token => StopAsync(findings, token)).ConfigureAwait(false);
-                if (_model is null)
-                {
-                    End(SwapPhase.Ready, "nothing is loaded now");
-                    return;
-                }
-
-                await PhaseAsync(SwapPhase.Launching, _context.Swap.LaunchTimeout, LaunchAsync).ConfigureAwait(false);
-                await LoadAndVerifyAsync(ContainerName).ConfigureAwait(false);
-            }
-
-            End(SwapPhase.Ready, $"{_model!.ServedName} is serving on {string.Join(" and ", Sparks)}");
+            await RunPhasesAsync().ConfigureAwait(false);
         }
         catch (SwapFailedException failed)
         {
@@ -146,17 +116,7 @@ internal sealed partial class SwapRun
         }
         catch (Exception ex)
         {
-            // Once the old model is stopped, a failed launch leaves nothing serving: going back helps, unless the
-            // Spark cannot be reached at all.
-            var phase = _status.Phase;
-            rollback = phase >= SwapPhase.Launching && ex is not SparkUnreachableException && _context.Swap.Rollback
-                && _status.PreviousModelId is not null && _status.PreviousModelId != _model?.Id;
-            if (ex is not (SparkUnreachableException or SparkCommandException or RemoteCommandTimeoutException or HostKeyNotApprovedException))
-            {
-                LogUnexpected(_status.Id, ex);
-            }
-
-            End(SwapPhase.Failed, $"{phase} failed: {ex.Message}", new SwapFailure($"{phase} failed: {ex.Message}") { LogLines = [.. TailOfLog()] });
+            rollback = FailOn(ex);
         }
         finally
         {
@@ -172,6 +132,59 @@ internal sealed partial class SwapRun
             _context.Ended(this, _status, rollback);
             _cancel.Dispose();
         }
+    }
+
+    /// <summary>The phases in order: preflight, then either following the model that runs already or download, drain, stop, launch, load and verify.</summary>
+    private async Task RunPhasesAsync()
+    {
+        var findings = await PhaseAsync(SwapPhase.Preflight, _context.Swap.PreflightTimeout, PreflightAsync).ConfigureAwait(false);
+        if (_verifyOnly && !findings.AlreadyServing)
+        {
+            throw new SwapFailedException(new SwapFailure($"{_model?.Id ?? "the model"} no longer runs on {string.Join(" and ", Sparks)}"), rollback: false);
+        }
+
+        if (findings.AlreadyServing)
+        {
+            // The target runs already: follow it to an answering port and check it, nothing else.
+            await LoadAndVerifyAsync(findings.Running[0].Models.First().Name).ConfigureAwait(false);
+        }
+        else
+        {
+            if (findings.Download is { } download)
+            {
+                await PhaseAsync(SwapPhase.Downloading, _context.Swap.DownloadTimeout, token => DownloadAsync(download, token)).ConfigureAwait(false);
+            }
+
+            await PhaseAsync(SwapPhase.Draining, _context.Swap.DrainTimeout + TimeSpan.FromSeconds(5), DrainAsync).ConfigureAwait(false);
+            await PhaseAsync(SwapPhase.Stopping, _context.Swap.StopTimeout, token => StopAsync(findings, token)).ConfigureAwait(false);
+            if (_model is null)
+            {
+                End(SwapPhase.Ready, "nothing is loaded now");
+                return;
+            }
+
+            await PhaseAsync(SwapPhase.Launching, _context.Swap.LaunchTimeout, LaunchAsync).ConfigureAwait(false);
+            await LoadAndVerifyAsync(ContainerName).ConfigureAwait(false);
+        }
+
+        End(SwapPhase.Ready, $"{_model!.ServedName} is serving on {string.Join(" and ", Sparks)}");
+    }
+
+    /// <summary>Ends the run Failed on an exception no phase turned into a <see cref="SwapFailure"/>; true when the previous model should be brought back.</summary>
+    private bool FailOn(Exception ex)
+    {
+        // Once the old model is stopped, a failed launch leaves nothing serving: going back helps, unless the
+        // Spark cannot be reached at all.
+        var phase = _status.Phase;
+        var rollback = phase >= SwapPhase.Launching && ex is not SparkUnreachableException && _context.Swap.Rollback
+            && _status.PreviousModelId is not null && _status.PreviousModelId != _model?.Id;
+        if (ex is not (SparkUnreachableException or SparkCommandException or RemoteCommandTimeoutException or HostKeyNotApprovedException))
+        {
+            LogUnexpected(_status.Id, ex);
+        }
+
+        End(SwapPhase.Failed, $"{phase} failed: {ex.Message}", new SwapFailure($"{phase} failed: {ex.Message}") { LogLines = [.. TailOfLog()] });
+        return rollback;
     }
 
     private string ContainerName => _launch?.Cluster?.Settings.ContainerName ?? _launch?.Container?.Spec.Name ?? LaunchSpecs.ModelContainerName;
@@ -351,23 +364,9 @@ internal sealed partial class SwapRun
                 {
                     // The log ends when the container does; check it also every few seconds in case the follow broke.
                     lastInspect = _context.Time.GetTimestamp();
-                    ContainerInfo? info;
-                    try
+                    if (!await EnsureStillRunsAsync(container, cancellationToken).ConfigureAwait(false))
                     {
-                        info = await Head.Host.InspectContainerAsync(container, cancellationToken).ConfigureAwait(false);
-                    }
-                    catch (DockerUnavailableException ex)
-                    {
-                        // dockerd restarting: wait for it (within the load timeout) and see what it left of the container.
-                        _dockerdLost = true;
-                        Update(s => s with { Message = $"{ex.Message}; waiting for it to come back" });
-                        await Task.Delay(_context.Swap.ProbeInterval, _context.Time, cancellationToken).ConfigureAwait(false);
                         continue;
-                    }
-
-                    if (info is null || !info.Running)
-                    {
-                        await FailFromContainerAsync(container, info, cancellationToken).ConfigureAwait(false);
                     }
                 }
 
@@ -400,6 +399,33 @@ internal sealed partial class SwapRun
                 // The follow only feeds the steps; its end is not the swap's.
             }
         }
+    }
+
+    /// <summary>
+    /// Fails the swap when the container has exited; false while dockerd is away (restarting), after waiting one probe
+    /// interval, so the caller looks again within the load timeout at what dockerd left of the container.
+    /// </summary>
+    private async Task<bool> EnsureStillRunsAsync(string container, CancellationToken cancellationToken)
+    {
+        ContainerInfo? info;
+        try
+        {
+            info = await Head.Host.InspectContainerAsync(container, cancellationToken).ConfigureAwait(false);
+        }
+        catch (DockerUnavailableException ex)
+        {
+            _dockerdLost = true;
+            Update(s => s with { Message = $"{ex.Message}; waiting for it to come back" });
+            await Task.Delay(_context.Swap.ProbeInterval, _context.Time, cancellationToken).ConfigureAwait(false);
+            return false;
+        }
+
+        if (info is null || !info.Running)
+        {
+            await FailFromContainerAsync(container, info, cancellationToken).ConfigureAwait(false);
+        }
+
+        return true;
     }
 
     /// <summary>

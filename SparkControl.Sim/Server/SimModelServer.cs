@@ -90,55 +90,12 @@ public sealed class SimModelServer : IAsyncDisposable
 
         try
         {
-            var loadStarted = _time.GetTimestamp();
-            _log(VllmLog.Info(_time, "gpu_model_runner.py:2602", $"Starting to load model {_options.Model}..."));
-            var failAt = _behaviour.Failure is SimFailure.OutOfMemory or SimFailure.CrashMidLoad ? _behaviour.EffectiveFailAfter : (TimeSpan?)null;
-            var weights = _behaviour.LoadTime * 0.6;
-            if (failAt is { } early && early <= weights)
+            if (await LoadAsync(stop).ConfigureAwait(false) is { } failed)
             {
-                await Task.Delay(early, _time, stop).ConfigureAwait(false);
-                return await FailLoadAsync(stop).ConfigureAwait(false);
+                return failed;
             }
 
-            await Task.Delay(weights, _time, stop).ConfigureAwait(false);
-            _log(VllmLog.Info(_time, "default_loader.py:267", $"Loading weights took {weights.TotalSeconds.ToString("0.00", CultureInfo.InvariantCulture)} seconds"));
-            _log(VllmLog.Info(_time, "gpu_model_runner.py:2653", $"Model loading took 1.12 GiB and {weights.TotalSeconds.ToString("0.00", CultureInfo.InvariantCulture)} seconds"));
-            if (failAt is { } late)
-            {
-                await Task.Delay(late - weights, _time, stop).ConfigureAwait(false);
-                return await FailLoadAsync(stop).ConfigureAwait(false);
-            }
-
-            await Task.Delay(_behaviour.LoadTime - weights, _time, stop).ConfigureAwait(false);
-            if (_behaviour.LoadHold is { } hold)
-            {
-                await hold.WaitAsync(stop).ConfigureAwait(false);
-            }
-
-            var tokens = (long)(_options.GpuMemoryUtilization * 120 * 1024 * 1024 / 96);
-            _log(VllmLog.Info(_time, "kv_cache_utils.py:1087", $"GPU KV cache size: {tokens.ToString("N0", CultureInfo.InvariantCulture)} tokens"));
-            _log(VllmLog.Info(_time, "kv_cache_utils.py:1091", $"Maximum concurrency for {_options.EffectiveMaxModelLen.ToString("N0", CultureInfo.InvariantCulture)} tokens per request: {(tokens / (double)_options.EffectiveMaxModelLen).ToString("0.00", CultureInfo.InvariantCulture)}x"));
-            _log(VllmLog.Info(_time, "core.py:210", $"init engine (profile, create kv cache, warmup model) took {_time.GetElapsedTime(loadStarted).TotalSeconds.ToString("0.00", CultureInfo.InvariantCulture)} seconds"));
-
-            if (_options.Given.ContainsKey("--headless"))
-            {
-                // A headless worker of a multi-node launch: it holds its shard and serves no HTTP.
-                State = SimServerState.Serving;
-                _log(VllmLog.Info(_time, "api_server.py:1820", "Running in headless mode; the API server runs on the head node."));
-                await Task.Delay(Timeout.InfiniteTimeSpan, _time, stop).ConfigureAwait(false);
-                return 0;
-            }
-
-            await StartListeningAsync(stop).ConfigureAwait(false);
-            ListeningAt = _time.GetUtcNow();
-            State = SimServerState.Serving;
-            _log(VllmLog.Info(_time, "api_server.py:1880", $"Starting vLLM API server 0 on http://{_options.Host}:{_options.Port}"));
-            _log($"SIM listening {ListeningAt.Value.ToString("O", CultureInfo.InvariantCulture)}");
-            _log("INFO:     Started server process [1]");
-            _log("INFO:     Waiting for application startup.");
-            _log("INFO:     Application startup complete.");
-            await Task.Delay(Timeout.InfiniteTimeSpan, _time, stop).ConfigureAwait(false);
-            return 0;
+            return await ServeAsync(stop).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (stop.IsCancellationRequested)
         {
@@ -151,6 +108,65 @@ public sealed class SimModelServer : IAsyncDisposable
             State = SimServerState.Exited;
             await StopListeningAsync().ConfigureAwait(false);
         }
+    }
+
+    /// <summary>Waits the load time as vLLM logs it (weights, then KV cache and warm-up); the exit code when the load fails, null when loaded.</summary>
+    private async Task<int?> LoadAsync(CancellationToken stop)
+    {
+        var loadStarted = _time.GetTimestamp();
+        _log(VllmLog.Info(_time, "gpu_model_runner.py:2602", $"Starting to load model {_options.Model}..."));
+        var failAt = _behaviour.Failure is SimFailure.OutOfMemory or SimFailure.CrashMidLoad ? _behaviour.EffectiveFailAfter : (TimeSpan?)null;
+        var weights = _behaviour.LoadTime * 0.6;
+        if (failAt is { } early && early <= weights)
+        {
+            await Task.Delay(early, _time, stop).ConfigureAwait(false);
+            return await FailLoadAsync(stop).ConfigureAwait(false);
+        }
+
+        await Task.Delay(weights, _time, stop).ConfigureAwait(false);
+        _log(VllmLog.Info(_time, "default_loader.py:267", $"Loading weights took {weights.TotalSeconds.ToString("0.00", CultureInfo.InvariantCulture)} seconds"));
+        _log(VllmLog.Info(_time, "gpu_model_runner.py:2653", $"Model loading took 1.12 GiB and {weights.TotalSeconds.ToString("0.00", CultureInfo.InvariantCulture)} seconds"));
+        if (failAt is { } late)
+        {
+            await Task.Delay(late - weights, _time, stop).ConfigureAwait(false);
+            return await FailLoadAsync(stop).ConfigureAwait(false);
+        }
+
+        await Task.Delay(_behaviour.LoadTime - weights, _time, stop).ConfigureAwait(false);
+        if (_behaviour.LoadHold is { } hold)
+        {
+            await hold.WaitAsync(stop).ConfigureAwait(false);
+        }
+
+        var tokens = (long)(_options.GpuMemoryUtilization * 120 * 1024 * 1024 / 96);
+        _log(VllmLog.Info(_time, "kv_cache_utils.py:1087", $"GPU KV cache size: {tokens.ToString("N0", CultureInfo.InvariantCulture)} tokens"));
+        _log(VllmLog.Info(_time, "kv_cache_utils.py:1091", $"Maximum concurrency for {_options.EffectiveMaxModelLen.ToString("N0", CultureInfo.InvariantCulture)} tokens per request: {(tokens / (double)_options.EffectiveMaxModelLen).ToString("0.00", CultureInfo.InvariantCulture)}x"));
+        _log(VllmLog.Info(_time, "core.py:210", $"init engine (profile, create kv cache, warmup model) took {_time.GetElapsedTime(loadStarted).TotalSeconds.ToString("0.00", CultureInfo.InvariantCulture)} seconds"));
+        return null;
+    }
+
+    /// <summary>Serves HTTP until stopped; a headless worker of a multi-node launch only holds its shard.</summary>
+    private async Task<int> ServeAsync(CancellationToken stop)
+    {
+        if (_options.Given.ContainsKey("--headless"))
+        {
+            // A headless worker of a multi-node launch: it holds its shard and serves no HTTP.
+            State = SimServerState.Serving;
+            _log(VllmLog.Info(_time, "api_server.py:1820", "Running in headless mode; the API server runs on the head node."));
+            await Task.Delay(Timeout.InfiniteTimeSpan, _time, stop).ConfigureAwait(false);
+            return 0;
+        }
+
+        await StartListeningAsync(stop).ConfigureAwait(false);
+        ListeningAt = _time.GetUtcNow();
+        State = SimServerState.Serving;
+        _log(VllmLog.Info(_time, "api_server.py:1880", $"Starting vLLM API server 0 on http://{_options.Host}:{_options.Port}"));
+        _log($"SIM listening {ListeningAt.Value.ToString("O", CultureInfo.InvariantCulture)}");
+        _log("INFO:     Started server process [1]");
+        _log("INFO:     Waiting for application startup.");
+        _log("INFO:     Application startup complete.");
+        await Task.Delay(Timeout.InfiniteTimeSpan, _time, stop).ConfigureAwait(false);
+        return 0;
     }
 
     private async Task<int> FailLoadAsync(CancellationToken stop)
@@ -467,12 +483,7 @@ public sealed class SimModelServer : IAsyncDisposable
             return;
         }
 
-        var inputs = body?["input"] switch
-        {
-            JsonValue value when value.TryGetValue<string>(out var single) => [single],
-            JsonArray array when array.All(i => i is JsonValue v && v.TryGetValue<string>(out _)) => array.Select(i => i!.GetValue<string>()).ToList(),
-            _ => null,
-        };
+        var inputs = EmbeddingInputs(body?["input"]);
         if (inputs is null || inputs.Count == 0)
         {
             await Error(context, 400, "BadRequestError", "input must be a string or a non-empty list of strings", "input").ConfigureAwait(false);
@@ -503,6 +514,14 @@ public sealed class SimModelServer : IAsyncDisposable
         };
         await Json(response).ExecuteAsync(context).ConfigureAwait(false);
     }
+
+    /// <summary>OpenAI's <c>input</c>: one string or a list of strings; null for anything else.</summary>
+    private static List<string>? EmbeddingInputs(JsonNode? input) => input switch
+    {
+        JsonValue value when value.TryGetValue<string>(out var single) => [single],
+        JsonArray array when array.All(i => i is JsonValue v && v.TryGetValue<string>(out _)) => array.Select(i => i!.GetValue<string>()).ToList(),
+        _ => null,
+    };
 
     /// <summary>A deterministic unit vector for <paramref name="text"/>: equal texts embed equally, different ones differently.</summary>
     public static float[] Embed(string text, int dimensions)

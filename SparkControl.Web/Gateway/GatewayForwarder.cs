@@ -111,60 +111,19 @@ public sealed partial class GatewayForwarder(
     private async Task ForwardToModelAsync(HttpContext context, string model, ArraySegment<byte> body)
     {
         using var deadline = new QueueDeadline(options.CurrentValue.QueueTimeout, time, context.RequestAborted);
-        SwapStatus? awaited = null;
-        var autoSwapped = false;
+        var lookup = new ModelLookup(model);
         while (true)
         {
-            GatewayTarget target;
-            try
+            if (await ResolveTargetAsync(context, lookup, body.Count, deadline) is not { } target)
             {
-                switch (routes.Resolve(model))
-                {
-                    case GatewayResolution.Route route:
-                        target = route.Target;
-                        break;
-                    case GatewayResolution.AwaitSwap wait:
-                        awaited = wait.Swap;
-                        await gate.WaitQueuedAsync(swaps.WaitAsync(wait.Swap.Id, deadline.Token), deadline.Token, options.CurrentValue.QueueLimit, body.Count, options.CurrentValue.MaxQueuedBytes);
-                        continue;
-                    case GatewayResolution.Unknown { InCatalog: { } catalogModel } when options.CurrentValue.AutoSwap && !autoSwapped:
-                        awaited = StartSwap(catalogModel);
-                        autoSwapped = true;
-                        continue;
-                    case GatewayResolution.Unknown unknown:
-                        var swapEnded = awaited is not null ? swaps.Find(awaited.Id) : null;
-                        await WriteErrorAsync(context, ModelNotFound(model, unknown, swapEnded));
-                        return;
-                    default:
-                        throw new UnreachableException();
-                }
-            }
-            catch (OperationCanceledException) when (deadline.Passed)
-            {
-                await WriteBusyAsync(context, model, awaited);
-                return;
-            }
-            catch (GatewayQueueFullException full)
-            {
-                await WriteBusyAsync(context, model, awaited, full.Message);
                 return;
             }
 
             if (!gate.TryEnter(target.Spark, out var lease, out var opened))
             {
                 // The Spark is draining for a swap: wait until it opens again, then look up the model again.
-                try
+                if (!await WaitForSparkAsync(context, model, target, opened, body.Count, deadline))
                 {
-                    await gate.WaitQueuedAsync(opened, deadline.Token, options.CurrentValue.QueueLimit, body.Count, options.CurrentValue.MaxQueuedBytes);
-                }
-                catch (OperationCanceledException) when (deadline.Passed)
-                {
-                    await WriteBusyAsync(context, model, swaps.Board.BySpark.GetValueOrDefault(target.Spark));
-                    return;
-                }
-                catch (GatewayQueueFullException full)
-                {
-                    await WriteBusyAsync(context, model, swaps.Board.BySpark.GetValueOrDefault(target.Spark), full.Message);
                     return;
                 }
 
@@ -191,6 +150,79 @@ public sealed partial class GatewayForwarder(
                 await SendAsync(context, target);
                 return;
             }
+        }
+    }
+
+    /// <summary>What one request has waited for so far: the swap it queued behind, and whether it started one itself.</summary>
+    private sealed class ModelLookup(string model)
+    {
+        public string Model { get; } = model;
+
+        public SwapStatus? Awaited { get; set; }
+
+        public bool AutoSwapped { get; set; }
+    }
+
+    /// <summary>
+    /// Where the model is served, waiting behind a swap that brings it (or starting one when auto-swap is on); null when
+    /// the answer (unknown model, queue full, deadline passed) has been written.
+    /// </summary>
+    private async Task<GatewayTarget?> ResolveTargetAsync(HttpContext context, ModelLookup lookup, int bodyBytes, QueueDeadline deadline)
+    {
+        while (true)
+        {
+            try
+            {
+                switch (routes.Resolve(lookup.Model))
+                {
+                    case GatewayResolution.Route route:
+                        return route.Target;
+                    case GatewayResolution.AwaitSwap wait:
+                        lookup.Awaited = wait.Swap;
+                        await gate.WaitQueuedAsync(swaps.WaitAsync(wait.Swap.Id, deadline.Token), deadline.Token, options.CurrentValue.QueueLimit, bodyBytes, options.CurrentValue.MaxQueuedBytes);
+                        continue;
+                    case GatewayResolution.Unknown { InCatalog: { } catalogModel } when options.CurrentValue.AutoSwap && !lookup.AutoSwapped:
+                        lookup.Awaited = StartSwap(catalogModel);
+                        lookup.AutoSwapped = true;
+                        continue;
+                    case GatewayResolution.Unknown unknown:
+                        var swapEnded = lookup.Awaited is not null ? swaps.Find(lookup.Awaited.Id) : null;
+                        await WriteErrorAsync(context, ModelNotFound(lookup.Model, unknown, swapEnded));
+                        return null;
+                    default:
+                        throw new UnreachableException();
+                }
+            }
+            catch (OperationCanceledException) when (deadline.Passed)
+            {
+                await WriteBusyAsync(context, lookup.Model, lookup.Awaited);
+                return null;
+            }
+            catch (GatewayQueueFullException full)
+            {
+                await WriteBusyAsync(context, lookup.Model, lookup.Awaited, full.Message);
+                return null;
+            }
+        }
+    }
+
+    /// <summary>Waits in the queue until a draining Spark opens again; false when the answer (busy) has been written.</summary>
+    private async Task<bool> WaitForSparkAsync(HttpContext context, string model, GatewayTarget target, Task opened, int bodyBytes, QueueDeadline deadline)
+    {
+        try
+        {
+            await gate.WaitQueuedAsync(opened, deadline.Token, options.CurrentValue.QueueLimit, bodyBytes, options.CurrentValue.MaxQueuedBytes);
+            return true;
+        }
+        catch (OperationCanceledException) when (deadline.Passed)
+        {
+            await WriteBusyAsync(context, model, swaps.Board.BySpark.GetValueOrDefault(target.Spark));
+            return false;
+        }
+        catch (GatewayQueueFullException full)
+        {
+            await WriteBusyAsync(context, model, swaps.Board.BySpark.GetValueOrDefault(target.Spark), full.Message);
+            return false;
         }
     }
 

@@ -37,13 +37,7 @@ public static class SparkControlHosting
         builder.Logging.AddConsoleFormatter<RedactingConsoleFormatter, Microsoft.Extensions.Logging.Console.ConsoleFormatterOptions>();
         services.Configure<Microsoft.Extensions.Logging.Console.ConsoleLoggerOptions>(o => o.FormatterName = RedactingConsoleFormatter.FormatterName);
         var settings = StartupValidation.Bind<SparkControlOptions>(configuration, SparkControlOptions.Section);
-        if (string.IsNullOrEmpty(configuration["urls"]) && !configuration.GetSection("Kestrel:Endpoints").Exists())
-        {
-            // Loopback unless the operator says otherwise: until authentication lands anyone who reaches the panel can act.
-            var host = settings.ListenAddress is "*" or "+" || IPAddress.TryParse(settings.ListenAddress, out _) ? settings.ListenAddress : "localhost";
-            builder.WebHost.UseUrls($"http://{(host.Contains(':', StringComparison.Ordinal) ? $"[{host}]" : host)}:{settings.Port}");
-        }
-
+        UseListenAddress(builder, settings);
         foreach (var section in SettingsTable.Sections)
         {
             section.Register(services, configuration);
@@ -55,6 +49,27 @@ public static class SparkControlHosting
         services.AddMetrics();
         services.AddSingleton<SparkControlMetrics>();
 
+        AddCapabilities(services);
+        AddBackgroundWork(services);
+        // GET /metrics: the whole SparkControl meter in Prometheus text format.
+        services.AddOpenTelemetry().WithMetrics(metrics => metrics.AddMeter(SparkControlMetrics.MeterName).AddPrometheusExporter());
+
+        AddWebFramework(services, configuration);
+        return builder;
+    }
+
+    private static void UseListenAddress(WebApplicationBuilder builder, SparkControlOptions settings)
+    {
+        if (string.IsNullOrEmpty(builder.Configuration["urls"]) && !builder.Configuration.GetSection("Kestrel:Endpoints").Exists())
+        {
+            // Loopback unless the operator says otherwise: until authentication lands anyone who reaches the panel can act.
+            var host = settings.ListenAddress is "*" or "+" || IPAddress.TryParse(settings.ListenAddress, out _) ? settings.ListenAddress : "localhost";
+            builder.WebHost.UseUrls($"http://{(host.Contains(':', StringComparison.Ordinal) ? $"[{host}]" : host)}:{settings.Port}");
+        }
+    }
+
+    private static void AddCapabilities(IServiceCollection services)
+    {
         // Each capability registers what it owns, bottom layer first (see CoreLayers).
         services.AddStorage(DatabaseSchema.Create());
         services.AddSecrets();
@@ -76,7 +91,10 @@ public static class SparkControlHosting
             sp.GetRequiredService<IOptions<DemoOptions>>().Value,
             DemoSpark.LoadCatalog(),
             sp.GetRequiredService<TimeProvider>()));
+    }
 
+    private static void AddBackgroundWork(IServiceCollection services)
+    {
         // Background work, in the order it must start: the fleet is known before the orchestrator reconciles, before
         // the demo starts its first swap and before the first health check; the ledger learns model activity last.
         services.AddHostedService<FleetManager>();
@@ -89,9 +107,10 @@ public static class SparkControlHosting
         services.AddHosted<HealthModelActivitySource>();
         services.AddHosted<SwapModelActivitySource>();
         services.AddHosted<GpuBusyTracker>();
-        // GET /metrics: the whole SparkControl meter in Prometheus text format.
-        services.AddOpenTelemetry().WithMetrics(metrics => metrics.AddMeter(SparkControlMetrics.MeterName).AddPrometheusExporter());
+    }
 
+    private static void AddWebFramework(IServiceCollection services, IConfiguration configuration)
+    {
         AddDataProtection(services, ResolveDataDirectory(configuration));
         // Enums travel as words ("fullModel", "circuitOpen"), not numbers that mean nothing to a script.
         services.ConfigureHttpJsonOptions(o => o.SerializerOptions.Converters.Add(new System.Text.Json.Serialization.JsonStringEnumConverter(System.Text.Json.JsonNamingPolicy.CamelCase)));
@@ -106,7 +125,6 @@ public static class SparkControlHosting
             .AddHubOptions(o => o.MaximumReceiveMessageSize = Math.Max(32 * 1024, (2L * audio.MaxRequestBytes) + (64 * 1024)));
         services.AddSignalR().AddJsonProtocol(o => o.PayloadSerializerOptions.Converters.Add(new System.Text.Json.Serialization.JsonStringEnumConverter(System.Text.Json.JsonNamingPolicy.CamelCase)));
         services.AddMudServices();
-        return builder;
     }
 
     public static WebApplication UseSparkControl(this WebApplication app)

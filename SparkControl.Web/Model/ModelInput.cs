@@ -53,43 +53,7 @@ public static class ModelInput
     public static ModelDefinition ToDefinition(AddModelBody body, CatalogSnapshot catalog)
     {
         var errors = new List<FieldError>();
-        ModelSource? source = null;
-        string? derivedFrom = null;
-        switch (body.Kind)
-        {
-            case "hf":
-                if (Validators.HfRepoId(body.Repo) is { } repoError)
-                {
-                    errors.Add(new FieldError("repo", repoError));
-                }
-
-                if (Validators.HfRevision(body.Revision) is { } revisionError)
-                {
-                    errors.Add(new FieldError("revision", revisionError));
-                }
-
-                source = new HuggingFaceSource(body.Repo ?? string.Empty, string.IsNullOrEmpty(body.Revision) ? null : body.Revision);
-                derivedFrom = body.Repo;
-                break;
-            case "local":
-                if (Validators.Name(body.Spark, "spark") is { } sparkError)
-                {
-                    errors.Add(new FieldError("spark", sparkError));
-                }
-
-                if (Validators.AbsolutePath(body.Path) is { } pathError)
-                {
-                    errors.Add(new FieldError("path", pathError));
-                }
-
-                source = new LocalSource(body.Spark ?? string.Empty, body.Path ?? string.Empty);
-                derivedFrom = body.Path;
-                break;
-            default:
-                errors.Add(new FieldError("kind", "kind must be hf (a Hugging Face repo) or local (a directory on a Spark)"));
-                break;
-        }
-
+        var (source, derivedFrom) = ReadSource(body, errors);
         if (!string.IsNullOrEmpty(body.Id) && Validators.ModelId(body.Id) is { } idError)
         {
             errors.Add(new FieldError("id", idError));
@@ -118,6 +82,41 @@ public static class ModelInput
             Flags = NewModelFlags,
             Origin = ModelOrigin.Custom,
         };
+    }
+
+    /// <summary>Where the weights come from (a Hugging Face repo or a directory on a Spark) and what the id is derived from; field errors go to <paramref name="errors"/>.</summary>
+    private static (ModelSource? Source, string? DerivedFrom) ReadSource(AddModelBody body, List<FieldError> errors)
+    {
+        switch (body.Kind)
+        {
+            case "hf":
+                if (Validators.HfRepoId(body.Repo) is { } repoError)
+                {
+                    errors.Add(new FieldError("repo", repoError));
+                }
+
+                if (Validators.HfRevision(body.Revision) is { } revisionError)
+                {
+                    errors.Add(new FieldError("revision", revisionError));
+                }
+
+                return (new HuggingFaceSource(body.Repo ?? string.Empty, string.IsNullOrEmpty(body.Revision) ? null : body.Revision), body.Repo);
+            case "local":
+                if (Validators.Name(body.Spark, "spark") is { } sparkError)
+                {
+                    errors.Add(new FieldError("spark", sparkError));
+                }
+
+                if (Validators.AbsolutePath(body.Path) is { } pathError)
+                {
+                    errors.Add(new FieldError("path", pathError));
+                }
+
+                return (new LocalSource(body.Spark ?? string.Empty, body.Path ?? string.Empty), body.Path);
+            default:
+                errors.Add(new FieldError("kind", "kind must be hf (a Hugging Face repo) or local (a directory on a Spark)"));
+                return (null, null);
+        }
     }
 
     public static VllmFlags ToFlags(FlagsBody body) => new()

@@ -28,6 +28,40 @@ public static class SparkInput
     /// <summary>Maps a request body to a Spark, collecting every field error at once.</summary>
     public static SparkDefinition ToDefinition(SparkBody body)
     {
+        var role = RequireFields(body);
+        var spark = new SparkDefinition
+        {
+            Name = body.Name!,
+            Host = body.Host!,
+            Port = body.Port ?? 22,
+            User = body.User!,
+            KeyPath = string.IsNullOrEmpty(body.KeyPath) ? null : body.KeyPath,
+            Role = role,
+            ModelRoots = [.. body.ModelRoots ?? []],
+            PathPrefix = [.. body.PathPrefix ?? []],
+            Gpus = body.Gpus ?? "all",
+            NetworkMode = body.NetworkMode ?? "host",
+            ExtraMounts = [.. body.ExtraMounts ?? []],
+            LaunchCluster = body.LaunchCluster is { } launch
+                ? new LaunchClusterSettings { Script = launch.Script!, Nodes = [.. launch.Nodes ?? []], ContainerName = launch.ContainerName ?? "vllm_node", Image = launch.Image }
+                : null,
+        };
+        if (!string.IsNullOrEmpty(body.HfCachePath))
+        {
+            spark = spark with { HfCachePath = body.HfCachePath };
+        }
+
+        if (!string.IsNullOrEmpty(body.VllmImage))
+        {
+            spark = spark with { VllmImage = body.VllmImage };
+        }
+
+        return spark;
+    }
+
+    /// <summary>The fields without which there is no Spark to validate (the shared validators check the rest); the role, parsed.</summary>
+    private static SparkRole RequireFields(SparkBody body)
+    {
         var errors = new List<FieldError>();
         var role = SparksYaml.ParseRole(body.Role ?? "standalone");
         if (role is null)
@@ -60,34 +94,7 @@ public static class SparkInput
             throw new ValidationFailedException(errors);
         }
 
-        var spark = new SparkDefinition
-        {
-            Name = body.Name!,
-            Host = body.Host!,
-            Port = body.Port ?? 22,
-            User = body.User!,
-            KeyPath = string.IsNullOrEmpty(body.KeyPath) ? null : body.KeyPath,
-            Role = role!.Value,
-            ModelRoots = [.. body.ModelRoots ?? []],
-            PathPrefix = [.. body.PathPrefix ?? []],
-            Gpus = body.Gpus ?? "all",
-            NetworkMode = body.NetworkMode ?? "host",
-            ExtraMounts = [.. body.ExtraMounts ?? []],
-            LaunchCluster = body.LaunchCluster is { } launch
-                ? new LaunchClusterSettings { Script = launch.Script!, Nodes = [.. launch.Nodes ?? []], ContainerName = launch.ContainerName ?? "vllm_node", Image = launch.Image }
-                : null,
-        };
-        if (!string.IsNullOrEmpty(body.HfCachePath))
-        {
-            spark = spark with { HfCachePath = body.HfCachePath };
-        }
-
-        if (!string.IsNullOrEmpty(body.VllmImage))
-        {
-            spark = spark with { VllmImage = body.VllmImage };
-        }
-
-        return spark;
+        return role!.Value;
     }
 
     /// <summary>The form's view of an existing Spark.</summary>

@@ -60,22 +60,7 @@ public static class EchoCanceller
     public static EchoCancelResult Cancel(ReadOnlySpan<float> mic, ReadOnlySpan<float> reference, int sampleRate, EchoCancellerSettings? settings = null)
     {
         settings ??= new EchoCancellerSettings();
-        var problems = settings.Validate();
-        if (problems.Count > 0)
-        {
-            throw new ArgumentException(string.Join("; ", problems.Select(p => p.Message)), nameof(settings));
-        }
-
-        if (sampleRate is < 8000 or > 48000)
-        {
-            throw new ArgumentOutOfRangeException(nameof(sampleRate), sampleRate, "The sample rate must be 8000–48000 Hz.");
-        }
-
-        if (mic.Length != reference.Length)
-        {
-            throw new ArgumentException($"The channels differ in length ({mic.Length} and {reference.Length} samples).", nameof(reference));
-        }
-
+        CheckArguments(mic.Length, reference.Length, sampleRate, settings);
         var watch = Stopwatch.StartNew();
         var delay = EchoDelayEstimator.Estimate(mic, reference, sampleRate, settings.MaxDelay);
         var blockSize = ScaleBlock(settings.BlockSize, sampleRate);
@@ -105,38 +90,70 @@ public static class EchoCanceller
         {
             var mask = NearEndMask(first, x, d, blockSize, partitions, regularization);
             nearEnd = mask.Count(m => m);
-            var trainer = new MdfFilter(blockSize, partitions, regularization, step);
-            trainer.CopyCoefficientsFrom(first);
-            for (var epoch = 0; epoch < TrainingEpochs; epoch++)
-            {
-                for (var b = 0; b < blocks; b++)
-                {
-                    var span = new Range(b * blockSize, (b + 1) * blockSize);
-                    trainer.Train(x.AsSpan(span), d.AsSpan(span), mask[b] ? 0 : 1);
-                }
-            }
-
             var second = new MdfFilter(blockSize, partitions, regularization, step);
-            second.CopyCoefficientsFrom(trainer, fromBackground: true);
+            second.CopyCoefficientsFrom(TrainOnFarEndOnly(first, x, d, mask), fromBackground: true);
             RunPass(second, x, d, output, mask, coherence, echo);
         }
 
         var erle = EstimateErle(d, output, coherence, echo, blockSize);
         if (settings.ResidualSuppression && erle is { } linearErle)
         {
-            var echoEstimate = new float[padded];
-            for (var i = 0; i < padded; i++)
-            {
-                echoEstimate[i] = d[i] - output[i];
-            }
-
-            ResidualEchoSuppressor.Apply(output, echoEstimate, Math.Pow(10, -linearErle / 10), blockSize);
+            SuppressResidual(d, output, linearErle, blockSize);
             erle = EstimateErle(d, output, coherence, echo, blockSize);
         }
 
         var result = new float[mic.Length];
         Array.Copy(output, result, mic.Length);
         return new EchoCancelResult(result, sampleRate, delay, erle, settings.Passes, blockSize, partitions, nearEnd, watch.Elapsed);
+    }
+
+    private static void CheckArguments(int micLength, int referenceLength, int sampleRate, EchoCancellerSettings settings)
+    {
+        var problems = settings.Validate();
+        if (problems.Count > 0)
+        {
+            throw new ArgumentException(string.Join("; ", problems.Select(p => p.Message)), nameof(settings));
+        }
+
+        if (sampleRate is < 8000 or > 48000)
+        {
+            throw new ArgumentOutOfRangeException(nameof(sampleRate), sampleRate, "The sample rate must be 8000–48000 Hz.");
+        }
+
+        if (micLength != referenceLength)
+        {
+            throw new ArgumentException($"The channels differ in length ({micLength} and {referenceLength} samples).", "reference");
+        }
+    }
+
+    /// <summary>The second pass's starting filter: the first pass's, trained again over the whole call on the blocks where only the far end talks.</summary>
+    private static MdfFilter TrainOnFarEndOnly(MdfFilter first, float[] x, float[] d, bool[] nearEndMask)
+    {
+        var blockSize = first.BlockSize;
+        var trainer = new MdfFilter(blockSize, first.Partitions, first.Regularization, first.StepSize);
+        trainer.CopyCoefficientsFrom(first);
+        for (var epoch = 0; epoch < TrainingEpochs; epoch++)
+        {
+            for (var b = 0; b < nearEndMask.Length; b++)
+            {
+                var span = new Range(b * blockSize, (b + 1) * blockSize);
+                trainer.Train(x.AsSpan(span), d.AsSpan(span), nearEndMask[b] ? 0 : 1);
+            }
+        }
+
+        return trainer;
+    }
+
+    /// <summary>Suppresses what the linear filter left, scaled by how much it removed (the echo estimate is what it took away).</summary>
+    private static void SuppressResidual(float[] d, float[] output, double linearErle, int blockSize)
+    {
+        var echoEstimate = new float[d.Length];
+        for (var i = 0; i < d.Length; i++)
+        {
+            echoEstimate[i] = d[i] - output[i];
+        }
+
+        ResidualEchoSuppressor.Apply(output, echoEstimate, Math.Pow(10, -linearErle / 10), blockSize);
     }
 
     /// <summary>The block keeps its duration across rates (256 at 16 kHz = 16 ms), rounded to a power of two.</summary>

@@ -36,6 +36,25 @@ public static class EchoDelayEstimator
         }
 
         var fft = new RealFft(segment * 2);
+        var correlation = Whiten(fft, CrossSpectrum(fft, mic, reference, length, segment));
+        fft.Inverse(correlation);
+        var best = 0;
+        for (var lag = 1; lag <= maxLag; lag++)
+        {
+            if (Math.Abs(correlation[lag]) > Math.Abs(correlation[best]))
+            {
+                best = lag;
+            }
+        }
+
+        var ratio = PeakToNoise(correlation, best, maxLag, sampleRate);
+        var hasEcho = ratio >= PeakToNoiseThreshold;
+        return new EchoDelayEstimate(hasEcho ? best : 0, sampleRate, ratio, hasEcho);
+    }
+
+    /// <summary>The sum over segments of conj(X)·D: its inverse peaks at the lag by which the microphone trails the reference.</summary>
+    private static double[] CrossSpectrum(RealFft fft, ReadOnlySpan<float> mic, ReadOnlySpan<float> reference, int length, int segment)
+    {
         var bins = fft.Bins;
         var sum = new double[bins * 2];
         var far = fft.NewBuffer();
@@ -56,13 +75,19 @@ public static class EchoDelayEstimator
             fft.Forward(near);
             for (var k = 0; k < bins; k++)
             {
-                // conj(X) * D: its inverse peaks at the lag by which the microphone trails the reference.
                 double xr = far[2 * k], xi = far[(2 * k) + 1], dr = near[2 * k], di = near[(2 * k) + 1];
                 sum[2 * k] += (xr * dr) + (xi * di);
                 sum[(2 * k) + 1] += (xr * di) - (xi * dr);
             }
         }
 
+        return sum;
+    }
+
+    /// <summary>The phase transform: every bin scaled to unit magnitude (bins below a floor left at zero), so the peak is sharp whatever the speech's spectrum.</summary>
+    private static float[] Whiten(RealFft fft, double[] sum)
+    {
+        var bins = fft.Bins;
         var whitened = fft.NewBuffer();
         var peakMagnitude = 0.0;
         for (var k = 0; k < bins; k++)
@@ -81,17 +106,12 @@ public static class EchoDelayEstimator
             }
         }
 
-        fft.Inverse(whitened);
-        var best = 0;
-        for (var lag = 1; lag <= maxLag; lag++)
-        {
-            if (Math.Abs(whitened[lag]) > Math.Abs(whitened[best]))
-            {
-                best = lag;
-            }
-        }
+        return whitened;
+    }
 
-        // Noise level: RMS of the searched lags away from the peak (the room's own reflections sit close to it).
+    /// <summary>The peak over the noise level: RMS of the searched lags away from the peak (the room's own reflections sit close to it).</summary>
+    private static double PeakToNoise(float[] correlation, int best, int maxLag, int sampleRate)
+    {
         var guard = Math.Max(8, sampleRate / 250);
         double energy = 0;
         var n = 0;
@@ -99,19 +119,13 @@ public static class EchoDelayEstimator
         {
             if (Math.Abs(lag - best) > guard)
             {
-                energy += whitened[lag] * (double)whitened[lag];
+                energy += correlation[lag] * (double)correlation[lag];
                 n++;
             }
         }
 
         var rms = n == 0 ? 0 : Math.Sqrt(energy / n);
-        var ratio = rms > 0 ? Math.Abs(whitened[best]) / rms : 0;
-        if (!double.IsFinite(ratio))
-        {
-            ratio = 0;
-        }
-
-        var hasEcho = ratio >= PeakToNoiseThreshold;
-        return new EchoDelayEstimate(hasEcho ? best : 0, sampleRate, ratio, hasEcho);
+        var ratio = rms > 0 ? Math.Abs(correlation[best]) / rms : 0;
+        return double.IsFinite(ratio) ? ratio : 0;
     }
 }

@@ -46,12 +46,6 @@ public static class EchoMetrics
         var echoActive = Active(truth.Echo, frame, frames);
         var settleFrame = (int)(SettleTime.TotalSeconds * truth.SampleRate) / frame;
 
-        var allFinite = true;
-        for (var i = 0; i < output.Length; i++)
-        {
-            allFinite &= float.IsFinite(output[i]);
-        }
-
         Sums farEnd = default, noiseFree = default, doubleTalk = default, nearEnd = default, overall = default;
         int farEndFrames = 0, doubleTalkFrames = 0, nearEndFrames = 0;
         for (var f = 0; f < frames; f++)
@@ -95,10 +89,23 @@ public static class EchoMetrics
             doubleTalkFrames > 0 ? Db(doubleTalk.A, doubleTalk.C) : null,
             nearEndFrames > 0 ? Db(nearEnd.B, nearEnd.A) : null,
             Db(overall.B, overall.A),
-            allFinite,
+            AllFinite(output),
             farEndFrames,
             doubleTalkFrames,
             nearEndFrames);
+    }
+
+    private static bool AllFinite(ReadOnlySpan<float> samples)
+    {
+        foreach (var sample in samples)
+        {
+            if (!float.IsFinite(sample))
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     /// <summary>10 log10(a / b), bounded to ±200 dB so silent tracks stay finite.</summary>

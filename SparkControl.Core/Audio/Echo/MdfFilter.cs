@@ -61,6 +61,8 @@ internal sealed class MdfFilter
 
     public int BlockSize => _n;
 
+    public int Partitions => _m;
+
     /// <summary>Energy of the last block's output (foreground error; background error after <see cref="Train"/>).</summary>
     public double OutputEnergy { get; private set; }
 

@@ -129,18 +129,8 @@ public static class LabelMerger
                 if (_touchedCount > 0)
                 {
                     var best = Choose(previousSpeaker);
-                    long bestAmount = _overlap[best], second = 0, total = 0;
-                    for (var x = 0; x < _touchedCount; x++)
-                    {
-                        var speaker = _touched[x];
-                        total += _overlap[speaker];
-                        if (speaker != best)
-                        {
-                            second = Math.Max(second, _overlap[speaker]);
-                        }
-                    }
-
-                    var score = AssignmentScore.Score(bestAmount, second, total, b - a, BoundaryDistance(a, b, point, best), _guard);
+                    var (second, total) = RunnerUpAndTotal(best);
+                    var score = AssignmentScore.Score(_overlap[best], second, total, b - a, BoundaryDistance(a, b, point, best), _guard);
                     result[i] = Assigned(words, w, i, _t.Names[best], point ? AssignMethod.Midpoint : AssignMethod.Overlap, score);
                     previousSpeaker = best;
                 }
@@ -161,6 +151,23 @@ public static class LabelMerger
                     _midpoint[_touched[x]] = false;
                 }
             }
+        }
+
+        /// <summary>The largest overlap of any speaker but <paramref name="best"/>, and all speakers' overlap together.</summary>
+        private (long Second, long Total) RunnerUpAndTotal(int best)
+        {
+            long second = 0, total = 0;
+            for (var x = 0; x < _touchedCount; x++)
+            {
+                var speaker = _touched[x];
+                total += _overlap[speaker];
+                if (speaker != best)
+                {
+                    second = Math.Max(second, _overlap[speaker]);
+                }
+            }
+
+            return (second, total);
         }
 
         private void Tally(int k, long a, long b, bool point)

@@ -17,31 +17,7 @@ public static class UtteranceGrouper
         var maxPause = (long)options.MaxPause.TotalMilliseconds;
         var maxUtterance = (long)options.MaxUtterance.TotalMilliseconds;
 
-        // Untimed words ride along behind the timed word that precedes them in the input.
-        var timed = new List<int>(indices.Count);
-        var followers = new Dictionary<int, List<int>>();
-        var leading = new List<int>();
-        var lastTimed = -1;
-        foreach (var i in indices)
-        {
-            if (words[i].Start is not null)
-            {
-                timed.Add(i);
-                lastTimed = i;
-            }
-            else if (lastTimed < 0)
-            {
-                leading.Add(i);
-            }
-            else
-            {
-                (followers.TryGetValue(lastTimed, out var list) ? list : followers[lastTimed] = []).Add(i);
-            }
-        }
-
-        timed.Sort((x, y) => Ms(words[x].Start) != Ms(words[y].Start) ? Ms(words[x].Start).CompareTo(Ms(words[y].Start))
-            : Ms(words[x].End) != Ms(words[y].End) ? Ms(words[x].End).CompareTo(Ms(words[y].End)) : x.CompareTo(y));
-
+        var (timed, followers, leading) = SplitUntimed(words, indices);
         var utterances = new List<Utterance>();
         if (timed.Count == 0)
         {
@@ -90,6 +66,38 @@ public static class UtteranceGrouper
 
         utterances.Add(Build(words, current, speaker, start, end));
         return utterances;
+    }
+
+    /// <summary>
+    /// The timed words in time order, and where the untimed ones go: behind the timed word that precedes them in the
+    /// input (its followers), or before every timed word when none precedes them (leading).
+    /// </summary>
+    private static (List<int> Timed, Dictionary<int, List<int>> Followers, List<int> Leading) SplitUntimed(IReadOnlyList<LabelledWord> words, IReadOnlyList<int> indices)
+    {
+        var timed = new List<int>(indices.Count);
+        var followers = new Dictionary<int, List<int>>();
+        var leading = new List<int>();
+        var lastTimed = -1;
+        foreach (var i in indices)
+        {
+            if (words[i].Start is not null)
+            {
+                timed.Add(i);
+                lastTimed = i;
+            }
+            else if (lastTimed < 0)
+            {
+                leading.Add(i);
+            }
+            else
+            {
+                (followers.TryGetValue(lastTimed, out var list) ? list : followers[lastTimed] = []).Add(i);
+            }
+        }
+
+        timed.Sort((x, y) => Ms(words[x].Start) != Ms(words[y].Start) ? Ms(words[x].Start).CompareTo(Ms(words[y].Start))
+            : Ms(words[x].End) != Ms(words[y].End) ? Ms(words[x].End).CompareTo(Ms(words[y].End)) : x.CompareTo(y));
+        return (timed, followers, leading);
     }
 
     /// <summary>
