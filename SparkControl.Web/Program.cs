@@ -10,6 +10,12 @@ if (StartupValidation.Describe(builder.Configuration) is { } problem)
 
 builder.AddSparkControl();
 var app = builder.Build();
+if (SparkControl.Web.Security.AccessStartup.Refusal(app.Services, app.Configuration) is { } refusal)
+{
+    await Console.Error.WriteLineAsync($"Spark Control cannot start: {refusal}");
+    return 2;
+}
+
 app.UseSparkControl();
 await app.RunAsync();
 return 0;

@@ -3,8 +3,22 @@ using SparkControl.Core.Storage;
 
 namespace SparkControl.Core.Audit;
 
-/// <summary>One operator action: who did what to what, when, and how it ended.</summary>
-public sealed record AuditEntry(long Id, DateTimeOffset At, string Actor, string Action, string Target, string? Detail);
+/// <summary>One operator action: who did what to what, when, from where, and how it ended.</summary>
+public sealed record AuditEntry(long Id, DateTimeOffset At, string Actor, string Action, string Target, string? Detail)
+{
+    public string? Address { get; init; }
+}
+
+/// <summary>Which entries to read: each filter a substring (case-insensitive) or a time bound; null matches all.</summary>
+public sealed record AuditQuery
+{
+    public string? Actor { get; init; }
+    public string? Action { get; init; }
+    public string? Target { get; init; }
+    public DateTimeOffset? Since { get; init; }
+    public DateTimeOffset? Until { get; init; }
+    public int Limit { get; init; } = 500;
+}
 
 /// <summary>The audit log of operator actions (stop, restart, limits, host actions, swaps), in the SQLite store.</summary>
 public sealed class AuditLog(SparkControlStore store, TimeProvider time)
@@ -22,18 +36,20 @@ public sealed class AuditLog(SparkControlStore store, TimeProvider time)
                     detail TEXT NULL
                 );
             """),
+        new(5, "audit log: the caller's address", "ALTER TABLE audit_log ADD COLUMN address TEXT NULL;"),
     ];
 
     public bool IsAvailable => store.IsAvailable;
 
     /// <summary>Records an action; when it cannot be saved the action still happens, the failure is reported, and this returns false.</summary>
-    public bool Record(string actor, string action, string target, string? detail = null) => store.TryWrite("the audit log", (connection, transaction) =>
+    public bool Record(AuditActor actor, string action, string target, string? detail = null) => store.TryWrite("the audit log", (connection, transaction) =>
     {
         using var command = connection.CreateCommand();
         command.Transaction = transaction;
-        command.CommandText = "INSERT INTO audit_log (at, actor, action, target, detail) VALUES ($at, $actor, $action, $target, $detail);";
+        command.CommandText = "INSERT INTO audit_log (at, actor, action, target, detail, address) VALUES ($at, $actor, $action, $target, $detail, $address);";
         command.Parameters.AddWithValue("$at", time.GetUtcNow().UtcDateTime.ToString("O", CultureInfo.InvariantCulture));
-        command.Parameters.AddWithValue("$actor", actor);
+        command.Parameters.AddWithValue("$actor", actor.Name);
+        command.Parameters.AddWithValue("$address", (object?)actor.Address ?? DBNull.Value);
         command.Parameters.AddWithValue("$action", action);
         command.Parameters.AddWithValue("$target", target);
         command.Parameters.AddWithValue("$detail", (object?)detail ?? DBNull.Value);
@@ -50,15 +66,60 @@ public sealed class AuditLog(SparkControlStore store, TimeProvider time)
 
         using var connection = store.Open();
         using var command = connection.CreateCommand();
-        command.CommandText = target is null
-            ? "SELECT id, at, actor, action, target, detail FROM audit_log ORDER BY id DESC LIMIT $count;"
-            : "SELECT id, at, actor, action, target, detail FROM audit_log WHERE target = $target ORDER BY id DESC LIMIT $count;";
+        command.CommandText = $"SELECT {Columns} FROM audit_log {(target is null ? string.Empty : "WHERE target = $target ")}ORDER BY id DESC LIMIT $count;";
         command.Parameters.AddWithValue("$count", count);
         if (target is not null)
         {
             command.Parameters.AddWithValue("$target", target);
         }
 
+        return Read(command);
+    }
+
+    /// <summary>The newest entries first that match every filter of <paramref name="query"/>.</summary>
+    public IReadOnlyList<AuditEntry> Find(AuditQuery query)
+    {
+        if (!store.IsAvailable)
+        {
+            return [];
+        }
+
+        using var connection = store.Open();
+        using var command = connection.CreateCommand();
+        var where = new List<string>();
+        void Contains(string column, string? value)
+        {
+            if (!string.IsNullOrEmpty(value))
+            {
+                where.Add($"instr(lower({column}), lower(${column})) > 0");
+                command.Parameters.AddWithValue($"${column}", value);
+            }
+        }
+
+        Contains("actor", query.Actor);
+        Contains("action", query.Action);
+        Contains("target", query.Target);
+        if (query.Since is { } since)
+        {
+            where.Add("at >= $since");
+            command.Parameters.AddWithValue("$since", since.UtcDateTime.ToString("O", CultureInfo.InvariantCulture));
+        }
+
+        if (query.Until is { } until)
+        {
+            where.Add("at < $until");
+            command.Parameters.AddWithValue("$until", until.UtcDateTime.ToString("O", CultureInfo.InvariantCulture));
+        }
+
+        command.CommandText = $"SELECT {Columns} FROM audit_log {(where.Count == 0 ? string.Empty : "WHERE " + string.Join(" AND ", where))} ORDER BY id DESC LIMIT $limit;";
+        command.Parameters.AddWithValue("$limit", Math.Clamp(query.Limit, 1, 10_000));
+        return Read(command);
+    }
+
+    private const string Columns = "id, at, actor, action, target, detail, address";
+
+    private static List<AuditEntry> Read(Microsoft.Data.Sqlite.SqliteCommand command)
+    {
         using var reader = command.ExecuteReader();
         var entries = new List<AuditEntry>();
         while (reader.Read())
@@ -69,7 +130,10 @@ public sealed class AuditLog(SparkControlStore store, TimeProvider time)
                 reader.GetString(2),
                 reader.GetString(3),
                 reader.GetString(4),
-                reader.IsDBNull(5) ? null : reader.GetString(5)));
+                reader.IsDBNull(5) ? null : reader.GetString(5))
+            {
+                Address = reader.IsDBNull(6) ? null : reader.GetString(6),
+            });
         }
 
         return entries;

@@ -33,6 +33,12 @@ public sealed class GatewayOptions
 
     /// <summary>Start a swap when a request names a catalog model that is not loaded (off: such a request is an error).</summary>
     public bool AutoSwap { get; set; }
+
+    /// <summary>
+    /// Whether <c>/v1</c> needs a client key (<c>Authorization: Bearer sck_…</c>); unset: required whenever the panel
+    /// listens beyond loopback.
+    /// </summary>
+    public bool? RequireKey { get; set; }
 }
 
 public sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>

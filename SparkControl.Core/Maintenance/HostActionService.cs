@@ -41,7 +41,7 @@ public sealed partial class HostActionService(SparkFleet fleet, AuditLog audit, 
         return new HostActionCheck(entry.Name, action, sudo, sudo ? null : HostActionNames.SudoHelp(entry.Definition.User), [.. running.Select(r => r.Name)]);
     }
 
-    public async IAsyncEnumerable<string> RunAsync(string spark, HostAction action, bool stopModelsFirst, string actor, [EnumeratorCancellation] CancellationToken cancellationToken)
+    public async IAsyncEnumerable<string> RunAsync(string spark, HostAction action, bool stopModelsFirst, AuditActor actor, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         if (action.RunsDetached())
         {
@@ -126,7 +126,7 @@ public sealed partial class HostActionService(SparkFleet fleet, AuditLog audit, 
         _ => $"{HostActionNames.Describe(state.Action)} ended without an exit status (killed, or the Spark restarted)",
     };
 
-    private async Task StartDetachedAsync(string spark, HostAction action, string actor, CancellationToken cancellationToken)
+    private async Task StartDetachedAsync(string spark, HostAction action, AuditActor actor, CancellationToken cancellationToken)
     {
         var entry = Find(spark);
         if (_runs.TryGetValue(entry.Name, out var running) && !running.Ended.Task.IsCompleted)
@@ -156,7 +156,7 @@ public sealed partial class HostActionService(SparkFleet fleet, AuditLog audit, 
     }
 
     /// <summary>Follows the action on the Spark until it ends, whoever watches, through dropped connections.</summary>
-    private void Monitor(SparkEntry entry, HostActionState state, string actor, IDisposable? working = null)
+    private void Monitor(SparkEntry entry, HostActionState state, AuditActor actor, IDisposable? working = null)
     {
         var run = new DetachedRun(entry.Name, state);
         if (!ReferenceEquals(_runs.AddOrUpdate(entry.Name, run, (_, known) => known.Ended.Task.IsCompleted ? run : known), run))
@@ -186,7 +186,7 @@ public sealed partial class HostActionService(SparkFleet fleet, AuditLog audit, 
         }
     }
 
-    private async Task FollowToTheEndAsync(SparkEntry entry, DetachedRun run, string actor, IDisposable? working, bool recordEnd)
+    private async Task FollowToTheEndAsync(SparkEntry entry, DetachedRun run, AuditActor actor, IDisposable? working, bool recordEnd)
     {
         var token = _shutdown.Token;
         try
@@ -237,7 +237,7 @@ public sealed partial class HostActionService(SparkFleet fleet, AuditLog audit, 
         }
     }
 
-    private async IAsyncEnumerable<string> RunAttachedAsync(string spark, HostAction action, bool stopModelsFirst, string actor, [EnumeratorCancellation] CancellationToken cancellationToken)
+    private async IAsyncEnumerable<string> RunAttachedAsync(string spark, HostAction action, bool stopModelsFirst, AuditActor actor, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var entry = Find(spark);
         await EnsureAllowedAsync(spark, action, stopModelsFirst, cancellationToken).ConfigureAwait(false);

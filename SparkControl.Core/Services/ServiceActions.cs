@@ -27,13 +27,13 @@ public sealed partial class ServiceActions(
 {
     public static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(30);
 
-    public Task StartAsync(string spark, string service, string actor, CancellationToken cancellationToken) =>
+    public Task StartAsync(string spark, string service, AuditActor actor, CancellationToken cancellationToken) =>
         ActAsync(spark, service, actor, "service.start", (host, container) => host.StartContainerAsync(container, cancellationToken));
 
-    public Task StopAsync(string spark, string service, string actor, CancellationToken cancellationToken) =>
+    public Task StopAsync(string spark, string service, AuditActor actor, CancellationToken cancellationToken) =>
         ActAsync(spark, service, actor, "service.stop", (host, container) => host.StopContainerAsync(container, StopGrace, cancellationToken));
 
-    public Task RestartAsync(string spark, string service, string actor, CancellationToken cancellationToken) =>
+    public Task RestartAsync(string spark, string service, AuditActor actor, CancellationToken cancellationToken) =>
         ActAsync(spark, service, actor, "service.restart", async (host, container) =>
         {
             await host.StopContainerAsync(container, StopGrace, cancellationToken).ConfigureAwait(false);
@@ -45,7 +45,7 @@ public sealed partial class ServiceActions(
     /// Caps a service's memory with <c>docker update --memory X --memory-swap X</c> (equal: no swap at all) and keeps the
     /// cap in services.yaml, so "Reapply patches" can restore it after the container is recreated.
     /// </summary>
-    public async Task<LimitChange> SetMemoryLimitAsync(string spark, string service, long bytes, string actor, CancellationToken cancellationToken)
+    public async Task<LimitChange> SetMemoryLimitAsync(string spark, string service, long bytes, AuditActor actor, CancellationToken cancellationToken)
     {
         if (Validation.Validators.MemoryLimit(bytes) is { } problem)
         {
@@ -66,7 +66,7 @@ public sealed partial class ServiceActions(
     }
 
     /// <summary>Re-applies every configured memory cap on <paramref name="spark"/> to its running containers; reports each.</summary>
-    public async Task<IReadOnlyList<LimitChange>> ReapplyPatchesAsync(string spark, string actor, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<LimitChange>> ReapplyPatchesAsync(string spark, AuditActor actor, CancellationToken cancellationToken)
     {
         var entry = fleet.Current.Find(spark) ?? throw new KeyNotFoundException($"No Spark is named '{spark}'.");
         var changes = new List<LimitChange>();
@@ -126,7 +126,7 @@ public sealed partial class ServiceActions(
         return (entry, definition);
     }
 
-    private async Task ActAsync(string spark, string service, string actor, string action, Func<ISparkHost, string, Task> act)
+    private async Task ActAsync(string spark, string service, AuditActor actor, string action, Func<ISparkHost, string, Task> act)
     {
         var (entry, definition, container) = Resolve(spark, service);
         try
@@ -141,7 +141,7 @@ public sealed partial class ServiceActions(
         }
         finally
         {
-            LogAction(actor, action, definition.Key);
+            LogAction(actor.Name, action, definition.Key);
             health.RequestCheck();
         }
     }

@@ -19,6 +19,9 @@ namespace SparkControl.Core.Swaps;
 /// <summary>A request to serve <see cref="ModelId"/> on <see cref="Target"/> (a Spark, or "cluster"); no model unloads.</summary>
 public sealed record SwapRequest(string? ModelId, string Target, string Requester)
 {
+    /// <summary>Where the request came from, for the audit log.</summary>
+    public string? RequesterAddress { get; init; }
+
     /// <summary>Co-resident services to stop so the model fits.</summary>
     public ValueArray<string> StopServices { get; init; } = [];
 }
@@ -63,6 +66,7 @@ public sealed partial class SwapOrchestrator : IHostedService, IAsyncDisposable
     private readonly object _gate = new();
     private readonly CancellationTokenSource _shutdown = new();
     private readonly ILogger<SwapOrchestrator> _logger;
+    private readonly Audit.AuditLog? _audit;
     private Task _reconciled = Task.CompletedTask;
 
     public SwapOrchestrator(
@@ -77,9 +81,11 @@ public sealed partial class SwapOrchestrator : IHostedService, IAsyncDisposable
         TimeProvider time,
         IOptionsMonitor<SparkControlOptions> options,
         ILogger<SwapOrchestrator> logger,
-        SparkWork? work = null)
+        SparkWork? work = null,
+        Audit.AuditLog? audit = null)
     {
         _logger = logger;
+        _audit = audit;
         _work = work ?? new SparkWork();
         _stream = new SnapshotStream<SwapBoard>(SwapBoard.Empty, time);
         _context = new SwapContext(fleet, catalog, planner, health, history, drain, metrics, http, time, options, logger, Publish, OnEnded);
@@ -96,7 +102,7 @@ public sealed partial class SwapOrchestrator : IHostedService, IAsyncDisposable
     public SwapStatus Start(SwapRequest request) => Start(request, rollbackOf: null, verifyOnly: false);
 
     /// <summary>Stops the swap; a container it already started is removed. False when it is not running.</summary>
-    public bool Cancel(string id, string actor)
+    public bool Cancel(string id, Audit.AuditActor actor)
     {
         // A run stays registered for a moment after its end is published: by then there is nothing to cancel.
         if (!_runs.TryGetValue(id, out var run) || Board.Find(id) is not { IsActive: true })
@@ -104,8 +110,9 @@ public sealed partial class SwapOrchestrator : IHostedService, IAsyncDisposable
             return false;
         }
 
-        LogCancel(actor, id);
-        run.Cancel(actor);
+        LogCancel(actor.Name, id);
+        _audit?.Record(actor, "swap.cancel", string.Join(",", Board.Find(id)?.Sparks ?? []), $"swap {id}");
+        run.Cancel(actor.Name);
         return true;
     }
 
@@ -173,6 +180,11 @@ public sealed partial class SwapOrchestrator : IHostedService, IAsyncDisposable
             _working[status.Id] = working;
             Publish(status);
             _context.History.Save(status);
+            if (rollbackOf is null && !verifyOnly)
+            {
+                _audit?.Record(new Audit.AuditActor(request.Requester, request.RequesterAddress), model is null ? "swap.unload" : "swap.start", string.Join(",", sparks), model is null ? $"swap {id}" : $"swap {id} to {model.Id}");
+            }
+
             run.Start();
             return status;
         }

@@ -150,6 +150,7 @@ public sealed class ServiceDetailPageTests : UiTestContext
     [Fact]
     public async Task Stop_AsksFirst_CancelDoesNothing_ConfirmStopsAndAudits()
     {
+        SignInAs("operator");
         SetContainers(ContainerStatus.Running);
         await _health.CheckOnceAsync(CancellationToken.None);
         var page = RenderPage("asr");
@@ -170,7 +171,26 @@ public sealed class ServiceDetailPageTests : UiTestContext
 
         page.WaitForAssertion(() => Assert.Equal(["asr"], _host.Stopped));
         var entry = Assert.Single(_audit.Recent(10));
-        Assert.Equal(("operator", "service.stop", "spark-1/asr", "done"), (entry.Actor, entry.Action, entry.Target, entry.Detail));
+        Assert.Equal(("test-operator", "service.stop", "spark-1/asr", "done"), (entry.Actor, entry.Action, entry.Target, entry.Detail));
+    }
+
+    [Fact]
+    public async Task AViewer_GetsNoActionsCapsOrLog_AndIsToldWhichRoleTheyTake()
+    {
+        SignInAs("viewer");
+        SetContainers(ContainerStatus.Running);
+        await _health.CheckOnceAsync(CancellationToken.None);
+
+        var page = RenderPage("asr");
+
+        page.WaitForAssertion(() => Assert.Equal("Healthy", page.Find("[data-testid=detail-status]").GetAttribute("data-status")));
+        Assert.Empty(page.FindAll("[data-testid=action-stop]"));
+        Assert.Empty(page.FindAll("[data-testid=limit-input]"));
+        Assert.Empty(page.FindAll("[data-testid=log-lines]"));
+        var notes = page.FindAll("[data-testid=role-note]").Select(n => n.TextContent).ToList();
+        Assert.Contains("Only an operator or an admin can start, stop and restart this service (you are viewer).", notes);
+        Assert.Contains(notes, n => n.Contains("set memory caps", StringComparison.Ordinal));
+        Assert.Contains(notes, n => n.Contains("read the container's log", StringComparison.Ordinal));
     }
 
     [Fact]

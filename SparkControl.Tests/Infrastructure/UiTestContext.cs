@@ -4,7 +4,10 @@ using MudBlazor.Services;
 
 namespace SparkControl.Tests.Infrastructure;
 
-/// <summary>The one bUnit context for component tests: MudBlazor's services and loose JS interop.</summary>
+/// <summary>
+/// The one bUnit context for component tests: MudBlazor's services, loose JS interop, and an admin as the caller
+/// (<see cref="SignInAs"/> changes the role).
+/// </summary>
 public abstract class UiTestContext : BunitContext, IAsyncLifetime
 {
     /// <summary>
@@ -17,6 +20,17 @@ public abstract class UiTestContext : BunitContext, IAsyncLifetime
     {
         Services.AddMudServices();
         JSInterop.Mode = JSRuntimeMode.Loose;
+        Services.AddScoped<SparkControl.Web.Security.Caller>();
+        SignInAs("admin");
+    }
+
+    /// <summary>The caller of the components rendered next: a signed-in user with <paramref name="role"/>.</summary>
+    protected void SignInAs(string role)
+    {
+        var authorization = AddAuthorization();
+        authorization.SetAuthorized($"test-{role}");
+        authorization.SetRoles(role);
+        authorization.SetClaims(new System.Security.Claims.Claim(SparkControl.Web.Security.AccessPolicies.ViaClaim, "cookie"));
     }
 
     /// <summary>Renders MudBlazor's popover provider, which tooltips, menus and dialogs need.</summary>

@@ -181,7 +181,7 @@ public sealed class ServiceOperationsTests(DockerdFixture docker, SshdFixture ss
         Assert.DoesNotContain(all, l => l.Contains(ApiKey, StringComparison.Ordinal));
         Assert.Equal(HttpStatusCode.NoContent, restart.StatusCode);
         var audit = _app!.Get<SparkControl.Core.Audit.AuditLog>().Recent(5, "spark-1/llm");
-        Assert.Equal(("api", "service.restart", "done"), (audit[0].Actor, audit[0].Action, audit[0].Detail));
+        Assert.Equal(("anonymous", "service.restart", "done"), (audit[0].Actor, audit[0].Action, audit[0].Detail));
     }
 
     [Fact]

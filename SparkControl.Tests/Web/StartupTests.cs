@@ -31,6 +31,22 @@ public sealed class StartupTests
     }
 
     [Fact]
+    public async Task Start_ExposedWithNoWayToSignIn_IsRefusedWithOneLineSayingWhatToDo()
+    {
+        // The database's name is taken by a directory: the store cannot open, so no user can ever be made.
+        using var data = new TempDirectory();
+        Directory.CreateDirectory(Path.Combine(data.Path, "sparkcontrol.db"));
+
+        var result = await ProcessRunner.RunAsync("dotnet", [WebDll, "--SparkControl:ListenAddress=0.0.0.0", "--SparkControl:Port=1", $"--SparkControl:DataDirectory={data.Path}"], TimeSpan.FromSeconds(60));
+
+        Assert.Equal(2, result.ExitCode);
+        var line = Assert.Single(result.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith("Spark Control cannot start: it would listen on 0.0.0.0 but cannot keep users", line, StringComparison.Ordinal);
+        Assert.Contains("Security:AllowAnonymous=true", line, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", result.Stdout + result.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Start_WithDefaults_ServesTheDemoOnTheDocumentedAddress()
     {
         // What the README's first command does: no settings at all, the data directory from SPARKCONTROL_DATA.

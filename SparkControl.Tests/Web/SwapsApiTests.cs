@@ -50,7 +50,7 @@ public sealed class SwapsApiTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
         Assert.Equal($"/api/swaps/{id}", response.Headers.Location!.OriginalString);
         Assert.Equal("gpt-oss-20b", accepted.GetProperty("modelId").GetString());
-        Assert.Equal("api", accepted.GetProperty("requester").GetString());
+        Assert.Equal("anonymous", accepted.GetProperty("requester").GetString());
         Assert.Equal("ready", ended.GetProperty("phase").GetString());
         Assert.Equal("qwen3-8b", ended.GetProperty("previousModelId").GetString());
         Assert.Equal(
@@ -99,7 +99,7 @@ public sealed class SwapsApiTests : IAsyncLifetime
         Assert.Equal(running, problem.GetProperty("runningSwap").GetString());
         Assert.Contains($"demo is busy with swap {running} (to qwen3-8b, Loading)", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
         Assert.Equal(HttpStatusCode.Accepted, cancel.StatusCode);
-        Assert.Equal("cancelled by api during Loading", cancelled.GetProperty("message").GetString());
+        Assert.Equal("cancelled by anonymous during Loading", cancelled.GetProperty("message").GetString());
         Assert.Equal(HttpStatusCode.Conflict, again.StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
     }

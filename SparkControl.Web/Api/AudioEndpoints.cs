@@ -7,6 +7,7 @@ using Microsoft.Extensions.Options;
 using SparkControl.Core.Audio;
 using SparkControl.Core.Validation;
 using SparkControl.Core.Audio.LabelMerge;
+using SparkControl.Web.Security;
 
 namespace SparkControl.Web.Api;
 
@@ -59,7 +60,7 @@ public static class AudioEndpoints
     public static IEndpointRouteBuilder MapAudio(this IEndpointRouteBuilder endpoints)
     {
         var group = endpoints.MapGroup("/api/audio").WithTags("Audio");
-        group.MapPost("/label-merge", LabelMergeAsync);
+        group.MapPost("/label-merge", LabelMergeAsync).RequireAuthorization(AccessPolicies.Operator).WithMetadata(NotAudited.Instance);
         return endpoints;
     }
 

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Options;
 using SparkControl.Core.Audio.Echo;
 using SparkControl.Core.Validation;
 using SparkControl.Core.Audio.Signal;
+using SparkControl.Web.Security;
 
 namespace SparkControl.Web.Api;
 
@@ -27,7 +28,7 @@ public static class EchoEndpoints
     {
         var group = endpoints.MapGroup("/api/audio").WithTags("Audio");
         // A machine API for uploads (curl, scripts); there is no cookie session to forge.
-        group.MapPost("/echo-cancel", CancelEcho).DisableAntiforgery();
+        group.MapPost("/echo-cancel", CancelEcho).DisableAntiforgery().RequireAuthorization(AccessPolicies.Operator).WithMetadata(NotAudited.Instance);
         return endpoints;
     }
 

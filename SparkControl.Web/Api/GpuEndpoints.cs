@@ -4,6 +4,7 @@ using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Http.HttpResults;
 using SparkControl.Core.Gpu;
 using SparkControl.Core.Validation;
+using SparkControl.Web.Security;
 
 namespace SparkControl.Web.Api;
 
@@ -37,8 +38,8 @@ public static class GpuEndpoints
     public static IEndpointRouteBuilder MapGpu(this IEndpointRouteBuilder endpoints)
     {
         var group = endpoints.MapGroup("/api/gpu").WithTags("GPU");
-        group.MapGet("/", Current);
-        group.MapGet("/ledger", Ledger);
+        group.MapGet("/", Current).RequireAuthorization(AccessPolicies.Viewer);
+        group.MapGet("/ledger", Ledger).RequireAuthorization(AccessPolicies.Viewer);
         return endpoints;
     }
 

@@ -18,21 +18,30 @@ public static class HealthzEndpoints
 
     public static IEndpointRouteBuilder MapHealthz(this IEndpointRouteBuilder endpoints)
     {
-        endpoints.MapGet("/healthz", GetHealthz).WithName("Healthz");
+        endpoints.MapGet("/healthz", GetHealthz).WithName("Healthz").AllowAnonymous();
         return endpoints;
     }
 
-    private static HealthzResponse GetHealthz(DataDirectory dataDirectory, SparkControlStore store, StorageHealth storage, SparkFleet fleet)
+    /// <summary>What an anonymous caller (a load balancer, a monitor) learns: up, and whether degraded.</summary>
+    public sealed record HealthzStatus(string Status);
+
+    /// <summary>The status for anyone; paths, versions and reasons only for a signed-in viewer or a key.</summary>
+    private static IResult GetHealthz(HttpContext context, DataDirectory dataDirectory, SparkControlStore store, StorageHealth storage, SparkFleet fleet)
     {
         var writable = dataDirectory.CanWrite(out var reason);
         var problems = storage.Current;
         var degraded = !writable || !store.IsAvailable || !problems.IsEmpty;
-        return new HealthzResponse(
+        if (!Security.AccessPolicies.Allows(context.User, Core.Access.AccessRole.Viewer))
+        {
+            return TypedResults.Ok(new HealthzStatus(degraded ? "degraded" : "ok"));
+        }
+
+        return TypedResults.Ok(new HealthzResponse(
             degraded ? "degraded" : "ok",
             AppVersion.Current,
             fleet.Current.IsDemo,
             new DataDirectoryState(dataDirectory.Path, writable, reason),
             new DatabaseState(store.IsAvailable, store.UnavailableReason),
-            [.. problems.Select(p => new StorageProblemView(p.What, p.Path, p.Reason, p.Since))]);
+            [.. problems.Select(p => new StorageProblemView(p.What, p.Path, p.Reason, p.Since))]));
     }
 }

@@ -4,6 +4,7 @@ using SparkControl.Core.Services;
 using SparkControl.Core.Maintenance;
 using SparkControl.Core.Remote;
 using SparkControl.Core.Validation;
+using SparkControl.Web.Security;
 
 namespace SparkControl.Web.Api;
 
@@ -13,19 +14,19 @@ public static class HostEndpoints
     public static IEndpointRouteBuilder MapHostEndpoints(this IEndpointRouteBuilder endpoints)
     {
         var group = endpoints.MapGroup("/api/sparks/{name}").WithTags("Hosts").ValidateRouteValues(("name", v => Validators.Name(v, "name")));
-        group.MapGet("/host", Host);
-        group.MapPost("/reapply-patches", Reapply);
-        group.MapPost("/actions/{action}", RunAction);
-        group.MapGet("/actions/current", CurrentAction);
-        group.MapGet("/actions/current/output", CurrentOutput);
+        group.MapGet("/host", Host).RequireAuthorization(AccessPolicies.Viewer);
+        group.MapPost("/reapply-patches", Reapply).RequireAuthorization(AccessPolicies.Admin);
+        group.MapPost("/actions/{action}", RunAction).RequireAuthorization(AccessPolicies.Admin);
+        group.MapGet("/actions/current", CurrentAction).RequireAuthorization(AccessPolicies.Viewer);
+        group.MapGet("/actions/current/output", CurrentOutput).RequireAuthorization(AccessPolicies.Viewer);
         return endpoints;
     }
 
     public static async Task<Ok<HostOverview>> Host(string name, HostOverviewReader reader, CancellationToken cancellationToken) =>
         TypedResults.Ok(await reader.ReadAsync(name, cancellationToken));
 
-    public static async Task<Ok<IReadOnlyList<LimitChange>>> Reapply(string name, ServiceActions actions, CancellationToken cancellationToken) =>
-        TypedResults.Ok(await actions.ReapplyPatchesAsync(name, "api", cancellationToken));
+    public static async Task<Ok<IReadOnlyList<LimitChange>>> Reapply(string name, ServiceActions actions, HttpContext context, CancellationToken cancellationToken) =>
+        TypedResults.Ok(await actions.ReapplyPatchesAsync(name, AccessPolicies.AuditActorOf(context), cancellationToken));
 
     /// <summary>
     /// Streams the action's output as plain text. Refusals (no passwordless sudo, a model still running on reboot
@@ -34,7 +35,7 @@ public static class HostEndpoints
     public static async Task RunAction(string name, string action, bool? stopModelsFirst, HostActionService service, HttpContext context)
     {
         var parsed = HostActionNames.Parse(action) ?? throw new ValidationFailedException([new FieldError("action", "action must be apt-update, apt-upgrade or reboot")]);
-        await using var lines = service.RunAsync(name, parsed, stopModelsFirst == true, "api", context.RequestAborted).GetAsyncEnumerator(context.RequestAborted);
+        await using var lines = service.RunAsync(name, parsed, stopModelsFirst == true, AccessPolicies.AuditActorOf(context), context.RequestAborted).GetAsyncEnumerator(context.RequestAborted);
 
         // The first step runs every check; a refusal surfaces here, while a problem response can still be sent.
         var hasLine = await lines.MoveNextAsync();

@@ -6,6 +6,7 @@ using SparkControl.Core.Sparks;
 using SparkControl.Web.Model;
 using SparkControl.Core.Launch;
 using SparkControl.Core.Validation;
+using SparkControl.Web.Security;
 
 namespace SparkControl.Web.Api;
 
@@ -19,15 +20,15 @@ public static class ModelsEndpoints
     public static IEndpointRouteBuilder MapModels(this IEndpointRouteBuilder endpoints)
     {
         var group = endpoints.MapGroup("/api/models").WithTags("Models").ValidateRouteValues(("id", v => Validators.ModelId(v, "id")));
-        group.MapGet("/", List);
-        group.MapGet("/{id}", Get);
-        group.MapPost("/", Add);
-        group.MapPost("/check-local", CheckLocal);
-        group.MapPut("/{id}/flags", UpdateFlags);
-        group.MapDelete("/{id}", Remove);
-        group.MapGet("/{id}/command", Command);
-        group.MapGet("/{id}/disk", Disk);
-        endpoints.MapPost("/api/sparks/{name}/discover", Discover).WithTags("Models").ValidateRouteValues(("name", v => Validators.Name(v, "name")));
+        group.MapGet("/", List).RequireAuthorization(AccessPolicies.Viewer);
+        group.MapGet("/{id}", Get).RequireAuthorization(AccessPolicies.Viewer);
+        group.MapPost("/", Add).RequireAuthorization(AccessPolicies.Admin);
+        group.MapPost("/check-local", CheckLocal).RequireAuthorization(AccessPolicies.Admin).WithMetadata(NotAudited.Instance);
+        group.MapPut("/{id}/flags", UpdateFlags).RequireAuthorization(AccessPolicies.Admin);
+        group.MapDelete("/{id}", Remove).RequireAuthorization(AccessPolicies.Admin);
+        group.MapGet("/{id}/command", Command).RequireAuthorization(AccessPolicies.Viewer);
+        group.MapGet("/{id}/disk", Disk).RequireAuthorization(AccessPolicies.Viewer);
+        endpoints.MapPost("/api/sparks/{name}/discover", Discover).RequireAuthorization(AccessPolicies.Admin).WithTags("Models").ValidateRouteValues(("name", v => Validators.Name(v, "name")));
         return endpoints;
     }
 

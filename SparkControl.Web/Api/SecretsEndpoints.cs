@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using SparkControl.Core.Secrets;
 using SparkControl.Core.Validation;
+using SparkControl.Web.Security;
 
 namespace SparkControl.Web.Api;
 
@@ -12,9 +13,9 @@ public static class SecretsEndpoints
     public static IEndpointRouteBuilder MapSecrets(this IEndpointRouteBuilder endpoints)
     {
         var group = endpoints.MapGroup("/api/secrets").WithTags("Secrets").ValidateRouteValues(("name", SecretStore.ValidateName));
-        group.MapGet("/", (SecretStore secrets) => TypedResults.Ok(secrets.List()));
-        group.MapPut("/{name}", Set);
-        group.MapDelete("/{name}", Remove);
+        group.MapGet("/", (SecretStore secrets) => TypedResults.Ok(secrets.List())).RequireAuthorization(AccessPolicies.Admin);
+        group.MapPut("/{name}", Set).RequireAuthorization(AccessPolicies.Admin);
+        group.MapDelete("/{name}", Remove).RequireAuthorization(AccessPolicies.Admin);
         return endpoints;
     }
 

@@ -5,6 +5,7 @@ using SparkControl.Core.Services;
 using SparkControl.Web.Model;
 using SparkControl.Core.Diagnostics;
 using SparkControl.Core.Validation;
+using SparkControl.Web.Security;
 
 namespace SparkControl.Web.Api;
 
@@ -16,45 +17,45 @@ public static class ServicesEndpoints
     public static IEndpointRouteBuilder MapServices(this IEndpointRouteBuilder endpoints)
     {
         var definitions = endpoints.MapGroup("/api/services/definitions").WithTags("Services").ValidateRouteValues(("spark", v => Validators.Name(v, "spark")), ("name", v => Validators.Name(v, "name")));
-        definitions.MapGet("/", (ServiceSettingsStore store) => TypedResults.Ok(store.Current.Services.Select(ServiceInput.FromDefinition).ToArray()));
-        definitions.MapGet("/{spark}/{name}", GetDefinition);
-        definitions.MapPost("/", AddDefinition);
-        definitions.MapPut("/{spark}/{name}", UpdateDefinition);
-        definitions.MapDelete("/{spark}/{name}", RemoveDefinition);
+        definitions.MapGet("/", (ServiceSettingsStore store) => TypedResults.Ok(store.Current.Services.Select(ServiceInput.FromDefinition).ToArray())).RequireAuthorization(AccessPolicies.Viewer);
+        definitions.MapGet("/{spark}/{name}", GetDefinition).RequireAuthorization(AccessPolicies.Viewer);
+        definitions.MapPost("/", AddDefinition).RequireAuthorization(AccessPolicies.Admin);
+        definitions.MapPut("/{spark}/{name}", UpdateDefinition).RequireAuthorization(AccessPolicies.Admin);
+        definitions.MapDelete("/{spark}/{name}", RemoveDefinition).RequireAuthorization(AccessPolicies.Admin);
 
         var group = endpoints.MapGroup("/api/services").WithTags("Services").ValidateRouteValues(("spark", v => Validators.Name(v, "spark")), ("name", v => Validators.Name(v, "name")));
-        group.MapGet("/", (HealthMonitor health) => TypedResults.Ok(health.Current.Value.Sparks.SelectMany(s => s.Services).Select(ServiceInput.View).ToArray()));
-        group.MapGet("/{spark}/{name}", Detail);
-        group.MapPost("/{spark}/{name}/{action:regex(^(restart|stop|start)$)}", Act);
-        group.MapPut("/{spark}/{name}/limits", SetLimits);
-        group.MapGet("/{spark}/{name}/logs", Logs);
-        group.MapGet("/{spark}/{name}/logs/stream", StreamLogs);
+        group.MapGet("/", (HealthMonitor health) => TypedResults.Ok(health.Current.Value.Sparks.SelectMany(s => s.Services).Select(ServiceInput.View).ToArray())).RequireAuthorization(AccessPolicies.Viewer);
+        group.MapGet("/{spark}/{name}", Detail).RequireAuthorization(AccessPolicies.Viewer);
+        group.MapPost("/{spark}/{name}/{action:regex(^(restart|stop|start)$)}", Act).RequireAuthorization(AccessPolicies.Operator);
+        group.MapPut("/{spark}/{name}/limits", SetLimits).RequireAuthorization(AccessPolicies.Operator);
+        group.MapGet("/{spark}/{name}/logs", Logs).RequireAuthorization(AccessPolicies.Operator);
+        group.MapGet("/{spark}/{name}/logs/stream", StreamLogs).RequireAuthorization(AccessPolicies.Operator);
         return endpoints;
     }
 
     public static async Task<Ok<ServiceInput.ServiceDetailView>> Detail(string spark, string name, ServiceDetailReader reader, CancellationToken cancellationToken) =>
         TypedResults.Ok(ServiceInput.Detail(await reader.ReadAsync(spark, name, cancellationToken)));
 
-    public static async Task<NoContent> Act(string spark, string name, string action, ServiceActions actions, CancellationToken cancellationToken)
+    public static async Task<NoContent> Act(string spark, string name, string action, ServiceActions actions, HttpContext context, CancellationToken cancellationToken)
     {
         var task = action switch
         {
-            "restart" => actions.RestartAsync(spark, name, "api", cancellationToken),
-            "stop" => actions.StopAsync(spark, name, "api", cancellationToken),
-            _ => actions.StartAsync(spark, name, "api", cancellationToken),
+            "restart" => actions.RestartAsync(spark, name, AccessPolicies.AuditActorOf(context), cancellationToken),
+            "stop" => actions.StopAsync(spark, name, AccessPolicies.AuditActorOf(context), cancellationToken),
+            _ => actions.StartAsync(spark, name, AccessPolicies.AuditActorOf(context), cancellationToken),
         };
         await task;
         return TypedResults.NoContent();
     }
 
-    public static async Task<Ok<LimitChange>> SetLimits(string spark, string name, LimitsBody body, ServiceActions actions, CancellationToken cancellationToken)
+    public static async Task<Ok<LimitChange>> SetLimits(string spark, string name, LimitsBody body, ServiceActions actions, HttpContext context, CancellationToken cancellationToken)
     {
         if (Validators.MemoryLimit(body.MemoryLimit, out var bytes) is { } problem)
         {
             throw new ValidationFailedException([new FieldError("memoryLimit", problem)]);
         }
 
-        return TypedResults.Ok(await actions.SetMemoryLimitAsync(spark, name, bytes, "api", cancellationToken));
+        return TypedResults.Ok(await actions.SetMemoryLimitAsync(spark, name, bytes, AccessPolicies.AuditActorOf(context), cancellationToken));
     }
 
     /// <summary>The last lines (<c>?tail=200</c>) or those since a time (<c>?since=2026-11-26T10:00:00Z</c>), secrets redacted.</summary>

@@ -4,6 +4,7 @@ using SparkControl.Core.Remote;
 using SparkControl.Core.Sparks;
 using SparkControl.Web.Model;
 using SparkControl.Core.Validation;
+using SparkControl.Web.Security;
 
 namespace SparkControl.Web.Api;
 
@@ -35,13 +36,13 @@ public static class SparksEndpoints
     public static IEndpointRouteBuilder MapSparks(this IEndpointRouteBuilder endpoints)
     {
         var group = endpoints.MapGroup("/api/sparks").WithTags("Sparks").ValidateRouteValues(("name", v => Validators.Name(v, "name")));
-        group.MapGet("/", List);
-        group.MapGet("/{name}", Get);
-        group.MapPost("/", Add);
-        group.MapPut("/{name}", Update);
-        group.MapDelete("/{name}", Remove);
-        group.MapPost("/{name}/test", Test);
-        group.MapPost("/{name}/host-key/approve", ApproveHostKey);
+        group.MapGet("/", List).RequireAuthorization(AccessPolicies.Viewer);
+        group.MapGet("/{name}", Get).RequireAuthorization(AccessPolicies.Viewer);
+        group.MapPost("/", Add).RequireAuthorization(AccessPolicies.Admin);
+        group.MapPut("/{name}", Update).RequireAuthorization(AccessPolicies.Admin);
+        group.MapDelete("/{name}", Remove).RequireAuthorization(AccessPolicies.Admin);
+        group.MapPost("/{name}/test", Test).RequireAuthorization(AccessPolicies.Admin);
+        group.MapPost("/{name}/host-key/approve", ApproveHostKey).RequireAuthorization(AccessPolicies.Admin);
         return endpoints;
     }
 

@@ -3,6 +3,7 @@ using SparkControl.Core.Remote;
 using SparkControl.Core.Sparks;
 using SparkControl.Core.Storage;
 using SparkControl.Core.Validation;
+using SparkControl.Web.Security;
 
 namespace SparkControl.Web.Api;
 
@@ -20,9 +21,9 @@ public static class SshKeysEndpoints
     public static IEndpointRouteBuilder MapSshKeys(this IEndpointRouteBuilder endpoints)
     {
         var group = endpoints.MapGroup("/api/ssh-keys").WithTags("SSH keys").ValidateRouteValues(("name", v => Validators.Name(v, "name")));
-        group.MapGet("/", List);
-        group.MapPut("/{name}", Save);
-        group.MapDelete("/{name}", Remove);
+        group.MapGet("/", List).RequireAuthorization(AccessPolicies.Admin);
+        group.MapPut("/{name}", Save).RequireAuthorization(AccessPolicies.Admin);
+        group.MapDelete("/{name}", Remove).RequireAuthorization(AccessPolicies.Admin);
         return endpoints;
     }
 

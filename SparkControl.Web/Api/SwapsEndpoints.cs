@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using SparkControl.Core.Swaps;
 using SparkControl.Core.Validation;
+using SparkControl.Web.Security;
 
 namespace SparkControl.Web.Api;
 
@@ -15,29 +16,29 @@ public static class SwapsEndpoints
     public static IEndpointRouteBuilder MapSwaps(this IEndpointRouteBuilder endpoints)
     {
         var group = endpoints.MapGroup("/api/swaps").WithTags("Swaps").ValidateRouteValues(("id", RouteValueValidation.SwapId));
-        group.MapPost("/", Start);
-        group.MapPost("/preview", Preview);
-        group.MapGet("/current", (SwapOrchestrator swaps) => TypedResults.Ok(swaps.Board.BySpark));
-        group.MapGet("/history", History);
-        group.MapGet("/{id}", Get);
-        group.MapDelete("/{id}", Cancel);
-        endpoints.MapPost("/api/sparks/{name}/unload", Unload).WithTags("Swaps").ValidateRouteValues(("name", v => Validators.Name(v, "name")));
+        group.MapPost("/", Start).RequireAuthorization(AccessPolicies.Operator);
+        group.MapPost("/preview", Preview).RequireAuthorization(AccessPolicies.Operator).WithMetadata(NotAudited.Instance);
+        group.MapGet("/current", (SwapOrchestrator swaps) => TypedResults.Ok(swaps.Board.BySpark)).RequireAuthorization(AccessPolicies.Viewer);
+        group.MapGet("/history", History).RequireAuthorization(AccessPolicies.Viewer);
+        group.MapGet("/{id}", Get).RequireAuthorization(AccessPolicies.Viewer);
+        group.MapDelete("/{id}", Cancel).RequireAuthorization(AccessPolicies.Operator);
+        endpoints.MapPost("/api/sparks/{name}/unload", Unload).RequireAuthorization(AccessPolicies.Operator).WithTags("Swaps").ValidateRouteValues(("name", v => Validators.Name(v, "name")));
         return endpoints;
     }
 
-    public static Accepted<SwapStatus> Start(SwapBody body, SwapOrchestrator swaps)
+    public static Accepted<SwapStatus> Start(SwapBody body, SwapOrchestrator swaps, HttpContext context)
     {
-        var request = Read(body.Model, body.Spark, body.StopServices, modelRequired: true);
+        var request = Read(body.Model, body.Spark, body.StopServices, modelRequired: true, context);
         var status = swaps.Start(request);
         return TypedResults.Accepted($"/api/swaps/{status.Id}", status);
     }
 
-    public static async Task<Ok<SwapPreview>> Preview(SwapBody body, SwapOrchestrator swaps, CancellationToken cancellationToken) =>
-        TypedResults.Ok(await swaps.PreviewAsync(Read(body.Model, body.Spark, body.StopServices, modelRequired: false), cancellationToken));
+    public static async Task<Ok<SwapPreview>> Preview(SwapBody body, SwapOrchestrator swaps, HttpContext context, CancellationToken cancellationToken) =>
+        TypedResults.Ok(await swaps.PreviewAsync(Read(body.Model, body.Spark, body.StopServices, modelRequired: false, context), cancellationToken));
 
-    public static Accepted<SwapStatus> Unload(string name, UnloadBody? body, SwapOrchestrator swaps)
+    public static Accepted<SwapStatus> Unload(string name, UnloadBody? body, SwapOrchestrator swaps, HttpContext context)
     {
-        var request = Read(null, name, body?.StopServices, modelRequired: false);
+        var request = Read(null, name, body?.StopServices, modelRequired: false, context);
         var status = swaps.Start(request);
         return TypedResults.Accepted($"/api/swaps/{status.Id}", status);
     }
@@ -46,10 +47,10 @@ public static class SwapsEndpoints
         TypedResults.Ok(swaps.Find(id) ?? throw new KeyNotFoundException($"No swap has the id '{Validators.Printable(id)}'."));
 
     /// <summary>202 while the cancel is carried out; 409 for a swap that has already ended.</summary>
-    public static Accepted<SwapStatus> Cancel(string id, SwapOrchestrator swaps)
+    public static Accepted<SwapStatus> Cancel(string id, SwapOrchestrator swaps, HttpContext context)
     {
         var swap = swaps.Find(id) ?? throw new KeyNotFoundException($"No swap has the id '{Validators.Printable(id)}'.");
-        if (!swaps.Cancel(id, "api"))
+        if (!swaps.Cancel(id, AccessPolicies.AuditActorOf(context)))
         {
             throw new Core.Storage.SettingsConflictException($"Swap {id} has already ended ({swap.Phase}); there is nothing to cancel.");
         }
@@ -101,7 +102,7 @@ public static class SwapsEndpoints
     }
 
     /// <summary>The shared validators on every field a client sends.</summary>
-    private static SwapRequest Read(string? model, string? spark, string[]? stopServices, bool modelRequired)
+    private static SwapRequest Read(string? model, string? spark, string[]? stopServices, bool modelRequired, HttpContext context)
     {
         var errors = new List<FieldError>();
         if (model is null)
@@ -134,6 +135,6 @@ public static class SwapsEndpoints
             throw new ValidationFailedException(errors);
         }
 
-        return new SwapRequest(model, spark!, "api") { StopServices = [.. stopServices ?? []] };
+        return new SwapRequest(model, spark!, AccessPolicies.ActorOf(context.User)) { StopServices = [.. stopServices ?? []], RequesterAddress = context.Connection.RemoteIpAddress?.ToString() };
     }
 }

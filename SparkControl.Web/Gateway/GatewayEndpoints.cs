@@ -2,6 +2,7 @@ using System.Net;
 using System.Threading.RateLimiting;
 using Microsoft.Extensions.Options;
 using SparkControl.Core.Gateway;
+using SparkControl.Web.Security;
 
 namespace SparkControl.Web.Gateway;
 
@@ -39,7 +40,7 @@ public static class GatewayEndpoints
 
     public static IEndpointRouteBuilder MapGateway(this IEndpointRouteBuilder endpoints)
     {
-        var v1 = endpoints.MapGroup("/v1").RequireRateLimiting(RateLimitPolicy).WithTags("Gateway");
+        var v1 = endpoints.MapGroup("/v1").RequireRateLimiting(RateLimitPolicy).WithTags("Gateway").RequireAuthorization(AccessPolicies.Gateway);
         v1.MapPost("/chat/completions", (HttpContext context, GatewayForwarder forwarder) => forwarder.ForwardAsync(context, GatewayRoute.Chat));
         v1.MapPost("/completions", (HttpContext context, GatewayForwarder forwarder) => forwarder.ForwardAsync(context, GatewayRoute.Completions));
         v1.MapPost("/embeddings", (HttpContext context, GatewayForwarder forwarder) => forwarder.ForwardAsync(context, GatewayRoute.Embeddings));

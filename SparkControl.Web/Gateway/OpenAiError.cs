@@ -25,6 +25,16 @@ public sealed class OpenAiErrorTransformer(Uri upstream) : HttpTransformer
     /// <summary>Error bodies are small; one bigger than this is not worth parsing.</summary>
     private const int MaxErrorBody = 64 * 1024;
 
+    /// <summary>The panel's own client key proved who called; it is not the model server's to see.</summary>
+    public override async ValueTask TransformRequestAsync(HttpContext httpContext, HttpRequestMessage proxyRequest, string destinationPrefix, CancellationToken cancellationToken)
+    {
+        await base.TransformRequestAsync(httpContext, proxyRequest, destinationPrefix, cancellationToken);
+        if (proxyRequest.Headers.Authorization is { Parameter: { } secret } && secret.StartsWith(Core.Access.ApiKeyRegistry.SecretPrefix, StringComparison.Ordinal))
+        {
+            proxyRequest.Headers.Authorization = null;
+        }
+    }
+
     public override async ValueTask<bool> TransformResponseAsync(HttpContext httpContext, HttpResponseMessage? proxyResponse, CancellationToken cancellationToken)
     {
         await base.TransformResponseAsync(httpContext, proxyResponse, cancellationToken);

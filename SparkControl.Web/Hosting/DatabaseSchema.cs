@@ -1,3 +1,4 @@
+using SparkControl.Core.Access;
 using SparkControl.Core.Audit;
 using SparkControl.Core.Gpu;
 using SparkControl.Core.Services;
@@ -13,5 +14,5 @@ namespace SparkControl.Web.Hosting;
 public static class DatabaseSchema
 {
     public static StoreSchema Create() =>
-        new([.. AuditLog.Migrations, .. ServiceStatusLog.Migrations, .. SwapHistory.Migrations, .. GpuLedgerStore.Migrations]);
+        new([.. AuditLog.Migrations, .. ServiceStatusLog.Migrations, .. SwapHistory.Migrations, .. GpuLedgerStore.Migrations, .. AccessStore.Migrations]);
 }

@@ -20,6 +20,7 @@ public static class SettingsTable
         SettingsSection.For<EchoOptions, EchoOptionsValidator>(EchoOptions.Section),
         SettingsSection.For<AudioOptions, AudioOptionsValidator>(AudioOptions.Section),
         SettingsSection.For<GatewayOptions, GatewayOptionsValidator>(GatewayOptions.Section),
+        SettingsSection.For<Security.SecurityOptions, Security.SecurityOptionsValidator>(Security.SecurityOptions.Section),
     ];
 }
 

@@ -25,6 +25,9 @@ using SparkControl.Core.Audit;
 using SparkControl.Core.Launch;
 using SparkControl.Core.Maintenance;
 
+using SparkControl.Core.Access;
+using SparkControl.Web.Security;
+
 namespace SparkControl.Web.Hosting;
 
 /// <summary>Everything the panel registers and maps, called once from Program.</summary>
@@ -62,7 +65,7 @@ public static class SparkControlHosting
     {
         if (string.IsNullOrEmpty(builder.Configuration["urls"]) && !builder.Configuration.GetSection("Kestrel:Endpoints").Exists())
         {
-            // Loopback unless the operator says otherwise: until authentication lands anyone who reaches the panel can act.
+            // Loopback unless the operator says otherwise; beyond loopback the panel asks who is there (see AccessMode).
             var host = settings.ListenAddress is "*" or "+" || IPAddress.TryParse(settings.ListenAddress, out _) ? settings.ListenAddress : "localhost";
             builder.WebHost.UseUrls($"http://{(host.Contains(':', StringComparison.Ordinal) ? $"[{host}]" : host)}:{settings.Port}");
         }
@@ -86,6 +89,7 @@ public static class SparkControlHosting
         services.AddDisk();
         services.AddMaintenance();
         services.AddAudio();
+        services.AddAccess<PasswordHashing>();
         services.AddSingleton<SparkControl.Web.Model.ModelRegistrar>();
         services.AddSingleton(sp => DemoSpark.CreateHost(
             sp.GetRequiredService<IOptions<DemoOptions>>().Value,
@@ -125,6 +129,34 @@ public static class SparkControlHosting
             .AddHubOptions(o => o.MaximumReceiveMessageSize = Math.Max(32 * 1024, (2L * audio.MaxRequestBytes) + (64 * 1024)));
         services.AddSignalR().AddJsonProtocol(o => o.PayloadSerializerOptions.Converters.Add(new System.Text.Json.Serialization.JsonStringEnumConverter(System.Text.Json.JsonNamingPolicy.CamelCase)));
         services.AddMudServices();
+        AddSecurity(services, configuration);
+    }
+
+    /// <summary>Who may do what (see AccessPolicies), and the protections that hold in every mode.</summary>
+    private static void AddSecurity(IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddPanelAuthentication();
+        services.AddAccessPolicies();
+        services.AddSingleton<Microsoft.AspNetCore.Authorization.IAuthorizationMiddlewareResultHandler, AccessDeniedResponses>();
+        services.AddCascadingAuthenticationState();
+        services.AddScoped<Caller>();
+        services.AddScoped<Microsoft.AspNetCore.Components.Server.Circuits.CircuitHandler, AccessRecheck>();
+        // Only the panel's own names in Host: a DNS-rebinding page's requests carry its name and are refused.
+        services.Configure<Microsoft.AspNetCore.HostFiltering.HostFilteringOptions>(o => o.AllowedHosts = [.. AllowedHosts.For(configuration)]);
+        services.Configure<Microsoft.AspNetCore.Builder.ForwardedHeadersOptions>(o =>
+        {
+            // Only a configured proxy's forwarded headers count (the framework's default trusts loopback, not ours to assume);
+            // without one the middleware is not used at all.
+            o.ForwardedHeaders = Microsoft.AspNetCore.HttpOverrides.ForwardedHeaders.XForwardedFor | Microsoft.AspNetCore.HttpOverrides.ForwardedHeaders.XForwardedProto | Microsoft.AspNetCore.HttpOverrides.ForwardedHeaders.XForwardedHost;
+            o.KnownIPNetworks.Clear();
+            o.KnownProxies.Clear();
+            foreach (var proxy in configuration.GetSection($"{SecurityOptions.Section}:KnownProxies").Get<string[]>() ?? [])
+            {
+                o.KnownProxies.Add(IPAddress.Parse(proxy));
+            }
+
+            o.AllowedHosts = [.. AllowedHosts.For(configuration)];
+        });
     }
 
     public static WebApplication UseSparkControl(this WebApplication app)
@@ -134,12 +166,28 @@ public static class SparkControlHosting
             app.UseExceptionHandler("/Error", createScopeForErrors: true);
         }
 
+        // With no proxy listed the middleware would believe anyone (it trusts all when both of its lists are empty).
+        if (app.Services.GetRequiredService<IOptions<SecurityOptions>>().Value.KnownProxies.Length > 0)
+        {
+            app.UseForwardedHeaders();
+        }
+
+        app.UseMiddleware<SecurityHeaders>();
         app.UseWhen(context => context.Request.Path.StartsWithSegments("/api"), api => api.UseExceptionHandler());
-        app.UseWhen(context => !context.Request.Path.StartsWithSegments("/api") && !context.Request.Path.StartsWithSegments("/v1"), pages => pages.UseStatusCodePagesWithReExecute("/not-found", createScopeForStatusCodePages: true));
+        // Pages get the not-found page for a status; machines (API, gateway, hubs, /metrics) get the status itself.
+        app.UseWhen(context => !PanelAuthentication.IsMachinePath(context.Request.Path), pages => pages.UseStatusCodePagesWithReExecute("/not-found", createScopeForStatusCodePages: true));
+        app.UseMiddleware<CrossSiteProtection>();
         app.UseRateLimiter();
+        app.UseAuthentication();
+        app.UseMiddleware<SetupGate>();
+        app.UseAuthorization();
+        app.UseMiddleware<ApiAudit>();
         app.UseAntiforgery();
-        app.MapStaticAssets();
+        app.MapStaticAssets().AllowAnonymous();
         app.MapHealthz();
+        app.MapAccount();
+        app.MapAccess();
+        app.MapAudit();
         app.MapSparks();
         app.MapEcho();
         app.MapAudio();
@@ -150,12 +198,24 @@ public static class SparkControlHosting
         app.MapHostEndpoints();
         app.MapSwaps();
         app.MapGateway();
-        app.MapHub<SparkControl.Web.Hubs.SwapHub>(SparkControl.Web.Hubs.SwapHub.Path);
+        app.MapHub<SparkControl.Web.Hubs.SwapHub>(SparkControl.Web.Hubs.SwapHub.Path).RequireAuthorization(AccessPolicies.Viewer);
         app.MapGpu();
         // Mapped as an endpoint before the Razor components, so Blazor's routing never answers /metrics.
-        app.MapPrometheusScrapingEndpoint();
-        app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
+        app.MapPrometheusScrapingEndpoint().RequireAuthorization(AccessPolicies.Metrics);
+        // Pages declare their role (Pages/_Imports.razor); the circuit's own endpoints (/_blazor) need a signed-in viewer.
+        app.MapRazorComponents<App>().AddInteractiveServerRenderMode().RequireAuthorization(AccessPolicies.Viewer);
+        WarnWhenOpen(app);
         return app;
+    }
+
+    /// <summary>The trusted lab's switch is said out loud on every start.</summary>
+    private static void WarnWhenOpen(WebApplication app)
+    {
+        if (app.Services.GetRequiredService<IOptions<SecurityOptions>>().Value.AllowAnonymous)
+        {
+            app.Lifetime.ApplicationStarted.Register(() => app.Logger.LogWarning(
+                "Security:AllowAnonymous is on: anyone who reaches this panel acts as admin, with no sign-in. Use it only on a trusted network."));
+        }
     }
 
     /// <summary>Runs a singleton registered by its capability as a hosted service too (the same instance).</summary>

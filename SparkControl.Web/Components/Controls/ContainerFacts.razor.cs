@@ -1,3 +1,5 @@
+using SparkControl.Web.Security;
+using SparkControl.Core.Access;
 using Microsoft.AspNetCore.Components;
 using SparkControl.Core.Services;
 using SparkControl.Core.Units;
@@ -7,6 +9,9 @@ namespace SparkControl.Web.Components.Controls;
 
 public partial class ContainerFacts
 {
+    [Inject]
+    public required Caller Caller { get; init; }
+
     [Parameter]
     public ServiceDetail? Detail { get; set; }
 

@@ -1,3 +1,5 @@
+using SparkControl.Web.Security;
+using SparkControl.Core.Access;
 using Microsoft.AspNetCore.Components;
 using MudBlazor;
 using SparkControl.Core.Remote;
@@ -10,6 +12,9 @@ namespace SparkControl.Web.Components.Controls;
 
 public partial class LimitEditor
 {
+    [Inject]
+    public required Caller Caller { get; init; }
+
     private string? _limit;
     private bool _busy;
 
@@ -47,11 +52,12 @@ public partial class LimitEditor
         _busy = true;
         try
         {
-            var change = await Actions.SetMemoryLimitAsync(Spark, Service, bytes, "operator", CancellationToken.None);
+            Caller.Demand(AccessRole.Operator);
+            var change = await Actions.SetMemoryLimitAsync(Spark, Service, bytes, Caller.AuditActor, CancellationToken.None);
             Snackbar.Add($"{Service}: memory cap {ByteSize.Format(change.AfterBytes ?? bytes)}, swap off.", Severity.Success);
             await OnChanged.InvokeAsync();
         }
-        catch (Exception ex) when (ex is SparkControl.Core.Validation.ValidationFailedException or SparkCommandException or SparkUnreachableException or RemoteCommandTimeoutException or KeyNotFoundException or SparkControl.Core.Storage.SettingsConflictException or SparkControl.Core.Storage.DataDirectoryException)
+        catch (Exception ex) when (ex is AccessRefusedException or SparkControl.Core.Validation.ValidationFailedException or SparkCommandException or SparkUnreachableException or RemoteCommandTimeoutException or KeyNotFoundException or SparkControl.Core.Storage.SettingsConflictException or SparkControl.Core.Storage.DataDirectoryException)
         {
             Snackbar.Add(ex.Message, Severity.Error);
         }

@@ -1,3 +1,5 @@
+using SparkControl.Web.Security;
+using SparkControl.Core.Access;
 using Microsoft.AspNetCore.Components;
 using MudBlazor;
 using SparkControl.Core.Secrets;
@@ -10,6 +12,9 @@ namespace SparkControl.Web.Components.Controls;
 /// <summary>Sets and removes secrets; a value typed here is sent once and cleared from the form.</summary>
 public partial class SecretsPanel
 {
+    [Inject]
+    public required Caller Caller { get; init; }
+
     private readonly Dictionary<string, string?> _drafts = [];
     private IReadOnlyList<SecretInfo> _secrets = [];
 
@@ -63,6 +68,7 @@ public partial class SecretsPanel
         try
         {
             await Secrets.SetAsync(name, value!, CancellationToken.None);
+            Caller.Audit("secret.set", name);
             Snackbar.Add($"Saved {name}.", Severity.Success);
         }
         catch (DataDirectoryException ex)
@@ -86,6 +92,7 @@ public partial class SecretsPanel
         try
         {
             await Secrets.RemoveAsync(name, CancellationToken.None);
+            Caller.Audit("secret.remove", name);
         }
         catch (DataDirectoryException ex)
         {

@@ -1,3 +1,5 @@
+using SparkControl.Web.Security;
+using SparkControl.Core.Access;
 using Microsoft.AspNetCore.Components;
 using MudBlazor;
 using SparkControl.Core.Services;
@@ -10,6 +12,9 @@ namespace SparkControl.Web.Components.Controls;
 
 public partial class ServicesPanel
 {
+    [Inject]
+    public required Caller Caller { get; init; }
+
     private ServiceSettings _services = new([], []);
 
     [Inject]
@@ -52,6 +57,7 @@ public partial class ServicesPanel
         try
         {
             await Store.RemoveAsync(service.Key, Store.Version(service), ComponentToken);
+            Caller.Audit("service.remove", service.Key);
         }
         catch (Exception ex) when (ex is KeyNotFoundException or SparkControl.Core.Yaml.ConfigFileException or SparkControl.Core.Storage.DataDirectoryException or SparkControl.Core.Storage.StaleVersionException)
         {

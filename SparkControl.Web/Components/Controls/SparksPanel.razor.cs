@@ -1,3 +1,5 @@
+using SparkControl.Web.Security;
+using SparkControl.Core.Access;
 using System.Collections.Immutable;
 using Microsoft.AspNetCore.Components;
 using MudBlazor;
@@ -14,6 +16,9 @@ namespace SparkControl.Web.Components.Controls;
 /// <summary>The Sparks: add, edit, remove, test the connection and approve host keys, with live connection state.</summary>
 public partial class SparksPanel
 {
+    [Inject]
+    public required Caller Caller { get; init; }
+
     private SparkSettings _settings = SparkSettings.Empty;
     private ImmutableDictionary<string, SparkConnection> _connections = ImmutableDictionary<string, SparkConnection>.Empty;
     private ImmutableList<PendingHostKey> _pending = [];
@@ -64,6 +69,7 @@ public partial class SparksPanel
         var dialog = await Dialogs.ShowAsync<SparkDialog>(title, parameters, new DialogOptions { MaxWidth = MaxWidth.Medium, FullWidth = true });
         if (await dialog.Result is { Canceled: false, Data: string name })
         {
+            Caller.Audit("spark.save", name);
             Snackbar.Add($"Saved {name}. Test the connection to pin its host key.", Severity.Success);
         }
     }
@@ -78,6 +84,7 @@ public partial class SparksPanel
         try
         {
             await Settings.RemoveAsync(spark.Name, Settings.Version(spark), ComponentToken);
+            Caller.Audit("spark.remove", spark.Name);
             Snackbar.Add($"Removed {spark.Name}.", Severity.Info);
         }
         catch (Exception ex) when (ex is KeyNotFoundException or ConfigFileException or DataDirectoryException or StaleVersionException or SparkBusyException)
@@ -116,6 +123,7 @@ public partial class SparksPanel
         try
         {
             await HostKeys.ApproveAsync(pending.Host, pending.Port, pending.Fingerprint, ComponentToken);
+            Caller.Audit("spark.host-key-approve", spark.Name, $"pinned {pending.Fingerprint} from the panel");
             Snackbar.Add($"Pinned {pending.Fingerprint} for {spark.Name}.", Severity.Success);
             _lastTest = await Tester.TestAsync(spark.Name, ComponentToken);
         }

@@ -1,3 +1,5 @@
+using SparkControl.Web.Security;
+using SparkControl.Core.Access;
 using Microsoft.AspNetCore.Components;
 using Microsoft.AspNetCore.Components.Forms;
 using MudBlazor;
@@ -11,6 +13,9 @@ namespace SparkControl.Web.Components.Controls;
 /// <summary>Uploads, lists and removes the SSH private keys Sparks log in with; a key's content never comes back.</summary>
 public partial class SshKeysPanel
 {
+    [Inject]
+    public required Caller Caller { get; init; }
+
     private IReadOnlyList<SshKeyInfo> _keys = [];
     private string? _name = "id_ed25519";
     private string? _error;
@@ -52,6 +57,7 @@ public partial class SshKeysPanel
         {
             using var reader = new StreamReader(file.OpenReadStream(SshKeyFiles.MaxKeyBytes));
             var saved = await Keys.SaveAsync(_name, await reader.ReadToEndAsync(), CancellationToken.None);
+            Caller.Audit("ssh-key.save", saved.Name);
             Snackbar.Add($"Saved the key {saved.Name} ({saved.Path}).", Severity.Success);
             _keys = Keys.List();
         }
@@ -75,6 +81,7 @@ public partial class SshKeysPanel
         try
         {
             Keys.Remove(key.Name);
+            Caller.Audit("ssh-key.remove", key.Name);
             _keys = Keys.List();
         }
         catch (IOException ex)

@@ -1,3 +1,5 @@
+using SparkControl.Web.Security;
+using SparkControl.Core.Access;
 using Microsoft.AspNetCore.Components;
 using MudBlazor;
 using SparkControl.Web;
@@ -7,6 +9,9 @@ namespace SparkControl.Web.Components.Dialogs;
 
 public partial class AddHfModelDialog
 {
+    [Inject]
+    public required Caller Caller { get; init; }
+
     private MudForm? _form;
     private bool _valid;
     private bool _saving;
@@ -29,6 +34,7 @@ public partial class AddHfModelDialog
         try
         {
             var (model, _) = await Registrar.AddAsync(new ModelInput.AddModelBody("hf", _repo, _revision, null, null, _id, _servedName), CancellationToken.None);
+            Caller.Audit("model.add", model.Id, $"{_repo} from the panel");
             Dialog.Close(DialogResult.Ok($"Added {model.Id} ({_repo})."));
         }
         catch (Exception ex) when (ModelDialogs.Describe(ex) is { } messages)

@@ -1,3 +1,5 @@
+using SparkControl.Web.Security;
+using SparkControl.Core.Access;
 using Microsoft.AspNetCore.Components;
 using MudBlazor;
 using SparkControl.Core.Catalog;
@@ -9,6 +11,9 @@ namespace SparkControl.Web.Components.Dialogs;
 
 public partial class AddLocalModelDialog
 {
+    [Inject]
+    public required Caller Caller { get; init; }
+
     private MudForm? _form;
     private bool _valid;
     private bool _busy;
@@ -82,6 +87,7 @@ public partial class AddLocalModelDialog
         try
         {
             var (model, _) = await Registrar.AddAsync(new ModelInput.AddModelBody("local", null, null, _spark, _path, _id, _servedName), CancellationToken.None);
+            Caller.Audit("model.add", model.Id, $"{_spark}:{_path} from the panel");
             Dialog.Close(DialogResult.Ok($"Added {model.Id} ({_spark}:{_path})."));
         }
         catch (Exception ex) when (ModelDialogs.Describe(ex) is { } messages)

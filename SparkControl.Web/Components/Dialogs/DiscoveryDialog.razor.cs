@@ -1,3 +1,5 @@
+using SparkControl.Web.Security;
+using SparkControl.Core.Access;
 using Microsoft.AspNetCore.Components;
 using MudBlazor;
 using SparkControl.Core.Catalog;
@@ -9,6 +11,9 @@ namespace SparkControl.Web.Components.Dialogs;
 /// <summary>Scans a Spark's model roots and registers a found model with one click.</summary>
 public partial class DiscoveryDialog
 {
+    [Inject]
+    public required Caller Caller { get; init; }
+
     private readonly Dictionary<string, string> _registered = [];
     private string? _spark;
     private bool _busy;
@@ -70,6 +75,7 @@ public partial class DiscoveryDialog
         try
         {
             var (model, _) = await Registrar.AddAsync(new ModelInput.AddModelBody("local", null, null, candidate.Spark, candidate.Path, null, null), CancellationToken.None);
+            Caller.Audit("model.add", model.Id, $"{candidate.Spark}:{candidate.Path} from the panel's scan");
             _registered[candidate.Path] = model.Id;
         }
         catch (Exception ex) when (ModelDialogs.Describe(ex) is { } messages)

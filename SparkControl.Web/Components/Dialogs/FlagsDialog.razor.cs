@@ -1,3 +1,5 @@
+using SparkControl.Web.Security;
+using SparkControl.Core.Access;
 using Microsoft.AspNetCore.Components;
 using MudBlazor;
 using SparkControl.Core.Catalog;
@@ -13,6 +15,9 @@ namespace SparkControl.Web.Components.Dialogs;
 /// <summary>Edits a model's vLLM flags with the API's validators and a live preview of the exact launch command.</summary>
 public partial class FlagsDialog
 {
+    [Inject]
+    public required Caller Caller { get; init; }
+
     private FlagsForm _form = new();
     private IReadOnlyList<FieldError> _errors = [];
     private IReadOnlyList<string> _warnings = [];
@@ -98,6 +103,7 @@ public partial class FlagsDialog
         try
         {
             await Store.UpdateFlagsAsync(Model.Id, _form.ToFlags(), _version, CancellationToken.None);
+            Caller.Audit("model.flags", Model.Id);
             Dialog.Close(DialogResult.Ok($"Saved the flags of {Model.Id}."));
         }
         catch (StaleVersionException ex)

@@ -1,3 +1,5 @@
+using SparkControl.Web.Security;
+using SparkControl.Core.Access;
 using Microsoft.AspNetCore.Components;
 using MudBlazor;
 using SparkControl.Core.Services;
@@ -8,6 +10,9 @@ namespace SparkControl.Web.Components.Dialogs;
 
 public partial class ServiceDialog
 {
+    [Inject]
+    public required Caller Caller { get; init; }
+
     private bool _saving;
     private List<string> _errors = [];
 
@@ -39,6 +44,7 @@ public partial class ServiceDialog
         {
             var service = ServiceInput.ToDefinition(Model.ToBody());
             var saved = OriginalKey is null ? await Store.AddAsync(service, CancellationToken.None) : await Store.UpdateAsync(OriginalKey, service, OriginalVersion, CancellationToken.None);
+            Caller.Audit("service.save", saved.Key);
             Dialog.Close(DialogResult.Ok($"Saved {saved.Key}."));
         }
         catch (Exception ex) when (ModelDialogs.Describe(ex) is { } messages)

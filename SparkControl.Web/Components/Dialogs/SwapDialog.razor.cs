@@ -1,3 +1,5 @@
+using SparkControl.Web.Security;
+using SparkControl.Core.Access;
 using Microsoft.AspNetCore.Components;
 using MudBlazor;
 using SparkControl.Core.Catalog;
@@ -10,6 +12,9 @@ namespace SparkControl.Web.Components.Dialogs;
 
 public partial class SwapDialog
 {
+    [Inject]
+    public required Caller Caller { get; init; }
+
     private readonly HashSet<string> _stop = new(StringComparer.OrdinalIgnoreCase);
     private string _target = string.Empty;
     private SwapPreview? _preview;
@@ -68,7 +73,7 @@ public partial class SwapDialog
         await PreviewAsync();
     }
 
-    private SwapRequest Request(string requester) => new(Model?.Id, _target, requester) { StopServices = [.. _stop] };
+    private SwapRequest Request() => new(Model?.Id, _target, Caller.Actor) { StopServices = [.. _stop], RequesterAddress = Caller.Address };
 
     private async Task PreviewAsync()
     {
@@ -76,7 +81,7 @@ public partial class SwapDialog
         _error = null;
         try
         {
-            _preview = await Swaps.PreviewAsync(Request("operator"), CancellationToken.None);
+            _preview = await Swaps.PreviewAsync(Request(), CancellationToken.None);
         }
         catch (Exception ex) when (ex is KeyNotFoundException or SparkControl.Core.Validation.ValidationFailedException or SparkUnreachableException or SparkCommandException or RemoteCommandTimeoutException or HostKeyNotApprovedException or InvalidOperationException)
         {
@@ -94,10 +99,11 @@ public partial class SwapDialog
         _starting = true;
         try
         {
-            var started = Swaps.Start(Request("operator"));
+            Caller.Demand(AccessRole.Operator);
+            var started = Swaps.Start(Request());
             Dialog.Close(DialogResult.Ok(started));
         }
-        catch (Exception ex) when (ex is SwapConflictException or KeyNotFoundException or SparkControl.Core.Validation.ValidationFailedException)
+        catch (Exception ex) when (ex is AccessRefusedException or SwapConflictException or KeyNotFoundException or SparkControl.Core.Validation.ValidationFailedException)
         {
             _error = ex.Message;
             _starting = false;

@@ -21,6 +21,9 @@ public partial class MainLayout : IAsyncDisposable
     [Inject]
     public required SparkFleet Fleet { get; init; }
 
+    [Inject]
+    public required SparkControl.Web.Security.Caller Caller { get; init; }
+
     private bool IsDemo => _isDemo;
 
     protected override void OnInitialized()

@@ -1,3 +1,5 @@
+using SparkControl.Web.Security;
+using SparkControl.Core.Access;
 using Microsoft.AspNetCore.Components;
 using MudBlazor;
 using SparkControl.Core.Catalog;
@@ -11,6 +13,9 @@ namespace SparkControl.Web.Components.Pages;
 
 public partial class Dashboard
 {
+    [Inject]
+    public required Caller Caller { get; init; }
+
     /// <summary>How long a swap that ended well stays on the dashboard; failures stay until dismissed.</summary>
     private static readonly TimeSpan ShowFinished = TimeSpan.FromMinutes(10);
 
@@ -94,7 +99,8 @@ public partial class Dashboard
     {
         if (await ConfirmDialog.AskAsync(Dialogs, $"Cancel swap {swap.Id}?", $"The swap stops in {swap.Phase}; a container it started is removed. {(swap.Phase >= SwapPhase.Stopping ? "The previous model is already stopped: nothing will be serving." : "The current model keeps serving.")}", "Cancel the swap", Color.Error))
         {
-            Swaps.Cancel(swap.Id, "operator");
+            Caller.Demand(AccessRole.Operator);
+            Swaps.Cancel(swap.Id, Caller.AuditActor);
         }
     }
 
@@ -111,6 +117,8 @@ public partial class Dashboard
             Snackbar.Add($"Bringing back {model.DisplayName} (swap {started.Id}).", Severity.Info);
         }
     }
+
+    private EventCallback<string> UnloadCallback => EventCallback.Factory.Create<string>(this, UnloadAsync);
 
     private async Task UnloadAsync(string spark)
     {

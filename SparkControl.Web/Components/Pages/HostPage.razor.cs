@@ -1,3 +1,5 @@
+using SparkControl.Web.Security;
+using SparkControl.Core.Access;
 using Microsoft.AspNetCore.Components;
 using MudBlazor;
 using SparkControl.Core.Hosts;
@@ -12,6 +14,9 @@ namespace SparkControl.Web.Components.Pages;
 /// <summary>A Spark's host: versions, memory, disks, model containers, host actions with streamed output, Reapply patches.</summary>
 public partial class HostPage : IAsyncDisposable
 {
+    [Inject]
+    public required Caller Caller { get; init; }
+
     private readonly CancellationTokenSource _cts = new();
     private readonly List<string> _output = [];
     private HostOverview? _overview;
@@ -145,7 +150,8 @@ public partial class HostPage : IAsyncDisposable
         _output.Add($"$ {string.Join(' ', HostActionNames.Command(action))}");
         try
         {
-            await foreach (var line in HostActions.RunAsync(Spark, action, _stopModelsFirst, "operator", _cts.Token))
+            Caller.Demand(AccessRole.Admin);
+            await foreach (var line in HostActions.RunAsync(Spark, action, _stopModelsFirst, Caller.AuditActor, _cts.Token))
             {
                 _output.Add(line);
                 await InvokeAsync(StateHasChanged);
@@ -153,7 +159,7 @@ public partial class HostPage : IAsyncDisposable
 
             _output.Add("(finished)");
         }
-        catch (Exception ex) when (ex is HostActionRefusedException or KeyNotFoundException or SparkUnreachableException or SparkCommandException or RemoteCommandTimeoutException)
+        catch (Exception ex) when (ex is AccessRefusedException or HostActionRefusedException or KeyNotFoundException or SparkUnreachableException or SparkCommandException or RemoteCommandTimeoutException)
         {
             _output.Add(ex.Message);
         }
@@ -171,9 +177,10 @@ public partial class HostPage : IAsyncDisposable
         _running = true;
         try
         {
-            _changes = await ServiceActions.ReapplyPatchesAsync(Spark, "operator", _cts.Token);
+            Caller.Demand(AccessRole.Admin);
+            _changes = await ServiceActions.ReapplyPatchesAsync(Spark, Caller.AuditActor, _cts.Token);
         }
-        catch (Exception ex) when (ex is KeyNotFoundException or SparkUnreachableException or SparkCommandException or RemoteCommandTimeoutException)
+        catch (Exception ex) when (ex is AccessRefusedException or KeyNotFoundException or SparkUnreachableException or SparkCommandException or RemoteCommandTimeoutException)
         {
             _error = ex.Message;
         }

@@ -1,3 +1,5 @@
+using SparkControl.Web.Security;
+using SparkControl.Core.Access;
 using System.Collections.Immutable;
 using Microsoft.AspNetCore.Components;
 using MudBlazor;
@@ -13,6 +15,9 @@ namespace SparkControl.Web.Components.Pages;
 
 public partial class Models
 {
+    [Inject]
+    public required Caller Caller { get; init; }
+
     private CatalogSnapshot _catalog = CatalogSnapshot.Empty;
     private ImmutableDictionary<string, ModelDiskUsage> _disk = ImmutableDictionary<string, ModelDiskUsage>.Empty;
     private bool _measuring;
@@ -77,6 +82,13 @@ public partial class Models
     private async Task ShowAsync<TDialog>(string title, DialogParameters parameters, MaxWidth width = MaxWidth.Medium)
         where TDialog : IComponent
     {
+        // Every dialog opened here changes the catalog: an admin's work.
+        if (!Caller.May(AccessRole.Admin))
+        {
+            Snackbar.Add($"Changing models {Caller.WhyNot(AccessRole.Admin)}.", Severity.Warning);
+            return;
+        }
+
         var dialog = await Dialogs.ShowAsync<TDialog>(title, parameters, new DialogOptions { MaxWidth = width, FullWidth = true });
         if (await dialog.Result is { Canceled: false, Data: string message })
         {
@@ -86,6 +98,11 @@ public partial class Models
 
     private async Task RemoveAsync(ModelDefinition model)
     {
+        if (!Caller.May(AccessRole.Admin))
+        {
+            return;
+        }
+
         if (!await ConfirmDialog.AskAsync(Dialogs, $"Delete {model.Id}?", "The catalog entry goes away. Nothing on any Spark is deleted.", "Delete", Color.Error))
         {
             return;
@@ -94,6 +111,7 @@ public partial class Models
         try
         {
             await Store.RemoveAsync(model.Id, CatalogStore.Version(model), ComponentToken);
+            Caller.Audit("model.remove", model.Id);
             Snackbar.Add($"Deleted {model.Id}.", Severity.Info);
         }
         catch (Exception ex) when (ex is StaleVersionException or SettingsConflictException or KeyNotFoundException or ConfigFileException or DataDirectoryException)

@@ -1,3 +1,5 @@
+using SparkControl.Web.Security;
+using SparkControl.Core.Access;
 using Microsoft.AspNetCore.Components;
 using MudBlazor;
 using SparkControl.Core.Remote;
@@ -11,6 +13,9 @@ namespace SparkControl.Web.Components.Pages;
 /// <summary>One service: live status, 24-hour timeline, container facts and limits, model-server load, log, actions.</summary>
 public partial class ServiceDetailPage
 {
+    [Inject]
+    public required Caller Caller { get; init; }
+
     private ServiceHealth? _health;
     private SparkControl.Core.Services.ServiceDetail? _detail;
     private ModelServerStats? _stats;
@@ -95,16 +100,17 @@ public partial class ServiceDetailPage
         _busy = true;
         try
         {
+            Caller.Demand(AccessRole.Operator);
             await (action switch
             {
-                "stop" => Actions.StopAsync(Spark, Service, "operator", ComponentToken),
-                "restart" => Actions.RestartAsync(Spark, Service, "operator", ComponentToken),
-                _ => Actions.StartAsync(Spark, Service, "operator", ComponentToken),
+                "stop" => Actions.StopAsync(Spark, Service, Caller.AuditActor, ComponentToken),
+                "restart" => Actions.RestartAsync(Spark, Service, Caller.AuditActor, ComponentToken),
+                _ => Actions.StartAsync(Spark, Service, Caller.AuditActor, ComponentToken),
             });
             Snackbar.Add($"{verb}: done.", Severity.Success);
             await ReloadAsync();
         }
-        catch (Exception ex) when (ex is KeyNotFoundException or SettingsConflictException or SparkUnreachableException or SparkCommandException or RemoteCommandTimeoutException)
+        catch (Exception ex) when (ex is AccessRefusedException or KeyNotFoundException or SettingsConflictException or SparkUnreachableException or SparkCommandException or RemoteCommandTimeoutException)
         {
             Snackbar.Add(ex.Message, Severity.Error);
         }

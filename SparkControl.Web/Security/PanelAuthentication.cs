@@ -1,0 +1,152 @@
+using System.Security.Claims;
+using System.Text.Encodings.Web;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authentication.Cookies;
+using Microsoft.Extensions.Options;
+using SparkControl.Core.Access;
+
+namespace SparkControl.Web.Security;
+
+/// <summary>
+/// Who is calling: a cookie from the sign-in page, an API key (<c>Authorization: Bearer sck_…</c>, or
+/// <c>?access_token=</c> on <c>/hubs</c> for SignalR clients), or, where the panel is open, the local admin.
+/// </summary>
+public static class PanelAuthentication
+{
+    public const string Scheme = "SparkControl";
+    public const string CookieScheme = CookieAuthenticationDefaults.AuthenticationScheme;
+    public const string KeyScheme = "ApiKey";
+    public const string OpenScheme = "Open";
+    public const string CookieName = ".SparkControl.Auth";
+
+    /// <summary>Paths answered with 401/403 instead of a redirect to the sign-in page.</summary>
+    public static bool IsMachinePath(PathString path) =>
+        path.StartsWithSegments("/api") || path.StartsWithSegments("/v1") || path.StartsWithSegments("/hubs")
+        || path.StartsWithSegments("/_blazor") || path.StartsWithSegments("/metrics") || path.StartsWithSegments("/account");
+
+    public static AuthenticationBuilder AddPanelAuthentication(this IServiceCollection services)
+    {
+        services.AddSingleton<AccessMode>();
+        var builder = services.AddAuthentication(Scheme);
+        builder.AddPolicyScheme(Scheme, "Spark Control", o => o.ForwardDefaultSelector = SelectScheme);
+        builder.AddCookie(CookieScheme, o =>
+        {
+            o.Cookie.Name = CookieName;
+            o.Cookie.HttpOnly = true;
+            o.Cookie.SameSite = SameSiteMode.Strict;
+            o.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
+            o.LoginPath = "/signin";
+            o.AccessDeniedPath = "/not-found";
+            o.ExpireTimeSpan = TimeSpan.FromDays(7);
+            o.SlidingExpiration = true;
+            o.Events = new CookieAuthenticationEvents
+            {
+                OnValidatePrincipal = ValidateCookieAsync,
+                OnRedirectToLogin = context => RedirectOrStatus(context, StatusCodes.Status401Unauthorized),
+                OnRedirectToAccessDenied = context => RedirectOrStatus(context, StatusCodes.Status403Forbidden),
+            };
+        });
+        builder.AddScheme<AuthenticationSchemeOptions, ApiKeyHandler>(KeyScheme, null);
+        builder.AddScheme<AuthenticationSchemeOptions, OpenHandler>(OpenScheme, null);
+        return builder;
+    }
+
+    public static ClaimsPrincipal Principal(string name, AccessRole? role, string via, string scheme, ApiKeyInfo? key = null)
+    {
+        var claims = new List<Claim> { new(ClaimTypes.Name, name), new(AccessPolicies.ViaClaim, via) };
+        if (role is { } r)
+        {
+            claims.Add(new Claim(AccessPolicies.RoleClaim, r.Name()));
+        }
+
+        if (key is not null)
+        {
+            claims.Add(new Claim(AccessPolicies.KeyIdClaim, key.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+            claims.Add(new Claim(AccessPolicies.KeyKindClaim, key.Kind == ApiKeyKind.Gateway ? "gateway" : "api"));
+        }
+
+        return new ClaimsPrincipal(new ClaimsIdentity(claims, scheme, ClaimTypes.Name, AccessPolicies.RoleClaim));
+    }
+
+    private static string SelectScheme(HttpContext context)
+    {
+        var request = context.Request;
+        if (request.Headers.Authorization.ToString().StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)
+            || (request.Path.StartsWithSegments("/hubs") && request.Query.ContainsKey("access_token")))
+        {
+            return KeyScheme;
+        }
+
+        if (request.Cookies.ContainsKey(CookieName))
+        {
+            return CookieScheme;
+        }
+
+        return context.RequestServices.GetRequiredService<AccessMode>().SignInRequired ? CookieScheme : OpenScheme;
+    }
+
+    /// <summary>A disabled or removed user is signed out at once; a changed role takes effect on the next request.</summary>
+    private static Task ValidateCookieAsync(CookieValidatePrincipalContext context)
+    {
+        var users = context.HttpContext.RequestServices.GetRequiredService<UserDirectory>();
+        var name = context.Principal?.Identity?.Name;
+        if (name is null || users.Find(name) is not { Disabled: false } user)
+        {
+            context.RejectPrincipal();
+            return context.HttpContext.SignOutAsync(CookieScheme);
+        }
+
+        if (AccessPolicies.RoleOf(context.Principal!) != user.Role)
+        {
+            context.ReplacePrincipal(Principal(user.Name, user.Role, "cookie", CookieScheme));
+            context.ShouldRenew = true;
+        }
+
+        return Task.CompletedTask;
+    }
+
+    private static Task RedirectOrStatus(RedirectContext<CookieAuthenticationOptions> context, int status)
+    {
+        if (IsMachinePath(context.Request.Path))
+        {
+            context.Response.StatusCode = status;
+            return Task.CompletedTask;
+        }
+
+        context.Response.Redirect(context.RedirectUri);
+        return Task.CompletedTask;
+    }
+
+    private sealed class ApiKeyHandler(IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder, ApiKeyRegistry keys)
+        : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
+    {
+        protected override Task<AuthenticateResult> HandleAuthenticateAsync()
+        {
+            var header = Request.Headers.Authorization.ToString();
+            var secret = header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? header[7..].Trim() : Request.Query["access_token"].ToString();
+            if (keys.Verify(secret) is not { } key)
+            {
+                return Task.FromResult(AuthenticateResult.Fail("The API key is unknown or revoked."));
+            }
+
+            var principal = Principal(key.Name, key.Role, "key", KeyScheme, key);
+            return Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(principal, KeyScheme)));
+        }
+
+        protected override Task HandleChallengeAsync(AuthenticationProperties properties)
+        {
+            Response.StatusCode = StatusCodes.Status401Unauthorized;
+            Response.Headers.WWWAuthenticate = "Bearer";
+            return Task.CompletedTask;
+        }
+    }
+
+    /// <summary>Everyone is admin on an open panel (the demo on loopback, or <c>Security:AllowAnonymous</c>), named "anonymous" in the audit log.</summary>
+    private sealed class OpenHandler(IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder, AccessMode mode)
+        : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
+    {
+        protected override Task<AuthenticateResult> HandleAuthenticateAsync() => Task.FromResult(mode.SignInRequired
+            ? AuthenticateResult.NoResult()
+            : AuthenticateResult.Success(new AuthenticationTicket(Principal("anonymous", AccessRole.Admin, "open", OpenScheme), OpenScheme)));
+    }
+}
