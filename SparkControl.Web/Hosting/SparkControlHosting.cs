@@ -142,20 +142,21 @@ public static class SparkControlHosting
         services.AddScoped<Caller>();
         services.AddScoped<Microsoft.AspNetCore.Components.Server.Circuits.CircuitHandler, AccessRecheck>();
         // Only the panel's own names in Host: a DNS-rebinding page's requests carry its name and are refused.
-        services.Configure<Microsoft.AspNetCore.HostFiltering.HostFilteringOptions>(o => o.AllowedHosts = [.. AllowedHosts.For(configuration)]);
-        services.Configure<Microsoft.AspNetCore.Builder.ForwardedHeadersOptions>(o =>
+        services.AddOptions<Microsoft.AspNetCore.HostFiltering.HostFilteringOptions>()
+            .Configure<IOptions<SecurityOptions>>((o, security) => o.AllowedHosts = [.. AllowedHosts.For(configuration, security.Value)]);
+        services.AddOptions<Microsoft.AspNetCore.Builder.ForwardedHeadersOptions>().Configure<IOptions<SecurityOptions>>((o, security) =>
         {
             // Only a configured proxy's forwarded headers count (the framework's default trusts loopback, not ours to assume);
             // without one the middleware is not used at all.
             o.ForwardedHeaders = Microsoft.AspNetCore.HttpOverrides.ForwardedHeaders.XForwardedFor | Microsoft.AspNetCore.HttpOverrides.ForwardedHeaders.XForwardedProto | Microsoft.AspNetCore.HttpOverrides.ForwardedHeaders.XForwardedHost;
             o.KnownIPNetworks.Clear();
             o.KnownProxies.Clear();
-            foreach (var proxy in configuration.GetSection($"{SecurityOptions.Section}:KnownProxies").Get<string[]>() ?? [])
+            foreach (var proxy in security.Value.KnownProxies)
             {
                 o.KnownProxies.Add(IPAddress.Parse(proxy));
             }
 
-            o.AllowedHosts = [.. AllowedHosts.For(configuration)];
+            o.AllowedHosts = [.. AllowedHosts.For(configuration, security.Value)];
         });
     }
 

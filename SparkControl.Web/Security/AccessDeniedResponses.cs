@@ -36,7 +36,7 @@ public sealed class AccessDeniedResponses : IAuthorizationMiddlewareResultHandle
             return;
         }
 
-        var role = policy.Requirements.OfType<Microsoft.AspNetCore.Authorization.Infrastructure.AssertionRequirement>().Any() ? RequiredRole(context) : null;
+        var role = RequiredRole(context);
         var detail = status == StatusCodes.Status401Unauthorized
             ? "Sign in, or send an API key as Authorization: Bearer <key>."
             : $"{AccessPolicies.ActorOf(context.User)} ({AccessPolicies.RoleOf(context.User)?.ToString().ToLowerInvariant() ?? "no role"}) may not do this{(role is null ? string.Empty : $": it needs the {role} role")}.";

@@ -43,7 +43,7 @@ public static class AccessEndpoints
         keys.MapDelete("/{id:long}", (long id, HttpContext context, ApiKeyRegistry registry, AuditLog audit) =>
         {
             var revoked = registry.Revoke(id);
-            audit.Record(AccessPolicies.ActorOf(context.User), "access.key-revoke", revoked.Name, $"key {id} from {context.Connection.RemoteIpAddress}");
+            audit.Record(AccessPolicies.AuditActorOf(context), "access.key-revoke", revoked.Name, $"key {id}");
             return TypedResults.Ok(View(revoked));
         });
         return endpoints;
@@ -61,7 +61,7 @@ public static class AccessEndpoints
         }
 
         var user = directory.Create(body.Name!, body.Password!, AccessRoles.Parse(body.Role)!.Value);
-        audit.Record(AccessPolicies.ActorOf(context.User), "access.user-add", user.Name, $"role {user.Role.Name()} from {context.Connection.RemoteIpAddress}");
+        audit.Record(AccessPolicies.AuditActorOf(context), "access.user-add", user.Name, $"role {user.Role.Name()}");
         return TypedResults.Created($"/api/users/{user.Name}", View(user));
     }
 
@@ -79,7 +79,7 @@ public static class AccessEndpoints
             body.Disabled is null ? null : body.Disabled.Value ? "disabled" : "enabled",
             body.Password is null ? null : "password reset",
         }.OfType<string>());
-        audit.Record(AccessPolicies.ActorOf(context.User), "access.user-change", name, $"{what} from {context.Connection.RemoteIpAddress}");
+        audit.Record(AccessPolicies.AuditActorOf(context), "access.user-change", name, what);
         return TypedResults.Ok(View(user));
     }
 
@@ -92,7 +92,7 @@ public static class AccessEndpoints
 
         var kind = body.Kind == "gateway" ? ApiKeyKind.Gateway : ApiKeyKind.Api;
         var created = registry.Create(body.Name!, kind, AccessRoles.Parse(body.Role), AccessPolicies.ActorOf(context.User));
-        audit.Record(AccessPolicies.ActorOf(context.User), "access.key-add", created.Info.Name, $"{body.Kind} key {created.Info.Id.ToString(CultureInfo.InvariantCulture)} ({created.Info.Role?.Name() ?? "client"}) from {context.Connection.RemoteIpAddress}");
+        audit.Record(AccessPolicies.AuditActorOf(context), "access.key-add", created.Info.Name, $"{body.Kind} key {created.Info.Id.ToString(CultureInfo.InvariantCulture)} ({created.Info.Role?.Name() ?? "client"})");
         return TypedResults.Created($"/api/keys/{created.Info.Id}", new CreatedKeyView(created.Secret, View(created.Info)));
     }
 }

@@ -14,9 +14,8 @@ public sealed class AccessMode(IServer server, SparkFleet fleet, IOptionsMonitor
 {
     private bool? _beyondLoopback;
 
-    /// <summary>True once the panel listens on anything but loopback (read from the server's own addresses).</summary>
-    public bool ListensBeyondLoopback => _beyondLoopback ??= server.Features.Get<IServerAddressesFeature>()?.Addresses is { Count: > 0 } addresses
-        && addresses.Any(a => !IsLoopbackUrl(a));
+    /// <summary>True once the panel listens on anything but loopback (read from the server's own addresses, once known).</summary>
+    public bool ListensBeyondLoopback => _beyondLoopback ?? ReadListenAddresses();
 
     public bool HasRealSpark => fleet.Current.Sparks.Any(s => !s.IsSimulated);
 
@@ -25,11 +24,15 @@ public sealed class AccessMode(IServer server, SparkFleet fleet, IOptionsMonitor
     /// <summary><c>Gateway:RequireKey</c>, or when unset: whenever the panel listens beyond loopback.</summary>
     public bool GatewayKeyRequired => gateway.CurrentValue.RequireKey ?? ListensBeyondLoopback;
 
-    public static bool IsLoopbackUrl(string url)
+    private bool ReadListenAddresses()
     {
-        var host = url.Split("://", 2) is [_, var rest] ? rest : url;
-        host = host.Split('/')[0];
-        host = host.StartsWith('[') ? host[1..host.IndexOf(']', StringComparison.Ordinal)] : host.Split(':')[0];
-        return AllowedHosts.IsLoopback(host);
+        if (server.Features.Get<IServerAddressesFeature>()?.Addresses is not { Count: > 0 } addresses)
+        {
+            // Not listening yet: nothing to remember.
+            return false;
+        }
+
+        _beyondLoopback = addresses.Any(a => !AllowedHosts.IsLoopback(AllowedHosts.HostOf(a)));
+        return _beyondLoopback.Value;
     }
 }

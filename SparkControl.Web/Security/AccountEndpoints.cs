@@ -21,22 +21,23 @@ public static class AccountEndpoints
     private static async Task<IResult> SignInAsync(HttpContext context, [FromForm] string? name, [FromForm] string? password, [FromForm] string? returnUrl, UserDirectory users, AuditLog audit)
     {
         var result = users.SignIn(name, password);
-        var address = context.Connection.RemoteIpAddress?.ToString() ?? "unknown";
+        var address = context.Connection.RemoteIpAddress?.ToString();
         var target = Validators.Printable(name ?? string.Empty);
+        var caller = new AuditActor(target, address);
         switch (result.Outcome)
         {
             case SignInOutcome.SignedIn:
-                audit.Record(result.User!.Name, "account.signin", result.User.Name, $"from {address}");
+                audit.Record(new AuditActor(result.User!.Name, address), "account.signin", result.User.Name, "signed in");
                 await context.SignInAsync(PanelAuthentication.CookieScheme, PanelAuthentication.Principal(result.User.Name, result.User.Role, "cookie", PanelAuthentication.CookieScheme));
                 return Results.LocalRedirect(IsLocal(returnUrl) ? returnUrl! : "/");
             case SignInOutcome.LockedOut:
-                audit.Record(target, "account.signin", target, $"locked out until {result.LockedUntil:u}, from {address}");
+                audit.Record(caller, "account.signin", target, $"refused: locked out until {result.LockedUntil:u}");
                 return Back(returnUrl, "locked");
             case SignInOutcome.Disabled:
-                audit.Record(target, "account.signin", target, $"refused: disabled, from {address}");
+                audit.Record(caller, "account.signin", target, "refused: disabled");
                 return Back(returnUrl, "disabled");
             default:
-                audit.Record(target, "account.signin", target, $"refused: bad name or password, from {address}");
+                audit.Record(caller, "account.signin", target, "refused: bad name or password");
                 return Back(returnUrl, "bad");
         }
     }
@@ -46,7 +47,7 @@ public static class AccountEndpoints
         try
         {
             var admin = setup.Redeem(token, name ?? string.Empty, password ?? string.Empty);
-            audit.Record(admin.Name, "account.setup", admin.Name, $"first admin created from {context.Connection.RemoteIpAddress}");
+            audit.Record(new AuditActor(admin.Name, context.Connection.RemoteIpAddress?.ToString()), "account.setup", admin.Name, "first admin created");
             await context.SignInAsync(PanelAuthentication.CookieScheme, PanelAuthentication.Principal(admin.Name, admin.Role, "cookie", PanelAuthentication.CookieScheme));
             return Results.LocalRedirect("/");
         }
@@ -62,7 +63,7 @@ public static class AccountEndpoints
 
     private static async Task<IResult> SignOutAsync(HttpContext context, AuditLog audit)
     {
-        audit.Record(AccessPolicies.ActorOf(context.User), "account.signout", context.User.Identity?.Name ?? "unknown");
+        audit.Record(AccessPolicies.AuditActorOf(context), "account.signout", context.User.Identity?.Name ?? "unknown");
         await context.SignOutAsync(PanelAuthentication.CookieScheme);
         return Results.LocalRedirect("/signin");
     }

@@ -11,7 +11,7 @@ namespace SparkControl.Web.Security;
 /// </summary>
 public static class AllowedHosts
 {
-    public static IReadOnlyList<string> For(IConfiguration configuration)
+    public static IReadOnlyList<string> For(IConfiguration configuration, SecurityOptions security)
     {
         var hosts = new HashSet<string>(StringComparer.OrdinalIgnoreCase) { "localhost", "127.0.0.1", "[::1]" };
         foreach (var address in ListenAddresses(configuration))
@@ -30,7 +30,7 @@ public static class AllowedHosts
             }
         }
 
-        foreach (var host in configuration.GetSection($"{SecurityOptions.Section}:AllowedHosts").Get<string[]>() ?? [])
+        foreach (var host in security.AllowedHosts)
         {
             hosts.Add(IPAddress.TryParse(host.Trim('[', ']'), out var ip) ? Format(ip) : host);
         }
@@ -42,13 +42,15 @@ public static class AllowedHosts
     public static IReadOnlyList<string> ListenAddresses(IConfiguration configuration)
     {
         var listen = new List<string> { configuration[$"{SparkControlOptions.Section}:ListenAddress"] ?? "127.0.0.1" };
-        foreach (var url in (configuration["urls"] ?? string.Empty).Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
-        {
-            listen.Add(Uri.TryCreate(url.Replace("://*", "://0.0.0.0", StringComparison.Ordinal).Replace("://+", "://0.0.0.0", StringComparison.Ordinal), UriKind.Absolute, out var uri) ? uri.Host.Trim('[', ']') : url);
-        }
-
+        listen.AddRange((configuration["urls"] ?? string.Empty).Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(HostOf));
         return listen;
     }
+
+    /// <summary>The host of a listen URL (<c>http://*:8080</c> → <c>0.0.0.0</c>, <c>http://[::1]:5080</c> → <c>::1</c>).</summary>
+    public static string HostOf(string url) =>
+        Uri.TryCreate(url.Replace("://*", "://0.0.0.0", StringComparison.Ordinal).Replace("://+", "://0.0.0.0", StringComparison.Ordinal), UriKind.Absolute, out var uri)
+            ? uri.Host.Trim('[', ']')
+            : url;
 
     public static bool IsLoopback(string address) => address == "localhost" || (IPAddress.TryParse(address.Trim('[', ']'), out var ip) && IPAddress.IsLoopback(ip));
 

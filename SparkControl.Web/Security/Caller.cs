@@ -10,6 +10,8 @@ namespace SparkControl.Web.Security;
 /// </summary>
 public sealed class Caller(AuthenticationStateProvider authentication, Core.Audit.AuditLog? audit = null)
 {
+    // Blazor Server's provider holds a finished task made from the request that opened the circuit, so this never
+    // waits; a task still running (no such provider here) would count as nobody, the side that refuses.
     private ClaimsPrincipal User => authentication.GetAuthenticationStateAsync() is { IsCompletedSuccessfully: true } state ? state.Result.User : new ClaimsPrincipal();
 
     public string Name => User.Identity?.Name ?? "anonymous";

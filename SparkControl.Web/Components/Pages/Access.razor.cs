@@ -1,7 +1,6 @@
 using Microsoft.AspNetCore.Components;
 using MudBlazor;
 using SparkControl.Core.Access;
-using SparkControl.Core.Audit;
 using SparkControl.Core.Validation;
 using SparkControl.Web.Components.Dialogs;
 using SparkControl.Web.Security;
@@ -33,9 +32,6 @@ public partial class Access
 
     [Inject]
     public required Caller Caller { get; init; }
-
-    [Inject]
-    public required AuditLog Audit { get; init; }
 
     [Inject]
     public required IDialogService Dialogs { get; init; }
@@ -76,26 +72,24 @@ public partial class Access
         }
     }
 
-    private void AddUserAsync()
+    private void AddUser()
     {
         var name = _newName!;
         if (Run(() => Users.Create(name, _newPassword!, _newRole), $"Added {name} ({_newRole.Name()})."))
         {
-            Audit.Record(Caller.Actor, "access.user-add", name, $"role {_newRole.Name()} from the Access page");
+            Caller.Audit("access.user-add", name, $"role {_newRole.Name()} from the Access page");
             _newName = null;
             _newPassword = null;
             _userFormGeneration++;
         }
     }
 
-    private Task ChangeRoleAsync(PanelUser user, AccessRole role)
+    private void ChangeRole(PanelUser user, AccessRole role)
     {
         if (Run(() => Users.Update(user.Name, role: role), $"{user.Name} is {role.Name()} now."))
         {
-            Audit.Record(Caller.Actor, "access.user-change", user.Name, $"role {role.Name()} from the Access page");
+            Caller.Audit("access.user-change", user.Name, $"role {role.Name()} from the Access page");
         }
-
-        return Task.CompletedTask;
     }
 
     private async Task ToggleDisabledAsync(PanelUser user)
@@ -108,7 +102,7 @@ public partial class Access
 
         if (Run(() => Users.Update(user.Name, disabled: disable), $"{user.Name} is {(disable ? "disabled" : "enabled")}."))
         {
-            Audit.Record(Caller.Actor, "access.user-change", user.Name, $"{(disable ? "disabled" : "enabled")} from the Access page");
+            Caller.Audit("access.user-change", user.Name, $"{(disable ? "disabled" : "enabled")} from the Access page");
         }
     }
 
@@ -117,7 +111,7 @@ public partial class Access
         var password = await PasswordDialog.AskAsync(Dialogs, $"New password for {user.Name}");
         if (password is not null && Run(() => Users.Update(user.Name, password: password), $"{user.Name}'s password is reset (and any lockout lifted)."))
         {
-            Audit.Record(Caller.Actor, "access.user-change", user.Name, "password reset from the Access page");
+            Caller.Audit("access.user-change", user.Name, "password reset from the Access page");
         }
     }
 
@@ -128,7 +122,7 @@ public partial class Access
         if (Run(() => created = Keys.Create(_keyName!, kind, kind == ApiKeyKind.Api ? _keyRole : null, Caller.Actor)))
         {
             _created = created;
-            Audit.Record(Caller.Actor, "access.key-add", created!.Info.Name, $"{_keyKind} key {created.Info.Id} from the Access page");
+            Caller.Audit("access.key-add", created!.Info.Name, $"{_keyKind} key {created.Info.Id} from the Access page");
             _keyName = null;
             _keyFormGeneration++;
         }
@@ -143,7 +137,7 @@ public partial class Access
 
         if (Run(() => Keys.Revoke(key.Id), $"{key.Name} is revoked."))
         {
-            Audit.Record(Caller.Actor, "access.key-revoke", key.Name, $"key {key.Id} from the Access page");
+            Caller.Audit("access.key-revoke", key.Name, $"key {key.Id} from the Access page");
         }
     }
 }
