@@ -30,6 +30,8 @@ public sealed class SparkControlMetrics
     private readonly Counter<double> _gpuLedgerSeconds;
     private Func<IEnumerable<Measurement<int>>>? _servicesByStatus;
     private Func<IEnumerable<GpuReading>>? _gpuReadings;
+    private Func<IEnumerable<AudioWorkerReading>>? _audioReadings;
+    private readonly Histogram<double> _audioDuration;
 
     public SparkControlMetrics(IMeterFactory meterFactory)
     {
@@ -52,6 +54,10 @@ public sealed class SparkControlMetrics
         _gpuSamples = meter.CreateCounter<long>("sparkcontrol.gpu.samples", unit: "{sample}", description: "GPU samples received, by Spark and outcome (counted, started, gap, repeated).");
         _gpuStreamRestarts = meter.CreateCounter<long>("sparkcontrol.gpu.stream.restarts", unit: "{restart}", description: "Times a Spark's nvidia-smi sample stream failed or ended and was opened again.");
         _gpuLedgerSeconds = meter.CreateCounter<double>("sparkcontrol.gpu.ledger", unit: "s", description: "GPU ledger time by Spark, model (none when no model) and state (busy, loaded_idle, loading, no_model, unknown).");
+        meter.CreateObservableGauge("sparkcontrol.audio.in_flight", () => Audio(r => r.InFlight), unit: "{request}", description: "Requests each audio worker is handling for the gateway now.");
+        meter.CreateObservableGauge("sparkcontrol.audio.queued", () => Audio(r => r.Queued), unit: "{request}", description: "Requests waiting for a slot that each audio worker could take.");
+        meter.CreateObservableCounter("sparkcontrol.audio.rejected", () => Audio(r => r.Rejected), unit: "{request}", description: "Requests refused with 503 because each audio worker and its queue were full.");
+        _audioDuration = meter.CreateHistogram<double>("sparkcontrol.audio.request.duration", unit: "s", description: "Time an audio worker held a request, from the slot to the end of its answer.");
         meter.CreateObservableGauge("sparkcontrol.gpu.utilization", () => Readings(r => r.UtilizationPercent), unit: "%", description: "The GPU utilization of each Spark's latest sample.");
         meter.CreateObservableGauge("sparkcontrol.gpu.busy_ratio", () => Readings(r => r.BusyRatio), unit: "1", description: "Busy time over watched time of each Spark's GPU in the last five minutes of samples.");
         meter.CreateObservableGauge("sparkcontrol.memory.used", () => Readings(r => r.MemoryUsedBytes), unit: "By", description: "Unified memory in use on each Spark (MemTotal - MemAvailable from /proc/meminfo).");
@@ -99,6 +105,18 @@ public sealed class SparkControlMetrics
     public void GatewayInFlight(int change) => _gatewayInFlight.Add(change);
 
     public void GatewayQueued(int change) => _gatewayQueued.Add(change);
+
+    /// <summary>One audio worker's figures for the audio gauges.</summary>
+    public sealed record AudioWorkerReading(string Spark, string Service, int InFlight, int Queued, long Rejected);
+
+    /// <summary>Where the audio gauges read from (the gateway's audio capacity).</summary>
+    public void ObserveAudio(Func<IEnumerable<AudioWorkerReading>> source) => _audioReadings = source;
+
+    public void RecordAudioRequest(string spark, string service, double seconds) =>
+        _audioDuration.Record(seconds, new TagList { { "spark", spark }, { "service", service } });
+
+    private IEnumerable<Measurement<long>> Audio(Func<AudioWorkerReading, long> value) =>
+        (_audioReadings?.Invoke() ?? []).Select(r => new Measurement<long>(value(r), new KeyValuePair<string, object?>("spark", r.Spark), new KeyValuePair<string, object?>("service", r.Service)));
 
     /// <summary>Where the services-by-status gauge reads from (the health monitor's snapshot).</summary>
     public void ObserveServices(Func<IEnumerable<Measurement<int>>> source) => _servicesByStatus = source;

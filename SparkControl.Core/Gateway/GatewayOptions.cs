@@ -31,6 +31,21 @@ public sealed class GatewayOptions
 
     public long MaxEmbeddingBytes { get; set; } = 16L << 20;
 
+    /// <summary>The largest upload <c>/v1/audio/transcriptions</c> takes (413 past it, before a worker sees a byte).</summary>
+    public long MaxTranscriptionBytes { get; set; } = 200L << 20;
+
+    /// <summary>The largest upload <c>/v1/audio/translations</c> takes.</summary>
+    public long MaxTranslationBytes { get; set; } = 200L << 20;
+
+    /// <summary>The largest JSON body <c>/v1/audio/speech</c> takes (its input is at most 4,096 characters).</summary>
+    public long MaxSpeechBytes { get; set; } = 64L << 10;
+
+    /// <summary>Requests that may wait for a slot per usable audio worker answering to a model; more get 503 with Retry-After.</summary>
+    public int AudioQueueLength { get; set; } = 4;
+
+    /// <summary>How long an audio request may wait for a worker slot before it gets 503 with Retry-After.</summary>
+    public TimeSpan AudioQueueWait { get; set; } = TimeSpan.FromMinutes(1);
+
     /// <summary>Start a swap when a request names a catalog model that is not loaded (off: such a request is an error).</summary>
     public bool AutoSwap { get; set; }
 
@@ -69,11 +84,22 @@ public sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
             errors.Add($"{prefix}:MaxQueuedBytes must be between 1048576 and 68719476736, not {options.MaxQueuedBytes}");
         }
 
-        foreach (var (key, value) in new[] { ("MaxChatBytes", options.MaxChatBytes), ("MaxCompletionBytes", options.MaxCompletionBytes), ("MaxEmbeddingBytes", options.MaxEmbeddingBytes) })
+        Configuration.SparkControlOptionsValidator.Positive(errors, $"{prefix}:AudioQueueWait", options.AudioQueueWait);
+        if (options.AudioQueueLength is < 0 or > 10_000)
         {
-            if (value is < 1024 or > 1L << 30)
+            errors.Add($"{prefix}:AudioQueueLength must be between 0 and 10000, not {options.AudioQueueLength}");
+        }
+
+        // JSON bodies are read into memory (1 GiB at most); audio uploads go to disk (4 GiB at most).
+        foreach (var (key, value, most) in new[]
+        {
+            ("MaxChatBytes", options.MaxChatBytes, 1L << 30), ("MaxCompletionBytes", options.MaxCompletionBytes, 1L << 30), ("MaxEmbeddingBytes", options.MaxEmbeddingBytes, 1L << 30),
+            ("MaxSpeechBytes", options.MaxSpeechBytes, 1L << 30), ("MaxTranscriptionBytes", options.MaxTranscriptionBytes, 4L << 30), ("MaxTranslationBytes", options.MaxTranslationBytes, 4L << 30),
+        })
+        {
+            if (value < 1024 || value > most)
             {
-                errors.Add($"{prefix}:{key} must be between 1024 and 1073741824, not {value}");
+                errors.Add($"{prefix}:{key} must be between 1024 and {most}, not {value}");
             }
         }
 

@@ -157,7 +157,7 @@ public sealed class GatewayRoutes(HealthMonitor health, SwapOrchestrator swaps, 
             // for what it lists.
             foreach (var service in spark.Services.Where(s => s.Status is HealthStatus.Healthy or HealthStatus.Degraded && s.Endpoint is not null && !s.ServedModels.IsDefaultOrEmpty))
             {
-                if (justReady && service.IsModelServer)
+                if ((justReady && service.IsModelServer) || IsAudio(configuration, service))
                 {
                     continue;
                 }
@@ -170,6 +170,10 @@ public sealed class GatewayRoutes(HealthMonitor health, SwapOrchestrator swaps, 
 
         return targets;
     }
+
+    /// <summary>An audio service (one that names its models) is the audio routes' (<see cref="AudioRoutes"/>), not chat's.</summary>
+    private static bool IsAudio(FleetConfiguration configuration, ServiceHealth service) =>
+        configuration.ServicesOn(service.Spark).Any(s => s.Name == service.Name && s.Audio is not null);
 
     /// <summary>A served name wins over an alias; among equals, the first Spark in the fleet's order.</summary>
     private static Dictionary<string, GatewayTarget> ByName(List<GatewayTarget> targets)

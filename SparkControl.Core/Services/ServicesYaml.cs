@@ -64,6 +64,9 @@ public static class ServicesYaml
 
         var estimate = map.Double("memoryEstimateGiB");
         var links = ReadLinks(map);
+        var models = ReadModels(map);
+        var maxInFlight = map.Int("maxInFlight");
+        var measuredKnee = map.Int("measuredKnee");
         map.RejectUnknown();
         if (spark is null || name is null || kind is null)
         {
@@ -82,6 +85,9 @@ public static class ServicesYaml
             MemoryLimitBytes = memory,
             MemoryEstimateGiB = estimate,
             Links = [.. links],
+            Models = [.. models],
+            MaxInFlight = maxInFlight,
+            MeasuredKnee = measuredKnee,
         };
         foreach (var error in Validate(service))
         {
@@ -113,6 +119,24 @@ public static class ServicesYaml
         }
 
         return links;
+    }
+
+    /// <summary><c>models:</c> entries, each <c>name</c> with optional <c>aliases</c>.</summary>
+    private static List<ServiceModelName> ReadModels(YamlMap map)
+    {
+        var models = new List<ServiceModelName>();
+        foreach (var entry in map.Maps("models"))
+        {
+            var name = entry.String("name", required: true);
+            var aliases = entry.Strings("aliases");
+            entry.RejectUnknown();
+            if (name is not null)
+            {
+                models.Add(new ServiceModelName(name, [.. aliases]));
+            }
+        }
+
+        return models;
     }
 
     /// <summary>Every rule a service's settings must meet, as field errors: used by services.yaml, the API and the Settings form.</summary>
@@ -168,12 +192,48 @@ public static class ServicesYaml
             }
         }
 
+        AudioProblems(service, errors);
         if (service.Container is null && service.Port is null && service.Url is null)
         {
             errors.Add(new FieldError("container", "a service needs a container, a port or a url to be checked"));
         }
 
         return errors;
+    }
+
+    /// <summary>Model names (each a valid served name, none twice) and the in-flight cap with its ceiling.</summary>
+    private static void AudioProblems(ServiceDefinition service, List<FieldError> errors)
+    {
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var name in service.Models.SelectMany(m => m.Aliases.Prepend(m.Name)))
+        {
+            if (Validators.ServedName(name, "models") is { } problem)
+            {
+                errors.Add(new FieldError("models", problem));
+            }
+            else if (!seen.Add(name))
+            {
+                errors.Add(new FieldError("models", $"the model name '{name}' appears twice"));
+            }
+        }
+
+        if (service.MeasuredKnee is { } knee && knee is < 1 or > ServiceDefinition.HighestCap)
+        {
+            errors.Add(new FieldError("measuredKnee", $"measuredKnee must be between 1 and {ServiceDefinition.HighestCap}, not {knee}"));
+        }
+
+        var ceiling = Math.Max(ServiceDefinition.UnmeasuredCeiling, service.MeasuredKnee ?? 0);
+        if (service.MaxInFlight is { } cap && (cap < 1 || cap > ceiling))
+        {
+            errors.Add(new FieldError("maxInFlight", service.MeasuredKnee is null
+                ? $"maxInFlight must be between 1 and {ceiling}, not {cap}; run a concurrency sweep (Audio → Sweep) to measure a higher cap"
+                : $"maxInFlight must be between 1 and {ceiling} (the measured knee or {ServiceDefinition.UnmeasuredCeiling}), not {cap}"));
+        }
+
+        if ((service.MaxInFlight is not null || service.MeasuredKnee is not null) && service.Models.IsEmpty)
+        {
+            errors.Add(new FieldError("maxInFlight", "maxInFlight applies to services that answer to models at the gateway: add models first"));
+        }
     }
 
     /// <summary>An absolute http(s) address without spaces, control characters or credentials.</summary>
@@ -201,6 +261,9 @@ public static class ServicesYaml
             .Add("healthPath", s.HealthPath)
             .Add("memoryLimit", s.MemoryLimitBytes is { } bytes ? ByteSize.Format(bytes) : null)
             .Add("memoryEstimateGiB", s.MemoryEstimateGiB)
-            .Add("links", s.Links.Select(l => new YamlWriter().Add("title", l.Title).Add("url", l.Url)))))
+            .Add("links", s.Links.Select(l => new YamlWriter().Add("title", l.Title).Add("url", l.Url)))
+            .AddIf(!s.Models.IsEmpty, "models", s.Models.Select(m => new YamlWriter().Add("name", m.Name).Add("aliases", m.Aliases)))
+            .Add("maxInFlight", s.MaxInFlight)
+            .Add("measuredKnee", s.MeasuredKnee)))
         .ToYaml("Services on each Spark, probed by the health monitor. Edited from the Settings page.");
 }

@@ -46,6 +46,19 @@ public static class ServiceKindNames
     };
 }
 
+/// <summary>A model name an audio service answers to at the gateway, with the other names clients may use for it.</summary>
+public sealed record ServiceModelName(string Name, ValueArray<string> Aliases);
+
+/// <summary>What an audio service does for the gateway's <c>/v1/audio/*</c> routes.</summary>
+public enum AudioRole
+{
+    /// <summary>Speech to text: <c>/v1/audio/transcriptions</c> and <c>/v1/audio/translations</c>.</summary>
+    Transcription,
+
+    /// <summary>Text to speech: <c>/v1/audio/speech</c>.</summary>
+    Speech,
+}
+
 /// <summary>A link shown on a service's card and detail page.</summary>
 public sealed record ServiceLink(string Title, string Url);
 
@@ -75,6 +88,32 @@ public sealed record ServiceDefinition
     public double? MemoryEstimateGiB { get; init; }
 
     public ValueArray<ServiceLink> Links { get; init; } = [];
+
+    /// <summary>
+    /// The model names the service answers to at the gateway (audio services): a request naming one, or one of its
+    /// aliases, is sent here under <see cref="ServiceModelName.Name"/>.
+    /// </summary>
+    public ValueArray<ServiceModelName> Models { get; init; } = [];
+
+    /// <summary>Requests the gateway sends this worker at once; null means <see cref="DefaultMaxInFlight"/>.</summary>
+    public int? MaxInFlight { get; init; }
+
+    /// <summary>The knee a concurrency sweep measured for this worker: it lifts the hand-set ceiling of <see cref="MaxInFlight"/>.</summary>
+    public int? MeasuredKnee { get; init; }
+
+    /// <summary>The in-flight cap until an operator sets one: the earlier tool's reasoned value.</summary>
+    public const int DefaultMaxInFlight = 2;
+
+    /// <summary>The highest cap an operator may set by hand until a sweep has measured more.</summary>
+    public const int UnmeasuredCeiling = 3;
+
+    /// <summary>The most a sweep may lift the cap to.</summary>
+    public const int HighestCap = 64;
+
+    public int EffectiveMaxInFlight => MaxInFlight ?? DefaultMaxInFlight;
+
+    /// <summary>What the service does at the gateway's audio routes: speech for TTS, transcription for any other kind that names models.</summary>
+    public AudioRole? Audio => Models.IsEmpty ? null : Kind == ServiceKind.Tts ? AudioRole.Speech : AudioRole.Transcription;
 
     public string EffectiveHealthPath => HealthPath ?? Kind.DefaultHealthPath();
 

@@ -58,6 +58,9 @@ public sealed class YamlWriter
         return this;
     }
 
+    /// <summary>A list of mappings written only when <paramref name="condition"/> holds (an optional list stays out of the file).</summary>
+    public YamlWriter AddIf(bool condition, string key, IEnumerable<YamlWriter> items) => condition ? Add(key, items) : this;
+
     public YamlWriter Add(string key, IEnumerable<YamlWriter> items)
     {
         _node.Add(key, new YamlSequenceNode(items.Select(i => (YamlNode)i._node)));

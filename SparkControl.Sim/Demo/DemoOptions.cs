@@ -48,6 +48,12 @@ public sealed class DemoOptions
 
     /// <summary>The demo catalog model loaded at start; empty loads none.</summary>
     public string InitialModel { get; set; } = "qwen3-8b";
+
+    /// <summary>
+    /// Phrases the simulated ASR worker expects (a JSGF grammar of them makes pocketsphinx exact for known scripts);
+    /// empty: the generic English model, words approximate and timings real.
+    /// </summary>
+    public string[] AsrPhrases { get; set; } = [];
 }
 
 /// <summary>Validates <see cref="DemoOptions"/>, naming each bad key.</summary>

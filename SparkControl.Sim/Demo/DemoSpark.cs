@@ -66,6 +66,7 @@ public static class DemoSpark
                 // A GPU is busy with a model's requests: the capture plays from the moment the demo's model serves.
                 ReplayWhenServing = true,
                 ModelSizesGiB = sizes,
+                AsrTranscriber = new Audio.PocketsphinxTranscriber(options.AsrPhrases.Length > 0 ? options.AsrPhrases : null),
             },
             time);
 

@@ -44,6 +44,9 @@ public sealed record SimSparkSettings
     /// <summary>Size in GiB of the models the simulated Spark knows, by the argument vLLM is given (repo id or path).</summary>
     public ImmutableDictionary<string, double> ModelSizesGiB { get; init; } = ImmutableDictionary<string, double>.Empty;
 
+    /// <summary>What the simulated ASR worker decodes with; null: pocketsphinx with the generic model.</summary>
+    public Audio.ISimTranscriber? AsrTranscriber { get; init; }
+
     /// <summary>How fast a simulated <c>hf download</c> fills the cache.</summary>
     public double DownloadBytesPerSecond { get; init; } = 2L << 30;
 }
@@ -601,7 +604,7 @@ public sealed class SimulatedSparkHost : ISparkHost, IAsyncDisposable
                 process = server.RunAsync;
             }
         }
-        else if (SimServiceProfile.ForImage(spec.Image, _time) is { } profile
+        else if (SimServiceProfile.ForImage(spec.Image, _time, _settings.AsrTranscriber) is { } profile
             && spec.Labels.TryGetValue(ContainerLabels.Port, out var p) && int.TryParse(p, NumberStyles.Integer, CultureInfo.InvariantCulture, out var port))
         {
             var service = new SimServiceServer(profile, TimeSpan.FromSeconds(1), _time, container.Log.Append, new IPEndPoint(IPAddress.Loopback, MapPort(port)));

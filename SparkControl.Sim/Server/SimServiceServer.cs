@@ -2,34 +2,43 @@ using System.Net;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
+using SparkControl.Sim.Audio;
 
 namespace SparkControl.Sim.Server;
 
 /// <summary>What a simulated service looks like from outside: its startup log lines and the paths it answers.</summary>
 public sealed record SimServiceProfile(string Name, IReadOnlyList<string> StartupLog, IReadOnlyDictionary<string, Func<IResult>> Routes, string ReadyLine)
 {
-    /// <summary>Parakeet ASR: <c>/health</c> and <c>/v1/models</c>.</summary>
-    public static SimServiceProfile ParakeetAsr(TimeProvider time) => new(
+    /// <summary>Endpoints beyond the GET routes (the audio workers' POSTs).</summary>
+    public Action<IEndpointRouteBuilder>? Map { get; init; }
+
+    /// <summary>Parakeet ASR: <c>/health</c>, <c>/v1/models</c> and the OpenAI transcription endpoints, decoded by <paramref name="transcriber"/>.</summary>
+    public static SimServiceProfile ParakeetAsr(TimeProvider time, ISimTranscriber? transcriber = null) => new(
         "parakeet-asr",
         [$"[NeMo I {time.GetUtcNow():yyyy-MM-dd HH:mm:ss}] Loading nvidia/parakeet-tdt-0.6b-v2"],
         new Dictionary<string, Func<IResult>>
         {
             ["/health"] = () => Results.Json(new { status = "ok", model = "nvidia/parakeet-tdt-0.6b-v2" }),
-            ["/v1/models"] = () => Results.Json(new { @object = "list", data = new[] { new { id = "nvidia/parakeet-tdt-0.6b-v2", @object = "model", owned_by = "nvidia" } } }),
         },
-        "INFO:     Uvicorn running on http://0.0.0.0:{port} (Press CTRL+C to quit)");
+        "INFO:     Uvicorn running on http://0.0.0.0:{port} (Press CTRL+C to quit)")
+    {
+        Map = app => SimAudioEndpoints.MapAsr(app, transcriber ?? new PocketsphinxTranscriber(), "parakeet-tdt-0.6b-v2"),
+    };
 
-    /// <summary>A Kokoro-style TTS server: <c>/health</c> and its voices.</summary>
+    /// <summary>A Kokoro-style TTS server: <c>/health</c>, its voices and <c>/v1/audio/speech</c> spoken by espeak-ng.</summary>
     public static SimServiceProfile Tts(TimeProvider time) => new(
         "tts",
         ["INFO:     Loading Kokoro-82M (simulated)"],
         new Dictionary<string, Func<IResult>>
         {
             ["/health"] = () => Results.Json(new { status = "healthy" }),
-            ["/v1/audio/voices"] = () => Results.Json(new { voices = new[] { "af_heart", "am_michael" } }),
         },
-        "INFO:     Uvicorn running on http://0.0.0.0:{port} (Press CTRL+C to quit)");
+        "INFO:     Uvicorn running on http://0.0.0.0:{port} (Press CTRL+C to quit)")
+    {
+        Map = SimAudioEndpoints.MapTts,
+    };
 
     /// <summary>Qdrant: <c>/readyz</c>, <c>/healthz</c>, <c>/livez</c> and its root banner.</summary>
     public static SimServiceProfile Qdrant(TimeProvider time) => new(
@@ -57,9 +66,9 @@ public sealed record SimServiceProfile(string Name, IReadOnlyList<string> Startu
         "INFO:     Uvicorn running on http://0.0.0.0:{port} (Press CTRL+C to quit)");
 
     /// <summary>The profile for an image by its name, as the demo's images are named; null for anything else.</summary>
-    public static SimServiceProfile? ForImage(string image, TimeProvider time) => image.ToLowerInvariant() switch
+    public static SimServiceProfile? ForImage(string image, TimeProvider time, ISimTranscriber? transcriber = null) => image.ToLowerInvariant() switch
     {
-        var i when i.Contains("parakeet", StringComparison.Ordinal) || i.Contains("asr", StringComparison.Ordinal) => ParakeetAsr(time),
+        var i when i.Contains("parakeet", StringComparison.Ordinal) || i.Contains("asr", StringComparison.Ordinal) => ParakeetAsr(time, transcriber),
         var i when i.Contains("tts", StringComparison.Ordinal) || i.Contains("kokoro", StringComparison.Ordinal) => Tts(time),
         var i when i.Contains("qdrant", StringComparison.Ordinal) => Qdrant(time),
         var i when i.Contains("open-webui", StringComparison.Ordinal) => OpenWebUi(time),
@@ -69,7 +78,7 @@ public sealed record SimServiceProfile(string Name, IReadOnlyList<string> Startu
 
 /// <summary>
 /// A service's outside as the panel sees it: it starts after a load time, then answers its health paths (and little
-/// else) on loopback until stopped. The audio endpoints arrive with the audio issues.
+/// else; the audio workers their OpenAI audio endpoints) on loopback until stopped.
 /// </summary>
 public sealed class SimServiceServer(SimServiceProfile profile, TimeSpan loadTime, TimeProvider time, Action<string> log, IPEndPoint bind)
 {
@@ -94,6 +103,8 @@ public sealed class SimServiceServer(SimServiceProfile profile, TimeSpan loadTim
             {
                 app.MapGet(path, answer);
             }
+
+            profile.Map?.Invoke(app);
 
             await app.StartAsync(stop).ConfigureAwait(false);
             log(profile.ReadyLine.Replace("{port}", bind.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal));

@@ -90,4 +90,45 @@ public sealed class SparksAndServicesYamlTests
     [InlineData(1536L << 20, "1536m")]
     [InlineData(1000L, "1000")]
     public void ByteSize_Format_IsExactAndShort(long bytes, string text) => Assert.Equal(text, ByteSize.Format(bytes));
+
+    [Fact]
+    public void AudioService_ModelsAndCap_RoundTrip()
+    {
+        ServiceDefinition[] services =
+        [
+            new()
+            {
+                Spark = "spark-1", Name = "asr", Kind = ServiceKind.ParakeetAsr, Port = 9000,
+                Models = [new ServiceModelName("parakeet-tdt-0.6b-v2", ["whisper-1"])], MaxInFlight = 5, MeasuredKnee = 5,
+            },
+            new() { Spark = "spark-1", Name = "tts", Kind = ServiceKind.Tts, Port = 8880, Models = [new ServiceModelName("kokoro", [])] },
+        ];
+
+        var (read, problems) = ServicesYaml.Read(ServicesYaml.Write(services), "services.yaml");
+
+        Assert.Empty(problems);
+        Assert.Equal(services, read);
+        Assert.Equal(AudioRole.Transcription, read[0].Audio);
+        Assert.Equal(AudioRole.Speech, read[1].Audio);
+        Assert.Equal(ServiceDefinition.DefaultMaxInFlight, read[1].EffectiveMaxInFlight);
+    }
+
+    [Theory]
+    [InlineData("models:\n      - name: \"whisper-1\\n\"", "models 'whisper-1")]
+    [InlineData("models:\n      - name: a\n        aliases: [a]", "appears twice")]
+    [InlineData("models:\n      - name: a\n    maxInFlight: 4", "run a concurrency sweep")]
+    [InlineData("models:\n      - name: a\n    maxInFlight: 0", "maxInFlight must be between 1 and 3")]
+    [InlineData("models:\n      - name: a\n    maxInFlight: 9\n    measuredKnee: 6", "between 1 and 6")]
+    [InlineData("models:\n      - name: a\n    measuredKnee: 65", "measuredKnee must be between 1 and 64")]
+    [InlineData("maxInFlight: 2", "add models first")]
+    [InlineData("models:\n      - aliases: [x]", "name")]
+    public void AudioService_BadModelsOrCap_AreProblemsThatSayWhy(string yaml, string said)
+    {
+        var text = "services:\n  - spark: s\n    name: asr\n    kind: parakeet-asr\n    port: 9000\n    " + yaml + "\n";
+
+        var (read, problems) = ServicesYaml.Read(text, "services.yaml");
+
+        Assert.Empty(read);
+        Assert.Contains(problems, p => p.Message.Contains(said, StringComparison.Ordinal));
+    }
 }

@@ -6,7 +6,7 @@ using SparkControl.Web.Security;
 
 namespace SparkControl.Web.Gateway;
 
-/// <summary>The OpenAI-compatible endpoint at <c>/v1</c>: chat, completions, embeddings, models.</summary>
+/// <summary>The OpenAI-compatible endpoint at <c>/v1</c>: chat, completions, embeddings, audio, models.</summary>
 public static class GatewayEndpoints
 {
     public const string RateLimitPolicy = "gateway";
@@ -18,6 +18,9 @@ public static class GatewayEndpoints
         services.AddSingleton(sp => new GatewayGate(sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<Core.Diagnostics.SparkControlMetrics>()));
         services.AddSingleton<Core.Swaps.IDrainGate>(sp => sp.GetRequiredService<GatewayGate>());
         services.AddSingleton<GatewayForwarder>();
+        services.AddSingleton<AudioRoutes>();
+        services.AddSingleton(sp => new AudioCapacity(sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<Core.Diagnostics.SparkControlMetrics>()));
+        services.AddSingleton<AudioForwarder>();
         services.AddRateLimiter(limiter =>
         {
             // Per client address: one busy script cannot take every slot of a shared Spark.
@@ -44,15 +47,19 @@ public static class GatewayEndpoints
         v1.MapPost("/chat/completions", (HttpContext context, GatewayForwarder forwarder) => forwarder.ForwardAsync(context, GatewayRoute.Chat));
         v1.MapPost("/completions", (HttpContext context, GatewayForwarder forwarder) => forwarder.ForwardAsync(context, GatewayRoute.Completions));
         v1.MapPost("/embeddings", (HttpContext context, GatewayForwarder forwarder) => forwarder.ForwardAsync(context, GatewayRoute.Embeddings));
+        v1.MapPost("/audio/transcriptions", (HttpContext context, AudioForwarder audio) => audio.TranscribeAsync(context, translation: false));
+        v1.MapPost("/audio/translations", (HttpContext context, AudioForwarder audio) => audio.TranscribeAsync(context, translation: true));
+        v1.MapPost("/audio/speech", (HttpContext context, AudioForwarder audio) => audio.SpeechAsync(context));
         v1.MapGet("/models", Models);
         return endpoints;
     }
 
-    /// <summary>Every name the gateway answers to now, as OpenAI's list of models.</summary>
-    public static IResult Models(GatewayRoutes routes)
+    /// <summary>Every name the gateway answers to now, chat and audio, as OpenAI's list of models.</summary>
+    public static IResult Models(GatewayRoutes routes, AudioRoutes audio)
     {
         var data = routes.Targets()
             .SelectMany(t => t.Names.Select(name => new { id = name, @object = "model", created = 0, owned_by = "spark-control", root = t.ModelId ?? name, spark = t.Spark }))
+            .Concat(audio.Served().Select(a => new { id = a.Name, @object = "model", created = 0, owned_by = "spark-control", root = a.Upstream, spark = a.Worker.Spark }))
             .DistinctBy(m => m.id)
             .OrderBy(m => m.id, StringComparer.Ordinal)
             .ToArray();

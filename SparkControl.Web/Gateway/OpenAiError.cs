@@ -44,10 +44,7 @@ public sealed class OpenAiErrorTransformer(Uri upstream) : HttpTransformer
         }
 
         var status = (int)proxyResponse.StatusCode;
-        var parsed = IsJson(proxyResponse.Content.Headers.ContentType) ? await ReadErrorAsync(proxyResponse.Content, cancellationToken) : null;
-        var error = status >= 500
-            ? new OpenAiError(status, $"The model server failed the request (HTTP {status}); the operator can see why in its log in Spark Control.", parsed?.Type ?? "server_error", parsed?.Code ?? "upstream_error")
-            : new OpenAiError(status, Scrub(parsed?.Message) ?? $"The model server refused the request (HTTP {status}).", parsed?.Type ?? "invalid_request_error", parsed?.Code ?? "upstream_error") { Param = parsed?.Param };
+        var error = await ErrorOfAsync(proxyResponse, cancellationToken);
 
         // The upstream's status and headers were copied already (the status by the forwarder itself, so again here);
         // the body, its length and encoding are replaced.
@@ -57,6 +54,16 @@ public sealed class OpenAiErrorTransformer(Uri upstream) : HttpTransformer
         httpContext.Response.Headers.ContentType = "application/json";
         await httpContext.Response.WriteAsJsonAsync(error.Body(), cancellationToken);
         return false;
+    }
+
+    /// <summary>The error a client sees for an upstream's error answer (also the audio routes', which send without YARP).</summary>
+    public async Task<OpenAiError> ErrorOfAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    {
+        var status = (int)response.StatusCode;
+        var parsed = IsJson(response.Content.Headers.ContentType) ? await ReadErrorAsync(response.Content, cancellationToken) : null;
+        return status >= 500
+            ? new OpenAiError(status, $"The model server failed the request (HTTP {status}); the operator can see why in its log in Spark Control.", parsed?.Type ?? "server_error", parsed?.Code ?? "upstream_error")
+            : new OpenAiError(status, Scrub(parsed?.Message) ?? $"The model server refused the request (HTTP {status}).", parsed?.Type ?? "invalid_request_error", parsed?.Code ?? "upstream_error") { Param = parsed?.Param };
     }
 
     private sealed record UpstreamError(string? Message, string? Type, string? Code, string? Param);

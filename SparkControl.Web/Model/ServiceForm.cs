@@ -18,6 +18,14 @@ public sealed class ServiceForm
     public string? LinkTitle { get; set; }
     public string? LinkUrl { get; set; }
 
+    /// <summary>Audio model names: models separated by ';', each its name then its aliases, separated by ','.</summary>
+    public string? ModelNames { get; set; }
+
+    public int? MaxInFlight { get; set; }
+
+    /// <summary>Not edited in the form, carried so that saving keeps what a sweep measured.</summary>
+    public int? MeasuredKnee { get; set; }
+
     public static ServiceForm From(ServiceDefinition service) => new()
     {
         Spark = service.Spark,
@@ -31,11 +39,23 @@ public sealed class ServiceForm
         MemoryEstimateGiB = service.MemoryEstimateGiB,
         LinkTitle = service.Links.FirstOrDefault()?.Title,
         LinkUrl = service.Links.FirstOrDefault()?.Url,
+        ModelNames = string.Join("; ", service.Models.Select(m => string.Join(", ", m.Aliases.Prepend(m.Name)))),
+        MaxInFlight = service.MaxInFlight,
+        MeasuredKnee = service.MeasuredKnee,
     };
 
     public ServiceInput.ServiceBody ToBody() => new(
         Spark, Name.Trim(), Kind, Blank(Container), Port, Blank(Url), Blank(HealthPath), Blank(MemoryLimit), MemoryEstimateGiB,
-        string.IsNullOrWhiteSpace(LinkUrl) ? [] : [new ServiceInput.LinkBody(string.IsNullOrWhiteSpace(LinkTitle) ? "Open" : LinkTitle.Trim(), LinkUrl.Trim())]);
+        string.IsNullOrWhiteSpace(LinkUrl) ? [] : [new ServiceInput.LinkBody(string.IsNullOrWhiteSpace(LinkTitle) ? "Open" : LinkTitle.Trim(), LinkUrl.Trim())])
+    {
+        Models = ParseModelNames(ModelNames),
+        MaxInFlight = MaxInFlight,
+        MeasuredKnee = MeasuredKnee,
+    };
+
+    /// <summary>"name, alias; other" as model names; the validators see every part as typed (an empty part is an error there).</summary>
+    public static ServiceInput.ModelNameBody[] ParseModelNames(string? text) => string.IsNullOrWhiteSpace(text) ? [] :
+        [.. text.Split(';').Where(m => !string.IsNullOrWhiteSpace(m)).Select(m => m.Split(',').Select(p => p.Trim()).ToArray()).Select(parts => new ServiceInput.ModelNameBody(parts[0], parts[1..]))];
 
     private static string? Blank(string? value) => string.IsNullOrWhiteSpace(value) ? null : value.Trim();
 }

@@ -11,7 +11,19 @@ public static class ServiceInput
 {
     public sealed record LinkBody(string? Title, string? Url);
 
-    public sealed record ServiceBody(string? Spark, string? Name, string? Kind, string? Container, int? Port, string? Url, string? HealthPath, string? MemoryLimit, double? MemoryEstimateGiB, LinkBody[]? Links);
+    /// <summary>A model name an audio service answers to at the gateway, with its aliases.</summary>
+    public sealed record ModelNameBody(string? Name, string[]? Aliases);
+
+    public sealed record ServiceBody(string? Spark, string? Name, string? Kind, string? Container, int? Port, string? Url, string? HealthPath, string? MemoryLimit, double? MemoryEstimateGiB, LinkBody[]? Links)
+    {
+        public ModelNameBody[]? Models { get; init; }
+
+        /// <summary>Requests the gateway sends the worker at once (default 2; at most 3 until a sweep measured more).</summary>
+        public int? MaxInFlight { get; init; }
+
+        /// <summary>The knee a concurrency sweep measured (written by the sweep; kept by edits).</summary>
+        public int? MeasuredKnee { get; init; }
+    }
 
     public sealed record ServiceView(string Spark, string Name, string Kind, string Status, string Reason, DateTimeOffset Since, DateTimeOffset CheckedAt, string? Container, string? ContainerStatus, string? Endpoint, string[] ServedModels, bool IsModelServer);
 
@@ -62,6 +74,9 @@ public static class ServiceInput
             MemoryLimitBytes = memory,
             MemoryEstimateGiB = body.MemoryEstimateGiB,
             Links = [.. (body.Links ?? []).Select(l => new ServiceLink(l.Title ?? string.Empty, l.Url ?? string.Empty))],
+            Models = [.. (body.Models ?? []).Select(m => new ServiceModelName(m.Name ?? string.Empty, [.. m.Aliases ?? []]))],
+            MaxInFlight = body.MaxInFlight,
+            MeasuredKnee = body.MeasuredKnee,
         };
         var invalid = ServicesYaml.Validate(service);
         return invalid.Count > 0 ? throw new ValidationFailedException(invalid) : service;
@@ -70,7 +85,12 @@ public static class ServiceInput
     public static ServiceBody FromDefinition(ServiceDefinition service) => new(
         service.Spark, service.Name, service.Kind.ToYaml(), service.Container, service.Port, service.Url, service.HealthPath,
         service.MemoryLimitBytes is { } bytes ? ByteSize.Format(bytes) : null, service.MemoryEstimateGiB,
-        [.. service.Links.Select(l => new LinkBody(l.Title, l.Url))]);
+        [.. service.Links.Select(l => new LinkBody(l.Title, l.Url))])
+    {
+        Models = service.Models.IsEmpty ? null : [.. service.Models.Select(m => new ModelNameBody(m.Name, [.. m.Aliases]))],
+        MaxInFlight = service.MaxInFlight,
+        MeasuredKnee = service.MeasuredKnee,
+    };
 
     public static ServiceView View(ServiceHealth health) => new(
         health.Spark, health.Name, health.Kind.ToYaml(), health.Status.ToString(), health.Reason, health.Since, health.CheckedAt,

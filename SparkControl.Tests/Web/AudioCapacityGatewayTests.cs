@@ -1,0 +1,263 @@
+using System.Globalization;
+using System.Net;
+using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using SparkControl.Core.Gateway;
+using SparkControl.Sim.Audio;
+using SparkControl.Sim.Server;
+using SparkControl.Tests.Infrastructure;
+
+namespace SparkControl.Tests.Web;
+
+/// <summary>
+/// Per-worker caps, the queue in front of them, and several workers sharing the load: workers of the test's own
+/// (gated, or of known capacity) on loopback, added to the demo Spark in services.yaml, requests through the gateway.
+/// </summary>
+public sealed class AudioCapacityGatewayTests
+{
+    private static readonly byte[] Wav = MakeWav(0.2);
+
+    /// <summary>A simulated ASR worker of the test's own on a loopback port: stopped gracefully (requests in flight finish).</summary>
+    private sealed class Worker : IAsyncDisposable
+    {
+        private readonly CancellationTokenSource _stop = new();
+        private readonly Task<int> _running;
+
+        public Worker(ISimTranscriber transcriber)
+        {
+            Transcriber = transcriber;
+            Port = Tools.FreePort();
+            var server = new SimServiceServer(SimServiceProfile.ParakeetAsr(TimeProvider.System, transcriber), TimeSpan.Zero, TimeProvider.System, _ => { }, new IPEndPoint(IPAddress.Loopback, Port));
+            _running = server.RunAsync(_stop.Token);
+        }
+
+        public ISimTranscriber Transcriber { get; }
+
+        public int Port { get; }
+
+        public async Task StopAsync()
+        {
+            await _stop.CancelAsync();
+            await _running;
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            if (!_stop.IsCancellationRequested)
+            {
+                await StopAsync();
+            }
+
+            _stop.Dispose();
+        }
+    }
+
+    private static string ServicesYaml(params (string Name, int Port, int Cap)[] workers) =>
+        "services:\n" + string.Concat(workers.Select(w => string.Create(CultureInfo.InvariantCulture,
+            $"  - spark: demo\n    name: {w.Name}\n    kind: parakeet-asr\n    url: http://127.0.0.1:{w.Port}/\n    healthPath: /health\n    models:\n      - name: test-asr\n    maxInFlight: {w.Cap}\n")));
+
+    private static async Task<SparkControlApp> StartAsync(string servicesYaml, TempDirectory data, Dictionary<string, string?>? settings = null, LogCollector? logs = null)
+    {
+        await File.WriteAllTextAsync(Path.Combine(data.Path, "services.yaml"), servicesYaml);
+        var all = new Dictionary<string, string?> { ["Demo:InitialModel"] = string.Empty, ["Gateway:AudioQueueLength"] = "4" };
+        foreach (var (key, value) in settings ?? [])
+        {
+            all[key] = value;
+        }
+
+        var app = await SparkControlApp.StartAsync(all, data.Path, logs is null ? null : s => s.AddSingleton<ILoggerProvider>(logs));
+        using var client = app.CreateClient();
+        var names = servicesYaml.Split('\n').Where(l => l.StartsWith("    name: ", StringComparison.Ordinal)).Select(l => l[10..]).ToArray();
+        await Wait.UntilAsync(
+            () => names.All(n => app.Get<AudioRoutes>().Workers().Any(w => w.Service == n && w.Healthy)),
+            "health sees every test worker Healthy", TimeSpan.FromSeconds(60));
+        return app;
+    }
+
+    private static Task<HttpResponseMessage> TranscribeAsync(HttpClient client, string prompt) =>
+        client.PostAsync("/v1/audio/transcriptions", AudioGatewayTests.Form(("model", "test-asr"), ("prompt", prompt)).WithFile(Wav, "a.wav", "audio/wav"));
+
+    /// <summary>The worker's figures (all zero before its first request).</summary>
+    private static AudioWorkerLoad Load(SparkControlApp app, string service) =>
+        app.Get<AudioCapacity>().Now().ByWorker.GetValueOrDefault($"demo/{service}") ?? new AudioWorkerLoad("demo", service, 0, 0, 0, 0, 0, 0, null);
+
+    [Fact]
+    public async Task CapTwoQueueFour_TheSeventhGets503WithRetryAfter_NoneIsLost_FirstComeFirstServed()
+    {
+        using var data = new TempDirectory("sc-data");
+        var gate = new GatedTranscriber();
+        await using var worker = new Worker(gate);
+        await using var app = await StartAsync(ServicesYaml(("gated", worker.Port, 2)), data);
+        using var client = app.CreateClient();
+
+        // One at a time into the gateway, each seen in place before the next, so that arrival order is known.
+        var sent = new List<Task<HttpResponseMessage>>();
+        for (var i = 1; i <= 6; i++)
+        {
+            sent.Add(TranscribeAsync(client, $"r{i}"));
+            var expected = i;
+            await Wait.UntilAsync(() => gate.Arrived.Count + Load(app, "gated").Queued == expected, $"request {i} is at the worker or in the queue");
+        }
+
+        using var seventh = await TranscribeAsync(client, "r7");
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, seventh.StatusCode);
+        Assert.True(seventh.Headers.RetryAfter?.Delta >= TimeSpan.FromSeconds(1), $"Retry-After {seventh.Headers.RetryAfter}");
+        Assert.Equal("overloaded", (await AudioGatewayTests.ErrorAsync(seventh)).Code);
+        Assert.Equal(2, gate.Arrived.Count);
+        Assert.Equal(4, Load(app, "gated").Queued);
+        Assert.Equal(1, Load(app, "gated").Rejected);
+
+        // One slot at a time: each request that finishes lets exactly the queue's head through.
+        for (var opened = 1; opened <= 4; opened++)
+        {
+            gate.Open();
+            var expected = opened + 2;
+            await Wait.UntilAsync(() => gate.Arrived.Count == expected, $"the queue's head reaches the worker after {opened} finished");
+        }
+
+        gate.Open(2);
+        var answers = await Task.WhenAll(sent);
+        var texts = await Task.WhenAll(answers.Select(async a => (a.StatusCode, JsonDocument.Parse(await a.Content.ReadAsStringAsync()).RootElement.GetProperty("text").GetString())));
+
+        Assert.Equal([.. Enumerable.Range(1, 6).Select(i => (HttpStatusCode.OK, (string?)$"r{i}"))], texts);
+        Assert.Equal([.. Enumerable.Range(1, 6).Select(i => $"r{i}")], gate.Arrived);
+        var metrics = await client.GetStringAsync("/metrics");
+        Assert.Contains("sparkcontrol_audio_rejected", metrics, StringComparison.Ordinal);
+        Assert.Contains("service=\"gated\"", metrics, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task TwoWorkers_ShareEightConcurrentRequests_WithinOneOfEvenly()
+    {
+        using var data = new TempDirectory("sc-data");
+        await using var first = new Worker(new SlotTranscriber(2, TimeSpan.FromMilliseconds(300)));
+        await using var second = new Worker(new SlotTranscriber(2, TimeSpan.FromMilliseconds(300)));
+        await using var app = await StartAsync(ServicesYaml(("asr-a", first.Port, 2), ("asr-b", second.Port, 2)), data);
+        using var client = app.CreateClient();
+
+        var answers = await Task.WhenAll(Enumerable.Range(1, 8).Select(i => TranscribeAsync(client, $"r{i}")));
+
+        Assert.All(answers, a => Assert.Equal(HttpStatusCode.OK, a.StatusCode));
+        var (a, b) = (Load(app, "asr-a").Served, Load(app, "asr-b").Served);
+        Assert.Equal(8, a + b);
+        Assert.True(Math.Abs(a - b) <= 1, $"asr-a served {a}, asr-b {b}");
+    }
+
+    [Fact]
+    public async Task AWorkerTakenDownMidRun_GetsNoNewRequests_AndTheRunCompletes()
+    {
+        using var data = new TempDirectory("sc-data");
+        var down = new CountingTranscriber(new SlotTranscriber(2, TimeSpan.FromMilliseconds(200)));
+        var stays = new CountingTranscriber(new SlotTranscriber(2, TimeSpan.FromMilliseconds(200)));
+        await using var first = new Worker(down);
+        await using var second = new Worker(stays);
+        var logs = new LogCollector();
+        await using var app = await StartAsync(ServicesYaml(("asr-a", first.Port, 2), ("asr-b", second.Port, 2)), data,
+            new() { ["Gateway:AudioQueueLength"] = "16" }, logs);
+        using var client = app.CreateClient();
+
+        var run = Enumerable.Range(1, 24).Select(i => TranscribeAsync(client, $"r{i}")).ToList();
+        await Wait.UntilAsync(() => down.Finished >= 2, "the first worker has answered some of the run");
+        await first.StopAsync();
+        var servedBeforeDown = down.Started;
+        var answers = await Task.WhenAll(run);
+
+        Assert.True(answers.All(a => a.StatusCode == HttpStatusCode.OK),
+            $"{string.Join(", ", answers.Select(a => (int)a.StatusCode))}; {string.Join(" | ", logs.Messages.Where(m => m.Contains("audio worker", StringComparison.Ordinal)))}");
+        Assert.Equal(servedBeforeDown, down.Started);
+        Assert.Equal(24, down.Finished + stays.Finished);
+    }
+
+    [Fact]
+    public async Task AnUploadOverTheCap_Gets413_BeforeTheWorkerSeesAByte_AndNothingStaysOnDisk()
+    {
+        using var data = new TempDirectory("sc-data");
+        var gate = new GatedTranscriber();
+        gate.Open(100);
+        await using var worker = new Worker(gate);
+        await using var app = await StartAsync(ServicesYaml(("gated", worker.Port, 2)), data, new() { ["Gateway:MaxTranscriptionBytes"] = "65536" });
+        using var client = app.CreateClient();
+        var big = MakeWav(3);
+
+        using var declared = await client.PostAsync("/v1/audio/transcriptions", AudioGatewayTests.Form(("model", "test-asr")).WithFile(big, "big.wav", "audio/wav"));
+        var chunkedForm = AudioGatewayTests.Form(("model", "test-asr")).WithFile(big, "big.wav", "audio/wav");
+        using var chunkedRequest = new HttpRequestMessage(HttpMethod.Post, "/v1/audio/transcriptions") { Content = new ChunkedContent(chunkedForm) };
+        using var chunked = await client.SendAsync(chunkedRequest);
+        using var small = await TranscribeAsync(client, "fits");
+
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, declared.StatusCode);
+        Assert.Equal("request_too_large", (await AudioGatewayTests.ErrorAsync(declared)).Code);
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, chunked.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, small.StatusCode);
+        Assert.Equal(["fits"], gate.Arrived);
+        Assert.Empty(Directory.EnumerateFiles(app.Get<SparkControl.Web.Gateway.AudioForwarder>().SpoolDirectory));
+    }
+
+    /// <summary>A form sent without Content-Length (chunked), as a client streaming a recording sends it.</summary>
+    private sealed class ChunkedContent : HttpContent
+    {
+        private readonly HttpContent _inner;
+
+        public ChunkedContent(HttpContent inner)
+        {
+            _inner = inner;
+            Headers.ContentType = inner.Headers.ContentType;
+        }
+
+        protected override Task SerializeToStreamAsync(Stream stream, TransportContext? context) => _inner.CopyToAsync(stream, context);
+
+        protected override bool TryComputeLength(out long length)
+        {
+            length = 0;
+            return false;
+        }
+
+        protected override void Dispose(bool disposing)
+        {
+            _inner.Dispose();
+            base.Dispose(disposing);
+        }
+    }
+
+    /// <summary>Counts the requests that reach a worker and those it finished.</summary>
+    private sealed class CountingTranscriber(ISimTranscriber inner) : ISimTranscriber
+    {
+        private int _started;
+        private int _finished;
+
+        public int Started => Volatile.Read(ref _started);
+
+        public int Finished => Volatile.Read(ref _finished);
+
+        public async Task<SimTranscript> TranscribeAsync(string audioPath, string? prompt, CancellationToken cancellationToken)
+        {
+            Interlocked.Increment(ref _started);
+            var result = await inner.TranscribeAsync(audioPath, prompt, cancellationToken);
+            Interlocked.Increment(ref _finished);
+            return result;
+        }
+    }
+
+    /// <summary>A 16 kHz mono WAV of silence, <paramref name="seconds"/> long.</summary>
+    internal static byte[] MakeWav(double seconds)
+    {
+        var samples = (int)(16_000 * seconds);
+        using var stream = new MemoryStream();
+        using var writer = new BinaryWriter(stream);
+        writer.Write("RIFF"u8);
+        writer.Write(36 + (samples * 2));
+        writer.Write("WAVEfmt "u8);
+        writer.Write(16);
+        writer.Write((short)1);
+        writer.Write((short)1);
+        writer.Write(16_000);
+        writer.Write(32_000);
+        writer.Write((short)2);
+        writer.Write((short)16);
+        writer.Write("data"u8);
+        writer.Write(samples * 2);
+        writer.Write(new byte[samples * 2]);
+        return stream.ToArray();
+    }
+}
