@@ -1,5 +1,11 @@
 using SparkControl.Web.Hosting;
 
+if (args is ["sweep", .. var sweepArgs])
+{
+    // The concurrency sweep from a terminal: no web host, no data directory.
+    return await SweepCommand.RunAsync(sweepArgs, Console.Out, Console.Error, CancellationToken.None);
+}
+
 var builder = WebApplication.CreateBuilder(args);
 if (StartupValidation.Describe(builder.Configuration) is { } problem)
 {

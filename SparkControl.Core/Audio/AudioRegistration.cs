@@ -5,5 +5,8 @@ namespace SparkControl.Core.Audio;
 
 public static class AudioRegistration
 {
-    public static IServiceCollection AddAudio(this IServiceCollection services) => services.AddSingleton<EchoQueue>();
+    public static IServiceCollection AddAudio(this IServiceCollection services) => services
+        .AddSingleton<EchoQueue>()
+        .AddSingleton<Sweep.SweepStore>()
+        .AddSingleton<Sweep.AudioSweeps>();
 }

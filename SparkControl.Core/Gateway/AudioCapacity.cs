@@ -154,6 +154,12 @@ public sealed class AudioCapacity : IDisposable
             _changed = true;
         }
 
+        return await WaitAsync(waiter, maxWait, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>A queued request's wait for its slot, until the wait runs out or the client leaves.</summary>
+    private async Task<AudioSlot> WaitAsync(Waiter waiter, TimeSpan maxWait, CancellationToken cancellationToken)
+    {
         using var deadline = new CancellationTokenSource(maxWait, _time);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(deadline.Token, cancellationToken);
         try
@@ -179,7 +185,7 @@ public sealed class AudioCapacity : IDisposable
             cancellationToken.ThrowIfCancellationRequested();
             lock (_gate)
             {
-                var usable = Usable(candidates);
+                var usable = Usable(waiter.Candidates);
                 throw new AudioCapacityException($"no worker for this model had a free slot within {maxWait.TotalSeconds:0.#} s (Gateway:AudioQueueWait)",
                     RetryAfter(usable, _queue.Count(w => w.Pool == waiter.Pool)));
             }

@@ -51,6 +51,19 @@ public static class AudioFormat
         return null;
     }
 
+    /// <summary>
+    /// Why <paramref name="content"/> (a file's first bytes, or all of it) is not audio, as one sentence naming
+    /// <paramref name="fileName"/> and what to send instead; null when it is audio. The gateway, the sweep's API, page
+    /// and command say the same.
+    /// </summary>
+    public static string? NotAudio(ReadOnlySpan<byte> content, string fileName)
+    {
+        var head = content[..Math.Min(content.Length, HeaderBytes)];
+        return Sniff(head) is null
+            ? $"The file '{Validation.Validators.Printable(fileName)}' is not audio: {Describe(head)}. Send WAV, FLAC, Ogg, MP3, WebM or MP4/M4A audio."
+            : null;
+    }
+
     /// <summary>What the bytes look like instead, for the error message: text, an image, an archive, or unknown.</summary>
     public static string Describe(ReadOnlySpan<byte> head)
     {

@@ -89,6 +89,13 @@ public static class ServicesYaml
             MaxInFlight = maxInFlight,
             MeasuredKnee = measuredKnee,
         };
+        ReportProblems(map, service);
+        return service;
+    }
+
+    /// <summary>The validators the form and API use, each problem placed at the YAML key it is about.</summary>
+    private static void ReportProblems(YamlMap map, ServiceDefinition service)
+    {
         foreach (var error in Validate(service))
         {
             if (map.Has(error.Field))
@@ -100,8 +107,6 @@ public static class ServicesYaml
                 map.Problem(error.Message);
             }
         }
-
-        return service;
     }
 
     private static List<ServiceLink> ReadLinks(YamlMap map)

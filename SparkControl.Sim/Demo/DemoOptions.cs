@@ -54,6 +54,14 @@ public sealed class DemoOptions
     /// empty: the generic English model, words approximate and timings real.
     /// </summary>
     public string[] AsrPhrases { get; set; } = [];
+
+    /// <summary>
+    /// A simulated ASR worker of known capacity instead of pocketsphinx: this many requests decoded at once, each taking
+    /// <see cref="AsrServiceTime"/> (a concurrency sweep of it finds exactly this knee); null: pocketsphinx.
+    /// </summary>
+    public int? AsrSlots { get; set; }
+
+    public TimeSpan AsrServiceTime { get; set; } = TimeSpan.FromSeconds(1);
 }
 
 /// <summary>Validates <see cref="DemoOptions"/>, naming each bad key.</summary>
@@ -85,6 +93,16 @@ public sealed class DemoOptionsValidator : IValidateOptions<DemoOptions>
         if (options.GpuSampleInterval <= TimeSpan.Zero)
         {
             errors.Add("Demo:GpuSampleInterval must be a positive duration like 00:00:01");
+        }
+
+        if (options.AsrSlots is < 1 or > 64)
+        {
+            errors.Add($"Demo:AsrSlots must be between 1 and 64, not {options.AsrSlots}");
+        }
+
+        if (options.AsrServiceTime <= TimeSpan.Zero || options.AsrServiceTime > TimeSpan.FromMinutes(10))
+        {
+            errors.Add("Demo:AsrServiceTime must be a positive duration up to 00:10:00, like 00:00:01");
         }
 
         if (!string.IsNullOrEmpty(options.GpuReplay) && !File.Exists(options.GpuReplay))

@@ -66,7 +66,9 @@ public static class DemoSpark
                 // A GPU is busy with a model's requests: the capture plays from the moment the demo's model serves.
                 ReplayWhenServing = true,
                 ModelSizesGiB = sizes,
-                AsrTranscriber = new Audio.PocketsphinxTranscriber(options.AsrPhrases.Length > 0 ? options.AsrPhrases : null),
+                AsrTranscriber = options.AsrSlots is { } slots
+                    ? new Audio.SlotTranscriber(slots, options.AsrServiceTime, time)
+                    : new Audio.PocketsphinxTranscriber(options.AsrPhrases.Length > 0 ? options.AsrPhrases : null),
             },
             time);
 

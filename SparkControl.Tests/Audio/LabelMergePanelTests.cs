@@ -122,12 +122,44 @@ public sealed class LabelMergePanelTests : UiTestContext
     [Fact]
     public void AudioPage_Rendered_OneTabPerToolLabelMergeFirst()
     {
-        Services.AddSingleton(Options.Create(new SparkControl.Core.Audio.Echo.EchoOptions())).AddSingleton(new SparkControl.Core.Audio.Echo.EchoQueue(TimeProvider.System));
+        using var data = new TempDirectory("sc-data");
+        using var sweeps = TestSweeps.Create(data.Path, TimeProvider.System);
+        Services.AddSingleton(Options.Create(new SparkControl.Core.Audio.Echo.EchoOptions())).AddSingleton(new SparkControl.Core.Audio.Echo.EchoQueue(TimeProvider.System)).AddSingleton(sweeps);
 
         var page = Render<SparkControl.Web.Components.Pages.Audio>();
 
-        Assert.Equal(["Label merge", "Echo cancellation"], page.FindAll(".mud-tab").Select(t => t.TextContent.Trim()));
+        Assert.Equal(["Label merge", "Echo cancellation", "Concurrency sweep"], page.FindAll(".mud-tab").Select(t => t.TextContent.Trim()));
         Assert.NotNull(page.FindComponent<LabelMergePanel>());
         Assert.NotNull(page.FindComponent<EchoCancelPanel>()); // kept alive behind its tab
+        Assert.NotNull(page.FindComponent<SweepPanel>());
+        Assert.Contains("mud-tab-active", page.FindAll(".mud-tab")[0].ClassName, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void AudioPage_ToolInTheLink_OpensThatTab()
+    {
+        using var data = new TempDirectory("sc-data");
+        using var sweeps = TestSweeps.Create(data.Path, TimeProvider.System);
+        Services.AddSingleton(Options.Create(new SparkControl.Core.Audio.Echo.EchoOptions())).AddSingleton(new SparkControl.Core.Audio.Echo.EchoQueue(TimeProvider.System)).AddSingleton(sweeps);
+
+        Services.GetRequiredService<Microsoft.AspNetCore.Components.NavigationManager>().NavigateTo("/audio?tool=sweep");
+
+        var page = Render<SparkControl.Web.Components.Pages.Audio>();
+
+        Assert.Contains("mud-tab-active", page.FindAll(".mud-tab")[2].ClassName, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void SweepPanel_ForAViewer_SaysWhoMayRunASweep_AndStartIsDisabled()
+    {
+        SignInAs("viewer");
+        using var data = new TempDirectory("sc-data");
+        using var sweeps = TestSweeps.Create(data.Path, TimeProvider.System);
+        Services.AddSingleton(sweeps);
+
+        var panel = Render<SweepPanel>();
+
+        Assert.Contains("Only an operator or an admin can run a sweep (you are viewer)", panel.Find("[data-testid=role-note]").TextContent, StringComparison.Ordinal);
+        Assert.True(panel.Find("[data-testid=sweep-start]").HasAttribute("disabled"));
     }
 }

@@ -50,4 +50,15 @@ public sealed class GatewayCardTests : UiTestContext
         Assert.Contains("requests get 404", card.Find("[data-testid=gateway-no-models]").TextContent, StringComparison.Ordinal);
         Assert.Equal("0", card.Find("[data-testid=gateway-in-flight]").TextContent);
     }
+
+    [Fact]
+    public void AudioNames_AreShownWithTheNameTheWorkerServes()
+    {
+        var card = Render<GatewayCard>(p => p
+            .Add(c => c.BaseUrl, "http://localhost/v1")
+            .Add(c => c.Audio, [("parakeet-tdt-0.6b-v2", "parakeet-tdt-0.6b-v2", "transcriptions"), ("whisper-1", "parakeet-tdt-0.6b-v2", "transcriptions"), ("tts-1", "kokoro", "speech")]));
+
+        Assert.Equal(["parakeet-tdt-0.6b-v2", "whisper-1 → parakeet-tdt-0.6b-v2", "tts-1 → kokoro"], card.FindAll("[data-testid=gateway-audio]").Select(e => e.TextContent.Trim()));
+        Assert.Empty(card.FindAll("[data-testid=gateway-no-models]"));
+    }
 }

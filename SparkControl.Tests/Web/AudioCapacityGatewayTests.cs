@@ -16,46 +16,7 @@ namespace SparkControl.Tests.Web;
 /// </summary>
 public sealed class AudioCapacityGatewayTests
 {
-    private static readonly byte[] Wav = MakeWav(0.2);
-
-    /// <summary>A simulated ASR worker of the test's own on a loopback port: stopped gracefully (requests in flight finish).</summary>
-    private sealed class Worker : IAsyncDisposable
-    {
-        private readonly CancellationTokenSource _stop = new();
-        private readonly Task<int> _running;
-
-        public Worker(ISimTranscriber transcriber)
-        {
-            Transcriber = transcriber;
-            Port = Tools.FreePort();
-            var server = new SimServiceServer(SimServiceProfile.ParakeetAsr(TimeProvider.System, transcriber), TimeSpan.Zero, TimeProvider.System, _ => { }, new IPEndPoint(IPAddress.Loopback, Port));
-            _running = server.RunAsync(_stop.Token);
-        }
-
-        public ISimTranscriber Transcriber { get; }
-
-        public int Port { get; }
-
-        public async Task StopAsync()
-        {
-            await _stop.CancelAsync();
-            await _running;
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            if (!_stop.IsCancellationRequested)
-            {
-                await StopAsync();
-            }
-
-            _stop.Dispose();
-        }
-    }
-
-    private static string ServicesYaml(params (string Name, int Port, int Cap)[] workers) =>
-        "services:\n" + string.Concat(workers.Select(w => string.Create(CultureInfo.InvariantCulture,
-            $"  - spark: demo\n    name: {w.Name}\n    kind: parakeet-asr\n    url: http://127.0.0.1:{w.Port}/\n    healthPath: /health\n    models:\n      - name: test-asr\n    maxInFlight: {w.Cap}\n")));
+    private static readonly byte[] Wav = TestAudioWorker.SilentWav(0.2);
 
     private static async Task<SparkControlApp> StartAsync(string servicesYaml, TempDirectory data, Dictionary<string, string?>? settings = null, LogCollector? logs = null)
     {
@@ -67,11 +28,8 @@ public sealed class AudioCapacityGatewayTests
         }
 
         var app = await SparkControlApp.StartAsync(all, data.Path, logs is null ? null : s => s.AddSingleton<ILoggerProvider>(logs));
-        using var client = app.CreateClient();
         var names = servicesYaml.Split('\n').Where(l => l.StartsWith("    name: ", StringComparison.Ordinal)).Select(l => l[10..]).ToArray();
-        await Wait.UntilAsync(
-            () => names.All(n => app.Get<AudioRoutes>().Workers().Any(w => w.Service == n && w.Healthy)),
-            "health sees every test worker Healthy", TimeSpan.FromSeconds(60));
+        await TestAudioWorker.WaitHealthyAsync(app, names);
         return app;
     }
 
@@ -87,8 +45,8 @@ public sealed class AudioCapacityGatewayTests
     {
         using var data = new TempDirectory("sc-data");
         var gate = new GatedTranscriber();
-        await using var worker = new Worker(gate);
-        await using var app = await StartAsync(ServicesYaml(("gated", worker.Port, 2)), data);
+        await using var worker = new TestAudioWorker(gate);
+        await using var app = await StartAsync(TestAudioWorker.ServicesYaml(("gated", worker.Port, 2)), data);
         using var client = app.CreateClient();
 
         // One at a time into the gateway, each seen in place before the next, so that arrival order is known.
@@ -123,17 +81,21 @@ public sealed class AudioCapacityGatewayTests
         Assert.Equal([.. Enumerable.Range(1, 6).Select(i => (HttpStatusCode.OK, (string?)$"r{i}"))], texts);
         Assert.Equal([.. Enumerable.Range(1, 6).Select(i => $"r{i}")], gate.Arrived);
         var metrics = await client.GetStringAsync("/metrics");
-        Assert.Contains("sparkcontrol_audio_rejected", metrics, StringComparison.Ordinal);
-        Assert.Contains("service=\"gated\"", metrics, StringComparison.Ordinal);
+        var check = await ProcessRunner.RunAsync(Tools.Promtool, ["check", "metrics"], TimeSpan.FromSeconds(30), stdin: metrics);
+        Assert.True(check.ExitCode == 0, $"promtool: {check.Stdout}{check.Stderr}");
+        Assert.Matches("sparkcontrol_audio_rejected_total\\{[^}]*service=\"gated\"[^}]*\\} 1", metrics);
+        Assert.Matches("sparkcontrol_audio_in_flight\\{[^}]*service=\"gated\"[^}]*\\} 0", metrics);
+        Assert.Matches("sparkcontrol_audio_queued\\{[^}]*service=\"gated\"[^}]*\\} 0", metrics);
+        Assert.Matches("sparkcontrol_audio_request_duration_seconds_count\\{[^}]*service=\"gated\"[^}]*\\} 6", metrics);
     }
 
     [Fact]
     public async Task TwoWorkers_ShareEightConcurrentRequests_WithinOneOfEvenly()
     {
         using var data = new TempDirectory("sc-data");
-        await using var first = new Worker(new SlotTranscriber(2, TimeSpan.FromMilliseconds(300)));
-        await using var second = new Worker(new SlotTranscriber(2, TimeSpan.FromMilliseconds(300)));
-        await using var app = await StartAsync(ServicesYaml(("asr-a", first.Port, 2), ("asr-b", second.Port, 2)), data);
+        await using var first = new TestAudioWorker(new SlotTranscriber(2, TimeSpan.FromMilliseconds(300)));
+        await using var second = new TestAudioWorker(new SlotTranscriber(2, TimeSpan.FromMilliseconds(300)));
+        await using var app = await StartAsync(TestAudioWorker.ServicesYaml(("asr-a", first.Port, 2), ("asr-b", second.Port, 2)), data);
         using var client = app.CreateClient();
 
         var answers = await Task.WhenAll(Enumerable.Range(1, 8).Select(i => TranscribeAsync(client, $"r{i}")));
@@ -150,10 +112,10 @@ public sealed class AudioCapacityGatewayTests
         using var data = new TempDirectory("sc-data");
         var down = new CountingTranscriber(new SlotTranscriber(2, TimeSpan.FromMilliseconds(200)));
         var stays = new CountingTranscriber(new SlotTranscriber(2, TimeSpan.FromMilliseconds(200)));
-        await using var first = new Worker(down);
-        await using var second = new Worker(stays);
+        await using var first = new TestAudioWorker(down);
+        await using var second = new TestAudioWorker(stays);
         var logs = new LogCollector();
-        await using var app = await StartAsync(ServicesYaml(("asr-a", first.Port, 2), ("asr-b", second.Port, 2)), data,
+        await using var app = await StartAsync(TestAudioWorker.ServicesYaml(("asr-a", first.Port, 2), ("asr-b", second.Port, 2)), data,
             new() { ["Gateway:AudioQueueLength"] = "16" }, logs);
         using var client = app.CreateClient();
 
@@ -175,10 +137,10 @@ public sealed class AudioCapacityGatewayTests
         using var data = new TempDirectory("sc-data");
         var gate = new GatedTranscriber();
         gate.Open(100);
-        await using var worker = new Worker(gate);
-        await using var app = await StartAsync(ServicesYaml(("gated", worker.Port, 2)), data, new() { ["Gateway:MaxTranscriptionBytes"] = "65536" });
+        await using var worker = new TestAudioWorker(gate);
+        await using var app = await StartAsync(TestAudioWorker.ServicesYaml(("gated", worker.Port, 2)), data, new() { ["Gateway:MaxTranscriptionBytes"] = "65536" });
         using var client = app.CreateClient();
-        var big = MakeWav(3);
+        var big = TestAudioWorker.SilentWav(3);
 
         using var declared = await client.PostAsync("/v1/audio/transcriptions", AudioGatewayTests.Form(("model", "test-asr")).WithFile(big, "big.wav", "audio/wav"));
         var chunkedForm = AudioGatewayTests.Form(("model", "test-asr")).WithFile(big, "big.wav", "audio/wav");
@@ -192,6 +154,20 @@ public sealed class AudioCapacityGatewayTests
         Assert.Equal(HttpStatusCode.OK, small.StatusCode);
         Assert.Equal(["fits"], gate.Arrived);
         Assert.Empty(Directory.EnumerateFiles(app.Get<SparkControl.Web.Gateway.AudioForwarder>().SpoolDirectory));
+    }
+
+    [Fact]
+    public async Task UploadsACrashLeftInTheSpool_AreRemovedAtStartup()
+    {
+        using var data = new TempDirectory("sc-data");
+        Directory.CreateDirectory(Path.Combine(data.Path, "spool"));
+        var leftover = Path.Combine(data.Path, "spool", "0123456789abcdef.upload");
+        await File.WriteAllBytesAsync(leftover, TestAudioWorker.SilentWav(1));
+
+        await using var app = await SparkControlApp.StartAsync(new Dictionary<string, string?> { ["Demo:InitialModel"] = string.Empty }, data.Path);
+
+        Assert.False(File.Exists(leftover));
+        Assert.True(app.Get<SparkControl.Web.Gateway.AudioForwarder>().SpoolCleared);
     }
 
     /// <summary>A form sent without Content-Length (chunked), as a client streaming a recording sends it.</summary>
@@ -237,27 +213,5 @@ public sealed class AudioCapacityGatewayTests
             Interlocked.Increment(ref _finished);
             return result;
         }
-    }
-
-    /// <summary>A 16 kHz mono WAV of silence, <paramref name="seconds"/> long.</summary>
-    internal static byte[] MakeWav(double seconds)
-    {
-        var samples = (int)(16_000 * seconds);
-        using var stream = new MemoryStream();
-        using var writer = new BinaryWriter(stream);
-        writer.Write("RIFF"u8);
-        writer.Write(36 + (samples * 2));
-        writer.Write("WAVEfmt "u8);
-        writer.Write(16);
-        writer.Write((short)1);
-        writer.Write((short)1);
-        writer.Write(16_000);
-        writer.Write(32_000);
-        writer.Write((short)2);
-        writer.Write((short)16);
-        writer.Write("data"u8);
-        writer.Write(samples * 2);
-        writer.Write(new byte[samples * 2]);
-        return stream.ToArray();
     }
 }

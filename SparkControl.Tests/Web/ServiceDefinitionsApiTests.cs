@@ -186,4 +186,45 @@ public sealed class ServiceDefinitionsApiTests : IAsyncLifetime
         _client.Dispose();
         await _app.DisposeAsync();
     }
+
+    [Fact]
+    public async Task AnAudioService_KeepsItsModelNamesAndCap_AndACapPastTheCeilingSaysToSweep()
+    {
+        var audio = Service();
+        audio["kind"] = "parakeet-asr";
+        audio["models"] = new JsonArray(new JsonObject { ["name"] = "parakeet-tdt-0.6b-v2", ["aliases"] = new JsonArray("whisper-1") });
+        audio["maxInFlight"] = 3;
+        var tooMany = JsonNode.Parse(audio.ToJsonString())!.AsObject();
+        tooMany["name"] = "other";
+        tooMany["maxInFlight"] = 4;
+        var badName = JsonNode.Parse(audio.ToJsonString())!.AsObject();
+        badName["name"] = "third";
+        badName["models"] = new JsonArray(new JsonObject { ["name"] = "whisper-1\n" });
+
+        using var added = await _client.PostAsJsonAsync("/api/services/definitions", audio);
+        using var refused = await _client.PostAsJsonAsync("/api/services/definitions", tooMany);
+        using var refusedName = await _client.PostAsJsonAsync("/api/services/definitions", badName);
+        var written = Assert.Single(ServicesYaml.Read(await File.ReadAllTextAsync(ServicesFile), ServicesFile).Services);
+
+        Assert.Equal(HttpStatusCode.Created, added.StatusCode);
+        Assert.Equal("parakeet-tdt-0.6b-v2", Assert.Single(written.Models).Name);
+        Assert.Equal(["whisper-1"], written.Models[0].Aliases);
+        Assert.Equal(3, written.MaxInFlight);
+        Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+        Assert.Contains("run a concurrency sweep", await refused.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.BadRequest, refusedName.StatusCode);
+        Assert.Contains("models", await refusedName.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("parakeet-tdt-0.6b-v2, whisper-1", new[] { "parakeet-tdt-0.6b-v2|whisper-1" })]
+    [InlineData("kokoro; tts-2 , tts-3", new[] { "kokoro|", "tts-2|tts-3" })]
+    [InlineData("  ", new string[0])]
+    [InlineData("a,,b", new[] { "a||b" })]
+    public void TheFormsModelNames_AreReadPartByPart(string text, string[] expected)
+    {
+        var parsed = SparkControl.Web.Model.ServiceForm.ParseModelNames(text);
+
+        Assert.Equal(expected, parsed.Select(m => $"{m.Name}|{string.Join('|', m.Aliases!)}"));
+    }
 }

@@ -77,6 +77,7 @@ public sealed partial class ApiExceptionHandler(IProblemDetailsService problems,
         Core.Storage.StoreUnavailableException store => new ProblemDetails { Status = StatusCodes.Status503ServiceUnavailable, Title = "The database is not available", Detail = store.Message },
         HostActionRefusedException refused => new ProblemDetails { Status = StatusCodes.Status409Conflict, Title = "The host action was not started", Detail = refused.Message },
         SettingsConflictException conflict => new ProblemDetails { Status = StatusCodes.Status409Conflict, Title = "Conflict", Detail = conflict.Message },
+        Core.Audio.Sweep.SweepConflictException conflict => new ProblemDetails { Status = StatusCodes.Status409Conflict, Title = "The sweep cannot go ahead", Detail = conflict.Message },
         Core.Access.AccessRefusedException refused => new ProblemDetails { Status = StatusCodes.Status409Conflict, Title = "Refused", Detail = refused.Message },
         KeyNotFoundException missing => new ProblemDetails { Status = StatusCodes.Status404NotFound, Title = "Not found", Detail = missing.Message },
         ConfigFileException file => new ProblemDetails

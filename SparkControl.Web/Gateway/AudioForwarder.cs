@@ -34,6 +34,9 @@ public sealed partial class AudioForwarder(
     /// <summary>Where uploads wait on disk while they are checked and sent.</summary>
     public string SpoolDirectory => data.Resolve("spool");
 
+    /// <summary>Whether the uploads a crashed panel left in the spool were removed when this was made (at startup).</summary>
+    public bool SpoolCleared { get; } = ClearSpool(data.Resolve("spool"));
+
     public async Task TranscribeAsync(HttpContext context, bool translation)
     {
         var started = time.GetTimestamp();
@@ -212,6 +215,10 @@ public sealed partial class AudioForwarder(
     private async Task<AudioOutcome> SendToWorkerAsync(HttpContext context, AudioWorker worker, HttpContent content, string path)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(new Uri(worker.Endpoint.GetLeftPart(UriPartial.Authority) + "/"), path)) { Content = content };
+        // A fresh connection per request: a worker shutting down closes an idle pooled connection just as an upload is
+        // sent on it, and that failure cannot tell "never seen" from "processed". On a fresh one, a worker that is
+        // gone refuses the connection, which can be retried safely. (One connect per request of hundreds of ms.)
+        request.Headers.ConnectionClose = true;
         using var headersDeadline = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
         headersDeadline.CancelAfter(options.CurrentValue.ActivityTimeout);
         HttpResponseMessage response;
@@ -308,6 +315,27 @@ public sealed partial class AudioForwarder(
         context.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
         await GatewayForwarder.WriteErrorAsync(context, new OpenAiError(StatusCodes.Status503ServiceUnavailable,
             $"'{Validators.Printable(model)}' cannot take the request now: {busy.Message}. Retry after {seconds} s.", "server_error", "overloaded"));
+    }
+
+    /// <summary>
+    /// Removes uploads a crashed panel left behind (a running one deletes each when its request ends); true when the
+    /// spool is empty. A spool that cannot be read is left alone: uploads still go there, or fail with the disk's reason.
+    /// </summary>
+    private static bool ClearSpool(string spool)
+    {
+        try
+        {
+            foreach (var file in Directory.Exists(spool) ? Directory.EnumerateFiles(spool, "*.upload") : [])
+            {
+                File.Delete(file);
+            }
+
+            return true;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
     }
 
     public void Dispose() => _invoker.Dispose();

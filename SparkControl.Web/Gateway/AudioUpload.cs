@@ -151,12 +151,12 @@ public sealed class AudioUpload : IAsyncDisposable
         var head = new byte[AudioFormat.HeaderBytes];
         spool.Position = 0;
         var read = await spool.ReadAtLeastAsync(head, head.Length, throwOnEndOfStream: false);
-        if (AudioFormat.Sniff(head.AsSpan(0, read)) is not { } format)
+        if (AudioFormat.NotAudio(head.AsSpan(0, read), fileName) is { } notAudio)
         {
-            return (null, Invalid($"The file '{Core.Validation.Validators.Printable(fileName)}' is not audio: {AudioFormat.Describe(head.AsSpan(0, read))}. Send WAV, FLAC, Ogg, MP3, WebM or MP4/M4A audio.", "invalid_audio", "file"));
+            return (null, Invalid(notAudio, "invalid_audio", "file"));
         }
 
-        return (new AudioUpload(spool, fields, fileName, format, spool.Length), null);
+        return (new AudioUpload(spool, fields, fileName, AudioFormat.Sniff(head.AsSpan(0, read))!, spool.Length), null);
     }
 
     private static async Task CopyCappedAsync(Stream from, Stream to, long limit, CancellationToken cancellationToken)

@@ -51,6 +51,8 @@ public static class GatewayEndpoints
         v1.MapPost("/audio/translations", (HttpContext context, AudioForwarder audio) => audio.TranscribeAsync(context, translation: true));
         v1.MapPost("/audio/speech", (HttpContext context, AudioForwarder audio) => audio.SpeechAsync(context));
         v1.MapGet("/models", Models);
+        // Made now, not at the first upload: it clears what a crashed run left in the spool.
+        _ = endpoints.ServiceProvider.GetRequiredService<AudioForwarder>();
         return endpoints;
     }
 

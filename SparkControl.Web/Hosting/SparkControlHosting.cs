@@ -192,6 +192,7 @@ public static class SparkControlHosting
         app.MapSparks();
         app.MapEcho();
         app.MapAudio();
+        app.MapAudioSweeps();
         app.MapSecrets();
         app.MapSshKeys();
         app.MapModels();

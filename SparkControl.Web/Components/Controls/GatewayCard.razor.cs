@@ -21,4 +21,8 @@ public partial class GatewayCard
 
     [Parameter]
     public GatewayTraffic Traffic { get; set; } = GatewayTraffic.Empty;
+
+    /// <summary>The audio names a healthy worker answers to now, with the name the worker serves them under.</summary>
+    [Parameter]
+    public IReadOnlyList<(string Name, string Upstream, string Route)> Audio { get; set; } = [];
 }

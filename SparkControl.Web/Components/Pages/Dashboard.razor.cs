@@ -26,6 +26,8 @@ public partial class Dashboard
     private IReadOnlyList<GatewayTarget> _gatewayTargets = [];
     private IReadOnlyList<(string Name, SwapStatus Swap)> _gatewayWaiting = [];
     private GatewayTraffic _traffic = GatewayTraffic.Empty;
+    private AudioLoads _audio = AudioLoads.Empty;
+    private IReadOnlyList<(string Name, string Upstream, string Route)> _gatewayAudio = [];
 
     [Inject]
     public required HealthMonitor Health { get; init; }
@@ -44,6 +46,12 @@ public partial class Dashboard
 
     [Inject]
     public required GatewayGate Gateway { get; init; }
+
+    [Inject]
+    public required AudioCapacity Audio { get; init; }
+
+    [Inject]
+    public required AudioRoutes AudioRoutes { get; init; }
 
     [Inject]
     public required NavigationManager Navigation { get; init; }
@@ -68,14 +76,25 @@ public partial class Dashboard
             _health = update.Version == 0 ? _health : update.Value;
             RefreshGateway();
         });
-        Watch(Fleet.Stream.WatchAsync, update => _fleet = update.Value);
+        Watch(Fleet.Stream.WatchAsync, update =>
+        {
+            _fleet = update.Value;
+            RefreshGateway();
+        });
         Watch(Swaps.WatchAsync, update =>
         {
             _swaps = update.Value;
             RefreshGateway();
         });
         Watch(Gateway.WatchAsync, update => _traffic = update.Value);
+        Watch(Audio.WatchAsync, update => _audio = update.Value);
     }
+
+    /// <summary>An audio worker's load for its card: the cap from services.yaml, the figures from the gateway (zero before its first request).</summary>
+    private Controls.ServiceCard.AudioLoad? AudioOf(ServiceHealth service) =>
+        _fleet.ServicesOn(service.Spark).FirstOrDefault(s => string.Equals(s.Name, service.Name, StringComparison.OrdinalIgnoreCase)) is { Audio: not null } definition
+            ? new Controls.ServiceCard.AudioLoad(definition.EffectiveMaxInFlight, _audio.ByWorker.GetValueOrDefault(definition.Key))
+            : null;
 
     private string GatewayBaseUrl => new Uri(new Uri(Navigation.BaseUri), "v1").ToString();
 
@@ -85,6 +104,8 @@ public partial class Dashboard
         _gatewayTargets = GatewayRoutes.Targets();
         var answered = _gatewayTargets.SelectMany(t => t.Names).ToHashSet(StringComparer.Ordinal);
         _gatewayWaiting = [.. GatewayRoutes.Awaited().Where(w => !answered.Contains(w.Name)).DistinctBy(w => w.Name)];
+        _gatewayAudio = [.. AudioRoutes.Served().DistinctBy(a => a.Name).OrderBy(a => a.Upstream == a.Name ? 0 : 1).ThenBy(a => a.Name, StringComparer.Ordinal)
+            .Select(a => (a.Name, a.Upstream, a.Worker.Role == SparkControl.Core.Sparks.AudioRole.Speech ? "speech" : "transcriptions"))];
     }
 
     private SwapStatus? SwapFor(string spark) =>
