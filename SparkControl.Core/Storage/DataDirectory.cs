@@ -156,7 +156,8 @@ public sealed class DataDirectory
         }
     }
 
-    internal static string Describe(Exception ex) => ex switch
+    /// <summary>An I/O failure in words an operator can act on (the disk is full, read-only, permission denied).</summary>
+    public static string Describe(Exception ex) => ex switch
     {
         UnauthorizedAccessException => "permission denied",
         IOException io when io.HResult == 30 || io.Message.Contains("Read-only file system", StringComparison.OrdinalIgnoreCase) => "the file system is read-only",

@@ -157,6 +157,30 @@ public sealed class AudioCapacityGatewayTests
     }
 
     [Fact]
+    public async Task AudioRequests_CountAgainstTheGatewaysMaxInFlight_WithChat()
+    {
+        using var data = new TempDirectory("sc-data");
+        var gate = new GatedTranscriber();
+        await using var worker = new TestAudioWorker(gate);
+        await using var app = await StartAsync(TestAudioWorker.ServicesYaml(("gated", worker.Port, 2)), data, new() { ["Gateway:MaxInFlight"] = "1" });
+        using var client = app.CreateClient();
+
+        var held = TranscribeAsync(client, "held");
+        await Wait.UntilAsync(() => gate.Waiting == 1, "the first request is at the worker");
+        using var second = await TranscribeAsync(client, "second");
+        using var speech = await client.PostAsync("/v1/audio/speech", new StringContent("""{"model":"tts-1","input":"hi","voice":"af_heart","response_format":"wav"}""", System.Text.Encoding.UTF8, "application/json"));
+        gate.Open();
+        using var first = await held;
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, second.StatusCode);
+        Assert.Equal("overloaded", (await AudioGatewayTests.ErrorAsync(second)).Code);
+        Assert.Contains("Gateway:MaxInFlight", (await AudioGatewayTests.ErrorAsync(speech)).Message, StringComparison.Ordinal);
+        Assert.Equal(TimeSpan.FromSeconds(1), second.Headers.RetryAfter?.Delta);
+        Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+        Assert.Equal(["held"], gate.Arrived);
+    }
+
+    [Fact]
     public async Task UploadsACrashLeftInTheSpool_AreRemovedAtStartup()
     {
         using var data = new TempDirectory("sc-data");

@@ -422,7 +422,7 @@ public sealed class GatewayTests
             }
 
             // Both held before the next request is sent: sent earlier, it could take a place and make a slow one the 503.
-            await Wait.UntilAsync(() => app.Get<GatewayForwarder>().InFlight == 2, "the slow clients' requests are held");
+            await Wait.UntilAsync(() => app.Get<GatewayAdmission>().InFlight == 2, "the slow clients' requests are held");
             using var refused = await client.PostAsync("/v1/chat/completions", Json(new { model = "qwen3-8b", max_tokens = 1, messages = new[] { new { role = "user", content = "hi" } } }));
 
             Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);

@@ -121,4 +121,41 @@ public sealed class StorageFaultTests
         // What was saved before the fault is still there to read.
         Assert.Contains(saved.EnumerateArray(), s => s.GetProperty("id").GetString() == before.GetProperty("id").GetString());
     }
+
+    [Fact]
+    public async Task AnUploadThatFillsTheDisk_IsA503ThatSaysSo_LeavesNothingBehind_AndTheNextUploadWorks()
+    {
+        await using var disk = await TmpfsMount.CreateAsync(sizeMiB: 16);
+        await using var app = await SparkControlApp.StartAsync(new Dictionary<string, string?> { ["Demo:InitialModel"] = string.Empty }, disk.Path);
+        await TestAudioWorker.WaitHealthyAsync(app, "parakeet-asr");
+        using var client = app.CreateClient();
+
+        using var tooBig = await client.PostAsync("/v1/audio/transcriptions", AudioGatewayTests.Form(("model", "whisper-1")).WithFile(TestAudioWorker.SilentWav(600), "long.wav", "audio/wav"));
+        var error = await AudioGatewayTests.ErrorAsync(tooBig);
+        using var small = await client.PostAsync("/v1/audio/transcriptions", AudioGatewayTests.Form(("model", "whisper-1")).WithFile(TestAudioWorker.SilentWav(0.5), "short.wav", "audio/wav"));
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, tooBig.StatusCode);
+        Assert.Equal("storage_unavailable", error.Code);
+        Assert.Contains("the disk is full", error.Message, StringComparison.Ordinal);
+        Assert.Empty(Directory.EnumerateFiles(Path.Combine(disk.Path, "spool")));
+        Assert.Equal(HttpStatusCode.OK, small.StatusCode);
+    }
+
+    [Fact]
+    public async Task AReadOnlyDataDirectory_RefusesUploadsWithA503ThatSaysSo()
+    {
+        await using var disk = await TmpfsMount.CreateAsync();
+        await PopulateAsync(disk.Path);
+        await using var readOnly = await disk.ReadOnlyViewAsync();
+        await using var app = await SparkControlApp.StartAsync(new Dictionary<string, string?> { ["Demo:InitialModel"] = string.Empty }, readOnly.Path);
+        await TestAudioWorker.WaitHealthyAsync(app, "parakeet-asr");
+        using var client = app.CreateClient();
+
+        using var upload = await client.PostAsync("/v1/audio/transcriptions", AudioGatewayTests.Form(("model", "whisper-1")).WithFile(TestAudioWorker.SilentWav(0.5), "short.wav", "audio/wav"));
+        var error = await AudioGatewayTests.ErrorAsync(upload);
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, upload.StatusCode);
+        Assert.Equal("storage_unavailable", error.Code);
+        Assert.Contains("read-only", error.Message, StringComparison.Ordinal);
+    }
 }

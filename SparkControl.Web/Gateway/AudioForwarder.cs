@@ -21,6 +21,7 @@ namespace SparkControl.Web.Gateway;
 /// failure is the client's 502: an upload a worker may have processed is never sent twice.
 /// </summary>
 public sealed partial class AudioForwarder(
+    GatewayAdmission admission,
     AudioRoutes routes,
     AudioCapacity capacity,
     IOptionsMonitor<GatewayOptions> options,
@@ -41,8 +42,15 @@ public sealed partial class AudioForwarder(
     {
         var started = time.GetTimestamp();
         var label = "-";
+        var admitted = admission.Enter();
         try
         {
+            if (!admitted)
+            {
+                await admission.WriteFullAsync(context);
+                return;
+            }
+
             var limit = translation ? options.CurrentValue.MaxTranslationBytes : options.CurrentValue.MaxTranscriptionBytes;
             var (upload, error) = await AudioUpload.ReadAsync(context, limit, SpoolDirectory);
             if (upload is null)
@@ -69,6 +77,7 @@ public sealed partial class AudioForwarder(
         }
         finally
         {
+            admission.Leave();
             metrics.RecordGatewayRequest(translation ? "translations" : "transcriptions", MetricLabel(AudioRole.Transcription, label), context.Response.StatusCode, time.GetElapsedTime(started));
         }
     }
@@ -77,8 +86,15 @@ public sealed partial class AudioForwarder(
     {
         var started = time.GetTimestamp();
         var label = "-";
+        var admitted = admission.Enter();
         try
         {
+            if (!admitted)
+            {
+                await admission.WriteFullAsync(context);
+                return;
+            }
+
             var (body, error) = await ReadSpeechAsync(context, options.CurrentValue.MaxSpeechBytes);
             if (body is null)
             {
@@ -98,6 +114,7 @@ public sealed partial class AudioForwarder(
         }
         finally
         {
+            admission.Leave();
             metrics.RecordGatewayRequest("speech", MetricLabel(AudioRole.Speech, label), context.Response.StatusCode, time.GetElapsedTime(started));
         }
     }

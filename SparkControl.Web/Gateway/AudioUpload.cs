@@ -44,7 +44,23 @@ public sealed class AudioUpload : IAsyncDisposable
     /// <summary>A fresh read of the spooled file from its start (for each attempt at a worker).</summary>
     public Stream OpenRead() => new FileStream(_spool.Name, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 64 * 1024, useAsync: true);
 
-    public ValueTask DisposeAsync() => _spool.DisposeAsync();
+    public ValueTask DisposeAsync() => DiscardAsync(_spool);
+
+    /// <summary>
+    /// Closes (and so deletes) a spool file. Closing flushes what is buffered, which fails on a full disk: the file goes
+    /// all the same, and the request has its answer already.
+    /// </summary>
+    private static async ValueTask DiscardAsync(FileStream spool)
+    {
+        try
+        {
+            await spool.DisposeAsync();
+        }
+        catch (IOException)
+        {
+            // Deleted on close regardless; see above.
+        }
+    }
 
     /// <summary>The upload, or the error to answer: not multipart, over <paramref name="limit"/>, no file, not audio.</summary>
     public static async Task<(AudioUpload? Upload, OpenAiError? Error)> ReadAsync(HttpContext context, long limit, string spoolDirectory)
@@ -66,22 +82,31 @@ public sealed class AudioUpload : IAsyncDisposable
             size.MaxRequestBodySize = limit;
         }
 
-        Directory.CreateDirectory(spoolDirectory);
-        var spool = new FileStream(Path.Combine(spoolDirectory, $"{Guid.NewGuid():N}.upload"), FileMode.CreateNew, FileAccess.ReadWrite, FileShare.Read | FileShare.Delete, 64 * 1024,
-            FileOptions.Asynchronous | FileOptions.DeleteOnClose);
+        FileStream spool;
+        try
+        {
+            Directory.CreateDirectory(spoolDirectory);
+            spool = new FileStream(Path.Combine(spoolDirectory, $"{Guid.NewGuid():N}.upload"), FileMode.CreateNew, FileAccess.ReadWrite, FileShare.Read | FileShare.Delete, 64 * 1024,
+                FileOptions.Asynchronous | FileOptions.DeleteOnClose);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return (null, CannotStore(spoolDirectory, ex));
+        }
+
         try
         {
             var (upload, error) = await ReadPartsAsync(context, boundary.ToString(), limit, spool);
             if (upload is null)
             {
-                await spool.DisposeAsync();
+                await DiscardAsync(spool);
             }
 
             return (upload, error);
         }
         catch
         {
-            await spool.DisposeAsync();
+            await DiscardAsync(spool);
             throw;
         }
     }
@@ -136,6 +161,10 @@ public sealed class AudioUpload : IAsyncDisposable
         {
             return (null, TooLarge(limit));
         }
+        catch (SpoolWriteException ex)
+        {
+            return (null, CannotStore(Path.GetDirectoryName(spool.Name)!, ex.InnerException!));
+        }
 
         return await CheckAsync(spool, fields, fileName);
     }
@@ -172,10 +201,25 @@ public sealed class AudioUpload : IAsyncDisposable
                 throw new UploadTooLargeException();
             }
 
-            await to.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
+            try
+            {
+                await to.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
+            }
+            catch (IOException ex)
+            {
+                // The disk's fault (full, read-only), not the client's: told apart from a client that went away.
+                throw new SpoolWriteException(ex);
+            }
         }
 
-        await to.FlushAsync(cancellationToken);
+        try
+        {
+            await to.FlushAsync(cancellationToken);
+        }
+        catch (IOException ex)
+        {
+            throw new SpoolWriteException(ex);
+        }
     }
 
     /// <summary>A field's value as UTF-8 text; null when longer than <see cref="MaxFieldBytes"/>.</summary>
@@ -211,5 +255,12 @@ public sealed class AudioUpload : IAsyncDisposable
     private static OpenAiError Invalid(string message, string code, string? param) =>
         new(StatusCodes.Status400BadRequest, message, "invalid_request_error", code) { Param = param };
 
+    /// <summary>503: the data directory cannot take the upload (full, read-only); the message says which and why.</summary>
+    private static OpenAiError CannotStore(string spoolDirectory, Exception ex) =>
+        new(StatusCodes.Status503ServiceUnavailable, $"The panel cannot store the upload in {spoolDirectory}: {Core.Storage.DataDirectory.Describe(ex)}. Free space there or fix its permissions, then retry.",
+            "server_error", "storage_unavailable");
+
     private sealed class UploadTooLargeException : Exception;
+
+    private sealed class SpoolWriteException(IOException inner) : Exception(inner.Message, inner);
 }

@@ -17,6 +17,7 @@ public static class GatewayEndpoints
         services.AddSingleton<GatewayRoutes>();
         services.AddSingleton(sp => new GatewayGate(sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<Core.Diagnostics.SparkControlMetrics>()));
         services.AddSingleton<Core.Swaps.IDrainGate>(sp => sp.GetRequiredService<GatewayGate>());
+        services.AddSingleton<GatewayAdmission>();
         services.AddSingleton<GatewayForwarder>();
         services.AddSingleton<AudioRoutes>();
         services.AddSingleton(sp => new AudioCapacity(sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<Core.Diagnostics.SparkControlMetrics>()));

@@ -27,6 +27,7 @@ public enum GatewayRoute
 /// the model it needs, and answered with OpenAI-style errors when it cannot be served.
 /// </summary>
 public sealed partial class GatewayForwarder(
+    GatewayAdmission admission,
     IHttpForwarder forwarder,
     GatewayRoutes routes,
     GatewayGate gate,
@@ -38,10 +39,6 @@ public sealed partial class GatewayForwarder(
     ILogger<GatewayForwarder> logger) : IDisposable
 {
     private readonly HttpMessageInvoker _invoker = new(CreateUpstreamHandler());
-    private int _inFlight;
-
-    /// <summary>Requests the gateway holds now, from their headers to their end (what Gateway:MaxInFlight caps).</summary>
-    public int InFlight => Volatile.Read(ref _inFlight);
 
     /// <summary>How the gateway talks to model servers (public so the benchmark's bare YARP path uses the same).</summary>
     public static SocketsHttpHandler CreateUpstreamHandler() => new()
@@ -61,15 +58,12 @@ public sealed partial class GatewayForwarder(
     {
         var started = time.GetTimestamp();
         var model = "-";
-        var entered = Interlocked.Increment(ref _inFlight);
+        var admitted = admission.Enter();
         try
         {
-            if (entered > options.CurrentValue.MaxInFlight)
+            if (!admitted)
             {
-                // Refused before the body is read: a flood must not make the panel hold its bodies.
-                context.Response.Headers.RetryAfter = "1";
-                await WriteErrorAsync(context, new OpenAiError(StatusCodes.Status503ServiceUnavailable,
-                    $"The gateway is handling {options.CurrentValue.MaxInFlight} requests already (Gateway:MaxInFlight); retry after 1 s.", "server_error", "overloaded"));
+                await admission.WriteFullAsync(context);
                 return;
             }
 
@@ -95,7 +89,7 @@ public sealed partial class GatewayForwarder(
         }
         finally
         {
-            Interlocked.Decrement(ref _inFlight);
+            admission.Leave();
             metrics.RecordGatewayRequest(MetricName(route), model == "-" ? model : routes.MetricLabel(model), context.Response.StatusCode, time.GetElapsedTime(started));
         }
     }
