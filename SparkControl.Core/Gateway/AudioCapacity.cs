@@ -39,19 +39,18 @@ public enum AudioOutcome
 public sealed class AudioSlot : IDisposable
 {
     private readonly AudioCapacity _owner;
-    private readonly long _assignedAt;
     private int _done;
 
     internal AudioSlot(AudioCapacity owner, AudioWorker worker, long assignedAt)
     {
         _owner = owner;
         Worker = worker;
-        _assignedAt = assignedAt;
+        AssignedAt = assignedAt;
     }
 
     public AudioWorker Worker { get; }
 
-    internal long AssignedAt => _assignedAt;
+    internal long AssignedAt { get; }
 
     /// <summary>Ends the request on the worker with <paramref name="outcome"/> (the first call counts; disposing counts as Failed).</summary>
     public void Complete(AudioOutcome outcome)
@@ -178,7 +177,7 @@ public sealed class AudioCapacity : IDisposable
                 else
                 {
                     // Assigned in the same moment it gave up: give the slot back.
-                    waiter.Slot.Task.Result.Complete(AudioOutcome.Failed);
+                    waiter.Assigned!.Complete(AudioOutcome.Failed);
                 }
             }
 
@@ -226,7 +225,8 @@ public sealed class AudioCapacity : IDisposable
             if (Pick(Usable(node.Value.Candidates)) is { } free)
             {
                 _queue.Remove(node);
-                node.Value.Slot.TrySetResult(Assign(free));
+                node.Value.Assigned = Assign(free);
+                node.Value.Slot.TrySetResult(node.Value.Assigned);
             }
 
             node = next;
@@ -319,6 +319,10 @@ public sealed class AudioCapacity : IDisposable
         public string Pool { get; } = pool;
         public IReadOnlyList<AudioWorker> Candidates { get; } = candidates;
         public TaskCompletionSource<AudioSlot> Slot { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        /// <summary>The slot handed over (under the lock): what a waiter that gives up at that moment returns.</summary>
+        public AudioSlot? Assigned { get; set; }
+
         public LinkedListNode<Waiter>? Node { get; set; }
     }
 

@@ -56,24 +56,5 @@ public sealed class TestAudioWorker : IAsyncDisposable
         "health sees every test worker Healthy", TimeSpan.FromSeconds(60));
 
     /// <summary>A 16 kHz mono WAV of silence, <paramref name="seconds"/> long.</summary>
-    public static byte[] SilentWav(double seconds)
-    {
-        var samples = (int)(16_000 * seconds);
-        using var stream = new MemoryStream();
-        using var writer = new BinaryWriter(stream);
-        writer.Write("RIFF"u8);
-        writer.Write(36 + (samples * 2));
-        writer.Write("WAVEfmt "u8);
-        writer.Write(16);
-        writer.Write((short)1);
-        writer.Write((short)1);
-        writer.Write(16_000);
-        writer.Write(32_000);
-        writer.Write((short)2);
-        writer.Write((short)16);
-        writer.Write("data"u8);
-        writer.Write(samples * 2);
-        writer.Write(new byte[samples * 2]);
-        return stream.ToArray();
-    }
+    public static byte[] SilentWav(double seconds) => SparkControl.Core.Audio.Signal.WavFile.Write16(16_000, new float[(int)(16_000 * seconds)]);
 }

@@ -63,13 +63,7 @@ public static class AudioSweepEndpoints
             throw Invalid("service", serviceProblem);
         }
 
-        var defaults = new SweepSettings();
-        var settings = new SweepSettings
-        {
-            MaxConcurrency = body.MaxConcurrency ?? defaults.MaxConcurrency,
-            RequestsPerStep = body.RequestsPerStep ?? defaults.RequestsPerStep,
-            P95Bound = body.P95BoundSeconds is { } bound && double.IsFinite(bound) && bound is > 0 and < 86_400 ? TimeSpan.FromSeconds(bound) : body.P95BoundSeconds is null ? defaults.P95Bound : TimeSpan.Zero,
-        };
+        var settings = SweepSettings.From(body.MaxConcurrency, body.RequestsPerStep, body.P95BoundSeconds);
         var run = sweeps.Start(body.Spark!, body.Service!, settings, files, AccessPolicies.AuditActorOf(context));
         return TypedResults.Accepted($"/api/audio/sweeps/{run.Id}", View(run));
     }

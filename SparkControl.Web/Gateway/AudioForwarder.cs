@@ -38,37 +38,32 @@ public sealed partial class AudioForwarder(
     /// <summary>Whether the uploads a crashed panel left in the spool were removed when this was made (at startup).</summary>
     public bool SpoolCleared { get; } = ClearSpool(data.Resolve("spool"));
 
-    public async Task TranscribeAsync(HttpContext context, bool translation)
+    public Task TranscribeAsync(HttpContext context, bool translation) =>
+        HandleAsync(context, translation ? "translations" : "transcriptions", AudioRole.Transcription, label => TranscribeUploadAsync(context, translation, label));
+
+    public Task SpeechAsync(HttpContext context) => HandleAsync(context, "speech", AudioRole.Speech, label => SpeakAsync(context, label));
+
+    /// <summary>The model a request named, once read: its metric label.</summary>
+    private sealed class ModelLabel
+    {
+        public string Value { get; set; } = "-";
+    }
+
+    /// <summary>What every audio route does around its own work: the gateway's admission, a client that leaves, the request's metric.</summary>
+    private async Task HandleAsync(HttpContext context, string route, AudioRole role, Func<ModelLabel, Task> handle)
     {
         var started = time.GetTimestamp();
-        var label = "-";
+        var label = new ModelLabel();
         var admitted = admission.Enter();
         try
         {
-            if (!admitted)
+            if (admitted)
+            {
+                await handle(label);
+            }
+            else
             {
                 await admission.WriteFullAsync(context);
-                return;
-            }
-
-            var limit = translation ? options.CurrentValue.MaxTranslationBytes : options.CurrentValue.MaxTranscriptionBytes;
-            var (upload, error) = await AudioUpload.ReadAsync(context, limit, SpoolDirectory);
-            if (upload is null)
-            {
-                await GatewayForwarder.WriteErrorAsync(context, error!);
-                return;
-            }
-
-            await using (upload)
-            {
-                if (FieldErrors(upload, translation) is { } invalid)
-                {
-                    await GatewayForwarder.WriteErrorAsync(context, invalid);
-                    return;
-                }
-
-                label = upload.Model!;
-                await SendAsync(context, AudioRole.Transcription, upload.Model!, upstream => Multipart(upload, upstream), translation ? "v1/audio/translations" : "v1/audio/transcriptions");
             }
         }
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
@@ -78,45 +73,48 @@ public sealed partial class AudioForwarder(
         finally
         {
             admission.Leave();
-            metrics.RecordGatewayRequest(translation ? "translations" : "transcriptions", MetricLabel(AudioRole.Transcription, label), context.Response.StatusCode, time.GetElapsedTime(started));
+            metrics.RecordGatewayRequest(route, MetricLabel(role, label.Value), context.Response.StatusCode, time.GetElapsedTime(started));
         }
     }
 
-    public async Task SpeechAsync(HttpContext context)
+    private async Task TranscribeUploadAsync(HttpContext context, bool translation, ModelLabel label)
     {
-        var started = time.GetTimestamp();
-        var label = "-";
-        var admitted = admission.Enter();
-        try
+        var limit = translation ? options.CurrentValue.MaxTranslationBytes : options.CurrentValue.MaxTranscriptionBytes;
+        var (upload, error) = await AudioUpload.ReadAsync(context, limit, SpoolDirectory);
+        if (upload is null)
         {
-            if (!admitted)
+            await GatewayForwarder.WriteErrorAsync(context, error!);
+            return;
+        }
+
+        await using (upload)
+        {
+            if (FieldErrors(upload, translation) is { } invalid)
             {
-                await admission.WriteFullAsync(context);
+                await GatewayForwarder.WriteErrorAsync(context, invalid);
                 return;
             }
 
-            var (body, error) = await ReadSpeechAsync(context, options.CurrentValue.MaxSpeechBytes);
-            if (body is null)
-            {
-                await GatewayForwarder.WriteErrorAsync(context, error!);
-                return;
-            }
+            label.Value = upload.Model!;
+            await SendAsync(context, AudioRole.Transcription, upload.Model!, upstream => Multipart(upload, upstream), translation ? "v1/audio/translations" : "v1/audio/transcriptions");
+        }
+    }
 
-            label = body["model"]!.GetValue<string>();
-            await SendAsync(context, AudioRole.Speech, label, upstream =>
-            {
-                body["model"] = upstream;
-                return new ByteArrayContent(JsonSerializer.SerializeToUtf8Bytes(body)) { Headers = { ContentType = new MediaTypeHeaderValue("application/json") } };
-            }, "v1/audio/speech");
-        }
-        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+    private async Task SpeakAsync(HttpContext context, ModelLabel label)
+    {
+        var (body, error) = await ReadSpeechAsync(context, options.CurrentValue.MaxSpeechBytes);
+        if (body is null)
         {
+            await GatewayForwarder.WriteErrorAsync(context, error!);
+            return;
         }
-        finally
+
+        label.Value = body["model"]!.GetValue<string>();
+        await SendAsync(context, AudioRole.Speech, label.Value, upstream =>
         {
-            admission.Leave();
-            metrics.RecordGatewayRequest("speech", MetricLabel(AudioRole.Speech, label), context.Response.StatusCode, time.GetElapsedTime(started));
-        }
+            body["model"] = upstream;
+            return new ByteArrayContent(JsonSerializer.SerializeToUtf8Bytes(body)) { Headers = { ContentType = new MediaTypeHeaderValue("application/json") } };
+        }, "v1/audio/speech");
     }
 
     /// <summary>A configured audio name as itself, anything else (a client's string) as "unknown".</summary>
@@ -141,7 +139,7 @@ public sealed partial class AudioForwarder(
     {
         if (context.Request.ContentLength > limit)
         {
-            return (null, new OpenAiError(StatusCodes.Status413PayloadTooLarge, $"The request body is larger than this route allows ({limit:N0} bytes).", "invalid_request_error", "request_too_large"));
+            return (null, GatewayForwarder.TooLarge(limit));
         }
 
         if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } size)
@@ -156,7 +154,7 @@ public sealed partial class AudioForwarder(
         }
         catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
-            return (null, new OpenAiError(StatusCodes.Status413PayloadTooLarge, $"The request body is larger than this route allows ({limit:N0} bytes).", "invalid_request_error", "request_too_large"));
+            return (null, GatewayForwarder.TooLarge(limit));
         }
         catch (JsonException ex)
         {

@@ -392,7 +392,7 @@ public sealed partial class GatewayForwarder(
         context.Request.ContentLength = rewritten.Length;
     }
 
-    private static OpenAiError TooLarge(long limit) =>
+    internal static OpenAiError TooLarge(long limit) =>
         new(StatusCodes.Status413PayloadTooLarge, $"The request body is larger than this route allows ({limit:N0} bytes).", "invalid_request_error", "request_too_large");
 
     private static OpenAiError ModelNotFound(string model, GatewayResolution.Unknown unknown, SwapStatus? swap)

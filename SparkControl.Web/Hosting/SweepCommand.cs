@@ -42,7 +42,8 @@ public static class SweepCommand
     private static Command? Parse(IReadOnlyList<string> args, out string problem)
     {
         string? url = null, model = null;
-        var settings = new SweepSettings();
+        int? max = null, requests = null;
+        double? bound = null;
         var files = new List<SweepFile>();
         problem = string.Empty;
         for (var i = 0; i < args.Count; i++)
@@ -52,11 +53,9 @@ public static class SweepCommand
             {
                 case "--url": url = value; break;
                 case "--model": model = value; break;
-                case "--max" when int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var max): settings = settings with { MaxConcurrency = max }; break;
-                case "--requests" when int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var requests): settings = settings with { RequestsPerStep = requests }; break;
-                case "--p95" when double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var bound) && double.IsFinite(bound) && bound is > 0 and < 86_400:
-                    settings = settings with { P95Bound = TimeSpan.FromSeconds(bound) };
-                    break;
+                case "--max" when int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var number): max = number; break;
+                case "--requests" when int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var number): requests = number; break;
+                case "--p95" when double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds): bound = seconds; break;
                 case "--file" when value is not null && File.Exists(value):
                     var bytes = File.ReadAllBytes(value);
                     if (AudioFormat.NotAudio(bytes, value) is { } notAudio)
@@ -81,6 +80,7 @@ public static class SweepCommand
             return null;
         }
 
+        var settings = SweepSettings.From(max, requests, bound);
         if (settings.Validate() is [var first, ..])
         {
             problem = first.Message;

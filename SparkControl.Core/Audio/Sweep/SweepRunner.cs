@@ -20,6 +20,26 @@ public sealed record SweepSettings
     /// <summary>A step whose p95 latency is above this ends the sweep.</summary>
     public TimeSpan P95Bound { get; init; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// Settings from what an operator typed (the API's body, the page's fields, the command's options), defaults for
+    /// what is missing. A bound no TimeSpan can hold (NaN, too large) becomes zero, which <see cref="Validate"/> refuses.
+    /// </summary>
+    public static SweepSettings From(int? maxConcurrency, int? requestsPerStep, double? p95BoundSeconds)
+    {
+        var defaults = new SweepSettings();
+        return new SweepSettings
+        {
+            MaxConcurrency = maxConcurrency ?? defaults.MaxConcurrency,
+            RequestsPerStep = requestsPerStep ?? defaults.RequestsPerStep,
+            P95Bound = p95BoundSeconds switch
+            {
+                null => defaults.P95Bound,
+                var seconds when double.IsFinite(seconds.Value) && Math.Abs(seconds.Value) < 86_400 => TimeSpan.FromSeconds(seconds.Value),
+                _ => TimeSpan.Zero,
+            },
+        };
+    }
+
     public const int MostConcurrency = 32;
     public const int MostRequestsPerStep = 200;
 

@@ -98,7 +98,7 @@ public sealed partial class SweepPanel : IDisposable
         var worker = Sweeps.Workers().FirstOrDefault(w => w.Key == _worker);
         try
         {
-            var settings = new SweepSettings { MaxConcurrency = _maxConcurrency, RequestsPerStep = _requestsPerStep, P95Bound = TimeSpan.FromSeconds(_p95Bound) };
+            var settings = SweepSettings.From(_maxConcurrency, _requestsPerStep, _p95Bound);
             var run = Sweeps.Start(worker?.Spark ?? string.Empty, worker?.Service ?? _worker ?? string.Empty, settings, [.. _files], Caller.AuditActor);
             _shown = run.Id;
             Board = Sweeps.Board.Value;

@@ -65,8 +65,11 @@ public partial class Dashboard
     [Inject]
     public required ISnackbar Snackbar { get; init; }
 
-    private IReadOnlyList<ServiceLink> LinksOf(ServiceHealth service) =>
-        _fleet.ServicesOn(service.Spark).FirstOrDefault(s => string.Equals(s.Name, service.Name, StringComparison.OrdinalIgnoreCase))?.Links ?? [];
+    /// <summary>The service's entry in services.yaml (or the demo's), if it has one.</summary>
+    private ServiceDefinition? DefinitionOf(ServiceHealth service) =>
+        _fleet.ServicesOn(service.Spark).FirstOrDefault(s => string.Equals(s.Name, service.Name, StringComparison.OrdinalIgnoreCase));
+
+    private IReadOnlyList<ServiceLink> LinksOf(ServiceHealth service) => DefinitionOf(service)?.Links ?? [];
 
     protected override void OnInitialized()
     {
@@ -92,7 +95,7 @@ public partial class Dashboard
 
     /// <summary>An audio worker's load for its card: the cap from services.yaml, the figures from the gateway (zero before its first request).</summary>
     private Controls.ServiceCard.AudioLoad? AudioOf(ServiceHealth service) =>
-        _fleet.ServicesOn(service.Spark).FirstOrDefault(s => string.Equals(s.Name, service.Name, StringComparison.OrdinalIgnoreCase)) is { Audio: not null } definition
+        DefinitionOf(service) is { Audio: not null } definition
             ? new Controls.ServiceCard.AudioLoad(definition.EffectiveMaxInFlight, _audio.ByWorker.GetValueOrDefault(definition.Key))
             : null;
 
