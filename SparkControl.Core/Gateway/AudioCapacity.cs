@@ -28,7 +28,10 @@ public enum AudioOutcome
     /// <summary>The worker answered (whatever the status): its time counts as service time.</summary>
     Answered,
 
-    /// <summary>The connection was refused: the worker cannot have seen the request, and takes no more until health sees it again.</summary>
+    /// <summary>
+    /// The worker refused the connection, or closed it before it had the whole request: it cannot have processed the
+    /// request, and takes no more until health sees it again.
+    /// </summary>
     Refused,
 
     /// <summary>Anything else (the client left, the connection broke mid-request).</summary>

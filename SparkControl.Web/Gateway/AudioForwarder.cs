@@ -229,7 +229,8 @@ public sealed partial class AudioForwarder(
     /// <summary>One attempt at one worker, its answer streamed to the client.</summary>
     private async Task<AudioOutcome> SendToWorkerAsync(HttpContext context, AudioWorker worker, HttpContent content, string path)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(new Uri(worker.Endpoint.GetLeftPart(UriPartial.Authority) + "/"), path)) { Content = content };
+        var delivery = new DeliveredContent(content);
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(new Uri(worker.Endpoint.GetLeftPart(UriPartial.Authority) + "/"), path)) { Content = delivery };
         // A fresh connection per request: a worker shutting down closes an idle pooled connection just as an upload is
         // sent on it, and that failure cannot tell "never seen" from "processed". On a fresh one, a worker that is
         // gone refuses the connection, which can be retried safely. (One connect per request of hundreds of ms.)
@@ -241,9 +242,10 @@ public sealed partial class AudioForwarder(
         {
             response = await _invoker.SendAsync(request, headersDeadline.Token);
         }
-        catch (HttpRequestException ex) when (ex.InnerException is SocketException { SocketErrorCode: SocketError.ConnectionRefused })
+        catch (HttpRequestException ex) when (ex.InnerException is SocketException { SocketErrorCode: SocketError.ConnectionRefused } || (!delivery.Delivered && !context.RequestAborted.IsCancellationRequested))
         {
-            LogRefused(worker.Spark, worker.Service);
+            // Refused, or closed (a worker shutting down) before it had the whole upload: it cannot have processed it.
+            LogRefused(worker.Spark, worker.Service, ex.Message);
             return AudioOutcome.Refused;
         }
         catch (Exception ex) when (ex is HttpRequestException || (ex is OperationCanceledException && !context.RequestAborted.IsCancellationRequested))
@@ -355,8 +357,49 @@ public sealed partial class AudioForwarder(
 
     public void Dispose() => _invoker.Dispose();
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Gateway: the audio worker {Service} on {Spark} refused the connection; trying another")]
-    private partial void LogRefused(string spark, string service);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Gateway: the audio worker {Service} on {Spark} did not take the request ({Why}); trying another")]
+    private partial void LogRefused(string spark, string service, string why);
+
+    /// <summary>
+    /// A request body that knows whether it was written to the worker whole: a failure before that means the worker never
+    /// had the complete request, so it is safe to send it elsewhere; after it, the worker may have processed it.
+    /// </summary>
+    private sealed class DeliveredContent : HttpContent
+    {
+        private readonly HttpContent _inner;
+
+        public DeliveredContent(HttpContent inner)
+        {
+            _inner = inner;
+            Headers.ContentType = inner.Headers.ContentType;
+        }
+
+        public bool Delivered { get; private set; }
+
+        protected override async Task SerializeToStreamAsync(Stream stream, System.Net.TransportContext? context, CancellationToken cancellationToken)
+        {
+            await _inner.CopyToAsync(stream, context, cancellationToken);
+            Delivered = true;
+        }
+
+        protected override Task SerializeToStreamAsync(Stream stream, System.Net.TransportContext? context) => SerializeToStreamAsync(stream, context, CancellationToken.None);
+
+        protected override bool TryComputeLength(out long length)
+        {
+            length = _inner.Headers.ContentLength ?? -1;
+            return length >= 0;
+        }
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing)
+            {
+                _inner.Dispose();
+            }
+
+            base.Dispose(disposing);
+        }
+    }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Gateway: the audio worker {Service} on {Spark} failed a request")]
     private partial void LogFailed(string spark, string service, Exception exception);
