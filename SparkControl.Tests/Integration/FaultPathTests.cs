@@ -136,7 +136,8 @@ public sealed class FaultPathTests(DockerdFixture docker) : IAsyncLifetime
             _bin.SetDockerRunEnvironment(("SPARKCONTROL_SIM_LOAD_SECONDS", "1"));
             waiting = await SwapApi.WaitForAsync(client, id, s => s.GetProperty("message").GetString()!.Contains("does not answer", StringComparison.Ordinal) || SwapApi.Ended(s), "the panel sees dockerd gone");
         });
-        var failed = await SwapApi.WaitForAsync(client, id, SwapApi.Ended, "the swap ends");
+        // The failed swap shows as ended a moment before its rollback is started and linked to it.
+        var failed = await SwapApi.WaitForAsync(client, id, s => SwapApi.Ended(s) && s.TryGetProperty("rolledBackBy", out var by) && by.ValueKind == JsonValueKind.String, "the swap ends and its rollback starts");
         var back = await SwapApi.WaitForAsync(client, failed.GetProperty("rolledBackBy").GetString()!, SwapApi.Ended, "the rollback ends");
 
         Assert.Equal("ready", a.GetProperty("phase").GetString());

@@ -115,7 +115,8 @@ public sealed class SweepRunner(HttpMessageInvoker http, TimeProvider time)
         }
     }
 
-    private static string? StopReason(IReadOnlyList<SweepStep> steps, SweepStep step, SweepSettings settings)
+    /// <summary>Why the sweep stops after <paramref name="step"/> (the last of <paramref name="steps"/>); null to go on.</summary>
+    internal static string? StopReason(IReadOnlyList<SweepStep> steps, SweepStep step, SweepSettings settings)
     {
         if (step.Errors > 0)
         {
