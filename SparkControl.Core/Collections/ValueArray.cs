@@ -9,6 +9,7 @@ namespace SparkControl.Core.Collections;
 /// content. <c>default</c> is the empty array. Build it with a collection expression: <c>[a, b]</c>.
 /// </summary>
 [CollectionBuilder(typeof(ValueArray), nameof(ValueArray.Create))]
+[System.Text.Json.Serialization.JsonConverter(typeof(ValueArrayJsonConverterFactory))]
 public readonly struct ValueArray<T> : IReadOnlyList<T>, IEquatable<ValueArray<T>>
 {
     private readonly ImmutableArray<T> _items;

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using SparkControl.Sim.Server;
 
 namespace SparkControl.Sim.Demo;
 
@@ -62,6 +63,17 @@ public sealed class DemoOptions
     public int? AsrSlots { get; set; }
 
     public TimeSpan AsrServiceTime { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// A chat script (<see cref="SimChatScript"/>, JSON) the demo's model servers answer chat completions from, so a
+    /// client such as the transcript referee meets scripted valid, invalid, slow and failing answers; empty: the fixed reply.
+    /// </summary>
+    public string? ChatScript { get; set; }
+
+    public const string ChatScriptKey = Section + ":" + nameof(ChatScript);
+
+    /// <summary>The parsed <see cref="ChatScript"/>; null when none is set. Throws a <see cref="FormatException"/> naming the key.</summary>
+    public SimChatScript? LoadChatScript() => string.IsNullOrEmpty(ChatScript) ? null : SimChatScript.Load(ChatScript, ChatScriptKey);
 }
 
 /// <summary>Validates <see cref="DemoOptions"/>, naming each bad key.</summary>
@@ -108,6 +120,15 @@ public sealed class DemoOptionsValidator : IValidateOptions<DemoOptions>
         if (!string.IsNullOrEmpty(options.GpuReplay) && !File.Exists(options.GpuReplay))
         {
             errors.Add($"Demo:GpuReplay names '{options.GpuReplay}', which does not exist");
+        }
+
+        try
+        {
+            options.LoadChatScript();
+        }
+        catch (FormatException ex)
+        {
+            errors.Add(ex.Message);
         }
 
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);

@@ -59,6 +59,7 @@ public static class DemoSpark
                 FixedLoadTime = options.LoadTime,
                 LoadSecondsPerGiB = options.LoadSecondsPerGiB,
                 TokensPerSecond = options.TokensPerSecond,
+                ChatScript = options.LoadChatScript(),
                 GpuSampleInterval = options.GpuSampleInterval,
                 Replay = replay,
                 ReplaySpeed = options.GpuReplaySpeed,

@@ -41,6 +41,9 @@ public sealed record SimSparkSettings
     public TimeSpan? FixedLoadTime { get; init; }
     public double TokensPerSecond { get; init; } = 40;
 
+    /// <summary>What the model servers' chat completions answer (<see cref="SimBehaviour.ChatScript"/>); null: the fixed reply.</summary>
+    public SimChatScript? ChatScript { get; init; }
+
     /// <summary>Size in GiB of the models the simulated Spark knows, by the argument vLLM is given (repo id or path).</summary>
     public ImmutableDictionary<string, double> ModelSizesGiB { get; init; } = ImmutableDictionary<string, double>.Empty;
 
@@ -647,6 +650,7 @@ public sealed class SimulatedSparkHost : ISparkHost, IAsyncDisposable
         {
             LoadTime = _settings.FixedLoadTime ?? TimeSpan.FromSeconds(sizeGiB * _settings.LoadSecondsPerGiB),
             TokensPerSecond = _settings.TokensPerSecond,
+            ChatScript = _settings.ChatScript,
         };
         behaviour = SimBehaviour.FromEnvironment(name => spec.Environment.GetValueOrDefault(name), behaviour);
         if (_scheduledLoadTimes.TryDequeue(out var loadTime))

@@ -24,6 +24,7 @@ public sealed record SimBehaviour
     public const string TokensPerSecondVariable = "SPARKCONTROL_SIM_TOKENS_PER_SECOND";
     public const string FailureVariable = "SPARKCONTROL_SIM_FAIL";
     public const string FailAfterVariable = "SPARKCONTROL_SIM_FAIL_AFTER_SECONDS";
+    public const string ChatScriptVariable = "SPARKCONTROL_SIM_CHAT_SCRIPT";
 
     public TimeSpan LoadTime { get; init; } = TimeSpan.FromSeconds(2);
     public double TokensPerSecond { get; init; } = 40;
@@ -33,6 +34,9 @@ public sealed record SimBehaviour
     public TimeSpan? FailAfter { get; init; }
 
     public int EmbeddingDimensions { get; init; } = 384;
+
+    /// <summary>What chat completions answer instead of the fixed reply (tests of a client's handling of real answers); null: the fixed reply.</summary>
+    public SimChatScript? ChatScript { get; init; }
 
     /// <summary>Loading goes on past <see cref="LoadTime"/> until this completes (tests that look at a model mid-load).</summary>
     public Task? LoadHold { get; init; }
@@ -71,6 +75,11 @@ public sealed record SimBehaviour
         if (read(FailAfterVariable) is { } after)
         {
             behaviour = behaviour with { FailAfter = TimeSpan.FromSeconds(ParseNonNegative(FailAfterVariable, after)) };
+        }
+
+        if (read(ChatScriptVariable) is { Length: > 0 } script)
+        {
+            behaviour = behaviour with { ChatScript = SimChatScript.Load(script, ChatScriptVariable) };
         }
 
         return behaviour;

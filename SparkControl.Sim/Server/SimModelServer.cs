@@ -255,8 +255,8 @@ public sealed class SimModelServer : IAsyncDisposable
         });
     }
 
-    /// <summary>One completion asked for: what to answer, how long, and how.</summary>
-    private sealed record Generation(bool Chat, string Id, long Created, string Model, bool Stream, bool IncludeUsage, int PromptTokens, int Count, string Finish);
+    /// <summary>One completion asked for: what to answer, how long, and how; <paramref name="Script"/> is the chat script's rule that answers it.</summary>
+    private sealed record Generation(bool Chat, string Id, long Created, string Model, bool Stream, bool IncludeUsage, int PromptTokens, int Count, string Finish, SimChatRule? Script = null);
 
     private async Task GenerateAsync(HttpContext context, bool chat)
     {
@@ -269,9 +269,14 @@ public sealed class SimModelServer : IAsyncDisposable
         try
         {
             Interlocked.Add(ref _promptTokens, g.PromptTokens);
+            if (g.Script is { } rule && !await PlayScriptAsync(context, rule).ConfigureAwait(false))
+            {
+                return;
+            }
+
             if (g.Stream)
             {
-                await StreamAsync(context, chat, g.Id, g.Created, g.Model, g.Count, g.Finish, g.IncludeUsage, g.PromptTokens).ConfigureAwait(false);
+                await StreamAsync(context, g).ConfigureAwait(false);
             }
             else
             {
@@ -325,6 +330,8 @@ public sealed class SimModelServer : IAsyncDisposable
         var maxTokens = (int?)(body?["max_completion_tokens"] ?? body?["max_tokens"])?.GetValue<int>() ?? 24;
         var prompt = chat ? body?["messages"]?.ToJsonString() ?? string.Empty : body?["prompt"]?.ToJsonString() ?? string.Empty;
         var count = Math.Clamp(maxTokens, 1, 4096);
+        // A script says exactly what to answer: never cut to max_tokens, and counted at about four characters a token.
+        var rule = chat ? _behaviour.ChatScript?.Answer(SimChatScript.LastUserMessage(body?["messages"])) : null;
         return new Generation(
             chat,
             (chat ? "chatcmpl-" : "cmpl-") + Guid.NewGuid().ToString("N"),
@@ -333,8 +340,9 @@ public sealed class SimModelServer : IAsyncDisposable
             body?["stream"]?.GetValue<bool>() ?? false,
             body?["stream_options"]?["include_usage"]?.GetValue<bool>() ?? false,
             Math.Max(1, prompt.Length / 4),
-            Math.Min(count, ReplyWords.Length),
-            count < ReplyWords.Length ? "length" : "stop");
+            rule is null ? Math.Min(count, ReplyWords.Length) : Math.Max(1, (rule.Reply?.Length ?? 0) / 4),
+            rule is null && count < ReplyWords.Length ? "length" : "stop",
+            rule);
     }
 
     /// <summary>Waits for a free sequence slot (max-num-seqs), counted as waiting meanwhile; false when the client left first.</summary>
@@ -363,6 +371,35 @@ public sealed class SimModelServer : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Waits a scripted rule's delay (cut short when the client leaves, as a real request is aborted); false once a rule
+    /// with an error status has answered it with an OpenAI-style error.
+    /// </summary>
+    private async Task<bool> PlayScriptAsync(HttpContext context, SimChatRule rule)
+    {
+        if (rule.Delay > TimeSpan.Zero)
+        {
+            await Task.Delay(rule.Delay, _time, context.RequestAborted).ConfigureAwait(false);
+        }
+
+        if (rule.Status == StatusCodes.Status200OK)
+        {
+            return true;
+        }
+
+        var type = rule.Status switch
+        {
+            401 => "AuthenticationError",
+            404 => "NotFoundError",
+            429 => "RateLimitError",
+            503 => "ServiceUnavailableError",
+            < 500 => "BadRequestError",
+            _ => "InternalServerError",
+        };
+        await Error(context, rule.Status, type, rule.Reply ?? $"Scripted error {rule.Status}", null).ConfigureAwait(false);
+        return false;
+    }
+
     /// <summary>The whole answer at once, after the time its tokens take.</summary>
     private async Task ReplyAsync(HttpContext context, Generation g)
     {
@@ -372,7 +409,7 @@ public sealed class SimModelServer : IAsyncDisposable
             Interlocked.Increment(ref _generationTokens);
         }
 
-        var text = string.Join(' ', ReplyWords.Take(g.Count));
+        var text = g.Script?.Reply ?? string.Join(' ', ReplyWords.Take(g.Count));
         var usage = new { prompt_tokens = g.PromptTokens, completion_tokens = g.Count, total_tokens = g.PromptTokens + g.Count };
         var (id, created, model, finish) = (g.Id, g.Created, g.Model, g.Finish);
         object response = g.Chat
@@ -381,8 +418,11 @@ public sealed class SimModelServer : IAsyncDisposable
         await Json(response).ExecuteAsync(context).ConfigureAwait(false);
     }
 
-    private async Task StreamAsync(HttpContext context, bool chat, string id, long created, string model, int count, string finish, bool includeUsage, int promptTokens)
+    /// <summary>Server-sent events: a word a token, or a script's whole reply in one chunk once its tokens' time has passed.</summary>
+    private async Task StreamAsync(HttpContext context, Generation g)
     {
+        var (chat, id, created, model, count, finish, includeUsage, promptTokens) = (g.Chat, g.Id, g.Created, g.Model, g.Count, g.Finish, g.IncludeUsage, g.PromptTokens);
+        var scripted = g.Script?.Reply;
         var response = context.Response;
         response.ContentType = "text/event-stream; charset=utf-8";
         response.Headers.CacheControl = "no-cache";
@@ -395,9 +435,14 @@ public sealed class SimModelServer : IAsyncDisposable
         for (var i = 0; i < count; i++)
         {
             await TokenDelayAsync(ct).ConfigureAwait(false);
-            var piece = (i == 0 ? string.Empty : " ") + ReplyWords[i];
             Interlocked.Increment(ref _generationTokens);
             var last = i == count - 1;
+            if (scripted is not null && !last)
+            {
+                continue;
+            }
+
+            var piece = scripted ?? (i == 0 ? string.Empty : " ") + ReplyWords[i];
             var chunk = chat
                 ? ChatChunk(id, created, model, new JsonObject { ["content"] = piece }, last ? finish : null)
                 : TextChunk(id, created, model, piece, last ? finish : null);
