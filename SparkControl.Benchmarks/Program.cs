@@ -31,6 +31,11 @@ public static class Program
             return BareYarp.RunAsync(args).GetAwaiter().GetResult();
         }
 
+        if (args is ["transcript-quality", ..] && OperatingSystem.IsLinux())
+        {
+            return TranscriptQuality.RunAsync().GetAwaiter().GetResult();
+        }
+
         if (args is ["gpu-ledger-size", ..])
         {
             return GpuLedgerSize.Run();

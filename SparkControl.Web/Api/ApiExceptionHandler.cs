@@ -32,9 +32,9 @@ public sealed partial class ApiExceptionHandler(IProblemDetailsService problems,
             };
         }
 
-        if (exception is Core.Audio.Echo.EchoBusyException busy)
+        if (((exception as Core.Audio.Echo.EchoBusyException)?.RetryAfter ?? (exception as Core.Audio.Transcripts.TranscriptBusyException)?.RetryAfter) is { } retryAfter)
         {
-            httpContext.Response.Headers.RetryAfter = Math.Ceiling(busy.RetryAfter.TotalSeconds).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            httpContext.Response.Headers.RetryAfter = Math.Ceiling(retryAfter.TotalSeconds).ToString(System.Globalization.CultureInfo.InvariantCulture);
         }
 
         // Messages can quote what a Spark printed: the last net before a secret reaches a client.
@@ -77,6 +77,8 @@ public sealed partial class ApiExceptionHandler(IProblemDetailsService problems,
         Core.Storage.StoreUnavailableException store => new ProblemDetails { Status = StatusCodes.Status503ServiceUnavailable, Title = "The database is not available", Detail = store.Message },
         HostActionRefusedException refused => new ProblemDetails { Status = StatusCodes.Status409Conflict, Title = "The host action was not started", Detail = refused.Message },
         SettingsConflictException conflict => new ProblemDetails { Status = StatusCodes.Status409Conflict, Title = "Conflict", Detail = conflict.Message },
+        Core.Audio.Transcripts.TranscriptBusyException busy => new ProblemDetails { Status = StatusCodes.Status429TooManyRequests, Title = "Too many transcription jobs", Detail = busy.Message },
+        Core.Audio.Transcripts.TranscriptConflictException conflict => new ProblemDetails { Status = StatusCodes.Status409Conflict, Title = "The transcript cannot go ahead", Detail = conflict.Message },
         Core.Audio.Sweep.SweepConflictException conflict => new ProblemDetails { Status = StatusCodes.Status409Conflict, Title = "The sweep cannot go ahead", Detail = conflict.Message },
         Core.Access.AccessRefusedException refused => new ProblemDetails { Status = StatusCodes.Status409Conflict, Title = "Refused", Detail = refused.Message },
         KeyNotFoundException missing => new ProblemDetails { Status = StatusCodes.Status404NotFound, Title = "Not found", Detail = missing.Message },

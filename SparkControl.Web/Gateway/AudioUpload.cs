@@ -14,7 +14,8 @@ namespace SparkControl.Web.Gateway;
 public sealed class AudioUpload : IAsyncDisposable
 {
     /// <summary>Form fields are short (a prompt is at most 4,096 characters); anything bigger is not a field.</summary>
-    private const int MaxFieldBytes = 64 * 1024;
+    /// <summary>The longest form field the gateway's routes take (a prompt, a language); other callers may allow more.</summary>
+    public const int MaxFieldBytes = 64 * 1024;
 
     private const int MaxFields = 64;
 
@@ -63,7 +64,7 @@ public sealed class AudioUpload : IAsyncDisposable
     }
 
     /// <summary>The upload, or the error to answer: not multipart, over <paramref name="limit"/>, no file, not audio.</summary>
-    public static async Task<(AudioUpload? Upload, OpenAiError? Error)> ReadAsync(HttpContext context, long limit, string spoolDirectory)
+    public static async Task<(AudioUpload? Upload, OpenAiError? Error)> ReadAsync(HttpContext context, long limit, string spoolDirectory, int maxFieldBytes = MaxFieldBytes)
     {
         if (!MediaTypeHeaderValue.TryParse(context.Request.ContentType, out var type) || !type.MediaType.Equals("multipart/form-data", StringComparison.OrdinalIgnoreCase)
             || HeaderUtilities.RemoveQuotes(type.Boundary) is not { Length: > 0 and <= 200 } boundary)
@@ -96,7 +97,7 @@ public sealed class AudioUpload : IAsyncDisposable
 
         try
         {
-            var (upload, error) = await ReadPartsAsync(context, boundary.ToString(), limit, spool);
+            var (upload, error) = await ReadPartsAsync(context, boundary.ToString(), limit, spool, maxFieldBytes);
             if (upload is null)
             {
                 await DiscardAsync(spool);
@@ -111,7 +112,7 @@ public sealed class AudioUpload : IAsyncDisposable
         }
     }
 
-    private static async Task<(AudioUpload?, OpenAiError?)> ReadPartsAsync(HttpContext context, string boundary, long limit, FileStream spool)
+    private static async Task<(AudioUpload?, OpenAiError?)> ReadPartsAsync(HttpContext context, string boundary, long limit, FileStream spool, int maxFieldBytes)
     {
         var reader = new MultipartReader(boundary, context.Request.Body) { BodyLengthLimit = limit };
         var fields = new List<KeyValuePair<string, string>>();
@@ -135,9 +136,9 @@ public sealed class AudioUpload : IAsyncDisposable
                     fileName = SafeName(HeaderUtilities.RemoveQuotes(disposition.FileNameStar.HasValue ? disposition.FileNameStar : disposition.FileName).ToString());
                     await CopyCappedAsync(section.Body, spool, limit, context.RequestAborted);
                 }
-                else if (fields.Count >= MaxFields || await ReadFieldAsync(section) is not { } value)
+                else if (fields.Count >= MaxFields || await ReadFieldAsync(section, maxFieldBytes) is not { } value)
                 {
-                    return (null, Invalid($"The form field '{Core.Validation.Validators.Printable(name)}' is too long, or there are more than {MaxFields} fields.", "invalid_body", name));
+                    return (null, Invalid($"The form field '{Core.Validation.Validators.Printable(name)}' is longer than {maxFieldBytes:N0} bytes, or there are more than {MaxFields} fields.", "invalid_body", name));
                 }
                 else
                 {
@@ -222,15 +223,15 @@ public sealed class AudioUpload : IAsyncDisposable
         }
     }
 
-    /// <summary>A field's value as UTF-8 text; null when longer than <see cref="MaxFieldBytes"/>.</summary>
-    private static async Task<string?> ReadFieldAsync(MultipartSection section)
+    /// <summary>A field's value as UTF-8 text; null when longer than <paramref name="maxFieldBytes"/>.</summary>
+    private static async Task<string?> ReadFieldAsync(MultipartSection section, int maxFieldBytes)
     {
         using var buffer = new MemoryStream();
         var chunk = new byte[4096];
         int read;
         while ((read = await section.Body.ReadAsync(chunk)) > 0)
         {
-            if (buffer.Length + read > MaxFieldBytes)
+            if (buffer.Length + read > maxFieldBytes)
             {
                 return null;
             }

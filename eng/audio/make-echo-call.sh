@@ -2,11 +2,12 @@
 # Makes a synthetic two-channel call with known ground truth, for the echo canceller's tests and benchmark.
 #
 #   eng/audio/make-echo-call.sh OUTDIR [--delay S] [--gain G] [--t60 S] [--ir-taps N] [--noise A] [--seed N]
-#                                      [--no-local] [--minutes M]
+#                                      [--no-local] [--minutes M] [--scene FILE] [--length S]
 #
 # The scene is the one in the audio research notes (§3.4): a remote speaker (espeak-ng en-us+m3) and a local
 # speaker (en-us+f2), 14 s at 16 kHz, the second remote sentence overlapping the second local one (double talk).
-# --minutes M repeats the scene to about M minutes (for the benchmark).
+# --minutes M repeats the scene to about M minutes (for the benchmark). --scene FILE takes the scene from a file of
+# "start|channel|voice|text" lines instead (channel 1 remote, 0 local), --length S makes it S seconds long.
 #
 # Writes 16 kHz 16-bit mono tracks: remote.wav (far end = channel 1), local.wav (clean near end), echo.wav
 # (remote through the room: bulk delay + impulse response + gain), noise.wav, mic.wav (= local + echo + noise),
@@ -17,10 +18,10 @@ set -euo pipefail
 # differ from run to run (and so would every figure measured on it).
 export SOX_OPTS="-R"
 
-usage() { sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 [ $# -ge 1 ] || usage
 out=$1; shift
-delay=0.120 gain=0.5 t60=0.25 taps=2048 noise=0.002 seed=7 local_speech=1 minutes=0
+delay=0.120 gain=0.5 t60=0.25 taps=2048 noise=0.002 seed=7 local_speech=1 minutes=0 scene=
 while [ $# -gt 0 ]; do
   case $1 in
     --delay) delay=$2; shift 2 ;;
@@ -31,11 +32,13 @@ while [ $# -gt 0 ]; do
     --seed) seed=$2; shift 2 ;;
     --no-local) local_speech=0; shift ;;
     --minutes) minutes=$2; shift 2 ;;
+    --scene) scene=$2; shift 2 ;;
+    --length) length_arg=$2; shift 2 ;;
     *) echo "unknown option: $1" >&2; usage ;;
   esac
 done
 
-rate=16000 length=14
+rate=16000 length=${length_arg:-14}
 mkdir -p "$out"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -59,13 +62,14 @@ while IFS='|' read -r start channel voice text; do
   speak "$voice" "$start" "$text" "$file"
   truth+=$'\n'"$start	$channel	$([ "$channel" = 1 ] && echo remote || echo local)	$text"
   if [ "$channel" = 1 ]; then remote+=("$file"); else near+=("$file"); fi
-done <<'SCENE'
+done < <(if [ -n "$scene" ]; then cat "$scene"; else cat <<'SCENE'
 0.50|1|en-us+m3|hello how are you today
 3.00|0|en-us+f2|please send me the report by friday
 6.00|1|en-us+m3|we should schedule the meeting for next week
 7.00|0|en-us+f2|the quick brown fox jumps over the lazy dog
 11.00|1|en-us+m3|thank you goodbye
 SCENE
+fi)
 mix "$work/remote_sum.wav" "${remote[@]}"; sox "$work/remote_sum.wav" "$work/remote.wav" vol 0.5
 mix "$work/local_sum.wav" "${near[@]}"
 if [ "$local_speech" = 1 ]; then

@@ -25,6 +25,12 @@ public static class EchoTestCalls
     public const string NoEcho = "no-echo";
     public const string EchoOnly = "echo-only";
 
+    /// <summary>The same sentences taking turns (no double talk), 15 s: what a recogniser without overlap handling can follow.</summary>
+    public const string Turns = "turns";
+
+    /// <summary>The turn-taking scene eight times over (2 minutes): long enough to be cut into pieces.</summary>
+    public const string TurnsTwoMinutes = "turns-2min";
+
     private static readonly Dictionary<string, string[]> Variants = new()
     {
         [Default] = [],
@@ -32,6 +38,8 @@ public static class EchoTestCalls
         [Gain1] = ["--gain", "1.0"],
         [NoEcho] = ["--gain", "0"],
         [EchoOnly] = ["--no-local"],
+        [Turns] = ["--scene", Path.Combine(Tools.RepositoryRoot, "eng", "audio", "scenes", "turns.txt"), "--length", "15"],
+        [TurnsTwoMinutes] = ["--scene", Path.Combine(Tools.RepositoryRoot, "eng", "audio", "scenes", "turns.txt"), "--length", "15", "--minutes", "2"],
     };
 
     private static readonly string Root = Path.Combine(Path.GetTempPath(), $"sc-echo-calls-{Environment.ProcessId}");
