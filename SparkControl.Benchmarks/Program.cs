@@ -33,7 +33,7 @@ public static class Program
 
         if (args is ["transcript-quality", ..] && OperatingSystem.IsLinux())
         {
-            return TranscriptQuality.RunAsync().GetAwaiter().GetResult();
+            return TranscriptQuality.RunAsync(args).GetAwaiter().GetResult();
         }
 
         if (args is ["gpu-ledger-size", ..])

@@ -19,10 +19,15 @@ internal static class TranscriptQuality
 
     private sealed record Run(string Call, string Input, bool EchoCancel, bool Referee);
 
-    public static async Task<int> RunAsync()
+    public static async Task<int> RunAsync(string[] args)
     {
         var root = Path.Combine(Path.GetTempPath(), $"sc-quality-{Environment.ProcessId}");
         var scene = Path.Combine(Tools.RepositoryRoot, "eng", "audio", "scenes", "turns.txt");
+        if (args is [_, "--minutes", var text] && int.TryParse(text, CultureInfo.InvariantCulture, out var minutes))
+        {
+            return await LongCallAsync(root, scene, minutes);
+        }
+
         Call[] calls =
         [
             await MakeAsync(root, "double talk", []),
@@ -59,6 +64,41 @@ internal static class TranscriptQuality
         return 0;
     }
 
+    /// <summary>
+    /// <c>transcript-quality --minutes M</c>: one turn-taking call of about M minutes through the whole job (cut into
+    /// pieces, in parallel up to the worker's cap): how long it took, the panel's peak memory, and the error rates.
+    /// </summary>
+    private static async Task<int> LongCallAsync(string root, string scene, int minutes)
+    {
+        var call = await MakeAsync(root, $"turns {minutes} min", ["--scene", scene, "--length", "15", "--minutes", minutes.ToString(CultureInfo.InvariantCulture)]);
+        // The script writes the truth of one scene; the call repeats it every 15 s.
+        var once = call.Truth;
+        var copies = Math.Max(1, (int)((minutes * 60 / 15.0) + 0.5));
+        call = call with { Truth = [.. Enumerable.Range(0, copies).SelectMany(k => once.Select(s => s with { Start = s.Start + (15 * k) }))] };
+        var settings = new Dictionary<string, string?> { ["Logging:LogLevel:Default"] = "Error", ["Demo:InitialModel"] = string.Empty };
+        foreach (var (sentence, i) in once.Select(s => s.Text).Distinct().Select((s, i) => (s, i)))
+        {
+            settings[$"Demo:AsrPhrases:{i}"] = sentence;
+        }
+
+        await using var app = await SparkControlApp.StartAsync(settings);
+        await Wait.UntilAsync(() => app.Get<Core.Gateway.AudioRoutes>().Workers().Any(w => w.Healthy), "the demo's ASR worker serves", TimeSpan.FromMinutes(2));
+        using var client = app.CreateClient();
+        client.Timeout = TimeSpan.FromMinutes(10);
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        var peak = 0L;
+        using var sampler = new Timer(_ => Interlocked.Exchange(ref peak, Math.Max(Interlocked.Read(ref peak), Environment.WorkingSet)), null, 0, 200);
+        Console.WriteLine("| call | audio | took | × real time | peak working set | WER local | WER remote | attribution right | wrong |");
+        Console.WriteLine("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+        await ScoreAsync(client, call, new Run(call.Name, "stereo call", EchoCancel: true, Referee: false), (job, line) =>
+        {
+            var seconds = job.GetProperty("durationSeconds").GetDouble();
+            var took = started.Elapsed;
+            return string.Create(CultureInfo.InvariantCulture, $"| {call.Name} | {TimeSpan.FromSeconds(seconds):h\\:mm\\:ss} stereo | {took:m\\:ss} | {seconds / took.TotalSeconds:0.0} | {Interlocked.Read(ref peak) / (1 << 20)} MiB | {line} |");
+        });
+        return 0;
+    }
+
     private static async Task<Call> MakeAsync(string root, string name, string[] options)
     {
         var directory = Path.Combine(root, name.Replace(' ', '-').Replace(",", string.Empty, StringComparison.Ordinal));
@@ -77,7 +117,7 @@ internal static class TranscriptQuality
     private static string CoarseRttm(IReadOnlyList<TruthSentence> truth) => string.Concat(truth.Select(s =>
         string.Create(CultureInfo.InvariantCulture, $"SPEAKER mix 1 {s.Start + 0.3:0.00} {Math.Max(0.2, (0.4 * s.Words.Length) - 0.7):0.00} <NA> <NA> {s.Speaker} <NA> <NA>\n")));
 
-    private static async Task ScoreAsync(HttpClient client, Call call, Run run)
+    private static async Task ScoreAsync(HttpClient client, Call call, Run run, Func<JsonElement, string, string>? format = null)
     {
         var stereo = run.Input == "stereo call";
         using var form = new MultipartFormDataContent
@@ -125,6 +165,12 @@ internal static class TranscriptQuality
         }
 
         var (right, wrong, unexplained) = TranscriptScoring.Attribution(words, call.Truth);
+        if (format is not null)
+        {
+            Console.WriteLine(format(job, string.Create(CultureInfo.InvariantCulture, $"{Wer(0)} | {Wer(1)} | {Percent((double)right / Math.Max(1, right + wrong))} ({right}) | {wrong}")));
+            return;
+        }
+
         var changes = result.TryGetProperty("referee", out var referee)
             ? referee.GetProperty("decisions").EnumerateArray().Count(d => d.GetProperty("outcome").GetString() == "applied").ToString(CultureInfo.InvariantCulture) + $" of {referee.GetProperty("disputed").GetInt32()} disputed"
             : "–";
