@@ -45,6 +45,11 @@ internal sealed partial class SwapRun
 
     /// <summary>Set when dockerd stopped answering during Loading.</summary>
     private bool _dockerdLost;
+
+    /// <summary>Failed inspects in a row tried again before one fails the swap.</summary>
+    private const int InspectRetries = 3;
+
+    private int _inspectFailures;
     private LaunchPlan? _launch;
     private Task _completion = Task.CompletedTask;
 
@@ -419,7 +424,16 @@ internal sealed partial class SwapRun
             await Task.Delay(_context.Swap.ProbeInterval, _context.Time, cancellationToken).ConfigureAwait(false);
             return false;
         }
+        catch (SparkCommandException ex) when (++_inspectFailures <= InspectRetries)
+        {
+            // An inspect that fails otherwise (a dockerd shutting down answers a request in flight with an error of its
+            // own) is looked at again before it fails the swap: by then dockerd answers, or says plainly it is away.
+            Update(s => s with { Message = $"docker inspect failed ({ex.Message}); looking again" });
+            await Task.Delay(_context.Swap.ProbeInterval, _context.Time, cancellationToken).ConfigureAwait(false);
+            return false;
+        }
 
+        _inspectFailures = 0;
         if (info is null || !info.Running)
         {
             await FailFromContainerAsync(container, info, cancellationToken).ConfigureAwait(false);
