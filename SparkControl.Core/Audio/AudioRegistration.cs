@@ -18,7 +18,7 @@ public static class AudioRegistration
         .AddSingleton(sp => new WorkerTranscriber(
             sp.GetRequiredService<AudioRoutes>(),
             sp.GetRequiredService<AudioCapacity>(),
-            new HttpMessageInvoker(new SocketsHttpHandler { UseProxy = false, AllowAutoRedirect = false, UseCookies = false, ConnectTimeout = TimeSpan.FromSeconds(5) }),
+            WorkerHttp.CreateInvoker(),
             sp.GetRequiredService<TimeProvider>()))
         .AddSingleton<Func<TranscriptPipeline>>(sp => () => new TranscriptPipeline(
             sp.GetRequiredService<WorkerTranscriber>(),

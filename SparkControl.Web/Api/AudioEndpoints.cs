@@ -69,7 +69,7 @@ public static class AudioEndpoints
     {
         var settings = options.Value;
         format = string.IsNullOrEmpty(format) ? "json" : format.ToLowerInvariant();
-        if (format is not ("json" or "srt" or "vtt" or "text"))
+        if (format != "json" && !TranscriptWriter.TextFormats.Contains(format))
         {
             throw new ValidationFailedException([new FieldError("format", $"format must be json, srt, vtt or text, not '{Truncate(format)}'.")]);
         }
@@ -86,13 +86,9 @@ public static class AudioEndpoints
         using var document = JsonDocument.Parse(body, new JsonDocumentOptions { MaxDepth = 32 });
         var job = LabelMergeRequestReader.Read(document.RootElement, settings);
         var result = job.Run();
-        return format switch
-        {
-            "srt" => TypedResults.Text(TranscriptWriter.Srt(result), "application/x-subrip", Encoding.UTF8),
-            "vtt" => TypedResults.Text(TranscriptWriter.WebVtt(result), "text/vtt", Encoding.UTF8),
-            "text" => TypedResults.Text(TranscriptWriter.PlainText(result), "text/plain", Encoding.UTF8),
-            _ => TypedResults.Ok(View(result, isCall: job.Channels is not null)),
-        };
+        return TranscriptWriter.Write(result, format) is { } written
+            ? TypedResults.Text(written.Text, written.ContentType, Encoding.UTF8)
+            : TypedResults.Ok(View(result, isCall: job.Channels is not null));
     }
 
     public static LabelMergeView View(LabelMergeResult result, bool isCall) => new(

@@ -90,7 +90,7 @@ public static class ScrubEndpoints
     }
 
     public static ScrubTask Owned(HttpContext context, ScrubTasks tasks, string id) =>
-        tasks.Find(id) is { } task && (AccessPolicies.Allows(context.User, Core.Access.AccessRole.Admin) || task.Owner == AccessPolicies.ActorOf(context.User))
+        tasks.Find(id) is { } task && task.IsVisibleTo(AccessPolicies.ActorOf(context.User), TranscriptEndpoints.SeesAll(context))
             ? task
             : throw new KeyNotFoundException("No such scrub task (it may have expired after an hour, or belong to someone else).");
 

@@ -140,7 +140,7 @@ public static class TranscriptEndpoints
         }
 
         var chosen = format.ToLowerInvariant();
-        if (chosen is not ("json" or "srt" or "vtt" or "text"))
+        if (chosen != "json" && !TranscriptWriter.TextFormats.Contains(chosen))
         {
             throw new ValidationFailedException([new FieldError("format", "format must be json, srt, vtt or text")]);
         }
@@ -151,27 +151,20 @@ public static class TranscriptEndpoints
         }
 
         var name = $"transcript-{job.Id}";
-        return chosen switch
-        {
-            "srt" => Download(TranscriptWriter.Srt(result.Transcript), "application/x-subrip", $"{name}.srt"),
-            "vtt" => Download(TranscriptWriter.WebVtt(result.Transcript), "text/vtt", $"{name}.vtt"),
-            "text" => Download(TranscriptWriter.PlainText(result.Transcript), "text/plain", $"{name}.txt"),
-            _ => Results.File(Encoding.UTF8.GetBytes(System.Text.Json.JsonSerializer.Serialize(Result(result, job.IsCall), Json)), "application/json", $"{name}.json"),
-        };
+        return TranscriptWriter.Write(result.Transcript, chosen) is { } written
+            ? Results.File(Encoding.UTF8.GetBytes(written.Text), written.ContentType + "; charset=utf-8", $"{name}.{written.Extension}")
+            : Results.File(Encoding.UTF8.GetBytes(System.Text.Json.JsonSerializer.Serialize(Result(result, job.IsCall), Json)), "application/json", $"{name}.json");
     }
 
     private static readonly System.Text.Json.JsonSerializerOptions Json = new(System.Text.Json.JsonSerializerDefaults.Web);
 
-    private static IResult Download(string text, string contentType, string fileName) =>
-        Results.File(Encoding.UTF8.GetBytes(text), contentType + "; charset=utf-8", fileName);
-
     /// <summary>The job when the caller may see it (its owner, or an admin); otherwise the same 404 as for no job at all.</summary>
     public static TranscriptJob Owned(HttpContext context, TranscriptJobs jobs, string id) =>
-        jobs.Find(id) is { } job && (SeesAll(context) || job.Owner == AccessPolicies.ActorOf(context.User))
+        jobs.Find(id) is { } job && job.IsVisibleTo(AccessPolicies.ActorOf(context.User), SeesAll(context))
             ? job
             : throw new KeyNotFoundException("No such transcript job (or it belongs to someone else).");
 
-    private static bool SeesAll(HttpContext context) => AccessPolicies.Allows(context.User, Core.Access.AccessRole.Admin);
+    public static bool SeesAll(HttpContext context) => AccessPolicies.Allows(context.User, Core.Access.AccessRole.Admin);
 
     /// <summary>Copies the spooled upload (deleted when the request ends) to the file the job keeps; null when the disk refuses.</summary>
     private static async Task<string?> KeepAsync(AudioUpload upload, string directory, CancellationToken cancellationToken)

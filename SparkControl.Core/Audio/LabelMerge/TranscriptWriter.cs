@@ -14,6 +14,18 @@ public static class TranscriptWriter
 
     public static readonly TimeSpan MaxCueDuration = TimeSpan.FromSeconds(7);
 
+    /// <summary>The text formats a transcript is written in, by the name the APIs take in <c>?format=</c>.</summary>
+    public static readonly IReadOnlyList<string> TextFormats = ["srt", "vtt", "text"];
+
+    /// <summary>The transcript in a text format: its text, content type and file extension; null for another name (JSON is the caller's).</summary>
+    public static (string Text, string ContentType, string Extension)? Write(LabelMergeResult result, string format) => format switch
+    {
+        "srt" => (Srt(result), "application/x-subrip", "srt"),
+        "vtt" => (WebVtt(result), "text/vtt", "vtt"),
+        "text" => (PlainText(result), "text/plain", "txt"),
+        _ => null,
+    };
+
     public static string Srt(LabelMergeResult result)
     {
         var text = new StringBuilder();

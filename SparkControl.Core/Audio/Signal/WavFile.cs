@@ -72,28 +72,21 @@ public static class WavFile
         throw new WavFormatException(rate is null ? "The WAV file has no format chunk." : "The WAV file has no data chunk.");
     }
 
+    /// <summary>Why <see cref="Read"/> cannot decode a file with this header (not 16-bit PCM, not sensible); null when it can.</summary>
+    public static string? NotPcm16(Header header) =>
+        header.Format == FormatFloat ? $"The WAV file holds {header.BitsPerSample}-bit floating-point samples; send 16-bit PCM (e.g. sox in.wav -b 16 -e signed-integer out.wav)."
+        : header.Format != FormatPcm ? $"The WAV file is compressed (format code {header.Format}); send 16-bit PCM."
+        : header.BitsPerSample != 16 ? $"The WAV file has {header.BitsPerSample}-bit samples; send 16-bit PCM (e.g. sox in.wav -b 16 out.wav)."
+        : header.Channels < 1 || header.SampleRate < 1 ? $"The WAV file's header is not sensible ({header.Channels} channels at {header.SampleRate} Hz)."
+        : null;
+
     /// <summary>Decodes a 16-bit PCM WAV file (any rate, any channel count).</summary>
     public static PcmAudio Read(ReadOnlySpan<byte> file)
     {
         var header = ReadHeader(file);
-        if (header.Format == FormatFloat)
+        if (NotPcm16(header) is { } problem)
         {
-            throw new WavFormatException($"The WAV file holds {header.BitsPerSample}-bit floating-point samples; send 16-bit PCM (e.g. sox in.wav -b 16 -e signed-integer out.wav).");
-        }
-
-        if (header.Format != FormatPcm)
-        {
-            throw new WavFormatException($"The WAV file is compressed (format code {header.Format}); send 16-bit PCM.");
-        }
-
-        if (header.BitsPerSample != 16)
-        {
-            throw new WavFormatException($"The WAV file has {header.BitsPerSample}-bit samples; send 16-bit PCM (e.g. sox in.wav -b 16 out.wav).");
-        }
-
-        if (header.Channels < 1 || header.SampleRate < 1)
-        {
-            throw new WavFormatException($"The WAV file's header is not sensible ({header.Channels} channels at {header.SampleRate} Hz).");
+            throw new WavFormatException(problem);
         }
 
         var frames = header.FrameCount;

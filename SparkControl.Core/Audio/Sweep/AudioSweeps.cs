@@ -76,7 +76,7 @@ public sealed partial class AudioSweeps : IDisposable
     public AudioSweeps(AudioRoutes routes, AudioCapacity capacity, SweepStore store, ServiceSettingsStore services, AuditLog audit, TimeProvider time, ILogger<AudioSweeps> logger)
     {
         (_routes, _capacity, _store, _services, _audit, _time, _logger) = (routes, capacity, store, services, audit, time, logger);
-        _http = new HttpMessageInvoker(new SocketsHttpHandler { UseProxy = false, AllowAutoRedirect = false, UseCookies = false, ConnectTimeout = TimeSpan.FromSeconds(5) });
+        _http = WorkerHttp.CreateInvoker();
         var kept = store.LoadAndMarkInterrupted();
         _nextId = kept.Select(r => r.Id).DefaultIfEmpty(0).Max();
         _runs = new SnapshotStream<SweepBoard>(new SweepBoard([.. kept.OrderByDescending(r => r.Id)]), time);

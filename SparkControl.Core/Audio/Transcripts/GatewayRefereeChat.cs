@@ -11,7 +11,7 @@ namespace SparkControl.Core.Audio.Transcripts;
 /// </summary>
 public sealed class GatewayRefereeChat(GatewayRoutes routes, GatewayGate gate, IOptionsMonitor<TranscriptOptions> options, TimeProvider time)
 {
-    private readonly HttpMessageInvoker _http = new(new SocketsHttpHandler { UseProxy = false, AllowAutoRedirect = false, UseCookies = false, ConnectTimeout = TimeSpan.FromSeconds(5) });
+    private readonly HttpMessageInvoker _http = WorkerHttp.CreateInvoker();
 
     /// <summary>A chat client for the model served now, or null when none is.</summary>
     public IRefereeChat? Current() => routes.Targets().FirstOrDefault() is { } target

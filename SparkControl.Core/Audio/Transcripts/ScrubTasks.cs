@@ -36,6 +36,9 @@ public sealed record ScrubTask(string Id, string Owner, DateTimeOffset CreatedAt
     public bool KeptOriginal { get; init; }
 
     public string? Error { get; init; }
+
+    /// <summary>A task is its owner's; an admin sees every one.</summary>
+    public bool IsVisibleTo(string actor, bool admin) => admin || string.Equals(Owner, actor, StringComparison.Ordinal);
 }
 
 /// <summary>

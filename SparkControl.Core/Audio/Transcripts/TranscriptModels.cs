@@ -87,12 +87,15 @@ public sealed record TranscriptJob(string Id, string Owner, TranscriptAudio Audi
     public bool IsFinished => Status is TranscriptStatus.Done or TranscriptStatus.Failed or TranscriptStatus.Cancelled or TranscriptStatus.Interrupted;
 
     public bool IsCall => Audio.Channels == 2;
+
+    /// <summary>A job is its owner's; an admin sees every one. The API, the pages and the list all ask this.</summary>
+    public bool IsVisibleTo(string actor, bool admin) => admin || string.Equals(Owner, actor, StringComparison.Ordinal);
 }
 
 /// <summary>Every job kept, newest first.</summary>
 public sealed record TranscriptBoard(ImmutableArray<TranscriptJob> Jobs)
 {
-    public IEnumerable<TranscriptJob> VisibleTo(string owner, bool all) => all ? Jobs : Jobs.Where(j => string.Equals(j.Owner, owner, StringComparison.Ordinal));
+    public IEnumerable<TranscriptJob> VisibleTo(string actor, bool admin) => Jobs.Where(j => j.IsVisibleTo(actor, admin));
 }
 
 /// <summary>A job cannot be taken or changed now; the message says why.</summary>

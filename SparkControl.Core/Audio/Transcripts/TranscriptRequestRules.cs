@@ -44,9 +44,9 @@ public static partial class TranscriptRequestRules
             throw Invalid("file", $"'{Validators.Printable(name)}' is not a WAV call ({what}): {ex.Message} Convert it with sox in.ext -b 16 call.wav.");
         }
 
-        if (header.Format != 1 || header.BitsPerSample != 16)
+        if (WavFile.NotPcm16(header) is { } notPcm16)
         {
-            throw Invalid("file", $"'{Validators.Printable(name)}' holds {header.BitsPerSample}-bit samples (format {header.Format}); send 16-bit PCM (sox in.wav -b 16 -e signed-integer call.wav).");
+            throw Invalid("file", $"'{Validators.Printable(name)}': {notPcm16}");
         }
 
         if (header.Channels is < 1 or > 2)

@@ -36,7 +36,7 @@ public sealed partial class ScrubPage : IDisposable
         _names = string.Join('\n', await Names.GetAsync(_closed.Token));
         if (TaskId is { } id)
         {
-            if (Api.ScrubEndpoints.TaskId(id) is not null || Tasks.Find(id) is not { } task || (task.Owner != Caller.Actor && !Caller.May(AccessRole.Admin)))
+            if (Api.ScrubEndpoints.TaskId(id) is not null || Tasks.Find(id) is not { } task || !task.IsVisibleTo(Caller.Actor, Caller.May(AccessRole.Admin)))
             {
                 _error = "No such scrub task (it may have expired after an hour, or belong to someone else).";
                 return;

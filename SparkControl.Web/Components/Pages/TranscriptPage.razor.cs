@@ -42,7 +42,7 @@ public sealed partial class TranscriptPage
     private TranscriptBoard Board { get; set; } = new([]);
 
     /// <summary>The job when it is the caller's (or the caller is an admin); others see "no such job", as the API answers.</summary>
-    private TranscriptJob? Job => Board.Jobs.FirstOrDefault(j => j.Id == Id) is { } job && (job.Owner == Caller.Actor || Caller.May(AccessRole.Admin)) ? job : null;
+    private TranscriptJob? Job => Board.Jobs.FirstOrDefault(j => j.Id == Id && j.IsVisibleTo(Caller.Actor, Caller.May(AccessRole.Admin)));
 
     protected override void OnInitialized()
     {

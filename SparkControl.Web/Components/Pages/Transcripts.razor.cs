@@ -157,7 +157,7 @@ public sealed partial class Transcripts
     private void Cancel(string id)
     {
         Caller.Demand(AccessRole.Operator);
-        if (Jobs.Find(id) is { } job && (job.Owner == Caller.Actor || Caller.May(AccessRole.Admin)))
+        if (Jobs.Find(id) is { } job && job.IsVisibleTo(Caller.Actor, Caller.May(AccessRole.Admin)))
         {
             Jobs.Cancel(id, Caller.AuditActor);
         }
