@@ -113,6 +113,36 @@ public sealed class CatalogStore
         return Current.Find(id)!;
     }
 
+    /// <summary>
+    /// Sets how long the model may sit unused before it is unloaded (null: never) if its version is still
+    /// <paramref name="ifMatch"/>; for a shipped or demo model the setting is kept in models.custom.yaml.
+    /// </summary>
+    public async Task<ModelDefinition> UpdateIdleAsync(string id, TimeSpan? after, string? ifMatch, CancellationToken cancellationToken)
+    {
+        if (Validators.IdleUnloadAfter(after) is { } error)
+        {
+            throw new ValidationFailedException([new FieldError("idleUnloadAfter", error)]);
+        }
+
+        await ChangeAsync(custom =>
+        {
+            var current = Current.Find(id) ?? throw new KeyNotFoundException($"No model has the id '{id}'.");
+            var version = Version(current);
+            if (ifMatch is not null && ifMatch != version)
+            {
+                throw new StaleVersionException(id, ifMatch, version);
+            }
+
+            if (custom.Models.FirstOrDefault(m => m.Id == id) is { } own)
+            {
+                return custom with { Models = custom.Models.Replace(own, own with { IdleUnloadAfter = after }) };
+            }
+
+            return custom with { IdleOverrides = custom.IdleOverrides.SetItem(id, after ?? TimeSpan.Zero) };
+        }, cancellationToken).ConfigureAwait(false);
+        return Current.Find(id)!;
+    }
+
     /// <summary>Removes an operator-added model (shipped and demo models stay; their overrides can be cleared).</summary>
     public Task RemoveAsync(string id, string? ifMatch, CancellationToken cancellationToken) =>
         ChangeAsync(custom =>
@@ -161,6 +191,7 @@ public sealed class CatalogStore
         }
 
         Check("port", Validators.Port(model.Port));
+        Check("idleUnloadAfter", Validators.IdleUnloadAfter(model.IdleUnloadAfter));
         if (model.Image is not null)
         {
             Check("image", SparkValidation.ImageReference(model.Image));
@@ -224,7 +255,8 @@ public sealed class CatalogStore
                 }
                 else
                 {
-                    models.Add(_custom.Overrides.TryGetValue(model.Id, out var flags) ? model with { Flags = flags } : model);
+                    var flagged = _custom.Overrides.TryGetValue(model.Id, out var flags) ? model with { Flags = flags } : model;
+                    models.Add(_custom.IdleOverrides.TryGetValue(model.Id, out var idle) ? flagged with { IdleUnloadAfter = CustomCatalog.IdleFromOverride(idle) } : flagged);
                 }
             }
 
@@ -282,6 +314,7 @@ public sealed class CatalogStore
     private static string Write(CustomCatalog custom) => new YamlWriter()
         .Add("models", custom.Models.Select(CatalogYaml.WriteModel))
         .Add("overrides", custom.Overrides.OrderBy(o => o.Key, StringComparer.Ordinal).Select(o => new YamlWriter().Add("id", o.Key).Add("vllm", CatalogYaml.WriteFlags(o.Value))))
+        .AddIf(!custom.IdleOverrides.IsEmpty, "idleUnload", custom.IdleOverrides.OrderBy(o => o.Key, StringComparer.Ordinal).Select(o => new YamlWriter().Add("id", o.Key).Add("after", o.Value)))
         .ToYaml("Models added and flags changed from Spark Control's Models page. Written by the panel; see README, \"Model catalog\".");
 }
 
@@ -289,6 +322,11 @@ public sealed class CatalogStore
 public sealed record CustomCatalog(ImmutableArray<ModelDefinition> Models, ImmutableDictionary<string, VllmFlags> Overrides)
 {
     public static readonly CustomCatalog Empty = new([], ImmutableDictionary<string, VllmFlags>.Empty);
+
+    /// <summary>Idle times set here for shipped and demo models; zero turns off one models.yaml sets.</summary>
+    public ImmutableDictionary<string, TimeSpan> IdleOverrides { get; init; } = ImmutableDictionary<string, TimeSpan>.Empty;
+
+    public static TimeSpan? IdleFromOverride(TimeSpan after) => after == TimeSpan.Zero ? null : after;
 
     public static (CustomCatalog, ImmutableArray<ConfigProblem>) Read(string text, string file)
     {
@@ -315,7 +353,24 @@ public sealed record CustomCatalog(ImmutableArray<ModelDefinition> Models, Immut
             }
         }
 
+        var idle = ImmutableDictionary.CreateBuilder<string, TimeSpan>(StringComparer.Ordinal);
+        foreach (var entry in root.Maps("idleUnload"))
+        {
+            var id = entry.String("id", required: true);
+            var after = entry.Duration("after");
+            if (after is { } value && value != TimeSpan.Zero && Validators.IdleUnloadAfter(value, "after") is { } error)
+            {
+                entry.ProblemAt("after", error);
+            }
+            else if (id is not null)
+            {
+                idle[id] = after ?? TimeSpan.Zero;
+            }
+
+            entry.RejectUnknown();
+        }
+
         root.RejectUnknown();
-        return (new CustomCatalog(models.ToImmutable(), overrides.ToImmutable()), [.. problems]);
+        return (new CustomCatalog(models.ToImmutable(), overrides.ToImmutable()) { IdleOverrides = idle.ToImmutable() }, [.. problems]);
     }
 }

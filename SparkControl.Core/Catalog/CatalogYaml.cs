@@ -55,6 +55,12 @@ public static class CatalogYaml
         var download = map.Double("downloadSizeGiB");
         var displayName = map.String("displayName");
         var notes = map.String("notes");
+        var idle = map.Duration("idleUnloadAfter");
+        if (idle is { } after && Validators.IdleUnloadAfter(after) is { } idleError)
+        {
+            map.ProblemAt("idleUnloadAfter", idleError);
+        }
+
         map.RejectUnknown();
 
         if (id is null || source is null || servedName is null || runtime is null || placement is null || task is null)
@@ -80,6 +86,7 @@ public static class CatalogYaml
             DownloadSizeGiB = download,
             Notes = notes,
             Origin = origin,
+            IdleUnloadAfter = idle,
         };
     }
 
@@ -254,7 +261,8 @@ public static class CatalogYaml
         .Add("vllm", WriteFlags(model.Flags))
         .Add("memoryEstimateGiB", model.MemoryEstimateGiB)
         .Add("downloadSizeGiB", model.DownloadSizeGiB)
-        .Add("notes", model.Notes);
+        .Add("notes", model.Notes)
+        .Add("idleUnloadAfter", model.IdleUnloadAfter);
 
     public static YamlWriter WriteSource(ModelSource source) => source switch
     {

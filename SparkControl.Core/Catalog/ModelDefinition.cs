@@ -114,4 +114,10 @@ public sealed record ModelDefinition
 
     public string? Notes { get; init; }
     public ModelOrigin Origin { get; init; } = ModelOrigin.Shipped;
+
+    /// <summary>
+    /// Unload the model once no gateway request has used it for this long (llama-swap's <c>ttl</c>), so its unified
+    /// memory is free for other work; null keeps it loaded.
+    /// </summary>
+    public TimeSpan? IdleUnloadAfter { get; init; }
 }

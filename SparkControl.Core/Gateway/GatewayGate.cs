@@ -55,6 +55,15 @@ public sealed class GatewayGate : IDrainGate, IDisposable
 
     public IAsyncEnumerable<Versioned<GatewayTraffic>> WatchAsync(CancellationToken cancellationToken) => _traffic.WatchAsync(cancellationToken);
 
+    /// <summary>Requests to <paramref name="spark"/> in flight now, and when the last one ended (null: none since start).</summary>
+    public (int InFlight, DateTimeOffset? LastUsed) Usage(string spark)
+    {
+        lock (_gate)
+        {
+            return _sparks.TryGetValue(spark, out var state) ? (state.InFlight, state.LastUsed) : (0, null);
+        }
+    }
+
     /// <summary>
     /// Counts a request to <paramref name="spark"/> as in flight until the lease is disposed; while the Spark drains,
     /// waits for it to open (until <paramref name="cancellationToken"/> gives up).
@@ -200,6 +209,7 @@ public sealed class GatewayGate : IDrainGate, IDisposable
         {
             var state = State(spark);
             state.InFlight--;
+            state.LastUsed = _time.GetUtcNow();
             _metrics?.GatewayInFlight(-1);
             if (state.InFlight == 0)
             {
@@ -245,6 +255,10 @@ public sealed class GatewayGate : IDrainGate, IDisposable
     private sealed class SparkState
     {
         public int InFlight { get; set; }
+
+        /// <summary>When the last request ended: what idle unloads measure from.</summary>
+        public DateTimeOffset? LastUsed { get; set; }
+
         public TaskCompletionSource Open { get; set; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
         public TaskCompletionSource Idle { get; set; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }

@@ -116,6 +116,41 @@ public static partial class Validators
     public static string? Port(int? value, string field = "port") =>
         value is null or (>= 1 and <= 65535) ? null : $"{field} must be between 1 and 65535, not {value}";
 
+    /// <summary>The shortest and longest idle time before a model is unloaded.</summary>
+    public static readonly TimeSpan MinIdleUnloadAfter = TimeSpan.FromSeconds(1);
+
+    public static readonly TimeSpan MaxIdleUnloadAfter = TimeSpan.FromDays(30);
+
+    /// <summary>A model's idle time before it is unloaded (null, never, is always valid).</summary>
+    public static string? IdleUnloadAfter(TimeSpan? value, string field = "idleUnloadAfter") =>
+        value is null || (value >= MinIdleUnloadAfter && value <= MaxIdleUnloadAfter)
+            ? null
+            : $"{field} must be between 1 second and 30 days (or empty to keep the model loaded), not {value}";
+
+    /// <summary>The longest webhook address accepted.</summary>
+    public const int MaxWebhookUrlLength = 2048;
+
+    /// <summary>
+    /// A webhook address: absolute http or https with a host, no spaces or control characters. The message never
+    /// repeats the value: a webhook address often holds its token (Slack, ntfy topics).
+    /// </summary>
+    public static string? WebhookUrl(string? value, string field = "url")
+    {
+        if (string.IsNullOrEmpty(value))
+        {
+            return $"{field} is required: the webhook's http:// or https:// address";
+        }
+
+        if (value.Length > MaxWebhookUrlLength || value.Any(c => char.IsControl(c) || char.IsWhiteSpace(c)))
+        {
+            return $"{field} must be one address of at most {MaxWebhookUrlLength} characters, without spaces or line breaks";
+        }
+
+        return Uri.TryCreate(value, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https" && uri.Host.Length > 0
+            ? null
+            : $"{field} must be an absolute http:// or https:// address with a host";
+    }
+
     /// <summary>A host name or IP address to reach a Spark at.</summary>
     public static string? Host(string? value, string field = "host")
     {

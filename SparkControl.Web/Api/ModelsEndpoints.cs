@@ -25,6 +25,7 @@ public static class ModelsEndpoints
         group.MapPost("/", Add).RequireAuthorization(AccessPolicies.Admin);
         group.MapPost("/check-local", CheckLocal).RequireAuthorization(AccessPolicies.Admin).WithMetadata(NotAudited.Instance);
         group.MapPut("/{id}/flags", UpdateFlags).RequireAuthorization(AccessPolicies.Admin);
+        group.MapPut("/{id}/idle", UpdateIdle).RequireAuthorization(AccessPolicies.Admin);
         group.MapDelete("/{id}", Remove).RequireAuthorization(AccessPolicies.Admin);
         group.MapGet("/{id}/command", Command).RequireAuthorization(AccessPolicies.Viewer);
         group.MapGet("/{id}/disk", Disk).RequireAuthorization(AccessPolicies.Viewer);
@@ -51,6 +52,23 @@ public static class ModelsEndpoints
 
     public static async Task<Ok<LocalModelCheck>> CheckLocal(CheckLocalBody body, ModelRegistrar registrar, CancellationToken cancellationToken) =>
         TypedResults.Ok(await registrar.CheckAsync(body.Spark ?? string.Empty, body.Path ?? string.Empty, cancellationToken));
+
+    /// <summary>Sets or clears the model's idle unload time (If-Match required, as for flags).</summary>
+    public static async Task<Results<Ok<ModelInput.ModelView>, ProblemHttpResult>> UpdateIdle(
+        string id, ModelInput.IdleBody body, [FromHeader(Name = "If-Match")] string? ifMatch, CatalogStore store, DiskSizeProbe disk, HttpContext context, CancellationToken cancellationToken)
+    {
+        Find(store.Current, id);
+        if (string.IsNullOrEmpty(ifMatch))
+        {
+            return TypedResults.Problem(statusCode: StatusCodes.Status428PreconditionRequired, title: "If-Match is required",
+                detail: "Send If-Match with the ETag from GET /api/models/{id}, so a concurrent edit is not overwritten.");
+        }
+
+        var after = body.IdleUnloadAfterSeconds is { } seconds ? TimeSpan.FromSeconds(seconds) : (TimeSpan?)null;
+        var updated = await store.UpdateIdleAsync(id, after, EntityTags.Unquote(ifMatch), cancellationToken);
+        context.Response.Headers.ETag = ETag(updated);
+        return TypedResults.Ok(ModelInput.View(updated, disk.For(id)));
+    }
 
     public static async Task<Results<Ok<ModelInput.ModelView>, ProblemHttpResult>> UpdateFlags(
         string id, ModelInput.FlagsBody body, [FromHeader(Name = "If-Match")] string? ifMatch, CatalogStore store, DiskSizeProbe disk, HttpContext context, CancellationToken cancellationToken)

@@ -20,6 +20,7 @@ public static class SettingsTable
         SettingsSection.For<EchoOptions, EchoOptionsValidator>(EchoOptions.Section),
         SettingsSection.For<AudioOptions, AudioOptionsValidator>(AudioOptions.Section),
         SettingsSection.For<Core.Audio.Transcripts.TranscriptOptions, Core.Audio.Transcripts.TranscriptOptionsValidator>(Core.Audio.Transcripts.TranscriptOptions.Section),
+        SettingsSection.For<Core.Operations.OperationsOptions, Core.Operations.OperationsOptionsValidator>(Core.Operations.OperationsOptions.Section),
         SettingsSection.For<GatewayOptions, GatewayOptionsValidator>(GatewayOptions.Section),
         SettingsSection.For<Security.SecurityOptions, Security.SecurityOptionsValidator>(Security.SecurityOptions.Section),
     ];

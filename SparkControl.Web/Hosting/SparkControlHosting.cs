@@ -1,3 +1,4 @@
+using SparkControl.Core.Operations;
 using System.Net;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.Extensions.Options;
@@ -92,6 +93,7 @@ public static class SparkControlHosting
         services.AddDisk();
         services.AddMaintenance();
         services.AddAudio();
+        services.AddOperations(CreateProbeClient);
         services.AddAccess<PasswordHashing>();
         services.AddSingleton<SparkControl.Web.Model.ModelRegistrar>();
         services.AddSingleton(sp => DemoSpark.CreateHost(
@@ -115,6 +117,9 @@ public static class SparkControlHosting
         services.AddHosted<SwapModelActivitySource>();
         services.AddHosted<GpuBusyTracker>();
         services.AddHosted<Core.Audio.Transcripts.TranscriptJobs>();
+        services.AddHosted<FleetEventFeed>();
+        services.AddHosted<AlertMonitor>();
+        services.AddHosted<IdleUnloader>();
     }
 
     private static void AddWebFramework(IServiceCollection services, IConfiguration configuration)
@@ -207,6 +212,9 @@ public static class SparkControlHosting
         app.MapSwaps();
         app.MapGateway();
         app.MapHub<SparkControl.Web.Hubs.SwapHub>(SparkControl.Web.Hubs.SwapHub.Path).RequireAuthorization(AccessPolicies.Viewer);
+        app.MapHub<SparkControl.Web.Hubs.HealthHub>(SparkControl.Web.Hubs.HealthHub.Path).RequireAuthorization(AccessPolicies.Viewer);
+        app.MapEvents();
+        app.MapAlerts();
         app.MapGpu();
         // Mapped as an endpoint before the Razor components, so Blazor's routing never answers /metrics.
         app.MapPrometheusScrapingEndpoint().RequireAuthorization(AccessPolicies.Metrics);

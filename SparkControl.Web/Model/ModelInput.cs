@@ -44,7 +44,11 @@ public static class ModelInput
         string? Notes,
         string Origin,
         string Version,
-        DiskView[] Disk);
+        DiskView[] Disk,
+        int? IdleUnloadAfterSeconds);
+
+    /// <summary>A model's idle time before it is unloaded, in whole seconds; null keeps it loaded.</summary>
+    public sealed record IdleBody(int? IdleUnloadAfterSeconds);
 
     /// <summary>Defaults for models added from the panel: a Spark shares its memory with other services, so vLLM's own 0.9 is too greedy.</summary>
     public static readonly VllmFlags NewModelFlags = new() { GpuMemoryUtilization = 0.5, MaxNumSeqs = 8, EnablePrefixCaching = true };
@@ -161,5 +165,6 @@ public static class ModelInput
         model.Notes,
         model.Origin.ToString().ToLowerInvariant(),
         CatalogStore.Version(model),
-        [.. disk.Select(d => new DiskView(d.Spark, d.Path, d.Present, d.Partial, d.Bytes, d.ExpectedBytes, d.FreeBytes, d.MeasuredAt, d.Error))]);
+        [.. disk.Select(d => new DiskView(d.Spark, d.Path, d.Present, d.Partial, d.Bytes, d.ExpectedBytes, d.FreeBytes, d.MeasuredAt, d.Error))],
+        model.IdleUnloadAfter is { } idle ? (int)idle.TotalSeconds : null);
 }
