@@ -11,9 +11,14 @@ public sealed class AlertWebhooks(AlertSettingsStore store, SecretStore secrets,
 {
     public IReadOnlyList<AlertTarget> List() => store.Current.Targets;
 
-    /// <summary>The host the webhook's address points at (never the rest: its path or query may hold a token).</summary>
+    /// <summary>
+    /// Where the webhook's address points: scheme, host and port, never the rest (a user name and password, a path or a
+    /// query may hold its token).
+    /// </summary>
     public string? AddressHost(string name) =>
-        secrets.Reveal(AlertTarget.SecretName(name)) is { } url && Uri.TryCreate(url, UriKind.Absolute, out var uri) ? uri.GetLeftPart(UriPartial.Authority) : null;
+        secrets.Reveal(AlertTarget.SecretName(name)) is { } url && Uri.TryCreate(url, UriKind.Absolute, out var uri)
+            ? uri.GetComponents(UriComponents.SchemeAndServer, UriFormat.UriEscaped)
+            : null;
 
     public async Task<AlertTarget> AddAsync(AlertTarget target, string? url, CancellationToken cancellationToken)
     {

@@ -134,6 +134,14 @@ public sealed class AccessApiTests
         ("GET", "/api/gpu", null, "viewer"),
         ("GET", "/api/me", null, "viewer"),
         ("GET", "/metrics", null, "viewer"),
+        ("GET", "/api/events", null, "viewer"),
+        ("POST", "/hubs/health/negotiate?negotiateVersion=1", null, "viewer"),
+        ("GET", "/api/alerts", null, "admin"),
+        ("POST", "/api/alerts", "{}", "admin"),
+        ("PUT", "/api/alerts/pager", "{}", "admin"),
+        ("DELETE", "/api/alerts/pager", null, "admin"),
+        ("POST", "/api/alerts/pager/test", null, "admin"),
+        ("PUT", "/api/models/nope/idle", "{}", "admin"),
     ];
 
     private static readonly string[] Ranks = ["viewer", "operator", "admin"];
@@ -181,7 +189,8 @@ public sealed class AccessApiTests
                     request.Content = new StringContent(body, Encoding.UTF8, "application/json");
                 }
 
-                using var response = await client.SendAsync(request);
+                // Headers only: /api/events answers a stream that never ends, and the status is all this test reads.
+                using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
                 var allowed = rank >= needed;
                 if (allowed ? response.StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden : response.StatusCode != refusal)
                 {
@@ -234,16 +243,20 @@ public sealed class AccessApiTests
         reboot.Headers.TryAddWithoutValidation(header, value);
         using var negotiate = new HttpRequestMessage(HttpMethod.Post, "/hubs/swaps/negotiate?negotiateVersion=1");
         negotiate.Headers.TryAddWithoutValidation(header, value);
+        using var events = new HttpRequestMessage(HttpMethod.Get, "/api/events");
+        events.Headers.TryAddWithoutValidation(header, value);
         using var sameOrigin = new HttpRequestMessage(HttpMethod.Get, "/api/me");
         sameOrigin.Headers.TryAddWithoutValidation("Origin", app.BaseAddress.GetLeftPart(UriPartial.Authority));
 
         var refused = await client.SendAsync(reboot);
         var hub = await client.SendAsync(negotiate);
+        using var feed = await client.SendAsync(events, HttpCompletionOption.ResponseHeadersRead);
         var me = await client.GetFromJsonAsync<JsonElement>("/api/me");
 
         Assert.Equal(HttpStatusCode.Forbidden, refused.StatusCode);
         Assert.Contains("cross-site", await refused.Content.ReadAsStringAsync(), StringComparison.OrdinalIgnoreCase);
         Assert.Equal(HttpStatusCode.Forbidden, hub.StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, feed.StatusCode);
         Assert.Equal("open", me.GetProperty("via").GetString());
         Assert.Equal(HttpStatusCode.OK, (await client.SendAsync(sameOrigin)).StatusCode);
     }

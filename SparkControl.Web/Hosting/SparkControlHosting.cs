@@ -1,4 +1,3 @@
-using SparkControl.Core.Operations;
 using System.Net;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.Extensions.Options;
@@ -25,6 +24,7 @@ using SparkControl.Web.Components;
 using SparkControl.Core.Audit;
 using SparkControl.Core.Launch;
 using SparkControl.Core.Maintenance;
+using SparkControl.Core.Operations;
 
 using SparkControl.Core.Access;
 using SparkControl.Web.Security;

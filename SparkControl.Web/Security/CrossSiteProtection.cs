@@ -2,7 +2,8 @@ namespace SparkControl.Web.Security;
 
 /// <summary>
 /// Refuses what another site can make a browser send, in every mode: a state-changing request whose
-/// <c>Sec-Fetch-Site</c> or <c>Origin</c> shows another origin, a WebSocket or SignalR connection from another origin,
+/// <c>Sec-Fetch-Site</c> or <c>Origin</c> shows another origin, a WebSocket, SignalR or event-stream connection from
+/// another origin (a page elsewhere must not hold the panel's feeds open with the operator's cookie),
 /// and a state-changing <c>/api</c> request carried by the sign-in cookie without the <see cref="RequestHeader"/> a
 /// simple cross-site request cannot send (forms carry an antiforgery token instead).
 /// </summary>
@@ -15,7 +16,8 @@ public sealed class CrossSiteProtection(RequestDelegate next)
     {
         var request = context.Request;
         var changesState = !(HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method) || HttpMethods.IsOptions(request.Method) || HttpMethods.IsTrace(request.Method));
-        var connects = context.WebSockets.IsWebSocketRequest || request.Path.StartsWithSegments("/_blazor") || request.Path.StartsWithSegments("/hubs");
+        var connects = context.WebSockets.IsWebSocketRequest || request.Path.StartsWithSegments("/_blazor") || request.Path.StartsWithSegments("/hubs")
+            || request.Path.StartsWithSegments("/api/events");
         if ((changesState || connects) && Foreign(request) is { } why)
         {
             return RefuseAsync(context, $"Refused a cross-site request: {why}. Spark Control acts only on requests from its own pages or from scripts.");
