@@ -357,14 +357,20 @@ public sealed record CustomCatalog(ImmutableArray<ModelDefinition> Models, Immut
         foreach (var entry in root.Maps("idleUnload"))
         {
             var id = entry.String("id", required: true);
+            var given = entry.Has("after");
             var after = entry.Duration("after");
-            if (after is { } value && value != TimeSpan.Zero && Validators.IdleUnloadAfter(value, "after") is { } error)
+            if (!given)
+            {
+                entry.Problem("'after' is required: the idle time, like 00:30:00 (00:00:00 turns off one models.yaml sets)");
+            }
+            else if (after is { } value && value != TimeSpan.Zero && Validators.IdleUnloadAfter(value, "after") is { } error)
             {
                 entry.ProblemAt("after", error);
             }
-            else if (id is not null)
+            else if (id is not null && after is { } valid)
             {
-                idle[id] = after ?? TimeSpan.Zero;
+                // A value that is not a duration was reported by Duration and is left out, never read as "off".
+                idle[id] = valid;
             }
 
             entry.RejectUnknown();

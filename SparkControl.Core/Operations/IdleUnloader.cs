@@ -44,6 +44,13 @@ public sealed partial class IdleUnloader(
             return null;
         }
 
+        // Health lags a swap by up to one check: a model the last swap replaced (or unloaded) is not idle, it is gone.
+        var latest = swaps.Board.BySpark.GetValueOrDefault(spark);
+        if (latest is { Phase: SwapPhase.Ready } && !string.Equals(latest.ModelId, served.ModelId, StringComparison.Ordinal))
+        {
+            return null;
+        }
+
         // A cluster model's requests enter the gateway at its head Spark: its use is the use of every Spark it holds.
         var holders = model.Placement == ModelPlacement.Cluster
             ? health.Current.Value.Sparks.Where(s => s.Model?.ModelId == served.ModelId).Select(s => s.Spark).ToList()
@@ -51,7 +58,7 @@ public sealed partial class IdleUnloader(
         var usage = holders.Select(gate.Usage).ToList();
         var inFlight = usage.Sum(u => u.InFlight);
         var lastUsed = usage.Max(u => u.LastUsed);
-        var loaded = swaps.Board.BySpark.GetValueOrDefault(spark) is { Phase: SwapPhase.Ready, EndedAt: { } ended } swap && swap.ModelId == served.ModelId ? ended : (DateTimeOffset?)null;
+        var loaded = latest is { Phase: SwapPhase.Ready, EndedAt: { } ended } ? ended : (DateTimeOffset?)null;
         var since = new[] { _started, lastUsed ?? _started, loaded ?? _started }.Max();
         var idle = time.GetUtcNow() - since;
         return new IdleState(spark, served.ModelId, after, idle < TimeSpan.Zero ? TimeSpan.Zero : idle, inFlight);

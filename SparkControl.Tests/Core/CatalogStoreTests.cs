@@ -70,6 +70,35 @@ public sealed class CatalogStoreTests : IDisposable
     }
 
     [Fact]
+    public async Task UpdateIdle_ShippedModel_IsKeptInTheCustomFile_AndClearingItSurvivesAReload()
+    {
+        var store = Store();
+        await store.UpdateIdleAsync("shipped-a", TimeSpan.FromMinutes(20), CatalogStore.Version(store.Current.Find("shipped-a")!), CancellationToken.None);
+        var set = Store().Current.Find("shipped-a")!.IdleUnloadAfter;
+        await store.UpdateIdleAsync("shipped-a", null, null, CancellationToken.None);
+        var cleared = Store().Current.Find("shipped-a")!;
+
+        Assert.Equal(TimeSpan.FromMinutes(20), set);
+        Assert.Null(cleared.IdleUnloadAfter);
+        Assert.Equal(0.5, cleared.Flags.GpuMemoryUtilization);
+        await Assert.ThrowsAsync<ValidationFailedException>(() => store.UpdateIdleAsync("shipped-a", TimeSpan.FromMilliseconds(500), null, CancellationToken.None));
+        await Assert.ThrowsAsync<KeyNotFoundException>(() => store.UpdateIdleAsync("nope", TimeSpan.FromMinutes(1), null, CancellationToken.None));
+    }
+
+    [Fact]
+    public void IdleUnload_AnOverrideOfZero_TurnsOffWhatTheShippedFileSets_AndABadOneIsAProblemThatChangesNothing()
+    {
+        File.WriteAllText(_data.File(CatalogStore.CustomFileName), "idleUnload:\n  - id: shipped-b\n    after: \"00:00:00\"\n  - id: shipped-a\n    after: \"45.00:00:00\"\n  - id: shipped-a\n    after: soon\n");
+        var store = new CatalogStore(new DataDirectory(_data.Path), new ModelCatalog(TimeProvider.System));
+        store.SetSources([Model("shipped-a", "org/a") with { IdleUnloadAfter = TimeSpan.FromHours(2) }, Model("shipped-b", "org/b") with { IdleUnloadAfter = TimeSpan.FromHours(1) }], [], []);
+
+        Assert.Null(store.Current.Find("shipped-b")!.IdleUnloadAfter);
+        Assert.Equal(TimeSpan.FromHours(2), store.Current.Find("shipped-a")!.IdleUnloadAfter);
+        Assert.Contains(store.Current.Problems, p => p.Message.Contains("between 1 second and 30 days", StringComparison.Ordinal) && p.Line == 5);
+        Assert.Contains(store.Current.Problems, p => p.Message.Contains("must be a duration like", StringComparison.Ordinal) && p.Line == 7);
+    }
+
+    [Fact]
     public async Task UpdateFlags_StaleVersion_IsAConflictAndChangesNothing()
     {
         var store = Store();

@@ -75,6 +75,7 @@ public sealed class CatalogYamlTests
             MemoryEstimateGiB = 12.5,
             DownloadSizeGiB = 9.75,
             Notes = "yes: \"quoted\" and 'single'",
+            IdleUnloadAfter = TimeSpan.FromMinutes(90),
         };
         var yaml = new SparkControl.Core.Yaml.YamlWriter().Add("models", [CatalogYaml.WriteModel(model)]).ToYaml();
 
@@ -95,6 +96,9 @@ public sealed class CatalogYamlTests
     [InlineData("models:\n  - id: ok\n    source: { hf: a/b }\n    vllm: { gpuMemoryUtilization: 1.5 }\n", 4, "gpuMemoryUtilization")]
     [InlineData("models:\n  - id: ok\n    source: { hf: a/b }\n    vllm: { extraArgs: [\"--port\", \"1\"] }\n", 4, "set by the panel")]
     [InlineData("models: [\n", 2, "not valid YAML")]
+    [InlineData("models:\n  - id: ok\n    source: { hf: a/b }\n    idleUnloadAfter: \"00:00:00\"\n", 4, "between 1 second and 30 days")]
+    [InlineData("models:\n  - id: ok\n    source: { hf: a/b }\n    idleUnloadAfter: \"31.00:00:00\"\n", 4, "between 1 second and 30 days")]
+    [InlineData("models:\n  - id: ok\n    source: { hf: a/b }\n    idleUnloadAfter: soon\n", 4, "must be a duration like")]
     public void Read_Problems_NameTheLine(string yaml, int line, string message)
     {
         var (_, problems) = CatalogYaml.Read(yaml, "models.yaml", ModelOrigin.Shipped);
