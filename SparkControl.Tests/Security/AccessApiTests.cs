@@ -87,6 +87,8 @@ public sealed class AccessApiTests
         ("POST", "/api/sparks/spark-1/host-key/approve", "{}", "admin"),
         ("POST", "/api/sparks/spark-1/actions/reboot", null, "admin"),
         ("POST", "/api/sparks/spark-1/actions/upgrade", null, "admin"),
+        ("POST", "/api/sparks/spark-1/actions/apt-full-upgrade?confirmRemovals=0", null, "admin"),
+        ("POST", "/api/sparks/spark-1/actions/firmware-update", null, "admin"),
         ("POST", "/api/sparks/spark-1/reapply-patches", null, "admin"),
         ("POST", "/api/sparks/spark-1/discover", null, "admin"),
         ("GET", "/api/secrets", null, "admin"),
@@ -132,6 +134,8 @@ public sealed class AccessApiTests
         ("GET", "/api/services", null, "viewer"),
         ("GET", "/api/swaps/history", null, "viewer"),
         ("GET", "/api/gpu", null, "viewer"),
+        ("GET", "/api/sparks/spark-1/actions/apt-full-upgrade/preview", null, "viewer"),
+        ("GET", "/api/sparks/spark-1/updates", null, "viewer"),
         ("GET", "/api/me", null, "viewer"),
         ("GET", "/metrics", null, "viewer"),
     ];
