@@ -116,6 +116,32 @@ public sealed class AuditLog(SparkControlStore store, TimeProvider time)
         return Read(command);
     }
 
+    /// <summary>
+    /// The newest entry of each action about <paramref name="target"/> whose name starts with
+    /// <paramref name="actionPrefix"/> (e.g. <c>host.</c>), optionally only entries whose detail is <paramref name="detail"/>.
+    /// </summary>
+    public IReadOnlyList<AuditEntry> LatestPerAction(string target, string actionPrefix, string? detail = null)
+    {
+        if (!store.IsAvailable)
+        {
+            return [];
+        }
+
+        using var connection = store.Open();
+        using var command = connection.CreateCommand();
+        // substr, not LIKE: an action name's '_' must not match any character.
+        var filter = "target = $target AND substr(action, 1, length($prefix)) = $prefix" + (detail is null ? string.Empty : " AND detail = $detail");
+        command.CommandText = $"SELECT {Columns} FROM audit_log WHERE id IN (SELECT MAX(id) FROM audit_log WHERE {filter} GROUP BY action) ORDER BY id DESC;";
+        command.Parameters.AddWithValue("$target", target);
+        command.Parameters.AddWithValue("$prefix", actionPrefix);
+        if (detail is not null)
+        {
+            command.Parameters.AddWithValue("$detail", detail);
+        }
+
+        return Read(command);
+    }
+
     private const string Columns = "id, at, actor, action, target, detail, address";
 
     private static List<AuditEntry> Read(Microsoft.Data.Sqlite.SqliteCommand command)

@@ -494,6 +494,14 @@ public sealed partial class DockerSparkHost(SparkDefinition spark, IRemoteShell 
         }
     }
 
+    public async Task<HostCheckOutput> RunHostCheckAsync(HostCheck check, CancellationToken cancellationToken)
+    {
+        // fwupdmgr may refresh nothing yet still wait on its daemon; two minutes is long for a check, short for a hang.
+        var command = RemoteCommand.Read([.. HostChecks.Command(check)]) with { Timeout = TimeSpan.FromMinutes(2) };
+        var result = await RunAsync(command, cancellationToken).ConfigureAwait(false);
+        return new HostCheckOutput(result.ExitCode, result.Stdout, result.Stderr);
+    }
+
     public async Task<HostFacts> GetHostFactsAsync(CancellationToken cancellationToken)
     {
         var result = await RunAsync(RemoteCommand.Read("sh", "-c", HostFacts.Script), cancellationToken).ConfigureAwait(false);

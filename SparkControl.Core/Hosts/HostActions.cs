@@ -8,6 +8,12 @@ public enum HostAction
     AptUpdate,
     AptUpgrade,
     Reboot,
+
+    /// <summary>apt-get full-upgrade: may remove packages, so it runs only after the operator saw which.</summary>
+    AptFullUpgrade,
+
+    /// <summary>fwupdmgr update: flashes pending firmware (applied at the next reboot).</summary>
+    FirmwareUpdate,
 }
 
 /// <summary>Where a detached host action is: still running, ended with an exit status, or gone without one.</summary>
@@ -30,14 +36,19 @@ public sealed record HostActionState(HostAction Action, DateTimeOffset? StartedA
 
 public static class HostActionNames
 {
-    /// <summary>apt-get runs detached: it must not be killed half way because its viewer left.</summary>
-    public static bool RunsDetached(this HostAction action) => action is HostAction.AptUpdate or HostAction.AptUpgrade;
+    /// <summary>apt-get and fwupdmgr run detached: killing them half way because their viewer left could break the host.</summary>
+    public static bool RunsDetached(this HostAction action) => action is HostAction.AptUpdate or HostAction.AptUpgrade or HostAction.AptFullUpgrade or HostAction.FirmwareUpdate;
+
+    /// <summary>Every action, in the order the Host page lists them.</summary>
+    public static IReadOnlyList<HostAction> All { get; } = [HostAction.AptUpdate, HostAction.AptUpgrade, HostAction.AptFullUpgrade, HostAction.FirmwareUpdate, HostAction.Reboot];
 
     public static string ToRoute(this HostAction action) => action switch
     {
         HostAction.AptUpdate => "apt-update",
         HostAction.AptUpgrade => "apt-upgrade",
         HostAction.Reboot => "reboot",
+        HostAction.AptFullUpgrade => "apt-full-upgrade",
+        HostAction.FirmwareUpdate => "firmware-update",
         _ => throw new ArgumentOutOfRangeException(nameof(action)),
     };
 
@@ -47,6 +58,8 @@ public static class HostActionNames
         HostAction.AptUpdate => "apt-get update",
         HostAction.AptUpgrade => "apt-get upgrade",
         HostAction.Reboot => "a reboot",
+        HostAction.AptFullUpgrade => "apt-get full-upgrade",
+        HostAction.FirmwareUpdate => "fwupdmgr update",
         _ => throw new ArgumentOutOfRangeException(nameof(action)),
     };
 
@@ -55,6 +68,8 @@ public static class HostActionNames
         "apt-update" => HostAction.AptUpdate,
         "apt-upgrade" => HostAction.AptUpgrade,
         "reboot" => HostAction.Reboot,
+        "apt-full-upgrade" => HostAction.AptFullUpgrade,
+        "firmware-update" => HostAction.FirmwareUpdate,
         _ => null,
     };
 
@@ -67,13 +82,20 @@ public static class HostActionNames
         HostAction.AptUpdate => ["sudo", "-n", "env", "DEBIAN_FRONTEND=noninteractive", "apt-get", "update"],
         HostAction.AptUpgrade => ["sudo", "-n", "env", "DEBIAN_FRONTEND=noninteractive", "apt-get", "-y", "upgrade"],
         HostAction.Reboot => ["sudo", "-n", "reboot"],
+        HostAction.AptFullUpgrade => ["sudo", "-n", "env", "DEBIAN_FRONTEND=noninteractive", "apt-get", "-y", "full-upgrade"],
+
+        // --no-reboot-check: the panel asks for the reboot as its own action, after the operator stopped the models.
+        HostAction.FirmwareUpdate => ["sudo", "-n", "fwupdmgr", "update", "-y", "--no-reboot-check", "--no-unreported-check"],
         _ => throw new ArgumentOutOfRangeException(nameof(action)),
     };
 
     /// <summary>How to give the SSH user what the actions need, for the message shown when sudo asks for a password.</summary>
     public static string SudoHelp(string user) =>
-        $"The SSH user {user} needs passwordless sudo for apt-get and reboot. On the Spark, run `sudo visudo -f /etc/sudoers.d/sparkcontrol` and add: " +
-        $"{user} ALL=(root) NOPASSWD: /usr/bin/env DEBIAN_FRONTEND=noninteractive apt-get *, /usr/sbin/reboot";
+        $"The SSH user {user} needs passwordless sudo for apt-get, fwupdmgr and reboot. On the Spark, run `sudo visudo -f /etc/sudoers.d/sparkcontrol` and add: " +
+        $"{user} ALL=(root) NOPASSWD: {SudoersCommands}";
+
+    /// <summary>The sudoers command list: apt-get through env as the actions call it, fwupdmgr only with the panel's own arguments.</summary>
+    public const string SudoersCommands = "/usr/bin/env DEBIAN_FRONTEND=noninteractive apt-get *, /usr/bin/fwupdmgr update -y --no-reboot-check --no-unreported-check, /usr/sbin/reboot";
 }
 
 /// <summary>A host action was refused before anything ran; the message says what to do.</summary>

@@ -108,6 +108,9 @@ public interface ISparkHost
     /// <summary>The detached host action's output from its first line, until the action has ended.</summary>
     IAsyncEnumerable<string> FollowHostActionAsync(CancellationToken cancellationToken);
 
+    /// <summary>Runs a read-only update check (apt-get -s, fwupdmgr get-updates) and returns how it ended, exit status included.</summary>
+    Task<HostCheckOutput> RunHostCheckAsync(HostCheck check, CancellationToken cancellationToken);
+
     /// <summary>OS, kernel, driver, CUDA and Docker versions and uptime.</summary>
     Task<HostFacts> GetHostFactsAsync(CancellationToken cancellationToken);
 

@@ -41,11 +41,18 @@ public sealed partial class HostActionService(SparkFleet fleet, AuditLog audit, 
         return new HostActionCheck(entry.Name, action, sudo, sudo ? null : HostActionNames.SudoHelp(entry.Definition.User), [.. running.Select(r => r.Name)]);
     }
 
-    public async IAsyncEnumerable<string> RunAsync(string spark, HostAction action, bool stopModelsFirst, AuditActor actor, [EnumeratorCancellation] CancellationToken cancellationToken)
+    public IAsyncEnumerable<string> RunAsync(string spark, HostAction action, bool stopModelsFirst, AuditActor actor, CancellationToken cancellationToken) =>
+        RunAsync(spark, action, stopModelsFirst, confirmedRemovals: null, actor, cancellationToken);
+
+    /// <summary>
+    /// Runs the action. apt-get full-upgrade starts only when <paramref name="confirmedRemovals"/> is the number of
+    /// packages it would remove now: nothing is removed that the operator did not see in the preview.
+    /// </summary>
+    public async IAsyncEnumerable<string> RunAsync(string spark, HostAction action, bool stopModelsFirst, int? confirmedRemovals, AuditActor actor, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         if (action.RunsDetached())
         {
-            await StartDetachedAsync(spark, action, actor, cancellationToken).ConfigureAwait(false);
+            await StartDetachedAsync(spark, action, confirmedRemovals, actor, cancellationToken).ConfigureAwait(false);
             await foreach (var line in WatchAsync(spark, cancellationToken).ConfigureAwait(false))
             {
                 yield return line;
@@ -126,7 +133,7 @@ public sealed partial class HostActionService(SparkFleet fleet, AuditLog audit, 
         _ => $"{HostActionNames.Describe(state.Action)} ended without an exit status (killed, or the Spark restarted)",
     };
 
-    private async Task StartDetachedAsync(string spark, HostAction action, AuditActor actor, CancellationToken cancellationToken)
+    private async Task StartDetachedAsync(string spark, HostAction action, int? confirmedRemovals, AuditActor actor, CancellationToken cancellationToken)
     {
         var entry = Find(spark);
         if (_runs.TryGetValue(entry.Name, out var running) && !running.Ended.Task.IsCompleted)
@@ -137,6 +144,11 @@ public sealed partial class HostActionService(SparkFleet fleet, AuditLog audit, 
         if (!await entry.Host.HasPasswordlessSudoAsync(cancellationToken).ConfigureAwait(false))
         {
             throw new HostActionRefusedException(HostActionNames.SudoHelp(entry.Definition.User));
+        }
+
+        if (action == HostAction.AptFullUpgrade)
+        {
+            await EnsureRemovalsConfirmedAsync(entry, confirmedRemovals, cancellationToken).ConfigureAwait(false);
         }
 
         // Registered as work on the Spark before it starts, so its settings are not changed under it.
@@ -267,6 +279,26 @@ public sealed partial class HostActionService(SparkFleet fleet, AuditLog audit, 
             audit.Record(actor, $"host.{action.ToRoute()}", target, finished ? "finished" : "did not finish");
             health.RequestCheck();
         }
+    }
+
+    /// <summary>
+    /// Simulates the full-upgrade again right before it starts: the count confirmed must match what it would remove
+    /// now (the package lists may have changed since the preview). A count, not names, keeps the API simple; a list
+    /// that changed while keeping its size is the one case this does not catch.
+    /// </summary>
+    private static async Task EnsureRemovalsConfirmedAsync(SparkEntry entry, int? confirmedRemovals, CancellationToken cancellationToken)
+    {
+        var preview = await HostUpdatesReader.SimulateFullUpgradeAsync(entry.Host, cancellationToken).ConfigureAwait(false);
+        var count = preview.Removals.Count;
+        if (confirmedRemovals == count)
+        {
+            return;
+        }
+
+        var removes = count == 0 ? "no packages" : $"{count} package{(count == 1 ? string.Empty : "s")}: {string.Join(", ", preview.Removals.Select(r => r.Package))}";
+        var seen = confirmedRemovals is { } confirmed ? $"now removes {removes}, not the {confirmed} confirmed" : $"removes {removes}";
+        throw new HostActionRefusedException(
+            $"apt-get full-upgrade on {entry.Name} {seen}. Review them in the preview (GET /api/sparks/{entry.Name}/actions/apt-full-upgrade/preview), then start it with ?confirmRemovals={count}.");
     }
 
     private async Task EnsureAllowedAsync(string spark, HostAction action, bool stopModelsFirst, CancellationToken cancellationToken)

@@ -8,6 +8,7 @@ public static class MaintenanceRegistration
     {
         services.AddSingleton<HostActionService>();
         services.AddSingleton<HostOverviewReader>();
+        services.AddSingleton<HostUpdatesReader>();
         return services;
     }
 }

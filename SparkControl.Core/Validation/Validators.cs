@@ -116,6 +116,10 @@ public static partial class Validators
     public static string? Port(int? value, string field = "port") =>
         value is null or (>= 1 and <= 65535) ? null : $"{field} must be between 1 and 65535, not {value}";
 
+    /// <summary>A count the caller confirms (packages to remove): absent, or 0 and up.</summary>
+    public static string? Count(int? value, string field) =>
+        value is null or >= 0 ? null : $"{field} must be 0 or more, not {value}";
+
     /// <summary>The shortest and longest idle time before a model is unloaded.</summary>
     public static readonly TimeSpan MinIdleUnloadAfter = TimeSpan.FromSeconds(1);
 

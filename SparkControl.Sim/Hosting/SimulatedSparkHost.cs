@@ -561,8 +561,16 @@ public sealed class SimulatedSparkHost : ISparkHost, IAsyncDisposable
             "0 upgraded, 0 newly installed, 0 to remove and 0 not upgraded.",
             "(simulated: nothing was changed)",
         ],
+        HostAction.AptFullUpgrade => SimUpdates.FullUpgradeLines,
+        HostAction.FirmwareUpdate => SimUpdates.FirmwareUpdateLines,
         _ => ["Broadcast message from root: The system will reboot now! (simulated)"],
     };
+
+    public Task<HostCheckOutput> RunHostCheckAsync(HostCheck check, CancellationToken cancellationToken)
+    {
+        EnsureReachable();
+        return Task.FromResult(SimUpdates.Check(check));
+    }
 
     public Task<HostFacts> GetHostFactsAsync(CancellationToken cancellationToken)
     {

@@ -59,6 +59,26 @@ public sealed class ServiceDetailBrowserTests(BrowserFixture browser)
     }
 
     [Fact]
+    public async Task HostPage_FullUpgrade_ShowsWhatItRemoves_BeforeItRuns()
+    {
+        await using var app = await SparkControlApp.StartAsync();
+        var page = await browser.NewPageAsync(app.BaseAddress);
+        await page.GotoAsync("/sparks/demo/host");
+        await Expect(page.GetByTestId("updates-apt")).ToContainTextAsync("1 to remove");
+        await Expect(page.GetByTestId("updates-firmware")).ToContainTextAsync("1 device with a pending update");
+
+        await page.GetByTestId("host-apt-full-upgrade").ClickAsync();
+        await Expect(page.GetByTestId("full-upgrade-removal")).ToContainTextAsync("nvidia-container-toolkit-legacy");
+        // The preview is on screen and nothing has started yet.
+        Assert.Null(await app.Get<SparkControl.Core.Maintenance.HostActionService>().AttachAsync("demo", CancellationToken.None));
+        await page.GetByTestId("full-upgrade-run").ClickAsync();
+
+        await Expect(page.GetByTestId("host-action-output")).ToContainTextAsync("Removing nvidia-container-toolkit-legacy (1.16.2-1) ...");
+        await Expect(page.GetByTestId("host-action-output")).ToContainTextAsync("(finished)");
+        await Expect(page.GetByTestId("last-run-apt-full-upgrade")).ToContainTextAsync("finished");
+    }
+
+    [Fact]
     public async Task HostPage_LeftMidUpgrade_TheUpgradeRunsOn_AndTheReturningPageShowsIt()
     {
         await using var app = await SparkControlApp.StartAsync();

@@ -220,6 +220,12 @@ public sealed class FakeSparkHost(string name = "fake") : ISparkHost
         }
     }
 
+    /// <summary>What each update check returns; a check not set here answers "nothing pending".</summary>
+    public Dictionary<HostCheck, HostCheckOutput> HostCheckOutputs { get; } = [];
+
+    public Task<HostCheckOutput> RunHostCheckAsync(HostCheck check, CancellationToken cancellationToken) =>
+        Task.FromResult(HostCheckOutputs.GetValueOrDefault(check) ?? (check == HostCheck.FirmwareUpdates ? new HostCheckOutput(FirmwareUpdates.NothingToDo, string.Empty, "No updates available") : new HostCheckOutput(0, string.Empty, string.Empty)));
+
     public Task<HostFacts> GetHostFactsAsync(CancellationToken cancellationToken) =>
         Task.FromResult(new HostFacts(name, "Test OS", "6.0", "aarch64", TimeSpan.FromHours(1), "28.0", "580", "13.0", "GB10"));
 

@@ -2,7 +2,7 @@ namespace SparkControl.Tests.Infrastructure;
 
 /// <summary>
 /// A Spark's PATH prefix directory for tests: a <c>docker</c> wrapper that talks to the test's private dockerd, and the
-/// project's stand-ins (launch-cluster.sh, hf, nvidia-smi, sudo, apt-get, reboot) from eng/standins.
+/// project's stand-ins (launch-cluster.sh, hf, nvidia-smi, sudo, apt-get, reboot, fwupdmgr) from eng/standins.
 /// </summary>
 public sealed class SparkBin : IDisposable
 {
@@ -15,7 +15,7 @@ public sealed class SparkBin : IDisposable
     {
         _docker = docker;
         SshdFixture.WriteScript(File("docker"), docker.WrapperScript);
-        foreach (var standIn in new[] { "launch-cluster.sh", "hf", "nvidia-smi", "sudo", "apt-get", "reboot" })
+        foreach (var standIn in new[] { "launch-cluster.sh", "hf", "nvidia-smi", "sudo", "apt-get", "reboot", "fwupdmgr" })
         {
             var source = System.IO.Path.Combine(Tools.RepositoryRoot, "eng", "standins", standIn);
             SshdFixture.WriteScript(File(standIn), System.IO.File.ReadAllText(source));

@@ -394,6 +394,77 @@ public sealed class ServiceOperationsTests(DockerdFixture docker, SshdFixture ss
     }
 
     [Fact]
+    public async Task AptFullUpgrade_ThroughTheStandIns_ShowsItsRemovalsFirst_AndRunsOnlyWithTheirCount()
+    {
+        _bin.AllowPasswordlessSudo();
+        await File.WriteAllTextAsync(_bin.File("apt-get.removals"), "libstdc++6-legacy\npython3.12-venv\n");
+        await StartAppAsync();
+
+        var preview = await _client.GetFromJsonAsync<JsonElement>("/api/sparks/spark-1/actions/apt-full-upgrade/preview");
+        using var unconfirmed = await _client.PostAsync("/api/sparks/spark-1/actions/apt-full-upgrade", null);
+        var refusal = await unconfirmed.Content.ReadFromJsonAsync<JsonElement>();
+        var logBeforeTheRun = await File.ReadAllLinesAsync(_bin.File("apt-get.log"));
+        using var confirmed = await PostStreamingAsync("/api/sparks/spark-1/actions/apt-full-upgrade?confirmRemovals=2");
+        var lines = await ReadStreamAsync(confirmed);
+        var logAfterTheRun = await File.ReadAllLinesAsync(_bin.File("apt-get.log"));
+        JsonElement updates = default;
+        await Wait.UntilAsync(async () =>
+        {
+            updates = await _client.GetFromJsonAsync<JsonElement>("/api/sparks/spark-1/updates");
+            return updates.GetProperty("lastRuns").EnumerateArray().Any(r => r.GetProperty("action").GetString() == "apt-full-upgrade" && r.GetProperty("outcome").GetString() == "finished");
+        }, "the full-upgrade's end is in the audit log");
+
+        Assert.Equal(["libstdc++6-legacy", "python3.12-venv"], preview.GetProperty("removals").EnumerateArray().Select(r => r.GetProperty("package").GetString()));
+        Assert.Equal(2, preview.GetProperty("upgrades").GetArrayLength());
+        Assert.Equal(HttpStatusCode.Conflict, unconfirmed.StatusCode);
+        Assert.Contains("removes 2 packages: libstdc++6-legacy, python3.12-venv", refusal.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        // Only simulations ran before the confirmed start: the preview and the refused start's check.
+        Assert.Equal(["-s full-upgrade DEBIAN_FRONTEND=", "-s full-upgrade DEBIAN_FRONTEND="], logBeforeTheRun);
+        Assert.Contains("Removing libstdc++6-legacy (1.16.2-1) ...", lines);
+        Assert.Equal(HostEndpoints.FinishedLine, lines[^1]);
+        // The confirmed start simulates once more (the count is checked against the Spark now), then runs for real.
+        Assert.Equal([.. logBeforeTheRun, "-s full-upgrade DEBIAN_FRONTEND=", "-y full-upgrade DEBIAN_FRONTEND=noninteractive"], logAfterTheRun);
+        Assert.Equal((2, 2, 1), (updates.GetProperty("aptUpgrades").GetInt32(), updates.GetProperty("aptRemovals").GetInt32(), updates.GetProperty("firmwarePending").GetInt32()));
+    }
+
+    [Fact]
+    public async Task FirmwareUpdate_TheViewerLeaves_ItRunsDetachedToItsEnd()
+    {
+        _bin.AllowPasswordlessSudo();
+        await File.WriteAllTextAsync(_bin.File("fwupdmgr.hold"), string.Empty);
+        await StartAppAsync();
+        try
+        {
+            var first = await FirstLineThenLeaveAsync(await PostStreamingAsync("/api/sparks/spark-1/actions/firmware-update"));
+
+            // The viewer is gone; fwupdmgr holds after its first line until the test lets it go.
+            var running = await _client.GetFromJsonAsync<JsonElement>("/api/sparks/spark-1/actions/current");
+            var runs = ProcFs.AnyCommandLineContains(_bin.File("fwupdmgr"));
+            await File.WriteAllTextAsync(_bin.File("fwupdmgr.go"), string.Empty);
+            await Wait.UntilAsync(() => _app!.Get<SparkControl.Core.Audit.AuditLog>().Recent(5, "spark-1").Any(e => e.Action == "host.firmware-update" && e.Detail == "finished"), "the end is in the audit log", Wait.ContainerTimeout);
+            using var output = await _client.SendAsync(new HttpRequestMessage(HttpMethod.Get, "/api/sparks/spark-1/actions/current/output"), HttpCompletionOption.ResponseHeadersRead);
+            var lines = await ReadStreamAsync(output);
+            var ended = await _client.GetFromJsonAsync<JsonElement>("/api/sparks/spark-1/actions/current");
+            await File.WriteAllTextAsync(_bin.File("fwupdmgr.none"), string.Empty);
+            var updates = await _client.GetFromJsonAsync<JsonElement>("/api/sparks/spark-1/updates");
+
+            Assert.Equal("Downloading 0x01000b00 for System Firmware…", first);
+            Assert.Equal(("firmware-update", "running"), (running.GetProperty("action").GetString(), running.GetProperty("progress").GetString()));
+            Assert.True(runs, "fwupdmgr runs on after its viewer left");
+            Assert.Equal(["Successfully installed firmware", "An update requires a reboot to complete.", HostEndpoints.FinishedLine], lines[^3..]);
+            Assert.Equal(("ended", 0), (ended.GetProperty("progress").GetString(), ended.GetProperty("exitCode").GetInt32()));
+            Assert.Contains("update -y --no-reboot-check --no-unreported-check", await File.ReadAllLinesAsync(_bin.File("fwupdmgr.log")));
+            // fwupdmgr's "No updates available" (exit 2) is none pending, not a problem.
+            Assert.Equal(0, updates.GetProperty("firmwarePending").GetInt32());
+            Assert.Equal(JsonValueKind.Null, updates.GetProperty("firmwareProblem").ValueKind);
+        }
+        finally
+        {
+            await File.WriteAllTextAsync(_bin.File("fwupdmgr.go"), string.Empty);
+        }
+    }
+
+    [Fact]
     public async Task HostActions_WithoutPasswordlessSudo_Are409WithHowToFixIt_AndNothingRuns()
     {
         await StartAppAsync();
@@ -481,6 +552,7 @@ public sealed class ServiceOperationsTests(DockerdFixture docker, SshdFixture ss
         {
             // A held stand-in is let go, so no host action outlives the test.
             await File.WriteAllTextAsync(_bin.File("apt-get.go"), string.Empty);
+            await File.WriteAllTextAsync(_bin.File("fwupdmgr.go"), string.Empty);
             _client.Dispose();
             await _app.DisposeAsync();
         }

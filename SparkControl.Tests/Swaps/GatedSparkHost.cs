@@ -130,6 +130,8 @@ public sealed class GatedSparkHost(ISparkHost inner) : ISparkHost
 
     public IAsyncEnumerable<string> FollowHostActionAsync(CancellationToken cancellationToken) => inner.FollowHostActionAsync(cancellationToken);
 
+    public Task<HostCheckOutput> RunHostCheckAsync(HostCheck check, CancellationToken cancellationToken) => inner.RunHostCheckAsync(check, cancellationToken);
+
     public Task<HostFacts> GetHostFactsAsync(CancellationToken cancellationToken) => inner.GetHostFactsAsync(cancellationToken);
 
     public Uri GetEndpoint(int port) => inner.GetEndpoint(port);

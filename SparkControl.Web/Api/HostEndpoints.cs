@@ -19,6 +19,8 @@ public static class HostEndpoints
         group.MapPost("/actions/{action}", RunAction).RequireAuthorization(AccessPolicies.Admin);
         group.MapGet("/actions/current", CurrentAction).RequireAuthorization(AccessPolicies.Viewer);
         group.MapGet("/actions/current/output", CurrentOutput).RequireAuthorization(AccessPolicies.Viewer);
+        group.MapGet("/actions/apt-full-upgrade/preview", FullUpgradePreview).RequireAuthorization(AccessPolicies.Viewer);
+        group.MapGet("/updates", Updates).RequireAuthorization(AccessPolicies.Viewer);
         return endpoints;
     }
 
@@ -32,10 +34,15 @@ public static class HostEndpoints
     /// Streams the action's output as plain text. Refusals (no passwordless sudo, a model still running on reboot
     /// without <c>?stopModelsFirst=true</c>) are a 409 problem before anything runs.
     /// </summary>
-    public static async Task RunAction(string name, string action, bool? stopModelsFirst, HostActionService service, HttpContext context)
+    public static async Task RunAction(string name, string action, bool? stopModelsFirst, int? confirmRemovals, HostActionService service, HttpContext context)
     {
-        var parsed = HostActionNames.Parse(action) ?? throw new ValidationFailedException([new FieldError("action", "action must be apt-update, apt-upgrade or reboot")]);
-        await using var lines = service.RunAsync(name, parsed, stopModelsFirst == true, AccessPolicies.AuditActorOf(context), context.RequestAborted).GetAsyncEnumerator(context.RequestAborted);
+        var parsed = HostActionNames.Parse(action) ?? throw new ValidationFailedException([new FieldError("action", $"action must be one of {string.Join(", ", HostActionNames.All.Select(a => a.ToRoute()))}")]);
+        if (Validators.Count(confirmRemovals, "confirmRemovals") is { } invalid)
+        {
+            throw new ValidationFailedException([new FieldError("confirmRemovals", invalid)]);
+        }
+
+        await using var lines = service.RunAsync(name, parsed, stopModelsFirst == true, confirmRemovals, AccessPolicies.AuditActorOf(context), context.RequestAborted).GetAsyncEnumerator(context.RequestAborted);
 
         // The first step runs every check; a refusal surfaces here, while a problem response can still be sent.
         var hasLine = await lines.MoveNextAsync();
@@ -58,6 +65,23 @@ public static class HostEndpoints
             await WriteLineAsync(context, FailedPrefix + ex.Message);
         }
     }
+
+    public sealed record PackageView(string Package, string? CurrentVersion, string? NewVersion);
+
+    public sealed record FullUpgradePreviewView(IReadOnlyList<PackageView> Upgrades, IReadOnlyList<PackageView> Removals);
+
+    /// <summary>What apt-get full-upgrade would do now (<c>apt-get -s</c>); start it with <c>?confirmRemovals=</c> the removals' count.</summary>
+    public static async Task<Ok<FullUpgradePreviewView>> FullUpgradePreview(string name, HostUpdatesReader reader, CancellationToken cancellationToken)
+    {
+        var preview = await reader.PreviewFullUpgradeAsync(name, cancellationToken);
+        return TypedResults.Ok(new FullUpgradePreviewView(
+            [.. preview.Upgrades.Select(p => new PackageView(p.Package, p.CurrentVersion, p.NewVersion))],
+            [.. preview.Removals.Select(p => new PackageView(p.Package, p.CurrentVersion, p.NewVersion))]));
+    }
+
+    /// <summary>Pending apt and firmware updates, and when each host action last ran, by whom, and how it ended.</summary>
+    public static async Task<Ok<HostUpdates>> Updates(string name, HostUpdatesReader reader, CancellationToken cancellationToken) =>
+        TypedResults.Ok(await reader.ReadAsync(name, cancellationToken));
 
     public sealed record HostActionView(string Action, DateTimeOffset? StartedAt, string Progress, int? ExitCode);
 

@@ -27,6 +27,9 @@ public partial class HostPage : IAsyncDisposable
     private bool _stopModelsFirst;
     private string? _attached;
 
+    /// <summary>Counts the host actions that ended here, so the updates view reads its counts and last runs again.</summary>
+    private int _generation;
+
     [Parameter]
     public string Spark { get; set; } = string.Empty;
 
@@ -105,6 +108,7 @@ public partial class HostPage : IAsyncDisposable
         }
 
         _running = false;
+        _generation++;
         await InvokeAsync(StateHasChanged);
     }
 
@@ -131,15 +135,32 @@ public partial class HostPage : IAsyncDisposable
 
     private static string Describe(long? bytes) => bytes is { } value ? ByteSize.Format(value) : "none";
 
-    private async Task RunAsync(HostAction action)
+    /// <summary>
+    /// Asks before an action: a full-upgrade shows what it would remove and returns the count seen, which the start
+    /// is checked against; the others are a plain confirmation.
+    /// </summary>
+    private async Task<(bool Go, int? ConfirmedRemovals)> AskAsync(HostAction action)
     {
+        if (action == HostAction.AptFullUpgrade)
+        {
+            var confirmed = await FullUpgradeDialog.AskAsync(Dialogs, Spark);
+            return (confirmed is not null, confirmed);
+        }
+
         var (title, message, color) = action switch
         {
             HostAction.Reboot => ($"Reboot {Spark}?", _stopModelsFirst ? "Running models are stopped first, then the Spark reboots. Services on it are down until it is back." : "The Spark reboots. Services on it are down until it is back.", Color.Error),
             HostAction.AptUpgrade => ($"Upgrade packages on {Spark}?", "apt-get -y upgrade installs every pending update.", Color.Warning),
+            HostAction.FirmwareUpdate => ($"Update firmware on {Spark}?", "fwupdmgr installs every pending firmware update; most take effect at the next reboot, which is not started for you.", Color.Warning),
             _ => ($"Refresh package lists on {Spark}?", "apt-get update downloads the package lists; nothing is installed.", Color.Primary),
         };
-        if (!await ConfirmDialog.AskAsync(Dialogs, title, message, action.ToRoute(), color))
+        return (await ConfirmDialog.AskAsync(Dialogs, title, message, action.ToRoute(), color), null);
+    }
+
+    private async Task RunAsync(HostAction action)
+    {
+        var (go, confirmedRemovals) = await AskAsync(action);
+        if (!go)
         {
             return;
         }
@@ -151,7 +172,7 @@ public partial class HostPage : IAsyncDisposable
         try
         {
             Caller.Demand(AccessRole.Admin);
-            await foreach (var line in HostActions.RunAsync(Spark, action, _stopModelsFirst, Caller.AuditActor, _cts.Token))
+            await foreach (var line in HostActions.RunAsync(Spark, action, _stopModelsFirst, confirmedRemovals, Caller.AuditActor, _cts.Token))
             {
                 _output.Add(line);
                 await InvokeAsync(StateHasChanged);
@@ -169,6 +190,7 @@ public partial class HostPage : IAsyncDisposable
         finally
         {
             _running = false;
+            _generation++;
         }
     }
 
