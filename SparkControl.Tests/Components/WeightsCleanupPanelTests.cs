@@ -10,6 +10,7 @@ using SparkControl.Core.Hosts;
 using SparkControl.Core.Sparks;
 using SparkControl.Sim.Hosting;
 using SparkControl.Tests.Infrastructure;
+using SparkControl.Tests.Swaps;
 using SparkControl.Web.Components.Controls;
 
 namespace SparkControl.Tests.Components;
@@ -22,6 +23,7 @@ public sealed class WeightsCleanupPanelTests : UiTestContext
     private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 12, 3, 7, 0, 0, TimeSpan.Zero));
     private readonly TempDirectory _data = new();
     private readonly SimulatedSparkHost _host;
+    private readonly GatedSparkHost _gated;
     private readonly AuditLog _audit;
     private IRenderedComponent<MudDialogProvider> _dialogs = null!;
 
@@ -31,8 +33,9 @@ public sealed class WeightsCleanupPanelTests : UiTestContext
         _host.Disk.AddDirectory($"{Hub}/models--Qwen--Qwen3-8B", 16L << 30, "config.json");
         _host.Disk.AddDirectory($"{Hub}/models--gpt2", 500L << 20, "config.json");
         _host.Disk.AddDirectory($"{Hub}/models--org--old", 2L << 30, "config.json");
+        _gated = new GatedSparkHost(_host);
         var fleet = new SparkFleet(_time);
-        fleet.Publish(new FleetConfiguration([new SparkEntry(new SparkDefinition { Name = "spark-1", Host = "spark-1.test", User = "demo" }, _host, true)], [], false));
+        fleet.Publish(new FleetConfiguration([new SparkEntry(new SparkDefinition { Name = "spark-1", Host = "spark-1.test", User = "demo" }, _gated, true)], [], false));
         var catalog = new ModelCatalog(_time);
         catalog.Publish(new CatalogSnapshot([new ModelDefinition { Id = "qwen3-8b", DisplayName = "Qwen3 8B", Source = new HuggingFaceSource("Qwen/Qwen3-8B"), ServedName = "qwen3-8b" }], []));
         _audit = new AuditLog(TestStores.Open(_data.Path), _time);
@@ -92,6 +95,26 @@ public sealed class WeightsCleanupPanelTests : UiTestContext
         Assert.False(_host.Disk.Exists($"{Hub}/models--org--old"));
         Assert.True(_host.Disk.Exists($"{Hub}/models--Qwen--Qwen3-8B"));
         Assert.Equal(2, _audit.Recent(10).Count(e => e.Action == WeightsCleanup.AuditAction && e.Actor == "test-admin"));
+    }
+
+    [Fact]
+    public async Task Delete_WhileAFolderIsGoing_ShowsWhichAndHoldsTheControls()
+    {
+        var panel = RenderPanel();
+        await panel.ChangeAsync($"{Row("models--gpt2")} input[type=checkbox]", true);
+        _gated.Close(nameof(ISparkHost.RemoveHfCacheFolderAsync));
+
+        var deleting = await panel.StartClickAsync("[data-testid=weights-delete]");
+        _dialogs.WaitForElement("[data-testid=weights-confirm-ok]");
+        await _dialogs.ClickAsync("[data-testid=weights-confirm-ok]");
+        await _gated.Reached(nameof(ISparkHost.RemoveHfCacheFolderAsync)).WaitAsync(TimeSpan.FromSeconds(15));
+
+        panel.WaitForAssertion(() => Assert.Contains("Deleting models--gpt2 (1 of 1", panel.Find("[data-testid=weights-progress]").TextContent, StringComparison.Ordinal));
+        Assert.True(panel.Find("[data-testid=weights-delete]").HasAttribute("disabled"));
+        _gated.Open(nameof(ISparkHost.RemoveHfCacheFolderAsync));
+        await deleting;
+        panel.WaitForAssertion(() => Assert.Empty(panel.FindAll("[data-testid=weights-progress]")));
+        Assert.Equal("deleted", panel.Find("[data-testid=weights-result-row]").GetAttribute("data-outcome"));
     }
 
     [Fact]
