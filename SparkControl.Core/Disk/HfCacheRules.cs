@@ -20,6 +20,12 @@ public sealed record HfCacheFolder(string Folder, string RepoId, long? Bytes, Im
 
     /// <summary>Only a folder that nothing references and nothing runs from may be deleted.</summary>
     public bool Deletable => !Referenced && !InUse;
+
+    /// <summary>A symlink in the hub directory: deleting it removes the link only, so it frees nothing.</summary>
+    public bool IsSymlink { get; init; }
+
+    /// <summary>What deleting it frees: its size, or nothing for a link (its target stays).</summary>
+    public long FreedByDeleting => IsSymlink ? 0 : Bytes ?? 0;
 }
 
 /// <summary>The model folders of one Spark's HF cache.</summary>
@@ -29,7 +35,7 @@ public sealed record HfCacheListing(string Spark, string HubPath, ImmutableArray
     /// <summary>Whether the cleanup offers the folder: deletable, and the containers were read (else nobody can tell).</summary>
     public bool Offers(HfCacheFolder folder) => ContainersProblem is null && folder.Deletable;
 
-    public long ReclaimableBytes => Folders.Where(Offers).Sum(f => f.Bytes ?? 0);
+    public long ReclaimableBytes => Folders.Where(Offers).Sum(f => f.FreedByDeleting);
 }
 
 /// <summary>

@@ -40,9 +40,9 @@ public sealed partial class WeightsCleanup(SparkFleet fleet, ModelCatalog catalo
         var hub = await HubPathAsync(entry, cancellationToken).ConfigureAwait(false);
         var (containers, problem) = await ContainersAsync(entry, cancellationToken).ConfigureAwait(false);
         var folders = ImmutableArray.CreateBuilder<HfCacheFolder>();
-        foreach (var name in await FolderNamesAsync(entry, hub, cancellationToken).ConfigureAwait(false))
+        foreach (var found in await FoldersAsync(entry, hub, cancellationToken).ConfigureAwait(false))
         {
-            folders.Add(await DescribeAsync(entry, hub, name, containers, cancellationToken).ConfigureAwait(false));
+            folders.Add(await DescribeAsync(entry, hub, found, containers, cancellationToken).ConfigureAwait(false));
         }
 
         return new HfCacheListing(entry.Name, hub, folders.ToImmutable(), problem);
@@ -79,7 +79,7 @@ public sealed partial class WeightsCleanup(SparkFleet fleet, ModelCatalog catalo
     private async Task<WeightsCleanupResult> DeleteOneAsync(SparkEntry entry, string hub, string folder, AuditActor actor, CancellationToken cancellationToken)
     {
         var repo = HfCacheRules.RepoIdOf(folder)!;
-        if (!(await FolderNamesAsync(entry, hub, cancellationToken).ConfigureAwait(false)).Contains(folder, StringComparer.Ordinal))
+        if ((await FoldersAsync(entry, hub, cancellationToken).ConfigureAwait(false)).FirstOrDefault(e => e.Name == folder) is not { } found)
         {
             return new WeightsCleanupResult(folder, repo, WeightsCleanupOutcome.Missing, 0, $"{folder} is not in {hub} on {entry.Name}");
         }
@@ -91,7 +91,7 @@ public sealed partial class WeightsCleanup(SparkFleet fleet, ModelCatalog catalo
             return new WeightsCleanupResult(folder, repo, WeightsCleanupOutcome.InUse, 0, $"kept: {problem}");
         }
 
-        var now = await DescribeAsync(entry, hub, folder, containers, cancellationToken).ConfigureAwait(false);
+        var now = await DescribeAsync(entry, hub, found, containers, cancellationToken).ConfigureAwait(false);
         if (now.Referenced)
         {
             return new WeightsCleanupResult(folder, repo, WeightsCleanupOutcome.Referenced, 0, $"kept: the catalog uses it ({string.Join(", ", now.ReferencedBy)})");
@@ -113,14 +113,17 @@ public sealed partial class WeightsCleanup(SparkFleet fleet, ModelCatalog catalo
             return new WeightsCleanupResult(folder, repo, WeightsCleanupOutcome.Failed, 0, ex.Message);
         }
 
-        var freed = now.Bytes ?? 0;
-        audit.Record(actor, AuditAction, $"{entry.Name}:{folder}", $"{repo}: {ByteSize.Format(freed)} freed ({freed} bytes)");
+        var freed = now.FreedByDeleting;
+        audit.Record(actor, AuditAction, $"{entry.Name}:{folder}", now.IsSymlink
+            ? $"{repo}: the symlink removed, its target kept (0 bytes)"
+            : $"{repo}: {ByteSize.Format(freed)} freed ({freed} bytes)");
         LogDeleted(entry.Name, folder, freed, actor.Name);
         return new WeightsCleanupResult(folder, repo, WeightsCleanupOutcome.Deleted, freed, null);
     }
 
-    private async Task<HfCacheFolder> DescribeAsync(SparkEntry entry, string hub, string folder, IReadOnlyList<ContainerSummary> containers, CancellationToken cancellationToken)
+    private async Task<HfCacheFolder> DescribeAsync(SparkEntry entry, string hub, DirectoryEntry found, IReadOnlyList<ContainerSummary> containers, CancellationToken cancellationToken)
     {
+        var folder = found.Name;
         var repo = HfCacheRules.RepoIdOf(folder)!;
         long? bytes;
         try
@@ -139,18 +142,20 @@ public sealed partial class WeightsCleanup(SparkFleet fleet, ModelCatalog catalo
             repo,
             bytes,
             HfCacheRules.ReferencedBy(folder, repo, catalog.Current.Models, entry.Name, hub),
-            HfCacheRules.InUseBy(folder, repo, containers));
+            HfCacheRules.InUseBy(folder, repo, containers))
+        {
+            IsSymlink = found.IsSymlink,
+        };
     }
 
     /// <summary>
     /// The cache's model folders by name, directories and symlinks alike; a name the cleanup could not delete safely
     /// (<see cref="Validators.HfCacheFolder"/>) is left out rather than offered.
     /// </summary>
-    private static async Task<IReadOnlyList<string>> FolderNamesAsync(SparkEntry entry, string hub, CancellationToken cancellationToken) =>
+    private static async Task<IReadOnlyList<DirectoryEntry>> FoldersAsync(SparkEntry entry, string hub, CancellationToken cancellationToken) =>
         [.. (await entry.Host.ListDirectoryAsync(hub, cancellationToken).ConfigureAwait(false))
             .Where(e => (e.IsDirectory || e.IsSymlink) && HfCacheRules.RepoIdOf(e.Name) is not null)
-            .Select(e => e.Name)
-            .Order(StringComparer.OrdinalIgnoreCase)];
+            .OrderBy(e => e.Name, StringComparer.OrdinalIgnoreCase)];
 
     private static async Task<(IReadOnlyList<ContainerSummary> Containers, string? Problem)> ContainersAsync(SparkEntry entry, CancellationToken cancellationToken)
     {

@@ -79,7 +79,9 @@ public sealed class WeightsCleanupOnSparkTests(DockerdFixture docker, SshdFixtur
         Assert.True(folders["models--org--busy"].GetProperty("inUse").GetBoolean());
         Assert.Equal(ByHand, folders["models--org--busy"].GetProperty("inUseBy")[0].GetString());
         Assert.Equal(["models--gpt2", "models--org--linked", "models--org--stale"], folders.Values.Where(f => f.GetProperty("deletable").GetBoolean()).Select(f => f.GetProperty("folder").GetString()));
-        Assert.Equal(folders.Values.Where(f => f.GetProperty("deletable").GetBoolean()).Sum(f => f.GetProperty("bytes").GetInt64()), listing.GetProperty("reclaimableBytes").GetInt64());
+        // The link frees nothing: its target stays.
+        Assert.True(folders["models--org--linked"].GetProperty("isSymlink").GetBoolean());
+        Assert.Equal(folders["models--gpt2"].GetProperty("bytes").GetInt64() + folders["models--org--stale"].GetProperty("bytes").GetInt64(), listing.GetProperty("reclaimableBytes").GetInt64());
     }
 
     [Fact]
@@ -102,6 +104,7 @@ public sealed class WeightsCleanupOnSparkTests(DockerdFixture docker, SshdFixtur
         var outcomes = body.GetProperty("results").EnumerateArray().ToDictionary(r => r.GetProperty("folder").GetString()!, r => r.GetProperty("outcome").GetString());
         Assert.Equal(["deleted", "deleted", "deleted", "referenced", "inuse"], all.Select(f => outcomes[f]));
         Assert.Equal(3, body.GetProperty("deleted").GetInt32());
+        Assert.Equal(0, body.GetProperty("results").EnumerateArray().Single(r => r.GetProperty("folder").GetString() == "models--org--linked").GetProperty("bytesFreed").GetInt64());
         Assert.False(Path.Exists(Path.Combine(Hub, "models--gpt2")));
         Assert.False(Path.Exists(Path.Combine(Hub, "models--org--stale")));
         Assert.False(Path.Exists(Path.Combine(Hub, "models--org--linked")));

@@ -11,7 +11,7 @@ namespace SparkControl.Web.Api;
 /// </summary>
 public static class WeightsEndpoints
 {
-    public sealed record FolderView(string Folder, string RepoId, long? Bytes, bool Referenced, string[] ReferencedBy, bool InUse, string[] InUseBy, bool Deletable);
+    public sealed record FolderView(string Folder, string RepoId, long? Bytes, bool Referenced, string[] ReferencedBy, bool InUse, string[] InUseBy, bool Deletable, bool IsSymlink);
 
     public sealed record ListingView(string Spark, string HubPath, FolderView[] Folders, long ReclaimableBytes, string? ContainersProblem);
 
@@ -35,7 +35,7 @@ public static class WeightsEndpoints
         return TypedResults.Ok(new ListingView(
             listing.Spark,
             listing.HubPath,
-            [.. listing.Folders.Select(f => new FolderView(f.Folder, f.RepoId, f.Bytes, f.Referenced, [.. f.ReferencedBy], f.InUse, [.. f.InUseBy], listing.Offers(f)))],
+            [.. listing.Folders.Select(f => new FolderView(f.Folder, f.RepoId, f.Bytes, f.Referenced, [.. f.ReferencedBy], f.InUse, [.. f.InUseBy], listing.Offers(f), f.IsSymlink))],
             listing.ReclaimableBytes,
             listing.ContainersProblem));
     }

@@ -43,14 +43,14 @@ public partial class WeightsCleanupPanel : IAsyncDisposable
         await LoadAsync();
     }
 
-    private long SelectedBytes => _listing?.Folders.Where(f => _selected.Contains(f.Folder)).Sum(f => f.Bytes ?? 0) ?? 0;
+    private long SelectedBytes => _listing?.Folders.Where(f => _selected.Contains(f.Folder)).Sum(f => f.FreedByDeleting) ?? 0;
 
     private static string UsedBy(HfCacheFolder folder) => (folder.Referenced, folder.InUse) switch
     {
         (true, true) => $"catalog: {string.Join(", ", folder.ReferencedBy)}; running: {string.Join(", ", folder.InUseBy)}",
         (true, false) => $"catalog: {string.Join(", ", folder.ReferencedBy)}",
         (false, true) => $"running: {string.Join(", ", folder.InUseBy)}",
-        _ => "nothing",
+        _ => folder.IsSymlink ? "nothing (a symlink: deleting it removes the link, not its target)" : "nothing",
     };
 
     private void Toggle(string folder, bool on)

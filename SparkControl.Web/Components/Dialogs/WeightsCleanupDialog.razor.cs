@@ -17,7 +17,7 @@ public partial class WeightsCleanupDialog
     [Parameter, EditorRequired]
     public IReadOnlyList<HfCacheFolder> Folders { get; set; } = [];
 
-    private long TotalBytes => Folders.Sum(f => f.Bytes ?? 0);
+    private long TotalBytes => Folders.Sum(f => f.FreedByDeleting);
 
     internal static string Size(long? bytes) => bytes is { } value ? ByteSize.Human(value) : "size unknown";
 
