@@ -39,7 +39,14 @@ public sealed record ContainerSummary(
     string Image,
     ContainerStatus State,
     string Status,
-    ImmutableDictionary<string, string> Labels);
+    ImmutableDictionary<string, string> Labels)
+{
+    /// <summary>
+    /// The entrypoint and arguments as <c>docker ps --no-trunc</c> prints them (empty when unknown): the weights cleanup
+    /// reads the repo a container started by hand serves from it.
+    /// </summary>
+    public string Command { get; init; } = string.Empty;
+}
 
 /// <summary>What <c>docker inspect</c> says about a container.</summary>
 public sealed record ContainerInfo

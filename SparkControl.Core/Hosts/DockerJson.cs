@@ -26,7 +26,11 @@ public static class DockerJson
                 Text(root, "Image"),
                 ContainerStatusNames.Parse(Text(root, "State")),
                 Text(root, "Status"),
-                ParseLabels(Text(root, "Labels"))));
+                ParseLabels(Text(root, "Labels")))
+            {
+                // docker ps quotes the command as a whole: "vllm serve Qwen/Qwen3-8B --port 8000".
+                Command = Text(root, "Command").Trim('"'),
+            });
         }
 
         return containers;

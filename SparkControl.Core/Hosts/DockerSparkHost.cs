@@ -267,6 +267,32 @@ public sealed partial class DockerSparkHost(SparkDefinition spark, IRemoteShell 
         return result.Succeeded ? result.Stdout : null;
     }
 
+    /// <summary>Removes one model folder of the HF cache; both parts are checked again here, whoever asked.</summary>
+    public async Task RemoveHfCacheFolderAsync(string hubPath, string folder, CancellationToken cancellationToken)
+    {
+        var command = RemoteCommand.Action([.. RemoveHfCacheFolderArgv(hubPath, folder)]) with { Timeout = TimeSpan.FromMinutes(10), Idempotent = true };
+        (await RunAsync(command, cancellationToken).ConfigureAwait(false)).EnsureSuccess(Name, $"removing {folder}");
+    }
+
+    /// <summary>
+    /// <c>rm -rf -- HUB/FOLDER</c>: one exact path, no glob, no shell. A folder that is a symlink loses the link only
+    /// (no trailing slash), never what it points at.
+    /// </summary>
+    public static IReadOnlyList<string> RemoveHfCacheFolderArgv(string hubPath, string folder)
+    {
+        if (Validation.Validators.AbsolutePath(hubPath, "hub") is { } hubError)
+        {
+            throw new ArgumentException(hubError, nameof(hubPath));
+        }
+
+        if (Validation.Validators.HfCacheFolder(folder) is { } folderError)
+        {
+            throw new ArgumentException(folderError, nameof(folder));
+        }
+
+        return ["rm", "-rf", "--", $"{hubPath.TrimEnd('/')}/{folder}"];
+    }
+
     public async Task<string> ExpandHomeAsync(string path, CancellationToken cancellationToken)
     {
         if (path != "~" && !path.StartsWith("~/", StringComparison.Ordinal))

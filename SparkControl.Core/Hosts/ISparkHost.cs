@@ -64,6 +64,14 @@ public interface ISparkHost
     /// <summary>At most <paramref name="maxBytes"/> of a small text file; null when it does not exist.</summary>
     Task<string?> ReadFileAsync(string path, int maxBytes, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// <c>rm -rf</c> of exactly <c>hubPath/folder</c>: one model folder of the Spark's Hugging Face cache (the weights
+    /// cleanup). <paramref name="hubPath"/> is absolute, <paramref name="folder"/> passes <c>Validators.HfCacheFolder</c>.
+    /// A host that cannot delete says so rather than pretending.
+    /// </summary>
+    Task RemoveHfCacheFolderAsync(string hubPath, string folder, CancellationToken cancellationToken) =>
+        throw new NotSupportedException($"{Name} cannot remove cache folders.");
+
     /// <summary>Replaces a leading <c>~</c> with the login user's home directory on the Spark.</summary>
     Task<string> ExpandHomeAsync(string path, CancellationToken cancellationToken);
 

@@ -80,6 +80,26 @@ public static partial class Validators
             : $"revision '{Printable(value)}' may only hold letters, digits, '.', '_', '-' and '/' (a branch, tag or commit), at most 128 characters";
     }
 
+    /// <summary>The longest cache folder name accepted (a file name; Linux allows 255 bytes).</summary>
+    public const int MaxHfCacheFolderLength = 255;
+
+    /// <summary>
+    /// A model folder of the Hugging Face hub cache, as the weights cleanup names it: <c>models--</c> then letters,
+    /// digits, '.', '_' and '-' (no '/', no '..', no white space or control characters). It is joined to the hub
+    /// directory to make the one path <c>rm -rf</c> is given, so nothing in it may lead out of that directory.
+    /// </summary>
+    public static string? HfCacheFolder(string? value, string field = "folder")
+    {
+        if (string.IsNullOrEmpty(value))
+        {
+            return $"{field} is required, like models--Qwen--Qwen3-8B";
+        }
+
+        return value.Length <= MaxHfCacheFolderLength && HfCacheFolderPattern().IsMatch(value) && !value.Contains("..", StringComparison.Ordinal)
+            ? null
+            : $"{field} '{Printable(value)}' is not a model folder of the Hugging Face cache: expected models-- then letters, digits, '.', '_' and '-' (no '/' or '..'), at most {MaxHfCacheFolderLength} characters";
+    }
+
     /// <summary>Spark names, container names and service names.</summary>
     public static string? Name(string? value, string field = "name")
     {
@@ -350,6 +370,10 @@ public static partial class Validators
 
     [GeneratedRegex("^[a-z0-9][a-z0-9._-]{0,63}\\z", RegexOptions.CultureInvariant)]
     private static partial Regex ModelIdPattern();
+
+    // After the prefix a letter, digit or '_': neither "models---x" nor "models--.x" names a repo.
+    [GeneratedRegex("^models--[A-Za-z0-9_][A-Za-z0-9._-]*\\z", RegexOptions.CultureInvariant)]
+    private static partial Regex HfCacheFolderPattern();
 
     [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}\\z", RegexOptions.CultureInvariant)]
     private static partial Regex ServedNamePattern();

@@ -134,7 +134,10 @@ internal sealed class SimContainer(ContainerLaunchSpec spec, TimeProvider time)
                 ContainerStatus.Created => "Created",
                 _ => Status.ToDockerName(),
             };
-            return new ContainerSummary(Id, Name, Spec.Image, Status, status, Spec.Labels.ToImmutableDictionary());
+            return new ContainerSummary(Id, Name, Spec.Image, Status, status, Spec.Labels.ToImmutableDictionary())
+            {
+                Command = string.Join(' ', (Spec.Entrypoint is { } entrypoint ? new[] { entrypoint } : []).Concat(Spec.Command)),
+            };
         }
     }
 

@@ -29,6 +29,24 @@ public sealed class SimDisk
         }
     }
 
+    /// <summary>Removes a directory and everything under it, like <c>rm -rf</c>.</summary>
+    public void RemoveTree(string path)
+    {
+        var normalized = path.TrimEnd('/');
+        lock (_gate)
+        {
+            foreach (var key in _directories.Keys.Where(d => d == normalized || d.StartsWith(normalized + "/", StringComparison.Ordinal)).ToList())
+            {
+                _directories.Remove(key);
+            }
+
+            foreach (var key in _files.Keys.Where(f => f.StartsWith(normalized + "/", StringComparison.Ordinal)).ToList())
+            {
+                _files.Remove(key);
+            }
+        }
+    }
+
     public bool DirectoryExists(string path)
     {
         var normalized = path.TrimEnd('/');

@@ -342,6 +342,14 @@ public sealed class SimulatedSparkHost : ISparkHost, IAsyncDisposable
         return Task.FromResult(content is null ? null : content.Length > maxBytes ? content[..maxBytes] : content);
     }
 
+    public Task RemoveHfCacheFolderAsync(string hubPath, string folder, CancellationToken cancellationToken)
+    {
+        EnsureReachable();
+        // The same checks as on a real Spark: a bad name fails here too.
+        Disk.RemoveTree(DockerSparkHost.RemoveHfCacheFolderArgv(hubPath, folder)[^1]);
+        return Task.CompletedTask;
+    }
+
     public Task<string> ExpandHomeAsync(string path, CancellationToken cancellationToken) =>
         Task.FromResult(path == "~" || path.StartsWith("~/", StringComparison.Ordinal) ? "/home/demo" + path[1..] : path);
 

@@ -46,6 +46,12 @@ public sealed class GatedSparkHost(ISparkHost inner) : ISparkHost
 
     public Task<ContainerInfo?> InspectContainerAsync(string container, CancellationToken cancellationToken) => inner.InspectContainerAsync(container, cancellationToken);
 
+    public async Task RemoveHfCacheFolderAsync(string hubPath, string folder, CancellationToken cancellationToken)
+    {
+        await PassAsync(nameof(RemoveHfCacheFolderAsync), cancellationToken);
+        await inner.RemoveHfCacheFolderAsync(hubPath, folder, cancellationToken);
+    }
+
     public async Task<string> RunContainerAsync(ContainerLaunch launch, CancellationToken cancellationToken)
     {
         await PassAsync(nameof(RunContainerAsync), cancellationToken);

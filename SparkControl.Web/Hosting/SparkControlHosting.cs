@@ -209,6 +209,7 @@ public static class SparkControlHosting
         app.MapModels();
         app.MapServices();
         app.MapHostEndpoints();
+        app.MapWeightsEndpoints();
         app.MapSwaps();
         app.MapGateway();
         app.MapHub<SparkControl.Web.Hubs.SwapHub>(SparkControl.Web.Hubs.SwapHub.Path).RequireAuthorization(AccessPolicies.Viewer);
