@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -19,8 +20,8 @@ public sealed record IdleState(string Spark, string ModelId, TimeSpan After, Tim
 /// catalog and no gateway request has been in flight for that long, it is unloaded by an ordinary swap to nothing,
 /// which drains the gateway first, so a request that arrives meanwhile waits and then gets the usual answer for a
 /// model that is not loaded (or loads it again with Gateway:AutoSwap). Idle time counts from the last request's end,
-/// the swap that loaded the model, or the panel's start, whichever is latest: a model is never unloaded for time
-/// the panel could not see.
+/// the swap that loaded the model, the panel's start, or when its idle time was set or changed, whichever is latest: a
+/// model is never unloaded for time the panel could not see, nor at once because an operator just set a short time.
 /// </summary>
 public sealed partial class IdleUnloader(
     HealthMonitor health,
@@ -34,6 +35,7 @@ public sealed partial class IdleUnloader(
     public const string Requester = "idle unload";
 
     private readonly DateTimeOffset _started = time.GetUtcNow();
+    private readonly ConcurrentDictionary<string, (TimeSpan After, DateTimeOffset Since)> _settings = new(StringComparer.Ordinal);
 
     /// <summary>The idle state of the model <paramref name="spark"/> serves, when that model has an idle time.</summary>
     public IdleState? StateOf(string spark)
@@ -59,9 +61,16 @@ public sealed partial class IdleUnloader(
         var inFlight = usage.Sum(u => u.InFlight);
         var lastUsed = usage.Max(u => u.LastUsed);
         var loaded = latest is { Phase: SwapPhase.Ready, EndedAt: { } ended } ? ended : (DateTimeOffset?)null;
-        var since = new[] { _started, lastUsed ?? _started, loaded ?? _started }.Max();
+        var since = new[] { _started, lastUsed ?? _started, loaded ?? _started, SetSince(served.ModelId, after) }.Max();
         var idle = time.GetUtcNow() - since;
         return new IdleState(spark, served.ModelId, after, idle < TimeSpan.Zero ? TimeSpan.Zero : idle, inFlight);
+    }
+
+    /// <summary>When the model's idle time was first seen as it is now (checks run often, so this is when it was set).</summary>
+    private DateTimeOffset SetSince(string modelId, TimeSpan after)
+    {
+        var now = time.GetUtcNow();
+        return _settings.AddOrUpdate(modelId, (after, now), (_, seen) => seen.After == after ? seen : (after, now)).Since;
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)

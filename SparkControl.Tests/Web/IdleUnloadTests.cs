@@ -92,6 +92,8 @@ public sealed class IdleUnloadTests
         using var client = app.CreateClient();
         (await SetIdleAsync(client, "qwen3-8b", new { idleUnloadAfterSeconds = 1 })).EnsureSuccessStatusCode();
         await WaitUnloadedAsync(client);
+        // Loaded again, it must not be unloaded again before this request is answered on a slow machine.
+        (await SetIdleAsync(client, "qwen3-8b", new { idleUnloadAfterSeconds = 600 })).EnsureSuccessStatusCode();
 
         using var answer = await client.PostAsync("/v1/chat/completions", Chat("qwen3-8b", 4));
 

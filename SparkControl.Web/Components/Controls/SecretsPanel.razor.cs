@@ -2,6 +2,7 @@ using SparkControl.Web.Security;
 using SparkControl.Core.Access;
 using Microsoft.AspNetCore.Components;
 using MudBlazor;
+using SparkControl.Core.Operations;
 using SparkControl.Core.Secrets;
 using SparkControl.Core.Sparks;
 using SparkControl.Core.Storage;
@@ -53,6 +54,7 @@ public partial class SecretsPanel
     {
         SecretStore.HfToken => "Hugging Face token for gated models",
         SecretStore.NgcApiKey => "NGC API key for NIM containers",
+        _ when name.StartsWith(AlertTarget.SecretName(string.Empty), StringComparison.Ordinal) => $"address of the alert webhook {name[AlertTarget.SecretName(string.Empty).Length..]}",
         _ => $"passphrase of the SSH key of {name[SecretStore.PassphrasePrefix.Length..]}",
     };
 

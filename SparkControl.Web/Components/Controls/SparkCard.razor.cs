@@ -9,6 +9,10 @@ public partial class SparkCard
     [Parameter, EditorRequired]
     public required SparkHealth Value { get; set; }
 
+    /// <summary>The loaded model's idle unload, when its catalog entry has an idle time.</summary>
+    [Parameter]
+    public Core.Operations.IdleState? Idle { get; set; }
+
     /// <summary>Unloads the Spark's model (after the operator confirms).</summary>
     [Parameter]
     public EventCallback<string> OnUnload { get; set; }
@@ -23,6 +27,13 @@ public partial class SparkCard
     private string ServiceSummary => Value.Services.IsEmpty
         ? "No services configured."
         : string.Join(", ", Value.Services.GroupBy(s => s.Status).OrderBy(g => g.Key).Select(g => $"{g.Count()} {g.Key.ToString().ToLowerInvariant()}"));
+
+    private string IdleText => Idle switch
+    {
+        null => string.Empty,
+        { InFlight: > 0 } idle => $"Unloads after {SwapStepper.Format(idle.After)} unused · in use now",
+        var idle => $"Unloads after {SwapStepper.Format(idle.After)} unused · unused for {SwapStepper.Format(idle.IdleFor)}",
+    };
 
     private string? ModelReason => Value.Services.FirstOrDefault(s => s.Name == Value.Model?.Container)?.Reason;
 }

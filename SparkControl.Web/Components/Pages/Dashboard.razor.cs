@@ -33,6 +33,9 @@ public partial class Dashboard
     public required HealthMonitor Health { get; init; }
 
     [Inject]
+    public required Core.Operations.IdleUnloader IdleUnloader { get; init; }
+
+    [Inject]
     public required SparkFleet Fleet { get; init; }
 
     [Inject]

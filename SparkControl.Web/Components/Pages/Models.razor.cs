@@ -79,6 +79,9 @@ public partial class Models
     private Task EditFlagsAsync(ModelDefinition model) =>
         ShowAsync<FlagsDialog>($"vLLM flags of {model.DisplayName}", new DialogParameters<FlagsDialog> { { d => d.Model, model } }, MaxWidth.Large);
 
+    private Task EditIdleAsync(ModelDefinition model) =>
+        ShowAsync<IdleDialog>($"Idle unload of {model.DisplayName}", new DialogParameters<IdleDialog> { { d => d.Model, model } }, MaxWidth.Small);
+
     private async Task ShowAsync<TDialog>(string title, DialogParameters parameters, MaxWidth width = MaxWidth.Medium)
         where TDialog : IComponent
     {

@@ -1,0 +1,171 @@
+using Bunit;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using MudBlazor;
+using SparkControl.Core.Catalog;
+using SparkControl.Core.Operations;
+using SparkControl.Core.Secrets;
+using SparkControl.Core.Services;
+using SparkControl.Core.Storage;
+using SparkControl.Tests.Infrastructure;
+using SparkControl.Web.Components.Controls;
+
+namespace SparkControl.Tests.Components;
+
+/// <summary>
+/// The Settings page's alerts panel with the real webhooks, secrets and delivery (to a receiver on loopback), and the
+/// idle unload shown on a Spark's card.
+/// </summary>
+public sealed class OperationsUiTests : UiTestContext
+{
+    private readonly TempDirectory _data = new();
+    private readonly SecretStore _secrets;
+    private readonly AlertSettingsStore _store;
+    private WebhookReceiver _receiver = null!;
+    private IRenderedComponent<MudDialogProvider> _dialogs = null!;
+
+    public OperationsUiTests()
+    {
+        var data = new DataDirectory(_data.Path);
+        _secrets = new SecretStore(data, TimeProvider.System);
+        _store = new AlertSettingsStore(data, TimeProvider.System);
+        var delivery = new AlertDelivery(_secrets, new OptionsMonitorStub(new OperationsOptions { AlertRetryDelay = TimeSpan.FromMilliseconds(20) }), () => new HttpClient(), TimeProvider.System, NullLogger<AlertDelivery>.Instance);
+        Services.AddSingleton(_secrets).AddSingleton(_store).AddSingleton(delivery).AddSingleton(new AlertWebhooks(_store, _secrets, delivery, TimeProvider.System));
+    }
+
+    private async Task<IRenderedComponent<AlertsPanel>> RenderPanelAsync()
+    {
+        _receiver = await WebhookReceiver.StartAsync();
+        RenderPopoverProvider();
+        _dialogs = Render<MudDialogProvider>();
+        return Render<AlertsPanel>();
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            _receiver?.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            _data.Dispose();
+        }
+
+        base.Dispose(disposing);
+    }
+
+    [Fact]
+    public async Task AddingAWebhook_KeepsItsAddressSecret_ShowsOnlyItsHost_AndTestReachesIt()
+    {
+        var panel = await RenderPanelAsync();
+        Assert.NotNull(panel.Find("[data-testid=alerts-empty]"));
+
+        await panel.ClickAsync("[data-testid=add-alert]");
+        var dialog = _dialogs.WaitForElement("[data-testid=alert-dialog]");
+        await _dialogs.ChangeAsync("input[data-testid=alert-name]", "phone");
+        await _dialogs.ChangeAsync("input[data-testid=alert-url]", _receiver.Url("/hook/s3cr3t-topic"));
+        await _dialogs.ChangeAsync("input[data-testid=alert-kind-memory]", false);
+        await _dialogs.ClickAsync("[data-testid=alert-save]");
+        panel.WaitForElement("[data-testid=alert-phone]");
+        await panel.ClickAsync("[data-testid=alert-test]");
+        panel.WaitForAssertion(() => Assert.Contains("answered 200", panel.Find("[data-testid=alert-last]").TextContent, StringComparison.Ordinal));
+
+        Assert.NotNull(dialog);
+        Assert.DoesNotContain("s3cr3t", panel.Markup, StringComparison.Ordinal);
+        Assert.Contains($"http://127.0.0.1:{_receiver.Port}", panel.Find("[data-testid=alert-phone]").TextContent, StringComparison.Ordinal);
+        Assert.Equal([AlertKind.ServiceDown, AlertKind.SwapFailed, AlertKind.Disk], _store.Find("phone")!.Kinds);
+        Assert.Equal("/hook/s3cr3t-topic", Assert.Single(_receiver.Requests).Path);
+    }
+
+    [Fact]
+    public async Task ABadAddress_IsShownInTheDialog_WithoutRepeatingIt_AndNothingIsSaved()
+    {
+        var panel = await RenderPanelAsync();
+        await panel.ClickAsync("[data-testid=add-alert]");
+        _dialogs.WaitForElement("[data-testid=alert-dialog]");
+        await _dialogs.ChangeAsync("input[data-testid=alert-name]", "phone");
+        await _dialogs.ChangeAsync("input[data-testid=alert-url]", "ftp://example.test/s3cr3t");
+        await _dialogs.ClickAsync("[data-testid=alert-save]");
+
+        var error = _dialogs.WaitForElement("[data-testid=alert-dialog-error]");
+        Assert.Contains("http:// or https://", error.TextContent, StringComparison.Ordinal);
+        // The address stays in its (password) field for the operator to correct; no message repeats it.
+        Assert.DoesNotContain("s3cr3t", error.TextContent, StringComparison.Ordinal);
+        Assert.Empty(_store.Current.Targets);
+        Assert.Null(_secrets.Reveal(AlertTarget.SecretName("phone")));
+    }
+
+    [Fact]
+    public async Task Remove_AsksFirst_CancelKeeps_ConfirmRemovesTheSecretToo()
+    {
+        await _secrets.SetAsync(AlertTarget.SecretName("pager"), "http://127.0.0.1:9/hook", CancellationToken.None);
+        await _store.AddAsync(new AlertTarget { Name = "pager" }, CancellationToken.None);
+        var panel = await RenderPanelAsync();
+
+        var cancelled = await panel.StartClickAsync("[data-testid=alert-remove]");
+        await _dialogs.ClickAsync("[data-testid=confirm-cancel]");
+        await cancelled;
+        Assert.NotNull(_store.Find("pager"));
+        var confirmed = await panel.StartClickAsync("[data-testid=alert-remove]");
+        await _dialogs.ClickAsync("[data-testid=confirm-ok]");
+        await confirmed;
+
+        Assert.Null(_store.Find("pager"));
+        Assert.Null(_secrets.Reveal(AlertTarget.SecretName("pager")));
+        panel.WaitForElement("[data-testid=alerts-empty]");
+    }
+
+    [Fact]
+    public async Task TheIdleDialog_SetsAModelsIdleTime_AndTurnsItOff()
+    {
+        var store = new CatalogStore(new DataDirectory(_data.Path), new ModelCatalog(TimeProvider.System));
+        store.SetSources([new ModelDefinition { Id = "qwen3-8b", DisplayName = "Qwen3 8B", Source = new HuggingFaceSource("Qwen/Qwen3-8B"), ServedName = "qwen3-8b" }], [], []);
+        Services.AddSingleton(store);
+        RenderPopoverProvider();
+        _dialogs = Render<MudDialogProvider>();
+        var service = Services.GetRequiredService<IDialogService>();
+
+        async Task EditAsync(Func<Task> change)
+        {
+            var parameters = new DialogParameters<SparkControl.Web.Components.Dialogs.IdleDialog> { { d => d.Model, store.Current.Find("qwen3-8b")! } };
+            var reference = await _dialogs.InvokeAsync(() => service.ShowAsync<SparkControl.Web.Components.Dialogs.IdleDialog>("Idle", parameters));
+            _dialogs.WaitForElement("[data-testid=idle-dialog]");
+            await change();
+            await _dialogs.ClickAsync("[data-testid=idle-save]");
+            Assert.False((await reference.Result)!.Canceled);
+        }
+
+        await EditAsync(async () =>
+        {
+            await _dialogs.ChangeAsync("input[data-testid=idle-enabled]", true);
+            await _dialogs.ChangeAsync("input[data-testid=idle-minutes]", "45");
+        });
+        var set = store.Current.Find("qwen3-8b")!.IdleUnloadAfter;
+        await EditAsync(() => _dialogs.ChangeAsync("input[data-testid=idle-enabled]", false));
+
+        Assert.Equal(TimeSpan.FromMinutes(45), set);
+        Assert.Null(store.Current.Find("qwen3-8b")!.IdleUnloadAfter);
+    }
+
+    [Theory]
+    [InlineData(0, "Unloads after 30 min 0 s unused · unused for 12 min 5 s")]
+    [InlineData(2, "Unloads after 30 min 0 s unused · in use now")]
+    public void ASparkCard_SaysWhenItsModelIsUnloaded(int inFlight, string expected)
+    {
+        var spark = new SparkHealth { Spark = "spark-1", Reachability = Reachability.Reachable, Model = new LoadedModel("qwen3-8b", "qwen3-8b", "vllm", 8000, HealthStatus.Healthy), ModelChecked = true };
+
+        var card = Render<SparkCard>(p => p.Add(c => c.Value, spark).Add(c => c.Idle, new IdleState("spark-1", "qwen3-8b", TimeSpan.FromMinutes(30), TimeSpan.FromSeconds(725), inFlight)));
+        var without = Render<SparkCard>(p => p.Add(c => c.Value, spark));
+
+        Assert.Equal(expected, card.Find("[data-testid=idle-unload]").TextContent);
+        Assert.Empty(without.FindAll("[data-testid=idle-unload]"));
+    }
+
+    private sealed class OptionsMonitorStub(OperationsOptions value) : IOptionsMonitor<OperationsOptions>
+    {
+        public OperationsOptions CurrentValue => value;
+
+        public OperationsOptions Get(string? name) => value;
+
+        public IDisposable? OnChange(Action<OperationsOptions, string?> listener) => null;
+    }
+}
