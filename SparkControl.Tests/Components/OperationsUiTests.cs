@@ -147,8 +147,8 @@ public sealed class OperationsUiTests : UiTestContext
     }
 
     [Theory]
-    [InlineData(0, "Unloads after 30 min 0 s unused · unused for 12 min 5 s")]
-    [InlineData(2, "Unloads after 30 min 0 s unused · in use now")]
+    [InlineData(0, "Unloads after 30 min unused · unused for 12 min 5 s")]
+    [InlineData(2, "Unloads after 30 min unused · in use now")]
     public void ASparkCard_SaysWhenItsModelIsUnloaded(int inFlight, string expected)
     {
         var spark = new SparkHealth { Spark = "spark-1", Reachability = Reachability.Reachable, Model = new LoadedModel("qwen3-8b", "qwen3-8b", "vllm", 8000, HealthStatus.Healthy), ModelChecked = true };
@@ -159,6 +159,17 @@ public sealed class OperationsUiTests : UiTestContext
         Assert.Equal(expected, card.Find("[data-testid=idle-unload]").TextContent);
         Assert.Empty(without.FindAll("[data-testid=idle-unload]"));
     }
+
+    [Theory]
+    [InlineData(1, "1 s")]
+    [InlineData(90, "90 s")]
+    [InlineData(150, "2 min 30 s")]
+    [InlineData(2700, "45 min")]
+    [InlineData(7200, "2 h")]
+    [InlineData(5400 + 3600, "2 h 30 min")]
+    [InlineData(2_592_000, "720 h")]
+    public void IdleTimes_ReadAsTheyWereSet(int seconds, string expected) =>
+        Assert.Equal(expected, SparkCard.FormatIdle(TimeSpan.FromSeconds(seconds)));
 
     private sealed class OptionsMonitorStub(OperationsOptions value) : IOptionsMonitor<OperationsOptions>
     {

@@ -31,8 +31,18 @@ public partial class SparkCard
     private string IdleText => Idle switch
     {
         null => string.Empty,
-        { InFlight: > 0 } idle => $"Unloads after {SwapStepper.Format(idle.After)} unused · in use now",
-        var idle => $"Unloads after {SwapStepper.Format(idle.After)} unused · unused for {SwapStepper.Format(idle.IdleFor)}",
+        { InFlight: > 0 } idle => $"Unloads after {FormatIdle(idle.After)} unused · in use now",
+        var idle => $"Unloads after {FormatIdle(idle.After)} unused · unused for {SwapStepper.Format(idle.IdleFor)}",
+    };
+
+    /// <summary>An idle time as it was set: "45 min", "1 h 30 min", "90 s", never "45 min 0 s".</summary>
+    public static string FormatIdle(TimeSpan after) => after switch
+    {
+        { TotalSeconds: < 120 } => $"{(int)after.TotalSeconds} s",
+        { Seconds: not 0 } => $"{(int)after.TotalMinutes} min {after.Seconds} s",
+        { TotalMinutes: < 120 } => $"{(int)after.TotalMinutes} min",
+        { Minutes: 0 } => $"{(int)after.TotalHours} h",
+        _ => $"{(int)after.TotalHours} h {after.Minutes} min",
     };
 
     private string? ModelReason => Value.Services.FirstOrDefault(s => s.Name == Value.Model?.Container)?.Reason;
