@@ -505,6 +505,8 @@ public sealed class SwapOrchestratorTests
         var verify = restarted.Swaps.Board.BySpark["spark-1"];
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         var ready = await restarted.Swaps.WaitAsync(verify.Id, timeout.Token);
+        // The board says Ready as the swap ends; its row in the history is written just after.
+        await Wait.UntilAsync(() => restarted.History.Find(verify.Id)?.EndedAt is not null, "the history records the reconcile swap's end");
 
         Assert.Equal(SwapPhase.Interrupted, interrupted.Phase);
         Assert.Equal("interrupted: the panel stopped during Loading", interrupted.Message);

@@ -80,7 +80,11 @@ public sealed class AudioCapacityGatewayTests
 
         Assert.Equal([.. Enumerable.Range(1, 6).Select(i => (HttpStatusCode.OK, (string?)$"r{i}"))], texts);
         Assert.Equal([.. Enumerable.Range(1, 6).Select(i => $"r{i}")], gate.Arrived);
-        var metrics = await client.GetStringAsync("/metrics");
+        // A request's duration is recorded as its response ends, which can be just after the client has read it.
+        var metrics = string.Empty;
+        await Wait.UntilAsync(
+            async () => System.Text.RegularExpressions.Regex.IsMatch(metrics = await client.GetStringAsync("/metrics"), "sparkcontrol_audio_request_duration_seconds_count\\{[^}]*service=\"gated\"[^}]*\\} 6"),
+            "the sixth request's duration is in /metrics");
         var check = await ProcessRunner.RunAsync(Tools.Promtool, ["check", "metrics"], TimeSpan.FromSeconds(30), stdin: metrics);
         Assert.True(check.ExitCode == 0, $"promtool: {check.Stdout}{check.Stderr}");
         Assert.Matches("sparkcontrol_audio_rejected_total\\{[^}]*service=\"gated\"[^}]*\\} 1", metrics);
