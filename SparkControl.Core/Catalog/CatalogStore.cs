@@ -94,23 +94,7 @@ public sealed class CatalogStore
             throw new ValidationFailedException(errors);
         }
 
-        await ChangeAsync(custom =>
-        {
-            var current = Current.Find(id) ?? throw new KeyNotFoundException($"No model has the id '{id}'.");
-            var version = Version(current);
-            if (ifMatch is not null && ifMatch != version)
-            {
-                throw new StaleVersionException(id, ifMatch, version);
-            }
-
-            if (custom.Models.FirstOrDefault(m => m.Id == id) is { } own)
-            {
-                return custom with { Models = custom.Models.Replace(own, own with { Flags = flags }) };
-            }
-
-            return custom with { Overrides = custom.Overrides.SetItem(id, flags) };
-        }, cancellationToken).ConfigureAwait(false);
-        return Current.Find(id)!;
+        return await ChangeModelAsync(id, ifMatch, own => own with { Flags = flags }, custom => custom with { Overrides = custom.Overrides.SetItem(id, flags) }, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -124,6 +108,18 @@ public sealed class CatalogStore
             throw new ValidationFailedException([new FieldError("idleUnloadAfter", error)]);
         }
 
+        return await ChangeModelAsync(id, ifMatch, own => own with { IdleUnloadAfter = after },
+            custom => custom with { IdleOverrides = custom.IdleOverrides.SetItem(id, after ?? TimeSpan.Zero) }, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Changes one model if its version is still <paramref name="ifMatch"/>: an operator model in place
+    /// (<paramref name="changeOwn"/>), a shipped or demo one by an override in models.custom.yaml
+    /// (<paramref name="changeOverride"/>).
+    /// </summary>
+    private async Task<ModelDefinition> ChangeModelAsync(
+        string id, string? ifMatch, Func<ModelDefinition, ModelDefinition> changeOwn, Func<CustomCatalog, CustomCatalog> changeOverride, CancellationToken cancellationToken)
+    {
         await ChangeAsync(custom =>
         {
             var current = Current.Find(id) ?? throw new KeyNotFoundException($"No model has the id '{id}'.");
@@ -133,12 +129,9 @@ public sealed class CatalogStore
                 throw new StaleVersionException(id, ifMatch, version);
             }
 
-            if (custom.Models.FirstOrDefault(m => m.Id == id) is { } own)
-            {
-                return custom with { Models = custom.Models.Replace(own, own with { IdleUnloadAfter = after }) };
-            }
-
-            return custom with { IdleOverrides = custom.IdleOverrides.SetItem(id, after ?? TimeSpan.Zero) };
+            return custom.Models.FirstOrDefault(m => m.Id == id) is { } own
+                ? custom with { Models = custom.Models.Replace(own, changeOwn(own)) }
+                : changeOverride(custom);
         }, cancellationToken).ConfigureAwait(false);
         return Current.Find(id)!;
     }

@@ -1,7 +1,6 @@
 using Bunit;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Options;
 using MudBlazor;
 using SparkControl.Core.Catalog;
 using SparkControl.Core.Operations;
@@ -30,7 +29,7 @@ public sealed class OperationsUiTests : UiTestContext
         var data = new DataDirectory(_data.Path);
         _secrets = new SecretStore(data, TimeProvider.System);
         _store = new AlertSettingsStore(data, TimeProvider.System);
-        var delivery = new AlertDelivery(_secrets, new OptionsMonitorStub(new OperationsOptions { AlertRetryDelay = TimeSpan.FromMilliseconds(20) }), () => new HttpClient(), TimeProvider.System, NullLogger<AlertDelivery>.Instance);
+        var delivery = new AlertDelivery(_secrets, new SparkControl.Tests.Core.StaticOptionsMonitor<OperationsOptions>(new OperationsOptions { AlertRetryDelay = TimeSpan.FromMilliseconds(20) }), () => new HttpClient(), TimeProvider.System, NullLogger<AlertDelivery>.Instance);
         Services.AddSingleton(_secrets).AddSingleton(_store).AddSingleton(delivery).AddSingleton(new AlertWebhooks(_store, _secrets, delivery, TimeProvider.System));
     }
 
@@ -170,13 +169,4 @@ public sealed class OperationsUiTests : UiTestContext
     [InlineData(2_592_000, "720 h")]
     public void IdleTimes_ReadAsTheyWereSet(int seconds, string expected) =>
         Assert.Equal(expected, SparkCard.FormatIdle(TimeSpan.FromSeconds(seconds)));
-
-    private sealed class OptionsMonitorStub(OperationsOptions value) : IOptionsMonitor<OperationsOptions>
-    {
-        public OperationsOptions CurrentValue => value;
-
-        public OperationsOptions Get(string? name) => value;
-
-        public IDisposable? OnChange(Action<OperationsOptions, string?> listener) => null;
-    }
 }

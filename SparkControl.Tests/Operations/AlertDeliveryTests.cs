@@ -1,6 +1,5 @@
 using System.Net;
 using System.Text.Json;
-using Microsoft.Extensions.Options;
 using SparkControl.Core.Operations;
 using SparkControl.Core.Secrets;
 using SparkControl.Tests.Infrastructure;
@@ -30,7 +29,7 @@ public sealed class AlertDeliveryTests : IAsyncLifetime
 
     private AlertDelivery Delivery(int attempts = 3) => new(
         _secrets,
-        new StaticOptionsMonitor(new OperationsOptions { AlertAttempts = attempts, AlertRetryDelay = TimeSpan.FromMilliseconds(20), AlertTimeout = TimeSpan.FromSeconds(20) }),
+        new SparkControl.Tests.Core.StaticOptionsMonitor<OperationsOptions>(new OperationsOptions { AlertAttempts = attempts, AlertRetryDelay = TimeSpan.FromMilliseconds(20), AlertTimeout = TimeSpan.FromSeconds(20) }),
         () => new HttpClient(),
         TimeProvider.System,
         new Microsoft.Extensions.Logging.Logger<AlertDelivery>(new Microsoft.Extensions.Logging.LoggerFactory([_logs])));
@@ -153,14 +152,5 @@ public sealed class AlertDeliveryTests : IAsyncLifetime
 
         Assert.Equal(AlertDelivery.Kept, delivery.Recent.Count);
         Assert.Equal($"alert {AlertDelivery.Kept + 2}", delivery.Recent[0].Title);
-    }
-
-    private sealed class StaticOptionsMonitor(OperationsOptions value) : IOptionsMonitor<OperationsOptions>
-    {
-        public OperationsOptions CurrentValue => value;
-
-        public OperationsOptions Get(string? name) => value;
-
-        public IDisposable? OnChange(Action<OperationsOptions, string?> listener) => null;
     }
 }
