@@ -27,12 +27,17 @@ public sealed record SwapRequest(string? ModelId, string Target, string Requeste
 }
 
 /// <summary>Another swap holds the Spark: the request is refused, naming it.</summary>
-public sealed class SwapConflictException(SwapStatus running)
-    : InvalidOperationException($"{string.Join(" and ", running.Sparks)} {(running.Sparks.Count > 1 ? "are" : "is")} busy with swap {running.Id} ({Describe(running)}, {running.Phase}); wait for it or cancel it.")
+public sealed class SwapConflictException(SwapStatus running) : InvalidOperationException(Describe(running))
 {
     public SwapStatus Running { get; } = running;
 
-    private static string Describe(SwapStatus swap) => swap.ModelId is null ? "unloading" : $"to {swap.ModelId}";
+    /// <summary>What holds the Sparks, as the confirm dialog and a refused start both say it.</summary>
+    public static string Describe(SwapStatus swap)
+    {
+        var sparks = string.Join(" and ", swap.Sparks);
+        var what = swap.ModelId is { } model ? $"{model} is swapping on {sparks}" : $"{sparks} {(swap.Sparks.Count > 1 ? "are" : "is")} unloading";
+        return $"{what} (swap {swap.Id}, {swap.Phase}); wait for it to end, or cancel it on the Dashboard.";
+    }
 }
 
 /// <summary>What a swap would do, for the confirm dialog: the command, the memory budget, a download, warnings.</summary>
@@ -41,12 +46,21 @@ public sealed record SwapPreview(string? ModelId, string Target, ValueArray<stri
     public ValueArray<MemoryBudget> Budgets { get; init; } = [];
     public bool NeedsDownload { get; init; }
     public long? DownloadBytes { get; init; }
+    /// <summary>Why the swap would fail in Preflight, or be refused now: while there is one, it cannot start.</summary>
+    public ValueArray<string> Blockers { get; init; } = [];
+
+    /// <summary>What the operator should know but does not stop the swap.</summary>
     public ValueArray<string> Warnings { get; init; } = [];
 
     /// <summary>Services on the Sparks that could be stopped to make room.</summary>
     public ValueArray<string> Services { get; init; } = [];
 
+    /// <summary>The swap that held the Sparks when the preview was made (it is the first blocker).</summary>
+    public string? RunningSwapId { get; init; }
+
     public bool Fits => Budgets.All(b => b.Fits);
+
+    public bool CanStart => Blockers.Count == 0;
 }
 
 /// <summary>
@@ -137,7 +151,14 @@ public sealed partial class SwapOrchestrator : IHostedService, IAsyncDisposable
     public async Task<SwapPreview> PreviewAsync(SwapRequest request, CancellationToken cancellationToken)
     {
         var (model, entries) = Resolve(request);
-        return await SwapPreflight.PreviewAsync(_context, request, model, entries, cancellationToken).ConfigureAwait(false);
+        return await SwapPreflight.PreviewAsync(_context, request, model, entries, Holding(entries.Select(e => e.Name)), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The running swap that holds any of <paramref name="sparks"/>: a new swap on them is refused (or joins it).</summary>
+    public SwapStatus? Holding(IEnumerable<string> sparks)
+    {
+        var board = Board;
+        return sparks.Select(s => board.BySpark.GetValueOrDefault(s)).FirstOrDefault(s => s is { IsActive: true });
     }
 
     private SwapStatus Start(SwapRequest request, string? rollbackOf, bool verifyOnly)
@@ -146,8 +167,7 @@ public sealed partial class SwapOrchestrator : IHostedService, IAsyncDisposable
         var sparks = entries.Select(e => e.Name).ToArray();
         lock (_gate)
         {
-            var busy = sparks.Select(s => Board.BySpark.GetValueOrDefault(s)).FirstOrDefault(s => s is { IsActive: true });
-            if (busy is not null)
+            if (Holding(sparks) is { } busy)
             {
                 if (string.Equals(busy.Target, request.Target, StringComparison.OrdinalIgnoreCase) && busy.ModelId == model?.Id && !verifyOnly)
                 {

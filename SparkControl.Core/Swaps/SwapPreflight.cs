@@ -22,7 +22,11 @@ internal sealed record PreflightFindings(
 /// <summary>The checks before anything changes: the weights are there (or fit on disk), and the model fits in memory.</summary>
 internal static class SwapPreflight
 {
-    public static async Task<SwapPreview> PreviewAsync(SwapContext context, SwapRequest request, ModelDefinition? model, IReadOnlyList<SparkEntry> entries, CancellationToken cancellationToken)
+    /// <summary>
+    /// The verdict the confirm dialog shows: the blockers the swap's own Preflight would fail on (the same inspection),
+    /// and first the swap that holds the Sparks now, which <see cref="SwapOrchestrator.Start(SwapRequest)"/> refuses.
+    /// </summary>
+    public static async Task<SwapPreview> PreviewAsync(SwapContext context, SwapRequest request, ModelDefinition? model, IReadOnlyList<SparkEntry> entries, SwapStatus? running, CancellationToken cancellationToken)
     {
         var found = await InspectAsync(context, request, model, entries, cancellationToken).ConfigureAwait(false);
         return new SwapPreview(model?.Id, request.Target, [.. entries.Select(e => e.Name)], found.PreviousModelId, found.Plan?.CommandLine)
@@ -30,8 +34,10 @@ internal static class SwapPreflight
             Budgets = found.Budgets,
             NeedsDownload = found.Download is not null,
             DownloadBytes = found.Download?.ExpectedBytes,
-            Warnings = [.. found.Blockers, .. found.Warnings],
+            Blockers = running is null ? found.Blockers : [SwapConflictException.Describe(running), .. found.Blockers],
+            Warnings = found.Warnings,
             Services = found.Services,
+            RunningSwapId = running?.Id,
         };
     }
 
@@ -57,12 +63,17 @@ internal static class SwapPreflight
         var services = new List<string>();
         foreach (var (entry, models) in running)
         {
-            var budget = await BudgetAsync(context, entry, model, models, stop, cancellationToken).ConfigureAwait(false);
+            var budget = await BudgetAsync(context, entry, model, models, stop, cancellationToken).ConfigureAwait(false) with { WeightsGiB = WeightsOn(model, entry == head, entries.Count) };
             budgets.Add(budget);
             services.AddRange(context.Fleet.Current.ServicesOn(entry.Name).Where(s => s.Container is not null).Select(s => s.Name));
             if (!budget.Fits && !alreadyServing)
             {
                 blockers.Add(budget.Summary);
+            }
+
+            if (budget.WeightsWarning is { } heavy && !alreadyServing)
+            {
+                warnings.Add(heavy);
             }
         }
 
@@ -179,6 +190,17 @@ internal static class SwapPreflight
             GpuProcesses = [.. apps.Select(a => new BudgetItem($"{a.ProcessName} (pid {a.Pid})", (a.UsedMemoryMiB ?? 0) / 1024, a.UsedMemoryMiB is null ? "not reported (GB10)" : "nvidia-smi"))],
         };
     }
+
+    /// <summary>
+    /// The weights a Spark holds: all of them on the one a single model runs on, a share of them on each node of a cluster
+    /// model (tensor parallel splits them); unknown without a download size, and not counted for a NIM, which picks its own.
+    /// </summary>
+    private static double? WeightsOn(ModelDefinition? model, bool head, int nodes) => model switch
+    {
+        null or { Runtime: ModelRuntime.Nim } or { DownloadSizeGiB: null } => null,
+        { Placement: ModelPlacement.Cluster } => model.DownloadSizeGiB / nodes,
+        _ => head ? model.DownloadSizeGiB : null,
+    };
 
     /// <summary>vLLM takes gpu-memory-utilization of the whole pool; NIM its estimate (else vLLM's default share).</summary>
     public static BudgetItem Reservation(ModelDefinition model, double totalGiB) =>

@@ -422,7 +422,7 @@ public sealed class SwapOrchestratorTests
 
         Assert.Equal(first.Id, joined.Id);
         Assert.Equal(first.Id, conflict.Running.Id);
-        Assert.Contains($"spark-1 is busy with swap {first.Id} (to small-a, Launching)", conflict.Message, StringComparison.Ordinal);
+        Assert.Contains($"small-a is swapping on spark-1 (swap {first.Id}, Launching)", conflict.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -486,7 +486,7 @@ public sealed class SwapOrchestratorTests
 
         Assert.Equal(["spark-1", "spark-2"], cluster.Sparks);
         Assert.Equal(cluster.Id, conflict.Running.Id);
-        Assert.Contains("spark-1 and spark-2 are busy", conflict.Message, StringComparison.Ordinal);
+        Assert.Contains("big-tp2 is swapping on spark-1 and spark-2", conflict.Message, StringComparison.Ordinal);
         Assert.Equal(SwapPhase.Ready, swap.Phase);
         Assert.Contains("launch-cluster.sh", swap.CommandLine, StringComparison.Ordinal);
         Assert.Same(world.Swaps.Board.BySpark["spark-1"], world.Swaps.Board.BySpark["spark-2"]);

@@ -97,7 +97,7 @@ public sealed class SwapsApiTests : IAsyncLifetime
 
         Assert.Equal(HttpStatusCode.Conflict, conflict.StatusCode);
         Assert.Equal(running, problem.GetProperty("runningSwap").GetString());
-        Assert.Contains($"demo is busy with swap {running} (to qwen3-8b, Loading)", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Contains($"qwen3-8b is swapping on demo (swap {running}, Loading)", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
         Assert.Equal(HttpStatusCode.Accepted, cancel.StatusCode);
         Assert.Equal("cancelled by anonymous during Loading", cancelled.GetProperty("message").GetString());
         Assert.Equal(HttpStatusCode.Conflict, again.StatusCode);
@@ -119,7 +119,7 @@ public sealed class SwapsApiTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Preview_ModelTooBig_ShowsTheBudgetAndTheServicesThatCouldStop()
+    public async Task Preview_ModelTooBig_ShowsTheBudgetTheServicesThatCouldStop_AndBlocksWhatWouldNotBeFreeEvenThen()
     {
         using var response = await _client.PostAsJsonAsync("/api/swaps/preview", new { model = "llama-3.3-70b", spark = "demo" });
         var preview = await response.Content.ReadFromJsonAsync<JsonElement>();
@@ -130,10 +130,15 @@ public sealed class SwapsApiTests : IAsyncLifetime
         Assert.False(preview.GetProperty("fits").GetBoolean());
         var budget = Assert.Single(preview.GetProperty("budgets").EnumerateArray());
         Assert.Equal("llama-3.3-70b", budget.GetProperty("model").GetProperty("name").GetString());
-        Assert.Contains(preview.GetProperty("warnings").EnumerateArray(), w => w.GetString()!.Contains("gpu-memory-utilization", StringComparison.Ordinal));
+        Assert.Contains(preview.GetProperty("blockers").EnumerateArray(), w => w.GetString()!.Contains("gpu-memory-utilization", StringComparison.Ordinal));
+        Assert.False(preview.GetProperty("canStart").GetBoolean());
         Assert.Equal(["parakeet-asr", "embeddings", "tts", "qdrant", "open-webui"], preview.GetProperty("services").EnumerateArray().Select(s => s.GetString()));
         Assert.Contains("docker run", preview.GetProperty("commandLine").GetString(), StringComparison.Ordinal);
-        Assert.True(withRoom.GetProperty("fits").GetBoolean());
+
+        // With every service stopped the plan fits, but 112 GiB for the model and 4 for the system are more than would be free.
+        Assert.False(withRoom.GetProperty("fits").GetBoolean());
+        Assert.Contains(withRoom.GetProperty("blockers").EnumerateArray(), b => b.GetString()!.Contains("needs 116 GiB (112 GiB for the model, 4 GiB for the system) but only", StringComparison.Ordinal));
+        Assert.Contains(withRoom.GetProperty("warnings").EnumerateArray(), w => w.GetString()!.Contains("weights 131.4 GiB (141 GB) exceed the 112 GiB reservation", StringComparison.Ordinal));
     }
 
     public static TheoryData<string, string, string> BadBodies => new()

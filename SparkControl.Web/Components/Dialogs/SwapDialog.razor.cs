@@ -50,6 +50,27 @@ public partial class SwapDialog
     {
         _target = Target is not null && Targets.Contains(Target) ? Target : Targets.FirstOrDefault() ?? string.Empty;
         await PreviewAsync();
+        Watch(Swaps.WatchAsync, _ => FollowBoard());
+    }
+
+    /// <summary>
+    /// A swap that starts or ends on the Sparks changes the verdict (and, once it ends, what runs): the preview is made
+    /// again then, not on the board's every tick.
+    /// </summary>
+    private void FollowBoard()
+    {
+        if (_loading || _preview is not { } preview || Swaps.Holding(preview.Sparks)?.Id == preview.RunningSwapId)
+        {
+            return;
+        }
+
+        _ = RefreshAsync();
+    }
+
+    private async Task RefreshAsync()
+    {
+        await PreviewAsync();
+        StateHasChanged();
     }
 
     private async Task TargetChangedAsync(string target)
@@ -81,7 +102,13 @@ public partial class SwapDialog
         _error = null;
         try
         {
-            _preview = await Swaps.PreviewAsync(Request(), CancellationToken.None);
+            // A swap that started or ended while the preview was made (the board moved on meanwhile) is looked at again.
+            var rounds = 0;
+            do
+            {
+                _preview = await Swaps.PreviewAsync(Request(), CancellationToken.None);
+            }
+            while (++rounds < 3 && Swaps.Holding(_preview.Sparks)?.Id != _preview.RunningSwapId);
         }
         catch (Exception ex) when (ex is KeyNotFoundException or SparkControl.Core.Validation.ValidationFailedException or SparkUnreachableException or SparkCommandException or RemoteCommandTimeoutException or HostKeyNotApprovedException or InvalidOperationException)
         {
