@@ -46,8 +46,8 @@ public abstract record GatewayResolution
 }
 
 /// <summary>
-/// The gateway's routing table, a pure function of live snapshots: the models loaded now (from health, or from a swap
-/// that has just become Ready), the other model servers that list their models (embeddings, NIM), and the aliases the
+/// The gateway's routing table, a pure function of live snapshots: the models loaded now (health's, with the swaps on
+/// top: <see cref="FleetView"/>), the other model servers that list their models (embeddings, NIM), and the aliases the
 /// catalog gives each model, so a client's name keeps working across swaps. The table is built once per set of
 /// snapshots and reused by every request until one of them is replaced; a request costs one dictionary look-up.
 /// </summary>
@@ -133,31 +133,21 @@ public sealed class GatewayRoutes(HealthMonitor health, SwapOrchestrator swaps, 
             [.. byName.Keys.Order(StringComparer.Ordinal)], awaited, known);
     }
 
-    /// <summary>Every server that takes requests now: a model a swap just verified, and every healthy or degraded service that lists what it serves.</summary>
+    /// <summary>
+    /// Every server that takes requests now: every healthy or degraded service that lists what it serves, as the
+    /// <see cref="FleetView"/> has it (a model a swap just verified serves before health has looked again; one a swap is
+    /// replacing does not).
+    /// </summary>
     private static List<GatewayTarget> Targets(FleetHealth healthNow, SwapBoard board, CatalogSnapshot models, FleetConfiguration configuration)
     {
         var targets = new List<GatewayTarget>();
-        foreach (var spark in healthNow.Sparks)
+        foreach (var spark in FleetView.Of(healthNow, board, models, configuration).Sparks)
         {
-            var swap = board.BySpark.GetValueOrDefault(spark.Spark);
-            if (swap is { IsActive: true } && swap.Phase >= SwapPhase.Stopping)
-            {
-                // The old model is going or gone and the new one is not verified: nothing on this Spark takes requests.
-                continue;
-            }
-
-            var justReady = swap is { Phase: SwapPhase.Ready, EndedAt: { } ended } && (spark.CheckedAt ?? DateTimeOffset.MinValue) < ended;
-            if (justReady && swap!.ModelId is { } readyId && models.Find(readyId) is { } ready && configuration.Find(spark.Spark) is { } entry)
-            {
-                // Health has not looked since the swap ended; the swap verified the model itself.
-                targets.Add(new GatewayTarget(spark.Spark, ready.ServedName, ready.Id, entry.Host.GetEndpoint(ready.Port), [ready.ServedName], [.. ready.Aliases]));
-            }
-
             // Degraded still routes: a server that missed one probe, or serves another name than its labels say, answers
             // for what it lists.
             foreach (var service in spark.Services.Where(s => s.Status is HealthStatus.Healthy or HealthStatus.Degraded && s.Endpoint is not null && !s.ServedModels.IsDefaultOrEmpty))
             {
-                if ((justReady && service.IsModelServer) || IsAudio(configuration, service))
+                if (IsAudio(configuration, service))
                 {
                     continue;
                 }

@@ -38,24 +38,25 @@ public sealed partial class IdleUnloader(
     private readonly ConcurrentDictionary<string, (TimeSpan After, DateTimeOffset Since)> _settings = new(StringComparer.Ordinal);
 
     /// <summary>The idle state of the model <paramref name="spark"/> serves, when that model has an idle time.</summary>
-    public IdleState? StateOf(string spark)
+    public IdleState? StateOf(string spark) => StateOf(spark, Now());
+
+    /// <summary>What each Spark serves now: health, with the swaps that health has not seen yet on top.</summary>
+    private FleetHealth Now() => FleetView.Of(health.Current.Value, swaps.Board, catalog.Current, fleet: null);
+
+    private IdleState? StateOf(string spark, FleetHealth now)
     {
-        var served = health.Current.Value.Find(spark)?.Model;
-        if (served is null || catalog.Current.Find(served.ModelId) is not { IdleUnloadAfter: { } after } model)
+        // A model still loading is not idle yet; one a swap replaced or unloaded is gone, whatever health last saw.
+        var served = now.Find(spark)?.Model;
+        if (served is null or { Status: HealthStatus.Loading } || catalog.Current.Find(served.ModelId) is not { IdleUnloadAfter: { } after } model)
         {
             return null;
         }
 
-        // Health lags a swap by up to one check: a model the last swap replaced (or unloaded) is not idle, it is gone.
         var latest = swaps.Board.BySpark.GetValueOrDefault(spark);
-        if (latest is { Phase: SwapPhase.Ready } && !string.Equals(latest.ModelId, served.ModelId, StringComparison.Ordinal))
-        {
-            return null;
-        }
 
         // A cluster model's requests enter the gateway at its head Spark: its use is the use of every Spark it holds.
         var holders = model.Placement == ModelPlacement.Cluster
-            ? health.Current.Value.Sparks.Where(s => s.Model?.ModelId == served.ModelId).Select(s => s.Spark).ToList()
+            ? now.Sparks.Where(s => s.Model?.ModelId == served.ModelId).Select(s => s.Spark).ToList()
             : [spark];
         var usage = holders.Select(gate.Usage).ToList();
         var inFlight = usage.Sum(u => u.InFlight);
@@ -98,10 +99,11 @@ public sealed partial class IdleUnloader(
     {
         var started = new List<SwapStatus>();
         var board = swaps.Board;
-        foreach (var spark in health.Current.Value.Sparks)
+        var now = Now();
+        foreach (var spark in now.Sparks)
         {
             if (spark.Model is not { Status: HealthStatus.Healthy } || board.BySpark.GetValueOrDefault(spark.Spark) is { IsActive: true }
-                || started.Any(s => s.Sparks.Contains(spark.Spark, StringComparer.OrdinalIgnoreCase)) || StateOf(spark.Spark) is not { Due: true } state)
+                || started.Any(s => s.Sparks.Contains(spark.Spark, StringComparer.OrdinalIgnoreCase)) || StateOf(spark.Spark, now) is not { Due: true } state)
             {
                 continue;
             }

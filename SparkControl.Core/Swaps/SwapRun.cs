@@ -346,6 +346,7 @@ internal sealed partial class SwapRun
     {
         var model = _model!;
         var endpoint = Head.Host.GetEndpoint(model.Port);
+        Update(s => s with { Container = container });
         await PhaseAsync(SwapPhase.Loading, _context.Swap.LoadTimeout, token => LoadAsync(container, endpoint, token)).ConfigureAwait(false);
         await PhaseAsync(SwapPhase.Verifying, _context.Swap.VerifyTimeout, token => VerifyAsync(endpoint, token)).ConfigureAwait(false);
     }

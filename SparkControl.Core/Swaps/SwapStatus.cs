@@ -69,6 +69,9 @@ public sealed record SwapStatus
     /// <summary>The last log lines of the container this swap stopped, kept because launch-cluster.sh removes it.</summary>
     public ValueArray<string> PreviousLogs { get; init; } = [];
 
+    /// <summary>The container that serves (or will serve) the model, once the swap knows it.</summary>
+    public string? Container { get; init; }
+
     /// <summary>The command that starts the model, exactly as it runs on the Spark.</summary>
     public string? CommandLine { get; init; }
 
@@ -92,6 +95,10 @@ public sealed record SwapStatus
     public bool IsActive => !Phase.IsTerminal();
 
     public DateTimeOffset? PhaseStartedAt => Phases.Count > 0 ? Phases[^1].StartedAt : null;
+
+    /// <summary>True once the swap has begun to stop what ran (a swap that follows the loaded model never does).</summary>
+    [JsonIgnore]
+    public bool HasStopped => Phases.Any(p => p.Phase == SwapPhase.Stopping);
 }
 
 /// <summary>The latest swap of every Spark (kept after it ends), as one snapshot.</summary>

@@ -20,6 +20,8 @@ public partial class Dashboard
     private static readonly TimeSpan ShowFinished = TimeSpan.FromMinutes(10);
 
     private readonly HashSet<string> _dismissed = [];
+    /// <summary>Health's last snapshot; <see cref="_health"/> is what the cards show: it with the swaps on top.</summary>
+    private FleetHealth? _seen;
     private FleetHealth? _health;
     private FleetConfiguration _fleet = FleetConfiguration.Empty;
     private SwapBoard _swaps = SwapBoard.Empty;
@@ -79,18 +81,18 @@ public partial class Dashboard
         // Version 0 is the empty snapshot before the first check: keep showing the progress bar until a real one.
         Watch(Health.WatchAsync, update =>
         {
-            _health = update.Version == 0 ? _health : update.Value;
-            RefreshGateway();
+            _seen = update.Version == 0 ? _seen : update.Value;
+            Refresh();
         });
         Watch(Fleet.Stream.WatchAsync, update =>
         {
             _fleet = update.Value;
-            RefreshGateway();
+            Refresh();
         });
         Watch(Swaps.WatchAsync, update =>
         {
             _swaps = update.Value;
-            RefreshGateway();
+            Refresh();
         });
         Watch(Gateway.WatchAsync, update => _traffic = update.Value);
         Watch(Audio.WatchAsync, update => _audio = update.Value);
@@ -104,9 +106,13 @@ public partial class Dashboard
 
     private string GatewayBaseUrl => new Uri(new Uri(Navigation.BaseUri), "v1").ToString();
 
-    /// <summary>The gateway's routing follows health and swaps: recomputed when either changes.</summary>
-    private void RefreshGateway()
+    /// <summary>
+    /// The cards and the gateway's routing follow health and swaps: recomputed together when either changes, so a swap's
+    /// phase reaches the Spark card, the model server's tile and the gateway card in the same render.
+    /// </summary>
+    private void Refresh()
     {
+        _health = _seen is null ? null : FleetView.Of(_seen, _swaps, Catalog.Current, _fleet);
         _gatewayTargets = GatewayRoutes.Targets();
         var answered = _gatewayTargets.SelectMany(t => t.Names).ToHashSet(StringComparer.Ordinal);
         _gatewayWaiting = [.. GatewayRoutes.Awaited().Where(w => !answered.Contains(w.Name)).DistinctBy(w => w.Name)];

@@ -1,0 +1,138 @@
+using System.Collections.Immutable;
+using SparkControl.Core.Catalog;
+using SparkControl.Core.Hosts;
+using SparkControl.Core.Launch;
+using SparkControl.Core.Services;
+using SparkControl.Core.Sparks;
+
+namespace SparkControl.Core.Swaps;
+
+/// <summary>
+/// What each Spark serves now: the one answer the dashboard's cards, the gateway and the idle unloader share. It is
+/// health's last check with the latest swap on top where the swap knows better. From the moment a swap stops the old
+/// model its phases lead (the model server loads the new model; the services it stopped are down); once it has ended,
+/// its outcome holds until health has checked the Spark again, and from then on health's word stands. A swap publishes
+/// each phase at once; health, on its interval, confirms.
+/// </summary>
+public static class FleetView
+{
+    /// <summary>The fleet as it is now; <paramref name="health"/> itself when no swap changes anything.</summary>
+    public static FleetHealth Of(FleetHealth health, SwapBoard board, CatalogSnapshot catalog, FleetConfiguration? fleet)
+    {
+        if (board.BySpark.IsEmpty)
+        {
+            return health;
+        }
+
+        var changed = false;
+        var sparks = ImmutableArray.CreateBuilder<SparkHealth>(health.Sparks.Length);
+        foreach (var spark in health.Sparks)
+        {
+            var now = Of(spark, board.BySpark.GetValueOrDefault(spark.Spark), catalog, fleet?.Find(spark.Spark));
+            changed |= !ReferenceEquals(now, spark);
+            sparks.Add(now);
+        }
+
+        return changed ? new FleetHealth(sparks.MoveToImmutable()) : health;
+    }
+
+    /// <summary>One Spark as it is now, given its latest swap; <paramref name="spark"/> itself when health's word stands.</summary>
+    public static SparkHealth Of(SparkHealth spark, SwapStatus? latest, CatalogSnapshot catalog, SparkEntry? entry)
+    {
+        // Before Stopping (and in a swap that only follows the loaded model) the model that ran still serves.
+        if (latest is null || !latest.HasStopped)
+        {
+            return spark;
+        }
+
+        if (latest.IsActive)
+        {
+            return Changing(spark, latest, catalog);
+        }
+
+        // Checked since the swap ended: health has seen its outcome.
+        if (latest.EndedAt is not { } ended || (spark.CheckedAt ?? DateTimeOffset.MinValue) >= ended)
+        {
+            return spark;
+        }
+
+        return latest.Phase == SwapPhase.Ready ? Settled(spark, latest, catalog, entry) : Unsettled(spark, latest, ended);
+    }
+
+    /// <summary>Stopping through Verifying: the old model is going or gone, the new one is not verified.</summary>
+    private static SparkHealth Changing(SparkHealth spark, SwapStatus swap, CatalogSnapshot catalog)
+    {
+        var since = swap.Phases.First(p => p.Phase == SwapPhase.Stopping).StartedAt;
+        var model = swap.ModelId is { } id ? catalog.Find(id) : null;
+        var (status, reason) = model is null
+            ? (HealthStatus.Down, $"swap {swap.Id} unloads it: {swap.Phase}")
+            : (HealthStatus.Loading, $"swap {swap.Id} to {model.ServedName}: {swap.Phase}");
+        var services = spark.Services.Select(s => IsModelServer(spark, s) ? Mark(s, status, reason, since, []) : StoppedBy(swap, s, since));
+        var loaded = model is null ? null : new LoadedModel(model.Id, model.ServedName, swap.Container ?? spark.Model?.Container ?? LaunchSpecs.ModelContainerName, model.Port, HealthStatus.Loading);
+        return spark with { Model = loaded, Services = [.. services] };
+    }
+
+    /// <summary>Ready, not checked since: what the swap verified serves (nothing, after an unload).</summary>
+    private static SparkHealth Settled(SparkHealth spark, SwapStatus swap, CatalogSnapshot catalog, SparkEntry? entry)
+    {
+        var ended = swap.EndedAt!.Value;
+        if (swap.ModelId is null)
+        {
+            var unloaded = spark.Services.Select(s => IsModelServer(spark, s) ? Mark(s, HealthStatus.Down, $"unloaded by swap {swap.Id}", ended, []) : StoppedBy(swap, s, ended));
+            return spark with { Model = null, Services = [.. unloaded] };
+        }
+
+        if (catalog.Find(swap.ModelId) is not { } model)
+        {
+            return spark;
+        }
+
+        var container = swap.Container ?? LaunchSpecs.ModelContainerName;
+        var reason = $"serving {model.ServedName} (verified by swap {swap.Id})";
+        var endpoint = entry?.Host.GetEndpoint(model.Port);
+        var services = spark.Services.Select(s => s.Container == container
+            ? Mark(s, HealthStatus.Healthy, reason, ended, [model.ServedName]) with { Endpoint = endpoint ?? s.Endpoint, ContainerStatus = ContainerStatus.Running, IsModelServer = true }
+            : IsModelServer(spark, s) ? Mark(s, HealthStatus.Down, $"stopped by swap {swap.Id}", ended, []) : StoppedBy(swap, s, ended)).ToList();
+        if (!services.Exists(s => s.Container == container))
+        {
+            // Health last looked while no model container ran: the swap's own is the server.
+            services.Add(new ServiceHealth
+            {
+                Spark = spark.Spark,
+                Name = container,
+                Kind = ServiceKind.VllmLlm,
+                Status = HealthStatus.Healthy,
+                Reason = reason,
+                Since = ended,
+                CheckedAt = ended,
+                Container = container,
+                ContainerStatus = ContainerStatus.Running,
+                Endpoint = endpoint,
+                ServedModels = [model.ServedName],
+                IsModelServer = true,
+            });
+        }
+
+        return spark with { Model = new LoadedModel(model.Id, model.ServedName, container, model.Port, HealthStatus.Healthy), Services = [.. services] };
+    }
+
+    /// <summary>Failed, cancelled or interrupted after stopping, not checked since: what runs is not known until health looks.</summary>
+    private static SparkHealth Unsettled(SparkHealth spark, SwapStatus swap, DateTimeOffset ended)
+    {
+        var reason = $"swap {swap.Id} ended {swap.Phase}: checking what runs";
+        var services = spark.Services.Select(s => IsModelServer(spark, s) ? Mark(s, HealthStatus.Unknown, reason, ended, []) : StoppedBy(swap, s, ended));
+        return spark with { Model = null, Services = [.. services] };
+    }
+
+    private static bool IsModelServer(SparkHealth spark, ServiceHealth service) =>
+        service.IsModelServer || (spark.Model is { } model && service.Container == model.Container);
+
+    /// <summary>A service the swap stopped to make room (from Stopping on) is down, whatever health last saw.</summary>
+    private static ServiceHealth StoppedBy(SwapStatus swap, ServiceHealth service, DateTimeOffset since) =>
+        swap.StopServices.Contains(service.Name, StringComparer.OrdinalIgnoreCase)
+            ? Mark(service, HealthStatus.Down, $"stopped by swap {swap.Id} to make room", since, [])
+            : service;
+
+    private static ServiceHealth Mark(ServiceHealth service, HealthStatus status, string reason, DateTimeOffset since, ImmutableArray<string> served) =>
+        service with { Status = status, Reason = reason, Since = service.Status == status ? service.Since : since, ServedModels = served };
+}
