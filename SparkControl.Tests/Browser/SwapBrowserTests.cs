@@ -104,7 +104,7 @@ public sealed class SwapBrowserTests(BrowserFixture browser)
         await page.GetByTestId("swap-llama-3.3-70b").ClickAsync();
         await Expect(page.GetByTestId("swap-budget-fits")).ToHaveTextAsync("does not fit");
         await Expect(page.GetByTestId("swap-dialog-start")).ToBeDisabledAsync();
-        await Expect(page.GetByTestId("swap-dialog-warning").First).ToContainTextAsync("gpu-memory-utilization");
+        await Expect(page.GetByTestId("swap-dialog-blocker").First).ToContainTextAsync("gpu-memory-utilization");
         await page.SaveScreenshotAsync("swap-dialog-blocked.png");
         await page.GetByTestId("swap-dialog-cancel").ClickAsync();
 
