@@ -139,6 +139,22 @@ public sealed class ServiceDetailPageTests : UiTestContext
     }
 
     [Fact]
+    public async Task MemoryCap_AboveTheSparksMemory_IsRefusedAsTyped_NamingIt()
+    {
+        SignInAs("operator");
+        SetContainers(ContainerStatus.Running);
+        await _health.CheckOnceAsync(CancellationToken.None);
+        var page = RenderPage("asr");
+        page.WaitForAssertion(() => Assert.NotEmpty(page.FindAll("[data-testid=limit-input]")));
+
+        await page.InputAsync("[data-testid=limit-input]", "500g");
+
+        page.WaitForAssertion(() => Assert.Contains("Memory cap 500g is more than spark-1 has: 128 GiB of memory", page.Markup, StringComparison.Ordinal));
+        Assert.True(page.Find("[data-testid=limit-apply]").HasAttribute("disabled"));
+        Assert.Empty(_host.MemoryUpdates);
+    }
+
+    [Fact]
     public async Task Timeline_HasALegendOfEveryStatusInItsColour()
     {
         await RunHistoryAsync();
