@@ -53,6 +53,12 @@ public sealed partial class ServiceActions(
         }
 
         var (entry, definition, container) = Resolve(spark, service);
+        var memory = await entry.Host.GetMemoryInfoAsync(cancellationToken).ConfigureAwait(false);
+        if (Validation.Validators.MemoryLimit(bytes, entry.Name, memory.TotalBytes) is { } tooLarge)
+        {
+            throw new Validation.ValidationFailedException([new Validation.FieldError("memoryLimit", tooLarge)]);
+        }
+
         var before = (await entry.Host.InspectContainerAsync(container, cancellationToken).ConfigureAwait(false))?.MemoryLimitBytes;
         await entry.Host.UpdateMemoryLimitAsync(container, bytes, bytes, cancellationToken).ConfigureAwait(false);
         if (settings.Find(definition.Key) is { } configured)

@@ -144,7 +144,10 @@ public static class SparksYaml
             return $"mount '{Validators.Printable(mount)}' must be /host/path:/container/path or /host/path:/container/path:ro";
         }
 
-        return Validators.AbsolutePath(parts[0], "mount source") ?? Validators.AbsolutePath(parts[1], "mount target");
+        // Each half's reason is given with the whole mount as it was typed: a half alone reads like something else.
+        return (Validators.AbsolutePath(parts[0], "its source") ?? Validators.AbsolutePath(parts[1], "its target")) is { } problem
+            ? $"mount '{Validators.Printable(mount)}': {problem}"
+            : null;
     }
 
     public static string Write(IEnumerable<SparkDefinition> sparks) => new YamlWriter()

@@ -1,4 +1,3 @@
-using System.Globalization;
 using SparkControl.Core.Collections;
 using SparkControl.Core.Units;
 
@@ -62,5 +61,5 @@ public sealed record MemoryBudget
 
     public static double ToGiB(long bytes) => bytes / GiB;
 
-    private static string F(double value) => value.ToString("0.#", CultureInfo.InvariantCulture);
+    private static string F(double value) => Units.ByteSize.GiBNumber(value);
 }

@@ -282,15 +282,16 @@ public sealed partial class SwapOrchestrator : IHostedService, IAsyncDisposable
 
     private async Task ReconcileAsync(IReadOnlyList<SwapStatus> unfinishedSwaps, CancellationToken cancellationToken)
     {
-        var now = _context.Time.GetUtcNow();
         foreach (var unfinished in unfinishedSwaps.Where(s => !_runs.ContainsKey(s.Id)))
         {
+            // It ends when the panel last saw it, not now: the time the panel was down is no part of the swap.
+            var seen = LastSeen(unfinished);
             var interrupted = unfinished with
             {
                 Phase = SwapPhase.Interrupted,
-                EndedAt = now,
+                EndedAt = seen,
                 Message = $"interrupted: the panel stopped during {unfinished.Phase}",
-                Phases = [.. unfinished.Phases.Select(p => p.EndedAt is null ? p with { EndedAt = now } : p), new PhaseTiming(SwapPhase.Interrupted, now, now)],
+                Phases = [.. unfinished.Phases.Select(p => p.EndedAt is null ? p with { EndedAt = seen } : p), new PhaseTiming(SwapPhase.Interrupted, seen, seen)],
             };
             _context.History.Save(interrupted);
             Publish(interrupted);
@@ -378,6 +379,10 @@ public sealed partial class SwapOrchestrator : IHostedService, IAsyncDisposable
 
         await Task.WhenAll([.. _runs.Values.Select(r => r.Completion), _reconciled]).ConfigureAwait(false);
     }
+
+    /// <summary>The last moment the history recorded of a swap: its request, or the latest start or end of a phase.</summary>
+    private static DateTimeOffset LastSeen(SwapStatus swap) =>
+        swap.Phases.SelectMany(p => p.EndedAt is { } ended ? new[] { p.StartedAt, ended } : [p.StartedAt]).Append(swap.RequestedAt).Max();
 
     private static string NewId() => Guid.NewGuid().ToString("N")[..12];
 

@@ -117,7 +117,7 @@ internal static class SwapPreflight
             var space = await entry.Host.GetDiskSpaceAsync(cache, cancellationToken).ConfigureAwait(false);
             if (expected is { } bytes && space is { } free && free.AvailableBytes < bytes)
             {
-                blockers.Add($"{model.Id} needs {MemoryBudget.ToGiB(bytes):0.#} GiB on {entry.Name} but {space.MountPoint} has {MemoryBudget.ToGiB(free.AvailableBytes):0.#} GiB free.");
+                blockers.Add($"{model.Id} needs {Units.ByteSize.FormatGiB(MemoryBudget.ToGiB(bytes))} on {entry.Name} but {space.MountPoint} has {Units.ByteSize.FormatGiB(MemoryBudget.ToGiB(free.AvailableBytes))} free.");
             }
             else if (expected is null)
             {

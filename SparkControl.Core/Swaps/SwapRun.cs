@@ -112,7 +112,9 @@ internal sealed partial class SwapRun
         }
         catch (OperationCanceledException) when (Shutdown.IsCancellationRequested)
         {
-            // The panel is stopping: leave the swap unfinished in the history, the next start marks it Interrupted.
+            // The panel is stopping: leave the swap unfinished in the history, the next start marks it Interrupted. Its
+            // phase is closed now, the last moment the panel saw it, so the time the panel is down is not counted.
+            _context.History.Save(_status with { Phases = [.. Close(_status.Phases, _context.Time.GetUtcNow())] });
         }
         catch (OperationCanceledException) when (_cancel.IsCancellationRequested)
         {
@@ -235,7 +237,7 @@ internal sealed partial class SwapRun
                 Update(s => s with
                 {
                     Download = new DownloadStatus(progress.BytesDone, progress.BytesTotal ?? download.ExpectedBytes),
-                    Message = $"downloading {download.Repo}: {MemoryBudget.ToGiB(progress.BytesDone):0.0} GiB" + ((progress.BytesTotal ?? download.ExpectedBytes) is { } total ? $" of {MemoryBudget.ToGiB(total):0.0} GiB" : string.Empty),
+                    Message = $"downloading {download.Repo}: {Units.ByteSize.FormatGiB(MemoryBudget.ToGiB(progress.BytesDone))}" + ((progress.BytesTotal ?? download.ExpectedBytes) is { } total ? $" of {Units.ByteSize.FormatGiB(MemoryBudget.ToGiB(total))}" : string.Empty),
                 });
             }
         }
@@ -717,7 +719,7 @@ internal sealed partial class SwapRun
             return status;
         }
 
-        var (progress, eta) = SwapEta.Estimate(_plan, status.Phase, _context.Time.GetUtcNow() - started, _expected, status.Download);
+        var (progress, eta) = SwapEta.Estimate(_plan, status.Phase, _context.Time.GetUtcNow() - started, _expected, status.Download, status.EtaFromHistory);
         return status with { Progress = progress, Eta = eta };
     }
 

@@ -55,10 +55,13 @@ public sealed record SwapStatus
     /// <summary>0–1, from this model's past phase durations (or a size-based estimate).</summary>
     public double Progress { get; init; }
 
-    /// <summary>Time left until Ready, when it can be estimated.</summary>
+    /// <summary>
+    /// Time left until Ready from this model's past swaps or, without them, time left of the download from its bytes;
+    /// null when neither is known.
+    /// </summary>
     public TimeSpan? Eta { get; init; }
 
-    /// <summary>True when <see cref="Progress"/> and <see cref="Eta"/> come from past swaps of this model.</summary>
+    /// <summary>True when <see cref="Progress"/> and <see cref="Eta"/> come from past swaps of this model; false, an <see cref="Eta"/> is the download's alone.</summary>
     public bool EtaFromHistory { get; init; }
 
     public MemoryBudget? Budget { get; init; }

@@ -118,14 +118,18 @@ public static class SwapEta
 
     /// <summary>
     /// The fraction done and the time left: finished phases count whole, the current one by its elapsed time (capped
-    /// at what it is expected to take) or, while downloading, by the bytes fetched.
+    /// at what it is expected to take) or, while downloading, by the bytes fetched. A time left is given only when it
+    /// rests on something measured: this model's past swaps (<paramref name="fromHistory"/>) for the whole swap, or,
+    /// without them, the bytes fetched so far for the download alone. A guess from the size is no time to show: it
+    /// said "about 63 s left" of a swap that took 3 s.
     /// </summary>
     public static (double Progress, TimeSpan? Eta) Estimate(
         IReadOnlyList<SwapPhase> plan,
         SwapPhase current,
         TimeSpan elapsedInCurrent,
         IReadOnlyDictionary<SwapPhase, TimeSpan> expected,
-        DownloadStatus? download)
+        DownloadStatus? download,
+        bool fromHistory)
     {
         if (current == SwapPhase.Ready)
         {
@@ -142,14 +146,15 @@ public static class SwapEta
         var total = plan.Aggregate(TimeSpan.Zero, (sum, phase) => sum + Expect(phase));
         var done = plan.Take(index).Aggregate(TimeSpan.Zero, (sum, phase) => sum + Expect(phase));
         var expectedNow = Expect(current);
-        var currentLeft = current == SwapPhase.Downloading && download?.Fraction is { } fraction and > 0
+        var downloadLeft = current == SwapPhase.Downloading && download?.Fraction is { } fraction and > 0
             ? TimeSpan.FromSeconds(elapsedInCurrent.TotalSeconds * (1 - fraction) / fraction)
-            : expectedNow > elapsedInCurrent ? expectedNow - elapsedInCurrent : TimeSpan.FromSeconds(1);
+            : (TimeSpan?)null;
+        var currentLeft = downloadLeft ?? (expectedNow > elapsedInCurrent ? expectedNow - elapsedInCurrent : TimeSpan.FromSeconds(1));
         var currentDone = current == SwapPhase.Downloading && download?.Fraction is { } f
             ? expectedNow * f
             : elapsedInCurrent < expectedNow ? elapsedInCurrent : expectedNow * 0.95;
         var later = total - done - expectedNow;
         var progress = total <= TimeSpan.Zero ? 0 : Math.Clamp((done + currentDone) / total, 0, 0.99);
-        return (progress, currentLeft + later);
+        return (progress, fromHistory ? currentLeft + later : downloadLeft);
     }
 }

@@ -125,13 +125,24 @@ public static partial class Validators
             return $"{field} is required: a size like 16g or 512m";
         }
 
-        return Units.ByteSize.TryParse(value, out bytes)
-            ? MemoryLimit(bytes, field)
-            : $"{field} must be a size like 16g or 512m, not '{Printable(value)}'";
+        return Units.ByteSize.Parse(value, out bytes) switch
+        {
+            Units.ByteSizeParse.Ok => MemoryLimit(bytes, field),
+            Units.ByteSizeParse.TooLarge => $"{field} '{Printable(value)}' is too large: at most {Units.ByteSize.Format(Units.ByteSize.MaxBytes)}",
+            _ => $"{field} must be a size like 16g or 512m, not '{Printable(value)}'",
+        };
     }
 
     public static string? MemoryLimit(long bytes, string field = "memoryLimit") =>
         bytes >= MinimumMemoryLimit ? null : $"{field} must be at least 6m (Docker refuses less), not {Units.ByteSize.Format(bytes)}";
+
+    /// <summary>
+    /// A memory cap for a container on a Spark with <paramref name="sparkMemoryBytes"/> of memory: a cap above it
+    /// caps nothing, so it is refused with the Spark's memory named.
+    /// </summary>
+    public static string? MemoryLimit(long bytes, string spark, long sparkMemoryBytes, string field = "memoryLimit") =>
+        MemoryLimit(bytes, field)
+        ?? (bytes <= sparkMemoryBytes ? null : $"{field} {Units.ByteSize.Format(bytes)} is more than {spark} has: {Units.ByteSize.HumanBinary(sparkMemoryBytes)} of memory");
 
     public static string? Port(int? value, string field = "port") =>
         value is null or (>= 1 and <= 65535) ? null : $"{field} must be between 1 and 65535, not {value}";
@@ -230,6 +241,11 @@ public static partial class Validators
         if (value.Length > 1 && value.EndsWith('/'))
         {
             return $"{field} '{Printable(value)}' must not end with '/'";
+        }
+
+        if (value == "/")
+        {
+            return $"{field} must be a directory below '/', not '/' itself";
         }
 
         foreach (var segment in value.Split('/').Skip(1))

@@ -54,7 +54,7 @@ public sealed class ServiceDetailPageTests : UiTestContext
         _models = new ModelServerMonitor(_health, http, _time, options, NullLogger<ModelServerMonitor>.Instance);
         var actions = new ServiceActions(fleet, _health, settings, _audit, metrics, NullLogger<ServiceActions>.Instance);
         Services.AddSingleton(fleet).AddSingleton(_health).AddSingleton(_models).AddSingleton(actions)
-            .AddSingleton(new ServiceDetailReader(_health, _models, actions, statusLog, _time));
+            .AddSingleton(new ServiceDetailReader(_health, _models, actions, statusLog, _time)).AddSingleton<TimeProvider>(_time);
 
         _http.Set(9000, "/health", FakeHttpHandler.Behaviour.Answer);
         _http.Set(8000, "/health", FakeHttpHandler.Behaviour.Answer);
@@ -121,9 +121,54 @@ public sealed class ServiceDetailPageTests : UiTestContext
         Assert.Contains("4f1c2d3e4b5a", facts, StringComparison.Ordinal);
         Assert.Contains("sha256:9a8b7c", facts, StringComparison.Ordinal);
         Assert.Contains("Restarts3", facts.Replace(" ", string.Empty, StringComparison.Ordinal), StringComparison.Ordinal);
-        Assert.Equal("16.0 GiB / 16.0 GiB", page.Find("[data-testid=memory-limit]").TextContent.Trim());
+        Assert.Equal("16 GiB / 16 GiB", page.Find("[data-testid=memory-limit]").TextContent.Trim());
         Assert.Contains("CUDA unified-memory allocations are not charged to the container's cgroup", page.Markup, StringComparison.Ordinal);
         Assert.Equal(["Unknown", "Down", "Healthy"], page.FindAll(".sc-timeline-segment").Select(s => s.GetAttribute("data-status")));
+    }
+
+    [Fact]
+    public async Task Uptime_TicksWithTheClock_WithoutReloading()
+    {
+        await RunHistoryAsync();
+        var page = RenderPage("asr");
+        page.WaitForAssertion(() => Assert.Contains("up 2 h 5 min", page.Find("[data-testid=detail-reason]").TextContent, StringComparison.Ordinal));
+
+        _time.Advance(TimeSpan.FromMinutes(1));
+
+        page.WaitForAssertion(() => Assert.Contains("up 2 h 6 min", page.Find("[data-testid=detail-reason]").TextContent, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task MemoryCap_AboveTheSparksMemory_IsRefusedAsTyped_NamingIt()
+    {
+        SignInAs("operator");
+        SetContainers(ContainerStatus.Running);
+        await _health.CheckOnceAsync(CancellationToken.None);
+        var page = RenderPage("asr");
+        page.WaitForAssertion(() => Assert.NotEmpty(page.FindAll("[data-testid=limit-input]")));
+
+        await page.InputAsync("[data-testid=limit-input]", "500g");
+
+        page.WaitForAssertion(() => Assert.Contains("Memory cap 500g is more than spark-1 has: 128 GiB of memory", page.Markup, StringComparison.Ordinal));
+        Assert.True(page.Find("[data-testid=limit-apply]").HasAttribute("disabled"));
+        Assert.Empty(_host.MemoryUpdates);
+    }
+
+    [Fact]
+    public async Task Timeline_HasALegendOfEveryStatusInItsColour()
+    {
+        await RunHistoryAsync();
+
+        var page = RenderPage("asr");
+
+        page.WaitForAssertion(() => Assert.NotEmpty(page.FindAll("[data-testid=timeline-legend] [data-status]")));
+        var legend = page.FindAll("[data-testid=timeline-legend] [data-status]");
+        Assert.Equal(["Healthy", "Loading", "Degraded", "Down", "Unknown"], legend.Select(e => e.GetAttribute("data-status")));
+        Assert.Equal(["Healthy", "Loading", "Degraded", "Down", "Unknown (not checked)"], legend.Select(e => e.TextContent.Trim()));
+        // Each swatch has the colour its status has in the bar.
+        var down = page.FindAll(".sc-timeline-segment").First(s => s.GetAttribute("data-status") == "Down").GetAttribute("style")!;
+        Assert.Contains("var(--mud-palette-error)", down, StringComparison.Ordinal);
+        Assert.Contains("var(--mud-palette-error)", legend[3].QuerySelector(".sc-timeline-swatch")!.GetAttribute("style"), StringComparison.Ordinal);
     }
 
     [Fact]

@@ -101,14 +101,24 @@ public sealed class SwapProgressCardTests : UiTestContext
     }
 
     [Fact]
-    public void Downloading_ShowsInTheStepper_AndTheEtaSaysWhenItIsOnlyAnEstimate()
+    public void Downloading_WithoutHistory_TheEtaSaysItIsTheDownloadsAlone()
     {
         var downloading = At(SwapPhase.Requested, SwapPhase.Preflight, SwapPhase.Downloading) with { EtaFromHistory = false };
 
         var card = Render<SwapProgressCard>(p => p.Add(c => c.Value, downloading).Add(c => c.Now, T0.AddSeconds(5)));
 
         Assert.Contains("downloading:current", Steps(card));
-        Assert.Equal("about 1 min 35 s left (estimated from size)", card.Find("[data-testid=swap-eta]").TextContent.Trim());
+        Assert.Equal("about 1 min 35 s left in the download", card.Find("[data-testid=swap-eta]").TextContent.Trim());
+    }
+
+    [Fact]
+    public void Loading_WithoutAnEta_ShowsNoTimeLeft()
+    {
+        var loading = At(SwapPhase.Requested, SwapPhase.Preflight, SwapPhase.Loading) with { EtaFromHistory = false, Eta = null };
+
+        var card = Render<SwapProgressCard>(p => p.Add(c => c.Value, loading).Add(c => c.Now, T0.AddSeconds(5)));
+
+        Assert.Equal(string.Empty, card.Find("[data-testid=swap-eta]").TextContent.Trim());
     }
 
     [Fact]

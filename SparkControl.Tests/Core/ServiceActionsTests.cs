@@ -146,6 +146,18 @@ public sealed class ServiceActionsTests : IDisposable
     }
 
     [Fact]
+    public async Task SetMemoryLimit_AboveTheSparksMemory_IsRefusedNamingIt()
+    {
+        var actions = await CreateAsync(null, Service("asr"));
+        _host.Memory = new MemoryInfo((long)(121.7 * Gib), 100 * Gib);
+
+        var error = await Assert.ThrowsAsync<ValidationFailedException>(() => actions.SetMemoryLimitAsync("spark-1", "asr", 500 * Gib, "operator", CancellationToken.None));
+
+        Assert.Equal(("memoryLimit", "memoryLimit 500g is more than spark-1 has: 121.7 GiB of memory"), (Assert.Single(error.Errors).Field, error.Errors[0].Message));
+        Assert.Empty(_host.MemoryUpdates);
+    }
+
+    [Fact]
     public async Task ReapplyPatches_ReportsChangedAlreadyRightNotRunningAndMissing_AndTouchesOnlyWhatDrifted()
     {
         var actions = await CreateAsync(null,

@@ -2,6 +2,7 @@ using SparkControl.Core.Services;
 using SparkControl.Core.Sparks;
 using SparkControl.Core.Hosts;
 using SparkControl.Core.Units;
+using SparkControl.Core.Validation;
 
 namespace SparkControl.Tests.Core;
 
@@ -90,6 +91,27 @@ public sealed class SparksAndServicesYamlTests
     [InlineData(1536L << 20, "1536m")]
     [InlineData(1000L, "1000")]
     public void ByteSize_Format_IsExactAndShort(long bytes, string text) => Assert.Equal(text, ByteSize.Format(bytes));
+
+    [Theory]
+    [InlineData(121.7, "121.7 GiB")]
+    [InlineData(16, "16 GiB")]
+    [InlineData(112.84, "112.8 GiB")]
+    public void ByteSize_HumanBinary_WritesGiBAlikeOnEveryPage_NeverRoundedToAWholeNumberAbove100(double gib, string text) =>
+        Assert.Equal(text, ByteSize.HumanBinary((long)(gib * (1L << 30))));
+
+    [Theory]
+    [InlineData("99999999t", "memoryLimit '99999999t' is too large: at most 4194304t")]
+    [InlineData("12345678901234567890", "memoryLimit '12345678901234567890' is too large: at most 4194304t")]
+    [InlineData("16 g", "memoryLimit must be a size like 16g or 512m, not '16 g'")]
+    public void MemoryLimit_TooLargeOrMalformed_SaysWhich(string typed, string said) =>
+        Assert.Equal(said, Validators.MemoryLimit(typed, out _));
+
+    [Theory]
+    [InlineData("/:/models", "mount '/:/models': its source must be a directory below '/', not '/' itself")]
+    [InlineData("/data:/", "mount '/data:/': its target must be a directory below '/', not '/' itself")]
+    [InlineData("/data//x:/models", "mount '/data//x:/models': its source '/data//x' has an empty segment ('//')")]
+    public void ValidateMount_Refused_QuotesTheMountAsTyped(string typed, string said) =>
+        Assert.Equal(said, SparksYaml.ValidateMount(typed));
 
     [Fact]
     public void AudioService_ModelsAndCap_RoundTrip()

@@ -559,6 +559,52 @@ public sealed class SwapOrchestratorTests
         Assert.True(medians[SwapPhase.Loading] >= TimeSpan.FromMilliseconds(250), $"loading median {medians[SwapPhase.Loading]}");
     }
 
+    [Fact]
+    public async Task Eta_ModelOnDiskWithoutHistory_IsNotGuessed()
+    {
+        await using var world = await SwapWorld.CreateAsync();
+        world.Host.Close(nameof(GatedSparkHost.RunContainerAsync));
+
+        var started = world.Swaps.Start(new SwapRequest("small-a", "spark-1", "test"));
+        await world.Host.Reached(nameof(GatedSparkHost.RunContainerAsync));
+        var during = world.Swaps.Board.Find(started.Id)!;
+        world.Host.Open(nameof(GatedSparkHost.RunContainerAsync));
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await world.Swaps.WaitAsync(started.Id, timeout.Token);
+
+        Assert.False(during.EtaFromHistory);
+        Assert.DoesNotContain(SwapPhase.Downloading, during.Phases.Select(p => p.Phase));
+        // The weights are on disk and the model has no past swaps: nothing measured to give a time from.
+        Assert.Null(during.Eta);
+    }
+
+    [Fact]
+    public async Task Reconcile_AfterThePanelWasDown_EndsTheSwapWhenItWasLastSeen()
+    {
+        await using var world = await SwapWorld.CreateAsync();
+        var requested = DateTimeOffset.UtcNow.AddHours(-3);
+        var loading = requested.AddSeconds(12);
+        world.History.Save(new SwapStatus
+        {
+            Id = "0123456789ab",
+            Target = "spark-1",
+            Sparks = ["spark-1"],
+            ModelId = "small-a",
+            Requester = "test",
+            Phase = SwapPhase.Loading,
+            RequestedAt = requested,
+            Phases = [new PhaseTiming(SwapPhase.Requested, requested, requested.AddSeconds(1)), new PhaseTiming(SwapPhase.Preflight, requested.AddSeconds(1), loading), new PhaseTiming(SwapPhase.Loading, loading, null)],
+        });
+
+        await world.Swaps.ReconcileAsync(CancellationToken.None);
+        var interrupted = world.History.Find("0123456789ab")!;
+
+        Assert.Equal(SwapPhase.Interrupted, interrupted.Phase);
+        // Three hours of the panel being down are no part of the swap: it ends where the history last saw it.
+        Assert.Equal(loading, interrupted.EndedAt!.Value, TimeSpan.FromMilliseconds(1));
+        Assert.Equal(loading, interrupted.Phases.Single(p => p.Phase == SwapPhase.Loading).EndedAt!.Value, TimeSpan.FromMilliseconds(1));
+    }
+
     /// <summary>Answers one path with a fixed body and passes every other request through.</summary>
     private sealed class RewritingHandler(HttpMessageHandler inner, string path, string body) : DelegatingHandler(inner)
     {

@@ -62,7 +62,7 @@ public sealed class SwapRulesTests
         SwapPhase[] plan = [SwapPhase.Preflight, SwapPhase.Draining, SwapPhase.Stopping, SwapPhase.Launching, SwapPhase.Loading, SwapPhase.Verifying];
         var expected = plan.ToDictionary(p => p, p => p == SwapPhase.Loading ? TimeSpan.FromSeconds(60) : TimeSpan.FromSeconds(10));
 
-        var (progress, eta) = SwapEta.Estimate(plan, SwapPhase.Loading, TimeSpan.FromSeconds(30), expected, null);
+        var (progress, eta) = SwapEta.Estimate(plan, SwapPhase.Loading, TimeSpan.FromSeconds(30), expected, null, fromHistory: true);
 
         // 40 s done + 30 s of loading, of 110 s; 30 s of loading and 10 s of verifying left.
         Assert.Equal(70.0 / 110, progress, 6);
@@ -75,7 +75,7 @@ public sealed class SwapRulesTests
         SwapPhase[] plan = [SwapPhase.Preflight, SwapPhase.Loading, SwapPhase.Verifying];
         var expected = plan.ToDictionary(p => p, _ => TimeSpan.FromSeconds(10));
 
-        var (progress, eta) = SwapEta.Estimate(plan, SwapPhase.Verifying, TimeSpan.FromMinutes(10), expected, null);
+        var (progress, eta) = SwapEta.Estimate(plan, SwapPhase.Verifying, TimeSpan.FromMinutes(10), expected, null, fromHistory: true);
 
         Assert.True(progress < 1);
         Assert.True(eta > TimeSpan.Zero);
@@ -87,11 +87,38 @@ public sealed class SwapRulesTests
         SwapPhase[] plan = [SwapPhase.Preflight, SwapPhase.Downloading, SwapPhase.Loading];
         var expected = new Dictionary<SwapPhase, TimeSpan> { [SwapPhase.Preflight] = TimeSpan.Zero, [SwapPhase.Downloading] = TimeSpan.FromSeconds(100), [SwapPhase.Loading] = TimeSpan.FromSeconds(50) };
 
-        var (progress, eta) = SwapEta.Estimate(plan, SwapPhase.Downloading, TimeSpan.FromSeconds(20), expected, new DownloadStatus(25, 100));
+        var (progress, eta) = SwapEta.Estimate(plan, SwapPhase.Downloading, TimeSpan.FromSeconds(20), expected, new DownloadStatus(25, 100), fromHistory: true);
 
         // A quarter in 20 s: 60 s more to download, then 50 s of loading.
         Assert.Equal(25.0 / 150, progress, 6);
         Assert.Equal(TimeSpan.FromSeconds(110), eta);
+    }
+
+    [Fact]
+    public void Eta_NoHistory_Downloading_IsTheDownloadsAlone_FromItsBytes()
+    {
+        SwapPhase[] plan = [SwapPhase.Preflight, SwapPhase.Downloading, SwapPhase.Loading];
+        var guessed = SwapEta.Fallback(8);
+
+        var (_, eta) = SwapEta.Estimate(plan, SwapPhase.Downloading, TimeSpan.FromSeconds(20), guessed, new DownloadStatus(25, 100), fromHistory: false);
+        var (_, beforeAnyByte) = SwapEta.Estimate(plan, SwapPhase.Downloading, TimeSpan.FromSeconds(1), guessed, new DownloadStatus(0, 100), fromHistory: false);
+
+        Assert.Equal(TimeSpan.FromSeconds(60), eta);
+        Assert.Null(beforeAnyByte);
+    }
+
+    [Theory]
+    [InlineData(SwapPhase.Preflight)]
+    [InlineData(SwapPhase.Launching)]
+    [InlineData(SwapPhase.Loading)]
+    public void Eta_NoHistory_NothingDownloading_IsNotGuessedFromTheSize(SwapPhase current)
+    {
+        SwapPhase[] plan = [SwapPhase.Preflight, SwapPhase.Draining, SwapPhase.Stopping, SwapPhase.Launching, SwapPhase.Loading, SwapPhase.Verifying];
+
+        var (progress, eta) = SwapEta.Estimate(plan, current, TimeSpan.FromSeconds(1), SwapEta.Fallback(8), null, fromHistory: false);
+
+        Assert.Null(eta);
+        Assert.InRange(progress, 0, 0.99);
     }
 
     [Fact]

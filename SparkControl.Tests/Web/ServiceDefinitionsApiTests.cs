@@ -35,6 +35,17 @@ public sealed class ServiceDefinitionsApiTests : IAsyncLifetime
         ["links"] = new JsonArray(new JsonObject { ["title"] = "Docs", ["url"] = "http://spark-1:9100/docs" }),
     };
 
+    [Theory]
+    [InlineData("500g", "memoryLimit 500g is more than demo has: 121.7 GiB of memory")]
+    [InlineData("99999999t", "memoryLimit '99999999t' is too large: at most 4194304t")]
+    public async Task Limits_AboveWhatTheSparkHas_AreRefusedSayingWhy(string cap, string said)
+    {
+        using var response = await _client.PutAsJsonAsync("/api/services/demo/parakeet-asr/limits", new { memoryLimit = cap });
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains(said, await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task AddChangeRemove_AreWrittenToServicesYaml()
     {

@@ -75,6 +75,18 @@ public abstract class LiveComponentBase : ComponentBase, IAsyncDisposable
         }
     }
 
+    /// <summary>Re-renders every <paramref name="period"/> of <paramref name="time"/>: for figures that move with the clock, such as an uptime.</summary>
+    protected void RenderEvery(TimeSpan period, TimeProvider time) => Watch(token => TicksAsync(period, time, token), _ => { });
+
+    private static async IAsyncEnumerable<DateTimeOffset> TicksAsync(TimeSpan period, TimeProvider time, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            await Task.Delay(period, time, cancellationToken);
+            yield return time.GetUtcNow();
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
         await _cts.CancelAsync();

@@ -2,6 +2,8 @@ using System.Globalization;
 using Microsoft.AspNetCore.Components;
 using MudBlazor;
 using SparkControl.Core.Gpu;
+using SparkControl.Core.Swaps;
+using SparkControl.Core.Units;
 using SparkControl.Web.Model;
 
 namespace SparkControl.Web.Components.Controls;
@@ -91,13 +93,14 @@ public partial class GpuSparkPanel
 
     private string StreamIcon => Value.Status == GpuStreamStatus.Streaming ? Icons.Material.Filled.FiberManualRecord : Icons.Material.Filled.SyncProblem;
 
-    private string MemoryText => Value.Memory is { } m
-        ? string.Create(CultureInfo.InvariantCulture, $"{m.UsedBytes / (double)(1L << 30):0.0} of {m.TotalBytes / (double)(1L << 30):0.0} GiB")
+    /// <summary>"28.6 of 121.7 GiB": the GPU page and the Dashboard's Spark cards write unified memory alike.</summary>
+    public static string MemoryText(Core.Hosts.MemoryInfo? memory) => memory is { } m
+        ? $"{ByteSize.GiBNumber(MemoryBudget.ToGiB(m.UsedBytes))} of {ByteSize.HumanBinary(m.TotalBytes)}"
         : "–";
 
     private double MemoryPercent => Value.Memory is { TotalBytes: > 0 } m ? 100.0 * m.UsedBytes / m.TotalBytes : 0;
 
-    private Color MemoryColor => MemoryPercent switch
+    public static Color MemoryColor(double percent) => percent switch
     {
         >= 95 => Color.Error,
         >= 85 => Color.Warning,

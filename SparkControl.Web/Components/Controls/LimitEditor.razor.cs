@@ -39,7 +39,24 @@ public partial class LimitEditor
     [Parameter]
     public EventCallback OnChanged { get; set; }
 
-    private static string? Check(string? value) => SparkControl.Core.Validation.Validators.MemoryLimit(value, out _, "Memory cap");
+    /// <summary>The Spark's memory, once read: a cap above it is refused as it is typed (applying checks it again).</summary>
+    private long? _sparkMemory;
+
+    protected override async Task OnInitializedAsync()
+    {
+        try
+        {
+            _sparkMemory = (await Actions.Resolve(Spark, Service).Spark.Host.GetMemoryInfoAsync(CancellationToken.None)).TotalBytes;
+        }
+        catch (Exception ex) when (ex is KeyNotFoundException or SparkCommandException or SparkUnreachableException or RemoteCommandTimeoutException)
+        {
+            // Not known now: the cap is checked against the Spark's memory when it is applied.
+        }
+    }
+
+    private string? Check(string? value) =>
+        SparkControl.Core.Validation.Validators.MemoryLimit(value, out var bytes, "Memory cap")
+        ?? (_sparkMemory is { } total ? SparkControl.Core.Validation.Validators.MemoryLimit(bytes, Spark, total, "Memory cap") : null);
 
     private async Task ApplyAsync()
     {

@@ -20,8 +20,11 @@ public partial class ServicesPanel
     [Inject]
     public required ServiceSettingsStore Store { get; init; }
 
+    /// <summary>The Sparks the panel manages, the demo Spark too: sparks.yaml alone is empty in demo mode.</summary>
     [Inject]
-    public required SparkSettingsStore Sparks { get; init; }
+    public required SparkFleet Fleet { get; init; }
+
+    private FleetConfiguration _fleet = FleetConfiguration.Empty;
 
     [Inject]
     public required IDialogService Dialogs { get; init; }
@@ -29,9 +32,13 @@ public partial class ServicesPanel
     [Inject]
     public required ISnackbar Snackbar { get; init; }
 
-    private IReadOnlyList<string> SparkNames => [.. Sparks.Current.Sparks.Select(s => s.Name)];
+    private IReadOnlyList<string> SparkNames => [.. _fleet.Sparks.Select(s => s.Name)];
 
-    protected override void OnInitialized() => Watch(Store.WatchAsync, update => _services = update.Value);
+    protected override void OnInitialized()
+    {
+        Watch(Store.WatchAsync, update => _services = update.Value);
+        Watch(Fleet.Stream.WatchAsync, update => _fleet = update.Value);
+    }
 
     private Task AddAsync() => OpenAsync("Add a service", new ServiceForm { Spark = SparkNames[0] }, null, null);
 

@@ -15,6 +15,10 @@ public partial class StatusTimeline
 
     private double Width(TimelineSegment segment) => Math.Max(0.2, (segment.To - segment.From).TotalSeconds / Total * 100);
 
+    private static readonly HealthStatus[] Legend = [HealthStatus.Healthy, HealthStatus.Loading, HealthStatus.Degraded, HealthStatus.Down, HealthStatus.Unknown];
+
+    private static string Label(HealthStatus status) => status == HealthStatus.Unknown ? "Unknown (not checked)" : status.ToString();
+
     private static string ColorOf(HealthStatus status) => status switch
     {
         HealthStatus.Healthy => "var(--mud-palette-success)",

@@ -28,7 +28,7 @@ public partial class SwapProgressCard
         : Value.PreviousModelId is { } previous && previous != Value.ModelId ? $"{previous} → {Value.ModelId}" : $"Load {Value.ModelId}";
 
     private string Eta => Value.Eta is { } eta
-        ? $"about {SwapStepper.Format(eta)} left{(Value.EtaFromHistory ? string.Empty : " (estimated from size)")}"
+        ? $"about {SwapStepper.Format(eta)} left{(Value.EtaFromHistory ? string.Empty : " in the download")}"
         : string.Empty;
 
     private Color PhaseColor => Value.Phase switch

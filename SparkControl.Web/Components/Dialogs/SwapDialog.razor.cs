@@ -137,7 +137,7 @@ public partial class SwapDialog
         }
     }
 
-    private static string Gib(double value) => value.ToString("0.#", System.Globalization.CultureInfo.InvariantCulture);
+    private static string Gib(double value) => Core.Units.ByteSize.GiBNumber(value);
 
     /// <summary>Opens the dialog; the started swap, or null when the operator backed out.</summary>
     public static async Task<SwapStatus?> AskAsync(IDialogService dialogs, ModelDefinition? model, string? target)

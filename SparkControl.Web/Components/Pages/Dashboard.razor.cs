@@ -64,6 +64,12 @@ public partial class Dashboard
     [Inject]
     public required TimeProvider Time { get; init; }
 
+    /// <summary>The GPU page's sample source: each Spark card shows its utilization and memory too.</summary>
+    [Inject]
+    public required Core.Gpu.GpuBusyTracker Gpu { get; init; }
+
+    private Core.Gpu.GpuFleetState _gpu = Core.Gpu.GpuFleetState.Empty;
+
     [Inject]
     public required IDialogService Dialogs { get; init; }
 
@@ -96,6 +102,7 @@ public partial class Dashboard
         });
         Watch(Gateway.WatchAsync, update => _traffic = update.Value);
         Watch(Audio.WatchAsync, update => _audio = update.Value);
+        Watch(Gpu.WatchAsync, update => _gpu = update.Value);
     }
 
     /// <summary>An audio worker's load for its card: the cap from services.yaml, the figures from the gateway (zero before its first request).</summary>

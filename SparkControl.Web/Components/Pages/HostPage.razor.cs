@@ -20,6 +20,9 @@ public partial class HostPage : IAsyncDisposable
     private readonly CancellationTokenSource _cts = new();
     private readonly List<string> _output = [];
     private HostOverview? _overview;
+
+    /// <summary>When <see cref="_overview"/> was read: the host's uptime counts on from there.</summary>
+    private DateTimeOffset _readAt;
     private IReadOnlyList<LimitChange>? _changes;
     private string? _error;
     private bool _loading;
@@ -44,6 +47,9 @@ public partial class HostPage : IAsyncDisposable
 
     [Inject]
     public required IDialogService Dialogs { get; init; }
+
+    [Inject]
+    public required TimeProvider Time { get; init; }
 
     protected override async Task OnInitializedAsync()
     {
@@ -119,6 +125,7 @@ public partial class HostPage : IAsyncDisposable
         try
         {
             _overview = await Reader.ReadAsync(Spark, _cts.Token);
+            _readAt = Time.GetUtcNow();
         }
         catch (Exception ex) when (ex is KeyNotFoundException or SparkUnreachableException or SparkCommandException or RemoteCommandTimeoutException)
         {

@@ -23,6 +23,7 @@ public partial class Models
     private bool _measuring;
     private SwapBoard _swaps = SwapBoard.Empty;
     private FleetHealth? _health;
+    private string? _search;
 
     [Inject]
     public required ModelCatalog Catalog { get; init; }
@@ -58,6 +59,12 @@ public partial class Models
 
     private string ServingOn(string id) =>
         string.Join(", ", _health?.Sparks.Where(s => s.Model?.ModelId == id).Select(s => $"{s.Spark} ({s.Model!.Status.ToString().ToLowerInvariant()})") ?? []);
+
+    /// <summary>The search box: a model matches when its name, id, source, served name or an alias holds the text.</summary>
+    private bool Matches(ModelDefinition model) =>
+        string.IsNullOrWhiteSpace(_search)
+        || new[] { model.DisplayName, model.Id, model.Source.ToString(), model.ServedName }.Concat(model.Aliases)
+            .Any(text => text?.Contains(_search.Trim(), StringComparison.OrdinalIgnoreCase) == true);
 
     private async Task SwapAsync(ModelDefinition model)
     {

@@ -49,7 +49,7 @@ public partial class ServiceDetailPage
 
     private bool Running => _detail?.Container?.Running == true;
 
-    private string? Uptime => _detail?.Uptime is { } uptime ? uptime.TotalHours >= 1 ? $"{(int)uptime.TotalHours} h {uptime.Minutes} min" : $"{uptime.Minutes} min {uptime.Seconds} s" : null;
+    private DateTimeOffset? StartedAt => _detail?.Container is { Running: true, StartedAt: { } started } ? started : null;
 
     private IEnumerable<ServiceLink> Links => _health is null ? [] : ServiceLinks.For(_health, _detail?.Definition.Links ?? []);
 

@@ -13,6 +13,7 @@ public partial class SwapHistoryPage
     private string? _model;
     private string? _spark;
     private SwapPhase? _outcome;
+    private string? _search;
 
     [Inject]
     public required SwapHistory History { get; init; }
@@ -43,6 +44,12 @@ public partial class SwapHistoryPage
         Load();
         return Task.CompletedTask;
     }
+
+    /// <summary>The search box, over what a row shows: swap id, models, Spark, who asked, outcome and result.</summary>
+    private bool Matches(SwapStatus swap) =>
+        string.IsNullOrWhiteSpace(_search)
+        || new[] { swap.Id, swap.ModelId, swap.PreviousModelId, swap.Target, swap.Requester, swap.Phase.ToString(), swap.Message }
+            .Any(text => text?.Contains(_search.Trim(), StringComparison.OrdinalIgnoreCase) == true);
 
     private static Color ColorOf(SwapPhase phase) => phase switch
     {
