@@ -58,8 +58,14 @@ public sealed class CatalogStore
     public static string Version(ModelDefinition model) =>
         ContentVersion.Of(new YamlWriter().Add("model", CatalogYaml.WriteModel(model)).ToYaml());
 
-    /// <summary>Adds an operator model. Its id must be new; the definition must validate.</summary>
-    public async Task<ModelDefinition> AddAsync(ModelDefinition model, CancellationToken cancellationToken)
+    /// <summary>Adds an operator model whose weights no model has yet. Its id must be new; the definition must validate.</summary>
+    public Task<ModelDefinition> AddAsync(ModelDefinition model, CancellationToken cancellationToken) => AddAsync(model, allowDuplicate: false, cancellationToken);
+
+    /// <summary>
+    /// Adds an operator model. Its id must be new; the definition must validate; a second model with the same weights
+    /// only with <paramref name="allowDuplicate"/> (checked under the write lock, so two adds at once make one model).
+    /// </summary>
+    public async Task<ModelDefinition> AddAsync(ModelDefinition model, bool allowDuplicate, CancellationToken cancellationToken)
     {
         var errors = Validate(model);
         if (errors.Count > 0)
@@ -70,6 +76,7 @@ public sealed class CatalogStore
         model = model with { Origin = ModelOrigin.Custom };
         await ChangeAsync(custom =>
         {
+            DuplicateModelException.ThrowIfExists(Current, model.Source, allowDuplicate);
             if (Current.Find(model.Id) is not null)
             {
                 throw new SettingsConflictException($"A model with id '{model.Id}' already exists; choose another id.");

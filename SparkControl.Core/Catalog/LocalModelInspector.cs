@@ -124,7 +124,7 @@ public static class ModelDiscovery
                 {
                     var (kind, problems) = LocalModelInspector.Classify(files, directory);
                     var size = await host.GetDiskUsageAsync(directory, cancellationToken).ConfigureAwait(false);
-                    var registered = catalog.Models.FirstOrDefault(m => m.Source is LocalSource local && local.Spark == spark.Name && local.Path == directory)?.Id;
+                    var registered = catalog.FindSameSource(new LocalSource(spark.Name, directory))?.Id;
                     found.Add(new DiscoveredModel(spark.Name, directory, kind, size, problems, registered));
                     continue;
                 }

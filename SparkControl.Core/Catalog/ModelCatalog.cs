@@ -14,6 +14,33 @@ public sealed record CatalogSnapshot(ImmutableArray<ModelDefinition> Models, Imm
     /// <summary>The model a client means by <paramref name="name"/>: its served name or one of its aliases.</summary>
     public ModelDefinition? FindByServedName(string name) =>
         Models.FirstOrDefault(m => m.ServedName == name) ?? Models.FirstOrDefault(m => m.Aliases.Contains(name));
+
+    /// <summary>
+    /// The model that already takes its weights from <paramref name="source"/>: the same Hugging Face repo (the hub
+    /// ignores case) at the same revision, or the same directory on the same Spark.
+    /// </summary>
+    public ModelDefinition? FindSameSource(ModelSource source) => Models.FirstOrDefault(m => (m.Source, source) switch
+    {
+        (HuggingFaceSource a, HuggingFaceSource b) => string.Equals(a.Repo, b.Repo, StringComparison.OrdinalIgnoreCase) && a.Revision == b.Revision,
+        (LocalSource a, LocalSource b) => a.Spark == b.Spark && a.Path == b.Path,
+        _ => false,
+    });
+}
+
+/// <summary>A model with the same weights is in the catalog already; a second entry is added only when asked for.</summary>
+public sealed class DuplicateModelException(ModelSource source, string existingId)
+    : InvalidOperationException($"{source} is already in the catalog as {existingId}.")
+{
+    public string ExistingId { get; } = existingId;
+
+    /// <summary>Throws unless <paramref name="allowDuplicate"/> or no model in <paramref name="catalog"/> has <paramref name="source"/>.</summary>
+    public static void ThrowIfExists(CatalogSnapshot catalog, ModelSource source, bool allowDuplicate)
+    {
+        if (!allowDuplicate && catalog.FindSameSource(source) is { } existing)
+        {
+            throw new DuplicateModelException(source, existing.Id);
+        }
+    }
 }
 
 /// <summary>The model catalog as a snapshot plus stream; a change replaces the whole snapshot atomically.</summary>

@@ -365,6 +365,49 @@ public static partial class Validators
         return $"{field} '{Printable(value)}' is not a time like 2026-11-26T10:00:00Z (ISO 8601 with Z or an offset)";
     }
 
+    /// <summary>
+    /// A whole number as typed into a form: empty means "not set" (null); anything else must be one, so a form never
+    /// saves a typed value it could not read as if the field had been left empty.
+    /// </summary>
+    public static string? WholeNumber(string? text, out int? value, string field)
+    {
+        value = null;
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            return null;
+        }
+
+        var trimmed = text.Trim();
+        if (int.TryParse(trimmed, System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out var parsed))
+        {
+            value = parsed;
+            return null;
+        }
+
+        return IntegerPattern().IsMatch(trimmed)
+            ? $"{field} {Printable(trimmed)} is out of range"
+            : $"{field} must be a whole number, not '{Printable(text)}'";
+    }
+
+    /// <summary>A decimal number as typed into a form (a '.' for the point): empty means "not set" (null).</summary>
+    public static string? Number(string? text, out double? value, string field)
+    {
+        value = null;
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            return null;
+        }
+
+        if (double.TryParse(text.Trim(), System.Globalization.NumberStyles.AllowLeadingSign | System.Globalization.NumberStyles.AllowDecimalPoint, System.Globalization.CultureInfo.InvariantCulture, out var parsed)
+            && double.IsFinite(parsed))
+        {
+            value = parsed;
+            return null;
+        }
+
+        return $"{field} must be a number like 0.7, not '{Printable(text)}'";
+    }
+
     /// <summary>An optional choice among <paramref name="allowed"/> (case-insensitive); absent is acceptable.</summary>
     public static string? OneOf(string? value, IReadOnlyList<string> allowed, string field) =>
         string.IsNullOrEmpty(value) || allowed.Contains(value, StringComparer.OrdinalIgnoreCase)
@@ -411,6 +454,9 @@ public static partial class Validators
 
     [GeneratedRegex("^--[a-z0-9]+(?:-[a-z0-9]+)*\\z", RegexOptions.CultureInvariant)]
     private static partial Regex FlagPattern();
+
+    [GeneratedRegex(@"^[+-]?[0-9]+\z", RegexOptions.CultureInvariant)]
+    private static partial Regex IntegerPattern();
 
     [GeneratedRegex(@"^-[0-9]+(\.[0-9]+)?\z", RegexOptions.CultureInvariant)]
     private static partial Regex NegativeNumberPattern();

@@ -40,6 +40,98 @@ public sealed class ModelsBrowserTests(BrowserFixture browser)
     }
 
     [Fact]
+    public async Task Flags_InvalidMaxModelLen_KeepsSaveDisabledWithTheReason_AndSavesNothing()
+    {
+        await using var app = await SparkControlApp.StartAsync();
+        var page = await browser.NewPageAsync(app.BaseAddress);
+        await page.GotoAsync("/models");
+        await page.GetByTestId("edit-flags-qwen3-8b").ClickAsync();
+        var input = page.GetByTestId("flag-max-model-len");
+        var field = input.Locator("xpath=ancestor::div[contains(concat(' ', normalize-space(@class), ' '), ' mud-input-control ')][1]");
+        await Expect(page.GetByTestId("command-preview")).ToContainTextAsync("--max-model-len 32768");
+
+        foreach (var (typed, reason) in new[] { ("abc", "maxModelLen must be a whole number"), ("-5", "maxModelLen must be between 16 and 10000000"), ("1.5", "maxModelLen must be a whole number") })
+        {
+            await input.FillAsync(typed);
+            await input.BlurAsync();
+            await Expect(page.GetByTestId("flags-save")).ToBeDisabledAsync();
+            await Expect(field).ToContainTextAsync(reason);
+            await Expect(field.Locator(".mud-input-error").First).ToBeVisibleAsync();
+            if (typed == "abc")
+            {
+                await page.SaveScreenshotAsync("models-flags-invalid.png", fullPage: false);
+            }
+        }
+
+        // Enter in the field and a click on the (disabled) button are the ways an operator tries to save anyway.
+        await input.PressAsync("Enter");
+        await page.GetByTestId("flags-save").ClickAsync(new() { Force = true });
+        await Expect(page.GetByTestId("flags-save")).ToBeVisibleAsync();
+        Assert.Equal(32768, app.Get<ModelCatalog>().Current.Find("qwen3-8b")!.Flags.MaxModelLen);
+
+        await input.FillAsync("8192");
+        await input.BlurAsync();
+        await Expect(page.GetByTestId("flags-save")).ToBeEnabledAsync();
+        await Expect(field.Locator(".mud-input-error")).ToHaveCountAsync(0);
+    }
+
+    [Fact]
+    public async Task AddHf_SameRepoAgain_SaysItExistsAndLinksToIt_ACopyOnlyWhenAsked()
+    {
+        await using var app = await SparkControlApp.StartAsync();
+        var page = await browser.NewPageAsync(app.BaseAddress);
+        await page.GotoAsync("/models");
+        var dialog = page.Locator(".mud-dialog");
+
+        await page.GetByTestId("add-hf-model").ClickAsync();
+        await dialog.GetByTestId("hf-repo-input").FillAsync("Qwen/Qwen3-8B");
+        await Expect(dialog.GetByTestId("model-exists")).ToContainTextAsync("Qwen/Qwen3-8B is already in the catalog as qwen3-8b");
+        await Expect(dialog.GetByTestId("hf-save")).ToBeDisabledAsync();
+        await page.SaveScreenshotAsync("models-add-duplicate.png", fullPage: false);
+        await dialog.GetByTestId("model-exists-link").ClickAsync();
+        await Expect(dialog).ToHaveCountAsync(0);
+        await Expect(page).ToHaveURLAsync(new System.Text.RegularExpressions.Regex("/models#model-qwen3-8b$"));
+        await Expect(page.Locator("#model-qwen3-8b")).ToBeInViewportAsync();
+        Assert.Null(app.Get<ModelCatalog>().Current.Find("qwen3-8b-2"));
+
+        await page.GetByTestId("add-hf-model").ClickAsync();
+        await dialog.GetByTestId("hf-repo-input").FillAsync("Qwen/Qwen3-8B");
+        await Expect(dialog.GetByTestId("hf-save")).ToBeDisabledAsync();
+        await dialog.GetByTestId("add-copy").CheckAsync();
+        await Expect(dialog.GetByTestId("hf-save")).ToBeEnabledAsync();
+        await dialog.GetByTestId("hf-save").ClickAsync();
+
+        await Expect(page.GetByTestId("model-qwen3-8b-2")).ToBeVisibleAsync();
+        Assert.Equal(new HuggingFaceSource("Qwen/Qwen3-8B"), app.Get<ModelCatalog>().Current.Find("qwen3-8b-2")!.Source);
+    }
+
+    [Fact]
+    public async Task AddLocal_SamePathAgain_SaysItExists_ACopyOnlyWhenAsked()
+    {
+        await using var app = await SparkControlApp.StartAsync();
+        const string path = "/home/demo/models/qwen3-8b-support-ft";
+        await app.Get<SparkControl.Web.Model.ModelRegistrar>().AddAsync(new("local", null, null, "demo", path, null, null), CancellationToken.None);
+        var page = await browser.NewPageAsync(app.BaseAddress);
+        await page.GotoAsync("/models");
+        var dialog = page.Locator(".mud-dialog");
+
+        await page.GetByTestId("add-local-model").ClickAsync();
+        await dialog.GetByTestId("local-path-input").FillAsync(path);
+        await Expect(dialog.GetByTestId("model-exists")).ToContainTextAsync($"demo:{path} is already in the catalog as qwen3-8b-support-ft");
+        await dialog.GetByTestId("local-check").ClickAsync();
+        await Expect(dialog.GetByTestId("local-check-result")).ToContainTextAsync("A full model");
+        await Expect(dialog.GetByTestId("local-save")).ToBeDisabledAsync();
+        Assert.Null(app.Get<ModelCatalog>().Current.Find("qwen3-8b-support-ft-2"));
+
+        await dialog.GetByTestId("add-copy").CheckAsync();
+        await Expect(dialog.GetByTestId("local-save")).ToBeEnabledAsync();
+        await dialog.GetByTestId("local-save").ClickAsync();
+
+        await Expect(page.GetByTestId("model-qwen3-8b-support-ft-2")).ToBeVisibleAsync();
+        Assert.Equal(2, app.Get<ModelCatalog>().Current.Models.Count(m => m.Source is LocalSource { Path: path }));
+    }
+
+    [Fact]
     public async Task Discovery_ShowsAdapterAndIncompleteAndRegistersTheFullModel()
     {
         await using var app = await SparkControlApp.StartAsync();

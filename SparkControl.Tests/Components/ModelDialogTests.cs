@@ -107,6 +107,7 @@ public sealed class ModelDialogTests : UiTestContext
         await dialog.InputAsync("[data-testid=local-path-input]", "/home/demo/models/qwen3-8b-support-ft");
         await dialog.ClickAsync("[data-testid=local-check]");
         dialog.WaitForAssertion(() => Assert.Contains("A full model", dialog.Find("[data-testid=local-check-result]").TextContent, StringComparison.Ordinal));
+        dialog.WaitForAssertion(() => Assert.False(dialog.Find("[data-testid=local-save]").HasAttribute("disabled")));
         await dialog.ClickAsync("[data-testid=local-save]");
 
         dialog.WaitForAssertion(() => Assert.Equal(new LocalSource("demo", "/home/demo/models/qwen3-8b-support-ft"), _store.Current.Find("qwen3-8b-support-ft")?.Source));
@@ -130,12 +131,33 @@ public sealed class ModelDialogTests : UiTestContext
         var dialog = await OpenAsync<FlagsDialog>(new DialogParameters<FlagsDialog> { { d => d.Model, model } });
         dialog.WaitForAssertion(() => Assert.Contains("--max-model-len 32768", dialog.Find("[data-testid=command-preview]").TextContent, StringComparison.Ordinal));
 
-        await dialog.ChangeAsync("[data-testid=flag-max-model-len]", "8192");
+        await dialog.InputAsync("[data-testid=flag-max-model-len]", "8192");
         dialog.WaitForAssertion(() => Assert.Contains("--max-model-len 8192", dialog.Find("[data-testid=command-preview]").TextContent, StringComparison.Ordinal));
 
-        await dialog.ChangeAsync("[data-testid=flag-gpu-memory-utilization]", "1.5");
+        await dialog.InputAsync("[data-testid=flag-gpu-memory-utilization]", "1.5");
         dialog.WaitForAssertion(() => Assert.True(dialog.Find("[data-testid=flags-save]").HasAttribute("disabled")));
         Assert.Contains("gpuMemoryUtilization is a share of the memory pool", dialog.Markup, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("flag-max-model-len", "abc", "maxModelLen must be a whole number, not 'abc'")]
+    [InlineData("flag-max-model-len", "1.5", "maxModelLen must be a whole number, not '1.5'")]
+    [InlineData("flag-max-model-len", "-5", "maxModelLen must be between 16 and 10000000 tokens, not -5")]
+    [InlineData("flag-max-num-seqs", "eight", "maxNumSeqs must be a whole number, not 'eight'")]
+    [InlineData("flag-tensor-parallel-size", "99999999999", "tensorParallelSize 99999999999 is out of range")]
+    [InlineData("flag-gpu-memory-utilization", "0,7", "gpuMemoryUtilization must be a number like 0.7, not '0,7'")]
+    public async Task Flags_TextThatIsNotAValidNumber_MarksTheFieldKeepsSaveDisabledAndSavesNothing(string field, string typed, string reason)
+    {
+        var model = _store.Current.Find("qwen3-8b")!;
+        var dialog = await OpenAsync<FlagsDialog>(new DialogParameters<FlagsDialog> { { d => d.Model, model } });
+
+        await dialog.InputAsync($"[data-testid={field}]", typed);
+
+        dialog.WaitForAssertion(() => Assert.True(dialog.Find("[data-testid=flags-save]").HasAttribute("disabled")));
+        var control = dialog.Find($"[data-testid={field}]").Closest(".mud-input-control")!;
+        Assert.True(control.TextContent.Contains(reason, StringComparison.Ordinal), control.OuterHtml);
+        await dialog.Find("[data-testid=flags-save]").ClickAsync(new());
+        Assert.Equal(model.Flags, _store.Current.Find("qwen3-8b")!.Flags);
     }
 
     [Fact]
@@ -145,7 +167,7 @@ public sealed class ModelDialogTests : UiTestContext
         var dialog = await OpenAsync<FlagsDialog>(new DialogParameters<FlagsDialog> { { d => d.Model, model } });
         await _store.UpdateFlagsAsync("qwen3-8b", model.Flags with { MaxNumSeqs = 2 }, CatalogStore.Version(model), CancellationToken.None);
 
-        await dialog.ChangeAsync("[data-testid=flag-max-model-len]", "4096");
+        await dialog.InputAsync("[data-testid=flag-max-model-len]", "4096");
         await dialog.ClickAsync("[data-testid=flags-save]");
 
         dialog.WaitForAssertion(() => Assert.Contains("changed by someone else", dialog.Find("[data-testid=flags-conflict]").TextContent, StringComparison.Ordinal));

@@ -146,6 +146,31 @@ public sealed class OperationsUiTests : UiTestContext
     }
 
     [Theory]
+    [InlineData("abc", "minutes must be a whole number, not 'abc'")]
+    [InlineData("0", "minutes must be a whole number from 1 to 43200")]
+    [InlineData("99999", "minutes must be a whole number from 1 to 43200")]
+    [InlineData("1.5", "minutes must be a whole number, not '1.5'")]
+    public async Task TheIdleDialog_MinutesItCannotSave_MarkTheFieldAndKeepSaveDisabled(string typed, string reason)
+    {
+        var store = new CatalogStore(new DataDirectory(_data.Path), new ModelCatalog(TimeProvider.System));
+        store.SetSources([new ModelDefinition { Id = "qwen3-8b", DisplayName = "Qwen3 8B", Source = new HuggingFaceSource("Qwen/Qwen3-8B"), ServedName = "qwen3-8b" }], [], []);
+        Services.AddSingleton(store);
+        RenderPopoverProvider();
+        _dialogs = Render<MudDialogProvider>();
+        var parameters = new DialogParameters<SparkControl.Web.Components.Dialogs.IdleDialog> { { d => d.Model, store.Current.Find("qwen3-8b")! } };
+        await _dialogs.InvokeAsync(() => Services.GetRequiredService<IDialogService>().ShowAsync<SparkControl.Web.Components.Dialogs.IdleDialog>("Idle", parameters));
+        _dialogs.WaitForElement("[data-testid=idle-dialog]");
+
+        await _dialogs.ChangeAsync("input[data-testid=idle-enabled]", true);
+        await _dialogs.ChangeAsync("input[data-testid=idle-minutes]", typed);
+
+        _dialogs.WaitForAssertion(() => Assert.True(_dialogs.Find("[data-testid=idle-save]").HasAttribute("disabled")));
+        Assert.Contains(reason, _dialogs.Find("input[data-testid=idle-minutes]").Closest(".mud-input-control")!.TextContent, StringComparison.Ordinal);
+        await _dialogs.Find("[data-testid=idle-save]").ClickAsync(new());
+        Assert.Null(store.Current.Find("qwen3-8b")!.IdleUnloadAfter);
+    }
+
+    [Theory]
     [InlineData(0, "Unloads after 30 min unused · unused for 12 min 5 s")]
     [InlineData(2, "Unloads after 30 min unused · in use now")]
     public void ASparkCard_SaysWhenItsModelIsUnloaded(int inFlight, string expected)

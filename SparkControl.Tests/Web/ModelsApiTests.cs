@@ -73,6 +73,64 @@ public sealed class ModelsApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AddHf_SameRepoAndRevisionAgain_Is409NamingTheModel_ACopyOnlyWhenAsked()
+    {
+        using var again = await _client.PostAsJsonAsync("/api/models", new { kind = "hf", repo = "Qwen/Qwen3-8B" });
+        using var otherCase = await _client.PostAsJsonAsync("/api/models", new { kind = "hf", repo = "qwen/qwen3-8b" });
+        using var otherRevision = await _client.PostAsJsonAsync("/api/models", new { kind = "hf", repo = "Qwen/Qwen3-8B", revision = "v2" });
+        using var copy = await _client.PostAsJsonAsync("/api/models", new { kind = "hf", repo = "Qwen/Qwen3-8B", allowDuplicate = true });
+        var problem = await again.Content.ReadFromJsonAsync<JsonElement>();
+
+        Assert.Equal(HttpStatusCode.Conflict, again.StatusCode);
+        Assert.Equal("application/problem+json", again.Content.Headers.ContentType!.MediaType);
+        Assert.Equal("qwen3-8b", problem.GetProperty("existingModel").GetString());
+        Assert.Contains("Qwen/Qwen3-8B is already in the catalog as qwen3-8b", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Contains("allowDuplicate", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.Conflict, otherCase.StatusCode);
+        Assert.Equal(HttpStatusCode.Created, otherRevision.StatusCode);
+        Assert.Equal(HttpStatusCode.Created, copy.StatusCode);
+        Assert.Equal("qwen3-8b-3", (await copy.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString());
+        Assert.Equal(["qwen3-8b-2", "qwen3-8b-3"], CustomCatalog.Read(await File.ReadAllTextAsync(CustomFile), CustomFile).Item1.Models.Select(m => m.Id));
+    }
+
+    [Fact]
+    public async Task AddLocal_SamePathAgain_Is409NamingTheModel_ACopyOnlyWhenAsked()
+    {
+        var body = new { kind = "local", spark = "demo", path = "/home/demo/models/qwen3-8b-support-ft" };
+        using var first = await _client.PostAsJsonAsync("/api/models", body);
+
+        using var again = await _client.PostAsJsonAsync("/api/models", body);
+        using var copy = await _client.PostAsJsonAsync("/api/models", new { body.kind, body.spark, body.path, allowDuplicate = true });
+        var problem = await again.Content.ReadFromJsonAsync<JsonElement>();
+
+        Assert.Equal(HttpStatusCode.Created, first.StatusCode);
+        Assert.Equal(HttpStatusCode.Conflict, again.StatusCode);
+        Assert.Equal("qwen3-8b-support-ft", problem.GetProperty("existingModel").GetString());
+        Assert.Equal(HttpStatusCode.Created, copy.StatusCode);
+        Assert.Equal("qwen3-8b-support-ft-2", (await copy.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString());
+    }
+
+    [Fact]
+    public async Task Flags_ValuesTheFormRefuses_Are400NamingTheFieldAndChangeNothing()
+    {
+        var etag = (await _client.GetAsync("/api/models/qwen3-8b")).Headers.ETag!;
+        foreach (var json in new[] { "{\"maxModelLen\": \"abc\"}", "{\"maxModelLen\": -5}", "{\"maxModelLen\": 1.5}", "{\"maxNumSeqs\": \"8x\"}", "{\"gpuMemoryUtilization\": \"abc\"}" })
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Put, "/api/models/qwen3-8b/flags") { Content = new StringContent(json, System.Text.Encoding.UTF8, "application/json") };
+            request.Headers.IfMatch.Add(etag);
+            using var response = await _client.SendAsync(request);
+            var text = await response.Content.ReadAsStringAsync();
+
+            Assert.True(response.StatusCode == HttpStatusCode.BadRequest, $"{json} got {response.StatusCode}");
+            var field = json[2..json.IndexOf('"', 2)];
+            Assert.True(text.Contains(field, StringComparison.Ordinal), $"{json}: {text}");
+        }
+
+        Assert.Equal(32768, _app.Get<ModelCatalog>().Current.Find("qwen3-8b")!.Flags.MaxModelLen);
+        Assert.False(File.Exists(CustomFile));
+    }
+
+    [Fact]
     public async Task Add_ServedNameOfAnotherModel_Is409AndChangesNothing()
     {
         var before = await ModelIdsAsync();

@@ -76,6 +76,13 @@ public sealed partial class ApiExceptionHandler(IProblemDetailsService problems,
         Core.Audio.Echo.EchoBusyException busy => new ProblemDetails { Status = StatusCodes.Status503ServiceUnavailable, Title = "Echo cancellation is busy", Detail = busy.Message },
         Core.Storage.StoreUnavailableException store => new ProblemDetails { Status = StatusCodes.Status503ServiceUnavailable, Title = "The database is not available", Detail = store.Message },
         HostActionRefusedException refused => new ProblemDetails { Status = StatusCodes.Status409Conflict, Title = "The host action was not started", Detail = refused.Message },
+        Core.Catalog.DuplicateModelException duplicate => new ProblemDetails
+        {
+            Status = StatusCodes.Status409Conflict,
+            Title = "The model is already in the catalog",
+            Detail = $"{duplicate.Message} Send \"allowDuplicate\": true to add a copy anyway.",
+            Extensions = { ["existingModel"] = duplicate.ExistingId },
+        },
         SettingsConflictException conflict => new ProblemDetails { Status = StatusCodes.Status409Conflict, Title = "Conflict", Detail = conflict.Message },
         Core.Audio.Transcripts.TranscriptBusyException busy => new ProblemDetails { Status = StatusCodes.Status429TooManyRequests, Title = "Too many transcription jobs", Detail = busy.Message },
         Core.Audio.Transcripts.TranscriptConflictException conflict => new ProblemDetails { Status = StatusCodes.Status409Conflict, Title = "The transcript cannot go ahead", Detail = conflict.Message },

@@ -7,7 +7,8 @@ namespace SparkControl.Web.Model;
 /// <summary>Catalog models as the API and the forms send and show them, mapped in one place.</summary>
 public static class ModelInput
 {
-    public sealed record AddModelBody(string? Kind, string? Repo, string? Revision, string? Spark, string? Path, string? Id, string? ServedName);
+    /// <summary>A model to add; <paramref name="AllowDuplicate"/> adds a second model with weights the catalog already has.</summary>
+    public sealed record AddModelBody(string? Kind, string? Repo, string? Revision, string? Spark, string? Path, string? Id, string? ServedName, bool? AllowDuplicate = null);
 
     public sealed record FlagsBody(
         int? MaxModelLen,

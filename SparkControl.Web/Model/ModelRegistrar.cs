@@ -11,6 +11,8 @@ public sealed class ModelRegistrar(CatalogStore store, SparkFleet fleet, DiskSiz
     public async Task<(ModelDefinition Model, IReadOnlyList<ModelDiskUsage> Disk)> AddAsync(ModelInput.AddModelBody body, CancellationToken cancellationToken)
     {
         var model = ModelInput.ToDefinition(body, store.Current);
+        var allowDuplicate = body.AllowDuplicate == true;
+        DuplicateModelException.ThrowIfExists(store.Current, model.Source, allowDuplicate);
         if (model.Source is LocalSource local)
         {
             var check = await CheckAsync(local.Spark, local.Path, cancellationToken);
@@ -18,9 +20,15 @@ public sealed class ModelRegistrar(CatalogStore store, SparkFleet fleet, DiskSiz
             {
                 throw new ValidationFailedException([.. check.Problems.Select(p => new FieldError("path", p))]);
             }
+
+            // A path through a symbolic link is the same weights as the directory it leads to.
+            if (check.RealPath is { } real && real != local.Path)
+            {
+                DuplicateModelException.ThrowIfExists(store.Current, local with { Path = real }, allowDuplicate);
+            }
         }
 
-        var added = await store.AddAsync(model, cancellationToken);
+        var added = await store.AddAsync(model, allowDuplicate, cancellationToken);
         return (added, await disk.MeasureAsync(added, cancellationToken));
     }
 

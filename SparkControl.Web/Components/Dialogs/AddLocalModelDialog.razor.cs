@@ -24,6 +24,31 @@ public partial class AddLocalModelDialog
     private LocalModelCheck? _check;
     private List<string> _errors = [];
 
+    /// <summary>The model the operator agreed to add a second copy of; a copy of any other stays refused.</summary>
+    private string? _copyOf;
+
+    /// <summary>What the form says as soon as the directory is one a model already has (the check also follows links), and which model.</summary>
+    private (LocalSource Source, string Id)? Existing
+    {
+        get
+        {
+            if (_spark is null || PathError(_path) is not null)
+            {
+                return null;
+            }
+
+            var typed = new LocalSource(_spark, _path!);
+            var model = Catalog.Current.FindSameSource(typed) ?? (_check?.RealPath is { } real ? Catalog.Current.FindSameSource(typed with { Path = real }) : null);
+            return model is null ? null : (typed, model.Id);
+        }
+    }
+
+    /// <summary>Adding goes ahead: the directory is new, or the operator asked for a copy of the model that has it.</summary>
+    private bool CopyAgreed => Existing is not { } existing || _copyOf == existing.Id;
+
+    [Inject]
+    public required ModelCatalog Catalog { get; init; }
+
     [CascadingParameter]
     private IMudDialogInstance Dialog { get; set; } = null!;
 
@@ -86,7 +111,7 @@ public partial class AddLocalModelDialog
         _errors = [];
         try
         {
-            var (model, _) = await Registrar.AddAsync(new ModelInput.AddModelBody("local", null, null, _spark, _path, _id, _servedName), CancellationToken.None);
+            var (model, _) = await Registrar.AddAsync(new ModelInput.AddModelBody("local", null, null, _spark, _path, _id, _servedName, Existing is not null && CopyAgreed), CancellationToken.None);
             Caller.Audit("model.add", model.Id, $"{_spark}:{_path} from the panel");
             Dialog.Close(DialogResult.Ok($"Added {model.Id} ({_spark}:{_path})."));
         }

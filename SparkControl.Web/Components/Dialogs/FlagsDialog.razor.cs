@@ -71,8 +71,7 @@ public partial class FlagsDialog
     /// <summary>Validates as the API would and rebuilds the preview from the same planner the swap uses.</summary>
     private async Task RefreshAsync()
     {
-        var flags = _form.ToFlags();
-        _errors = VllmFlagRules.Validate(flags);
+        _errors = _form.Read(out var flags);
         if (_errors.Count > 0)
         {
             _preview = "(fix the flags above to see the command)";
@@ -99,10 +98,17 @@ public partial class FlagsDialog
 
     private async Task SaveAsync()
     {
+        // A click can arrive before the re-render that disabled Save (the field's change and the click race): read again.
+        _errors = _form.Read(out var flags);
+        if (_errors.Count > 0)
+        {
+            return;
+        }
+
         _saving = true;
         try
         {
-            await Store.UpdateFlagsAsync(Model.Id, _form.ToFlags(), _version, CancellationToken.None);
+            await Store.UpdateFlagsAsync(Model.Id, flags, _version, CancellationToken.None);
             Caller.Audit("model.flags", Model.Id);
             Dialog.Close(DialogResult.Ok($"Saved the flags of {Model.Id}."));
         }

@@ -15,6 +15,9 @@ namespace SparkControl.Web.Components.Pages;
 
 public partial class Models
 {
+    /// <summary>The element id of a model's row, so a link can lead to it (<c>/models#model-qwen3-8b</c>).</summary>
+    public static string RowAnchor(string id) => $"model-{id}";
+
     [Inject]
     public required Caller Caller { get; init; }
 
