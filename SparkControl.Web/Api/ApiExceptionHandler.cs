@@ -20,7 +20,7 @@ public sealed partial class ApiExceptionHandler(IProblemDetailsService problems,
 {
     public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
     {
-        var problem = Describe(exception);
+        var problem = exception is BadHttpRequestException or JsonException ? RequestProblems.Describe(httpContext, exception) : Describe(exception);
         if (problem is null)
         {
             LogUnexpected(httpContext.Request.Path, exception);
@@ -43,6 +43,19 @@ public sealed partial class ApiExceptionHandler(IProblemDetailsService problems,
         return await problems.TryWriteAsync(new ProblemDetailsContext { HttpContext = httpContext, ProblemDetails = problem, Exception = exception });
     }
 
+    /// <summary>
+    /// An /api status with no body: routing answers a body in a Content-Type no endpoint reads with a bare 415 before
+    /// any endpoint runs; it is told like the 415 that binding raises.
+    /// </summary>
+    public static Task WriteStatusAsync(StatusCodeContext context)
+    {
+        var http = context.HttpContext;
+        var problem = http.Response.StatusCode == StatusCodes.Status415UnsupportedMediaType
+            ? RequestProblems.Describe(http, new BadHttpRequestException("Unsupported Content-Type", StatusCodes.Status415UnsupportedMediaType))
+            : new ProblemDetails { Status = http.Response.StatusCode };
+        return http.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext { HttpContext = http, ProblemDetails = problem }).AsTask();
+    }
+
     public static ProblemDetails? Describe(Exception exception) => exception switch
     {
         ValidationFailedException validation => new ValidationProblemDetails(validation.Errors.GroupBy(e => e.Field).ToDictionary(g => g.Key, g => g.Select(e => e.Message).ToArray()))
@@ -51,13 +64,9 @@ public sealed partial class ApiExceptionHandler(IProblemDetailsService problems,
             Title = "The request is not valid",
             Detail = string.Join("; ", validation.Errors.Select(e => e.Message)),
         },
-        BadHttpRequestException bad => new ProblemDetails
-        {
-            Status = StatusCodes.Status400BadRequest,
-            Title = "The request could not be read",
-            Detail = bad.InnerException is JsonException json ? $"The body is not valid JSON: {json.Message}" : bad.Message,
-        },
-        JsonException json => new ProblemDetails { Status = StatusCodes.Status400BadRequest, Title = "The request could not be read", Detail = $"The body is not valid JSON: {json.Message}" },
+        // What the request got wrong needs the request to say (see RequestProblems); here only the status, for the audit.
+        BadHttpRequestException bad => new ProblemDetails { Status = bad.StatusCode, Title = "The request could not be read" },
+        JsonException => new ProblemDetails { Status = StatusCodes.Status400BadRequest, Title = "The request could not be read" },
         StaleVersionException stale => new ProblemDetails
         {
             Status = StatusCodes.Status412PreconditionFailed,

@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.DataProtection;
 using Microsoft.Extensions.Options;
 using MudBlazor.Services;
 using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
 using SparkControl.Core.Audio;
 using SparkControl.Core.Catalog;
 using SparkControl.Core.Configuration;
@@ -34,6 +35,9 @@ namespace SparkControl.Web.Hosting;
 /// <summary>Everything the panel registers and maps, called once from Program.</summary>
 public static class SparkControlHosting
 {
+    /// <summary>The OpenTelemetry service.name: what /metrics' target_info calls the panel.</summary>
+    public const string ServiceName = "spark-control";
+
     public static WebApplicationBuilder AddSparkControl(this WebApplicationBuilder builder)
     {
         var services = builder.Services;
@@ -58,8 +62,11 @@ public static class SparkControlHosting
 
         AddCapabilities(services);
         AddBackgroundWork(services);
-        // GET /metrics: the whole SparkControl meter in Prometheus text format.
-        services.AddOpenTelemetry().WithMetrics(metrics => metrics.AddMeter(SparkControlMetrics.MeterName).AddPrometheusExporter());
+        // GET /metrics: the whole SparkControl meter in Prometheus text format. The resource names the service, so
+        // target_info (and a collector's job) says spark-control, not "unknown_service:SparkControl.Web".
+        services.AddOpenTelemetry()
+            .ConfigureResource(resource => resource.AddService(serviceName: ServiceName, serviceVersion: AppVersion.Current))
+            .WithMetrics(metrics => metrics.AddMeter(SparkControlMetrics.MeterName).AddPrometheusExporter());
 
         AddWebFramework(services, configuration);
         return builder;
@@ -137,7 +144,8 @@ public static class SparkControlHosting
         services.AddRazorComponents().AddInteractiveServerComponents()
             .AddHubOptions(o => o.MaximumReceiveMessageSize = Math.Max(32 * 1024, (2L * audio.MaxRequestBytes) + (64 * 1024)));
         services.AddSignalR().AddJsonProtocol(o => o.PayloadSerializerOptions.Converters.Add(new System.Text.Json.Serialization.JsonStringEnumConverter(System.Text.Json.JsonNamingPolicy.CamelCase)));
-        services.AddMudServices();
+        // Notices appear bottom left, away from the page's and dialogs' action buttons (top and bottom right) they report on.
+        services.AddMudServices(mud => mud.SnackbarConfiguration.PositionClass = MudBlazor.Defaults.Classes.Position.BottomLeft);
         AddSecurity(services, configuration);
     }
 
@@ -183,7 +191,9 @@ public static class SparkControlHosting
         }
 
         app.UseMiddleware<SecurityHeaders>();
-        app.UseWhen(context => context.Request.Path.StartsWithSegments("/api"), api => api.UseExceptionHandler());
+        // An /api error with no body of its own (routing's 415 for a wrong Content-Type, an unknown route) still answers
+        // in problem details.
+        app.UseWhen(context => context.Request.Path.StartsWithSegments("/api"), api => api.UseExceptionHandler().UseStatusCodePages(ApiExceptionHandler.WriteStatusAsync));
         // Pages get the not-found page for a status; machines (API, gateway, hubs, /metrics) get the status itself.
         app.UseWhen(context => !PanelAuthentication.IsMachinePath(context.Request.Path), pages => pages.UseStatusCodePagesWithReExecute("/not-found", createScopeForStatusCodePages: true));
         app.UseMiddleware<CrossSiteProtection>();

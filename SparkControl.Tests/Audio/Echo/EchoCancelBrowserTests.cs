@@ -16,7 +16,7 @@ public sealed class EchoCancelBrowserTests(BrowserFixture browser)
         await page.GotoAsync("/audio");
         await page.GetByRole(AriaRole.Tab, new() { Name = "Echo cancellation" }).ClickAsync();
 
-        await page.GetByTestId("echo-file").SetBlazorInputFilesAsync(Path.Combine(call.Directory, "call.wav"));
+        await page.GetByTestId("echo-file").Locator("input[type=file]").SetBlazorInputFilesAsync(Path.Combine(call.Directory, "call.wav"));
 
         try
         {

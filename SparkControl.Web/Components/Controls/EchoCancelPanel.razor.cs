@@ -39,15 +39,15 @@ public partial class EchoCancelPanel
         _tailMs = (int)Options.Value.TailLength.TotalMilliseconds;
     }
 
-    private async Task OnFileAsync(InputFileChangeEventArgs e)
+    private async Task OnFileAsync(IBrowserFile file)
     {
         var limits = Options.Value;
-        _fileName = e.File.Name;
+        _fileName = file.Name;
         _error = null;
         _result = null;
-        if (e.File.Size > limits.MaxUploadBytes)
+        if (file.Size > limits.MaxUploadBytes)
         {
-            _error = $"{e.File.Name} is {e.File.Size:N0} bytes; the limit is {limits.MaxUploadBytes:N0} bytes.";
+            _error = $"{file.Name} is {file.Size:N0} bytes; the limit is {limits.MaxUploadBytes:N0} bytes.";
             return;
         }
 
@@ -55,8 +55,8 @@ public partial class EchoCancelPanel
         try
         {
             using var ticket = Queue.Enter(limits.MaxQueued);
-            var bytes = new byte[e.File.Size];
-            await using (var stream = e.File.OpenReadStream(limits.MaxUploadBytes))
+            var bytes = new byte[file.Size];
+            await using (var stream = file.OpenReadStream(limits.MaxUploadBytes))
             {
                 await stream.ReadExactlyAsync(bytes);
             }
@@ -72,11 +72,11 @@ public partial class EchoCancelPanel
         }
         catch (ValidationFailedException ex)
         {
-            _error = $"{e.File.Name}: {string.Join("; ", ex.Errors.Select(x => x.Message))}.";
+            _error = $"{file.Name}: {string.Join("; ", ex.Errors.Select(x => x.Message))}.";
         }
         catch (IOException ex)
         {
-            _error = $"{e.File.Name} could not be read: {ex.Message}";
+            _error = $"{file.Name} could not be read: {ex.Message}";
         }
         catch (EchoBusyException ex)
         {

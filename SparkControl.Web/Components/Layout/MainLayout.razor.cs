@@ -6,10 +6,24 @@ namespace SparkControl.Web.Components.Layout;
 
 public partial class MainLayout : IAsyncDisposable
 {
+    // Every status colour meets WCAG AA (4.5:1) both as a chip's fill under its contrast text and as text or an outline
+    // on the page: MudBlazor's defaults (#00c853 success, #ff9800 warning) gave white text 2.2:1. Dark mode's light
+    // fills take dark text.
+    private const string DarkText = "#1b1b1b";
+
     private static readonly MudTheme Theme = new()
     {
-        PaletteLight = new PaletteLight { Primary = "#2e7d32", Secondary = "#00838f", AppbarBackground = "#1b5e20" },
-        PaletteDark = new PaletteDark { Primary = "#81c784", Secondary = "#4dd0e1" },
+        PaletteLight = new PaletteLight
+        {
+            Primary = "#276b2b", Secondary = "#00727c", AppbarBackground = "#1b5e20",
+            Success = "#276b2b", Warning = "#a84300", Error = "#c62828", Info = "#1565c0",
+        },
+        PaletteDark = new PaletteDark
+        {
+            Primary = "#81c784", PrimaryContrastText = DarkText, Secondary = "#4dd0e1", SecondaryContrastText = DarkText,
+            Success = "#66bb6a", SuccessContrastText = DarkText, Warning = "#ffb74d", WarningContrastText = DarkText,
+            Error = "#ef9a9a", ErrorContrastText = DarkText, Info = "#90caf9", InfoContrastText = DarkText, TextSecondary = "#b4b4ba",
+        },
     };
 
     private readonly CancellationTokenSource _cts = new();

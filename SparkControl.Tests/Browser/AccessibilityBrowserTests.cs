@@ -1,0 +1,133 @@
+using Deque.AxeCore.Commons;
+using Deque.AxeCore.Playwright;
+using Microsoft.Playwright;
+using SparkControl.Tests.Infrastructure;
+using static Microsoft.Playwright.Assertions;
+
+namespace SparkControl.Tests.Browser;
+
+/// <summary>
+/// axe-core on every page the router serves, in light and in dark mode: no critical or serious violation (contrast,
+/// landmarks, headings, names). Dialogs close on Escape.
+/// </summary>
+[Collection(BrowserCollection.Name)]
+public sealed class AccessibilityBrowserTests(BrowserFixture browser)
+{
+    public static TheoryData<string> Pages() =>
+    [
+        "/", "/models", "/swaps", "/gpu", "/services",
+        "/services/demo/parakeet-asr", "/services/demo/embeddings", "/services/demo/tts", "/services/demo/qdrant", "/services/demo/open-webui",
+        "/audio", "/transcripts", "/transcripts/no-such-call", "/scrub", "/settings", "/access", "/sparks/demo/host", "/not-found",
+    ];
+
+    [Theory]
+    [MemberData(nameof(Pages))]
+    public async Task EveryPage_HasNoSeriousViolations_InLightAndDarkMode(string path)
+    {
+        await using var app = await SparkControlApp.StartAsync();
+        var page = await browser.NewPageAsync(app.BaseAddress);
+        await page.GotoAsync(path);
+        await WaitForCircuitAsync(page);
+
+        var light = await SeriousViolationsAsync(page);
+        await SwitchToDarkAsync(page);
+        var dark = await SeriousViolationsAsync(page);
+
+        Assert.True(light.Length == 0 && dark.Length == 0, $"{path}\nlight:\n{string.Join('\n', light)}\ndark:\n{string.Join('\n', dark)}");
+    }
+
+    [Theory]
+    [InlineData("/signin")]
+    [InlineData("/setup")]
+    public async Task AccountPages_HaveNoSeriousViolations(string path)
+    {
+        await using var app = await SparkControlApp.StartAsync(new Dictionary<string, string?> { ["Security:AllowAnonymous"] = "false" });
+        var page = await browser.NewPageAsync(app.BaseAddress);
+        await page.GotoAsync(path);
+        await page.WaitForLoadStateAsync(LoadState.NetworkIdle);
+
+        var violations = await SeriousViolationsAsync(page);
+
+        Assert.True(violations.Length == 0, $"{page.Url}\n{string.Join('\n', violations)}");
+    }
+
+    [Fact]
+    public async Task Screenshots_OfPagesInBothModes()
+    {
+        await using var app = await SparkControlApp.StartAsync();
+        var page = await browser.NewPageAsync(app.BaseAddress);
+        foreach (var (path, name) in new[] { ("/", "dashboard"), ("/models", "models"), ("/services/demo/parakeet-asr", "service"), ("/audio", "audio") })
+        {
+            await page.GotoAsync(path);
+            await WaitForCircuitAsync(page);
+            await Expect(page.Locator("main h1")).ToBeVisibleAsync();
+            await page.SaveScreenshotAsync($"a11y-{name}-light.png");
+            await SwitchToDarkAsync(page);
+            await page.SaveScreenshotAsync($"a11y-{name}-dark.png");
+        }
+    }
+
+    [Fact]
+    public async Task Escape_ClosesADialog()
+    {
+        await using var app = await SparkControlApp.StartAsync();
+        var page = await browser.NewPageAsync(app.BaseAddress);
+        await page.GotoAsync("/models");
+        await WaitForCircuitAsync(page);
+
+        await page.GetByTestId("add-hf-model").ClickAsync();
+        var dialog = page.GetByRole(AriaRole.Dialog);
+        await Expect(dialog).ToBeVisibleAsync();
+        // As an operator does: starts typing, changes their mind, presses Escape.
+        await dialog.GetByRole(AriaRole.Textbox).First.FillAsync("org/");
+        await page.Keyboard.PressAsync("Escape");
+
+        await Expect(dialog).ToHaveCountAsync(0);
+    }
+
+    /// <summary>The page is interactive once the dark-mode toggle answers; the test toggles it back to where it was.</summary>
+    private static async Task WaitForCircuitAsync(IPage page)
+    {
+        await page.WaitForLoadStateAsync(LoadState.NetworkIdle);
+        await Wait.UntilAsync(async () => await page.EvaluateAsync<bool>("() => !!window.Blazor && document.querySelector('[data-testid=dark-mode-toggle]') !== null"), "the page has loaded", TimeSpan.FromSeconds(90));
+        await SwitchToDarkAsync(page);
+        await SwitchToLightAsync(page);
+    }
+
+    private static Task SwitchToDarkAsync(IPage page) => ToggleUntilAsync(page, dark: true);
+
+    private static Task SwitchToLightAsync(IPage page) => ToggleUntilAsync(page, dark: false);
+
+    /// <summary>
+    /// Clicks the toggle until the page's background says the mode changed: a click before the circuit is up does
+    /// nothing, so each click waits a while for its effect before the next.
+    /// </summary>
+    private static async Task ToggleUntilAsync(IPage page, bool dark)
+    {
+        var isDark = "() => { const m = getComputedStyle(document.body).backgroundColor.match(/\\d+/g).map(Number); return m[0] + m[1] + m[2] < 384; }";
+        var want = dark ? isDark : $"() => !({isDark})()";
+        for (var attempt = 1; !await page.EvaluateAsync<bool>(want); attempt++)
+        {
+            Assert.True(attempt <= 10, dark ? "the page did not turn dark" : "the page did not turn light");
+            await page.GetByTestId("dark-mode-toggle").ClickAsync();
+            try
+            {
+                await page.WaitForFunctionAsync(want, null, new() { Timeout = 10_000 });
+            }
+            catch (TimeoutException)
+            {
+            }
+        }
+    }
+
+    private static async Task<string[]> SeriousViolationsAsync(IPage page)
+    {
+        var result = await page.RunAxe();
+        return [.. result.Violations
+            .Where(v => v.Impact is "critical" or "serious")
+            .SelectMany(v => v.Nodes.Select(n => $"  {v.Id} ({v.Impact}): {n.Target} {Summary(n)}"))];
+    }
+
+    private static string Summary(AxeResultNode node) =>
+        string.Join("; ", (node.Any ?? []).Concat(node.All ?? []).Concat(node.None ?? []).Select(c => c.Message)).ReplaceLineEndings(" ");
+}
