@@ -176,4 +176,75 @@ public sealed class SwapTruthBrowserTests(BrowserFixture browser)
         Assert.DoesNotContain("qwen3-8b", seen.Gateway);
         await page.SaveScreenshotAsync("dashboard-swap-ready.png");
     }
+
+    /// <summary>
+    /// Records every status and reason the Services page shows for the model server, from now on: what it showed in
+    /// between is gone from the DOM by the time the test looks.
+    /// </summary>
+    private const string RecordServicesRow = """
+        () => {
+          window.scRow = [];
+          const read = () => {
+            const chip = document.querySelector('[data-testid=services-status-demo-sparkcontrol-llm]');
+            const reason = document.querySelector('[data-testid=services-reason-demo-sparkcontrol-llm]');
+            if (!chip || !reason) return;
+            const now = { status: chip.getAttribute('data-status'), reason: reason.textContent.trim() };
+            const last = window.scRow[window.scRow.length - 1];
+            if (!last || last.status !== now.status || last.reason !== now.reason) window.scRow.push(now);
+          };
+          new MutationObserver(read).observe(document.body, { subtree: true, childList: true, attributes: true, characterData: true });
+          read();
+        }
+        """;
+
+    private sealed record RowState(string Status, string Reason);
+
+    [Fact]
+    public async Task ServicesPage_DuringLoading_DoesNotShowTheStoppedModelHealthy_AndAtReady_ShowsTheNewModel()
+    {
+        await using var app = await StartDemoAsync(healthInterval: "00:10:00");
+        var page = await browser.NewPageAsync(app.BaseAddress);
+        await page.GotoAsync("/services");
+        var status = page.GetByTestId("services-status-demo-sparkcontrol-llm");
+        var reason = page.GetByTestId("services-reason-demo-sparkcontrol-llm");
+        await Expect(status).ToHaveAttributeAsync("data-status", "Healthy");
+        await page.EvaluateAsync(RecordServicesRow);
+
+        var loading = app.Get<SimulatedSparkHost>().HoldNextLaunch();
+        using var client = app.CreateClient();
+        var id = await StartSwapAsync(client, "gpt-oss-20b");
+        await SwapApi.WaitForAsync(client, id, s => s.GetProperty("phase").GetString() == "loading", "the swap loads");
+        await Expect(status).ToHaveAttributeAsync("data-status", "Loading");
+        await Expect(reason).ToContainTextAsync("gpt-oss-20b");
+        await page.SaveScreenshotAsync("services-swap-loading.png");
+
+        loading.SetResult();
+        await SwapApi.WaitForAsync(client, id, SwapApi.Ended, "the swap ends");
+        await Expect(status).ToHaveAttributeAsync("data-status", "Healthy");
+        await Expect(reason).ToContainTextAsync("gpt-oss-20b");
+
+        // From the swap's Loading the row went straight to the new model: never back to the stopped one in between.
+        var seen = JsonSerializer.Deserialize<RowState[]>(await page.EvaluateAsync<string>("() => JSON.stringify(window.scRow)"), JsonSerializerOptions.Web)!;
+        var afterLoading = seen.SkipWhile(s => s.Status != "Loading").SkipWhile(s => s.Status == "Loading").First();
+        Assert.Equal("Healthy", afterLoading.Status);
+        Assert.Contains("gpt-oss-20b", afterLoading.Reason, StringComparison.Ordinal);
+        Assert.DoesNotContain(seen.SkipWhile(s => s.Status != "Loading"), s => s.Reason.Contains("qwen3-8b", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task ServiceDetailPage_DuringLoading_DoesNotShowTheStoppedModelHealthy()
+    {
+        await using var app = await StartDemoAsync(healthInterval: "00:10:00");
+        var page = await browser.NewPageAsync(app.BaseAddress);
+        await page.GotoAsync("/services/demo/sparkcontrol-llm");
+        await Expect(page.GetByTestId("detail-status")).ToHaveAttributeAsync("data-status", "Healthy");
+
+        var loading = app.Get<SimulatedSparkHost>().HoldNextLaunch();
+        using var client = app.CreateClient();
+        var id = await StartSwapAsync(client, "gpt-oss-20b");
+        await SwapApi.WaitForAsync(client, id, s => s.GetProperty("phase").GetString() == "loading", "the swap loads");
+        await Expect(page.GetByTestId("detail-status")).ToHaveAttributeAsync("data-status", "Loading");
+        await Expect(page.GetByTestId("detail-reason")).ToContainTextAsync("gpt-oss-20b");
+        loading.SetResult();
+    }
 }

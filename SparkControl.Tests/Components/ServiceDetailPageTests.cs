@@ -15,6 +15,12 @@ using SparkControl.Tests.Infrastructure;
 using SparkControl.Web.Components.Controls;
 using SparkControl.Web.Components.Pages;
 using SparkControl.Core.Audit;
+using SparkControl.Core.Catalog;
+using SparkControl.Core.Launch;
+using SparkControl.Core.Secrets;
+using SparkControl.Core.Swaps;
+using SparkControl.Tests.Swaps;
+using SparkControl.Web.Components;
 
 namespace SparkControl.Tests.Components;
 
@@ -53,7 +59,10 @@ public sealed class ServiceDetailPageTests : UiTestContext
         _health = new HealthMonitor(fleet, new HealthProbe(http, _time), statusLog, metrics, new SparkControl.Core.Remote.ConnectivityTracker(_time), _time, options, NullLogger<HealthMonitor>.Instance);
         _models = new ModelServerMonitor(_health, http, _time, options, NullLogger<ModelServerMonitor>.Instance);
         var actions = new ServiceActions(fleet, _health, settings, _audit, metrics, NullLogger<ServiceActions>.Instance);
-        Services.AddSingleton(fleet).AddSingleton(_health).AddSingleton(_models).AddSingleton(actions)
+        var catalog = new ModelCatalog(_time);
+        var swaps = new SwapOrchestrator(fleet, catalog, new LaunchPlanner(new SecretStore(new DataDirectory(_data.Path), _time)), _health, new SwapHistory(store),
+            new RecordingDrainGate(), metrics, http, _time, options, NullLogger<SwapOrchestrator>.Instance);
+        Services.AddSingleton(fleet).AddSingleton(_health).AddSingleton(_models).AddSingleton(actions).AddSingleton(new FleetSources(_health, swaps, fleet, catalog))
             .AddSingleton(new ServiceDetailReader(_health, _models, actions, statusLog, _time)).AddSingleton<TimeProvider>(_time);
 
         _http.Set(9000, "/health", FakeHttpHandler.Behaviour.Answer);

@@ -1,5 +1,6 @@
 using System.Threading.Channels;
 using Microsoft.AspNetCore.Components;
+using SparkControl.Core.Swaps;
 
 namespace SparkControl.Web.Components;
 
@@ -84,6 +85,27 @@ public abstract class LiveComponentBase : ComponentBase, IAsyncDisposable
         {
             await Task.Delay(period, time, cancellationToken);
             yield return time.GetUtcNow();
+        }
+    }
+
+    /// <summary>
+    /// Watches what each Spark serves now, computed again whenever health, the swaps or the fleet's configuration change:
+    /// every page that shows a Spark's or a service's status reads it this way, so they all agree with the swap card from
+    /// the phase a swap publishes, not from health's next check.
+    /// </summary>
+    protected void WatchFleet(FleetSources sources, Action<LiveFleet> apply)
+    {
+        var fleet = LiveFleet.Empty;
+        // Version 0 is health's empty snapshot before its first check: no picture until a real one.
+        Watch(sources.Health.WatchAsync, update => Apply(update.Version == 0 ? fleet : fleet with { Seen = update.Value }));
+        Watch(sources.Swaps.WatchAsync, update => Apply(fleet with { Swaps = update.Value }));
+        Watch(sources.Fleet.Stream.WatchAsync, update => Apply(fleet with { Configuration = update.Value }));
+
+        // Always on the renderer's thread (Watch applies there), so the three never race for the picture.
+        void Apply(LiveFleet next)
+        {
+            fleet = next with { Now = next.Seen is null ? null : FleetView.Of(next.Seen, next.Swaps, sources.Catalog.Current, next.Configuration) };
+            apply(fleet);
         }
     }
 

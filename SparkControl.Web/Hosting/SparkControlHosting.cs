@@ -103,6 +103,7 @@ public static class SparkControlHosting
         services.AddOperations(CreateProbeClient);
         services.AddAccess<PasswordHashing>();
         services.AddSingleton<SparkControl.Web.Model.ModelRegistrar>();
+        services.AddSingleton<SparkControl.Web.Components.FleetSources>();
         services.AddSingleton(sp => DemoSpark.CreateHost(
             sp.GetRequiredService<IOptions<DemoOptions>>().Value,
             DemoSpark.LoadCatalog(),

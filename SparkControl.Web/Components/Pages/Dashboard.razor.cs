@@ -20,8 +20,7 @@ public partial class Dashboard
     private static readonly TimeSpan ShowFinished = TimeSpan.FromMinutes(10);
 
     private readonly HashSet<string> _dismissed = [];
-    /// <summary>Health's last snapshot; <see cref="_health"/> is what the cards show: it with the swaps on top.</summary>
-    private FleetHealth? _seen;
+    /// <summary>What the cards show: what each Spark serves now.</summary>
     private FleetHealth? _health;
     private FleetConfiguration _fleet = FleetConfiguration.Empty;
     private SwapBoard _swaps = SwapBoard.Empty;
@@ -32,13 +31,10 @@ public partial class Dashboard
     private IReadOnlyList<(string Name, string Upstream, string Route)> _gatewayAudio = [];
 
     [Inject]
-    public required HealthMonitor Health { get; init; }
+    public required FleetSources FleetSources { get; init; }
 
     [Inject]
     public required Core.Operations.IdleUnloader IdleUnloader { get; init; }
-
-    [Inject]
-    public required SparkFleet Fleet { get; init; }
 
     [Inject]
     public required SwapOrchestrator Swaps { get; init; }
@@ -84,20 +80,11 @@ public partial class Dashboard
 
     protected override void OnInitialized()
     {
-        // Version 0 is the empty snapshot before the first check: keep showing the progress bar until a real one.
-        Watch(Health.WatchAsync, update =>
+        WatchFleet(FleetSources, fleet =>
         {
-            _seen = update.Version == 0 ? _seen : update.Value;
-            Refresh();
-        });
-        Watch(Fleet.Stream.WatchAsync, update =>
-        {
-            _fleet = update.Value;
-            Refresh();
-        });
-        Watch(Swaps.WatchAsync, update =>
-        {
-            _swaps = update.Value;
+            _health = fleet.Now;
+            _fleet = fleet.Configuration;
+            _swaps = fleet.Swaps;
             Refresh();
         });
         Watch(Gateway.WatchAsync, update => _traffic = update.Value);
@@ -114,12 +101,11 @@ public partial class Dashboard
     private string GatewayBaseUrl => new Uri(new Uri(Navigation.BaseUri), "v1").ToString();
 
     /// <summary>
-    /// The cards and the gateway's routing follow health and swaps: recomputed together when either changes, so a swap's
+    /// The gateway's routing follows the cards: recomputed with them whenever health or the swaps change, so a swap's
     /// phase reaches the Spark card, the model server's tile and the gateway card in the same render.
     /// </summary>
     private void Refresh()
     {
-        _health = _seen is null ? null : FleetView.Of(_seen, _swaps, Catalog.Current, _fleet);
         _gatewayTargets = GatewayRoutes.Targets();
         var answered = _gatewayTargets.SelectMany(t => t.Names).ToHashSet(StringComparer.Ordinal);
         _gatewayWaiting = [.. GatewayRoutes.Awaited().Where(w => !answered.Contains(w.Name)).DistinctBy(w => w.Name)];

@@ -30,7 +30,7 @@ public partial class ServiceDetailPage
     public string Service { get; set; } = string.Empty;
 
     [Inject]
-    public required HealthMonitor Health { get; init; }
+    public required FleetSources FleetSources { get; init; }
 
     [Inject]
     public required ModelServerMonitor ModelServers { get; init; }
@@ -56,10 +56,10 @@ public partial class ServiceDetailPage
     protected override void OnInitialized()
     {
         _crumbs = [new BreadcrumbItem("Services", "services"), new BreadcrumbItem(Spark, $"sparks/{Spark}/host"), new BreadcrumbItem(Service, null, disabled: true)];
-        Watch(Health.WatchAsync, update =>
+        WatchFleet(FleetSources, fleet =>
         {
-            var next = update.Value.Find(Spark, Service);
-            _missing = update.Version > 0 && next is null;
+            var next = fleet.Now?.Find(Spark, Service);
+            _missing = fleet.Now is not null && next is null;
             var changed = next?.Status != _health?.Status;
             _health = next;
             if (changed && next is not null)
