@@ -93,6 +93,29 @@ public sealed class OperationsUiTests : UiTestContext
         Assert.Null(_secrets.Reveal(AlertTarget.SecretName("phone")));
     }
 
+    [Theory]
+    [InlineData("alert-disk", "abc", "diskPercent must be a whole number, not 'abc'")]
+    [InlineData("alert-disk", "40", "diskPercent must be a whole percent between 50 and 100, not 40")]
+    [InlineData("alert-memory", "101", "memoryPercent must be a whole percent between 50 and 100, not 101")]
+    [InlineData("alert-memory", "97.5", "memoryPercent must be a whole number, not '97.5'")]
+    [InlineData("alert-memory", "", "memoryPercent is required: a whole percent between 50 and 100")]
+    public async Task APercentItCannotSave_MarksTheFieldKeepsSaveDisabledAndSavesNothing(string field, string typed, string reason)
+    {
+        var panel = await RenderPanelAsync();
+        await panel.ClickAsync("[data-testid=add-alert]");
+        _dialogs.WaitForElement("[data-testid=alert-dialog]");
+        await _dialogs.ChangeAsync("input[data-testid=alert-name]", "phone");
+        await _dialogs.ChangeAsync("input[data-testid=alert-url]", "http://127.0.0.1:9/hook");
+
+        await _dialogs.ChangeAsync($"input[data-testid={field}]", typed);
+
+        _dialogs.WaitForAssertion(() => Assert.True(_dialogs.Find("[data-testid=alert-save]").HasAttribute("disabled")));
+        var control = _dialogs.Find($"input[data-testid={field}]").Closest(".mud-input-control")!;
+        Assert.True(control.TextContent.Contains(reason, StringComparison.Ordinal), control.OuterHtml);
+        await _dialogs.Find("[data-testid=alert-save]").ClickAsync(new());
+        Assert.Empty(_store.Current.Targets);
+    }
+
     [Fact]
     public async Task Remove_AsksFirst_CancelKeeps_ConfirmRemovesTheSecretToo()
     {

@@ -113,6 +113,8 @@ public sealed class AlertsApiTests : IAsyncLifetime
     [InlineData("""{"name":"pager","url":"http://127.0.0.1:9/","kinds":[]}""", "kinds")]
     [InlineData("""{"name":"pager","url":"http://127.0.0.1:9/","diskPercent":101}""", "diskPercent")]
     [InlineData("""{"name":"pager","url":"http://127.0.0.1:9/","memoryPercent":49}""", "memoryPercent")]
+    [InlineData("""{"name":"pager","url":"http://127.0.0.1:9/","diskPercent":"abc"}""", "diskPercent")]
+    [InlineData("""{"name":"pager","url":"http://127.0.0.1:9/","memoryPercent":97.5}""", "memoryPercent")]
     public async Task BadSettings_Are400NamingTheField(string body, string field)
     {
         using var content = new StringContent(body, System.Text.Encoding.UTF8, "application/json");

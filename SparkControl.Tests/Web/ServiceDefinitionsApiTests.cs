@@ -131,6 +131,27 @@ public sealed class ServiceDefinitionsApiTests : IAsyncLifetime
     }
 
     [Theory]
+    [InlineData("memoryEstimateGiB", "\"abc\"")]
+    [InlineData("memoryEstimateGiB", "-4")]
+    [InlineData("maxInFlight", "\"two\"")]
+    [InlineData("maxInFlight", "9")]
+    [InlineData("port", "99999")]
+    [InlineData("port", "90.5")]
+    public async Task Add_NumbersTheFormRefuses_Are400NamingTheField(string field, string json)
+    {
+        var body = Service();
+        body["models"] = new JsonArray(new JsonObject { ["name"] = "parakeet-tdt-0.6b-v2" });
+        body[field] = JsonNode.Parse(json);
+
+        using var response = await _client.PostAsJsonAsync("/api/services/definitions", body);
+        var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.True(problem.GetProperty("errors").TryGetProperty(field, out _), problem.ToString());
+        Assert.False(File.Exists(ServicesFile));
+    }
+
+    [Theory]
     [InlineData("DELETE", "/api/services/definitions/demo/a%3Bb")]
     [InlineData("DELETE", "/api/services/definitions/demo%0A/extra")]
     [InlineData("GET", "/api/services/demo%0A/asr")]

@@ -1,27 +1,32 @@
+using System.Globalization;
 using SparkControl.Core.Sparks;
 using SparkControl.Core.Units;
+using SparkControl.Core.Validation;
 
 namespace SparkControl.Web.Model;
 
-/// <summary>The Settings form's editable copy of a service.</summary>
+/// <summary>
+/// The Settings form's editable copy of a service. Numbers are kept as typed: text that is not a number is an error on
+/// its field, never saved as an empty field or the previous value.
+/// </summary>
 public sealed class ServiceForm
 {
     public string Spark { get; set; } = string.Empty;
     public string Name { get; set; } = string.Empty;
     public string Kind { get; set; } = "parakeet-asr";
     public string? Container { get; set; }
-    public int? Port { get; set; }
+    public string? Port { get; set; }
     public string? Url { get; set; }
     public string? HealthPath { get; set; }
     public string? MemoryLimit { get; set; }
-    public double? MemoryEstimateGiB { get; set; }
+    public string? MemoryEstimateGiB { get; set; }
     public string? LinkTitle { get; set; }
     public string? LinkUrl { get; set; }
 
     /// <summary>Audio model names: models separated by ';', each its name then its aliases, separated by ','.</summary>
     public string? ModelNames { get; set; }
 
-    public int? MaxInFlight { get; set; }
+    public string? MaxInFlight { get; set; }
 
     /// <summary>Not edited in the form, carried so that saving keeps what a sweep measured.</summary>
     public int? MeasuredKnee { get; set; }
@@ -32,26 +37,41 @@ public sealed class ServiceForm
         Name = service.Name,
         Kind = service.Kind.ToYaml(),
         Container = service.Container,
-        Port = service.Port,
+        Port = service.Port?.ToString(CultureInfo.InvariantCulture),
         Url = service.Url,
         HealthPath = service.HealthPath,
         MemoryLimit = service.MemoryLimitBytes is { } bytes ? ByteSize.Format(bytes) : null,
-        MemoryEstimateGiB = service.MemoryEstimateGiB,
+        MemoryEstimateGiB = service.MemoryEstimateGiB?.ToString(CultureInfo.InvariantCulture),
         LinkTitle = service.Links.FirstOrDefault()?.Title,
         LinkUrl = service.Links.FirstOrDefault()?.Url,
         ModelNames = string.Join("; ", service.Models.Select(m => string.Join(", ", m.Aliases.Prepend(m.Name)))),
-        MaxInFlight = service.MaxInFlight,
+        MaxInFlight = service.MaxInFlight?.ToString(CultureInfo.InvariantCulture),
         MeasuredKnee = service.MeasuredKnee,
     };
 
-    public ServiceInput.ServiceBody ToBody() => new(
-        Spark, Name.Trim(), Kind, Blank(Container), Port, Blank(Url), Blank(HealthPath), Blank(MemoryLimit), MemoryEstimateGiB,
-        string.IsNullOrWhiteSpace(LinkUrl) ? [] : [new ServiceInput.LinkBody(string.IsNullOrWhiteSpace(LinkTitle) ? "Open" : LinkTitle.Trim(), LinkUrl.Trim())])
+    /// <summary>The service as typed, and every problem with it, each naming its field (the API's rules for the rest).</summary>
+    public IReadOnlyList<FieldError> Read(out ServiceDefinition? service)
     {
-        Models = ParseModelNames(ModelNames),
-        MaxInFlight = MaxInFlight,
-        MeasuredKnee = MeasuredKnee,
-    };
+        var errors = new List<FieldError>();
+        errors.AddIf("port", Validators.WholeNumber(Port, out var port, "port"));
+        errors.AddIf("memoryEstimateGiB", Validators.Number(MemoryEstimateGiB, out var estimate, "memoryEstimateGiB"));
+        errors.AddIf("maxInFlight", Validators.WholeNumber(MaxInFlight, out var maxInFlight, "maxInFlight"));
+        var body = new ServiceInput.ServiceBody(
+            Spark, Name.Trim(), Kind, Blank(Container), port, Blank(Url), Blank(HealthPath), Blank(MemoryLimit), estimate,
+            string.IsNullOrWhiteSpace(LinkUrl) ? [] : [new ServiceInput.LinkBody(string.IsNullOrWhiteSpace(LinkTitle) ? "Open" : LinkTitle.Trim(), LinkUrl.Trim())])
+        {
+            Models = ParseModelNames(ModelNames),
+            MaxInFlight = maxInFlight,
+            MeasuredKnee = MeasuredKnee,
+        };
+        errors.AddRange(ServiceInput.Read(body, out service).Where(e => errors.All(known => known.Field != e.Field)));
+        if (errors.Count > 0)
+        {
+            service = null;
+        }
+
+        return errors;
+    }
 
     /// <summary>"name, alias; other" as model names; the validators see every part as typed (an empty part is an error there).</summary>
     public static ServiceInput.ModelNameBody[] ParseModelNames(string? text) => string.IsNullOrWhiteSpace(text) ? [] :

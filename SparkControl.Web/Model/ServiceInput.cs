@@ -37,6 +37,14 @@ public static class ServiceInput
 
     public static ServiceDefinition ToDefinition(ServiceBody body)
     {
+        var errors = Read(body, out var service);
+        return errors.Count > 0 ? throw new ValidationFailedException(errors) : service!;
+    }
+
+    /// <summary>The same as <see cref="ToDefinition"/> without throwing: the form marks each field with its error as it is typed.</summary>
+    public static IReadOnlyList<FieldError> Read(ServiceBody body, out ServiceDefinition? service)
+    {
+        service = null;
         var errors = new List<FieldError>();
         var kind = ServiceKindNames.Parse(body.Kind);
         if (kind is null)
@@ -59,10 +67,10 @@ public static class ServiceInput
 
         if (errors.Count > 0)
         {
-            throw new ValidationFailedException(errors);
+            return errors;
         }
 
-        var service = new ServiceDefinition
+        var definition = new ServiceDefinition
         {
             Spark = body.Spark ?? string.Empty,
             Name = body.Name ?? string.Empty,
@@ -78,8 +86,9 @@ public static class ServiceInput
             MaxInFlight = body.MaxInFlight,
             MeasuredKnee = body.MeasuredKnee,
         };
-        var invalid = ServicesYaml.Validate(service);
-        return invalid.Count > 0 ? throw new ValidationFailedException(invalid) : service;
+        var invalid = ServicesYaml.Validate(definition);
+        service = invalid.Count > 0 ? null : definition;
+        return invalid;
     }
 
     public static ServiceBody FromDefinition(ServiceDefinition service) => new(

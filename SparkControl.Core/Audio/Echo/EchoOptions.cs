@@ -117,6 +117,13 @@ public static class EchoCallRequest
     /// <summary>Canceller settings from the request's optional <c>passes</c> and <c>tailMs</c>, defaults from the options.</summary>
     public static EchoCancellerSettings Settings(string? passes, string? tailMs, EchoOptions options)
     {
+        var errors = ReadSettings(passes, tailMs, options, out var settings);
+        return errors.Count > 0 ? throw new ValidationFailedException(errors) : settings;
+    }
+
+    /// <summary>The same as <see cref="Settings"/> without throwing: the panel marks each field with its error as it is typed.</summary>
+    public static IReadOnlyList<FieldError> ReadSettings(string? passes, string? tailMs, EchoOptions options, out EchoCancellerSettings settings)
+    {
         var errors = new List<FieldError>();
         var passCount = options.Passes;
         if (!string.IsNullOrWhiteSpace(passes) && !(int.TryParse(passes, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out passCount) && passCount is 1 or 2))
@@ -137,7 +144,8 @@ public static class EchoCallRequest
             }
         }
 
-        return errors.Count > 0 ? throw new ValidationFailedException(errors) : new EchoCancellerSettings { Passes = passCount, TailLength = tail };
+        settings = new EchoCancellerSettings { Passes = passCount, TailLength = tail };
+        return errors;
     }
 
     private static ValidationFailedException Invalid(string field, string message) => new([new FieldError(field, message)]);

@@ -17,8 +17,8 @@ public partial class EchoCancelPanel
 {
     private const int PreviewSeconds = 60;
 
-    private int _passes;
-    private int _tailMs;
+    private string? _passes;
+    private string? _tailMs;
     private bool _busy;
     private string? _fileName;
     private string? _error;
@@ -35,13 +35,22 @@ public partial class EchoCancelPanel
 
     protected override void OnInitialized()
     {
-        _passes = Options.Value.Passes;
-        _tailMs = (int)Options.Value.TailLength.TotalMilliseconds;
+        _passes = Options.Value.Passes.ToString(CultureInfo.InvariantCulture);
+        _tailMs = ((int)Options.Value.TailLength.TotalMilliseconds).ToString(CultureInfo.InvariantCulture);
     }
+
+    /// <summary>What is wrong with the typed passes and tail, by the API's rules; a call is not taken while there is any.</summary>
+    private IReadOnlyList<FieldError> Errors => EchoCallRequest.ReadSettings(_passes, _tailMs, Options.Value, out _);
 
     private async Task OnFileAsync(IBrowserFile file)
     {
         var limits = Options.Value;
+        // A file can arrive before the re-render that disabled the picker: settings that cannot be read run nothing.
+        if (EchoCallRequest.ReadSettings(_passes, _tailMs, limits, out var settings).Count > 0)
+        {
+            return;
+        }
+
         _fileName = file.Name;
         _error = null;
         _result = null;
@@ -62,7 +71,6 @@ public partial class EchoCancelPanel
             }
 
             var call = EchoCallRequest.ReadCall(bytes, limits);
-            var settings = EchoCallRequest.Settings(_passes.ToString(CultureInfo.InvariantCulture), _tailMs.ToString(CultureInfo.InvariantCulture), limits);
             var result = await ticket.RunAsync(() => EchoCanceller.Cancel(call, settings), CancellationToken.None);
             var preview = Math.Min(call.Length, call.SampleRate * PreviewSeconds);
             _previewTrimmed = preview < call.Length;

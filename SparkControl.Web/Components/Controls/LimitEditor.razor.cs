@@ -60,6 +60,12 @@ public partial class LimitEditor
 
     private async Task ApplyAsync()
     {
+        // A click can arrive before the re-render that disabled Apply: a cap that cannot be read is never applied.
+        if (Check(_limit) is not null)
+        {
+            return;
+        }
+
         SparkControl.Core.Validation.Validators.MemoryLimit(_limit, out var bytes);
         if (!await ConfirmDialog.AskAsync(Dialogs, "Cap memory?", $"Cap {Service} on {Spark} at {ByteSize.Format(bytes)} with no swap. If it needs more, the kernel kills it.", "Apply", Color.Warning))
         {

@@ -58,6 +58,10 @@ public partial class SecretsPanel
         _ => $"passphrase of the SSH key of {name[SecretStore.PassphrasePrefix.Length..]}",
     };
 
+    /// <summary>Why the typed value cannot be saved, shown on its field; nothing typed yet is not an error.</summary>
+    private string? DraftError(string name) =>
+        _drafts.GetValueOrDefault(name) is { Length: > 0 } value ? SecretStore.ValidateValue(value) : null;
+
     private async Task SaveAsync(string name)
     {
         var value = _drafts.GetValueOrDefault(name);

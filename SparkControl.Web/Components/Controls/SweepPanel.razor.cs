@@ -1,3 +1,4 @@
+using System.Globalization;
 using Microsoft.AspNetCore.Components;
 using Microsoft.AspNetCore.Components.Forms;
 using MudBlazor;
@@ -18,9 +19,9 @@ public sealed partial class SweepPanel : IDisposable
     private readonly CancellationTokenSource _closed = new();
     private readonly List<SweepFile> _files = [];
     private string? _worker;
-    private int _maxConcurrency = new SweepSettings().MaxConcurrency;
-    private int _requestsPerStep = new SweepSettings().RequestsPerStep;
-    private double _p95Bound = new SweepSettings().P95Bound.TotalSeconds;
+    private string? _maxConcurrency = new SweepSettings().MaxConcurrency.ToString(CultureInfo.InvariantCulture);
+    private string? _requestsPerStep = new SweepSettings().RequestsPerStep.ToString(CultureInfo.InvariantCulture);
+    private string? _p95Bound = new SweepSettings().P95Bound.TotalSeconds.ToString(CultureInfo.InvariantCulture);
     private string? _error;
     private long? _shown;
 
@@ -37,6 +38,20 @@ public sealed partial class SweepPanel : IDisposable
 
     /// <summary>The run chosen in the list, else the newest.</summary>
     private SweepRun? Shown => (_shown is { } id ? Board.Runs.FirstOrDefault(r => r.Id == id) : null) ?? Board.Runs.FirstOrDefault();
+
+    /// <summary>What is wrong with the typed settings, by the API's rules (empty is the default, as in the API).</summary>
+    private IReadOnlyList<FieldError> Errors => ReadSettings(out _);
+
+    private IReadOnlyList<FieldError> ReadSettings(out SweepSettings settings)
+    {
+        var errors = new List<FieldError>();
+        errors.AddIf("maxConcurrency", Validators.WholeNumber(_maxConcurrency, out var maxConcurrency, "maxConcurrency"));
+        errors.AddIf("requestsPerStep", Validators.WholeNumber(_requestsPerStep, out var requestsPerStep, "requestsPerStep"));
+        errors.AddIf("p95BoundSeconds", Validators.Number(_p95Bound, out var p95Bound, "p95BoundSeconds"));
+        settings = SweepSettings.From(maxConcurrency, requestsPerStep, p95Bound);
+        errors.AddRange(settings.Validate().Where(e => errors.All(known => known.Field != e.Field)));
+        return errors;
+    }
 
     protected override void OnInitialized()
     {
@@ -94,11 +109,16 @@ public sealed partial class SweepPanel : IDisposable
     private Task StartAsync()
     {
         Caller.Demand(Core.Access.AccessRole.Operator);
+        // A click can arrive before the re-render that disabled Start: settings that cannot be read start nothing.
+        if (ReadSettings(out var settings).Count > 0)
+        {
+            return Task.CompletedTask;
+        }
+
         _error = null;
         var worker = Sweeps.Workers().FirstOrDefault(w => w.Key == _worker);
         try
         {
-            var settings = SweepSettings.From(_maxConcurrency, _requestsPerStep, _p95Bound);
             var run = Sweeps.Start(worker?.Spark ?? string.Empty, worker?.Service ?? _worker ?? string.Empty, settings, [.. _files], Caller.AuditActor);
             _shown = run.Id;
             Board = Sweeps.Board.Value;

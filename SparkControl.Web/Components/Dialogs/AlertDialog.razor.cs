@@ -1,6 +1,8 @@
+using System.Globalization;
 using Microsoft.AspNetCore.Components;
 using MudBlazor;
 using SparkControl.Core.Operations;
+using SparkControl.Core.Validation;
 using SparkControl.Web.Model;
 using SparkControl.Web.Security;
 
@@ -13,8 +15,8 @@ public partial class AlertDialog
     private string? _name;
     private string? _url;
     private string _format = "json";
-    private int _diskPercent = AlertTarget.DefaultDiskPercent;
-    private int _memoryPercent = AlertTarget.DefaultMemoryPercent;
+    private string? _diskPercent;
+    private string? _memoryPercent;
     private bool _saving;
     private List<string> _errors = [];
 
@@ -36,8 +38,27 @@ public partial class AlertDialog
         _name = Original?.Name;
         _format = Original?.Format ?? "json";
         _kinds.UnionWith(Original?.Kinds ?? AlertNames.Kinds);
-        _diskPercent = Original?.DiskPercent ?? AlertTarget.DefaultDiskPercent;
-        _memoryPercent = Original?.MemoryPercent ?? AlertTarget.DefaultMemoryPercent;
+        _diskPercent = (Original?.DiskPercent ?? AlertTarget.DefaultDiskPercent).ToString(CultureInfo.InvariantCulture);
+        _memoryPercent = (Original?.MemoryPercent ?? AlertTarget.DefaultMemoryPercent).ToString(CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>What is wrong with the typed thresholds, by the rules the API and alerts.yaml share.</summary>
+    private IReadOnlyList<FieldError> PercentErrors => ReadPercents(out _, out _);
+
+    private IReadOnlyList<FieldError> ReadPercents(out int disk, out int memory)
+    {
+        var errors = new List<FieldError>();
+        int Percent(string? text, string field, int fallback)
+        {
+            errors.AddIf(field, Validators.WholeNumber(text, out var value, field) ?? (value is null ? $"{field} is required: a whole percent between 50 and 100" : null));
+            return value ?? fallback;
+        }
+
+        disk = Percent(_diskPercent, "diskPercent", AlertTarget.DefaultDiskPercent);
+        memory = Percent(_memoryPercent, "memoryPercent", AlertTarget.DefaultMemoryPercent);
+        var ranges = AlertNames.Validate(new AlertTarget { Name = string.Empty, DiskPercent = disk, MemoryPercent = memory }).Where(e => e.Field is "diskPercent" or "memoryPercent");
+        errors.AddRange(ranges.Where(e => errors.All(known => known.Field != e.Field)));
+        return errors;
     }
 
     public static string Describe(string kind) => kind switch
@@ -62,11 +83,17 @@ public partial class AlertDialog
 
     private async Task SaveAsync()
     {
+        // A click can arrive before the re-render that disabled Save: thresholds that cannot be read are never saved.
+        if (ReadPercents(out var disk, out var memory).Count > 0)
+        {
+            return;
+        }
+
         _saving = true;
         _errors = [];
         try
         {
-            var body = new AlertInput.AlertBody(_name, string.IsNullOrEmpty(_url) ? null : _url, _format, [.. AlertNames.Kinds.Where(_kinds.Contains)], _diskPercent, _memoryPercent);
+            var body = new AlertInput.AlertBody(_name, string.IsNullOrEmpty(_url) ? null : _url, _format, [.. AlertNames.Kinds.Where(_kinds.Contains)], disk, memory);
             var target = AlertInput.ToTarget(body, _name);
             var saved = Original is null
                 ? await Webhooks.AddAsync(target, body.Url, CancellationToken.None)

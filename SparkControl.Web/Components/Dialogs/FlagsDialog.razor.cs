@@ -58,9 +58,9 @@ public partial class FlagsDialog
         _conflict = null;
     }
 
-    private bool Has(string field) => _errors.Any(e => e.Field == field);
+    private bool Has(string field) => _errors.For(field) is not null;
 
-    private string? ErrorOf(string field) => _errors.FirstOrDefault(e => e.Field == field)?.Message;
+    private string? ErrorOf(string field) => _errors.For(field);
 
     private async Task Set(Action change)
     {

@@ -3,6 +3,7 @@ using SparkControl.Core.Access;
 using Microsoft.AspNetCore.Components;
 using MudBlazor;
 using SparkControl.Core.Services;
+using SparkControl.Core.Validation;
 using SparkControl.Web;
 using SparkControl.Web.Model;
 
@@ -13,8 +14,16 @@ public partial class ServiceDialog
     [Inject]
     public required Caller Caller { get; init; }
 
+    private static readonly HashSet<string> FieldsOnForm =
+        ["spark", "kind", "name", "container", "port", "healthPath", "url", "memoryLimit", "memoryEstimateGiB", "models", "maxInFlight", "links"];
+
     private bool _saving;
-    private List<string> _errors = [];
+
+    /// <summary>What is wrong with the form as typed; Save stays disabled while there is anything.</summary>
+    private IReadOnlyList<FieldError> _errors = [];
+
+    /// <summary>Why the last save was refused by the store (a conflict, a name taken, the data directory).</summary>
+    private List<string> _saveErrors = [];
 
     [CascadingParameter]
     private IMudDialogInstance Dialog { get; set; } = null!;
@@ -36,20 +45,43 @@ public partial class ServiceDialog
     [Parameter]
     public string? OriginalVersion { get; set; }
 
+    protected override void OnInitialized()
+    {
+        // A new service starts empty: its fields are marked once something is typed, or when Save is clicked.
+        if (OriginalKey is not null)
+        {
+            _errors = Model.Read(out _);
+        }
+    }
+
+    private static bool ShownOnAField(string field) => FieldsOnForm.Contains(field);
+
+    private void Set(Action change)
+    {
+        change();
+        _errors = Model.Read(out _);
+    }
+
     private async Task SaveAsync()
     {
+        // A click can arrive before the re-render that disabled Save: read the form again, and save nothing it refuses.
+        _errors = Model.Read(out var service);
+        if (service is null)
+        {
+            return;
+        }
+
         _saving = true;
-        _errors = [];
+        _saveErrors = [];
         try
         {
-            var service = ServiceInput.ToDefinition(Model.ToBody());
             var saved = OriginalKey is null ? await Store.AddAsync(service, CancellationToken.None) : await Store.UpdateAsync(OriginalKey, service, OriginalVersion, CancellationToken.None);
             Caller.Audit("service.save", saved.Key);
             Dialog.Close(DialogResult.Ok($"Saved {saved.Key}."));
         }
         catch (Exception ex) when (ModelDialogs.Describe(ex) is { } messages)
         {
-            _errors = messages;
+            _saveErrors = messages;
         }
         finally
         {

@@ -1,0 +1,139 @@
+using Bunit;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using MudBlazor;
+using SparkControl.Core.Audio.Echo;
+using SparkControl.Core.Audio.Signal;
+using SparkControl.Core.Hosts;
+using SparkControl.Core.Secrets;
+using SparkControl.Core.Services;
+using SparkControl.Core.Sparks;
+using SparkControl.Core.Storage;
+using SparkControl.Tests.Infrastructure;
+using SparkControl.Web.Components.Controls;
+using SparkControl.Web.Components.Dialogs;
+using SparkControl.Web.Model;
+
+namespace SparkControl.Tests.Components;
+
+/// <summary>
+/// Forms with numbers: a value a form cannot save is marked on its field with the reason, keeps the form's action
+/// disabled, and a click that arrives anyway changes nothing; never a clamped value or the previous one.
+/// </summary>
+public sealed class FormNumberTests : UiTestContext
+{
+    private readonly TempDirectory _data = new();
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            _data.Dispose();
+        }
+
+        base.Dispose(disposing);
+    }
+
+    private static void AssertMarked(AngleSharp.Dom.IElement input, string reason)
+    {
+        var control = input.Closest(".mud-input-control")!;
+        Assert.True(control.TextContent.Contains(reason, StringComparison.Ordinal), control.OuterHtml);
+    }
+
+    [Theory]
+    [InlineData("echo-passes", "abc", "passes must be 1 or 2, not 'abc'")]
+    [InlineData("echo-passes", "3", "passes must be 1 or 2, not '3'")]
+    [InlineData("echo-tail", "5000", "tailMs must be a whole number of milliseconds from 16 to 1000, not '5000'")]
+    [InlineData("echo-tail", "12.5", "tailMs must be a whole number of milliseconds from 16 to 1000, not '12.5'")]
+    public async Task Echo_SettingsItCannotUse_MarkTheFieldAndTakeNoCall(string field, string typed, string reason)
+    {
+        Services.AddSingleton(Options.Create(new EchoOptions())).AddSingleton(new EchoQueue(TimeProvider.System));
+        var panel = Render<EchoCancelPanel>();
+
+        await panel.ChangeAsync($"input[data-testid={field}]", typed);
+
+        panel.WaitForAssertion(() => Assert.True(panel.Find("[data-testid=echo-upload]").HasAttribute("disabled")));
+        AssertMarked(panel.Find($"input[data-testid={field}]"), reason);
+        var call = WavFile.Write16(16000, new float[1600], new float[1600]);
+        panel.FindComponent<Microsoft.AspNetCore.Components.Forms.InputFile>().UploadFiles(InputFileContent.CreateFromBinary(call, "call.wav"));
+        Assert.Empty(panel.FindAll("[data-testid=echo-result]"));
+        Assert.Empty(panel.FindAll("[data-testid=echo-busy]"));
+    }
+
+    [Theory]
+    [InlineData("sweep-max", "abc", "maxConcurrency must be a whole number, not 'abc'")]
+    [InlineData("sweep-max", "40", "maxConcurrency must be between 1 and 32, not 40")]
+    [InlineData("sweep-requests", "0", "requestsPerStep must be between 1 and 200, not 0")]
+    [InlineData("sweep-p95", "0.01", "p95BoundSeconds must be between 0.1 and 600, not 0.01")]
+    [InlineData("sweep-p95", "fast", "p95BoundSeconds must be a number like 0.7, not 'fast'")]
+    public async Task Sweep_SettingsItCannotUse_MarkTheFieldKeepStartDisabledAndStartNothing(string field, string typed, string reason)
+    {
+        using var sweeps = TestSweeps.Create(_data.Path, TimeProvider.System, new ServiceDefinition
+        {
+            Spark = "demo", Name = "asr", Kind = ServiceKind.ParakeetAsr, Url = "http://127.0.0.1:9/", Models = [new ServiceModelName("parakeet-tdt-0.6b-v2", [])],
+        });
+        Services.AddSingleton(sweeps);
+        RenderPopoverProvider();
+        var panel = Render<SweepPanel>();
+        Assert.False(panel.Find("[data-testid=sweep-start]").HasAttribute("disabled"));
+
+        await panel.ChangeAsync($"input[data-testid={field}]", typed);
+
+        panel.WaitForAssertion(() => Assert.True(panel.Find("[data-testid=sweep-start]").HasAttribute("disabled")));
+        AssertMarked(panel.Find($"input[data-testid={field}]"), reason);
+        await panel.Find("[data-testid=sweep-start]").ClickAsync(new());
+        Assert.Empty(sweeps.Board.Value.Runs);
+        Assert.Empty(panel.FindAll("[data-testid=sweep-error]"));
+    }
+
+    [Theory]
+    [InlineData("service-estimate-input", "abc", "memoryEstimateGiB must be a number like 0.7, not 'abc'")]
+    [InlineData("service-estimate-input", "-4", "memoryEstimateGiB must be between 0 and 1024")]
+    [InlineData("service-cap-input", "9", "maxInFlight must be between 1 and 3, not 9")]
+    [InlineData("service-cap-input", "two", "maxInFlight must be a whole number, not 'two'")]
+    [InlineData("service-port-input", "99999", "port must be between 1 and 65535, not 99999")]
+    [InlineData("service-port-input", "90a", "port must be a whole number, not '90a'")]
+    public async Task Service_NumbersItCannotSave_MarkTheFieldKeepSaveDisabledAndSaveNothing(string field, string typed, string reason)
+    {
+        var store = new ServiceSettingsStore(new DataDirectory(_data.Path), TimeProvider.System);
+        var original = new ServiceDefinition
+        {
+            Spark = "demo", Name = "asr", Kind = ServiceKind.ParakeetAsr, Port = 9000, MemoryEstimateGiB = 6, MaxInFlight = 2,
+            Models = [new ServiceModelName("parakeet-tdt-0.6b-v2", [])],
+        };
+        var saved = await store.AddAsync(original, CancellationToken.None);
+        Services.AddSingleton(store);
+        RenderPopoverProvider();
+        var dialogs = Render<MudDialogProvider>();
+        var parameters = new DialogParameters<ServiceDialog>
+        {
+            { d => d.Model, ServiceForm.From(saved) }, { d => d.Sparks, ["demo"] }, { d => d.OriginalKey, saved.Key }, { d => d.OriginalVersion, store.Version(saved) },
+        };
+        await dialogs.InvokeAsync(() => Services.GetRequiredService<IDialogService>().ShowAsync<ServiceDialog>("Edit", parameters));
+        dialogs.WaitForElement("[data-testid=service-save]");
+
+        await dialogs.ChangeAsync($"input[data-testid={field}]", typed);
+
+        dialogs.WaitForAssertion(() => Assert.True(dialogs.Find("[data-testid=service-save]").HasAttribute("disabled")));
+        AssertMarked(dialogs.Find($"input[data-testid={field}]"), reason);
+        await dialogs.Find("[data-testid=service-save]").ClickAsync(new());
+        Assert.Equal(saved, store.Find(saved.Key));
+    }
+
+    [Fact]
+    public async Task Secrets_AValueItCannotSave_IsMarkedOnItsFieldAndSaveStaysDisabled()
+    {
+        var secrets = new SecretStore(new DataDirectory(_data.Path), TimeProvider.System);
+        var data = new DataDirectory(_data.Path);
+        Services.AddSingleton(secrets).AddSingleton(new SparkSettingsStore(data, new SparkControl.Core.Remote.SshKeyStore(data, []), new SparkWork(), TimeProvider.System));
+        RenderPopoverProvider();
+        var panel = Render<SecretsPanel>();
+        var row = $"[data-testid=secret-{SecretStore.HfToken}]";
+
+        await panel.InputAsync($"{row} input[data-testid=secret-input]", "hf_abc\tdef");
+
+        panel.WaitForAssertion(() => Assert.True(panel.Find($"{row} [data-testid=secret-save]").HasAttribute("disabled")));
+        AssertMarked(panel.Find($"{row} input[data-testid=secret-input]"), "the value must not contain control characters or line breaks");
+        Assert.Null(secrets.Reveal(SecretStore.HfToken));
+    }
+}
