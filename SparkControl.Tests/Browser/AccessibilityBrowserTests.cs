@@ -17,7 +17,7 @@ public sealed class AccessibilityBrowserTests(BrowserFixture browser)
     [
         "/", "/models", "/swaps", "/gpu", "/services",
         "/services/demo/parakeet-asr", "/services/demo/embeddings", "/services/demo/tts", "/services/demo/qdrant", "/services/demo/open-webui",
-        "/audio", "/transcripts", "/transcripts/no-such-call", "/scrub", "/settings", "/access", "/sparks/demo/host", "/not-found",
+        "/audio", "/transcripts", "/transcripts/no-such-call", "/scrub", "/settings", "/access", "/audit", "/sparks/demo/host", "/not-found",
     ];
 
     [Theory]
