@@ -85,6 +85,24 @@ public sealed class AccessibilityBrowserTests(BrowserFixture browser)
         await Expect(dialog).ToHaveCountAsync(0);
     }
 
+    [Fact]
+    public async Task Escape_StraightAfterOpening_ClosesADialog()
+    {
+        await using var app = await SparkControlApp.StartAsync();
+        var page = await browser.NewPageAsync(app.BaseAddress);
+        await page.GotoAsync("/models");
+        await WaitForCircuitAsync(page);
+
+        await page.GetByTestId("add-hf-model").ClickAsync();
+        var dialog = page.GetByRole(AriaRole.Dialog);
+        await Expect(dialog).ToBeVisibleAsync();
+        // The keyboard user's first key: focus must already be inside the dialog, where its Escape handler listens.
+        await Expect(dialog.Locator(":focus")).ToHaveCountAsync(1);
+        await page.Keyboard.PressAsync("Escape");
+
+        await Expect(dialog).ToHaveCountAsync(0);
+    }
+
     /// <summary>The page is interactive once the dark-mode toggle answers; the test toggles it back to where it was.</summary>
     private static async Task WaitForCircuitAsync(IPage page)
     {
