@@ -17,7 +17,7 @@ public sealed class AccessibilityBrowserTests(BrowserFixture browser)
     [
         "/", "/models", "/swaps", "/gpu", "/services",
         "/services/demo/parakeet-asr", "/services/demo/embeddings", "/services/demo/tts", "/services/demo/qdrant", "/services/demo/open-webui",
-        "/audio", "/transcripts", "/transcripts/no-such-call", "/scrub", "/settings", "/access", "/sparks/demo/host", "/not-found",
+        "/audio", "/transcripts", "/transcripts/no-such-call", "/scrub", "/settings", "/access", "/audit", "/sparks/demo/host", "/not-found",
     ];
 
     [Theory]
@@ -83,6 +83,49 @@ public sealed class AccessibilityBrowserTests(BrowserFixture browser)
         await page.Keyboard.PressAsync("Escape");
 
         await Expect(dialog).ToHaveCountAsync(0);
+    }
+
+    [Fact]
+    public async Task Escape_StraightAfterOpening_ClosesADialog()
+    {
+        await using var app = await SparkControlApp.StartAsync();
+        var page = await browser.NewPageAsync(app.BaseAddress);
+        await page.GotoAsync("/models");
+        await WaitForCircuitAsync(page);
+
+        await page.GetByTestId("add-hf-model").ClickAsync();
+        var dialog = page.GetByRole(AriaRole.Dialog);
+        await Expect(dialog).ToBeVisibleAsync();
+        // The keyboard user's first key: focus must already be inside the dialog, where its Escape handler listens.
+        await Expect(dialog.Locator(":focus")).ToHaveCountAsync(1);
+        await page.Keyboard.PressAsync("Escape");
+
+        await Expect(dialog).ToHaveCountAsync(0);
+    }
+
+    [Fact]
+    public async Task ANotice_DoesNotCoverTheButtonItReportsOn()
+    {
+        using var made = new TempDirectory("sc-keygen");
+        var file = made.File("id_ed25519");
+        (await ProcessRunner.RunAsync(Tools.SshKeygen, ["-q", "-t", "ed25519", "-N", string.Empty, "-f", file])).EnsureSuccess("ssh-keygen");
+        await using var app = await SparkControlApp.StartAsync();
+        var page = await browser.NewPageAsync(app.BaseAddress);
+        await page.GotoAsync("/settings");
+        await WaitForCircuitAsync(page);
+
+        await page.GetByTestId("ssh-key-name").FillAsync("spark-1");
+        await page.GetByTestId("ssh-key-file").Locator("input[type=file]").SetBlazorInputFilesAsync(file);
+        var notice = page.Locator(".mud-snackbar", new() { HasText = "Saved the key spark-1" });
+        await Expect(notice).ToBeVisibleAsync();
+
+        var button = await page.GetByTestId("ssh-key-upload").BoundingBoxAsync();
+        var box = await notice.BoundingBoxAsync();
+        Assert.NotNull(button);
+        Assert.NotNull(box);
+        var overlaps = box.X < button.X + button.Width && button.X < box.X + box.Width && box.Y < button.Y + button.Height && button.Y < box.Y + box.Height;
+        await page.SaveScreenshotAsync("notice-after-save.png", fullPage: false);
+        Assert.False(overlaps, $"the notice at ({box.X}, {box.Y}, {box.Width}x{box.Height}) covers the button at ({button.X}, {button.Y}, {button.Width}x{button.Height})");
     }
 
     /// <summary>The page is interactive once the dark-mode toggle answers; the test toggles it back to where it was.</summary>
