@@ -71,13 +71,7 @@ public sealed class AccessibilityBrowserTests(BrowserFixture browser)
     public async Task Escape_ClosesADialog()
     {
         await using var app = await SparkControlApp.StartAsync();
-        var page = await browser.NewPageAsync(app.BaseAddress);
-        await page.GotoAsync("/models");
-        await WaitForCircuitAsync(page);
-
-        await page.GetByTestId("add-hf-model").ClickAsync();
-        var dialog = page.GetByRole(AriaRole.Dialog);
-        await Expect(dialog).ToBeVisibleAsync();
+        var (page, dialog) = await OpenAddModelDialogAsync(app);
         // As an operator does: starts typing, changes their mind, presses Escape.
         await dialog.GetByRole(AriaRole.Textbox).First.FillAsync("org/");
         await page.Keyboard.PressAsync("Escape");
@@ -89,6 +83,16 @@ public sealed class AccessibilityBrowserTests(BrowserFixture browser)
     public async Task Escape_StraightAfterOpening_ClosesADialog()
     {
         await using var app = await SparkControlApp.StartAsync();
+        var (page, dialog) = await OpenAddModelDialogAsync(app);
+        // The keyboard user's first key: focus must already be inside the dialog, where its Escape handler listens.
+        await Expect(dialog.Locator(":focus")).ToHaveCountAsync(1);
+        await page.Keyboard.PressAsync("Escape");
+
+        await Expect(dialog).ToHaveCountAsync(0);
+    }
+
+    private async Task<(IPage Page, ILocator Dialog)> OpenAddModelDialogAsync(SparkControlApp app)
+    {
         var page = await browser.NewPageAsync(app.BaseAddress);
         await page.GotoAsync("/models");
         await WaitForCircuitAsync(page);
@@ -96,11 +100,7 @@ public sealed class AccessibilityBrowserTests(BrowserFixture browser)
         await page.GetByTestId("add-hf-model").ClickAsync();
         var dialog = page.GetByRole(AriaRole.Dialog);
         await Expect(dialog).ToBeVisibleAsync();
-        // The keyboard user's first key: focus must already be inside the dialog, where its Escape handler listens.
-        await Expect(dialog.Locator(":focus")).ToHaveCountAsync(1);
-        await page.Keyboard.PressAsync("Escape");
-
-        await Expect(dialog).ToHaveCountAsync(0);
+        return (page, dialog);
     }
 
     [Fact]
