@@ -15,6 +15,7 @@ public static class ServicesRegistration
         services.AddSingleton(sp => ActivatorUtilities.CreateInstance<HealthProbe>(sp, probeClient()));
         services.AddSingleton<HealthMonitor>();
         services.AddSingleton<ServiceActions>();
+        services.AddSingleton<MemoryCapCheck>();
         services.AddSingleton<ServiceDetailReader>();
         services.AddSingleton(sp => ActivatorUtilities.CreateInstance<ModelServerMonitor>(sp, probeClient()));
         return services;

@@ -1,5 +1,6 @@
 using System.Text;
 using Bunit;
+using Microsoft.AspNetCore.Components.Forms;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using SparkControl.Core.Audio;
@@ -161,5 +162,27 @@ public sealed class LabelMergePanelTests : UiTestContext
 
         Assert.Contains("Only an operator or an admin can run a sweep (you are viewer)", panel.Find("[data-testid=role-note]").TextContent, StringComparison.Ordinal);
         Assert.True(panel.Find("[data-testid=sweep-start]").HasAttribute("disabled"));
+    }
+
+    [Fact]
+    public void SweepPanel_ListsTheChosenFiles_AndRefusesAFileThatIsNotAudio_OrOneTooMany_WithTheReason()
+    {
+        using var data = new TempDirectory("sc-data");
+        using var sweeps = TestSweeps.Create(data.Path, TimeProvider.System);
+        Services.AddSingleton(sweeps);
+        var panel = Render<SweepPanel>();
+        var speech = SparkControl.Core.Audio.Signal.WavFile.Write16(16000, new float[1600]);
+
+        panel.FindComponent<InputFile>().UploadFiles(
+            InputFileContent.CreateFromBinary(speech, "a.wav"), InputFileContent.CreateFromBinary(speech, "b.wav"));
+        panel.WaitForAssertion(() => Assert.Equal("Audio: a.wav, b.wav.", panel.Find("[data-testid=sweep-files-note]").TextContent.Trim()));
+
+        panel.FindComponent<InputFile>().UploadFiles(InputFileContent.CreateFromText("<html></html>", "c.wav"));
+        panel.WaitForAssertion(() => Assert.Contains("The file 'c.wav' is not audio", panel.Find("[data-testid=sweep-error]").TextContent, StringComparison.Ordinal));
+        Assert.StartsWith("Audio: the shipped test speech", panel.Find("[data-testid=sweep-files-note]").TextContent.Trim(), StringComparison.Ordinal);
+
+        var nine = Enumerable.Range(1, SparkControl.Web.Api.AudioSweepEndpoints.MaxFiles + 1).Select(i => InputFileContent.CreateFromBinary(speech, $"{i}.wav")).ToArray();
+        panel.FindComponent<InputFile>().UploadFiles(nine);
+        panel.WaitForAssertion(() => Assert.Contains($"At most {SparkControl.Web.Api.AudioSweepEndpoints.MaxFiles} files", panel.Find("[data-testid=sweep-error]").TextContent, StringComparison.Ordinal));
     }
 }

@@ -1,7 +1,11 @@
 using Deque.AxeCore.Commons;
 using Deque.AxeCore.Playwright;
 using Microsoft.Playwright;
+using SparkControl.Core.Audio.Signal;
+using SparkControl.Core.Services;
+using SparkControl.Sim.Audio;
 using SparkControl.Tests.Infrastructure;
+using SparkControl.Tests.Web;
 using static Microsoft.Playwright.Assertions;
 
 namespace SparkControl.Tests.Browser;
@@ -29,11 +33,36 @@ public sealed class AccessibilityBrowserTests(BrowserFixture browser)
         await page.GotoAsync(path);
         await WaitForCircuitAsync(page);
 
-        var light = await SeriousViolationsAsync(page);
-        await SwitchToDarkAsync(page);
-        var dark = await SeriousViolationsAsync(page);
+        await AssertNoSeriousViolationsInBothModesAsync(page);
+    }
 
-        Assert.True(light.Length == 0 && dark.Length == 0, $"{path}\nlight:\n{string.Join('\n', light)}\ndark:\n{string.Join('\n', dark)}");
+    /// <summary>A finished call's page, with its speakers, notes and downloads: what the sweep's unknown id cannot show.</summary>
+    [Fact]
+    public async Task ATranscriptsPage_HasNoSeriousViolations_InLightAndDarkMode()
+    {
+        using var data = new TempDirectory("sc-data");
+        var gate = new GatedTranscriber();
+        gate.Open(100);
+        await using var worker = new TestAudioWorker(gate);
+        await File.WriteAllTextAsync(Path.Combine(data.Path, ServicesYaml.FileName), TestAudioWorker.ServicesYaml(("gated", worker.Port, 2)));
+        await using var app = await SparkControlApp.StartAsync(new Dictionary<string, string?>
+        {
+            ["Demo:InitialModel"] = string.Empty,
+            ["Transcripts:Model"] = "test-asr",
+        }, data.Path);
+        await TestAudioWorker.WaitHealthyAsync(app, "gated");
+        using var client = app.CreateClient();
+        var call = WavFile.Write16(16_000, new float[16_000 * 5], new float[16_000 * 5]);
+        var (_, started) = await TranscriptJobTests.SubmitAsync(client, call, "call.wav", ("speakers", "Agent, Customer"));
+        var id = started.GetProperty("id").GetString()!;
+        await TranscriptJobTests.WaitForAsync(client, id, "done");
+
+        var page = await browser.NewPageAsync(app.BaseAddress);
+        await page.GotoAsync($"/transcripts/{id}");
+        await WaitForCircuitAsync(page);
+        await Expect(page.GetByTestId("utterance-speaker").First).ToBeVisibleAsync();
+
+        await AssertNoSeriousViolationsInBothModesAsync(page);
     }
 
     [Theory]
@@ -161,6 +190,15 @@ public sealed class AccessibilityBrowserTests(BrowserFixture browser)
             {
             }
         }
+    }
+
+    private static async Task AssertNoSeriousViolationsInBothModesAsync(IPage page)
+    {
+        var light = await SeriousViolationsAsync(page);
+        await SwitchToDarkAsync(page);
+        var dark = await SeriousViolationsAsync(page);
+
+        Assert.True(light.Length == 0 && dark.Length == 0, $"{page.Url}\nlight:\n{string.Join('\n', light)}\ndark:\n{string.Join('\n', dark)}");
     }
 
     private static async Task<string[]> SeriousViolationsAsync(IPage page)

@@ -33,7 +33,9 @@ public sealed class TranscriptBrowserTests(BrowserFixture browser)
         await page.GotoAsync("/transcripts");
         await page.GetByTestId("transcript-speakers").FillAsync("Agent, Customer");
         await page.GetByTestId("transcript-speakers").PressAsync("Tab");
-        await page.GetByTestId("transcript-file").SetBlazorInputFilesAsync(call);
+        await page.GetByTestId("transcript-file").Locator("input[type=file]").SetBlazorInputFilesAsync(call);
+        await Expect(page.GetByTestId("transcript-file")).ToContainTextAsync("interview.wav");
+        await page.SaveScreenshotAsync("transcript-upload.png");
         await page.GetByTestId("transcript-start").ClickAsync();
 
         await page.WaitForURLAsync(url => url.Contains("/transcripts/", StringComparison.Ordinal), new() { Timeout = 60_000 });
@@ -87,7 +89,7 @@ public sealed class TranscriptBrowserTests(BrowserFixture browser)
         var call = Path.Combine(data.Path, "short.wav");
         await File.WriteAllBytesAsync(call, TestAudioWorker.SilentWav(2));
         await page.GotoAsync("/transcripts");
-        await page.GetByTestId("transcript-file").SetBlazorInputFilesAsync(call);
+        await page.GetByTestId("transcript-file").Locator("input[type=file]").SetBlazorInputFilesAsync(call);
         await page.GetByTestId("transcript-start").ClickAsync();
         await Expect(page.GetByTestId("transcript-status")).ToHaveTextAsync("done", new() { Timeout = 60_000 });
         await page.GetByTestId("transcript-keep-original").ClickAsync();

@@ -102,7 +102,38 @@ public sealed class FormNumberTests : UiTestContext
             Models = [new ServiceModelName("parakeet-tdt-0.6b-v2", [])],
         };
         var saved = await store.AddAsync(original, CancellationToken.None);
-        Services.AddSingleton(store);
+        var dialogs = await OpenServiceDialogAsync(store, saved);
+
+        await dialogs.ChangeAsync($"input[data-testid={field}]", typed);
+
+        dialogs.WaitForAssertion(() => Assert.True(dialogs.Find("[data-testid=service-save]").HasAttribute("disabled")));
+        AssertMarked(dialogs.Find($"input[data-testid={field}]"), reason);
+        await dialogs.Find("[data-testid=service-save]").ClickAsync(new());
+        Assert.Equal(saved, store.Find(saved.Key));
+    }
+
+    /// <summary>The cap parses, so the form cannot tell; Save asks the Spark, as the API does, and keeps the old definition.</summary>
+    [Fact]
+    public async Task Service_ACapAboveTheSparksMemory_IsMarkedOnSave_AndNothingIsSaved()
+    {
+        var store = new ServiceSettingsStore(new DataDirectory(_data.Path), TimeProvider.System);
+        var saved = await store.AddAsync(new ServiceDefinition { Spark = "demo", Name = "asr", Kind = ServiceKind.ParakeetAsr, Container = "asr", Port = 9000 }, CancellationToken.None);
+        var dialogs = await OpenServiceDialogAsync(store, saved);
+
+        await dialogs.ChangeAsync("input[data-testid=service-memory-limit-input]", "500g");
+        await dialogs.Find("[data-testid=service-save]").ClickAsync(new());
+
+        dialogs.WaitForAssertion(() => AssertMarked(dialogs.Find("input[data-testid=service-memory-limit-input]"), "memoryLimit 500g is more than demo has: 121.7 GiB of memory"));
+        Assert.Equal(saved, store.Find(saved.Key));
+    }
+
+    /// <summary>The Settings dialog editing <paramref name="saved"/> on the demo Spark, a 121.7 GiB one.</summary>
+    private async Task<IRenderedComponent<MudDialogProvider>> OpenServiceDialogAsync(ServiceSettingsStore store, ServiceDefinition saved)
+    {
+        var fleet = new SparkFleet(TimeProvider.System);
+        var demo = new FakeSparkHost("demo") { Memory = new SparkControl.Core.Hosts.MemoryInfo((long)(121.7 * (1L << 30)), 100L << 30) };
+        fleet.Publish(new FleetConfiguration([new SparkEntry(new SparkDefinition { Name = "demo", Host = "demo.test", User = "nvidia" }, demo, false)], [], false));
+        Services.AddSingleton(store).AddSingleton(new MemoryCapCheck(fleet, Microsoft.Extensions.Logging.Abstractions.NullLogger<MemoryCapCheck>.Instance));
         RenderPopoverProvider();
         var dialogs = Render<MudDialogProvider>();
         var parameters = new DialogParameters<ServiceDialog>
@@ -111,13 +142,7 @@ public sealed class FormNumberTests : UiTestContext
         };
         await dialogs.InvokeAsync(() => Services.GetRequiredService<IDialogService>().ShowAsync<ServiceDialog>("Edit", parameters));
         dialogs.WaitForElement("[data-testid=service-save]");
-
-        await dialogs.ChangeAsync($"input[data-testid={field}]", typed);
-
-        dialogs.WaitForAssertion(() => Assert.True(dialogs.Find("[data-testid=service-save]").HasAttribute("disabled")));
-        AssertMarked(dialogs.Find($"input[data-testid={field}]"), reason);
-        await dialogs.Find("[data-testid=service-save]").ClickAsync(new());
-        Assert.Equal(saved, store.Find(saved.Key));
+        return dialogs;
     }
 
     [Fact]

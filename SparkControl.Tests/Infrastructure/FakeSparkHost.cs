@@ -24,6 +24,9 @@ public sealed class FakeSparkHost(string name = "fake") : ISparkHost
 
     public Dictionary<string, ContainerInfo> Details { get; } = [];
     public MemoryInfo Memory { get; set; } = new(128L << 30, 100L << 30);
+
+    /// <summary>Thrown by <see cref="GetMemoryInfoAsync"/> when set: the Spark does not answer.</summary>
+    public Exception? MemoryFailure { get; set; }
     public List<ContainerLaunchSpec> Launched { get; } = [];
     public List<string> Stopped { get; } = [];
     public List<string> Started { get; } = [];
@@ -132,7 +135,7 @@ public sealed class FakeSparkHost(string name = "fake") : ISparkHost
     public Task<IReadOnlyList<GpuComputeApp>> GetComputeAppsAsync(CancellationToken cancellationToken) =>
         Task.FromResult<IReadOnlyList<GpuComputeApp>>([]);
 
-    public Task<MemoryInfo> GetMemoryInfoAsync(CancellationToken cancellationToken) => Task.FromResult(Memory);
+    public Task<MemoryInfo> GetMemoryInfoAsync(CancellationToken cancellationToken) => MemoryFailure is { } failure ? Task.FromException<MemoryInfo>(failure) : Task.FromResult(Memory);
 
     public Task<long?> GetDiskUsageAsync(string path, CancellationToken cancellationToken) => Task.FromResult<long?>(null);
 

@@ -12,6 +12,18 @@ namespace SparkControl.Tests.Infrastructure;
 /// </summary>
 public static class SparkOnDocker
 {
+    /// <summary>
+    /// The panel's settings for a Spark that is this machine: an SSH failure is the test's to see, not retried away;
+    /// and no system reserve on top of the model's share, because the machine's free memory belongs to whatever else
+    /// runs on it (a second CI run, the browsers). With the reserve, a swap's preflight refused a 1.2 GiB model when
+    /// only 3.6 GiB of the machine were free.
+    /// </summary>
+    public static Dictionary<string, string?> AppSettings() => new()
+    {
+        ["SparkControl:Ssh:RetryAttempts"] = "0",
+        ["SparkControl:Swap:SystemReserveGiB"] = "0",
+    };
+
     /// <summary>spark-1 as the panel reaches it: the stand-ins first on PATH, no GPU, the simulator image for vLLM.</summary>
     public static SparkDefinition Definition(SshdFixture sshd, SparkBin bin, string dataDirectory, IEnumerable<string> modelRoots, string? hfCachePath = null) => new()
     {

@@ -18,9 +18,26 @@ public static class SwapApi
     public static async Task<JsonElement> WaitForAsync(HttpClient client, string id, Func<JsonElement, bool> condition, string what)
     {
         JsonElement swap = default;
-        await Wait.UntilAsync(async () => condition(swap = await client.GetFromJsonAsync<JsonElement>($"/api/swaps/{id}")), what, Wait.ContainerTimeout);
+        await Wait.UntilAsync(async () => condition(swap = await client.GetFromJsonAsync<JsonElement>($"/api/swaps/{id}")), what, Wait.ContainerTimeout,
+            describe: () => Task.FromResult(Describe(swap)));
         return swap;
     }
+
+    /// <summary>
+    /// Waits for the swap's end and requires it to be ready; otherwise fails with its phase, message and steps, so a
+    /// swap that failed on a CI machine says why instead of a later step failing on what it did not leave behind.
+    /// </summary>
+    public static async Task<JsonElement> WaitForReadyAsync(HttpClient client, string id, string what)
+    {
+        var swap = await WaitForAsync(client, id, Ended, what);
+        return swap.GetProperty("phase").GetString() == "ready" ? swap : throw new InvalidOperationException($"Expected {what}, but the swap ended {Describe(swap)}");
+    }
+
+    /// <summary>The swap's phase, message and steps in one line for a failure message.</summary>
+    public static string Describe(JsonElement swap) => swap.ValueKind != JsonValueKind.Object
+        ? "no swap read yet"
+        : $"{swap.GetProperty("phase").GetString()}: {(swap.TryGetProperty("message", out var m) ? m.ToString() : "")}; steps: "
+          + string.Join(" | ", swap.TryGetProperty("steps", out var steps) ? steps.EnumerateArray().Select(s => s.TryGetProperty("text", out var t) ? t.GetString() : s.ToString()) : []);
 
     public static bool Ended(JsonElement swap) => swap.GetProperty("phase").GetString() is "ready" or "failed" or "cancelled" or "interrupted";
 

@@ -47,7 +47,7 @@ public sealed class FaultPathTests(DockerdFixture docker) : IAsyncLifetime
                 SparkOnDocker.Model("ft-b", new LocalSource("spark-1", Path.Combine(Models, "ft-b")), _portB),
                 tiny,
             ]);
-        return await SparkControlApp.StartAsync(new Dictionary<string, string?> { ["SparkControl:Ssh:RetryAttempts"] = "0" }, _data.Path);
+        return await SparkControlApp.StartAsync(SparkOnDocker.AppSettings(), _data.Path);
     }
 
     private static bool Downloaded(JsonElement swap) =>

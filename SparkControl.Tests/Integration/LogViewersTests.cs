@@ -74,7 +74,7 @@ public sealed partial class LogViewersTests(DockerdFixture docker, BrowserFixtur
     [Fact]
     public async Task TwentyViewers_OnOneService_WhileASwapAndHealthChecksRun_AllSeeTheLogLive_AndTheSwapEndsReady()
     {
-        await using var app = await SparkControlApp.StartAsync(new Dictionary<string, string?> { ["SparkControl:Ssh:RetryAttempts"] = "0" }, _data.Path);
+        await using var app = await SparkControlApp.StartAsync(SparkOnDocker.AppSettings(), _data.Path);
         using var client = app.CreateClient();
         client.Timeout = Timeout.InfiniteTimeSpan;
         using var stop = new CancellationTokenSource();

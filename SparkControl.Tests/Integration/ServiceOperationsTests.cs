@@ -54,7 +54,7 @@ public sealed class ServiceOperationsTests(DockerdFixture docker, SshdFixture ss
         };
         await File.WriteAllTextAsync(Path.Combine(_data.Path, SparksYaml.FileName), SparksYaml.Write([spark]));
         await File.WriteAllTextAsync(Path.Combine(_data.Path, ServicesYaml.FileName), ServicesYaml.Write(services));
-        _app = await SparkControlApp.StartAsync(new Dictionary<string, string?> { ["SparkControl:Ssh:RetryAttempts"] = "0" }, _data.Path);
+        _app = await SparkControlApp.StartAsync(SparkOnDocker.AppSettings(), _data.Path);
         _client = _app.CreateClient();
     }
 

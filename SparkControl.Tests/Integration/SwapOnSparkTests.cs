@@ -44,7 +44,7 @@ public sealed class SwapOnSparkTests(DockerdFixture docker, SshdFixture sshd, Br
     }
 
     private Task<SparkControlApp> StartAppAsync() =>
-        SparkControlApp.StartAsync(new Dictionary<string, string?> { ["SparkControl:Ssh:RetryAttempts"] = "0" }, _data.Path);
+        SparkControlApp.StartAsync(SparkOnDocker.AppSettings(), _data.Path);
 
     private Task<bool> ServesAsync(string served) => SparkOnDocker.ServesAsync(_port, served);
 
@@ -56,14 +56,14 @@ public sealed class SwapOnSparkTests(DockerdFixture docker, SshdFixture sshd, Br
         using var client = app.CreateClient();
 
         using var first = await client.PostAsJsonAsync("/api/swaps", new { model = "ft-a", spark = "spark-1" });
-        var a = await SwapApi.WaitForAsync(client, (await first.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!, SwapApi.Ended, "ft-a is loaded");
+        var a = await SwapApi.WaitForReadyAsync(client, (await first.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!, "ft-a is loaded");
         var servedA = await ServesAsync("ft-a");
         var labels = (await docker.DockerAsync(["inspect", "-f", "{{index .Config.Labels \"sparkcontrol.model\"}}", LaunchSpecs.ModelContainerName])).Stdout.Trim();
         using var second = await client.PostAsJsonAsync("/api/swaps", new { model = "ft-b", spark = "spark-1" });
-        var b = await SwapApi.WaitForAsync(client, (await second.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!, SwapApi.Ended, "ft-b replaces ft-a");
+        var b = await SwapApi.WaitForReadyAsync(client, (await second.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!, "ft-b replaces ft-a");
         var servedB = await ServesAsync("ft-b");
         using var unload = await client.PostAsync("/api/sparks/spark-1/unload", null);
-        var u = await SwapApi.WaitForAsync(client, (await unload.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!, SwapApi.Ended, "the model is unloaded");
+        var u = await SwapApi.WaitForReadyAsync(client, (await unload.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!, "the model is unloaded");
 
         Assert.Equal("ready", a.GetProperty("phase").GetString());
         Assert.True(servedA);
@@ -86,10 +86,10 @@ public sealed class SwapOnSparkTests(DockerdFixture docker, SshdFixture sshd, Br
         var link = Path.Combine(Models, "current");
 
         using var first = await client.PostAsJsonAsync("/api/swaps", new { model = "current", spark = "spark-1" });
-        var served = await SwapApi.WaitForAsync(client, (await first.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!, SwapApi.Ended, "the linked model is loaded");
+        var served = await SwapApi.WaitForReadyAsync(client, (await first.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!, "the linked model is loaded");
         var source = (await docker.DockerAsync(["inspect", "-f", $"{{{{range .Mounts}}}}{{{{if eq .Destination \"{link}\"}}}}{{{{.Source}}}}{{{{end}}}}{{{{end}}}}", LaunchSpecs.ModelContainerName])).Stdout.Trim();
         using var unload = await client.PostAsync("/api/sparks/spark-1/unload", null);
-        await SwapApi.WaitForAsync(client, (await unload.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!, SwapApi.Ended, "the model is unloaded");
+        await SwapApi.WaitForReadyAsync(client, (await unload.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!, "the model is unloaded");
 
         // Registered while it led inside; changed since (by hand, or by a training job) to lead outside.
         File.Delete(link);
@@ -149,11 +149,11 @@ public sealed class SwapOnSparkTests(DockerdFixture docker, SshdFixture sshd, Br
         _bin.HoldAfterDockerStop();
         string id;
         string caught;
-        await using (var panel = await PanelProcess.StartAsync(_data.Path, new Dictionary<string, string?> { ["SparkControl:Ssh:RetryAttempts"] = "0" }))
+        await using (var panel = await PanelProcess.StartAsync(_data.Path, SparkOnDocker.AppSettings()))
         {
             using var client = panel.CreateClient();
             using var first = await client.PostAsJsonAsync("/api/swaps", new { model = "ft-a", spark = "spark-1" });
-            await SwapApi.WaitForAsync(client, (await first.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!, s => s.GetProperty("phase").GetString() == "ready", "ft-a is loaded");
+            await SwapApi.WaitForReadyAsync(client, (await first.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!, "ft-a is loaded");
             await File.WriteAllTextAsync(_bin.File("docker.hold"), string.Empty);
             using var second = await client.PostAsJsonAsync("/api/swaps", new { model = "ft-b", spark = "spark-1" });
             id = (await second.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;

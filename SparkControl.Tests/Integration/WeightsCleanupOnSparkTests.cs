@@ -58,7 +58,7 @@ public sealed class WeightsCleanupOnSparkTests(DockerdFixture docker, SshdFixtur
     }
 
     private Task<SparkControlApp> StartAppAsync() =>
-        SparkControlApp.StartAsync(new Dictionary<string, string?> { ["SparkControl:Ssh:RetryAttempts"] = "0" }, _data.Path);
+        SparkControlApp.StartAsync(SparkOnDocker.AppSettings(), _data.Path);
 
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 

@@ -46,6 +46,28 @@ public sealed class ServiceDefinitionsApiTests : IAsyncLifetime
         Assert.Contains(said, await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
     }
 
+    /// <summary>A definition's cap is a cap the panel applies later: the same rule as an applied one, on add and on change.</summary>
+    [Fact]
+    public async Task Definitions_WithACapAboveTheSparksMemory_AreRefusedSayingWhy_AndOneJustBelowIsSaved()
+    {
+        var tooLarge = Service();
+        tooLarge["memoryLimit"] = "122g";
+        using var refusedAdd = await _client.PostAsJsonAsync("/api/services/definitions", tooLarge);
+        var fits = Service();
+        fits["memoryLimit"] = "121g";
+        using var added = await _client.PostAsJsonAsync("/api/services/definitions", fits);
+        fits["memoryLimit"] = "500g";
+        using var refusedChange = await _client.PutAsJsonAsync("/api/services/definitions/demo/extra", fits);
+
+        Assert.Equal(HttpStatusCode.BadRequest, refusedAdd.StatusCode);
+        var problem = await refusedAdd.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal("memoryLimit 122g is more than demo has: 121.7 GiB of memory", problem.GetProperty("errors").GetProperty("memoryLimit")[0].GetString());
+        Assert.Equal(HttpStatusCode.Created, added.StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, refusedChange.StatusCode);
+        Assert.Contains("memoryLimit 500g is more than demo has", await refusedChange.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal(121L << 30, Assert.Single(ServicesYaml.Read(await File.ReadAllTextAsync(ServicesFile), ServicesFile).Services).MemoryLimitBytes);
+    }
+
     [Fact]
     public async Task AddChangeRemove_AreWrittenToServicesYaml()
     {

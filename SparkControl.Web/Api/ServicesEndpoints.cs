@@ -2,6 +2,7 @@ using System.Globalization;
 using Microsoft.AspNetCore.Http.HttpResults;
 using SparkControl.Core.Hosts;
 using SparkControl.Core.Services;
+using SparkControl.Core.Sparks;
 using SparkControl.Web.Model;
 using SparkControl.Core.Diagnostics;
 using SparkControl.Core.Validation;
@@ -105,20 +106,25 @@ public static class ServicesEndpoints
         return TypedResults.Ok(ServiceInput.FromDefinition(service));
     }
 
-    public static async Task<Created<ServiceInput.ServiceBody>> AddDefinition(ServiceInput.ServiceBody body, ServiceSettingsStore store, HttpContext context, CancellationToken cancellationToken)
+    public static async Task<Created<ServiceInput.ServiceBody>> AddDefinition(ServiceInput.ServiceBody body, ServiceSettingsStore store, MemoryCapCheck caps, HttpContext context, CancellationToken cancellationToken)
     {
-        var service = await store.AddAsync(ServiceInput.ToDefinition(body), cancellationToken);
+        var service = await store.AddAsync(await CheckedAsync(ServiceInput.ToDefinition(body), caps, cancellationToken), cancellationToken);
         context.Response.Headers.ETag = EntityTags.Quote(store.Version(service));
         return TypedResults.Created($"/api/services/definitions/{service.Spark}/{service.Name}", ServiceInput.FromDefinition(service));
     }
 
     /// <summary>Replaces a service's definition; with If-Match, only if it is still that version (else 412).</summary>
-    public static async Task<Ok<ServiceInput.ServiceBody>> UpdateDefinition(string spark, string name, ServiceInput.ServiceBody body, ServiceSettingsStore store, HttpContext context, CancellationToken cancellationToken)
+    public static async Task<Ok<ServiceInput.ServiceBody>> UpdateDefinition(string spark, string name, ServiceInput.ServiceBody body, ServiceSettingsStore store, MemoryCapCheck caps, HttpContext context, CancellationToken cancellationToken)
     {
-        var service = await store.UpdateAsync($"{spark}/{name}", ServiceInput.ToDefinition(body with { Spark = body.Spark ?? spark, Name = body.Name ?? name }), EntityTags.IfMatch(context), cancellationToken);
+        var definition = await CheckedAsync(ServiceInput.ToDefinition(body with { Spark = body.Spark ?? spark, Name = body.Name ?? name }), caps, cancellationToken);
+        var service = await store.UpdateAsync($"{spark}/{name}", definition, EntityTags.IfMatch(context), cancellationToken);
         context.Response.Headers.ETag = EntityTags.Quote(store.Version(service));
         return TypedResults.Ok(ServiceInput.FromDefinition(service));
     }
+
+    /// <summary>The definition, once its memory cap fits its Spark (the Settings form asks the same).</summary>
+    private static async Task<ServiceDefinition> CheckedAsync(ServiceDefinition service, MemoryCapCheck caps, CancellationToken cancellationToken) =>
+        await caps.CheckAsync(service, cancellationToken) is { } tooLarge ? throw new ValidationFailedException([tooLarge]) : service;
 
     public static async Task<NoContent> RemoveDefinition(string spark, string name, ServiceSettingsStore store, HttpContext context, CancellationToken cancellationToken)
     {

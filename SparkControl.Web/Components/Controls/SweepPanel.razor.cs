@@ -76,11 +76,12 @@ public sealed partial class SweepPanel : IDisposable
         }
     }
 
-    private async Task OnFilesAsync(InputFileChangeEventArgs e)
+    /// <summary>The chosen files replace the last choice; none (the chips cleared) is the shipped speech again.</summary>
+    private async Task OnFilesAsync(IReadOnlyList<IBrowserFile>? files)
     {
         _error = null;
         _files.Clear();
-        foreach (var file in e.GetMultipleFiles(Api.AudioSweepEndpoints.MaxFiles + 1))
+        foreach (var file in files ?? [])
         {
             if (_files.Count == Api.AudioSweepEndpoints.MaxFiles || file.Size > Api.AudioSweepEndpoints.MaxFileBytes)
             {

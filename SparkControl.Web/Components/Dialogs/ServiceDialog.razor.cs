@@ -31,6 +31,9 @@ public partial class ServiceDialog
     [Inject]
     public required ServiceSettingsStore Store { get; init; }
 
+    [Inject]
+    public required MemoryCapCheck MemoryCaps { get; init; }
+
     [Parameter, EditorRequired]
     public ServiceForm Model { get; set; } = new();
 
@@ -75,6 +78,12 @@ public partial class ServiceDialog
         _saveErrors = [];
         try
         {
+            if (await MemoryCaps.CheckAsync(service, CancellationToken.None) is { } tooLarge)
+            {
+                _errors = [tooLarge];
+                return;
+            }
+
             var saved = OriginalKey is null ? await Store.AddAsync(service, CancellationToken.None) : await Store.UpdateAsync(OriginalKey, service, OriginalVersion, CancellationToken.None);
             Caller.Audit("service.save", saved.Key);
             Dialog.Close(DialogResult.Ok($"Saved {saved.Key}."));

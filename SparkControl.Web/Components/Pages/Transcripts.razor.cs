@@ -49,22 +49,29 @@ public sealed partial class Transcripts
         Watch(Jobs.WatchAsync, board => Board = board.Value);
     }
 
-    private void OnCallChosen(InputFileChangeEventArgs e)
+    /// <summary>The chosen call; null once its chip is cleared.</summary>
+    private void OnCallChosen(IBrowserFile? file)
     {
         _error = null;
-        _call = e.File;
+        _call = file;
     }
 
-    private async Task OnDiarizationAsync(InputFileChangeEventArgs e)
+    private async Task OnDiarizationAsync(IBrowserFile? file)
     {
         _error = null;
-        if (e.File.Size > TranscriptRequestRules.MaxDiarizationChars)
+        _diarization = null;
+        if (file is null)
         {
-            _error = $"{e.File.Name} is {e.File.Size:N0} bytes; a diarization may be at most {TranscriptRequestRules.MaxDiarizationChars:N0}.";
             return;
         }
 
-        using var reader = new StreamReader(e.File.OpenReadStream(TranscriptRequestRules.MaxDiarizationChars));
+        if (file.Size > TranscriptRequestRules.MaxDiarizationChars)
+        {
+            _error = $"{file.Name} is {file.Size:N0} bytes; a diarization may be at most {TranscriptRequestRules.MaxDiarizationChars:N0}.";
+            return;
+        }
+
+        using var reader = new StreamReader(file.OpenReadStream(TranscriptRequestRules.MaxDiarizationChars));
         _diarization = await reader.ReadToEndAsync(ComponentToken);
     }
 
