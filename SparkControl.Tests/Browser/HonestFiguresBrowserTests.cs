@@ -12,37 +12,17 @@ namespace SparkControl.Tests.Browser;
 [Collection(BrowserCollection.Name)]
 public sealed partial class HonestFiguresBrowserTests(BrowserFixture browser)
 {
-    private static async Task<SparkControlApp> StartDemoAsync()
-    {
-        var app = await SparkControlApp.StartAsync();
-        using var client = app.CreateClient();
-        await Wait.UntilAsync(async () =>
-        {
-            var current = await client.GetFromJsonAsync<JsonElement>("/api/swaps/current");
-            return current.TryGetProperty("demo", out var demo) && demo.GetProperty("phase").GetString() == "ready";
-        }, "the demo's first swap is ready", TimeSpan.FromSeconds(60));
-        return app;
-    }
-
-    private static async Task<string> SwapAsync(SparkControlApp app, string model)
-    {
-        using var client = app.CreateClient();
-        using var response = await client.PostAsJsonAsync("/api/swaps", new { model, spark = "demo" });
-        response.EnsureSuccessStatusCode();
-        return (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
-    }
-
     [Fact]
     public async Task Swap_ToAModelAlreadyOnDisk_ShowsNoTimeLeftGuessedFromItsSize()
     {
-        await using var app = await StartDemoAsync();
+        await using var app = await DemoSwaps.StartDemoAsync();
         var page = await browser.NewPageAsync(app.BaseAddress);
         await page.GotoAsync("/");
         await Expect(page.GetByTestId("spark-demo").GetByTestId("loaded-model-status")).ToHaveAttributeAsync("data-status", "Healthy");
 
         // gpt-oss-20b is on the demo's disk and has never been loaded: nothing is downloaded, no past swap gives a time.
-        var loading = app.Get<SimulatedSparkHost>().HoldNextLaunch();
-        var id = await SwapAsync(app, "gpt-oss-20b");
+        using var client = app.CreateClient();
+        var (id, loading) = await DemoSwaps.StartHeldAtLoadingAsync(app, client, "gpt-oss-20b");
         var card = page.Locator($"[data-swap='{id}']");
         await Expect(card).ToHaveAttributeAsync("data-phase", "Loading");
         await page.SaveScreenshotAsync("swap-on-disk-no-eta.png");
@@ -102,11 +82,12 @@ public sealed partial class HonestFiguresBrowserTests(BrowserFixture browser)
     [Fact]
     public async Task ModelsAndSwaps_CanBeSearchedAndSorted()
     {
-        await using var app = await StartDemoAsync();
-        var id = await SwapAsync(app, "gpt-oss-20b");
+        await using var app = await DemoSwaps.StartDemoAsync();
+        string id;
         using (var client = app.CreateClient())
         {
-            await Wait.UntilAsync(async () => (await client.GetFromJsonAsync<JsonElement>($"/api/swaps/{id}")).GetProperty("phase").GetString() == "ready", "the swap to gpt-oss-20b is ready", TimeSpan.FromSeconds(60));
+            id = await DemoSwaps.StartSwapAsync(client, "gpt-oss-20b");
+            await SwapApi.WaitForReadyAsync(client, id, "the swap to gpt-oss-20b is ready");
         }
 
         var page = await browser.NewPageAsync(app.BaseAddress);

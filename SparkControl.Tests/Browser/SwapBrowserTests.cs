@@ -27,17 +27,7 @@ public sealed class SwapBrowserTests(BrowserFixture browser)
         }
         """;
 
-    private static async Task<SparkControlApp> StartDemoAsync(string loadTime)
-    {
-        var app = await SparkControlApp.StartAsync(new Dictionary<string, string?> { ["Demo:LoadTime"] = loadTime });
-        using var client = app.CreateClient();
-        await Wait.UntilAsync(async () =>
-        {
-            var current = await client.GetFromJsonAsync<JsonElement>("/api/swaps/current");
-            return current.TryGetProperty("demo", out var demo) && demo.GetProperty("phase").GetString() == "ready";
-        }, "the demo's first swap is ready", TimeSpan.FromSeconds(60));
-        return app;
-    }
+    private static Task<SparkControlApp> StartDemoAsync(string loadTime) => DemoSwaps.StartDemoAsync(new() { ["Demo:LoadTime"] = loadTime });
 
     [Fact]
     public async Task TwoBrowsers_WatchingOneSwap_SeeTheSamePhasesInOrder_AndEndReady()

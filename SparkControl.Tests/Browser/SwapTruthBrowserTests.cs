@@ -43,7 +43,7 @@ public sealed class SwapTruthBrowserTests(BrowserFixture browser)
     private sealed record AtReady(string Model, string ModelStatus, string TileStatus, string TileReason, string[] Gateway);
 
     /// <summary>The demo with its first model Ready; a long health interval when the test must not be helped by the monitor.</summary>
-    private static async Task<SparkControlApp> StartDemoAsync(string? healthInterval = null)
+    private static Task<SparkControlApp> StartDemoAsync(string? healthInterval = null)
     {
         var settings = new Dictionary<string, string?> { ["Demo:LoadTime"] = "00:00:00.500" };
         if (healthInterval is not null)
@@ -51,21 +51,7 @@ public sealed class SwapTruthBrowserTests(BrowserFixture browser)
             settings["SparkControl:Health:Interval"] = healthInterval;
         }
 
-        var app = await SparkControlApp.StartAsync(settings);
-        using var client = app.CreateClient();
-        await Wait.UntilAsync(async () =>
-        {
-            var current = await client.GetFromJsonAsync<JsonElement>("/api/swaps/current");
-            return current.TryGetProperty("demo", out var demo) && demo.GetProperty("phase").GetString() == "ready";
-        }, "the demo's first swap is ready", TimeSpan.FromSeconds(60));
-        return app;
-    }
-
-    private static async Task<string> StartSwapAsync(HttpClient client, string model, params string[] stopServices)
-    {
-        using var response = await client.PostAsJsonAsync("/api/swaps", new { model, spark = "demo", stopServices });
-        response.EnsureSuccessStatusCode();
-        return (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
+        return DemoSwaps.StartDemoAsync(settings);
     }
 
     [Fact]
@@ -94,7 +80,7 @@ public sealed class SwapTruthBrowserTests(BrowserFixture browser)
         await page.SaveScreenshotAsync("swap-dialog-over-budget.png");
 
         using var client = app.CreateClient();
-        var id = await StartSwapAsync(client, "llama-3.3-70b", DemoServices);
+        var id = await DemoSwaps.StartSwapAsync(client, "llama-3.3-70b", DemoServices);
         var ended = await SwapApi.WaitForAsync(client, id, SwapApi.Ended, "the swap to llama-3.3-70b ends");
 
         Assert.Equal("failed", ended.GetProperty("phase").GetString());
@@ -106,10 +92,8 @@ public sealed class SwapTruthBrowserTests(BrowserFixture browser)
     public async Task SwapDialog_WhileAnotherSwapRuns_HasSwapDisabled_NamingTheRunningSwap_UntilItEnds()
     {
         await using var app = await StartDemoAsync();
-        var loading = app.Get<SimulatedSparkHost>().HoldNextLaunch();
         using var client = app.CreateClient();
-        var running = await StartSwapAsync(client, "gpt-oss-20b");
-        await SwapApi.WaitForAsync(client, running, s => s.GetProperty("phase").GetString() == "loading", "the first swap loads");
+        var (running, loading) = await DemoSwaps.StartHeldAtLoadingAsync(app, client, "gpt-oss-20b");
 
         var page = await browser.NewPageAsync(app.BaseAddress);
         await page.GotoAsync("/models");
@@ -136,9 +120,8 @@ public sealed class SwapTruthBrowserTests(BrowserFixture browser)
         var spark = page.GetByTestId("spark-demo");
         await Expect(spark.GetByTestId("loaded-model-status")).ToHaveAttributeAsync("data-status", "Healthy");
 
-        var loading = app.Get<SimulatedSparkHost>().HoldNextLaunch();
         using var client = app.CreateClient();
-        var id = await StartSwapAsync(client, "gpt-oss-20b");
+        var (id, loading) = await DemoSwaps.StartHeldAtLoadingAsync(app, client, "gpt-oss-20b");
         await Expect(page.Locator($"[data-swap='{id}']")).ToHaveAttributeAsync("data-phase", "Loading");
 
         await Expect(spark.GetByTestId("loaded-model-name")).ToHaveTextAsync("gpt-oss-20b");
@@ -159,9 +142,8 @@ public sealed class SwapTruthBrowserTests(BrowserFixture browser)
         await page.GotoAsync("/");
         await Expect(page.GetByTestId("spark-demo").GetByTestId("loaded-model-status")).ToHaveAttributeAsync("data-status", "Healthy");
 
-        var loading = app.Get<SimulatedSparkHost>().HoldNextLaunch();
         using var client = app.CreateClient();
-        var id = await StartSwapAsync(client, "gpt-oss-20b");
+        var (id, loading) = await DemoSwaps.StartHeldAtLoadingAsync(app, client, "gpt-oss-20b");
         await Expect(page.Locator($"[data-swap='{id}']")).ToHaveAttributeAsync("data-phase", "Loading");
         await page.EvaluateAsync(RecordAtReady);
         loading.SetResult();
@@ -210,10 +192,8 @@ public sealed class SwapTruthBrowserTests(BrowserFixture browser)
         await Expect(status).ToHaveAttributeAsync("data-status", "Healthy");
         await page.EvaluateAsync(RecordServicesRow);
 
-        var loading = app.Get<SimulatedSparkHost>().HoldNextLaunch();
         using var client = app.CreateClient();
-        var id = await StartSwapAsync(client, "gpt-oss-20b");
-        await SwapApi.WaitForAsync(client, id, s => s.GetProperty("phase").GetString() == "loading", "the swap loads");
+        var (id, loading) = await DemoSwaps.StartHeldAtLoadingAsync(app, client, "gpt-oss-20b");
         await Expect(status).ToHaveAttributeAsync("data-status", "Loading");
         await Expect(reason).ToContainTextAsync("gpt-oss-20b");
         await page.SaveScreenshotAsync("services-swap-loading.png");
@@ -239,10 +219,8 @@ public sealed class SwapTruthBrowserTests(BrowserFixture browser)
         await page.GotoAsync("/services/demo/sparkcontrol-llm");
         await Expect(page.GetByTestId("detail-status")).ToHaveAttributeAsync("data-status", "Healthy");
 
-        var loading = app.Get<SimulatedSparkHost>().HoldNextLaunch();
         using var client = app.CreateClient();
-        var id = await StartSwapAsync(client, "gpt-oss-20b");
-        await SwapApi.WaitForAsync(client, id, s => s.GetProperty("phase").GetString() == "loading", "the swap loads");
+        var (id, loading) = await DemoSwaps.StartHeldAtLoadingAsync(app, client, "gpt-oss-20b");
         await Expect(page.GetByTestId("detail-status")).ToHaveAttributeAsync("data-status", "Loading");
         await Expect(page.GetByTestId("detail-reason")).ToContainTextAsync("gpt-oss-20b");
         loading.SetResult();
