@@ -4,10 +4,9 @@ namespace SparkControl.Core.Gpu;
 
 public static class GpuRegistration
 {
-    /// <summary>The busy tracker and its ledger store, and model activity as health sees it.</summary>
+    /// <summary>The busy tracker and its ledger store.</summary>
     public static IServiceCollection AddGpu(this IServiceCollection services)
     {
-        services.AddSingleton<HealthModelActivitySource>();
         services.AddSingleton<GpuLedgerStore>();
         services.AddSingleton<GpuBusyTracker>();
         return services;

@@ -55,10 +55,11 @@ public sealed record FleetModelActivity(ImmutableDictionary<string, ModelActivit
 /// </summary>
 /// <remarks>
 /// The ledger attributes every sample to <see cref="Current"/> at the moment the sample is counted, so a source should
-/// publish a change as soon as it knows it. <see cref="HealthModelActivitySource"/> derives activity from the health
-/// monitor (accurate to one health interval); <c>SwapModelActivitySource</c>, the one the app uses, puts the swaps'
-/// phases on top: Loading from Stopping through Verifying for the target model (no model for an unload), Loaded for the
-/// serving model in every other phase (Downloading and Draining included), NoModel after an unload.
+/// publish a change as soon as it knows it. <see cref="HealthModelActivity"/> derives activity from the health monitor
+/// (accurate to one health interval); <c>SwapModelActivitySource</c>, the one the app uses, puts the swaps' phases on
+/// top, by the rule the dashboard's cards follow: Loading from Stopping through Verifying for the target model (nothing,
+/// for an unload), Loaded for the serving model before Stopping (Downloading and Draining included), and a swap's
+/// outcome until health has checked again.
 /// </remarks>
 public interface IModelActivitySource
 {

@@ -37,27 +37,26 @@ public static class FleetView
     }
 
     /// <summary>One Spark as it is now, given its latest swap; <paramref name="spark"/> itself when health's word stands.</summary>
-    public static SparkHealth Of(SparkHealth spark, SwapStatus? latest, CatalogSnapshot catalog, SparkEntry? entry)
+    public static SparkHealth Of(SparkHealth spark, SwapStatus? latest, CatalogSnapshot catalog, SparkEntry? entry) => Leading(spark, latest) switch
     {
-        // Before Stopping (and in a swap that only follows the loaded model) the model that ran still serves.
-        if (latest is null || !latest.HasStopped)
-        {
-            return spark;
-        }
+        null => spark,
+        { IsActive: true } swap => Changing(spark, swap, catalog),
+        { Phase: SwapPhase.Ready } swap => Settled(spark, swap, catalog, entry),
+        { } swap => Unsettled(spark, swap, swap.EndedAt!.Value),
+    };
 
-        if (latest.IsActive)
-        {
-            return Changing(spark, latest, catalog);
-        }
-
-        // Checked since the swap ended: health has seen its outcome.
-        if (latest.EndedAt is not { } ended || (spark.CheckedAt ?? DateTimeOffset.MinValue) >= ended)
-        {
-            return spark;
-        }
-
-        return latest.Phase == SwapPhase.Ready ? Settled(spark, latest, catalog, entry) : Unsettled(spark, latest, ended);
-    }
+    /// <summary>
+    /// The swap whose word leads over health's for <paramref name="spark"/>, or null when health's stands: one that has
+    /// stopped the old model and runs, or has ended since health last checked the Spark. Before Stopping (and in a swap
+    /// that only follows the loaded model) the model that ran still serves.
+    /// </summary>
+    public static SwapStatus? Leading(SparkHealth spark, SwapStatus? latest) => latest switch
+    {
+        null or { HasStopped: false } => null,
+        { IsActive: true } => latest,
+        { EndedAt: { } ended } when (spark.CheckedAt ?? DateTimeOffset.MinValue) < ended => latest,
+        _ => null,
+    };
 
     /// <summary>Stopping through Verifying: the old model is going or gone, the new one is not verified.</summary>
     private static SparkHealth Changing(SparkHealth spark, SwapStatus swap, CatalogSnapshot catalog)

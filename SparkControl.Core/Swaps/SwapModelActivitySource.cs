@@ -1,21 +1,23 @@
-using System.Collections.Immutable;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using SparkControl.Core.Gpu;
+using SparkControl.Core.Services;
 using SparkControl.Core.Streams;
 
 namespace SparkControl.Core.Swaps;
 
 /// <summary>
-/// Model activity for the GPU ledger with the swap's own phases on top of what health sees: from Stopping through
-/// Verifying a Spark is loading the swap's target (nothing, for an unload); once a swap is Ready its result holds until
-/// health has checked again; in every other phase (Downloading and Draining included) the serving model keeps it.
+/// Model activity for the GPU ledger: health's last check with the latest swap on top, by the rule the cards follow
+/// (<see cref="FleetView.Leading"/>). While a swap changes a Spark's model it is loading the swap's target (nothing, for
+/// an unload); once it has ended, its outcome holds until health has checked that Spark again: what it verified after
+/// Ready, unknown after a failure; before Stopping, and from health's next check on, health's word stands.
 /// </summary>
-public sealed class SwapModelActivitySource(HealthModelActivitySource health, SwapOrchestrator swaps, TimeProvider time)
+public sealed partial class SwapModelActivitySource(HealthMonitor health, SwapOrchestrator swaps, TimeProvider time, ILogger<SwapModelActivitySource> logger)
     : BackgroundService, IModelActivitySource
 {
     private readonly SnapshotStream<FleetModelActivity> _stream = new(FleetModelActivity.Empty, time);
     private readonly object _gate = new();
-    private Versioned<FleetModelActivity> _health = health.Current;
+    private FleetHealth _health = health.Current.Value;
     private SwapBoard _board = swaps.Board;
 
     public Versioned<FleetModelActivity> Current => _stream.Current;
@@ -27,7 +29,7 @@ public sealed class SwapModelActivitySource(HealthModelActivitySource health, Sw
         try
         {
             await Task.WhenAll(
-                FollowAsync(health.WatchAsync(stoppingToken), update => _health = update),
+                FollowAsync(health.WatchAsync(stoppingToken), update => _health = update.Value),
                 FollowAsync(swaps.WatchAsync(stoppingToken), update => _board = update.Value)).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -42,30 +44,27 @@ public sealed class SwapModelActivitySource(HealthModelActivitySource health, Sw
             lock (_gate)
             {
                 apply(update);
-                _stream.Publish(current => Combine(current, _health, _board));
+                var before = _stream.Current.Value;
+                var after = _stream.Publish(current => Combine(current, _health, _board)).Value;
+                foreach (var (spark, activity) in after.Sparks.Where(s => before.Find(s.Key) != s.Value))
+                {
+                    LogChange(spark, before.Find(spark), activity);
+                }
             }
         }
     }
 
     /// <summary>What the ledger should count for each Spark; <paramref name="previous"/> itself when nothing changed.</summary>
-    public static FleetModelActivity Combine(FleetModelActivity previous, Versioned<FleetModelActivity> health, SwapBoard board)
-    {
-        var sparks = ImmutableDictionary.CreateBuilder<string, ModelActivity>(StringComparer.OrdinalIgnoreCase);
-        foreach (var spark in health.Value.Sparks.Keys.Union(board.BySpark.Keys, StringComparer.OrdinalIgnoreCase))
+    public static FleetModelActivity Combine(FleetModelActivity previous, FleetHealth health, SwapBoard board) =>
+        HealthModelActivity.Derive(previous, health, spark => FleetView.Leading(spark, board.BySpark.GetValueOrDefault(spark.Spark)) switch
         {
-            var seen = health.Value.Find(spark);
-            var activity = board.BySpark.GetValueOrDefault(spark) switch
-            {
-                { IsActive: true, Phase: >= SwapPhase.Stopping and <= SwapPhase.Verifying } swap => new ModelActivity(swap.ModelId, ModelActivityState.Loading),
-                { Phase: SwapPhase.Ready, EndedAt: { } ended } swap when health.PublishedAt < ended =>
-                    swap.ModelId is { } model ? ModelActivity.Loaded(model) : ModelActivity.NoModel,
-                _ => seen,
-            };
-            var known = previous.Sparks.GetValueOrDefault(spark);
-            sparks[spark] = known == activity ? known : activity;
-        }
+            null => null,
+            { IsActive: true } swap => new ModelActivity(swap.ModelId, ModelActivityState.Loading),
+            { Phase: SwapPhase.Ready, ModelId: { } model } => ModelActivity.Loaded(model),
+            { Phase: SwapPhase.Ready } => ModelActivity.NoModel,
+            _ => ModelActivity.Unknown,
+        });
 
-        var unchanged = sparks.Count == previous.Sparks.Count && sparks.All(s => ReferenceEquals(previous.Sparks.GetValueOrDefault(s.Key), s.Value));
-        return unchanged ? previous : new FleetModelActivity(sparks.ToImmutable());
-    }
+    [LoggerMessage(Level = LogLevel.Information, Message = "GPU ledger: {Spark} {From} -> {To}")]
+    private partial void LogChange(string spark, ModelActivity from, ModelActivity to);
 }

@@ -1,29 +1,48 @@
-using System.Collections.Immutable;
 using SparkControl.Core.Gpu;
-using SparkControl.Core.Streams;
+using SparkControl.Core.Services;
 using SparkControl.Core.Swaps;
 
 namespace SparkControl.Tests.Swaps;
 
-/// <summary>What the GPU ledger counts while swaps run: the swap's phases over what health sees.</summary>
+/// <summary>What the GPU ledger counts while swaps run: the swap's phases over what health sees, by the cards' rule.</summary>
 public sealed class SwapModelActivityTests
 {
     private static readonly DateTimeOffset T0 = new(2026, 11, 26, 12, 0, 0, TimeSpan.Zero);
 
-    private static Versioned<FleetModelActivity> Health(ModelActivity activity, DateTimeOffset at) =>
-        new(1, new FleetModelActivity(ImmutableDictionary<string, ModelActivity>.Empty.WithComparers(StringComparer.OrdinalIgnoreCase).Add("spark-1", activity)), at);
+    /// <summary>Health's last check of spark-1, at <paramref name="checkedAt"/>, finding <paramref name="activity"/>.</summary>
+    private static FleetHealth Health(ModelActivity activity, DateTimeOffset checkedAt) => new(
+    [
+        new SparkHealth
+        {
+            Spark = "spark-1",
+            Reachability = Reachability.Reachable,
+            ModelChecked = true,
+            CheckedAt = checkedAt,
+            Model = activity.Model is { } model
+                ? new LoadedModel(model, model, "sparkcontrol-llm", 8000, activity.State == ModelActivityState.Loading ? HealthStatus.Loading : HealthStatus.Healthy)
+                : null,
+        },
+    ]);
 
-    private static SwapBoard Board(SwapPhase phase, string? model = "new", DateTimeOffset? ended = null) => SwapBoard.Empty.With(new SwapStatus
+    /// <summary>A swap that went through the phases in order up to <paramref name="phase"/> (a failure after Loading).</summary>
+    private static SwapBoard Board(SwapPhase phase, string? model = "new", DateTimeOffset? ended = null)
     {
-        Id = "s1",
-        Target = "spark-1",
-        Sparks = ["spark-1"],
-        ModelId = model,
-        Requester = "test",
-        Phase = phase,
-        RequestedAt = T0,
-        EndedAt = ended,
-    });
+        var path = phase <= SwapPhase.Ready
+            ? Enum.GetValues<SwapPhase>().Where(p => p <= phase)
+            : Enum.GetValues<SwapPhase>().Where(p => p <= SwapPhase.Loading).Append(phase);
+        return SwapBoard.Empty.With(new SwapStatus
+        {
+            Id = "s1",
+            Target = "spark-1",
+            Sparks = ["spark-1"],
+            ModelId = model,
+            Requester = "test",
+            Phase = phase,
+            Phases = [.. path.Select(p => new PhaseTiming(p, T0, null))],
+            RequestedAt = T0,
+            EndedAt = ended,
+        });
+    }
 
     public static TheoryData<SwapPhase, string> PhasesAndWhatCounts => new()
     {
@@ -56,7 +75,7 @@ public sealed class SwapModelActivityTests
     }
 
     [Fact]
-    public void ReadySwap_HoldsUntilHealthHasCheckedAgain_ThenHealthDecides()
+    public void ReadySwap_HoldsUntilHealthHasCheckedThatSparkAgain_ThenHealthDecides()
     {
         var ended = T0.AddSeconds(10);
         var stale = SwapModelActivitySource.Combine(FleetModelActivity.Empty, Health(ModelActivity.Loading("new"), T0), Board(SwapPhase.Ready, ended: ended));
@@ -66,12 +85,31 @@ public sealed class SwapModelActivityTests
         Assert.Equal(ModelActivity.NoModel, fresh.Find("spark-1"));
     }
 
+    /// <summary>As on the cards: after a failure past Stopping, what runs is not known until health looks.</summary>
     [Fact]
-    public void FailedSwap_LeavesItToHealth()
+    public void FailedSwap_AfterStopping_IsUnknownUntilHealthHasChecked_ThenHealthDecides()
     {
-        var combined = SwapModelActivitySource.Combine(FleetModelActivity.Empty, Health(ModelActivity.NoModel, T0), Board(SwapPhase.Failed, ended: T0.AddSeconds(5)));
+        var ended = T0.AddSeconds(5);
+        var stale = SwapModelActivitySource.Combine(FleetModelActivity.Empty, Health(ModelActivity.Loaded("old"), T0), Board(SwapPhase.Failed, ended: ended));
+        var fresh = SwapModelActivitySource.Combine(stale, Health(ModelActivity.NoModel, ended.AddSeconds(1)), Board(SwapPhase.Failed, ended: ended));
 
-        Assert.Equal(ModelActivity.NoModel, combined.Find("spark-1"));
+        Assert.Equal(ModelActivity.Unknown, stale.Find("spark-1"));
+        Assert.Equal(ModelActivity.NoModel, fresh.Find("spark-1"));
+    }
+
+    [Fact]
+    public void FailedSwap_InPreflight_LeavesItToHealth()
+    {
+        var preflightFailure = SwapBoard.Empty.With(Board(SwapPhase.Preflight).BySpark["spark-1"] with
+        {
+            Phase = SwapPhase.Failed,
+            Phases = [new PhaseTiming(SwapPhase.Requested, T0, T0), new PhaseTiming(SwapPhase.Preflight, T0, T0), new PhaseTiming(SwapPhase.Failed, T0, null)],
+            EndedAt = T0.AddSeconds(1),
+        });
+
+        var combined = SwapModelActivitySource.Combine(FleetModelActivity.Empty, Health(ModelActivity.Loaded("old"), T0), preflightFailure);
+
+        Assert.Equal(ModelActivity.Loaded("old"), combined.Find("spark-1"));
     }
 
     [Fact]

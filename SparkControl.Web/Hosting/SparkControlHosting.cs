@@ -121,7 +121,6 @@ public static class SparkControlHosting
         services.AddHostedService<DiskRemeasureAfterSwaps>();
         services.AddHosted<HealthMonitor>();
         services.AddHosted<ModelServerMonitor>();
-        services.AddHosted<HealthModelActivitySource>();
         services.AddHosted<SwapModelActivitySource>();
         services.AddHosted<GpuBusyTracker>();
         services.AddHosted<Core.Audio.Transcripts.TranscriptJobs>();

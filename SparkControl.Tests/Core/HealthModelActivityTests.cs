@@ -3,7 +3,7 @@ using SparkControl.Core.Services;
 
 namespace SparkControl.Tests.Core;
 
-public sealed class HealthModelActivitySourceTests
+public sealed class HealthModelActivityTests
 {
     private static FleetHealth Fleet(params SparkHealth[] sparks) => new([.. sparks]);
 
@@ -23,7 +23,7 @@ public sealed class HealthModelActivitySourceTests
     [InlineData(null, ModelActivityState.NoModel)]
     public void Derive_ModelServerStatus_GivesTheActivity(HealthStatus? status, ModelActivityState expected)
     {
-        var activity = HealthModelActivitySource.Derive(FleetModelActivity.Empty, Fleet(Spark(status))).Find("spark-1");
+        var activity = HealthModelActivity.Derive(FleetModelActivity.Empty, Fleet(Spark(status))).Find("spark-1");
 
         Assert.Equal(expected, activity.State);
         Assert.Equal(status is null ? null : "qwen3-8b", activity.Model);
@@ -31,14 +31,14 @@ public sealed class HealthModelActivitySourceTests
 
     [Fact]
     public void Derive_FirstCheckStillProbing_IsUnknownNotNoModel() =>
-        Assert.Equal(ModelActivity.Unknown, HealthModelActivitySource.Derive(FleetModelActivity.Empty, Fleet(Spark(null, checkedModel: false))).Find("spark-1"));
+        Assert.Equal(ModelActivity.Unknown, HealthModelActivity.Derive(FleetModelActivity.Empty, Fleet(Spark(null, checkedModel: false))).Find("spark-1"));
 
     [Fact]
     public void Derive_SparkUnreachable_KeepsWhatItWasLastSeenDoing()
     {
-        var loaded = HealthModelActivitySource.Derive(FleetModelActivity.Empty, Fleet(Spark(HealthStatus.Healthy)));
+        var loaded = HealthModelActivity.Derive(FleetModelActivity.Empty, Fleet(Spark(HealthStatus.Healthy)));
 
-        var unreachable = HealthModelActivitySource.Derive(loaded, Fleet(Spark(null, checkedModel: false, Reachability.Unreachable)));
+        var unreachable = HealthModelActivity.Derive(loaded, Fleet(Spark(null, checkedModel: false, Reachability.Unreachable)));
 
         Assert.Same(loaded, unreachable);
     }
@@ -46,9 +46,9 @@ public sealed class HealthModelActivitySourceTests
     [Fact]
     public void Derive_NothingChanged_ReturnsTheSameSnapshot()
     {
-        var first = HealthModelActivitySource.Derive(FleetModelActivity.Empty, Fleet(Spark(HealthStatus.Healthy)));
+        var first = HealthModelActivity.Derive(FleetModelActivity.Empty, Fleet(Spark(HealthStatus.Healthy)));
 
-        Assert.Same(first, HealthModelActivitySource.Derive(first, Fleet(Spark(HealthStatus.Degraded))));
-        Assert.Empty(HealthModelActivitySource.Derive(first, Fleet()).Sparks);
+        Assert.Same(first, HealthModelActivity.Derive(first, Fleet(Spark(HealthStatus.Degraded))));
+        Assert.Empty(HealthModelActivity.Derive(first, Fleet()).Sparks);
     }
 }
