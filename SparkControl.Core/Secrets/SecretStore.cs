@@ -12,7 +12,7 @@ namespace SparkControl.Core.Secrets;
 public sealed record SecretInfo(string Name, bool IsSet, DateTimeOffset? UpdatedAt);
 
 /// <summary>
-/// Secrets (HF token, NGC API key, SSH key passphrases) in <c>secrets.yaml</c>, mode 0600, in the data directory.
+/// Secrets (HF token, NGC API key, SSH key passphrases, Qdrant API keys) in <c>secrets.yaml</c>, mode 0600, in the data directory.
 /// Write-only from the UI and API: values are read only by the code that sends them to a Spark over stdin.
 /// </summary>
 public sealed partial class SecretStore
@@ -21,6 +21,7 @@ public sealed partial class SecretStore
     public const string HfToken = "hf-token";
     public const string NgcApiKey = "ngc-api-key";
     public const string PassphrasePrefix = "ssh-passphrase-";
+    public const string QdrantApiKeyPrefix = "qdrant-api-key-";
     public const int MaxValueLength = 8192;
 
     private readonly DataDirectory _dataDirectory;
@@ -41,11 +42,14 @@ public sealed partial class SecretStore
 
     public static string PassphraseFor(string spark) => PassphrasePrefix + spark;
 
+    /// <summary>The API key the panel sends to one Qdrant service.</summary>
+    public static string QdrantApiKeyFor(string spark, string service) => $"{QdrantApiKeyPrefix}{spark}-{service}";
+
     /// <summary>Null when <paramref name="name"/> is a secret the panel knows, else why not.</summary>
     public static string? ValidateName(string? name) =>
-        name is HfToken or NgcApiKey || (name is not null && PassphrasePattern().IsMatch(name))
+        name is HfToken or NgcApiKey || (name is not null && (PassphrasePattern().IsMatch(name) || QdrantApiKeyPattern().IsMatch(name)))
             ? null
-            : $"unknown secret '{Validation.Validators.Printable(name ?? string.Empty)}': use {HfToken}, {NgcApiKey} or {PassphrasePrefix}<spark>";
+            : $"unknown secret '{Validation.Validators.Printable(name ?? string.Empty)}': use {HfToken}, {NgcApiKey}, {PassphrasePrefix}<spark> or {QdrantApiKeyPrefix}<spark>-<service>";
 
     public static string? ValidateValue(string? value)
     {
@@ -146,4 +150,7 @@ public sealed partial class SecretStore
 
     [GeneratedRegex("^ssh-passphrase-[A-Za-z0-9][A-Za-z0-9._-]{0,63}\\z", RegexOptions.CultureInvariant)]
     private static partial Regex PassphrasePattern();
+
+    [GeneratedRegex("^qdrant-api-key-[A-Za-z0-9][A-Za-z0-9._-]{0,63}-[A-Za-z0-9][A-Za-z0-9._-]{0,63}\\z", RegexOptions.CultureInvariant)]
+    private static partial Regex QdrantApiKeyPattern();
 }

@@ -53,6 +53,7 @@ public static class ServicesYaml
 
         var container = map.String("container");
         var port = map.Int("port");
+        var grpcPort = map.Int("grpcPort");
         var url = map.String("url");
         var healthPath = map.String("healthPath");
         var memoryText = map.String("memoryLimit");
@@ -80,6 +81,7 @@ public static class ServicesYaml
             Kind = kind.Value,
             Container = container,
             Port = port,
+            GrpcPort = grpcPort,
             Url = url,
             HealthPath = healthPath,
             MemoryLimitBytes = memory,
@@ -164,6 +166,7 @@ public static class ServicesYaml
         }
 
         Check("port", Validators.Port(service.Port));
+        Check("grpcPort", Validators.Port(service.GrpcPort, "grpcPort"));
         if (service.Url is { } url && !IsHttpUrl(url))
         {
             errors.Add(new FieldError("url", $"url '{Validators.Printable(url)}' must be an absolute http(s) address"));
@@ -262,6 +265,7 @@ public static class ServicesYaml
             .Add("kind", s.Kind.ToYaml())
             .Add("container", s.Container)
             .Add("port", s.Port)
+            .Add("grpcPort", s.GrpcPort)
             .Add("url", s.Url)
             .Add("healthPath", s.HealthPath)
             .Add("memoryLimit", s.MemoryLimitBytes is { } bytes ? ByteSize.Format(bytes) : null)

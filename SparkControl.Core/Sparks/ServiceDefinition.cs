@@ -75,6 +75,14 @@ public sealed record ServiceDefinition
     /// <summary>The port it listens on, on the Spark.</summary>
     public int? Port { get; init; }
 
+    /// <summary>
+    /// Qdrant's gRPC port, on the Spark; null means the port after <see cref="Port"/> (Qdrant pairs REST's 6333 with
+    /// gRPC's 6334).
+    /// </summary>
+    public int? GrpcPort { get; init; }
+
+    public int EffectiveGrpcPort => GrpcPort ?? (Port is { } rest ? rest + 1 : 6334);
+
     /// <summary>A base URL that overrides the Spark's address and <see cref="Port"/>.</summary>
     public string? Url { get; init; }
 

@@ -5,6 +5,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Runtime.CompilerServices;
 using SparkControl.Core.Hosts;
+using SparkControl.Sim.Qdrant;
 using SparkControl.Sim.Server;
 using SparkControl.Sim.Vllm;
 using SparkControl.Core.Remote;
@@ -64,6 +65,10 @@ public sealed class SimulatedSparkHost : ISparkHost, IAsyncDisposable
     private readonly TimeProvider _time;
     private readonly ConcurrentDictionary<string, SimContainer> _containers = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<int, LoopbackPort> _ports = new();
+    private readonly ConcurrentDictionary<string, SimQdrantStore> _qdrantStores = new(StringComparer.Ordinal);
+
+    /// <summary>Files this host writes for its containers (Qdrant's snapshots), removed when it is disposed.</summary>
+    private readonly string _scratch = Path.Combine(Path.GetTempPath(), "sparkcontrol-sim-" + Guid.NewGuid().ToString("N"));
     private readonly ConcurrentQueue<SimFailure> _scheduledFailures = new();
     private readonly ConcurrentQueue<TimeSpan> _scheduledLoadTimes = new();
     private readonly ConcurrentQueue<Task> _scheduledHolds = new();
@@ -623,10 +628,11 @@ public sealed class SimulatedSparkHost : ISparkHost, IAsyncDisposable
                 process = server.RunAsync;
             }
         }
-        else if (SimServiceProfile.ForImage(spec.Image, _time, _settings.AsrTranscriber) is { } profile
-            && spec.Labels.TryGetValue(ContainerLabels.Port, out var p) && int.TryParse(p, NumberStyles.Integer, CultureInfo.InvariantCulture, out var port))
+        else if (spec.Labels.TryGetValue(ContainerLabels.Port, out var p) && int.TryParse(p, NumberStyles.Integer, CultureInfo.InvariantCulture, out var port)
+            && SimServiceProfile.ForImage(spec.Image, port, ServiceContext(spec)) is { } profile)
         {
-            var service = new SimServiceServer(profile, TimeSpan.FromSeconds(1), _time, container.Log.Append, new IPEndPoint(IPAddress.Loopback, MapPort(port)));
+            var grpc = profile.GrpcPort is { } grpcPort ? new IPEndPoint(IPAddress.Loopback, MapPort(grpcPort)) : null;
+            var service = new SimServiceServer(profile, TimeSpan.FromSeconds(1), _time, container.Log.Append, new IPEndPoint(IPAddress.Loopback, MapPort(port)), grpc);
             process = service.RunAsync;
         }
         else
@@ -648,6 +654,13 @@ public sealed class SimulatedSparkHost : ISparkHost, IAsyncDisposable
 
         container.Start(process, server, Interlocked.Increment(ref _nextPid), OnExited);
     }
+
+    /// <summary>What a service container's profile needs; a Qdrant's storage is kept by container name, as a volume keeps it.</summary>
+    private SimServiceContext ServiceContext(ContainerLaunchSpec spec) => new(
+        _time,
+        _settings.AsrTranscriber,
+        () => _qdrantStores.GetOrAdd(spec.Name, name => new SimQdrantStore(Path.Combine(_scratch, "qdrant", name), _time)),
+        name => spec.Environment.GetValueOrDefault(name));
 
     private void OnExited(SimContainer container)
     {
@@ -726,6 +739,11 @@ public sealed class SimulatedSparkHost : ISparkHost, IAsyncDisposable
         foreach (var port in _ports.Values)
         {
             port.Dispose();
+        }
+
+        if (Directory.Exists(_scratch))
+        {
+            Directory.Delete(_scratch, recursive: true);
         }
     }
 }

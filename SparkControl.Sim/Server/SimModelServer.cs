@@ -568,17 +568,32 @@ public sealed class SimModelServer : IAsyncDisposable
         _ => null,
     };
 
-    /// <summary>A deterministic unit vector for <paramref name="text"/>: equal texts embed equally, different ones differently.</summary>
+    /// <summary>
+    /// A lexical embedding of <paramref name="text"/>: each word (lower-cased letters and digits) is feature-hashed to
+    /// one dimension and a sign, and the sum is normalized to unit length. Texts that share words point the same way,
+    /// so cosine search over these vectors finds documents by the words a query shares with them; equal texts embed
+    /// equally. A text with no words gets a fixed unit vector of its own, from its hash.
+    /// </summary>
     public static float[] Embed(string text, int dimensions)
     {
         var vector = new float[dimensions];
-        var seed = SHA256.HashData(Encoding.UTF8.GetBytes(text));
-        var random = new Random(BinaryPrimitives.ReadInt32LittleEndian(seed));
-        double norm = 0;
-        for (var i = 0; i < dimensions; i++)
+        foreach (var word in Words(text))
         {
-            vector[i] = (float)(random.NextDouble() * 2 - 1);
-            norm += vector[i] * vector[i];
+            var hash = SHA256.HashData(Encoding.UTF8.GetBytes(word));
+            var index = (int)(BinaryPrimitives.ReadUInt32LittleEndian(hash) % (uint)dimensions);
+            vector[index] += (hash[4] & 1) == 0 ? 1f : -1f;
+        }
+
+        double norm = vector.Sum(v => (double)v * v);
+        if (norm == 0)
+        {
+            var random = new Random(BinaryPrimitives.ReadInt32LittleEndian(SHA256.HashData(Encoding.UTF8.GetBytes(text))));
+            for (var i = 0; i < dimensions; i++)
+            {
+                vector[i] = (float)(random.NextDouble() * 2 - 1);
+            }
+
+            norm = vector.Sum(v => (double)v * v);
         }
 
         var scale = (float)(1 / Math.Sqrt(norm));
@@ -588,6 +603,28 @@ public sealed class SimModelServer : IAsyncDisposable
         }
 
         return vector;
+    }
+
+    private static IEnumerable<string> Words(string text)
+    {
+        var word = new StringBuilder();
+        foreach (var c in text)
+        {
+            if (char.IsLetterOrDigit(c))
+            {
+                word.Append(char.ToLowerInvariant(c));
+            }
+            else if (word.Length > 0)
+            {
+                yield return word.ToString();
+                word.Clear();
+            }
+        }
+
+        if (word.Length > 0)
+        {
+            yield return word.ToString();
+        }
     }
 
     private static string ToBase64(float[] vector)

@@ -4,15 +4,24 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
+using Grpc.AspNetCore.Server.Model;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using SparkControl.Sim.Audio;
+using SparkControl.Sim.Qdrant;
 
 namespace SparkControl.Sim.Server;
 
 /// <summary>What a simulated service looks like from outside: its startup log lines and the paths it answers.</summary>
 public sealed record SimServiceProfile(string Name, IReadOnlyList<string> StartupLog, IReadOnlyDictionary<string, Func<IResult>> Routes, string ReadyLine)
 {
-    /// <summary>Endpoints beyond the GET routes (the audio workers' POSTs).</summary>
+    /// <summary>Endpoints beyond the GET routes (the audio workers' POSTs, Qdrant's snapshot routes and gRPC services).</summary>
     public Action<IEndpointRouteBuilder>? Map { get; init; }
+
+    /// <summary>Services the endpoints of <see cref="Map"/> need (Qdrant's gRPC).</summary>
+    public Action<IServiceCollection>? Services { get; init; }
+
+    /// <summary>The container port of a second, HTTP/2-only listener for gRPC (Qdrant's 6334 beside REST's 6333); null for none.</summary>
+    public int? GrpcPort { get; init; }
 
     /// <summary>Parakeet ASR: <c>/health</c>, <c>/v1/models</c> and the OpenAI transcription endpoints, decoded by <paramref name="transcriber"/>.</summary>
     public static SimServiceProfile ParakeetAsr(TimeProvider time, ISimTranscriber? transcriber = null) => new(
@@ -40,19 +49,37 @@ public sealed record SimServiceProfile(string Name, IReadOnlyList<string> Startu
         Map = SimAudioEndpoints.MapTts,
     };
 
-    /// <summary>Qdrant: <c>/readyz</c>, <c>/healthz</c>, <c>/livez</c> and its root banner.</summary>
-    public static SimServiceProfile Qdrant(TimeProvider time) => new(
+    /// <summary>
+    /// Qdrant: <c>/readyz</c>, <c>/healthz</c>, <c>/livez</c> and its root banner on REST (<paramref name="port"/>), the
+    /// snapshot routes beside them, and Qdrant's gRPC services on the next port (6333 and 6334, as Qdrant pairs them),
+    /// over <paramref name="store"/>, which outlives the container as Qdrant's storage volume does.
+    /// </summary>
+    public static SimServiceProfile Qdrant(TimeProvider time, SimQdrantStore store, SimQdrantAccess access, int port = 6333) => new(
         "qdrant",
         ["           _                 _    ", "  __ _  __| |_ __ __ _ _ __ | |_  ", " / _` |/ _` | '__/ _` | '_ \\| __| ", "| (_| | (_| | | | (_| | | | | |_  ", " \\__, |\\__,_|_|  \\__,_|_| |_|\\__| ", "    |_|                           ",
             $"{time.GetUtcNow():yyyy-MM-ddTHH:mm:ss.ffffffZ}  INFO storage::content_manager::consensus::persistent: Loading raft state from ./storage/raft_state.json"],
         new Dictionary<string, Func<IResult>>
         {
-            ["/"] = () => Results.Json(new { title = "qdrant - vector search engine", version = "1.15.5", commit = "simulated" }),
+            ["/"] = () => Results.Json(new { title = "qdrant - vector search engine", version = SimQdrantStore.Version, commit = "simulated" }),
             ["/readyz"] = () => Results.Text("all shards are ready"),
             ["/healthz"] = () => Results.Text("healthz check passed"),
             ["/livez"] = () => Results.Text("healthz check passed"),
         },
-        $"{time.GetUtcNow():yyyy-MM-ddTHH:mm:ss.ffffffZ}  INFO actix_server::builder: starting service: \"actix-web-service-0.0.0.0:{{port}}\"");
+        $"{time.GetUtcNow():yyyy-MM-ddTHH:mm:ss.ffffffZ}  INFO actix_server::builder: starting service: \"actix-web-service-0.0.0.0:{{port}}\"")
+    {
+        GrpcPort = port + 1,
+        Services = services =>
+        {
+            services.AddGrpc();
+            services.AddSingleton(new SimQdrantService(store, access));
+            services.AddSingleton<IServiceMethodProvider<SimQdrantService>, SimQdrantMethods>();
+        },
+        Map = app =>
+        {
+            SimQdrantRest.Map(app, store, access);
+            app.MapGrpcService<SimQdrantService>();
+        },
+    };
 
     /// <summary>Open WebUI: <c>/health</c> and a page to link out to.</summary>
     public static SimServiceProfile OpenWebUi(TimeProvider time) => new(
@@ -65,22 +92,26 @@ public sealed record SimServiceProfile(string Name, IReadOnlyList<string> Startu
         },
         "INFO:     Uvicorn running on http://0.0.0.0:{port} (Press CTRL+C to quit)");
 
-    /// <summary>The profile for an image by its name, as the demo's images are named; null for anything else.</summary>
-    public static SimServiceProfile? ForImage(string image, TimeProvider time, ISimTranscriber? transcriber = null) => image.ToLowerInvariant() switch
+    /// <summary>The profile for a container by its image's name, as the demo's images are named; null for anything else.</summary>
+    public static SimServiceProfile? ForImage(string image, int port, SimServiceContext context) => image.ToLowerInvariant() switch
     {
-        var i when i.Contains("parakeet", StringComparison.Ordinal) || i.Contains("asr", StringComparison.Ordinal) => ParakeetAsr(time, transcriber),
-        var i when i.Contains("tts", StringComparison.Ordinal) || i.Contains("kokoro", StringComparison.Ordinal) => Tts(time),
-        var i when i.Contains("qdrant", StringComparison.Ordinal) => Qdrant(time),
-        var i when i.Contains("open-webui", StringComparison.Ordinal) => OpenWebUi(time),
+        var i when i.Contains("parakeet", StringComparison.Ordinal) || i.Contains("asr", StringComparison.Ordinal) => ParakeetAsr(context.Time, context.Transcriber),
+        var i when i.Contains("tts", StringComparison.Ordinal) || i.Contains("kokoro", StringComparison.Ordinal) => Tts(context.Time),
+        var i when i.Contains("qdrant", StringComparison.Ordinal) => Qdrant(context.Time, context.QdrantStore(), SimQdrantAccess.FromEnvironment(context.Environment), port),
+        var i when i.Contains("open-webui", StringComparison.Ordinal) => OpenWebUi(context.Time),
         _ => null,
     };
 }
+
+/// <summary>What a service's profile may need from the host that starts it: the clock, the ASR worker's recogniser, the
+/// container's Qdrant storage and its environment.</summary>
+public sealed record SimServiceContext(TimeProvider Time, ISimTranscriber? Transcriber, Func<SimQdrantStore> QdrantStore, Func<string, string?> Environment);
 
 /// <summary>
 /// A service's outside as the panel sees it: it starts after a load time, then answers its health paths (and little
 /// else; the audio workers their OpenAI audio endpoints) on loopback until stopped.
 /// </summary>
-public sealed class SimServiceServer(SimServiceProfile profile, TimeSpan loadTime, TimeProvider time, Action<string> log, IPEndPoint bind)
+public sealed class SimServiceServer(SimServiceProfile profile, TimeSpan loadTime, TimeProvider time, Action<string> log, IPEndPoint bind, IPEndPoint? grpcBind = null)
 {
     public async Task<int> RunAsync(CancellationToken stop)
     {
@@ -95,8 +126,17 @@ public sealed class SimServiceServer(SimServiceProfile profile, TimeSpan loadTim
             await Task.Delay(loadTime, time, stop).ConfigureAwait(false);
             var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions { ApplicationName = "SparkControl.Sim" });
             LoopbackPort.UseSharedBind(builder.WebHost);
-            builder.WebHost.UseKestrelCore().ConfigureKestrel(k => k.Listen(bind));
+            builder.WebHost.UseKestrelCore().ConfigureKestrel(k =>
+            {
+                k.Listen(bind);
+                if (grpcBind is not null)
+                {
+                    // gRPC without TLS is HTTP/2 with prior knowledge, which a listener speaking HTTP/1.1 too cannot offer.
+                    k.Listen(grpcBind, listen => listen.Protocols = HttpProtocols.Http2);
+                }
+            });
             builder.Services.AddRoutingCore();
+            profile.Services?.Invoke(builder.Services);
             app = builder.Build();
             app.UseRouting();
             foreach (var (path, answer) in profile.Routes)

@@ -153,4 +153,20 @@ public sealed class SparksAndServicesYamlTests
         Assert.Empty(read);
         Assert.Contains(problems, p => p.Message.Contains(said, StringComparison.Ordinal));
     }
+
+    [Fact]
+    public void QdrantsGrpcPort_IsReadAndWrittenBack_DefaultsToThePortAfterRest_AndIsCheckedAsAPort()
+    {
+        const string text = "services:\n  - spark: s\n    name: qdrant\n    kind: qdrant\n    port: 16333\n  - spark: s\n    name: vault\n    kind: qdrant\n    port: 6333\n    grpcPort: 7334\n";
+
+        var (read, problems) = ServicesYaml.Read(text, "services.yaml");
+        var (again, _) = ServicesYaml.Read(ServicesYaml.Write(read), "services.yaml");
+        var (bad, badProblems) = ServicesYaml.Read(text.Replace("7334", "70000", StringComparison.Ordinal), "services.yaml");
+
+        Assert.Empty(problems);
+        Assert.Equal((16334, 7334), (read[0].EffectiveGrpcPort, read[1].EffectiveGrpcPort));
+        Assert.Equal(read, again);
+        Assert.Single(bad);
+        Assert.Contains(badProblems, p => p.Message.Contains("grpcPort must be between 1 and 65535", StringComparison.Ordinal));
+    }
 }

@@ -97,6 +97,19 @@ public sealed partial class ApiExceptionHandler(IProblemDetailsService problems,
         Core.Audio.Transcripts.TranscriptConflictException conflict => new ProblemDetails { Status = StatusCodes.Status409Conflict, Title = "The transcript cannot go ahead", Detail = conflict.Message },
         Core.Audio.Sweep.SweepConflictException conflict => new ProblemDetails { Status = StatusCodes.Status409Conflict, Title = "The sweep cannot go ahead", Detail = conflict.Message },
         Core.Access.AccessRefusedException refused => new ProblemDetails { Status = StatusCodes.Status409Conflict, Title = "Refused", Detail = refused.Message },
+        Core.Vectors.QdrantCallException qdrant => new ProblemDetails
+        {
+            Status = qdrant.Status switch
+            {
+                Grpc.Core.StatusCode.NotFound => StatusCodes.Status404NotFound,
+                Grpc.Core.StatusCode.InvalidArgument => StatusCodes.Status400BadRequest,
+                Grpc.Core.StatusCode.Unavailable or Grpc.Core.StatusCode.DeadlineExceeded => StatusCodes.Status503ServiceUnavailable,
+                _ => StatusCodes.Status502BadGateway,
+            },
+            Title = qdrant.Refused ? "Qdrant refused the panel" : qdrant.Unreachable ? "Qdrant did not answer" : "Qdrant could not do it",
+            Detail = qdrant.Message,
+        },
+        Core.Vectors.EmbeddingUnavailableException embedding => new ProblemDetails { Status = StatusCodes.Status503ServiceUnavailable, Title = "The embedding model cannot embed now", Detail = embedding.Message },
         KeyNotFoundException missing => new ProblemDetails { Status = StatusCodes.Status404NotFound, Title = "Not found", Detail = missing.Message },
         ConfigFileException file => new ProblemDetails
         {

@@ -22,6 +22,7 @@ public static class SettingsTable
         SettingsSection.For<Core.Audio.Transcripts.TranscriptOptions, Core.Audio.Transcripts.TranscriptOptionsValidator>(Core.Audio.Transcripts.TranscriptOptions.Section),
         SettingsSection.For<Core.Operations.OperationsOptions, Core.Operations.OperationsOptionsValidator>(Core.Operations.OperationsOptions.Section),
         SettingsSection.For<GatewayOptions, GatewayOptionsValidator>(GatewayOptions.Section),
+        SettingsSection.For<Core.Vectors.QdrantOptions, Core.Vectors.QdrantOptionsValidator>(Core.Vectors.QdrantOptions.Section),
         SettingsSection.For<Security.SecurityOptions, Security.SecurityOptionsValidator>(Security.SecurityOptions.Section),
     ];
 }

@@ -17,6 +17,7 @@ using SparkControl.Core.Services;
 using SparkControl.Core.Sparks;
 using SparkControl.Core.Storage;
 using SparkControl.Core.Swaps;
+using SparkControl.Core.Vectors;
 using SparkControl.Sim.Demo;
 using SparkControl.Sim.Hosting;
 using SparkControl.Web.Api;
@@ -96,6 +97,7 @@ public static class SparkControlHosting
         services.AddSparkServices(CreateProbeClient);
         services.AddGpu();
         services.AddGateway();
+        services.AddVectors();
         services.AddSwaps(CreateProbeClient);
         services.AddDisk();
         services.AddMaintenance();
@@ -214,6 +216,7 @@ public static class SparkControlHosting
         app.MapAudioSweeps();
         app.MapTranscripts();
         app.MapScrub();
+        app.MapVectors();
         app.MapSecrets();
         app.MapSshKeys();
         app.MapModels();
