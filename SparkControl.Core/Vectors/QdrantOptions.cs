@@ -23,6 +23,9 @@ public sealed class QdrantOptions
     /// <summary>The longest document, in characters.</summary>
     public int MaxDocumentCharacters { get; set; } = 200_000;
 
+    /// <summary>Where the panel keeps its copies of Qdrant's snapshots; empty means <c>qdrant-snapshots</c> in the data directory.</summary>
+    public string? SnapshotDirectory { get; set; }
+
     /// <summary>How long one call to Qdrant may take.</summary>
     public TimeSpan CallTimeout { get; set; } = TimeSpan.FromSeconds(30);
 }

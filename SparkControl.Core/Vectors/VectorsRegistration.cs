@@ -12,6 +12,11 @@ public static class VectorsRegistration
         services.AddSingleton<ITextEmbedder, GatewayEmbedder>();
         services.AddSingleton<VectorSearch>();
         services.AddSingleton<QdrantCollections>();
+        services.AddHttpClient(Snapshots.QdrantSnapshots.HttpClientName, client => client.Timeout = Timeout.InfiniteTimeSpan);
+        services.AddSingleton<Snapshots.SnapshotStore>();
+        services.AddSingleton<Snapshots.QdrantSnapshots>();
+        services.AddSingleton<Snapshots.SnapshotScheduler>();
+        services.AddHostedService(sp => sp.GetRequiredService<Snapshots.SnapshotScheduler>());
         return services;
     }
 }

@@ -55,6 +55,9 @@ public sealed class SimQdrantStore(string snapshotDirectory, TimeProvider time)
 
     public string SnapshotDirectory => snapshotDirectory;
 
+    /// <summary>Called with a snapshot file's path once it is written and its checksum taken: a test's way to corrupt it.</summary>
+    public Action<string>? SnapshotWritten { get; set; }
+
     internal IReadOnlyList<string> CollectionNames()
     {
         lock (_gate)
@@ -156,6 +159,7 @@ public sealed class SimQdrantStore(string snapshotDirectory, TimeProvider time)
             _snapshots.Add(snapshot);
         }
 
+        SnapshotWritten?.Invoke(path);
         return snapshot;
     }
 

@@ -109,6 +109,7 @@ public sealed partial class ApiExceptionHandler(IProblemDetailsService problems,
             Title = qdrant.Refused ? "Qdrant refused the panel" : qdrant.Unreachable ? "Qdrant did not answer" : "Qdrant could not do it",
             Detail = qdrant.Message,
         },
+        Core.Vectors.Snapshots.SnapshotRefusedException refused => new ProblemDetails { Status = StatusCodes.Status409Conflict, Title = "The snapshot action cannot go ahead", Detail = refused.Message },
         Core.Vectors.EmbeddingUnavailableException embedding => new ProblemDetails { Status = StatusCodes.Status503ServiceUnavailable, Title = "The embedding model cannot embed now", Detail = embedding.Message },
         KeyNotFoundException missing => new ProblemDetails { Status = StatusCodes.Status404NotFound, Title = "Not found", Detail = missing.Message },
         ConfigFileException file => new ProblemDetails

@@ -1,4 +1,5 @@
 using SparkControl.Core.Vectors;
+using SparkControl.Core.Vectors.Snapshots;
 using SparkControl.Web.Security;
 
 namespace SparkControl.Web.Api;
@@ -44,7 +45,55 @@ public static class VectorEndpoints
         qdrant.MapGet("/{spark}/{service}/collections/{name}/points", (string spark, string service, string name, int? limit, QdrantConnections connections, QdrantCollections collections, CancellationToken cancellationToken) =>
                 collections.SampleAsync(connections.Resolve($"{spark}/{service}"), name, limit ?? 20, cancellationToken))
             .RequireAuthorization(AccessPolicies.Viewer).ValidateRouteValues(("spark", Names), ("service", Names), ("name", Names));
+        MapSnapshots(qdrant);
         return endpoints;
+    }
+
+    public sealed record ScopeBody(string? Scope);
+
+    public sealed record RestoreBody(string? Collection, bool? Confirm);
+
+    public sealed record SnapshotsView(SnapshotSchedule Schedule, DateTimeOffset? NextRunAt, string Folder, IReadOnlyList<SnapshotRecord> Runs);
+
+    /// <summary>A Qdrant service's snapshots: schedule, runs, "snapshot now", the panel's copy and restore from it.</summary>
+    private static void MapSnapshots(RouteGroupBuilder qdrant)
+    {
+        const string path = "/{spark}/{service}/snapshots";
+        qdrant.MapGet(path, (string spark, string service, QdrantConnections connections, QdrantSnapshots snapshots, SnapshotScheduler scheduler) =>
+            {
+                var definition = connections.Resolve($"{spark}/{service}");
+                return TypedResults.Ok(new SnapshotsView(snapshots.ScheduleOf(definition), scheduler.NextRunAt(definition.Key), snapshots.Folder, snapshots.Runs(definition)));
+            })
+            .RequireAuthorization(AccessPolicies.Viewer).ValidateRouteValues(("spark", Names), ("service", Names));
+        qdrant.MapPut(path + "/schedule", (string spark, string service, SnapshotSchedule body, HttpContext context, QdrantConnections connections, QdrantSnapshots snapshots) =>
+            {
+                snapshots.SaveSchedule(connections.Resolve($"{spark}/{service}"), body, AccessPolicies.AuditActorOf(context));
+                return TypedResults.Ok(body);
+            })
+            .RequireAuthorization(AccessPolicies.Operator).ValidateRouteValues(("spark", Names), ("service", Names)).WithMetadata(NotAudited.Instance);
+        qdrant.MapPost(path, async (string spark, string service, ScopeBody? body, HttpContext context, QdrantConnections connections, QdrantSnapshots snapshots, CancellationToken cancellationToken) =>
+            {
+                var definition = connections.Resolve($"{spark}/{service}");
+                var (runs, _) = await snapshots.StartAsync(definition, body?.Scope ?? SnapshotSchedule.EachCollection, AccessPolicies.ActorOf(context.User), cancellationToken);
+                return TypedResults.Accepted($"/api/qdrant/{spark}/{service}/snapshots", runs);
+            })
+            .RequireAuthorization(AccessPolicies.Operator).ValidateRouteValues(("spark", Names), ("service", Names));
+        qdrant.MapGet(path + "/{id:long}/file", (string spark, string service, long id, QdrantConnections connections, QdrantSnapshots snapshots) =>
+                snapshots.FileOf(connections.Resolve($"{spark}/{service}"), id) is { } file && File.Exists(file)
+                    ? Results.File(file, "application/octet-stream", Path.GetFileName(file))
+                    : throw new KeyNotFoundException($"Snapshot run {id} has no copy on the panel's disk"))
+            .RequireAuthorization(AccessPolicies.Operator).ValidateRouteValues(("spark", Names), ("service", Names));
+        qdrant.MapPost(path + "/{id:long}/restore", async (string spark, string service, long id, RestoreBody body, HttpContext context, QdrantConnections connections, QdrantSnapshots snapshots, CancellationToken cancellationToken) =>
+            {
+                if (body.Confirm != true)
+                {
+                    throw new Core.Validation.ValidationFailedException([new("confirm", "restoring replaces the collection's points with the snapshot's: send \"confirm\": true")]);
+                }
+
+                await snapshots.RestoreAsync(connections.Resolve($"{spark}/{service}"), id, body.Collection, AccessPolicies.AuditActorOf(context), cancellationToken);
+                return TypedResults.NoContent();
+            })
+            .RequireAuthorization(AccessPolicies.Operator).ValidateRouteValues(("spark", Names), ("service", Names)).WithMetadata(NotAudited.Instance);
     }
 
     private static string? Names(string value) => Core.Validation.Validators.Name(value, "name") is null ? null : "is not a name (letters, digits, '.', '_' and '-')";

@@ -14,5 +14,5 @@ namespace SparkControl.Web.Hosting;
 public static class DatabaseSchema
 {
     public static StoreSchema Create() =>
-        new([.. AuditLog.Migrations, .. ServiceStatusLog.Migrations, .. SwapHistory.Migrations, .. GpuLedgerStore.Migrations, .. AccessStore.Migrations, .. Core.Audio.Sweep.SweepStore.Migrations, .. Core.Audio.Transcripts.TranscriptStore.Migrations]);
+        new([.. AuditLog.Migrations, .. ServiceStatusLog.Migrations, .. SwapHistory.Migrations, .. GpuLedgerStore.Migrations, .. AccessStore.Migrations, .. Core.Audio.Sweep.SweepStore.Migrations, .. Core.Audio.Transcripts.TranscriptStore.Migrations, .. Core.Vectors.Snapshots.SnapshotStore.Migrations]);
 }
