@@ -655,6 +655,9 @@ public sealed class SimulatedSparkHost : ISparkHost, IAsyncDisposable
         container.Start(process, server, Interlocked.Increment(ref _nextPid), OnExited);
     }
 
+    /// <summary>The storage of the Qdrant that runs (or ran) in <paramref name="container"/>; null before it first started.</summary>
+    public SimQdrantStore? QdrantStore(string container) => _qdrantStores.GetValueOrDefault(container);
+
     /// <summary>What a service container's profile needs; a Qdrant's storage is kept by container name, as a volume keeps it.</summary>
     private SimServiceContext ServiceContext(ContainerLaunchSpec spec) => new(
         _time,

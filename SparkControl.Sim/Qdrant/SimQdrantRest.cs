@@ -40,17 +40,29 @@ internal static class SimQdrantRest
             store.With(collection, c => c.Name);
             return Ok(store.Snapshots(collection).Select(Describe));
         });
-        routes.MapGet("/collections/{collection}/snapshots/{name}", (string collection, string name) => Download(store.FindSnapshot(collection, name)));
+        routes.MapGet("/collections/{collection}/snapshots/{name}", (string collection, string name, CancellationToken cancellationToken) => DownloadAsync(store, store.FindSnapshot(collection, name), cancellationToken));
         routes.MapDelete("/collections/{collection}/snapshots/{name}", (string collection, string name) =>
             store.DeleteSnapshot(collection, name) ? Ok(true) : Error(404, $"Not found: Snapshot {name} not found"));
         routes.MapGet("/snapshots", () => Ok(store.Snapshots(SimSnapshot.Full).Select(Describe)));
-        routes.MapGet("/snapshots/{name}", (string name) => Download(store.FindSnapshot(SimSnapshot.Full, name)));
+        routes.MapGet("/snapshots/{name}", (string name, CancellationToken cancellationToken) => DownloadAsync(store, store.FindSnapshot(SimSnapshot.Full, name), cancellationToken));
         routes.MapPost("/collections/{collection}/snapshots/upload", (string collection, string? priority, string? checksum, HttpRequest request) => UploadAsync(store, collection, priority, checksum, request))
             .DisableAntiforgery();
     }
 
-    private static IResult Download(SimSnapshot? snapshot) =>
-        snapshot is null ? Error(404, "Not found: Snapshot not found") : Results.File(snapshot.Path, "application/octet-stream", snapshot.Name);
+    private static async Task<IResult> DownloadAsync(SimQdrantStore store, SimSnapshot? snapshot, CancellationToken cancellationToken)
+    {
+        if (snapshot is null)
+        {
+            return Error(404, "Not found: Snapshot not found");
+        }
+
+        if (store.BeforeDownload is { } hold)
+        {
+            await hold(cancellationToken).ConfigureAwait(false);
+        }
+
+        return Results.File(snapshot.Path, "application/octet-stream", snapshot.Name);
+    }
 
     /// <summary>
     /// A restore from an uploaded file (multipart field <c>snapshot</c>). With priority <c>snapshot</c> (or

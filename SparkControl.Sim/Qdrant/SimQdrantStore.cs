@@ -58,6 +58,9 @@ public sealed class SimQdrantStore(string snapshotDirectory, TimeProvider time)
     /// <summary>Called with a snapshot file's path once it is written and its checksum taken: a test's way to corrupt it.</summary>
     public Action<string>? SnapshotWritten { get; set; }
 
+    /// <summary>Awaited before a snapshot download sends its first byte: a test's way to hold a download in flight.</summary>
+    public Func<CancellationToken, Task>? BeforeDownload { get; set; }
+
     internal IReadOnlyList<string> CollectionNames()
     {
         lock (_gate)

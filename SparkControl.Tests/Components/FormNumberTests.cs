@@ -133,7 +133,8 @@ public sealed class FormNumberTests : UiTestContext
         var fleet = new SparkFleet(TimeProvider.System);
         var demo = new FakeSparkHost("demo") { Memory = new SparkControl.Core.Hosts.MemoryInfo((long)(121.7 * (1L << 30)), 100L << 30) };
         fleet.Publish(new FleetConfiguration([new SparkEntry(new SparkDefinition { Name = "demo", Host = "demo.test", User = "nvidia" }, demo, false)], [], false));
-        Services.AddSingleton(store).AddSingleton(new MemoryCapCheck(fleet, Microsoft.Extensions.Logging.Abstractions.NullLogger<MemoryCapCheck>.Instance));
+        Services.AddSingleton(store).AddSingleton(new MemoryCapCheck(fleet, Microsoft.Extensions.Logging.Abstractions.NullLogger<MemoryCapCheck>.Instance))
+            .AddSingleton(new SecretStore(new DataDirectory(_data.Path), TimeProvider.System));
         RenderPopoverProvider();
         var dialogs = Render<MudDialogProvider>();
         var parameters = new DialogParameters<ServiceDialog>

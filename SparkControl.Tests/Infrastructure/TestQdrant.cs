@@ -50,6 +50,16 @@ public sealed class TestQdrant : IAsyncDisposable
     /// <summary>A Qdrant that asks for <see cref="ApiKey"/> (and takes <see cref="ReadOnlyApiKey"/> for reading).</summary>
     public static Task<TestQdrant> StartSecuredAsync() => StartAsync(new SimQdrantAccess(ApiKey, ReadOnlyApiKey));
 
+    /// <summary>
+    /// Waits until the demo's search works end to end: the gateway routes its embeddings model and health has seen its
+    /// Qdrant answer (the Sim's Qdrant listens a moment after its container starts, on REST and gRPC at once).
+    /// </summary>
+    public static Task WaitForDemoAsync(SparkControlApp app) => Wait.UntilAsync(
+        () => app.Get<SparkControl.Core.Gateway.GatewayRoutes>().Resolve("bge-small") is SparkControl.Core.Gateway.GatewayResolution.Route
+            && app.Get<SparkControl.Core.Services.HealthMonitor>().Current.Value.Find("demo", "qdrant")?.Status == SparkControl.Core.Services.HealthStatus.Healthy,
+        "the demo's embeddings are routed and its Qdrant is healthy",
+        TimeSpan.FromSeconds(90));
+
     public QdrantClient Client(string? apiKey = null) => new(Grpc, apiKey, TimeSpan.FromSeconds(30));
 
     public async ValueTask DisposeAsync()

@@ -3,7 +3,6 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
-using SparkControl.Core.Gateway;
 using SparkControl.Core.Vectors;
 using SparkControl.Tests.Infrastructure;
 
@@ -26,10 +25,7 @@ public sealed class SearchApiTests
     private static async Task<SparkControlApp> StartDemoAsync(string? dataDirectory = null)
     {
         var app = await SparkControlApp.StartAsync(new Dictionary<string, string?> { ["Demo:InitialModel"] = string.Empty, ["Qdrant:MaxDocumentCharacters"] = "5000" }, dataDirectory);
-        await Wait.UntilAsync(
-            () => app.Get<GatewayRoutes>().Resolve("bge-small") is GatewayResolution.Route && app.Get<QdrantConnections>().Services().Count > 0,
-            "the gateway routes bge-small and Qdrant is configured",
-            TimeSpan.FromSeconds(90));
+        await TestQdrant.WaitForDemoAsync(app);
         return app;
     }
 

@@ -16,6 +16,7 @@ public sealed class ServiceForm
     public string Kind { get; set; } = "parakeet-asr";
     public string? Container { get; set; }
     public string? Port { get; set; }
+    public string? GrpcPort { get; set; }
     public string? Url { get; set; }
     public string? HealthPath { get; set; }
     public string? MemoryLimit { get; set; }
@@ -38,6 +39,7 @@ public sealed class ServiceForm
         Kind = service.Kind.ToYaml(),
         Container = service.Container,
         Port = service.Port?.ToString(CultureInfo.InvariantCulture),
+        GrpcPort = service.GrpcPort?.ToString(CultureInfo.InvariantCulture),
         Url = service.Url,
         HealthPath = service.HealthPath,
         MemoryLimit = service.MemoryLimitBytes is { } bytes ? ByteSize.Format(bytes) : null,
@@ -54,6 +56,7 @@ public sealed class ServiceForm
     {
         var errors = new List<FieldError>();
         errors.AddIf("port", Validators.WholeNumber(Port, out var port, "port"));
+        errors.AddIf("grpcPort", Validators.WholeNumber(GrpcPort, out var grpcPort, "grpcPort"));
         errors.AddIf("memoryEstimateGiB", Validators.Number(MemoryEstimateGiB, out var estimate, "memoryEstimateGiB"));
         errors.AddIf("maxInFlight", Validators.WholeNumber(MaxInFlight, out var maxInFlight, "maxInFlight"));
         var body = new ServiceInput.ServiceBody(
@@ -63,6 +66,7 @@ public sealed class ServiceForm
             Models = ParseModelNames(ModelNames),
             MaxInFlight = maxInFlight,
             MeasuredKnee = MeasuredKnee,
+            GrpcPort = grpcPort,
         };
         errors.AddRange(ServiceInput.Read(body, out service).Where(e => errors.All(known => known.Field != e.Field)));
         if (errors.Count > 0)

@@ -23,6 +23,9 @@ public static class ServiceInput
 
         /// <summary>The knee a concurrency sweep measured (written by the sweep; kept by edits).</summary>
         public int? MeasuredKnee { get; init; }
+
+        /// <summary>Qdrant's gRPC port (default: the port after <see cref="Port"/>).</summary>
+        public int? GrpcPort { get; init; }
     }
 
     public sealed record ServiceView(string Spark, string Name, string Kind, string Status, string Reason, DateTimeOffset Since, DateTimeOffset CheckedAt, string? Container, string? ContainerStatus, string? Endpoint, string[] ServedModels, bool IsModelServer);
@@ -77,6 +80,7 @@ public static class ServiceInput
             Kind = kind!.Value,
             Container = string.IsNullOrEmpty(body.Container) ? null : body.Container,
             Port = body.Port,
+            GrpcPort = body.GrpcPort,
             Url = string.IsNullOrEmpty(body.Url) ? null : body.Url,
             HealthPath = string.IsNullOrEmpty(body.HealthPath) ? null : body.HealthPath,
             MemoryLimitBytes = memory,
@@ -99,6 +103,7 @@ public static class ServiceInput
         Models = service.Models.IsEmpty ? null : [.. service.Models.Select(m => new ModelNameBody(m.Name, [.. m.Aliases]))],
         MaxInFlight = service.MaxInFlight,
         MeasuredKnee = service.MeasuredKnee,
+        GrpcPort = service.GrpcPort,
     };
 
     public static ServiceView View(ServiceHealth health) => new(

@@ -45,6 +45,9 @@ public sealed partial class QdrantSnapshots(
     /// <summary>Raised when a run starts, moves on, or ends (the page redraws).</summary>
     public event Action? Changed;
 
+    /// <summary>Raised when a run has ended, well or not (the dashboard's alerts look again).</summary>
+    public event Action? RunEnded;
+
     public string Folder => string.IsNullOrEmpty(options.CurrentValue.SnapshotDirectory) ? data.Resolve("qdrant-snapshots") : options.CurrentValue.SnapshotDirectory;
 
     public SnapshotSchedule ScheduleOf(ServiceDefinition service) => store.Schedules().GetValueOrDefault(service.Key) ?? SnapshotSchedule.Off;
@@ -127,6 +130,7 @@ public sealed partial class QdrantSnapshots(
             }
 
             Changed?.Invoke();
+            RunEnded?.Invoke();
         }
     }
 

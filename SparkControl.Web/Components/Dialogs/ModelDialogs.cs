@@ -12,7 +12,7 @@ internal static class ModelDialogs
     {
         ValidationFailedException validation => [.. validation.Errors.Select(e => e.Message)],
         SettingsConflictException or StaleVersionException or KeyNotFoundException or ConfigFileException or DataDirectoryException
-            or SparkUnreachableException or SparkCommandException or InvalidOperationException => [exception.Message],
+            or SparkUnreachableException or SparkCommandException or InvalidOperationException or Core.Access.AccessRefusedException => [exception.Message],
         _ => null,
     };
 }

@@ -2,7 +2,9 @@ using SparkControl.Web.Security;
 using SparkControl.Core.Access;
 using Microsoft.AspNetCore.Components;
 using MudBlazor;
+using SparkControl.Core.Secrets;
 using SparkControl.Core.Services;
+using SparkControl.Core.Sparks;
 using SparkControl.Core.Validation;
 using SparkControl.Web;
 using SparkControl.Web.Model;
@@ -15,7 +17,7 @@ public partial class ServiceDialog
     public required Caller Caller { get; init; }
 
     private static readonly HashSet<string> FieldsOnForm =
-        ["spark", "kind", "name", "container", "port", "healthPath", "url", "memoryLimit", "memoryEstimateGiB", "models", "maxInFlight", "links"];
+        ["spark", "kind", "name", "container", "port", "grpcPort", "apiKey", "healthPath", "url", "memoryLimit", "memoryEstimateGiB", "models", "maxInFlight", "links"];
 
     private bool _saving;
 
@@ -33,6 +35,20 @@ public partial class ServiceDialog
 
     [Inject]
     public required MemoryCapCheck MemoryCaps { get; init; }
+
+    [Inject]
+    public required SecretStore Secrets { get; init; }
+
+    /// <summary>A Qdrant service's API key as typed: write-only, never read back into the form; empty keeps the one set.</summary>
+    private string? _apiKey;
+
+    private bool IsQdrant => Model.Kind == ServiceKind.Qdrant.ToYaml();
+
+    private string ApiKeySecret => SecretStore.QdrantApiKeyFor(Model.Spark, Model.Name.Trim());
+
+    private bool ApiKeySet => Secrets.List().Any(s => s.Name == ApiKeySecret && s.IsSet);
+
+    private string? ApiKeyError => string.IsNullOrEmpty(_apiKey) ? null : SecretStore.ValidateValue(_apiKey);
 
     [Parameter, EditorRequired]
     public ServiceForm Model { get; set; } = new();
@@ -69,7 +85,7 @@ public partial class ServiceDialog
     {
         // A click can arrive before the re-render that disabled Save: read the form again, and save nothing it refuses.
         _errors = Model.Read(out var service);
-        if (service is null)
+        if (service is null || ApiKeyError is not null)
         {
             return;
         }
@@ -78,6 +94,8 @@ public partial class ServiceDialog
         _saveErrors = [];
         try
         {
+            // Secrets are the admin's (as the service definitions are): checked before anything is saved.
+            Caller.Demand(AccessRole.Admin);
             if (await MemoryCaps.CheckAsync(service, CancellationToken.None) is { } tooLarge)
             {
                 _errors = [tooLarge];
@@ -86,6 +104,12 @@ public partial class ServiceDialog
 
             var saved = OriginalKey is null ? await Store.AddAsync(service, CancellationToken.None) : await Store.UpdateAsync(OriginalKey, service, OriginalVersion, CancellationToken.None);
             Caller.Audit("service.save", saved.Key);
+            if (IsQdrant && !string.IsNullOrEmpty(_apiKey))
+            {
+                await Secrets.SetAsync(SecretStore.QdrantApiKeyFor(saved.Spark, saved.Name), _apiKey, CancellationToken.None);
+                Caller.Audit("secret.set", SecretStore.QdrantApiKeyFor(saved.Spark, saved.Name));
+            }
+
             Dialog.Close(DialogResult.Ok($"Saved {saved.Key}."));
         }
         catch (Exception ex) when (ModelDialogs.Describe(ex) is { } messages)
