@@ -69,7 +69,7 @@ public sealed partial class SecretStore
     public IReadOnlyList<SecretInfo> List()
     {
         var names = new List<string> { HfToken, NgcApiKey };
-        names.AddRange(_secrets.Keys.Where(k => k.StartsWith(PassphrasePrefix, StringComparison.Ordinal)).Order(StringComparer.Ordinal));
+        names.AddRange(_secrets.Keys.Where(k => k.StartsWith(PassphrasePrefix, StringComparison.Ordinal) || k.StartsWith(QdrantApiKeyPrefix, StringComparison.Ordinal)).Order(StringComparer.Ordinal));
         return [.. names.Select(n => _secrets.TryGetValue(n, out var s) ? new SecretInfo(n, true, s.UpdatedAt) : new SecretInfo(n, false, null))];
     }
 

@@ -21,7 +21,7 @@ public sealed class AccessibilityBrowserTests(BrowserFixture browser)
     [
         "/", "/models", "/swaps", "/gpu", "/services",
         "/services/demo/parakeet-asr", "/services/demo/embeddings", "/services/demo/tts", "/services/demo/qdrant", "/services/demo/open-webui",
-        "/audio", "/transcripts", "/transcripts/no-such-call", "/scrub", "/settings", "/access", "/audit", "/sparks/demo/host", "/not-found",
+        "/audio", "/transcripts", "/transcripts/no-such-call", "/scrub", "/search", "/services/demo/qdrant/collections/no-such-collection", "/settings", "/access", "/audit", "/sparks/demo/host", "/not-found",
     ];
 
     [Theory]

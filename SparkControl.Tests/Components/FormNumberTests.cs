@@ -127,16 +127,56 @@ public sealed class FormNumberTests : UiTestContext
         Assert.Equal(saved, store.Find(saved.Key));
     }
 
-    /// <summary>The Settings dialog editing <paramref name="saved"/> on the demo Spark, a 121.7 GiB one.</summary>
-    private async Task<IRenderedComponent<MudDialogProvider>> OpenServiceDialogAsync(ServiceSettingsStore store, ServiceDefinition saved)
+    /// <summary>A Qdrant service's API key: typed into a password field, refused with a line break, saved to secrets.yaml, never shown again.</summary>
+    [Fact]
+    public async Task Service_AQdrantsApiKey_IsWriteOnly_CheckedAsASecret_AndSavedUnderTheServicesName()
     {
-        var fleet = new SparkFleet(TimeProvider.System);
-        var demo = new FakeSparkHost("demo") { Memory = new SparkControl.Core.Hosts.MemoryInfo((long)(121.7 * (1L << 30)), 100L << 30) };
-        fleet.Publish(new FleetConfiguration([new SparkEntry(new SparkDefinition { Name = "demo", Host = "demo.test", User = "nvidia" }, demo, false)], [], false));
-        Services.AddSingleton(store).AddSingleton(new MemoryCapCheck(fleet, Microsoft.Extensions.Logging.Abstractions.NullLogger<MemoryCapCheck>.Instance))
-            .AddSingleton(new SecretStore(new DataDirectory(_data.Path), TimeProvider.System));
-        RenderPopoverProvider();
-        var dialogs = Render<MudDialogProvider>();
+        var store = new ServiceSettingsStore(new DataDirectory(_data.Path), TimeProvider.System);
+        var saved = await store.AddAsync(new ServiceDefinition { Spark = "demo", Name = "vault", Kind = ServiceKind.Qdrant, Port = 6333 }, CancellationToken.None);
+        var dialogs = await OpenServiceDialogAsync(store, saved);
+        var secrets = Services.GetRequiredService<SecretStore>();
+        const string secretName = "qdrant-api-key-demo-vault";
+
+        var field = dialogs.Find("input[data-testid=service-api-key-input]");
+        Assert.Equal("password", field.GetAttribute("type"));
+        Assert.Contains("No key is set", field.Closest(".mud-input-control")!.TextContent, StringComparison.Ordinal);
+        await dialogs.InputAsync("input[data-testid=service-api-key-input]", "key-one\nkey-two");
+        dialogs.WaitForAssertion(() => Assert.True(dialogs.Find("[data-testid=service-save]").HasAttribute("disabled")));
+        AssertMarked(dialogs.Find("input[data-testid=service-api-key-input]"), "line breaks");
+        await dialogs.InputAsync("input[data-testid=service-api-key-input]", "qdrant-key-7d1e");
+        await dialogs.ChangeAsync("input[data-testid=service-grpc-port-input]", "7334");
+        dialogs.WaitForAssertion(() => Assert.False(dialogs.Find("[data-testid=service-save]").HasAttribute("disabled")));
+        await dialogs.Find("[data-testid=service-save]").ClickAsync(new());
+
+        dialogs.WaitForAssertion(() => Assert.Equal("qdrant-key-7d1e", secrets.Reveal(secretName)));
+        Assert.Equal(7334, store.Find(saved.Key)!.GrpcPort);
+        var again = await OpenServiceDialogAsync(store, store.Find(saved.Key)!, registered: true);
+        var reopened = again.FindAll("input[data-testid=service-api-key-input]")[^1];
+        Assert.True(string.IsNullOrEmpty(reopened.GetAttribute("value")));
+        Assert.Contains("A key is set", reopened.Closest(".mud-input-control")!.TextContent, StringComparison.Ordinal);
+        Assert.DoesNotContain("qdrant-key-7d1e", again.Markup, StringComparison.Ordinal);
+    }
+
+    /// <summary>The Settings dialog editing <paramref name="saved"/> on the demo Spark, a 121.7 GiB one.</summary>
+    private async Task<IRenderedComponent<MudDialogProvider>> OpenServiceDialogAsync(ServiceSettingsStore store, ServiceDefinition saved, bool registered = false)
+    {
+        IRenderedComponent<MudDialogProvider> dialogs;
+        if (registered)
+        {
+            // A second dialog in the same context: the services and providers are there already.
+            dialogs = Render<MudDialogProvider>();
+        }
+        else
+        {
+            var fleet = new SparkFleet(TimeProvider.System);
+            var demo = new FakeSparkHost("demo") { Memory = new SparkControl.Core.Hosts.MemoryInfo((long)(121.7 * (1L << 30)), 100L << 30) };
+            fleet.Publish(new FleetConfiguration([new SparkEntry(new SparkDefinition { Name = "demo", Host = "demo.test", User = "nvidia" }, demo, false)], [], false));
+            Services.AddSingleton(store).AddSingleton(new MemoryCapCheck(fleet, Microsoft.Extensions.Logging.Abstractions.NullLogger<MemoryCapCheck>.Instance))
+                .AddSingleton(new SecretStore(new DataDirectory(_data.Path), TimeProvider.System));
+            RenderPopoverProvider();
+            dialogs = Render<MudDialogProvider>();
+        }
+
         var parameters = new DialogParameters<ServiceDialog>
         {
             { d => d.Model, ServiceForm.From(saved) }, { d => d.Sparks, ["demo"] }, { d => d.OriginalKey, saved.Key }, { d => d.OriginalVersion, store.Version(saved) },
