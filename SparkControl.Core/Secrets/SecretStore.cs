@@ -22,6 +22,7 @@ public sealed partial class SecretStore
     public const string NgcApiKey = "ngc-api-key";
     public const string PassphrasePrefix = "ssh-passphrase-";
     public const string QdrantApiKeyPrefix = "qdrant-api-key-";
+    public const string QdrantReadOnlyApiKeyPrefix = "qdrant-read-only-api-key-";
     public const int MaxValueLength = 8192;
 
     private readonly DataDirectory _dataDirectory;
@@ -45,11 +46,14 @@ public sealed partial class SecretStore
     /// <summary>The API key the panel sends to one Qdrant service.</summary>
     public static string QdrantApiKeyFor(string spark, string service) => $"{QdrantApiKeyPrefix}{spark}-{service}";
 
+    /// <summary>The read-only API key the panel sends to one Qdrant service when it only reads.</summary>
+    public static string QdrantReadOnlyApiKeyFor(string spark, string service) => $"{QdrantReadOnlyApiKeyPrefix}{spark}-{service}";
+
     /// <summary>Null when <paramref name="name"/> is a secret the panel knows, else why not.</summary>
     public static string? ValidateName(string? name) =>
         name is HfToken or NgcApiKey || (name is not null && (PassphrasePattern().IsMatch(name) || QdrantApiKeyPattern().IsMatch(name)))
             ? null
-            : $"unknown secret '{Validation.Validators.Printable(name ?? string.Empty)}': use {HfToken}, {NgcApiKey}, {PassphrasePrefix}<spark> or {QdrantApiKeyPrefix}<spark>-<service>";
+            : $"unknown secret '{Validation.Validators.Printable(name ?? string.Empty)}': use {HfToken}, {NgcApiKey}, {PassphrasePrefix}<spark>, {QdrantApiKeyPrefix}<spark>-<service> or {QdrantReadOnlyApiKeyPrefix}<spark>-<service>";
 
     public static string? ValidateValue(string? value)
     {
@@ -69,7 +73,7 @@ public sealed partial class SecretStore
     public IReadOnlyList<SecretInfo> List()
     {
         var names = new List<string> { HfToken, NgcApiKey };
-        names.AddRange(_secrets.Keys.Where(k => k.StartsWith(PassphrasePrefix, StringComparison.Ordinal) || k.StartsWith(QdrantApiKeyPrefix, StringComparison.Ordinal)).Order(StringComparer.Ordinal));
+        names.AddRange(_secrets.Keys.Where(k => k.StartsWith(PassphrasePrefix, StringComparison.Ordinal) || k.StartsWith("qdrant-", StringComparison.Ordinal)).Order(StringComparer.Ordinal));
         return [.. names.Select(n => _secrets.TryGetValue(n, out var s) ? new SecretInfo(n, true, s.UpdatedAt) : new SecretInfo(n, false, null))];
     }
 
@@ -151,6 +155,6 @@ public sealed partial class SecretStore
     [GeneratedRegex("^ssh-passphrase-[A-Za-z0-9][A-Za-z0-9._-]{0,63}\\z", RegexOptions.CultureInvariant)]
     private static partial Regex PassphrasePattern();
 
-    [GeneratedRegex("^qdrant-api-key-[A-Za-z0-9][A-Za-z0-9._-]{0,63}-[A-Za-z0-9][A-Za-z0-9._-]{0,63}\\z", RegexOptions.CultureInvariant)]
+    [GeneratedRegex("^qdrant-(read-only-)?api-key-[A-Za-z0-9][A-Za-z0-9._-]{0,63}-[A-Za-z0-9][A-Za-z0-9._-]{0,63}\\z", RegexOptions.CultureInvariant)]
     private static partial Regex QdrantApiKeyPattern();
 }

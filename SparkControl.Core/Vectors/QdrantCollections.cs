@@ -25,7 +25,7 @@ public sealed class QdrantCollections(QdrantConnections connections)
 {
     public async Task<QdrantOverview> OverviewAsync(ServiceDefinition service, CancellationToken cancellationToken)
     {
-        var connection = connections.For(service);
+        var connection = connections.For(service, readOnly: true);
         var health = await connection.CallAsync(c => c.HealthAsync(cancellationToken)).ConfigureAwait(false);
         var names = await connection.CallAsync(c => c.ListCollectionsAsync(cancellationToken)).ConfigureAwait(false);
         var summaries = new List<CollectionSummary>(names.Count);
@@ -42,7 +42,7 @@ public sealed class QdrantCollections(QdrantConnections connections)
     public async Task<CollectionSummary> InfoAsync(ServiceDefinition service, string collection, CancellationToken cancellationToken)
     {
         Check(collection);
-        var connection = connections.For(service);
+        var connection = connections.For(service, readOnly: true);
         return Summary(collection, await connection.CallAsync(c => c.GetCollectionInfoAsync(collection, cancellationToken)).ConfigureAwait(false));
     }
 
@@ -55,7 +55,7 @@ public sealed class QdrantCollections(QdrantConnections connections)
             throw new ValidationFailedException([new FieldError("limit", $"limit must be between 1 and 100, not {limit}")]);
         }
 
-        var connection = connections.For(service);
+        var connection = connections.For(service, readOnly: true);
         var page = await connection.CallAsync(c => c.ScrollAsync(collection, limit: (uint)limit, payloadSelector: true, vectorsSelector: true, cancellationToken: cancellationToken)).ConfigureAwait(false);
         return [.. page.Result.Select(p =>
         {

@@ -27,7 +27,7 @@ public sealed class QdrantCallException(string service, StatusCode status, strin
     public static QdrantCallException From(ServiceDefinition service, RpcException ex) => new(service.Key, ex.StatusCode, ex.StatusCode switch
     {
         StatusCode.Unauthenticated => $"Qdrant {service.Key} refused the panel ({ex.Status.Detail}): set its API key under Settings, Services, {service.Name}",
-        StatusCode.PermissionDenied => $"Qdrant {service.Key} refused the panel ({ex.Status.Detail}): the API key set for it is read-only",
+        StatusCode.PermissionDenied => $"Qdrant {service.Key} refused the panel ({ex.Status.Detail}): the API key set for it is read-only; set the full key under Settings, Services, {service.Name}",
         StatusCode.Unavailable or StatusCode.DeadlineExceeded => $"Qdrant {service.Key} did not answer on its gRPC port ({ex.Status.Detail}); is it running, and is grpcPort right?",
         _ => $"Qdrant {service.Key}: {ex.Status.Detail}",
     }, ex);
@@ -86,6 +86,8 @@ public sealed class QdrantConnections(SparkFleet fleet, SecretStore secrets, IOp
 
     public static string ApiKeySecret(ServiceDefinition service) => SecretStore.QdrantApiKeyFor(service.Spark, service.Name);
 
+    public static string ReadOnlyApiKeySecret(ServiceDefinition service) => SecretStore.QdrantReadOnlyApiKeyFor(service.Spark, service.Name);
+
     public IReadOnlyList<ServiceDefinition> Services() => [.. fleet.Current.Services.Where(s => s.Kind == ServiceKind.Qdrant)];
 
     /// <summary>
@@ -114,18 +116,23 @@ public sealed class QdrantConnections(SparkFleet fleet, SecretStore secrets, IOp
         };
     }
 
-    public QdrantConnection For(ServiceDefinition service)
+    /// <summary>
+    /// The connection for <paramref name="service"/>; one that only reads (<paramref name="readOnly"/>: search, listings)
+    /// carries the read-only key when one is set, so nothing a viewer starts can write, else the full key.
+    /// </summary>
+    public QdrantConnection For(ServiceDefinition service, bool readOnly = false)
     {
         var entry = fleet.Current.Find(service.Spark) ?? throw new KeyNotFoundException($"Spark '{service.Spark}' of Qdrant {service.Key} is not configured");
         var rest = service.Url is { } url ? new Uri(url) : entry.Host.GetEndpoint(service.Port ?? 6333);
         var grpc = service.Url is not null
             ? new UriBuilder(rest) { Port = service.EffectiveGrpcPort, Path = "/" }.Uri
             : entry.Host.GetEndpoint(service.EffectiveGrpcPort);
-        var apiKey = secrets.Reveal(ApiKeySecret(service));
+        var apiKey = (readOnly ? secrets.Reveal(ReadOnlyApiKeySecret(service)) : null) ?? secrets.Reveal(ApiKeySecret(service));
+        var key = readOnly ? service.Key + "|read" : service.Key;
         var fingerprint = $"{rest}|{grpc}|{(apiKey is null ? "-" : Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(apiKey))))}";
         lock (_gate)
         {
-            if (_open.TryGetValue(service.Key, out var open) && open.Fingerprint == fingerprint)
+            if (_open.TryGetValue(key, out var open) && open.Fingerprint == fingerprint)
             {
                 return open.Connection;
             }
@@ -133,7 +140,7 @@ public sealed class QdrantConnections(SparkFleet fleet, SecretStore secrets, IOp
             // A connection replaced here may still be in use by a call that took it a moment ago; it is left to the
             // collector rather than disposed under that call.
             var connection = new QdrantConnection(service, new QdrantClient(grpc, apiKey, options.CurrentValue.CallTimeout), rest, grpc, apiKey);
-            _open[service.Key] = (fingerprint, connection);
+            _open[key] = (fingerprint, connection);
             return connection;
         }
     }

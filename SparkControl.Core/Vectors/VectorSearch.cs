@@ -45,7 +45,7 @@ public sealed class VectorSearch(QdrantConnections connections, ITextEmbedder em
             throw new ValidationFailedException(errors);
         }
 
-        var connection = connections.For(connections.Resolve(request.Service));
+        var connection = connections.For(connections.Resolve(request.Service), readOnly: true);
         var collection = request.Collection!;
         if (!await connection.CallAsync(c => c.CollectionExistsAsync(collection, cancellationToken)).ConfigureAwait(false))
         {

@@ -79,4 +79,26 @@ public sealed class QdrantBrowserTests(BrowserFixture browser)
         Assert.Equal(run.Checksum, Convert.ToHexStringLower(SHA256.HashData(await File.ReadAllBytesAsync(path))));
         await page.SaveScreenshotAsync("qdrant.png");
     }
+
+    [Fact]
+    public async Task AFailedSnapshot_IsAnAlertOnTheDashboard_UntilALaterOneSucceeds()
+    {
+        await using var app = await StartAsync();
+        var service = app.Get<QdrantConnections>().Resolve("demo/qdrant");
+        var snapshots = app.Get<SparkControl.Core.Vectors.Snapshots.QdrantSnapshots>();
+        await app.Get<VectorSearch>().AddDocumentsAsync("notes", new DocumentsRequest([new DocumentInput("Alerts say what failed.", "ops.md")]), CancellationToken.None);
+        var store = app.Get<SimulatedSparkHost>().QdrantStore("qdrant")!;
+        store.SnapshotWritten = path => File.AppendAllText(path, " ");
+        var page = await browser.NewPageAsync(app.BaseAddress);
+        await page.GotoAsync("/");
+        await Expect(page.GetByTestId("spark-demo")).ToBeVisibleAsync();
+
+        await (await snapshots.StartAsync(service, "notes", "test", CancellationToken.None)).Done;
+
+        await Expect(page.GetByTestId("snapshot-alert")).ToContainTextAsync("The snapshot of notes on Qdrant demo/qdrant failed");
+        await Expect(page.GetByTestId("snapshot-alert")).ToContainTextAsync("does not match Qdrant's checksum");
+        store.SnapshotWritten = null;
+        await (await snapshots.StartAsync(service, "notes", "test", CancellationToken.None)).Done;
+        await Expect(page.GetByTestId("snapshot-alert")).ToHaveCountAsync(0);
+    }
 }

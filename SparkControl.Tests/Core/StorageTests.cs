@@ -54,8 +54,8 @@ public sealed class StorageTests : IDisposable
         var second = TestStores.Open(data);
 
         Assert.True(first.IsAvailable);
-        Assert.Equal(7, first.SchemaVersion);
-        Assert.Equal(7, second.SchemaVersion);
+        Assert.Equal(8, first.SchemaVersion);
+        Assert.Equal(8, second.SchemaVersion);
         using var connection = second.Open();
         using var command = connection.CreateCommand();
         command.CommandText = "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name";
@@ -66,7 +66,7 @@ public sealed class StorageTests : IDisposable
             tables.Add(reader.GetString(0));
         }
 
-        Assert.Equal(["api_keys", "audio_sweeps", "audit_log", "gpu_ledger_cursor", "gpu_ledger_day", "gpu_ledger_hour", "gpu_ledger_minute", "service_status_changes", "swap_phases", "swaps", "transcripts", "users"], tables);
+        Assert.Equal(["api_keys", "audio_sweeps", "audit_log", "gpu_ledger_cursor", "gpu_ledger_day", "gpu_ledger_hour", "gpu_ledger_minute", "qdrant_snapshot_runs", "qdrant_snapshot_schedules", "service_status_changes", "swap_phases", "swaps", "transcripts", "users"], tables);
     }
 
     [Fact]

@@ -32,7 +32,9 @@ public sealed class QdrantSnapshotsApiTests
         var info = await client.GetFromJsonAsync<JsonElement>("/api/qdrant/demo/qdrant/collections/notes");
         using var badSchedule = await client.PutAsJsonAsync($"{Snapshots}/schedule", new { enabled = true, cron = "61 * * * *\n", keepLast = 0 });
         using var schedule = await client.PutAsJsonAsync($"{Snapshots}/schedule", new { enabled = true, cron = "0 3 * * *", scope = "each", keepLast = 5, keepDays = 7 });
-        var listed = await client.GetFromJsonAsync<JsonElement>(Snapshots);
+        // The scheduler takes the saved schedule on its next turn.
+        JsonElement listed = default;
+        await Wait.UntilAsync(async () => (listed = await client.GetFromJsonAsync<JsonElement>(Snapshots)).GetProperty("nextRunAt").ValueKind != JsonValueKind.Null, "the scheduler sets the next slot");
 
         Assert.Equal(HttpStatusCode.Accepted, started.StatusCode);
         Assert.Equal(Snapshots, started.Headers.Location?.OriginalString);

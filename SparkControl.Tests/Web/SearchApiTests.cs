@@ -169,4 +169,32 @@ public sealed class SearchApiTests
 
         static JsonElement Vault(JsonElement overview) => overview.EnumerateArray().Single(s => s.GetProperty("service").GetString() == "demo/vault");
     }
+
+    [Fact]
+    public async Task AReadOnlyKey_ServesSearchesAndListings_WhileWritesTakeTheFullKey()
+    {
+        await using var vault = await TestQdrant.StartSecuredAsync();
+        using var data = new TempDirectory("sc-data");
+        await File.WriteAllTextAsync(Path.Combine(data.Path, "services.yaml"), string.Create(CultureInfo.InvariantCulture,
+            $"services:\n  - spark: demo\n    name: vault\n    kind: qdrant\n    url: {vault.Rest}\n    grpcPort: {vault.GrpcPort}\n"));
+        await using var app = await StartDemoAsync(data.Path);
+        using var client = app.CreateClient();
+        var service = app.Get<QdrantConnections>().Resolve("demo/vault");
+
+        using var setReadOnly = await client.PutAsJsonAsync($"/api/secrets/{QdrantConnections.ReadOnlyApiKeySecret(service)}", new { value = TestQdrant.ReadOnlyApiKey });
+        using var refusedWrite = await client.PostAsJsonAsync("/api/collections/vaulted/documents", new { documents = Manuals, service = "demo/vault" });
+        var listed = await client.GetFromJsonAsync<JsonElement>("/api/qdrant");
+        using var setFull = await client.PutAsJsonAsync($"/api/secrets/{QdrantConnections.ApiKeySecret(service)}", new { value = TestQdrant.ApiKey });
+        using var written = await client.PostAsJsonAsync("/api/collections/vaulted/documents", new { documents = Manuals, service = "demo/vault" });
+        using var searched = await client.PostAsJsonAsync("/api/search", new { collection = "vaulted", query = "replace the fan", service = "demo/vault" });
+
+        Assert.Equal((HttpStatusCode.NoContent, HttpStatusCode.NoContent), (setReadOnly.StatusCode, setFull.StatusCode));
+        Assert.Equal(HttpStatusCode.BadGateway, refusedWrite.StatusCode);
+        // Writes never fall back to the read-only key: with no full key set they go without one.
+        Assert.Contains("Must provide an API key", await refusedWrite.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Empty(listed.EnumerateArray().Single(s => s.GetProperty("service").GetString() == "demo/vault").GetProperty("collections").EnumerateArray());
+        Assert.Equal(HttpStatusCode.OK, written.StatusCode);
+        Assert.Equal("fan.md", (await searched.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("hits")[0].GetProperty("source").GetString());
+        Assert.Contains("qdrant-read-only-api-key-demo-vault", await client.GetStringAsync("/api/secrets"), StringComparison.Ordinal);
+    }
 }

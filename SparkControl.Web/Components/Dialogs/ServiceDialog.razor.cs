@@ -44,11 +44,18 @@ public partial class ServiceDialog
 
     private bool IsQdrant => Model.Kind == ServiceKind.Qdrant.ToYaml();
 
-    private string ApiKeySecret => SecretStore.QdrantApiKeyFor(Model.Spark, Model.Name.Trim());
+    /// <summary>Its read-only key, the same way: what the panel sends when it only reads (search, listings).</summary>
+    private string? _readOnlyApiKey;
 
-    private bool ApiKeySet => Secrets.List().Any(s => s.Name == ApiKeySecret && s.IsSet);
+    private bool IsSet(string secret) => Secrets.List().Any(s => s.Name == secret && s.IsSet);
+
+    private bool ApiKeySet => IsSet(SecretStore.QdrantApiKeyFor(Model.Spark, Model.Name.Trim()));
+
+    private bool ReadOnlyApiKeySet => IsSet(SecretStore.QdrantReadOnlyApiKeyFor(Model.Spark, Model.Name.Trim()));
 
     private string? ApiKeyError => string.IsNullOrEmpty(_apiKey) ? null : SecretStore.ValidateValue(_apiKey);
+
+    private string? ReadOnlyApiKeyError => string.IsNullOrEmpty(_readOnlyApiKey) ? null : SecretStore.ValidateValue(_readOnlyApiKey);
 
     [Parameter, EditorRequired]
     public ServiceForm Model { get; set; } = new();
@@ -85,7 +92,7 @@ public partial class ServiceDialog
     {
         // A click can arrive before the re-render that disabled Save: read the form again, and save nothing it refuses.
         _errors = Model.Read(out var service);
-        if (service is null || ApiKeyError is not null)
+        if (service is null || ApiKeyError is not null || ReadOnlyApiKeyError is not null)
         {
             return;
         }
@@ -104,10 +111,10 @@ public partial class ServiceDialog
 
             var saved = OriginalKey is null ? await Store.AddAsync(service, CancellationToken.None) : await Store.UpdateAsync(OriginalKey, service, OriginalVersion, CancellationToken.None);
             Caller.Audit("service.save", saved.Key);
-            if (IsQdrant && !string.IsNullOrEmpty(_apiKey))
+            if (IsQdrant)
             {
-                await Secrets.SetAsync(SecretStore.QdrantApiKeyFor(saved.Spark, saved.Name), _apiKey, CancellationToken.None);
-                Caller.Audit("secret.set", SecretStore.QdrantApiKeyFor(saved.Spark, saved.Name));
+                await SetSecretAsync(SecretStore.QdrantApiKeyFor(saved.Spark, saved.Name), _apiKey);
+                await SetSecretAsync(SecretStore.QdrantReadOnlyApiKeyFor(saved.Spark, saved.Name), _readOnlyApiKey);
             }
 
             Dialog.Close(DialogResult.Ok($"Saved {saved.Key}."));
@@ -119,6 +126,16 @@ public partial class ServiceDialog
         finally
         {
             _saving = false;
+        }
+    }
+
+    /// <summary>Saves a typed key; an empty field keeps the key that is set.</summary>
+    private async Task SetSecretAsync(string name, string? value)
+    {
+        if (!string.IsNullOrEmpty(value))
+        {
+            await Secrets.SetAsync(name, value, CancellationToken.None);
+            Caller.Audit("secret.set", name);
         }
     }
 }
