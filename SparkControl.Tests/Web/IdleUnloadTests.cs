@@ -4,6 +4,7 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
 using SparkControl.Core.Catalog;
 using SparkControl.Core.Operations;
 using SparkControl.Tests.Infrastructure;
@@ -17,7 +18,7 @@ namespace SparkControl.Tests.Web;
 /// </summary>
 public sealed class IdleUnloadTests
 {
-    private static async Task<SparkControlApp> StartAsync(Dictionary<string, string?>? settings = null)
+    private static async Task<SparkControlApp> StartAsync(Dictionary<string, string?>? settings = null, LogCollector? logs = null)
     {
         var all = new Dictionary<string, string?> { ["Operations:IdleCheckInterval"] = "00:00:00.100", ["Demo:TokensPerSecond"] = "20" };
         foreach (var (key, value) in settings ?? [])
@@ -25,7 +26,7 @@ public sealed class IdleUnloadTests
             all[key] = value;
         }
 
-        var app = await SparkControlApp.StartAsync(all);
+        var app = await SparkControlApp.StartAsync(all, configureServices: logs is null ? null : services => services.AddSingleton<Microsoft.Extensions.Logging.ILoggerProvider>(logs));
         using var client = app.CreateClient();
         await Wait.UntilAsync(async () => (await CurrentAsync(client)) is { } s && s.GetProperty("phase").GetString() == "ready", "the demo's first swap is ready", TimeSpan.FromSeconds(60));
         await Wait.UntilAsync(async () => (await client.GetStringAsync("/v1/models")).Contains("\"qwen3-8b\"", StringComparison.Ordinal), "the gateway serves qwen3-8b", TimeSpan.FromSeconds(60));
@@ -88,7 +89,8 @@ public sealed class IdleUnloadTests
     [Fact]
     public async Task WithAutoSwap_ARequestAfterTheUnload_LoadsTheModelAgain()
     {
-        await using var app = await StartAsync(new() { ["Gateway:AutoSwap"] = "true" });
+        using var logs = new LogCollector();
+        await using var app = await StartAsync(new() { ["Gateway:AutoSwap"] = "true" }, logs);
         using var client = app.CreateClient();
         (await SetIdleAsync(client, "qwen3-8b", new { idleUnloadAfterSeconds = 1 })).EnsureSuccessStatusCode();
         await WaitUnloadedAsync(client);
@@ -97,7 +99,9 @@ public sealed class IdleUnloadTests
 
         using var answer = await client.PostAsync("/v1/chat/completions", Chat("qwen3-8b", 4));
 
-        Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
+        // Once seen to answer 502 in a busy CI run (not reproduced since): a failure says what the gateway and swaps logged.
+        Assert.True(answer.StatusCode == HttpStatusCode.OK, $"{(int)answer.StatusCode}: {await answer.Content.ReadAsStringAsync()}\n" + string.Join('\n', logs.Messages.Where(m =>
+            m.Contains("Gateway", StringComparison.Ordinal) || m.Contains("Swap", StringComparison.Ordinal) || m.Contains("Idle", StringComparison.Ordinal) || m.Contains("Health", StringComparison.Ordinal)).TakeLast(40)));
         Assert.Equal("qwen3-8b", (await answer.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("model").GetString());
         var current = await CurrentAsync(client);
         Assert.Equal(("qwen3-8b", "gateway"), (current!.Value.GetProperty("modelId").GetString(), current.Value.GetProperty("requester").GetString()));
