@@ -96,7 +96,8 @@ public sealed class HealthFeedTests : IAsyncLifetime
             await ActAsync("stop");
             var down = await curl.ReadUntilAsync(e => e.Event == "health" && Is(e.Data, "Down"));
             lastSeen = down[^1].Id;
-            Assert.All(initial.Concat(down), e => Assert.True(e.Id > 0));
+            // A keep-alive comment may come between events on a slow machine; every event has an id.
+            Assert.All(initial.Concat(down).Where(e => e.Event != "comment"), e => Assert.True(e.Id > 0));
         }
 
         // Away while the service comes back: the events it missed are waiting for it.
