@@ -29,6 +29,11 @@ public sealed class SearchApiTests
         return app;
     }
 
+    /// <summary>services.yaml naming <paramref name="vault"/> as the demo Spark's second Qdrant, "vault".</summary>
+    private static Task WriteVaultServiceAsync(TempDirectory data, TestQdrant vault) =>
+        File.WriteAllTextAsync(Path.Combine(data.Path, "services.yaml"), string.Create(CultureInfo.InvariantCulture,
+            $"services:\n  - spark: demo\n    name: vault\n    kind: qdrant\n    url: {vault.Rest}\n    grpcPort: {vault.GrpcPort}\n"));
+
     [Fact]
     public async Task AddedDocuments_AreFoundByAQuerySharingTheirWords_BestFirst_AndAddingThemAgainReplacesThem()
     {
@@ -137,8 +142,7 @@ public sealed class SearchApiTests
     {
         await using var vault = await TestQdrant.StartSecuredAsync();
         using var data = new TempDirectory("sc-data");
-        await File.WriteAllTextAsync(Path.Combine(data.Path, "services.yaml"), string.Create(CultureInfo.InvariantCulture,
-            $"services:\n  - spark: demo\n    name: vault\n    kind: qdrant\n    url: {vault.Rest}\n    grpcPort: {vault.GrpcPort}\n"));
+        await WriteVaultServiceAsync(data, vault);
         await using var app = await StartDemoAsync(data.Path);
         using var client = app.CreateClient();
         using (var admin = vault.Client(TestQdrant.ApiKey))
@@ -175,8 +179,7 @@ public sealed class SearchApiTests
     {
         await using var vault = await TestQdrant.StartSecuredAsync();
         using var data = new TempDirectory("sc-data");
-        await File.WriteAllTextAsync(Path.Combine(data.Path, "services.yaml"), string.Create(CultureInfo.InvariantCulture,
-            $"services:\n  - spark: demo\n    name: vault\n    kind: qdrant\n    url: {vault.Rest}\n    grpcPort: {vault.GrpcPort}\n"));
+        await WriteVaultServiceAsync(data, vault);
         await using var app = await StartDemoAsync(data.Path);
         using var client = app.CreateClient();
         var service = app.Get<QdrantConnections>().Resolve("demo/vault");
