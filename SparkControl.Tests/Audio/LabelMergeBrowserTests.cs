@@ -7,14 +7,14 @@ using static Microsoft.Playwright.Assertions;
 namespace SparkControl.Tests.Audio;
 
 [Collection(BrowserCollection.Name)]
-public sealed class LabelMergeBrowserTests(BrowserFixture browser)
+public sealed class LabelMergeBrowserTests(BrowserFixture browser) : BrowserTest(browser)
 {
     [Fact]
     public async Task LabelMerge_PasteRecognisedConversationAndRttm_ShowsTheMergedTranscript()
     {
         var fixture = Path.Combine(AppContext.BaseDirectory, "TestData", "audio", "label-merge");
         await using var app = await SparkControlApp.StartAsync();
-        var page = await browser.NewPageAsync(app.BaseAddress);
+        var page = await NewPageAsync(app.BaseAddress);
         await page.GotoAsync("/audio");
 
         await page.GetByTestId("asr-input").FillAsync(await File.ReadAllTextAsync(Path.Combine(fixture, "conversation.words.json")));
@@ -39,7 +39,7 @@ public sealed class LabelMergeBrowserTests(BrowserFixture browser)
         await File.WriteAllTextAsync(files.File("ch0.json"), RecipeCallTranscripts.VerboseJson(0));
         await File.WriteAllTextAsync(files.File("ch1.json"), RecipeCallTranscripts.VerboseJson(1));
         await using var app = await SparkControlApp.StartAsync();
-        var page = await browser.NewPageAsync(app.BaseAddress);
+        var page = await NewPageAsync(app.BaseAddress);
         await page.GotoAsync("/audio");
 
         // The call mode renders the channel-1 file input.

@@ -15,7 +15,7 @@ namespace SparkControl.Tests.Browser;
 /// landmarks, headings, names). Dialogs close on Escape.
 /// </summary>
 [Collection(BrowserCollection.Name)]
-public sealed class AccessibilityBrowserTests(BrowserFixture browser)
+public sealed class AccessibilityBrowserTests(BrowserFixture browser) : BrowserTest(browser)
 {
     public static TheoryData<string> Pages() =>
     [
@@ -29,7 +29,7 @@ public sealed class AccessibilityBrowserTests(BrowserFixture browser)
     public async Task EveryPage_HasNoSeriousViolations_InLightAndDarkMode(string path)
     {
         await using var app = await SparkControlApp.StartAsync();
-        var page = await browser.NewPageAsync(app.BaseAddress);
+        var page = await NewPageAsync(app.BaseAddress);
         await page.GotoAsync(path);
         await WaitForCircuitAsync(page);
 
@@ -57,7 +57,7 @@ public sealed class AccessibilityBrowserTests(BrowserFixture browser)
         var id = started.GetProperty("id").GetString()!;
         await TranscriptJobTests.WaitForAsync(client, id, "done");
 
-        var page = await browser.NewPageAsync(app.BaseAddress);
+        var page = await NewPageAsync(app.BaseAddress);
         await page.GotoAsync($"/transcripts/{id}");
         await WaitForCircuitAsync(page);
         await Expect(page.GetByTestId("utterance-speaker").First).ToBeVisibleAsync();
@@ -71,7 +71,7 @@ public sealed class AccessibilityBrowserTests(BrowserFixture browser)
     public async Task AccountPages_HaveNoSeriousViolations(string path)
     {
         await using var app = await SparkControlApp.StartAsync(new Dictionary<string, string?> { ["Security:AllowAnonymous"] = "false" });
-        var page = await browser.NewPageAsync(app.BaseAddress);
+        var page = await NewPageAsync(app.BaseAddress);
         await page.GotoAsync(path);
         await page.WaitForLoadStateAsync(LoadState.NetworkIdle);
 
@@ -84,7 +84,7 @@ public sealed class AccessibilityBrowserTests(BrowserFixture browser)
     public async Task Screenshots_OfPagesInBothModes()
     {
         await using var app = await SparkControlApp.StartAsync();
-        var page = await browser.NewPageAsync(app.BaseAddress);
+        var page = await NewPageAsync(app.BaseAddress);
         foreach (var (path, name) in new[] { ("/", "dashboard"), ("/models", "models"), ("/services/demo/parakeet-asr", "service"), ("/audio", "audio") })
         {
             await page.GotoAsync(path);
@@ -122,7 +122,7 @@ public sealed class AccessibilityBrowserTests(BrowserFixture browser)
 
     private async Task<(IPage Page, ILocator Dialog)> OpenAddModelDialogAsync(SparkControlApp app)
     {
-        var page = await browser.NewPageAsync(app.BaseAddress);
+        var page = await NewPageAsync(app.BaseAddress);
         await page.GotoAsync("/models");
         await WaitForCircuitAsync(page);
 
@@ -139,7 +139,7 @@ public sealed class AccessibilityBrowserTests(BrowserFixture browser)
         var file = made.File("id_ed25519");
         (await ProcessRunner.RunAsync(Tools.SshKeygen, ["-q", "-t", "ed25519", "-N", string.Empty, "-f", file])).EnsureSuccess("ssh-keygen");
         await using var app = await SparkControlApp.StartAsync();
-        var page = await browser.NewPageAsync(app.BaseAddress);
+        var page = await NewPageAsync(app.BaseAddress);
         await page.GotoAsync("/settings");
         await WaitForCircuitAsync(page);
 

@@ -8,7 +8,7 @@ namespace SparkControl.Tests.Browser;
 
 /// <summary>An audio worker's card on the Dashboard follows the gateway's load on it live: in flight over cap, queued, latency.</summary>
 [Collection(BrowserCollection.Name)]
-public sealed class AudioDashboardBrowserTests(BrowserFixture browser)
+public sealed class AudioDashboardBrowserTests(BrowserFixture browser) : BrowserTest(browser)
 {
     [Fact]
     public async Task AWorkersCard_ShowsItsRequestsInFlightAndQueued_AsTheyComeAndGo()
@@ -19,7 +19,7 @@ public sealed class AudioDashboardBrowserTests(BrowserFixture browser)
         await File.WriteAllTextAsync(Path.Combine(data.Path, ServicesYaml.FileName), TestAudioWorker.ServicesYaml(("gated", worker.Port, 2)));
         await using var app = await SparkControlApp.StartAsync(new Dictionary<string, string?> { ["Demo:InitialModel"] = string.Empty }, data.Path);
         await TestAudioWorker.WaitHealthyAsync(app, "gated");
-        var page = await browser.NewPageAsync(app.BaseAddress);
+        var page = await NewPageAsync(app.BaseAddress);
         await page.GotoAsync("/");
         var load = page.GetByTestId("service-gated").GetByTestId("service-audio-load");
         await Expect(load).ToHaveTextAsync("0/2 in flight · 0 queued");

@@ -6,13 +6,13 @@ using static Microsoft.Playwright.Assertions;
 namespace SparkControl.Tests.Browser;
 
 [Collection(BrowserCollection.Name)]
-public sealed class DashboardBrowserTests(BrowserFixture browser)
+public sealed class DashboardBrowserTests(BrowserFixture browser) : BrowserTest(browser)
 {
     [Fact]
     public async Task Dashboard_DemoMode_ShowsTheSparkItsModelAndServicesLive()
     {
         await using var app = await SparkControlApp.StartAsync();
-        var page = await browser.NewPageAsync(app.BaseAddress);
+        var page = await NewPageAsync(app.BaseAddress);
 
         await page.GotoAsync("/");
 
@@ -33,7 +33,7 @@ public sealed class DashboardBrowserTests(BrowserFixture browser)
     public async Task Dashboard_GatewayCard_ShowsTheEndpointItsNames_AndRequestsInFlightLive()
     {
         await using var app = await SparkControlApp.StartAsync(new Dictionary<string, string?> { ["Demo:TokensPerSecond"] = "5" });
-        var page = await browser.NewPageAsync(app.BaseAddress);
+        var page = await NewPageAsync(app.BaseAddress);
         await page.GotoAsync("/");
         var card = page.GetByTestId("gateway-card");
         await Expect(card.GetByTestId("gateway-base-url")).ToHaveTextAsync(new Uri(app.BaseAddress, "/v1").ToString());
@@ -58,7 +58,7 @@ public sealed class DashboardBrowserTests(BrowserFixture browser)
     {
         await using var readOnly = await TmpfsMount.CreateReadOnlyAsync();
         await using var app = await SparkControlApp.StartAsync(dataDirectory: readOnly.Path);
-        var page = await browser.NewPageAsync(app.BaseAddress);
+        var page = await NewPageAsync(app.BaseAddress);
 
         await page.GotoAsync("/");
         await Expect(page.GetByTestId("spark-demo").GetByTestId("loaded-model-status")).ToHaveAttributeAsync("data-status", "Healthy");
@@ -72,7 +72,7 @@ public sealed class DashboardBrowserTests(BrowserFixture browser)
     {
         await using var volume = await Ext4Volume.CreateAsync();
         await using var app = await SparkControlApp.StartAsync(dataDirectory: volume.Path);
-        var page = await browser.NewPageAsync(app.BaseAddress);
+        var page = await NewPageAsync(app.BaseAddress);
         await page.GotoAsync("/");
         await Expect(page.GetByTestId("spark-demo").GetByTestId("loaded-model-status")).ToHaveAttributeAsync("data-status", "Healthy");
         await Expect(page.GetByTestId("storage-banner")).ToHaveCountAsync(0);
@@ -90,7 +90,7 @@ public sealed class DashboardBrowserTests(BrowserFixture browser)
     public async Task DarkModeToggle_SwitchesTheTheme()
     {
         await using var app = await SparkControlApp.StartAsync();
-        var page = await browser.NewPageAsync(app.BaseAddress);
+        var page = await NewPageAsync(app.BaseAddress);
         await page.GotoAsync("/");
         await Expect(page.GetByTestId("spark-demo")).ToBeVisibleAsync();
         var before = await page.EvaluateAsync<string>("getComputedStyle(document.body).backgroundColor");

@@ -5,7 +5,7 @@ using static Microsoft.Playwright.Assertions;
 namespace SparkControl.Tests.Browser;
 
 [Collection(BrowserCollection.Name)]
-public sealed class GpuBrowserTests(BrowserFixture browser)
+public sealed class GpuBrowserTests(BrowserFixture browser) : BrowserTest(browser)
 {
     [Fact]
     public async Task GpuPage_DemoReplay_ShowsLiveUtilizationAndTheLedger()
@@ -18,7 +18,7 @@ public sealed class GpuBrowserTests(BrowserFixture browser)
             ["Demo:GpuReplayLoop"] = "true",
             ["SparkControl:Gpu:FlushInterval"] = "00:00:01",
         });
-        var page = await browser.NewPageAsync(app.BaseAddress);
+        var page = await NewPageAsync(app.BaseAddress);
 
         await page.GotoAsync("/gpu");
 

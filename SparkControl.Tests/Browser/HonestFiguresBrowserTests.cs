@@ -10,13 +10,13 @@ namespace SparkControl.Tests.Browser;
 
 /// <summary>What the panel shows is what is: times, limits and the Dashboard's figures, seen in Chromium in demo mode.</summary>
 [Collection(BrowserCollection.Name)]
-public sealed partial class HonestFiguresBrowserTests(BrowserFixture browser)
+public sealed partial class HonestFiguresBrowserTests(BrowserFixture browser) : BrowserTest(browser)
 {
     [Fact]
     public async Task Swap_ToAModelAlreadyOnDisk_ShowsNoTimeLeftGuessedFromItsSize()
     {
         await using var app = await DemoSwaps.StartDemoAsync();
-        var page = await browser.NewPageAsync(app.BaseAddress);
+        var page = await NewPageAsync(app.BaseAddress);
         await page.GotoAsync("/");
         await Expect(page.GetByTestId("spark-demo").GetByTestId("loaded-model-status")).ToHaveAttributeAsync("data-status", "Healthy");
 
@@ -36,7 +36,7 @@ public sealed partial class HonestFiguresBrowserTests(BrowserFixture browser)
     public async Task SparkDialog_Port99999_IsRefusedWithTheReason_NotClampedTo65535()
     {
         await using var app = await SparkControlApp.StartAsync();
-        var page = await browser.NewPageAsync(app.BaseAddress);
+        var page = await NewPageAsync(app.BaseAddress);
         await page.GotoAsync("/settings");
         await page.GetByTestId("add-spark").ClickAsync();
         var port = page.GetByTestId("spark-port-input");
@@ -54,7 +54,7 @@ public sealed partial class HonestFiguresBrowserTests(BrowserFixture browser)
     public async Task Settings_DemoSparkExists_ServicesPanelDoesNotAskToAddASparkFirst()
     {
         await using var app = await SparkControlApp.StartAsync();
-        var page = await browser.NewPageAsync(app.BaseAddress);
+        var page = await NewPageAsync(app.BaseAddress);
 
         await page.GotoAsync("/settings");
 
@@ -68,7 +68,7 @@ public sealed partial class HonestFiguresBrowserTests(BrowserFixture browser)
     public async Task Dashboard_SparkCard_ShowsGpuUtilizationWithASparkline_AndUnifiedMemory()
     {
         await using var app = await SparkControlApp.StartAsync();
-        var page = await browser.NewPageAsync(app.BaseAddress);
+        var page = await NewPageAsync(app.BaseAddress);
 
         await page.GotoAsync("/");
 
@@ -90,7 +90,7 @@ public sealed partial class HonestFiguresBrowserTests(BrowserFixture browser)
             await SwapApi.WaitForReadyAsync(client, id, "the swap to gpt-oss-20b is ready");
         }
 
-        var page = await browser.NewPageAsync(app.BaseAddress);
+        var page = await NewPageAsync(app.BaseAddress);
         await page.GotoAsync("/models");
         var models = page.Locator("[data-testid=models-table] tbody tr");
         await Expect(models).ToHaveCountAsync(4);

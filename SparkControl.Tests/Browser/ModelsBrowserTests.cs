@@ -6,13 +6,13 @@ using static Microsoft.Playwright.Assertions;
 namespace SparkControl.Tests.Browser;
 
 [Collection(BrowserCollection.Name)]
-public sealed class ModelsBrowserTests(BrowserFixture browser)
+public sealed class ModelsBrowserTests(BrowserFixture browser) : BrowserTest(browser)
 {
     [Fact]
     public async Task AddLocalModel_ThenEditAFlag_ThePreviewFollows()
     {
         await using var app = await SparkControlApp.StartAsync();
-        var page = await browser.NewPageAsync(app.BaseAddress);
+        var page = await NewPageAsync(app.BaseAddress);
         await page.GotoAsync("/models");
 
         await page.GetByTestId("add-local-model").ClickAsync();
@@ -43,7 +43,7 @@ public sealed class ModelsBrowserTests(BrowserFixture browser)
     public async Task Flags_InvalidMaxModelLen_KeepsSaveDisabledWithTheReason_AndSavesNothing()
     {
         await using var app = await SparkControlApp.StartAsync();
-        var page = await browser.NewPageAsync(app.BaseAddress);
+        var page = await NewPageAsync(app.BaseAddress);
         await page.GotoAsync("/models");
         await page.GetByTestId("edit-flags-qwen3-8b").ClickAsync();
         var input = page.GetByTestId("flag-max-model-len");
@@ -79,7 +79,7 @@ public sealed class ModelsBrowserTests(BrowserFixture browser)
     public async Task AddHf_SameRepoAgain_SaysItExistsAndLinksToIt_ACopyOnlyWhenAsked()
     {
         await using var app = await SparkControlApp.StartAsync();
-        var page = await browser.NewPageAsync(app.BaseAddress);
+        var page = await NewPageAsync(app.BaseAddress);
         await page.GotoAsync("/models");
         var dialog = page.Locator(".mud-dialog");
 
@@ -111,7 +111,7 @@ public sealed class ModelsBrowserTests(BrowserFixture browser)
         await using var app = await SparkControlApp.StartAsync();
         const string path = "/home/demo/models/qwen3-8b-support-ft";
         await app.Get<SparkControl.Web.Model.ModelRegistrar>().AddAsync(new("local", null, null, "demo", path, null, null), CancellationToken.None);
-        var page = await browser.NewPageAsync(app.BaseAddress);
+        var page = await NewPageAsync(app.BaseAddress);
         await page.GotoAsync("/models");
         var dialog = page.Locator(".mud-dialog");
 
@@ -135,7 +135,7 @@ public sealed class ModelsBrowserTests(BrowserFixture browser)
     public async Task Discovery_ShowsAdapterAndIncompleteAndRegistersTheFullModel()
     {
         await using var app = await SparkControlApp.StartAsync();
-        var page = await browser.NewPageAsync(app.BaseAddress);
+        var page = await NewPageAsync(app.BaseAddress);
         await page.GotoAsync("/models");
 
         await page.GetByTestId("discover-models").ClickAsync();

@@ -8,14 +8,14 @@ namespace SparkControl.Tests.Browser;
 
 /// <summary>Alerts on Settings and idle unload on Models and the Dashboard, in a real browser against the demo.</summary>
 [Collection(BrowserCollection.Name)]
-public sealed class OperationsBrowserTests(BrowserFixture browser)
+public sealed class OperationsBrowserTests(BrowserFixture browser) : BrowserTest(browser)
 {
     [Fact]
     public async Task Settings_AddAWebhook_TestIt_TheReceiverGetsIt_AndTheAddressIsNeverShown()
     {
         await using var receiver = await WebhookReceiver.StartAsync();
         await using var app = await SparkControlApp.StartAsync();
-        var page = await browser.NewPageAsync(app.BaseAddress);
+        var page = await NewPageAsync(app.BaseAddress);
 
         await page.GotoAsync("/settings");
         await page.GetByTestId("add-alert").ClickAsync();
@@ -37,7 +37,7 @@ public sealed class OperationsBrowserTests(BrowserFixture browser)
     public async Task Models_SetAnIdleTime_TheCardSaysWhenTheModelGoes()
     {
         await using var app = await SparkControlApp.StartAsync();
-        var page = await browser.NewPageAsync(app.BaseAddress);
+        var page = await NewPageAsync(app.BaseAddress);
 
         await page.GotoAsync("/models");
         await page.GetByTestId("edit-idle-qwen3-8b").ClickAsync();

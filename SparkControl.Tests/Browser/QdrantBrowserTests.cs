@@ -9,7 +9,7 @@ namespace SparkControl.Tests.Browser;
 
 /// <summary>Qdrant from the browser: search finds a document just added, the collections page, snapshot now with progress, download.</summary>
 [Collection(BrowserCollection.Name)]
-public sealed class QdrantBrowserTests(BrowserFixture browser)
+public sealed class QdrantBrowserTests(BrowserFixture browser) : BrowserTest(browser)
 {
     private static async Task<SparkControlApp> StartAsync()
     {
@@ -22,7 +22,7 @@ public sealed class QdrantBrowserTests(BrowserFixture browser)
     public async Task ADocumentAddedOnTheSearchPage_IsFoundThere_AndListedAmongTheCollections()
     {
         await using var app = await StartAsync();
-        var page = await browser.NewPageAsync(app.BaseAddress);
+        var page = await NewPageAsync(app.BaseAddress);
         await page.GotoAsync("/search");
 
         await page.GetByTestId("search-collection").FillAsync("handbook");
@@ -60,7 +60,7 @@ public sealed class QdrantBrowserTests(BrowserFixture browser)
         var store = app.Get<SimulatedSparkHost>().QdrantStore("qdrant")!;
         var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         store.BeforeDownload = cancellationToken => release.Task.WaitAsync(cancellationToken);
-        var page = await browser.NewPageAsync(app.BaseAddress);
+        var page = await NewPageAsync(app.BaseAddress);
         await page.GotoAsync("/services/demo/qdrant");
 
         await Expect(page.GetByTestId("collection-notes")).ToBeVisibleAsync();
@@ -89,7 +89,7 @@ public sealed class QdrantBrowserTests(BrowserFixture browser)
         await app.Get<VectorSearch>().AddDocumentsAsync("notes", new DocumentsRequest([new DocumentInput("Alerts say what failed.", "ops.md")]), CancellationToken.None);
         var store = app.Get<SimulatedSparkHost>().QdrantStore("qdrant")!;
         store.SnapshotWritten = path => File.AppendAllText(path, " ");
-        var page = await browser.NewPageAsync(app.BaseAddress);
+        var page = await NewPageAsync(app.BaseAddress);
         await page.GotoAsync("/");
         await Expect(page.GetByTestId("spark-demo")).ToBeVisibleAsync();
 

@@ -5,14 +5,14 @@ using static Microsoft.Playwright.Assertions;
 namespace SparkControl.Tests.Browser;
 
 [Collection(BrowserCollection.Name)]
-public sealed class ServiceDetailBrowserTests(BrowserFixture browser)
+public sealed class ServiceDetailBrowserTests(BrowserFixture browser) : BrowserTest(browser)
 {
     [Fact]
     public async Task DetailPage_StopTheService_TheDashboardInAnotherTabSeesItLive()
     {
         await using var app = await SparkControlApp.StartAsync();
-        var dashboard = await browser.NewPageAsync(app.BaseAddress);
-        var detail = await browser.NewPageAsync(app.BaseAddress);
+        var dashboard = await NewPageAsync(app.BaseAddress);
+        var detail = await NewPageAsync(app.BaseAddress);
         await dashboard.GotoAsync("/");
         var asrOnDashboard = dashboard.GetByTestId("spark-demo").GetByTestId("service-parakeet-asr").GetByTestId("service-status");
         await Expect(asrOnDashboard).ToHaveAttributeAsync("data-status", "Healthy");
@@ -40,7 +40,7 @@ public sealed class ServiceDetailBrowserTests(BrowserFixture browser)
     public async Task HostPage_AptUpdate_StreamsItsOutput_AndReapplyPatchesRestoresTheTtsCap()
     {
         await using var app = await SparkControlApp.StartAsync();
-        var page = await browser.NewPageAsync(app.BaseAddress);
+        var page = await NewPageAsync(app.BaseAddress);
 
         await page.GotoAsync("/sparks/demo/host");
         await Expect(page.GetByTestId("host-facts")).ToContainTextAsync("NVIDIA GB10");
@@ -62,7 +62,7 @@ public sealed class ServiceDetailBrowserTests(BrowserFixture browser)
     public async Task HostPage_FullUpgrade_ShowsWhatItRemoves_BeforeItRuns()
     {
         await using var app = await SparkControlApp.StartAsync();
-        var page = await browser.NewPageAsync(app.BaseAddress);
+        var page = await NewPageAsync(app.BaseAddress);
         await page.GotoAsync("/sparks/demo/host");
         await Expect(page.GetByTestId("updates-apt")).ToContainTextAsync("1 to remove");
         await Expect(page.GetByTestId("updates-firmware")).ToContainTextAsync("1 device with a pending update");
@@ -82,7 +82,7 @@ public sealed class ServiceDetailBrowserTests(BrowserFixture browser)
     public async Task HostPage_LeftMidUpgrade_TheUpgradeRunsOn_AndTheReturningPageShowsIt()
     {
         await using var app = await SparkControlApp.StartAsync();
-        var page = await browser.NewPageAsync(app.BaseAddress);
+        var page = await NewPageAsync(app.BaseAddress);
         await page.GotoAsync("/sparks/demo/host");
         await Expect(page.GetByTestId("host-facts")).ToContainTextAsync("NVIDIA GB10");
 

@@ -7,7 +7,7 @@ using SparkControl.Core.Hosts;
 namespace SparkControl.Tests.Browser;
 
 [Collection(BrowserCollection.Name)]
-public sealed class SettingsFormBrowserTests(BrowserFixture browser)
+public sealed class SettingsFormBrowserTests(BrowserFixture browser) : BrowserTest(browser)
 {
     [Fact]
     public async Task SshKeys_UploadAKeyFile_IsListedByItsFingerprintAndKept0600()
@@ -17,7 +17,7 @@ public sealed class SettingsFormBrowserTests(BrowserFixture browser)
         (await ProcessRunner.RunAsync(Tools.SshKeygen, ["-q", "-t", "ed25519", "-N", string.Empty, "-f", file])).EnsureSuccess("ssh-keygen");
         var fingerprint = (await ProcessRunner.RunAsync(Tools.SshKeygen, ["-lf", file + ".pub"])).Stdout.Split(' ')[1];
         await using var app = await SparkControlApp.StartAsync();
-        var page = await browser.NewPageAsync(app.BaseAddress);
+        var page = await NewPageAsync(app.BaseAddress);
         await page.GotoAsync("/settings");
 
         await page.GetByTestId("ssh-key-name").FillAsync("spark-1");
@@ -35,7 +35,7 @@ public sealed class SettingsFormBrowserTests(BrowserFixture browser)
     public async Task AddSpark_ValidatesAsYouTypeThenSavesToSparksYaml()
     {
         await using var app = await SparkControlApp.StartAsync();
-        var page = await browser.NewPageAsync(app.BaseAddress);
+        var page = await NewPageAsync(app.BaseAddress);
         await page.GotoAsync("/settings");
 
         await page.GetByTestId("add-spark").ClickAsync();
@@ -74,7 +74,7 @@ public sealed class SettingsFormBrowserTests(BrowserFixture browser)
         var settings = app.Get<SparkSettingsStore>();
         await settings.AddAsync(new SparkDefinition { Name = "spark-1", Host = "192.168.1.50", User = "nvidia", KeyPath = key }, CancellationToken.None);
         var file = Path.Combine(app.DataDirectory, SparksYaml.FileName);
-        var page = await browser.NewPageAsync(app.BaseAddress);
+        var page = await NewPageAsync(app.BaseAddress);
         await page.GotoAsync("/settings");
 
         // Opened, then the same Spark is edited by hand before Save: the hand edit is not overwritten.

@@ -9,7 +9,7 @@ namespace SparkControl.Tests.Browser;
 
 /// <summary>Real Sparks in the browser: a real sshd and dockerd behind them.</summary>
 [Collection(DockerCollection.Name)]
-public sealed class SparkSettingsBrowserTests(DockerdFixture docker, SshdFixture sshd, BrowserFixture browser)
+public sealed class SparkSettingsBrowserTests(DockerdFixture docker, SshdFixture sshd, BrowserFixture browser) : BrowserTest(browser)
 {
     private static readonly Dictionary<string, string?> FastSsh = new()
     {
@@ -45,7 +45,7 @@ public sealed class SparkSettingsBrowserTests(DockerdFixture docker, SshdFixture
         using var data = new TempDirectory("sc-data");
         await WriteSparksAsync(data.Path, Spark("spark-1", sshd.Port, bin.Path, data.Path));
         await using var app = await SparkControlApp.StartAsync(dataDirectory: data.Path);
-        var page = await browser.NewPageAsync(app.BaseAddress);
+        var page = await NewPageAsync(app.BaseAddress);
         var expected = (await ProcessRunner.RunAsync(Tools.SshKeygen, ["-lf", sshd.HostKeyPath + ".pub"])).Stdout.Split(' ')[1];
 
         await page.GotoAsync("/settings");
@@ -72,7 +72,7 @@ public sealed class SparkSettingsBrowserTests(DockerdFixture docker, SshdFixture
         await WriteSparksAsync(data.Path, Spark("alive", sshd.Port, bin.Path, data.Path), Spark("dead", deadPort, bin.Path, data.Path));
         PinHostKey(data.Path, sshd.Port, deadPort);
         await using var app = await SparkControlApp.StartAsync(FastSsh, dataDirectory: data.Path);
-        var page = await browser.NewPageAsync(app.BaseAddress);
+        var page = await NewPageAsync(app.BaseAddress);
 
         await page.GotoAsync("/");
 

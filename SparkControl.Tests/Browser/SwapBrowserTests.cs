@@ -9,7 +9,7 @@ using static Microsoft.Playwright.Assertions;
 namespace SparkControl.Tests.Browser;
 
 [Collection(BrowserCollection.Name)]
-public sealed class SwapBrowserTests(BrowserFixture browser)
+public sealed class SwapBrowserTests(BrowserFixture browser) : BrowserTest(browser)
 {
     private static readonly string[] Order = ["Requested", "Preflight", "Downloading", "Draining", "Stopping", "Launching", "Loading", "Verifying", "Ready"];
 
@@ -33,8 +33,8 @@ public sealed class SwapBrowserTests(BrowserFixture browser)
     public async Task TwoBrowsers_WatchingOneSwap_SeeTheSamePhasesInOrder_AndEndReady()
     {
         await using var app = await StartDemoAsync("00:00:00.500");
-        var first = await browser.NewPageAsync(app.BaseAddress);
-        var second = await browser.NewPageAsync(app.BaseAddress);
+        var first = await NewPageAsync(app.BaseAddress);
+        var second = await NewPageAsync(app.BaseAddress);
         foreach (var page in new[] { first, second })
         {
             await page.GotoAsync("/");
@@ -88,7 +88,7 @@ public sealed class SwapBrowserTests(BrowserFixture browser)
     public async Task ModelsPage_SwapDialog_ShowsPreflight_BlocksWhatDoesNotFit_ThenSwaps()
     {
         await using var app = await StartDemoAsync("00:00:00.500");
-        var page = await browser.NewPageAsync(app.BaseAddress);
+        var page = await NewPageAsync(app.BaseAddress);
         await page.GotoAsync("/models");
 
         await page.GetByTestId("swap-llama-3.3-70b").ClickAsync();
@@ -114,7 +114,7 @@ public sealed class SwapBrowserTests(BrowserFixture browser)
     public async Task FailedSwap_ShowsWhyAndTheLog_ThenTheRollback()
     {
         await using var app = await StartDemoAsync("00:00:00.500");
-        var page = await browser.NewPageAsync(app.BaseAddress);
+        var page = await NewPageAsync(app.BaseAddress);
         await page.GotoAsync("/");
         await Expect(page.GetByTestId("spark-demo").GetByTestId("loaded-model-status")).ToHaveAttributeAsync("data-status", "Healthy");
         app.Get<SimulatedSparkHost>().FailNextLaunch(SimFailure.OutOfMemory);

@@ -9,7 +9,7 @@ namespace SparkControl.Tests.Browser;
 
 /// <summary>What the swap dialog and the dashboard's cards say about a swap is what is: one verdict, one picture.</summary>
 [Collection(BrowserCollection.Name)]
-public sealed class SwapTruthBrowserTests(BrowserFixture browser)
+public sealed class SwapTruthBrowserTests(BrowserFixture browser) : BrowserTest(browser)
 {
     private static readonly string[] DemoServices = ["parakeet-asr", "embeddings", "tts", "qdrant", "open-webui"];
 
@@ -58,7 +58,7 @@ public sealed class SwapTruthBrowserTests(BrowserFixture browser)
     public async Task SwapDialog_ModelPlusReserveAboveWhatWouldBeFree_SaysDoesNotFitWithTheNumbers_AsTheOrchestratorDoes()
     {
         await using var app = await StartDemoAsync();
-        var page = await browser.NewPageAsync(app.BaseAddress);
+        var page = await NewPageAsync(app.BaseAddress);
         await page.GotoAsync("/models");
 
         // With every service stopped the plan fits (112 + 4 GiB of 121.7), but less than 116 GiB would be free.
@@ -95,7 +95,7 @@ public sealed class SwapTruthBrowserTests(BrowserFixture browser)
         using var client = app.CreateClient();
         var (running, loading) = await DemoSwaps.StartHeldAtLoadingAsync(app, client, "gpt-oss-20b");
 
-        var page = await browser.NewPageAsync(app.BaseAddress);
+        var page = await NewPageAsync(app.BaseAddress);
         await page.GotoAsync("/models");
         await page.GetByTestId("swap-qwen3-coder-30b").ClickAsync();
         var dialog = page.GetByTestId("swap-dialog");
@@ -115,7 +115,7 @@ public sealed class SwapTruthBrowserTests(BrowserFixture browser)
     public async Task Dashboard_DuringLoading_NoCardShowsTheStoppedModelHealthy()
     {
         await using var app = await StartDemoAsync(healthInterval: "00:10:00");
-        var page = await browser.NewPageAsync(app.BaseAddress);
+        var page = await NewPageAsync(app.BaseAddress);
         await page.GotoAsync("/");
         var spark = page.GetByTestId("spark-demo");
         await Expect(spark.GetByTestId("loaded-model-status")).ToHaveAttributeAsync("data-status", "Healthy");
@@ -138,7 +138,7 @@ public sealed class SwapTruthBrowserTests(BrowserFixture browser)
     public async Task Dashboard_AtReady_SparkCardTileAndGatewayShowTheNewModelInTheSameRender()
     {
         await using var app = await StartDemoAsync(healthInterval: "00:10:00");
-        var page = await browser.NewPageAsync(app.BaseAddress);
+        var page = await NewPageAsync(app.BaseAddress);
         await page.GotoAsync("/");
         await Expect(page.GetByTestId("spark-demo").GetByTestId("loaded-model-status")).ToHaveAttributeAsync("data-status", "Healthy");
 
@@ -185,7 +185,7 @@ public sealed class SwapTruthBrowserTests(BrowserFixture browser)
     public async Task ServicesPage_DuringLoading_DoesNotShowTheStoppedModelHealthy_AndAtReady_ShowsTheNewModel()
     {
         await using var app = await StartDemoAsync(healthInterval: "00:10:00");
-        var page = await browser.NewPageAsync(app.BaseAddress);
+        var page = await NewPageAsync(app.BaseAddress);
         await page.GotoAsync("/services");
         var status = page.GetByTestId("services-status-demo-sparkcontrol-llm");
         var reason = page.GetByTestId("services-reason-demo-sparkcontrol-llm");
@@ -215,7 +215,7 @@ public sealed class SwapTruthBrowserTests(BrowserFixture browser)
     public async Task ServiceDetailPage_DuringLoading_DoesNotShowTheStoppedModelHealthy()
     {
         await using var app = await StartDemoAsync(healthInterval: "00:10:00");
-        var page = await browser.NewPageAsync(app.BaseAddress);
+        var page = await NewPageAsync(app.BaseAddress);
         await page.GotoAsync("/services/demo/sparkcontrol-llm");
         await Expect(page.GetByTestId("detail-status")).ToHaveAttributeAsync("data-status", "Healthy");
 

@@ -10,7 +10,7 @@ namespace SparkControl.Tests.Browser;
 /// with speakers when done, and the SRT download.
 /// </summary>
 [Collection(BrowserCollection.Name)]
-public sealed class TranscriptBrowserTests(BrowserFixture browser)
+public sealed class TranscriptBrowserTests(BrowserFixture browser) : BrowserTest(browser)
 {
     [Fact]
     public async Task UploadACall_WatchItsPhasesInTwoBrowsers_OpenTheTranscript_DownloadSrt()
@@ -29,7 +29,7 @@ public sealed class TranscriptBrowserTests(BrowserFixture browser)
         var call = Path.Combine(data.Path, "interview.wav");
         await File.WriteAllBytesAsync(call, SparkControl.Core.Audio.Signal.WavFile.Write16(16_000, new float[16_000 * 70], new float[16_000 * 70]));
 
-        var page = await browser.NewPageAsync(app.BaseAddress);
+        var page = await NewPageAsync(app.BaseAddress);
         await page.GotoAsync("/transcripts");
         await page.GetByTestId("transcript-speakers").FillAsync("Agent, Customer");
         await page.GetByTestId("transcript-speakers").PressAsync("Tab");
@@ -42,7 +42,7 @@ public sealed class TranscriptBrowserTests(BrowserFixture browser)
         await Expect(page.GetByTestId("transcript-status")).ToHaveTextAsync("transcribing", new() { Timeout = 60_000 });
         await Expect(page.GetByTestId("transcript-progress")).ToBeVisibleAsync();
         await Expect(page.GetByTestId("transcript-detail")).ToContainTextAsync("piece(s) transcribed");
-        var other = await browser.NewPageAsync(app.BaseAddress);
+        var other = await NewPageAsync(app.BaseAddress);
         await other.GotoAsync("/transcripts");
         var row = other.GetByTestId("transcript-jobs").Locator("tr", new() { HasText = "interview.wav" });
         await Expect(row.GetByTestId("transcript-status")).ToHaveTextAsync("transcribing");
@@ -72,7 +72,7 @@ public sealed class TranscriptBrowserTests(BrowserFixture browser)
         await File.WriteAllTextAsync(Path.Combine(data.Path, ServicesYaml.FileName), TestAudioWorker.ServicesYaml(("gated", worker.Port, 1)));
         await using var app = await SparkControlApp.StartAsync(new Dictionary<string, string?> { ["Demo:InitialModel"] = string.Empty, ["Transcripts:Model"] = "test-asr" }, data.Path);
         await TestAudioWorker.WaitHealthyAsync(app, "gated");
-        var page = await browser.NewPageAsync(app.BaseAddress);
+        var page = await NewPageAsync(app.BaseAddress);
 
         await page.GotoAsync("/scrub");
         // The gated worker hears "done" in every call: as a name on the list, it is what the job's transcript loses.

@@ -9,7 +9,7 @@ namespace SparkControl.Tests.Browser;
 
 /// <summary>The weights cleanup on the demo's Host page, in a real browser: select, confirm in the dialog, see it gone.</summary>
 [Collection(BrowserCollection.Name)]
-public sealed class WeightsCleanupBrowserTests(BrowserFixture browser)
+public sealed class WeightsCleanupBrowserTests(BrowserFixture browser) : BrowserTest(browser)
 {
     [Fact]
     public async Task HostPage_DeleteAnUnreferencedFolder_TheDialogListsIt_ThenItIsGone()
@@ -19,7 +19,7 @@ public sealed class WeightsCleanupBrowserTests(BrowserFixture browser)
         var hub = $"{DemoSpark.HfCachePath}/hub";
         disk.AddDirectory($"{hub}/models--gpt2", 548L << 20, "config.json", "model.safetensors");
         disk.AddDirectory($"{hub}/models--org--old-experiment", 15L << 30, "config.json", "model.safetensors");
-        var page = await browser.NewPageAsync(app.BaseAddress);
+        var page = await NewPageAsync(app.BaseAddress);
 
         await page.GotoAsync("/sparks/demo/host");
         var gpt2 = page.Locator("tr[data-folder='models--gpt2']");

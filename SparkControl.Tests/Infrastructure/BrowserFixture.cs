@@ -8,6 +8,7 @@ namespace SparkControl.Tests.Infrastructure;
 /// </summary>
 public sealed class BrowserFixture : IAsyncLifetime
 {
+    private readonly List<IBrowserContext> _contexts = [];
     private IPlaywright? _playwright;
 
     public IBrowser Browser { get; private set; } = null!;
@@ -44,7 +45,31 @@ public sealed class BrowserFixture : IAsyncLifetime
         });
         context.SetDefaultTimeout(60_000);
         context.SetDefaultNavigationTimeout(90_000);
+        lock (_contexts)
+        {
+            _contexts.Add(context);
+        }
+
         return await context.NewPageAsync();
+    }
+
+    /// <summary>
+    /// Closes every context opened so far. The tests of a collection run one at a time, so at the end of a test these
+    /// are its own; left open, each page's renderer (100–200 MiB) lived until the whole collection ended.
+    /// </summary>
+    public async Task CloseContextsAsync()
+    {
+        IBrowserContext[] open;
+        lock (_contexts)
+        {
+            open = [.. _contexts];
+            _contexts.Clear();
+        }
+
+        foreach (var context in open)
+        {
+            await context.CloseAsync();
+        }
     }
 
     public async Task DisposeAsync()

@@ -14,7 +14,7 @@ namespace SparkControl.Tests.Integration;
 /// sessions per connection), while a swap and the health checks need the same connection.
 /// </summary>
 [Collection(DockerCollection.Name)]
-public sealed partial class LogViewersTests(DockerdFixture docker, BrowserFixture browser) : IAsyncLifetime
+public sealed partial class LogViewersTests(DockerdFixture docker, BrowserFixture browser) : BrowserTest(browser)
 {
     private const int BrowserViewers = 5;
     private const int ApiViewers = 15;
@@ -26,7 +26,7 @@ public sealed partial class LogViewersTests(DockerdFixture docker, BrowserFixtur
     private readonly int _modelPort = Tools.FreePort();
     private SparkBin _bin = null!;
 
-    public async Task InitializeAsync()
+    public override async Task InitializeAsync()
     {
         await _sshd.InitializeAsync();
         _bin = new SparkBin(docker);
@@ -84,7 +84,7 @@ public sealed partial class LogViewersTests(DockerdFixture docker, BrowserFixtur
         {
             for (var i = 0; i < BrowserViewers; i++)
             {
-                var page = await browser.NewPageAsync(app.BaseAddress);
+                var page = await NewPageAsync(app.BaseAddress);
                 pages.Add(page);
                 await page.GotoAsync("/services/spark-1/chatty");
             }
@@ -142,8 +142,9 @@ public sealed partial class LogViewersTests(DockerdFixture docker, BrowserFixtur
         }
     }
 
-    public async Task DisposeAsync()
+    public override async Task DisposeAsync()
     {
+        await base.DisposeAsync();
         await docker.DockerAsync(["rm", "-f", _chatty, SparkControl.Core.Launch.LaunchSpecs.ModelContainerName], check: false);
         _bin.Dispose();
         await _sshd.DisposeAsync();

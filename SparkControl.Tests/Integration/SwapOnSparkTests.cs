@@ -13,7 +13,7 @@ namespace SparkControl.Tests.Integration;
 /// in the middle of a swap is reconciled for real.
 /// </summary>
 [Collection(DockerCollection.Name)]
-public sealed class SwapOnSparkTests(DockerdFixture docker, SshdFixture sshd, BrowserFixture browser) : IAsyncLifetime
+public sealed class SwapOnSparkTests(DockerdFixture docker, SshdFixture sshd, BrowserFixture browser) : BrowserTest(browser)
 {
     private readonly TempDirectory _data = new("sc-data");
     private readonly TempDirectory _tree = new("sc-tree");
@@ -22,7 +22,7 @@ public sealed class SwapOnSparkTests(DockerdFixture docker, SshdFixture sshd, Br
 
     private string Models => _tree.File("models");
 
-    public async Task InitializeAsync()
+    public override async Task InitializeAsync()
     {
         _bin = new SparkBin(docker);
         foreach (var name in new[] { "ft-a", "ft-b" })
@@ -171,7 +171,7 @@ public sealed class SwapOnSparkTests(DockerdFixture docker, SshdFixture sshd, Br
         var interrupted = await SwapApi.WaitForAsync(after, id, s => s.TryGetProperty("bringBack", out var back) && back.ValueKind == JsonValueKind.String, "the restarted panel offers ft-a back");
 
         // The operator opens the dashboard: the card says nothing serves and offers ft-a back, through the swap dialog.
-        var page = await browser.NewPageAsync(restarted.BaseAddress);
+        var page = await NewPageAsync(restarted.BaseAddress);
         await page.GotoAsync("/");
         var offer = page.GetByTestId("swap-nothing-serves");
         await Microsoft.Playwright.Assertions.Expect(offer).ToContainTextAsync("Nothing serves on spark-1 since the panel stopped during this swap.");
@@ -199,8 +199,9 @@ public sealed class SwapOnSparkTests(DockerdFixture docker, SshdFixture sshd, Br
         Assert.Contains(interrupted.GetProperty("message").GetString()!, await after.GetStringAsync("/api/swaps/history?model=ft-b"), StringComparison.Ordinal);
     }
 
-    public async Task DisposeAsync()
+    public override async Task DisposeAsync()
     {
+        await base.DisposeAsync();
         await docker.DockerAsync(["rm", "-f", LaunchSpecs.ModelContainerName], check: false);
         _bin.Dispose();
         _data.Dispose();

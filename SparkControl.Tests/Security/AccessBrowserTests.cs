@@ -10,7 +10,7 @@ namespace SparkControl.Tests.Security;
 
 /// <summary>Access control as a person meets it, in Chromium: first run, sign-in and out, roles, lockout, a hostile page.</summary>
 [Collection(BrowserCollection.Name)]
-public sealed class AccessBrowserTests(BrowserFixture browser)
+public sealed class AccessBrowserTests(BrowserFixture browser) : BrowserTest(browser)
 {
     /// <summary>The demo, with sign-in required: the demo's services give the roles something to act on.</summary>
     private static Task<SparkControlApp> StartSignedAsync() =>
@@ -28,7 +28,7 @@ public sealed class AccessBrowserTests(BrowserFixture browser)
     public async Task FirstRun_SetupSignsInTheAdmin_SignOutAndSignInAgain()
     {
         await using var app = await StartSignedAsync();
-        var page = await browser.NewPageAsync(app.BaseAddress);
+        var page = await NewPageAsync(app.BaseAddress);
 
         await page.GotoAsync("/");
         await Expect(page).ToHaveURLAsync(new Uri(app.BaseAddress, "/setup").ToString());
@@ -59,7 +59,7 @@ public sealed class AccessBrowserTests(BrowserFixture browser)
     public async Task AViewerSeesNoStopButton_AnOperatorDoes_AndTheAccessPageMakesBoth()
     {
         await using var app = await StartSignedAsync();
-        var admin = await browser.NewPageAsync(app.BaseAddress);
+        var admin = await NewPageAsync(app.BaseAddress);
         await admin.GotoAsync("/setup");
         await admin.GetByTestId("setup-token").FillAsync((await File.ReadAllTextAsync(Path.Combine(app.DataDirectory, "setup-token"))).Trim());
         await admin.GetByTestId("setup-name").FillAsync("ada");
@@ -77,7 +77,7 @@ public sealed class AccessBrowserTests(BrowserFixture browser)
 
         await admin.SaveScreenshotAsync("access.png");
 
-        var viewer = await browser.NewPageAsync(app.BaseAddress);
+        var viewer = await NewPageAsync(app.BaseAddress);
         await SignInAsync(viewer, "vic", "vic-password-1");
         await viewer.GotoAsync("/services/demo/parakeet-asr");
         await Expect(viewer.GetByTestId("detail-status")).ToHaveAttributeAsync("data-status", "Healthy");
@@ -86,7 +86,7 @@ public sealed class AccessBrowserTests(BrowserFixture browser)
         await Expect(viewer.GetByTestId("nav-access")).ToHaveCountAsync(0);
         await viewer.SaveScreenshotAsync("service-detail-viewer.png");
 
-        var operatorPage = await browser.NewPageAsync(app.BaseAddress);
+        var operatorPage = await NewPageAsync(app.BaseAddress);
         await SignInAsync(operatorPage, "otto", "otto-password-1");
         await operatorPage.GotoAsync("/services/demo/parakeet-asr");
         await Expect(operatorPage.GetByTestId("action-stop")).ToBeEnabledAsync();
@@ -122,7 +122,7 @@ public sealed class AccessBrowserTests(BrowserFixture browser)
         using var http = app.CreateClient();
         await http.GetAsync("/api/me");
         var token = (await File.ReadAllTextAsync(Path.Combine(app.DataDirectory, "setup-token"))).Trim();
-        var page = await browser.NewPageAsync(app.BaseAddress);
+        var page = await NewPageAsync(app.BaseAddress);
         await page.GotoAsync("/setup");
         await page.GetByTestId("setup-token").FillAsync(token);
         await page.GetByTestId("setup-name").FillAsync("ada");
@@ -161,7 +161,7 @@ public sealed class AccessBrowserTests(BrowserFixture browser)
             </script></body></html>
             """;
         using var hostile = new HostilePage(html);
-        var page = await browser.NewPageAsync(app.BaseAddress);
+        var page = await NewPageAsync(app.BaseAddress);
         await page.GotoAsync("/");
         await Expect(page.GetByTestId("spark-demo")).ToBeVisibleAsync();
 

@@ -17,7 +17,7 @@ namespace SparkControl.Tests.Web;
 /// the runner, the console command, the API and the Audio page.
 /// </summary>
 [Collection(BrowserCollection.Name)]
-public sealed class AudioSweepTests(BrowserFixture browser)
+public sealed class AudioSweepTests(BrowserFixture browser) : BrowserTest(browser)
 {
     private static readonly SweepFile Silence = new("silence.wav", TestAudioWorker.SilentWav(0.1));
 
@@ -258,7 +258,7 @@ public sealed class AudioSweepTests(BrowserFixture browser)
         await File.WriteAllTextAsync(Path.Combine(data.Path, ServicesYaml.FileName), TestAudioWorker.ServicesYaml(("asr-a", worker.Port, 2)));
         await using var app = await SparkControlApp.StartAsync(new Dictionary<string, string?> { ["Demo:InitialModel"] = string.Empty }, data.Path);
         await TestAudioWorker.WaitHealthyAsync(app, "asr-a");
-        var page = await browser.NewPageAsync(app.BaseAddress);
+        var page = await NewPageAsync(app.BaseAddress);
         await page.GotoAsync("/audio");
 
         await page.GetByRole(AriaRole.Tab, new() { Name = "Concurrency sweep" }).ClickAsync();

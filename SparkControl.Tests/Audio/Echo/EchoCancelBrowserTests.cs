@@ -5,14 +5,14 @@ using static Microsoft.Playwright.Assertions;
 namespace SparkControl.Tests.Audio.Echo;
 
 [Collection(BrowserCollection.Name)]
-public sealed class EchoCancelBrowserTests(BrowserFixture browser)
+public sealed class EchoCancelBrowserTests(BrowserFixture browser) : BrowserTest(browser)
 {
     [Fact]
     public async Task AudioPage_UploadCall_ShowsDelayAndErle()
     {
         var call = await EchoTestCalls.GetAsync(EchoTestCalls.Default);
         await using var app = await SparkControlApp.StartAsync();
-        var page = await browser.NewPageAsync(app.BaseAddress);
+        var page = await NewPageAsync(app.BaseAddress);
         await page.GotoAsync("/audio");
         await page.GetByRole(AriaRole.Tab, new() { Name = "Echo cancellation" }).ClickAsync();
 
