@@ -8,7 +8,7 @@ namespace SparkControl.Core.Storage;
 /// migrations make (<see cref="StoreSchema"/>). When the file
 /// cannot be opened for writing the store reports itself unavailable and the features that need it say so.
 /// </summary>
-public sealed class SparkControlStore
+public sealed class SparkControlStore : IDisposable
 {
     public const string FileName = "sparkcontrol.db";
 
@@ -16,12 +16,14 @@ public sealed class SparkControlStore
     private readonly string _connectionString;
     private readonly ILogger<SparkControlStore> _logger;
     private readonly StorageHealth _health;
+    private readonly DataDirectory _dataDirectory;
 
     public SparkControlStore(DataDirectory dataDirectory, StoreSchema schema, StorageHealth health, ILogger<SparkControlStore> logger)
     {
         _schema = schema;
         _logger = logger;
         _health = health;
+        _dataDirectory = dataDirectory;
         DatabasePath = dataDirectory.Resolve(FileName);
         _connectionString = new SqliteConnectionStringBuilder
         {
@@ -66,10 +68,22 @@ public sealed class SparkControlStore
         }
         catch (Exception ex) when (ex is SqliteException or IOException or UnauthorizedAccessException)
         {
-            _health.Failed(what, DatabasePath, ex is SqliteException sqlite ? Describe(sqlite) : DataDirectory.Describe(ex));
+            _health.Failed(what, DatabasePath, Explain(ex));
             return false;
         }
     }
+
+    /// <summary>
+    /// Why a database call failed, as an operator would say it. A database in WAL mode that was closed cleanly has no
+    /// <c>-shm</c> file, and SQLite cannot make one in a read-only directory: it says "cannot open", the cause is the
+    /// directory.
+    /// </summary>
+    private string Explain(Exception ex) => ex switch
+    {
+        SqliteException { SqliteErrorCode: 14 } when !_dataDirectory.CanWrite(out var why) => $"the data directory cannot be written ({why})",
+        SqliteException sqlite => Describe(sqlite),
+        _ => DataDirectory.Describe(ex),
+    };
 
     /// <summary>SQLite's own words for the usual causes, as an operator would say them.</summary>
     private static string Describe(SqliteException ex) => ex.SqliteErrorCode switch
@@ -89,17 +103,46 @@ public sealed class SparkControlStore
             throw new StoreUnavailableException(UnavailableReason);
         }
 
+        return OpenConnection();
+    }
+
+    /// <summary>Closes the pooled connections (the database file is let go when the panel stops).</summary>
+    public void Dispose() => WithoutFlow(() =>
+    {
+        using var connection = new SqliteConnection(_connectionString);
+        SqliteConnection.ClearPool(connection);
+        return 0;
+    });
+
+    private SqliteConnection OpenConnection() => WithoutFlow(() =>
+    {
         var connection = new SqliteConnection(_connectionString);
         connection.Open();
         return connection;
+    });
+
+    // Microsoft.Data.Sqlite makes its connection factory and each connection string's pool on first use, with timers
+    // that live as long as the process, and a timer keeps the execution context it was made in. Made without one, they
+    // do not keep what the caller's async-locals held: in a test, WebApplicationFactory's whole host, long after it was
+    // disposed.
+    private static T WithoutFlow<T>(Func<T> work)
+    {
+        if (ExecutionContext.IsFlowSuppressed())
+        {
+            return work();
+        }
+
+        using (ExecutionContext.SuppressFlow())
+        {
+            return work();
+        }
     }
 
     private string? Initialize()
     {
         try
         {
-            using var connection = new SqliteConnection(_connectionString);
-            connection.Open();
+            using var connection = OpenConnection();
             Execute(connection, "PRAGMA journal_mode=WAL;");
             Execute(connection, "PRAGMA synchronous=NORMAL;");
             SchemaVersion = _schema.Apply(connection);
@@ -110,7 +153,7 @@ public sealed class SparkControlStore
             var reason = $"The database {DatabasePath} cannot be opened for writing ({ex.Message.TrimEnd('.')}). " +
                          "History, timelines and the GPU ledger are off until the data directory is writable.";
             _logger.LogWarning("{Reason}", reason);
-            _health.Failed("the database", DatabasePath, ex is SqliteException sqlite ? Describe(sqlite) : DataDirectory.Describe(ex));
+            _health.Failed("the database", DatabasePath, Explain(ex));
             return reason;
         }
     }
