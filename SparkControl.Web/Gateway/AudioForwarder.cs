@@ -54,16 +54,16 @@ public sealed partial class AudioForwarder(
     {
         var started = time.GetTimestamp();
         var label = new ModelLabel();
-        var admitted = admission.Enter();
+        var admitted = admission.Enter(context);
         try
         {
-            if (admitted)
+            if (admitted == Admission.Admitted)
             {
                 await handle(label);
             }
             else
             {
-                await admission.WriteFullAsync(context);
+                await admission.WriteRefusedAsync(context, admitted);
             }
         }
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
@@ -72,7 +72,7 @@ public sealed partial class AudioForwarder(
         }
         finally
         {
-            admission.Leave();
+            admission.Leave(context, admitted);
             metrics.RecordGatewayRequest(route, MetricLabel(role, label.Value), context.Response.StatusCode, time.GetElapsedTime(started));
         }
     }

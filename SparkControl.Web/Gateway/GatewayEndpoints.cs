@@ -1,5 +1,3 @@
-using System.Net;
-using System.Threading.RateLimiting;
 using Microsoft.Extensions.Options;
 using SparkControl.Core.Gateway;
 using SparkControl.Web.Security;
@@ -9,8 +7,6 @@ namespace SparkControl.Web.Gateway;
 /// <summary>The OpenAI-compatible endpoint at <c>/v1</c>: chat, completions, embeddings, audio, models.</summary>
 public static class GatewayEndpoints
 {
-    public const string RateLimitPolicy = "gateway";
-
     public static IServiceCollection AddGateway(this IServiceCollection services)
     {
         services.AddHttpForwarder();
@@ -22,29 +18,12 @@ public static class GatewayEndpoints
         services.AddSingleton<AudioRoutes>();
         services.AddSingleton(sp => new AudioCapacity(sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<Core.Diagnostics.SparkControlMetrics>()));
         services.AddSingleton<AudioForwarder>();
-        services.AddRateLimiter(limiter =>
-        {
-            // Per client address: one busy script cannot take every slot of a shared Spark.
-            limiter.AddPolicy(RateLimitPolicy, context => RateLimitPartition.GetConcurrencyLimiter(
-                context.Connection.RemoteIpAddress ?? IPAddress.None,
-                _ => new ConcurrencyLimiterOptions
-                {
-                    PermitLimit = context.RequestServices.GetRequiredService<IOptionsMonitor<GatewayOptions>>().CurrentValue.PerClientConcurrency,
-                    QueueLimit = 0,
-                }));
-            limiter.OnRejected = async (rejected, cancellationToken) =>
-            {
-                rejected.HttpContext.Response.Headers.RetryAfter = "1";
-                await GatewayForwarder.WriteErrorAsync(rejected.HttpContext, new OpenAiError(StatusCodes.Status429TooManyRequests,
-                    "Too many requests from this client at once (Gateway:PerClientConcurrency); retry after 1 s.", "rate_limit_error", "rate_limit_exceeded"));
-            };
-        });
         return services;
     }
 
     public static IEndpointRouteBuilder MapGateway(this IEndpointRouteBuilder endpoints)
     {
-        var v1 = endpoints.MapGroup("/v1").RequireRateLimiting(RateLimitPolicy).WithTags("Gateway").RequireAuthorization(AccessPolicies.Gateway);
+        var v1 = endpoints.MapGroup("/v1").WithTags("Gateway").RequireAuthorization(AccessPolicies.Gateway);
         v1.MapPost("/chat/completions", (HttpContext context, GatewayForwarder forwarder) => forwarder.ForwardAsync(context, GatewayRoute.Chat));
         v1.MapPost("/completions", (HttpContext context, GatewayForwarder forwarder) => forwarder.ForwardAsync(context, GatewayRoute.Completions));
         v1.MapPost("/embeddings", (HttpContext context, GatewayForwarder forwarder) => forwarder.ForwardAsync(context, GatewayRoute.Embeddings));

@@ -58,12 +58,12 @@ public sealed partial class GatewayForwarder(
     {
         var started = time.GetTimestamp();
         var model = "-";
-        var admitted = admission.Enter();
+        var admitted = admission.Enter(context);
         try
         {
-            if (!admitted)
+            if (admitted != Admission.Admitted)
             {
-                await admission.WriteFullAsync(context);
+                await admission.WriteRefusedAsync(context, admitted);
                 return;
             }
 
@@ -89,7 +89,7 @@ public sealed partial class GatewayForwarder(
         }
         finally
         {
-            admission.Leave();
+            admission.Leave(context, admitted);
             metrics.RecordGatewayRequest(MetricName(route), model == "-" ? model : routes.MetricLabel(model), context.Response.StatusCode, time.GetElapsedTime(started));
         }
     }

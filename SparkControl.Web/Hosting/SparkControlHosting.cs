@@ -199,7 +199,6 @@ public static class SparkControlHosting
         // Pages get the not-found page for a status; machines (API, gateway, hubs, /metrics) get the status itself.
         app.UseWhen(context => !PanelAuthentication.IsMachinePath(context.Request.Path), pages => pages.UseStatusCodePagesWithReExecute("/not-found", createScopeForStatusCodePages: true));
         app.UseMiddleware<CrossSiteProtection>();
-        app.UseRateLimiter();
         app.UseAuthentication();
         app.UseMiddleware<SetupGate>();
         app.UseAuthorization();
