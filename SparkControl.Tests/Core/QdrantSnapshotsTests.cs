@@ -182,6 +182,35 @@ public sealed class QdrantSnapshotsTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ARunThePanelStoppedDuring_IsRecordedFailedAtTheNextStart_ItsSnapshotDeletedOnQdrant_AndItsPartialFileRemoved()
+    {
+        var release = new TaskCompletionSource();
+        _qdrant.Store.BeforeDownload = cancellationToken => release.Task.WaitAsync(cancellationToken);
+        var (runs, done) = await Snapshots.StartAsync(_service, "a", "olga", CancellationToken.None);
+        await Wait.UntilAsync(() => Snapshots.Runs(_service)[0].Name is not null, "Qdrant has made the snapshot and the download waits");
+        var partial = Path.Combine(Snapshots.Folder, "spark-1", "qdrant", "a", Snapshots.Runs(_service)[0].Name + ".partial");
+        await File.WriteAllTextAsync(partial, "half a snapshot");
+
+        // A second panel on the same data directory starts, as one does after the first was killed mid-run.
+        await using var restarted = RebuildWith(_options);
+        var scheduler = restarted.GetRequiredService<SnapshotScheduler>();
+        await scheduler.StartAsync(CancellationToken.None);
+        var snapshots = restarted.GetRequiredService<QdrantSnapshots>();
+        await Wait.UntilAsync(() => snapshots.Runs(_service)[0].Status != SnapshotRunStatus.Running, "the restarted panel ends the interrupted run");
+        var run = Assert.Single(snapshots.Runs(_service));
+        var leftOnQdrant = await OnQdrantAsync("a");
+        await scheduler.StopAsync(CancellationToken.None);
+        release.SetResult();
+        await done;
+
+        Assert.Equal((runs[0].Id, SnapshotRunStatus.Failed), (run.Id, run.Status));
+        Assert.Equal("The panel stopped during this run, so it was not finished", run.Error);
+        Assert.Equal(run.Id, Assert.Single(snapshots.Failures()).Id);
+        Assert.Empty(leftOnQdrant);
+        Assert.False(File.Exists(partial));
+    }
+
+    [Fact]
     public async Task Restore_BringsBackADeletedCollectionsPoints_AndIsRefusedForAnotherMinorVersionOrNoCopy()
     {
         var (runs, done) = await Snapshots.StartAsync(_service, "a", "olga", CancellationToken.None);

@@ -42,6 +42,11 @@ public sealed partial class QdrantSnapshots(
     private readonly Lock _ids = new();
     private long _lastId;
 
+    // The newest ended run of each service's collection, read from the store once and then kept as runs end, so the
+    // dashboard's alerts do not read every recorded run whenever one ends.
+    private readonly Lazy<ConcurrentDictionary<(string Service, string Collection), SnapshotRecord>> _lastEnded =
+        new(() => new(store.LastEnded().ToDictionary(r => (r.Service, r.Collection))));
+
     /// <summary>Raised when a run starts, moves on, or ends (the page redraws).</summary>
     public event Action? Changed;
 
@@ -77,14 +82,9 @@ public sealed partial class QdrantSnapshots(
     /// <summary>The newest failed run of each collection that has not succeeded since: the dashboard's snapshot alerts.</summary>
     public IReadOnlyList<SnapshotRecord> Failures()
     {
-        var failures = new List<SnapshotRecord>();
-        foreach (var service in connections.Services())
-        {
-            failures.AddRange(Runs(service).Where(r => r.Status != SnapshotRunStatus.Running).GroupBy(r => r.Collection)
-                .Select(g => g.First()).Where(r => r.Status == SnapshotRunStatus.Failed));
-        }
-
-        return failures;
+        var services = connections.Services().Select(s => s.Key).ToHashSet(StringComparer.Ordinal);
+        return [.. _lastEnded.Value.Values.Where(r => r.Status == SnapshotRunStatus.Failed && services.Contains(r.Service))
+            .OrderBy(r => r.Service, StringComparer.Ordinal).ThenBy(r => r.Collection, StringComparer.Ordinal)];
     }
 
     /// <summary>
@@ -124,6 +124,7 @@ public sealed partial class QdrantSnapshots(
         {
             var ended = await RunOneAsync(connection, run).ConfigureAwait(false);
             _running.TryRemove(run.Id, out _);
+            _lastEnded.Value[(ended.Service, ended.Collection)] = ended;
             if (ended.Status == SnapshotRunStatus.Done)
             {
                 await KeepAsync(connection, run.Collection).ConfigureAwait(false);
@@ -156,6 +157,32 @@ public sealed partial class QdrantSnapshots(
             }
 
             return Update(run with { Status = SnapshotRunStatus.Failed, Error = ex.Message, EndedAt = time.GetUtcNow() });
+        }
+    }
+
+    /// <summary>
+    /// Ends the runs a panel that stopped mid-run left recorded as running: each is recorded failed (the dashboard
+    /// alerts), its snapshot is deleted on Qdrant (the panel has no copy of it), and half-downloaded files are removed.
+    /// The scheduler calls this once as it starts, before any run of its own.
+    /// </summary>
+    public async Task EndInterruptedAsync()
+    {
+        foreach (var run in store.Unfinished().Where(r => !_running.ContainsKey(r.Id)))
+        {
+            var ended = Update(run with { Status = SnapshotRunStatus.Failed, Error = "The panel stopped during this run, so it was not finished", EndedAt = time.GetUtcNow() });
+            _lastEnded.Value[(ended.Service, ended.Collection)] = ended;
+            if (run.Name is not null && connections.Services().FirstOrDefault(s => s.Key == run.Service) is { } service)
+            {
+                await DeleteQuietlyAsync(connections.For(service), run).ConfigureAwait(false);
+            }
+        }
+
+        if (Directory.Exists(Folder))
+        {
+            foreach (var partial in Directory.EnumerateFiles(Folder, "*.partial", SearchOption.AllDirectories))
+            {
+                File.Delete(partial);
+            }
         }
     }
 

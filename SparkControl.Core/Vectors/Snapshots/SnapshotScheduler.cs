@@ -22,6 +22,7 @@ public sealed partial class SnapshotScheduler(QdrantConnections connections, Qdr
         snapshots.ScheduleChanged += OnScheduleChanged;
         try
         {
+            await snapshots.EndInterruptedAsync().ConfigureAwait(false);
             while (!stoppingToken.IsCancellationRequested)
             {
                 var now = time.GetUtcNow();

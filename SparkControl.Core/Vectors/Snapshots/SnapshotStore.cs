@@ -90,6 +90,54 @@ public sealed class SnapshotStore(SparkControlStore store)
         return runs;
     }
 
+    /// <summary>The newest run of each service's collection that is not still running.</summary>
+    public IReadOnlyList<SnapshotRecord> LastEnded()
+    {
+        var last = new Dictionary<(string, string), SnapshotRecord>();
+        if (!store.IsAvailable)
+        {
+            return [];
+        }
+
+        using var connection = store.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT record FROM qdrant_snapshot_runs ORDER BY id DESC;";
+        using var reader = command.ExecuteReader();
+        while (reader.Read())
+        {
+            if (JsonSerializer.Deserialize<SnapshotRecord>(reader.GetString(0), Json) is { Status: not SnapshotRunStatus.Running } run)
+            {
+                last.TryAdd((run.Service, run.Collection), run);
+            }
+        }
+
+        return [.. last.Values];
+    }
+
+    /// <summary>The runs recorded as running (after a restart: those the stopped panel did not finish).</summary>
+    public IReadOnlyList<SnapshotRecord> Unfinished()
+    {
+        var runs = new List<SnapshotRecord>();
+        if (!store.IsAvailable)
+        {
+            return runs;
+        }
+
+        using var connection = store.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT record FROM qdrant_snapshot_runs WHERE json_extract(record, '$.endedAt') IS NULL;";
+        using var reader = command.ExecuteReader();
+        while (reader.Read())
+        {
+            if (JsonSerializer.Deserialize<SnapshotRecord>(reader.GetString(0), Json) is { Status: SnapshotRunStatus.Running } run)
+            {
+                runs.Add(run);
+            }
+        }
+
+        return runs;
+    }
+
     public long NextId()
     {
         if (!store.IsAvailable)

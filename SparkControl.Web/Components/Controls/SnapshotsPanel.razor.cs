@@ -1,6 +1,7 @@
 using System.Globalization;
 using Microsoft.AspNetCore.Components;
 using MudBlazor;
+using SparkControl.Core.Access;
 using SparkControl.Core.Sparks;
 using SparkControl.Core.Validation;
 using SparkControl.Core.Vectors;
@@ -93,8 +94,16 @@ public sealed partial class SnapshotsPanel : IDisposable
             return;
         }
 
-        Snapshots.SaveSchedule(Service, schedule, Caller.AuditActor);
-        Show(schedule.Enabled ? "Schedule saved." : "Schedule saved: off.", Severity.Success);
+        try
+        {
+            Caller.Demand(AccessRole.Operator);
+            Snapshots.SaveSchedule(Service, schedule, Caller.AuditActor);
+            Show(schedule.Enabled ? "Schedule saved." : "Schedule saved: off.", Severity.Success);
+        }
+        catch (AccessRefusedException ex)
+        {
+            Show(ex.Message, Severity.Error);
+        }
     }
 
     private async Task TakeNowAsync()
@@ -102,10 +111,11 @@ public sealed partial class SnapshotsPanel : IDisposable
         _starting = true;
         try
         {
+            Caller.Demand(AccessRole.Operator);
             var (runs, _) = await Snapshots.StartAsync(Service, _scope, Caller.Actor, CancellationToken.None);
             Show($"Started {runs.Count} snapshot{(runs.Count == 1 ? string.Empty : "s")}.", Severity.Info);
         }
-        catch (Exception ex) when (ex is QdrantCallException or KeyNotFoundException or ValidationFailedException)
+        catch (Exception ex) when (ex is AccessRefusedException or QdrantCallException or KeyNotFoundException or ValidationFailedException)
         {
             Show(ex.Message, Severity.Error);
         }
@@ -126,10 +136,11 @@ public sealed partial class SnapshotsPanel : IDisposable
         _restoring = true;
         try
         {
+            Caller.Demand(AccessRole.Operator);
             await Snapshots.RestoreAsync(Service, run.Id, null, Caller.AuditActor, CancellationToken.None);
             Show($"Restored {run.Collection} from {run.Name}.", Severity.Success);
         }
-        catch (Exception ex) when (ex is QdrantCallException or SnapshotRefusedException or KeyNotFoundException or HttpRequestException or IOException)
+        catch (Exception ex) when (ex is AccessRefusedException or QdrantCallException or SnapshotRefusedException or KeyNotFoundException or HttpRequestException or IOException)
         {
             Show(ex.Message, Severity.Error);
         }

@@ -57,7 +57,7 @@ public partial class CollectionPage
     {
         null => "null",
         string text => text.Length > 300 ? text[..300] + "…" : text,
-        IEnumerable<object?> or IReadOnlyDictionary<string, object?> => JsonSerializer.Serialize(value) is var json && json.Length > 300 ? json[..300] + "…" : JsonSerializer.Serialize(value),
+        IEnumerable<object?> or IReadOnlyDictionary<string, object?> => JsonSerializer.Serialize(value) is var json && json.Length > 300 ? json[..300] + "…" : json,
         _ => Convert.ToString(value, System.Globalization.CultureInfo.InvariantCulture) ?? string.Empty,
     };
 }

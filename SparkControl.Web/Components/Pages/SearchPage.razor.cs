@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Components;
 using Microsoft.AspNetCore.Components.Web;
 using Microsoft.Extensions.Options;
+using SparkControl.Core.Access;
 using SparkControl.Core.Validation;
 using SparkControl.Core.Vectors;
 using SparkControl.Web.Security;
@@ -76,6 +77,7 @@ public partial class SearchPage
         _added = null;
         await RunAsync(async () =>
         {
+            Caller.Demand(AccessRole.Operator);
             var added = await Search.AddDocumentsAsync(_collection!, new DocumentsRequest([new DocumentInput(_text, string.IsNullOrWhiteSpace(_source) ? null : _source.Trim())], _service), CancellationToken.None);
             Caller.Audit("search.documents", $"{added.Service}/{added.Collection}", $"{added.Documents} document(s), {added.Chunks} chunk(s)");
             _added = $"Added {added.Chunks} chunk{(added.Chunks == 1 ? string.Empty : "s")} to {added.Collection} on {added.Service}.";
@@ -95,7 +97,7 @@ public partial class SearchPage
         {
             _error = string.Join("; ", ex.Errors.Select(e => e.Message));
         }
-        catch (Exception ex) when (ex is QdrantCallException or EmbeddingUnavailableException or KeyNotFoundException)
+        catch (Exception ex) when (ex is AccessRefusedException or QdrantCallException or EmbeddingUnavailableException or KeyNotFoundException)
         {
             _error = ex.Message;
         }
