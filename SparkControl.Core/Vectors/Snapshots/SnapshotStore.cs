@@ -66,7 +66,20 @@ public sealed class SnapshotStore(SparkControlStore store)
         }
     }
 
-    public IReadOnlyList<SnapshotRecord> Runs(string service)
+    public IReadOnlyList<SnapshotRecord> Runs(string service) =>
+        [.. Read("SELECT record FROM qdrant_snapshot_runs WHERE service = $service ORDER BY id DESC;", service)];
+
+    /// <summary>The newest run of each service's collection that is not still running.</summary>
+    public IReadOnlyList<SnapshotRecord> LastEnded() =>
+        [.. Read("SELECT record FROM qdrant_snapshot_runs ORDER BY id DESC;").Where(r => r.Status != SnapshotRunStatus.Running)
+            .DistinctBy(r => (r.Service, r.Collection))];
+
+    /// <summary>The runs recorded as running (after a restart: those the stopped panel did not finish).</summary>
+    public IReadOnlyList<SnapshotRecord> Unfinished() =>
+        [.. Read("SELECT record FROM qdrant_snapshot_runs WHERE json_extract(record, '$.endedAt') IS NULL;").Where(r => r.Status == SnapshotRunStatus.Running)];
+
+    /// <summary>The runs <paramref name="sql"/> selects (its one column the record), none when the store is unavailable.</summary>
+    private List<SnapshotRecord> Read(string sql, string? service = null)
     {
         var runs = new List<SnapshotRecord>();
         if (!store.IsAvailable)
@@ -76,60 +89,16 @@ public sealed class SnapshotStore(SparkControlStore store)
 
         using var connection = store.Open();
         using var command = connection.CreateCommand();
-        command.CommandText = "SELECT record FROM qdrant_snapshot_runs WHERE service = $service ORDER BY id DESC;";
-        command.Parameters.AddWithValue("$service", service);
+        command.CommandText = sql;
+        if (service is not null)
+        {
+            command.Parameters.AddWithValue("$service", service);
+        }
+
         using var reader = command.ExecuteReader();
         while (reader.Read())
         {
             if (JsonSerializer.Deserialize<SnapshotRecord>(reader.GetString(0), Json) is { } run)
-            {
-                runs.Add(run);
-            }
-        }
-
-        return runs;
-    }
-
-    /// <summary>The newest run of each service's collection that is not still running.</summary>
-    public IReadOnlyList<SnapshotRecord> LastEnded()
-    {
-        var last = new Dictionary<(string, string), SnapshotRecord>();
-        if (!store.IsAvailable)
-        {
-            return [];
-        }
-
-        using var connection = store.Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = "SELECT record FROM qdrant_snapshot_runs ORDER BY id DESC;";
-        using var reader = command.ExecuteReader();
-        while (reader.Read())
-        {
-            if (JsonSerializer.Deserialize<SnapshotRecord>(reader.GetString(0), Json) is { Status: not SnapshotRunStatus.Running } run)
-            {
-                last.TryAdd((run.Service, run.Collection), run);
-            }
-        }
-
-        return [.. last.Values];
-    }
-
-    /// <summary>The runs recorded as running (after a restart: those the stopped panel did not finish).</summary>
-    public IReadOnlyList<SnapshotRecord> Unfinished()
-    {
-        var runs = new List<SnapshotRecord>();
-        if (!store.IsAvailable)
-        {
-            return runs;
-        }
-
-        using var connection = store.Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = "SELECT record FROM qdrant_snapshot_runs WHERE json_extract(record, '$.endedAt') IS NULL;";
-        using var reader = command.ExecuteReader();
-        while (reader.Read())
-        {
-            if (JsonSerializer.Deserialize<SnapshotRecord>(reader.GetString(0), Json) is { Status: SnapshotRunStatus.Running } run)
             {
                 runs.Add(run);
             }
