@@ -56,7 +56,10 @@ public sealed class CatalogStore
 
     /// <summary>A short content hash: any change to a model's effective definition changes it.</summary>
     public static string Version(ModelDefinition model) =>
-        ContentVersion.Of(new YamlWriter().Add("model", CatalogYaml.WriteModel(model)).ToYaml());
+        ContentVersion.Of(new YamlWriter()
+            .Add("model", CatalogYaml.WriteModel(model))
+            .AddIf(!model.Adapters.IsEmpty, "adapters", model.Adapters.Select(a => CatalogYaml.WriteAdapter(model.Id, a)))
+            .ToYaml());
 
     /// <summary>Adds an operator model whose weights no model has yet. Its id must be new; the definition must validate.</summary>
     public Task<ModelDefinition> AddAsync(ModelDefinition model, CancellationToken cancellationToken) => AddAsync(model, allowDuplicate: false, cancellationToken);
@@ -129,18 +132,89 @@ public sealed class CatalogStore
     {
         await ChangeAsync(custom =>
         {
-            var current = Current.Find(id) ?? throw new KeyNotFoundException($"No model has the id '{id}'.");
-            var version = Version(current);
-            if (ifMatch is not null && ifMatch != version)
-            {
-                throw new StaleVersionException(id, ifMatch, version);
-            }
-
+            CurrentVersion(id, ifMatch);
             return custom.Models.FirstOrDefault(m => m.Id == id) is { } own
                 ? custom with { Models = custom.Models.Replace(own, changeOwn(own)) }
                 : changeOverride(custom);
         }, cancellationToken).ConfigureAwait(false);
         return Current.Find(id)!;
+    }
+
+    /// <summary>
+    /// Attaches a LoRA adapter to a model served by <c>docker run</c> of vLLM if the model's version is still
+    /// <paramref name="ifMatch"/>; the adapter's name must be free across the catalog. What lies on the Spark is checked
+    /// by <see cref="LoraAdapterInspector"/> before this.
+    /// </summary>
+    public async Task<ModelDefinition> AttachAdapterAsync(string modelId, LoraAdapter adapter, string? ifMatch, CancellationToken cancellationToken)
+    {
+        var errors = ValidateAdapter(adapter);
+        if (errors.Count > 0)
+        {
+            throw new ValidationFailedException(errors);
+        }
+
+        await ChangeAsync(custom =>
+        {
+            var model = CurrentVersion(modelId, ifMatch);
+            if (LoraAdapterInspector.CannotServe(model) is { } refusal)
+            {
+                throw new SettingsConflictException(refusal);
+            }
+
+            if (model.Adapters.Any(a => a.Name == adapter.Name))
+            {
+                throw new SettingsConflictException($"{model.Id} already has an adapter named '{adapter.Name}'; remove it first or choose another name.");
+            }
+
+            if (ServedNames.Clash(model with { Adapters = model.Adapters.Add(adapter) }, Current.Models) is { } clash)
+            {
+                throw new SettingsConflictException($"The {clash}; choose another name.");
+            }
+
+            return custom with { Adapters = custom.Adapters.Add(new AttachedAdapter(model.Id, adapter)) };
+        }, cancellationToken).ConfigureAwait(false);
+        return Current.Find(modelId)!;
+    }
+
+    /// <summary>Detaches the adapter <paramref name="name"/> from a model if the model's version is still <paramref name="ifMatch"/>.</summary>
+    public async Task<ModelDefinition> DetachAdapterAsync(string modelId, string name, string? ifMatch, CancellationToken cancellationToken)
+    {
+        await ChangeAsync(custom =>
+        {
+            var model = CurrentVersion(modelId, ifMatch);
+            var attached = custom.Adapters.FirstOrDefault(a => a.ModelId == model.Id && a.Adapter.Name == name)
+                ?? throw new KeyNotFoundException($"{model.Id} has no adapter named '{name}'.");
+            return custom with { Adapters = custom.Adapters.Remove(attached) };
+        }, cancellationToken).ConfigureAwait(false);
+        return Current.Find(modelId)!;
+    }
+
+    private ModelDefinition CurrentVersion(string id, string? ifMatch)
+    {
+        var current = Current.Find(id) ?? throw new KeyNotFoundException($"No model has the id '{id}'.");
+        var version = Version(current);
+        return ifMatch is not null && ifMatch != version ? throw new StaleVersionException(id, ifMatch, version) : current;
+    }
+
+    /// <summary>The rules an adapter's own fields must meet, as field errors.</summary>
+    public static IReadOnlyList<FieldError> ValidateAdapter(LoraAdapter adapter)
+    {
+        var errors = new List<FieldError>();
+        foreach (var (field, error) in new[]
+                 {
+                     ("name", Validators.ServedName(adapter.Name, "name")),
+                     ("spark", Validators.Name(adapter.Spark, "spark")),
+                     ("path", Validators.AbsolutePath(adapter.Path)),
+                     ("rank", LoraRanks.Check(adapter.Rank)),
+                 })
+        {
+            if (error is not null)
+            {
+                errors.Add(new FieldError(field, error));
+            }
+        }
+
+        return errors;
     }
 
     /// <summary>Removes an operator-added model (shipped and demo models stay; their overrides can be cleared).</summary>
@@ -156,7 +230,7 @@ public sealed class CatalogStore
 
             var own = custom.Models.FirstOrDefault(m => m.Id == id)
                 ?? throw new SettingsConflictException($"{id} comes with {(current.Origin == ModelOrigin.Demo ? "the demo" : "models.yaml")} and cannot be deleted; only models added here can.");
-            return custom with { Models = custom.Models.Remove(own) };
+            return custom with { Models = custom.Models.Remove(own), Adapters = custom.Adapters.RemoveAll(a => a.ModelId == id) };
         }, cancellationToken);
 
     /// <summary>Every rule a new model must meet, as field errors.</summary>
@@ -261,6 +335,14 @@ public sealed class CatalogStore
             }
 
             models.AddRange(_custom.Models.Where(m => own.ContainsKey(m.Id)));
+            for (var i = 0; i < models.Count; i++)
+            {
+                var id = models[i].Id;
+                if (_custom.Adapters.Any(a => a.ModelId == id))
+                {
+                    models[i] = models[i] with { Adapters = [.. _custom.Adapters.Where(a => a.ModelId == id).Select(a => a.Adapter)] };
+                }
+            }
 
             // A model whose names clash is left out and reported, so the gateway never has to guess; operator models
             // are checked last, so a clash hides the model added here rather than a shipped one.
@@ -314,17 +396,24 @@ public sealed class CatalogStore
     private static string Write(CustomCatalog custom) => new YamlWriter()
         .Add("models", custom.Models.Select(CatalogYaml.WriteModel))
         .Add("overrides", custom.Overrides.OrderBy(o => o.Key, StringComparer.Ordinal).Select(o => new YamlWriter().Add("id", o.Key).Add("vllm", CatalogYaml.WriteFlags(o.Value))))
+        .AddIf(!custom.Adapters.IsEmpty, "adapters", custom.Adapters.Select(a => CatalogYaml.WriteAdapter(a.ModelId, a.Adapter)))
         .AddIf(!custom.IdleOverrides.IsEmpty, "idleUnload", custom.IdleOverrides.OrderBy(o => o.Key, StringComparer.Ordinal).Select(o => new YamlWriter().Add("id", o.Key).Add("after", o.Value)))
         .ToYaml("Models added and flags changed from Spark Control's Models page. Written by the panel; see README, \"Model catalog\".");
 }
 
-/// <summary>What <c>models.custom.yaml</c> holds: added models and per-model flag overrides.</summary>
+/// <summary>A LoRA adapter and the id of the model that serves it.</summary>
+public sealed record AttachedAdapter(string ModelId, LoraAdapter Adapter);
+
+/// <summary>What <c>models.custom.yaml</c> holds: added models, per-model flag and idle overrides, attached adapters.</summary>
 public sealed record CustomCatalog(ImmutableArray<ModelDefinition> Models, ImmutableDictionary<string, VllmFlags> Overrides)
 {
     public static readonly CustomCatalog Empty = new([], ImmutableDictionary<string, VllmFlags>.Empty);
 
     /// <summary>Idle times set here for shipped and demo models; zero turns off one models.yaml sets.</summary>
     public ImmutableDictionary<string, TimeSpan> IdleOverrides { get; init; } = ImmutableDictionary<string, TimeSpan>.Empty;
+
+    /// <summary>LoRA adapters attached to models (operator, shipped or demo), in the order they were attached.</summary>
+    public ImmutableArray<AttachedAdapter> Adapters { get; init; } = [];
 
     public static TimeSpan? IdleFromOverride(TimeSpan after) => after == TimeSpan.Zero ? null : after;
 
@@ -376,7 +465,8 @@ public sealed record CustomCatalog(ImmutableArray<ModelDefinition> Models, Immut
             entry.RejectUnknown();
         }
 
+        var adapters = root.Maps("adapters").Select(CatalogYaml.ReadAdapter).OfType<AttachedAdapter>().ToImmutableArray();
         root.RejectUnknown();
-        return (new CustomCatalog(models.ToImmutable(), overrides.ToImmutable()) { IdleOverrides = idle.ToImmutable() }, [.. problems]);
+        return (new CustomCatalog(models.ToImmutable(), overrides.ToImmutable()) { IdleOverrides = idle.ToImmutable(), Adapters = adapters }, [.. problems]);
     }
 }

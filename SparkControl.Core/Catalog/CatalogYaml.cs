@@ -264,6 +264,42 @@ public static class CatalogYaml
         .Add("notes", model.Notes)
         .Add("idleUnloadAfter", model.IdleUnloadAfter);
 
+    /// <summary>An adapter as models.custom.yaml keeps it, under the id of the model it is attached to.</summary>
+    public static YamlWriter WriteAdapter(string modelId, LoraAdapter adapter) => new YamlWriter()
+        .Add("model", modelId)
+        .Add("name", adapter.Name)
+        .Add("spark", adapter.Spark)
+        .Add("path", adapter.Path)
+        .Add("rank", adapter.Rank)
+        .Add("baseModel", adapter.BaseModel);
+
+    /// <summary>An attached adapter from models.custom.yaml; null (with the problems reported) when it is not valid.</summary>
+    public static AttachedAdapter? ReadAdapter(YamlMap map)
+    {
+        var model = map.String("model", required: true);
+        var name = map.String("name", required: true);
+        var spark = map.String("spark", required: true);
+        var path = map.String("path", required: true);
+        var rank = map.Int("rank", required: true);
+        var baseModel = map.String("baseModel");
+        map.RejectUnknown();
+        var errors = new[]
+        {
+            ("name", Validators.ServedName(name, "name")),
+            ("spark", Validators.Name(spark, "spark")),
+            ("path", Validators.AbsolutePath(path)),
+            ("rank", rank is { } r ? LoraRanks.Check(r) : null),
+        };
+        foreach (var (key, error) in errors.Where(e => e.Item2 is not null))
+        {
+            map.ProblemAt(key, error!);
+        }
+
+        return model is null || name is null || spark is null || path is null || rank is null || errors.Any(e => e.Item2 is not null)
+            ? null
+            : new AttachedAdapter(model, new LoraAdapter(name, spark, path, rank.Value, baseModel));
+    }
+
     public static YamlWriter WriteSource(ModelSource source) => source switch
     {
         HuggingFaceSource hf => new YamlWriter().Add("hf", hf.Repo).Add("revision", hf.Revision),

@@ -74,7 +74,7 @@ public static class LocalModelInspector
         if (files.Contains("adapter_config.json"))
         {
             return (LocalModelKind.Adapter,
-                [$"{path} is a PEFT adapter (adapter_config.json), not a full model: serve its base model with --enable-lora --lora-modules NAME={path}, or merge the adapter into the base first"]);
+                [$"{path} is a PEFT adapter (adapter_config.json), not a full model: attach it to its base model (Models, Adapters; served with --enable-lora --lora-modules), or merge it into the base first"]);
         }
 
         var problems = ImmutableArray.CreateBuilder<string>();

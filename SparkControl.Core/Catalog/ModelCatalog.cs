@@ -11,9 +11,13 @@ public sealed record CatalogSnapshot(ImmutableArray<ModelDefinition> Models, Imm
 
     public ModelDefinition? Find(string id) => Models.FirstOrDefault(m => string.Equals(m.Id, id, StringComparison.Ordinal));
 
-    /// <summary>The model a client means by <paramref name="name"/>: its served name or one of its aliases.</summary>
+    /// <summary>
+    /// The model a client means by <paramref name="name"/>: its served name, one of its aliases, or the name of one of
+    /// its LoRA adapters (the base model serves the adapter).
+    /// </summary>
     public ModelDefinition? FindByServedName(string name) =>
-        Models.FirstOrDefault(m => m.ServedName == name) ?? Models.FirstOrDefault(m => m.Aliases.Contains(name));
+        Models.FirstOrDefault(m => m.ServedName == name) ?? Models.FirstOrDefault(m => m.Aliases.Contains(name))
+        ?? Models.FirstOrDefault(m => m.Adapters.Any(a => a.Name == name));
 
     /// <summary>
     /// The model that already takes its weights from <paramref name="source"/>: the same Hugging Face repo (the hub

@@ -120,4 +120,11 @@ public sealed record ModelDefinition
     /// memory is free for other work; null keeps it loaded.
     /// </summary>
     public TimeSpan? IdleUnloadAfter { get; init; }
+
+    /// <summary>LoRA adapters served with this model, each under its own name (kept in models.custom.yaml).</summary>
+    public ValueArray<LoraAdapter> Adapters { get; init; } = [];
+
+    /// <summary>The adapters that lie on <paramref name="spark"/>: the ones a launch there loads.</summary>
+    public IEnumerable<LoraAdapter> AdaptersOn(string spark) =>
+        Adapters.Where(a => string.Equals(a.Spark, spark, StringComparison.OrdinalIgnoreCase));
 }

@@ -26,6 +26,25 @@ public static class ServedNames
             {
                 return $"alias '{other.ServedName}' is already the served name of model '{other.Id}'";
             }
+
+            if ((AdapterClash(model, other) ?? AdapterClash(other, model)) is { } adapter)
+            {
+                return adapter;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>An adapter of <paramref name="owner"/> named like one of <paramref name="other"/>'s names or adapters.</summary>
+    private static string? AdapterClash(ModelDefinition owner, ModelDefinition other)
+    {
+        foreach (var adapter in owner.Adapters)
+        {
+            if (adapter.Name == other.ServedName || other.Aliases.Contains(adapter.Name) || other.Adapters.Any(a => a.Name == adapter.Name))
+            {
+                return $"adapter name '{adapter.Name}' of model '{owner.Id}' is already a name of model '{other.Id}'";
+            }
         }
 
         return null;

@@ -138,6 +138,7 @@ public static class ContainerLabels
     public const string Model = "sparkcontrol.model";
     public const string ServedName = "sparkcontrol.served-name";
     public const string Port = "sparkcontrol.port";
+    public const string Adapters = "sparkcontrol.adapters";
 
     public const string ModelRole = "model";
 }

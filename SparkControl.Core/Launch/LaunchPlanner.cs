@@ -66,11 +66,48 @@ public sealed class LaunchPlanner(SecretStore secrets)
             (localReal, localProblem) = await LocalModelInspector.ResolveInsideRootsAsync(spark.Host, definition, checkedLocal.Path, cancellationToken).ConfigureAwait(false);
         }
 
-        var plan = await PlanCoreAsync(model, spark, localReal, cancellationToken).ConfigureAwait(false);
-        return localProblem is null ? plan : plan with { Blockers = [localProblem] };
+        var (adapters, blockers) = await ResolveAdaptersAsync(model, spark, cancellationToken).ConfigureAwait(false);
+        if (localProblem is not null)
+        {
+            blockers.Insert(0, localProblem);
+        }
+
+        var plan = await PlanCoreAsync(model, spark, localReal, adapters, cancellationToken).ConfigureAwait(false);
+        return blockers.Count == 0 ? plan : plan with { Blockers = [.. blockers] };
     }
 
-    private async Task<LaunchPlan> PlanCoreAsync(ModelDefinition model, SparkEntry spark, string? localReal, CancellationToken cancellationToken)
+    /// <summary>
+    /// The model's adapters on this Spark with their real paths, checked inside the roots at every launch as a local
+    /// model is; what stops one (a directory gone or leading out, a runtime that cannot load adapters) blocks the launch.
+    /// </summary>
+    private static async Task<(List<(LoraAdapter, string)> Adapters, List<string> Blockers)> ResolveAdaptersAsync(ModelDefinition model, SparkEntry spark, CancellationToken cancellationToken)
+    {
+        var adapters = new List<(LoraAdapter, string)>();
+        var blockers = new List<string>();
+        var attached = model.AdaptersOn(spark.Name).ToList();
+        if (attached.Count > 0 && LoraAdapterInspector.CannotServe(model) is { } refusal)
+        {
+            blockers.Add(refusal);
+            return (adapters, blockers);
+        }
+
+        foreach (var adapter in attached)
+        {
+            var (real, problem) = await LocalModelInspector.ResolveInsideRootsAsync(spark.Host, spark.Definition, adapter.Path, cancellationToken).ConfigureAwait(false);
+            if (problem is not null)
+            {
+                blockers.Add($"adapter {adapter.Name}: {problem}");
+            }
+            else
+            {
+                adapters.Add((adapter, real!));
+            }
+        }
+
+        return (adapters, blockers);
+    }
+
+    private async Task<LaunchPlan> PlanCoreAsync(ModelDefinition model, SparkEntry spark, string? localReal, IReadOnlyList<(LoraAdapter, string)> adapters, CancellationToken cancellationToken)
     {
         var definition = spark.Definition;
         var hfCache = await spark.Host.ExpandHomeAsync(definition.HfCachePath, cancellationToken).ConfigureAwait(false);
@@ -122,7 +159,7 @@ public sealed class LaunchPlanner(SecretStore secrets)
             {
                 // HF_TOKEN goes to the download step only (on stdin): the swap fetches the weights before the launch, so
                 // the container runs offline and never holds the token (docker inspect, --trust-remote-code).
-                var spec = LaunchSpecs.Vllm(model, definition, hfCache, localReal);
+                var spec = LaunchSpecs.Vllm(model, definition, hfCache, localReal, adapters);
                 return new LaunchPlan(model, spark.Name, LaunchKind.DockerRun) { Container = ContainerLaunch.Of(spec) };
             }
         }

@@ -21,8 +21,10 @@ public static class LaunchSpecs
     /// </summary>
     /// <param name="hfCachePath">The Spark's HF cache with <c>~</c> already resolved.</param>
     /// <param name="localRealPath">A local model directory's real path (symlinks resolved), mounted at the path as written.</param>
-    public static ContainerLaunchSpec Vllm(ModelDefinition model, SparkDefinition spark, string hfCachePath, string? localRealPath = null)
+    /// <param name="adapters">LoRA adapters to serve with the model, each with its real path, mounted read-only at the path as written.</param>
+    public static ContainerLaunchSpec Vllm(ModelDefinition model, SparkDefinition spark, string hfCachePath, string? localRealPath = null, IReadOnlyList<(LoraAdapter Adapter, string RealPath)>? adapters = null)
     {
+        adapters ??= [];
         var mounts = ImmutableArray.CreateBuilder<BindMount>();
         mounts.Add(new BindMount(hfCachePath, ContainerHfHome, ReadOnly: false));
         var environment = ImmutableSortedDictionary.CreateBuilder<string, string>(StringComparer.Ordinal);
@@ -44,21 +46,27 @@ public static class LaunchSpecs
                 throw new ArgumentOutOfRangeException(nameof(model), "unknown model source");
         }
 
+        foreach (var (adapter, real) in adapters)
+        {
+            mounts.Add(new BindMount(real, adapter.Path, ReadOnly: true));
+        }
+
         foreach (var extra in spark.ExtraMounts)
         {
             var parts = extra.Split(':');
             mounts.Add(new BindMount(parts[0], parts[1], parts.Length > 2 && parts[2] == "ro"));
         }
 
+        var served = adapters.Select(a => a.Adapter).ToList();
         return new ContainerLaunchSpec
         {
             Name = ModelContainerName,
             Image = model.Image ?? spark.VllmImage,
             Entrypoint = "vllm",
-            Command = VllmArguments.Serve(model, modelArgument),
+            Command = VllmArguments.Serve(model, modelArgument, adapters: served),
             Environment = environment.ToImmutable(),
             Mounts = mounts.ToImmutable(),
-            Labels = ModelLabels(model),
+            Labels = ModelLabels(model, served),
             Gpus = spark.GpusEnabled ? "all" : null,
             HostNetwork = true,
             HostIpc = true,
@@ -105,12 +113,27 @@ public static class LaunchSpecs
         };
     }
 
-    public static ImmutableSortedDictionary<string, string> ModelLabels(ModelDefinition model) =>
-        ImmutableSortedDictionary.CreateRange(StringComparer.Ordinal, new Dictionary<string, string>
+    /// <summary>
+    /// The labels that say which model a container serves; with adapters, also which ones (a swap to the same model with
+    /// other adapters starts it again instead of following the running one).
+    /// </summary>
+    public static ImmutableSortedDictionary<string, string> ModelLabels(ModelDefinition model, IReadOnlyList<LoraAdapter>? adapters = null)
+    {
+        var labels = new Dictionary<string, string>
         {
             [ContainerLabels.Role] = ContainerLabels.ModelRole,
             [ContainerLabels.Model] = model.Id,
             [ContainerLabels.ServedName] = model.ServedName,
             [ContainerLabels.Port] = model.Port.ToString(CultureInfo.InvariantCulture),
-        });
+        };
+        if (adapters is { Count: > 0 })
+        {
+            labels[ContainerLabels.Adapters] = AdaptersLabel(adapters);
+        }
+
+        return ImmutableSortedDictionary.CreateRange(StringComparer.Ordinal, labels);
+    }
+
+    /// <summary>The adapters label's value: the <c>--lora-modules</c> values in order; empty without adapters.</summary>
+    public static string AdaptersLabel(IEnumerable<LoraAdapter> adapters) => string.Join(',', adapters.Select(a => a.Module));
 }

@@ -11,7 +11,7 @@ public static class VllmArguments
     /// <c>serve &lt;model&gt; --served-model-name NAME --port PORT [flags] [extra]</c>. <paramref name="modelArgument"/> is
     /// the repo id or the path inside the container.
     /// </summary>
-    public static ImmutableArray<string> Serve(ModelDefinition model, string modelArgument, int? tensorParallelOverride = null)
+    public static ImmutableArray<string> Serve(ModelDefinition model, string modelArgument, int? tensorParallelOverride = null, IReadOnlyList<LoraAdapter>? adapters = null)
     {
         var args = ImmutableArray.CreateBuilder<string>();
         args.Add("serve");
@@ -26,8 +26,27 @@ public static class VllmArguments
             args.Add(revision);
         }
 
+        AddLora(args, adapters ?? []);
         AddFlags(args, model.Flags, tensorParallelOverride);
         return args.ToImmutable();
+    }
+
+    /// <summary>
+    /// <c>--enable-lora --max-lora-rank R --lora-modules NAME=PATH ...</c>: the smallest rank vLLM allows that holds every
+    /// adapter, each adapter served under its own name. Nothing without adapters.
+    /// </summary>
+    public static void AddLora(ImmutableArray<string>.Builder args, IReadOnlyList<LoraAdapter> adapters)
+    {
+        if (adapters.Count == 0)
+        {
+            return;
+        }
+
+        args.Add("--enable-lora");
+        args.Add("--max-lora-rank");
+        args.Add(LoraRanks.MaxLoraRank(adapters).ToString(CultureInfo.InvariantCulture));
+        args.Add("--lora-modules");
+        args.AddRange(adapters.Select(a => a.Module));
     }
 
     public static void AddFlags(ImmutableArray<string>.Builder args, VllmFlags flags, int? tensorParallelOverride = null)

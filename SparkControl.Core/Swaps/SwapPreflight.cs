@@ -52,7 +52,9 @@ internal static class SwapPreflight
         }
 
         var previous = running.SelectMany(r => r.Item2).Select(c => c.Labels.GetValueOrDefault(ContainerLabels.Model)).FirstOrDefault(m => m is not null);
-        var alreadyServing = model is not null && previous == model.Id;
+        // The same model with other LoRA adapters is started again: the running server cannot load or drop them.
+        var servedAdapters = running.SelectMany(r => r.Item2).Select(c => c.Labels.GetValueOrDefault(ContainerLabels.Adapters)).FirstOrDefault(a => a is not null) ?? string.Empty;
+        var alreadyServing = model is not null && previous == model.Id && servedAdapters == (plan?.Container?.Spec.Labels.GetValueOrDefault(ContainerLabels.Adapters) ?? string.Empty);
         var blockers = new List<string>(plan?.Blockers ?? []);
         var warnings = new List<string>(plan?.Warnings ?? []);
 

@@ -88,7 +88,8 @@ public static class DemoSpark
 
     /// <summary>
     /// Fine-tuning outputs under the demo's model root, one of each kind the panel tells apart: a full model it can
-    /// serve, a PEFT adapter it explains, and a checkpoint with no weights or tokenizer.
+    /// serve, PEFT adapters it attaches to a base model (one trained on the demo's Qwen3 8B, one on Llama 3.3 70B), and a
+    /// checkpoint with no weights or tokenizer.
     /// </summary>
     private static void AddFineTunes(SimDisk disk)
     {
@@ -100,6 +101,8 @@ public static class DemoSpark
         disk.AddFile($"{root}/qwen3-8b-support-ft/config.json", config);
         disk.AddDirectory($"{root}/qwen3-8b-legal-lora", 167L << 20, "adapter_config.json", "adapter_model.safetensors", "README.md");
         disk.AddFile($"{root}/qwen3-8b-legal-lora/adapter_config.json", "{\"base_model_name_or_path\":\"Qwen/Qwen3-8B\",\"peft_type\":\"LORA\",\"r\":16}");
+        disk.AddDirectory($"{root}/llama-70b-sql-lora", 420L << 20, "adapter_config.json", "adapter_model.safetensors");
+        disk.AddFile($"{root}/llama-70b-sql-lora/adapter_config.json", "{\"base_model_name_or_path\":\"meta-llama/Llama-3.3-70B-Instruct\",\"peft_type\":\"LORA\",\"r\":64}");
         disk.AddDirectory($"{root}/checkpoint-1200", 2_150L << 20, "config.json", "trainer_state.json", "optimizer.pt", "rng_state.pth");
         disk.AddFile($"{root}/checkpoint-1200/config.json", config);
     }

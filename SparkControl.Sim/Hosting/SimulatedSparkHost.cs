@@ -623,7 +623,7 @@ public sealed class SimulatedSparkHost : ISparkHost, IAsyncDisposable
             {
                 var behaviour = BehaviourFor(options, spec);
                 var bind = new IPEndPoint(IPAddress.Loopback, MapPort(options.Port));
-                server = new SimModelServer(options, behaviour, _time, container.Log.Append, bind);
+                server = new SimModelServer(options, behaviour, _time, container.Log.Append, bind, readFile: Disk.ReadFile);
                 container.OomOnExit137 = true;
                 process = server.RunAsync;
             }

@@ -38,6 +38,7 @@ public sealed class SimModelServer : IAsyncDisposable
     private readonly Action<string> _log;
     private readonly IPEndPoint _bind;
     private readonly Func<CancellationToken, Task<int>>? _onOutOfMemory;
+    private readonly Func<string, string?> _readFile;
     private readonly SemaphoreSlim _slots;
     private WebApplication? _app;
     private int _inFlight;
@@ -49,8 +50,10 @@ public sealed class SimModelServer : IAsyncDisposable
 
     /// <param name="bind">Where to listen; in process the simulated host maps the model's port to a free loopback port.</param>
     /// <param name="onOutOfMemory">What an out-of-memory failure does; null returns exit code 137 (the host marks it OOMKilled).</param>
-    public SimModelServer(VllmServeOptions options, SimBehaviour behaviour, TimeProvider time, Action<string> log, IPEndPoint bind, Func<CancellationToken, Task<int>>? onOutOfMemory = null)
+    /// <param name="readFile">Reads a small file the server needs (a LoRA adapter's config); null reads the real file system.</param>
+    public SimModelServer(VllmServeOptions options, SimBehaviour behaviour, TimeProvider time, Action<string> log, IPEndPoint bind, Func<CancellationToken, Task<int>>? onOutOfMemory = null, Func<string, string?>? readFile = null)
     {
+        _readFile = readFile ?? ReadSmallFile;
         _options = options;
         _behaviour = behaviour;
         _time = time;
@@ -93,6 +96,11 @@ public sealed class SimModelServer : IAsyncDisposable
             if (await LoadAsync(stop).ConfigureAwait(false) is { } failed)
             {
                 return failed;
+            }
+
+            if (LoadAdapters() is { } adapterError)
+            {
+                return Fail(adapterError, 1);
             }
 
             return await ServeAsync(stop).ConfigureAwait(false);
@@ -184,6 +192,56 @@ public sealed class SimModelServer : IAsyncDisposable
         return 1;
     }
 
+    /// <summary>
+    /// Loads the <c>--lora-modules</c> adapters as vLLM does once its engine is up, before the API server listens: each
+    /// path must hold an adapter_config.json whose rank fits <c>--max-lora-rank</c>; the first that does not fails the
+    /// start. Returns that error, or null when every adapter loaded.
+    /// </summary>
+    private string? LoadAdapters()
+    {
+        var loaded = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var module in _options.LoraModules)
+        {
+            if (!loaded.Add(module.Name) || module.Name == _options.ServedName)
+            {
+                return $"ValueError: The lora adapter '{module.Name}' has already been loaded.";
+            }
+
+            var config = _readFile($"{module.Path.TrimEnd('/')}/adapter_config.json");
+            if (config is null)
+            {
+                return $"ValueError: Loading lora {module.Name} failed: No adapter found for {module.Path}";
+            }
+
+            int rank;
+            try
+            {
+                using var json = JsonDocument.Parse(config);
+                rank = json.RootElement.GetProperty("r").GetInt32();
+            }
+            catch (Exception ex) when (ex is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
+            {
+                return $"ValueError: Loading lora {module.Name} failed: {module.Path}/adapter_config.json is not a valid PEFT config ({ex.Message})";
+            }
+
+            if (rank > _options.MaxLoraRank)
+            {
+                return $"ValueError: LoRA rank {rank} is greater than max_lora_rank {_options.MaxLoraRank}.";
+            }
+
+            _log(VllmLog.Info(_time, "serving_models.py:162", $"Loaded new LoRA adapter: name '{module.Name}', path '{module.Path}'"));
+        }
+
+        return null;
+    }
+
+    /// <summary>A file of at most 64 KiB from the real file system (the container's mounts), or null.</summary>
+    private static string? ReadSmallFile(string path)
+    {
+        var file = new FileInfo(path);
+        return file.Exists && file.Length <= 64 * 1024 ? File.ReadAllText(path) : null;
+    }
+
     private int Fail(string error, int exitCode)
     {
         _log("Traceback (most recent call last):");
@@ -239,17 +297,20 @@ public sealed class SimModelServer : IAsyncDisposable
 
         var created = _time.GetUtcNow().ToUnixTimeSeconds();
         var names = _options.ServedModelNames.IsDefaultOrEmpty ? [_options.Model] : _options.ServedModelNames.ToArray();
+        // vLLM lists each LoRA adapter as a model of its own, rooted at its path, with the base's name as its parent.
+        var models = names.Select(n => (Id: n, Root: _options.Model, Parent: (string?)null))
+            .Concat(_options.LoraModules.Select(m => (Id: m.Name, Root: m.Path, Parent: (string?)_options.ServedName)));
         return Json(new
         {
             @object = "list",
-            data = names.Select(n => new
+            data = models.Select(m => new
             {
-                id = n,
+                id = m.Id,
                 @object = "model",
                 created,
                 owned_by = "vllm",
-                root = _options.Model,
-                parent = (string?)null,
+                root = m.Root,
+                parent = m.Parent,
                 max_model_len = _options.EffectiveMaxModelLen,
             }),
         });
@@ -639,7 +700,8 @@ public sealed class SimModelServer : IAsyncDisposable
     }
 
     private bool IsServedName(string? model) =>
-        model is not null && (_options.ServedModelNames.IsDefaultOrEmpty ? model == _options.Model : _options.ServedModelNames.Contains(model));
+        model is not null && (_options.ServedModelNames.IsDefaultOrEmpty ? model == _options.Model : _options.ServedModelNames.Contains(model)
+            || _options.LoraModules.Any(m => m.Name == model));
 
     /// <summary>JSON as vLLM's uvicorn answers it: one body with its Content-Length, not chunked.</summary>
     private static IResult Json(object value, int statusCode = StatusCodes.Status200OK) => new JsonBody(JsonSerializer.SerializeToUtf8Bytes(value), statusCode);

@@ -17,11 +17,22 @@ public sealed record VllmServeOptions
     public string? ApiKey { get; init; }
     public ImmutableDictionary<string, string?> Given { get; init; } = ImmutableDictionary<string, string?>.Empty;
 
+    /// <summary><c>--lora-modules</c>: the adapters to load at start, each served under its own name.</summary>
+    public ImmutableArray<VllmLoraModule> LoraModules { get; init; } = [];
+
+    public bool EnableLora => Given.ContainsKey("--enable-lora");
+
+    /// <summary><c>--max-lora-rank</c>, 16 unless given (vLLM's default).</summary>
+    public int MaxLoraRank { get; init; } = 16;
+
     /// <summary>The name clients use: the first served name, else the model argument, as vLLM does.</summary>
     public string ServedName => ServedModelNames.IsDefaultOrEmpty ? Model : ServedModelNames[0];
 
     public int EffectiveMaxModelLen => MaxModelLen ?? 32768;
 }
+
+/// <summary>One <c>--lora-modules</c> entry: <c>name=path</c>, or vLLM's JSON form with name and path.</summary>
+public sealed record VllmLoraModule(string Name, string Path);
 
 /// <summary>A command line vLLM would refuse: the message and exit code argparse would give.</summary>
 public sealed record VllmCliError(string Message, int ExitCode);
@@ -133,7 +144,7 @@ public static class VllmCli
 
         string? model = null;
         var given = ImmutableDictionary.CreateBuilder<string, string?>(StringComparer.Ordinal);
-        var served = ImmutableArray.CreateBuilder<string>();
+        var lists = new Dictionary<string, List<string>>(StringComparer.Ordinal);
         var unrecognized = new List<string>();
         for (var i = 1; i < args.Count; i++)
         {
@@ -159,7 +170,7 @@ public static class VllmCli
                 continue;
             }
 
-            if (ReadFlag(args, ref i, name, spec, inline, given, served) is { } error)
+            if (ReadFlag(args, ref i, name, spec, inline, given, lists) is { } error)
             {
                 return (null, error);
             }
@@ -176,7 +187,40 @@ public static class VllmCli
             return (null, Error("the following arguments are required: model_tag"));
         }
 
-        return (ToOptions(model, given.ToImmutable(), served.ToImmutable()), null);
+        var lora = ImmutableArray.CreateBuilder<VllmLoraModule>();
+        foreach (var item in lists.GetValueOrDefault("--lora-modules") ?? [])
+        {
+            if (ParseLoraModule(item) is not { } module)
+            {
+                return (null, Error($"argument --lora-modules: Invalid format for --lora-modules: {item}. Expected 'name=path' or a JSON object with \"name\" and \"path\"."));
+            }
+
+            lora.Add(module);
+        }
+
+        var served = lists.GetValueOrDefault("--served-model-name") ?? [];
+        return (ToOptions(model, given.ToImmutable(), [.. served]) with { LoraModules = lora.ToImmutable() }, null);
+    }
+
+    /// <summary>vLLM's LoRAParserAction: a JSON object with name and path, or <c>name=path</c> split at its one '='.</summary>
+    private static VllmLoraModule? ParseLoraModule(string item)
+    {
+        if (item.StartsWith('{'))
+        {
+            try
+            {
+                using var json = System.Text.Json.JsonDocument.Parse(item);
+                return json.RootElement.TryGetProperty("name", out var n) && json.RootElement.TryGetProperty("path", out var p)
+                    && n.GetString() is { Length: > 0 } name && p.GetString() is { Length: > 0 } path ? new VllmLoraModule(name, path) : null;
+            }
+            catch (System.Text.Json.JsonException)
+            {
+                return null;
+            }
+        }
+
+        var parts = item.Split('=');
+        return parts.Length == 2 && parts[0].Length > 0 && parts[1].Length > 0 ? new VllmLoraModule(parts[0], parts[1]) : null;
     }
 
     /// <summary><c>--name=value</c> into its name (short aliases resolved) and inline value; any other token is all name.</summary>
@@ -200,7 +244,7 @@ public static class VllmCli
     /// </summary>
     private static VllmCliError? ReadFlag(
         IReadOnlyList<string> args, ref int i, string name, Spec spec, string? inline,
-        ImmutableDictionary<string, string?>.Builder given, ImmutableArray<string>.Builder served)
+        ImmutableDictionary<string, string?>.Builder given, Dictionary<string, List<string>> lists)
     {
         switch (spec.Arity)
         {
@@ -249,12 +293,7 @@ public static class VllmCli
                 }
 
                 given[name] = string.Join(' ', values);
-                if (name == "--served-model-name")
-                {
-                    served.Clear();
-                    served.AddRange(values);
-                }
-
+                lists[name] = values;
                 return null;
         }
     }
@@ -271,8 +310,12 @@ public static class VllmCli
         MaxNumSeqs = given.TryGetValue("--max-num-seqs", out var seqs) ? int.Parse(seqs!, CultureInfo.InvariantCulture) : 256,
         TensorParallelSize = given.TryGetValue("--tensor-parallel-size", out var tp) ? int.Parse(tp!, CultureInfo.InvariantCulture) : 1,
         ApiKey = given.GetValueOrDefault("--api-key"),
+        MaxLoraRank = given.TryGetValue("--max-lora-rank", out var rank) ? int.Parse(rank!, CultureInfo.InvariantCulture) : 16,
         Given = given,
     };
+
+    /// <summary>The values <c>--max-lora-rank</c> may take (vLLM's LoRAConfig).</summary>
+    public static readonly ImmutableArray<int> AllowedMaxLoraRanks = [1, 8, 16, 32, 64, 128, 256, 320, 512];
 
     /// <summary>Checks that go beyond argparse, failing the way vLLM's engine config does (exit 1 with a ValueError line).</summary>
     public static string? ValidateEngineConfig(VllmServeOptions options)
@@ -290,6 +333,16 @@ public static class VllmCli
         if (options.MaxModelLen is < 1)
         {
             return $"ValueError: max_model_len must be positive, got {options.MaxModelLen}.";
+        }
+
+        if (options.EnableLora && !AllowedMaxLoraRanks.Contains(options.MaxLoraRank))
+        {
+            return $"ValueError: max_lora_rank ({options.MaxLoraRank}) must be one of ({string.Join(", ", AllowedMaxLoraRanks)}).";
+        }
+
+        if (!options.LoraModules.IsEmpty && !options.EnableLora)
+        {
+            return "ValueError: LoRA modules were given (--lora-modules) but LoRA is not enabled: pass --enable-lora.";
         }
 
         return options.Port is < 1 or > 65535 ? $"OverflowError: bind(): port must be 0-65535." : null;

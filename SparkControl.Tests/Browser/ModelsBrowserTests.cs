@@ -40,6 +40,45 @@ public sealed class ModelsBrowserTests(BrowserFixture browser) : BrowserTest(bro
     }
 
     [Fact]
+    public async Task Adapters_CheckedPreviewedAndAttached_TheServingBaseStartsAgain_ThenRemovedAfterConfirming()
+    {
+        await using var app = await SparkControlApp.StartAsync();
+        var page = await NewPageAsync(app.BaseAddress);
+        await page.GotoAsync("/models");
+
+        await page.GetByTestId("edit-adapters-qwen3-8b").ClickAsync();
+        await Expect(page.GetByTestId("adapters-none")).ToBeVisibleAsync();
+        // A text input drops line breaks itself; '=' is what a path must not hold here (--lora-modules NAME=PATH).
+        await page.GetByTestId("adapter-path").FillAsync("/home/demo/models/legal=v2");
+        await Expect(page.GetByTestId("adapter-check")).ToBeDisabledAsync();
+        await Expect(page.GetByTestId("adapters-dialog")).ToContainTextAsync("which --lora-modules NAME=PATH cannot carry");
+        await page.GetByTestId("adapter-path").FillAsync("/home/demo/models/llama-70b-sql-lora");
+        await page.GetByTestId("adapter-check").ClickAsync();
+        // Trained on another base: Attach waits for the operator to say it fits.
+        await Expect(page.GetByTestId("adapter-check-result")).ToContainTextAsync("trained on meta-llama/Llama-3.3-70B-Instruct, but qwen3-8b serves Qwen/Qwen3-8B");
+        await Expect(page.GetByTestId("adapter-attach")).ToBeDisabledAsync();
+
+        await page.GetByTestId("adapter-path").FillAsync("/home/demo/models/qwen3-8b-legal-lora");
+        await page.GetByTestId("adapter-name").FillAsync("legal");
+        await page.GetByTestId("adapter-check").ClickAsync();
+        await Expect(page.GetByTestId("adapter-check-result")).ToContainTextAsync("A LoRA adapter of rank 16");
+        await Expect(page.GetByTestId("adapter-preview")).ToContainTextAsync("--enable-lora --max-lora-rank 16 --lora-modules legal=/home/demo/models/qwen3-8b-legal-lora");
+        await page.SaveScreenshotAsync("models-adapters.png", fullPage: false);
+        await page.GetByTestId("adapter-attach").ClickAsync();
+
+        await Expect(page.GetByText("qwen3-8b is starting again on demo to load its adapters.")).ToBeVisibleAsync();
+        await Expect(page.GetByTestId("adapters-qwen3-8b")).ToContainTextAsync("LoRA: legal");
+        using var client = app.CreateClient();
+        await Wait.UntilAsync(async () => (await client.GetStringAsync("/v1/models")).Contains("\"legal\"", StringComparison.Ordinal), "the gateway serves the adapter");
+
+        await page.GetByTestId("edit-adapters-qwen3-8b").ClickAsync();
+        await page.GetByTestId("adapter-remove-legal").ClickAsync();
+        await page.GetByTestId("confirm-ok").ClickAsync();
+        await Expect(page.GetByTestId("adapters-qwen3-8b")).ToHaveCountAsync(0);
+        Assert.Empty(app.Get<ModelCatalog>().Current.Find("qwen3-8b")!.Adapters);
+    }
+
+    [Fact]
     public async Task Flags_InvalidMaxModelLen_KeepsSaveDisabledWithTheReason_AndSavesNothing()
     {
         await using var app = await SparkControlApp.StartAsync();

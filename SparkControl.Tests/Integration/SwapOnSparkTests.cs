@@ -106,6 +106,68 @@ public sealed class SwapOnSparkTests(DockerdFixture docker, SshdFixture sshd, Br
         Assert.False(await ServesAsync("current"));
     }
 
+    /// <summary>A PEFT output as a fine-tuning run leaves it: adapter_config.json naming its base, and the adapter weights.</summary>
+    private async Task<string> CreateAdapterAsync(string name, string trainedOn, int rank)
+    {
+        var path = Path.Combine(Models, name);
+        Directory.CreateDirectory(path);
+        await File.WriteAllTextAsync(Path.Combine(path, "adapter_config.json"), JsonSerializer.Serialize(new { base_model_name_or_path = trainedOn, peft_type = "LORA", r = rank, lora_alpha = 32 }));
+        await File.WriteAllBytesAsync(Path.Combine(path, "adapter_model.safetensors"), new byte[20_000]);
+        return path;
+    }
+
+    [Fact]
+    public async Task LoraAdapter_AttachedWhileTheBaseServes_StartsItAgainWithTheAdapterMounted_ServedByNameThroughTheGateway()
+    {
+        _bin.SetDockerRunEnvironment(("SPARKCONTROL_SIM_LOAD_SECONDS", "1"));
+        var adapter = await CreateAdapterAsync("legal-lora", Path.Combine(Models, "ft-a"), 8);
+        await using var app = await StartAppAsync();
+        using var client = app.CreateClient();
+        using var first = await client.PostAsJsonAsync("/api/swaps", new { model = "ft-a", spark = "spark-1" });
+        await SwapApi.WaitForReadyAsync(client, (await first.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!, "ft-a is loaded");
+
+        using var attach = await client.PostAsJsonAsync("/api/models/ft-a/adapters", new { name = "legal", spark = "spark-1", path = adapter });
+        var change = await attach.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal(System.Net.HttpStatusCode.Created, attach.StatusCode);
+        var restart = await SwapApi.WaitForReadyAsync(client, change.GetProperty("swapId").GetString()!, "ft-a starts again with its adapter");
+        var command = (await docker.DockerAsync(["inspect", "-f", "{{json .Config.Cmd}}", LaunchSpecs.ModelContainerName])).Stdout;
+        var mount = (await docker.DockerAsync(["inspect", "-f", $"{{{{range .Mounts}}}}{{{{if eq .Destination \"{adapter}\"}}}}{{{{.Source}}}} {{{{.RW}}}}{{{{end}}}}{{{{end}}}}", LaunchSpecs.ModelContainerName])).Stdout.Trim();
+        await Wait.UntilAsync(async () => (await client.GetStringAsync("/v1/models")).Contains("\"legal\"", StringComparison.Ordinal), "the gateway lists the adapter", Wait.ContainerTimeout);
+        var sdk = new OpenAI.OpenAIClient(new System.ClientModel.ApiKeyCredential("not-checked"), new OpenAI.OpenAIClientOptions { Endpoint = new Uri(app.BaseAddress, "/v1"), NetworkTimeout = TimeSpan.FromSeconds(60) });
+        OpenAI.Chat.ChatCompletion answer = await sdk.GetChatClient("legal").CompleteChatAsync([new OpenAI.Chat.UserChatMessage("Summarize the clause")], new OpenAI.Chat.ChatCompletionOptions { MaxOutputTokenCount = 4 });
+
+        Assert.Equal("ft-a", restart.GetProperty("previousModelId").GetString());
+        Assert.Contains($"\"--enable-lora\",\"--max-lora-rank\",\"8\",\"--lora-modules\",\"legal={adapter}\"", command, StringComparison.Ordinal);
+        Assert.Equal($"{adapter} false", mount);
+        Assert.Equal("legal", answer.Model);
+        Assert.True(await ServesAsync("legal"));
+    }
+
+    [Fact]
+    public async Task LoraAdapter_WhoseRankGrewOnDiskAfterItWasAttached_FailsTheStartWithVllmsError_AndOneThatIsGoneBlocksIt()
+    {
+        _bin.SetDockerRunEnvironment(("SPARKCONTROL_SIM_LOAD_SECONDS", "1"));
+        var adapter = await CreateAdapterAsync("sql-lora", Path.Combine(Models, "ft-b"), 16);
+        await using var app = await StartAppAsync();
+        using var client = app.CreateClient();
+        using var attach = await client.PostAsJsonAsync("/api/models/ft-b/adapters", new { name = "sql", spark = "spark-1", path = adapter });
+        Assert.Equal(System.Net.HttpStatusCode.Created, attach.StatusCode);
+
+        // Retrained in place with a larger rank: the launch still says 16, and vLLM refuses the adapter at start.
+        await File.WriteAllTextAsync(Path.Combine(adapter, "adapter_config.json"), JsonSerializer.Serialize(new { base_model_name_or_path = Path.Combine(Models, "ft-b"), peft_type = "LORA", r = 64 }));
+        using var grown = await client.PostAsJsonAsync("/api/swaps", new { model = "ft-b", spark = "spark-1" });
+        var failed = await SwapApi.WaitForAsync(client, (await grown.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!, SwapApi.Ended, "the swap ends");
+        Directory.Delete(adapter, recursive: true);
+        using var gone = await client.PostAsJsonAsync("/api/swaps", new { model = "ft-b", spark = "spark-1" });
+        var blocked = await SwapApi.WaitForAsync(client, (await gone.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!, SwapApi.Ended, "the swap ends");
+
+        Assert.Equal("failed", failed.GetProperty("phase").GetString());
+        Assert.Contains("LoRA rank 64 is greater than max_lora_rank 16", failed.GetRawText(), StringComparison.Ordinal);
+        Assert.Equal("failed", blocked.GetProperty("phase").GetString());
+        Assert.Contains($"adapter sql: {adapter} does not exist on spark-1", blocked.GetRawText(), StringComparison.Ordinal);
+        Assert.False(await ServesAsync("ft-b"));
+    }
+
     [Fact]
     public async Task AppRestart_MidSwap_MarksItInterrupted_AndTheRestartedPanelFollowsTheContainerToReady()
     {

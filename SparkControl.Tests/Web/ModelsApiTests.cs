@@ -220,11 +220,11 @@ public sealed class ModelsApiTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Discover_DemoSpark_ReturnsTheThreeFineTunes()
+    public async Task Discover_DemoSpark_ReturnsItsFineTunesOfEachKind()
     {
         var found = await (await _client.PostAsync("/api/sparks/demo/discover", null)).Content.ReadFromJsonAsync<JsonElement>();
 
-        Assert.Equal(["adapter", "fullModel", "incomplete"], found.EnumerateArray().Select(f => f.GetProperty("kind").GetString()).Order());
+        Assert.Equal(["adapter", "adapter", "fullModel", "incomplete"], found.EnumerateArray().Select(f => f.GetProperty("kind").GetString()).Order());
     }
 
     [Fact]

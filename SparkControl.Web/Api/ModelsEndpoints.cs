@@ -29,6 +29,10 @@ public static class ModelsEndpoints
         group.MapDelete("/{id}", Remove).RequireAuthorization(AccessPolicies.Admin);
         group.MapGet("/{id}/command", Command).RequireAuthorization(AccessPolicies.Viewer);
         group.MapGet("/{id}/disk", Disk).RequireAuthorization(AccessPolicies.Viewer);
+        group.MapPost("/{id}/adapters/check", CheckAdapter).RequireAuthorization(AccessPolicies.Admin).WithMetadata(NotAudited.Instance);
+        group.MapPost("/{id}/adapters", AttachAdapter).RequireAuthorization(AccessPolicies.Admin);
+        group.MapDelete("/{id}/adapters/{name}", DetachAdapter).RequireAuthorization(AccessPolicies.Admin)
+            .ValidateRouteValues(("name", v => Validators.ServedName(v, "name")));
         endpoints.MapPost("/api/sparks/{name}/discover", Discover).RequireAuthorization(AccessPolicies.Admin).WithTags("Models").ValidateRouteValues(("name", v => Validators.Name(v, "name")));
         return endpoints;
     }
@@ -113,6 +117,33 @@ public static class ModelsEndpoints
     }
 
     /// <summary>The Spark a command is shown for: the one asked for, a local model's own, or the first configured.</summary>
+    /// <summary>What attaching or detaching an adapter did: the model now and, when it served, the swap that starts it again.</summary>
+    public sealed record AdapterChangeView(ModelInput.ModelView Model, string? SwapId, string? SwapLocation, string? Notice);
+
+    public static async Task<Ok<LoraAdapterCheck>> CheckAdapter(string id, AdapterCheckBody body, AdapterRegistrar adapters, CancellationToken cancellationToken) =>
+        TypedResults.Ok(await adapters.CheckAsync(id, body, cancellationToken));
+
+    public static async Task<Created<AdapterChangeView>> AttachAdapter(
+        string id, AdapterBody body, AdapterRegistrar adapters, DiskSizeProbe disk, HttpContext context, CancellationToken cancellationToken)
+    {
+        var change = await adapters.AttachAsync(id, body, EntityTags.IfMatch(context), Requester(context), cancellationToken);
+        context.Response.Headers.ETag = ETag(change.Model);
+        return TypedResults.Created($"/api/models/{id}", View(change, disk));
+    }
+
+    public static async Task<Ok<AdapterChangeView>> DetachAdapter(
+        string id, string name, AdapterRegistrar adapters, DiskSizeProbe disk, HttpContext context, CancellationToken cancellationToken)
+    {
+        var change = await adapters.DetachAsync(id, name, EntityTags.IfMatch(context), Requester(context), cancellationToken);
+        context.Response.Headers.ETag = ETag(change.Model);
+        return TypedResults.Ok(View(change, disk));
+    }
+
+    private static SwapRequester Requester(HttpContext context) => new(AccessPolicies.ActorOf(context.User), context.Connection.RemoteIpAddress?.ToString());
+
+    private static AdapterChangeView View(AdapterChange change, DiskSizeProbe disk) =>
+        new(ModelInput.View(change.Model, disk.For(change.Model.Id)), change.Swap?.Id, change.Swap is { } swap ? $"/api/swaps/{swap.Id}" : null, change.Notice);
+
     public static SparkEntry PickSpark(ModelDefinition model, string? spark, FleetConfiguration fleet)
     {
         if (!string.IsNullOrEmpty(spark))

@@ -105,6 +105,7 @@ public static class SparkControlHosting
         services.AddOperations(CreateProbeClient);
         services.AddAccess<PasswordHashing>();
         services.AddSingleton<SparkControl.Web.Model.ModelRegistrar>();
+        services.AddSingleton<SparkControl.Web.Model.AdapterRegistrar>();
         services.AddSingleton<SparkControl.Web.Components.FleetSources>();
         services.AddSingleton(sp => DemoSpark.CreateHost(
             sp.GetRequiredService<IOptions<DemoOptions>>().Value,

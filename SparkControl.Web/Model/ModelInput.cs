@@ -46,7 +46,11 @@ public static class ModelInput
         string Origin,
         string Version,
         DiskView[] Disk,
-        int? IdleUnloadAfterSeconds);
+        int? IdleUnloadAfterSeconds,
+        AdapterView[] Adapters);
+
+    /// <summary>A LoRA adapter served with the model under <see cref="Name"/>.</summary>
+    public sealed record AdapterView(string Name, string Spark, string Path, int Rank, string? BaseModel);
 
     /// <summary>A model's idle time before it is unloaded, in whole seconds; null keeps it loaded.</summary>
     public sealed record IdleBody(int? IdleUnloadAfterSeconds);
@@ -167,5 +171,6 @@ public static class ModelInput
         model.Origin.ToString().ToLowerInvariant(),
         CatalogStore.Version(model),
         [.. disk.Select(d => new DiskView(d.Spark, d.Path, d.Present, d.Partial, d.Bytes, d.ExpectedBytes, d.FreeBytes, d.MeasuredAt, d.Error))],
-        model.IdleUnloadAfter is { } idle ? (int)idle.TotalSeconds : null);
+        model.IdleUnloadAfter is { } idle ? (int)idle.TotalSeconds : null,
+        [.. model.Adapters.Select(a => new AdapterView(a.Name, a.Spark, a.Path, a.Rank, a.BaseModel))]);
 }

@@ -92,6 +92,9 @@ public partial class Models
     private Task EditIdleAsync(ModelDefinition model) =>
         ShowAsync<IdleDialog>($"Idle unload of {model.DisplayName}", new DialogParameters<IdleDialog> { { d => d.Model, model } }, MaxWidth.Small);
 
+    private Task EditAdaptersAsync(ModelDefinition model) =>
+        ShowAsync<AdaptersDialog>($"LoRA adapters of {model.DisplayName}", new DialogParameters<AdaptersDialog> { { d => d.Model, model } }, MaxWidth.Medium);
+
     private async Task ShowAsync<TDialog>(string title, DialogParameters parameters, MaxWidth width = MaxWidth.Medium)
         where TDialog : IComponent
     {
