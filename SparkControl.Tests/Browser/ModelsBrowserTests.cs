@@ -79,6 +79,29 @@ public sealed class ModelsBrowserTests(BrowserFixture browser) : BrowserTest(bro
     }
 
     [Fact]
+    public async Task AddLocal_AnAdapter_IsHandedToTheModelItWasTrainedOn_AndAttachedThere()
+    {
+        await using var app = await SparkControlApp.StartAsync();
+        var page = await NewPageAsync(app.BaseAddress);
+        await page.GotoAsync("/models");
+
+        await page.GetByTestId("add-local-model").ClickAsync();
+        await page.GetByTestId("local-path-input").FillAsync("/home/demo/models/qwen3-8b-legal-lora");
+        await page.GetByTestId("local-check").ClickAsync();
+        await Expect(page.GetByTestId("local-check-result")).ToContainTextAsync("PEFT adapter");
+        await Expect(page.GetByTestId("local-adapter-base")).ToContainTextAsync("Qwen3 8B");
+        await page.GetByTestId("local-attach-adapter").ClickAsync();
+
+        // Its base model's adapters dialog opens with the directory filled in and checked.
+        await Expect(page.GetByTestId("adapters-dialog")).ToContainTextAsync("served next to Qwen3 8B");
+        await Expect(page.GetByTestId("adapter-check-result")).ToContainTextAsync("A LoRA adapter of rank 16");
+        await page.GetByTestId("adapter-attach").ClickAsync();
+
+        await Expect(page.GetByTestId("adapters-qwen3-8b")).ToContainTextAsync("LoRA: qwen3-8b-legal-lora");
+        Assert.Null(app.Get<ModelCatalog>().Current.Find("qwen3-8b-legal-lora"));
+    }
+
+    [Fact]
     public async Task Flags_InvalidMaxModelLen_KeepsSaveDisabledWithTheReason_AndSavesNothing()
     {
         await using var app = await SparkControlApp.StartAsync();

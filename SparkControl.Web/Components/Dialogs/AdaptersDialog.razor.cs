@@ -10,6 +10,9 @@ using SparkControl.Web.Security;
 
 namespace SparkControl.Web.Components.Dialogs;
 
+/// <summary>An adapter found by the local-model form, to attach to <paramref name="ModelId"/> in its adapters dialog.</summary>
+public sealed record AttachAdapterRequest(string ModelId, string Spark, string Path);
+
 /// <summary>
 /// A model's LoRA adapters: the ones attached, and a form to attach one, through the same registrar and checks as
 /// <c>POST /api/models/{id}/adapters</c>; the command preview shows the launch with the new adapter before it is saved.
@@ -46,7 +49,22 @@ public partial class AdaptersDialog
     [Inject]
     public required Caller Caller { get; init; }
 
-    protected override void OnInitialized() => _spark = Fleet.Current.Sparks.FirstOrDefault()?.Name;
+    /// <summary>Pre-fills the attach form (from the local-model form, which found an adapter) and checks it at once.</summary>
+    [Parameter]
+    public string? Spark { get; set; }
+
+    [Parameter]
+    public string? Path { get; set; }
+
+    protected override async Task OnInitializedAsync()
+    {
+        _spark = Spark ?? Fleet.Current.Sparks.FirstOrDefault()?.Name;
+        if (Path is not null)
+        {
+            _path = Path;
+            await CheckAsync();
+        }
+    }
 
     private string? PathError => _path is null ? null : AdapterRegistrar.AdapterPath(_path);
 

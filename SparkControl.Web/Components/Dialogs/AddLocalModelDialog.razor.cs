@@ -22,6 +22,9 @@ public partial class AddLocalModelDialog
     private string? _id;
     private string? _servedName;
     private LocalModelCheck? _check;
+
+    /// <summary>For an adapter: the model to serve it with (the one it was trained on, when the catalog has it).</summary>
+    private string? _adapterBase;
     private List<string> _errors = [];
 
     /// <summary>The model the operator agreed to add a second copy of; a copy of any other stays refused.</summary>
@@ -94,6 +97,7 @@ public partial class AddLocalModelDialog
         try
         {
             _check = await Registrar.CheckAsync(_spark!, _path!, CancellationToken.None);
+            _adapterBase = _check.Kind == LocalModelKind.Adapter ? await TrainedOnAsync() : null;
         }
         catch (Exception ex) when (ModelDialogs.Describe(ex) is { } messages)
         {
@@ -104,6 +108,20 @@ public partial class AddLocalModelDialog
             _busy = false;
         }
     }
+
+    /// <summary>The models that can serve an adapter, for the "serve it with" choice.</summary>
+    private IEnumerable<ModelDefinition> AdapterBases => Catalog.Current.Models.Where(m => LoraAdapterInspector.CannotServe(m) is null);
+
+    /// <summary>The catalog model the adapter was trained on, if there is one.</summary>
+    private async Task<string?> TrainedOnAsync()
+    {
+        var entry = Fleet.Current.Find(_spark!)!;
+        var adapter = await LoraAdapterInspector.InspectAsync(entry.Host, entry.Definition, _path!, null, CancellationToken.None);
+        return AdapterBases.FirstOrDefault(m => adapter.BaseModel is not null && LoraAdapterInspector.Mismatch(adapter.BaseModel, m) is null)?.Id;
+    }
+
+    /// <summary>Hands the adapter to the chosen model's adapters dialog, which checks it against that model and attaches it.</summary>
+    private void AttachAdapter() => Dialog.Close(DialogResult.Ok(new AttachAdapterRequest(_adapterBase!, _spark!, _path!)));
 
     private async Task SaveAsync()
     {

@@ -92,8 +92,9 @@ public partial class Models
     private Task EditIdleAsync(ModelDefinition model) =>
         ShowAsync<IdleDialog>($"Idle unload of {model.DisplayName}", new DialogParameters<IdleDialog> { { d => d.Model, model } }, MaxWidth.Small);
 
-    private Task EditAdaptersAsync(ModelDefinition model) =>
-        ShowAsync<AdaptersDialog>($"LoRA adapters of {model.DisplayName}", new DialogParameters<AdaptersDialog> { { d => d.Model, model } }, MaxWidth.Medium);
+    private Task EditAdaptersAsync(ModelDefinition model, string? spark = null, string? path = null) =>
+        ShowAsync<AdaptersDialog>($"LoRA adapters of {model.DisplayName}",
+            new DialogParameters<AdaptersDialog> { { d => d.Model, model }, { d => d.Spark, spark }, { d => d.Path, path } }, MaxWidth.Medium);
 
     private async Task ShowAsync<TDialog>(string title, DialogParameters parameters, MaxWidth width = MaxWidth.Medium)
         where TDialog : IComponent
@@ -106,9 +107,15 @@ public partial class Models
         }
 
         var dialog = await Dialogs.ShowAsync<TDialog>(title, parameters, new DialogOptions { MaxWidth = width, FullWidth = true });
-        if (await dialog.Result is { Canceled: false, Data: string message })
+        switch (await dialog.Result)
         {
-            Snackbar.Add(message, Severity.Success);
+            case { Canceled: false, Data: string message }:
+                Snackbar.Add(message, Severity.Success);
+                break;
+            case { Canceled: false, Data: AttachAdapterRequest attach } when Catalog.Current.Find(attach.ModelId) is { } model:
+                // The local-model form found an adapter: its base model's adapters dialog takes it from here.
+                await EditAdaptersAsync(model, attach.Spark, attach.Path);
+                break;
         }
     }
 
