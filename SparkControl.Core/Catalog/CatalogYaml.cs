@@ -163,10 +163,6 @@ public static class CatalogYaml
             map.ProblemAt("placement", "placement cluster (both Sparks, tensor parallel 2) needs runtime launch-cluster");
         }
 
-        if (source is LocalSource && placement == ModelPlacement.Cluster)
-        {
-            map.ProblemAt("placement", "a local model exists on one Spark only and cannot span both");
-        }
     }
 
     private static ModelSource? ReadSource(YamlMap? map, YamlMap parent)

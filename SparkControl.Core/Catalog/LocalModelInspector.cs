@@ -1,5 +1,7 @@
 using System.Collections.Immutable;
 using SparkControl.Core.Hosts;
+using SparkControl.Core.Sparks;
+using SparkControl.Core.Units;
 using SparkControl.Core.Validation;
 
 namespace SparkControl.Core.Catalog;
@@ -66,6 +68,40 @@ public static class LocalModelInspector
         return spark.ModelRoots.Any(root => Validators.IsUnder(real, root))
             ? (real, null)
             : (real, $"{path} resolves to {real}, which is outside the allow-listed roots ({string.Join(", ", spark.ModelRoots)})");
+    }
+
+    /// <summary>
+    /// What stops a local model from spanning the Sparks: each node must hold the directory at the same path, inside its
+    /// own allow-listed roots, with the same size (a copy still being written, or another version, is not the same
+    /// model). The sizes are what <c>du</c> reports on each Spark.
+    /// </summary>
+    public static async Task<IReadOnlyList<string>> CheckOnEveryNodeAsync(string path, IReadOnlyList<SparkEntry> entries, CancellationToken cancellationToken)
+    {
+        var problems = new List<string>();
+        var sizes = new List<(string Spark, long Bytes)>();
+        foreach (var entry in entries)
+        {
+            var (real, problem) = await LocalModelInspector.ResolveInsideRootsAsync(entry.Host, entry.Definition, path, cancellationToken).ConfigureAwait(false);
+            if (problem is not null)
+            {
+                problems.Add(real is null && Validators.PathUnderRoots(path, entry.Definition.ModelRoots) is null
+                    ? $"{problem}: a model on both Sparks must lie at the same path on each; copy it to {entry.Name} first"
+                    : problem);
+                continue;
+            }
+
+            if (await entry.Host.GetDiskUsageAsync(real!, cancellationToken).ConfigureAwait(false) is { } bytes)
+            {
+                sizes.Add((entry.Name, bytes));
+            }
+        }
+
+        if (problems.Count == 0 && sizes.Select(s => s.Bytes).Distinct().Count() > 1)
+        {
+            problems.Add($"{path} differs between the Sparks ({string.Join(", ", sizes.Select(s => $"{ByteSize.Human(s.Bytes)} ({s.Bytes} bytes) on {s.Spark}"))}): copy it again so each node loads the same weights");
+        }
+
+        return problems;
     }
 
     /// <summary>Decides from file names alone; shared with discovery.</summary>

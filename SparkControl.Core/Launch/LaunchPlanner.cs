@@ -50,7 +50,9 @@ public sealed class LaunchPlanner(SecretStore secrets)
     public async Task<LaunchPlan> PlanAsync(ModelDefinition model, SparkEntry spark, CancellationToken cancellationToken, VllmFlags? flags = null)
     {
         model = flags is null ? model : model with { Flags = flags };
-        if (model.Source is LocalSource local && !string.Equals(local.Spark, spark.Name, StringComparison.OrdinalIgnoreCase))
+        // A local model on both Sparks lies at the same path on each (preflight checks every node); one on a single Spark
+        // runs only where it lies.
+        if (model.Source is LocalSource local && model.Placement != ModelPlacement.Cluster && !string.Equals(local.Spark, spark.Name, StringComparison.OrdinalIgnoreCase))
         {
             throw new InvalidOperationException($"{model.Id} is a directory on {local.Spark}; it cannot run on {spark.Name}.");
         }
@@ -140,7 +142,10 @@ public sealed class LaunchPlanner(SecretStore secrets)
                 var environment = new List<KeyValuePair<string, string>> { KeyValuePair.Create("HF_HUB_OFFLINE", "1") };
                 if (model.Source is LocalSource localSource)
                 {
-                    volumes.Add(new BindMount(localReal ?? localSource.Path, localSource.Path, ReadOnly: true));
+                    // launch-cluster.sh applies every -v on every node, so a model on both Sparks is mounted by the path
+                    // they share (each node's copy was checked inside its roots at preflight); on one Spark, by its real path.
+                    var source = model.Placement == ModelPlacement.Cluster ? localSource.Path : localReal ?? localSource.Path;
+                    volumes.Add(new BindMount(source, localSource.Path, ReadOnly: true));
                 }
 
                 volumes.AddRange(definition.ExtraMounts.Select(m => m.Split(':')).Select(p => new BindMount(p[0], p[1], p.Length > 2 && p[2] == "ro")));

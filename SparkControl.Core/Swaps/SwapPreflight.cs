@@ -59,6 +59,10 @@ internal static class SwapPreflight
         var warnings = new List<string>(plan?.Warnings ?? []);
 
         var download = model is not null && !alreadyServing ? await FindDownloadAsync(model, entries, blockers, warnings, cancellationToken).ConfigureAwait(false) : null;
+        if (model is { Source: LocalSource shared, Placement: ModelPlacement.Cluster } && !alreadyServing)
+        {
+            blockers.AddRange(await LocalModelInspector.CheckOnEveryNodeAsync(shared.Path, entries, cancellationToken).ConfigureAwait(false));
+        }
 
         var budgets = new List<MemoryBudget>();
         var stop = request.StopServices.ToHashSet(StringComparer.OrdinalIgnoreCase);

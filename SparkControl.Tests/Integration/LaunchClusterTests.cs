@@ -126,17 +126,26 @@ public sealed class LaunchClusterTests(DockerdFixture docker, SshdFixture sshd) 
             SshdFixture.WriteScript(_bin.File("ssh"), $"#!/bin/sh\nexec /usr/bin/ssh -F {config} \"$@\"\n");
             var settings = Settings("127.0.0.1", "sc-worker");
             var port = Tools.FreePort();
+            // A local fine-tune that spans both Sparks is mounted read-only by the path they share, on every node.
+            using var fineTune = new TempDirectory("sc-ft-both");
+            var start = Start(port);
+            start = start with { Volumes = [.. start.Volumes, new BindMount(fineTune.Path, fineTune.Path, ReadOnly: true)] };
 
-            await _host.LaunchClusterStartAsync(ClusterLaunch.Of(settings, Start(port)), CancellationToken.None);
+            await _host.LaunchClusterStartAsync(ClusterLaunch.Of(settings, start), CancellationToken.None);
             await Wait.UntilAsync(() => AnswersAsync(port), "the head serves the model", Wait.ContainerTimeout);
             await Wait.UntilAsync(async () => (await workerDocker.DockerAsync(["logs", settings.ContainerName], check: false)).Stdout.Contains("headless mode", StringComparison.Ordinal),
                 "the worker runs its headless shard", Wait.ContainerTimeout);
             var status = await _host.LaunchClusterStatusAsync(settings, CancellationToken.None);
+            var mountFormat = $"{{{{range .Mounts}}}}{{{{if eq .Destination \"{fineTune.Path}\"}}}}{{{{.Source}}}} {{{{.RW}}}}{{{{end}}}}{{{{end}}}}";
+            var headMount = (await docker.DockerAsync(["inspect", "-f", mountFormat, settings.ContainerName])).Stdout.Trim();
+            var workerMount = (await workerDocker.DockerAsync(["inspect", "-f", mountFormat, settings.ContainerName])).Stdout.Trim();
 
             await _host.LaunchClusterStopAsync(settings, CancellationToken.None);
             var headAfter = await docker.DockerAsync(["ps", "-a", "--filter", $"name=^{settings.ContainerName}$", "-q"]);
             var workerAfter = await workerDocker.DockerAsync(["ps", "-a", "--filter", $"name=^{settings.ContainerName}$", "-q"]);
 
+            Assert.Equal($"{fineTune.Path} false", headMount);
+            Assert.Equal($"{fineTune.Path} false", workerMount);
             Assert.True(status.RunningByNode["127.0.0.1"]);
             Assert.True(status.RunningByNode["sc-worker"]);
             Assert.Equal(string.Empty, headAfter.Stdout.Trim());

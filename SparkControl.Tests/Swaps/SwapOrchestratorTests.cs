@@ -492,6 +492,61 @@ public sealed class SwapOrchestratorTests
         Assert.Same(world.Swaps.Board.BySpark["spark-1"], world.Swaps.Board.BySpark["spark-2"]);
     }
 
+    private const string SharedFineTune = "/home/demo/models/ft-both";
+
+    /// <summary>Two Sparks with a model root each and a local fine-tune that spans them, on disk where <paramref name="onDisk"/> says.</summary>
+    private static async Task<SwapWorld> ClusterLocalWorldAsync(params (string Spark, long Bytes)[] onDisk)
+    {
+        var model = SwapWorld.Model("ft-both", gpu: 0.3, placement: ModelPlacement.Cluster) with { Source = new LocalSource("spark-1", SharedFineTune) };
+        var world = await SwapWorld.CreateAsync(w => w.Catalog.Publish(new CatalogSnapshot([.. SwapWorld.Models, model], [])));
+        world.AddWorker();
+        world.Fleet.Publish(world.Fleet.Current with
+        {
+            Sparks = [.. world.Fleet.Current.Sparks.Select(s => s with { Definition = s.Definition with { ModelRoots = ["/home/demo/models"] } })],
+        });
+        foreach (var (spark, bytes) in onDisk)
+        {
+            ((SimulatedSparkHost)world.Hosts[spark].Inner).Disk.AddDirectory(SharedFineTune, bytes, "config.json", "model.safetensors", "tokenizer.json");
+        }
+
+        return world;
+    }
+
+    [Fact]
+    public async Task ClusterLocalModel_OnBothSparksAlike_IsMountedByItsPathOnEveryNode()
+    {
+        await using var world = await ClusterLocalWorldAsync(("spark-1", SwapWorld.GiB), ("spark-2", SwapWorld.GiB));
+
+        var started = world.Swaps.Start(new SwapRequest("ft-both", SwapTargets.Cluster, "test"));
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var swap = await world.Swaps.WaitAsync(started.Id, timeout.Token);
+
+        Assert.Equal(SwapPhase.Ready, swap.Phase);
+        // launch-cluster.sh applies each -v on every node.
+        Assert.Contains($"-v {SharedFineTune}:{SharedFineTune}:ro", swap.CommandLine, StringComparison.Ordinal);
+        Assert.Contains($"vllm serve {SharedFineTune} --served-model-name ft-both", swap.CommandLine, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(false, "/home/demo/models/ft-both does not exist on spark-2: a model on both Sparks must lie at the same path on each; copy it to spark-2 first")]
+    [InlineData(true, "(1073741823 bytes) on spark-2): copy it again so each node loads the same weights")]
+    public async Task ClusterLocalModel_MissingOnOneSparkOrDifferent_FailsPreflightSayingWhich(bool onWorker, string blocker)
+    {
+        await using var world = onWorker
+            ? await ClusterLocalWorldAsync(("spark-1", SwapWorld.GiB), ("spark-2", SwapWorld.GiB - 1))
+            : await ClusterLocalWorldAsync(("spark-1", SwapWorld.GiB));
+
+        var preview = await world.Swaps.PreviewAsync(new SwapRequest("ft-both", SwapTargets.Cluster, "test"), CancellationToken.None);
+        var started = world.Swaps.Start(new SwapRequest("ft-both", SwapTargets.Cluster, "test"));
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var swap = await world.Swaps.WaitAsync(started.Id, timeout.Token);
+
+        Assert.Contains(preview.Blockers, b => b.Contains(blocker, StringComparison.Ordinal));
+        Assert.Equal(SwapPhase.Failed, swap.Phase);
+        Assert.Contains(blocker, swap.Message, StringComparison.Ordinal);
+        Assert.Empty(await world.Hosts["spark-1"].ListContainersAsync(CancellationToken.None));
+    }
+
     [Fact]
     public async Task Restart_MidSwap_MarksItInterrupted_AndFollowsTheRunningContainerToReady()
     {

@@ -8,7 +8,8 @@ namespace SparkControl.Web.Model;
 public static class ModelInput
 {
     /// <summary>A model to add; <paramref name="AllowDuplicate"/> adds a second model with weights the catalog already has.</summary>
-    public sealed record AddModelBody(string? Kind, string? Repo, string? Revision, string? Spark, string? Path, string? Id, string? ServedName, bool? AllowDuplicate = null);
+    /// <param name="Placement">"single" (the default) or "cluster": both Sparks with tensor parallel 2 through launch-cluster.sh.</param>
+    public sealed record AddModelBody(string? Kind, string? Repo, string? Revision, string? Spark, string? Path, string? Id, string? ServedName, bool? AllowDuplicate = null, string? Placement = null);
 
     public sealed record FlagsBody(
         int? MaxModelLen,
@@ -73,6 +74,12 @@ public static class ModelInput
             errors.Add(new FieldError("servedName", servedError));
         }
 
+        var placement = body.Placement is null ? ModelPlacement.Single : ModelEnumNames.ParsePlacement(body.Placement);
+        if (placement is null)
+        {
+            errors.Add(new FieldError("placement", $"placement must be 'single' or 'cluster', not '{Validators.Printable(body.Placement!)}'"));
+        }
+
         if (errors.Count > 0)
         {
             throw new ValidationFailedException(errors);
@@ -90,6 +97,9 @@ public static class ModelInput
             ServedName = string.IsNullOrEmpty(body.ServedName) ? id : body.ServedName,
             Flags = NewModelFlags,
             Origin = ModelOrigin.Custom,
+            // Both Sparks means eugr's launch-cluster.sh, which splits the model over them with tensor parallel 2.
+            Placement = placement!.Value,
+            Runtime = placement == ModelPlacement.Cluster ? ModelRuntime.LaunchCluster : ModelRuntime.Vllm,
         };
     }
 

@@ -26,10 +26,31 @@ public sealed class ModelRegistrar(CatalogStore store, SparkFleet fleet, DiskSiz
             {
                 DuplicateModelException.ThrowIfExists(store.Current, local with { Path = real }, allowDuplicate);
             }
+
+            if (model.Placement == ModelPlacement.Cluster)
+            {
+                await CheckOnBothAsync(local.Path, cancellationToken);
+            }
         }
 
         var added = await store.AddAsync(model, allowDuplicate, cancellationToken);
         return (added, await disk.MeasureAsync(added, cancellationToken));
+    }
+
+    /// <summary>
+    /// A local model on both Sparks must lie at the same path on each, inside each one's roots, with the same size; the
+    /// Sparks are those a cluster swap takes (the head with two launch-cluster nodes, then the other).
+    /// </summary>
+    private async Task CheckOnBothAsync(string path, CancellationToken cancellationToken)
+    {
+        var sparks = fleet.Current.Sparks;
+        var head = sparks.FirstOrDefault(s => s.Definition.LaunchCluster is { Nodes.Count: > 1 })
+            ?? throw new ValidationFailedException([new FieldError("placement", "no Spark has launchCluster settings with two nodes; set them on the head Spark in Settings")]);
+        var problems = await LocalModelInspector.CheckOnEveryNodeAsync(path, [head, .. sparks.Where(s => s != head)], cancellationToken);
+        if (problems.Count > 0)
+        {
+            throw new ValidationFailedException([.. problems.Select(p => new FieldError("path", p))]);
+        }
     }
 
     /// <summary>Checks a directory on a Spark: allow-listed roots, realpath, and the files of a full model.</summary>

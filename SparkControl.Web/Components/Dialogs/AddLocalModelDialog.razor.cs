@@ -22,6 +22,10 @@ public partial class AddLocalModelDialog
     private string? _id;
     private string? _servedName;
     private LocalModelCheck? _check;
+    private bool _onBoth;
+
+    /// <summary>A model may span the Sparks when one of them has launch-cluster settings with two nodes.</summary>
+    private bool CanSpanBoth => Fleet.Current.Sparks.Any(s => s.Definition.LaunchCluster is { Nodes.Count: > 1 });
 
     /// <summary>For an adapter: the model to serve it with (the one it was trained on, when the catalog has it).</summary>
     private string? _adapterBase;
@@ -129,7 +133,7 @@ public partial class AddLocalModelDialog
         _errors = [];
         try
         {
-            var (model, _) = await Registrar.AddAsync(new ModelInput.AddModelBody("local", null, null, _spark, _path, _id, _servedName, Existing is not null && CopyAgreed), CancellationToken.None);
+            var (model, _) = await Registrar.AddAsync(new ModelInput.AddModelBody("local", null, null, _spark, _path, _id, _servedName, Existing is not null && CopyAgreed, _onBoth ? "cluster" : null), CancellationToken.None);
             Caller.Audit("model.add", model.Id, $"{_spark}:{_path} from the panel");
             Dialog.Close(DialogResult.Ok($"Added {model.Id} ({_spark}:{_path})."));
         }
