@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Options;
 using SparkControl.Core.Collections;
 using SparkControl.Core.Hosts;
 using SparkControl.Core.Secrets;
@@ -32,8 +33,11 @@ public sealed record LaunchPlan(ModelDefinition Model, string Spark, LaunchKind 
     /// <summary>Secrets the Spark's env file must hold before the launch (names of environment variables).</summary>
     public ValueArray<string> SecretVariables { get; init; }
 
-    /// <summary>True for NIM: log in to nvcr.io with the NGC key (on stdin) before the launch.</summary>
+    /// <summary>True for NIM: log in to <see cref="Registry"/> with the NGC key (on stdin) before the launch.</summary>
     public bool NeedsRegistryLogin { get; init; }
+
+    /// <summary>The registry the image comes from (the one the login is for).</summary>
+    public string? Registry { get; init; }
 
     /// <summary>What the operator should fix before this launch can work (a missing NGC key).</summary>
     public ValueArray<string> Warnings { get; init; }
@@ -45,7 +49,7 @@ public sealed record LaunchPlan(ModelDefinition Model, string Spark, LaunchKind 
 }
 
 /// <summary>Builds <see cref="LaunchPlan"/>s for catalog models on configured Sparks.</summary>
-public sealed class LaunchPlanner(SecretStore secrets)
+public sealed class LaunchPlanner(SecretStore secrets, IOptionsMonitor<NimOptions>? nim = null)
 {
     public async Task<LaunchPlan> PlanAsync(ModelDefinition model, SparkEntry spark, CancellationToken cancellationToken, VllmFlags? flags = null)
     {
@@ -75,7 +79,7 @@ public sealed class LaunchPlanner(SecretStore secrets)
         }
 
         var plan = await PlanCoreAsync(model, spark, localReal, adapters, cancellationToken).ConfigureAwait(false);
-        return blockers.Count == 0 ? plan : plan with { Blockers = [.. blockers] };
+        return blockers.Count == 0 ? plan : plan with { Blockers = [.. blockers, .. plan.Blockers] };
     }
 
     /// <summary>
@@ -122,12 +126,19 @@ public sealed class LaunchPlanner(SecretStore secrets)
                 var nimCache = await spark.Host.ExpandHomeAsync(LaunchSpecs.NimCachePath, cancellationToken).ConfigureAwait(false);
                 var spec = LaunchSpecs.Nim(model, definition, nimCache, envFile);
                 var hasKey = secrets.Reveal(SecretStore.NgcApiKey) is not null;
+                var registry = ImageRegistry.Of(spec.Image);
+                var allowed = nim?.CurrentValue.Allowed ?? [LaunchSpecs.NimRegistry];
                 return new LaunchPlan(model, spark.Name, LaunchKind.DockerRun)
                 {
                     Container = ContainerLaunch.Of(spec),
                     SecretVariables = ["NGC_API_KEY"],
                     NeedsRegistryLogin = true,
+                    Registry = registry,
                     Warnings = hasKey ? [] : ["NIM needs the NGC API key: set the secret ngc-api-key in Settings."],
+                    // The NGC key is sent to the image's registry at login: only to one the operator named.
+                    Blockers = allowed.Contains(registry, StringComparer.OrdinalIgnoreCase)
+                        ? []
+                        : [$"{spec.Image} comes from {registry}, which is not one of the NIM registries ({string.Join(", ", allowed)}): add it to Nim:Registries to pull from it with the NGC key"],
                 };
             }
 

@@ -296,7 +296,7 @@ internal sealed partial class SwapRun
         {
             if (plan.NeedsRegistryLogin && secrets.TryGetValue("NGC_API_KEY", out var key))
             {
-                await Head.Host.RegistryLoginAsync(LaunchSpecs.NimRegistry, LaunchSpecs.NimRegistryUser, key, cancellationToken).ConfigureAwait(false);
+                await Head.Host.RegistryLoginAsync(plan.Registry ?? LaunchSpecs.NimRegistry, LaunchSpecs.NimRegistryUser, key, cancellationToken).ConfigureAwait(false);
             }
 
             _launched = true;

@@ -386,9 +386,13 @@ public sealed class SimulatedSparkHost : ISparkHost, IAsyncDisposable
         return Task.CompletedTask;
     }
 
+    /// <summary>The registries logged in to, with the user (never the password), in order.</summary>
+    public ConcurrentQueue<(string Registry, string User)> RegistryLogins { get; } = new();
+
     public Task RegistryLoginAsync(string registry, string username, string password, CancellationToken cancellationToken)
     {
         EnsureReachable();
+        RegistryLogins.Enqueue((registry, username));
         return Task.CompletedTask;
     }
 

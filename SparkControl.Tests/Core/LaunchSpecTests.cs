@@ -110,3 +110,59 @@ public sealed class LaunchSpecTests
         Assert.Equal(["/home/nvidia/models/gone does not exist on spark-1"], missing.Blockers);
     }
 }
+
+/// <summary>Which registry a NIM image comes from, and that the NGC key goes only to one the operator named.</summary>
+public sealed class NimRegistryTests
+{
+    [Theory]
+    [InlineData("nvcr.io/nim/meta/llama-3.1-8b-instruct:1.8.4", "nvcr.io")]
+    [InlineData("127.0.0.1:5000/nim/llama:1", "127.0.0.1:5000")]
+    [InlineData("localhost/nim/llama", "localhost")]
+    [InlineData("registry.lan:443/team/nim@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", "registry.lan:443")]
+    [InlineData("nvidia/llama:1", "docker.io")]
+    [InlineData("ubuntu", "docker.io")]
+    public void Registry_FollowsDockersRule(string image, string registry) => Assert.Equal(registry, ImageRegistry.Of(image));
+
+    private static async Task<LaunchPlan> PlanAsync(string image, params string[] registries)
+    {
+        await using var host = new SparkControl.Sim.Hosting.SimulatedSparkHost(new SparkControl.Sim.Hosting.SimSparkSettings { Name = "spark-1" }, TimeProvider.System);
+        var spark = new SparkEntry(new SparkDefinition { Name = "spark-1", Host = "10.0.0.5", User = "nvidia" }, host, true);
+        var options = new Microsoft.Extensions.Options.OptionsMonitor<NimOptions>(
+            new Microsoft.Extensions.Options.OptionsFactory<NimOptions>([new Microsoft.Extensions.Options.ConfigureOptions<NimOptions>(o => o.Registries = registries)], []), [], new Microsoft.Extensions.Options.OptionsCache<NimOptions>());
+        var planner = new LaunchPlanner(new SparkControl.Core.Secrets.SecretStore(new SparkControl.Core.Storage.DataDirectory(Path.GetTempPath()), TimeProvider.System), options);
+        var model = new ModelDefinition { Id = "nim-llama", DisplayName = "nim", Source = new HuggingFaceSource("meta/llama-3.1-8b-instruct"), ServedName = "nim-llama", Runtime = ModelRuntime.Nim, Image = image, MemoryEstimateGiB = 24 };
+        return await planner.PlanAsync(model, spark, CancellationToken.None);
+    }
+
+    [Fact]
+    public async Task Plan_LogsInToTheImagesRegistry_WhenItIsOneOfTheSetting()
+    {
+        var nvidia = await PlanAsync("nvcr.io/nim/meta/llama-3.1-8b-instruct:1.8.4");
+        var loopback = await PlanAsync("127.0.0.1:5000/nim/llama:1", "nvcr.io", "127.0.0.1:5000");
+
+        Assert.Equal(("nvcr.io", true), (nvidia.Registry, nvidia.Blockers.IsEmpty));
+        Assert.Equal(("127.0.0.1:5000", true), (loopback.Registry, loopback.Blockers.IsEmpty));
+    }
+
+    [Theory]
+    [InlineData("127.0.0.1:5000/nim/llama:1", "127.0.0.1:5000")]
+    [InlineData("nvidia/llama:1", "docker.io")]
+    [InlineData("nvcr.io.evil.example/nim/llama:1", "nvcr.io.evil.example")]
+    public async Task Plan_AnImageFromAnotherRegistry_IsBlockedBeforeTheKeyGoesAnywhere(string image, string registry)
+    {
+        var plan = await PlanAsync(image);
+
+        Assert.Equal($"{image} comes from {registry}, which is not one of the NIM registries (nvcr.io): add it to Nim:Registries to pull from it with the NGC key", Assert.Single(plan.Blockers));
+    }
+
+    [Theory]
+    [InlineData("nvcr.io", true)]
+    [InlineData("127.0.0.1:5000", true)]
+    [InlineData("registry.lan", true)]
+    [InlineData("nvcr.io/nim", false)]
+    [InlineData("nvcr.io\n", false)]
+    [InlineData("not a host", false)]
+    [InlineData("library", false)]
+    public void Setting_HoldsRegistryHostsOnly(string registry, bool valid) =>
+        Assert.Equal(valid, new NimOptionsValidator().Validate(null, new NimOptions { Registries = [registry] }).Succeeded);
+}

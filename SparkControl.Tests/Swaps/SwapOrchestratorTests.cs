@@ -325,6 +325,7 @@ public sealed class SwapOrchestratorTests
         world.Swaps.Cancel(started.Id, "test");
 
         Assert.Contains("--env-file", launched.CommandLine, StringComparison.Ordinal);
+        Assert.Equal([("nvcr.io", "$oauthtoken")], world.Sim.RegistryLogins);
         Assert.Equal(["NGC_API_KEY"], world.Sim.SecretsEnvFileWritten);
         Assert.Null(world.Sim.SecretsEnvFile);
     }

@@ -23,6 +23,7 @@ public static class SettingsTable
         SettingsSection.For<Core.Operations.OperationsOptions, Core.Operations.OperationsOptionsValidator>(Core.Operations.OperationsOptions.Section),
         SettingsSection.For<GatewayOptions, GatewayOptionsValidator>(GatewayOptions.Section),
         SettingsSection.For<Core.Vectors.QdrantOptions, Core.Vectors.QdrantOptionsValidator>(Core.Vectors.QdrantOptions.Section),
+        SettingsSection.For<Core.Launch.NimOptions, Core.Launch.NimOptionsValidator>(Core.Launch.NimOptions.Section),
         SettingsSection.For<Security.SecurityOptions, Security.SecurityOptionsValidator>(Security.SecurityOptions.Section),
     ];
 }

@@ -1,0 +1,61 @@
+using Microsoft.Extensions.Options;
+using SparkControl.Core.Sparks;
+
+namespace SparkControl.Core.Launch;
+
+/// <summary>Settings under <c>Nim</c>: which registries NIM images may come from.</summary>
+public sealed class NimOptions
+{
+    public const string Section = "Nim";
+
+    /// <summary>
+    /// The registries the panel logs in to with the NGC key and pulls NIM images from; empty means NVIDIA's
+    /// <c>nvcr.io</c> alone. A NIM image from any other registry is refused, so the key never goes to a host the
+    /// operator did not name.
+    /// </summary>
+    public string[]? Registries { get; set; }
+
+    public IReadOnlyList<string> Allowed => Registries is { Length: > 0 } registries ? registries : [LaunchSpecs.NimRegistry];
+}
+
+public sealed class NimOptionsValidator : IValidateOptions<NimOptions>
+{
+    public ValidateOptionsResult Validate(string? name, NimOptions options)
+    {
+        var errors = new List<string>();
+        foreach (var registry in options.Registries ?? [])
+        {
+            // A registry is what an image reference starts with: checked as the image "REGISTRY/x" is.
+            if (SparkValidation.ImageReference($"{registry}/x", $"{NimOptions.Section}:Registries") is not null || ImageRegistry.Of($"{registry}/x") != registry)
+            {
+                errors.Add($"{NimOptions.Section}:Registries holds '{Validation.Validators.Printable(registry)}', which is not a registry host (like nvcr.io or 127.0.0.1:5000)");
+            }
+        }
+
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+}
+
+/// <summary>The registry an image reference names, by docker's rule.</summary>
+public static class ImageRegistry
+{
+    /// <summary>Docker Hub's name for images without a registry part.</summary>
+    public const string DockerHub = "docker.io";
+
+    /// <summary>
+    /// The first path component when it holds a '.' or a ':' or is <c>localhost</c> (docker's rule); otherwise the image
+    /// is Docker Hub's: <c>nvcr.io/nim/x:1</c> → <c>nvcr.io</c>, <c>127.0.0.1:5000/nim/x</c> → <c>127.0.0.1:5000</c>,
+    /// <c>library/ubuntu</c> → <c>docker.io</c>.
+    /// </summary>
+    public static string Of(string image)
+    {
+        var slash = image.IndexOf('/', StringComparison.Ordinal);
+        if (slash <= 0)
+        {
+            return DockerHub;
+        }
+
+        var first = image[..slash];
+        return first.Contains('.', StringComparison.Ordinal) || first.Contains(':', StringComparison.Ordinal) || first == "localhost" ? first : DockerHub;
+    }
+}
