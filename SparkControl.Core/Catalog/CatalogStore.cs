@@ -166,6 +166,12 @@ public sealed class CatalogStore
                 throw new SettingsConflictException($"{model.Id} already has an adapter named '{adapter.Name}'; remove it first or choose another name.");
             }
 
+            // The base answers to its own names: an adapter by one of them could never be asked for.
+            if (adapter.Name == model.ServedName || model.Aliases.Contains(adapter.Name))
+            {
+                throw new SettingsConflictException($"'{adapter.Name}' is a name of {model.Id} itself; the adapter needs a name of its own.");
+            }
+
             if (ServedNames.Clash(model with { Adapters = model.Adapters.Add(adapter) }, Current.Models) is { } clash)
             {
                 throw new SettingsConflictException($"The {clash}; choose another name.");

@@ -119,9 +119,11 @@ public sealed class LoraAdapterApiTests : IAsyncLifetime
 
         using var taken = await _client.PostAsJsonAsync("/api/models/qwen3-8b/adapters", new { name = "gpt-oss-20b", spark = "demo", path = Legal });
         using var alias = await _client.PostAsJsonAsync("/api/models/qwen3-8b/adapters", new { name = "default-chat", spark = "demo", path = Legal });
+        using var own = await _client.PostAsJsonAsync("/api/models/qwen3-8b/adapters", new { name = "qwen3-8b", spark = "demo", path = Legal });
 
         Assert.Equal(HttpStatusCode.Conflict, taken.StatusCode);
         Assert.Equal(HttpStatusCode.Conflict, alias.StatusCode);
+        Assert.Equal(HttpStatusCode.Conflict, own.StatusCode);
         Assert.Empty(_app.Get<ModelCatalog>().Current.Find("qwen3-8b")!.Adapters);
     }
 
