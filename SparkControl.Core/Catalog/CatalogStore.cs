@@ -147,7 +147,7 @@ public sealed class CatalogStore
     /// </summary>
     public async Task<ModelDefinition> AttachAdapterAsync(string modelId, LoraAdapter adapter, string? ifMatch, CancellationToken cancellationToken)
     {
-        var errors = ValidateAdapter(adapter);
+        var errors = adapter.Validate();
         if (errors.Count > 0)
         {
             throw new ValidationFailedException(errors);
@@ -200,27 +200,6 @@ public sealed class CatalogStore
         var current = Current.Find(id) ?? throw new KeyNotFoundException($"No model has the id '{id}'.");
         var version = Version(current);
         return ifMatch is not null && ifMatch != version ? throw new StaleVersionException(id, ifMatch, version) : current;
-    }
-
-    /// <summary>The rules an adapter's own fields must meet, as field errors.</summary>
-    public static IReadOnlyList<FieldError> ValidateAdapter(LoraAdapter adapter)
-    {
-        var errors = new List<FieldError>();
-        foreach (var (field, error) in new[]
-                 {
-                     ("name", Validators.ServedName(adapter.Name, "name")),
-                     ("spark", Validators.Name(adapter.Spark, "spark")),
-                     ("path", Validators.AbsolutePath(adapter.Path)),
-                     ("rank", LoraRanks.Check(adapter.Rank)),
-                 })
-        {
-            if (error is not null)
-            {
-                errors.Add(new FieldError(field, error));
-            }
-        }
-
-        return errors;
     }
 
     /// <summary>Removes an operator-added model (shipped and demo models stay; their overrides can be cleared).</summary>
@@ -341,12 +320,12 @@ public sealed class CatalogStore
             }
 
             models.AddRange(_custom.Models.Where(m => own.ContainsKey(m.Id)));
+            var adapters = _custom.Adapters.ToLookup(a => a.ModelId, a => a.Adapter, StringComparer.Ordinal);
             for (var i = 0; i < models.Count; i++)
             {
-                var id = models[i].Id;
-                if (_custom.Adapters.Any(a => a.ModelId == id))
+                if (adapters.Contains(models[i].Id))
                 {
-                    models[i] = models[i] with { Adapters = [.. _custom.Adapters.Where(a => a.ModelId == id).Select(a => a.Adapter)] };
+                    models[i] = models[i] with { Adapters = [.. adapters[models[i].Id]] };
                 }
             }
 

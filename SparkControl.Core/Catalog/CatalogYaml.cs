@@ -279,21 +279,19 @@ public static class CatalogYaml
         var rank = map.Int("rank", required: true);
         var baseModel = map.String("baseModel");
         map.RejectUnknown();
-        var errors = new[]
+        if (model is null || name is null || spark is null || path is null || rank is null)
         {
-            ("name", Validators.ServedName(name, "name")),
-            ("spark", Validators.Name(spark, "spark")),
-            ("path", Validators.AbsolutePath(path)),
-            ("rank", rank is { } r ? LoraRanks.Check(r) : null),
-        };
-        foreach (var (key, error) in errors.Where(e => e.Item2 is not null))
-        {
-            map.ProblemAt(key, error!);
+            return null;
         }
 
-        return model is null || name is null || spark is null || path is null || rank is null || errors.Any(e => e.Item2 is not null)
-            ? null
-            : new AttachedAdapter(model, new LoraAdapter(name, spark, path, rank.Value, baseModel));
+        var adapter = new LoraAdapter(name, spark, path, rank.Value, baseModel);
+        var errors = adapter.Validate();
+        foreach (var error in errors)
+        {
+            map.ProblemAt(error.Field, error.Message);
+        }
+
+        return errors.Count == 0 ? new AttachedAdapter(model, adapter) : null;
     }
 
     public static YamlWriter WriteSource(ModelSource source) => source switch

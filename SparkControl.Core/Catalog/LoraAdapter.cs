@@ -1,5 +1,6 @@
 using System.Collections.Immutable;
 using System.Globalization;
+using SparkControl.Core.Validation;
 
 namespace SparkControl.Core.Catalog;
 
@@ -13,6 +14,34 @@ public sealed record LoraAdapter(string Name, string Spark, string Path, int Ran
 {
     /// <summary>The <c>--lora-modules</c> value.</summary>
     public string Module => $"{Name}={Path}";
+
+    /// <summary>The rules an adapter's own fields must meet, as field errors: the API, the form, the store and models.custom.yaml share them.</summary>
+    public IReadOnlyList<FieldError> Validate()
+    {
+        var errors = new List<FieldError>();
+        foreach (var (field, error) in new[]
+                 {
+                     ("name", Validators.ServedName(Name, "name")),
+                     ("spark", Validators.Name(Spark, "spark")),
+                     ("path", CheckPath(Path)),
+                     ("rank", LoraRanks.Check(Rank)),
+                 })
+        {
+            if (error is not null)
+            {
+                errors.Add(new FieldError(field, error));
+            }
+        }
+
+        return errors;
+    }
+
+    /// <summary>
+    /// Why a directory cannot be an adapter's path: the shared path rule, and no '=' (vLLM splits <c>--lora-modules</c>
+    /// at it).
+    /// </summary>
+    public static string? CheckPath(string? path) =>
+        Validators.AbsolutePath(path) ?? (path!.Contains('=', StringComparison.Ordinal) ? $"path '{path}' holds '=', which --lora-modules NAME=PATH cannot carry" : null);
 }
 
 /// <summary>vLLM's LoRA rank rules.</summary>

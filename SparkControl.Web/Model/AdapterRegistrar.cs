@@ -36,7 +36,7 @@ public sealed class AdapterRegistrar(CatalogStore store, SparkFleet fleet, Healt
 
         var entry = fleet.Current.Find(body.Spark ?? string.Empty)
             ?? throw new ValidationFailedException([new FieldError("spark", Validators.Name(body.Spark, "spark") ?? $"No Spark is named '{body.Spark}'.")]);
-        if (AdapterPath(body.Path) is { } error)
+        if (LoraAdapter.CheckPath(body.Path) is { } error)
         {
             throw new ValidationFailedException([new FieldError("path", error)]);
         }
@@ -59,9 +59,8 @@ public sealed class AdapterRegistrar(CatalogStore store, SparkFleet fleet, Healt
         }
 
         var name = string.IsNullOrEmpty(body.Name) ? ModelIds.Derive(body.Path!) : body.Name;
-        var spark = fleet.Current.Find(body.Spark!)!.Name;
-        var model = await store.AttachAdapterAsync(modelId, new LoraAdapter(name, spark, body.Path!, check.Rank!.Value, check.BaseModel), ifMatch, cancellationToken);
-        return Restart(model, spark, requester);
+        var model = await store.AttachAdapterAsync(modelId, new LoraAdapter(name, check.Spark, body.Path!, check.Rank!.Value, check.BaseModel), ifMatch, cancellationToken);
+        return Restart(model, check.Spark, requester);
     }
 
     public async Task<AdapterChange> DetachAsync(string modelId, string name, string? ifMatch, SwapRequester requester, CancellationToken cancellationToken)
@@ -70,13 +69,6 @@ public sealed class AdapterRegistrar(CatalogStore store, SparkFleet fleet, Healt
         var model = await store.DetachAdapterAsync(modelId, name, ifMatch, cancellationToken);
         return adapter is null ? new AdapterChange(model, null, null) : Restart(model, adapter.Spark, requester);
     }
-
-    /// <summary>
-    /// Why a directory cannot be an adapter path: the shared path rule, and no '=' (vLLM splits <c>--lora-modules</c>
-    /// at it).
-    /// </summary>
-    public static string? AdapterPath(string? path) =>
-        Validators.AbsolutePath(path) ?? (path!.Contains('=', StringComparison.Ordinal) ? $"path '{path}' holds '=', which --lora-modules NAME=PATH cannot carry" : null);
 
     /// <summary>Starts <paramref name="model"/> again on <paramref name="spark"/> if it serves there now, so its adapters change.</summary>
     private AdapterChange Restart(ModelDefinition model, string spark, SwapRequester requester)

@@ -66,7 +66,7 @@ public partial class AdaptersDialog
         }
     }
 
-    private string? PathError => _path is null ? null : AdapterRegistrar.AdapterPath(_path);
+    private string? PathError => _path is null ? null : LoraAdapter.CheckPath(_path);
 
     private string? NameError => string.IsNullOrEmpty(_name) ? null : Validators.ServedName(_name, "name");
 
