@@ -19,18 +19,21 @@ public static class Program
         if (args.Length == 0 || args[0] is "-h" or "--help")
         {
             await Console.Error.WriteLineAsync("usage: SparkControl.Sim vllm serve <model> [vLLM flags]\n" +
+                "       SparkControl.Sim nim      (NIM_SERVED_MODEL_NAME, NIM_SERVER_PORT, NGC_API_KEY)\n" +
                 "  environment: SPARKCONTROL_SIM_LOAD_SECONDS, SPARKCONTROL_SIM_TOKENS_PER_SECOND,\n" +
                 "               SPARKCONTROL_SIM_FAIL=none|oom|bad-flag|crash, SPARKCONTROL_SIM_FAIL_AFTER_SECONDS").ConfigureAwait(false);
             return args.Length == 0 ? 2 : 0;
         }
 
-        if (args[0] != "vllm")
+        if (args[0] is not ("vllm" or "nim"))
         {
-            await Console.Error.WriteLineAsync($"SparkControl.Sim: unknown program '{args[0]}'; only 'vllm' is simulated").ConfigureAwait(false);
+            await Console.Error.WriteLineAsync($"SparkControl.Sim: unknown program '{args[0]}'; 'vllm' and 'nim' are simulated").ConfigureAwait(false);
             return 2;
         }
 
-        var (options, error) = VllmCli.Parse(args[1..]);
+        var nim = args[0] == "nim";
+        // A NIM container has no command line: what it serves comes from its environment.
+        var (options, error) = nim ? NimEnvironment.Parse(Environment.GetEnvironmentVariable, 0.3) : VllmCli.Parse(args[1..]);
         if (options is null)
         {
             await Console.Error.WriteLineAsync(error!.Message).ConfigureAwait(false);
@@ -61,7 +64,7 @@ public static class Program
         });
 
         var address = options.Host is "0.0.0.0" or "" ? IPAddress.Any : IPAddress.TryParse(options.Host, out var parsed) ? parsed : IPAddress.Loopback;
-        await using var server = new SimModelServer(options, behaviour, TimeProvider.System, Console.Out.WriteLine, new IPEndPoint(address, options.Port), ExhaustMemoryAsync);
+        await using var server = new SimModelServer(options, behaviour, TimeProvider.System, Console.Out.WriteLine, new IPEndPoint(address, options.Port), ExhaustMemoryAsync, nim: nim);
         return await server.RunAsync(stop.Token).ConfigureAwait(false);
     }
 

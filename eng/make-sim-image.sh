@@ -31,6 +31,13 @@ cat > "$root/sim/vllm" <<'WRAPPER'
 exec /opt/dotnet/dotnet /sim/app/SparkControl.Sim.dll vllm "$@"
 WRAPPER
 chmod 755 "$root/sim/vllm"
+# A NIM's entrypoint: what it serves comes from its environment (NIM_SERVED_MODEL_NAME, NIM_SERVER_PORT, NGC_API_KEY).
+cat > "$root/sim/nim" <<'WRAPPER'
+#!/bin/sh
+# An NVIDIA NIM container's entrypoint, served by the Spark Control simulator.
+exec /opt/dotnet/dotnet /sim/app/SparkControl.Sim.dll nim "$@"
+WRAPPER
+chmod 755 "$root/sim/nim"
 
 tar -C "$root" -c . | "$docker_cli" import \
   --change 'ENV PATH=/sim:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:/opt/dotnet' \

@@ -256,6 +256,11 @@ public sealed class CatalogStore
             Check("image", SparkValidation.ImageReference(model.Image));
         }
 
+        if (model.NimCache is not null)
+        {
+            Check("cacheDir", Validators.HomeOrAbsolutePath(model.NimCache, "cacheDir"));
+        }
+
         errors.AddRange(VllmFlagRules.Validate(model.Flags));
         return errors;
     }

@@ -50,6 +50,7 @@ public static class CatalogYaml
         var (runtime, placement, task) = ReadKind(map);
         var port = ReadPort(map);
         var image = map.String("image");
+        var nimCache = map.String("nimCache");
         var flags = ReadFlags(map.Map("vllm"));
         var memory = map.Double("memoryEstimateGiB");
         var download = map.Double("downloadSizeGiB");
@@ -81,6 +82,7 @@ public static class CatalogYaml
             Task = task.Value,
             Port = port,
             Image = image,
+            NimCache = nimCache,
             Flags = flags,
             MemoryEstimateGiB = memory,
             DownloadSizeGiB = download,
@@ -254,6 +256,7 @@ public static class CatalogYaml
         .Add("task", model.Task == ModelTask.Generate ? null : model.Task.ToYaml())
         .Add("port", model.Port)
         .Add("image", model.Image)
+        .Add("nimCache", model.NimCache)
         .Add("vllm", WriteFlags(model.Flags))
         .Add("memoryEstimateGiB", model.MemoryEstimateGiB)
         .Add("downloadSizeGiB", model.DownloadSizeGiB)

@@ -106,6 +106,9 @@ public sealed record ModelDefinition
 
     public VllmFlags Flags { get; init; } = VllmFlags.Default;
 
+    /// <summary>A NIM's model cache on the Spark (mounted at <c>/opt/nim/.cache</c>); null means <c>~/.cache/nim</c>.</summary>
+    public string? NimCache { get; init; }
+
     /// <summary>Unified memory the model needs when its runtime is not vLLM (vLLM reserves gpu-memory-utilization × MemTotal).</summary>
     public double? MemoryEstimateGiB { get; init; }
 

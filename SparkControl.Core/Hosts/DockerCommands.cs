@@ -59,6 +59,22 @@ public static class DockerCommands
     public static ValueArray<string> Login(string registry, string username) =>
         ["docker", "login", registry, "--username", username, "--password-stdin"];
 
+    /// <summary><c>docker pull IMAGE</c>: without a terminal the CLI prints one line per layer event, no byte counts.</summary>
+    public static ValueArray<string> Pull(string image) => ["docker", "pull", "--", image];
+
+    /// <summary>
+    /// <c>docker manifest inspect -v IMAGE</c>: the image's layers and their compressed sizes, read from the registry
+    /// without pulling. <c>--insecure</c> only for a registry on loopback, which docker itself reaches over plain HTTP.
+    /// </summary>
+    public static ValueArray<string> ManifestInspect(string image, bool insecure) =>
+        insecure ? ["docker", "manifest", "inspect", "-v", "--insecure", "--", image] : ["docker", "manifest", "inspect", "-v", "--", image];
+
+    /// <summary>
+    /// The engine's machine architecture (<c>aarch64</c> on a Spark) on one line, then where it keeps images
+    /// (<c>/var/lib/docker</c> unless configured): which platform a pull takes, and the disk it fills.
+    /// </summary>
+    public static ValueArray<string> ImageStore() => ["docker", "info", "--format", "{{println .Architecture}}{{.DockerRootDir}}"];
+
     /// <summary><c>docker run -d ...</c> for <paramref name="spec"/>; options first, then the image and its arguments.</summary>
     /// <remarks>Internal: a launch's argv is made once, by <see cref="ContainerLaunch.Of"/>.</remarks>
     internal static ValueArray<string> Run(ContainerLaunchSpec spec)

@@ -87,6 +87,17 @@ public interface ISparkHost
     /// <summary><c>docker login REGISTRY --username USER --password-stdin</c>, the password on stdin.</summary>
     Task RegistryLoginAsync(string registry, string username, string password, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// What pulling <paramref name="image"/> would fetch for this Spark's platform, read from its registry without pulling
+    /// (after <see cref="RegistryLoginAsync"/> for a private one), and the free space it would fill.
+    /// </summary>
+    Task<RemoteImage> InspectRemoteImageAsync(string image, CancellationToken cancellationToken) =>
+        throw new NotSupportedException($"{Name} cannot read image manifests.");
+
+    /// <summary><c>docker pull</c>, reporting layers as they finish; the last update is <see cref="PullProgress.Completed"/>.</summary>
+    IAsyncEnumerable<PullProgress> PullImageAsync(string image, CancellationToken cancellationToken) =>
+        throw new NotSupportedException($"{Name} cannot pull images.");
+
     /// <summary>Downloads a Hugging Face repo into the Spark's cache, reporting bytes on disk as they grow.</summary>
     IAsyncEnumerable<DownloadProgress> DownloadModelAsync(HfDownload download, CancellationToken cancellationToken);
 

@@ -123,7 +123,7 @@ public sealed class LaunchPlanner(SecretStore secrets, IOptionsMonitor<NimOption
             {
                 // NIM is the one container that holds a secret (it downloads from NGC itself).
                 var envFile = await spark.Host.ExpandHomeAsync(DockerSparkHost.SecretsDirectory + "/secrets.env", cancellationToken).ConfigureAwait(false);
-                var nimCache = await spark.Host.ExpandHomeAsync(LaunchSpecs.NimCachePath, cancellationToken).ConfigureAwait(false);
+                var nimCache = await spark.Host.ExpandHomeAsync(model.NimCache ?? LaunchSpecs.NimCachePath, cancellationToken).ConfigureAwait(false);
                 var spec = LaunchSpecs.Nim(model, definition, nimCache, envFile);
                 var hasKey = secrets.Reveal(SecretStore.NgcApiKey) is not null;
                 var registry = ImageRegistry.Of(spec.Image);

@@ -51,11 +51,7 @@ public static class LaunchSpecs
             mounts.Add(new BindMount(real, adapter.Path, ReadOnly: true));
         }
 
-        foreach (var extra in spark.ExtraMounts)
-        {
-            var parts = extra.Split(':');
-            mounts.Add(new BindMount(parts[0], parts[1], parts.Length > 2 && parts[2] == "ro"));
-        }
+        mounts.AddRange(ExtraMounts(spark));
 
         var served = adapters.Select(a => a.Adapter).ToList();
         return new ContainerLaunchSpec
@@ -104,7 +100,7 @@ public static class LaunchSpecs
                 ["NIM_SERVED_MODEL_NAME"] = model.ServedName,
             }),
             EnvFile = secretsEnvFile,
-            Mounts = [new BindMount(nimCachePath, "/opt/nim/.cache", ReadOnly: false)],
+            Mounts = [new BindMount(nimCachePath, "/opt/nim/.cache", ReadOnly: false), .. ExtraMounts(spark)],
             Labels = ModelLabels(model),
             Gpus = spark.GpusEnabled ? "all" : null,
             HostNetwork = true,
@@ -112,6 +108,10 @@ public static class LaunchSpecs
             ShmSizeBytes = 16L << 30,
         };
     }
+
+    /// <summary>The Spark's <c>extraMounts</c> (<c>host:container[:ro]</c>), which every model container gets.</summary>
+    private static IEnumerable<BindMount> ExtraMounts(SparkDefinition spark) =>
+        spark.ExtraMounts.Select(extra => extra.Split(':')).Select(parts => new BindMount(parts[0], parts[1], parts.Length > 2 && parts[2] == "ro"));
 
     /// <summary>
     /// The labels that say which model a container serves; with adapters, also which ones (a swap to the same model with

@@ -1,3 +1,4 @@
+using SparkControl.Core.Hosts;
 using Microsoft.Extensions.Options;
 using SparkControl.Core.Sparks;
 
@@ -33,29 +34,5 @@ public sealed class NimOptionsValidator : IValidateOptions<NimOptions>
         }
 
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
-    }
-}
-
-/// <summary>The registry an image reference names, by docker's rule.</summary>
-public static class ImageRegistry
-{
-    /// <summary>Docker Hub's name for images without a registry part.</summary>
-    public const string DockerHub = "docker.io";
-
-    /// <summary>
-    /// The first path component when it holds a '.' or a ':' or is <c>localhost</c> (docker's rule); otherwise the image
-    /// is Docker Hub's: <c>nvcr.io/nim/x:1</c> → <c>nvcr.io</c>, <c>127.0.0.1:5000/nim/x</c> → <c>127.0.0.1:5000</c>,
-    /// <c>library/ubuntu</c> → <c>docker.io</c>.
-    /// </summary>
-    public static string Of(string image)
-    {
-        var slash = image.IndexOf('/', StringComparison.Ordinal);
-        if (slash <= 0)
-        {
-            return DockerHub;
-        }
-
-        var first = image[..slash];
-        return first.Contains('.', StringComparison.Ordinal) || first.Contains(':', StringComparison.Ordinal) || first == "localhost" ? first : DockerHub;
     }
 }

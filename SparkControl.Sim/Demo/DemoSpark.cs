@@ -83,7 +83,17 @@ public static class DemoSpark
         }
 
         AddFineTunes(host.Disk);
+        AddNimImages(host.Registry);
         return host;
+    }
+
+    /// <summary>NIM images the demo's registry holds for an install from the panel (layer sizes as NGC lists them, roughly).</summary>
+    private static void AddNimImages(SimRegistry registry)
+    {
+        const long mib = 1L << 20;
+        registry.Add(new SimImage("nvcr.io/nim/meta/llama-3.1-8b-instruct:1.8.4", [29 * mib, 412 * mib, 2_310 * mib, 3_870 * mib, 1_204 * mib, 96 * mib, 12 * mib]));
+        registry.Add(new SimImage("nvcr.io/nim/nvidia/llama-3.1-nemotron-nano-8b-v1:1.8.4", [29 * mib, 412 * mib, 2_310 * mib, 3_990 * mib, 1_180 * mib, 14 * mib]));
+        registry.Add(new SimImage("nvcr.io/nim/meta/llama-3.2-1b-instruct:1.8.4", [29 * mib, 412 * mib, 2_310 * mib, 690 * mib, 9 * mib], Architecture: "amd64"));
     }
 
     /// <summary>

@@ -396,6 +396,43 @@ public sealed class SimulatedSparkHost : ISparkHost, IAsyncDisposable
         return Task.CompletedTask;
     }
 
+    /// <summary>The registries this Spark pulls from.</summary>
+    public SimRegistry Registry { get; } = new();
+
+    public Task<RemoteImage> InspectRemoteImageAsync(string image, CancellationToken cancellationToken)
+    {
+        EnsureReachable();
+        var registry = ImageRegistry.Of(image);
+        var found = Registry.Find(Name, image, RegistryLogins.Any(l => l.Registry == registry));
+        if (found.Architecture != SimRegistry.SparkArchitecture)
+        {
+            throw ImageManifests.NoVariant(SimRegistry.SparkArchitecture, [$"linux/{found.Architecture}"]);
+        }
+
+        return Task.FromResult(new RemoteImage(image, $"linux/{found.Architecture}", found.Layers.Length, found.Layers.Sum(),
+            new DiskSpace(Disk.CapacityBytes, Math.Max(0, Disk.CapacityBytes - Disk.UsedBytes), "/var/lib/docker")));
+    }
+
+    /// <summary>A simulated pull: each layer takes its size at <see cref="SimSparkSettings.DownloadBytesPerSecond"/>.</summary>
+    public async IAsyncEnumerable<PullProgress> PullImageAsync(string image, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var found = Registry.Find(Name, image, RegistryLogins.Any(l => l.Registry == ImageRegistry.Of(image)));
+        var reader = new PullLineReader();
+        foreach (var (line, bytes) in Registry.PullLines(found))
+        {
+            if (bytes > 0)
+            {
+                await Task.Delay(TimeSpan.FromSeconds(bytes / _settings.DownloadBytesPerSecond), _time, cancellationToken).ConfigureAwait(false);
+            }
+
+            EnsureReachable();
+            if (reader.Read(line) is { } progress)
+            {
+                yield return progress;
+            }
+        }
+    }
+
     /// <summary>A simulated download: the repo's cache folder grows at <see cref="SimSparkSettings.DownloadBytesPerSecond"/>.</summary>
     public async IAsyncEnumerable<DownloadProgress> DownloadModelAsync(HfDownload download, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
@@ -632,6 +669,10 @@ public sealed class SimulatedSparkHost : ISparkHost, IAsyncDisposable
                 process = server.RunAsync;
             }
         }
+        else if (spec.Environment.ContainsKey(NimEnvironment.ServedModelName))
+        {
+            (process, server) = StartNim(container);
+        }
         else if (spec.Labels.TryGetValue(ContainerLabels.Port, out var p) && int.TryParse(p, NumberStyles.Integer, CultureInfo.InvariantCulture, out var port)
             && SimServiceProfile.ForImage(spec.Image, port, ServiceContext(spec)) is { } profile)
         {
@@ -657,6 +698,31 @@ public sealed class SimulatedSparkHost : ISparkHost, IAsyncDisposable
         }
 
         container.Start(process, server, Interlocked.Increment(ref _nextPid), OnExited);
+    }
+
+    /// <summary>
+    /// A NIM container: configured by its environment, the key from the env file it was started with (only its names
+    /// are known here). It takes its memory limit's share of the pool, or NIM's usual third without one.
+    /// </summary>
+    private (Func<CancellationToken, Task<int>> Process, SimModelServer? Server) StartNim(SimContainer container)
+    {
+        var spec = container.Spec;
+        var fromFile = spec.EnvFile is not null ? SecretsEnvFile ?? [] : [];
+        string? Environment(string name) => spec.Environment.GetValueOrDefault(name) ?? (fromFile.Contains(name) ? "(from the env file)" : null);
+        var share = spec.MemoryLimitBytes is { } limit ? Math.Min(1, limit / (double)_settings.MemTotalBytes) : 0.3;
+        var (options, error) = NimEnvironment.Parse(Environment, share);
+        if (options is null)
+        {
+            return (_ =>
+            {
+                container.Log.Append(error!.Message);
+                return Task.FromResult(error.ExitCode);
+            }, null);
+        }
+
+        var server = new SimModelServer(options, BehaviourFor(options, spec), _time, container.Log.Append, new IPEndPoint(IPAddress.Loopback, MapPort(options.Port)), nim: true);
+        container.OomOnExit137 = true;
+        return (server.RunAsync, server);
     }
 
     /// <summary>The storage of the Qdrant that runs (or ran) in <paramref name="container"/>; null before it first started.</summary>

@@ -39,6 +39,7 @@ public sealed class SimModelServer : IAsyncDisposable
     private readonly IPEndPoint _bind;
     private readonly Func<CancellationToken, Task<int>>? _onOutOfMemory;
     private readonly Func<string, string?> _readFile;
+    private readonly bool _nim;
     private readonly SemaphoreSlim _slots;
     private WebApplication? _app;
     private int _inFlight;
@@ -51,8 +52,10 @@ public sealed class SimModelServer : IAsyncDisposable
     /// <param name="bind">Where to listen; in process the simulated host maps the model's port to a free loopback port.</param>
     /// <param name="onOutOfMemory">What an out-of-memory failure does; null returns exit code 137 (the host marks it OOMKilled).</param>
     /// <param name="readFile">Reads a small file the server needs (a LoRA adapter's config); null reads the real file system.</param>
-    public SimModelServer(VllmServeOptions options, SimBehaviour behaviour, TimeProvider time, Action<string> log, IPEndPoint bind, Func<CancellationToken, Task<int>>? onOutOfMemory = null, Func<string, string?>? readFile = null)
+    /// <param name="nim">Serve as a NIM does: its health paths, <c>/v1/health/live</c> and <c>/v1/health/ready</c>, besides vLLM's.</param>
+    public SimModelServer(VllmServeOptions options, SimBehaviour behaviour, TimeProvider time, Action<string> log, IPEndPoint bind, Func<CancellationToken, Task<int>>? onOutOfMemory = null, Func<string, string?>? readFile = null, bool nim = false)
     {
+        _nim = nim;
         _readFile = readFile ?? ReadSmallFile;
         _options = options;
         _behaviour = behaviour;
@@ -264,6 +267,12 @@ public sealed class SimModelServer : IAsyncDisposable
         var app = builder.Build();
         app.UseRouting();
         app.MapGet("/health", () => Results.Ok());
+        if (_nim)
+        {
+            app.MapGet("/v1/health/live", () => Json(new { @object = "health-response", message = "Service is live." }));
+            app.MapGet("/v1/health/ready", () => Json(new { @object = "health-response", message = "Service is ready." }));
+        }
+
         app.MapGet("/version", () => Json(new { version = "0.11.0" }));
         app.MapGet("/metrics", WriteMetrics);
         app.MapGet("/v1/models", ListModels);

@@ -17,7 +17,7 @@ public static class CoreLayers
         ("storage", ["Storage", "Secrets", "Audit"]),
         ("remote execution", ["Remote"]),
         ("Spark hosts", ["Hosts"]),
-        ("capabilities", ["Access", "Sparks", "Catalog", "Launch", "Services", "Gpu", "Swaps", "Disk", "Gateway", "Vectors", "Maintenance", "Audio.Signal", "Audio.Echo", "Audio.LabelMerge", "Audio", "Operations"]),
+        ("capabilities", ["Access", "Sparks", "Catalog", "Launch", "Services", "Gpu", "Swaps", "Nim", "Disk", "Gateway", "Vectors", "Maintenance", "Audio.Signal", "Audio.Echo", "Audio.LabelMerge", "Audio", "Operations"]),
     ];
 
     /// <summary>Every folder, lowest first.</summary>

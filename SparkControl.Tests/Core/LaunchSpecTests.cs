@@ -65,7 +65,8 @@ public sealed class LaunchSpecTests
 
         Assert.Equal(
             "docker run -d --name sparkcontrol-llm --gpus all --network host --shm-size 17179869184 -v /home/nvidia/.cache/nim:/opt/nim/.cache " +
-            "-e NIM_SERVED_MODEL_NAME=qwen3-8b -e NIM_SERVER_PORT=8000 --env-file /home/nvidia/.config/sparkcontrol/secrets.env " +
+            // The Spark's extra mounts go into every model container, a NIM's too.
+            "-v /srv/shared:/srv/shared:ro -e NIM_SERVED_MODEL_NAME=qwen3-8b -e NIM_SERVER_PORT=8000 --env-file /home/nvidia/.config/sparkcontrol/secrets.env " +
             "--label sparkcontrol.model=qwen3-8b --label sparkcontrol.port=8000 --label sparkcontrol.role=model --label sparkcontrol.served-name=qwen3-8b " +
             "nvcr.io/nim/meta/llama-3.1-8b-instruct:1.8.4",
             line);

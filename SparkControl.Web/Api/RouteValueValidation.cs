@@ -25,6 +25,11 @@ public static class RouteValueValidation
         });
 
     /// <summary>A swap's id as the orchestrator makes them: 12 lower-case hex digits.</summary>
-    public static string? SwapId(string value) =>
-        value.Length == 12 && value.All(char.IsAsciiHexDigitLower) ? null : $"id '{Validators.Printable(value)}' is not a swap id (12 lower-case hex digits)";
+    public static string? SwapId(string value) => HexId(value, "a swap id");
+
+    /// <summary>A NIM install's id, made the same way.</summary>
+    public static string? NimInstallId(string value) => HexId(value, "a NIM install id");
+
+    private static string? HexId(string value, string what) =>
+        value.Length == 12 && value.All(char.IsAsciiHexDigitLower) ? null : $"id '{Validators.Printable(value)}' is not {what} (12 lower-case hex digits)";
 }

@@ -16,6 +16,7 @@ using SparkControl.Core.Secrets;
 using SparkControl.Core.Services;
 using SparkControl.Core.Sparks;
 using SparkControl.Core.Storage;
+using SparkControl.Core.Nim;
 using SparkControl.Core.Swaps;
 using SparkControl.Core.Vectors;
 using SparkControl.Sim.Demo;
@@ -99,6 +100,7 @@ public static class SparkControlHosting
         services.AddGateway();
         services.AddVectors();
         services.AddSwaps(CreateProbeClient);
+        services.AddNimInstalls(CreateProbeClient);
         services.AddDisk();
         services.AddMaintenance();
         services.AddAudio();
@@ -224,6 +226,7 @@ public static class SparkControlHosting
         app.MapHostEndpoints();
         app.MapWeightsEndpoints();
         app.MapSwaps();
+        app.MapNim();
         app.MapGateway();
         app.MapHub<SparkControl.Web.Hubs.SwapHub>(SparkControl.Web.Hubs.SwapHub.Path).RequireAuthorization(AccessPolicies.Viewer);
         app.MapHub<SparkControl.Web.Hubs.HealthHub>(SparkControl.Web.Hubs.HealthHub.Path).RequireAuthorization(AccessPolicies.Viewer);

@@ -84,6 +84,8 @@ public partial class Models
 
     private Task AddLocalAsync() => ShowAsync<AddLocalModelDialog>("Add a local model", []);
 
+    private Task InstallNimAsync() => ShowAsync<NimInstallDialog>("Install a NIM", []);
+
     private Task DiscoverAsync() => ShowAsync<DiscoveryDialog>("Scan a Spark for local models", [], MaxWidth.Large);
 
     private Task EditFlagsAsync(ModelDefinition model) =>
