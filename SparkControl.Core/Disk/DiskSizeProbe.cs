@@ -38,9 +38,13 @@ public sealed partial class DiskSizeProbe(SparkFleet fleet, ModelCatalog catalog
     public static IEnumerable<SparkEntry> SparksFor(ModelDefinition model, FleetConfiguration fleet) =>
         model.Source is LocalSource local ? fleet.Sparks.Where(s => string.Equals(s.Name, local.Spark, StringComparison.OrdinalIgnoreCase)) : fleet.Sparks;
 
-    /// <summary>Where the model lives on <paramref name="spark"/> (HF cache paths may start with <c>~</c>).</summary>
+    /// <summary>
+    /// Where the model lives on <paramref name="spark"/> (paths may start with <c>~</c>): a NIM keeps what it downloads
+    /// in its own cache, never in the Hugging Face one.
+    /// </summary>
     public static string PathOn(ModelDefinition model, SparkDefinition spark) => model.Source switch
     {
+        _ when model.Runtime == ModelRuntime.Nim => model.NimCache ?? Launch.LaunchSpecs.NimCachePath,
         HuggingFaceSource hf => $"{spark.HfCachePath.TrimEnd('/')}/hub/{hf.CacheFolder}",
         LocalSource local => local.Path,
         _ => throw new ArgumentOutOfRangeException(nameof(model)),

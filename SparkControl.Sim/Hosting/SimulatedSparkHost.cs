@@ -720,6 +720,12 @@ public sealed class SimulatedSparkHost : ISparkHost, IAsyncDisposable
             }, null);
         }
 
+        // A NIM downloads its model profile into the cache mounted at /opt/nim/.cache on its first start.
+        if (spec.Mounts.FirstOrDefault(m => m.ContainerPath == "/opt/nim/.cache") is { } cache && !Disk.DirectoryExists(cache.HostPath))
+        {
+            Disk.AddDirectory(cache.HostPath, 5L << 30, "ngc", "local_cache");
+        }
+
         var server = new SimModelServer(options, BehaviourFor(options, spec), _time, container.Log.Append, new IPEndPoint(IPAddress.Loopback, MapPort(options.Port)), nim: true);
         container.OomOnExit137 = true;
         return (server.RunAsync, server);

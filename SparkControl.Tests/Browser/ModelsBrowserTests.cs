@@ -210,4 +210,32 @@ public sealed class ModelsBrowserTests(BrowserFixture browser) : BrowserTest(bro
         await Expect(page.GetByTestId("candidate-qwen3-8b-support-ft")).ToContainTextAsync("registered as qwen3-8b-support-ft");
         Assert.NotNull(app.Get<ModelCatalog>().Current.Find("qwen3-8b-support-ft"));
     }
+
+    [Fact]
+    public async Task InstallNim_RefusedWithoutAKeySayingWhereToAddIt_ThenWithTheKey_ShowsTheLayersAndTheSwap()
+    {
+        await using var app = await SparkControlApp.StartAsync();
+        var page = await NewPageAsync(app.BaseAddress);
+        await page.GotoAsync("/models");
+
+        await page.GetByTestId("install-nim").ClickAsync();
+        await page.GetByTestId("nim-image").FillAsync("nvcr.io/nim/nvidia/llama-3.1-nemotron-nano-8b-v1:1.8.4");
+        await Expect(page.GetByTestId("nim-served-name")).ToHaveValueAsync("llama-3.1-nemotron-nano-8b-v1");
+        await page.GetByTestId("nim-port").FillAsync("0");
+        await Expect(page.GetByTestId("nim-dialog")).ToContainTextAsync("port must be");
+        await Expect(page.GetByTestId("nim-install")).ToBeDisabledAsync();
+        await page.GetByTestId("nim-port").FillAsync("8000");
+        await page.GetByTestId("nim-memory").FillAsync("16");
+        await page.GetByTestId("nim-install").ClickAsync();
+        await Expect(page.GetByTestId("nim-error")).ToContainTextAsync("No NGC API key is stored: add the secret 'ngc-api-key' in Settings → Secrets");
+
+        await app.Get<SparkControl.Core.Secrets.SecretStore>().SetAsync(SparkControl.Core.Secrets.SecretStore.NgcApiKey, "nvapi-demo-key", CancellationToken.None);
+        await page.GetByTestId("nim-install").ClickAsync();
+        await Expect(page.GetByTestId("nim-ready")).ToContainTextAsync("llama-3.1-nemotron-nano-8b-v1 is ready on demo", new() { Timeout = 60_000 });
+        await Expect(page.GetByTestId("nim-layers")).ToHaveTextAsync("6 of 6 layers pulled");
+        await Expect(page.GetByTestId("nim-swap")).ToBeVisibleAsync();
+        await page.GetByTestId("nim-close").ClickAsync();
+        await Expect(page.GetByTestId("model-llama-3.1-nemotron-nano-8b-v1")).ToContainTextAsync("(NIM)");
+        await Expect(page.GetByTestId("edit-flags-llama-3.1-nemotron-nano-8b-v1")).ToHaveCountAsync(0);
+    }
 }
