@@ -64,10 +64,13 @@ public sealed partial class NimInstaller(
     SwapOrchestrator swaps,
     HttpClient probe,
     TimeProvider time,
-    ILogger<NimInstaller> logger)
+    ILogger<NimInstaller> logger) : IDisposable
 {
     private const int KeptLines = 12;
     private readonly ConcurrentDictionary<string, NimInstallStatus> _installs = new(StringComparer.Ordinal);
+
+    // Stopping the panel ends a pull (and its SSH stream) rather than leaving it to run against a disposed host.
+    private readonly CancellationTokenSource _stopping = new();
 
     /// <summary>Raised on every change of an install, from the install's own task.</summary>
     public event Action<NimInstallStatus>? Changed;
@@ -117,7 +120,7 @@ public sealed partial class NimInstaller(
         }
 
         LogStarted(request.Image, request.Spark, requester);
-        _ = Task.Run(() => RunAsync(status.Id, spark), CancellationToken.None);
+        _ = Task.Run(() => RunAsync(status.Id, spark, _stopping.Token), CancellationToken.None);
         return status;
     }
 
@@ -197,28 +200,32 @@ public sealed partial class NimInstaller(
         }
     }
 
-    private async Task RunAsync(string id, SparkEntry spark)
+    private async Task RunAsync(string id, SparkEntry spark, CancellationToken stopping)
     {
         var request = _installs[id].Request;
         try
         {
-            await PullAsync(id, spark.Host, request.Image).ConfigureAwait(false);
+            await PullAsync(id, spark.Host, request.Image, stopping).ConfigureAwait(false);
             Update(id, s => s with { Phase = NimInstallPhase.Starting, Message = $"pulled; starting {request.ServedName}" });
             if (request.RegisterModel)
             {
-                await StartAsModelAsync(id, request).ConfigureAwait(false);
+                await StartAsModelAsync(id, request, stopping).ConfigureAwait(false);
             }
             else
             {
-                await StartAsServiceAsync(id, spark, request).ConfigureAwait(false);
+                await StartAsServiceAsync(id, spark, request, stopping).ConfigureAwait(false);
             }
 
             if (request.RegisterService)
             {
-                await services.AddAsync(request.ToService(), CancellationToken.None).ConfigureAwait(false);
+                await services.AddAsync(request.ToService(), stopping).ConfigureAwait(false);
             }
 
             Update(id, s => s with { Phase = NimInstallPhase.Ready, Message = $"{request.ServedName} is ready on {request.Spark}", EndedAt = time.GetUtcNow() });
+        }
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        {
+            Update(id, s => s with { Phase = NimInstallPhase.Failed, Error = "the panel stopped during the install; install again once it runs (layers already pulled are kept)", Message = "failed", EndedAt = time.GetUtcNow() });
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
@@ -227,9 +234,9 @@ public sealed partial class NimInstaller(
         }
     }
 
-    private async Task PullAsync(string id, ISparkHost host, string image)
+    private async Task PullAsync(string id, ISparkHost host, string image, CancellationToken stopping)
     {
-        await foreach (var progress in host.PullImageAsync(image, CancellationToken.None).ConfigureAwait(false))
+        await foreach (var progress in host.PullImageAsync(image, stopping).ConfigureAwait(false))
         {
             Update(id, s => s with
             {
@@ -242,12 +249,12 @@ public sealed partial class NimInstaller(
     }
 
     /// <summary>Registers the model and swaps to it: the swap logs in, writes the env file, starts and waits for ready.</summary>
-    private async Task StartAsModelAsync(string id, NimInstallRequest request)
+    private async Task StartAsModelAsync(string id, NimInstallRequest request, CancellationToken stopping)
     {
-        await catalog.AddAsync(request.ToModel(), CancellationToken.None).ConfigureAwait(false);
+        await catalog.AddAsync(request.ToModel(), stopping).ConfigureAwait(false);
         var swap = swaps.Start(new SwapRequest(request.ModelId, request.Spark, _installs[id].Requester));
         Update(id, s => s with { SwapId = swap.Id, Message = $"registered {request.ModelId}; swapping {request.Spark} to it" });
-        var ended = await swaps.WaitAsync(swap.Id, CancellationToken.None).ConfigureAwait(false);
+        var ended = await swaps.WaitAsync(swap.Id, stopping).ConfigureAwait(false);
         if (ended.Phase != SwapPhase.Ready)
         {
             throw new InvalidOperationException($"{request.ModelId} is registered, but the swap to it ended {ended.Phase.ToString().ToLowerInvariant()}: {ended.Failure?.Message ?? ended.Message}. Its log is on the swap's page; swap to it again from Models once fixed.");
@@ -255,12 +262,12 @@ public sealed partial class NimInstaller(
     }
 
     /// <summary>Starts the NIM as a service container of its own (key in the env file, removed once read) and waits for ready.</summary>
-    private async Task StartAsServiceAsync(string id, SparkEntry spark, NimInstallRequest request)
+    private async Task StartAsServiceAsync(string id, SparkEntry spark, NimInstallRequest request, CancellationToken stopping)
     {
         var host = spark.Host;
         var model = request.ToModel();
-        var cache = await host.ExpandHomeAsync(model.NimCache ?? LaunchSpecs.NimCachePath, CancellationToken.None).ConfigureAwait(false);
-        var envFile = await host.WriteSecretsEnvFileAsync(new Dictionary<string, string> { ["NGC_API_KEY"] = secrets.Reveal(SecretStore.NgcApiKey) ?? string.Empty }, CancellationToken.None).ConfigureAwait(false);
+        var cache = await host.ExpandHomeAsync(model.NimCache ?? LaunchSpecs.NimCachePath, stopping).ConfigureAwait(false);
+        var envFile = await host.WriteSecretsEnvFileAsync(new Dictionary<string, string> { ["NGC_API_KEY"] = secrets.Reveal(SecretStore.NgcApiKey) ?? string.Empty }, stopping).ConfigureAwait(false);
         var spec = LaunchSpecs.Nim(model, spark.Definition, cache, envFile) with
         {
             Name = request.ServiceContainer,
@@ -269,12 +276,12 @@ public sealed partial class NimInstaller(
         };
         try
         {
-            if (await host.InspectContainerAsync(spec.Name, CancellationToken.None).ConfigureAwait(false) is not null)
+            if (await host.InspectContainerAsync(spec.Name, stopping).ConfigureAwait(false) is not null)
             {
-                await host.RemoveContainerAsync(spec.Name, CancellationToken.None).ConfigureAwait(false);
+                await host.RemoveContainerAsync(spec.Name, stopping).ConfigureAwait(false);
             }
 
-            await host.RunContainerAsync(ContainerLaunch.Of(spec), CancellationToken.None).ConfigureAwait(false);
+            await host.RunContainerAsync(ContainerLaunch.Of(spec), stopping).ConfigureAwait(false);
         }
         finally
         {
@@ -282,24 +289,24 @@ public sealed partial class NimInstaller(
         }
 
         Update(id, s => s with { Message = $"{spec.Name} runs; waiting for /v1/health/ready" });
-        await WaitReadyAsync(host, spec.Name, request).ConfigureAwait(false);
+        await WaitReadyAsync(host, spec.Name, request, stopping).ConfigureAwait(false);
     }
 
-    private async Task WaitReadyAsync(ISparkHost host, string container, NimInstallRequest request)
+    private async Task WaitReadyAsync(ISparkHost host, string container, NimInstallRequest request, CancellationToken stopping)
     {
         var ready = new Uri(host.GetEndpoint(request.Port), "/v1/health/ready");
         var deadline = time.GetTimestamp();
         while (time.GetElapsedTime(deadline) < ReadyTimeout)
         {
-            if (await host.InspectContainerAsync(container, CancellationToken.None).ConfigureAwait(false) is { Status: not ContainerStatus.Running } stopped)
+            if (await host.InspectContainerAsync(container, stopping).ConfigureAwait(false) is { Status: not ContainerStatus.Running } stopped)
             {
-                var tail = await host.GetLogsAsync(container, LogQuery.Last(5), CancellationToken.None).ConfigureAwait(false);
+                var tail = await host.GetLogsAsync(container, LogQuery.Last(5), stopping).ConfigureAwait(false);
                 throw new InvalidOperationException($"{container} exited ({stopped.ExitCode}) before it was ready: {string.Join(" | ", tail)}");
             }
 
             try
             {
-                using var answer = await probe.GetAsync(ready, CancellationToken.None).ConfigureAwait(false);
+                using var answer = await probe.GetAsync(ready, stopping).ConfigureAwait(false);
                 if (answer.IsSuccessStatusCode)
                 {
                     return;
@@ -310,7 +317,7 @@ public sealed partial class NimInstaller(
                 // Not listening yet: NIM opens its port once its server starts, and answers 503 until the model is loaded.
             }
 
-            await Task.Delay(TimeSpan.FromSeconds(1), time).ConfigureAwait(false);
+            await Task.Delay(TimeSpan.FromSeconds(1), time, stopping).ConfigureAwait(false);
         }
 
         throw new TimeoutException($"{container} was not ready on /v1/health/ready within {ReadyTimeout.TotalMinutes:0} minutes; it still runs, see its log on the Services page.");
@@ -323,6 +330,12 @@ public sealed partial class NimInstaller(
     {
         var updated = _installs.AddOrUpdate(id, _ => throw new KeyNotFoundException(id), (_, current) => change(current));
         Changed?.Invoke(updated);
+    }
+
+    public void Dispose()
+    {
+        _stopping.Cancel();
+        _stopping.Dispose();
     }
 
     private static string Gib(long bytes) => (bytes / (double)(1L << 30)).ToString("0.0", CultureInfo.InvariantCulture);

@@ -214,6 +214,52 @@ public sealed class NimInstallApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task TheSameInstallFromAnotherOrigin_IsRefused_AndNothingReachesTheSpark()
+    {
+        await SetKeyAsync();
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/nim") { Content = JsonContent.Create(Body()) };
+        request.Headers.TryAddWithoutValidation("Origin", "http://evil.example");
+
+        using var response = await _client.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+        Assert.Empty(Host.RegistryLogins);
+        Assert.Empty(_app.Get<SparkControl.Core.Nim.NimInstaller>().All);
+    }
+
+    [Fact]
+    public async Task TheSparkGoingAwayMidPull_FailsTheInstall_SayingSo_AndRegistersNothing()
+    {
+        await SetKeyAsync();
+        // A small first layer, then six that take the demo's 2 GiB/s a second each: the Spark goes away part way.
+        const string slow = "nvcr.io/nim/meta/llama-3.1-70b-instruct:1.8.4";
+        Host.Registry.Add(new SimImage(slow, [1L << 20, .. Enumerable.Repeat(2L << 30, 6)]));
+        using var response = await _client.PostAsJsonAsync("/api/nim", Body(image: slow, servedName: "llama-70b"));
+        var location = response.Headers.Location!.ToString();
+        await Wait.UntilAsync(async () => (await _client.GetFromJsonAsync<JsonElement>(location)).GetProperty("layersDone").GetInt32() >= 1, "a layer is pulled", TimeSpan.FromSeconds(30));
+        Host.Reachable = false;
+        JsonElement ended;
+        try
+        {
+            ended = await WaitForEndAsync(location);
+        }
+        finally
+        {
+            Host.Reachable = true;
+        }
+
+        Assert.Equal("failed", ended.GetProperty("phase").GetString());
+        Assert.Contains("demo is unreachable", ended.GetProperty("error").GetString(), StringComparison.Ordinal);
+        Assert.InRange(ended.GetProperty("layersDone").GetInt32(), 1, 6);
+        Assert.Null(_app.Get<ModelCatalog>().Current.Find("llama-70b"));
+        Assert.Equal(JsonValueKind.Null, ended.GetProperty("swapId").ValueKind);
+        // Once the Spark is back the same install can be asked for again: the failed one holds nothing.
+        using var again = await _client.PostAsJsonAsync("/api/nim", Body(image: slow, servedName: "llama-70b"));
+        Assert.Equal(HttpStatusCode.Accepted, again.StatusCode);
+        Assert.Equal("ready", (await WaitForEndAsync(again.Headers.Location!.ToString())).GetProperty("phase").GetString());
+    }
+
+    [Fact]
     public async Task AnUnknownInstall_Is404_AndAMalformedId400()
     {
         using var unknown = await _client.GetAsync("/api/nim/0123456789ab");
