@@ -4,5 +4,5 @@ namespace SparkControl.Core.Disk;
 
 public static class DiskRegistration
 {
-    public static IServiceCollection AddDisk(this IServiceCollection services) => services.AddSingleton<DiskSizeProbe>().AddSingleton<WeightsCleanup>();
+    public static IServiceCollection AddDisk(this IServiceCollection services) => services.AddSingleton<DiskSizeProbe>().AddSingleton<WeightsCleanup>().AddSingleton<ModelCopier>();
 }

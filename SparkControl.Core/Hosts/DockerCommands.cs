@@ -75,6 +75,19 @@ public static class DockerCommands
     /// </summary>
     public static ValueArray<string> ImageStore() => ["docker", "info", "--format", "{{println .Architecture}}{{.DockerRootDir}}"];
 
+    /// <summary>
+    /// <c>rsync</c> of a directory to the same path on another machine over SSH, run on the machine that has it:
+    /// <c>--partial</c> keeps a file cut short so a second run resumes it, <c>--mkpath</c> makes the missing parents
+    /// there, and <c>BatchMode</c> makes a missing key or unknown host key fail at once instead of waiting for a password.
+    /// Nothing there is deleted: files only the other side has are kept.
+    /// </summary>
+    public static ValueArray<string> CopyDirectory(string source, string targetHost, string targetPath)
+    {
+        // rsync reads HOST:PATH; an IPv6 address goes in brackets.
+        var host = targetHost.Contains(':', StringComparison.Ordinal) ? $"[{targetHost}]" : targetHost;
+        return ["rsync", "--archive", "--partial", "--mkpath", "--rsh=ssh -o BatchMode=yes", "--", source.TrimEnd('/') + "/", $"{host}:{targetPath.TrimEnd('/')}/"];
+    }
+
     /// <summary><c>docker run -d ...</c> for <paramref name="spec"/>; options first, then the image and its arguments.</summary>
     /// <remarks>Internal: a launch's argv is made once, by <see cref="ContainerLaunch.Of"/>.</remarks>
     internal static ValueArray<string> Run(ContainerLaunchSpec spec)

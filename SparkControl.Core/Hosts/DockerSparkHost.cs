@@ -381,6 +381,12 @@ public sealed partial class DockerSparkHost(SparkDefinition spark, IRemoteShell 
         }
     }
 
+    public async Task CopyDirectoryAsync(string source, string targetHost, string targetPath, CancellationToken cancellationToken)
+    {
+        var command = RemoteCommand.Action([.. DockerCommands.CopyDirectory(source, targetHost, targetPath)]) with { Timeout = TimeSpan.FromHours(12) };
+        (await RunAsync(command, cancellationToken).ConfigureAwait(false)).EnsureSuccess(Name, $"rsync of {source} to {targetHost}");
+    }
+
     public async IAsyncEnumerable<DownloadProgress> DownloadModelAsync(HfDownload download, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var cache = await ExpandHomeAsync(download.HfCachePath, cancellationToken).ConfigureAwait(false);

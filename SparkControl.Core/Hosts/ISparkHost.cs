@@ -98,6 +98,13 @@ public interface ISparkHost
     IAsyncEnumerable<PullProgress> PullImageAsync(string image, CancellationToken cancellationToken) =>
         throw new NotSupportedException($"{Name} cannot pull images.");
 
+    /// <summary>
+    /// Copies the directory <paramref name="source"/> to <paramref name="targetPath"/> on the machine this Spark reaches as
+    /// <paramref name="targetHost"/> (the other Spark, over their own link), with rsync over SSH from this Spark.
+    /// </summary>
+    Task CopyDirectoryAsync(string source, string targetHost, string targetPath, CancellationToken cancellationToken) =>
+        throw new NotSupportedException($"{Name} cannot copy directories.");
+
     /// <summary>Downloads a Hugging Face repo into the Spark's cache, reporting bytes on disk as they grow.</summary>
     IAsyncEnumerable<DownloadProgress> DownloadModelAsync(HfDownload download, CancellationToken cancellationToken);
 

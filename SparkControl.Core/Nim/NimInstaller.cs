@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Collections.Immutable;
 using System.Globalization;
 using Microsoft.Extensions.Logging;
@@ -11,6 +10,7 @@ using SparkControl.Core.Secrets;
 using SparkControl.Core.Services;
 using SparkControl.Core.Sparks;
 using SparkControl.Core.Storage;
+using SparkControl.Core.Streams;
 using SparkControl.Core.Swaps;
 using SparkControl.Core.Validation;
 
@@ -67,17 +67,21 @@ public sealed partial class NimInstaller(
     ILogger<NimInstaller> logger) : IDisposable
 {
     private const int KeptLines = 12;
-    private readonly ConcurrentDictionary<string, NimInstallStatus> _installs = new(StringComparer.Ordinal);
+    private readonly JobTable<NimInstallStatus> _installs = new(i => i.Id, i => i.StartedAt);
 
     // Stopping the panel ends a pull (and its SSH stream) rather than leaving it to run against a disposed host.
     private readonly CancellationTokenSource _stopping = new();
 
     /// <summary>Raised on every change of an install, from the install's own task.</summary>
-    public event Action<NimInstallStatus>? Changed;
+    public event Action<NimInstallStatus>? Changed
+    {
+        add => _installs.Changed += value;
+        remove => _installs.Changed -= value;
+    }
 
-    public NimInstallStatus? Find(string id) => _installs.GetValueOrDefault(id);
+    public NimInstallStatus? Find(string id) => _installs.Find(id);
 
-    public IReadOnlyList<NimInstallStatus> All => [.. _installs.Values.OrderByDescending(i => i.StartedAt)];
+    public IReadOnlyList<NimInstallStatus> All => _installs.All;
 
     /// <summary>
     /// Checks <paramref name="request"/> (400 for a field, 409 for a refusal), logs in to the image's registry and reads
@@ -101,22 +105,17 @@ public sealed partial class NimInstaller(
 
         var status = new NimInstallStatus
         {
-            Id = Guid.NewGuid().ToString("N")[..12],
+            Id = JobTable<NimInstallStatus>.NewId(),
             Request = request,
             Requester = requester,
             StartedAt = time.GetUtcNow(),
             Image = image,
             LayersTotal = image.Layers,
         };
-        lock (_installs)
+        // The remote checks took a moment: another request for the same install may have started meanwhile.
+        if (_installs.TryAdd(status, _ => Running(request)) is { } running)
         {
-            // The remote checks took a moment: another request for the same install may have started meanwhile.
-            if (Running(request) is { } running)
-            {
-                throw new SettingsConflictException($"{running.Request.Image} is already being installed on {request.Spark} as {running.Request.ModelId}; wait for that install to end.");
-            }
-
-            _installs[status.Id] = status;
+            throw new SettingsConflictException($"{running.Request.Image} is already being installed on {request.Spark} as {running.Request.ModelId}; wait for that install to end.");
         }
 
         LogStarted(request.Image, request.Spark, requester);
@@ -124,7 +123,7 @@ public sealed partial class NimInstaller(
         return status;
     }
 
-    private NimInstallStatus? Running(NimInstallRequest request) => _installs.Values.FirstOrDefault(i => !i.Finished
+    private NimInstallStatus? Running(NimInstallRequest request) => _installs.All.FirstOrDefault(i => !i.Finished
         && string.Equals(i.Request.Spark, request.Spark, StringComparison.OrdinalIgnoreCase)
         && (i.Request.Image == request.Image || i.Request.ModelId == request.ModelId));
 
@@ -202,7 +201,7 @@ public sealed partial class NimInstaller(
 
     private async Task RunAsync(string id, SparkEntry spark, CancellationToken stopping)
     {
-        var request = _installs[id].Request;
+        var request = _installs.Find(id)!.Request;
         try
         {
             await PullAsync(id, spark.Host, request.Image, stopping).ConfigureAwait(false);
@@ -252,7 +251,7 @@ public sealed partial class NimInstaller(
     private async Task StartAsModelAsync(string id, NimInstallRequest request, CancellationToken stopping)
     {
         await catalog.AddAsync(request.ToModel(), stopping).ConfigureAwait(false);
-        var swap = swaps.Start(new SwapRequest(request.ModelId, request.Spark, _installs[id].Requester));
+        var swap = swaps.Start(new SwapRequest(request.ModelId, request.Spark, _installs.Find(id)!.Requester));
         Update(id, s => s with { SwapId = swap.Id, Message = $"registered {request.ModelId}; swapping {request.Spark} to it" });
         var ended = await swaps.WaitAsync(swap.Id, stopping).ConfigureAwait(false);
         if (ended.Phase != SwapPhase.Ready)
@@ -326,11 +325,7 @@ public sealed partial class NimInstaller(
     /// <summary>How long a first start may take: a NIM downloads its model profile from NGC on first start.</summary>
     public static TimeSpan ReadyTimeout { get; } = TimeSpan.FromMinutes(60);
 
-    private void Update(string id, Func<NimInstallStatus, NimInstallStatus> change)
-    {
-        var updated = _installs.AddOrUpdate(id, _ => throw new KeyNotFoundException(id), (_, current) => change(current));
-        Changed?.Invoke(updated);
-    }
+    private void Update(string id, Func<NimInstallStatus, NimInstallStatus> change) => _installs.Update(id, change);
 
     public void Dispose()
     {

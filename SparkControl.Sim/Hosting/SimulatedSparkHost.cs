@@ -433,6 +433,37 @@ public sealed class SimulatedSparkHost : ISparkHost, IAsyncDisposable
         }
     }
 
+    /// <summary>The other simulated Sparks this one reaches over the Sparks' own link, by their address there.</summary>
+    public ConcurrentDictionary<string, SimulatedSparkHost> LinkPeers { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>A simulated rsync: the directory grows on the peer at <see cref="SimSparkSettings.DownloadBytesPerSecond"/>, its small files copied.</summary>
+    public async Task CopyDirectoryAsync(string source, string targetHost, string targetPath, CancellationToken cancellationToken)
+    {
+        EnsureReachable();
+        var peer = LinkPeers.GetValueOrDefault(targetHost)
+            ?? throw new SparkCommandException(Name, $"rsync of {source} to {targetHost} failed on {Name} (exit 255): ssh: connect to host {targetHost} port 22: No route to host", 255, string.Empty);
+        var total = Disk.Usage(source) ?? throw new SparkCommandException(Name, $"rsync of {source} to {targetHost} failed on {Name} (exit 23): change_dir \"{source}\" failed: No such file or directory (2)", 23, string.Empty);
+        var files = Disk.FilesIn(source).ToArray();
+        var done = peer.Disk.Usage(targetPath) ?? 0;
+        var step = (long)(_settings.DownloadBytesPerSecond * _settings.GpuSampleInterval.TotalSeconds);
+        while (done < total)
+        {
+            await Task.Delay(_settings.GpuSampleInterval, _time, cancellationToken).ConfigureAwait(false);
+            EnsureReachable();
+            peer.EnsureReachable();
+            done = Math.Min(total, done + step);
+            peer.Disk.AddDirectory(targetPath, done, files);
+        }
+
+        foreach (var file in files)
+        {
+            if (Disk.ReadFile($"{source}/{file}") is { } content)
+            {
+                peer.Disk.AddFile($"{targetPath}/{file}", content);
+            }
+        }
+    }
+
     /// <summary>A simulated download: the repo's cache folder grows at <see cref="SimSparkSettings.DownloadBytesPerSecond"/>.</summary>
     public async IAsyncEnumerable<DownloadProgress> DownloadModelAsync(HfDownload download, [EnumeratorCancellation] CancellationToken cancellationToken)
     {

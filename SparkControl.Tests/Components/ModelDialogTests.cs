@@ -37,7 +37,8 @@ public sealed class ModelDialogTests : UiTestContext
         var disk = new DiskSizeProbe(fleet, catalog, time, NullLogger<DiskSizeProbe>.Instance);
         Services.AddSingleton(catalog).AddSingleton(_store).AddSingleton(fleet).AddSingleton(disk)
             .AddSingleton(new LaunchPlanner(new SecretStore(data, time)))
-            .AddSingleton(new ModelRegistrar(_store, fleet, disk));
+            .AddSingleton(new ModelRegistrar(_store, fleet, disk))
+            .AddSingleton(new ModelCopier(fleet, time, NullLogger<ModelCopier>.Instance));
     }
 
     private async Task<IRenderedComponent<MudDialogProvider>> OpenAsync<TDialog>(DialogParameters? parameters = null)

@@ -15,6 +15,7 @@ public sealed class SshdFixture : IAsyncLifetime, IAsyncDisposable
     private readonly int? _requestedPort;
     private readonly SshdFixture? _sameIdentityAs;
     private readonly int _maxSessions;
+    private readonly (string Source, string Target)? _mountOver;
     private Process? _process;
 
     public SshdFixture()
@@ -26,8 +27,13 @@ public sealed class SshdFixture : IAsyncLifetime, IAsyncDisposable
     /// <param name="port">Listen on this port instead of a free one (a Spark that comes back).</param>
     /// <param name="sameIdentityAs">Reuse another server's host key and authorized key, so it passes for the same machine.</param>
     /// <param name="maxSessions">Channels one connection may open; 10 is OpenSSH's default, what a Spark has.</param>
-    internal SshdFixture(bool sessionPathFromBin, int? port = null, SshdFixture? sameIdentityAs = null, int maxSessions = 100)
+    /// <param name="mountOver">
+    /// Run the server in a mount namespace of its own where <c>Source</c> is bind-mounted over <c>Target</c>: its sessions
+    /// see another directory at the same path, as a second Spark has its own disk behind the same path.
+    /// </param>
+    internal SshdFixture(bool sessionPathFromBin, int? port = null, SshdFixture? sameIdentityAs = null, int maxSessions = 100, (string Source, string Target)? mountOver = null)
     {
+        _mountOver = mountOver;
         _sessionPathFromBin = sessionPathFromBin;
         _requestedPort = port;
         _sameIdentityAs = sameIdentityAs;
@@ -99,8 +105,13 @@ public sealed class SshdFixture : IAsyncLifetime, IAsyncDisposable
 
     private async Task StartProcessAsync()
     {
-        var info = new ProcessStartInfo(Tools.Sshd) { UseShellExecute = false, RedirectStandardError = true };
-        foreach (var argument in new[] { "-D", "-e", "-f", _directory.File("sshd_config") })
+        string[] sshd = [Tools.Sshd, "-D", "-e", "-f", _directory.File("sshd_config")];
+        // unshare and sh exec into sshd: the process started is the server, as without a namespace.
+        string[] command = _mountOver is { } mount
+            ? ["/usr/bin/unshare", "--mount", "--propagation", "private", "/bin/sh", "-c", "mount --bind \"$1\" \"$2\" && shift 2 && exec \"$@\"", "sshd-mount", mount.Source, mount.Target, .. sshd]
+            : sshd;
+        var info = new ProcessStartInfo(command[0]) { UseShellExecute = false, RedirectStandardError = true };
+        foreach (var argument in command.Skip(1))
         {
             info.ArgumentList.Add(argument);
         }

@@ -30,6 +30,9 @@ public static class RouteValueValidation
     /// <summary>A NIM install's id, made the same way.</summary>
     public static string? NimInstallId(string value) => HexId(value, "a NIM install id");
 
+    /// <summary>A copy's id, made the same way.</summary>
+    public static string? CopyId(string value) => HexId(value, "a copy id");
+
     private static string? HexId(string value, string what) =>
         value.Length == 12 && value.All(char.IsAsciiHexDigitLower) ? null : $"id '{Validators.Printable(value)}' is not {what} (12 lower-case hex digits)";
 }

@@ -227,6 +227,7 @@ public static class SparkControlHosting
         app.MapWeightsEndpoints();
         app.MapSwaps();
         app.MapNim();
+        app.MapModelCopies();
         app.MapGateway();
         app.MapHub<SparkControl.Web.Hubs.SwapHub>(SparkControl.Web.Hubs.SwapHub.Path).RequireAuthorization(AccessPolicies.Viewer);
         app.MapHub<SparkControl.Web.Hubs.HealthHub>(SparkControl.Web.Hubs.HealthHub.Path).RequireAuthorization(AccessPolicies.Viewer);

@@ -5,6 +5,9 @@ using SparkControl.Core.Validation;
 
 namespace SparkControl.Web.Model;
 
+/// <summary>What a model on both Sparks lacks; with <see cref="CopyFrom"/> set, a copy between the Sparks would mend it.</summary>
+public sealed record ClusterCheck(IReadOnlyList<string> Problems, string? CopyFrom, string? CopyTo);
+
 /// <summary>Adds a model to the catalog the same way for the API and the forms: validate, check a local directory on its Spark, save, measure.</summary>
 public sealed class ModelRegistrar(CatalogStore store, SparkFleet fleet, DiskSizeProbe disk)
 {
@@ -43,14 +46,45 @@ public sealed class ModelRegistrar(CatalogStore store, SparkFleet fleet, DiskSiz
     /// </summary>
     private async Task CheckOnBothAsync(string path, CancellationToken cancellationToken)
     {
-        var sparks = fleet.Current.Sparks;
-        var head = sparks.FirstOrDefault(s => s.Definition.LaunchCluster is { Nodes.Count: > 1 })
-            ?? throw new ValidationFailedException([new FieldError("placement", "no Spark has launchCluster settings with two nodes; set them on the head Spark in Settings")]);
-        var problems = await LocalModelInspector.CheckOnEveryNodeAsync(path, [head, .. sparks.Where(s => s != head)], cancellationToken);
-        if (problems.Count > 0)
+        var check = await CheckClusterAsync(null, path, cancellationToken);
+        if (check.Problems.Count > 0)
         {
-            throw new ValidationFailedException([.. problems.Select(p => new FieldError("path", p))]);
+            throw new ValidationFailedException([.. check.Problems.Select(p => new FieldError("path", p))]);
         }
+    }
+
+    /// <summary>
+    /// The check a model on both Sparks needs, and when it fails because the directory is on one Spark only (or differs),
+    /// the copy that would fix it: from the Spark that has it (<paramref name="preferredSource"/> when both do) to the other.
+    /// </summary>
+    public async Task<ClusterCheck> CheckClusterAsync(string? preferredSource, string path, CancellationToken cancellationToken)
+    {
+        if (Validators.AbsolutePath(path) is { } error)
+        {
+            throw new ValidationFailedException([new FieldError("path", error)]);
+        }
+
+        var link = ModelCopier.ClusterLink(fleet.Current)
+            ?? throw new ValidationFailedException([new FieldError("placement", "no Spark has launchCluster settings with two nodes; set them on the head Spark in Settings")]);
+        var sparks = link.Select(l => l.Spark).ToList();
+        var problems = await LocalModelInspector.CheckOnEveryNodeAsync(path, sparks, cancellationToken);
+        if (problems.Count == 0)
+        {
+            return new ClusterCheck(problems, null, null);
+        }
+
+        var present = new List<SparkEntry>();
+        foreach (var spark in sparks)
+        {
+            if (await spark.Host.PathExistsAsync(path, cancellationToken))
+            {
+                present.Add(spark);
+            }
+        }
+
+        var from = present.Count == 1 ? present[0] : present.FirstOrDefault(s => string.Equals(s.Name, preferredSource, StringComparison.OrdinalIgnoreCase));
+        var to = from is null ? null : sparks.First(s => s != from);
+        return new ClusterCheck(problems, from?.Name, to?.Name);
     }
 
     /// <summary>Checks a directory on a Spark: allow-listed roots, realpath, and the files of a full model.</summary>

@@ -3,16 +3,24 @@ using SparkControl.Core.Access;
 using Microsoft.AspNetCore.Components;
 using MudBlazor;
 using SparkControl.Core.Catalog;
+using SparkControl.Core.Disk;
 using SparkControl.Core.Sparks;
 using SparkControl.Web.Model;
 using SparkControl.Core.Validation;
 
 namespace SparkControl.Web.Components.Dialogs;
 
-public partial class AddLocalModelDialog
+public sealed partial class AddLocalModelDialog : IDisposable
 {
     [Inject]
     public required Caller Caller { get; init; }
+
+    [Inject]
+    public required ModelCopier Copier { get; init; }
+
+    /// <summary>With "On both Sparks": the check across them, and the copy that mends a directory on one of them only.</summary>
+    private ClusterCheck? _cluster;
+    private ModelCopyStatus? _copy;
 
     private MudForm? _form;
     private bool _valid;
@@ -76,12 +84,14 @@ public partial class AddLocalModelDialog
     {
         _spark = Spark ?? Fleet.Current.Sparks.FirstOrDefault()?.Name;
         _path = Path;
+        Copier.Changed += OnCopyChanged;
     }
 
     /// <summary>As you type: an absolute, normalized path under the chosen Spark's roots.</summary>
     private string? ValidatePath(string? path)
     {
         _check = null;
+        _cluster = null;
         return PathError(path);
     }
 
@@ -102,6 +112,7 @@ public partial class AddLocalModelDialog
         {
             _check = await Registrar.CheckAsync(_spark!, _path!, CancellationToken.None);
             _adapterBase = _check.Kind == LocalModelKind.Adapter ? await TrainedOnAsync() : null;
+            _cluster = _onBoth && _check.CanRegister ? await Registrar.CheckClusterAsync(_spark, _path!, CancellationToken.None) : null;
         }
         catch (Exception ex) when (ModelDialogs.Describe(ex) is { } messages)
         {
@@ -126,6 +137,60 @@ public partial class AddLocalModelDialog
 
     /// <summary>Hands the adapter to the chosen model's adapters dialog, which checks it against that model and attaches it.</summary>
     private void AttachAdapter() => Dialog.Close(DialogResult.Ok(new AttachAdapterRequest(_adapterBase!, _spark!, _path!)));
+
+    /// <summary>Spanning both Sparks asks more of the directory: it is checked again, on each of them.</summary>
+    private void OnBothChanged(bool onBoth)
+    {
+        _onBoth = onBoth;
+        _check = null;
+        _cluster = null;
+    }
+
+    /// <summary>A model on both Sparks is added once the check across them passes.</summary>
+    private bool ClusterReady => !_onBoth || _cluster is { Problems.Count: 0 };
+
+    private async Task CopyAsync()
+    {
+        _busy = true;
+        _errors = [];
+        try
+        {
+            Caller.Demand(AccessRole.Admin);
+            var started = await Copier.StartAsync(_cluster!.CopyFrom, _cluster.CopyTo, _path, Caller.Actor, CancellationToken.None);
+            Caller.Audit("model.copy", started.Path, $"{started.From} to {started.To} over {started.Link}");
+            _copy = Copier.Find(started.Id) ?? started;
+        }
+        catch (Exception ex) when (ModelDialogs.Describe(ex) is { } messages)
+        {
+            _errors = messages;
+        }
+        finally
+        {
+            _busy = false;
+        }
+    }
+
+    private void OnCopyChanged(ModelCopyStatus status)
+    {
+        if (status.Id != _copy?.Id)
+        {
+            return;
+        }
+
+        _ = InvokeAsync(async () =>
+        {
+            _copy = status;
+            StateHasChanged();
+            if (status.Phase == ModelCopyPhase.Done)
+            {
+                // The copy is only as good as the check that follows it.
+                await CheckAsync();
+                StateHasChanged();
+            }
+        });
+    }
+
+    public void Dispose() => Copier.Changed -= OnCopyChanged;
 
     private async Task SaveAsync()
     {
