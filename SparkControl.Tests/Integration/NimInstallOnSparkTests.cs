@@ -141,6 +141,33 @@ public sealed class NimInstallOnSparkTests(DockerdFixture docker, SshdFixture ss
     }
 
     [Fact]
+    public async Task ServiceOnly_RunsItsOwnContainer_CappedAtTheEstimate_ReadyOnItsHealthPath_AndWatchedAsANimService()
+    {
+        await using var app = await StartAppAsync();
+        using var client = app.CreateClient();
+        await app.Get<SecretStore>().SetAsync(SecretStore.NgcApiKey, _key, CancellationToken.None);
+        using var watcher = ProcessWatch.ForSecret(_key);
+
+        using var response = await client.PostAsJsonAsync("/api/nim", new { spark = "spark-1", image = Image, servedName = "nim-svc", port = _port, memoryEstimateGiB = 1, registerModel = false, registerService = true });
+        Assert.True(response.StatusCode == HttpStatusCode.Accepted, await response.Content.ReadAsStringAsync());
+        JsonElement ended = default;
+        await Wait.UntilAsync(async () =>
+        {
+            ended = await client.GetFromJsonAsync<JsonElement>(response.Headers.Location!.ToString());
+            return ended.GetProperty("phase").GetString() is "ready" or "failed";
+        }, "the install ends", Wait.ContainerTimeout);
+
+        Assert.True(ended.GetProperty("phase").GetString() == "ready", ended.ToString());
+        Assert.Equal(0, watcher.Stop());
+        var inspected = (await docker.DockerAsync(["inspect", "-f", "{{.Config.Image}} {{.HostConfig.Memory}} {{.State.Running}}", "nim-nim-svc"])).Stdout.Trim();
+        Assert.Equal($"{Image} {1L << 30} true", inspected);
+        Assert.True(await SparkOnDocker.ServesAsync(_port, "nim-svc"));
+        Assert.False(File.Exists(Path.Combine(sshd.Home, ".config", "sparkcontrol", "secrets.env")));
+        await Wait.UntilAsync(async () => (await client.GetStringAsync("/api/services")).Contains("\"nim-svc\"", StringComparison.Ordinal), "the NIM is watched as a service", Wait.ContainerTimeout);
+        Assert.DoesNotContain(_logs.Messages, m => m.Contains(_key, StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task AKeyTheRegistryRefuses_IsAConflict_AndNothingIsPulled()
     {
         await using var app = await StartAppAsync();
@@ -161,7 +188,7 @@ public sealed class NimInstallOnSparkTests(DockerdFixture docker, SshdFixture ss
     public override async Task DisposeAsync()
     {
         await base.DisposeAsync();
-        await docker.DockerAsync(["rm", "-f", LaunchSpecs.ModelContainerName], check: false);
+        await docker.DockerAsync(["rm", "-f", LaunchSpecs.ModelContainerName, "nim-nim-svc"], check: false);
         await docker.DockerAsync(["rmi", "-f", Image], check: false);
         await _registry.DisposeAsync();
         _bin.Dispose();
