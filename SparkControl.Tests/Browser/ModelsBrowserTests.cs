@@ -227,10 +227,13 @@ public sealed class ModelsBrowserTests(BrowserFixture browser) : BrowserTest(bro
         await page.GetByTestId("nim-port").FillAsync("8000");
         await page.GetByTestId("nim-memory").FillAsync("16");
         await page.GetByTestId("nim-install").ClickAsync();
+        await Expect(page.GetByText("the model demo serves now stops")).ToBeVisibleAsync();
+        await page.GetByTestId("confirm-ok").ClickAsync();
         await Expect(page.GetByTestId("nim-error")).ToContainTextAsync("No NGC API key is stored: add the secret 'ngc-api-key' in Settings → Secrets");
 
         await app.Get<SparkControl.Core.Secrets.SecretStore>().SetAsync(SparkControl.Core.Secrets.SecretStore.NgcApiKey, "nvapi-demo-key", CancellationToken.None);
         await page.GetByTestId("nim-install").ClickAsync();
+        await page.GetByTestId("confirm-ok").ClickAsync();
         await Expect(page.GetByTestId("nim-ready")).ToContainTextAsync("llama-3.1-nemotron-nano-8b-v1 is ready on demo", new() { Timeout = 60_000 });
         await Expect(page.GetByTestId("nim-layers")).ToHaveTextAsync("6 of 6 layers pulled");
         await Expect(page.GetByTestId("nim-swap")).ToBeVisibleAsync();

@@ -128,6 +128,7 @@ public sealed class NimInstallOnSparkTests(DockerdFixture docker, SshdFixture ss
         await page.GetByTestId("nim-memory").FillAsync("1");
         await page.SaveScreenshotAsync("nim-install-form.png");
         await page.GetByTestId("nim-install").ClickAsync();
+        await page.GetByTestId("confirm-ok").ClickAsync();
 
         await Expect(page.GetByTestId("nim-ready")).ToContainTextAsync("nim-form is ready on spark-1", new() { Timeout = (float)Wait.ContainerTimeout.TotalMilliseconds });
         await Expect(page.GetByTestId("nim-layers")).ToHaveTextAsync("3 of 3 layers pulled");

@@ -39,6 +39,9 @@ public sealed partial class NimInstallDialog : IDisposable
     [Inject]
     public required Caller Caller { get; init; }
 
+    [Inject]
+    public required IDialogService Dialogs { get; init; }
+
     protected override void OnInitialized()
     {
         _spark = Fleet.Current.Sparks.FirstOrDefault()?.Name;
@@ -76,6 +79,13 @@ public sealed partial class NimInstallDialog : IDisposable
     private async Task InstallAsync()
     {
         if (!CanInstall)
+        {
+            return;
+        }
+
+        // A model install ends in a swap: whatever the Spark serves stops once the image is pulled.
+        if (_registerModel && !await ConfirmDialog.AskAsync(Dialogs, "Install and swap", $"Install {_image} and swap {_spark} to {_servedName}?", "Install", Color.Primary,
+                $"Once the image is pulled, the model {_spark} serves now stops and {_servedName} starts in its place. Nothing stops before the checks pass and the pull ends."))
         {
             return;
         }
