@@ -70,18 +70,27 @@ public static class LocalModelInspector
             : (real, $"{path} resolves to {real}, which is outside the allow-listed roots ({string.Join(", ", spark.ModelRoots)})");
     }
 
+    /// <summary>What the check across the Sparks found, and which of them hold the directory at all (inside their roots or not).</summary>
+    public sealed record NodeCheck(IReadOnlyList<string> Problems, IReadOnlyList<SparkEntry> Holding);
+
     /// <summary>
     /// What stops a local model from spanning the Sparks: each node must hold the directory at the same path, inside its
     /// own allow-listed roots, with the same size (a copy still being written, or another version, is not the same
     /// model). The sizes are what <c>du</c> reports on each Spark.
     /// </summary>
-    public static async Task<IReadOnlyList<string>> CheckOnEveryNodeAsync(string path, IReadOnlyList<SparkEntry> entries, CancellationToken cancellationToken)
+    public static async Task<NodeCheck> CheckOnEveryNodeAsync(string path, IReadOnlyList<SparkEntry> entries, CancellationToken cancellationToken)
     {
         var problems = new List<string>();
         var sizes = new List<(string Spark, long Bytes)>();
+        var holding = new List<SparkEntry>();
         foreach (var entry in entries)
         {
             var (real, problem) = await LocalModelInspector.ResolveInsideRootsAsync(entry.Host, entry.Definition, path, cancellationToken).ConfigureAwait(false);
+            if (real is not null)
+            {
+                holding.Add(entry);
+            }
+
             if (problem is not null)
             {
                 problems.Add(real is null && Validators.PathUnderRoots(path, entry.Definition.ModelRoots) is null
@@ -101,7 +110,7 @@ public static class LocalModelInspector
             problems.Add($"{path} differs between the Sparks ({string.Join(", ", sizes.Select(s => $"{ByteSize.Human(s.Bytes)} ({s.Bytes} bytes) on {s.Spark}"))}): copy it again so each node loads the same weights");
         }
 
-        return problems;
+        return new NodeCheck(problems, holding);
     }
 
     /// <summary>Decides from file names alone; shared with discovery.</summary>

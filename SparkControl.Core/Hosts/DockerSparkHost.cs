@@ -353,19 +353,11 @@ public sealed partial class DockerSparkHost(SparkDefinition spark, IRemoteShell 
         var store = (await RunAsync(RemoteCommand.Read([.. DockerCommands.ImageStore()]), cancellationToken).ConfigureAwait(false)).EnsureSuccess(Name, "docker info");
         var lines = store.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         var architecture = ImageManifests.DockerArchitecture(lines.ElementAtOrDefault(0) ?? string.Empty);
-        var manifest = (await RunAsync(RemoteCommand.Read([.. DockerCommands.ManifestInspect(image, IsLoopbackRegistry(image))]), cancellationToken).ConfigureAwait(false))
+        var manifest = (await RunAsync(RemoteCommand.Read([.. DockerCommands.ManifestInspect(image, ImageRegistry.IsLoopback(image))]), cancellationToken).ConfigureAwait(false))
             .EnsureSuccess(Name, $"docker manifest inspect {image}");
         var (platform, layers, bytes) = ImageManifests.ForArchitecture(manifest.Stdout, architecture);
         var space = lines.ElementAtOrDefault(1) is { } root ? await GetDiskSpaceAsync(root, cancellationToken).ConfigureAwait(false) : null;
         return new RemoteImage(image, platform, layers, bytes, space);
-    }
-
-    /// <summary>Docker reaches a registry on 127.0.0.0/8 or localhost over plain HTTP by default; only there may the manifest read do the same.</summary>
-    public static bool IsLoopbackRegistry(string image)
-    {
-        var registry = ImageRegistry.Of(image);
-        var host = registry.Split(':')[0];
-        return host == "localhost" || (System.Net.IPAddress.TryParse(host, out var address) && System.Net.IPAddress.IsLoopback(address));
     }
 
     public async IAsyncEnumerable<PullProgress> PullImageAsync(string image, [EnumeratorCancellation] CancellationToken cancellationToken)

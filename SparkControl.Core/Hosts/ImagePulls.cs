@@ -139,4 +139,11 @@ public static class ImageRegistry
         var first = image[..slash];
         return first.Contains('.', StringComparison.Ordinal) || first.Contains(':', StringComparison.Ordinal) || first == "localhost" ? first : DockerHub;
     }
+
+    /// <summary>Docker reaches a registry on 127.0.0.0/8 or localhost over plain HTTP by default; only there may the manifest read do the same.</summary>
+    public static bool IsLoopback(string image)
+    {
+        var host = Of(image).Split(':')[0];
+        return host == "localhost" || (System.Net.IPAddress.TryParse(host, out var address) && System.Net.IPAddress.IsLoopback(address));
+    }
 }

@@ -126,19 +126,16 @@ public sealed class LaunchPlanner(SecretStore secrets, IOptionsMonitor<NimOption
                 var nimCache = await spark.Host.ExpandHomeAsync(model.NimCache ?? LaunchSpecs.NimCachePath, cancellationToken).ConfigureAwait(false);
                 var spec = LaunchSpecs.Nim(model, definition, nimCache, envFile);
                 var hasKey = secrets.Reveal(SecretStore.NgcApiKey) is not null;
-                var registry = ImageRegistry.Of(spec.Image);
-                var allowed = nim?.CurrentValue.Allowed ?? [LaunchSpecs.NimRegistry];
+                var refusal = (nim?.CurrentValue ?? new NimOptions()).RegistryRefusal(spec.Image);
                 return new LaunchPlan(model, spark.Name, LaunchKind.DockerRun)
                 {
                     Container = ContainerLaunch.Of(spec),
                     SecretVariables = ["NGC_API_KEY"],
                     NeedsRegistryLogin = true,
-                    Registry = registry,
+                    Registry = ImageRegistry.Of(spec.Image),
                     Warnings = hasKey ? [] : ["NIM needs the NGC API key: set the secret ngc-api-key in Settings."],
                     // The NGC key is sent to the image's registry at login: only to one the operator named.
-                    Blockers = allowed.Contains(registry, StringComparer.OrdinalIgnoreCase)
-                        ? []
-                        : [$"{spec.Image} comes from {registry}, which is not one of the NIM registries ({string.Join(", ", allowed)}): add it to Nim:Registries to pull from it with the NGC key"],
+                    Blockers = refusal is null ? [] : [refusal],
                 };
             }
 

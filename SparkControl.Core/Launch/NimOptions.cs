@@ -17,6 +17,18 @@ public sealed class NimOptions
     public string[]? Registries { get; set; }
 
     public IReadOnlyList<string> Allowed => Registries is { Length: > 0 } registries ? registries : [LaunchSpecs.NimRegistry];
+
+    /// <summary>
+    /// Why the NGC key may not go to <paramref name="image"/>'s registry (it is not one the operator named), or null:
+    /// the one rule a launch's preflight and a NIM install both apply.
+    /// </summary>
+    public string? RegistryRefusal(string image)
+    {
+        var registry = ImageRegistry.Of(image);
+        return Allowed.Contains(registry, StringComparer.OrdinalIgnoreCase)
+            ? null
+            : $"{image} comes from {registry}, which is not one of the NIM registries ({string.Join(", ", Allowed)}): add it to Nim:Registries to pull from it with the NGC key";
+    }
 }
 
 public sealed class NimOptionsValidator : IValidateOptions<NimOptions>

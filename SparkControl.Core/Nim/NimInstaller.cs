@@ -132,11 +132,9 @@ public sealed partial class NimInstaller(
     {
         var key = secrets.Reveal(SecretStore.NgcApiKey)
             ?? throw new SettingsConflictException($"No NGC API key is stored: add the secret '{SecretStore.NgcApiKey}' in Settings → Secrets (an nvapi- key from ngc.nvidia.com), then install again.");
-        var registry = ImageRegistry.Of(request.Image);
-        var allowed = options.CurrentValue.Allowed;
-        if (!allowed.Contains(registry, StringComparer.OrdinalIgnoreCase))
+        if (options.CurrentValue.RegistryRefusal(request.Image) is { } refusal)
         {
-            throw new SettingsConflictException($"{request.Image} comes from {registry}, which is not one of the NIM registries ({string.Join(", ", allowed)}): the NGC key is only sent to those. Add it to Nim:Registries if you trust it.");
+            throw new SettingsConflictException(refusal);
         }
 
         if (Running(request) is { } running)
@@ -293,7 +291,7 @@ public sealed partial class NimInstaller(
 
     private async Task WaitReadyAsync(ISparkHost host, string container, NimInstallRequest request, CancellationToken stopping)
     {
-        var ready = new Uri(host.GetEndpoint(request.Port), "/v1/health/ready");
+        var ready = new Uri(host.GetEndpoint(request.Port), ServiceKind.Nim.DefaultHealthPath());
         var deadline = time.GetTimestamp();
         while (time.GetElapsedTime(deadline) < ReadyTimeout)
         {

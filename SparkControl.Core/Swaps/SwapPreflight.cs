@@ -61,7 +61,7 @@ internal static class SwapPreflight
         var download = model is not null && !alreadyServing ? await FindDownloadAsync(model, entries, blockers, warnings, cancellationToken).ConfigureAwait(false) : null;
         if (model is { Source: LocalSource shared, Placement: ModelPlacement.Cluster } && !alreadyServing)
         {
-            blockers.AddRange(await LocalModelInspector.CheckOnEveryNodeAsync(shared.Path, entries, cancellationToken).ConfigureAwait(false));
+            blockers.AddRange((await LocalModelInspector.CheckOnEveryNodeAsync(shared.Path, entries, cancellationToken).ConfigureAwait(false)).Problems);
         }
 
         var budgets = new List<MemoryBudget>();

@@ -319,8 +319,11 @@ public sealed class SimulatedSparkHost : ISparkHost, IAsyncDisposable
     public Task<DiskSpace?> GetDiskSpaceAsync(string path, CancellationToken cancellationToken)
     {
         EnsureReachable();
-        return Task.FromResult<DiskSpace?>(new DiskSpace(Disk.CapacityBytes, Math.Max(0, Disk.CapacityBytes - Disk.UsedBytes), "/"));
+        return Task.FromResult<DiskSpace?>(FreeSpace("/"));
     }
+
+    /// <summary>The simulated disk's free space: one file system holds everything.</summary>
+    private DiskSpace FreeSpace(string mountPoint) => new(Disk.CapacityBytes, Math.Max(0, Disk.CapacityBytes - Disk.UsedBytes), mountPoint);
 
     public Task<bool> PathExistsAsync(string path, CancellationToken cancellationToken)
     {
@@ -402,21 +405,22 @@ public sealed class SimulatedSparkHost : ISparkHost, IAsyncDisposable
     public Task<RemoteImage> InspectRemoteImageAsync(string image, CancellationToken cancellationToken)
     {
         EnsureReachable();
-        var registry = ImageRegistry.Of(image);
-        var found = Registry.Find(Name, image, RegistryLogins.Any(l => l.Registry == registry));
+        var found = FindImage(image);
         if (found.Architecture != SimRegistry.SparkArchitecture)
         {
             throw ImageManifests.NoVariant(SimRegistry.SparkArchitecture, [$"linux/{found.Architecture}"]);
         }
 
-        return Task.FromResult(new RemoteImage(image, $"linux/{found.Architecture}", found.Layers.Length, found.Layers.Sum(),
-            new DiskSpace(Disk.CapacityBytes, Math.Max(0, Disk.CapacityBytes - Disk.UsedBytes), "/var/lib/docker")));
+        return Task.FromResult(new RemoteImage(image, $"linux/{found.Architecture}", found.Layers.Length, found.Layers.Sum(), FreeSpace("/var/lib/docker")));
     }
+
+    /// <summary>The image in its registry, which shows it only once this Spark has logged in there.</summary>
+    private SimImage FindImage(string image) => Registry.Find(Name, image, RegistryLogins.Any(l => l.Registry == ImageRegistry.Of(image)));
 
     /// <summary>A simulated pull: each layer takes its size at <see cref="SimSparkSettings.DownloadBytesPerSecond"/>.</summary>
     public async IAsyncEnumerable<PullProgress> PullImageAsync(string image, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        var found = Registry.Find(Name, image, RegistryLogins.Any(l => l.Registry == ImageRegistry.Of(image)));
+        var found = FindImage(image);
         var reader = new PullLineReader();
         foreach (var (line, bytes) in Registry.PullLines(found))
         {
@@ -444,15 +448,8 @@ public sealed class SimulatedSparkHost : ISparkHost, IAsyncDisposable
             ?? throw new SparkCommandException(Name, $"rsync of {source} to {targetHost} failed on {Name} (exit 255): ssh: connect to host {targetHost} port 22: No route to host", 255, string.Empty);
         var total = Disk.Usage(source) ?? throw new SparkCommandException(Name, $"rsync of {source} to {targetHost} failed on {Name} (exit 23): change_dir \"{source}\" failed: No such file or directory (2)", 23, string.Empty);
         var files = Disk.FilesIn(source).ToArray();
-        var done = peer.Disk.Usage(targetPath) ?? 0;
-        var step = (long)(_settings.DownloadBytesPerSecond * _settings.GpuSampleInterval.TotalSeconds);
-        while (done < total)
+        await foreach (var _ in GrowAsync(peer, targetPath, total, files, cancellationToken).ConfigureAwait(false))
         {
-            await Task.Delay(_settings.GpuSampleInterval, _time, cancellationToken).ConfigureAwait(false);
-            EnsureReachable();
-            peer.EnsureReachable();
-            done = Math.Min(total, done + step);
-            peer.Disk.AddDirectory(targetPath, done, files);
         }
 
         foreach (var file in files)
@@ -470,17 +467,33 @@ public sealed class SimulatedSparkHost : ISparkHost, IAsyncDisposable
         EnsureReachable();
         var total = download.ExpectedBytes ?? (long)(_settings.ModelSizesGiB.GetValueOrDefault(download.Repo, 4) * (1L << 30));
         var done = Disk.Usage(download.CacheFolder) ?? 0;
+        await foreach (var grown in GrowAsync(this, download.CacheFolder, total, ["config.json", "model.safetensors", "tokenizer.json"], cancellationToken).ConfigureAwait(false))
+        {
+            done = grown;
+            yield return new DownloadProgress(done, total, false);
+        }
+
+        yield return new DownloadProgress(done, total, true);
+    }
+
+    /// <summary>
+    /// A directory on <paramref name="into"/> filling at <see cref="SimSparkSettings.DownloadBytesPerSecond"/> from what it
+    /// holds up to <paramref name="total"/>, one step per sample period (a download here, a copy from here): its size after
+    /// each step. Either end going unreachable stops it.
+    /// </summary>
+    private async IAsyncEnumerable<long> GrowAsync(SimulatedSparkHost into, string path, long total, string[] files, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var done = into.Disk.Usage(path) ?? 0;
         var step = (long)(_settings.DownloadBytesPerSecond * _settings.GpuSampleInterval.TotalSeconds);
         while (done < total)
         {
             await Task.Delay(_settings.GpuSampleInterval, _time, cancellationToken).ConfigureAwait(false);
             EnsureReachable();
+            into.EnsureReachable();
             done = Math.Min(total, done + step);
-            Disk.AddDirectory(download.CacheFolder, done, "config.json", "model.safetensors", "tokenizer.json");
-            yield return new DownloadProgress(done, total, false);
+            into.Disk.AddDirectory(path, done, files);
+            yield return done;
         }
-
-        yield return new DownloadProgress(done, total, true);
     }
 
     public Task<ClusterState> LaunchClusterStatusAsync(Core.Hosts.LaunchClusterSettings settings, CancellationToken cancellationToken)

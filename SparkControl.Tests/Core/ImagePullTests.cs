@@ -128,5 +128,5 @@ public sealed class ImagePullTests
     [InlineData("nvcr.io/nim/a/b:1", false)]
     [InlineData("10.0.0.5:5000/a/b", false)]
     [InlineData("127.0.0.1.nip.io/a/b", false)]
-    public void TheLoopbackRule(string image, bool loopback) => Assert.Equal(loopback, DockerSparkHost.IsLoopbackRegistry(image));
+    public void TheLoopbackRule(string image, bool loopback) => Assert.Equal(loopback, ImageRegistry.IsLoopback(image));
 }

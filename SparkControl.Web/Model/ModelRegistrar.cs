@@ -67,19 +67,10 @@ public sealed class ModelRegistrar(CatalogStore store, SparkFleet fleet, DiskSiz
         var link = ModelCopier.ClusterLink(fleet.Current)
             ?? throw new ValidationFailedException([new FieldError("placement", "no Spark has launchCluster settings with two nodes; set them on the head Spark in Settings")]);
         var sparks = link.Select(l => l.Spark).ToList();
-        var problems = await LocalModelInspector.CheckOnEveryNodeAsync(path, sparks, cancellationToken);
+        var (problems, present) = await LocalModelInspector.CheckOnEveryNodeAsync(path, sparks, cancellationToken);
         if (problems.Count == 0)
         {
             return new ClusterCheck(problems, null, null);
-        }
-
-        var present = new List<SparkEntry>();
-        foreach (var spark in sparks)
-        {
-            if (await spark.Host.PathExistsAsync(path, cancellationToken))
-            {
-                present.Add(spark);
-            }
         }
 
         var from = present.Count == 1 ? present[0] : present.FirstOrDefault(s => string.Equals(s.Name, preferredSource, StringComparison.OrdinalIgnoreCase));
