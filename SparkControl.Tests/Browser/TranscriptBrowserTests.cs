@@ -33,6 +33,9 @@ public sealed class TranscriptBrowserTests(BrowserFixture browser) : BrowserTest
         await page.GotoAsync("/transcripts");
         await page.GetByTestId("transcript-speakers").FillAsync("Agent, Customer");
         await page.GetByTestId("transcript-speakers").PressAsync("Tab");
+        // The names reach the server in the field's change event, whose handler may still be running when the next event
+        // (the upload, the start) arrives: wait for the page to show what it received.
+        await Expect(page.GetByTestId("transcript-speaker-names")).ToHaveTextAsync("Speakers: local: Agent, remote: Customer");
         await page.GetByTestId("transcript-file").Locator("input[type=file]").SetBlazorInputFilesAsync(call);
         await Expect(page.GetByTestId("transcript-file")).ToContainTextAsync("interview.wav");
         await page.SaveScreenshotAsync("transcript-upload.png");

@@ -49,6 +49,33 @@ public sealed partial class Transcripts
         Watch(Jobs.WatchAsync, board => Board = board.Value);
     }
 
+    /// <summary>
+    /// How the job will name the speakers, read by the same rules as the upload: shown under the form, so what the panel
+    /// received is what the operator sees before starting.
+    /// </summary>
+    private string? SpeakerNames
+    {
+        get
+        {
+            if (string.IsNullOrWhiteSpace(_speakers))
+            {
+                return null;
+            }
+
+            try
+            {
+                var names = TranscriptRequestRules.Settings(null, null, null, null, _speakers, null).Speakers;
+                var positional = names.Where(n => !n.Contains('=', StringComparison.Ordinal)).Zip(["local", "remote"], (name, side) => $"{side}: {name}");
+                var renames = names.Where(n => n.Contains('=', StringComparison.Ordinal)).Select(n => n.Replace("=", " → ", StringComparison.Ordinal));
+                return $"Speakers: {string.Join(", ", positional.Concat(renames))}";
+            }
+            catch (ValidationFailedException ex)
+            {
+                return string.Join("; ", ex.Errors.Select(e => e.Message));
+            }
+        }
+    }
+
     /// <summary>The chosen call; null once its chip is cleared.</summary>
     private void OnCallChosen(IBrowserFile? file)
     {
