@@ -167,22 +167,24 @@ public sealed partial class QdrantSnapshots(
     /// </summary>
     public async Task EndInterruptedAsync()
     {
-        foreach (var run in store.Unfinished().Where(r => !_running.ContainsKey(r.Id)))
-        {
-            var ended = Update(run with { Status = SnapshotRunStatus.Failed, Error = "The panel stopped during this run, so it was not finished", EndedAt = time.GetUtcNow() });
-            _lastEnded.Value[(ended.Service, ended.Collection)] = ended;
-            if (run.Name is not null && connections.Services().FirstOrDefault(s => s.Key == run.Service) is { } service)
-            {
-                await DeleteQuietlyAsync(connections.For(service), run).ConfigureAwait(false);
-            }
-        }
-
+        // The leftovers go first, as a failed run's do: once a run reads failed, nothing of it is left anywhere.
         if (Directory.Exists(Folder))
         {
             foreach (var partial in Directory.EnumerateFiles(Folder, "*.partial", SearchOption.AllDirectories))
             {
                 File.Delete(partial);
             }
+        }
+
+        foreach (var run in store.Unfinished().Where(r => !_running.ContainsKey(r.Id)))
+        {
+            if (run.Name is not null && connections.Services().FirstOrDefault(s => s.Key == run.Service) is { } service)
+            {
+                await DeleteQuietlyAsync(connections.For(service), run).ConfigureAwait(false);
+            }
+
+            var ended = Update(run with { Status = SnapshotRunStatus.Failed, Error = "The panel stopped during this run, so it was not finished", EndedAt = time.GetUtcNow() });
+            _lastEnded.Value[(ended.Service, ended.Collection)] = ended;
         }
     }
 
