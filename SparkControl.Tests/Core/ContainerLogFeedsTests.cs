@@ -200,6 +200,14 @@ public sealed class ContainerLogFeedsTests : IAsyncLifetime
         var second = new Reader(_feeds.WatchAsync("llm", 10, CancellationToken.None), CancellationToken.None);
         await first.SeenAsync("serving");
         await second.SeenAsync("serving");
+        // "serving" may come from the tail read before the follower starts: end the follower once there is one.
+        await Wait.UntilAsync(() =>
+        {
+            lock (_log)
+            {
+                return Task.FromResult(_followers.Count > 0);
+            }
+        }, "the follower has started");
 
         // The container stopped: docker logs --follow ends.
         lock (_log)
