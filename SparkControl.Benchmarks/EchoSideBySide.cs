@@ -9,8 +9,13 @@ namespace SparkControl.Benchmarks;
 /// </summary>
 internal static class EchoSideBySide
 {
-    public static int Run()
+    public static int Run(string[] args)
     {
+        if (args is [_, "faults", ..])
+        {
+            return RunFaults(args.Length > 2 ? args[2] : null);
+        }
+
         EchoCalls.Call[] calls =
         [
             EchoCalls.Make("default"),
@@ -38,6 +43,50 @@ internal static class EchoSideBySide
         }
 
         return 0;
+    }
+
+    /// <summary>
+    /// <c>echo-side-by-side faults [name]</c>: the real-room fault calls (eng/audio/fault-calls.txt), ours against
+    /// speexdsp with and without its preprocessor, with the issue's pass/fail rule per call.
+    /// </summary>
+    private static int RunFaults(string? nameContains)
+    {
+        Console.WriteLine("| call | canceller | ERLE far-end (dB) | ERLE echo only, far-end (dB) | near-end SDR, double talk in → out (dB) | near-end SDR, alone in → out (dB) | re-convergence | drift (ppm) | × real time |");
+        Console.WriteLine("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+        var failures = 0;
+        foreach (var call in EchoCalls.Faults(nameContains))
+        {
+            var mic = call.Audio.Channels[0];
+            var reference = call.Audio.Channels[1];
+            var rate = call.Audio.SampleRate;
+            var ours = EchoCanceller.Cancel(call.Audio);
+            var tail = (int)(0.256 * rate);
+            var speex = SpeexEchoCanceller.Cancel(mic, reference, rate, ours.BlockSize, tail);
+            var speexPre = SpeexEchoCanceller.Cancel(mic, reference, rate, ours.BlockSize, tail, preprocess: true);
+            var score = EchoMetrics.Score(mic, ours.Output, call.Truth);
+            var speexScore = EchoMetrics.Score(mic, speex.Output, call.Truth);
+            FaultRow(call, "ours", score, ours.Output, ours.Elapsed, ours.DriftPpm);
+            FaultRow(call, "speexdsp", speexScore, speex.Output, speex.Elapsed, null);
+            FaultRow(call, "speexdsp + preprocessor", EchoMetrics.Score(mic, speexPre.Output, call.Truth), speexPre.Output, speexPre.Elapsed, null);
+            var verdict = EchoFaultRule.Check(call.Name, score, speexScore, call.PathChange is { } at ? EchoMetrics.Reconvergence(ours.Output, call.Truth, at) : null);
+            failures += verdict.Count;
+            Console.WriteLine(verdict.Count == 0 ? $"| {call.Name} | **pass** | | | | | | | |" : $"| {call.Name} | **FAIL**: {string.Join("; ", verdict)} | | | | | | | |");
+        }
+
+        Console.WriteLine(failures == 0 ? "PASS: every fault call meets the rule" : $"FAIL: {failures} bound(s) missed");
+        return failures == 0 ? 0 : 1;
+    }
+
+    private static void FaultRow(EchoCalls.Call call, string who, EchoScore score, float[] output, TimeSpan elapsed, double? driftPpm)
+    {
+        static string F(double? v) => v is { } x ? x.ToString("0.0", CultureInfo.InvariantCulture) : "–";
+        var seconds = call.Audio.Length / (double)call.Audio.SampleRate;
+        var reconvergence = call.PathChange is { } at ? EchoMetrics.Reconvergence(output, call.Truth, at) : null;
+        var recovered = reconvergence is null ? "" : reconvergence.Time is { } t
+            ? string.Create(CultureInfo.InvariantCulture, $"{t.TotalSeconds:0.00} s ({F(reconvergence.BeforeDb)} → {F(reconvergence.AfterDb)} dB)")
+            : string.Create(CultureInfo.InvariantCulture, $"never ({F(reconvergence.BeforeDb)} dB before)");
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"| {call.Name} | {who} | {F(score.ErleFarEndDb)} | {F(score.ErleEchoFarEndDb)} | {F(score.SdrInDb)} → {F(score.SdrOutDb)} | {F(score.NearEndAloneSdrInDb)} → {F(score.NearEndAloneSdrOutDb)} | {recovered} | {F(driftPpm)} | {seconds / elapsed.TotalSeconds:0} |"));
     }
 
     private static void Row(EchoCalls.Call call, string who, EchoScore score, TimeSpan elapsed)

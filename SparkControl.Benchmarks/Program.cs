@@ -13,7 +13,7 @@ public static class Program
     {
         if (args is ["echo-side-by-side", ..])
         {
-            return EchoSideBySide.Run();
+            return EchoSideBySide.Run(args);
         }
 
         if (args is ["swap-overhead", ..] && OperatingSystem.IsLinux())

@@ -18,7 +18,8 @@ public sealed record EchoCancelResult(
     int BlockSize,
     int Partitions,
     int NearEndBlocks,
-    TimeSpan Elapsed);
+    TimeSpan Elapsed,
+    double? DriftPpm = null);
 
 /// <summary>
 /// Offline acoustic echo canceller for a recorded two-channel call: channel 0 is the microphone (local speech plus
@@ -43,6 +44,12 @@ public static class EchoCanceller
     /// </summary>
     internal const int TrainingEpochs = 2;
 
+    /// <summary>
+    /// Drift below this is left to the adaptive filter (and so is drift that moves the echo by under a sample over the
+    /// call): the delay estimate's own scatter is about a ppm on a minute of speech.
+    /// </summary>
+    internal const double MinimumDriftPpm = 2;
+
     /// <summary>Taps kept before the direct path for jitter and for reflections stronger than the direct sound.</summary>
     private static readonly TimeSpan PreDelay = TimeSpan.FromMilliseconds(4);
 
@@ -63,20 +70,30 @@ public static class EchoCanceller
         CheckArguments(mic.Length, reference.Length, sampleRate, settings);
         var watch = Stopwatch.StartNew();
         var delay = EchoDelayEstimator.Estimate(mic, reference, sampleRate, settings.MaxDelay);
+        var drift = EchoDriftEstimator.Estimate(mic, reference, sampleRate, settings.MaxDelay);
         var blockSize = ScaleBlock(settings.BlockSize, sampleRate);
         var tailSamples = (int)Math.Ceiling(settings.TailLength.TotalSeconds * sampleRate);
         var partitions = Math.Max(1, (tailSamples + blockSize - 1) / blockSize);
+        var follow = drift is not null && Math.Abs(drift.Ppm) >= MinimumDriftPpm && Math.Abs(drift.Slope * mic.Length) >= 1;
+        if (follow)
+        {
+            // Over a drifting call the whole-file peak smears (and can vanish): the delay at the start stands for it.
+            delay = delay with { Samples = (int)Math.Round(drift!.DelayAtStart), HasEcho = true };
+        }
+
         if (!delay.HasEcho)
         {
             return new EchoCancelResult(mic.ToArray(), sampleRate, delay, null, 0, blockSize, partitions, 0, watch.Elapsed);
         }
 
-        var bulk = Math.Max(0, delay.Samples - (int)(PreDelay.TotalSeconds * sampleRate));
+        var preDelay = (int)(PreDelay.TotalSeconds * sampleRate);
         var blocks = (mic.Length + blockSize - 1) / blockSize;
         var padded = blocks * blockSize;
         var d = new float[padded];
         mic.CopyTo(d);
-        var x = AlignReference(reference, bulk, padded);
+        var x = follow
+            ? ReferenceAligner.Follow(reference, n => drift!.DelayAt(n) - preDelay, padded)
+            : ReferenceAligner.Shift(reference, Math.Max(0, delay.Samples - preDelay), padded);
         var regularization = Regularization(x, blockSize, partitions);
 
         var output = new float[padded];
@@ -104,7 +121,7 @@ public static class EchoCanceller
 
         var result = new float[mic.Length];
         Array.Copy(output, result, mic.Length);
-        return new EchoCancelResult(result, sampleRate, delay, erle, settings.Passes, blockSize, partitions, nearEnd, watch.Elapsed);
+        return new EchoCancelResult(result, sampleRate, delay, erle, settings.Passes, blockSize, partitions, nearEnd, watch.Elapsed, follow ? Math.Round(drift!.Ppm, 1) : null);
     }
 
     private static void CheckArguments(int micLength, int referenceLength, int sampleRate, EchoCancellerSettings settings)
@@ -167,24 +184,6 @@ public static class EchoCanceller
         }
 
         return block;
-    }
-
-    /// <summary>The reference delayed by the bulk delay, with its DC removed (a DC offset would only slow adaptation).</summary>
-    private static float[] AlignReference(ReadOnlySpan<float> reference, int bulk, int length)
-    {
-        var x = new float[length];
-        double previousIn = 0, previousOut = 0;
-        const double pole = 0.995;
-        for (var i = 0; i + bulk < length && i < reference.Length; i++)
-        {
-            var sample = reference[i];
-            var filtered = sample - previousIn + (pole * previousOut);
-            previousIn = sample;
-            previousOut = filtered;
-            x[i + bulk] = (float)filtered;
-        }
-
-        return x;
     }
 
     /// <summary>A power floor per bin: a small fraction of the reference's mean bin power over the tail (FFT units).</summary>

@@ -26,6 +26,17 @@ public static class EchoDelayEstimator
 
     public static EchoDelayEstimate Estimate(ReadOnlySpan<float> mic, ReadOnlySpan<float> reference, int sampleRate, TimeSpan maxDelay)
     {
+        var (best, _, ratio) = Peak(mic, reference, sampleRate, maxDelay);
+        var hasEcho = ratio >= PeakToNoiseThreshold;
+        return new EchoDelayEstimate(hasEcho ? best : 0, sampleRate, ratio, hasEcho);
+    }
+
+    /// <summary>
+    /// The GCC-PHAT peak between 0 and <paramref name="maxDelay"/>: its lag in whole samples, the same refined between
+    /// samples by a parabola through the peak and its neighbours, and its height over the other lags' RMS.
+    /// </summary>
+    internal static (int Best, double Lag, double PeakToNoise) Peak(ReadOnlySpan<float> mic, ReadOnlySpan<float> reference, int sampleRate, TimeSpan maxDelay)
+    {
         var length = Math.Min(mic.Length, reference.Length);
         var maxLag = (int)Math.Clamp(Math.Round(maxDelay.TotalSeconds * sampleRate), 1, Math.Max(1, length - 1));
         // Segments at least twice the longest lag, so every lag overlaps by half a segment or more.
@@ -47,9 +58,15 @@ public static class EchoDelayEstimator
             }
         }
 
-        var ratio = PeakToNoise(correlation, best, maxLag, sampleRate);
-        var hasEcho = ratio >= PeakToNoiseThreshold;
-        return new EchoDelayEstimate(hasEcho ? best : 0, sampleRate, ratio, hasEcho);
+        var fraction = 0.0;
+        if (best > 0 && best < maxLag)
+        {
+            double left = Math.Abs(correlation[best - 1]), middle = Math.Abs(correlation[best]), right = Math.Abs(correlation[best + 1]);
+            var curvature = left - (2 * middle) + right;
+            fraction = curvature < 0 ? Math.Clamp(0.5 * (left - right) / curvature, -0.5, 0.5) : 0;
+        }
+
+        return (best, best + fraction, PeakToNoise(correlation, best, maxLag, sampleRate));
     }
 
     /// <summary>The sum over segments of conj(X)·D: its inverse peaks at the lag by which the microphone trails the reference.</summary>

@@ -11,6 +11,9 @@ public sealed record EchoGroundTruth(float[] Local, float[] Echo, float[]? Noise
 /// <param name="SdrInDb">Near-end signal to distortion in double talk, microphone: Σ local² / Σ (mic − local)².</param>
 /// <param name="SdrOutDb">The same for the output: Σ local² / Σ (out − local)².</param>
 /// <param name="NearEndGainDb">10 log10(Σ out² / Σ mic²) over near-end single-talk frames (0 = local speech untouched).</param>
+/// <param name="ErleEchoFarEndDb">10 log10(Σ echo² / Σ (out − local − noise)²) over far-end single-talk frames after the settle time: far-end ERLE with the noise taken out, which noise otherwise caps at the echo-to-noise ratio.</param>
+/// <param name="NearEndAloneSdrInDb">Near-end signal to distortion where the near end speaks alone, microphone: Σ local² / Σ (mic − local)².</param>
+/// <param name="NearEndAloneSdrOutDb">The same for the output.</param>
 /// <param name="OverallGainDb">10 log10(Σ out² / Σ mic²) over the whole call.</param>
 public sealed record EchoScore(
     double? ErleFarEndDb,
@@ -22,7 +25,16 @@ public sealed record EchoScore(
     bool AllFinite,
     int FarEndFrames,
     int DoubleTalkFrames,
-    int NearEndFrames);
+    int NearEndFrames,
+    double? ErleEchoFarEndDb = null,
+    double? NearEndAloneSdrInDb = null,
+    double? NearEndAloneSdrOutDb = null);
+
+/// <summary>How the canceller recovered from an echo-path change (see <see cref="EchoMetrics.Reconvergence"/>).</summary>
+/// <param name="BeforeDb">Echo-only ERLE over the 10 s before the change.</param>
+/// <param name="Time">From the change until a 0.5 s window's echo-only ERLE is back within 3 dB of <paramref name="BeforeDb"/>; null if it never is.</param>
+/// <param name="AfterDb">Echo-only ERLE from that moment to the end of the call.</param>
+public sealed record EchoReconvergence(double BeforeDb, TimeSpan? Time, double? AfterDb);
 
 /// <summary>
 /// Scores a canceller's output against the clean tracks. Frames are 20 ms; a track is active in a frame when the
@@ -46,7 +58,8 @@ public static class EchoMetrics
         var echoActive = Active(truth.Echo, frame, frames);
         var settleFrame = (int)(SettleTime.TotalSeconds * truth.SampleRate) / frame;
 
-        Sums farEnd = default, noiseFree = default, doubleTalk = default, nearEnd = default, overall = default;
+        Sums farEnd = default, farEndEcho = default, noiseFree = default, doubleTalk = default, nearEnd = default, overall = default;
+        Sums nearEndAlone = default;
         int farEndFrames = 0, doubleTalkFrames = 0, nearEndFrames = 0;
         for (var f = 0; f < frames; f++)
         {
@@ -63,6 +76,7 @@ public static class EchoMetrics
                 if (f >= settleFrame && isFarEnd)
                 {
                     farEnd.Add(d * d, e * e);
+                    farEndEcho.Add(y * y, (e - s - v) * (e - s - v));
                 }
 
                 if (f >= settleFrame && echoActive[f])
@@ -78,6 +92,7 @@ public static class EchoMetrics
                 if (isNearEnd)
                 {
                     nearEnd.Add(d * d, e * e);
+                    nearEndAlone.Add(s * s, (d - s) * (d - s), (e - s) * (e - s));
                 }
             }
         }
@@ -92,7 +107,64 @@ public static class EchoMetrics
             AllFinite(output),
             farEndFrames,
             doubleTalkFrames,
-            nearEndFrames);
+            nearEndFrames,
+            farEndFrames > 0 ? Db(farEndEcho.A, farEndEcho.B) : null,
+            nearEndFrames > 0 ? Db(nearEndAlone.A, nearEndAlone.B) : null,
+            nearEndFrames > 0 ? Db(nearEndAlone.A, nearEndAlone.C) : null);
+    }
+
+    /// <summary>
+    /// Recovery from an echo-path change at <paramref name="change"/>: the echo-only ERLE (Σ echo² / Σ (out − local −
+    /// noise)², over echo frames) of the 10 s before, then, from the change on, 0.5 s windows stepped by a frame
+    /// (windows with under 5 echo frames skipped) until one is back within 3 dB of it.
+    /// </summary>
+    public static EchoReconvergence Reconvergence(ReadOnlySpan<float> output, EchoGroundTruth truth, TimeSpan change)
+    {
+        var frame = (int)(FrameLength.TotalSeconds * truth.SampleRate);
+        var frames = Math.Min(output.Length, truth.Echo.Length) / frame;
+        var echoActive = Active(truth.Echo, frame, frames);
+        var echo = new double[frames];
+        var residual = new double[frames];
+        for (var f = 0; f < frames; f++)
+        {
+            for (var i = f * frame; i < (f + 1) * frame; i++)
+            {
+                double y = truth.Echo[i], r = output[i] - truth.Local[i] - (truth.Noise?[i] ?? 0);
+                echo[f] += y * y;
+                residual[f] += r * r;
+            }
+        }
+
+        double Erle(int from, int to, out int counted)
+        {
+            double a = 0, b = 0;
+            counted = 0;
+            for (var f = Math.Max(0, from); f < Math.Min(frames, to); f++)
+            {
+                if (echoActive[f])
+                {
+                    a += echo[f];
+                    b += residual[f];
+                    counted++;
+                }
+            }
+
+            return Db(a, b);
+        }
+
+        var changeFrame = (int)(change.TotalSeconds * truth.SampleRate) / frame;
+        var before = Erle(changeFrame - (int)(10 / FrameLength.TotalSeconds), changeFrame, out _);
+        var window = (int)(0.5 / FrameLength.TotalSeconds);
+        for (var f = changeFrame; f + window <= frames; f++)
+        {
+            var level = Erle(f, f + window, out var counted);
+            if (counted >= 5 && level >= before - 3)
+            {
+                return new EchoReconvergence(before, (f + window - changeFrame) * FrameLength, Erle(f, frames, out _));
+            }
+        }
+
+        return new EchoReconvergence(before, null, null);
     }
 
     private static bool AllFinite(ReadOnlySpan<float> samples)

@@ -14,6 +14,7 @@ public static partial class SpeexEchoCanceller
 {
     private const string Library = "libspeexdsp.so.1";
     private const int SetSamplingRate = 24; // SPEEX_ECHO_SET_SAMPLING_RATE in speex_echo.h
+    private const int SetEchoState = 24; // SPEEX_PREPROCESS_SET_ECHO_STATE in speex_preprocess.h
 
     private static readonly Lazy<bool> Available = new(() =>
     {
@@ -31,9 +32,11 @@ public static partial class SpeexEchoCanceller
 
     /// <summary>
     /// Runs speexdsp over the call: <paramref name="frameSize"/> samples a frame, <paramref name="tailSamples"/> taps;
-    /// the reference is first delayed by <paramref name="referenceDelay"/> samples (0 = as recorded).
+    /// the reference is first delayed by <paramref name="referenceDelay"/> samples (0 = as recorded). With
+    /// <paramref name="preprocess"/>, each output frame also goes through speexdsp's preprocessor tied to the echo
+    /// state: its residual echo suppression and its noise suppression, at their defaults (-40 dB, -15 dB active, -15 dB noise).
     /// </summary>
-    public static (float[] Output, TimeSpan Elapsed) Cancel(ReadOnlySpan<float> mic, ReadOnlySpan<float> reference, int sampleRate, int frameSize, int tailSamples, int referenceDelay = 0)
+    public static (float[] Output, TimeSpan Elapsed) Cancel(ReadOnlySpan<float> mic, ReadOnlySpan<float> reference, int sampleRate, int frameSize, int tailSamples, int referenceDelay = 0, bool preprocess = false)
     {
         var frames = (mic.Length + frameSize - 1) / frameSize;
         var length = frames * frameSize;
@@ -59,20 +62,42 @@ public static partial class SpeexEchoCanceller
             throw new InvalidOperationException("speex_echo_state_init failed.");
         }
 
+        var preprocessor = IntPtr.Zero;
         try
         {
             var rate = sampleRate;
             speex_echo_ctl(state, SetSamplingRate, ref rate);
+            if (preprocess)
+            {
+                preprocessor = speex_preprocess_state_init(frameSize, sampleRate);
+                if (preprocessor == IntPtr.Zero)
+                {
+                    throw new InvalidOperationException("speex_preprocess_state_init failed.");
+                }
+
+                speex_preprocess_ctl(preprocessor, SetEchoState, state);
+            }
+
             for (var f = 0; f < frames; f++)
             {
                 Array.Copy(recorded, f * frameSize, rec, 0, frameSize);
                 Array.Copy(played, f * frameSize, play, 0, frameSize);
                 speex_echo_cancellation(state, rec, play, output);
+                if (preprocessor != IntPtr.Zero)
+                {
+                    speex_preprocess_run(preprocessor, output);
+                }
+
                 Array.Copy(output, 0, outputSamples, f * frameSize, frameSize);
             }
         }
         finally
         {
+            if (preprocessor != IntPtr.Zero)
+            {
+                speex_preprocess_state_destroy(preprocessor);
+            }
+
             speex_echo_state_destroy(state);
         }
 
@@ -98,5 +123,17 @@ public static partial class SpeexEchoCanceller
 
     [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
     private static extern int speex_echo_ctl(IntPtr state, int request, ref int value);
+
+    [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+    private static extern IntPtr speex_preprocess_state_init(int frameSize, int samplingRate);
+
+    [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+    private static extern void speex_preprocess_state_destroy(IntPtr state);
+
+    [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+    private static extern int speex_preprocess_run(IntPtr state, short[] samples);
+
+    [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+    private static extern int speex_preprocess_ctl(IntPtr state, int request, IntPtr echoState);
 #pragma warning restore SYSLIB1054
 }
