@@ -50,6 +50,12 @@ public static class EchoCanceller
     /// </summary>
     internal const double MinimumDriftPpm = 2;
 
+    /// <summary>The second pass chooses between its filter and the forward and backward snapshots this often.</summary>
+    private static readonly TimeSpan Stretch = TimeSpan.FromSeconds(0.5);
+
+    /// <summary>A snapshot wins a stretch only with under this fraction of the adaptive filter's far-end output energy (−2.2 dB).</summary>
+    private const double ProbeMargin = 0.6;
+
     /// <summary>Taps kept before the direct path for jitter and for reflections stronger than the direct sound.</summary>
     private static readonly TimeSpan PreDelay = TimeSpan.FromMilliseconds(4);
 
@@ -101,15 +107,18 @@ public static class EchoCanceller
         var first = new MdfFilter(blockSize, partitions, regularization, step);
         var coherence = new double[blocks];
         var echo = new double[blocks];
-        RunPass(first, x, d, output, null, coherence, echo);
+        var stretch = Math.Max(1, (int)Math.Round(Stretch.TotalSeconds * sampleRate / blockSize));
+        var snapshots = new List<float[][]>();
+        RunPass(first, x, d, output, null, coherence, echo, stretch, snapshots);
         var nearEnd = 0;
         if (settings.Passes == 2)
         {
-            var mask = NearEndMask(first, x, d, blockSize, partitions, regularization);
+            float[][][][] candidates = [Forward(snapshots), Backward(x, d, stretch, blockSize, partitions, regularization, step)];
+            var mask = NearEndMask(first, candidates, stretch, x, d, blockSize, partitions, regularization);
             nearEnd = mask.Count(m => m);
             var second = new MdfFilter(blockSize, partitions, regularization, step);
             second.CopyCoefficientsFrom(TrainOnFarEndOnly(first, x, d, mask), fromBackground: true);
-            RunPass(second, x, d, output, mask, coherence, echo);
+            RunSecondPass(second, candidates, stretch, x, d, output, mask, coherence, echo);
         }
 
         var erle = EstimateErle(d, output, coherence, echo, blockSize);
@@ -201,7 +210,7 @@ public static class EchoCanceller
         return (float)Math.Max(perBin * 0.05, 1e-9);
     }
 
-    private static void RunPass(MdfFilter filter, float[] x, float[] d, float[] output, bool[]? nearEndMask, double[] coherence, double[] echo)
+    private static void RunPass(MdfFilter filter, float[] x, float[] d, float[] output, bool[]? nearEndMask, double[] coherence, double[] echo, int stretch, List<float[][]> snapshots)
     {
         var n = filter.BlockSize;
         for (var b = 0; b * n < d.Length; b++)
@@ -210,6 +219,114 @@ public static class EchoCanceller
             filter.Process(x.AsSpan(span), d.AsSpan(span), output.AsSpan(span), nearEndMask is not null && nearEndMask[b] ? 0 : 1);
             coherence[b] = filter.Coherence;
             echo[b] = filter.EchoEnergy;
+            if ((b + 1) % stretch == 0)
+            {
+                snapshots.Add(filter.Save());
+            }
+        }
+    }
+
+    /// <summary>For each stretch, the first pass's filter as it stood at the stretch's end: it has heard the call up to there.</summary>
+    private static float[][][] Forward(List<float[][]> snapshots)
+    {
+        var result = new float[snapshots.Count + 1][][];
+        for (var j = 0; j < result.Length; j++)
+        {
+            result[j] = snapshots.Count == 0 ? [] : snapshots[Math.Min(j, snapshots.Count - 1)];
+        }
+
+        return result;
+    }
+
+    /// <summary>
+    /// For each stretch, a filter trained backwards from the end of the call down to the stretch's start: it has heard
+    /// the call from there on. After an echo-path change (someone moved) the forward filter still models the old
+    /// path for seconds while this one already knows the new one, and before it the other way round.
+    /// </summary>
+    private static float[][][] Backward(float[] x, float[] d, int stretch, int blockSize, int partitions, float regularization, float step)
+    {
+        var blocks = d.Length / blockSize;
+        var result = new float[((blocks - 1) / stretch) + 2][][];
+        var filter = new MdfFilter(blockSize, partitions, regularization, step);
+        filter.SeekHistory(x, blocks - 1);
+        for (var b = blocks - 1; b >= 0; b--)
+        {
+            filter.TrainCurrent(d.AsSpan(b * blockSize, blockSize), 1);
+            if (b % stretch == 0)
+            {
+                result[b / stretch] = filter.Save(background: true);
+            }
+
+            if (b > 0)
+            {
+                filter.StepBack(x);
+            }
+        }
+
+        for (var j = 0; j < result.Length; j++)
+        {
+            result[j] ??= [];
+        }
+
+        return result;
+    }
+
+    /// <summary>
+    /// The output pass: the trained filter runs on, adapting where no one local talks, and beside it frozen probes hold
+    /// the forward and the backward snapshots for the stretch. Stretch by stretch, the filter whose output has least
+    /// energy over the far-end blocks wins it; when a probe wins clearly, the adaptive filter takes its coefficients
+    /// (an echo-path change is followed within a stretch instead of being mistaken for double talk).
+    /// </summary>
+    private static void RunSecondPass(MdfFilter main, float[][][][] candidates, int stretch, float[] x, float[] d, float[] output, bool[] mask, double[] coherence, double[] echo)
+    {
+        var n = main.BlockSize;
+        var probes = candidates.Select(_ => new MdfFilter(n, main.Partitions, main.Regularization, 0)).ToArray();
+        var probeOutputs = candidates.Select(_ => new float[stretch * n]).ToArray();
+        var probeErrors = new double[candidates.Length];
+        var blocks = d.Length / n;
+        for (var start = 0; start < blocks; start += stretch)
+        {
+            var j = start / stretch;
+            for (var c = 0; c < candidates.Length; c++)
+            {
+                if (candidates[c][j].Length > 0)
+                {
+                    probes[c].Load(candidates[c][j]);
+                }
+            }
+
+            double mainError = 0;
+            Array.Clear(probeErrors);
+            var end = Math.Min(blocks, start + stretch);
+            for (var b = start; b < end; b++)
+            {
+                var span = new Range(b * n, (b + 1) * n);
+                main.Process(x.AsSpan(span), d.AsSpan(span), output.AsSpan(span), mask[b] ? 0 : 1);
+                coherence[b] = main.Coherence;
+                echo[b] = main.EchoEnergy;
+                for (var c = 0; c < probes.Length; c++)
+                {
+                    probes[c].Process(x.AsSpan(span), d.AsSpan(span), probeOutputs[c].AsSpan((b - start) * n, n), 0);
+                    probeErrors[c] += mask[b] ? 0 : probes[c].OutputEnergy;
+                }
+
+                mainError += mask[b] ? 0 : main.OutputEnergy;
+            }
+
+            var best = -1;
+            for (var c = 0; c < probes.Length; c++)
+            {
+                if (candidates[c][j].Length > 0 && probeErrors[c] < ProbeMargin * mainError && (best < 0 || probeErrors[c] < probeErrors[best]))
+                {
+                    best = c;
+                }
+            }
+
+            if (best >= 0)
+            {
+                probeOutputs[best].AsSpan(0, (end - start) * n).CopyTo(output.AsSpan(start * n));
+                main.Load(candidates[best][j]);
+            }
         }
     }
 
@@ -218,22 +335,31 @@ public static class EchoCanceller
     /// well above what that filter leaves in far-end single talk (a fixed fraction of its echo estimate, plus the
     /// noise floor), someone local is talking. Widened by two blocks each side, since speech starts softly.
     /// </summary>
-    private static bool[] NearEndMask(MdfFilter trained, float[] x, float[] d, int blockSize, int partitions, float regularization)
+    private static bool[] NearEndMask(MdfFilter trained, float[][][][] candidates, int stretch, float[] x, float[] d, int blockSize, int partitions, float regularization)
     {
-        var replay = new MdfFilter(blockSize, partitions, regularization, 0);
-        replay.CopyCoefficientsFrom(trained);
         var blocks = d.Length / blockSize;
-        var residual = new double[blocks];
-        var echo = new double[blocks];
-        var scratch = new float[blockSize];
-        for (var b = 0; b < blocks; b++)
+        var (residual, echo) = Replay(trained, null, stretch, x, d, blockSize, partitions, regularization);
+        foreach (var candidate in candidates)
         {
-            var span = new Range(b * blockSize, (b + 1) * blockSize);
-            replay.Process(x.AsSpan(span), d.AsSpan(span), scratch, 0);
-            residual[b] = replay.OutputEnergy;
-            echo[b] = replay.EchoEnergy;
+            var (candidateResidual, candidateEcho) = Replay(trained, candidate, stretch, x, d, blockSize, partitions, regularization);
+            for (var b = 0; b < blocks; b++)
+            {
+                // Near-end speech leaves a residual under every filter; a path the final filter has not heard, only under it.
+                if (candidateResidual[b] < residual[b])
+                {
+                    residual[b] = candidateResidual[b];
+                    echo[b] = candidateEcho[b];
+                }
+            }
         }
 
+        return MaskFrom(residual, echo);
+    }
+
+    /// <summary>Near-end blocks from each block's residual and echo-estimate energy under a filter that fits the far end.</summary>
+    private static bool[] MaskFrom(double[] residual, double[] echo)
+    {
+        var blocks = residual.Length;
         var floor = Percentile(residual, 0.1);
         var loudEcho = Percentile(echo, 0.9);
         var leakRatios = Enumerable.Range(0, blocks).Where(b => echo[b] > 0.1 * loudEcho && echo[b] > 0).Select(b => residual[b] / echo[b]).ToArray();
@@ -254,6 +380,31 @@ public static class EchoCanceller
         }
 
         return mask;
+    }
+
+    /// <summary>Each block's residual and echo-estimate energy under a frozen filter: the trained one, or per stretch a forward or backward snapshot.</summary>
+    private static (double[] Residual, double[] Echo) Replay(MdfFilter trained, float[][][]? snapshots, int stretch, float[] x, float[] d, int blockSize, int partitions, float regularization)
+    {
+        var replay = new MdfFilter(blockSize, partitions, regularization, 0);
+        replay.CopyCoefficientsFrom(trained);
+        var blocks = d.Length / blockSize;
+        var residual = new double[blocks];
+        var echo = new double[blocks];
+        var scratch = new float[blockSize];
+        for (var b = 0; b < blocks; b++)
+        {
+            if (snapshots is not null && b % stretch == 0 && snapshots[b / stretch].Length > 0)
+            {
+                replay.Load(snapshots[b / stretch]);
+            }
+
+            var span = new Range(b * blockSize, (b + 1) * blockSize);
+            replay.Process(x.AsSpan(span), d.AsSpan(span), scratch, 0);
+            residual[b] = replay.OutputEnergy;
+            echo[b] = replay.EchoEnergy;
+        }
+
+        return (residual, echo);
     }
 
     private static double Percentile(double[] values, double fraction)

@@ -23,16 +23,26 @@ internal sealed class MdfFilter
     private readonly float[][] _far;          // far-end spectra, newest at _head, then older blocks
     private readonly float[][] _background;   // coefficient spectra per partition
     private readonly float[][] _foreground;
+    private readonly float[][] _scout;        // adapts without the double-talk gate: finds a new echo path
     private readonly float[] _farPrevious;
     private readonly float[] _power;          // per bin: sum over partitions of |X_p|^2
     private readonly float[] _stepPerBin;
     private readonly float[] _echoB;
     private readonly float[] _echoF;
     private readonly float[] _error;
+    private readonly float[] _echoS;
+    private readonly float[] _errorS;
     private int _head;
     private int _projectNext;
+    private int _scoutProjectNext;
+    private int _historyBlock;
+    private double _smoothedScout;
+    private double _smoothedForegroundSlow;
     private double _smoothedForeground;
     private double _smoothedBackground;
+
+    /// <summary>The scout's step as a fraction of <see cref="StepSize"/>.</summary>
+    internal const float ScoutStep = 0.5f;
 
     public MdfFilter(int blockSize, int partitions, float regularization, float stepSize)
     {
@@ -43,12 +53,15 @@ internal sealed class MdfFilter
         _far = NewSpectra();
         _background = NewSpectra();
         _foreground = NewSpectra();
+        _scout = NewSpectra();
         _farPrevious = new float[blockSize];
         _power = new float[_bins];
         _stepPerBin = new float[_bins];
         _echoB = _fft.NewBuffer();
         _echoF = _fft.NewBuffer();
         _error = _fft.NewBuffer();
+        _echoS = _fft.NewBuffer();
+        _errorS = _fft.NewBuffer();
         Regularization = regularization;
         StepSize = stepSize;
     }
@@ -76,6 +89,9 @@ internal sealed class MdfFilter
 
     public int Backtracks { get; private set; }
 
+    /// <summary>Times the ungated scout path found a clearly better filter than the foreground (an echo path that changed).</summary>
+    public int PathChanges { get; private set; }
+
     private float[][] NewSpectra()
     {
         var spectra = new float[_m][];
@@ -95,7 +111,25 @@ internal sealed class MdfFilter
         {
             source[p].CopyTo(_foreground[p], 0);
             source[p].CopyTo(_background[p], 0);
+            source[p].CopyTo(_scout[p], 0);
         }
+    }
+
+    /// <summary>A copy of a path's coefficient spectra (a snapshot an offline pass can come back to).</summary>
+    public float[][] Save(bool background = false) => [.. (background ? _background : _foreground).Select(p => (float[])p.Clone())];
+
+    /// <summary>Both paths from saved coefficients; the far-end history stays, so the next block runs on as before.</summary>
+    public void Load(float[][] weights)
+    {
+        for (var p = 0; p < _m; p++)
+        {
+            weights[p].CopyTo(_foreground[p], 0);
+            weights[p].CopyTo(_background[p], 0);
+            weights[p].CopyTo(_scout[p], 0);
+        }
+
+        _smoothedBackground = _smoothedForeground;
+        _smoothedScout = _smoothedForegroundSlow;
     }
 
     /// <summary>
@@ -135,7 +169,53 @@ internal sealed class MdfFilter
         if (adapt > 0)
         {
             AdaptBackground(StepSize * adapt * CoherenceStep());
+            Scout(mic, foregroundError, adapt);
         }
+    }
+
+    /// <summary>
+    /// The scout path: adapts at <see cref="ScoutStep"/> of the step whatever the coherence, so after the echo path
+    /// changes (someone moved: the coherence gate now reads the mismatch as double talk and freezes the background) it
+    /// still converges to the new path. When its smoothed error is 3 dB under the foreground's, it is taken by both
+    /// paths; when it has diverged (it adapts in double talk too) to 6 dB over, it is reset from the foreground.
+    /// </summary>
+    private void Scout(ReadOnlySpan<float> mic, double foregroundError, float adapt)
+    {
+        Estimate(_scout, _echoS, withPower: false);
+        var n = _n;
+        double scoutError = 0;
+        for (var i = 0; i < n; i++)
+        {
+            var e = mic[i] - _echoS[n + i];
+            _errorS[n + i] = e;
+            scoutError += e * (double)e;
+        }
+
+        const double smoothing = 0.8;
+        _smoothedScout = (smoothing * _smoothedScout) + ((1 - smoothing) * scoutError);
+        _smoothedForegroundSlow = (smoothing * _smoothedForegroundSlow) + ((1 - smoothing) * foregroundError);
+        if (_smoothedScout < 0.5 * _smoothedForegroundSlow && scoutError < foregroundError)
+        {
+            for (var p = 0; p < _m; p++)
+            {
+                _scout[p].CopyTo(_foreground[p], 0);
+                _scout[p].CopyTo(_background[p], 0);
+            }
+
+            _smoothedForeground = _smoothedBackground = _smoothedForegroundSlow = _smoothedScout;
+            PathChanges++;
+        }
+        else if (_smoothedScout > 4 * _smoothedForegroundSlow)
+        {
+            for (var p = 0; p < _m; p++)
+            {
+                _foreground[p].CopyTo(_scout[p], 0);
+            }
+
+            _smoothedScout = _smoothedForegroundSlow;
+        }
+
+        Adapt(_scout, _errorS, StepSize * adapt * ScoutStep, ref _scoutProjectNext);
     }
 
     /// <summary>
@@ -145,11 +225,39 @@ internal sealed class MdfFilter
     public void Train(ReadOnlySpan<float> far, ReadOnlySpan<float> mic, float adapt)
     {
         PushFar(far);
-        if (adapt <= 0)
+        if (adapt > 0)
         {
-            return;
+            TrainCurrent(mic, adapt);
         }
+    }
 
+    /// <summary>
+    /// Sets the far-end history to end at block <paramref name="block"/> of <paramref name="x"/> (M spectra), for a
+    /// pass that walks the call backwards with <see cref="StepBack"/> and <see cref="TrainCurrent"/>: the echo model
+    /// is still causal, only the order in which blocks teach it is reversed.
+    /// </summary>
+    public void SeekHistory(float[] x, int block)
+    {
+        _historyBlock = block;
+        _head = 0;
+        for (var p = 0; p < _m; p++)
+        {
+            FarSpectrum(x, block - p, _far[p]);
+        }
+    }
+
+    /// <summary>Moves the history one block back: the newest spectrum leaves, the block M older comes in (one FFT).</summary>
+    public void StepBack(float[] x)
+    {
+        _historyBlock--;
+        var slot = _head;
+        _head = (_head + 1) % _m;
+        FarSpectrum(x, _historyBlock - _m + 1, _far[slot]);
+    }
+
+    /// <summary>Adapts the background on the block the history ends at, against its microphone block.</summary>
+    public void TrainCurrent(ReadOnlySpan<float> mic, float adapt)
+    {
         Estimate(_background, _echoB, withPower: true);
         var n = _n;
         double micEnergy = 0, error = 0, echoEnergy = 0, cross = 0;
@@ -185,6 +293,23 @@ internal sealed class MdfFilter
 
         var t = Math.Clamp((Coherence - 0.3) / 0.6, 0, 1);
         return (float)(t * t);
+    }
+
+    /// <summary>Spectrum of [block − 1, block] of <paramref name="x"/> (zeros before the call).</summary>
+    private void FarSpectrum(float[] x, int block, float[] target)
+    {
+        Array.Clear(target);
+        if (block >= 0)
+        {
+            if (block > 0)
+            {
+                x.AsSpan((block - 1) * _n, _n).CopyTo(target);
+            }
+
+            x.AsSpan(block * _n, _n).CopyTo(target.AsSpan(_n));
+        }
+
+        _fft.Forward(target);
     }
 
     /// <summary>Far-end spectrum of [previous block, this block]; it becomes partition 0 and the others age by one.</summary>
@@ -228,13 +353,15 @@ internal sealed class MdfFilter
         _fft.Inverse(target);
     }
 
+    private void AdaptBackground(float step) => Adapt(_background, _error, step, ref _projectNext);
+
     /// <summary>W_p += mu conj(X_p) E / (P + delta) for every partition, then one partition projected onto N taps.</summary>
-    private void AdaptBackground(float step)
+    private void Adapt(float[][] weights, float[] error, float step, ref int projectNext)
     {
-        Array.Clear(_error, 0, _n);
-        _error[2 * _n] = 0;
-        _error[(2 * _n) + 1] = 0;
-        _fft.Forward(_error);
+        Array.Clear(error, 0, _n);
+        error[2 * _n] = 0;
+        error[(2 * _n) + 1] = 0;
+        _fft.Forward(error);
         for (var k = 0; k < _bins; k++)
         {
             _stepPerBin[k] = step / (_power[k] + Regularization);
@@ -243,21 +370,21 @@ internal sealed class MdfFilter
         for (var p = 0; p < _m; p++)
         {
             var xp = _far[(_head + p) % _m];
-            var w = _background[p];
+            var w = weights[p];
             for (var k = 0; k < _bins; k++)
             {
-                float xr = xp[2 * k], xi = xp[(2 * k) + 1], er = _error[2 * k], ei = _error[(2 * k) + 1];
+                float xr = xp[2 * k], xi = xp[(2 * k) + 1], er = error[2 * k], ei = error[(2 * k) + 1];
                 var scale = _stepPerBin[k];
                 w[2 * k] += ((xr * er) + (xi * ei)) * scale;
                 w[(2 * k) + 1] += ((xr * ei) - (xi * er)) * scale;
             }
         }
 
-        var projected = _background[_projectNext];
+        var projected = weights[projectNext];
         _fft.Inverse(projected);
         Array.Clear(projected, _n, _n + 2);
         _fft.Forward(projected);
-        _projectNext = (_projectNext + 1) % _m;
+        projectNext = (projectNext + 1) % _m;
     }
 
     /// <summary>
