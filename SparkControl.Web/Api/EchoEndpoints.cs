@@ -12,14 +12,17 @@ namespace SparkControl.Web.Api;
 /// <summary>
 /// <c>POST /api/audio/echo-cancel</c>: multipart form with <c>file</c> (a stereo 16-bit WAV: channel 0 microphone,
 /// channel 1 far end) and optional <c>passes</c> (1 or 2) and <c>tailMs</c>; answers the cleaned microphone channel as
-/// a mono 16-bit WAV of the same rate and length, with <c>X-Echo-Delay-Ms</c>, <c>X-Echo-Erle-Db</c> (the canceller's
-/// own estimate) and <c>X-Echo-Detected</c>. With no echo found, the microphone comes back unchanged, delay and ERLE 0.
+/// a mono 16-bit WAV of the same rate and length, with <c>X-Echo-Delay-Ms</c> (at the start of the call),
+/// <c>X-Echo-Erle-Db</c> (the canceller's own estimate), <c>X-Echo-Drift-Ppm</c> (how much faster the loudspeaker's
+/// clock ran than the recorder's, when the canceller followed drift; 0 otherwise) and <c>X-Echo-Detected</c>. With no
+/// echo found, the microphone comes back unchanged, delay, ERLE and drift 0.
 /// </summary>
 public static class EchoEndpoints
 {
     public const string DelayHeader = "X-Echo-Delay-Ms";
     public const string ErleHeader = "X-Echo-Erle-Db";
     public const string DetectedHeader = "X-Echo-Detected";
+    public const string DriftHeader = "X-Echo-Drift-Ppm";
 
     /// <summary>Multipart framing allowed on top of the file itself.</summary>
     private const int FormOverhead = 64 * 1024;
@@ -79,6 +82,7 @@ public static class EchoEndpoints
         headers[DetectedHeader] = result.Delay.HasEcho ? "true" : "false";
         headers[DelayHeader] = result.Delay.Delay.TotalMilliseconds.ToString("0.0", CultureInfo.InvariantCulture);
         headers[ErleHeader] = (result.ErleEstimateDb ?? 0).ToString("0.0", CultureInfo.InvariantCulture);
+        headers[DriftHeader] = (result.DriftPpm ?? 0).ToString("0.0", CultureInfo.InvariantCulture);
         return TypedResults.File(WavFile.Write16(call.SampleRate, result.Output), "audio/wav", "echo-cancelled.wav");
     }
 

@@ -59,6 +59,23 @@ public sealed class EchoCancelApiTests
     }
 
     [Fact]
+    public async Task Post_DriftingCall_ReportsTheDriftItFollowed()
+    {
+        var call = await EchoTestCalls.GetAsync("drift-60ppm");
+        await using var app = await SparkControlApp.StartAsync();
+        using var client = app.CreateClient();
+
+        using var response = await client.PostAsync("/api/audio/echo-cancel", Form(call.CallWav));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var drift = double.Parse(response.Headers.GetValues(EchoEndpoints.DriftHeader).Single(), CultureInfo.InvariantCulture);
+        Assert.InRange(drift, -62, -58);
+        var cleaned = WavFile.Read(await response.Content.ReadAsByteArrayAsync());
+        var score = EchoMetrics.Score(call.Mic, cleaned.Channels[0], call.Truth);
+        Assert.True(score.ErleFarEndDb > 20, $"far-end ERLE {score.ErleFarEndDb:0.0} dB");
+    }
+
+    [Fact]
     public async Task Post_NoEchoCall_AnswersTheMicrophoneUnchanged()
     {
         var call = await EchoTestCalls.GetAsync(EchoTestCalls.NoEcho);
@@ -70,6 +87,7 @@ public sealed class EchoCancelApiTests
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal("false", response.Headers.GetValues(EchoEndpoints.DetectedHeader).Single());
         Assert.Equal("0.0", response.Headers.GetValues(EchoEndpoints.DelayHeader).Single());
+        Assert.Equal("0.0", response.Headers.GetValues(EchoEndpoints.DriftHeader).Single());
         var cleaned = WavFile.Read(await response.Content.ReadAsByteArrayAsync());
         Assert.Equal(call.Mic, cleaned.Channels[0]);
     }

@@ -19,6 +19,17 @@ public sealed class EchoCancelPanelTests : UiTestContext
     }
 
     [Fact]
+    public async Task Upload_DriftingCall_ShowsTheDriftFollowed()
+    {
+        var call = await EchoTestCalls.GetAsync("drift+120ppm");
+        var panel = Render<EchoCancelPanel>();
+
+        panel.FindComponent<InputFile>().UploadFiles(InputFileContent.CreateFromBinary(call.CallWav, "drift.wav", contentType: "audio/wav"));
+
+        panel.WaitForAssertion(() => Assert.Matches(@"^the loudspeaker's clock ran 1(19|20|21)\.\d ppm fast; the canceller followed it$", panel.Find("[data-testid=echo-drift]").TextContent.Trim()), TimeSpan.FromSeconds(60));
+    }
+
+    [Fact]
     public async Task Upload_EchoCall_ShowsDelayErleAndBothPlayers()
     {
         var call = await EchoTestCalls.GetAsync(EchoTestCalls.Default);
@@ -28,6 +39,7 @@ public sealed class EchoCancelPanelTests : UiTestContext
 
         panel.WaitForAssertion(() => Assert.Matches(@"^1(19|20|21)\.\d ms$", panel.Find("[data-testid=echo-delay]").TextContent.Trim()), TimeSpan.FromSeconds(60));
         Assert.Matches(@"^\d+\.\d dB$", panel.Find("[data-testid=echo-erle]").TextContent.Trim());
+        Assert.Equal("none found", panel.Find("[data-testid=echo-drift]").TextContent.Trim());
         Assert.StartsWith("data:audio/wav;base64,", panel.Find("[data-testid=echo-before]").GetAttribute("src"), StringComparison.Ordinal);
         var after = panel.Find("[data-testid=echo-after]").GetAttribute("src")!;
         var cleaned = WavFile.Read(Convert.FromBase64String(after["data:audio/wav;base64,".Length..]));

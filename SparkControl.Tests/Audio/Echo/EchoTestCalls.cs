@@ -8,6 +8,16 @@ namespace SparkControl.Tests.Audio.Echo;
 /// <summary>One generated call: the stereo file, its bytes, and the clean tracks as ground truth.</summary>
 public sealed record EchoTestCall(string Name, string Directory, byte[] CallWav, PcmAudio Call, EchoGroundTruth Truth)
 {
+    /// <summary>The make-echo-call.sh options the call was made with.</summary>
+    public IReadOnlyList<string> Options { get; init; } = [];
+
+    /// <summary>The value given to an option of make-echo-call.sh (e.g. "--drift"), or null.</summary>
+    public string? Option(string name)
+    {
+        var at = Options.ToList().IndexOf(name);
+        return at >= 0 && at + 1 < Options.Count ? Options[at + 1] : null;
+    }
+
     public float[] Mic => Call.Channels[0];
 
     public float[] Reference => Call.Channels[1];
@@ -31,6 +41,14 @@ public static class EchoTestCalls
     /// <summary>The turn-taking scene eight times over (2 minutes): long enough to be cut into pieces.</summary>
     public const string TurnsTwoMinutes = "turns-2min";
 
+    /// <summary>The real-room fault calls of eng/audio/fault-calls.txt (shared with the echo-side-by-side benchmark), each a minute long.</summary>
+    public static IReadOnlyList<string> FaultCalls => FaultVariants.Value.Keys.ToList();
+
+    private static readonly Lazy<Dictionary<string, string[]>> FaultVariants = new(() =>
+        File.ReadAllLines(Path.Combine(Tools.RepositoryRoot, "eng", "audio", "fault-calls.txt"))
+            .Where(line => !line.StartsWith('#') && line.Contains('|', StringComparison.Ordinal))
+            .ToDictionary(line => line[..line.IndexOf('|', StringComparison.Ordinal)], line => (string[])[.. line[(line.IndexOf('|', StringComparison.Ordinal) + 1)..].Split(' ', StringSplitOptions.RemoveEmptyEntries), "--minutes", "1"]));
+
     private static readonly Dictionary<string, string[]> Variants = new()
     {
         [Default] = [],
@@ -52,10 +70,11 @@ public static class EchoTestCalls
     {
         var directory = Path.Combine(Root, name);
         var script = Path.Combine(Tools.RepositoryRoot, "eng", "audio", "make-echo-call.sh");
-        (await ProcessRunner.RunAsync("bash", [script, directory, .. Variants[name]], TimeSpan.FromMinutes(2))).EnsureSuccess($"making the {name} test call");
+        var options = Variants.TryGetValue(name, out var variant) ? variant : FaultVariants.Value[name];
+        (await ProcessRunner.RunAsync("bash", [script, directory, .. options], TimeSpan.FromMinutes(2))).EnsureSuccess($"making the {name} test call");
         PcmAudio Read(string file) => WavFile.Read(File.ReadAllBytes(Path.Combine(directory, file)));
         var bytes = await File.ReadAllBytesAsync(Path.Combine(directory, "call.wav"));
         var truth = new EchoGroundTruth(Read("local.wav").Channels[0], Read("echo.wav").Channels[0], Read("noise.wav").Channels[0], 16000);
-        return new EchoTestCall(name, directory, bytes, WavFile.Read(bytes), truth);
+        return new EchoTestCall(name, directory, bytes, WavFile.Read(bytes), truth) { Options = options };
     }
 }

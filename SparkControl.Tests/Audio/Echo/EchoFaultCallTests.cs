@@ -1,0 +1,299 @@
+using System.Globalization;
+using SparkControl.Core.Audio.Echo;
+using SparkControl.Core.Audio.Signal;
+using Xunit.Abstractions;
+
+namespace SparkControl.Tests.Audio.Echo;
+
+/// <summary>
+/// The canceller on calls with real-room faults (eng/audio/fault-calls.txt, made at test time by make-echo-call.sh),
+/// judged by <see cref="EchoFaultRule"/> against speexdsp on the same call. The calls it does not meet the rule on yet
+/// (clipping, noise) are in the echo-side-by-side benchmark's table.
+/// </summary>
+public sealed class EchoFaultCallTests(ITestOutputHelper output)
+{
+    public static TheoryData<string> DriftCalls => [.. EchoTestCalls.FaultCalls.Where(c => c.StartsWith("drift", StringComparison.Ordinal))];
+
+    [Theory]
+    [MemberData(nameof(DriftCalls))]
+    public async Task Cancel_DriftingClocks_MeasuresTheDriftAndMeetsTheRule(string name)
+    {
+        var call = await EchoTestCalls.GetAsync(name);
+        var generated = double.Parse(call.Option("--drift")!, CultureInfo.InvariantCulture);
+
+        var (ours, score, speexScore) = Run(call);
+        var misses = EchoFaultRule.Check(name, score, speexScore, null);
+
+        Assert.Equal(6, DriftCalls.Count);
+        Assert.NotNull(ours.DriftPpm);
+        Assert.InRange(ours.DriftPpm!.Value, generated - 2, generated + 2);
+        Assert.True(misses.Count == 0, string.Join("; ", misses));
+    }
+
+    [Fact]
+    public async Task Cancel_EchoPathChangesMidCall_ReconvergesWithinASecondAndBeatsSpeexdsp()
+    {
+        var call = await EchoTestCalls.GetAsync("path-change");
+        var change = TimeSpan.FromSeconds(double.Parse(call.Option("--path-change")!, CultureInfo.InvariantCulture));
+
+        var (ours, score, speexScore) = Run(call);
+        var reconvergence = EchoMetrics.Reconvergence(ours.Output, call.Truth, change);
+        output.WriteLine($"re-convergence {reconvergence}");
+
+        Assert.Null(ours.DriftPpm);
+        Assert.True(reconvergence.Time <= EchoFaultRule.ReconvergenceLimit, $"re-converged in {reconvergence.Time?.TotalSeconds:0.00} s");
+        Assert.True(reconvergence.BeforeDb >= 15, $"{reconvergence.BeforeDb:0.0} dB before the change");
+        Assert.True(score.ErleFarEndDb >= 15, $"far-end ERLE {score.ErleFarEndDb:0.0} dB");
+        Assert.True(score.ErleFarEndDb >= speexScore.ErleFarEndDb + 6, $"far-end ERLE {score.ErleFarEndDb:0.0} dB, speexdsp {speexScore.ErleFarEndDb:0.0} dB");
+        Assert.True(score.SdrOutDb > score.SdrInDb, $"double talk: SDR {score.SdrInDb:0.0} → {score.SdrOutDb:0.0} dB");
+    }
+
+    [Fact]
+    public async Task Cancel_EchoPathChange_OnePassFollowsItToo()
+    {
+        // One causal pass has no backward filter: the ungated scout path is what notices the new path.
+        var call = await EchoTestCalls.GetAsync("path-change");
+        var change = TimeSpan.FromSeconds(double.Parse(call.Option("--path-change")!, CultureInfo.InvariantCulture));
+
+        var onePass = EchoCanceller.Cancel(call.Call, new EchoCancellerSettings { Passes = 1 });
+        var after = EchoMetrics.Score(call.Mic[(int)(change.TotalSeconds * 16000)..], onePass.Output[(int)(change.TotalSeconds * 16000)..], Slice(call.Truth, change));
+        output.WriteLine($"one pass after the change: {after}");
+
+        Assert.True(after.ErleEchoFarEndDb >= 6, $"one pass, echo-only ERLE after the change {after.ErleEchoFarEndDb:0.0} dB");
+    }
+
+    [Fact]
+    public async Task MakeEchoCall_NoiseAtASetSnr_KeepsItsGroundTruth()
+    {
+        var call = await EchoTestCalls.GetAsync("noise-babble-10dB");
+        var truth = call.Truth;
+
+        var speech = ActivePower(truth.Local);
+        var noise = truth.Noise!.Average(v => v * (double)v);
+        var snr = 10 * Math.Log10(speech / noise);
+        var worst = 0.0;
+        for (var i = 0; i < call.Mic.Length; i++)
+        {
+            worst = Math.Max(worst, Math.Abs(call.Mic[i] - truth.Local[i] - truth.Echo[i] - truth.Noise![i]));
+        }
+
+        Assert.InRange(snr, 9.5, 10.5);
+        // The microphone is the sum of the tracks, up to the 16-bit rounding of the mix (sox dithers: a few LSB).
+        Assert.True(worst < 4 / 32768.0, $"mic − (local + echo + noise) reaches {worst * 32768:0.0} LSB");
+        // --minutes 1 repeats the 14 s scene four times.
+        Assert.InRange(call.Mic.Length / 16000.0, 55.9, 56.1);
+    }
+
+    [Theory]
+    [InlineData("clip-soft")]
+    [InlineData("clip-overdrive")]
+    [InlineData("clip-hard")]
+    public async Task Cancel_ClippingLoudspeaker_KeepsTheNearEndAndDoesNoWorseThanSpeexdsp(string name)
+    {
+        // The rule's ERLE bounds are not met on these yet (see the benchmark); what holds is asserted here.
+        var call = await EchoTestCalls.GetAsync(name);
+
+        var (_, score, speexScore) = Run(call);
+
+        Assert.True(score.AllFinite);
+        Assert.True(score.ErleFarEndDb >= speexScore.ErleFarEndDb - 0.5, $"far-end ERLE {score.ErleFarEndDb:0.0} dB, speexdsp {speexScore.ErleFarEndDb:0.0} dB");
+        Assert.True(score.SdrOutDb > score.SdrInDb, $"double talk: SDR {score.SdrInDb:0.0} → {score.SdrOutDb:0.0} dB");
+        Assert.True(score.NearEndAloneSdrOutDb >= score.NearEndAloneSdrInDb - 1.5, $"near end alone: SDR {score.NearEndAloneSdrInDb:0.0} → {score.NearEndAloneSdrOutDb:0.0} dB");
+    }
+
+    private (EchoCancelResult Ours, EchoScore Score, EchoScore Speex) Run(EchoTestCall call)
+    {
+        var ours = EchoCanceller.Cancel(call.Call);
+        var score = EchoMetrics.Score(call.Mic, ours.Output, call.Truth);
+        var speex = SpeexEchoCanceller.Cancel(call.Mic, call.Reference, 16000, ours.BlockSize, (int)(EchoCancellerSettings.DefaultTailLength.TotalSeconds * 16000));
+        var speexScore = EchoMetrics.Score(call.Mic, speex.Output, call.Truth);
+        output.WriteLine($"{call.Name}: ours {score}");
+        output.WriteLine($"{call.Name}: speexdsp {speexScore}");
+        return (ours, score, speexScore);
+    }
+
+    private static EchoGroundTruth Slice(EchoGroundTruth truth, TimeSpan from)
+    {
+        var start = (int)(from.TotalSeconds * truth.SampleRate);
+        return truth with { Local = truth.Local[start..], Echo = truth.Echo[start..], Noise = truth.Noise?[start..] };
+    }
+
+    /// <summary>Mean power over the 20 ms frames within 35 dB of the loudest, as make-echo-call.sh measures speech for --snr.</summary>
+    private static double ActivePower(float[] track)
+    {
+        const int frame = 320;
+        var energies = Enumerable.Range(0, track.Length / frame).Select(f => track.AsSpan(f * frame, frame).ToArray().Sum(v => v * (double)v)).ToArray();
+        var loudest = energies.Max();
+        var active = energies.Where(e => e >= loudest * Math.Pow(10, -3.5)).ToArray();
+        return active.Sum() / (active.Length * frame);
+    }
+}
+
+public sealed class EchoFaultUnitTests
+{
+    private static float[] Noise(int length, int seed)
+    {
+        var random = new Random(seed);
+        return [.. Enumerable.Range(0, length).Select(_ => (float)((random.NextDouble() - 0.5) * 0.2))];
+    }
+
+    private static readonly (double Amplitude, double Hz, double Phase)[] ToneList = [(0.3, 440, 0), (0.2, 2750, 1), (0.1, 6100, 2)];
+
+    /// <summary>
+    /// The tones at a real-valued instant, each as the aligner's DC blocker (1 − z⁻¹) / (1 − 0.995 z⁻¹) leaves it: a sum
+    /// of sines is its own ideal interpolation, so this is exactly what the aligner should produce.
+    /// </summary>
+    private static double Tones(double t, bool blocked)
+    {
+        double sum = 0;
+        foreach (var (amplitude, hz, phase) in ToneList)
+        {
+            var w = 2 * Math.PI * hz / 16000;
+            var response = (1 - System.Numerics.Complex.FromPolarCoordinates(1, -w)) / (1 - (0.995 * System.Numerics.Complex.FromPolarCoordinates(1, -w)));
+            sum += blocked ? amplitude * response.Magnitude * Math.Sin((w * t) + phase + response.Phase) : amplitude * Math.Sin((w * t) + phase);
+        }
+
+        return sum;
+    }
+
+    [Fact]
+    public void ReferenceAligner_FollowsAMovingFractionalDelay()
+    {
+        var reference = Enumerable.Range(0, 32000).Select(n => (float)Tones(n, blocked: false)).ToArray();
+        double Delay(long n) => 120.37 + (n * 80e-6);
+
+        var aligned = ReferenceAligner.Follow(reference, Delay, reference.Length);
+        var whole = ReferenceAligner.Follow(reference, _ => 120, reference.Length);
+        var shifted = ReferenceAligner.Shift(reference, 120, reference.Length);
+
+        double error = 0, signal = 0;
+        // After the DC blocker has settled (its pole's time constant is 200 samples).
+        for (var n = 3000; n < 31000; n++)
+        {
+            var expected = Tones(n - Delay(n), blocked: true);
+            error += (aligned[n] - expected) * (aligned[n] - expected);
+            signal += expected * expected;
+            Assert.Equal(shifted[n], whole[n], 1e-4);
+        }
+
+        Assert.True(10 * Math.Log10(signal / error) > 55, $"SNR {10 * Math.Log10(signal / error):0.0} dB");
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(35)]
+    [InlineData(-90)]
+    public void EchoDriftEstimator_DriftingEcho_EstimatesItsPpm(double ppm)
+    {
+        const int rate = 16000;
+        var far = Noise(rate * 40, 5);
+        var local = Noise(far.Length, 6);
+        var slope = -ppm * 1e-6;
+        var delayed = ReferenceAligner.Follow(far, n => 1600 + (slope * n), far.Length);
+        var mic = new float[far.Length];
+        for (var i = 0; i < mic.Length; i++)
+        {
+            mic[i] = (0.5f * delayed[i]) + (0.05f * local[i]);
+        }
+
+        var drift = EchoDriftEstimator.Estimate(mic, far, rate, TimeSpan.FromMilliseconds(600));
+
+        Assert.NotNull(drift);
+        Assert.InRange(drift!.Ppm, ppm - 1, ppm + 1);
+        Assert.InRange(drift.DelayAtStart, 1598, 1602);
+        Assert.True(drift.Windows >= 15);
+    }
+
+    [Fact]
+    public void EchoDriftEstimator_UnrelatedChannels_GivesNoEstimate()
+    {
+        Assert.Null(EchoDriftEstimator.Estimate(Noise(16000 * 20, 7), Noise(16000 * 20, 8), 16000, TimeSpan.FromMilliseconds(600)));
+    }
+
+    [Fact]
+    public void Reconvergence_TimesTheRecoveryFromTheTruth()
+    {
+        const int rate = 16000;
+        var echo = Noise(rate * 20, 9);
+        var local = new float[echo.Length];
+        var output = new float[echo.Length];
+        for (var i = 0; i < echo.Length; i++)
+        {
+            // 30 dB of ERLE, then nothing cancelled for 0.7 s from 12 s on, then 30 dB again.
+            var broken = i >= 12 * rate && i < 12.7 * rate;
+            output[i] = echo[i] * (broken ? 1 : 0.0316f);
+        }
+
+        var result = EchoMetrics.Reconvergence(output, new EchoGroundTruth(local, echo, null, rate), TimeSpan.FromSeconds(12));
+
+        Assert.Equal(30, result.BeforeDb, 0.5);
+        Assert.NotNull(result.Time);
+        Assert.InRange(result.Time!.Value.TotalSeconds, 1.15, 1.25);
+        Assert.Equal(30, result.AfterDb!.Value, 0.5);
+    }
+
+    [Fact]
+    public void EchoFaultRule_NamesEveryMissedBound()
+    {
+        var good = new EchoScore(25, 25, 10, 20, 0, -3, true, 100, 50, 50, 26, 40, 39.5);
+        var speex = good with { ErleFarEndDb = 12, ErleEchoFarEndDb = 12 };
+
+        Assert.Empty(EchoFaultRule.Check("drift+60ppm", good, speex, new EchoReconvergence(25, TimeSpan.FromSeconds(0.6), 24)));
+        Assert.Contains(EchoFaultRule.Check("clip-soft", good with { ErleFarEndDb = 17 }, speex, null), m => m.Contains("6 dB above", StringComparison.Ordinal));
+        Assert.Contains(EchoFaultRule.Check("clip-soft", good with { ErleFarEndDb = 14 }, speex with { ErleFarEndDb = 2 }, null), m => m.Contains("< 15 dB", StringComparison.Ordinal));
+        Assert.Empty(EchoFaultRule.Check("clip-hard", good with { ErleFarEndDb = 14 }, speex with { ErleFarEndDb = 2 }, null));
+        Assert.Contains(EchoFaultRule.Check("x", good with { NearEndAloneSdrOutDb = 38.9 }, speex, null), m => m.StartsWith("near end alone", StringComparison.Ordinal));
+        Assert.Contains(EchoFaultRule.Check("x", good with { SdrOutDb = 10 }, speex, null), m => m.StartsWith("double talk", StringComparison.Ordinal));
+        Assert.Contains(EchoFaultRule.Check("x", good, speex, new EchoReconvergence(25, TimeSpan.FromSeconds(1.1), 24)), m => m.Contains("1.10 s", StringComparison.Ordinal));
+        Assert.Contains(EchoFaultRule.Check("x", good, speex, new EchoReconvergence(25, null, null)), m => m == "never re-converged");
+        // Noisy calls are judged on the echo alone: noise caps the microphone-over-output form for every canceller.
+        Assert.Empty(EchoFaultRule.Check("noise-white-10dB", good with { ErleFarEndDb = 8 }, speex with { ErleFarEndDb = 5 }, null));
+        Assert.Contains(EchoFaultRule.Check("noise-white-5dB", good with { ErleEchoFarEndDb = 9 }, speex with { ErleEchoFarEndDb = 0 }, null), m => m.Contains("< 10 dB", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void MdfFilter_TrainedBackwards_LearnsTheSameCausalEcho()
+    {
+        const int n = 256;
+        const int m = 4;
+        var x = Noise(n * 400, 10);
+        var room = Noise(n * m, 11).Select((h, i) => h * (float)Math.Exp(-i / 200.0)).ToArray();
+        var d = new float[x.Length];
+        for (var t = 0; t < d.Length; t++)
+        {
+            double sum = 0;
+            for (var k = 0; k < room.Length && k <= t; k++)
+            {
+                sum += room[k] * x[t - k];
+            }
+
+            d[t] = (float)sum;
+        }
+
+        var filter = new MdfFilter(n, m, 1e-3f, 0.5f);
+        var blocks = x.Length / n;
+        filter.SeekHistory(x, blocks - 1);
+        for (var b = blocks - 1; b >= 0; b--)
+        {
+            filter.TrainCurrent(d.AsSpan(b * n, n), 1);
+            if (b > 0)
+            {
+                filter.StepBack(x);
+            }
+        }
+
+        // Run forwards with what it learnt, frozen: the echo of the first blocks is gone.
+        var forward = new MdfFilter(n, m, 1e-3f, 0);
+        forward.Load(filter.Save(background: true));
+        var output = new float[n];
+        double mic = 0, residual = 0;
+        for (var b = 0; b < 100; b++)
+        {
+            forward.Process(x.AsSpan(b * n, n), d.AsSpan(b * n, n), output, 0);
+            mic += d.AsSpan(b * n, n).ToArray().Sum(v => v * (double)v);
+            residual += output.Sum(v => v * (double)v);
+        }
+
+        Assert.True(10 * Math.Log10(mic / residual) > 30, $"ERLE {10 * Math.Log10(mic / residual):0.0} dB");
+    }
+}
