@@ -66,6 +66,8 @@ internal static class EchoSideBySide
             var score = EchoMetrics.Score(mic, ours.Output, call.Truth);
             var speexScore = EchoMetrics.Score(mic, speex.Output, call.Truth);
             FaultRow(call, "ours", score, ours.Output, ours.Elapsed, ours.DriftPpm);
+            var suppressed = EchoCanceller.Cancel(call.Audio, new EchoCancellerSettings { ResidualSuppression = true });
+            FaultRow(call, "ours + residual suppression", EchoMetrics.Score(mic, suppressed.Output, call.Truth), suppressed.Output, suppressed.Elapsed, suppressed.DriftPpm);
             FaultRow(call, "speexdsp", speexScore, speex.Output, speex.Elapsed, null);
             FaultRow(call, "speexdsp + preprocessor", EchoMetrics.Score(mic, speexPre.Output, call.Truth), speexPre.Output, speexPre.Elapsed, null);
             var verdict = EchoFaultRule.Check(call.Name, score, speexScore, call.PathChange is { } at ? EchoMetrics.Reconvergence(ours.Output, call.Truth, at) : null);
