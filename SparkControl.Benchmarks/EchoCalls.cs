@@ -9,28 +9,11 @@ internal static class EchoCalls
 {
     public sealed record Call(string Name, PcmAudio Audio, EchoGroundTruth Truth, TimeSpan? PathChange = null);
 
-    /// <summary>The real-room fault calls listed in eng/audio/fault-calls.txt, each made with its options (and a minute long).</summary>
-    public static IEnumerable<Call> Faults(string? nameContains)
-    {
-        foreach (var line in File.ReadAllLines(Path.Combine(RepositoryRoot(), "eng", "audio", "fault-calls.txt")))
-        {
-            if (line.StartsWith('#') || !line.Contains('|', StringComparison.Ordinal))
-            {
-                continue;
-            }
-
-            var name = line[..line.IndexOf('|', StringComparison.Ordinal)];
-            if (nameContains is not null && !name.Contains(nameContains, StringComparison.Ordinal))
-            {
-                continue;
-            }
-
-            var options = line[(name.Length + 1)..].Split(' ', StringSplitOptions.RemoveEmptyEntries);
-            var change = Array.IndexOf(options, "--path-change");
-            var call = Make(name, [.. options, "--minutes", "1"]);
-            yield return change < 0 ? call : call with { PathChange = TimeSpan.FromSeconds(double.Parse(options[change + 1], System.Globalization.CultureInfo.InvariantCulture)) };
-        }
-    }
+    /// <summary>The real-room fault calls listed in eng/audio/fault-calls.txt, each made with its options.</summary>
+    public static IEnumerable<Call> Faults(string? nameContains) =>
+        EchoFaultCall.Read(Path.Combine(RepositoryRoot(), "eng", "audio", "fault-calls.txt"))
+            .Where(fault => nameContains is null || fault.Name.Contains(nameContains, StringComparison.Ordinal))
+            .Select(fault => Make(fault.Name, [.. fault.Options]) with { PathChange = fault.PathChange });
 
     public static Call Make(string name, params string[] options)
     {

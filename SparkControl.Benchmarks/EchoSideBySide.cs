@@ -65,12 +65,12 @@ internal static class EchoSideBySide
             var speexPre = SpeexEchoCanceller.Cancel(mic, reference, rate, ours.BlockSize, tail, preprocess: true);
             var score = EchoMetrics.Score(mic, ours.Output, call.Truth);
             var speexScore = EchoMetrics.Score(mic, speex.Output, call.Truth);
-            FaultRow(call, "ours", score, ours.Output, ours.Elapsed, ours.DriftPpm);
+            var reconvergence = FaultRow(call, "ours", score, ours.Output, ours.Elapsed, ours.DriftPpm);
             var suppressed = EchoCanceller.Cancel(call.Audio, new EchoCancellerSettings { ResidualSuppression = true });
             FaultRow(call, "ours + residual suppression", EchoMetrics.Score(mic, suppressed.Output, call.Truth), suppressed.Output, suppressed.Elapsed, suppressed.DriftPpm);
             FaultRow(call, "speexdsp", speexScore, speex.Output, speex.Elapsed, null);
             FaultRow(call, "speexdsp + preprocessor", EchoMetrics.Score(mic, speexPre.Output, call.Truth), speexPre.Output, speexPre.Elapsed, null);
-            var verdict = EchoFaultRule.Check(call.Name, score, speexScore, call.PathChange is { } at ? EchoMetrics.Reconvergence(ours.Output, call.Truth, at) : null);
+            var verdict = EchoFaultRule.Check(call.Name, score, speexScore, reconvergence);
             failures += verdict.Count;
             Console.WriteLine(verdict.Count == 0 ? $"| {call.Name} | **pass** | | | | | | | |" : $"| {call.Name} | **FAIL**: {string.Join("; ", verdict)} | | | | | | | |");
         }
@@ -79,7 +79,8 @@ internal static class EchoSideBySide
         return failures == 0 ? 0 : 1;
     }
 
-    private static void FaultRow(EchoCalls.Call call, string who, EchoScore score, float[] output, TimeSpan elapsed, double? driftPpm)
+    /// <summary>Prints one canceller's row and answers its re-convergence (null on a call without a path change).</summary>
+    private static EchoReconvergence? FaultRow(EchoCalls.Call call, string who, EchoScore score, float[] output, TimeSpan elapsed, double? driftPpm)
     {
         static string F(double? v) => v is { } x ? x.ToString("0.0", CultureInfo.InvariantCulture) : "–";
         var seconds = call.Audio.Length / (double)call.Audio.SampleRate;
@@ -89,6 +90,7 @@ internal static class EchoSideBySide
             : string.Create(CultureInfo.InvariantCulture, $"never ({F(reconvergence.BeforeDb)} dB before)");
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"| {call.Name} | {who} | {F(score.ErleFarEndDb)} | {F(score.ErleEchoFarEndDb)} | {F(score.SdrInDb)} → {F(score.SdrOutDb)} | {F(score.NearEndAloneSdrInDb)} → {F(score.NearEndAloneSdrOutDb)} | {recovered} | {F(driftPpm)} | {seconds / elapsed.TotalSeconds:0} |"));
+        return reconvergence;
     }
 
     private static void Row(EchoCalls.Call call, string who, EchoScore score, TimeSpan elapsed)

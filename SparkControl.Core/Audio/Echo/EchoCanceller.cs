@@ -114,11 +114,13 @@ public static class EchoCanceller
         if (settings.Passes == 2)
         {
             float[][][][] candidates = [Forward(snapshots), Backward(x, d, stretch, blockSize, partitions, regularization, step)];
-            var mask = NearEndMask(first, candidates, stretch, x, d, blockSize, partitions, regularization);
+            // Each candidate is replayed once: its residual judges the near end, and its output can win a stretch.
+            var replays = candidates.Select(c => Replay(first, c, stretch, x, d, blockSize, partitions, regularization)).ToArray();
+            var mask = NearEndMask(Replay(first, null, stretch, x, d, blockSize, partitions, regularization), replays);
             nearEnd = mask.Count(m => m);
             var second = new MdfFilter(blockSize, partitions, regularization, step);
             second.CopyCoefficientsFrom(TrainOnFarEndOnly(first, x, d, mask), fromBackground: true);
-            RunSecondPass(second, candidates, stretch, x, d, output, mask, coherence, echo);
+            RunSecondPass(second, candidates, replays, stretch, x, d, output, mask, coherence, echo);
         }
 
         var erle = EstimateErle(d, output, coherence, echo, blockSize);
@@ -272,31 +274,21 @@ public static class EchoCanceller
     }
 
     /// <summary>
-    /// The output pass: the trained filter runs on, adapting where no one local talks, and beside it frozen probes hold
-    /// the forward and the backward snapshots for the stretch. Stretch by stretch, the filter whose output has least
-    /// energy over the far-end blocks wins it; when a probe wins clearly, the adaptive filter takes its coefficients
-    /// (an echo-path change is followed within a stretch instead of being mistaken for double talk).
+    /// The output pass: the trained filter runs on, adapting where no one local talks, and beside it the frozen forward
+    /// and backward snapshots' replays. Stretch by stretch, the filter whose output has least energy over the far-end
+    /// blocks wins it; when a snapshot wins clearly, the adaptive filter takes its coefficients (an echo-path change is
+    /// followed within a stretch instead of being mistaken for double talk).
     /// </summary>
-    private static void RunSecondPass(MdfFilter main, float[][][][] candidates, int stretch, float[] x, float[] d, float[] output, bool[] mask, double[] coherence, double[] echo)
+    private static void RunSecondPass(MdfFilter main, float[][][][] candidates, Replayed[] replays, int stretch, float[] x, float[] d, float[] output, bool[] mask, double[] coherence, double[] echo)
     {
         var n = main.BlockSize;
-        var probes = candidates.Select(_ => new MdfFilter(n, main.Partitions, main.Regularization, 0)).ToArray();
-        var probeOutputs = candidates.Select(_ => new float[stretch * n]).ToArray();
-        var probeErrors = new double[candidates.Length];
+        var candidateErrors = new double[candidates.Length];
         var blocks = d.Length / n;
         for (var start = 0; start < blocks; start += stretch)
         {
             var j = start / stretch;
-            for (var c = 0; c < candidates.Length; c++)
-            {
-                if (candidates[c][j].Length > 0)
-                {
-                    probes[c].Load(candidates[c][j]);
-                }
-            }
-
             double mainError = 0;
-            Array.Clear(probeErrors);
+            Array.Clear(candidateErrors);
             var end = Math.Min(blocks, start + stretch);
             for (var b = start; b < end; b++)
             {
@@ -304,19 +296,20 @@ public static class EchoCanceller
                 main.Process(x.AsSpan(span), d.AsSpan(span), output.AsSpan(span), mask[b] ? 0 : 1);
                 coherence[b] = main.Coherence;
                 echo[b] = main.EchoEnergy;
-                for (var c = 0; c < probes.Length; c++)
+                if (!mask[b])
                 {
-                    probes[c].Process(x.AsSpan(span), d.AsSpan(span), probeOutputs[c].AsSpan((b - start) * n, n), 0);
-                    probeErrors[c] += mask[b] ? 0 : probes[c].OutputEnergy;
+                    mainError += main.OutputEnergy;
+                    for (var c = 0; c < candidates.Length; c++)
+                    {
+                        candidateErrors[c] += replays[c].Residual[b];
+                    }
                 }
-
-                mainError += mask[b] ? 0 : main.OutputEnergy;
             }
 
             var best = -1;
-            for (var c = 0; c < probes.Length; c++)
+            for (var c = 0; c < candidates.Length; c++)
             {
-                if (candidates[c][j].Length > 0 && probeErrors[c] < ProbeMargin * mainError && (best < 0 || probeErrors[c] < probeErrors[best]))
+                if (candidates[c][j].Length > 0 && candidateErrors[c] < ProbeMargin * mainError && (best < 0 || candidateErrors[c] < candidateErrors[best]))
                 {
                     best = c;
                 }
@@ -324,31 +317,31 @@ public static class EchoCanceller
 
             if (best >= 0)
             {
-                probeOutputs[best].AsSpan(0, (end - start) * n).CopyTo(output.AsSpan(start * n));
+                replays[best].Output.AsSpan(start * n, (end - start) * n).CopyTo(output.AsSpan(start * n));
                 main.Load(candidates[best][j]);
             }
         }
     }
 
     /// <summary>
-    /// Near-end speech per block, judged from the first pass's final filter over the whole file: where the residual is
-    /// well above what that filter leaves in far-end single talk (a fixed fraction of its echo estimate, plus the
-    /// noise floor), someone local is talking. Widened by two blocks each side, since speech starts softly.
+    /// Near-end speech per block, judged from the first pass's final filter and the forward and backward snapshots over
+    /// the whole file, taking per block the one that leaves the least: where that residual is well above what the
+    /// filter leaves in far-end single talk (a fixed fraction of its echo estimate, plus the noise floor), someone local
+    /// is talking. Widened by two blocks each side, since speech starts softly.
     /// </summary>
-    private static bool[] NearEndMask(MdfFilter trained, float[][][][] candidates, int stretch, float[] x, float[] d, int blockSize, int partitions, float regularization)
+    private static bool[] NearEndMask(Replayed trained, Replayed[] candidates)
     {
-        var blocks = d.Length / blockSize;
-        var (residual, echo) = Replay(trained, null, stretch, x, d, blockSize, partitions, regularization);
+        var residual = (double[])trained.Residual.Clone();
+        var echo = (double[])trained.Echo.Clone();
         foreach (var candidate in candidates)
         {
-            var (candidateResidual, candidateEcho) = Replay(trained, candidate, stretch, x, d, blockSize, partitions, regularization);
-            for (var b = 0; b < blocks; b++)
+            for (var b = 0; b < residual.Length; b++)
             {
                 // Near-end speech leaves a residual under every filter; a path the final filter has not heard, only under it.
-                if (candidateResidual[b] < residual[b])
+                if (candidate.Residual[b] < residual[b])
                 {
-                    residual[b] = candidateResidual[b];
-                    echo[b] = candidateEcho[b];
+                    residual[b] = candidate.Residual[b];
+                    echo[b] = candidate.Echo[b];
                 }
             }
         }
@@ -382,15 +375,18 @@ public static class EchoCanceller
         return mask;
     }
 
-    /// <summary>Each block's residual and echo-estimate energy under a frozen filter: the trained one, or per stretch a forward or backward snapshot.</summary>
-    private static (double[] Residual, double[] Echo) Replay(MdfFilter trained, float[][][]? snapshots, int stretch, float[] x, float[] d, int blockSize, int partitions, float regularization)
+    /// <summary>A frozen filter run over the call: its output, and each block's output and echo-estimate energy.</summary>
+    private sealed record Replayed(float[] Output, double[] Residual, double[] Echo);
+
+    /// <summary>The call through a frozen filter: the trained one, or per stretch a forward or backward snapshot.</summary>
+    private static Replayed Replay(MdfFilter trained, float[][][]? snapshots, int stretch, float[] x, float[] d, int blockSize, int partitions, float regularization)
     {
         var replay = new MdfFilter(blockSize, partitions, regularization, 0);
         replay.CopyCoefficientsFrom(trained);
         var blocks = d.Length / blockSize;
+        var output = new float[d.Length];
         var residual = new double[blocks];
         var echo = new double[blocks];
-        var scratch = new float[blockSize];
         for (var b = 0; b < blocks; b++)
         {
             if (snapshots is not null && b % stretch == 0 && snapshots[b / stretch].Length > 0)
@@ -399,12 +395,12 @@ public static class EchoCanceller
             }
 
             var span = new Range(b * blockSize, (b + 1) * blockSize);
-            replay.Process(x.AsSpan(span), d.AsSpan(span), scratch, 0);
+            replay.Process(x.AsSpan(span), d.AsSpan(span), output.AsSpan(span), 0);
             residual[b] = replay.OutputEnergy;
             echo[b] = replay.EchoEnergy;
         }
 
-        return (residual, echo);
+        return new Replayed(output, residual, echo);
     }
 
     private static double Percentile(double[] values, double fraction)

@@ -85,12 +85,17 @@ internal sealed class MdfFilter
     /// <summary>Normalised correlation of the microphone with the echo estimate (≈ 1 in far-end single talk).</summary>
     public double Coherence { get; private set; }
 
-    public int ForegroundUpdates { get; private set; }
-
-    public int Backtracks { get; private set; }
-
-    /// <summary>Times the ungated scout path found a clearly better filter than the foreground (an echo path that changed).</summary>
-    public int PathChanges { get; private set; }
+    /// <summary>Every partition of <paramref name="source"/> into each of <paramref name="targets"/>.</summary>
+    private static void Copy(float[][] source, params float[][][] targets)
+    {
+        foreach (var target in targets)
+        {
+            for (var p = 0; p < source.Length; p++)
+            {
+                source[p].CopyTo(target[p], 0);
+            }
+        }
+    }
 
     private float[][] NewSpectra()
     {
@@ -107,12 +112,7 @@ internal sealed class MdfFilter
     public void CopyCoefficientsFrom(MdfFilter other, bool fromBackground = false)
     {
         var source = fromBackground ? other._background : other._foreground;
-        for (var p = 0; p < _m; p++)
-        {
-            source[p].CopyTo(_foreground[p], 0);
-            source[p].CopyTo(_background[p], 0);
-            source[p].CopyTo(_scout[p], 0);
-        }
+        Copy(source, _foreground, _background, _scout);
     }
 
     /// <summary>A copy of a path's coefficient spectra (a snapshot an offline pass can come back to).</summary>
@@ -121,13 +121,7 @@ internal sealed class MdfFilter
     /// <summary>Both paths from saved coefficients; the far-end history stays, so the next block runs on as before.</summary>
     public void Load(float[][] weights)
     {
-        for (var p = 0; p < _m; p++)
-        {
-            weights[p].CopyTo(_foreground[p], 0);
-            weights[p].CopyTo(_background[p], 0);
-            weights[p].CopyTo(_scout[p], 0);
-        }
-
+        Copy(weights, _foreground, _background, _scout);
         _smoothedBackground = _smoothedForeground;
         _smoothedScout = _smoothedForegroundSlow;
     }
@@ -196,22 +190,12 @@ internal sealed class MdfFilter
         _smoothedForegroundSlow = (smoothing * _smoothedForegroundSlow) + ((1 - smoothing) * foregroundError);
         if (_smoothedScout < 0.5 * _smoothedForegroundSlow && scoutError < foregroundError)
         {
-            for (var p = 0; p < _m; p++)
-            {
-                _scout[p].CopyTo(_foreground[p], 0);
-                _scout[p].CopyTo(_background[p], 0);
-            }
-
+            Copy(_scout, _foreground, _background);
             _smoothedForeground = _smoothedBackground = _smoothedForegroundSlow = _smoothedScout;
-            PathChanges++;
         }
         else if (_smoothedScout > 4 * _smoothedForegroundSlow)
         {
-            for (var p = 0; p < _m; p++)
-            {
-                _foreground[p].CopyTo(_scout[p], 0);
-            }
-
+            Copy(_foreground, _scout);
             _smoothedScout = _smoothedForegroundSlow;
         }
 
@@ -404,23 +388,13 @@ internal sealed class MdfFilter
 
         if (_smoothedBackground < 0.7 * _smoothedForeground && backgroundError < foregroundError)
         {
-            for (var p = 0; p < _m; p++)
-            {
-                _background[p].CopyTo(_foreground[p], 0);
-            }
-
+            Copy(_background, _foreground);
             _smoothedForeground = _smoothedBackground;
-            ForegroundUpdates++;
         }
         else if (_smoothedBackground > 4 * _smoothedForeground)
         {
-            for (var p = 0; p < _m; p++)
-            {
-                _foreground[p].CopyTo(_background[p], 0);
-            }
-
+            Copy(_foreground, _background);
             _smoothedBackground = _smoothedForeground;
-            Backtracks++;
         }
     }
 }

@@ -45,9 +45,7 @@ public static class EchoTestCalls
     public static IReadOnlyList<string> FaultCalls => FaultVariants.Value.Keys.ToList();
 
     private static readonly Lazy<Dictionary<string, string[]>> FaultVariants = new(() =>
-        File.ReadAllLines(Path.Combine(Tools.RepositoryRoot, "eng", "audio", "fault-calls.txt"))
-            .Where(line => !line.StartsWith('#') && line.Contains('|', StringComparison.Ordinal))
-            .ToDictionary(line => line[..line.IndexOf('|', StringComparison.Ordinal)], line => (string[])[.. line[(line.IndexOf('|', StringComparison.Ordinal) + 1)..].Split(' ', StringSplitOptions.RemoveEmptyEntries), "--minutes", "1"]));
+        EchoFaultCall.Read(Path.Combine(Tools.RepositoryRoot, "eng", "audio", "fault-calls.txt")).ToDictionary(fault => fault.Name, fault => fault.Options.ToArray()));
 
     private static readonly Dictionary<string, string[]> Variants = new()
     {
