@@ -31,4 +31,20 @@ public sealed class EchoCancelBrowserTests(BrowserFixture browser) : BrowserTest
         await Expect(page.GetByTestId("echo-after")).ToHaveAttributeAsync("src", new System.Text.RegularExpressions.Regex("^data:audio/wav;base64,"));
         await page.SaveScreenshotAsync("audio-echo.png");
     }
+
+    [Fact]
+    public async Task AudioPage_UploadDriftingCall_ShowsTheDriftFollowed()
+    {
+        var call = await EchoTestCalls.GetAsync("drift-60ppm");
+        await using var app = await SparkControlApp.StartAsync();
+        var page = await NewPageAsync(app.BaseAddress);
+        await page.GotoAsync("/audio");
+        await page.GetByRole(AriaRole.Tab, new() { Name = "Echo cancellation" }).ClickAsync();
+
+        await page.GetByTestId("echo-file").Locator("input[type=file]").SetBlazorInputFilesAsync(Path.Combine(call.Directory, "call.wav"));
+
+        await Expect(page.GetByTestId("echo-drift")).ToHaveTextAsync(new System.Text.RegularExpressions.Regex(@"^the loudspeaker's clock ran (59|60|61)\.\d ppm slow; the canceller followed it$"), new() { Timeout = 120_000 });
+        await Expect(page.GetByTestId("echo-delay")).ToHaveTextAsync(new System.Text.RegularExpressions.Regex(@"^1(19|20|21)\.\d ms$"));
+        await page.SaveScreenshotAsync("audio-echo-drift.png");
+    }
 }
