@@ -20,6 +20,9 @@ public sealed partial class GpuBusyTracker : BackgroundService
     private static readonly TimeSpan BusyRatioWindow = TimeSpan.FromMinutes(5);
     private static readonly TimeSpan PruneEvery = TimeSpan.FromHours(1);
 
+    /// <summary>How often a Spark's live state (what the pages show) moves on; the ledger counts every sample.</summary>
+    private static readonly TimeSpan LiveRefresh = TimeSpan.FromSeconds(1);
+
     private readonly SparkFleet _fleet;
     private readonly IModelActivitySource _activity;
     private readonly GpuLedgerStore _store;
@@ -31,6 +34,7 @@ public sealed partial class GpuBusyTracker : BackgroundService
     private readonly Lock _gate = new();
     private readonly GpuLedgerAccumulator _ledger;
     private readonly Dictionary<string, BusyWindow> _windows = new(StringComparer.OrdinalIgnoreCase);
+    private readonly Dictionary<string, LiveSampler> _live = new(StringComparer.OrdinalIgnoreCase);
     private readonly Dictionary<string, Watcher> _watchers = new(StringComparer.OrdinalIgnoreCase);
     private DateTimeOffset _prunedAt = DateTimeOffset.MinValue;
 
@@ -131,11 +135,12 @@ public sealed partial class GpuBusyTracker : BackgroundService
         _stream.Publish(state => state with { LedgerVersion = state.LedgerVersion + 1 });
     }
 
-    /// <summary>Counts one sample of <paramref name="spark"/> and publishes it.</summary>
+    /// <summary>Counts one sample of <paramref name="spark"/>, and publishes it when the live state is due to move on.</summary>
     public SampleCount Record(string spark, GpuSample sample)
     {
         SampleCount count;
         double? ratio;
+        GpuSample? shown;
         var activity = _activity.Current.Value.Find(spark);
         lock (_gate)
         {
@@ -147,16 +152,22 @@ public sealed partial class GpuBusyTracker : BackgroundService
 
             window.Add(sample.Timestamp, count.Seconds);
             ratio = window.Ratio;
+            if (!_live.TryGetValue(spark, out var live))
+            {
+                _live[spark] = live = new LiveSampler(LiveRefresh);
+            }
+
+            shown = live.Add(sample, count);
         }
 
         _metrics.RecordGpuSample(spark, count.Outcome.ToString().ToLowerInvariant());
         _metrics.RecordGpuLedger(spark, count.Model, count.Seconds.ByState());
-        if (count.Outcome == SampleOutcome.Repeated)
+        if (shown is null)
         {
             return count;
         }
 
-        _stream.Publish(state => state.With(spark, s => s.WithSample(sample) with { Activity = activity, BusyRatio = ratio }));
+        _stream.Publish(state => state.With(spark, s => s.WithSample(shown) with { Activity = activity, BusyRatio = ratio }));
         return count;
     }
 

@@ -16,7 +16,7 @@ public enum GpuStreamStatus
 /// <summary>One Spark's GPU right now: the latest samples, unified memory, what the GPU is given to and the recent busy ratio.</summary>
 public sealed record SparkGpuState
 {
-    /// <summary>How many samples <see cref="Recent"/> keeps (two minutes at the default one-second period).</summary>
+    /// <summary>How many samples <see cref="Recent"/> keeps: two minutes, as the live state moves on once a second.</summary>
     public const int RecentSamples = 120;
 
     public required string Spark { get; init; }

@@ -170,6 +170,28 @@ public sealed class GpuBusyTrackerTests : IDisposable
         await tracker.StopAsync(CancellationToken.None);
     }
 
+    [Fact]
+    public async Task Tracker_TenthOfASecondSamples_CountsEachAndShowsOneASecond()
+    {
+        var tracker = CreateTracker();
+        await tracker.StartAsync(CancellationToken.None);
+        for (var tenth = 0; tenth <= 100; tenth++)
+        {
+            // Busy the first three tenths of every second.
+            await _host.Gpu.Writer.WriteAsync(new GpuSample(Start.AddMilliseconds(tenth * 100), 0, tenth % 10 is >= 1 and <= 3 ? 100 : 0));
+        }
+
+        await Wait.UntilAsync(() => tracker.Current.Value.Find("spark-1")?.Latest?.Timestamp == Start.AddSeconds(10), "the tenth second is shown");
+
+        var total = tracker.Read(null, null, LedgerGrouping.Spark).TotalOf("spark-1");
+        Assert.Equal(3, total.Busy, 9);
+        Assert.Equal(10, total.Total, 9);
+        var recent = tracker.Current.Value.Find("spark-1")!.Recent;
+        Assert.Equal(Enumerable.Range(0, 11).Select(s => Start.AddSeconds(s)), recent.Select(s => s.Timestamp));
+        Assert.All(recent.Skip(1), s => Assert.Equal(30, s.UtilizationPercent!.Value, 9));
+        await tracker.StopAsync(CancellationToken.None);
+    }
+
     private static (string, string?, DateTimeOffset?, double, double, double, double, double) Rounded(LedgerRow row) =>
         (row.Spark, row.Model, row.Hour, Math.Round(row.Seconds.Busy, 9), Math.Round(row.Seconds.LoadedIdle, 9), Math.Round(row.Seconds.Loading, 9),
             Math.Round(row.Seconds.NoModel, 9), Math.Round(row.Seconds.Unknown, 9));

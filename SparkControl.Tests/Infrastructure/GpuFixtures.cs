@@ -18,21 +18,24 @@ public static class GpuFixtures
     public static IReadOnlyList<GpuSample> Timeline(string run) =>
         [.. File.ReadAllLines(Path($"timeline-{run}.csv")).Select(l => NvidiaSmi.ParseSample(l, FieldsOf(run))).OfType<GpuSample>()];
 
-    /// <summary>Seconds the GPU was busy according to truth-<paramref name="run"/>.csv (busy_start/busy_end pairs).</summary>
-    public static double TruthBusySeconds(string run)
+    /// <summary>The busy periods truth-<paramref name="run"/>.csv records (busy_start/busy_end pairs, Unix seconds).</summary>
+    public static IReadOnlyList<(DateTimeOffset Start, DateTimeOffset End)> TruthBusy(string run)
     {
         var marks = File.ReadAllLines(Path($"truth-{run}.csv"))
             .Where(l => l.Contains(',', StringComparison.Ordinal))
             .Select(l => l.Split(','))
-            .Select(p => (Kind: p[0].Trim(), At: double.Parse(p[1], System.Globalization.CultureInfo.InvariantCulture)))
+            .Select(p => (Kind: p[0].Trim(), At: DateTimeOffset.UnixEpoch.AddSeconds(double.Parse(p[1], System.Globalization.CultureInfo.InvariantCulture))))
             .ToList();
-        var busy = 0.0;
+        var busy = new List<(DateTimeOffset, DateTimeOffset)>();
         for (var i = 0; i + 1 < marks.Count; i += 2)
         {
             Assert.Equal(("busy_start", "busy_end"), (marks[i].Kind, marks[i + 1].Kind));
-            busy += marks[i + 1].At - marks[i].At;
+            busy.Add((marks[i].At, marks[i + 1].At));
         }
 
         return busy;
     }
+
+    /// <summary>Seconds the GPU was busy according to truth-<paramref name="run"/>.csv.</summary>
+    public static double TruthBusySeconds(string run) => TruthBusy(run).Sum(b => (b.End - b.Start).TotalSeconds);
 }

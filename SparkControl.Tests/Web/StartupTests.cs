@@ -16,7 +16,7 @@ public sealed class StartupTests
     [InlineData("--Demo:Mode=sometimes", "Demo:Mode: 'sometimes' is not one of Auto, On, Off")]
     [InlineData("--Demo:GpuReplaySpeed=0", "Demo:GpuReplaySpeed must be more than zero")]
     [InlineData("--SparkControl:ListenAddress=my laptop", "SparkControl:ListenAddress 'my laptop' must be an IP address")]
-    [InlineData("--SparkControl:Gpu:GapThreshold=00:00:00.500", "SparkControl:Gpu:GapThreshold (00:00:00.5000000) must be longer than SparkControl:GpuSampleInterval")]
+    [InlineData("--SparkControl:Gpu:GapThreshold=00:00:00.080", "SparkControl:Gpu:GapThreshold (00:00:00.0800000) must be longer than SparkControl:GpuSampleInterval")]
     public async Task Start_BadSetting_FailsWithOneLineNamingTheKey(string argument, string expected)
     {
         using var data = new TempDirectory();
