@@ -19,7 +19,8 @@ namespace SparkControl.Benchmarks;
 
 /// <summary>
 /// The swap orchestrator's own cost, with the simulator's load time set to zero: how long after the model server
-/// starts listening Ready is published, and the whole swap. <c>swap-overhead [in-process|docker] [swaps]</c>; the
+/// starts listening, and after it first answers <c>/health</c>, Ready is published; the whole swap, and each phase's
+/// share of it. <c>swap-overhead [in-process|docker] [swaps]</c>; the
 /// docker mode starts a private sshd and dockerd like the integration tests (root, Debian's openssh-server and docker.io).
 /// </summary>
 [System.Runtime.Versioning.SupportedOSPlatform("linux")]
@@ -38,13 +39,15 @@ public static class SwapOverhead
     /// One swap's figures. With no load time the server can listen before <c>docker run</c> has even returned over SSH:
     /// <see cref="ObservableToReady"/> starts at whichever came later, the listening or the launch command's return.
     /// </summary>
-    private sealed record Sample(TimeSpan ListenToReady, TimeSpan ObservableToReady, TimeSpan Whole);
+    private sealed record Sample(TimeSpan ListenToReady, TimeSpan ObservableToReady, TimeSpan HealthToReady, TimeSpan Whole, IReadOnlyList<(SwapPhase Phase, TimeSpan Took)> Phases);
 
-    private static Sample Measure(SwapStatus ended, DateTimeOffset listening)
+    private static Sample Measure(SwapStatus ended, DateTimeOffset listening, DateTimeOffset firstHealth)
     {
         var ready = ended.EndedAt!.Value;
         var launched = ended.Phases.First(p => p.Phase == SwapPhase.Loading).StartedAt;
-        return new Sample(ready - listening, ready - (launched > listening ? launched : listening), ready - ended.RequestedAt);
+        var phases = ended.Phases.Select((p, i) => (p.Phase, (i + 1 < ended.Phases.Count ? ended.Phases[i + 1].StartedAt : ready) - p.StartedAt))
+            .Where(p => p.Phase != SwapPhase.Ready).ToList();
+        return new Sample(ready - listening, ready - (launched > listening ? launched : listening), ready - firstHealth, ready - ended.RequestedAt, phases);
     }
 
     private static async Task<List<Sample>> InProcessAsync(int count)
@@ -62,11 +65,11 @@ public static class SwapOverhead
         for (var i = 0; i < count + 2; i++)
         {
             var ended = await world.SwapAsync(models[i % 2]);
-            var listening = sim.ModelServers[LaunchSpecs.ModelContainerName].ListeningAt!.Value;
+            var server = sim.ModelServers[LaunchSpecs.ModelContainerName];
             if (i >= 2)
             {
                 // The first two warm up the JIT, the HTTP client and the store.
-                samples.Add(Measure(ended, listening));
+                samples.Add(Measure(ended, server.ListeningAt!.Value, server.FirstHealthAt!.Value));
             }
         }
 
@@ -109,11 +112,11 @@ public static class SwapOverhead
 
                 // The simulator prints the moment it listens; the container shares this machine's clock.
                 var logs = await host.GetLogsAsync(LaunchSpecs.ModelContainerName, LogQuery.Last(200), CancellationToken.None);
-                var line = logs.Last(l => l.StartsWith("SIM listening ", StringComparison.Ordinal));
-                var listening = DateTimeOffset.Parse(line["SIM listening ".Length..], CultureInfo.InvariantCulture);
+                DateTimeOffset Logged(string prefix) =>
+                    DateTimeOffset.Parse(logs.Last(l => l.StartsWith(prefix, StringComparison.Ordinal))[prefix.Length..], CultureInfo.InvariantCulture);
                 if (i >= 2)
                 {
-                    samples.Add(Measure(ended, listening));
+                    samples.Add(Measure(ended, Logged("SIM listening "), Logged("SIM first health ")));
                 }
             }
 
@@ -150,7 +153,18 @@ public static class SwapOverhead
         Console.WriteLine("| --- | --- | --- |");
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| listening -> Ready published | {Percentile(samples.Select(s => s.ListenToReady), 0.5):0.0} | {Percentile(samples.Select(s => s.ListenToReady), 0.95):0.0} |"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| later of listening and launch returned -> Ready | {Percentile(samples.Select(s => s.ObservableToReady), 0.5):0.0} | {Percentile(samples.Select(s => s.ObservableToReady), 0.95):0.0} |"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| first successful /health -> Ready | {Percentile(samples.Select(s => s.HealthToReady), 0.5):0.0} | {Percentile(samples.Select(s => s.HealthToReady), 0.95):0.0} |"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| whole swap | {Percentile(samples.Select(s => s.Whole), 0.5):0.0} | {Percentile(samples.Select(s => s.Whole), 0.95):0.0} |"));
+        foreach (var phase in samples.SelectMany(s => s.Phases.Select(p => p.Phase)).Distinct())
+        {
+            var took = samples.Select(s => s.Phases.Where(p => p.Phase == phase).Aggregate(TimeSpan.Zero, (sum, p) => sum + p.Took)).ToList();
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| phase {phase} | {Percentile(took, 0.5):0.0} | {Percentile(took, 0.95):0.0} |"));
+        }
+
+        var healthToReady = Percentile(samples.Select(s => s.HealthToReady), 0.5);
+        var whole = Percentile(samples.Select(s => s.Whole), 0.5);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{(whole <= 1000 ? "PASS" : "FAIL")} swap overhead median {whole:0} ms <= 1000 ms"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{(healthToReady <= 100 ? "PASS" : "FAIL")} Ready {healthToReady:0} ms after the first successful /health <= 100 ms (median)"));
     }
 
     /// <summary>The orchestrator as the app wires it, over one Spark, with its own data directory.</summary>

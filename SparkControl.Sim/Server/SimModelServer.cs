@@ -74,6 +74,11 @@ public sealed class SimModelServer : IAsyncDisposable
     /// <summary>When the server started listening, as stamped in its "listening" log line.</summary>
     public DateTimeOffset? ListeningAt { get; private set; }
 
+    private int _healthAnswered;
+
+    /// <summary>When <c>/health</c> first answered (a client's first sight of a ready server).</summary>
+    public DateTimeOffset? FirstHealthAt { get; private set; }
+
     /// <summary>Loads (waiting the load time), then serves until <paramref name="stop"/>. Returns the process exit code.</summary>
     public async Task<int> RunAsync(CancellationToken stop)
     {
@@ -266,7 +271,16 @@ public sealed class SimModelServer : IAsyncDisposable
         builder.Services.AddRoutingCore();
         var app = builder.Build();
         app.UseRouting();
-        app.MapGet("/health", () => Results.Ok());
+        app.MapGet("/health", () =>
+        {
+            if (Interlocked.Exchange(ref _healthAnswered, 1) == 0)
+            {
+                FirstHealthAt = _time.GetUtcNow();
+                _log($"SIM first health {FirstHealthAt.Value.ToString("O", CultureInfo.InvariantCulture)}");
+            }
+
+            return Results.Ok();
+        });
         if (_nim)
         {
             app.MapGet("/v1/health/live", () => Json(new { @object = "health-response", message = "Service is live." }));
