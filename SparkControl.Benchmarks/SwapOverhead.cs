@@ -163,8 +163,8 @@ public static class SwapOverhead
 
         var healthToReady = Percentile(samples.Select(s => s.HealthToReady), 0.5);
         var whole = Percentile(samples.Select(s => s.Whole), 0.5);
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{(whole <= 1000 ? "PASS" : "FAIL")} swap overhead median {whole:0} ms <= 1000 ms"));
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{(healthToReady <= 100 ? "PASS" : "FAIL")} Ready {healthToReady:0} ms after the first successful /health <= 100 ms (median)"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{Verdict.Of(whole <= 1000)} swap overhead median {whole:0} ms <= 1000 ms"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{Verdict.Of(healthToReady <= 100)} Ready {healthToReady:0} ms after the first successful /health <= 100 ms (median)"));
     }
 
     /// <summary>The orchestrator as the app wires it, over one Spark, with its own data directory.</summary>

@@ -33,8 +33,7 @@ public sealed partial class GpuBusyTracker : BackgroundService
     private readonly SnapshotStream<GpuFleetState> _stream;
     private readonly Lock _gate = new();
     private readonly GpuLedgerAccumulator _ledger;
-    private readonly Dictionary<string, BusyWindow> _windows = new(StringComparer.OrdinalIgnoreCase);
-    private readonly Dictionary<string, LiveSampler> _live = new(StringComparer.OrdinalIgnoreCase);
+    private readonly Dictionary<string, LiveView> _live = new(StringComparer.OrdinalIgnoreCase);
     private readonly Dictionary<string, Watcher> _watchers = new(StringComparer.OrdinalIgnoreCase);
     private DateTimeOffset _prunedAt = DateTimeOffset.MinValue;
 
@@ -145,19 +144,14 @@ public sealed partial class GpuBusyTracker : BackgroundService
         lock (_gate)
         {
             count = _ledger.Add(spark, sample, activity);
-            if (!_windows.TryGetValue(spark, out var window))
-            {
-                _windows[spark] = window = new BusyWindow(BusyRatioWindow);
-            }
-
-            window.Add(sample.Timestamp, count.Seconds);
-            ratio = window.Ratio;
             if (!_live.TryGetValue(spark, out var live))
             {
-                _live[spark] = live = new LiveSampler(LiveRefresh);
+                _live[spark] = live = new LiveView(new BusyWindow(BusyRatioWindow), new LiveSampler(LiveRefresh));
             }
 
-            shown = live.Add(sample, count);
+            live.Window.Add(sample.Timestamp, count.Seconds);
+            ratio = live.Window.Ratio;
+            shown = live.Sampler.Add(sample, count);
         }
 
         _metrics.RecordGpuSample(spark, count.Outcome.ToString().ToLowerInvariant());
@@ -330,6 +324,9 @@ public sealed partial class GpuBusyTracker : BackgroundService
         DateTimeOffset? unwritten = pending.Count == 0 ? null : pending.Keys.Min(k => k.Minute);
         return stored is null ? unwritten : unwritten is null ? stored : stored < unwritten ? stored : unwritten;
     }
+
+    /// <summary>What a Spark's live state is made from: the recent busy ratio and the once-a-second sample.</summary>
+    private sealed record LiveView(BusyWindow Window, LiveSampler Sampler);
 
     private sealed record Watcher(string Spark, ISparkHost Host, CancellationTokenSource Cancellation, Task Loops)
     {

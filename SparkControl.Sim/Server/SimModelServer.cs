@@ -44,6 +44,7 @@ public sealed class SimModelServer : IAsyncDisposable
     private WebApplication? _app;
     private int _inFlight;
     private int _waiting;
+    private int _healthAnswered;
     private long _promptTokens;
     private long _generationTokens;
     private long _succeeded;
@@ -73,8 +74,6 @@ public sealed class SimModelServer : IAsyncDisposable
 
     /// <summary>When the server started listening, as stamped in its "listening" log line.</summary>
     public DateTimeOffset? ListeningAt { get; private set; }
-
-    private int _healthAnswered;
 
     /// <summary>When <c>/health</c> first answered (a client's first sight of a ready server).</summary>
     public DateTimeOffset? FirstHealthAt { get; private set; }
