@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.RegularExpressions;
 using SparkControl.Tests.Infrastructure;
+using static SparkControl.Benchmarks.BenchProcess;
 
 namespace SparkControl.Benchmarks;
 
@@ -282,86 +283,6 @@ public static partial class GatewayBench
         }));
         var sorted = ttfb.Order().ToArray();
         return new StreamResult(sorted[sorted.Length / 2], sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(sorted.Length * 0.99) - 1)], tokens / wall.Elapsed.TotalSeconds, sorted.Length);
-    }
-
-    /// <summary>USER_HZ: the unit of utime and stime in /proc/PID/stat on Linux.</summary>
-    private const double TicksPerSecond = 100;
-
-    /// <summary>User plus system CPU time of the processes, in ticks (fields 14 and 15 of /proc/PID/stat).</summary>
-    private static long CpuTicks(int[] processes) => processes.Sum(pid => Stat(pid, 14) + Stat(pid, 15));
-
-    /// <summary>Field <paramref name="field"/> (1-based, as proc(5) numbers them) of /proc/PID/stat.</summary>
-    private static long Stat(int pid, int field)
-    {
-        var stat = File.ReadAllText($"/proc/{pid}/stat");
-        // The command name (field 2) may hold spaces: count from the ')' that closes it; field 3 follows it.
-        return long.Parse(stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[field - 3], CultureInfo.InvariantCulture);
-    }
-
-    private static string Built(string dll) =>
-        File.Exists(dll) ? dll : throw new InvalidOperationException($"{dll} is missing: dotnet build -c Release");
-
-    private static Process Start(string fileName, string[] arguments, IDictionary<string, string> environment, string name, string? workingDirectory = null)
-    {
-        var start = new ProcessStartInfo(fileName, arguments) { RedirectStandardOutput = true, RedirectStandardError = true };
-        if (workingDirectory is not null)
-        {
-            start.WorkingDirectory = workingDirectory;
-        }
-
-        foreach (var (key, value) in environment)
-        {
-            start.Environment[key] = value;
-        }
-
-        var process = Process.Start(start)!;
-        process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, e) => { if (e.Data is { } line) { Console.Error.WriteLine($"{name}: {line}"); } };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        return process;
-    }
-
-    /// <summary>Waits until <paramref name="ready"/> holds; a process that exits first or is not ready in time is stopped.</summary>
-    private static async Task WhenReadyAsync(Process process, string what, TimeSpan timeout, Func<Task<bool>> ready)
-    {
-        try
-        {
-            await Wait.UntilAsync(
-                async () => process.HasExited ? throw new InvalidOperationException($"{what}: the process exited with {process.ExitCode}") : await ready(),
-                what, timeout, TimeSpan.FromMilliseconds(100));
-        }
-        catch
-        {
-            await StopAsync(process);
-            throw;
-        }
-    }
-
-    /// <summary>Whether GET <paramref name="url"/> answers 2xx (with <paramref name="containing"/> in its body, if given).</summary>
-    private static async Task<bool> AnswersAsync(Uri url, string? containing = null)
-    {
-        using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
-        try
-        {
-            var body = await client.GetStringAsync(url);
-            return containing is null || body.Contains(containing, StringComparison.Ordinal);
-        }
-        catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
-        {
-            return false;
-        }
-    }
-
-    private static async ValueTask StopAsync(Process process)
-    {
-        if (!process.HasExited)
-        {
-            process.Kill(entireProcessTree: true);
-            await process.WaitForExitAsync();
-        }
-
-        process.Dispose();
     }
 
     /// <summary>The simulated vLLM as its own process, answering at once (no load time, no token delay).</summary>

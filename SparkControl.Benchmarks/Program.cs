@@ -26,6 +26,11 @@ public static class Program
             return GatewayBench.RunAsync(args).GetAwaiter().GetResult();
         }
 
+        if (args is ["dashboard-scale", ..] && OperatingSystem.IsLinux())
+        {
+            return DashboardScale.RunAsync(args).GetAwaiter().GetResult();
+        }
+
         if (args is ["bare-yarp", _, _])
         {
             return BareYarp.RunAsync(args).GetAwaiter().GetResult();

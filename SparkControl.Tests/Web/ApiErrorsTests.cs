@@ -136,4 +136,15 @@ public sealed class ApiErrorsTests : IAsyncLifetime
         Assert.Contains("service_name=\"spark-control\"", targetInfo, StringComparison.Ordinal);
         Assert.Contains("service_version=\"", targetInfo, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task Metrics_CarryTheRuntimesMemoryAndThreads()
+    {
+        var metrics = await _client.GetStringAsync("/metrics");
+
+        // What a long run's growth shows in: the process's memory, the managed heap, the thread pool.
+        Assert.Contains("\ndotnet_process_memory_working_set_bytes", metrics, StringComparison.Ordinal);
+        Assert.Contains("\ndotnet_gc_last_collection_heap_size_bytes{", metrics, StringComparison.Ordinal);
+        Assert.Contains("\ndotnet_thread_pool_thread_count_total", metrics, StringComparison.Ordinal);
+    }
 }

@@ -1,3 +1,4 @@
+using System.Collections.Frozen;
 using System.Net;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.Extensions.Options;
@@ -40,6 +41,20 @@ public static class SparkControlHosting
     /// <summary>The OpenTelemetry service.name: what /metrics' target_info calls the panel.</summary>
     public const string ServiceName = "spark-control";
 
+    /// <summary>The runtime's built-in meter (.NET 9 and later): GC heap, working set, threads, thread pool.</summary>
+    public const string RuntimeMeterName = "System.Runtime";
+
+    /// <summary>
+    /// The runtime instruments /metrics carries: where growth over a long run shows. The rest are left out; three of them
+    /// (assembly, CPU and timer counts) are gauges named <c>*_count</c>, which Prometheus keeps for histograms.
+    /// </summary>
+    private static readonly FrozenSet<string> RuntimeInstruments = new[]
+    {
+        "dotnet.process.memory.working_set", "dotnet.process.cpu.time", "dotnet.gc.last_collection.heap.size",
+        "dotnet.gc.last_collection.memory.committed_size", "dotnet.gc.collections", "dotnet.gc.pause.time",
+        "dotnet.thread_pool.thread.count", "dotnet.thread_pool.queue.length",
+    }.ToFrozenSet(StringComparer.Ordinal);
+
     public static WebApplicationBuilder AddSparkControl(this WebApplicationBuilder builder)
     {
         var services = builder.Services;
@@ -64,11 +79,14 @@ public static class SparkControlHosting
 
         AddCapabilities(services);
         AddBackgroundWork(services);
-        // GET /metrics: the whole SparkControl meter in Prometheus text format. The resource names the service, so
+        // GET /metrics: the whole SparkControl meter in Prometheus text format, and the runtime's own (memory, GC, threads),
+        // so growth over a long run shows where an operator already looks. The resource names the service, so
         // target_info (and a collector's job) says spark-control, not "unknown_service:SparkControl.Web".
         services.AddOpenTelemetry()
             .ConfigureResource(resource => resource.AddService(serviceName: ServiceName, serviceVersion: AppVersion.Current))
-            .WithMetrics(metrics => metrics.AddMeter(SparkControlMetrics.MeterName).AddPrometheusExporter());
+            .WithMetrics(metrics => metrics.AddMeter(SparkControlMetrics.MeterName, RuntimeMeterName)
+                .AddView(i => i.Meter.Name == RuntimeMeterName && !RuntimeInstruments.Contains(i.Name) ? MetricStreamConfiguration.Drop : null)
+                .AddPrometheusExporter());
 
         AddWebFramework(services, configuration);
         return builder;
