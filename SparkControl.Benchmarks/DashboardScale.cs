@@ -190,7 +190,7 @@ public static partial class DashboardScale
             Console.WriteLine(string.Create(invariant, $"{Verdict.Of(perCircuit <= MemoryTargetMiB)} N={n} {perCircuit:F2} MiB live heap per circuit <= {MemoryTargetMiB} MiB (resident: {residentPerCircuit:F2} MiB per circuit)"));
         }
         var row = string.Create(invariant,
-            $"  {n,3}  {live,4}  {Percentile(pageLatencies, 50),8:F0} / {p95,5:F0} / {pageLatencies.Select(l => l.Ms).DefaultIfEmpty().Max(),5:F0} ({pageLatencies.Count,5})  {Percentile(hubLatencies, 95),10:F0}  {missed,6}  {perCircuit,11:F2}  {after.HeapMiB - before.HeapMiB,16:+0.0;-0.0}  {idleRate * 1000,13:F0}  {extraCpu * 1e6 / Math.Max(1, updates),13:F0}");
+            $"  {n,3}  {live,4}  {Percentile(pageLatencies, 50),8:F0} / {p95,5:F0} / {pageLatencies.Select(l => l.Ms).DefaultIfEmpty().Max(),5:F0} ({pageLatencies.Count,5})  {Percentile(hubLatencies, 95),10:F0}  {missed,6}  {perCircuit,11:F2}  {Math.Round(after.HeapMiB - before.HeapMiB, 1) + 0.0,16:+0.0;-0.0;0.0}  {idleRate * 1000,13:F0}  {extraCpu * 1e6 / Math.Max(1, updates),13:F0}");
         return (row, met);
     }
 
@@ -264,15 +264,8 @@ public static partial class DashboardScale
         await Wait.UntilAsync(async () =>
         {
             sentAt = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
-            using var start = await api.PostAsJsonAsync("/api/swaps", new { model, spark = Spark });
-            if (start.StatusCode == HttpStatusCode.Conflict)
-            {
-                return false;
-            }
-
-            start.EnsureSuccessStatusCode();
-            id = (await start.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString();
-            return true;
+            id = await SwapApi.TryStartAsync(api, model, Spark);
+            return id is not null;
         }, $"the swap to {model} starts", TimeSpan.FromMinutes(2), TimeSpan.FromMilliseconds(250));
         var swap = await SwapApi.WaitForReadyAsync(api, id!, $"the swap to {model} is ready");
         return new SwapTimings(id!, sentAt, [.. swap.GetProperty("phases").EnumerateArray()
@@ -353,7 +346,7 @@ public static partial class DashboardScale
                         {
                             ExecutablePath = Tools.Chromium,
                             Headless = true,
-                            Args = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"],
+                            Args = BrowserFixture.ChromiumArgs,
                         }));
                     }
 
@@ -433,11 +426,13 @@ public static partial class DashboardScale
     /// N circuit clients: dashboards with no browser. A batch carries the phase, not the swap's id, so a phase belongs to
     /// the swap asked for last if it arrived after it was asked for (the harness runs one swap at a time).
     /// </summary>
-    private sealed class Circuits(List<CircuitClient> clients) : IWatchers
+    private sealed class Circuits : IWatchers
     {
+        private readonly List<CircuitClient> _clients = [];
+
         public static async Task<Circuits> OpenAsync(Uri baseAddress, int count)
         {
-            var circuits = new Circuits([]);
+            var circuits = new Circuits();
             try
             {
                 for (var i = 0; i < count; i++)
@@ -453,8 +448,6 @@ public static partial class DashboardScale
                 throw;
             }
         }
-
-        private readonly List<CircuitClient> _clients = clients;
 
         public async Task<int> CountShowingAsync(SwapTimings swap, string phase, TimeSpan timeout)
         {
@@ -622,7 +615,11 @@ public static partial class DashboardScale
             await drain;
         }
 
-        /// <summary>A sample once the live heap stops falling (closed circuits released), up to 30 s.</summary>
+        /// <summary>
+        /// A sample once the live heap stops falling (closed circuits released), up to 30 s. A circuit client's close is
+        /// done when its disconnect returns, but a closed Chromium page's beacon is not, so this waits rather than
+        /// sampling once.
+        /// </summary>
         public async Task<Sample> SettledAsync(HttpClient api, Sample reference)
         {
             var last = await SampleAsync(api);

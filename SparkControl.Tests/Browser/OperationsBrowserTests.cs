@@ -34,9 +34,10 @@ public sealed class OperationsBrowserTests(BrowserFixture browser) : BrowserTest
     }
 
     [Fact]
-    public async Task Models_SetAnIdleTime_TheCardSaysWhenTheModelGoes()
+    public async Task Models_SetAnIdleTime_TheCardSaysWhenTheModelGoes_AndCountsTheUnusedTime()
     {
-        await using var app = await SparkControlApp.StartAsync();
+        // Health checks once an hour here: nothing but the dashboard's own clock re-renders the card.
+        await using var app = await SparkControlApp.StartAsync(new Dictionary<string, string?> { ["SparkControl:Health:Interval"] = "01:00:00" });
         var page = await NewPageAsync(app.BaseAddress);
 
         await page.GotoAsync("/models");
@@ -46,7 +47,12 @@ public sealed class OperationsBrowserTests(BrowserFixture browser) : BrowserTest
         await page.GetByTestId("idle-save").ClickAsync();
         await Expect(page.GetByTestId("idle-qwen3-8b")).ToHaveTextAsync("after 45 min unused");
         await page.GotoAsync("/");
-        await Expect(page.GetByTestId("idle-unload")).ToContainTextAsync("Unloads after 45 min unused");
+        var idle = page.GetByTestId("idle-unload");
+        await Expect(idle).ToContainTextAsync("Unloads after 45 min unused");
+        var first = await idle.TextContentAsync();
+        await Expect(idle).Not.ToHaveTextAsync(first!);
+        var second = await idle.TextContentAsync();
+        await Expect(idle).Not.ToHaveTextAsync(second!);
         await page.SaveScreenshotAsync("dashboard-idle.png");
 
         Assert.Equal(TimeSpan.FromMinutes(45), app.Get<CatalogStore>().Current.Find("qwen3-8b")!.IdleUnloadAfter);

@@ -81,6 +81,26 @@ public sealed class SwapBrowserTests(BrowserFixture browser) : BrowserTest(brows
         await first.SaveScreenshotAsync("swap-ready.png");
     }
 
+    [Fact]
+    public async Task ARunningPhase_CountsUpOnTheDashboard_WhenNothingElseMoves()
+    {
+        // Health checks once an hour here, so no check re-renders the page: only the swap's own updates can.
+        await using var app = await DemoSwaps.StartDemoAsync(new() { ["Demo:LoadTime"] = "00:00:00.500", ["SparkControl:Health:Interval"] = "01:00:00" });
+        var page = await NewPageAsync(app.BaseAddress);
+        await page.GotoAsync("/");
+        await Expect(page.GetByTestId("spark-demo").GetByTestId("loaded-model-status")).ToHaveAttributeAsync("data-status", "Healthy");
+        using var client = app.CreateClient();
+        var (id, loading) = await DemoSwaps.StartHeldAtLoadingAsync(app, client, "gpt-oss-20b");
+
+        var time = page.Locator($"[data-swap='{id}'] [data-testid=swap-step-loading] .mud-typography:last-child");
+        await Expect(page.Locator($"[data-swap='{id}'] [data-testid=swap-step-loading]")).ToHaveAttributeAsync("data-state", "current");
+        // Held at Loading, the swap's run republishes it once a second: the time counts past what its early updates showed.
+        await Expect(time).ToHaveTextAsync(new System.Text.RegularExpressions.Regex(@"^([3-9]\.\d|\d\d) s$"));
+        Assert.Equal("Loading", await page.Locator($"[data-swap='{id}']").GetAttributeAsync("data-phase"));
+        loading.SetResult();
+        await Expect(page.Locator($"[data-swap='{id}']")).ToHaveAttributeAsync("data-phase", "Ready");
+    }
+
     private static async Task<string[]> StepsAsync(IPage page) =>
         await page.EvaluateAsync<string[]>("() => [...document.querySelectorAll('[data-testid=swap-card] .sc-step')].map(s => s.getAttribute('data-testid').replace('swap-step-', '') + ':' + s.getAttribute('data-state'))");
 

@@ -9,6 +9,7 @@ using SparkControl.Core.Hosts;
 using SparkControl.Core.Sparks;
 using SparkControl.Tests.Core;
 using SparkControl.Tests.Infrastructure;
+using SparkControl.Web.Components.Controls;
 using GpuPage = SparkControl.Web.Components.Pages.Gpu;
 
 namespace SparkControl.Tests.Components;
@@ -119,6 +120,42 @@ public sealed class GpuPageTests : UiTestContext
 
         page.WaitForAssertion(() => Assert.Contains("kept in memory only", page.Find("[data-testid=gpu-ledger-memory-only]").TextContent, StringComparison.Ordinal));
         Assert.Equal(0.5, tracker.Read(null, null, LedgerGrouping.Spark).TotalOf("spark-1").Busy, 9);
+        await tracker.StopAsync(CancellationToken.None);
+    }
+
+    [Fact]
+    public async Task SparkGpuFigures_FollowTheirOwnSpark_AndRenderOnlyWhenItsSamplesMove()
+    {
+        var other = new FakeSparkHost("spark-2");
+        _fleet.Publish(new FleetConfiguration(
+            [new SparkEntry(new SparkDefinition { Name = "spark-1", Host = "h", User = "u" }, _host, false), new SparkEntry(new SparkDefinition { Name = "spark-2", Host = "h2", User = "u" }, other, false)],
+            [],
+            false));
+        var tracker = await StartTrackerAsync(_data.Path);
+        var figures = Render<SparkGpuFigures>(p => p.Add(c => c.Spark, "spark-1"));
+
+        await SendAsync((0, 40), (1, 87));
+        figures.WaitForAssertion(() => Assert.Equal("87 %", figures.Find("[data-testid=card-gpu-utilization]").TextContent.Trim()));
+        Assert.Equal("28.6 of 121.7 GiB", figures.Find("[data-testid=card-gpu-memory]").TextContent.Trim());
+        Assert.Equal("2", figures.Find("[data-testid=gpu-sparkline]").GetAttribute("data-points"));
+
+        // What one sample of its own costs in renders (the figures and the MudBlazor parts inside them).
+        var before = figures.RenderCount;
+        await SendAsync((2, 50));
+        figures.WaitForAssertion(() => Assert.Equal("50 %", figures.Find("[data-testid=card-gpu-utilization]").TextContent.Trim()));
+        var perSample = figures.RenderCount - before;
+        var renders = figures.RenderCount;
+
+        // The other Spark's samples leave this Spark's state as it was: no render for them.
+        foreach (var second in Enumerable.Range(0, 5))
+        {
+            await other.Gpu.Writer.WriteAsync(new GpuSample(Start.AddSeconds(second), 0, 99, null, null, 40, 50));
+        }
+
+        await Wait.UntilAsync(() => tracker.Current.Value.Find("spark-2")?.Latest?.Timestamp == Start.AddSeconds(4), "the other Spark's samples are counted");
+        await SendAsync((3, 12));
+        figures.WaitForAssertion(() => Assert.Equal("12 %", figures.Find("[data-testid=card-gpu-utilization]").TextContent.Trim()));
+        Assert.Equal(renders + perSample, figures.RenderCount);
         await tracker.StopAsync(CancellationToken.None);
     }
 

@@ -24,13 +24,16 @@ public sealed class BrowserFixture : IAsyncLifetime
         {
             ExecutablePath = Tools.Chromium,
             Headless = true,
-            Args =
-            [
-                "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
-            ],
+            Args = ChromiumArgs,
         });
     }
+
+    /// <summary>How the tests and the scale harness start headless Chromium: no sandbox (root), no GPU, nothing that calls out.</summary>
+    public static IReadOnlyList<string> ChromiumArgs { get; } =
+    [
+        "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
+    ];
 
     /// <summary>A fresh page in its own context (no shared cookies or storage between tests).</summary>
     public async Task<IPage> NewPageAsync(Uri baseAddress)

@@ -7,9 +7,18 @@ namespace SparkControl.Tests.Infrastructure;
 public static class SwapApi
 {
     /// <summary>Starts a swap to <paramref name="model"/> on spark-1 and returns its id.</summary>
-    public static async Task<string> StartAsync(HttpClient client, string model)
+    public static async Task<string> StartAsync(HttpClient client, string model) =>
+        await TryStartAsync(client, model, "spark-1") ?? throw new InvalidOperationException($"A swap already holds spark-1; the swap to {model} did not start.");
+
+    /// <summary>Starts a swap to <paramref name="model"/> on <paramref name="spark"/> and returns its id; null when another swap holds the Spark (409).</summary>
+    public static async Task<string?> TryStartAsync(HttpClient client, string model, string spark)
     {
-        using var start = await client.PostAsJsonAsync("/api/swaps", new { model, spark = "spark-1" });
+        using var start = await client.PostAsJsonAsync("/api/swaps", new { model, spark });
+        if (start.StatusCode == System.Net.HttpStatusCode.Conflict)
+        {
+            return null;
+        }
+
         start.EnsureSuccessStatusCode();
         return (await start.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
     }

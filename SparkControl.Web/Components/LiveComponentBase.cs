@@ -21,7 +21,19 @@ public abstract class LiveComponentBase : ComponentBase, IAsyncDisposable
     /// batch: the items that arrived while the last render ran are applied together, so a burst (a chatty container's
     /// log) costs a few renders, not one per line. A bounded hand-over keeps the source's backpressure.
     /// </summary>
-    protected void Watch<T>(Func<CancellationToken, IAsyncEnumerable<T>> source, Action<T> apply)
+    protected void Watch<T>(Func<CancellationToken, IAsyncEnumerable<T>> source, Action<T> apply) =>
+        Watch(source, item =>
+        {
+            apply(item);
+            return true;
+        });
+
+    /// <summary>
+    /// As <see cref="Watch{T}(Func{CancellationToken, IAsyncEnumerable{T}}, Action{T})"/>, but <paramref name="apply"/>
+    /// says whether the item changed what the component shows, and a batch where none did is not rendered: an open page
+    /// costs the server a render and a diff only when something on it moves.
+    /// </summary>
+    protected void Watch<T>(Func<CancellationToken, IAsyncEnumerable<T>> source, Func<T, bool> apply)
     {
         var pending = Channel.CreateBounded<T>(new BoundedChannelOptions(1024) { SingleReader = true, SingleWriter = true, FullMode = BoundedChannelFullMode.Wait });
         _loops.Add(PumpAsync());
@@ -58,12 +70,16 @@ public abstract class LiveComponentBase : ComponentBase, IAsyncDisposable
                 {
                     await InvokeAsync(() =>
                     {
+                        var changed = false;
                         while (pending.Reader.TryRead(out var item))
                         {
-                            apply(item);
+                            changed |= apply(item);
                         }
 
-                        StateHasChanged();
+                        if (changed)
+                        {
+                            StateHasChanged();
+                        }
                     });
                 }
 
@@ -77,7 +93,13 @@ public abstract class LiveComponentBase : ComponentBase, IAsyncDisposable
     }
 
     /// <summary>Re-renders every <paramref name="period"/> of <paramref name="time"/>: for figures that move with the clock, such as an uptime.</summary>
-    protected void RenderEvery(TimeSpan period, TimeProvider time) => Watch(token => TicksAsync(period, time, token), _ => { });
+    protected void RenderEvery(TimeSpan period, TimeProvider time) => RenderEvery(period, time, () => true);
+
+    /// <summary>
+    /// Re-renders every <paramref name="period"/> while <paramref name="moving"/> says something shown moves with the
+    /// clock (asked on the renderer's thread): a page with a running swap ticks, an idle one does not.
+    /// </summary>
+    protected void RenderEvery(TimeSpan period, TimeProvider time, Func<bool> moving) => Watch(token => TicksAsync(period, time, token), _ => moving());
 
     private static async IAsyncEnumerable<DateTimeOffset> TicksAsync(TimeSpan period, TimeProvider time, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
     {

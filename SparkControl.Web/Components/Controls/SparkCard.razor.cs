@@ -1,6 +1,4 @@
-using System.Globalization;
 using Microsoft.AspNetCore.Components;
-using SparkControl.Core.Gpu;
 using SparkControl.Core.Services;
 using SparkControl.Web;
 
@@ -15,9 +13,9 @@ public partial class SparkCard
     [Parameter]
     public Core.Operations.IdleState? Idle { get; set; }
 
-    /// <summary>The Spark's GPU samples and unified memory, as the GPU page shows them; null before the first.</summary>
+    /// <summary>Live figures the page adds at the card's foot (the dashboard's GPU figures), which re-render on their own.</summary>
     [Parameter]
-    public SparkGpuState? Gpu { get; set; }
+    public RenderFragment? ChildContent { get; set; }
 
     /// <summary>Unloads the Spark's model (after the operator confirms).</summary>
     [Parameter]
@@ -50,10 +48,6 @@ public partial class SparkCard
         { Minutes: 0 } => $"{(int)after.TotalHours} h",
         _ => $"{(int)after.TotalHours} h {after.Minutes} min",
     };
-
-    private string Utilization => Gpu?.Latest?.UtilizationPercent is { } percent ? $"{percent.ToString("0", CultureInfo.InvariantCulture)} %" : "–";
-
-    private double MemoryPercent => Gpu?.Memory is { TotalBytes: > 0 } m ? 100.0 * m.UsedBytes / m.TotalBytes : 0;
 
     private string? ModelReason => Value.Services.FirstOrDefault(s => s.Name == Value.Model?.Container)?.Reason;
 }

@@ -23,6 +23,19 @@ public partial class SwapProgressCard
     [Parameter]
     public EventCallback<SwapStatus> OnBringBack { get; set; }
 
+    private readonly RenderedFrom<(SwapStatus, DateTimeOffset, bool, bool, bool)> _shown = new();
+
+    /// <summary>
+    /// The dashboard re-renders on every health check; a swap's status is a new record whenever it moves, and only a
+    /// running swap's times move with <see cref="Now"/>, so a finished swap's card renders only when its actions change.
+    /// </summary>
+    protected override bool ShouldRender() => _shown.Changed(Shown);
+
+    protected override void OnInitialized() => _shown.Changed(Shown);
+
+    private (SwapStatus, DateTimeOffset, bool, bool, bool) Shown =>
+        (Value, Value.IsActive ? Now : default, OnCancel.HasDelegate, OnDismiss.HasDelegate, OnBringBack.HasDelegate);
+
     private string Title => Value.IsUnload
         ? $"Unload {Value.PreviousModelId ?? "the model"}"
         : Value.PreviousModelId is { } previous && previous != Value.ModelId ? $"{previous} → {Value.ModelId}" : $"Load {Value.ModelId}";

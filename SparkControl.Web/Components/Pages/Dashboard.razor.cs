@@ -60,12 +60,6 @@ public partial class Dashboard
     [Inject]
     public required TimeProvider Time { get; init; }
 
-    /// <summary>The GPU page's sample source: each Spark card shows its utilization and memory too.</summary>
-    [Inject]
-    public required Core.Gpu.GpuBusyTracker Gpu { get; init; }
-
-    private Core.Gpu.GpuFleetState _gpu = Core.Gpu.GpuFleetState.Empty;
-
     [Inject]
     public required IDialogService Dialogs { get; init; }
 
@@ -89,7 +83,29 @@ public partial class Dashboard
         });
         Watch(Gateway.WatchAsync, update => _traffic = update.Value);
         Watch(Audio.WatchAsync, update => _audio = update.Value);
-        Watch(Gpu.WatchAsync, update => _gpu = update.Value);
+        RenderEvery(TimeSpan.FromSeconds(1), Time, MovesWithClock);
+    }
+
+    /// <summary>The swap cards shown at the last clock tick, so a finished swap's card leaves when its time is up.</summary>
+    private string _shownAtLastTick = string.Empty;
+
+    /// <summary>
+    /// Whether the page must render again because the clock moved: an idle model's unused time counts up, and a finished
+    /// swap's card leaves after <see cref="ShowFinished"/>. A running swap needs no tick of its own: its run republishes
+    /// it once a second. Otherwise an open dashboard renders only when health, a swap, the fleet or the traffic changes;
+    /// the GPU figures re-render on their own.
+    /// </summary>
+    private bool MovesWithClock()
+    {
+        if (_health is null)
+        {
+            return false;
+        }
+
+        var shown = string.Join(' ', _health.Sparks.Select(s => SwapFor(s.Spark)?.Id));
+        var cardsChanged = shown != _shownAtLastTick;
+        _shownAtLastTick = shown;
+        return cardsChanged || _health.Sparks.Any(s => IdleUnloader.StateOf(s.Spark) is not null);
     }
 
     /// <summary>An audio worker's load for its card: the cap from services.yaml, the figures from the gateway (zero before its first request).</summary>
@@ -104,13 +120,17 @@ public partial class Dashboard
     /// The gateway's routing follows the cards: recomputed with them whenever health or the swaps change, so a swap's
     /// phase reaches the Spark card, the model server's tile and the gateway card in the same render.
     /// </summary>
+    /// <remarks>
+    /// Health's every check rebuilds the routing table; a list whose content is what the card shows already is kept as
+    /// it was, so the gateway card sees the same parameters and skips its render.
+    /// </remarks>
     private void Refresh()
     {
-        _gatewayTargets = GatewayRoutes.Targets();
+        _gatewayTargets = RenderedFrom.Kept(_gatewayTargets, GatewayRoutes.Targets(), Controls.GatewayCard.SameTarget);
         var answered = _gatewayTargets.SelectMany(t => t.Names).ToHashSet(StringComparer.Ordinal);
-        _gatewayWaiting = [.. GatewayRoutes.Awaited().Where(w => !answered.Contains(w.Name)).DistinctBy(w => w.Name)];
-        _gatewayAudio = [.. AudioRoutes.Served().DistinctBy(a => a.Name).OrderBy(a => a.Upstream == a.Name ? 0 : 1).ThenBy(a => a.Name, StringComparer.Ordinal)
-            .Select(a => (a.Name, a.Upstream, a.Worker.Role == SparkControl.Core.Sparks.AudioRole.Speech ? "speech" : "transcriptions"))];
+        _gatewayWaiting = RenderedFrom.Kept(_gatewayWaiting, [.. GatewayRoutes.Awaited().Where(w => !answered.Contains(w.Name)).DistinctBy(w => w.Name)]);
+        _gatewayAudio = RenderedFrom.Kept(_gatewayAudio, [.. AudioRoutes.Served().DistinctBy(a => a.Name).OrderBy(a => a.Upstream == a.Name ? 0 : 1).ThenBy(a => a.Name, StringComparer.Ordinal)
+            .Select(a => (a.Name, a.Upstream, a.Worker.Role == SparkControl.Core.Sparks.AudioRole.Speech ? "speech" : "transcriptions"))]);
     }
 
     private SwapStatus? SwapFor(string spark) =>
