@@ -237,10 +237,11 @@ public static partial class DashboardScale
         var invariant = CultureInfo.InvariantCulture;
         Console.WriteLine(string.Create(invariant, $"{cycles} cycles, {circuits} circuits opened and closed in {wall.Elapsed.TotalMinutes:F1} min"));
         Console.WriteLine(string.Create(invariant, $"medians, middle third -> last third: resident {middle:F0} -> {last:F0} MiB, managed heap {middleHeap:F0} -> {lastHeap:F0} MiB, threads {threadsMiddle:F0} -> {threadsLast:F0}"));
-        // Growth a leak of circuits would show: a tenth of the 2 MiB budget per circuit opened in the last third.
-        var allowance = Math.Max(16, 0.2 * circuits / 3);
-        var met = last - middle <= allowance && lastHeap - middleHeap <= allowance && threadsLast - threadsMiddle <= 4;
-        Console.WriteLine(string.Create(invariant, $"{Verdict.Of(met)} no growth: resident {last - middle:+0;-0} MiB, heap {lastHeap - middleHeap:+0;-0} MiB (allowed {allowance:F0}), threads {threadsLast - threadsMiddle:+0;-0} (allowed 4)"));
+        // A fixed band for the noise of where a collection happens to leave the heap: over a long run it is also a bound
+        // on any leak per circuit (16 MiB over the last third's circuits), printed so a short run's weak bound shows.
+        const double Allowance = 16;
+        var met = last - middle <= Allowance && lastHeap - middleHeap <= Allowance && threadsLast - threadsMiddle <= 4;
+        Console.WriteLine(string.Create(invariant, $"{Verdict.Of(met)} no growth: resident {last - middle:+0;-0} MiB, heap {lastHeap - middleHeap:+0;-0} MiB (allowed {Allowance:F0} MiB each, at most {Allowance * 1024 / Math.Max(1, circuits / 3):F1} KiB per circuit of the last third), threads {threadsLast - threadsMiddle:+0;-0} (allowed 4)"));
         return met ? 0 : 1;
     }
 

@@ -97,7 +97,8 @@ public abstract class LiveComponentBase : ComponentBase, IAsyncDisposable
 
     /// <summary>
     /// Re-renders every <paramref name="period"/> while <paramref name="moving"/> says something shown moves with the
-    /// clock (asked on the renderer's thread): a page with a running swap ticks, an idle one does not.
+    /// clock (asked on the renderer's thread): a dashboard counting an idle model's unused time ticks, one with nothing
+    /// moving does not.
     /// </summary>
     protected void RenderEvery(TimeSpan period, TimeProvider time, Func<bool> moving) => Watch(token => TicksAsync(period, time, token), _ => moving());
 
