@@ -29,9 +29,12 @@ public partial class GatewayCard
     private readonly RenderedFrom<(string, IReadOnlyList<GatewayTarget>, IReadOnlyList<(string, SwapStatus)>, GatewayTraffic, IReadOnlyList<(string, string, string)>)> _shown = new();
 
     /// <summary>The lists are compared as the same instances: the dashboard keeps a list whose content did not change.</summary>
-    protected override bool ShouldRender() => _shown.Changed((BaseUrl, Targets, Waiting, Traffic, Audio));
+    protected override bool ShouldRender() => _shown.Changed(Shown);
 
-    protected override void OnInitialized() => _shown.Changed((BaseUrl, Targets, Waiting, Traffic, Audio));
+    protected override void OnInitialized() => _shown.Changed(Shown);
+
+    private (string, IReadOnlyList<GatewayTarget>, IReadOnlyList<(string, SwapStatus)>, GatewayTraffic, IReadOnlyList<(string, string, string)>) Shown =>
+        (BaseUrl, Targets, Waiting, Traffic, Audio);
 
     /// <summary>Whether two targets route the same names to the same server: what the card shows of one.</summary>
     public static IEqualityComparer<GatewayTarget> SameTarget { get; } = EqualityComparer<GatewayTarget>.Create(

@@ -98,7 +98,10 @@ public partial class GpuSparkPanel
         ? $"{ByteSize.GiBNumber(MemoryBudget.ToGiB(m.UsedBytes))} of {ByteSize.HumanBinary(m.TotalBytes)}"
         : "–";
 
-    private double MemoryPercent => Value.Memory is { TotalBytes: > 0 } m ? 100.0 * m.UsedBytes / m.TotalBytes : 0;
+    private double MemoryPercent => UsedPercent(Value.Memory);
+
+    /// <summary>How full unified memory is, 0 before the first reading.</summary>
+    public static double UsedPercent(Core.Hosts.MemoryInfo? memory) => memory is { TotalBytes: > 0 } m ? 100.0 * m.UsedBytes / m.TotalBytes : 0;
 
     public static Color MemoryColor(double percent) => percent switch
     {

@@ -35,5 +35,5 @@ public partial class SparkGpuFigures
 
     private string Utilization => _state?.Latest?.UtilizationPercent is { } percent ? $"{percent.ToString("0", CultureInfo.InvariantCulture)} %" : "–";
 
-    private double MemoryPercent => _state?.Memory is { TotalBytes: > 0 } m ? 100.0 * m.UsedBytes / m.TotalBytes : 0;
+    private double MemoryPercent => GpuSparkPanel.UsedPercent(_state?.Memory);
 }
