@@ -16,7 +16,7 @@ namespace SparkControl.Benchmarks;
 /// machine hits them alike; medians are reported, and the ratios are the figures. Last, the panel is started again and,
 /// 60 s after it first answers <c>/healthz</c>, measured once more at 4 connections without a warm-up (fresh).
 /// Needs Debian's <c>wrk</c>, <c>nginx-light</c> and <c>caddy</c>, and a Release build:
-/// <c>gateway-bench [seconds per run] [rounds] [direct|nginx|caddy|gateway|bare-yarp]</c>.
+/// <c>gateway-bench [seconds per run] [rounds] [paths, e.g. gateway,bare-yarp]</c>.
 /// </summary>
 [System.Runtime.Versioning.SupportedOSPlatform("linux")]
 public static partial class GatewayBench
@@ -34,7 +34,8 @@ public static partial class GatewayBench
     {
         var seconds = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 10;
         var rounds = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 3;
-        // One path alone (direct, nginx, caddy, gateway or bare-yarp), e.g. to profile it; the ratios need all five.
+        // Some paths alone, comma-separated (direct, nginx, caddy, gateway, bare-yarp), e.g. to profile one or compare two;
+        // the table and verdicts need all five.
         var only = args.Length > 3 ? args[3] : null;
         foreach (var tool in new[] { "wrk", "nginx", "caddy" })
         {
@@ -79,7 +80,7 @@ public static partial class GatewayBench
                 ("caddy", caddy.BaseAddress, () => [caddy.Id]),
                 ("gateway", panel.BaseAddress, () => [panel.Id]),
                 ("bare-yarp", yarp.BaseAddress, () => [yarp.Id]),
-            }.Where(p => only is null || p.Name == only).ToArray();
+            }.Where(p => only is null || only.Split(',').Contains(p.Name)).ToArray();
             Console.WriteLine($"gateway-bench: {seconds} s per run, {rounds} rounds, {Environment.ProcessorCount} cores; upstream {upstream}");
             foreach (var (_, baseUri, _) in paths)
             {
@@ -114,7 +115,7 @@ public static partial class GatewayBench
 
             WrkResult? fresh = null;
             WrkResult? freshDirect = null;
-            if (only is null or "gateway")
+            if (only is null || only.Split(',').Contains("gateway"))
             {
                 // A freshly started panel: measured 60 s after it first answers /healthz, with the demo's background work
                 // running and no warm-up load, then direct at once for the comparison.

@@ -7,6 +7,10 @@ namespace SparkControl.Web.Gateway;
 /// <summary>The OpenAI-compatible endpoint at <c>/v1</c>: chat, completions, embeddings, audio, models.</summary>
 public static class GatewayEndpoints
 {
+    public const string ChatPath = "/v1/chat/completions";
+    public const string CompletionsPath = "/v1/completions";
+    public const string EmbeddingsPath = "/v1/embeddings";
+
     public static IServiceCollection AddGateway(this IServiceCollection services)
     {
         services.AddHttpForwarder();
@@ -24,9 +28,10 @@ public static class GatewayEndpoints
     public static IEndpointRouteBuilder MapGateway(this IEndpointRouteBuilder endpoints)
     {
         var v1 = endpoints.MapGroup("/v1").WithTags("Gateway").RequireAuthorization(AccessPolicies.Gateway);
-        v1.MapPost("/chat/completions", (HttpContext context, GatewayForwarder forwarder) => forwarder.ForwardAsync(context, GatewayRoute.Chat));
-        v1.MapPost("/completions", (HttpContext context, GatewayForwarder forwarder) => forwarder.ForwardAsync(context, GatewayRoute.Completions));
-        v1.MapPost("/embeddings", (HttpContext context, GatewayForwarder forwarder) => forwarder.ForwardAsync(context, GatewayRoute.Embeddings));
+        // GatewayFastPath serves what these admit ahead of the general pipeline; they answer everything else (refusals).
+        v1.MapPost(ChatPath[3..], (HttpContext context, GatewayForwarder forwarder) => forwarder.ForwardAsync(context, GatewayRoute.Chat));
+        v1.MapPost(CompletionsPath[3..], (HttpContext context, GatewayForwarder forwarder) => forwarder.ForwardAsync(context, GatewayRoute.Completions));
+        v1.MapPost(EmbeddingsPath[3..], (HttpContext context, GatewayForwarder forwarder) => forwarder.ForwardAsync(context, GatewayRoute.Embeddings));
         v1.MapPost("/audio/transcriptions", (HttpContext context, AudioForwarder audio) => audio.TranscribeAsync(context, translation: false));
         v1.MapPost("/audio/translations", (HttpContext context, AudioForwarder audio) => audio.TranscribeAsync(context, translation: true));
         v1.MapPost("/audio/speech", (HttpContext context, AudioForwarder audio) => audio.SpeechAsync(context));

@@ -214,6 +214,7 @@ public static class SparkControlHosting
         }
 
         app.UseMiddleware<SecurityHeaders>();
+        app.UseMiddleware<Gateway.GatewayFastPath>();
         // An /api error with no body of its own (routing's 415 for a wrong Content-Type, an unknown route) still answers
         // in problem details.
         app.UseWhen(context => context.Request.Path.StartsWithSegments("/api"), api => api.UseExceptionHandler().UseStatusCodePages(ApiExceptionHandler.WriteStatusAsync));

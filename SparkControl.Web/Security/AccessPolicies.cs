@@ -32,6 +32,12 @@ public static class AccessPolicies
 
     public static bool Allows(ClaimsPrincipal user, AccessRole required) => RoleOf(user) >= required;
 
+    /// <summary>
+    /// The <see cref="Gateway"/> rule, one for the policy and the gateway's own fast path: a caller who proved who they
+    /// are (a key or a sign-in) when <c>Gateway:RequireKey</c> holds, otherwise anyone.
+    /// </summary>
+    public static bool GatewayAllows(AccessMode mode, bool proven) => !mode.GatewayKeyRequired || proven;
+
     /// <summary>The name audit entries carry: the user's, or <c>key:name</c> for an API key.</summary>
     public static string ActorOf(ClaimsPrincipal user) => user.FindFirst(ViaClaim)?.Value == "key"
         ? $"key:{user.Identity?.Name}"
@@ -63,7 +69,7 @@ public static class AccessPolicies
     {
         protected override Task HandleRequirementAsync(AuthorizationHandlerContext context, GatewayRequirement requirement)
         {
-            if (!mode.GatewayKeyRequired || context.User.FindFirst(ViaClaim)?.Value is "key" or "cookie")
+            if (GatewayAllows(mode, proven: context.User.FindFirst(ViaClaim)?.Value is "key" or "cookie"))
             {
                 context.Succeed(requirement);
             }

@@ -24,7 +24,7 @@ public sealed class CrossSiteProtection(RequestDelegate next)
         }
 
         if (changesState && request.Path.StartsWithSegments("/api") && request.Cookies.ContainsKey(PanelAuthentication.CookieName)
-            && !request.Headers.Authorization.ToString().StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)
+            && PanelAuthentication.BearerOf(request) is null
             && !request.Headers.ContainsKey(RequestHeader))
         {
             return RefuseAsync(context, $"A state-changing /api request signed in by cookie must carry the {RequestHeader} header (or use an API key).");

@@ -68,11 +68,17 @@ public static class PanelAuthentication
         return new ClaimsPrincipal(new ClaimsIdentity(claims, scheme, ClaimTypes.Name, AccessPolicies.RoleClaim));
     }
 
+    /// <summary>The key in <c>Authorization: Bearer …</c>, or null when the request carries none.</summary>
+    public static string? BearerOf(HttpRequest request)
+    {
+        var header = request.Headers.Authorization.ToString();
+        return header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? header[7..].Trim() : null;
+    }
+
     private static string SelectScheme(HttpContext context)
     {
         var request = context.Request;
-        if (request.Headers.Authorization.ToString().StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)
-            || (request.Path.StartsWithSegments("/hubs") && request.Query.ContainsKey("access_token")))
+        if (BearerOf(request) is not null || (request.Path.StartsWithSegments("/hubs") && request.Query.ContainsKey("access_token")))
         {
             return KeyScheme;
         }
@@ -122,8 +128,7 @@ public static class PanelAuthentication
     {
         protected override Task<AuthenticateResult> HandleAuthenticateAsync()
         {
-            var header = Request.Headers.Authorization.ToString();
-            var secret = header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? header[7..].Trim() : Request.Query["access_token"].ToString();
+            var secret = BearerOf(Request) ?? Request.Query["access_token"].ToString();
             if (keys.Verify(secret) is not { } key)
             {
                 return Task.FromResult(AuthenticateResult.Fail("The API key is unknown or revoked."));

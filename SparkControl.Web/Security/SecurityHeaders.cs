@@ -13,15 +13,16 @@ public sealed class SecurityHeaders(RequestDelegate next)
 
     public Task InvokeAsync(HttpContext context)
     {
-        context.Response.OnStarting(() =>
+        // Static, with the response as its state: no closure to allocate on every request.
+        context.Response.OnStarting(static state =>
         {
-            var headers = context.Response.Headers;
+            var headers = ((HttpResponse)state).Headers;
             headers.ContentSecurityPolicy = ContentSecurityPolicy;
             headers.XContentTypeOptions = "nosniff";
             headers.XFrameOptions = "DENY";
             headers["Referrer-Policy"] = "same-origin";
             return Task.CompletedTask;
-        });
+        }, context.Response);
         return next(context);
     }
 }
