@@ -39,6 +39,7 @@ public sealed partial class GatewayForwarder(
     ILogger<GatewayForwarder> logger) : IDisposable
 {
     private readonly HttpMessageInvoker _invoker = new(CreateUpstreamHandler());
+    private ForwarderRequestConfig _requestConfig = new();
 
     /// <summary>How the gateway talks to model servers (public so the benchmark's bare YARP path uses the same).</summary>
     public static SocketsHttpHandler CreateUpstreamHandler() => new()
@@ -224,8 +225,7 @@ public sealed partial class GatewayForwarder(
     {
         try
         {
-            var config = new ForwarderRequestConfig { ActivityTimeout = options.CurrentValue.ActivityTimeout };
-            var error = await forwarder.SendAsync(context, target.DestinationPrefix, _invoker, config, new OpenAiErrorTransformer(target.Endpoint));
+            var error = await forwarder.SendAsync(context, target.DestinationPrefix, _invoker, RequestConfig(), new OpenAiErrorTransformer(target.Endpoint));
             if (error is ForwarderError.None || context.RequestAborted.IsCancellationRequested)
             {
                 return;
@@ -250,6 +250,14 @@ public sealed partial class GatewayForwarder(
             LogUpstreamFailed(target.Spark, target.Service, ForwarderError.Request, ex);
             throw;
         }
+    }
+
+    /// <summary>The forwarder's settings for a request, made again only when <c>Gateway:ActivityTimeout</c> changes.</summary>
+    private ForwarderRequestConfig RequestConfig()
+    {
+        var config = _requestConfig;
+        var timeout = options.CurrentValue.ActivityTimeout;
+        return config.ActivityTimeout == timeout ? config : _requestConfig = new ForwarderRequestConfig { ActivityTimeout = timeout };
     }
 
     /// <summary>Loads a catalog model a client asked for (Gateway:AutoSwap), on the one Spark it can run on or the first.</summary>
