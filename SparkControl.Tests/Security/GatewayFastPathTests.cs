@@ -27,6 +27,10 @@ public sealed class GatewayFastPathTests
     [InlineData("POST", "/v1/models", null)]
     [InlineData("POST", "/v1/audio/transcriptions", null)]
     [InlineData("POST", "/api/v1/chat/completions", null)]
+    [InlineData("POST", "/v1/chat%2Fcompletions", null)]
+    [InlineData("POST", "/v1/chat/completions.", null)]
+    [InlineData("POST", "/v1//chat/completions", null)]
+    [InlineData("HEAD", "/v1/chat/completions", null)]
     public void OnlyTheThreeForwardingRoutes_AreTakenAhead(string method, string path, GatewayRoute? expected)
     {
         var context = new DefaultHttpContext();
@@ -36,10 +40,12 @@ public sealed class GatewayFastPathTests
         Assert.Equal(expected, GatewayFastPath.RouteOf(context.Request));
     }
 
-    [Fact]
-    public async Task BeforeSetup_EveryForwardingRouteSaysSo_EvenWhereNoKeyIsNeeded()
+    [Theory]
+    [InlineData("false")]
+    [InlineData("true")]
+    public async Task BeforeSetup_EveryForwardingRouteSaysSo_WhetherOrNotAKeyIsNeeded(string requireKey)
     {
-        await using var panel = await SecuredPanel.StartAsync(new Dictionary<string, string?> { ["Gateway:RequireKey"] = "false" });
+        await using var panel = await SecuredPanel.StartAsync(new Dictionary<string, string?> { ["Gateway:RequireKey"] = requireKey });
         using var anonymous = panel.App.CreateClient();
 
         foreach (var route in new[] { "/v1/chat/completions", "/v1/completions", "/v1/embeddings" })
@@ -64,6 +70,8 @@ public sealed class GatewayFastPathTests
         basic.DefaultRequestHeaders.TryAddWithoutValidation("Authorization", $"Basic {key}");
         using var paddedKey = panel.App.CreateClient();
         paddedKey.DefaultRequestHeaders.TryAddWithoutValidation("Authorization", $"bearer   {key} ");
+        using var twoHeaders = panel.App.CreateClient();
+        twoHeaders.DefaultRequestHeaders.TryAddWithoutValidation("Authorization", [$"Bearer {key}", "Basic YTpi"]);
 
         foreach (var route in new[] { "/v1/chat/completions", "/V1/CHAT/COMPLETIONS", "/v1/chat/completions/", "/v1/completions", "/v1/embeddings" })
         {
@@ -73,6 +81,9 @@ public sealed class GatewayFastPathTests
             await AssertNeedsAKeyAsync(anonymous, route);
             await AssertNeedsAKeyAsync(wrongKey, route);
             await AssertNeedsAKeyAsync(basic, route);
+            await AssertNeedsAKeyAsync(twoHeaders, route);
+            // A query token opens the hubs only (browsers' SignalR cannot send headers there), never /v1.
+            await AssertNeedsAKeyAsync(anonymous, $"{route}?access_token={Uri.EscapeDataString(key)}");
         }
 
         // Another method is the general pipeline's and is never forwarded: a client key opens the gateway's routes only.
@@ -111,7 +122,7 @@ public sealed class GatewayFastPathTests
     }
 
     [Fact]
-    public async Task NoKeyNeeded_AnyCallerGetsThrough_AndAKeyThatCameAlongIsStillMarkedUsed()
+    public async Task NoKeyNeeded_AnyCallerGetsThrough_SignedInOrNot_AndAKeyThatCameAlongIsStillMarkedUsed()
     {
         await using var panel = await SecuredPanel.StartAsync(new Dictionary<string, string?> { ["Gateway:RequireKey"] = "false" });
         using var admin = await panel.SetUpAdminAsync();
@@ -123,6 +134,7 @@ public sealed class GatewayFastPathTests
         await AssertReachesTheForwarderAsync(anonymous, "/v1/chat/completions");
         await AssertReachesTheForwarderAsync(wrongKey, "/v1/chat/completions");
         await AssertReachesTheForwarderAsync(withKey, "/v1/chat/completions");
+        await AssertReachesTheForwarderAsync(admin, "/v1/chat/completions");
 
         var keys = JsonDocument.Parse(await admin.GetStringAsync("/api/keys")).RootElement;
         Assert.NotEqual(JsonValueKind.Null, keys[0].GetProperty("lastUsedAt").ValueKind);

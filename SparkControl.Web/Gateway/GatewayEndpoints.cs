@@ -7,9 +7,15 @@ namespace SparkControl.Web.Gateway;
 /// <summary>The OpenAI-compatible endpoint at <c>/v1</c>: chat, completions, embeddings, audio, models.</summary>
 public static class GatewayEndpoints
 {
-    public const string ChatPath = "/v1/chat/completions";
-    public const string CompletionsPath = "/v1/completions";
-    public const string EmbeddingsPath = "/v1/embeddings";
+    public const string Prefix = "/v1";
+
+    /// <summary>The routes the gateway forwards with YARP, under <see cref="Prefix"/>: mapped here, and taken ahead by <see cref="GatewayFastPath"/>.</summary>
+    public static readonly IReadOnlyList<(string Path, GatewayRoute Route)> ForwardingRoutes =
+    [
+        ("/chat/completions", GatewayRoute.Chat),
+        ("/completions", GatewayRoute.Completions),
+        ("/embeddings", GatewayRoute.Embeddings),
+    ];
 
     public static IServiceCollection AddGateway(this IServiceCollection services)
     {
@@ -27,11 +33,13 @@ public static class GatewayEndpoints
 
     public static IEndpointRouteBuilder MapGateway(this IEndpointRouteBuilder endpoints)
     {
-        var v1 = endpoints.MapGroup("/v1").WithTags("Gateway").RequireAuthorization(AccessPolicies.Gateway);
+        var v1 = endpoints.MapGroup(Prefix).WithTags("Gateway").RequireAuthorization(AccessPolicies.Gateway);
         // GatewayFastPath serves what these admit ahead of the general pipeline; they answer everything else (refusals).
-        v1.MapPost(ChatPath[3..], (HttpContext context, GatewayForwarder forwarder) => forwarder.ForwardAsync(context, GatewayRoute.Chat));
-        v1.MapPost(CompletionsPath[3..], (HttpContext context, GatewayForwarder forwarder) => forwarder.ForwardAsync(context, GatewayRoute.Completions));
-        v1.MapPost(EmbeddingsPath[3..], (HttpContext context, GatewayForwarder forwarder) => forwarder.ForwardAsync(context, GatewayRoute.Embeddings));
+        foreach (var (path, route) in ForwardingRoutes)
+        {
+            v1.MapPost(path, (HttpContext context, GatewayForwarder forwarder) => forwarder.ForwardAsync(context, route));
+        }
+
         v1.MapPost("/audio/transcriptions", (HttpContext context, AudioForwarder audio) => audio.TranscribeAsync(context, translation: false));
         v1.MapPost("/audio/translations", (HttpContext context, AudioForwarder audio) => audio.TranscribeAsync(context, translation: true));
         v1.MapPost("/audio/speech", (HttpContext context, AudioForwarder audio) => audio.SpeechAsync(context));

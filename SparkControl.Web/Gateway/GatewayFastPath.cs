@@ -9,51 +9,52 @@ namespace SparkControl.Web.Gateway;
 /// audit, the endpoint's service scope) cost the gateway more CPU per request than YARP's own forwarding.
 /// </summary>
 /// <remarks>
-/// It serves only what the general pipeline would hand to the same forwarder: a POST to one of the three routes, from
-/// no other origin (<see cref="CrossSiteProtection.Foreign"/>), on a panel that is set up, from a caller
-/// <see cref="AccessPolicies.GatewayAllows"/> admits. Everything else (a refusal to write, a sign-in cookie to validate,
-/// another method or route) goes on to the general pipeline, which answers it as it always has. The routes stay mapped
-/// there with the gateway's policy, so what the panel declares for <c>/v1</c> is the rule this class enforces.
+/// It serves only what the general pipeline would hand to the same forwarder, judged by that pipeline's own rules: a
+/// POST to one of <see cref="GatewayEndpoints.ForwardingRoutes"/>, from no other origin
+/// (<see cref="CrossSiteProtection.Foreign"/>), while <see cref="SetupGate"/> is open, from a caller
+/// <see cref="AccessPolicies.GatewayAllows"/> admits as the scheme <see cref="PanelAuthentication.SchemeOf"/> picks
+/// would prove them. Everything else (a refusal to write, a sign-in cookie to validate, another method or route) goes
+/// on to the general pipeline, which answers it as it always has. The routes stay mapped there with the gateway's
+/// policy, so what the panel declares for <c>/v1</c> is the rule this class enforces.
 /// </remarks>
 public sealed class GatewayFastPath(RequestDelegate next, GatewayForwarder forwarder, AccessMode mode, SetupToken setup, ApiKeyRegistry keys)
 {
     public Task InvokeAsync(HttpContext context) =>
         RouteOf(context.Request) is { } route && Admits(context.Request) ? forwarder.ForwardAsync(context, route) : next(context);
 
-    /// <summary>The forwarding route a request is for, as <see cref="GatewayEndpoints.MapGateway"/> maps them; null for any other.</summary>
+    /// <summary>The forwarding route a request is for; null for any other method or path.</summary>
     public static GatewayRoute? RouteOf(HttpRequest request)
     {
-        if (!HttpMethods.IsPost(request.Method))
+        if (!HttpMethods.IsPost(request.Method) || !request.Path.StartsWithSegments(GatewayEndpoints.Prefix, StringComparison.OrdinalIgnoreCase, out var rest))
         {
             return null;
         }
 
-        var path = request.Path.Value;
-        return path switch
+        foreach (var (path, route) in GatewayEndpoints.ForwardingRoutes)
         {
-            _ when string.Equals(path, GatewayEndpoints.ChatPath, StringComparison.OrdinalIgnoreCase) => GatewayRoute.Chat,
-            _ when string.Equals(path, GatewayEndpoints.CompletionsPath, StringComparison.OrdinalIgnoreCase) => GatewayRoute.Completions,
-            _ when string.Equals(path, GatewayEndpoints.EmbeddingsPath, StringComparison.OrdinalIgnoreCase) => GatewayRoute.Embeddings,
-            _ => null,
-        };
+            if (string.Equals(rest.Value, path, StringComparison.OrdinalIgnoreCase))
+            {
+                return route;
+            }
+        }
+
+        return null;
     }
 
     private bool Admits(HttpRequest request)
     {
-        if ((setup.IsNeeded && mode.SignInRequired) || CrossSiteProtection.Foreign(request) is not null)
+        if (SetupGate.IsClosed(setup, mode) || CrossSiteProtection.Foreign(request) is not null)
         {
             return false;
         }
 
-        if (PanelAuthentication.BearerOf(request) is { } secret)
+        return PanelAuthentication.SchemeOf(request, mode) switch
         {
-            // Verified even where no key is needed, as the key's authentication handler does: the key's last use is kept.
-            return AccessPolicies.GatewayAllows(mode, proven: keys.Verify(secret) is not null);
-        }
-
-        // A sign-in cookie is the cookie handler's to validate (and to renew); the general pipeline has it. (The raw header
-        // first: most clients send no cookie, and parsing them is a cost on every request.)
-        return (request.Headers.Cookie.Count == 0 || !request.Cookies.ContainsKey(PanelAuthentication.CookieName))
-            && AccessPolicies.GatewayAllows(mode, proven: false);
+            // Verified even where no key is needed, as the key's handler does: the key's last use is kept.
+            PanelAuthentication.KeyScheme => AccessPolicies.GatewayAllows(mode, proven: keys.Verify(PanelAuthentication.BearerOf(request)) is not null),
+            // A sign-in cookie is the cookie handler's to validate (and to renew): the general pipeline has it.
+            PanelAuthentication.CookieScheme when PanelAuthentication.HasSignInCookie(request) => false,
+            _ => AccessPolicies.GatewayAllows(mode, proven: false),
+        };
     }
 }

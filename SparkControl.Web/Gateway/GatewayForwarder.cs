@@ -51,7 +51,7 @@ public sealed partial class GatewayForwarder(
         ConnectTimeout = TimeSpan.FromSeconds(5),
         PooledConnectionIdleTimeout = TimeSpan.FromMinutes(2),
         EnableMultipleHttp2Connections = true,
-        // No propagator: no diagnostics handler, so no client Activity per request (the server already made one).
+        // No propagator: no diagnostics handler, so no client Activity per request.
         ActivityHeadersPropagator = null,
     };
 

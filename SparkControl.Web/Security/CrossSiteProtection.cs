@@ -23,7 +23,7 @@ public sealed class CrossSiteProtection(RequestDelegate next)
             return RefuseAsync(context, $"Refused a cross-site request: {why}. Spark Control acts only on requests from its own pages or from scripts.");
         }
 
-        if (changesState && request.Path.StartsWithSegments("/api") && request.Cookies.ContainsKey(PanelAuthentication.CookieName)
+        if (changesState && request.Path.StartsWithSegments("/api") && PanelAuthentication.HasSignInCookie(request)
             && PanelAuthentication.BearerOf(request) is null
             && !request.Headers.ContainsKey(RequestHeader))
         {

@@ -75,21 +75,21 @@ public static class PanelAuthentication
         return header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? header[7..].Trim() : null;
     }
 
-    private static string SelectScheme(HttpContext context)
+    /// <summary>Whether the request carries the sign-in cookie (the raw header first: parsing cookies costs every request).</summary>
+    public static bool HasSignInCookie(HttpRequest request) => request.Headers.Cookie.Count > 0 && request.Cookies.ContainsKey(CookieName);
+
+    /// <summary>Which scheme proves who sent the request: a key, the sign-in cookie, or the open panel's.</summary>
+    public static string SchemeOf(HttpRequest request, AccessMode mode)
     {
-        var request = context.Request;
         if (BearerOf(request) is not null || (request.Path.StartsWithSegments("/hubs") && request.Query.ContainsKey("access_token")))
         {
             return KeyScheme;
         }
 
-        if (request.Cookies.ContainsKey(CookieName))
-        {
-            return CookieScheme;
-        }
-
-        return context.RequestServices.GetRequiredService<AccessMode>().SignInRequired ? CookieScheme : OpenScheme;
+        return HasSignInCookie(request) || mode.SignInRequired ? CookieScheme : OpenScheme;
     }
+
+    private static string SelectScheme(HttpContext context) => SchemeOf(context.Request, context.RequestServices.GetRequiredService<AccessMode>());
 
     /// <summary>A disabled or removed user is signed out at once; a changed role takes effect on the next request.</summary>
     private static Task ValidateCookieAsync(CookieValidatePrincipalContext context)

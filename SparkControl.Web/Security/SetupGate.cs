@@ -10,7 +10,7 @@ public sealed class SetupGate(RequestDelegate next, AccessMode mode, SetupToken 
 {
     public async Task InvokeAsync(HttpContext context)
     {
-        if (!setup.IsNeeded || !mode.SignInRequired || Allowed(context.Request.Path))
+        if (!IsClosed(setup, mode) || Allowed(context.Request.Path))
         {
             await next(context);
             return;
@@ -28,6 +28,9 @@ public sealed class SetupGate(RequestDelegate next, AccessMode mode, SetupToken 
 
         context.Response.Redirect("/setup");
     }
+
+    /// <summary>Whether the gate holds requests now: sign-in is required and no user exists yet.</summary>
+    public static bool IsClosed(SetupToken setup, AccessMode mode) => setup.IsNeeded && mode.SignInRequired;
 
     private static bool Allowed(PathString path) =>
         path.StartsWithSegments("/setup") || path.StartsWithSegments("/account/setup") || path.StartsWithSegments("/healthz")
