@@ -98,6 +98,9 @@ public sealed class DockerSparkHostTests(DockerdFixture docker, SshdFixture sshd
         await _host.RunContainerAsync(ContainerLaunch.Of(spec), CancellationToken.None);
         ContainerInfo? info = null;
         await Wait.UntilAsync(async () => (info = await _host.InspectContainerAsync(name, CancellationToken.None))!.Status == ContainerStatus.Exited, "the container was killed", Wait.ContainerTimeout);
+        // dockerd records the kernel's OOM event apart from the exit, so on a busy machine an inspect can see the exit
+        // first: read it back until the flag arrives. A container that ended any other way never gets it, and fails here.
+        await Wait.UntilAsync(async () => (info = await _host.InspectContainerAsync(name, CancellationToken.None))!.OomKilled, "dockerd records the OOM kill", TimeSpan.FromSeconds(30));
 
         Assert.True(info!.OomKilled);
         Assert.Equal(137, info.ExitCode);
