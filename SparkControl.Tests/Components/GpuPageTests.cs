@@ -155,7 +155,11 @@ public sealed class GpuPageTests : UiTestContext
         await Wait.UntilAsync(() => tracker.Current.Value.Find("spark-2")?.Latest?.Timestamp == Start.AddSeconds(4), "the other Spark's samples are counted");
         await SendAsync((3, 12));
         figures.WaitForAssertion(() => Assert.Equal("12 %", figures.Find("[data-testid=card-gpu-utilization]").TextContent.Trim()));
-        Assert.Equal(renders + perSample, figures.RenderCount);
+        // One sample of its own costs about perSample renders. A child's render after the figures (MudBlazor's) can land
+        // in either window on a busy machine, so the two are not equal to the render; but one render for any of the
+        // other Spark's five samples would add a whole perSample or more.
+        var since = figures.RenderCount - renders;
+        Assert.True(since < 2 * perSample, $"{since} renders for one sample of its own and five of the other Spark's; one sample of its own costs {perSample}");
         await tracker.StopAsync(CancellationToken.None);
     }
 
