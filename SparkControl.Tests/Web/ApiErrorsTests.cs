@@ -3,6 +3,7 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
+using SparkControl.Core.Diagnostics;
 using SparkControl.Tests.Infrastructure;
 
 namespace SparkControl.Tests.Web;
@@ -146,5 +147,20 @@ public sealed class ApiErrorsTests : IAsyncLifetime
         Assert.Contains("\ndotnet_process_memory_working_set_bytes", metrics, StringComparison.Ordinal);
         Assert.Contains("\ndotnet_gc_last_collection_heap_size_bytes{", metrics, StringComparison.Ordinal);
         Assert.Contains("\ndotnet_thread_pool_thread_count_total", metrics, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Metrics_CarryThisPanelsOwnFigures_NotThoseOfAnotherPanelInTheSameProcess()
+    {
+        using var otherData = new TempDirectory("sc-data");
+        await using var other = await SparkControlApp.StartAsync(new Dictionary<string, string?>(), otherData.Path);
+        other.Get<SparkControlMetrics>().RecordAudioRequest("demo", "recorded-by-the-other-panel", 1);
+        _app.Get<SparkControlMetrics>().RecordAudioRequest("demo", "recorded-by-this-panel", 1);
+
+        var metrics = await _client.GetStringAsync("/metrics");
+
+        // The same meter name in two hosts: a listener that went by the name alone would add the other's requests here.
+        Assert.Contains("service=\"recorded-by-this-panel\"", metrics, StringComparison.Ordinal);
+        Assert.DoesNotContain("recorded-by-the-other-panel", metrics, StringComparison.Ordinal);
     }
 }

@@ -84,7 +84,8 @@ public sealed class AudioCapacityGatewayTests
         var metrics = string.Empty;
         await Wait.UntilAsync(
             async () => System.Text.RegularExpressions.Regex.IsMatch(metrics = await client.GetStringAsync("/metrics"), "sparkcontrol_audio_request_duration_seconds_count\\{[^}]*service=\"gated\"[^}]*\\} 6"),
-            "the sixth request's duration is in /metrics");
+            "the sixth request's duration is in /metrics",
+            describe: () => Task.FromResult(string.Join(" | ", metrics.Split('\n').Where(l => l.StartsWith("sparkcontrol_audio_request_duration_seconds_count", StringComparison.Ordinal)))));
         var check = await ProcessRunner.RunAsync(Tools.Promtool, ["check", "metrics"], TimeSpan.FromSeconds(30), stdin: metrics);
         Assert.True(check.ExitCode == 0, $"promtool: {check.Stdout}{check.Stderr}");
         Assert.Matches("sparkcontrol_audio_rejected_total\\{[^}]*service=\"gated\"[^}]*\\} 1", metrics);

@@ -1,4 +1,5 @@
 using System.Collections.Frozen;
+using System.Diagnostics.Metrics;
 using System.Net;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.Extensions.Options;
@@ -84,9 +85,19 @@ public static class SparkControlHosting
         // target_info (and a collector's job) says spark-control, not "unknown_service:SparkControl.Web".
         services.AddOpenTelemetry()
             .ConfigureResource(resource => resource.AddService(serviceName: ServiceName, serviceVersion: AppVersion.Current))
-            .WithMetrics(metrics => metrics.AddMeter(SparkControlMetrics.MeterName, RuntimeMeterName)
-                .AddView(i => i.Meter.Name == RuntimeMeterName && !RuntimeInstruments.Contains(i.Name) ? MetricStreamConfiguration.Drop : null)
-                .AddPrometheusExporter());
+            .WithMetrics(metrics =>
+            {
+                metrics.AddMeter(SparkControlMetrics.MeterName, RuntimeMeterName)
+                    .AddView(i => i.Meter.Name == RuntimeMeterName && !RuntimeInstruments.Contains(i.Name) ? MetricStreamConfiguration.Drop : null)
+                    .AddPrometheusExporter();
+                // OpenTelemetry listens by meter name across the process: a second panel in the same process (the tests
+                // run dozens at once) would add its requests to this one's /metrics. Only this host's meter counts.
+                ((IDeferredMeterProviderBuilder)metrics).Configure((provider, builder) =>
+                {
+                    var ours = provider.GetRequiredService<IMeterFactory>();
+                    builder.AddView(i => i.Meter.Name == SparkControlMetrics.MeterName && !ReferenceEquals(i.Meter.Scope, ours) ? MetricStreamConfiguration.Drop : null);
+                });
+            });
 
         AddWebFramework(services, configuration);
         return builder;
