@@ -12,7 +12,7 @@ namespace SparkControl.Web.Gateway;
 /// It serves only what the general pipeline would hand to the same forwarder, judged by that pipeline's own rules: a
 /// POST to one of <see cref="GatewayEndpoints.ForwardingRoutes"/>, from no other origin
 /// (<see cref="CrossSiteProtection.Foreign"/>), while <see cref="SetupGate"/> is open, from a caller
-/// <see cref="AccessPolicies.GatewayAllows"/> admits as the scheme <see cref="PanelAuthentication.SchemeOf"/> picks
+/// <see cref="AccessPolicies.GatewayAllows"/> admits as the scheme <see cref="PanelAuthentication.ProofOf"/> picks
 /// would prove them. Everything else (a refusal to write, a sign-in cookie to validate, another method or route) goes
 /// on to the general pipeline, which answers it as it always has. The routes stay mapped there with the gateway's
 /// policy, so what the panel declares for <c>/v1</c> is the rule this class enforces.
@@ -48,12 +48,12 @@ public sealed class GatewayFastPath(RequestDelegate next, GatewayForwarder forwa
             return false;
         }
 
-        return PanelAuthentication.SchemeOf(request, mode) switch
+        return PanelAuthentication.ProofOf(request, mode) switch
         {
             // Verified even where no key is needed, as the key's handler does: the key's last use is kept.
-            PanelAuthentication.KeyScheme => AccessPolicies.GatewayAllows(mode, proven: keys.Verify(PanelAuthentication.BearerOf(request)) is not null),
+            { Scheme: PanelAuthentication.KeyScheme, Key: var key } => AccessPolicies.GatewayAllows(mode, proven: keys.Verify(key) is not null),
             // A sign-in cookie is the cookie handler's to validate (and to renew): the general pipeline has it.
-            PanelAuthentication.CookieScheme when PanelAuthentication.HasSignInCookie(request) => false,
+            { SignInCookie: true } => false,
             _ => AccessPolicies.GatewayAllows(mode, proven: false),
         };
     }

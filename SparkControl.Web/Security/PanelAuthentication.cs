@@ -78,18 +78,30 @@ public static class PanelAuthentication
     /// <summary>Whether the request carries the sign-in cookie (the raw header first: parsing cookies costs every request).</summary>
     public static bool HasSignInCookie(HttpRequest request) => request.Headers.Cookie.Count > 0 && request.Cookies.ContainsKey(CookieName);
 
-    /// <summary>Which scheme proves who sent the request: a key, the sign-in cookie, or the open panel's.</summary>
-    public static string SchemeOf(HttpRequest request, AccessMode mode)
+    /// <summary>What a request offers to prove who sent it, and the scheme that judges it.</summary>
+    /// <param name="Scheme">A key's, the sign-in cookie's, or the open panel's.</param>
+    /// <param name="Key">The key's secret, for the key scheme.</param>
+    /// <param name="SignInCookie">Whether it carries the sign-in cookie (the cookie scheme then has one to validate).</param>
+    public readonly record struct Proof(string Scheme, string? Key, bool SignInCookie);
+
+    /// <summary>What <paramref name="request"/> offers as proof; read once, for the scheme selector and the gateway's fast path alike.</summary>
+    public static Proof ProofOf(HttpRequest request, AccessMode mode)
     {
-        if (BearerOf(request) is not null || (request.Path.StartsWithSegments("/hubs") && request.Query.ContainsKey("access_token")))
+        if (BearerOf(request) is { } bearer)
         {
-            return KeyScheme;
+            return new(KeyScheme, bearer, false);
         }
 
-        return HasSignInCookie(request) || mode.SignInRequired ? CookieScheme : OpenScheme;
+        if (request.Path.StartsWithSegments("/hubs") && request.Query.TryGetValue("access_token", out var token))
+        {
+            return new(KeyScheme, token.ToString(), false);
+        }
+
+        var cookie = HasSignInCookie(request);
+        return new(cookie || mode.SignInRequired ? CookieScheme : OpenScheme, null, cookie);
     }
 
-    private static string SelectScheme(HttpContext context) => SchemeOf(context.Request, context.RequestServices.GetRequiredService<AccessMode>());
+    private static string SelectScheme(HttpContext context) => ProofOf(context.Request, context.RequestServices.GetRequiredService<AccessMode>()).Scheme;
 
     /// <summary>A disabled or removed user is signed out at once; a changed role takes effect on the next request.</summary>
     private static Task ValidateCookieAsync(CookieValidatePrincipalContext context)
