@@ -15,6 +15,7 @@ namespace SparkControl.Benchmarks;
 /// calls with an HttpClient: time to first byte and tokens per second. Rounds alternate the paths so drift on a shared
 /// machine hits them alike; medians are reported, and the ratios are the figures. Last, the panel is started again and,
 /// 60 s after it first answers <c>/healthz</c>, measured once more at 4 connections without a warm-up (fresh).
+/// The panel is the one the image ships: published (ReadyToRun) for this machine into the bench's directory first.
 /// Needs Debian's <c>wrk</c>, <c>nginx-light</c> and <c>caddy</c>, and a Release build:
 /// <c>gateway-bench [seconds per run] [rounds] [paths, e.g. gateway,bare-yarp]</c>.
 /// </summary>
@@ -51,8 +52,9 @@ public static partial class GatewayBench
         var upstreamPort = Tools.FreePort();
         await using var upstreamProcess = await Upstream.StartAsync(repository, upstreamPort);
         var upstream = new Uri($"http://127.0.0.1:{upstreamPort}/");
+        var published = await PublishAsync(repository, work.Path);
         var panelPort = Tools.FreePort();
-        var panel = await Panel.StartAsync(repository, work.Path, panelPort, upstream);
+        var panel = await Panel.StartAsync(published, work.Path, panelPort, upstream);
         try
         {
             var nginxPort = Tools.FreePort();
@@ -120,7 +122,7 @@ public static partial class GatewayBench
                 // A freshly started panel: measured 60 s after it first answers /healthz, with the demo's background work
                 // running and no warm-up load, then direct at once for the comparison.
                 await panel.DisposeAsync();
-                panel = await Panel.StartAsync(repository, work.Path, panelPort, upstream);
+                panel = await Panel.StartAsync(published, work.Path, panelPort, upstream);
                 var waited = FreshAfter - panel.SinceHealthy;
                 if (waited > TimeSpan.Zero)
                 {
@@ -307,6 +309,17 @@ public static partial class GatewayBench
     /// The panel as it is deployed (its own process, Production, server GC), in demo mode with the bench upstream
     /// added to the demo Spark in services.yaml: the gateway under test.
     /// </summary>
+    /// <summary>Publishes the panel as the image has it (ReadyToRun, framework-dependent) for this machine; its main assembly.</summary>
+    private static async Task<string> PublishAsync(string repository, string directory)
+    {
+        var output = Path.Combine(directory, "panel");
+        var rid = $"linux-{System.Runtime.InteropServices.RuntimeInformation.OSArchitecture.ToString().ToLowerInvariant()}";
+        Console.WriteLine($"gateway-bench: publishing the panel for {rid} (ReadyToRun, as the image has it)");
+        (await ProcessRunner.RunAsync("dotnet", ["publish", Path.Combine(repository, "SparkControl.Web", "SparkControl.Web.csproj"), "-c", "Release", "-r", rid,
+            "--self-contained", "false", "-o", output, "-nologo", "-v", "quiet"], TimeSpan.FromMinutes(10))).EnsureSuccess("dotnet publish SparkControl.Web");
+        return Path.Combine(output, "SparkControl.Web.dll");
+    }
+
     private sealed class Panel(Process process, Uri baseAddress, long healthyAt) : IAsyncDisposable
     {
         private bool _stopped;
@@ -318,10 +331,8 @@ public static partial class GatewayBench
         /// <summary>Time since the panel first answered <c>/healthz</c>.</summary>
         public TimeSpan SinceHealthy => Stopwatch.GetElapsedTime(healthyAt);
 
-        public static async Task<Panel> StartAsync(string repository, string directory, int port, Uri upstream)
+        public static async Task<Panel> StartAsync(string dll, string directory, int port, Uri upstream)
         {
-            var web = Path.Combine(repository, "SparkControl.Web");
-            var dll = Built(Path.Combine(web, "bin", "Release", "net10.0", "SparkControl.Web.dll"));
             var data = Directory.CreateDirectory(Path.Combine(directory, "data")).FullName;
             await File.WriteAllTextAsync(Path.Combine(data, "services.yaml"), $"services:\n  - spark: demo\n    name: bench-upstream\n    kind: vllm-llm\n    url: {upstream}\n");
 
@@ -334,7 +345,7 @@ public static partial class GatewayBench
                 ["Demo__InitialModel"] = string.Empty,
                 ["Gateway__PerClientConcurrency"] = "1024",
                 ["Logging__LogLevel__Default"] = "Warning",
-            }, "panel", web);
+            }, "panel", Path.GetDirectoryName(dll));
 
             var baseAddress = new Uri($"http://127.0.0.1:{port}/");
             await WhenReadyAsync(process, "the panel answers /healthz", TimeSpan.FromSeconds(120), () => AnswersAsync(new Uri(baseAddress, "healthz")));

@@ -50,6 +50,13 @@ public sealed class GatewayOptions
     public bool AutoSwap { get; set; }
 
     /// <summary>
+    /// Run the forwarding path against a canned server of the panel's own as it starts, then collect the start-up's
+    /// garbage, so that the first clients do not wait on the JIT or the first full collection. Off where many panels
+    /// share one process (the tests), as the collection pauses them all.
+    /// </summary>
+    public bool WarmUp { get; set; } = true;
+
+    /// <summary>
     /// Whether <c>/v1</c> needs a client key (<c>Authorization: Bearer sck_…</c>); unset: required whenever the panel
     /// listens beyond loopback.
     /// </summary>

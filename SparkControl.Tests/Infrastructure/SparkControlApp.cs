@@ -52,6 +52,8 @@ public sealed class SparkControlApp : IAsyncDisposable
             // Most tests are about what the panel does, not who may ask: they run as a trusted lab (every caller admin).
             // The access tests turn it off and sign in (see Security/).
             ["Security:AllowAnonymous"] = "true",
+            // Its start-up collection would pause every panel in this process (GatewayWarmupTests turns it on).
+            ["Gateway:WarmUp"] = "false",
         };
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
         {

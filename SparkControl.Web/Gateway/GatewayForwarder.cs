@@ -252,6 +252,31 @@ public sealed partial class GatewayForwarder(
         }
     }
 
+    /// <summary>
+    /// One request through the forwarding path to <paramref name="destination"/>, for <see cref="GatewayWarmup"/>: the
+    /// body read, the model renamed or not, YARP's send and the answer's copy; no admission, routing or metrics. Its status.
+    /// </summary>
+    internal async Task<int> WarmUpAsync(HttpContext context, string destination, bool rename)
+    {
+        var read = await ReadModelAsync(context, options.CurrentValue.MaxChatBytes);
+        if (read.Error is not null)
+        {
+            return read.Error.Status;
+        }
+
+        if (rename)
+        {
+            RewriteModel(context, read.Body, read.Model!);
+        }
+        else
+        {
+            context.Request.Body = new MemoryStream(read.Body.Array!, read.Body.Offset, read.Body.Count, writable: false);
+        }
+
+        var error = await forwarder.SendAsync(context, destination, _invoker, RequestConfig(), new OpenAiErrorTransformer(new Uri(destination)));
+        return error is ForwarderError.None ? context.Response.StatusCode : StatusCodes.Status502BadGateway;
+    }
+
     /// <summary>The forwarder's settings for a request, made again only when <c>Gateway:ActivityTimeout</c> changes.</summary>
     private ForwarderRequestConfig RequestConfig()
     {

@@ -161,6 +161,8 @@ public static class SparkControlHosting
         services.AddHosted<FleetEventFeed>();
         services.AddHosted<AlertMonitor>();
         services.AddHosted<IdleUnloader>();
+        services.AddSingleton<GatewayWarmup>();
+        services.AddHosted<GatewayWarmup>();
     }
 
     private static void AddWebFramework(IServiceCollection services, IConfiguration configuration)
