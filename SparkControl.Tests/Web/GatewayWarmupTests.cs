@@ -44,4 +44,22 @@ public sealed class GatewayWarmupTests
 
         Assert.Equal(0, warmup.Answered);
     }
+
+    [Theory]
+    [InlineData("http://127.0.0.1:5080", "http://127.0.0.1:5080/")]
+    [InlineData("http://localhost:5080", "http://127.0.0.1:5080/")]
+    [InlineData("http://0.0.0.0:5080", "http://127.0.0.1:5080/")]
+    [InlineData("http://*:5080", "http://127.0.0.1:5080/")]
+    [InlineData("http://+:5080", "http://127.0.0.1:5080/")]
+    [InlineData("http://[::]:5080", "http://[::1]:5080/")]
+    [InlineData("http://[::1]:5080", "http://[::1]:5080/")]
+    [InlineData("http://10.0.0.5:5080", "http://10.0.0.5:5080/")]
+    [InlineData("https://0.0.0.0:5443", null)]
+    [InlineData("http://unix:/run/spark-control.sock", null)]
+    [InlineData("http://*:5080\n", null)]
+    [InlineData("http://127.0.0.1:5080/panel", null)]
+    public void TheServersOwnAddress_IsReachedOnLoopback_ExceptOverHttpsOrASocket(string address, string? expected)
+    {
+        Assert.Equal(expected, GatewayWarmup.Loopback(address)?.ToString());
+    }
 }
