@@ -305,10 +305,6 @@ public static partial class GatewayBench
         public ValueTask DisposeAsync() => StopAsync(process);
     }
 
-    /// <summary>
-    /// The panel as it is deployed (its own process, Production, server GC), in demo mode with the bench upstream
-    /// added to the demo Spark in services.yaml: the gateway under test.
-    /// </summary>
     /// <summary>Publishes the panel as the image has it (ReadyToRun, framework-dependent) for this machine; its main assembly.</summary>
     private static async Task<string> PublishAsync(string repository, string directory)
     {
@@ -320,6 +316,10 @@ public static partial class GatewayBench
         return Path.Combine(output, "SparkControl.Web.dll");
     }
 
+    /// <summary>
+    /// The panel as it is deployed (its own process, Production, server GC), in demo mode with the bench upstream
+    /// added to the demo Spark in services.yaml: the gateway under test.
+    /// </summary>
     private sealed class Panel(Process process, Uri baseAddress, long healthyAt) : IAsyncDisposable
     {
         private bool _stopped;

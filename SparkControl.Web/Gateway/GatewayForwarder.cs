@@ -252,6 +252,9 @@ public sealed partial class GatewayForwarder(
         }
     }
 
+    /// <summary>The canned server answers at once; one that did not must not hold the warm-up for Gateway:ActivityTimeout.</summary>
+    private static readonly ForwarderRequestConfig WarmUpConfig = new() { ActivityTimeout = TimeSpan.FromSeconds(5) };
+
     /// <summary>
     /// One request through the forwarding path to <paramref name="destination"/>, for <see cref="GatewayWarmup"/>: the
     /// body read, the model renamed or not, YARP's send and the answer's copy; no admission, routing or metrics. Its status.
@@ -273,7 +276,7 @@ public sealed partial class GatewayForwarder(
             context.Request.Body = new MemoryStream(read.Body.Array!, read.Body.Offset, read.Body.Count, writable: false);
         }
 
-        var error = await forwarder.SendAsync(context, destination, _invoker, RequestConfig(), new OpenAiErrorTransformer(new Uri(destination)));
+        var error = await forwarder.SendAsync(context, destination, _invoker, WarmUpConfig, new OpenAiErrorTransformer(new Uri(destination)));
         return error is ForwarderError.None ? context.Response.StatusCode : StatusCodes.Status502BadGateway;
     }
 

@@ -11,8 +11,8 @@ namespace SparkControl.Web.Gateway;
 /// <summary>
 /// Runs the gateway's forwarding path a few hundred times as the panel starts (<c>Gateway:WarmUp</c>, on by default), against a canned model server of its own
 /// on loopback, so that a client's first requests do not wait on the JIT. Measured with <c>gateway-bench</c>: without
-/// it, a freshly started panel's first seconds of traffic ran at several times its warm p99 while the request path was
-/// compiled and then recompiled at tier 1 on two cores shared with the requests.
+/// it, a freshly started panel's first seconds of traffic ran at several times its warm p99 while the request path
+/// was compiled and then recompiled at tier 1 on two cores shared with the requests.
 /// </summary>
 /// <remarks>
 /// Nothing of it reaches a model server, the gateway's metrics, its admission count or the log: the requests go
@@ -37,62 +37,86 @@ public sealed partial class GatewayWarmup(GatewayForwarder forwarder, IServer se
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        if (!options.Value.WarmUp)
-        {
-            _done.TrySetResult();
-            return;
-        }
-
         try
         {
-            // After start-up's own work, so that the two do not share the cores.
-            await WhenStartedAsync(stoppingToken);
-            using var listener = new TcpListener(IPAddress.Loopback, 0);
-            listener.Start();
-            var destination = $"http://127.0.0.1:{((IPEndPoint)listener.LocalEndpoint).Port}/";
-            using var stop = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
-            var serving = CannedServer.ServeAsync(listener, stop.Token);
-            try
+            if (options.Value.WarmUp)
             {
-                for (var i = 0; i < Requests && !stoppingToken.IsCancellationRequested; i++)
+                // After start-up's own work, so that the two do not share the cores; given up as soon as the panel stops.
+                await WhenStartedAsync(stoppingToken);
+                using var stopping = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken, lifetime.ApplicationStopping);
+                await BestEffortAsync(() => WarmForwarderAsync(stopping.Token), stopping.Token);
+                await BestEffortAsync(() => WarmServerAsync(stopping.Token), stopping.Token);
+                if (!stopping.IsCancellationRequested)
                 {
-                    // Both of the forwarder's ways of sending a body (as sent, or with the model renamed), streamed and not.
-                    var context = new DefaultHttpContext();
-                    context.Request.Method = HttpMethods.Post;
-                    context.Request.Path = "/v1/chat/completions";
-                    context.Request.ContentType = "application/json";
-                    var body = i % 4 == 3 ? Stream : Chat;
-                    context.Request.Body = new MemoryStream(body, writable: false);
-                    context.Request.ContentLength = body.Length;
-                    context.Response.Body = new MemoryStream();
-                    context.RequestAborted = stoppingToken;
-                    if (await forwarder.WarmUpAsync(context, destination, rename: i % 2 == 1) == StatusCodes.Status200OK)
-                    {
-                        Answered++;
-                    }
+                    // Start-up leaves many survivors, and the process's first full collection (measured: a 40 ms blocking
+                    // gen2) would otherwise fall on the first clients' requests; now it falls before most of them arrive.
+                    GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
+                    LogWarmedUp(Answered, Requests);
                 }
             }
-            finally
-            {
-                await stop.CancelAsync();
-                listener.Stop();
-                await serving;
-            }
-
-            await WarmServerAsync(stoppingToken);
-            // Start-up leaves many survivors, and the process's first full collection (measured: a 40 ms blocking gen2)
-            // would otherwise fall on a client's requests. Now, before any arrive, it costs nobody.
-            GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
-            LogWarmedUp(Answered, Requests);
         }
-        catch (Exception ex) when (ex is not OperationCanceledException)
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
-            // The warm-up only makes the first requests faster; a failure costs that, nothing else.
-            LogWarmUpFailed(ex);
+            // Stopped before the panel had started.
         }
         finally
         {
             _done.TrySetResult();
+        }
+    }
+
+    /// <summary>
+    /// One part of the warm-up. It only makes the first requests faster: a failure costs that and is logged, and never
+    /// reaches the host (which would stop the panel for a failed background service).
+    /// </summary>
+    private async Task BestEffortAsync(Func<Task> part, CancellationToken stopping)
+    {
+        try
+        {
+            await part();
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            if (!stopping.IsCancellationRequested)
+            {
+                LogWarmUpFailed(ex);
+            }
+        }
+    }
+
+    /// <summary>The forwarder's side: its requests to a canned server on a loopback port of its own, closed at the end.</summary>
+    private async Task WarmForwarderAsync(CancellationToken stopping)
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var destination = $"http://127.0.0.1:{((IPEndPoint)listener.LocalEndpoint).Port}/";
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(stopping);
+        var serving = CannedServer.ServeAsync(listener, stop.Token);
+        try
+        {
+            for (var i = 0; i < Requests && !stopping.IsCancellationRequested; i++)
+            {
+                // Both of the forwarder's ways of sending a body (as sent, or with the model renamed), streamed and not.
+                var context = new DefaultHttpContext();
+                context.Request.Method = HttpMethods.Post;
+                context.Request.Path = "/v1/chat/completions";
+                context.Request.ContentType = "application/json";
+                var body = i % 4 == 3 ? Stream : Chat;
+                context.Request.Body = new MemoryStream(body, writable: false);
+                context.Request.ContentLength = body.Length;
+                context.Response.Body = new MemoryStream();
+                context.RequestAborted = stopping;
+                if (await forwarder.WarmUpAsync(context, destination, rename: i % 2 == 1) == StatusCodes.Status200OK)
+                {
+                    Answered++;
+                }
+            }
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            listener.Stop();
+            await serving;
         }
     }
 
@@ -107,7 +131,7 @@ public sealed partial class GatewayWarmup(GatewayForwarder forwarder, IServer se
             return;
         }
 
-        using var client = new HttpClient(new SocketsHttpHandler { UseProxy = false, MaxConnectionsPerServer = 4 }) { BaseAddress = address, Timeout = TimeSpan.FromSeconds(10) };
+        using var client = new HttpClient(new SocketsHttpHandler { UseProxy = false, AllowAutoRedirect = false, MaxConnectionsPerServer = 4 }) { BaseAddress = address, Timeout = TimeSpan.FromSeconds(10) };
         await Parallel.ForAsync(0, Requests, new ParallelOptions { MaxDegreeOfParallelism = 4, CancellationToken = stoppingToken }, async (_, token) =>
         {
             using var response = await client.GetAsync("healthz", token);
@@ -219,13 +243,16 @@ public sealed partial class GatewayWarmup(GatewayForwarder forwarder, IServer se
                             filled += read;
                         }
 
+                        // Only what the forwarder sends here: a body of known length that fits. Anything else closes.
                         var head = Encoding.ASCII.GetString(buffer, 0, end);
                         var length = ContentLength(head);
-                        var total = end + 4 + length;
-                        if (total > buffer.Length)
+                        if (length < 0 || length > buffer.Length - end - 4 || head.Contains("\r\nTransfer-Encoding:", StringComparison.OrdinalIgnoreCase)
+                            || head.Contains("\r\nExpect:", StringComparison.OrdinalIgnoreCase))
                         {
                             return;
                         }
+
+                        var total = end + 4 + length;
 
                         while (filled < total)
                         {
@@ -255,9 +282,9 @@ public sealed partial class GatewayWarmup(GatewayForwarder forwarder, IServer se
         {
             foreach (var line in head.Split("\r\n"))
             {
-                if (line.StartsWith("Content-Length:", StringComparison.OrdinalIgnoreCase) && int.TryParse(line.AsSpan(15).Trim(), out var length))
+                if (line.StartsWith("Content-Length:", StringComparison.OrdinalIgnoreCase))
                 {
-                    return length;
+                    return int.TryParse(line.AsSpan(15).Trim(), out var length) ? length : -1;
                 }
             }
 

@@ -92,7 +92,8 @@ public static class SparkControlHosting
                     .AddPrometheusExporter();
                 // OpenTelemetry listens by meter name across the process: a second panel in the same process (the tests
                 // run dozens at once) would add its requests to this one's /metrics. Only this host's meter counts.
-                ((IDeferredMeterProviderBuilder)metrics).Configure((provider, builder) =>
+                var deferred = metrics as IDeferredMeterProviderBuilder ?? throw new InvalidOperationException("OpenTelemetry's metrics builder no longer defers to the service provider.");
+                deferred.Configure((provider, builder) =>
                 {
                     var ours = provider.GetRequiredService<IMeterFactory>();
                     builder.AddView(i => i.Meter.Name == SparkControlMetrics.MeterName && !ReferenceEquals(i.Meter.Scope, ours) ? MetricStreamConfiguration.Drop : null);
