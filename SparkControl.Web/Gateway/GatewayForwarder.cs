@@ -133,15 +133,7 @@ public sealed partial class GatewayForwarder(
                     continue;
                 }
 
-                if (target.Served.Contains(model))
-                {
-                    context.Request.Body = new MemoryStream(body.Array!, body.Offset, body.Count, writable: false);
-                }
-                else
-                {
-                    RewriteModel(context, body, target.Upstream);
-                }
-
+                SetBody(context, body, target.Served.Contains(model) ? null : target.Upstream);
                 await SendAsync(context, target);
                 return;
             }
@@ -267,15 +259,7 @@ public sealed partial class GatewayForwarder(
             return read.Error.Status;
         }
 
-        if (rename)
-        {
-            RewriteModel(context, read.Body, read.Model!);
-        }
-        else
-        {
-            context.Request.Body = new MemoryStream(read.Body.Array!, read.Body.Offset, read.Body.Count, writable: false);
-        }
-
+        SetBody(context, read.Body, rename ? read.Model : null);
         var error = await forwarder.SendAsync(context, destination, _invoker, WarmUpConfig, new OpenAiErrorTransformer(new Uri(destination)));
         return error is ForwarderError.None ? context.Response.StatusCode : StatusCodes.Status502BadGateway;
     }
@@ -419,6 +403,19 @@ public sealed partial class GatewayForwarder(
     }
 
     /// <summary>A request by alias goes to the server under the name it serves; everything else in the body stays.</summary>
+    /// <summary>The body to send upstream: as the client sent it, or with its model renamed to <paramref name="upstream"/>.</summary>
+    private static void SetBody(HttpContext context, ArraySegment<byte> body, string? upstream)
+    {
+        if (upstream is null)
+        {
+            context.Request.Body = new MemoryStream(body.Array!, body.Offset, body.Count, writable: false);
+        }
+        else
+        {
+            RewriteModel(context, body, upstream);
+        }
+    }
+
     private static void RewriteModel(HttpContext context, ArraySegment<byte> body, string upstream)
     {
         var json = System.Text.Json.Nodes.JsonNode.Parse(body)!.AsObject();

@@ -146,9 +146,7 @@ public sealed partial class GatewayWarmup(GatewayForwarder forwarder, IServer se
             return null;
         }
 
-        // A wildcard host (*, +) is not a valid URI host: name it before parsing.
-        var named = address.Replace("://*:", "://0.0.0.0:", StringComparison.Ordinal).Replace("://+:", "://0.0.0.0:", StringComparison.Ordinal);
-        if (!Uri.TryCreate(named, UriKind.Absolute, out var uri) || uri.AbsolutePath != "/")
+        if (Security.AllowedHosts.ParseListenAddress(address) is not { AbsolutePath: "/" } uri)
         {
             return null;
         }

@@ -47,10 +47,11 @@ public static class AllowedHosts
     }
 
     /// <summary>The host of a listen URL (<c>http://*:8080</c> → <c>0.0.0.0</c>, <c>http://[::1]:5080</c> → <c>::1</c>).</summary>
-    public static string HostOf(string url) =>
-        Uri.TryCreate(url.Replace("://*", "://0.0.0.0", StringComparison.Ordinal).Replace("://+", "://0.0.0.0", StringComparison.Ordinal), UriKind.Absolute, out var uri)
-            ? uri.Host.Trim('[', ']')
-            : url;
+    public static string HostOf(string url) => ParseListenAddress(url) is { } uri ? uri.Host.Trim('[', ']') : url;
+
+    /// <summary>A Kestrel listen address as a URI, its wildcard host (<c>*</c>, <c>+</c>) named 0.0.0.0; null if it is none.</summary>
+    public static Uri? ParseListenAddress(string url) =>
+        Uri.TryCreate(url.Replace("://*", "://0.0.0.0", StringComparison.Ordinal).Replace("://+", "://0.0.0.0", StringComparison.Ordinal), UriKind.Absolute, out var uri) ? uri : null;
 
     public static bool IsLoopback(string address) => address == "localhost" || (IPAddress.TryParse(address.Trim('[', ']'), out var ip) && IPAddress.IsLoopback(ip));
 
