@@ -169,8 +169,10 @@ public sealed class ServiceOperationsTests(DockerdFixture docker, SshdFixture ss
     {
         var port = await RunModelServerAsync(Llm);
         await StartAppAsync(null, LlmService(port));
-        await Wait.UntilAsync(async () => (await _client.GetStringAsync("/api/services/spark-1/llm/logs?tail=1000")).Contains("Application startup complete.", StringComparison.Ordinal),
-            "the server is up", TimeSpan.FromSeconds(120), describe: () => ContainerStateAsync(Llm));
+        // The server's last line is written when the panel's first health check reaches it; until then the log can grow
+        // between the two reads below.
+        await Wait.UntilAsync(async () => (await _client.GetStringAsync("/api/services/spark-1/llm/logs?tail=1000")).Contains("SIM first health", StringComparison.Ordinal),
+            "the server is up and health-checked", TimeSpan.FromSeconds(120), describe: () => ContainerStateAsync(Llm));
 
         var all = (await _client.GetStringAsync("/api/services/spark-1/llm/logs?tail=1000")).TrimEnd('\n').Split('\n');
         var last3 = (await _client.GetStringAsync("/api/services/spark-1/llm/logs?tail=3")).TrimEnd('\n').Split('\n');
