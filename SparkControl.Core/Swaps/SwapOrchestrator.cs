@@ -102,7 +102,7 @@ public sealed partial class SwapOrchestrator : IHostedService, IAsyncDisposable
         _audit = audit;
         _work = work ?? new SparkWork();
         _stream = new SnapshotStream<SwapBoard>(SwapBoard.Empty, time);
-        _context = new SwapContext(fleet, catalog, planner, health, history, drain, metrics, http, time, options, logger, Publish, OnEnded);
+        _context = new SwapContext(fleet, catalog, planner, health, history, drain, metrics, http, time, options, logger, PublishFromRun, OnEnded);
     }
 
     public SwapBoard Board => _stream.Current.Value;
@@ -247,6 +247,12 @@ public sealed partial class SwapOrchestrator : IHostedService, IAsyncDisposable
 
     private void Publish(SwapStatus status) => _stream.Publish(board => board.With(status));
 
+    /// <summary>
+    /// A run's own change. Once it has ended a new swap may take its Sparks at any moment, and what the run still adds
+    /// to its record (loading steps read after Ready) must not put it back over the new one.
+    /// </summary>
+    private void PublishFromRun(SwapStatus status) => _stream.Publish(board => status.IsActive ? board.With(status) : board.Amend(status));
+
     private void OnEnded(SwapRun run, SwapStatus ended, bool rollback)
     {
         _runs.TryRemove(ended.Id, out _);
@@ -265,7 +271,7 @@ public sealed partial class SwapOrchestrator : IHostedService, IAsyncDisposable
             var back = Start(new SwapRequest(ended.PreviousModelId, ended.Target, "rollback"), ended.Id, verifyOnly: false);
             var linked = ended with { RolledBackBy = back.Id };
             _context.History.Save(linked);
-            _stream.Publish(board => board.Find(ended.Id) is null ? board : new SwapBoard(board.BySpark.SetItems(board.BySpark.Where(p => p.Value.Id == ended.Id).Select(p => KeyValuePair.Create(p.Key, linked)))));
+            _stream.Publish(board => board.Amend(linked));
             LogRollback(ended.Id, back.Id, ended.PreviousModelId);
         }
         catch (Exception ex) when (ex is KeyNotFoundException or ValidationFailedException or SwapConflictException)

@@ -23,7 +23,8 @@ internal sealed class SwapFailedException(SwapFailure failure, bool rollback) : 
 
 /// <summary>
 /// One swap from Requested to its end: runs the phases in order on the Sparks it holds, publishes every change,
-/// saves each phase to the history, and cleans up on cancel. Its status is only changed on its own task.
+/// saves each phase to the history, and cleans up on cancel. Its status changes on its own task, and on the log
+/// follow's (loading steps), always through Update, one change at a time.
 /// </summary>
 internal sealed partial class SwapRun
 {
@@ -51,6 +52,12 @@ internal sealed partial class SwapRun
 
     private int _inspectFailures;
     private LaunchPlan? _launch;
+
+    /// <summary>The container whose log's last lines are read once Ready, for the steps the follow had not delivered.</summary>
+    private string? _catchUpFrom;
+
+    /// <summary>The Loading phase's log follow, cancelled when the phase ends and awaited when the run does.</summary>
+    private (CancellationTokenSource Cancel, Task Ended)? _follow;
     private Task _completion = Task.CompletedTask;
 
     public SwapRun(SwapContext context, SwapStatus status, ModelDefinition? model, IReadOnlyList<SparkEntry> entries, bool verifyOnly, CancellationToken shutdown)
@@ -136,6 +143,7 @@ internal sealed partial class SwapRun
 
             await _cancel.CancelAsync().ConfigureAwait(false);
             await ticker.ConfigureAwait(false);
+            await EndFollowAsync().ConfigureAwait(false);
             _context.Ended(this, _status, rollback);
             _cancel.Dispose();
         }
@@ -175,6 +183,10 @@ internal sealed partial class SwapRun
         }
 
         End(SwapPhase.Ready, $"{_model!.ServedName} is serving on {string.Join(" and ", Sparks)}");
+        if (_catchUpFrom is { } container)
+        {
+            await CatchUpStepsAsync(container).ConfigureAwait(false);
+        }
     }
 
     /// <summary>Ends the run Failed on an exception no phase turned into a <see cref="SwapFailure"/>; true when the previous model should be brought back.</summary>
@@ -360,8 +372,9 @@ internal sealed partial class SwapRun
     private async Task<bool> LoadAsync(string container, Uri endpoint, CancellationToken cancellationToken)
     {
         Update(s => s with { Message = $"loading {_model!.ServedName}: the container runs, its port does not answer yet" });
-        using var follow = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var follow = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var exited = FollowLogAsync(container, follow.Token);
+        _follow = (follow, exited);
         var healthPath = _model!.Runtime == ModelRuntime.Nim ? "/v1/health/ready" : "/health";
         try
         {
@@ -387,7 +400,7 @@ internal sealed partial class SwapRun
 
                 if (await AnswersAsync(new Uri(endpoint, healthPath), cancellationToken).ConfigureAwait(false))
                 {
-                    await CatchUpStepsAsync(container, cancellationToken).ConfigureAwait(false);
+                    _catchUpFrom = _status.Steps.Any(s => s.Text == SwapText.StartedStep) ? null : container;
                     return true;
                 }
 
@@ -397,15 +410,32 @@ internal sealed partial class SwapRun
         }
         finally
         {
+            // Its end is awaited when the run ends (EndFollowAsync): stopping a stream over SSH takes a round trip of its
+            // own (the remote process group is killed), which Verifying and Ready need not wait for.
             await follow.CancelAsync().ConfigureAwait(false);
-            try
-            {
-                await exited.ConfigureAwait(false);
-            }
-            catch (Exception ex) when (ex is OperationCanceledException or SparkUnreachableException or SparkCommandException)
-            {
-                // The follow only feeds the steps; its end is not the swap's.
-            }
+        }
+    }
+
+    private async Task EndFollowAsync()
+    {
+        if (_follow is not { } follow)
+        {
+            return;
+        }
+
+        _follow = null;
+        await follow.Cancel.CancelAsync().ConfigureAwait(false);
+        try
+        {
+            await follow.Ended.ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or SparkUnreachableException or SparkCommandException)
+        {
+            // The follow only feeds the steps; its end is not the swap's.
+        }
+        finally
+        {
+            follow.Cancel.Dispose();
         }
     }
 
@@ -446,18 +476,23 @@ internal sealed partial class SwapRun
     }
 
     /// <summary>
-    /// The server answers, but the followed log can lag behind it (the follow is a stream over SSH, the answer a quick
-    /// HTTP probe): the log's last lines, read once, add the steps the follow has not delivered yet.
+    /// The server answered before the followed log showed its start-up's end (the follow is a stream over SSH that can
+    /// lag, or attach only after a quick server is up): the log's last lines, read once, add the steps it had not
+    /// delivered. Read after Ready, never before it: one <c>docker logs</c> over SSH takes longer than the whole verify,
+    /// and clients wait for Ready, not for the steps. The run keeps its Sparks' work registered until this is done.
     /// </summary>
-    private async Task CatchUpStepsAsync(string container, CancellationToken cancellationToken)
+    private async Task CatchUpStepsAsync(string container)
     {
         IReadOnlyList<string> lines;
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(Shutdown);
+        timeout.CancelAfter(_context.Swap.VerifyTimeout);
         try
         {
-            lines = await Head.Host.GetLogsAsync(container, LogQuery.Last(_context.Swap.LogLines * 4), cancellationToken).ConfigureAwait(false);
+            lines = await Head.Host.GetLogsAsync(container, LogQuery.Last(_context.Swap.LogLines * 4), timeout.Token).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is SparkCommandException or SparkUnreachableException)
+        catch (Exception ex) when (ex is SparkCommandException or SparkUnreachableException or RemoteCommandTimeoutException or OperationCanceledException)
         {
+            // The steps are a record of the start, not the swap's outcome: Ready stands without them.
             return;
         }
 
@@ -465,7 +500,7 @@ internal sealed partial class SwapRun
         Update(s =>
         {
             var missing = lines.Select(SwapText.LoadingStep).OfType<string>().Where(step => s.Steps.All(seen => seen.Text != step)).Distinct().ToList();
-            return missing.Count == 0 ? s : s with { Steps = [.. s.Steps, .. missing.Select(step => new LoadingStep(step, at))], Message = missing[^1] };
+            return missing.Count == 0 ? s : s with { Steps = [.. s.Steps, .. missing.Select(step => new LoadingStep(step, at))] };
         });
     }
 
@@ -696,20 +731,21 @@ internal sealed partial class SwapRun
     /// <summary>Changes the status, recomputes progress and ETA, publishes; on phase changes also saves it.</summary>
     private void Update(Func<SwapStatus, SwapStatus> change, bool save = false)
     {
-        SwapStatus next;
+        // Published under the lock: the log follow changes the status from its own task (its end is not awaited
+        // before Verifying), and a change published after a later one would put an older phase back on the board.
         lock (_statusGate)
         {
-            next = WithProgress(change(_status));
+            var next = WithProgress(change(_status));
             _status = next;
-        }
 
-        // Saved before it is published: whoever sees a phase (an ended swap) can read it from the history too.
-        if (save)
-        {
-            _context.History.Save(next);
-        }
+            // Saved before it is published: whoever sees a phase (an ended swap) can read it from the history too.
+            if (save)
+            {
+                _context.History.Save(next);
+            }
 
-        _context.Publish(next);
+            _context.Publish(next);
+        }
     }
 
     private SwapStatus WithProgress(SwapStatus status)

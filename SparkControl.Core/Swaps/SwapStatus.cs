@@ -120,6 +120,16 @@ public sealed record SwapBoard(ImmutableDictionary<string, SwapStatus> BySpark)
     public SwapStatus? Find(string id) => BySpark.Values.FirstOrDefault(s => s.Id == id);
 
     public SwapBoard With(SwapStatus status) => new(status.Sparks.Aggregate(BySpark, (board, spark) => board.SetItem(spark, status)));
+
+    /// <summary>
+    /// Replaces the swap where it still stands: on the Sparks a later swap has taken over since, the later one stays.
+    /// For a swap that has ended, whose record is still being completed (its loading steps, its rollback).
+    /// </summary>
+    public SwapBoard Amend(SwapStatus status)
+    {
+        var standing = BySpark.Where(p => p.Value.Id == status.Id).Select(p => KeyValuePair.Create(p.Key, status)).ToList();
+        return standing.Count == 0 ? this : new(BySpark.SetItems(standing));
+    }
 }
 
 public static class SwapTargets

@@ -7,6 +7,9 @@ namespace SparkControl.Core.Swaps;
 /// <summary>Reads what a model server's log says about its start, and why a container died.</summary>
 public static partial class SwapText
 {
+    /// <summary>The last step of a start-up: once the log has shown it, it has shown every step before it.</summary>
+    public const string StartedStep = "application started";
+
     /// <summary>The loading step a vLLM log line announces, or null for the many lines that announce none.</summary>
     public static string? LoadingStep(string line)
     {
@@ -40,7 +43,7 @@ public static partial class SwapText
             return "API server starting";
         }
 
-        return line.Contains("Application startup complete", StringComparison.Ordinal) ? "application started" : null;
+        return line.Contains("Application startup complete", StringComparison.Ordinal) ? StartedStep : null;
     }
 
     /// <summary>A line after which vLLM will not come up: the engine died, memory ran out, or a setting was refused.</summary>

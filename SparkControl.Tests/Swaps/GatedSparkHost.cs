@@ -68,14 +68,34 @@ public sealed class GatedSparkHost(ISparkHost inner) : ISparkHost
 
     public Task RemoveContainerAsync(string container, CancellationToken cancellationToken) => inner.RemoveContainerAsync(container, cancellationToken);
 
-    public Task<IReadOnlyList<string>> GetLogsAsync(string container, LogQuery query, CancellationToken cancellationToken) => inner.GetLogsAsync(container, query, cancellationToken);
+    public async Task<IReadOnlyList<string>> GetLogsAsync(string container, LogQuery query, CancellationToken cancellationToken)
+    {
+        await PassAsync(nameof(GetLogsAsync), cancellationToken);
+        return await inner.GetLogsAsync(container, query, cancellationToken);
+    }
+
+    /// <summary>
+    /// Set, a cancelled log follow ends only once it completes: a follow over SSH that takes a round trip to stop its
+    /// remote process.
+    /// </summary>
+    public TaskCompletionSource? HoldFollowEnd { get; set; }
 
     public async IAsyncEnumerable<string> FollowLogsAsync(string container, LogQuery query, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        await PassAsync(nameof(FollowLogsAsync), cancellationToken);
-        await foreach (var line in inner.FollowLogsAsync(container, query, cancellationToken))
+        try
         {
-            yield return line;
+            await PassAsync(nameof(FollowLogsAsync), cancellationToken);
+            await foreach (var line in inner.FollowLogsAsync(container, query, cancellationToken))
+            {
+                yield return line;
+            }
+        }
+        finally
+        {
+            if (HoldFollowEnd is { } hold)
+            {
+                await hold.Task;
+            }
         }
     }
 

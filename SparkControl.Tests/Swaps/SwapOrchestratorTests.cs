@@ -574,20 +574,87 @@ public sealed class SwapOrchestratorTests
     }
 
     [Fact]
-    public async Task LoadingSteps_LogFollowThatNeverKeepsUp_AreStillCompleteWhenReady()
+    public async Task LoadingSteps_LogFollowThatNeverKeepsUp_AreCompletedAfterReady_WhichDoesNotWaitForTheLog()
     {
         await using var world = await SwapWorld.CreateAsync();
-        // The follow over SSH lags the model server (a loaded machine): here it never delivers a line at all.
+        // The follow over SSH lags the model server (a loaded machine): here it never delivers a line at all. The read
+        // of the log's last lines is held too: Ready must come without it.
         world.Host.Close(nameof(GatedSparkHost.FollowLogsAsync));
+        world.Host.Close(nameof(GatedSparkHost.GetLogsAsync));
 
         var started = world.Swaps.Start(new SwapRequest("small-a", "spark-1", "test"));
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        var swap = await world.Swaps.WaitAsync(started.Id, timeout.Token);
+        var ready = await world.Swaps.WaitAsync(started.Id, timeout.Token);
+        await world.Host.Reached(nameof(GatedSparkHost.GetLogsAsync)).WaitAsync(timeout.Token);
+        world.Host.Open(nameof(GatedSparkHost.GetLogsAsync));
+        await Wait.UntilAsync(() => world.Swaps.Board.Find(started.Id)!.Steps.Any(s => s.Text == SwapText.StartedStep), "the steps read after Ready");
+        var completed = world.Swaps.Board.Find(started.Id)!;
 
-        Assert.Equal(SwapPhase.Ready, swap.Phase);
-        Assert.Contains(swap.Steps, s => s.Text == "application started");
-        Assert.Contains(swap.Steps, s => s.Text.StartsWith("weights loaded in", StringComparison.Ordinal));
-        Assert.Equal(swap.Steps.Count, swap.Steps.Select(s => s.Text).Distinct().Count());
+        Assert.Equal(SwapPhase.Ready, ready.Phase);
+        Assert.Empty(ready.Steps);
+        Assert.Equal(SwapPhase.Ready, completed.Phase);
+        Assert.Equal(ready.Message, completed.Message);
+        Assert.Contains(completed.Steps, s => s.Text.StartsWith("weights loaded in", StringComparison.Ordinal));
+        Assert.Equal(completed.Steps.Count, completed.Steps.Select(s => s.Text).Distinct().Count());
+    }
+
+    [Fact]
+    public async Task Ready_DoesNotWaitForTheLogFollowToStop_TheRunKeepsTheSparkUntilItHas()
+    {
+        await using var world = await SwapWorld.CreateAsync();
+        var followEnd = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        world.Host.HoldFollowEnd = followEnd;
+
+        var started = world.Swaps.Start(new SwapRequest("small-a", "spark-1", "test"));
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var ready = await world.Swaps.WaitAsync(started.Id, timeout.Token);
+        var workWhileHeld = world.Work.Describe("spark-1");
+        followEnd.SetResult();
+        await Wait.UntilAsync(() => world.Work.Describe("spark-1") is null, "the run ends once its follow has");
+
+        Assert.Equal(SwapPhase.Ready, ready.Phase);
+        Assert.Contains(started.Id, workWhileHeld, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task LoadingSteps_ReadAfterReady_DoNotPutTheSwapBackOverALaterOne()
+    {
+        await using var world = await SwapWorld.CreateAsync();
+        world.Host.Close(nameof(GatedSparkHost.FollowLogsAsync));
+        world.Host.Close(nameof(GatedSparkHost.GetLogsAsync));
+        var first = world.Swaps.Start(new SwapRequest("small-a", "spark-1", "test"));
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await world.Swaps.WaitAsync(first.Id, timeout.Token);
+        await world.Host.Reached(nameof(GatedSparkHost.GetLogsAsync)).WaitAsync(timeout.Token);
+
+        // The first swap's late read is still held when the next swap takes the Spark.
+        world.Host.Close(nameof(GatedSparkHost.RunContainerAsync));
+        var second = world.Swaps.Start(new SwapRequest("small-b", "spark-1", "test"));
+        var boards = new List<SwapBoard>();
+        using var watching = new CancellationTokenSource();
+        var watch = Task.Run(async () =>
+        {
+            await foreach (var board in world.Swaps.WatchAsync(watching.Token))
+            {
+                lock (boards)
+                {
+                    boards.Add(board.Value);
+                }
+            }
+        });
+        world.Host.Open(nameof(GatedSparkHost.GetLogsAsync));
+        await Wait.UntilAsync(() => world.Work.Describe("spark-1") is { } work && !work.Contains(first.Id, StringComparison.Ordinal), "the first swap's run has finished its late read");
+        world.Host.Open(nameof(GatedSparkHost.RunContainerAsync));
+        var secondEnded = await world.Swaps.WaitAsync(second.Id, timeout.Token);
+        await watching.CancelAsync();
+        await watch.ContinueWith(_ => { }, TaskScheduler.Default);
+
+        Assert.Equal(SwapPhase.Ready, secondEnded.Phase);
+        lock (boards)
+        {
+            Assert.NotEmpty(boards);
+            Assert.All(boards, b => Assert.Equal(second.Id, b.BySpark["spark-1"].Id));
+        }
     }
 
     [Fact]
