@@ -28,7 +28,7 @@ namespace SparkControl.Benchmarks;
 /// </para>
 /// </summary>
 [System.Runtime.Versioning.SupportedOSPlatform("linux")]
-public static partial class DashboardScale
+public static class DashboardScale
 {
     private const int PagesPerBrowser = 10;
     private const string Spark = "demo";
@@ -52,8 +52,6 @@ public static partial class DashboardScale
         }).observe(document, { subtree: true, childList: true, attributes: true, attributeFilter: ['data-phase'] });
         """;
 
-    private sealed record Sample(TimeSpan At, double RssMiB, int Threads, double HeapMiB);
-
     public static async Task<int> RunAsync(string[] arguments)
     {
         // "circuits" first: dashboards as circuit clients instead of Chromium pages.
@@ -66,7 +64,12 @@ public static partial class DashboardScale
         }
 
         using var work = new TempDirectory("dashboard-scale");
-        await using var panel = await ScalePanel.StartAsync(Tools.RepositoryRoot, work.Path);
+        await using var panel = await BenchPanel.StartAsync(Tools.RepositoryRoot, work.Path, new Dictionary<string, string>
+        {
+            // Many browsers at once, not access, is what is measured: the trusted lab's switch.
+            ["Security__AllowAnonymous"] = "true",
+            ["Demo__LoadTime"] = "00:00:02",
+        });
         using var playwright = await Playwright.CreateAsync();
         using var api = new HttpClient { BaseAddress = panel.BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
         var models = new ModelCycle();
@@ -108,7 +111,7 @@ public static partial class DashboardScale
     }
 
     /// <summary>One N: open the pages, prove them live, idle, swap, read what each saw, close them, see memory return.</summary>
-    private static async Task<(string Row, bool Met)> MeasureAsync(Func<int, Task<IWatchers>> openDashboards, ScalePanel panel, HttpClient api, ModelCycle models, int n, int swaps, int hubClients)
+    private static async Task<(string Row, bool Met)> MeasureAsync(Func<int, Task<IWatchers>> openDashboards, BenchPanel panel, HttpClient api, ModelCycle models, int n, int swaps, int hubClients)
     {
         var before = await panel.SampleAsync(api);
         var opened = Stopwatch.StartNew();
@@ -198,10 +201,10 @@ public static partial class DashboardScale
     /// Pages open and close while swaps run, for <paramref name="duration"/>: the panel's memory and threads per cycle,
     /// and whether the last third of the run holds more than the middle third (the first third is warm-up).
     /// </summary>
-    private static async Task<int> ChurnAsync(Func<int, Task<IWatchers>> openDashboards, ScalePanel panel, HttpClient api, ModelCycle models, TimeSpan duration, int perCycle)
+    private static async Task<int> ChurnAsync(Func<int, Task<IWatchers>> openDashboards, BenchPanel panel, HttpClient api, ModelCycle models, TimeSpan duration, int perCycle)
     {
         Console.WriteLine($"dashboard-scale churn: {duration.TotalMinutes:F0} min, {perCycle} pages opened and closed per swap");
-        var samples = new List<Sample>();
+        var samples = new List<PanelSample>();
         var wall = Stopwatch.StartNew();
         var cycles = 0;
         var circuits = 0;
@@ -551,106 +554,4 @@ public static partial class DashboardScale
             stop.Dispose();
         }
     }
-
-    /// <summary>The panel published and run as deployed, in demo mode, with swaps that load in 2 s.</summary>
-    private sealed class ScalePanel(Process process, Uri baseAddress) : IAsyncDisposable
-    {
-        public int Id => process.Id;
-
-        public Uri BaseAddress => baseAddress;
-
-        public static async Task<ScalePanel> StartAsync(string repository, string directory)
-        {
-            // Published, not run from bin: in Production only a publish output serves the framework's and MudBlazor's
-            // static files. From the Release build, so this takes seconds.
-            var published = Path.Combine(directory, "publish");
-            var publish = await ProcessRunner.RunAsync("dotnet", ["publish", Path.Combine(repository, "SparkControl.Web"), "-c", "Release", "--no-build", "-o", published, "-nologo", "-v", "q"], TimeSpan.FromMinutes(5));
-            publish.EnsureSuccess("dotnet publish SparkControl.Web");
-            var data = Directory.CreateDirectory(Path.Combine(directory, "data")).FullName;
-            var port = Tools.FreePort();
-            var process = Start("dotnet", [Path.Combine(published, "SparkControl.Web.dll")], new Dictionary<string, string>
-            {
-                ["ASPNETCORE_ENVIRONMENT"] = "Production",
-                ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}",
-                ["SparkControl__DataDirectory"] = data,
-                // Many browsers at once, not access, is what is measured: the trusted lab's switch.
-                ["Security__AllowAnonymous"] = "true",
-                ["Demo__LoadTime"] = "00:00:02",
-                ["Logging__LogLevel__Default"] = "Warning",
-            }, "panel", published);
-            var baseUri = new Uri($"http://127.0.0.1:{port}/");
-            await WhenReadyAsync(process, "the panel answers /healthz", TimeSpan.FromSeconds(120), () => AnswersAsync(new Uri(baseUri, "healthz")));
-            return new ScalePanel(process, baseUri);
-        }
-
-        /// <summary>
-        /// After a full collection: resident memory and threads from /proc, the managed heap (what is live) from /metrics.
-        /// </summary>
-        public async Task<Sample> SampleAsync(HttpClient api)
-        {
-            await CollectAsync(api);
-            var status = await File.ReadAllTextAsync($"/proc/{process.Id}/status");
-            var rss = long.Parse(StatusField(status, "VmRSS").Split(' ')[0], CultureInfo.InvariantCulture) / 1024.0;
-            var threads = int.Parse(StatusField(status, "Threads"), CultureInfo.InvariantCulture);
-            var metrics = await api.GetStringAsync("/metrics");
-            var heap = HeapSize().Matches(metrics).Sum(m => double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture)) / (1024 * 1024);
-            return new Sample(TimeSpan.Zero, rss, threads, heap);
-        }
-
-        /// <summary>
-        /// A full blocking collection in the panel, asked for over the runtime's diagnostics port the way dotnet-gcdump
-        /// does (the GC heap-collect keyword on an EventPipe session); returns once /metrics counts one more gen2
-        /// collection. Afterwards the managed heap is what is live, not what has not been collected yet.
-        /// </summary>
-        private async Task CollectAsync(HttpClient api)
-        {
-            async Task<double> Gen2() => Gen2Collections().Match(await api.GetStringAsync("/metrics")) is { Success: true } m ? double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture) : 0;
-            var before = await Gen2();
-            const long GcHeapCollect = 0x800000;
-            const long Gc = 0x1;
-            using var session = new DiagnosticsClient(process.Id).StartEventPipeSession(
-                new EventPipeProvider("Microsoft-Windows-DotNETRuntime", System.Diagnostics.Tracing.EventLevel.Informational, GcHeapCollect | Gc), requestRundown: false);
-            var drain = session.EventStream.CopyToAsync(Stream.Null);
-            await Wait.UntilAsync(async () => await Gen2() > before, "the panel runs a full collection", TimeSpan.FromSeconds(60), TimeSpan.FromMilliseconds(200));
-            await session.StopAsync(CancellationToken.None);
-            await drain;
-        }
-
-        /// <summary>
-        /// A sample once the live heap stops falling (closed circuits released), up to 30 s. A circuit client's close is
-        /// done when its disconnect returns, but a closed Chromium page's beacon is not, so this waits rather than
-        /// sampling once.
-        /// </summary>
-        public async Task<Sample> SettledAsync(HttpClient api, Sample reference)
-        {
-            var last = await SampleAsync(api);
-            try
-            {
-                await Wait.UntilAsync(async () =>
-                {
-                    var now = await SampleAsync(api);
-                    var settled = now.HeapMiB >= last.HeapMiB - 0.5 || now.HeapMiB <= reference.HeapMiB;
-                    last = now;
-                    return settled;
-                }, "the panel's memory settles", TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(3));
-            }
-            catch (TimeoutException)
-            {
-                // Still falling after 30 s: report what it is now.
-            }
-
-            return last;
-        }
-
-        private static string StatusField(string status, string name) =>
-            status.Split('\n').First(l => l.StartsWith(name + ":", StringComparison.Ordinal))[(name.Length + 1)..].Trim();
-
-        public ValueTask DisposeAsync() => StopAsync(process);
-    }
-
-    [GeneratedRegex(@"^dotnet_gc_collections_total\{[^}]*gc_heap_generation=""gen2""[^}]*\} ([\d.e+]+)", RegexOptions.Multiline)]
-    private static partial Regex Gen2Collections();
-
-    [GeneratedRegex(@"^dotnet_gc_last_collection_heap_size_bytes\{[^}]*\} ([\d.e+]+)", RegexOptions.Multiline)]
-    private static partial Regex HeapSize();
 }

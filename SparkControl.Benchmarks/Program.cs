@@ -26,6 +26,11 @@ public static class Program
             return GatewayBench.RunAsync(args).GetAwaiter().GetResult();
         }
 
+        if (args is ["soak", ..] && OperatingSystem.IsLinux())
+        {
+            return Soak.RunAsync(args).GetAwaiter().GetResult();
+        }
+
         if (args is ["dashboard-scale", ..] && OperatingSystem.IsLinux())
         {
             return DashboardScale.RunAsync(args).GetAwaiter().GetResult();

@@ -44,6 +44,9 @@ public sealed class SshdFixture : IAsyncLifetime, IAsyncDisposable
     public int Port { get; private set; }
     public string User => Environment.UserName;
     public string ClientKeyPath => _directory.File("client_ed25519");
+
+    /// <summary>The listening sshd's process: each connection's own sshd processes, and the commands they run, descend from it.</summary>
+    public int ListenerPid => _process?.Id ?? throw new InvalidOperationException("sshd is not running");
     public string HostKeyPath => _directory.File("host_ed25519");
     public string HostPublicKey { get; private set; } = string.Empty;
 
@@ -168,11 +171,11 @@ public sealed class SshdFixture : IAsyncLifetime, IAsyncDisposable
     /// Puts the client key where an operator's upload puts it (the data directory's ssh-keys/, 0600) and returns its path
     /// for a Spark's keyPath.
     /// </summary>
-    public string InstallClientKey(string dataDirectory)
+    public string InstallClientKey(string dataDirectory, string fileName = "id_ed25519")
     {
         var directory = Path.Combine(dataDirectory, SparkControl.Core.Remote.SshKeyFiles.DirectoryName);
         Directory.CreateDirectory(directory);
-        var path = Path.Combine(directory, "id_ed25519");
+        var path = Path.Combine(directory, fileName);
         File.Copy(ClientKeyPath, path, overwrite: true);
         File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
         return path;
