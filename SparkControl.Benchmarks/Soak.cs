@@ -35,7 +35,13 @@ public static class Soak
 {
     private static readonly string[] Sparks = ["spark-1", "spark-2"];
 
-    private sealed record Spark(string Name, DockerdFixture Docker, SshdFixture Sshd, SparkBin Bin, string[] Models, int Port);
+    private sealed record Spark(string Name, DockerdFixture Docker, SshdFixture Sshd, SparkBin Bin, string[] Models, int Port)
+    {
+        /// <summary>Swaps started on this Spark; a log view that overlaps one may find no container to follow.</summary>
+        public int SwapsStarted;
+
+        public int SwapsEnded;
+    }
 
     private sealed record Row(TimeSpan At, PanelSample Panel, int Descriptors, int[] Connections, int[] SshdProcesses, double DatabaseMiB, IReadOnlyDictionary<string, long> Tables);
 
@@ -45,8 +51,10 @@ public static class Soak
         public int SwapsFailed;
         public int LogViews;
         public int LogViewsFailed;
+        public int LogViewsDuringSwaps;
         public int Dashboards;
         public int DashboardsFailed;
+        public int SamplesFailed;
         public readonly List<string> Errors = [];
 
         public void Error(string what)
@@ -110,22 +118,38 @@ public static class Soak
             var every = duration / 30;
             var wall = Stopwatch.StartNew();
             Console.WriteLine(" wall   simulated  resident MiB  heap MiB  threads  fds  ssh conns  sshd procs  db MiB  swaps  log views  dashboards");
-            while (true)
+            try
             {
-                var row = await SampleAsync(panel, api, sparks, wall.Elapsed);
-                rows.Add(row);
-                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"{row.At:hh\\:mm\\:ss}  {TimeSpan.FromTicks((long)(row.At.Ticks * speed)).TotalHours,6:F1} h  {row.Panel.RssMiB,12:F0}  {row.Panel.HeapMiB,8:F1}  {row.Panel.Threads,7}  {row.Descriptors,3}  {string.Join('+', row.Connections),9}  {string.Join('+', row.SshdProcesses),10}  {row.DatabaseMiB,6:F2}  {counters.Swaps,5}  {counters.LogViews,9}  {counters.Dashboards,10}"));
-                if (wall.Elapsed >= duration)
+                while (true)
                 {
-                    break;
-                }
+                    try
+                    {
+                        var row = await SampleAsync(panel, api, sparks, wall.Elapsed);
+                        rows.Add(row);
+                        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                            $"{row.At:hh\\:mm\\:ss}  {TimeSpan.FromTicks((long)(row.At.Ticks * speed)).TotalHours,6:F1} h  {row.Panel.RssMiB,12:F0}  {row.Panel.HeapMiB,8:F1}  {row.Panel.Threads,7}  {row.Descriptors,3}  {string.Join('+', row.Connections),9}  {string.Join('+', row.SshdProcesses),10}  {row.DatabaseMiB,6:F2}  {counters.Swaps,5}  {counters.LogViews,9}  {counters.Dashboards,10}"));
+                    }
+                    catch (Exception ex) when (ex is HttpRequestException or TimeoutException or TaskCanceledException or SqliteException or IOException)
+                    {
+                        // A sample the panel did not answer is a finding, not the end of the run.
+                        Interlocked.Increment(ref counters.SamplesFailed);
+                        counters.Error($"sample at {wall.Elapsed:hh\\:mm\\:ss}: {ex.Message}");
+                    }
 
-                await Task.Delay(every - TimeSpan.FromTicks(wall.Elapsed.Ticks % every.Ticks));
+                    if (wall.Elapsed >= duration)
+                    {
+                        break;
+                    }
+
+                    await Task.Delay(every - TimeSpan.FromTicks(wall.Elapsed.Ticks % every.Ticks));
+                }
+            }
+            finally
+            {
+                await stop.CancelAsync();
+                await Task.WhenAll(activity);
             }
 
-            await stop.CancelAsync();
-            await Task.WhenAll(activity);
             return Report(rows, counters, speed);
         }
         finally
@@ -150,7 +174,20 @@ public static class Soak
         {
             var roots = Path.Combine(modelRoot, spark.Name);
             Directory.CreateDirectory(roots);
-            definitions.Add(SparkOnDocker.Definition(spark.Sshd, spark.Bin, data, [roots]) with { Name = spark.Name, KeyPath = spark.Sshd.InstallClientKey(data, $"{spark.Name}_ed25519") });
+            definitions.Add(new SparkDefinition
+            {
+                Name = spark.Name,
+                Host = spark.Sshd.Host,
+                Port = spark.Sshd.Port,
+                User = spark.Sshd.User,
+                KeyPath = spark.Sshd.InstallClientKey(data, $"{spark.Name}_ed25519"),
+                PathPrefix = [spark.Bin.Path],
+                Gpus = "none",
+                ModelRoots = [roots],
+                HfCachePath = Path.Combine(roots, "hf"),
+                VllmImage = DockerdFixture.BaseImage,
+                ExtraMounts = [.. DockerdFixture.HostRuntimeMounts],
+            });
             var key = spark.Sshd.HostPublicKey.Split(' ');
             knownHosts.Add($"[127.0.0.1]:{spark.Sshd.Port} {key[0]} {key[1]}");
             foreach (var id in spark.Models)
@@ -188,6 +225,7 @@ public static class Soak
 
     private static async Task SwapAsync(HttpClient api, Spark spark, string model, Counters counters)
     {
+        Interlocked.Increment(ref spark.SwapsStarted);
         try
         {
             using var start = await api.PostAsJsonAsync("/api/swaps", new { model, spark = spark.Name });
@@ -201,11 +239,15 @@ public static class Soak
                 counters.Error($"swap to {model}: {SwapApi.Describe(swap)}");
             }
         }
-        catch (Exception ex) when (ex is HttpRequestException or TimeoutException or TaskCanceledException)
+        catch (Exception ex) when (ex is HttpRequestException or TimeoutException or TaskCanceledException or JsonException or KeyNotFoundException or InvalidOperationException)
         {
             Interlocked.Increment(ref counters.Swaps);
             Interlocked.Increment(ref counters.SwapsFailed);
             counters.Error($"swap to {model}: {ex.Message}");
+        }
+        finally
+        {
+            Interlocked.Increment(ref spark.SwapsEnded);
         }
     }
 
@@ -219,6 +261,8 @@ public static class Soak
             using var view = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             view.CancelAfter(every / 2);
             var lines = 0;
+            string? failure = null;
+            var swapsBefore = (Volatile.Read(ref spark.SwapsStarted), Volatile.Read(ref spark.SwapsEnded));
             try
             {
                 using var response = await api.GetAsync($"/api/services/{spark.Name}/llm-log/logs/stream?tail=20", HttpCompletionOption.ResponseHeadersRead, view.Token);
@@ -233,10 +277,9 @@ public static class Soak
             {
                 // The operator closed the view.
             }
-            catch (Exception ex) when (ex is HttpRequestException or IOException)
+            catch (Exception ex) when (ex is HttpRequestException or IOException or TaskCanceledException)
             {
-                Interlocked.Increment(ref counters.LogViewsFailed);
-                counters.Error($"log view of {spark.Name}: {ex.Message}");
+                failure = ex.Message;
             }
 
             if (cancellationToken.IsCancellationRequested)
@@ -245,10 +288,18 @@ public static class Soak
             }
 
             Interlocked.Increment(ref counters.LogViews);
-            if (lines == 0)
+            failure ??= lines == 0 ? $"no line in {(every / 2).TotalSeconds:F0} s" : null;
+            // A swap replaces the container the view follows: while one runs there may be nothing to show, as an
+            // operator would see too. Such views are counted apart, not as failures.
+            var duringSwap = swapsBefore.Item1 != swapsBefore.Item2 || swapsBefore.Item1 != Volatile.Read(ref spark.SwapsStarted);
+            if (failure is not null && duringSwap)
+            {
+                Interlocked.Increment(ref counters.LogViewsDuringSwaps);
+            }
+            else if (failure is not null)
             {
                 Interlocked.Increment(ref counters.LogViewsFailed);
-                counters.Error($"log view of {spark.Name}: no line in {(every / 2).TotalSeconds:F0} s");
+                counters.Error($"log view of {spark.Name}: {failure}");
             }
 
             try
@@ -280,7 +331,7 @@ public static class Soak
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
             }
-            catch (Exception ex) when (ex is HttpRequestException or InvalidOperationException or IOException)
+            catch (Exception ex) when (ex is HttpRequestException or InvalidOperationException or IOException or System.Net.WebSockets.WebSocketException or Microsoft.AspNetCore.SignalR.HubException or TaskCanceledException or TimeoutException)
             {
                 Interlocked.Increment(ref counters.DashboardsFailed);
                 counters.Error($"dashboard: {ex.Message}");
@@ -309,54 +360,12 @@ public static class Soak
     private static async Task<Row> SampleAsync(BenchPanel panel, HttpClient api, List<Spark> sparks, TimeSpan at)
     {
         var sample = await panel.SampleAsync(api) with { At = at };
-        var processes = ProcessTree();
-        var connections = sparks.Select(s => Descendants(processes, s.Sshd.ListenerPid).Count(p => p.Command.StartsWith("sshd:", StringComparison.Ordinal) && p.Command.Contains('@'))).ToArray();
-        var sshd = sparks.Select(s => Descendants(processes, s.Sshd.ListenerPid).Count).ToArray();
+        var descendants = sparks.Select(s => ProcFs.Descendants(s.Sshd.ProcessId)).ToList();
+        // A connection's session process is "sshd: user@notty" ("sshd-session: user@notty" from OpenSSH 9.8 on).
+        var connections = descendants.Select(pids => pids.Count(pid => ProcFs.Comm(pid).StartsWith("sshd", StringComparison.Ordinal) && ProcFs.CommandLine(pid).Contains('@', StringComparison.Ordinal))).ToArray();
+        var sshd = descendants.Select(pids => pids.Count).ToArray();
         var database = Directory.GetFiles(panel.DataDirectory, "*.db*").Sum(f => new FileInfo(f).Length) / (1024.0 * 1024);
         return new Row(at, sample, panel.OpenDescriptors(), connections, sshd, database, Tables(panel.DataDirectory));
-    }
-
-    private sealed record ProcessEntry(int Pid, int Parent, string Command);
-
-    private static List<ProcessEntry> ProcessTree()
-    {
-        var list = new List<ProcessEntry>();
-        foreach (var directory in Directory.GetDirectories("/proc"))
-        {
-            if (!int.TryParse(Path.GetFileName(directory), out var pid))
-            {
-                continue;
-            }
-
-            try
-            {
-                var parent = (int)BenchProcess.Stat(pid, 4);
-                var command = File.ReadAllText(Path.Combine(directory, "cmdline")).Replace('\0', ' ').Trim();
-                list.Add(new ProcessEntry(pid, parent, command));
-            }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or FormatException)
-            {
-                // It ended while being read.
-            }
-        }
-
-        return list;
-    }
-
-    private static List<ProcessEntry> Descendants(List<ProcessEntry> processes, int root)
-    {
-        var found = new List<ProcessEntry>();
-        var parents = new HashSet<int> { root };
-        bool added;
-        do
-        {
-            var next = processes.Where(p => parents.Contains(p.Parent) && !parents.Contains(p.Pid)).ToList();
-            added = next.Count > 0;
-            found.AddRange(next);
-            parents.UnionWith(next.Select(p => p.Pid));
-        }
-        while (added);
-        return found;
     }
 
     /// <summary>Rows of every table of the panel's database, read beside the running panel (WAL allows it).</summary>
@@ -365,7 +374,7 @@ public static class Soak
         var tables = new Dictionary<string, long>(StringComparer.Ordinal);
         foreach (var file in Directory.GetFiles(data, "*.db"))
         {
-            using var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = file, Mode = SqliteOpenMode.ReadOnly }.ToString());
+            using var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = file, Mode = SqliteOpenMode.ReadOnly, Pooling = false }.ToString());
             connection.Open();
             var names = new List<string>();
             using (var list = connection.CreateCommand())
@@ -402,7 +411,7 @@ public static class Soak
         }
 
         Console.WriteLine();
-        Console.WriteLine(string.Create(invariant, $"{counters.Swaps} swaps ({counters.SwapsFailed} not Ready), {counters.LogViews} log views ({counters.LogViewsFailed} failed or empty), {counters.Dashboards} dashboards opened and closed ({counters.DashboardsFailed} failed)"));
+        Console.WriteLine(string.Create(invariant, $"{counters.Swaps} swaps ({counters.SwapsFailed} not Ready), {counters.LogViews} log views ({counters.LogViewsFailed} failed or empty, {counters.LogViewsDuringSwaps} more empty while their Spark swapped), {counters.Dashboards} dashboards opened and closed ({counters.DashboardsFailed} failed), {counters.SamplesFailed} samples missed"));
         foreach (var error in counters.Errors)
         {
             Console.WriteLine($"  {error}");
@@ -417,7 +426,7 @@ public static class Soak
             ("SSH connections", Median(middle.Select(r => (double)r.Connections.Sum())), Median(last.Select(r => (double)r.Connections.Sum())), 0),
             ("sshd processes (connections and running commands)", Median(middle.Select(r => (double)r.SshdProcesses.Sum())), Median(last.Select(r => (double)r.SshdProcesses.Sum())), 2),
         };
-        var met = counters.SwapsFailed == 0 && counters.LogViewsFailed == 0 && counters.DashboardsFailed == 0;
+        var met = counters.SwapsFailed == 0 && counters.LogViewsFailed == 0 && counters.DashboardsFailed == 0 && counters.SamplesFailed == 0 && rows.Count >= 6;
         Console.WriteLine("medians, middle third -> last third:");
         foreach (var (what, before, after, allowed) in checks)
         {

@@ -429,9 +429,14 @@ internal sealed partial class SwapRun
         {
             await follow.Ended.ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is OperationCanceledException or SparkUnreachableException or SparkCommandException)
+        catch (Exception ex) when (ex is OperationCanceledException or SparkUnreachableException or SparkCommandException or RemoteCommandTimeoutException)
         {
             // The follow only feeds the steps; its end is not the swap's.
+        }
+        catch (Exception ex)
+        {
+            // Whatever ended it, the run must still end and let go of its Sparks.
+            LogStepsIncomplete(_status.Id, ex);
         }
         finally
         {
@@ -484,8 +489,9 @@ internal sealed partial class SwapRun
     private async Task CatchUpStepsAsync(string container)
     {
         IReadOnlyList<string> lines;
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(Shutdown);
-        timeout.CancelAfter(_context.Swap.VerifyTimeout);
+        // Bounded like a verify: one short read, which the panel's stop also ends.
+        using var deadline = new CancellationTokenSource(_context.Swap.VerifyTimeout, _context.Time);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(Shutdown, deadline.Token);
         try
         {
             lines = await Head.Host.GetLogsAsync(container, LogQuery.Last(_context.Swap.LogLines * 4), timeout.Token).ConfigureAwait(false);
@@ -493,6 +499,12 @@ internal sealed partial class SwapRun
         catch (Exception ex) when (ex is SparkCommandException or SparkUnreachableException or RemoteCommandTimeoutException or OperationCanceledException)
         {
             // The steps are a record of the start, not the swap's outcome: Ready stands without them.
+            return;
+        }
+        catch (Exception ex)
+        {
+            // After Ready nothing may fail the swap.
+            LogStepsIncomplete(_status.Id, ex);
             return;
         }
 
@@ -527,8 +539,10 @@ internal sealed partial class SwapRun
 
             if (SwapText.LoadingStep(line) is { } step)
             {
+                // Lines already read can still arrive after the follow is cancelled at Loading's end: they add their
+                // step, but the message is Verifying's or the ended swap's by then.
                 var at = _context.Time.GetUtcNow();
-                Update(s => s.Steps.Any(seen => seen.Text == step) ? s : s with { Steps = [.. s.Steps, new LoadingStep(step, at)], Message = step });
+                Update(s => s.Steps.Any(seen => seen.Text == step) ? s : s with { Steps = [.. s.Steps, new LoadingStep(step, at)], Message = s.Phase == SwapPhase.Loading ? step : s.Message });
             }
         }
     }
@@ -767,7 +781,11 @@ internal sealed partial class SwapRun
             while (!cancellationToken.IsCancellationRequested)
             {
                 await Task.Delay(TimeSpan.FromSeconds(1), _context.Time, cancellationToken).ConfigureAwait(false);
-                Update(s => s);
+                if (_status.IsActive)
+                {
+                    // Republished so a running phase's time counts up on every page; an ended swap has no clock.
+                    Update(s => s);
+                }
             }
         }
         catch (OperationCanceledException)
@@ -786,6 +804,9 @@ internal sealed partial class SwapRun
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Swap {Id} failed unexpectedly")]
     private partial void LogUnexpected(string id, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Swap {Id}: reading the model server's log failed; its loading steps may be incomplete")]
+    private partial void LogStepsIncomplete(string id, Exception exception);
 }
 
 /// <summary>Expected phase durations: this model's history where it has one, the size-based estimate elsewhere.</summary>

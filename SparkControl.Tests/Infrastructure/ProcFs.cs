@@ -7,7 +7,10 @@ public static class ProcFs
 {
     /// <summary>Whether any process's command line (arguments joined by spaces) contains <paramref name="text"/>.</summary>
     public static bool AnyCommandLineContains(string text) =>
-        Pids().Any(pid => Read(pid, "cmdline")?.Replace('\0', ' ').Contains(text, StringComparison.Ordinal) == true);
+        Pids().Any(pid => CommandLine(pid).Contains(text, StringComparison.Ordinal));
+
+    /// <summary>A process's command line, arguments joined by spaces; empty when it is gone.</summary>
+    public static string CommandLine(int pid) => Read(pid, "cmdline")?.Replace('\0', ' ').Trim() ?? string.Empty;
 
     /// <summary>The program name of a process (<c>/proc/PID/comm</c>), empty when it is gone.</summary>
     public static string Comm(int pid) => Read(pid, "comm")?.Trim() ?? string.Empty;

@@ -44,9 +44,6 @@ public sealed class SshdFixture : IAsyncLifetime, IAsyncDisposable
     public int Port { get; private set; }
     public string User => Environment.UserName;
     public string ClientKeyPath => _directory.File("client_ed25519");
-
-    /// <summary>The listening sshd's process: each connection's own sshd processes, and the commands they run, descend from it.</summary>
-    public int ListenerPid => _process?.Id ?? throw new InvalidOperationException("sshd is not running");
     public string HostKeyPath => _directory.File("host_ed25519");
     public string HostPublicKey { get; private set; } = string.Empty;
 

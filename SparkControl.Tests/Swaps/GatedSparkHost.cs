@@ -80,14 +80,36 @@ public sealed class GatedSparkHost(ISparkHost inner) : ISparkHost
     /// </summary>
     public TaskCompletionSource? HoldFollowEnd { get; set; }
 
+    /// <summary>
+    /// Set, a cancelled log follow still hands over this line (after <see cref="HoldFollowEnd"/>, if set): one it had
+    /// read before the cancel, as a stream over SSH does with what it has buffered.
+    /// </summary>
+    public string? LineReadBeforeTheCancel { get; set; }
+
     public async IAsyncEnumerable<string> FollowLogsAsync(string container, LogQuery query, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
+        var cancelled = false;
         try
         {
             await PassAsync(nameof(FollowLogsAsync), cancellationToken);
-            await foreach (var line in inner.FollowLogsAsync(container, query, cancellationToken))
+            await using var lines = inner.FollowLogsAsync(container, query, cancellationToken).GetAsyncEnumerator(cancellationToken);
+            while (true)
             {
-                yield return line;
+                try
+                {
+                    if (!await lines.MoveNextAsync())
+                    {
+                        cancelled = LineReadBeforeTheCancel is not null && cancellationToken.IsCancellationRequested;
+                        break;
+                    }
+                }
+                catch (OperationCanceledException) when (LineReadBeforeTheCancel is not null)
+                {
+                    cancelled = true;
+                    break;
+                }
+
+                yield return lines.Current;
             }
         }
         finally
@@ -96,6 +118,11 @@ public sealed class GatedSparkHost(ISparkHost inner) : ISparkHost
             {
                 await hold.Task;
             }
+        }
+
+        if (cancelled)
+        {
+            yield return LineReadBeforeTheCancel!;
         }
     }
 

@@ -617,6 +617,27 @@ public sealed class SwapOrchestratorTests
     }
 
     [Fact]
+    public async Task ALineTheFollowHandsOverAfterReady_AddsItsStep_ButLeavesTheReadyMessage()
+    {
+        await using var world = await SwapWorld.CreateAsync();
+        var followEnd = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        world.Host.HoldFollowEnd = followEnd;
+        world.Host.LineReadBeforeTheCancel = "INFO 12-06 04:00:00 [gpu_model_runner.py:3480] Capturing CUDA graphs (mixed prefill-decode, PIECEWISE): 100%";
+
+        var started = world.Swaps.Start(new SwapRequest("small-a", "spark-1", "test"));
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var ready = await world.Swaps.WaitAsync(started.Id, timeout.Token);
+        followEnd.SetResult();
+        await Wait.UntilAsync(() => world.Work.Describe("spark-1") is null, "the run ends once its follow has");
+        var ended = world.Swaps.Board.Find(started.Id)!;
+
+        Assert.Equal(SwapPhase.Ready, ended.Phase);
+        Assert.DoesNotContain(ready.Steps, s => s.Text == "capturing CUDA graphs");
+        Assert.Contains(ended.Steps, s => s.Text == "capturing CUDA graphs");
+        Assert.Equal(ready.Message, ended.Message);
+    }
+
+    [Fact]
     public async Task LoadingSteps_ReadAfterReady_DoNotPutTheSwapBackOverALaterOne()
     {
         await using var world = await SwapWorld.CreateAsync();
@@ -630,6 +651,7 @@ public sealed class SwapOrchestratorTests
         // The first swap's late read is still held when the next swap takes the Spark.
         world.Host.Close(nameof(GatedSparkHost.RunContainerAsync));
         var second = world.Swaps.Start(new SwapRequest("small-b", "spark-1", "test"));
+        // Every board from here on is recorded: the watch's first is the current one, so it is running before the read goes on.
         var boards = new List<SwapBoard>();
         using var watching = new CancellationTokenSource();
         var watch = Task.Run(async () =>
@@ -642,6 +664,7 @@ public sealed class SwapOrchestratorTests
                 }
             }
         });
+        await Wait.UntilAsync(() => { lock (boards) { return boards.Count > 0; } }, "the watch has its first board");
         world.Host.Open(nameof(GatedSparkHost.GetLogsAsync));
         await Wait.UntilAsync(() => world.Work.Describe("spark-1") is { } work && !work.Contains(first.Id, StringComparison.Ordinal), "the first swap's run has finished its late read");
         world.Host.Open(nameof(GatedSparkHost.RunContainerAsync));
