@@ -20,7 +20,8 @@ namespace SparkControl.Benchmarks;
 /// containers. On the compressed clock each Spark swaps between two models every 30 simulated minutes (the simulator
 /// loads a model in 2 s), the panel checks health every 5 simulated seconds (its default), an operator opens a
 /// service's log for a while every few simulated minutes, and dashboards (circuit clients) open and close. The GPU
-/// samples keep the panel's own period (100 ms); the captured 18 s play again and again.
+/// samples keep the panel's own period (100 ms); the captured 18 s play again and again, stamped with the time they are
+/// printed, so the GPU ledger and its rollups grow as they would on a real Spark.
 /// </para>
 /// <para>
 /// Sampled every 1/30 of the run, after a full collection: resident memory, the live managed heap, threads and open
@@ -86,7 +87,9 @@ public static class Soak
                 await sshd.InitializeAsync();
                 var bin = new SparkBin(docker);
                 bin.SetDockerRunEnvironment(("SPARKCONTROL_SIM_LOAD_SECONDS", "2"));
-                bin.ReplayNvidiaSmi("h100/timeline-duty.csv", "timestamp,utilization.gpu,memory.used,power.draw", "h100/compute-apps-noheader.csv");
+                // Stamped live: the captured 18 s play again and again as time going on, so the GPU ledger writes a
+                // minute row every minute (and its rollups) as it would on a real Spark.
+                bin.ReplayNvidiaSmi("h100/timeline-duty.csv", "timestamp,utilization.gpu,memory.used,power.draw", "h100/compute-apps-noheader.csv", liveTimestamps: true);
                 sparks.Add(new Spark(name, docker, sshd, bin, [$"{name}-a", $"{name}-b"], Tools.FreePort()));
             }
 

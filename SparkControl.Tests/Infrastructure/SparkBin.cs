@@ -26,9 +26,17 @@ public sealed class SparkBin : IDisposable
 
     public string File(string name) => _directory.File(name);
 
-    /// <summary>Makes the nvidia-smi stand-in replay a fixture whose columns are <paramref name="fields"/>.</summary>
-    public void ReplayNvidiaSmi(string timelineFixture, string fields, string? computeAppsFixture = null)
+    /// <summary>
+    /// Makes the nvidia-smi stand-in replay a fixture whose columns are <paramref name="fields"/>; with
+    /// <paramref name="liveTimestamps"/> each line is stamped with the time it is printed.
+    /// </summary>
+    public void ReplayNvidiaSmi(string timelineFixture, string fields, string? computeAppsFixture = null, bool liveTimestamps = false)
     {
+        if (liveTimestamps)
+        {
+            System.IO.File.WriteAllText(File("nvidia-smi.live"), string.Empty);
+        }
+
         var data = System.IO.Path.Combine(AppContext.BaseDirectory, "TestData", "nvidia-smi");
         System.IO.File.Copy(System.IO.Path.Combine(data, timelineFixture), File("nvidia-smi.timeline"), overwrite: true);
         System.IO.File.WriteAllText(File("nvidia-smi.fields"), fields);
