@@ -582,13 +582,12 @@ public sealed class SwapOrchestratorTests
         world.Host.Close(nameof(GatedSparkHost.FollowLogsAsync));
         world.Host.Close(nameof(GatedSparkHost.GetLogsAsync));
 
-        var started = world.Swaps.Start(new SwapRequest("small-a", "spark-1", "test"));
+        var ready = await world.SwapAsync("small-a");
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        var ready = await world.Swaps.WaitAsync(started.Id, timeout.Token);
         await world.Host.Reached(nameof(GatedSparkHost.GetLogsAsync)).WaitAsync(timeout.Token);
         world.Host.Open(nameof(GatedSparkHost.GetLogsAsync));
-        await Wait.UntilAsync(() => world.Swaps.Board.Find(started.Id)!.Steps.Any(s => s.Text == SwapText.StartedStep), "the steps read after Ready");
-        var completed = world.Swaps.Board.Find(started.Id)!;
+        await Wait.UntilAsync(() => world.Swaps.Board.Find(ready.Id)!.Steps.Any(s => s.Text == SwapText.StartedStep), "the steps read after Ready");
+        var completed = world.Swaps.Board.Find(ready.Id)!;
 
         Assert.Equal(SwapPhase.Ready, ready.Phase);
         Assert.Empty(ready.Steps);
@@ -605,15 +604,13 @@ public sealed class SwapOrchestratorTests
         var followEnd = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         world.Host.HoldFollowEnd = followEnd;
 
-        var started = world.Swaps.Start(new SwapRequest("small-a", "spark-1", "test"));
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        var ready = await world.Swaps.WaitAsync(started.Id, timeout.Token);
+        var ready = await world.SwapAsync("small-a");
         var workWhileHeld = world.Work.Describe("spark-1");
         followEnd.SetResult();
         await Wait.UntilAsync(() => world.Work.Describe("spark-1") is null, "the run ends once its follow has");
 
         Assert.Equal(SwapPhase.Ready, ready.Phase);
-        Assert.Contains(started.Id, workWhileHeld, StringComparison.Ordinal);
+        Assert.Contains(ready.Id, workWhileHeld, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -624,12 +621,10 @@ public sealed class SwapOrchestratorTests
         world.Host.HoldFollowEnd = followEnd;
         world.Host.LineReadBeforeTheCancel = "INFO 12-06 04:00:00 [gpu_model_runner.py:3480] Capturing CUDA graphs (mixed prefill-decode, PIECEWISE): 100%";
 
-        var started = world.Swaps.Start(new SwapRequest("small-a", "spark-1", "test"));
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        var ready = await world.Swaps.WaitAsync(started.Id, timeout.Token);
+        var ready = await world.SwapAsync("small-a");
         followEnd.SetResult();
         await Wait.UntilAsync(() => world.Work.Describe("spark-1") is null, "the run ends once its follow has");
-        var ended = world.Swaps.Board.Find(started.Id)!;
+        var ended = world.Swaps.Board.Find(ready.Id)!;
 
         Assert.Equal(SwapPhase.Ready, ended.Phase);
         Assert.DoesNotContain(ready.Steps, s => s.Text == "capturing CUDA graphs");
@@ -643,9 +638,8 @@ public sealed class SwapOrchestratorTests
         await using var world = await SwapWorld.CreateAsync();
         world.Host.Close(nameof(GatedSparkHost.FollowLogsAsync));
         world.Host.Close(nameof(GatedSparkHost.GetLogsAsync));
-        var first = world.Swaps.Start(new SwapRequest("small-a", "spark-1", "test"));
+        var first = await world.SwapAsync("small-a");
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        await world.Swaps.WaitAsync(first.Id, timeout.Token);
         await world.Host.Reached(nameof(GatedSparkHost.GetLogsAsync)).WaitAsync(timeout.Token);
 
         // The first swap's late read is still held when the next swap takes the Spark.
