@@ -185,9 +185,15 @@ public sealed class QdrantSnapshotsTests : IAsyncLifetime
     public async Task ARunThePanelStoppedDuring_IsRecordedFailedAtTheNextStart_ItsSnapshotDeletedOnQdrant_AndItsPartialFileRemoved()
     {
         var release = new TaskCompletionSource();
-        _qdrant.Store.BeforeDownload = cancellationToken => release.Task.WaitAsync(cancellationToken);
+        var downloading = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _qdrant.Store.BeforeDownload = cancellationToken =>
+        {
+            downloading.TrySetResult();
+            return release.Task.WaitAsync(cancellationToken);
+        };
         var (runs, done) = await Snapshots.StartAsync(_service, "a", "olga", CancellationToken.None);
-        await Wait.UntilAsync(() => Snapshots.Runs(_service)[0].Name is not null, "Qdrant has made the snapshot and the download waits");
+        // Not just until the run has the snapshot's name: its folder is made after that, before the download is asked.
+        await downloading.Task.WaitAsync(Wait.DefaultTimeout);
         var partial = Path.Combine(Snapshots.Folder, "spark-1", "qdrant", "a", Snapshots.Runs(_service)[0].Name + ".partial");
         await File.WriteAllTextAsync(partial, "half a snapshot");
 
