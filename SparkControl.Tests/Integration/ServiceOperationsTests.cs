@@ -165,6 +165,48 @@ public sealed class ServiceOperationsTests(DockerdFixture docker, SshdFixture ss
     }
 
     [Fact]
+    public async Task Logs_FollowedThroughTheApi_WhoseFollowerDiesMidStream_EndCleanlyWithALineSayingWhy()
+    {
+        var port = await RunModelServerAsync(Llm);
+        await StartAppAsync(null, LlmService(port));
+        using var response = await _client.GetAsync("/api/services/spark-1/llm/logs/stream?tail=1000", HttpCompletionOption.ResponseHeadersRead);
+        response.EnsureSuccessStatusCode();
+
+        // The shared follower is the Spark's `docker logs --follow` of this container (the wrapper adds -H before `logs`);
+        // killed, its SSH command fails.
+        var killed = false;
+        var lines = await ReadStreamAsync(response, async line =>
+        {
+            if (!killed && line.Contains("Application startup complete.", StringComparison.Ordinal))
+            {
+                killed = true;
+                var kill = await ProcessRunner.RunAsync("pkill", ["-KILL", "-f", $" logs --follow --timestamps .*{Llm}$"]);
+                Assert.True(kill.ExitCode == 0, $"no follower of {Llm} to kill: {kill.Stderr}");
+            }
+        }).WaitAsync(Wait.ContainerTimeout);
+
+        Assert.True(killed, $"the server never started: {await ContainerStateAsync(Llm)}");
+        Assert.StartsWith("The log stream stopped: 'docker logs --follow", lines[^1], StringComparison.Ordinal);
+        Assert.Contains("(exit 137)", lines[^1], StringComparison.Ordinal);
+        Assert.True(await IsRunningAsync(Llm));
+    }
+
+    [Fact]
+    public async Task Logs_FollowedThroughTheApi_OfAContainerThatIsGone_EndCleanlyWithALineSayingWhy()
+    {
+        // As a viewer that opens while a swap has removed the old container and not yet started the new one.
+        await StartAppAsync(null, LlmService(Tools.FreePort()));
+        using var response = await _client.GetAsync("/api/services/spark-1/llm/logs/stream?tail=10", HttpCompletionOption.ResponseHeadersRead);
+        response.EnsureSuccessStatusCode();
+
+        var lines = await ReadStreamAsync(response).WaitAsync(Wait.DefaultTimeout);
+
+        var last = Assert.Single(lines);
+        Assert.StartsWith($"The log stream stopped: docker logs {Llm}", last, StringComparison.Ordinal);
+        Assert.Contains($"No such container: {Llm}", last, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Logs_Tail_IsTheLastLinesRedacted_AndStopStartRestartAreAudited()
     {
         var port = await RunModelServerAsync(Llm);

@@ -68,7 +68,10 @@ public static class ServicesEndpoints
         return TypedResults.Text(string.Join('\n', lines.Select(LogRedactor.Redact)) + "\n", "text/plain; charset=utf-8");
     }
 
-    /// <summary>The container's log as a plain-text stream (one follower per container, shared with every other viewer), one redacted line at a time, until the client goes away.</summary>
+    /// <summary>
+    /// The container's log as a plain-text stream (one follower per container, shared with every other viewer), one
+    /// redacted line at a time, until the client goes away or the log ends; a stream that fails ends with a line saying why.
+    /// </summary>
     public static async Task StreamLogs(string spark, string name, int? tail, ServiceActions actions, HttpContext context)
     {
         CheckTail(tail);
@@ -87,6 +90,12 @@ public static class ServicesEndpoints
         }
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
         {
+        }
+        catch (Exception ex) when (LogStreamFailure.Is(ex))
+        {
+            // The status went out with the first line, so it cannot say this: the last line does, and the response ends
+            // as a stream ends, not aborted (a client sees why instead of "the response ended prematurely").
+            await context.Response.WriteAsync(LogRedactor.Redact(LogStreamFailure.Describe(ex)) + "\n", context.RequestAborted);
         }
     }
 

@@ -2,7 +2,6 @@ using Microsoft.AspNetCore.Components;
 using SparkControl.Core.Hosts;
 using SparkControl.Core.Sparks;
 using SparkControl.Core.Diagnostics;
-using SparkControl.Core.Remote;
 
 namespace SparkControl.Web.Components.Controls;
 
@@ -87,9 +86,9 @@ public partial class LogView
 
                     line = lines.Current;
                 }
-                catch (Exception ex) when (ex is SparkUnreachableException or SparkCommandException)
+                catch (Exception ex) when (LogStreamFailure.Is(ex))
                 {
-                    _error = $"The log stream stopped: {ex.Message}";
+                    _error = LogStreamFailure.Describe(ex);
                     break;
                 }
 
