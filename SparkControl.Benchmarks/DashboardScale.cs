@@ -231,12 +231,12 @@ public static class DashboardScale
         }
 
         var third = samples.Count / 3;
-        var middle = Median(samples.Skip(third).Take(third).Select(s => s.RssMiB));
-        var last = Median(samples.Skip(2 * third).Select(s => s.RssMiB));
-        var middleHeap = Median(samples.Skip(third).Take(third).Select(s => s.HeapMiB));
-        var lastHeap = Median(samples.Skip(2 * third).Select(s => s.HeapMiB));
-        var threadsMiddle = Median(samples.Skip(third).Take(third).Select(s => (double)s.Threads));
-        var threadsLast = Median(samples.Skip(2 * third).Select(s => (double)s.Threads));
+        var middle = Stats.Median(samples.Skip(third).Take(third).Select(s => s.RssMiB));
+        var last = Stats.Median(samples.Skip(2 * third).Select(s => s.RssMiB));
+        var middleHeap = Stats.Median(samples.Skip(third).Take(third).Select(s => s.HeapMiB));
+        var lastHeap = Stats.Median(samples.Skip(2 * third).Select(s => s.HeapMiB));
+        var threadsMiddle = Stats.Median(samples.Skip(third).Take(third).Select(s => (double)s.Threads));
+        var threadsLast = Stats.Median(samples.Skip(2 * third).Select(s => (double)s.Threads));
         var invariant = CultureInfo.InvariantCulture;
         Console.WriteLine(string.Create(invariant, $"{cycles} cycles, {circuits} circuits opened and closed in {wall.Elapsed.TotalMinutes:F1} min"));
         Console.WriteLine(string.Create(invariant, $"medians, middle third -> last third: resident {middle:F0} -> {last:F0} MiB, managed heap {middleHeap:F0} -> {lastHeap:F0} MiB, threads {threadsMiddle:F0} -> {threadsLast:F0}"));
@@ -299,20 +299,7 @@ public static class DashboardScale
         return (latencies, missed);
     }
 
-    private static double Percentile(IEnumerable<(string Phase, double Ms)> latencies, double percent) => Percentile([.. latencies.Select(l => l.Ms)], percent);
-
-    private static double Percentile(List<double> values, double percent)
-    {
-        if (values.Count == 0)
-        {
-            return double.NaN;
-        }
-
-        var sorted = values.Order().ToArray();
-        return sorted[Math.Clamp((int)Math.Ceiling(sorted.Length * percent / 100) - 1, 0, sorted.Length - 1)];
-    }
-
-    private static double Median(IEnumerable<double> values) => Percentile([.. values], 50);
+    private static double Percentile(IEnumerable<(string Phase, double Ms)> latencies, double percent) => Stats.Percentile(latencies.Select(l => l.Ms), percent);
 
     /// <summary>Alternates the demo between two models, so every swap changes what is loaded.</summary>
     private sealed class ModelCycle

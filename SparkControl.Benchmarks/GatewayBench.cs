@@ -155,23 +155,17 @@ public static partial class GatewayBench
 
     private static void Report(Dictionary<string, List<Round>> results, WrkResult fresh, WrkResult freshDirect)
     {
-        static double Median(IEnumerable<double> values)
-        {
-            var sorted = values.Order().ToArray();
-            return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[(sorted.Length / 2) - 1] + sorted[sorted.Length / 2]) / 2;
-        }
-
         var table = results.ToDictionary(r => r.Key, r => new
         {
-            Rps = Median(r.Value.Select(x => x.Saturated.RequestsPerSecond)),
-            P50 = Median(r.Value.Select(x => x.Latency.P50Ms)),
-            P99 = Median(r.Value.Select(x => x.Latency.P99Ms)),
-            P999 = Median(r.Value.Select(x => x.Latency.P999Ms)),
+            Rps = Stats.Median(r.Value.Select(x => x.Saturated.RequestsPerSecond)),
+            P50 = Stats.Median(r.Value.Select(x => x.Latency.P50Ms)),
+            P99 = Stats.Median(r.Value.Select(x => x.Latency.P99Ms)),
+            P999 = Stats.Median(r.Value.Select(x => x.Latency.P999Ms)),
             Max = r.Value.Max(x => x.Latency.MaxMs),
-            Ttfb50 = Median(r.Value.Select(x => x.Streaming.TtfbP50Ms)),
-            Ttfb99 = Median(r.Value.Select(x => x.Streaming.TtfbP99Ms)),
-            Tokens = Median(r.Value.Select(x => x.Streaming.TokensPerSecond)),
-            Cpu = Median(r.Value.Select(x => x.CpuMicrosecondsPerRequest)),
+            Ttfb50 = Stats.Median(r.Value.Select(x => x.Streaming.TtfbP50Ms)),
+            Ttfb99 = Stats.Median(r.Value.Select(x => x.Streaming.TtfbP99Ms)),
+            Tokens = Stats.Median(r.Value.Select(x => x.Streaming.TokensPerSecond)),
+            Cpu = Stats.Median(r.Value.Select(x => x.CpuMicrosecondsPerRequest)),
         });
         var invariant = CultureInfo.InvariantCulture;
         Console.WriteLine();

@@ -407,12 +407,6 @@ public static class Soak
         var third = rows.Count / 3;
         var middle = rows.Skip(third).Take(third).ToList();
         var last = rows.Skip(2 * third).ToList();
-        static double Median(IEnumerable<double> values)
-        {
-            var sorted = values.Order().ToArray();
-            return sorted.Length == 0 ? 0 : sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[(sorted.Length / 2) - 1] + sorted[sorted.Length / 2]) / 2;
-        }
-
         Console.WriteLine();
         Console.WriteLine(string.Create(invariant, $"{counters.Swaps} swaps ({counters.SwapsFailed} not Ready), {counters.LogViews} log views ({counters.LogViewsFailed} failed or empty, {counters.LogViewsDuringSwaps} more empty while their Spark swapped), {counters.Dashboards} dashboards opened and closed ({counters.DashboardsFailed} failed), {counters.SamplesFailed} samples missed"));
         foreach (var error in counters.Errors)
@@ -422,12 +416,12 @@ public static class Soak
 
         var checks = new List<(string What, double Middle, double Last, double Allowed)>
         {
-            ("resident MiB", Median(middle.Select(r => r.Panel.RssMiB)), Median(last.Select(r => r.Panel.RssMiB)), 16),
-            ("managed heap MiB", Median(middle.Select(r => r.Panel.HeapMiB)), Median(last.Select(r => r.Panel.HeapMiB)), 8),
-            ("threads", Median(middle.Select(r => (double)r.Panel.Threads)), Median(last.Select(r => (double)r.Panel.Threads)), 4),
-            ("open descriptors", Median(middle.Select(r => (double)r.Descriptors)), Median(last.Select(r => (double)r.Descriptors)), 8),
-            ("SSH connections", Median(middle.Select(r => (double)r.Connections.Sum())), Median(last.Select(r => (double)r.Connections.Sum())), 0),
-            ("sshd processes (connections and running commands)", Median(middle.Select(r => (double)r.SshdProcesses.Sum())), Median(last.Select(r => (double)r.SshdProcesses.Sum())), 2),
+            ("resident MiB", Stats.Median(middle.Select(r => r.Panel.RssMiB)), Stats.Median(last.Select(r => r.Panel.RssMiB)), 16),
+            ("managed heap MiB", Stats.Median(middle.Select(r => r.Panel.HeapMiB)), Stats.Median(last.Select(r => r.Panel.HeapMiB)), 8),
+            ("threads", Stats.Median(middle.Select(r => (double)r.Panel.Threads)), Stats.Median(last.Select(r => (double)r.Panel.Threads)), 4),
+            ("open descriptors", Stats.Median(middle.Select(r => (double)r.Descriptors)), Stats.Median(last.Select(r => (double)r.Descriptors)), 8),
+            ("SSH connections", Stats.Median(middle.Select(r => (double)r.Connections.Sum())), Stats.Median(last.Select(r => (double)r.Connections.Sum())), 0),
+            ("sshd processes (connections and running commands)", Stats.Median(middle.Select(r => (double)r.SshdProcesses.Sum())), Stats.Median(last.Select(r => (double)r.SshdProcesses.Sum())), 2),
         };
         var met = counters.SwapsFailed == 0 && counters.LogViewsFailed == 0 && counters.DashboardsFailed == 0 && counters.SamplesFailed == 0 && rows.Count >= 6;
         Console.WriteLine("medians, middle third -> last third:");

@@ -142,11 +142,7 @@ public static class SwapOverhead
 
     private static void Report(string mode, List<Sample> samples)
     {
-        static double Percentile(IEnumerable<TimeSpan> values, double p)
-        {
-            var sorted = values.Select(v => v.TotalMilliseconds).Order().ToArray();
-            return sorted[Math.Clamp((int)Math.Ceiling(p * sorted.Length) - 1, 0, sorted.Length - 1)];
-        }
+        static double Percentile(IEnumerable<TimeSpan> values, double p) => Stats.Percentile(values.Select(v => v.TotalMilliseconds), p * 100);
 
         Console.WriteLine($"swap overhead, {mode}, {samples.Count} swaps (load time 0), {Environment.ProcessorCount} cores");
         Console.WriteLine("| measure | median (ms) | p95 (ms) |");
