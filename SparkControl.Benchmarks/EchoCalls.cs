@@ -1,13 +1,16 @@
 using System.Diagnostics;
 using SparkControl.Core.Audio.Echo;
 using SparkControl.Core.Audio.Signal;
+using SparkControl.Tests.Infrastructure;
 
 namespace SparkControl.Benchmarks;
 
 /// <summary>Makes test calls with the repository's eng/audio/make-echo-call.sh (espeak-ng + sox) into a temp folder.</summary>
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
 internal static class EchoCalls
 {
-    public sealed record Call(string Name, PcmAudio Audio, EchoGroundTruth Truth, TimeSpan? PathChange = null);
+    /// <param name="Sentences">Who said what, when (the script's truth.tsv): channel 0 the local speaker, 1 the remote side.</param>
+    public sealed record Call(string Name, PcmAudio Audio, EchoGroundTruth Truth, IReadOnlyList<TruthSentence> Sentences, TimeSpan? PathChange = null);
 
     /// <summary>The real-room fault calls listed in eng/audio/fault-calls.txt, each made with its options.</summary>
     public static IEnumerable<Call> Faults(string? nameContains) =>
@@ -36,7 +39,8 @@ internal static class EchoCalls
 
         PcmAudio Read(string file) => WavFile.Read(File.ReadAllBytes(Path.Combine(directory, file)));
         var audio = Read("call.wav");
-        return new Call(name, audio, new EchoGroundTruth(Read("local.wav").Channels[0], Read("echo.wav").Channels[0], Read("noise.wav").Channels[0], audio.SampleRate));
+        return new Call(name, audio, new EchoGroundTruth(Read("local.wav").Channels[0], Read("echo.wav").Channels[0], Read("noise.wav").Channels[0], audio.SampleRate),
+            TranscriptScoring.ReadTruth(File.ReadAllText(Path.Combine(directory, "truth.tsv"))));
     }
 
     private static string RepositoryRoot()

@@ -8,6 +8,7 @@ namespace SparkControl.Benchmarks;
 /// minute of audio. Ours with 2 passes (the default) and 1 pass, and speexdsp (P/Invoke, same 256-sample frames and
 /// 256 ms tail). Run: <c>dotnet run -c Release --project SparkControl.Benchmarks -- --filter '*EchoCanceller*'</c>.
 /// </summary>
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
 [MemoryDiagnoser]
 [SimpleJob(launchCount: 1, warmupCount: 1, iterationCount: 5)]
 public class EchoCancellerBenchmarks

@@ -7,15 +7,16 @@ namespace SparkControl.Benchmarks;
 /// <c>dotnet run -c Release --project SparkControl.Benchmarks -- echo-side-by-side</c>: ours and speexdsp on the same
 /// generated calls (same frames and tail), ERLE, near-end SDR and speed in one markdown table.
 /// </summary>
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
 internal static class EchoSideBySide
 {
-    public static int Run(string[] args)
-    {
-        if (args is [_, "faults", ..])
-        {
-            return RunFaults(args.Length > 2 ? args[2] : null);
-        }
+    public static int Run(string[] args) => (args is [_, "faults", ..]
+        ? RunFaultsAsync(args.Length > 2 ? args[2] : null)
+        : RunCleanAsync()).GetAwaiter().GetResult();
 
+    /// <summary>The linear calls the canceller was built with: no clipping, drift, path change or noise.</summary>
+    private static async Task<int> RunCleanAsync()
+    {
         EchoCalls.Call[] calls =
         [
             EchoCalls.Make("default"),
@@ -24,8 +25,9 @@ internal static class EchoSideBySide
             EchoCalls.Make("echo only", "--no-local"),
             EchoCalls.Make("one minute", "--minutes", "1"),
         ];
-        Console.WriteLine("| call | canceller | ERLE far-end single talk (dB) | ERLE noise-free (dB) | near-end SDR in → out (dB) | near-end gain (dB) | s per min of audio | × real time |");
-        Console.WriteLine("| --- | --- | --- | --- | --- | --- | --- | --- |");
+        Console.WriteLine("| call | canceller | ERLE far-end single talk (dB) | ERLE noise-free (dB) | near-end SDR in → out (dB) | near-end gain (dB) | s per min of audio | × real time | transcript: remote words leaked / local words lost (of N) |");
+        Console.WriteLine("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+        var heard = new HeardTally();
         foreach (var call in calls)
         {
             var mic = call.Audio.Channels[0];
@@ -34,26 +36,33 @@ internal static class EchoSideBySide
             EchoCanceller.Cancel(call.Audio); // warm the JIT
             var ours = EchoCanceller.Cancel(call.Audio);
             var onePass = EchoCanceller.Cancel(call.Audio, new EchoCancellerSettings { Passes = 1 });
+            var suppressed = EchoCanceller.Cancel(call.Audio, new EchoCancellerSettings { ResidualSuppression = true });
             var speex = SpeexEchoCanceller.Cancel(mic, reference, rate, ours.BlockSize, (int)(0.256 * rate));
             var aligned = SpeexEchoCanceller.Cancel(mic, reference, rate, ours.BlockSize, (int)(0.256 * rate), Math.Max(0, ours.Delay.Samples - 64));
-            Row(call, "ours, 2 passes", EchoMetrics.Score(mic, ours.Output, call.Truth), ours.Elapsed);
-            Row(call, "ours, 1 pass", EchoMetrics.Score(mic, onePass.Output, call.Truth), onePass.Elapsed);
-            Row(call, "speexdsp", EchoMetrics.Score(mic, speex.Output, call.Truth), speex.Elapsed);
-            Row(call, "speexdsp, reference delay-aligned by ours", EchoMetrics.Score(mic, aligned.Output, call.Truth), aligned.Elapsed);
+            Console.WriteLine($"| {call.Name} | microphone as recorded | | | | | | | {await heard.HearAsync(call, "microphone as recorded", mic)} |");
+            Row(call, "ours, 2 passes", EchoMetrics.Score(mic, ours.Output, call.Truth), ours.Elapsed, await heard.HearAsync(call, "ours, 2 passes", ours.Output));
+            Row(call, "ours, 2 passes + residual suppression", EchoMetrics.Score(mic, suppressed.Output, call.Truth), suppressed.Elapsed, await heard.HearAsync(call, "ours, 2 passes + residual suppression", suppressed.Output));
+            Row(call, "ours, 1 pass", EchoMetrics.Score(mic, onePass.Output, call.Truth), onePass.Elapsed, await heard.HearAsync(call, "ours, 1 pass", onePass.Output));
+            Row(call, "speexdsp", EchoMetrics.Score(mic, speex.Output, call.Truth), speex.Elapsed, await heard.HearAsync(call, "speexdsp", speex.Output));
+            Row(call, "speexdsp, reference delay-aligned by ours", EchoMetrics.Score(mic, aligned.Output, call.Truth), aligned.Elapsed, await heard.HearAsync(call, "speexdsp, reference delay-aligned by ours", aligned.Output));
         }
 
+        heard.Print();
         return 0;
     }
 
     /// <summary>
     /// <c>echo-side-by-side faults [name]</c>: the real-room fault calls (eng/audio/fault-calls.txt), ours against
-    /// speexdsp with and without its preprocessor, with the issue's pass/fail rule per call.
+    /// speexdsp with and without its preprocessor, with the issue's pass/fail rule per call. With pocketsphinx
+    /// installed, each microphone channel (as recorded, and as each canceller left it) is also recognised, and the last
+    /// column says what reached the transcript: remote words on the local channel, local words lost.
     /// </summary>
-    private static int RunFaults(string? nameContains)
+    private static async Task<int> RunFaultsAsync(string? nameContains)
     {
-        Console.WriteLine("| call | canceller | ERLE far-end (dB) | ERLE echo only, far-end (dB) | near-end SDR, double talk in → out (dB) | near-end SDR, alone in → out (dB) | re-convergence | drift (ppm) | × real time |");
-        Console.WriteLine("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+        Console.WriteLine("| call | canceller | ERLE far-end (dB) | ERLE echo only, far-end (dB) | near-end SDR, double talk in → out (dB) | near-end SDR, alone in → out (dB) | re-convergence | drift (ppm) | × real time | transcript: remote words leaked / local words lost (of N) |");
+        Console.WriteLine("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
         var failures = 0;
+        var heard = new HeardTally();
         foreach (var call in EchoCalls.Faults(nameContains))
         {
             var mic = call.Audio.Channels[0];
@@ -63,24 +72,29 @@ internal static class EchoSideBySide
             var tail = (int)(0.256 * rate);
             var speex = SpeexEchoCanceller.Cancel(mic, reference, rate, ours.BlockSize, tail);
             var speexPre = SpeexEchoCanceller.Cancel(mic, reference, rate, ours.BlockSize, tail, preprocess: true);
+            var suppressed = EchoCanceller.Cancel(call.Audio, new EchoCancellerSettings { ResidualSuppression = true });
             var score = EchoMetrics.Score(mic, ours.Output, call.Truth);
             var speexScore = EchoMetrics.Score(mic, speex.Output, call.Truth);
-            var reconvergence = FaultRow(call, "ours", score, ours.Output, ours.Elapsed, ours.DriftPpm);
-            var suppressed = EchoCanceller.Cancel(call.Audio, new EchoCancellerSettings { ResidualSuppression = true });
-            FaultRow(call, "ours + residual suppression", EchoMetrics.Score(mic, suppressed.Output, call.Truth), suppressed.Output, suppressed.Elapsed, suppressed.DriftPpm);
-            FaultRow(call, "speexdsp", speexScore, speex.Output, speex.Elapsed, null);
-            FaultRow(call, "speexdsp + preprocessor", EchoMetrics.Score(mic, speexPre.Output, call.Truth), speexPre.Output, speexPre.Elapsed, null);
+            Console.WriteLine($"| {call.Name} | microphone as recorded | | | | | | | | {await heard.HearAsync(call, "microphone as recorded", mic)} |");
+            var reconvergence = FaultRow(call, "ours", score, ours, await heard.HearAsync(call, "ours", ours.Output));
+            FaultRow(call, "ours + residual suppression", EchoMetrics.Score(mic, suppressed.Output, call.Truth), suppressed, await heard.HearAsync(call, "ours + residual suppression", suppressed.Output));
+            FaultRow(call, "speexdsp", speexScore, speex.Output, speex.Elapsed, null, await heard.HearAsync(call, "speexdsp", speex.Output));
+            FaultRow(call, "speexdsp + preprocessor", EchoMetrics.Score(mic, speexPre.Output, call.Truth), speexPre.Output, speexPre.Elapsed, null, await heard.HearAsync(call, "speexdsp + preprocessor", speexPre.Output));
             var verdict = EchoFaultRule.Check(call.Name, score, speexScore, reconvergence);
             failures += verdict.Count;
-            Console.WriteLine(verdict.Count == 0 ? $"| {call.Name} | **pass** | | | | | | | |" : $"| {call.Name} | **FAIL**: {string.Join("; ", verdict)} | | | | | | | |");
+            Console.WriteLine(verdict.Count == 0 ? $"| {call.Name} | **pass** | | | | | | | | |" : $"| {call.Name} | **FAIL**: {string.Join("; ", verdict)} | | | | | | | | |");
         }
 
+        heard.Print();
         Console.WriteLine(failures == 0 ? "PASS: every fault call meets the rule" : $"FAIL: {failures} bound(s) missed");
         return failures == 0 ? 0 : 1;
     }
 
+    private static EchoReconvergence? FaultRow(EchoCalls.Call call, string who, EchoScore score, EchoCancelResult result, string heard) =>
+        FaultRow(call, who, score, result.Output, result.Elapsed, result.DriftPpm, heard);
+
     /// <summary>Prints one canceller's row and answers its re-convergence (null on a call without a path change).</summary>
-    private static EchoReconvergence? FaultRow(EchoCalls.Call call, string who, EchoScore score, float[] output, TimeSpan elapsed, double? driftPpm)
+    private static EchoReconvergence? FaultRow(EchoCalls.Call call, string who, EchoScore score, float[] output, TimeSpan elapsed, double? driftPpm, string heard)
     {
         static string F(double? v) => v is { } x ? x.ToString("0.0", CultureInfo.InvariantCulture) : "–";
         var seconds = call.Audio.Length / (double)call.Audio.SampleRate;
@@ -89,16 +103,16 @@ internal static class EchoSideBySide
             ? string.Create(CultureInfo.InvariantCulture, $"{t.TotalSeconds:0.00} s ({F(reconvergence.BeforeDb)} → {F(reconvergence.AfterDb)} dB)")
             : string.Create(CultureInfo.InvariantCulture, $"never ({F(reconvergence.BeforeDb)} dB before)");
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"| {call.Name} | {who} | {F(score.ErleFarEndDb)} | {F(score.ErleEchoFarEndDb)} | {F(score.SdrInDb)} → {F(score.SdrOutDb)} | {F(score.NearEndAloneSdrInDb)} → {F(score.NearEndAloneSdrOutDb)} | {recovered} | {F(driftPpm)} | {seconds / elapsed.TotalSeconds:0} |"));
+            $"| {call.Name} | {who} | {F(score.ErleFarEndDb)} | {F(score.ErleEchoFarEndDb)} | {F(score.SdrInDb)} → {F(score.SdrOutDb)} | {F(score.NearEndAloneSdrInDb)} → {F(score.NearEndAloneSdrOutDb)} | {recovered} | {F(driftPpm)} | {seconds / elapsed.TotalSeconds:0} | {heard} |"));
         return reconvergence;
     }
 
-    private static void Row(EchoCalls.Call call, string who, EchoScore score, TimeSpan elapsed)
+    private static void Row(EchoCalls.Call call, string who, EchoScore score, TimeSpan elapsed, string heard)
     {
         static string F(double? v) => v is { } x ? x.ToString("0.0", CultureInfo.InvariantCulture) : "–";
         var seconds = call.Audio.Length / (double)call.Audio.SampleRate;
         var perMinute = elapsed.TotalSeconds * 60 / seconds;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"| {call.Name} | {who} | {F(score.ErleFarEndDb)} | {F(score.ErleNoiseFreeDb)} | {F(score.SdrInDb)} → {F(score.SdrOutDb)} | {F(score.NearEndGainDb)} | {perMinute:0.000} | {seconds / elapsed.TotalSeconds:0} |"));
+            $"| {call.Name} | {who} | {F(score.ErleFarEndDb)} | {F(score.ErleNoiseFreeDb)} | {F(score.SdrInDb)} → {F(score.SdrOutDb)} | {F(score.NearEndGainDb)} | {perMinute:0.000} | {seconds / elapsed.TotalSeconds:0} | {heard} |"));
     }
 }

@@ -11,7 +11,7 @@ public static class Program
 {
     public static int Main(string[] args)
     {
-        if (args is ["echo-side-by-side", ..])
+        if (args is ["echo-side-by-side", ..] && OperatingSystem.IsLinux())
         {
             return EchoSideBySide.Run(args);
         }

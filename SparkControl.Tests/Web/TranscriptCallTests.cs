@@ -101,9 +101,9 @@ public sealed class TranscriptCallTests(TranscriptCallTests.DemoWithCallPhrases 
         var result = (await TranscriptJobTests.WaitForAsync(client, id, "done", TimeSpan.FromMinutes(6))).GetProperty("result");
 
         // 120 s in pieces of at most 30 s: four pieces or more, cut in the pauses between sentences.
-        var scene = (await File.ReadAllLinesAsync(Path.Combine(Tools.RepositoryRoot, "eng", "audio", "scenes", "turns.txt"))).Where(l => l.Length > 0 && l.Split('|')[1] == "1").Select(l => l.Split('|')[3]);
-        var expected = string.Join(' ', Enumerable.Repeat(string.Join(' ', scene), 8));
-        Assert.Equal(expected, KeptWords(result, 0));
+        var truth = TranscriptScoring.ReadTruth(await File.ReadAllTextAsync(Path.Combine(call.Directory, "truth.tsv")));
+        Assert.Equal(8 * 3, truth.Count(s => s.Channel == 1)); // the scene's three remote sentences, eight times
+        Assert.Equal(string.Join(' ', TranscriptScoring.Reference(truth, 1)), KeptWords(result, 0));
     }
 
     [Fact]

@@ -14,7 +14,8 @@
 # Writes 16 kHz 16-bit mono tracks: remote.wav (far end = channel 1), local.wav (clean near end), echo.wav
 # (remote through the room: bulk delay + impulse response + gain), noise.wav, mic.wav (= local + echo + noise),
 # and call.wav (stereo: channel 0 = mic, channel 1 = remote), plus ir.txt (the impulse response, one tap a line)
-# and truth.tsv (start, channel, speaker, text of every sentence). Needs espeak-ng, sox and awk.
+# and truth.tsv (start, channel, speaker, text of every sentence said, every repeat of the scene included). Needs
+# espeak-ng, sox and awk.
 #
 # Real-room faults (each keeps the ground truth: local.wav is still the clean near end, echo.wav the echo alone):
 #   --clip soft:D        the loudspeaker compresses: tanh(D·x)/D before the room (small signals pass, peaks flatten)
@@ -106,6 +107,10 @@ if [ "$minutes" != 0 ]; then
     list=(); for _ in $(seq "$copies"); do list+=("$work/$track.wav"); done
     sox "${list[@]}" "$work/$track.long.wav"; mv "$work/$track.long.wav" "$work/$track.wav"
   done
+  truth=$(printf '%s\n' "$truth" | awk -F'\t' -v c="$copies" -v l="$length" '
+    NR == 1 { print; next }
+    { row[++n] = $0 }
+    END { for (k = 0; k < c; k++) for (i = 1; i <= n; i++) { split(row[i], f, "\t"); printf "%.2f\t%s\t%s\t%s\n", f[1] + k * l, f[2], f[3], f[4] } }')
   length=$((copies * length))
 fi
 
