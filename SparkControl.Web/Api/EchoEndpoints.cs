@@ -11,11 +11,12 @@ namespace SparkControl.Web.Api;
 
 /// <summary>
 /// <c>POST /api/audio/echo-cancel</c>: multipart form with <c>file</c> (a stereo 16-bit WAV: channel 0 microphone,
-/// channel 1 far end) and optional <c>passes</c> (1 or 2) and <c>tailMs</c>; answers the cleaned microphone channel as
-/// a mono 16-bit WAV of the same rate and length, with <c>X-Echo-Delay-Ms</c> (at the start of the call),
-/// <c>X-Echo-Erle-Db</c> (the canceller's own estimate), <c>X-Echo-Drift-Ppm</c> (how much faster the loudspeaker's
-/// clock ran than the recorder's, when the canceller followed drift; 0 otherwise) and <c>X-Echo-Detected</c>. With no
-/// echo found, the microphone comes back unchanged, delay, ERLE and drift 0.
+/// channel 1 far end) and optional <c>passes</c> (1 or 2), <c>tailMs</c> and <c>residualSuppression</c> (true or
+/// false); answers the cleaned microphone channel as a mono 16-bit WAV of the same rate and length, with
+/// <c>X-Echo-Delay-Ms</c> (at the start of the call), <c>X-Echo-Erle-Db</c> (the canceller's own estimate),
+/// <c>X-Echo-Drift-Ppm</c> (how much faster the loudspeaker's clock ran than the recorder's, when the canceller followed
+/// drift; 0 otherwise), <c>X-Echo-Residual-Suppressed</c> and <c>X-Echo-Detected</c>. With no echo found, the
+/// microphone comes back unchanged, delay, ERLE and drift 0.
 /// </summary>
 public static class EchoEndpoints
 {
@@ -23,6 +24,7 @@ public static class EchoEndpoints
     public const string ErleHeader = "X-Echo-Erle-Db";
     public const string DetectedHeader = "X-Echo-Detected";
     public const string DriftHeader = "X-Echo-Drift-Ppm";
+    public const string ResidualSuppressedHeader = "X-Echo-Residual-Suppressed";
 
     /// <summary>Multipart framing allowed on top of the file itself.</summary>
     private const int FormOverhead = 64 * 1024;
@@ -68,7 +70,7 @@ public static class EchoEndpoints
         }
 
         var file = form.Files.GetFile("file") ?? throw Invalid("file", "no file: send the stereo WAV in a form field named 'file'");
-        var settings = EchoCallRequest.Settings(form["passes"], form["tailMs"], limits);
+        var settings = EchoCallRequest.Settings(form["passes"], form["tailMs"], form["residualSuppression"], limits);
         var bytes = new byte[file.Length];
         await using (var stream = file.OpenReadStream())
         {
@@ -83,6 +85,7 @@ public static class EchoEndpoints
         headers[DelayHeader] = result.Delay.Delay.TotalMilliseconds.ToString("0.0", CultureInfo.InvariantCulture);
         headers[ErleHeader] = (result.ErleEstimateDb ?? 0).ToString("0.0", CultureInfo.InvariantCulture);
         headers[DriftHeader] = (result.DriftPpm ?? 0).ToString("0.0", CultureInfo.InvariantCulture);
+        headers[ResidualSuppressedHeader] = result.ResidualSuppressed ? "true" : "false";
         return TypedResults.File(WavFile.Write16(call.SampleRate, result.Output), "audio/wav", "echo-cancelled.wav");
     }
 

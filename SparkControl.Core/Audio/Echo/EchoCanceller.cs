@@ -19,7 +19,8 @@ public sealed record EchoCancelResult(
     int Partitions,
     int NearEndBlocks,
     TimeSpan Elapsed,
-    double? DriftPpm = null);
+    double? DriftPpm = null,
+    bool ResidualSuppressed = false);
 
 /// <summary>
 /// Offline acoustic echo canceller for a recorded two-channel call: channel 0 is the microphone (local speech plus
@@ -124,15 +125,17 @@ public static class EchoCanceller
         }
 
         var erle = EstimateErle(d, output, coherence, echo, blockSize);
-        if (settings.ResidualSuppression && erle is { } linearErle)
+        // Without far-end single talk there is no measure of what the filter leaves, so nothing to suppress by.
+        var suppressed = settings.ResidualSuppression && erle is not null;
+        if (suppressed)
         {
-            SuppressResidual(d, output, linearErle, blockSize);
+            SuppressResidual(d, output, erle!.Value, blockSize);
             erle = EstimateErle(d, output, coherence, echo, blockSize);
         }
 
         var result = new float[mic.Length];
         Array.Copy(output, result, mic.Length);
-        return new EchoCancelResult(result, sampleRate, delay, erle, settings.Passes, blockSize, partitions, nearEnd, watch.Elapsed, follow ? Math.Round(drift!.Ppm, 1) : null);
+        return new EchoCancelResult(result, sampleRate, delay, erle, settings.Passes, blockSize, partitions, nearEnd, watch.Elapsed, follow ? Math.Round(drift!.Ppm, 1) : null, suppressed);
     }
 
     private static void CheckArguments(int micLength, int referenceLength, int sampleRate, EchoCancellerSettings settings)

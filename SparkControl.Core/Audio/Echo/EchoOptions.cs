@@ -15,6 +15,9 @@ public sealed class EchoOptions
     /// <summary>Default number of passes (1 or 2) when a request does not name one.</summary>
     public int Passes { get; set; } = 2;
 
+    /// <summary>Whether the residual echo suppressor runs when a request does not say (<see cref="EchoCancellerSettings.ResidualSuppression"/>).</summary>
+    public bool ResidualSuppression { get; set; }
+
     /// <summary>Largest upload accepted, in bytes (48 MiB holds 10 minutes of 16 kHz stereo).</summary>
     public int MaxUploadBytes { get; set; } = 48 * 1024 * 1024;
 
@@ -114,15 +117,18 @@ public static class EchoCallRequest
         }
     }
 
-    /// <summary>Canceller settings from the request's optional <c>passes</c> and <c>tailMs</c>, defaults from the options.</summary>
-    public static EchoCancellerSettings Settings(string? passes, string? tailMs, EchoOptions options)
+    /// <summary>
+    /// Canceller settings from the request's optional <c>passes</c>, <c>tailMs</c> and <c>residualSuppression</c>
+    /// (<c>true</c> or <c>false</c>), defaults from the options.
+    /// </summary>
+    public static EchoCancellerSettings Settings(string? passes, string? tailMs, string? residualSuppression, EchoOptions options)
     {
-        var errors = ReadSettings(passes, tailMs, options, out var settings);
+        var errors = ReadSettings(passes, tailMs, residualSuppression, options, out var settings);
         return errors.Count > 0 ? throw new ValidationFailedException(errors) : settings;
     }
 
     /// <summary>The same as <see cref="Settings"/> without throwing: the panel marks each field with its error as it is typed.</summary>
-    public static IReadOnlyList<FieldError> ReadSettings(string? passes, string? tailMs, EchoOptions options, out EchoCancellerSettings settings)
+    public static IReadOnlyList<FieldError> ReadSettings(string? passes, string? tailMs, string? residualSuppression, EchoOptions options, out EchoCancellerSettings settings)
     {
         var errors = new List<FieldError>();
         var passCount = options.Passes;
@@ -144,7 +150,13 @@ public static class EchoCallRequest
             }
         }
 
-        settings = new EchoCancellerSettings { Passes = passCount, TailLength = tail };
+        var suppress = options.ResidualSuppression;
+        if (!string.IsNullOrWhiteSpace(residualSuppression) && !bool.TryParse(residualSuppression, out suppress))
+        {
+            errors.Add(new FieldError("residualSuppression", $"residualSuppression must be true or false, not '{residualSuppression}'"));
+        }
+
+        settings = new EchoCancellerSettings { Passes = passCount, TailLength = tail, ResidualSuppression = suppress };
         return errors;
     }
 

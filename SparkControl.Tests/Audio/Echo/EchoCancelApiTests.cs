@@ -88,8 +88,37 @@ public sealed class EchoCancelApiTests
         Assert.Equal("false", response.Headers.GetValues(EchoEndpoints.DetectedHeader).Single());
         Assert.Equal("0.0", response.Headers.GetValues(EchoEndpoints.DelayHeader).Single());
         Assert.Equal("0.0", response.Headers.GetValues(EchoEndpoints.DriftHeader).Single());
+        Assert.Equal("false", response.Headers.GetValues(EchoEndpoints.ResidualSuppressedHeader).Single());
         var cleaned = WavFile.Read(await response.Content.ReadAsByteArrayAsync());
         Assert.Equal(call.Mic, cleaned.Channels[0]);
+    }
+
+    [Fact]
+    public async Task Post_ResidualSuppression_IsOffByDefault_OnWhenAsked_AndTheSettingChangesTheDefault()
+    {
+        var call = await EchoTestCalls.GetAsync(EchoTestCalls.Default);
+        await using var app = await SparkControlApp.StartAsync();
+        await using var configuredOn = await SparkControlApp.StartAsync(new Dictionary<string, string?> { ["Audio:Echo:ResidualSuppression"] = "true" });
+        using var client = app.CreateClient();
+        using var onClient = configuredOn.CreateClient();
+
+        async Task<(string Suppressed, EchoScore Score)> CancelAsync(HttpClient to, params (string, string)[] fields)
+        {
+            using var response = await to.PostAsync("/api/audio/echo-cancel", Form(call.CallWav, fields));
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            var cleaned = WavFile.Read(await response.Content.ReadAsByteArrayAsync());
+            return (response.Headers.GetValues(EchoEndpoints.ResidualSuppressedHeader).Single(), EchoMetrics.Score(call.Mic, cleaned.Channels[0], call.Truth));
+        }
+
+        var byDefault = await CancelAsync(client);
+        var asked = await CancelAsync(client, ("residualSuppression", "True"));
+        var configured = await CancelAsync(onClient);
+        var askedOff = await CancelAsync(onClient, ("residualSuppression", "false"));
+
+        Assert.Equal(("false", "true", "true", "false"), (byDefault.Suppressed, asked.Suppressed, configured.Suppressed, askedOff.Suppressed));
+        Assert.True(asked.Score.ErleFarEndDb > byDefault.Score.ErleFarEndDb + 2, $"far-end ERLE with it {asked.Score.ErleFarEndDb:0.0} dB, without {byDefault.Score.ErleFarEndDb:0.0} dB");
+        Assert.Equal(asked.Score, configured.Score);
+        Assert.Equal(byDefault.Score, askedOff.Score);
     }
 
     public static TheoryData<string, byte[], string> BadFiles => new()
@@ -118,6 +147,8 @@ public sealed class EchoCancelApiTests
     [InlineData("passes", "3", "passes must be 1 or 2")]
     [InlineData("tailMs", "5000", "tailMs must be a whole number of milliseconds from 16 to 1000")]
     [InlineData("tailMs", "abc", "tailMs must be a whole number")]
+    [InlineData("residualSuppression", "yes", "residualSuppression must be true or false, not 'yes'")]
+    [InlineData("residualSuppression", "1", "residualSuppression must be true or false, not '1'")]
     public async Task Post_BadParameter_Answers400NamingIt(string field, string value, string expected)
     {
         await using var app = await SparkControlApp.StartAsync();

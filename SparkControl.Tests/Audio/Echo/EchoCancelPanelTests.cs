@@ -40,10 +40,35 @@ public sealed class EchoCancelPanelTests : UiTestContext
         panel.WaitForAssertion(() => Assert.Matches(@"^1(19|20|21)\.\d ms$", panel.Find("[data-testid=echo-delay]").TextContent.Trim()), TimeSpan.FromSeconds(60));
         Assert.Matches(@"^\d+\.\d dB$", panel.Find("[data-testid=echo-erle]").TextContent.Trim());
         Assert.Equal("none found", panel.Find("[data-testid=echo-drift]").TextContent.Trim());
+        Assert.Equal("off", panel.Find("[data-testid=echo-residual-result]").TextContent.Trim());
         Assert.StartsWith("data:audio/wav;base64,", panel.Find("[data-testid=echo-before]").GetAttribute("src"), StringComparison.Ordinal);
         var after = panel.Find("[data-testid=echo-after]").GetAttribute("src")!;
         var cleaned = WavFile.Read(Convert.FromBase64String(after["data:audio/wav;base64,".Length..]));
         Assert.Equal(call.Mic.Length, cleaned.Length);
+    }
+
+    [Fact]
+    public async Task Upload_WithResidualSuppressionSwitchedOn_CancelsWithIt_AndSaysSo()
+    {
+        var call = await EchoTestCalls.GetAsync(EchoTestCalls.Default);
+        var panel = Render<EchoCancelPanel>();
+        Assert.False(panel.Find("input[type=checkbox]").HasAttribute("checked"), "the switch shows the default, off");
+
+        panel.Find("input[type=checkbox]").Change(true);
+        panel.FindComponent<InputFile>().UploadFiles(InputFileContent.CreateFromBinary(call.CallWav, "call.wav", contentType: "audio/wav"));
+
+        panel.WaitForAssertion(() => Assert.Equal("on", panel.Find("[data-testid=echo-residual-result]").TextContent.Trim()), TimeSpan.FromSeconds(60));
+        var after = panel.Find("[data-testid=echo-after]").GetAttribute("src")!;
+        var cleaned = WavFile.Read(Convert.FromBase64String(after["data:audio/wav;base64,".Length..]));
+        Assert.Equal(EchoCanceller.Cancel(call.Call, new EchoCancellerSettings { ResidualSuppression = true }).Output, cleaned.Channels[0], new QuantizedTo16Bits());
+    }
+
+    /// <summary>The page's player holds 16-bit samples: equal to the canceller's output within half a step.</summary>
+    private sealed class QuantizedTo16Bits : IEqualityComparer<float>
+    {
+        public bool Equals(float x, float y) => Math.Abs(x - y) <= 1.0 / 32768;
+
+        public int GetHashCode(float obj) => 0;
     }
 
     [Fact]

@@ -19,6 +19,7 @@ public partial class EchoCancelPanel
 
     private string? _passes;
     private string? _tailMs;
+    private bool _residualSuppression;
     private bool _busy;
     private string? _fileName;
     private string? _error;
@@ -37,16 +38,19 @@ public partial class EchoCancelPanel
     {
         _passes = Options.Value.Passes.ToString(CultureInfo.InvariantCulture);
         _tailMs = ((int)Options.Value.TailLength.TotalMilliseconds).ToString(CultureInfo.InvariantCulture);
+        _residualSuppression = Options.Value.ResidualSuppression;
     }
 
     /// <summary>What is wrong with the typed passes and tail, by the API's rules; a call is not taken while there is any.</summary>
-    private IReadOnlyList<FieldError> Errors => EchoCallRequest.ReadSettings(_passes, _tailMs, Options.Value, out _);
+    private IReadOnlyList<FieldError> Errors => EchoCallRequest.ReadSettings(_passes, _tailMs, ResidualSuppressionText, Options.Value, out _);
+
+    private string ResidualSuppressionText => _residualSuppression ? bool.TrueString : bool.FalseString;
 
     private async Task OnFileAsync(IBrowserFile file)
     {
         var limits = Options.Value;
         // A file can arrive before the re-render that disabled the picker: settings that cannot be read run nothing.
-        if (EchoCallRequest.ReadSettings(_passes, _tailMs, limits, out var settings).Count > 0)
+        if (EchoCallRequest.ReadSettings(_passes, _tailMs, ResidualSuppressionText, limits, out var settings).Count > 0)
         {
             return;
         }
