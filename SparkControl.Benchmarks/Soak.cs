@@ -27,8 +27,9 @@ namespace SparkControl.Benchmarks;
 /// Sampled every 1/30 of the run, after a full collection: resident memory, the live managed heap, threads and open
 /// descriptors of the panel; the sshd processes of each Spark (one pair per connection, one per running command); the
 /// database's size and rows per table. The first third is warm-up; the last third must hold no more than the middle
-/// third (memory, threads, descriptors, connections), and no table may grow faster in the last third than in the
-/// middle one (what the history and the GPU ledger's rollups add per hour is their own growth, at a steady rate).
+/// third (memory, threads, descriptors and connections by their medians; sshd processes by the fewest seen, since the
+/// commands running at a sample come and go), and no table may grow faster in the last third than in the middle one
+/// (what the history and the GPU ledger's rollups add per hour is their own growth, at a steady rate).
 /// </para>
 /// </summary>
 [System.Runtime.Versioning.SupportedOSPlatform("linux")]
@@ -421,10 +422,12 @@ public static class Soak
             ("threads", Stats.Median(middle.Select(r => (double)r.Panel.Threads)), Stats.Median(last.Select(r => (double)r.Panel.Threads)), 4),
             ("open descriptors", Stats.Median(middle.Select(r => (double)r.Descriptors)), Stats.Median(last.Select(r => (double)r.Descriptors)), 8),
             ("SSH connections", Stats.Median(middle.Select(r => (double)r.Connections.Sum())), Stats.Median(last.Select(r => (double)r.Connections.Sum())), 0),
-            ("sshd processes (connections and running commands)", Stats.Median(middle.Select(r => (double)r.SshdProcesses.Sum())), Stats.Median(last.Select(r => (double)r.SshdProcesses.Sum())), 2),
+            // The fewest, not the median: a sample that meets a swap's or a log view's command counts it (2 to 10 in an
+            // hour's run), while a command or connection left behind raises the floor the quiet moments show.
+            ("sshd processes left between commands (the fewest seen)", middle.Min(r => r.SshdProcesses.Sum()), last.Min(r => r.SshdProcesses.Sum()), 2),
         };
         var met = counters.SwapsFailed == 0 && counters.LogViewsFailed == 0 && counters.DashboardsFailed == 0 && counters.SamplesFailed == 0 && rows.Count >= 6;
-        Console.WriteLine("medians, middle third -> last third:");
+        Console.WriteLine("medians (sshd processes: the fewest), middle third -> last third:");
         foreach (var (what, before, after, allowed) in checks)
         {
             var ok = after - before <= allowed;
