@@ -143,22 +143,23 @@ public static class SwapOverhead
     private static void Report(string mode, List<Sample> samples)
     {
         static double Percentile(IEnumerable<TimeSpan> values, double p) => Stats.Percentile(values.Select(v => v.TotalMilliseconds), p * 100);
+        static double Median(IEnumerable<TimeSpan> values) => Stats.Median(values.Select(v => v.TotalMilliseconds));
 
         Console.WriteLine($"swap overhead, {mode}, {samples.Count} swaps (load time 0), {Environment.ProcessorCount} cores");
         Console.WriteLine("| measure | median (ms) | p95 (ms) |");
         Console.WriteLine("| --- | --- | --- |");
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| listening -> Ready published | {Percentile(samples.Select(s => s.ListenToReady), 0.5):0.0} | {Percentile(samples.Select(s => s.ListenToReady), 0.95):0.0} |"));
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| later of listening and launch returned -> Ready | {Percentile(samples.Select(s => s.ObservableToReady), 0.5):0.0} | {Percentile(samples.Select(s => s.ObservableToReady), 0.95):0.0} |"));
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| first successful /health -> Ready | {Percentile(samples.Select(s => s.HealthToReady), 0.5):0.0} | {Percentile(samples.Select(s => s.HealthToReady), 0.95):0.0} |"));
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| whole swap | {Percentile(samples.Select(s => s.Whole), 0.5):0.0} | {Percentile(samples.Select(s => s.Whole), 0.95):0.0} |"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| listening -> Ready published | {Median(samples.Select(s => s.ListenToReady)):0.0} | {Percentile(samples.Select(s => s.ListenToReady), 0.95):0.0} |"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| later of listening and launch returned -> Ready | {Median(samples.Select(s => s.ObservableToReady)):0.0} | {Percentile(samples.Select(s => s.ObservableToReady), 0.95):0.0} |"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| first successful /health -> Ready | {Median(samples.Select(s => s.HealthToReady)):0.0} | {Percentile(samples.Select(s => s.HealthToReady), 0.95):0.0} |"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| whole swap | {Median(samples.Select(s => s.Whole)):0.0} | {Percentile(samples.Select(s => s.Whole), 0.95):0.0} |"));
         foreach (var phase in samples.SelectMany(s => s.Phases.Select(p => p.Phase)).Distinct())
         {
             var took = samples.Select(s => s.Phases.Where(p => p.Phase == phase).Aggregate(TimeSpan.Zero, (sum, p) => sum + p.Took)).ToList();
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| phase {phase} | {Percentile(took, 0.5):0.0} | {Percentile(took, 0.95):0.0} |"));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| phase {phase} | {Median(took):0.0} | {Percentile(took, 0.95):0.0} |"));
         }
 
-        var healthToReady = Percentile(samples.Select(s => s.HealthToReady), 0.5);
-        var whole = Percentile(samples.Select(s => s.Whole), 0.5);
+        var healthToReady = Median(samples.Select(s => s.HealthToReady));
+        var whole = Median(samples.Select(s => s.Whole));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{Verdict.Of(whole <= 1000)} swap overhead median {whole:0} ms <= 1000 ms"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{Verdict.Of(healthToReady <= 100)} Ready {healthToReady:0} ms after the first successful /health <= 100 ms (median)"));
     }

@@ -1,3 +1,4 @@
+using SparkControl.Core.Diagnostics;
 using SparkControl.Core.Remote;
 
 namespace SparkControl.Core.Hosts;
@@ -10,5 +11,6 @@ public static class LogStreamFailure
 {
     public static bool Is(Exception exception) => exception is SparkUnreachableException or SparkCommandException;
 
-    public static string Describe(Exception exception) => $"The log stream stopped: {exception.Message}";
+    /// <summary>One line, redacted: it ends a plain-text stream, and an unreachable Spark's message is not redacted at its source.</summary>
+    public static string Describe(Exception exception) => LogRedactor.Redact($"The log stream stopped: {exception.Message}".ReplaceLineEndings(" "));
 }

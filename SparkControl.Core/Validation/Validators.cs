@@ -389,6 +389,22 @@ public static partial class Validators
             : $"{field} must be a whole number, not '{Printable(text)}'";
     }
 
+    /// <summary>
+    /// A yes/no form field: true, on, 1, yes or false, off, 0, no (any case; "on" is what an HTML checkbox sends); empty
+    /// means "not set" (null), anything else is an error naming the field.
+    /// </summary>
+    public static string? Flag(string? text, out bool? value, string field)
+    {
+        value = text?.ToLowerInvariant() switch
+        {
+            null or "" => null,
+            "true" or "on" or "1" or "yes" => true,
+            "false" or "off" or "0" or "no" => false,
+            _ => null,
+        };
+        return value is null && !string.IsNullOrEmpty(text) ? $"{field} must be true or false, not '{Printable(text)}'" : null;
+    }
+
     /// <summary>A decimal number as typed into a form (a '.' for the point): empty means "not set" (null).</summary>
     public static string? Number(string? text, out double? value, string field)
     {

@@ -184,7 +184,7 @@ public sealed class QdrantSnapshotsTests : IAsyncLifetime
     [Fact]
     public async Task ARunThePanelStoppedDuring_IsRecordedFailedAtTheNextStart_ItsSnapshotDeletedOnQdrant_AndItsPartialFileRemoved()
     {
-        var release = new TaskCompletionSource();
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var downloading = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         _qdrant.Store.BeforeDownload = cancellationToken =>
         {

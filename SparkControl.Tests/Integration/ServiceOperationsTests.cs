@@ -172,18 +172,21 @@ public sealed class ServiceOperationsTests(DockerdFixture docker, SshdFixture ss
         using var response = await _client.GetAsync("/api/services/spark-1/llm/logs/stream?tail=1000", HttpCompletionOption.ResponseHeadersRead);
         response.EnsureSuccessStatusCode();
 
-        // The shared follower is the Spark's `docker logs --follow` of this container (the wrapper adds -H before `logs`);
-        // killed, its SSH command fails.
+        // The shared follower is the Spark's `docker logs --follow` of this container, run under this test's sshd; killed,
+        // its SSH command fails. The startup line may come from the viewer's tail before the follower has started, so
+        // the kill waits for the follower to be there.
         var killed = false;
         var lines = await ReadStreamAsync(response, async line =>
         {
             if (!killed && line.Contains("Application startup complete.", StringComparison.Ordinal))
             {
                 killed = true;
-                var kill = await ProcessRunner.RunAsync("pkill", ["-KILL", "-f", $" logs --follow --timestamps .*{Llm}$"]);
-                Assert.True(kill.ExitCode == 0, $"no follower of {Llm} to kill: {kill.Stderr}");
+                await Wait.UntilAsync(async () => ProcFs.Descendants(sshd.ProcessId).FirstOrDefault(IsFollower) is var pid and > 0
+                    && (await ProcessRunner.RunAsync("kill", ["-KILL", pid.ToString(CultureInfo.InvariantCulture)])).ExitCode == 0,
+                    $"the follower of {Llm} runs and is killed");
             }
         }).WaitAsync(Wait.ContainerTimeout);
+        bool IsFollower(int pid) => ProcFs.CommandLine(pid) is var line && line.Contains(" logs --follow ", StringComparison.Ordinal) && line.EndsWith($" {Llm}", StringComparison.Ordinal);
 
         Assert.True(killed, $"the server never started: {await ContainerStateAsync(Llm)}");
         Assert.StartsWith("The log stream stopped: 'docker logs --follow", lines[^1], StringComparison.Ordinal);

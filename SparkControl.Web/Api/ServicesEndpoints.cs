@@ -95,7 +95,7 @@ public static class ServicesEndpoints
         {
             // The status went out with the first line, so it cannot say this: the last line does, and the response ends
             // as a stream ends, not aborted (a client sees why instead of "the response ended prematurely").
-            await context.Response.WriteAsync(LogRedactor.Redact(LogStreamFailure.Describe(ex)) + "\n", context.RequestAborted);
+            await context.Response.WriteAsync(LogStreamFailure.Describe(ex) + "\n", context.RequestAborted);
         }
     }
 

@@ -101,7 +101,7 @@ else
 fi
 
 if [ "$minutes" != 0 ]; then
-  # Repeat the scene (same speech every 14 s) to about the asked length.
+  # Repeat the scene (the same speech every scene length) to about the asked length.
   copies=$(awk -v m="$minutes" -v l=$length 'BEGIN { c = int(m * 60 / l + 0.5); print (c < 1 ? 1 : c) }')
   for track in remote local; do
     list=(); for _ in $(seq "$copies"); do list+=("$work/$track.wav"); done
@@ -110,7 +110,7 @@ if [ "$minutes" != 0 ]; then
   truth=$(printf '%s\n' "$truth" | awk -F'\t' -v c="$copies" -v l="$length" '
     NR == 1 { print; next }
     { row[++n] = $0 }
-    END { for (k = 0; k < c; k++) for (i = 1; i <= n; i++) { split(row[i], f, "\t"); printf "%.2f\t%s\t%s\t%s\n", f[1] + k * l, f[2], f[3], f[4] } }')
+    END { for (k = 0; k < c; k++) for (i = 1; i <= n; i++) { split(row[i], f, "\t"); printf "%s\t%s\t%s\t%s\n", (k == 0 ? f[1] : f[1] + k * l), f[2], f[3], f[4] } }')
   length=$((copies * length))
 fi
 

@@ -126,11 +126,12 @@ public static class EchoCanceller
 
         var erle = EstimateErle(d, output, coherence, echo, blockSize);
         // Without far-end single talk there is no measure of what the filter leaves, so nothing to suppress by.
-        var suppressed = settings.ResidualSuppression && erle is not null;
-        if (suppressed)
+        var suppressed = false;
+        if (settings.ResidualSuppression && erle is { } linearErle)
         {
-            SuppressResidual(d, output, erle!.Value, blockSize);
+            SuppressResidual(d, output, linearErle, blockSize);
             erle = EstimateErle(d, output, coherence, echo, blockSize);
+            suppressed = true;
         }
 
         var result = new float[mic.Length];

@@ -24,12 +24,10 @@ public sealed record EchoCancellerSettings
     public double StepSize { get; init; } = 0.5;
 
     /// <summary>
-    /// Spectral suppression of the echo the linear filter leaves (a clipping loudspeaker's, a moved listener's). Recognised
-    /// by pocketsphinx, it cut the remote words left on the local channel from 5 to 0 on the clean calls and from 54 to 17
-    /// on the fault calls, with fewer local words lost (27 → 0, 379 → 330; echo-side-by-side). Off by default all the
-    /// same: where the local voice speaks alone it takes up to 0.3 dB more of it than the filter alone, which on the
-    /// hard-clipping call already loses more than the 1 dB a canceller may (42.5 → 41.3 → 41.0 dB), and in double talk
-    /// it costs SDR (38 → 29 dB on the clean one-minute call).
+    /// Spectral suppression of the echo the linear filter leaves (a clipping loudspeaker's, a moved listener's). It leaves
+    /// fewer remote words in a transcript, but it is off by default: where the local voice speaks alone it takes a little
+    /// more of it than the filter alone, past what a canceller may on the hard-clipping call, and in double talk it costs
+    /// SDR. The README's echo section has the figures (echo-side-by-side).
     /// </summary>
     public bool ResidualSuppression { get; init; }
 

@@ -119,7 +119,7 @@ public static class EchoCallRequest
 
     /// <summary>
     /// Canceller settings from the request's optional <c>passes</c>, <c>tailMs</c> and <c>residualSuppression</c>
-    /// (<c>true</c> or <c>false</c>), defaults from the options.
+    /// (<see cref="Validators.Flag"/>: true or false, as the transcript jobs' switches), defaults from the options.
     /// </summary>
     public static EchoCancellerSettings Settings(string? passes, string? tailMs, string? residualSuppression, EchoOptions options)
     {
@@ -150,13 +150,12 @@ public static class EchoCallRequest
             }
         }
 
-        var suppress = options.ResidualSuppression;
-        if (!string.IsNullOrWhiteSpace(residualSuppression) && !bool.TryParse(residualSuppression, out suppress))
+        if (Validators.Flag(residualSuppression, out var suppress, "residualSuppression") is { } problem)
         {
-            errors.Add(new FieldError("residualSuppression", $"residualSuppression must be true or false, not '{residualSuppression}'"));
+            errors.Add(new FieldError("residualSuppression", problem));
         }
 
-        settings = new EchoCancellerSettings { Passes = passCount, TailLength = tail, ResidualSuppression = suppress };
+        settings = new EchoCancellerSettings { Passes = passCount, TailLength = tail, ResidualSuppression = suppress ?? options.ResidualSuppression };
         return errors;
     }
 

@@ -179,13 +179,15 @@ public static partial class TranscriptRequestRules
             : LanguageCode().IsMatch(text) ? text
             : Add(errors, "language", $"'{Validators.Printable(text)}' is not a language code such as en or pt-BR");
 
-    private static bool Flag(string? text, string field, bool fallback, List<FieldError> errors) => text?.ToLowerInvariant() switch
+    private static bool Flag(string? text, string field, bool fallback, List<FieldError> errors)
     {
-        null or "" => fallback,
-        "true" or "on" or "1" or "yes" => true,
-        "false" or "off" or "0" or "no" => false,
-        _ => Add(errors, field, $"{field} must be true or false") is null && fallback,
-    };
+        if (Validators.Flag(text, out var value, field) is { } problem)
+        {
+            Add(errors, field, problem);
+        }
+
+        return value ?? fallback;
+    }
 
     private static string? Add(List<FieldError> errors, string field, string message)
     {

@@ -111,7 +111,8 @@ public sealed class EchoCancelApiTests
         }
 
         var byDefault = await CancelAsync(client);
-        var asked = await CancelAsync(client, ("residualSuppression", "True"));
+        // "on" is what an HTML checkbox sends: the same words as the transcript jobs' switches.
+        var asked = await CancelAsync(client, ("residualSuppression", "on"));
         var configured = await CancelAsync(onClient);
         var askedOff = await CancelAsync(onClient, ("residualSuppression", "false"));
 
@@ -147,8 +148,8 @@ public sealed class EchoCancelApiTests
     [InlineData("passes", "3", "passes must be 1 or 2")]
     [InlineData("tailMs", "5000", "tailMs must be a whole number of milliseconds from 16 to 1000")]
     [InlineData("tailMs", "abc", "tailMs must be a whole number")]
-    [InlineData("residualSuppression", "yes", "residualSuppression must be true or false, not 'yes'")]
-    [InlineData("residualSuppression", "1", "residualSuppression must be true or false, not '1'")]
+    [InlineData("residualSuppression", "maybe", "residualSuppression must be true or false, not 'maybe'")]
+    [InlineData("residualSuppression", "true\n", "residualSuppression must be true or false, not 'true\\u000a'")]
     public async Task Post_BadParameter_Answers400NamingIt(string field, string value, string expected)
     {
         await using var app = await SparkControlApp.StartAsync();
