@@ -39,12 +39,13 @@ internal static class EchoSideBySide
             var suppressed = EchoCanceller.Cancel(call.Audio, new EchoCancellerSettings { ResidualSuppression = true });
             var speex = SpeexEchoCanceller.Cancel(mic, reference, rate, ours.BlockSize, (int)(0.256 * rate));
             var aligned = SpeexEchoCanceller.Cancel(mic, reference, rate, ours.BlockSize, (int)(0.256 * rate), Math.Max(0, ours.Delay.Samples - 64));
-            Console.WriteLine($"| {call.Name} | microphone as recorded | | | | | | | {await heard.HearAsync(call, "microphone as recorded", mic)} |");
-            Row(call, "ours, 2 passes", EchoMetrics.Score(mic, ours.Output, call.Truth), ours.Elapsed, await heard.HearAsync(call, "ours, 2 passes", ours.Output));
-            Row(call, "ours, 2 passes + residual suppression", EchoMetrics.Score(mic, suppressed.Output, call.Truth), suppressed.Elapsed, await heard.HearAsync(call, "ours, 2 passes + residual suppression", suppressed.Output));
-            Row(call, "ours, 1 pass", EchoMetrics.Score(mic, onePass.Output, call.Truth), onePass.Elapsed, await heard.HearAsync(call, "ours, 1 pass", onePass.Output));
-            Row(call, "speexdsp", EchoMetrics.Score(mic, speex.Output, call.Truth), speex.Elapsed, await heard.HearAsync(call, "speexdsp", speex.Output));
-            Row(call, "speexdsp, reference delay-aligned by ours", EchoMetrics.Score(mic, aligned.Output, call.Truth), aligned.Elapsed, await heard.HearAsync(call, "speexdsp, reference delay-aligned by ours", aligned.Output));
+            const string Recorded = "microphone as recorded";
+            Console.WriteLine($"| {call.Name} | {Recorded} | | | | | | | {await heard.HearAsync(call, Recorded, mic)} |");
+            await RowAsync(heard, call, "ours, 2 passes", ours.Output, ours.Elapsed);
+            await RowAsync(heard, call, "ours, 2 passes + residual suppression", suppressed.Output, suppressed.Elapsed);
+            await RowAsync(heard, call, "ours, 1 pass", onePass.Output, onePass.Elapsed);
+            await RowAsync(heard, call, "speexdsp", speex.Output, speex.Elapsed);
+            await RowAsync(heard, call, "speexdsp, reference delay-aligned by ours", aligned.Output, aligned.Elapsed);
         }
 
         heard.Print();
@@ -75,11 +76,12 @@ internal static class EchoSideBySide
             var suppressed = EchoCanceller.Cancel(call.Audio, new EchoCancellerSettings { ResidualSuppression = true });
             var score = EchoMetrics.Score(mic, ours.Output, call.Truth);
             var speexScore = EchoMetrics.Score(mic, speex.Output, call.Truth);
-            Console.WriteLine($"| {call.Name} | microphone as recorded | | | | | | | | {await heard.HearAsync(call, "microphone as recorded", mic)} |");
-            var reconvergence = FaultRow(call, "ours", score, ours, await heard.HearAsync(call, "ours", ours.Output));
-            FaultRow(call, "ours + residual suppression", EchoMetrics.Score(mic, suppressed.Output, call.Truth), suppressed, await heard.HearAsync(call, "ours + residual suppression", suppressed.Output));
-            FaultRow(call, "speexdsp", speexScore, speex.Output, speex.Elapsed, null, await heard.HearAsync(call, "speexdsp", speex.Output));
-            FaultRow(call, "speexdsp + preprocessor", EchoMetrics.Score(mic, speexPre.Output, call.Truth), speexPre.Output, speexPre.Elapsed, null, await heard.HearAsync(call, "speexdsp + preprocessor", speexPre.Output));
+            const string Recorded = "microphone as recorded";
+            Console.WriteLine($"| {call.Name} | {Recorded} | | | | | | | | {await heard.HearAsync(call, Recorded, mic)} |");
+            var reconvergence = await FaultRowAsync(heard, call, "ours", score, ours.Output, ours.Elapsed, ours.DriftPpm);
+            await FaultRowAsync(heard, call, "ours + residual suppression", EchoMetrics.Score(mic, suppressed.Output, call.Truth), suppressed.Output, suppressed.Elapsed, suppressed.DriftPpm);
+            await FaultRowAsync(heard, call, "speexdsp", speexScore, speex.Output, speex.Elapsed, null);
+            await FaultRowAsync(heard, call, "speexdsp + preprocessor", EchoMetrics.Score(mic, speexPre.Output, call.Truth), speexPre.Output, speexPre.Elapsed, null);
             var verdict = EchoFaultRule.Check(call.Name, score, speexScore, reconvergence);
             failures += verdict.Count;
             Console.WriteLine(verdict.Count == 0 ? $"| {call.Name} | **pass** | | | | | | | | |" : $"| {call.Name} | **FAIL**: {string.Join("; ", verdict)} | | | | | | | | |");
@@ -90,12 +92,10 @@ internal static class EchoSideBySide
         return failures == 0 ? 0 : 1;
     }
 
-    private static EchoReconvergence? FaultRow(EchoCalls.Call call, string who, EchoScore score, EchoCancelResult result, string heard) =>
-        FaultRow(call, who, score, result.Output, result.Elapsed, result.DriftPpm, heard);
-
-    /// <summary>Prints one canceller's row and answers its re-convergence (null on a call without a path change).</summary>
-    private static EchoReconvergence? FaultRow(EchoCalls.Call call, string who, EchoScore score, float[] output, TimeSpan elapsed, double? driftPpm, string heard)
+    /// <summary>Prints one canceller's row, what it heard included, and answers its re-convergence (null on a call without a path change).</summary>
+    private static async Task<EchoReconvergence?> FaultRowAsync(HeardTally tally, EchoCalls.Call call, string who, EchoScore score, float[] output, TimeSpan elapsed, double? driftPpm)
     {
+        var heard = await tally.HearAsync(call, who, output);
         static string F(double? v) => v is { } x ? x.ToString("0.0", CultureInfo.InvariantCulture) : "–";
         var seconds = call.Audio.Length / (double)call.Audio.SampleRate;
         var reconvergence = call.PathChange is { } at ? EchoMetrics.Reconvergence(output, call.Truth, at) : null;
@@ -107,8 +107,10 @@ internal static class EchoSideBySide
         return reconvergence;
     }
 
-    private static void Row(EchoCalls.Call call, string who, EchoScore score, TimeSpan elapsed, string heard)
+    private static async Task RowAsync(HeardTally tally, EchoCalls.Call call, string who, float[] output, TimeSpan elapsed)
     {
+        var score = EchoMetrics.Score(call.Audio.Channels[0], output, call.Truth);
+        var heard = await tally.HearAsync(call, who, output);
         static string F(double? v) => v is { } x ? x.ToString("0.0", CultureInfo.InvariantCulture) : "–";
         var seconds = call.Audio.Length / (double)call.Audio.SampleRate;
         var perMinute = elapsed.TotalSeconds * 60 / seconds;
