@@ -44,7 +44,13 @@ internal sealed class MdfFilter
     /// <summary>The scout's step as a fraction of <see cref="StepSize"/>.</summary>
     internal const float ScoutStep = 0.5f;
 
+    /// <summary>A filter with the same regularization in every bin.</summary>
     public MdfFilter(int blockSize, int partitions, float regularization, float stepSize)
+        : this(blockSize, partitions, Enumerable.Repeat(regularization, blockSize + 1).ToArray(), stepSize)
+    {
+    }
+
+    public MdfFilter(int blockSize, int partitions, float[] regularization, float stepSize)
     {
         _n = blockSize;
         _m = partitions;
@@ -62,12 +68,17 @@ internal sealed class MdfFilter
         _error = _fft.NewBuffer();
         _echoS = _fft.NewBuffer();
         _errorS = _fft.NewBuffer();
+        if (regularization.Length != _bins)
+        {
+            throw new ArgumentException($"The regularization needs one value per bin ({_bins}), not {regularization.Length}.", nameof(regularization));
+        }
+
         Regularization = regularization;
         StepSize = stepSize;
     }
 
-    /// <summary>Added to each bin's far-end power before dividing: keeps quiet bins from taking huge steps.</summary>
-    public float Regularization { get; }
+    /// <summary>Per bin, added to the far-end power before dividing: keeps quiet bins from taking huge steps (see <see cref="EchoRegularization"/>).</summary>
+    public float[] Regularization { get; }
 
     /// <summary>Adaptation step (0..1) for a block that is surely far-end single talk.</summary>
     public float StepSize { get; }
@@ -348,7 +359,7 @@ internal sealed class MdfFilter
         _fft.Forward(error);
         for (var k = 0; k < _bins; k++)
         {
-            _stepPerBin[k] = step / (_power[k] + Regularization);
+            _stepPerBin[k] = step / (_power[k] + Regularization[k]);
         }
 
         for (var p = 0; p < _m; p++)

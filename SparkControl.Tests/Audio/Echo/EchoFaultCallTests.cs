@@ -8,7 +8,7 @@ namespace SparkControl.Tests.Audio.Echo;
 /// <summary>
 /// The canceller on calls with real-room faults (eng/audio/fault-calls.txt, made at test time by make-echo-call.sh),
 /// judged by <see cref="EchoFaultRule"/> against speexdsp on the same call. The calls it does not meet the rule on yet
-/// (clipping, noise) are in the echo-side-by-side benchmark's table.
+/// (clipping, most of the noise) are in the echo-side-by-side benchmark's table; what holds on them is asserted here.
 /// </summary>
 public sealed class EchoFaultCallTests(ITestOutputHelper output)
 {
@@ -99,6 +99,37 @@ public sealed class EchoFaultCallTests(ITestOutputHelper output)
         Assert.True(score.ErleFarEndDb >= speexScore.ErleFarEndDb - 0.5, $"far-end ERLE {score.ErleFarEndDb:0.0} dB, speexdsp {speexScore.ErleFarEndDb:0.0} dB");
         Assert.True(score.SdrOutDb > score.SdrInDb, $"double talk: SDR {score.SdrInDb:0.0} → {score.SdrOutDb:0.0} dB");
         Assert.True(score.NearEndAloneSdrOutDb >= score.NearEndAloneSdrInDb - 1.5, $"near end alone: SDR {score.NearEndAloneSdrInDb:0.0} → {score.NearEndAloneSdrOutDb:0.0} dB");
+    }
+
+    public static TheoryData<string> NoiseCalls => [.. EchoTestCalls.FaultCalls.Where(c => c.StartsWith("noise-", StringComparison.Ordinal))];
+
+    [Theory]
+    [MemberData(nameof(NoiseCalls))]
+    public async Task Cancel_NoisyRoom_RemovesMoreOfTheEchoThanSpeexdspAndSparesTheNearEnd(string name)
+    {
+        // The rule's ERLE bounds are met only at 20 dB SNR of white noise yet (see the benchmark); what holds on every
+        // noisy call is asserted here. Noise caps the microphone-over-output ERLE, so the echo alone is compared.
+        var call = await EchoTestCalls.GetAsync(name);
+
+        var (_, score, speexScore) = Run(call);
+
+        Assert.Equal(6, NoiseCalls.Count);
+        Assert.True(score.AllFinite);
+        Assert.True(score.ErleEchoFarEndDb >= speexScore.ErleEchoFarEndDb + 1, $"echo-only ERLE {score.ErleEchoFarEndDb:0.0} dB, speexdsp {speexScore.ErleEchoFarEndDb:0.0} dB");
+        Assert.True(score.ErleEchoFarEndDb >= 5, $"echo-only ERLE {score.ErleEchoFarEndDb:0.0} dB");
+        Assert.True(score.SdrOutDb > score.SdrInDb, $"double talk: SDR {score.SdrInDb:0.0} → {score.SdrOutDb:0.0} dB");
+        Assert.True(score.NearEndAloneSdrOutDb >= score.NearEndAloneSdrInDb - 0.5, $"near end alone: SDR {score.NearEndAloneSdrInDb:0.0} → {score.NearEndAloneSdrOutDb:0.0} dB");
+    }
+
+    [Fact]
+    public async Task Cancel_WhiteNoiseAt20dBSnr_MeetsTheRule()
+    {
+        var call = await EchoTestCalls.GetAsync("noise-white-20dB");
+
+        var (_, score, speexScore) = Run(call);
+        var misses = EchoFaultRule.Check(call.Name, score, speexScore, null);
+
+        Assert.True(misses.Count == 0, string.Join("; ", misses));
     }
 
     private (EchoCancelResult Ours, EchoScore Score, EchoScore Speex) Run(EchoTestCall call)
@@ -249,6 +280,86 @@ public sealed class EchoFaultUnitTests
         // Noisy calls are judged on the echo alone: noise caps the microphone-over-output form for every canceller.
         Assert.Empty(EchoFaultRule.Check("noise-white-10dB", good with { ErleFarEndDb = 8 }, speex with { ErleFarEndDb = 5 }, null));
         Assert.Contains(EchoFaultRule.Check("noise-white-5dB", good with { ErleEchoFarEndDb = 9 }, speex with { ErleEchoFarEndDb = 0 }, null), m => m.Contains("< 10 dB", StringComparison.Ordinal));
+    }
+
+    /// <summary>
+    /// A far end that talks in bursts through a short room into a microphone with white noise as loud as the echo: the
+    /// filter regularized by <see cref="EchoRegularization"/> leaves much less of the echo than one with the fixed
+    /// floor, which follows the noise wherever the far end is quiet.
+    /// </summary>
+    [Fact]
+    public void EchoRegularization_InNoise_RisesAboveTheFloorAndKeepsTheFilterOnTheEcho()
+    {
+        const int n = 256;
+        const int m = 4;
+        var burst = Noise(n * 600, 20);
+        var x = burst.Select((v, i) => (i / 8000) % 2 == 0 ? v : v * 0.01f).ToArray();
+        var room = Noise(n * m, 21).Select((h, i) => h * (float)Math.Exp(-i / 150.0)).ToArray();
+        var echo = Convolve(x, room);
+        var echoPower = echo.Average(v => v * (double)v);
+        var noise = Noise(x.Length, 22);
+        var noisePower = noise.Average(v => v * (double)v);
+        var d = echo.Select((e, i) => e + (noise[i] * (float)Math.Sqrt(echoPower / noisePower))).ToArray();
+
+        var quiet = EchoRegularization.PerBin(x, echo, n, m);
+        var noisy = EchoRegularization.PerBin(x, d, n, m);
+
+        // Without noise every bin keeps the floor; with it, the floor rises where the noise is.
+        Assert.Single(quiet.Distinct());
+        Assert.True(noisy.Min() >= quiet[0]);
+        Assert.True(noisy[n / 2] > 10 * quiet[0], $"mid-band {noisy[n / 2]:g3} against the floor {quiet[0]:g3}");
+        var floorErle = EchoOnlyErle(x, d, echo, quiet, n, m);
+        var noiseErle = EchoOnlyErle(x, d, echo, noisy, n, m);
+        Assert.True(noiseErle > floorErle + 4, $"echo-only ERLE {noiseErle:0.0} dB regularized by noise, {floorErle:0.0} dB with the floor");
+    }
+
+    private static float[] Convolve(float[] x, float[] room)
+    {
+        var y = new float[x.Length];
+        for (var t = 0; t < y.Length; t++)
+        {
+            double sum = 0;
+            for (var k = 0; k < room.Length && k <= t; k++)
+            {
+                sum += room[k] * x[t - k];
+            }
+
+            y[t] = (float)sum;
+        }
+
+        return y;
+    }
+
+    /// <summary>Trains a filter over the call three times, then scores what its frozen echo estimate misses of the echo.</summary>
+    private static double EchoOnlyErle(float[] x, float[] d, float[] echo, float[] regularization, int n, int m)
+    {
+        var filter = new MdfFilter(n, m, regularization, 0.5f);
+        var blocks = x.Length / n;
+        for (var epoch = 0; epoch < 3; epoch++)
+        {
+            for (var b = 0; b < blocks; b++)
+            {
+                filter.Train(x.AsSpan(b * n, n), d.AsSpan(b * n, n), 1);
+            }
+        }
+
+        var frozen = new MdfFilter(n, m, regularization, 0);
+        frozen.CopyCoefficientsFrom(filter, fromBackground: true);
+        var output = new float[n];
+        double echoEnergy = 0, missed = 0;
+        for (var b = 0; b < blocks; b++)
+        {
+            frozen.Process(x.AsSpan(b * n, n), d.AsSpan(b * n, n), output, 0);
+            for (var i = 0; i < n; i++)
+            {
+                var t = (b * n) + i;
+                var estimate = d[t] - output[i];
+                echoEnergy += echo[t] * (double)echo[t];
+                missed += (echo[t] - estimate) * (double)(echo[t] - estimate);
+            }
+        }
+
+        return 10 * Math.Log10(echoEnergy / missed);
     }
 
     [Fact]
