@@ -4,8 +4,9 @@ namespace SparkControl.Core.Audio.Echo;
 
 /// <summary>
 /// The adaptive filter's per-bin regularization: the power added to each bin's far-end power before the update divides
-/// by it. A fixed floor keeps quiet bins from taking huge steps on a clean call; in a noisy room the floor rises to the
-/// far-end power at which the echo it would cause in that bin is as loud as the microphone's noise there.
+/// by it. A fixed floor keeps quiet bins from taking huge steps on a clean call; in a noisy room it rises to the far-end
+/// power whose echo in that bin, as <see cref="Coupling"/> reckons it, would be <see cref="EchoOverNoise"/> times the
+/// microphone's noise there.
 /// </summary>
 /// <remarks>
 /// Why: the update divides the error by the far-end power, so in a bin and block where the far end is quiet the
@@ -25,19 +26,27 @@ internal static class EchoRegularization
     /// <summary>The noise is measured over at least this many blocks (a quarter second at 16 kHz).</summary>
     private const int MinimumNoiseBlocks = 16;
 
-    /// <summary>A far-end block is silent below this fraction of its loud blocks' energy (−30 dB).</summary>
+    /// <summary>A far-end block is silent below this fraction of its loud blocks' energy (−30 dB), or below a few times its own quietest blocks (a far end with a noise floor of its own)...</summary>
     private const double SilentFar = 1e-3;
 
-    /// <summary>
-    /// The noise-derived floor is the far-end power whose echo would be this many times the noise (5 dB above it): below
-    /// it a step mostly follows the noise. On the noisy test calls 3 removes 1–4 dB more of the echo alone than 1 does,
-    /// but for white noise at 5 dB SNR (0.8 dB less).
-    /// </summary>
-    private const double NoiseOverEcho = 3;
+    /// <summary>... as long as that stays this far under the loud blocks (−20 dB): a far end that never pauses has no silence.</summary>
+    private const double SilentFarAtMost = 1e-2;
+
+    /// <summary>Microphone blocks quieter than this (per sample, about −100 dBFS) are digital silence (a muted microphone), not noise.</summary>
+    private const double DigitalSilence = 1e-10;
 
     /// <summary>
-    /// Per bin of the filter's FFT: the floor, or where the noise is louder, the far-end power (summed over the
-    /// partitions, as the filter sums it) whose echo in that bin equals the noise.
+    /// The noise-derived regularization is the far-end power whose estimated echo would be this many times the noise:
+    /// below it a step mostly follows the noise. Tuned on the test calls, not derived (the coupling estimate is itself
+    /// only roughly to scale): 3 removes 1–4 dB more of the echo alone than 1 does on the noisy calls, but for white
+    /// noise at 5 dB SNR (0.8 dB less).
+    /// </summary>
+    private const double EchoOverNoise = 3;
+
+    /// <summary>
+    /// Per bin of the filter's FFT: the floor, or where it is higher, the far-end power (summed over the partitions, as
+    /// the filter sums it) whose estimated echo in that bin is <see cref="EchoOverNoise"/> times the noise. Only the floor
+    /// when the call is shorter than two tails, or when no stretch of it has the far end silent and the microphone not.
     /// </summary>
     /// <param name="x">The far end, aligned to the microphone by the bulk delay.</param>
     /// <param name="d">The microphone.</param>
@@ -65,7 +74,7 @@ internal static class EchoRegularization
         {
             if (coupling[k] > 0)
             {
-                result[k] = (float)Math.Max(floor, NoiseOverEcho * noise[k] / coupling[k]);
+                result[k] = (float)Math.Max(floor, EchoOverNoise * noise[k] / coupling[k]);
             }
         }
 
@@ -120,6 +129,7 @@ internal static class EchoRegularization
     {
         var far = BlockEnergies(x, blockSize, blocks);
         var loud = Percentile(far, 0.9);
+        var silentBelow = Math.Min(SilentFarAtMost * loud, Math.Max(SilentFar * loud, 3 * Percentile(far, 0.1)));
         var candidates = new List<(int Block, double Energy)>();
         var mic = BlockEnergies(d, blockSize, blocks);
         for (var b = partitions; b < blocks; b++)
@@ -127,10 +137,10 @@ internal static class EchoRegularization
             var silent = true;
             for (var p = 0; p <= partitions && silent; p++)
             {
-                silent = far[b - p] <= SilentFar * loud;
+                silent = far[b - p] <= silentBelow;
             }
 
-            if (silent)
+            if (silent && mic[b] > DigitalSilence * blockSize)
             {
                 candidates.Add((b, mic[b]));
             }

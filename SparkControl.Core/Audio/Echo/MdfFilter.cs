@@ -27,6 +27,7 @@ internal sealed class MdfFilter
     private readonly float[] _farPrevious;
     private readonly float[] _power;          // per bin: sum over partitions of |X_p|^2
     private readonly float[] _stepPerBin;
+    private readonly float[] _regularization;
     private readonly float[] _echoB;
     private readonly float[] _echoF;
     private readonly float[] _error;
@@ -50,7 +51,7 @@ internal sealed class MdfFilter
     {
     }
 
-    public MdfFilter(int blockSize, int partitions, float[] regularization, float stepSize)
+    public MdfFilter(int blockSize, int partitions, ReadOnlySpan<float> regularization, float stepSize)
     {
         _n = blockSize;
         _m = partitions;
@@ -73,12 +74,12 @@ internal sealed class MdfFilter
             throw new ArgumentException($"The regularization needs one value per bin ({_bins}), not {regularization.Length}.", nameof(regularization));
         }
 
-        Regularization = regularization;
+        _regularization = regularization.ToArray();
         StepSize = stepSize;
     }
 
     /// <summary>Per bin, added to the far-end power before dividing: keeps quiet bins from taking huge steps (see <see cref="EchoRegularization"/>).</summary>
-    public float[] Regularization { get; }
+    public ReadOnlySpan<float> Regularization => _regularization;
 
     /// <summary>Adaptation step (0..1) for a block that is surely far-end single talk.</summary>
     public float StepSize { get; }
@@ -359,7 +360,7 @@ internal sealed class MdfFilter
         _fft.Forward(error);
         for (var k = 0; k < _bins; k++)
         {
-            _stepPerBin[k] = step / (_power[k] + Regularization[k]);
+            _stepPerBin[k] = step / (_power[k] + _regularization[k]);
         }
 
         for (var p = 0; p < _m; p++)

@@ -101,19 +101,20 @@ public sealed class EchoFaultCallTests(ITestOutputHelper output)
         Assert.True(score.NearEndAloneSdrOutDb >= score.NearEndAloneSdrInDb - 1.5, $"near end alone: SDR {score.NearEndAloneSdrInDb:0.0} → {score.NearEndAloneSdrOutDb:0.0} dB");
     }
 
-    public static TheoryData<string> NoiseCalls => [.. EchoTestCalls.FaultCalls.Where(c => c.StartsWith("noise-", StringComparison.Ordinal))];
+    public static TheoryData<string> NoiseCalls => [.. EchoTestCalls.FaultCalls.Where(EchoFaultRule.IsNoisy)];
 
     [Theory]
     [MemberData(nameof(NoiseCalls))]
     public async Task Cancel_NoisyRoom_RemovesMoreOfTheEchoThanSpeexdspAndSparesTheNearEnd(string name)
     {
         // The rule's ERLE bounds are met only at 20 dB SNR of white noise yet (see the benchmark); what holds on every
-        // noisy call is asserted here. Noise caps the microphone-over-output ERLE, so the echo alone is compared.
+        // noisy call (all-together included) is asserted here. Noise caps the microphone-over-output ERLE, so the echo
+        // alone is compared.
         var call = await EchoTestCalls.GetAsync(name);
 
         var (_, score, speexScore) = Run(call);
 
-        Assert.Equal(6, NoiseCalls.Count);
+        Assert.Equal(7, NoiseCalls.Count);
         Assert.True(score.AllFinite);
         Assert.True(score.ErleEchoFarEndDb >= speexScore.ErleEchoFarEndDb + 1, $"echo-only ERLE {score.ErleEchoFarEndDb:0.0} dB, speexdsp {speexScore.ErleEchoFarEndDb:0.0} dB");
         Assert.True(score.ErleEchoFarEndDb >= 5, $"echo-only ERLE {score.ErleEchoFarEndDb:0.0} dB");
@@ -290,27 +291,66 @@ public sealed class EchoFaultUnitTests
     [Fact]
     public void EchoRegularization_InNoise_RisesAboveTheFloorAndKeepsTheFilterOnTheEcho()
     {
-        const int n = 256;
-        const int m = 4;
-        var burst = Noise(n * 600, 20);
-        var x = burst.Select((v, i) => (i / 8000) % 2 == 0 ? v : v * 0.01f).ToArray();
-        var room = Noise(n * m, 21).Select((h, i) => h * (float)Math.Exp(-i / 150.0)).ToArray();
+        var (x, echo, d) = BurstCall(quietFarEnd: 0.01f);
+
+        var quiet = EchoRegularization.PerBin(x, echo, RegularizationBlock, RegularizationPartitions);
+        var noisy = EchoRegularization.PerBin(x, d, RegularizationBlock, RegularizationPartitions);
+
+        // Without noise every bin keeps the floor; with it, the regularization rises where the noise is.
+        Assert.Single(quiet.Distinct());
+        Assert.True(noisy[RegularizationBlock / 2] > 10 * quiet[0], $"mid-band {noisy[RegularizationBlock / 2]:g3} against the floor {quiet[0]:g3}");
+        var floorErle = EchoOnlyErle(x, d, echo, quiet, RegularizationBlock, RegularizationPartitions);
+        var noiseErle = EchoOnlyErle(x, d, echo, noisy, RegularizationBlock, RegularizationPartitions);
+        Assert.True(noiseErle > floorErle + 4, $"echo-only ERLE {noiseErle:0.0} dB regularized by noise, {floorErle:0.0} dB with the floor");
+    }
+
+    [Fact]
+    public void EchoRegularization_FarEndWithANoiseFloorOfItsOwn_StillFindsItsPauses()
+    {
+        // Between bursts the far end is at −26 dB, not silent: its pauses are still pauses.
+        var (x, _, d) = BurstCall(quietFarEnd: 0.05f);
+
+        var regularization = EchoRegularization.PerBin(x, d, RegularizationBlock, RegularizationPartitions);
+
+        Assert.True(regularization[RegularizationBlock / 2] > 10 * regularization.Min(), $"mid-band {regularization[RegularizationBlock / 2]:g3}, least {regularization.Min():g3}");
+    }
+
+    [Fact]
+    public void EchoRegularization_NoPauseToMeasureTheNoiseIn_KeepsTheFloor_ButAPartlyMutedMicrophoneStillHasOne()
+    {
+        var (x, _, d) = BurstCall(quietFarEnd: 0.01f);
+        var muted = d.Select((v, i) => (i / 8000) % 2 == 0 ? v : 0).ToArray();
+        var neverPauses = Noise(x.Length, 23);
+
+        // A muted microphone in the far end's pauses is digital silence, not the room's noise; a far end that never
+        // pauses leaves only echo in the microphone's quietest blocks. Either way nothing is measured.
+        Assert.Single(EchoRegularization.PerBin(x, muted, RegularizationBlock, RegularizationPartitions).Distinct());
+        Assert.Single(EchoRegularization.PerBin(neverPauses, d, RegularizationBlock, RegularizationPartitions).Distinct());
+        // Muted in only some of the pauses, it still has the others to measure the noise in.
+        var partlyMuted = d.Select((v, i) => (i / 8000) % 8 == 1 ? 0 : v).ToArray();
+        var measured = EchoRegularization.PerBin(x, partlyMuted, RegularizationBlock, RegularizationPartitions);
+        Assert.True(measured[RegularizationBlock / 2] > 10 * measured.Min(), $"mid-band {measured[RegularizationBlock / 2]:g3}, least {measured.Min():g3}");
+        // A call shorter than two tails, and silence on both channels, keep the floor too.
+        Assert.Single(EchoRegularization.PerBin(x[..(RegularizationBlock * 7)], d[..(RegularizationBlock * 7)], RegularizationBlock, RegularizationPartitions).Distinct());
+        var silence = EchoRegularization.PerBin(new float[x.Length], new float[x.Length], RegularizationBlock, RegularizationPartitions);
+        Assert.All(silence, v => Assert.True(float.IsFinite(v) && v > 0));
+    }
+
+    private const int RegularizationBlock = 256;
+    private const int RegularizationPartitions = 4;
+
+    /// <summary>A far end in half-second bursts (<paramref name="quietFarEnd"/> of it between them) through a short room; the microphone adds white noise as loud as the echo.</summary>
+    private static (float[] Far, float[] Echo, float[] Mic) BurstCall(float quietFarEnd)
+    {
+        var burst = Noise(RegularizationBlock * 600, 20);
+        var x = burst.Select((v, i) => (i / 8000) % 2 == 0 ? v : v * quietFarEnd).ToArray();
+        var room = Noise(RegularizationBlock * RegularizationPartitions, 21).Select((h, i) => h * (float)Math.Exp(-i / 150.0)).ToArray();
         var echo = Convolve(x, room);
         var echoPower = echo.Average(v => v * (double)v);
         var noise = Noise(x.Length, 22);
         var noisePower = noise.Average(v => v * (double)v);
         var d = echo.Select((e, i) => e + (noise[i] * (float)Math.Sqrt(echoPower / noisePower))).ToArray();
-
-        var quiet = EchoRegularization.PerBin(x, echo, n, m);
-        var noisy = EchoRegularization.PerBin(x, d, n, m);
-
-        // Without noise every bin keeps the floor; with it, the floor rises where the noise is.
-        Assert.Single(quiet.Distinct());
-        Assert.True(noisy.Min() >= quiet[0]);
-        Assert.True(noisy[n / 2] > 10 * quiet[0], $"mid-band {noisy[n / 2]:g3} against the floor {quiet[0]:g3}");
-        var floorErle = EchoOnlyErle(x, d, echo, quiet, n, m);
-        var noiseErle = EchoOnlyErle(x, d, echo, noisy, n, m);
-        Assert.True(noiseErle > floorErle + 4, $"echo-only ERLE {noiseErle:0.0} dB regularized by noise, {floorErle:0.0} dB with the floor");
+        return (x, echo, d);
     }
 
     private static float[] Convolve(float[] x, float[] room)
