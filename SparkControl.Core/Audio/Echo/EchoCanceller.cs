@@ -396,7 +396,8 @@ public static class EchoCanceller
         return new Replayed(output, residual, echo);
     }
 
-    private static double Percentile(double[] values, double fraction)
+    /// <summary>The value a <paramref name="fraction"/> of the way up the sorted values (nearest rank; 0 when there are none).</summary>
+    internal static double Percentile(double[] values, double fraction)
     {
         if (values.Length == 0)
         {

@@ -98,13 +98,6 @@ internal static class EchoRegularization
         return energies;
     }
 
-    private static double Percentile(double[] values, double fraction)
-    {
-        var sorted = (double[])values.Clone();
-        Array.Sort(sorted);
-        return sorted[(int)(fraction * (sorted.Length - 1))];
-    }
-
     /// <summary>A small fraction of the far end's mean bin power over the tail (FFT units).</summary>
     private static float Floor(float[] x, int blockSize, int partitions)
     {
@@ -128,8 +121,8 @@ internal static class EchoRegularization
     private static double[]? NoiseSpectrum(RealFft fft, float[] x, float[] d, int blockSize, int partitions, int blocks)
     {
         var far = BlockEnergies(x, blockSize, blocks);
-        var loud = Percentile(far, 0.9);
-        var silentBelow = Math.Min(SilentFarAtMost * loud, Math.Max(SilentFar * loud, 3 * Percentile(far, 0.1)));
+        var loud = EchoCanceller.Percentile(far, 0.9);
+        var silentBelow = Math.Min(SilentFarAtMost * loud, Math.Max(SilentFar * loud, 3 * EchoCanceller.Percentile(far, 0.1)));
         var candidates = new List<(int Block, double Energy)>();
         var mic = BlockEnergies(d, blockSize, blocks);
         for (var b = partitions; b < blocks; b++)
@@ -151,7 +144,7 @@ internal static class EchoRegularization
             return null;
         }
 
-        var quiet = Percentile([.. candidates.Select(c => c.Energy)], NoiseFraction);
+        var quiet = EchoCanceller.Percentile([.. candidates.Select(c => c.Energy)], NoiseFraction);
         var frame = fft.NewBuffer();
         var spectrum = new double[fft.Bins];
         var count = 0;

@@ -409,17 +409,7 @@ public sealed class EchoFaultUnitTests
         const int m = 4;
         var x = Noise(n * 400, 10);
         var room = Noise(n * m, 11).Select((h, i) => h * (float)Math.Exp(-i / 200.0)).ToArray();
-        var d = new float[x.Length];
-        for (var t = 0; t < d.Length; t++)
-        {
-            double sum = 0;
-            for (var k = 0; k < room.Length && k <= t; k++)
-            {
-                sum += room[k] * x[t - k];
-            }
-
-            d[t] = (float)sum;
-        }
+        var d = Convolve(x, room);
 
         var filter = new MdfFilter(n, m, 1e-3f, 0.5f);
         var blocks = x.Length / n;
