@@ -367,17 +367,19 @@ public static partial class Validators
 
     /// <summary>
     /// A whole number as typed into a form: empty means "not set" (null); anything else must be one, so a form never
-    /// saves a typed value it could not read as if the field had been left empty.
+    /// saves a typed value it could not read as if the field had been left empty. Spaces around it are forgiven (a
+    /// typed form); a line break, tab or any other control character is not: the framework's own number parsing would
+    /// take "2\n" for 2, and a value that arrived with one is not the value the caller meant to send.
     /// </summary>
     public static string? WholeNumber(string? text, out int? value, string field)
     {
         value = null;
-        if (string.IsNullOrWhiteSpace(text))
+        if (string.IsNullOrEmpty(text) || text.All(c => c == ' '))
         {
             return null;
         }
 
-        var trimmed = text.Trim();
+        var trimmed = text.Trim(' ');
         if (int.TryParse(trimmed, System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out var parsed))
         {
             value = parsed;
@@ -405,16 +407,19 @@ public static partial class Validators
         return value is null && !string.IsNullOrEmpty(text) ? $"{field} must be true or false, not '{Printable(text)}'" : null;
     }
 
-    /// <summary>A decimal number as typed into a form (a '.' for the point): empty means "not set" (null).</summary>
+    /// <summary>
+    /// A decimal number as typed into a form (a '.' for the point): empty means "not set" (null); spaces around it are
+    /// forgiven and control characters are not, as for <see cref="WholeNumber"/>.
+    /// </summary>
     public static string? Number(string? text, out double? value, string field)
     {
         value = null;
-        if (string.IsNullOrWhiteSpace(text))
+        if (string.IsNullOrEmpty(text) || text.All(c => c == ' '))
         {
             return null;
         }
 
-        if (double.TryParse(text.Trim(), System.Globalization.NumberStyles.AllowLeadingSign | System.Globalization.NumberStyles.AllowDecimalPoint, System.Globalization.CultureInfo.InvariantCulture, out var parsed)
+        if (double.TryParse(text.Trim(' '), System.Globalization.NumberStyles.AllowLeadingSign | System.Globalization.NumberStyles.AllowDecimalPoint, System.Globalization.CultureInfo.InvariantCulture, out var parsed)
             && double.IsFinite(parsed))
         {
             value = parsed;

@@ -45,6 +45,8 @@ public sealed class FormNumberTests : UiTestContext
     [InlineData("echo-passes", "3", "passes must be 1 or 2, not '3'")]
     [InlineData("echo-tail", "5000", "tailMs must be a whole number of milliseconds from 16 to 1000, not '5000'")]
     [InlineData("echo-tail", "12.5", "tailMs must be a whole number of milliseconds from 16 to 1000, not '12.5'")]
+    [InlineData("echo-passes", "2\t", "passes must be 1 or 2, not '2\\u0009'")]
+    [InlineData("echo-tail", "\n256", "tailMs must be a whole number of milliseconds from 16 to 1000, not '\\u000a256'")]
     public async Task Echo_SettingsItCannotUse_MarkTheFieldAndTakeNoCall(string field, string typed, string reason)
     {
         Services.AddSingleton(Options.Create(new EchoOptions())).AddSingleton(new EchoQueue(TimeProvider.System));
@@ -66,6 +68,8 @@ public sealed class FormNumberTests : UiTestContext
     [InlineData("sweep-requests", "0", "requestsPerStep must be between 1 and 200, not 0")]
     [InlineData("sweep-p95", "0.01", "p95BoundSeconds must be between 0.1 and 600, not 0.01")]
     [InlineData("sweep-p95", "fast", "p95BoundSeconds must be a number like 0.7, not 'fast'")]
+    [InlineData("sweep-max", "4\t", "maxConcurrency must be a whole number, not '4\\u0009'")]
+    [InlineData("sweep-p95", "0.5\n", "p95BoundSeconds must be a number like 0.7, not '0.5\\u000a'")]
     public async Task Sweep_SettingsItCannotUse_MarkTheFieldKeepStartDisabledAndStartNothing(string field, string typed, string reason)
     {
         using var sweeps = TestSweeps.Create(_data.Path, TimeProvider.System, new ServiceDefinition

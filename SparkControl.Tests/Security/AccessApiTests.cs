@@ -51,6 +51,19 @@ public sealed class AccessApiTests
     }
 
     [Fact]
+    public async Task AControlCharacterInAQueryValue_IsRefusedOnlyAfterTheCallerIsKnown()
+    {
+        await using var panel = await SecuredPanel.StartAsync();
+        var admin = await panel.SetUpAdminAsync();
+        using var anonymous = panel.App.CreateClient();
+        const string Path = "/api/swaps/history?limit=5%0A";
+
+        Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.GetAsync(Path)).StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, (await admin.GetAsync(Path)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await admin.GetAsync("/api/swaps/history?limit=5")).StatusCode);
+    }
+
+    [Fact]
     public async Task SignIn_LocksOutAfterFiveBadPasswords_EvenForTheRightOneThen()
     {
         await using var panel = await SecuredPanel.StartAsync();

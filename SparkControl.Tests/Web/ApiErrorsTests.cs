@@ -56,6 +56,36 @@ public sealed class ApiErrorsTests : IAsyncLifetime
     }
 
     [Theory]
+    [InlineData("GET", "/api/swaps/history?limit=5%0A", "limit", "5\\u000a")]
+    [InlineData("GET", "/api/swaps/history?limit=%095", "limit", "\\u00095")]
+    [InlineData("GET", "/api/swaps/history?model=qwen3-8b%0D%0A", "model", "qwen3-8b\\u000d\\u000a")]
+    [InlineData("GET", "/api/services/demo/parakeet-asr/logs?tail=10%0A", "tail", "10\\u000a")]
+    [InlineData("GET", "/api/audio/sweeps/1%0A", "id", "1\\u000a")]
+    [InlineData("POST", "/api/audio/sweeps/1%0A/cancel", "id", "1\\u000a")]
+    public async Task AControlCharacterInAQueryOrRouteValue_Is400NamingIt_WhereTheFrameworkWouldHaveReadAroundIt(string method, string path, string field, string shown)
+    {
+        var (status, mediaType, problem, raw) = await SendAsync(method, path, null, null);
+
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Equal("application/problem+json", mediaType);
+        var message = problem.GetProperty("errors").GetProperty(field)[0].GetString()!;
+        Assert.StartsWith($"{field} '{shown}' holds a control character", message, StringComparison.Ordinal);
+        AssertForPeople(raw);
+    }
+
+    [Theory]
+    [InlineData("/api/swaps/history?limit=5")]
+    [InlineData("/api/swaps/history?limit=%205%20")]
+    [InlineData("/api/swaps/history?model=qwen3-8b")]
+    [InlineData("/api/services/demo/parakeet-asr/logs?tail=10")]
+    public async Task TheSameValuesWithoutAControlCharacter_AreAnswered(string path)
+    {
+        var (status, _, _, raw) = await SendAsync("GET", path, null, null);
+
+        Assert.True(status == HttpStatusCode.OK, $"{path}: {(int)status} {raw}");
+    }
+
+    [Theory]
     [InlineData("POST", "/api/models", "kind")]
     [InlineData("POST", "/api/sparks", "host")]
     [InlineData("POST", "/api/swaps", "model")]

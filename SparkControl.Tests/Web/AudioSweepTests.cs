@@ -230,6 +230,8 @@ public sealed class AudioSweepTests(BrowserFixture browser) : BrowserTest(browse
         using var client = app.CreateClient();
 
         using var text = await client.PostAsync("/api/audio/sweeps", AudioGatewayTests.Form(("spark", "demo"), ("service", "gated")).WithFile("not audio\n"u8.ToArray(), "notes.wav", "audio/wav"));
+        using var newline = await client.PostAsync("/api/audio/sweeps", AudioGatewayTests.Form(("spark", "demo"), ("service", "gated"), ("maxConcurrency", "4\n"))
+            .WithFile(Silence.Content, "mine.wav", "audio/wav"));
         using var started = await client.PostAsync("/api/audio/sweeps", AudioGatewayTests.Form(("spark", "demo"), ("service", "gated"), ("maxConcurrency", "4"))
             .WithFile(Silence.Content, "mine.wav", "audio/wav"));
         var run = await started.Content.ReadFromJsonAsync<AudioSweepEndpoints.SweepView>();
@@ -241,6 +243,9 @@ public sealed class AudioSweepTests(BrowserFixture browser) : BrowserTest(browse
 
         Assert.Equal(HttpStatusCode.BadRequest, text.StatusCode);
         Assert.Contains("is not audio: its first bytes are text", await text.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.BadRequest, newline.StatusCode);
+        var newlineProblem = await newline.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal("maxConcurrency must be a whole number, not '4\\u000a'", newlineProblem.GetProperty("errors").GetProperty("maxConcurrency")[0].GetString());
         Assert.Equal(HttpStatusCode.Accepted, started.StatusCode);
         Assert.Equal(["mine.wav"], run.Files);
         Assert.Equal(HttpStatusCode.Accepted, cancelled.StatusCode);

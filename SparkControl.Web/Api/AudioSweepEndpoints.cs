@@ -114,12 +114,10 @@ public static class AudioSweepEndpoints
     }
 
     private static int? Int(IFormCollection form, string name) =>
-        form[name].FirstOrDefault() is not { Length: > 0 } text ? null
-            : int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value) ? value : throw Invalid(name, $"{name} must be a whole number");
+        Validators.WholeNumber(form[name].FirstOrDefault(), out var value, name) is { } error ? throw Invalid(name, error) : value;
 
     private static double? Number(IFormCollection form, string name) =>
-        form[name].FirstOrDefault() is not { Length: > 0 } text ? null
-            : double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) ? value : throw Invalid(name, $"{name} must be a number");
+        Validators.Number(form[name].FirstOrDefault(), out var value, name) is { } error ? throw Invalid(name, error) : value;
 
     public static SweepView View(SweepRun run) => new(
         run.Id, run.Spark, run.Service, run.Model, run.Status.ToString(), run.StartedAt, run.StartedBy, run.EndedAt, run.Knee, run.StopReason, run.Error, run.AppliedAt,

@@ -239,6 +239,7 @@ public static class SparkControlHosting
         app.UseMiddleware<SetupGate>();
         app.UseAuthorization();
         app.UseMiddleware<ApiAudit>();
+        app.UseMiddleware<Api.ApiParameterGuard>();
         app.UseAntiforgery();
         app.MapStaticAssets().AllowAnonymous();
         app.MapHealthz();

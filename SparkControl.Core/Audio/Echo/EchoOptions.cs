@@ -131,23 +131,26 @@ public static class EchoCallRequest
     public static IReadOnlyList<FieldError> ReadSettings(string? passes, string? tailMs, string? residualSuppression, EchoOptions options, out EchoCancellerSettings settings)
     {
         var errors = new List<FieldError>();
+        // The shared whole-number rule reads both (spaces forgiven, a line break or other control character not); each
+        // field has one message for any value it cannot take.
         var passCount = options.Passes;
-        if (!string.IsNullOrWhiteSpace(passes) && !(int.TryParse(passes, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out passCount) && passCount is 1 or 2))
+        if (Validators.WholeNumber(passes, out var typedPasses, "passes") is not null || typedPasses is not (null or 1 or 2))
         {
-            errors.Add(new FieldError("passes", $"passes must be 1 or 2, not '{passes}'"));
+            errors.Add(new FieldError("passes", $"passes must be 1 or 2, not '{Validators.Printable(passes!)}'"));
+        }
+        else
+        {
+            passCount = typedPasses ?? passCount;
         }
 
         var tail = options.TailLength;
-        if (!string.IsNullOrWhiteSpace(tailMs))
+        if (Validators.WholeNumber(tailMs, out var milliseconds, "tailMs") is not null || milliseconds is not (null or (>= 16 and <= 1000)))
         {
-            if (int.TryParse(tailMs, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var milliseconds) && milliseconds is >= 16 and <= 1000)
-            {
-                tail = TimeSpan.FromMilliseconds(milliseconds);
-            }
-            else
-            {
-                errors.Add(new FieldError("tailMs", $"tailMs must be a whole number of milliseconds from 16 to 1000, not '{tailMs}'"));
-            }
+            errors.Add(new FieldError("tailMs", $"tailMs must be a whole number of milliseconds from 16 to 1000, not '{Validators.Printable(tailMs!)}'"));
+        }
+        else if (milliseconds is { } value)
+        {
+            tail = TimeSpan.FromMilliseconds(value);
         }
 
         if (Validators.Flag(residualSuppression, out var suppress, "residualSuppression") is { } problem)

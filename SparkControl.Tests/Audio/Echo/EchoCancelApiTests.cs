@@ -148,6 +148,9 @@ public sealed class EchoCancelApiTests
     [InlineData("passes", "3", "passes must be 1 or 2")]
     [InlineData("tailMs", "5000", "tailMs must be a whole number of milliseconds from 16 to 1000")]
     [InlineData("tailMs", "abc", "tailMs must be a whole number")]
+    [InlineData("passes", "2\n", "passes must be 1 or 2, not '2\\u000a'")]
+    [InlineData("passes", "\t1", "passes must be 1 or 2, not '\\u00091'")]
+    [InlineData("tailMs", "256\r\n", "tailMs must be a whole number of milliseconds from 16 to 1000, not '256\\u000d\\u000a'")]
     [InlineData("residualSuppression", "maybe", "residualSuppression must be true or false, not 'maybe'")]
     [InlineData("residualSuppression", "true\n", "residualSuppression must be true or false, not 'true\\u000a'")]
     public async Task Post_BadParameter_Answers400NamingIt(string field, string value, string expected)
