@@ -11,8 +11,8 @@ namespace SparkControl.Core.Swaps;
 /// What each Spark serves now: the one answer the dashboard's cards, the gateway and the idle unloader share. It is
 /// health's last check with the latest swap on top where the swap knows better. From the moment a swap stops the old
 /// model its phases lead (the model server loads the new model; the services it stopped are down); once it has ended,
-/// its outcome holds until health has checked the Spark again, and from then on health's word stands. A swap publishes
-/// each phase at once; health, on its interval, confirms.
+/// its outcome holds until health has checked the Spark again, and from then on health's word stands, also while a later
+/// swap has not yet stopped anything. A swap publishes each phase at once; health, on its interval, confirms.
 /// </summary>
 public static class FleetView
 {
@@ -28,7 +28,8 @@ public static class FleetView
         var sparks = ImmutableArray.CreateBuilder<SparkHealth>(health.Sparks.Length);
         foreach (var spark in health.Sparks)
         {
-            var now = Of(spark, board.BySpark.GetValueOrDefault(spark.Spark), catalog, fleet?.Find(spark.Spark));
+            var (latest, settled) = board.Of(spark.Spark);
+            var now = Of(spark, latest, catalog, fleet?.Find(spark.Spark), settled);
             changed |= !ReferenceEquals(now, spark);
             sparks.Add(now);
         }
@@ -36,8 +37,11 @@ public static class FleetView
         return changed ? new FleetHealth(sparks.MoveToImmutable()) : health;
     }
 
-    /// <summary>One Spark as it is now, given its latest swap; <paramref name="spark"/> itself when health's word stands.</summary>
-    public static SparkHealth Of(SparkHealth spark, SwapStatus? latest, CatalogSnapshot catalog, SparkEntry? entry) => Leading(spark, latest) switch
+    /// <summary>
+    /// One Spark as it is now, given its latest swap and the ended one that last changed it
+    /// (<see cref="SwapBoard.SettledBySpark"/>); <paramref name="spark"/> itself when health's word stands.
+    /// </summary>
+    public static SparkHealth Of(SparkHealth spark, SwapStatus? latest, CatalogSnapshot catalog, SparkEntry? entry, SwapStatus? settled = null) => Leading(spark, latest, settled) switch
     {
         null => spark,
         { IsActive: true } swap => Changing(spark, swap, catalog),
@@ -48,15 +52,20 @@ public static class FleetView
     /// <summary>
     /// The swap whose word leads over health's for <paramref name="spark"/>, or null when health's stands: one that has
     /// stopped the old model and runs, or has ended since health last checked the Spark. Before Stopping (and in a swap
-    /// that only follows the loaded model) the model that ran still serves.
+    /// that only follows the loaded model) the model that ran still serves: what health saw, or, where health has not
+    /// looked since, what the <paramref name="settled"/> swap before it left (an unload's "nothing", not the model it
+    /// stopped, which a check started before the unload ended may still report).
     /// </summary>
-    public static SwapStatus? Leading(SparkHealth spark, SwapStatus? latest) => latest switch
+    public static SwapStatus? Leading(SparkHealth spark, SwapStatus? latest, SwapStatus? settled = null) => latest switch
     {
-        null or { HasStopped: false } => null,
+        null or { HasStopped: false } => Unchecked(spark, settled),
         { IsActive: true } => latest,
-        { EndedAt: { } ended } when (spark.CheckedAt ?? DateTimeOffset.MinValue) < ended => latest,
-        _ => null,
+        _ => Unchecked(spark, latest),
     };
+
+    /// <summary>An ended swap that stopped what ran, when health has not checked the Spark since it ended.</summary>
+    private static SwapStatus? Unchecked(SparkHealth spark, SwapStatus? ended) =>
+        ended is { HasStopped: true, EndedAt: { } at } && (spark.CheckedAt ?? DateTimeOffset.MinValue) < at ? ended : null;
 
     /// <summary>Stopping through Verifying: the old model is going or gone, the new one is not verified.</summary>
     private static SparkHealth Changing(SparkHealth spark, SwapStatus swap, CatalogSnapshot catalog)

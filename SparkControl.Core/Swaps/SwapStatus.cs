@@ -117,9 +117,33 @@ public sealed record SwapBoard(ImmutableDictionary<string, SwapStatus> BySpark)
     [JsonIgnore]
     public IEnumerable<SwapStatus> Latest => BySpark.Values.DistinctBy(s => s.Id).OrderBy(s => s.RequestedAt);
 
+    /// <summary>
+    /// Per Spark, the latest ended swap that changed what it serves (stopped the model that ran), kept once a later swap
+    /// has taken its place on <see cref="BySpark"/>. Until that later swap stops something, the Spark is as this one
+    /// left it, and health may not have seen that yet (<see cref="FleetView.Leading"/>). Not part of the hub's stream.
+    /// </summary>
+    [JsonIgnore]
+    public ImmutableDictionary<string, SwapStatus> SettledBySpark { get; init; } = ImmutableDictionary.Create<string, SwapStatus>(StringComparer.OrdinalIgnoreCase);
+
     public SwapStatus? Find(string id) => BySpark.Values.FirstOrDefault(s => s.Id == id);
 
-    public SwapBoard With(SwapStatus status) => new(status.Sparks.Aggregate(BySpark, (board, spark) => board.SetItem(spark, status)));
+    /// <summary>The latest swap of <paramref name="spark"/> and the ended one that last changed it (either may be null).</summary>
+    public (SwapStatus? Latest, SwapStatus? Settled) Of(string spark) => (BySpark.GetValueOrDefault(spark), SettledBySpark.GetValueOrDefault(spark));
+
+    public SwapBoard With(SwapStatus status)
+    {
+        var settled = SettledBySpark;
+        foreach (var spark in status.Sparks)
+        {
+            // A swap that ended without stopping anything (refused in preflight) changed nothing: the one before it stays.
+            if (BySpark.TryGetValue(spark, out var replaced) && replaced.Id != status.Id && !replaced.IsActive && replaced.HasStopped)
+            {
+                settled = settled.SetItem(spark, replaced);
+            }
+        }
+
+        return new(status.Sparks.Aggregate(BySpark, (board, spark) => board.SetItem(spark, status))) { SettledBySpark = settled };
+    }
 
     /// <summary>
     /// Replaces the swap where it still stands: on the Sparks a later swap has taken over since, the later one stays.
@@ -128,7 +152,8 @@ public sealed record SwapBoard(ImmutableDictionary<string, SwapStatus> BySpark)
     public SwapBoard Amend(SwapStatus status)
     {
         var standing = BySpark.Where(p => p.Value.Id == status.Id).Select(p => KeyValuePair.Create(p.Key, status)).ToList();
-        return standing.Count == 0 ? this : new(BySpark.SetItems(standing));
+        var settled = SettledBySpark.Where(p => p.Value.Id == status.Id).Select(p => KeyValuePair.Create(p.Key, status)).ToList();
+        return standing.Count + settled.Count == 0 ? this : new(BySpark.SetItems(standing)) { SettledBySpark = SettledBySpark.SetItems(settled) };
     }
 }
 

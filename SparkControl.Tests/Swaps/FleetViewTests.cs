@@ -160,6 +160,45 @@ public sealed class FleetViewTests
     }
 
     [Fact]
+    public void AnUnloadHealthHasNotSeen_StillStands_WhileTheNextSwapHasNotStoppedAnything()
+    {
+        // The gateway's auto-swap right after an idle unload: the load is Requested, and the last health check started
+        // before the unload ended still lists the old model on its (now closed) port.
+        var unload = Swap(null, SwapPhase.Requested, SwapPhase.Preflight, SwapPhase.Draining, SwapPhase.Stopping, SwapPhase.Ready);
+        var load = Swap("old", SwapPhase.Requested) with { Id = "s2" };
+        var board = SwapBoard.Empty.With(unload).With(load);
+        var stale = Health(unload.EndedAt!.Value.AddMilliseconds(-1));
+        var seen = Health(unload.EndedAt!.Value);
+
+        var now = FleetView.Of(new FleetHealth([stale]), board, Catalog, fleet: null).Sparks.Single();
+        var loading = FleetView.Of(new FleetHealth([stale]), board.With(Swap("old", ToLoading) with { Id = "s2" }), Catalog, fleet: null).Sparks.Single();
+
+        Assert.Same(load, board.BySpark["spark-1"]);
+        Assert.Null(now.Model);
+        Assert.Equal(HealthStatus.Down, now.Services.Single(s => s.Name == "sparkcontrol-llm").Status);
+        Assert.Equal("unloaded by swap s1", now.Services.Single(s => s.Name == "sparkcontrol-llm").Reason);
+        Assert.Equal(HealthStatus.Loading, loading.Model!.Status);
+        var health = new FleetHealth([seen]);
+        Assert.Same(health, FleetView.Of(health, board, Catalog, fleet: null));
+    }
+
+    [Fact]
+    public void ASwapRefusedBeforeStopping_ChangedNothing_SoTheOneBeforeItStillStands()
+    {
+        var unload = Swap(null, SwapPhase.Requested, SwapPhase.Preflight, SwapPhase.Draining, SwapPhase.Stopping, SwapPhase.Ready);
+        var refused = Swap("new", SwapPhase.Requested, SwapPhase.Preflight, SwapPhase.Failed) with { Id = "s2" };
+        var board = SwapBoard.Empty.With(unload).With(refused).With(Swap("new", SwapPhase.Requested) with { Id = "s3" });
+
+        var now = FleetView.Of(new FleetHealth([Health(T0)]), board, Catalog, fleet: null).Sparks.Single();
+
+        Assert.Same(unload, board.SettledBySpark["spark-1"]);
+        Assert.Null(now.Model);
+        // Amending the settled swap's record (its steps, filled in after it ended) keeps it where it stands.
+        var amended = unload with { StopServices = [] };
+        Assert.Same(amended, board.Amend(amended).SettledBySpark["spark-1"]);
+    }
+
+    [Fact]
     public void Fleet_WithoutSwaps_IsHealthItself()
     {
         var fleet = new FleetHealth([Health(T0)]);
