@@ -31,7 +31,7 @@ public static class AudioRequestRules
         }
 
         if (One("temperature") is { } temperature
-            && (!double.TryParse(temperature, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) || !double.IsFinite(value) || value < 0 || value > 1))
+            && (!double.TryParse(temperature, NumberStyles.AllowLeadingSign | NumberStyles.AllowDecimalPoint | NumberStyles.AllowExponent, CultureInfo.InvariantCulture, out var value) || !double.IsFinite(value) || value < 0 || value > 1))
         {
             errors.Add(new FieldError("temperature", $"temperature '{Validators.Printable(temperature)}' must be a number from 0 to 1"));
         }

@@ -41,7 +41,7 @@ public static class FleetView
     /// One Spark as it is now, given its latest swap and the ended one that last changed it
     /// (<see cref="SwapBoard.SettledBySpark"/>); <paramref name="spark"/> itself when health's word stands.
     /// </summary>
-    public static SparkHealth Of(SparkHealth spark, SwapStatus? latest, CatalogSnapshot catalog, SparkEntry? entry, SwapStatus? settled = null) => Leading(spark, latest, settled) switch
+    public static SparkHealth Of(SparkHealth spark, SwapStatus? latest, CatalogSnapshot catalog, SparkEntry? entry, SwapStatus? settled) => Leading(spark, latest, settled) switch
     {
         null => spark,
         { IsActive: true } swap => Changing(spark, swap, catalog),
@@ -56,7 +56,7 @@ public static class FleetView
     /// looked since, what the <paramref name="settled"/> swap before it left (an unload's "nothing", not the model it
     /// stopped, which a check started before the unload ended may still report).
     /// </summary>
-    public static SwapStatus? Leading(SparkHealth spark, SwapStatus? latest, SwapStatus? settled = null) => latest switch
+    public static SwapStatus? Leading(SparkHealth spark, SwapStatus? latest, SwapStatus? settled) => latest switch
     {
         null or { HasStopped: false } => Unchecked(spark, settled),
         { IsActive: true } => latest,

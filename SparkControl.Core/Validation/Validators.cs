@@ -368,18 +368,18 @@ public static partial class Validators
     /// <summary>
     /// A whole number as typed into a form: empty means "not set" (null); anything else must be one, so a form never
     /// saves a typed value it could not read as if the field had been left empty. Spaces around it are forgiven (a
-    /// typed form); a line break, tab or any other control character is not: the framework's own number parsing would
+    /// typed or pasted form, non-breaking ones too); a line break, tab or any other control character is not: the framework's own number parsing would
     /// take "2\n" for 2, and a value that arrived with one is not the value the caller meant to send.
     /// </summary>
     public static string? WholeNumber(string? text, out int? value, string field)
     {
         value = null;
-        if (string.IsNullOrEmpty(text) || text.All(c => c == ' '))
+        if (string.IsNullOrEmpty(text) || text.All(IsTypedSpace))
         {
             return null;
         }
 
-        var trimmed = text.Trim(' ');
+        var trimmed = TrimTypedSpace(text);
         if (int.TryParse(trimmed, System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out var parsed))
         {
             value = parsed;
@@ -414,12 +414,12 @@ public static partial class Validators
     public static string? Number(string? text, out double? value, string field)
     {
         value = null;
-        if (string.IsNullOrEmpty(text) || text.All(c => c == ' '))
+        if (string.IsNullOrEmpty(text) || text.All(IsTypedSpace))
         {
             return null;
         }
 
-        if (double.TryParse(text.Trim(' '), System.Globalization.NumberStyles.AllowLeadingSign | System.Globalization.NumberStyles.AllowDecimalPoint, System.Globalization.CultureInfo.InvariantCulture, out var parsed)
+        if (double.TryParse(TrimTypedSpace(text), System.Globalization.NumberStyles.AllowLeadingSign | System.Globalization.NumberStyles.AllowDecimalPoint, System.Globalization.CultureInfo.InvariantCulture, out var parsed)
             && double.IsFinite(parsed))
         {
             value = parsed;
@@ -435,12 +435,38 @@ public static partial class Validators
             ? null
             : $"{field} '{Printable(value)}' must be one of {string.Join(", ", allowed)}";
 
-    /// <summary>Shows a value in an error message without letting it break the message (control characters escaped, length capped).</summary>
-    public static string Printable(string value)
+    private static bool IsTypedSpace(char c) => char.IsWhiteSpace(c) && !char.IsControl(c);
+
+    private static string TrimTypedSpace(string text)
     {
-        var shown = value.Length > 80 ? value[..80] + "…" : value;
-        var builder = new System.Text.StringBuilder(shown.Length);
-        foreach (var c in shown)
+        var start = 0;
+        var end = text.Length;
+        while (start < end && IsTypedSpace(text[start]))
+        {
+            start++;
+        }
+
+        while (end > start && IsTypedSpace(text[end - 1]))
+        {
+            end--;
+        }
+
+        return text[start..end];
+    }
+
+    /// <summary>Shows a value in an error message without letting it break the message (control characters escaped, length capped).</summary>
+    public static string Printable(string value) => Escaped(value.Length > 80 ? value[..80] + "…" : value);
+
+    /// <summary>The whole value with its control characters escaped (\u000a): for a record that keeps it all, such as the audit log.</summary>
+    public static string Escaped(string value)
+    {
+        if (!value.Any(char.IsControl))
+        {
+            return value;
+        }
+
+        var builder = new System.Text.StringBuilder(value.Length + 16);
+        foreach (var c in value)
         {
             builder.Append(char.IsControl(c) ? $"\\u{(int)c:x4}" : c.ToString());
         }

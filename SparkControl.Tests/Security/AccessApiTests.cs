@@ -61,6 +61,13 @@ public sealed class AccessApiTests
         Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.GetAsync(Path)).StatusCode);
         Assert.Equal(HttpStatusCode.BadRequest, (await admin.GetAsync(Path)).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await admin.GetAsync("/api/swaps/history?limit=5")).StatusCode);
+        // A refused change is audited with its path's line break escaped: one entry, one line.
+        using var cancel = await admin.DeleteAsync("/api/swaps/0123456789ab%0A");
+        Assert.Equal(HttpStatusCode.BadRequest, cancel.StatusCode);
+        var audit = await admin.GetFromJsonAsync<JsonElement[]>("/api/audit");
+        var refused = Assert.Single(audit!, e => e.GetProperty("action").GetString() == "api DELETE /api/swaps/{id}");
+        Assert.Equal("/api/swaps/0123456789ab\\u000a", refused.GetProperty("target").GetString());
+        Assert.StartsWith("400 refused", refused.GetProperty("detail").GetString(), StringComparison.Ordinal);
     }
 
     [Fact]

@@ -72,7 +72,7 @@ public sealed class FleetViewTests
     {
         var health = Health(T0);
 
-        var now = FleetView.Of(health, Swap("new", SwapPhase.Requested, SwapPhase.Preflight, SwapPhase.Draining), Catalog, entry: null);
+        var now = FleetView.Of(health, Swap("new", SwapPhase.Requested, SwapPhase.Preflight, SwapPhase.Draining), Catalog, entry: null, settled: null);
 
         Assert.Same(health, now);
     }
@@ -80,7 +80,7 @@ public sealed class FleetViewTests
     [Fact]
     public void Loading_TheSparkLoadsTheNewModel_TheOldServerIsNotHealthy_AndWhatTheSwapStoppedIsDown()
     {
-        var now = FleetView.Of(Health(T0.AddSeconds(30)), Swap("new", ToLoading), Catalog, entry: null);
+        var now = FleetView.Of(Health(T0.AddSeconds(30)), Swap("new", ToLoading), Catalog, entry: null, settled: null);
 
         Assert.Equal(new LoadedModel("new", "new", "sparkcontrol-llm", 8000, HealthStatus.Loading), now.Model);
         var server = now.Services.Single(s => s.Name == "sparkcontrol-llm");
@@ -96,7 +96,7 @@ public sealed class FleetViewTests
     {
         var health = Health(T0);
 
-        var now = FleetView.Of(health, Swap("old", SwapPhase.Requested, SwapPhase.Preflight, SwapPhase.Loading), Catalog, entry: null);
+        var now = FleetView.Of(health, Swap("old", SwapPhase.Requested, SwapPhase.Preflight, SwapPhase.Loading), Catalog, entry: null, settled: null);
 
         Assert.Same(health, now);
     }
@@ -106,7 +106,7 @@ public sealed class FleetViewTests
     {
         var swap = Swap("new", [.. ToLoading, SwapPhase.Verifying, SwapPhase.Ready]);
 
-        var now = FleetView.Of(Health(swap.EndedAt!.Value.AddMilliseconds(-1)), swap, Catalog, entry: null);
+        var now = FleetView.Of(Health(swap.EndedAt!.Value.AddMilliseconds(-1)), swap, Catalog, entry: null, settled: null);
 
         Assert.Equal(new LoadedModel("new", "new", "sparkcontrol-llm", 8000, HealthStatus.Healthy), now.Model);
         var server = now.Services.Single(s => s.Name == "sparkcontrol-llm");
@@ -122,7 +122,7 @@ public sealed class FleetViewTests
         var swap = Swap("new", [.. ToLoading, SwapPhase.Verifying, SwapPhase.Ready]);
         var health = Health(swap.EndedAt!.Value);
 
-        Assert.Same(health, FleetView.Of(health, swap, Catalog, entry: null));
+        Assert.Same(health, FleetView.Of(health, swap, Catalog, entry: null, settled: null));
     }
 
     [Fact]
@@ -130,7 +130,7 @@ public sealed class FleetViewTests
     {
         var swap = Swap("new", [.. ToLoading, SwapPhase.Verifying, SwapPhase.Ready]);
 
-        var now = FleetView.Of(Health(T0, withModelServer: false), swap, Catalog, entry: null);
+        var now = FleetView.Of(Health(T0, withModelServer: false), swap, Catalog, entry: null, settled: null);
 
         var server = now.Services.Single(s => s.Name == "sparkcontrol-llm");
         Assert.True(server.IsModelServer);
@@ -142,7 +142,7 @@ public sealed class FleetViewTests
     [Fact]
     public void UnloadReady_NothingServes_TheServerIsDown()
     {
-        var now = FleetView.Of(Health(T0), Swap(null, SwapPhase.Requested, SwapPhase.Preflight, SwapPhase.Draining, SwapPhase.Stopping, SwapPhase.Ready), Catalog, entry: null);
+        var now = FleetView.Of(Health(T0), Swap(null, SwapPhase.Requested, SwapPhase.Preflight, SwapPhase.Draining, SwapPhase.Stopping, SwapPhase.Ready), Catalog, entry: null, settled: null);
 
         Assert.Null(now.Model);
         Assert.Equal(HealthStatus.Down, now.Services.Single(s => s.Name == "sparkcontrol-llm").Status);
@@ -151,7 +151,7 @@ public sealed class FleetViewTests
     [Fact]
     public void FailedAfterStopping_WhatRunsIsUnknown_UntilHealthLooks()
     {
-        var now = FleetView.Of(Health(T0), Swap("new", [.. ToLoading, SwapPhase.Failed]), Catalog, entry: null);
+        var now = FleetView.Of(Health(T0), Swap("new", [.. ToLoading, SwapPhase.Failed]), Catalog, entry: null, settled: null);
 
         Assert.Null(now.Model);
         var server = now.Services.Single(s => s.Name == "sparkcontrol-llm");
@@ -196,6 +196,18 @@ public sealed class FleetViewTests
         // Amending the settled swap's record (its steps, filled in after it ended) keeps it where it stands.
         var amended = unload with { StopServices = [] };
         Assert.Same(amended, board.Amend(amended).SettledBySpark["spark-1"]);
+    }
+
+    [Fact]
+    public void ASwapThatFailedAfterStopping_LeavesWhatRunsUnknown_AlsoOnceTheNextSwapIsRequested()
+    {
+        var failed = Swap("new", [.. ToLoading, SwapPhase.Failed]);
+        var board = SwapBoard.Empty.With(failed).With(Swap("old", SwapPhase.Requested) with { Id = "s2" });
+
+        var now = FleetView.Of(new FleetHealth([Health(T0)]), board, Catalog, fleet: null).Sparks.Single();
+
+        Assert.Null(now.Model);
+        Assert.Equal("swap s1 ended Failed: checking what runs", now.Services.Single(s => s.Name == "sparkcontrol-llm").Reason);
     }
 
     [Fact]

@@ -169,6 +169,7 @@ public sealed class AudioGatewayTests(AudioGatewayTests.DemoWithSpeech demo) : I
         { [("model", "whisper-1"), ("response_format", "verbose_json"), ("timestamp_granularities[]", "sentence")], "timestamp_granularities[]", "invalid_value" },
         { [("model", "whisper-1"), ("temperature", "1.5")], "temperature", "invalid_value" },
         { [("model", "whisper-1"), ("temperature", "NaN")], "temperature", "invalid_value" },
+        { [("model", "whisper-1"), ("temperature", "0.5\n")], "temperature", "invalid_value" },
         { [("model", "whisper-1"), ("language", "en\n")], "language", "invalid_value" },
         { [("model", "whisper-1"), ("language", "english")], "language", "invalid_value" },
     };

@@ -52,6 +52,6 @@ public sealed class ApiParameterGuard(RequestDelegate next)
     private static FieldError Error(string name, string? value, string where)
     {
         var field = Validators.Printable(name);
-        return new FieldError(field, $"{field} '{Validators.Printable(value ?? string.Empty)}' holds a control character (a line break, tab or the like); a {where} may not");
+        return new FieldError(field, $"{field} '{Validators.Printable(value ?? string.Empty)}': a {where}'s name or value may not hold a control character (a line break, tab or the like)");
     }
 }

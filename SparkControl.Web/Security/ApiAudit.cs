@@ -41,7 +41,7 @@ public sealed class ApiAudit(RequestDelegate next, AuditLog audit)
         {
             var route = (context.GetEndpoint() as RouteEndpoint)?.RoutePattern.RawText ?? "(no route)";
             var status = thrown ?? context.Response.StatusCode;
-            audit.Record(AccessPolicies.AuditActorOf(context), $"api {request.Method} {route}", request.Path.Value ?? string.Empty,
+            audit.Record(AccessPolicies.AuditActorOf(context), $"api {request.Method} {route}", Core.Validation.Validators.Escaped(request.Path.Value ?? string.Empty),
                 $"{status.ToString(CultureInfo.InvariantCulture)} {Outcome(status)}");
         }
     }
