@@ -63,6 +63,13 @@ public static class FleetView
         _ => Unchecked(spark, latest),
     };
 
+    /// <summary>The swap whose word leads for <paramref name="spark"/>, from its latest and settled swaps on <paramref name="board"/>.</summary>
+    public static SwapStatus? Leading(SparkHealth spark, SwapBoard board)
+    {
+        var (latest, settled) = board.Of(spark.Spark);
+        return Leading(spark, latest, settled);
+    }
+
     /// <summary>An ended swap that stopped what ran, when health has not checked the Spark since it ended.</summary>
     private static SwapStatus? Unchecked(SparkHealth spark, SwapStatus? ended) =>
         ended is { HasStopped: true, EndedAt: { } at } && (spark.CheckedAt ?? DateTimeOffset.MinValue) < at ? ended : null;

@@ -56,7 +56,7 @@ public sealed partial class SwapModelActivitySource(HealthMonitor health, SwapOr
 
     /// <summary>What the ledger should count for each Spark; <paramref name="previous"/> itself when nothing changed.</summary>
     public static FleetModelActivity Combine(FleetModelActivity previous, FleetHealth health, SwapBoard board) =>
-        HealthModelActivity.Derive(previous, health, spark => Leading(spark, board) switch
+        HealthModelActivity.Derive(previous, health, spark => FleetView.Leading(spark, board) switch
         {
             null => null,
             { IsActive: true } swap => new ModelActivity(swap.ModelId, ModelActivityState.Loading),
@@ -64,12 +64,6 @@ public sealed partial class SwapModelActivitySource(HealthMonitor health, SwapOr
             { Phase: SwapPhase.Ready } => ModelActivity.NoModel,
             _ => ModelActivity.Unknown,
         });
-
-    private static SwapStatus? Leading(SparkHealth spark, SwapBoard board)
-    {
-        var (latest, settled) = board.Of(spark.Spark);
-        return FleetView.Leading(spark, latest, settled);
-    }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "GPU ledger: {Spark} {From} -> {To}")]
     private partial void LogChange(string spark, ModelActivity from, ModelActivity to);

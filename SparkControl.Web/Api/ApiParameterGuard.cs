@@ -12,7 +12,7 @@ public sealed class ApiParameterGuard(RequestDelegate next)
 {
     public Task InvokeAsync(HttpContext context)
     {
-        if (context.Request.Path.StartsWithSegments("/api") && Problems(context.Request) is { Count: > 0 } errors)
+        if (context.Request.Path.StartsWithSegments("/api") && Problems(context.Request) is { } errors)
         {
             throw new ValidationFailedException(errors);
         }
@@ -20,17 +20,17 @@ public sealed class ApiParameterGuard(RequestDelegate next)
         return next(context);
     }
 
-    /// <summary>One error per query or route parameter whose name or value holds a control character.</summary>
-    public static List<FieldError> Problems(HttpRequest request)
+    /// <summary>One error per query or route parameter whose name or value holds a control character; null when none does.</summary>
+    public static List<FieldError>? Problems(HttpRequest request)
     {
-        var errors = new List<FieldError>();
+        List<FieldError>? errors = null;
         foreach (var (name, values) in request.Query)
         {
             foreach (var value in values)
             {
                 if (HasControl(name) || HasControl(value))
                 {
-                    errors.Add(Error(name, value, "query parameter"));
+                    (errors ??= []).Add(Error(name, value, "query parameter"));
                     break;
                 }
             }
@@ -40,7 +40,7 @@ public sealed class ApiParameterGuard(RequestDelegate next)
         {
             if (value is string text && HasControl(text))
             {
-                errors.Add(Error(name, text, "path segment"));
+                (errors ??= []).Add(Error(name, text, "path segment"));
             }
         }
 
