@@ -20,7 +20,15 @@ public sealed record EchoCancelResult(
     int NearEndBlocks,
     TimeSpan Elapsed,
     double? DriftPpm = null,
-    bool ResidualSuppressed = false);
+    bool ResidualSuppressed = false)
+{
+    /// <summary>
+    /// When the loudspeaker was found to bend the far end (clipping, compression) and the canceller ran on the far end
+    /// as bent by the fitted <see cref="LoudspeakerCurve"/>: how much less of the far-end talk the room then left
+    /// unexplained (dB). Null when the loudspeaker sounded linear.
+    /// </summary>
+    public double? LoudspeakerCurveDb { get; init; }
+}
 
 /// <summary>
 /// Offline acoustic echo canceller for a recorded two-channel call: channel 0 is the microphone (local speech plus
@@ -28,6 +36,9 @@ public sealed record EchoCancelResult(
 /// <list type="number">
 /// <item>GCC-PHAT finds the bulk delay over the whole file, so the adaptive filter's tail covers only the room; a call
 /// with no coherent echo (headphones) is passed through untouched.</item>
+/// <item>A memoryless curve for the loudspeaker (<see cref="LoudspeakerCurve"/>) is fitted from the call; when it
+/// explains part of the echo the room alone does not (clipping, compression), the filter runs on the far end as bent by
+/// it.</item>
 /// <item>A two-path MDF filter (<see cref="MdfFilter"/>) cancels the echo; its step shrinks when the microphone stops
 /// looking like the echo estimate (double talk), and the foreground path never takes a diverged background.</item>
 /// <item>Offline, a second pass starts from the learnt filter. Before it, the residual of the first pass's filter over the
@@ -105,6 +116,16 @@ public static class EchoCanceller
         var x = follow
             ? ReferenceAligner.Follow(reference, n => drift!.DelayAt(n) - preDelay, padded)
             : ReferenceAligner.Shift(reference, Math.Max(0, delay.Samples - preDelay), padded);
+        var curve = LoudspeakerCurve.Fit(x, d, CurveFrame(partitions * blockSize));
+        if (curve is { Worthwhile: true })
+        {
+            // The far end as the loudspeaker bent it, aligned the same way: to the linear filter the echo is linear again.
+            var played = curve.Map(reference);
+            x = follow
+                ? ReferenceAligner.Follow(played, n => drift!.DelayAt(n) - preDelay, padded)
+                : ReferenceAligner.Shift(played, Math.Max(0, delay.Samples - preDelay), padded);
+        }
+
         var regularization = EchoRegularization.PerBin(x, d, blockSize, partitions);
 
         var output = new float[padded];
@@ -140,7 +161,10 @@ public static class EchoCanceller
 
         var result = new float[mic.Length];
         Array.Copy(output, result, mic.Length);
-        return new EchoCancelResult(result, sampleRate, delay, erle, settings.Passes, blockSize, partitions, nearEnd, watch.Elapsed, follow ? Math.Round(drift!.Ppm, 1) : null, suppressed);
+        return new EchoCancelResult(result, sampleRate, delay, erle, settings.Passes, blockSize, partitions, nearEnd, watch.Elapsed, follow ? Math.Round(drift!.Ppm, 1) : null, suppressed)
+        {
+            LoudspeakerCurveDb = curve is { Worthwhile: true } ? Math.Round(curve.GainDb, 1) : null,
+        };
     }
 
     private static void CheckArguments(int micLength, int referenceLength, int sampleRate, EchoCancellerSettings settings)
@@ -190,6 +214,18 @@ public static class EchoCanceller
         }
 
         ResidualEchoSuppressor.Apply(output, echoEstimate, Math.Pow(10, -linearErle / 10), blockSize);
+    }
+
+    /// <summary>The loudspeaker curve's frames: twice the tail at least, a power of two, so a frame holds the room's whole response.</summary>
+    private static int CurveFrame(int tailSamples)
+    {
+        var frame = 64;
+        while (frame < 2 * tailSamples)
+        {
+            frame <<= 1;
+        }
+
+        return frame;
     }
 
     /// <summary>The block keeps its duration across rates (256 at 16 kHz = 16 ms), rounded to a power of two.</summary>

@@ -90,7 +90,7 @@ public sealed class TranscriptPipeline(WorkerTranscriber transcriber, AudioOptio
         progress(TranscriptPhase.EchoCancel, 0.01, "cancelling the loudspeaker's echo on the microphone channel");
         var result = await Task.Run(() => EchoCanceller.Cancel(call), cancellationToken).ConfigureAwait(false);
         notes.Add(result.Delay.HasEcho
-            ? string.Create(CultureInfo.InvariantCulture, $"Echo cancelled on the microphone channel: delay {result.Delay.Delay.TotalMilliseconds:0} ms, estimated ERLE {result.ErleEstimateDb ?? 0:0.0} dB{(result.DriftPpm is { } ppm ? ", clock drift " + ppm.ToString("+0.0;-0.0", CultureInfo.InvariantCulture) + " ppm followed" : "")}.")
+            ? string.Create(CultureInfo.InvariantCulture, $"Echo cancelled on the microphone channel: delay {result.Delay.Delay.TotalMilliseconds:0} ms, estimated ERLE {result.ErleEstimateDb ?? 0:0.0} dB{(result.DriftPpm is { } ppm ? ", clock drift " + ppm.ToString("+0.0;-0.0", CultureInfo.InvariantCulture) + " ppm followed" : "")}{(result.LoudspeakerCurveDb is { } curve ? ", the loudspeaker's clipping modelled (" + curve.ToString("0.0", CultureInfo.InvariantCulture) + " dB)" : "")}.")
             : "No echo of the remote side was found on the microphone channel; it was transcribed as recorded.");
         progress(TranscriptPhase.EchoCancel, EchoEnd, null);
         return result.Output;

@@ -70,9 +70,27 @@ public sealed class EchoCancelApiTests
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         var drift = double.Parse(response.Headers.GetValues(EchoEndpoints.DriftHeader).Single(), CultureInfo.InvariantCulture);
         Assert.InRange(drift, -62, -58);
+        Assert.Equal("0.0", response.Headers.GetValues(EchoEndpoints.LoudspeakerCurveHeader).Single());
         var cleaned = WavFile.Read(await response.Content.ReadAsByteArrayAsync());
         var score = EchoMetrics.Score(call.Mic, cleaned.Channels[0], call.Truth);
         Assert.True(score.ErleFarEndDb > 20, $"far-end ERLE {score.ErleFarEndDb:0.0} dB");
+    }
+
+    [Fact]
+    public async Task Post_ClippingLoudspeaker_ReportsTheCurveItModelled()
+    {
+        var call = await EchoTestCalls.GetAsync("clip-hard");
+        await using var app = await SparkControlApp.StartAsync();
+        using var client = app.CreateClient();
+
+        using var response = await client.PostAsync("/api/audio/echo-cancel", Form(call.CallWav));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var curve = double.Parse(response.Headers.GetValues(EchoEndpoints.LoudspeakerCurveHeader).Single(), CultureInfo.InvariantCulture);
+        Assert.True(curve >= LoudspeakerCurve.MinimumGainDb, $"curve {curve} dB");
+        var cleaned = WavFile.Read(await response.Content.ReadAsByteArrayAsync());
+        var score = EchoMetrics.Score(call.Mic, cleaned.Channels[0], call.Truth);
+        Assert.True(score.ErleFarEndDb > 15, $"far-end ERLE {score.ErleFarEndDb:0.0} dB");
     }
 
     [Fact]
@@ -88,6 +106,7 @@ public sealed class EchoCancelApiTests
         Assert.Equal("false", response.Headers.GetValues(EchoEndpoints.DetectedHeader).Single());
         Assert.Equal("0.0", response.Headers.GetValues(EchoEndpoints.DelayHeader).Single());
         Assert.Equal("0.0", response.Headers.GetValues(EchoEndpoints.DriftHeader).Single());
+        Assert.Equal("0.0", response.Headers.GetValues(EchoEndpoints.LoudspeakerCurveHeader).Single());
         Assert.Equal("false", response.Headers.GetValues(EchoEndpoints.ResidualSuppressedHeader).Single());
         var cleaned = WavFile.Read(await response.Content.ReadAsByteArrayAsync());
         Assert.Equal(call.Mic, cleaned.Channels[0]);

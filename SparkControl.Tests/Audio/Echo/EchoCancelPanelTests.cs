@@ -30,6 +30,17 @@ public sealed class EchoCancelPanelTests : UiTestContext
     }
 
     [Fact]
+    public async Task Upload_SoftClippingCall_ShowsTheLoudspeakerCurveModelled()
+    {
+        var call = await EchoTestCalls.GetAsync("clip-soft");
+        var panel = Render<EchoCancelPanel>();
+
+        panel.FindComponent<InputFile>().UploadFiles(InputFileContent.CreateFromBinary(call.CallWav, "clip.wav", contentType: "audio/wav"));
+
+        panel.WaitForAssertion(() => Assert.Matches(@"^clips or compresses; the canceller modelled its curve \(\d+\.\d dB more of the echo explained\)$", panel.Find("[data-testid=echo-loudspeaker]").TextContent.Trim()), TimeSpan.FromSeconds(60));
+    }
+
+    [Fact]
     public async Task Upload_EchoCall_ShowsDelayErleAndBothPlayers()
     {
         var call = await EchoTestCalls.GetAsync(EchoTestCalls.Default);
@@ -40,6 +51,7 @@ public sealed class EchoCancelPanelTests : UiTestContext
         panel.WaitForAssertion(() => Assert.Matches(@"^1(19|20|21)\.\d ms$", panel.Find("[data-testid=echo-delay]").TextContent.Trim()), TimeSpan.FromSeconds(60));
         Assert.Matches(@"^\d+\.\d dB$", panel.Find("[data-testid=echo-erle]").TextContent.Trim());
         Assert.Equal("none found", panel.Find("[data-testid=echo-drift]").TextContent.Trim());
+        Assert.Equal("linear", panel.Find("[data-testid=echo-loudspeaker]").TextContent.Trim());
         Assert.Equal("off", panel.Find("[data-testid=echo-residual-result]").TextContent.Trim());
         Assert.StartsWith("data:audio/wav;base64,", panel.Find("[data-testid=echo-before]").GetAttribute("src"), StringComparison.Ordinal);
         var after = panel.Find("[data-testid=echo-after]").GetAttribute("src")!;
