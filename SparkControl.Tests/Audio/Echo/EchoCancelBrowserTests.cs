@@ -45,6 +45,7 @@ public sealed class EchoCancelBrowserTests(BrowserFixture browser) : BrowserTest
 
         await Expect(page.GetByTestId("echo-drift")).ToHaveTextAsync(new System.Text.RegularExpressions.Regex(@"^the loudspeaker's clock ran (59|60|61)\.\d ppm slow; the canceller followed it$"), new() { Timeout = 120_000 });
         await Expect(page.GetByTestId("echo-delay")).ToHaveTextAsync(new System.Text.RegularExpressions.Regex(@"^1(19|20|21)\.\d ms$"));
+        await Expect(page.GetByTestId("echo-loudspeaker")).ToHaveTextAsync("linear");
         await page.SaveScreenshotAsync("audio-echo-drift.png");
     }
 }
