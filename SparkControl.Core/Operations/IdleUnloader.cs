@@ -52,7 +52,10 @@ public sealed partial class IdleUnloader(
             return null;
         }
 
-        var latest = swaps.Board.BySpark.GetValueOrDefault(spark);
+        // The swap that loaded what runs: the latest, unless it ended before stopping anything (refused in preflight,
+        // or still before its stop), which leaves the model the one before it loaded.
+        var (latest, settled) = swaps.Board.Of(spark);
+        var loader = latest is null || latest.HasStopped || latest.Phase == SwapPhase.Ready ? latest : settled;
 
         // A cluster model's requests enter the gateway at its head Spark: its use is the use of every Spark it holds.
         var holders = model.Placement == ModelPlacement.Cluster
@@ -61,7 +64,7 @@ public sealed partial class IdleUnloader(
         var usage = holders.Select(gate.Usage).ToList();
         var inFlight = usage.Sum(u => u.InFlight);
         var lastUsed = usage.Max(u => u.LastUsed);
-        var loaded = latest is { Phase: SwapPhase.Ready, EndedAt: { } ended } ? ended : (DateTimeOffset?)null;
+        var loaded = loader is { Phase: SwapPhase.Ready, EndedAt: { } ended } ? ended : (DateTimeOffset?)null;
         var since = new[] { _started, lastUsed ?? _started, loaded ?? _started, SetSince(served.ModelId, after) }.Max();
         var idle = time.GetUtcNow() - since;
         return new IdleState(spark, served.ModelId, after, idle < TimeSpan.Zero ? TimeSpan.Zero : idle, inFlight);

@@ -7,6 +7,7 @@ using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using SparkControl.Core.Catalog;
 using SparkControl.Core.Operations;
+using SparkControl.Core.Swaps;
 using SparkControl.Tests.Infrastructure;
 
 namespace SparkControl.Tests.Web;
@@ -107,6 +108,40 @@ public sealed class IdleUnloadTests
         Assert.Equal("qwen3-8b", (await answer.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("model").GetString());
         var current = await CurrentAsync(client);
         Assert.Equal(("qwen3-8b", "gateway"), (current!.Value.GetProperty("modelId").GetString(), current.Value.GetProperty("requester").GetString()));
+    }
+
+    [Fact]
+    public async Task ASwapRefusedInPreflight_LeavesTheIdleTimeCountedFromTheSwapThatLoadedTheModel()
+    {
+        await using var app = await StartAsync();
+        using var client = app.CreateClient();
+        var swaps = app.Get<SwapOrchestrator>();
+        var unloader = app.Get<IdleUnloader>();
+        (await SetIdleAsync(client, "qwen3-8b", new { idleUnloadAfterSeconds = 600 })).EnsureSuccessStatusCode();
+        // The idle time is set well before the model is loaded again below.
+        await Wait.UntilAsync(() => unloader.StateOf("demo") is { IdleFor.TotalSeconds: >= 2 }, "two seconds counted since the idle time was set", TimeSpan.FromSeconds(60));
+        await RunAsync(swaps, new SwapRequest(null, "demo", "test"), SwapPhase.Ready);
+        var load = await RunAsync(swaps, new SwapRequest("qwen3-8b", "demo", "test"), SwapPhase.Ready);
+
+        // Refused in preflight (there is no such service to stop): it stops nothing, and the model stays loaded.
+        var refused = await RunAsync(swaps, new SwapRequest("qwen3-8b", "demo", "test") { StopServices = ["no-such-service"] }, SwapPhase.Failed);
+        var state = unloader.StateOf("demo");
+        var sinceLoad = DateTimeOffset.UtcNow - load.EndedAt!.Value;
+
+        Assert.False(refused.HasStopped);
+        Assert.NotNull(state);
+        Assert.Equal("qwen3-8b", state.ModelId);
+        // Counted from the load's end, not from when the idle time was set (at least two seconds earlier).
+        Assert.True(state.IdleFor <= sinceLoad + TimeSpan.FromSeconds(0.5), $"idle for {state.IdleFor}, loaded {sinceLoad} ago");
+    }
+
+    private static async Task<SwapStatus> RunAsync(SwapOrchestrator swaps, SwapRequest request, SwapPhase end)
+    {
+        var id = swaps.Start(request).Id;
+        SwapStatus? status = null;
+        await Wait.UntilAsync(() => (status = swaps.Board.BySpark.GetValueOrDefault("demo")) is { IsActive: false } s && s.Id == id, $"swap {id} ends", TimeSpan.FromSeconds(60));
+        Assert.True(status!.Phase == end, $"swap {id} ended {status.Phase}: {status.Message}");
+        return status;
     }
 
     [Fact]
