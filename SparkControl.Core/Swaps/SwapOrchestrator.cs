@@ -239,9 +239,10 @@ public sealed partial class SwapOrchestrator : IHostedService, IAsyncDisposable
             throw new ValidationFailedException([new FieldError("spark", $"{model.Id} is a directory on {local.Spark}; it can only run there")]);
         }
 
-        // A cluster model on this Spark occupies the other one too: the swap that replaces it holds both.
-        var cluster = entry.Definition.LaunchCluster is { } settings
-            && _context.Health.Current.Value.Find(entry.Name)?.Model?.Container == settings.ContainerName;
+        // A cluster model on this Spark occupies the other one too: the swap that replaces it holds both. What runs is
+        // the fleet view's answer (a cluster swap that just ended leads until health has looked again).
+        var serving = FleetView.Of(_context.Health.Current.Value, Board, _context.Catalog.Current, fleet).Find(entry.Name)?.Model;
+        var cluster = entry.Definition.LaunchCluster is { } settings && serving?.Container == settings.ContainerName;
         return (model, cluster ? [entry, .. fleet.Sparks.Where(s => s != entry)] : [entry]);
     }
 

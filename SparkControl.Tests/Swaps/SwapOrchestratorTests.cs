@@ -493,6 +493,29 @@ public sealed class SwapOrchestratorTests
         Assert.Same(world.Swaps.Board.BySpark["spark-1"], world.Swaps.Board.BySpark["spark-2"]);
     }
 
+    [Fact]
+    public async Task AfterAClusterSwap_BeforeHealthHasLooked_ASwapOnTheHeadHoldsBothSparks_AndAfterAnUnloadOnlyTheHead()
+    {
+        // Health checks once, before the cluster swap, and not again: since then only the swaps say what runs.
+        await using var world = await SwapWorld.CreateAsync(w => w.Catalog.Publish(new CatalogSnapshot(
+            [.. SwapWorld.Models, SwapWorld.Model("big-tp2", gpu: 0.5, repo: "org/small-a", placement: ModelPlacement.Cluster)], [])));
+        world.AddWorker();
+        ((SimulatedSparkHost)world.Hosts["spark-2"].Inner).Disk.AddDirectory("/home/demo/.cache/huggingface/hub/models--org--small-a", SwapWorld.GiB, "config.json");
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await world.Health.CheckOnceAsync(timeout.Token);
+        var cluster = await world.Swaps.WaitAsync(world.Swaps.Start(new SwapRequest("big-tp2", SwapTargets.Cluster, "test")).Id, timeout.Token);
+
+        var replace = world.Swaps.Start(new SwapRequest(null, "spark-1", "test"));
+        var unloaded = await world.Swaps.WaitAsync(replace.Id, timeout.Token);
+        var after = world.Swaps.Start(new SwapRequest("small-a", "spark-1", "test"));
+        await world.Swaps.WaitAsync(after.Id, timeout.Token);
+
+        Assert.Equal(SwapPhase.Ready, cluster.Phase);
+        Assert.Equal(["spark-1", "spark-2"], replace.Sparks);
+        Assert.Equal(SwapPhase.Ready, unloaded.Phase);
+        Assert.Equal(["spark-1"], after.Sparks);
+    }
+
     private const string SharedFineTune = "/home/demo/models/ft-both";
 
     /// <summary>Two Sparks with a model root each and a local fine-tune that spans them, on disk where <paramref name="onDisk"/> says.</summary>
