@@ -16,8 +16,9 @@ namespace SparkControl.Web.Api;
 /// <c>X-Echo-Delay-Ms</c> (at the start of the call), <c>X-Echo-Erle-Db</c> (the canceller's own estimate),
 /// <c>X-Echo-Drift-Ppm</c> (how much faster the loudspeaker's clock ran than the recorder's, when the canceller followed
 /// drift; 0 otherwise), <c>X-Echo-Loudspeaker-Curve-Db</c> (when the loudspeaker was found to clip or compress and the
-/// canceller modelled it: how much of the echo the curve explained; 0 otherwise), <c>X-Echo-Residual-Suppressed</c> and
-/// <c>X-Echo-Detected</c>. With no echo found, the
+/// canceller modelled it: how much of the echo the curve explained; 0 otherwise), <c>X-Echo-Room-Ms</c> (how much of
+/// the tail the filter used: less than the tail when the room rang out sooner; 0 with no echo),
+/// <c>X-Echo-Residual-Suppressed</c> and <c>X-Echo-Detected</c>. With no echo found, the
 /// microphone comes back unchanged, delay, ERLE and drift 0.
 /// </summary>
 public static class EchoEndpoints
@@ -28,6 +29,7 @@ public static class EchoEndpoints
     public const string DriftHeader = "X-Echo-Drift-Ppm";
     public const string ResidualSuppressedHeader = "X-Echo-Residual-Suppressed";
     public const string LoudspeakerCurveHeader = "X-Echo-Loudspeaker-Curve-Db";
+    public const string RoomHeader = "X-Echo-Room-Ms";
 
     /// <summary>Multipart framing allowed on top of the file itself.</summary>
     private const int FormOverhead = 64 * 1024;
@@ -88,6 +90,7 @@ public static class EchoEndpoints
         headers[DelayHeader] = result.Delay.Delay.TotalMilliseconds.ToString("0.0", CultureInfo.InvariantCulture);
         headers[ErleHeader] = (result.ErleEstimateDb ?? 0).ToString("0.0", CultureInfo.InvariantCulture);
         headers[DriftHeader] = (result.DriftPpm ?? 0).ToString("0.0", CultureInfo.InvariantCulture);
+        headers[RoomHeader] = ((result.RoomPartitions ?? 0) * result.BlockSize * 1000 / result.SampleRate).ToString(CultureInfo.InvariantCulture);
         headers[LoudspeakerCurveHeader] = (result.LoudspeakerCurveDb ?? 0).ToString("0.0", CultureInfo.InvariantCulture);
         headers[ResidualSuppressedHeader] = result.ResidualSuppressed ? "true" : "false";
         return TypedResults.File(WavFile.Write16(call.SampleRate, result.Output), "audio/wav", "echo-cancelled.wav");

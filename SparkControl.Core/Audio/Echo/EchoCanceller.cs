@@ -28,6 +28,12 @@ public sealed record EchoCancelResult(
     /// unexplained (dB). Null when the loudspeaker sounded linear.
     /// </summary>
     public double? LoudspeakerCurveDb { get; init; }
+
+    /// <summary>
+    /// Partitions of <see cref="BlockSize"/> the filter used: fewer than <see cref="Partitions"/> when the room rang out
+    /// before the tail's end and the taps past it were left out. Null when no echo was found.
+    /// </summary>
+    public int? RoomPartitions { get; init; }
 }
 
 /// <summary>
@@ -41,6 +47,9 @@ public sealed record EchoCancelResult(
 /// it.</item>
 /// <item>A two-path MDF filter (<see cref="MdfFilter"/>) cancels the echo; its step shrinks when the microphone stops
 /// looking like the echo estimate (double talk), and the foreground path never takes a diverged background.</item>
+/// <item>Where the first pass's filter (or, later, the trained one) shows the room ringing out before the tail ends,
+/// the partitions past it are left out (<see cref="RoomPartitions"/>): there they only gathered noise, and after a path
+/// change the mismatch.</item>
 /// <item>Offline, a second pass starts from the learnt filter. Before it, the residual of the first pass's filter over the
 /// whole file marks the blocks with near-end speech (a look-ahead a live canceller cannot have), the background path
 /// trains once per <see cref="TrainingSteps"/> entry over the unmarked blocks, and the second pass does not adapt on marked
@@ -136,16 +145,26 @@ public static class EchoCanceller
         var stretch = Math.Max(1, (int)Math.Round(Stretch.TotalSeconds * sampleRate / blockSize));
         var snapshots = new List<float[][]>();
         RunPass(first, x, d, output, null, coherence, echo, stretch, snapshots);
+        // Taps past the room's end only gather noise (and, where the path changes, the mismatch): once the first pass
+        // clearly shows where the room ends, every later filter models only the room.
+        first.ActivePartitions = RoomPartitions(first.Save(), blockSize, converged: false);
+
         var nearEnd = 0;
+        var room = first.ActivePartitions;
         if (settings.Passes == 2)
         {
-            float[][][][] candidates = [Forward(snapshots), Backward(x, d, stretch, blockSize, partitions, regularization, step)];
+            float[][][][] candidates = [Forward(snapshots), Backward(x, d, stretch, blockSize, partitions, first.ActivePartitions, regularization, step)];
             // Each candidate is replayed once: its residual judges the near end, and its output can win a stretch.
             var replays = candidates.Select(c => Replay(first, c, stretch, x, d, blockSize, partitions, regularization)).ToArray();
             var mask = NearEndMask(Replay(first, null, stretch, x, d, blockSize, partitions, regularization), replays);
             nearEnd = mask.Count(m => m);
             var second = new MdfFilter(blockSize, partitions, regularization, step);
-            second.CopyCoefficientsFrom(TrainOnFarEndOnly(first, x, d, mask), fromBackground: true);
+            var trained = TrainOnFarEndOnly(first, x, d, mask);
+            second.CopyCoefficientsFrom(trained, fromBackground: true);
+            // The trained filter has converged over every far-end block: what is flat past the room is noise.
+            second.ActivePartitions = RoomPartitions(trained.Save(background: true)[..trained.ActivePartitions], blockSize, converged: true);
+
+            room = second.ActivePartitions;
             RunSecondPass(second, candidates, replays, stretch, x, d, output, mask, coherence, echo);
         }
 
@@ -164,6 +183,7 @@ public static class EchoCanceller
         return new EchoCancelResult(result, sampleRate, delay, erle, settings.Passes, blockSize, partitions, nearEnd, watch.Elapsed, follow ? Math.Round(drift!.Ppm, 1) : null, suppressed)
         {
             LoudspeakerCurveDb = curve is { Worthwhile: true } ? Math.Round(curve.GainDb, 1) : null,
+            RoomPartitions = room,
         };
     }
 
@@ -214,6 +234,59 @@ public static class EchoCanceller
         }
 
         ResidualEchoSuppressor.Apply(output, echoEstimate, Math.Pow(10, -linearErle / 10), blockSize);
+    }
+
+    /// <summary>
+    /// A filter that has not converged yet (the first pass's) shows where the room ends only when its floor is this far
+    /// under its whole energy; above it, the floor may still hold convergence error over the room's own late taps.
+    /// </summary>
+    private const double FloorDepthDb = 25;
+
+    /// <summary>
+    /// How many partitions the room fills, judged from a filter's taps. A room's response only decays; where the last
+    /// quarter of the tail is no more than 2 dB below the quarter before it, the taps there are misadjustment noise (or
+    /// the mismatch of a path that changed), not room. Then the room ends where the energy first comes within 3 dB of
+    /// that floor (the median of the last half), and one partition more is kept. A room still decaying at the tail's end,
+    /// a filter that has not <paramref name="converged"/> with a floor within <see cref="FloorDepthDb"/> of its energy, or
+    /// a tail under 8 partitions keeps every partition.
+    /// </summary>
+    internal static int RoomPartitions(float[][] weights, int blockSize, bool converged)
+    {
+        var m = weights.Length;
+        if (m < 8)
+        {
+            return m;
+        }
+
+        var fft = new RealFft(2 * blockSize);
+        var buffer = fft.NewBuffer();
+        var energy = new double[m];
+        for (var p = 0; p < m; p++)
+        {
+            weights[p].CopyTo(buffer, 0);
+            fft.Inverse(buffer);
+            for (var i = 0; i < blockSize; i++)
+            {
+                energy[p] += buffer[i] * (double)buffer[i];
+            }
+        }
+
+        var quarter = m / 4;
+        var third = Percentile(energy[(m - (2 * quarter))..(m - quarter)], 0.5);
+        var fourth = Percentile(energy[(m - quarter)..], 0.5);
+        if (third <= 0 || fourth <= 0 || 10 * Math.Log10(third / fourth) > 2)
+        {
+            return m;
+        }
+
+        var floor = Percentile(energy[(m - (2 * quarter))..], 0.5);
+        if (!converged && floor > Math.Pow(10, -FloorDepthDb / 10) * energy.Sum())
+        {
+            return m;
+        }
+
+        var end = Array.FindIndex(energy, e => e < 2 * floor);
+        return end < 0 ? m : Math.Min(m, end + 2);
     }
 
     /// <summary>The loudspeaker curve's frames: twice the tail at least, a power of two, so a frame holds the room's whole response.</summary>
@@ -274,11 +347,11 @@ public static class EchoCanceller
     /// the call from there on. After an echo-path change (someone moved) the forward filter still models the old
     /// path for seconds while this one already knows the new one, and before it the other way round.
     /// </summary>
-    private static float[][][] Backward(float[] x, float[] d, int stretch, int blockSize, int partitions, float[] regularization, float step)
+    private static float[][][] Backward(float[] x, float[] d, int stretch, int blockSize, int partitions, int active, float[] regularization, float step)
     {
         var blocks = d.Length / blockSize;
         var result = new float[((blocks - 1) / stretch) + 2][][];
-        var filter = new MdfFilter(blockSize, partitions, regularization, step);
+        var filter = new MdfFilter(blockSize, partitions, regularization, step) { ActivePartitions = active };
         filter.SeekHistory(x, blocks - 1);
         for (var b = blocks - 1; b >= 0; b--)
         {

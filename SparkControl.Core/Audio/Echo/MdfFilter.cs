@@ -34,6 +34,7 @@ internal sealed class MdfFilter
     private readonly float[] _echoS;
     private readonly float[] _errorS;
     private int _head;
+    private int _active;
     private int _projectNext;
     private int _scoutProjectNext;
     private int _historyBlock;
@@ -55,6 +56,7 @@ internal sealed class MdfFilter
     {
         _n = blockSize;
         _m = partitions;
+        _active = partitions;
         _fft = new RealFft(2 * blockSize);
         _bins = _fft.Bins;
         _far = NewSpectra();
@@ -87,6 +89,33 @@ internal sealed class MdfFilter
     public int BlockSize => _n;
 
     public int Partitions => _m;
+
+    /// <summary>
+    /// The partitions that model the echo, from the first: the others stay zero and neither filter nor adapt (the room
+    /// rings for less than the tail, and taps past its end would only gather noise). All of them at first.
+    /// </summary>
+    public int ActivePartitions
+    {
+        get => _active;
+        set
+        {
+            _active = Math.Clamp(value, 1, _m);
+            ZeroInactive();
+        }
+    }
+
+    private void ZeroInactive()
+    {
+        for (var p = _active; p < _m; p++)
+        {
+            Array.Clear(_foreground[p]);
+            Array.Clear(_background[p]);
+            Array.Clear(_scout[p]);
+        }
+
+        _projectNext %= _active;
+        _scoutProjectNext %= _active;
+    }
 
     /// <summary>Energy of the last block's output (foreground error; background error after <see cref="Train"/>).</summary>
     public double OutputEnergy { get; private set; }
@@ -125,6 +154,7 @@ internal sealed class MdfFilter
     {
         var source = fromBackground ? other._background : other._foreground;
         Copy(source, _foreground, _background, _scout);
+        ActivePartitions = other._active;
     }
 
     /// <summary>A copy of a path's coefficient spectra (a snapshot an offline pass can come back to).</summary>
@@ -134,6 +164,7 @@ internal sealed class MdfFilter
     public void Load(float[][] weights)
     {
         Copy(weights, _foreground, _background, _scout);
+        ZeroInactive();
         _smoothedBackground = _smoothedForeground;
         _smoothedScout = _smoothedForegroundSlow;
     }
@@ -330,7 +361,7 @@ internal sealed class MdfFilter
             Array.Clear(_power);
         }
 
-        for (var p = 0; p < _m; p++)
+        for (var p = 0; p < _active; p++)
         {
             var xp = _far[(_head + p) % _m];
             var w = weights[p];
@@ -363,7 +394,7 @@ internal sealed class MdfFilter
             _stepPerBin[k] = step / (_power[k] + _regularization[k]);
         }
 
-        for (var p = 0; p < _m; p++)
+        for (var p = 0; p < _active; p++)
         {
             var xp = _far[(_head + p) % _m];
             var w = weights[p];
@@ -380,7 +411,7 @@ internal sealed class MdfFilter
         _fft.Inverse(projected);
         Array.Clear(projected, _n, _n + 2);
         _fft.Forward(projected);
-        projectNext = (projectNext + 1) % _m;
+        projectNext = (projectNext + 1) % _active;
     }
 
     /// <summary>

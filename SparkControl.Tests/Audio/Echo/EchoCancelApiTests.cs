@@ -70,6 +70,8 @@ public sealed class EchoCancelApiTests
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         var drift = double.Parse(response.Headers.GetValues(EchoEndpoints.DriftHeader).Single(), CultureInfo.InvariantCulture);
         Assert.InRange(drift, -62, -58);
+        // The test rooms ring for 128 ms of the 256 ms tail.
+        Assert.InRange(int.Parse(response.Headers.GetValues(EchoEndpoints.RoomHeader).Single(), CultureInfo.InvariantCulture), 128, 176);
         Assert.Equal("0.0", response.Headers.GetValues(EchoEndpoints.LoudspeakerCurveHeader).Single());
         var cleaned = WavFile.Read(await response.Content.ReadAsByteArrayAsync());
         var score = EchoMetrics.Score(call.Mic, cleaned.Channels[0], call.Truth);
@@ -107,6 +109,7 @@ public sealed class EchoCancelApiTests
         Assert.Equal("0.0", response.Headers.GetValues(EchoEndpoints.DelayHeader).Single());
         Assert.Equal("0.0", response.Headers.GetValues(EchoEndpoints.DriftHeader).Single());
         Assert.Equal("0.0", response.Headers.GetValues(EchoEndpoints.LoudspeakerCurveHeader).Single());
+        Assert.Equal("0", response.Headers.GetValues(EchoEndpoints.RoomHeader).Single());
         Assert.Equal("false", response.Headers.GetValues(EchoEndpoints.ResidualSuppressedHeader).Single());
         var cleaned = WavFile.Read(await response.Content.ReadAsByteArrayAsync());
         Assert.Equal(call.Mic, cleaned.Channels[0]);

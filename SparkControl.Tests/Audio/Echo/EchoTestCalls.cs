@@ -35,6 +35,9 @@ public static class EchoTestCalls
     public const string NoEcho = "no-echo";
     public const string EchoOnly = "echo-only";
 
+    /// <summary>A room that rings for 0.6 s (8,192 taps): longer than the canceller's default tail.</summary>
+    public const string LongRoom = "long-room";
+
     /// <summary>The same sentences taking turns (no double talk), 15 s: what a recogniser without overlap handling can follow.</summary>
     public const string Turns = "turns";
 
@@ -54,6 +57,7 @@ public static class EchoTestCalls
         [Gain1] = ["--gain", "1.0"],
         [NoEcho] = ["--gain", "0"],
         [EchoOnly] = ["--no-local"],
+        [LongRoom] = ["--t60", "0.6", "--ir-taps", "8192"],
         [Turns] = ["--scene", Path.Combine(Tools.RepositoryRoot, "eng", "audio", "scenes", "turns.txt"), "--length", "15"],
         [TurnsTwoMinutes] = ["--scene", Path.Combine(Tools.RepositoryRoot, "eng", "audio", "scenes", "turns.txt"), "--length", "15", "--minutes", "2"],
     };

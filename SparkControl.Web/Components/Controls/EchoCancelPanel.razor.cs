@@ -105,6 +105,13 @@ public partial class EchoCancelPanel
 
     private static string Ms(TimeSpan time) => $"{time.TotalMilliseconds.ToString("0.0", CultureInfo.InvariantCulture)} ms";
 
+    private static int TailMs(EchoCancelResult result, int partitions) => partitions * result.BlockSize * 1000 / result.SampleRate;
+
+    private static string PassesAndTail(EchoCancelResult result) => string.Create(CultureInfo.InvariantCulture, $"{result.Passes}, {TailMs(result, result.Partitions)} ms")
+        + (result.RoomPartitions is { } room && room < result.Partitions
+            ? string.Create(CultureInfo.InvariantCulture, $" (the room rang out within {TailMs(result, room)} ms; the taps past it were left out)")
+            : "");
+
     private static string Seconds(int samples, int sampleRate) => $"{((double)samples / sampleRate).ToString("0.0", CultureInfo.InvariantCulture)} s";
 
     private static string RealTime(EchoCancelResult result) =>
