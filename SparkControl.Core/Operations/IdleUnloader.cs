@@ -52,8 +52,9 @@ public sealed partial class IdleUnloader(
             return null;
         }
 
-        // The swap that loaded what runs: the latest, unless it ended before stopping anything (refused in preflight,
-        // or still before its stop), which leaves the model the one before it loaded.
+        // The swap that loaded what runs: the latest when it stopped something or ended Ready (one that found the model
+        // running and only followed it counts as asked-for use too); one refused before stopping anything (preflight),
+        // or still before its stop, leaves the model the swap before it loaded.
         var (latest, settled) = swaps.Board.Of(spark);
         var loader = latest is null || latest.HasStopped || latest.Phase == SwapPhase.Ready ? latest : settled;
 
@@ -64,7 +65,7 @@ public sealed partial class IdleUnloader(
         var usage = holders.Select(gate.Usage).ToList();
         var inFlight = usage.Sum(u => u.InFlight);
         var lastUsed = usage.Max(u => u.LastUsed);
-        var loaded = loader is { Phase: SwapPhase.Ready, EndedAt: { } ended } ? ended : (DateTimeOffset?)null;
+        var loaded = loader is { Phase: SwapPhase.Ready, EndedAt: { } ended } && loader.ModelId == served.ModelId ? ended : (DateTimeOffset?)null;
         var since = new[] { _started, lastUsed ?? _started, loaded ?? _started, SetSince(served.ModelId, after) }.Max();
         var idle = time.GetUtcNow() - since;
         return new IdleState(spark, served.ModelId, after, idle < TimeSpan.Zero ? TimeSpan.Zero : idle, inFlight);

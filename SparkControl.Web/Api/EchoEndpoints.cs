@@ -16,7 +16,7 @@ namespace SparkControl.Web.Api;
 /// <c>X-Echo-Delay-Ms</c> (at the start of the call), <c>X-Echo-Erle-Db</c> (the canceller's own estimate),
 /// <c>X-Echo-Drift-Ppm</c> (how much faster the loudspeaker's clock ran than the recorder's, when the canceller followed
 /// drift; 0 otherwise), <c>X-Echo-Loudspeaker-Curve-Db</c> (when the loudspeaker was found to clip or compress and the
-/// canceller modelled it: how much of the echo the curve explained; 0 otherwise), <c>X-Echo-Room-Ms</c> (how much of
+/// canceller modelled it: how many dB less of the echo the room alone left unexplained; 0 otherwise), <c>X-Echo-Room-Ms</c> (how much of
 /// the tail the filter used: less than the tail when the room rang out sooner; 0 with no echo),
 /// <c>X-Echo-Residual-Suppressed</c> and <c>X-Echo-Detected</c>. With no echo found, the
 /// microphone comes back unchanged, delay, ERLE and drift 0.

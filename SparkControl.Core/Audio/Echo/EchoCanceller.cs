@@ -150,7 +150,8 @@ public static class EchoCanceller
         first.ActivePartitions = RoomPartitions(first.Save(), blockSize, converged: false);
 
         var nearEnd = 0;
-        var room = first.ActivePartitions;
+        // One pass runs the whole tail before the room's end is known; two leave the rest out from the training on.
+        var room = partitions;
         if (settings.Passes == 2)
         {
             float[][][][] candidates = [Forward(snapshots), Backward(x, d, stretch, blockSize, partitions, first.ActivePartitions, regularization, step)];
@@ -161,7 +162,8 @@ public static class EchoCanceller
             var second = new MdfFilter(blockSize, partitions, regularization, step);
             var trained = TrainOnFarEndOnly(first, x, d, mask);
             second.CopyCoefficientsFrom(trained, fromBackground: true);
-            // The trained filter has converged over every far-end block: what is flat past the room is noise.
+            // The trained filter has converged over every far-end block: what is flat past the room is noise. (The
+            // snapshots' replays keep the first pass's length; one that wins a stretch is cut as the filter takes it.)
             second.ActivePartitions = RoomPartitions(trained.Save(background: true)[..trained.ActivePartitions], blockSize, converged: true);
 
             room = second.ActivePartitions;
@@ -289,11 +291,14 @@ public static class EchoCanceller
         return end < 0 ? m : Math.Min(m, end + 2);
     }
 
-    /// <summary>The loudspeaker curve's frames: twice the tail at least, a power of two, so a frame holds the room's whole response.</summary>
+    /// <summary>
+    /// The loudspeaker curve's frames: twice the tail at least, a power of two, so a frame holds the room's whole
+    /// response; at most 32,768 samples (a long tail at 48 kHz would otherwise need hundreds of megabytes of spectra).
+    /// </summary>
     private static int CurveFrame(int tailSamples)
     {
         var frame = 64;
-        while (frame < 2 * tailSamples)
+        while (frame < 2 * tailSamples && frame < 32768)
         {
             frame <<= 1;
         }

@@ -28,10 +28,9 @@ internal sealed class LoudspeakerCurve
     private const int Rounds = 6;
 
     /// <summary>A frame is far-end single talk when the linear fit leaves under this share of its microphone energy.</summary>
-    /// <summary>A frame is far-end single talk when the linear fit leaves under this share of its microphone energy.</summary>
     private const double FarEndShare = 0.5;
 
-    /// <summary>Frames of far-end single talk needed for a fit: 2.3 s at the default 256 ms tail (half-overlapping 512 ms frames).</summary>
+    /// <summary>Frames of far-end single talk needed for a fit: at 16 kHz and the default 256 ms tail, 2.3 s (half-overlapping 512 ms frames).</summary>
     private const int MinimumFrames = 8;
 
     /// <summary>
@@ -291,7 +290,8 @@ internal sealed class LoudspeakerCurve
 
                 roomRe[b] = power > 0 ? re / power : 0;
                 roomIm[b] = power > 0 ? im / power : 0;
-                residual += micPower[b] - (power > 0 ? ((re * re) + (im * im)) / power : 0);
+                // Never below zero: the sums are single precision, and a bin fitted almost exactly could round under it.
+                residual += Math.Max(0, micPower[b] - (power > 0 ? ((re * re) + (im * im)) / power : 0));
             }
 
             before ??= residual;
@@ -330,7 +330,7 @@ internal sealed class LoudspeakerCurve
             }
         }
 
-        return (a, before is { } linear && residual > 0 ? 10 * Math.Log10(linear / residual) : 0);
+        return (a, before is { } linear && linear > 0 && residual > 0 ? 10 * Math.Log10(linear / residual) : 0);
     }
 
 
@@ -415,13 +415,15 @@ internal sealed class LoudspeakerCurve
 
     private static double[] PlaceKnots(ReadOnlySpan<float> x, int[] heard, int hop, int frameSize)
     {
+        // Every sample up to a million of them; a long call is read at a stride (quantiles do not need them all).
+        var stride = Math.Max(1, ((long)heard.Length * hop) >> 20);
         var levels = new List<float>();
         var last = -1;
         foreach (var f in heard)
         {
             var from = Math.Max(f * hop, last + 1);
             var to = (f * hop) + frameSize - 1;
-            for (var i = from; i <= to; i++)
+            for (var i = from; i <= to; i += (int)stride)
             {
                 levels.Add(Math.Abs(x[i]));
             }

@@ -101,7 +101,6 @@ public sealed class EchoFaultCallTests(ITestOutputHelper output)
         var misses = EchoFaultRule.Check(name, score, speexScore, null);
 
         Assert.NotNull(ours.LoudspeakerCurveDb);
-        Assert.True(ours.LoudspeakerCurveDb >= LoudspeakerCurve.MinimumGainDb, $"curve {ours.LoudspeakerCurveDb} dB");
         Assert.True(misses.Count == 0, string.Join("; ", misses));
     }
 

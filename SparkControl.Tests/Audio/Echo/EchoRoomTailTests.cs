@@ -92,5 +92,8 @@ public sealed class EchoRoomTailTests
         Assert.Equal(longResult.Partitions, longResult.RoomPartitions);
         Assert.True(longScore.ErleFarEndDb > 10, $"far-end ERLE {longScore.ErleFarEndDb:0.0} dB");
         Assert.InRange(shortResult.RoomPartitions!.Value, 8, shortResult.Partitions - 1);
+        // One pass runs the whole tail: it reports all of it.
+        var onePass = EchoCanceller.Cancel(shortRoom.Call, new EchoCancellerSettings { Passes = 1 });
+        Assert.Equal(onePass.Partitions, onePass.RoomPartitions);
     }
 }

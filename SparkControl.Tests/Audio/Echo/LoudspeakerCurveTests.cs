@@ -103,12 +103,12 @@ public sealed class LoudspeakerCurveTests
     [Fact]
     public void Fit_LinearLoudspeakerUnderLouderNearEndSpeech_IsNotWorthwhile()
     {
-        // The neighbour of the clipping case: no nonlinearity, a local talker twice as loud as the echo in its bursts.
+        // The neighbour of the clipping case: no nonlinearity, and a local talker as loud as the far end (the echo is at
+        // half its level) for one second in every four.
         var x = Talker(20, 6);
         var local = Talker(20, 7);
         for (var i = 0; i < local.Length; i++)
         {
-            // The local talker speaks in the second half of every two seconds.
             local[i] *= i / (2 * Rate) % 2 == 1 ? 0 : (i % (2 * Rate) >= Rate ? 1 : 0);
         }
 
@@ -144,7 +144,7 @@ public sealed class LoudspeakerCurveTests
     [Fact]
     public void Fit_FarEndBarelyTalks_GivesNoCurve()
     {
-        // A third of a second of the far end touches 6 frames; a fit needs 8.
+        // A third of a second of the far end touches 7 frames; a fit needs 8.
         var x = new float[20 * Rate];
         Talker(1, 12).AsSpan(0, Rate / 3).CopyTo(x.AsSpan(5 * Rate));
         var d = Through(Room(13), x, v => Clip(v, 0.15f, 0.15f));
