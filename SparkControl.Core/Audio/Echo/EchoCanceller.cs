@@ -122,17 +122,17 @@ public static class EchoCanceller
         var padded = blocks * blockSize;
         var d = new float[padded];
         mic.CopyTo(d);
-        var x = follow
-            ? ReferenceAligner.Follow(reference, n => drift!.DelayAt(n) - preDelay, padded)
-            : ReferenceAligner.Shift(reference, Math.Max(0, delay.Samples - preDelay), padded);
-        var curve = LoudspeakerCurve.Fit(x, d, CurveFrame(partitions * blockSize));
-        if (curve is { Worthwhile: true })
+        float[] Align(ReadOnlySpan<float> far) => follow
+            ? ReferenceAligner.Follow(far, n => drift!.DelayAt(n) - preDelay, padded)
+            : ReferenceAligner.Shift(far, Math.Max(0, delay.Samples - preDelay), padded);
+
+        var x = Align(reference);
+        var fitted = LoudspeakerCurve.Fit(x, d, CurveFrame(partitions * blockSize));
+        var curve = fitted is { Worthwhile: true } ? fitted : null;
+        if (curve is not null)
         {
             // The far end as the loudspeaker bent it, aligned the same way: to the linear filter the echo is linear again.
-            var played = curve.Map(reference);
-            x = follow
-                ? ReferenceAligner.Follow(played, n => drift!.DelayAt(n) - preDelay, padded)
-                : ReferenceAligner.Shift(played, Math.Max(0, delay.Samples - preDelay), padded);
+            x = Align(curve.Map(reference));
         }
 
         var regularization = EchoRegularization.PerBin(x, d, blockSize, partitions);
@@ -184,7 +184,7 @@ public static class EchoCanceller
         Array.Copy(output, result, mic.Length);
         return new EchoCancelResult(result, sampleRate, delay, erle, settings.Passes, blockSize, partitions, nearEnd, watch.Elapsed, follow ? Math.Round(drift!.Ppm, 1) : null, suppressed)
         {
-            LoudspeakerCurveDb = curve is { Worthwhile: true } ? Math.Round(curve.GainDb, 1) : null,
+            LoudspeakerCurveDb = curve is null ? null : Math.Round(curve.GainDb, 1),
             RoomPartitions = room,
         };
     }

@@ -81,13 +81,14 @@ internal static class EchoRegularization
         return result;
     }
 
-    private static double[] BlockEnergies(float[] signal, int blockSize, int blocks)
+    /// <summary>The energy of <paramref name="count"/> frames of <paramref name="size"/> samples, one every <paramref name="hop"/>.</summary>
+    internal static double[] FrameEnergies(ReadOnlySpan<float> signal, int size, int hop, int count)
     {
-        var energies = new double[blocks];
-        for (var b = 0; b < blocks; b++)
+        var energies = new double[count];
+        for (var b = 0; b < count; b++)
         {
             double e = 0;
-            foreach (var v in signal.AsSpan(b * blockSize, blockSize))
+            foreach (var v in signal.Slice(b * hop, size))
             {
                 e += v * (double)v;
             }
@@ -120,11 +121,11 @@ internal static class EchoRegularization
     /// </summary>
     private static double[]? NoiseSpectrum(RealFft fft, float[] x, float[] d, int blockSize, int partitions, int blocks)
     {
-        var far = BlockEnergies(x, blockSize, blocks);
+        var far = FrameEnergies(x, blockSize, blockSize, blocks);
         var loud = EchoCanceller.Percentile(far, 0.9);
         var silentBelow = Math.Min(SilentFarAtMost * loud, Math.Max(SilentFar * loud, 3 * EchoCanceller.Percentile(far, 0.1)));
         var candidates = new List<(int Block, double Energy)>();
-        var mic = BlockEnergies(d, blockSize, blocks);
+        var mic = FrameEnergies(d, blockSize, blockSize, blocks);
         for (var b = partitions; b < blocks; b++)
         {
             var silent = true;

@@ -96,17 +96,7 @@ internal sealed class LoudspeakerCurve
     {
         var hop = frameSize / 2;
         var frames = x.Length < frameSize ? 0 : ((x.Length - frameSize) / hop) + 1;
-        var energies = new double[frames];
-        for (var f = 0; f < frames; f++)
-        {
-            double e = 0;
-            foreach (var s in x.Slice(f * hop, frameSize))
-            {
-                e += s * (double)s;
-            }
-
-            energies[f] = e;
-        }
+        var energies = EchoRegularization.FrameEnergies(x, frameSize, hop, frames);
 
         var loudest = frames == 0 ? 0 : energies.Max();
         var heard = Enumerable.Range(0, frames).Where(f => energies[f] > 1e-3 * loudest && loudest > 0).ToArray();
