@@ -157,10 +157,12 @@ public static class EchoCanceller
             float[][][][] candidates = [Forward(snapshots), Backward(x, d, stretch, blockSize, partitions, first.ActivePartitions, regularization, step)];
             // Each candidate is replayed once: its residual judges the near end, and its output can win a stretch.
             var replays = candidates.Select(c => Replay(first, c, stretch, x, d, blockSize, partitions, regularization)).ToArray();
-            var mask = NearEndMask(Replay(first, null, stretch, x, d, blockSize, partitions, regularization), replays);
+            var learnt = Replay(first, null, stretch, x, d, blockSize, partitions, regularization);
+            var mask = NearEndMask(learnt, replays);
             nearEnd = mask.Count(m => m);
             var second = new MdfFilter(blockSize, partitions, regularization, step);
-            var trained = TrainOnFarEndOnly(first, x, d, mask);
+            // What the learnt filter leaves in the call's quietest blocks is the room's noise (nothing, on a clean call).
+            var trained = TrainOnFarEndOnly(first, x, d, mask, Percentile(learnt.Residual, 0.1));
             second.CopyCoefficientsFrom(trained, fromBackground: true);
             // The trained filter has converged over every far-end block: what is flat past the room is noise. (The
             // snapshots' replays keep the first pass's length; one that wins a stretch is cut as the filter takes it.)
@@ -208,11 +210,14 @@ public static class EchoCanceller
         }
     }
 
-    /// <summary>The second pass's starting filter: the first pass's, trained again over the whole call on the blocks where only the far end talks.</summary>
-    private static MdfFilter TrainOnFarEndOnly(MdfFilter first, float[] x, float[] d, bool[] nearEndMask)
+    /// <summary>
+    /// The second pass's starting filter: the first pass's, trained again over the whole call on the blocks where only
+    /// the far end talks, its double-talk gate told the <paramref name="noiseFloor"/>.
+    /// </summary>
+    private static MdfFilter TrainOnFarEndOnly(MdfFilter first, float[] x, float[] d, bool[] nearEndMask, double noiseFloor)
     {
         var blockSize = first.BlockSize;
-        var trainer = new MdfFilter(blockSize, first.Partitions, first.Regularization, first.StepSize);
+        var trainer = new MdfFilter(blockSize, first.Partitions, first.Regularization, first.StepSize) { NoiseFloor = noiseFloor };
         trainer.CopyCoefficientsFrom(first);
         foreach (var rate in TrainingSteps)
         {

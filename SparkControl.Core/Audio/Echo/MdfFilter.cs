@@ -307,9 +307,23 @@ internal sealed class MdfFilter
     }
 
     /// <summary>
+    /// The microphone's noise as energy per block (0: none known). With it the double-talk gate judges the coherence
+    /// against the most the noise allows, √(echo / (echo + noise)): where the echo is as loud as the noise, far-end
+    /// single talk reaches only 0.7, and the plain gate would cut the step to a fifth (at 5 dB under the noise, to a
+    /// fiftieth) on exactly the blocks the filter must learn from.
+    /// </summary>
+    public double NoiseFloor { get; set; }
+
+    /// <summary>
+    /// Below this most-allowed coherence (an echo estimate 17 dB under the noise: the far end is all but silent) a
+    /// block's coherence says nothing of a local talker, and the plain gate holds: scaled up, noise alone would open it.
+    /// </summary>
+    private const double LeastAllowedCoherence = 0.15;
+
+    /// <summary>
     /// Double-talk gate: full step when the microphone matches the echo estimate (coherence ≥ 0.9, far-end single
-    /// talk), none below 0.3 (someone local is talking), a smooth ramp between. A filter with no echo estimate yet
-    /// adapts fully.
+    /// talk), none below 0.3 (someone local is talking), a smooth ramp between; the coherence is first scaled up by
+    /// what <see cref="NoiseFloor"/> takes from it. A filter with no echo estimate yet adapts fully.
     /// </summary>
     private float CoherenceStep()
     {
@@ -318,7 +332,14 @@ internal sealed class MdfFilter
             return 1;
         }
 
-        var t = Math.Clamp((Coherence - 0.3) / 0.6, 0, 1);
+        var coherence = Coherence;
+        var mostAllowed = NoiseFloor > 0 ? Math.Sqrt(EchoEnergy / (EchoEnergy + NoiseFloor)) : 1;
+        if (mostAllowed >= LeastAllowedCoherence)
+        {
+            coherence /= mostAllowed;
+        }
+
+        var t = Math.Clamp((coherence - 0.3) / 0.6, 0, 1);
         return (float)(t * t);
     }
 

@@ -110,7 +110,7 @@ public sealed class EchoFaultCallTests(ITestOutputHelper output)
     [MemberData(nameof(NoiseCalls))]
     public async Task Cancel_NoisyRoom_RemovesMoreOfTheEchoThanSpeexdspAndSparesTheNearEnd(string name)
     {
-        // The rule's ERLE bounds are met only at 20 dB SNR of white noise yet (see the benchmark); what holds on every
+        // The rule's ERLE bounds are met only at 20 and 5 dB SNR of white noise yet (see the benchmark); what holds on every
         // noisy call (all-together included) is asserted here. Noise caps the microphone-over-output ERLE, so the echo
         // alone is compared.
         var call = await EchoTestCalls.GetAsync(name);
@@ -125,10 +125,12 @@ public sealed class EchoFaultCallTests(ITestOutputHelper output)
         Assert.True(score.NearEndAloneSdrOutDb >= score.NearEndAloneSdrInDb - 0.5, $"near end alone: SDR {score.NearEndAloneSdrInDb:0.0} → {score.NearEndAloneSdrOutDb:0.0} dB");
     }
 
-    [Fact]
-    public async Task Cancel_WhiteNoiseAt20dBSnr_MeetsTheRule()
+    [Theory]
+    [InlineData("noise-white-20dB")]
+    [InlineData("noise-white-5dB")]
+    public async Task Cancel_WhiteNoise_MeetsTheRule(string name)
     {
-        var call = await EchoTestCalls.GetAsync("noise-white-20dB");
+        var call = await EchoTestCalls.GetAsync(name);
 
         var (_, score, speexScore) = Run(call);
         var misses = EchoFaultRule.Check(call.Name, score, speexScore, null);
@@ -339,11 +341,71 @@ public sealed class EchoFaultUnitTests
         Assert.All(silence, v => Assert.True(float.IsFinite(v) && v > 0));
     }
 
+    /// <summary>
+    /// Noise 5 dB over the echo holds far-end single talk's coherence near 0.5, where the double-talk gate would all but
+    /// stop the step; told the noise floor, the filter learns on those blocks.
+    /// </summary>
+    [Fact]
+    public void MdfFilter_ToldTheNoiseFloor_LearnsWhereNoiseHoldsTheCoherenceDown()
+    {
+        var (x, echo, d) = BurstCall(quietFarEnd: 0.01f, noiseOverEchoDb: 5);
+        var regularization = EchoRegularization.PerBin(x, d, RegularizationBlock, RegularizationPartitions);
+
+        var gated = EchoOnlyErle(x, d, echo, regularization, RegularizationBlock, RegularizationPartitions);
+        var told = EchoOnlyErle(x, d, echo, regularization, RegularizationBlock, RegularizationPartitions, NoiseFloor(d, echo));
+
+        Assert.True(told > gated + 1.5, $"echo-only ERLE {told:0.0} dB told the noise floor, {gated:0.0} dB without");
+    }
+
+    [Theory]
+    [InlineData(12)]
+    [InlineData(20)]
+    public void MdfFilter_ToldTheNoiseFloor_StillStopsForTheNearEnd(double localOverEchoDb)
+    {
+        // Under noise as loud as the echo, a local talker over the echo still closes the gate, in the far end's bursts
+        // and between them: over the same blocks the filter moves far less than where only the far end talks.
+        var (x, echo, d) = BurstCall(quietFarEnd: 0.01f);
+        var regularization = EchoRegularization.PerBin(x, d, RegularizationBlock, RegularizationPartitions);
+        var local = Noise(x.Length, 24);
+        var localGain = (float)Math.Sqrt(Math.Pow(10, localOverEchoDb / 10) * echo.Average(e => e * (double)e) / local.Average(l => l * (double)l));
+        var talking = d.Select((v, i) => v + (localGain * local[i])).ToArray();
+        var blocks = x.Length / RegularizationBlock;
+        var learnt = new MdfFilter(RegularizationBlock, RegularizationPartitions, regularization, 0.5f);
+        for (var b = 0; b < blocks / 2; b++)
+        {
+            learnt.Train(x.AsSpan(b * RegularizationBlock, RegularizationBlock), d.AsSpan(b * RegularizationBlock, RegularizationBlock), 1);
+        }
+
+        double Moved(float[] mic)
+        {
+            var filter = new MdfFilter(RegularizationBlock, RegularizationPartitions, regularization, 0.5f) { NoiseFloor = NoiseFloor(d, echo) };
+            filter.CopyCoefficientsFrom(learnt, fromBackground: true);
+            var before = filter.Save(background: true);
+            for (var b = 0; b < blocks; b++)
+            {
+                // The first half only fills the far-end history.
+                filter.Train(x.AsSpan(b * RegularizationBlock, RegularizationBlock), mic.AsSpan(b * RegularizationBlock, RegularizationBlock), b < blocks / 2 ? 0 : 1);
+            }
+
+            var after = filter.Save(background: true);
+            return before.Select((p, i) => p.Select((v, k) => Math.Pow(after[i][k] - v, 2)).Sum()).Sum();
+        }
+
+        var farEndOnly = Moved(d);
+        var doubleTalk = Moved(talking);
+
+        Assert.True(doubleTalk < 0.1 * farEndOnly, $"moved {doubleTalk:g3} in double talk, {farEndOnly:g3} where only the far end talks");
+    }
+
+    /// <summary>The noise's energy per block: what the microphone holds beyond the echo.</summary>
+    private static double NoiseFloor(float[] mic, float[] echo) =>
+        mic.Select((v, i) => (v - echo[i]) * (double)(v - echo[i])).Sum() / (mic.Length / RegularizationBlock);
+
     private const int RegularizationBlock = 256;
     private const int RegularizationPartitions = 4;
 
-    /// <summary>A far end in half-second bursts (<paramref name="quietFarEnd"/> of it between them) through a short room; the microphone adds white noise as loud as the echo.</summary>
-    private static (float[] Far, float[] Echo, float[] Mic) BurstCall(float quietFarEnd)
+    /// <summary>A far end in half-second bursts (<paramref name="quietFarEnd"/> of it between them) through a short room; the microphone adds white noise, as loud as the echo unless <paramref name="noiseOverEchoDb"/> says otherwise.</summary>
+    private static (float[] Far, float[] Echo, float[] Mic) BurstCall(float quietFarEnd, double noiseOverEchoDb = 0)
     {
         var burst = Noise(RegularizationBlock * 600, 20);
         var x = burst.Select((v, i) => (i / 8000) % 2 == 0 ? v : v * quietFarEnd).ToArray();
@@ -352,7 +414,7 @@ public sealed class EchoFaultUnitTests
         var echoPower = echo.Average(v => v * (double)v);
         var noise = Noise(x.Length, 22);
         var noisePower = noise.Average(v => v * (double)v);
-        var d = echo.Select((e, i) => e + (noise[i] * (float)Math.Sqrt(echoPower / noisePower))).ToArray();
+        var d = echo.Select((e, i) => e + (noise[i] * (float)Math.Sqrt(Math.Pow(10, noiseOverEchoDb / 10) * echoPower / noisePower))).ToArray();
         return (x, echo, d);
     }
 
@@ -373,10 +435,10 @@ public sealed class EchoFaultUnitTests
         return y;
     }
 
-    /// <summary>Trains a filter over the call three times, then scores what its frozen echo estimate misses of the echo.</summary>
-    private static double EchoOnlyErle(float[] x, float[] d, float[] echo, float[] regularization, int n, int m)
+    /// <summary>Trains a filter (told <paramref name="noiseFloor"/>, if any) over the call three times, then scores what its frozen echo estimate misses of the echo.</summary>
+    private static double EchoOnlyErle(float[] x, float[] d, float[] echo, float[] regularization, int n, int m, double noiseFloor = 0)
     {
-        var filter = new MdfFilter(n, m, regularization, 0.5f);
+        var filter = new MdfFilter(n, m, regularization, 0.5f) { NoiseFloor = noiseFloor };
         var blocks = x.Length / n;
         for (var epoch = 0; epoch < 3; epoch++)
         {
