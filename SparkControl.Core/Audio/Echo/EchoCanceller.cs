@@ -49,7 +49,7 @@ public sealed record EchoCancelResult(
 /// looking like the echo estimate (double talk), and the foreground path never takes a diverged background.</item>
 /// <item>Where the first pass's filter (or, later, the trained one) shows the room ringing out before the tail ends,
 /// the partitions past it are left out (<see cref="RoomPartitions"/>): there they only gathered noise, and after a path
-/// change the mismatch.</item>
+/// change the mismatch. A filter cut after its training is trained again over the room alone.</item>
 /// <item>Offline, a second pass starts from the learnt filter. Before it, the residual of the first pass's filter over the
 /// whole file marks the blocks with near-end speech (a look-ahead a live canceller cannot have), the background path
 /// trains once per <see cref="TrainingSteps"/> entry over the unmarked blocks, and the second pass does not adapt on marked
@@ -150,6 +150,7 @@ public static class EchoCanceller
         first.ActivePartitions = RoomPartitions(first.Save(), blockSize, converged: false);
 
         var nearEnd = 0;
+        bool[]? nearEndMask = null;
         // One pass runs the whole tail before the room's end is known; two leave the rest out from the training on.
         var room = partitions;
         if (settings.Passes == 2)
@@ -159,26 +160,34 @@ public static class EchoCanceller
             var replays = candidates.Select(c => Replay(first, c, stretch, x, d, blockSize, partitions, regularization)).ToArray();
             var learnt = Replay(first, null, stretch, x, d, blockSize, partitions, regularization);
             var mask = NearEndMask(learnt, replays);
+            nearEndMask = mask;
             nearEnd = mask.Count(m => m);
             var second = new MdfFilter(blockSize, partitions, regularization, step);
             // What the learnt filter leaves in the call's quietest blocks is the room's noise (nothing, on a clean call).
-            var trained = TrainOnFarEndOnly(first, x, d, mask, Percentile(learnt.Residual, 0.1));
+            var noiseFloor = Percentile(learnt.Residual, 0.1);
+            var trained = TrainOnFarEndOnly(first, x, d, mask, noiseFloor);
             second.CopyCoefficientsFrom(trained, fromBackground: true);
             // The trained filter has converged over every far-end block: what is flat past the room is noise. (The
             // snapshots' replays keep the first pass's length; one that wins a stretch is cut as the filter takes it.)
             second.ActivePartitions = RoomPartitions(trained.Save(background: true)[..trained.ActivePartitions], blockSize, converged: true);
+            if (second.ActivePartitions < trained.ActivePartitions)
+            {
+                // Trained again over the room alone: with fewer taps to fit, each holds less of the noise (a least-squares
+                // fit's error grows with its taps over the samples it has).
+                second.CopyCoefficientsFrom(TrainOnFarEndOnly(second, x, d, mask, noiseFloor), fromBackground: true);
+            }
 
             room = second.ActivePartitions;
             RunSecondPass(second, candidates, replays, stretch, x, d, output, mask, coherence, echo);
         }
 
-        var erle = EstimateErle(d, output, coherence, echo, blockSize);
+        var erle = EstimateErle(d, output, coherence, echo, blockSize, nearEndMask);
         // Without far-end single talk there is no measure of what the filter leaves, so nothing to suppress by.
         var suppressed = false;
         if (settings.ResidualSuppression && erle is { } linearErle)
         {
             SuppressResidual(d, output, linearErle, blockSize);
-            erle = EstimateErle(d, output, coherence, echo, blockSize);
+            erle = EstimateErle(d, output, coherence, echo, blockSize, nearEndMask);
             suppressed = true;
         }
 
@@ -528,14 +537,19 @@ public static class EchoCanceller
         return sorted[(int)Math.Clamp(Math.Round(fraction * (sorted.Length - 1)), 0, sorted.Length - 1)];
     }
 
-    /// <summary>ERLE over the blocks that look like far-end single talk: loud echo estimate, microphone coherent with it.</summary>
-    private static double? EstimateErle(float[] d, float[] e, double[] coherence, double[] echo, int blockSize)
+    /// <summary>
+    /// ERLE over the blocks that look like far-end single talk: loud echo estimate, microphone coherent with it, and
+    /// (after two passes) not marked as near-end speech: where the echo is as loud as the local voice, double talk is
+    /// coherent too, and its local speech in the output would read as echo left (echo gain 1.0: 20.5 dB estimated
+    /// against 30.9 dB measured without the mask).
+    /// </summary>
+    private static double? EstimateErle(float[] d, float[] e, double[] coherence, double[] echo, int blockSize, bool[]? nearEndMask)
     {
         var loud = Percentile(echo, 0.95);
         double mic = 0, output = 0;
         for (var b = 0; b < coherence.Length; b++)
         {
-            if (coherence[b] >= 0.9 && echo[b] > 0.01 * loud && loud > 0)
+            if (coherence[b] >= 0.9 && echo[b] > 0.01 * loud && loud > 0 && nearEndMask?[b] != true)
             {
                 for (var i = b * blockSize; i < (b + 1) * blockSize; i++)
                 {

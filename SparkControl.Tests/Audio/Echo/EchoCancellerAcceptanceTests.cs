@@ -29,6 +29,7 @@ public sealed class EchoCancellerAcceptanceTests(ITestOutputHelper output)
         var aligned = SpeexEchoCanceller.Cancel(call.Mic, call.Reference, 16000, ours.BlockSize, tail, Math.Max(0, ours.Delay.Samples - 64));
         var alignedScore = EchoMetrics.Score(call.Mic, aligned.Output, call.Truth);
         Report(name, call, ("ours (2 passes)", score, ours.Elapsed), ("speexdsp", speexScore, speex.Elapsed), ("speexdsp, delay-aligned", alignedScore, aligned.Elapsed));
+        output.WriteLine($"the canceller's own ERLE estimate: {ours.ErleEstimateDb} dB");
 
         Assert.True(score.AllFinite, "the output has NaN or Inf");
         Assert.True(ours.Delay.HasEcho);
@@ -37,9 +38,9 @@ public sealed class EchoCancellerAcceptanceTests(ITestOutputHelper output)
         Assert.True(score.ErleFarEndDb >= speexScore.ErleFarEndDb + 3, $"far-end ERLE {score.ErleFarEndDb:0.0} dB is not 3 dB above speexdsp's {speexScore.ErleFarEndDb:0.0} dB");
         Assert.True(score.SdrOutDb >= score.SdrInDb - 1, $"near-end SDR {score.SdrInDb:0.0} -> {score.SdrOutDb:0.0} dB");
         Assert.InRange(score.NearEndGainDb!.Value, -1, 1);
-        // The canceller's own estimate should tell an operator roughly the truth: it may read low by up to 10 dB (20.3 dB
-        // against a measured 28.7 dB on the loud-echo call), and must not flatter by more than 8.
-        Assert.InRange(ours.ErleEstimateDb!.Value, score.ErleFarEndDb!.Value - 10, score.ErleFarEndDb.Value + 8);
+        // The canceller's own estimate should tell an operator roughly the truth: it may read low by up to 6 dB (19.6 dB
+        // against a measured 24.3 dB on the 400 ms-delay call), and must not flatter by more than 6.
+        Assert.InRange(ours.ErleEstimateDb!.Value, score.ErleFarEndDb!.Value - 6, score.ErleFarEndDb.Value + 6);
     }
 
     [Fact]
