@@ -173,7 +173,7 @@ public static class EchoCanceller
             if (second.ActivePartitions < trained.ActivePartitions)
             {
                 // Trained again over the room alone: with fewer taps to fit, each holds less of the noise (a least-squares
-                // fit's error grows with its taps over the samples it has).
+                // fit's error grows with its taps over the samples it has). Costs about half a pass more.
                 second.CopyCoefficientsFrom(TrainOnFarEndOnly(second, x, d, mask, noiseFloor), fromBackground: true);
             }
 

@@ -309,13 +309,13 @@ internal sealed class MdfFilter
     /// <summary>
     /// The microphone's noise as energy per block (0: none known). With it the double-talk gate judges the coherence
     /// against the most the noise allows, √(echo / (echo + noise)): where the echo is as loud as the noise, far-end
-    /// single talk reaches only 0.7, and the plain gate would cut the step to a fifth (at 5 dB under the noise, to a
-    /// fiftieth) on exactly the blocks the filter must learn from.
+    /// single talk reaches only 0.7 and the plain gate would halve the step; 7 dB under the noise (white noise at 5 dB
+    /// SNR) it reaches 0.4 and the step falls to a thirtieth, on exactly the blocks the filter must learn from.
     /// </summary>
     public double NoiseFloor { get; set; }
 
     /// <summary>
-    /// Below this most-allowed coherence (an echo estimate 17 dB under the noise: the far end is all but silent) a
+    /// Below this most-allowed coherence (an echo estimate 16 dB under the noise: the far end is all but silent) a
     /// block's coherence says nothing of a local talker, and the plain gate holds: scaled up, noise alone would open it.
     /// </summary>
     private const double LeastAllowedCoherence = 0.15;
