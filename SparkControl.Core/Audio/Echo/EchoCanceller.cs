@@ -149,7 +149,6 @@ public static class EchoCanceller
         // clearly shows where the room ends, every later filter models only the room.
         first.ActivePartitions = RoomPartitions(first.Save(), blockSize, converged: false);
 
-        var nearEnd = 0;
         bool[]? nearEndMask = null;
         // One pass runs the whole tail before the room's end is known; two leave the rest out from the training on.
         var room = partitions;
@@ -159,9 +158,7 @@ public static class EchoCanceller
             // Each candidate is replayed once: its residual judges the near end, and its output can win a stretch.
             var replays = candidates.Select(c => Replay(first, c, stretch, x, d, blockSize, partitions, regularization)).ToArray();
             var learnt = Replay(first, null, stretch, x, d, blockSize, partitions, regularization);
-            var mask = NearEndMask(learnt, replays);
-            nearEndMask = mask;
-            nearEnd = mask.Count(m => m);
+            var mask = nearEndMask = NearEndMask(learnt, replays);
             var second = new MdfFilter(blockSize, partitions, regularization, step);
             // What the learnt filter leaves in the call's quietest blocks is the room's noise (nothing, on a clean call).
             var noiseFloor = Percentile(learnt.Residual, 0.1);
@@ -198,7 +195,7 @@ public static class EchoCanceller
 
         var result = new float[mic.Length];
         Array.Copy(output, result, mic.Length);
-        return new EchoCancelResult(result, sampleRate, delay, erle, settings.Passes, blockSize, partitions, nearEnd, watch.Elapsed, follow ? Math.Round(drift!.Ppm, 1) : null, suppressed)
+        return new EchoCancelResult(result, sampleRate, delay, erle, settings.Passes, blockSize, partitions, nearEndMask?.Count(m => m) ?? 0, watch.Elapsed, follow ? Math.Round(drift!.Ppm, 1) : null, suppressed)
         {
             LoudspeakerCurveDb = curve is null ? null : Math.Round(curve.GainDb, 1),
             RoomPartitions = room,
@@ -407,9 +404,9 @@ public static class EchoCanceller
 
     /// <summary>
     /// The output pass: the trained filter runs on, adapting at <paramref name="step"/> where no one local talks, and
-    /// beside it the frozen forward and backward snapshots' replays. Stretch by stretch, the filter whose output has least energy over the far-end
-    /// blocks wins it; when a snapshot wins clearly, the adaptive filter takes its coefficients (an echo-path change is
-    /// followed within a stretch instead of being mistaken for double talk).
+    /// beside it the frozen forward and backward snapshots' replays. Stretch by stretch, the filter whose output has
+    /// least energy over the far-end blocks wins it; when a snapshot wins clearly, the adaptive filter takes its
+    /// coefficients (an echo-path change is followed within a stretch instead of being mistaken for double talk).
     /// </summary>
     private static void RunSecondPass(MdfFilter main, float[][][][] candidates, Replayed[] replays, int stretch, float[] x, float[] d, float[] output, bool[] mask, double[] coherence, double[] echo, float step)
     {
