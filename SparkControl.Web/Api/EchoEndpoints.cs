@@ -18,6 +18,7 @@ namespace SparkControl.Web.Api;
 /// drift; 0 otherwise), <c>X-Echo-Loudspeaker-Curve-Db</c> (when the loudspeaker was found to clip or compress and the
 /// canceller modelled it: how many dB less of the echo the room alone left unexplained; 0 otherwise), <c>X-Echo-Room-Ms</c> (how much of
 /// the tail the filter used: less than the tail when the room rang out sooner; 0 with no echo),
+/// <c>X-Echo-Path-Change-S</c> (where the echo path was found to change, seconds into the call; 0 when it held still),
 /// <c>X-Echo-Residual-Suppressed</c> and <c>X-Echo-Detected</c>. With no echo found, the
 /// microphone comes back unchanged, delay, ERLE and drift 0.
 /// </summary>
@@ -30,6 +31,7 @@ public static class EchoEndpoints
     public const string ResidualSuppressedHeader = "X-Echo-Residual-Suppressed";
     public const string LoudspeakerCurveHeader = "X-Echo-Loudspeaker-Curve-Db";
     public const string RoomHeader = "X-Echo-Room-Ms";
+    public const string PathChangeHeader = "X-Echo-Path-Change-S";
 
     /// <summary>Multipart framing allowed on top of the file itself.</summary>
     private const int FormOverhead = 64 * 1024;
@@ -91,6 +93,7 @@ public static class EchoEndpoints
         headers[ErleHeader] = (result.ErleEstimateDb ?? 0).ToString("0.0", CultureInfo.InvariantCulture);
         headers[DriftHeader] = (result.DriftPpm ?? 0).ToString("0.0", CultureInfo.InvariantCulture);
         headers[RoomHeader] = ((result.RoomPartitions ?? 0) * result.BlockSize * 1000 / result.SampleRate).ToString(CultureInfo.InvariantCulture);
+        headers[PathChangeHeader] = (result.PathChange?.TotalSeconds ?? 0).ToString("0.0", CultureInfo.InvariantCulture);
         headers[LoudspeakerCurveHeader] = (result.LoudspeakerCurveDb ?? 0).ToString("0.0", CultureInfo.InvariantCulture);
         headers[ResidualSuppressedHeader] = result.ResidualSuppressed ? "true" : "false";
         return TypedResults.File(WavFile.Write16(call.SampleRate, result.Output), "audio/wav", "echo-cancelled.wav");

@@ -34,6 +34,12 @@ public sealed record EchoCancelResult(
     /// before the tail's end and the taps past it were left out. Null when no echo was found.
     /// </summary>
     public int? RoomPartitions { get; init; }
+
+    /// <summary>
+    /// Where the echo path was found to change (someone moved, the loudspeaker's volume was turned): the offline
+    /// training then fitted the room on each side of it apart. Null when the room held still, or with one pass.
+    /// </summary>
+    public TimeSpan? PathChange { get; init; }
 }
 
 /// <summary>
@@ -50,6 +56,9 @@ public sealed record EchoCancelResult(
 /// <item>Where the first pass's filter (or, later, the trained one) shows the room ringing out before the tail ends,
 /// the partitions past it are left out (<see cref="RoomPartitions"/>): there they only gathered noise, and after a path
 /// change the mismatch. A filter cut after its training is trained again over the room alone.</item>
+/// <item>Where the room changed mid-call (<see cref="FindPathChange"/>), one filter trained over the whole call is a
+/// compromise between two rooms: the room is then trained on each side of the change apart, and the second pass takes the
+/// later filter at the change.</item>
 /// <item>Offline, a second pass starts from the learnt filter. Before it, the residual of the first pass's filter over the
 /// whole file marks the blocks with near-end speech (a look-ahead a live canceller cannot have), the background path
 /// trains once per <see cref="TrainingSteps"/> entry over the unmarked blocks, and the second pass does not adapt on marked
@@ -152,6 +161,7 @@ public static class EchoCanceller
         bool[]? nearEndMask = null;
         // One pass runs the whole tail before the room's end is known; two leave the rest out from the training on.
         var room = partitions;
+        TimeSpan? pathChange = null;
         if (settings.Passes == 2)
         {
             float[][][][] candidates = [Forward(snapshots), Backward(x, d, stretch, blockSize, partitions, first.ActivePartitions, regularization, step)];
@@ -175,12 +185,22 @@ public static class EchoCanceller
             }
 
             room = second.ActivePartitions;
+            var changeBlock = FindPathChange(second, x, d, mask, noiseFloor, regularization, sampleRate);
+            (int Block, float[][] Filter)? change = null;
+            if (changeBlock is { } at)
+            {
+                var after = TrainOnFarEndOnly(second, x, d, mask, noiseFloor, at, blocks);
+                second.CopyCoefficientsFrom(TrainOnFarEndOnly(second, x, d, mask, noiseFloor, 0, at), fromBackground: true);
+                change = (at, after.Save(background: true));
+                pathChange = TimeSpan.FromSeconds(at * (double)blockSize / sampleRate);
+            }
+
             // In a noisy room the full step would put back the noise the training's small steps averaged out (babble at
             // 20 dB SNR: 15.5 dB of the echo alone removed at the full step, 20.9 at the training's last); on a clean
             // call the full step lets the filter go on converging (the 14 s call with 400 ms of delay loses 2.6 dB at
             // the small one).
             var noisyRoom = noiseFloor > 0 && Percentile(learnt.Echo, 0.9) < Math.Pow(10, NoisyRoomDb / 10) * noiseFloor;
-            RunSecondPass(second, candidates, replays, stretch, x, d, output, mask, coherence, echo, noisyRoom ? TrainingSteps[^1] : 1);
+            RunSecondPass(second, candidates, replays, stretch, x, d, output, mask, coherence, echo, noisyRoom ? TrainingSteps[^1] : 1, change);
         }
 
         var erle = EstimateErle(d, output, coherence, echo, blockSize, nearEndMask);
@@ -199,6 +219,7 @@ public static class EchoCanceller
         {
             LoudspeakerCurveDb = curve is null ? null : Math.Round(curve.GainDb, 1),
             RoomPartitions = room,
+            PathChange = pathChange,
         };
     }
 
@@ -222,24 +243,96 @@ public static class EchoCanceller
     }
 
     /// <summary>
-    /// The second pass's starting filter: the first pass's, trained again over the whole call on the blocks where only
-    /// the far end talks, its double-talk gate told the <paramref name="noiseFloor"/>.
+    /// The second pass's starting filter: the first pass's, trained again on the blocks where only the far end talks
+    /// (over the whole call, or over blocks <paramref name="from"/> to <paramref name="to"/>), its double-talk gate told
+    /// the <paramref name="noiseFloor"/>.
     /// </summary>
-    private static MdfFilter TrainOnFarEndOnly(MdfFilter first, float[] x, float[] d, bool[] nearEndMask, double noiseFloor)
+    private static MdfFilter TrainOnFarEndOnly(MdfFilter first, float[] x, float[] d, bool[] nearEndMask, double noiseFloor, int from = 0, int? to = null)
     {
         var blockSize = first.BlockSize;
         var trainer = new MdfFilter(blockSize, first.Partitions, first.Regularization, first.StepSize) { NoiseFloor = noiseFloor };
         trainer.CopyCoefficientsFrom(first);
+        var end = to ?? nearEndMask.Length;
         foreach (var rate in TrainingSteps)
         {
-            for (var b = 0; b < nearEndMask.Length; b++)
+            // The far-end history is filled from the tail's length before the range on; those blocks teach nothing.
+            for (var b = Math.Max(0, from - first.Partitions); b < end; b++)
             {
                 var span = new Range(b * blockSize, (b + 1) * blockSize);
-                trainer.Train(x.AsSpan(span), d.AsSpan(span), nearEndMask[b] ? 0 : rate);
+                trainer.Train(x.AsSpan(span), d.AsSpan(span), nearEndMask[b] || b < from ? 0 : rate);
             }
         }
 
         return trainer;
+    }
+
+    /// <summary>
+    /// A path change shows as a misfit far past what noise and the training's own error cause: filters trained on each
+    /// half of the call alone, each run over the other half, must leave this much more there than its own filter (the
+    /// test calls: at most 0.9 dB where the room holds still, 1.4–3.7 dB with clocks drifting, 9.2 and 19.7 dB where the
+    /// room changes).
+    /// </summary>
+    private const double PathChangeDb = 6;
+
+    /// <summary>Each half of the call must be at least this long for a filter trained on it alone to be judged.</summary>
+    private static readonly TimeSpan PathChangeHalf = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// The block where the echo path changed, or null. The room filter is trained on each half of the call alone; where
+    /// each leaves <see cref="PathChangeDb"/> more on the other half than that half's own filter, the room changed. The
+    /// change is where the early filter's lead over the late one, summed over the far-end blocks from the start, peaks.
+    /// One change is found (the one that matters most); a change near either end of the call barely moves the half it
+    /// falls in and is left to the second pass's snapshots.
+    /// </summary>
+    internal static int? FindPathChange(MdfFilter room, float[] x, float[] d, bool[] nearEndMask, double noiseFloor, float[] regularization, int sampleRate)
+    {
+        var blockSize = room.BlockSize;
+        var blocks = nearEndMask.Length;
+        var half = blocks / 2;
+        if (half * blockSize < PathChangeHalf.TotalSeconds * sampleRate)
+        {
+            return null;
+        }
+
+        double[] ResidualOf(MdfFilter trainer)
+        {
+            var trained = new MdfFilter(blockSize, room.Partitions, regularization, 0);
+            trained.CopyCoefficientsFrom(trainer, fromBackground: true);
+            return Replay(trained, null, 1, x, d, blockSize, room.Partitions, regularization).Residual;
+        }
+
+        var early = ResidualOf(TrainOnFarEndOnly(room, x, d, nearEndMask, noiseFloor, 0, half));
+        var late = ResidualOf(TrainOnFarEndOnly(room, x, d, nearEndMask, noiseFloor, half));
+        double earlyOnFirst = 0, lateOnFirst = 0, earlyOnSecond = 0, lateOnSecond = 0, lead = 0, peak = 0;
+        var at = 0;
+        for (var b = 0; b < blocks; b++)
+        {
+            if (nearEndMask[b])
+            {
+                continue;
+            }
+
+            if (b < half)
+            {
+                earlyOnFirst += early[b];
+                lateOnFirst += late[b];
+            }
+            else
+            {
+                earlyOnSecond += early[b];
+                lateOnSecond += late[b];
+            }
+
+            lead += late[b] - early[b];
+            if (lead > peak)
+            {
+                peak = lead;
+                at = b + 1;
+            }
+        }
+
+        var misfit = Math.Pow(10, PathChangeDb / 10);
+        return lateOnFirst > misfit * earlyOnFirst && earlyOnSecond > misfit * lateOnSecond && at is > 0 && at < blocks ? at : null;
     }
 
     /// <summary>Suppresses what the linear filter left, scaled by how much it removed (the echo estimate is what it took away).</summary>
@@ -267,10 +360,18 @@ public static class EchoCanceller
     private const double FloorDepthDb = 25;
 
     /// <summary>
+    /// The floor past the room is this quantile of the last half's partition energies, not their median: noise that
+    /// shares the far end's spectral lines (babble of other voices) piles up in some late partitions, up to 6 dB over the
+    /// rest, and a median among them sits over the room's own late taps (babble at 10 dB SNR: the room cut at 4
+    /// partitions of its 8, 13.1 dB of the echo alone removed; at this quantile 6 and 15.5 dB).
+    /// </summary>
+    private const double FloorQuantile = 0.25;
+
+    /// <summary>
     /// How many partitions the room fills, judged from a filter's taps. A room's response only decays; where the last
     /// quarter of the tail is no more than 2 dB below the quarter before it, the taps there are misadjustment noise (or
     /// the mismatch of a path that changed), not room. Then the room ends where the energy first comes within 3 dB of
-    /// that floor (the median of the last half), and one partition more is kept. A room still decaying at the tail's end,
+    /// that floor (the <see cref="FloorQuantile"/> of the last half), and one partition more is kept. A room still decaying at the tail's end,
     /// a filter that has not <paramref name="converged"/> with a floor within <see cref="FloorDepthDb"/> of its energy, or
     /// a tail under 8 partitions keeps every partition.
     /// </summary>
@@ -303,7 +404,7 @@ public static class EchoCanceller
             return m;
         }
 
-        var floor = Percentile(energy[(m - (2 * quarter))..], 0.5);
+        var floor = Percentile(energy[(m - (2 * quarter))..], FloorQuantile);
         if (!converged && floor > Math.Pow(10, -FloorDepthDb / 10) * energy.Sum())
         {
             return m;
@@ -406,9 +507,10 @@ public static class EchoCanceller
     /// The output pass: the trained filter runs on, adapting at <paramref name="step"/> where no one local talks, and
     /// beside it the frozen forward and backward snapshots' replays. Stretch by stretch, the filter whose output has
     /// least energy over the far-end blocks wins it; when a snapshot wins clearly, the adaptive filter takes its
-    /// coefficients (an echo-path change is followed within a stretch instead of being mistaken for double talk).
+    /// coefficients (an echo-path change is followed within a stretch instead of being mistaken for double talk). At a
+    /// path <paramref name="change"/> found before the pass, the filter takes the one trained after it.
     /// </summary>
-    private static void RunSecondPass(MdfFilter main, float[][][][] candidates, Replayed[] replays, int stretch, float[] x, float[] d, float[] output, bool[] mask, double[] coherence, double[] echo, float step)
+    private static void RunSecondPass(MdfFilter main, float[][][][] candidates, Replayed[] replays, int stretch, float[] x, float[] d, float[] output, bool[] mask, double[] coherence, double[] echo, float step, (int Block, float[][] Filter)? change)
     {
         var n = main.BlockSize;
         var candidateErrors = new double[candidates.Length];
@@ -421,6 +523,11 @@ public static class EchoCanceller
             var end = Math.Min(blocks, start + stretch);
             for (var b = start; b < end; b++)
             {
+                if (b == change?.Block)
+                {
+                    main.Load(change.Value.Filter);
+                }
+
                 var span = new Range(b * n, (b + 1) * n);
                 main.Process(x.AsSpan(span), d.AsSpan(span), output.AsSpan(span), mask[b] ? 0 : step);
                 coherence[b] = main.Coherence;

@@ -73,9 +73,25 @@ public sealed class EchoCancelApiTests
         // The test rooms ring for 128 ms of the 256 ms tail.
         Assert.InRange(int.Parse(response.Headers.GetValues(EchoEndpoints.RoomHeader).Single(), CultureInfo.InvariantCulture), 128, 176);
         Assert.Equal("0.0", response.Headers.GetValues(EchoEndpoints.LoudspeakerCurveHeader).Single());
+        Assert.Equal("0.0", response.Headers.GetValues(EchoEndpoints.PathChangeHeader).Single());
         var cleaned = WavFile.Read(await response.Content.ReadAsByteArrayAsync());
         var score = EchoMetrics.Score(call.Mic, cleaned.Channels[0], call.Truth);
         Assert.True(score.ErleFarEndDb > 20, $"far-end ERLE {score.ErleFarEndDb:0.0} dB");
+    }
+
+    [Fact]
+    public async Task Post_EchoPathChangesMidCall_SaysWhere()
+    {
+        var call = await EchoTestCalls.GetAsync("path-change");
+        var change = double.Parse(call.Option("--path-change")!, CultureInfo.InvariantCulture);
+        await using var app = await SparkControlApp.StartAsync();
+        using var client = app.CreateClient();
+
+        using var response = await client.PostAsync("/api/audio/echo-cancel", Form(call.CallWav));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var at = double.Parse(response.Headers.GetValues(EchoEndpoints.PathChangeHeader).Single(), CultureInfo.InvariantCulture);
+        Assert.InRange(at, change - 0.5, change + 0.5);
     }
 
     [Fact]
@@ -110,6 +126,7 @@ public sealed class EchoCancelApiTests
         Assert.Equal("0.0", response.Headers.GetValues(EchoEndpoints.DriftHeader).Single());
         Assert.Equal("0.0", response.Headers.GetValues(EchoEndpoints.LoudspeakerCurveHeader).Single());
         Assert.Equal("0", response.Headers.GetValues(EchoEndpoints.RoomHeader).Single());
+        Assert.Equal("0.0", response.Headers.GetValues(EchoEndpoints.PathChangeHeader).Single());
         Assert.Equal("false", response.Headers.GetValues(EchoEndpoints.ResidualSuppressedHeader).Single());
         var cleaned = WavFile.Read(await response.Content.ReadAsByteArrayAsync());
         Assert.Equal(call.Mic, cleaned.Channels[0]);

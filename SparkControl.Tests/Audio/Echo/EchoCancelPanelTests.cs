@@ -41,6 +41,18 @@ public sealed class EchoCancelPanelTests : UiTestContext
     }
 
     [Fact]
+    public async Task Upload_PathChangeCall_ShowsWhereTheRoomChanged()
+    {
+        var call = await EchoTestCalls.GetAsync("path-change");
+        var panel = Render<EchoCancelPanel>();
+
+        panel.FindComponent<InputFile>().UploadFiles(InputFileContent.CreateFromBinary(call.CallWav, "moved.wav", contentType: "audio/wav"));
+
+        // The call's room changes at 28.8 s (eng/audio/fault-calls.txt).
+        panel.WaitForAssertion(() => Assert.Matches(@"^changed at 28\.[5-9] s; the room was fitted on each side apart$|^changed at 29\.[0-3] s; the room was fitted on each side apart$", panel.Find("[data-testid=echo-path]").TextContent.Trim()), TimeSpan.FromSeconds(60));
+    }
+
+    [Fact]
     public async Task Upload_EchoCall_ShowsDelayErleAndBothPlayers()
     {
         var call = await EchoTestCalls.GetAsync(EchoTestCalls.Default);
@@ -52,6 +64,7 @@ public sealed class EchoCancelPanelTests : UiTestContext
         Assert.Matches(@"^\d+\.\d dB$", panel.Find("[data-testid=echo-erle]").TextContent.Trim());
         Assert.Equal("none found", panel.Find("[data-testid=echo-drift]").TextContent.Trim());
         Assert.Equal("linear", panel.Find("[data-testid=echo-loudspeaker]").TextContent.Trim());
+        Assert.Equal("no change found", panel.Find("[data-testid=echo-path]").TextContent.Trim());
         Assert.Matches(@"^2, 256 ms \(the room rang out within 1(28|44|60|76) ms; the taps past it were left out\)$", panel.Find("[data-testid=echo-tail-used]").TextContent.Trim());
         Assert.Equal("off", panel.Find("[data-testid=echo-residual-result]").TextContent.Trim());
         Assert.StartsWith("data:audio/wav;base64,", panel.Find("[data-testid=echo-before]").GetAttribute("src"), StringComparison.Ordinal);

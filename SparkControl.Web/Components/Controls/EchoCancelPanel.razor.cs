@@ -112,6 +112,10 @@ public partial class EchoCancelPanel
             ? string.Create(CultureInfo.InvariantCulture, $" (the room rang out within {TailMs(result, room)} ms; the taps past it were left out)")
             : "");
 
+    private static string PathChange(EchoCancelResult result) => result.PathChange is { } at
+        ? $"changed at {at.TotalSeconds.ToString("0.0", CultureInfo.InvariantCulture)} s; the room was fitted on each side apart"
+        : "no change found";
+
     private static string Seconds(int samples, int sampleRate) => $"{((double)samples / sampleRate).ToString("0.0", CultureInfo.InvariantCulture)} s";
 
     private static string RealTime(EchoCancelResult result) =>
