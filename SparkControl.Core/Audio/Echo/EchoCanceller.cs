@@ -185,7 +185,7 @@ public static class EchoCanceller
             }
 
             room = second.ActivePartitions;
-            var changeBlock = FindPathChange(second, x, d, mask, noiseFloor, regularization, sampleRate);
+            var changeBlock = FindPathChange(second, x, d, mask, noiseFloor, sampleRate);
             (int Block, float[][] Filter)? change = null;
             if (changeBlock is { } at)
             {
@@ -284,7 +284,7 @@ public static class EchoCanceller
     /// One change is found (the one that matters most); a change near either end of the call barely moves the half it
     /// falls in and is left to the second pass's snapshots.
     /// </summary>
-    internal static int? FindPathChange(MdfFilter room, float[] x, float[] d, bool[] nearEndMask, double noiseFloor, float[] regularization, int sampleRate)
+    internal static int? FindPathChange(MdfFilter room, float[] x, float[] d, bool[] nearEndMask, double noiseFloor, int sampleRate)
     {
         var blockSize = room.BlockSize;
         var blocks = nearEndMask.Length;
@@ -294,11 +294,19 @@ public static class EchoCanceller
             return null;
         }
 
+        // What each half's trained filter leaves of every far-end block (frozen; the history starts from silence).
         double[] ResidualOf(MdfFilter trainer)
         {
-            var trained = new MdfFilter(blockSize, room.Partitions, regularization, 0);
+            var trained = new MdfFilter(blockSize, room.Partitions, room.Regularization, 0);
             trained.CopyCoefficientsFrom(trainer, fromBackground: true);
-            return Replay(trained, null, 1, x, d, blockSize, room.Partitions, regularization).Residual;
+            var residual = new double[blocks];
+            for (var b = 0; b < blocks; b++)
+            {
+                var span = new Range(b * blockSize, (b + 1) * blockSize);
+                residual[b] = trained.Residual(x.AsSpan(span), d.AsSpan(span), !nearEndMask[b]);
+            }
+
+            return residual;
         }
 
         var early = ResidualOf(TrainOnFarEndOnly(room, x, d, nearEndMask, noiseFloor, 0, half));

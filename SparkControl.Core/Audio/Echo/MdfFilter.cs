@@ -259,6 +259,29 @@ internal sealed class MdfFilter
     }
 
     /// <summary>
+    /// One block through the background path, frozen: the energy it leaves of <paramref name="mic"/> (a third of what
+    /// <see cref="Process"/> costs). With <paramref name="measure"/> false the block only enters the far-end history.
+    /// </summary>
+    public double Residual(ReadOnlySpan<float> far, ReadOnlySpan<float> mic, bool measure)
+    {
+        PushFar(far);
+        if (!measure)
+        {
+            return 0;
+        }
+
+        Estimate(_background, _echoB, withPower: false);
+        double error = 0;
+        for (var i = 0; i < _n; i++)
+        {
+            var e = mic[i] - _echoB[_n + i];
+            error += e * (double)e;
+        }
+
+        return error;
+    }
+
+    /// <summary>
     /// Sets the far-end history to end at block <paramref name="block"/> of <paramref name="x"/> (M spectra), for a
     /// pass that walks the call backwards with <see cref="StepBack"/> and <see cref="TrainCurrent"/>: the echo model
     /// is still causal, only the order in which blocks teach it is reversed.
