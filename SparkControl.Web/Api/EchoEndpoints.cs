@@ -18,7 +18,8 @@ namespace SparkControl.Web.Api;
 /// drift; 0 otherwise), <c>X-Echo-Loudspeaker-Curve-Db</c> (when the loudspeaker was found to clip or compress and the
 /// canceller modelled it: how many dB less of the echo the room alone left unexplained; 0 otherwise), <c>X-Echo-Room-Ms</c> (how much of
 /// the tail the filter used: less than the tail when the room rang out sooner; 0 with no echo),
-/// <c>X-Echo-Path-Change-S</c> (where the echo path was found to change, seconds into the call; 0 when it held still),
+/// <c>X-Echo-Path-Change-S</c> (where the echo path was found to change, seconds into the call; 0 when it held still,
+/// and when no change was looked for: one pass, or a call under 10 s),
 /// <c>X-Echo-Residual-Suppressed</c> and <c>X-Echo-Detected</c>. With no echo found, the
 /// microphone comes back unchanged, delay, ERLE and drift 0.
 /// </summary>

@@ -37,7 +37,8 @@ public sealed record EchoCancelResult(
 
     /// <summary>
     /// Where the echo path was found to change (someone moved, the loudspeaker's volume was turned): the offline
-    /// training then fitted the room on each side of it apart. Null when the room held still, or with one pass.
+    /// training then fitted the room on each side of it apart. Null when the room held still, and when no change was
+    /// looked for: one pass, or a call shorter than <see cref="ShortestForPathChange"/>.
     /// </summary>
     public TimeSpan? PathChange { get; init; }
 }
@@ -244,7 +245,7 @@ public static class EchoCanceller
 
     /// <summary>
     /// The second pass's starting filter: the first pass's, trained again on the blocks where only the far end talks
-    /// (over the whole call, or over blocks <paramref name="from"/> to <paramref name="to"/>), its double-talk gate told
+    /// (over the whole call, or over blocks [<paramref name="from"/>, <paramref name="to"/>)), its double-talk gate told
     /// the <paramref name="noiseFloor"/>.
     /// </summary>
     private static MdfFilter TrainOnFarEndOnly(MdfFilter first, float[] x, float[] d, bool[] nearEndMask, double noiseFloor, int from = 0, int? to = null)
@@ -255,7 +256,9 @@ public static class EchoCanceller
         var end = to ?? nearEndMask.Length;
         foreach (var rate in TrainingSteps)
         {
-            // The far-end history is filled from the tail's length before the range on; those blocks teach nothing.
+            // Each run starts from silence, the far-end history filled from the tail's length before the range on (those
+            // blocks teach nothing): the end of the last run is not the call's past.
+            trainer.ClearHistory();
             for (var b = Math.Max(0, from - first.Partitions); b < end; b++)
             {
                 var span = new Range(b * blockSize, (b + 1) * blockSize);
@@ -274,22 +277,29 @@ public static class EchoCanceller
     /// </summary>
     private const double PathChangeDb = 6;
 
-    /// <summary>Each half of the call must be at least this long for a filter trained on it alone to be judged.</summary>
-    private static readonly TimeSpan PathChangeHalf = TimeSpan.FromSeconds(5);
+    /// <summary>The shortest call a path change is looked for in: each half's filter is trained on that half alone.</summary>
+    public static readonly TimeSpan ShortestForPathChange = TimeSpan.FromSeconds(10);
+
+    /// <summary>Each half must hold this much far-end single talk for its filter to be judged.</summary>
+    private static readonly TimeSpan PathChangeFarEnd = TimeSpan.FromSeconds(2);
 
     /// <summary>
     /// The block where the echo path changed, or null. The room filter is trained on each half of the call alone; where
     /// each leaves <see cref="PathChangeDb"/> more on the other half than that half's own filter, the room changed. The
     /// change is where the early filter's lead over the late one, summed over the far-end blocks from the start, peaks.
     /// One change is found (the one that matters most); a change near either end of the call barely moves the half it
-    /// falls in and is left to the second pass's snapshots.
+    /// falls in and is left to the second pass's snapshots, as is one placed within a tail's length of either end. The
+    /// residuals hold the room's noise on both sides of each comparison, so in a very noisy room only a larger change
+    /// clears the bar.
     /// </summary>
     internal static int? FindPathChange(MdfFilter room, float[] x, float[] d, bool[] nearEndMask, double noiseFloor, int sampleRate)
     {
         var blockSize = room.BlockSize;
         var blocks = nearEndMask.Length;
         var half = blocks / 2;
-        if (half * blockSize < PathChangeHalf.TotalSeconds * sampleRate)
+        var farEndBlocks = PathChangeFarEnd.TotalSeconds * sampleRate / blockSize;
+        if (2 * half * blockSize < ShortestForPathChange.TotalSeconds * sampleRate
+            || nearEndMask[..half].Count(m => !m) < farEndBlocks || nearEndMask[half..].Count(m => !m) < farEndBlocks)
         {
             return null;
         }
@@ -340,7 +350,8 @@ public static class EchoCanceller
         }
 
         var misfit = Math.Pow(10, PathChangeDb / 10);
-        return lateOnFirst > misfit * earlyOnFirst && earlyOnSecond > misfit * lateOnSecond && at is > 0 && at < blocks ? at : null;
+        var inside = at >= room.Partitions && at <= blocks - room.Partitions;
+        return lateOnFirst > misfit * earlyOnFirst && earlyOnSecond > misfit * lateOnSecond && inside ? at : null;
     }
 
     /// <summary>Suppresses what the linear filter left, scaled by how much it removed (the echo estimate is what it took away).</summary>
@@ -368,10 +379,11 @@ public static class EchoCanceller
     private const double FloorDepthDb = 25;
 
     /// <summary>
-    /// The floor past the room is this quantile of the last half's partition energies, not their median: noise that
-    /// shares the far end's spectral lines (babble of other voices) piles up in some late partitions, up to 6 dB over the
-    /// rest, and a median among them sits over the room's own late taps (babble at 10 dB SNR: the room cut at 4
-    /// partitions of its 8, 13.1 dB of the echo alone removed; at this quantile 6 and 15.5 dB).
+    /// A trained filter's floor past the room is this quantile of the last half's partition energies, not their median:
+    /// noise that shares the far end's spectral lines (babble of other voices) piles up in some late partitions, up to
+    /// 6 dB over the rest, and a median among them sits over the room's own late taps (babble at 10 dB SNR: the room cut
+    /// at 4 partitions of its 8, 13.1 dB of the echo alone removed; at this quantile 15.5 dB). A filter still converging
+    /// keeps the median: its floor also decides whether it is trusted at all (<see cref="FloorDepthDb"/>).
     /// </summary>
     private const double FloorQuantile = 0.25;
 
@@ -379,7 +391,8 @@ public static class EchoCanceller
     /// How many partitions the room fills, judged from a filter's taps. A room's response only decays; where the last
     /// quarter of the tail is no more than 2 dB below the quarter before it, the taps there are misadjustment noise (or
     /// the mismatch of a path that changed), not room. Then the room ends where the energy first comes within 3 dB of
-    /// that floor (the <see cref="FloorQuantile"/> of the last half), and one partition more is kept. A room still decaying at the tail's end,
+    /// that floor (for a <paramref name="converged"/> filter the <see cref="FloorQuantile"/> of the last half, else its
+    /// median), and one partition more is kept. A room still decaying at the tail's end,
     /// a filter that has not <paramref name="converged"/> with a floor within <see cref="FloorDepthDb"/> of its energy, or
     /// a tail under 8 partitions keeps every partition.
     /// </summary>
@@ -412,7 +425,7 @@ public static class EchoCanceller
             return m;
         }
 
-        var floor = Percentile(energy[(m - (2 * quarter))..], FloorQuantile);
+        var floor = Percentile(energy[(m - (2 * quarter))..], converged ? FloorQuantile : 0.5);
         if (!converged && floor > Math.Pow(10, -FloorDepthDb / 10) * energy.Sum())
         {
             return m;

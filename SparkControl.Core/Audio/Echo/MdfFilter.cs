@@ -258,6 +258,18 @@ internal sealed class MdfFilter
         }
     }
 
+    /// <summary>The far-end history back to silence, as before a call's first block (a training run starting over).</summary>
+    public void ClearHistory()
+    {
+        foreach (var spectrum in _far)
+        {
+            Array.Clear(spectrum);
+        }
+
+        Array.Clear(_farPrevious);
+        _head = 0;
+    }
+
     /// <summary>
     /// One block through the background path, frozen: the energy it leaves of <paramref name="mic"/> (a third of what
     /// <see cref="Process"/> costs). With <paramref name="measure"/> false the block only enters the far-end history.

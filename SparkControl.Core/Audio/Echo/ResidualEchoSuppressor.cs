@@ -6,11 +6,22 @@ namespace SparkControl.Core.Audio.Echo;
 /// Optional post-filter: a Wiener-like gain per STFT bin that removes part of the echo the linear filter leaves.
 /// The residual echo is predicted as a fraction (the measured leak) of the linear echo estimate's power, held over
 /// a short decay for the room's tail; the gain never falls below <see cref="FloorDb"/>, so near-end speech under the
-/// echo loses at most that much.
+/// echo loses at most that much. What the gain takes of the room's noise is given back as comfort noise of the same
+/// spectrum: without it the noise would dip wherever the far end talks and rise again in the pauses (pumping).
 /// </summary>
 internal static class ResidualEchoSuppressor
 {
     public const double FloorDb = -12;
+
+    /// <summary>
+    /// The room's noise is the mean spectrum of the quietest frames, this fraction of them: no one talks in about 40 % of
+    /// the test calls' frames, and a tenth reads babble by its quietest moments (the noise then dips 0.9 dB where the far
+    /// end talks, against 0.3 dB). A call that is talk nearly throughout gets a little speech in its comfort noise.
+    /// </summary>
+    private const double NoiseFraction = 0.3;
+
+    /// <summary>A fixed seed: the same call gives the same output.</summary>
+    private const int ComfortSeed = 17;
 
     /// <summary>Filters <paramref name="output"/> in place; <paramref name="echoEstimate"/> is microphone minus output.</summary>
     public static void Apply(float[] output, float[] echoEstimate, double leak, int blockSize)
@@ -32,20 +43,12 @@ internal static class ResidualEchoSuppressor
         var result = new float[output.Length + size];
         var e = fft.NewBuffer();
         var y = fft.NewBuffer();
+        var noise = NoiseSpectrum(output, window, fft, blockSize);
+        var random = new Random(ComfortSeed);
         for (var start = -blockSize; start < output.Length; start += blockSize)
         {
-            Array.Clear(e);
-            Array.Clear(y);
-            for (var i = 0; i < size; i++)
-            {
-                var t = start + i;
-                if (t >= 0 && t < output.Length)
-                {
-                    e[i] = output[t] * window[i];
-                    y[i] = echoEstimate[t] * window[i];
-                }
-            }
-
+            Frame(output, start, window, e);
+            Frame(echoEstimate, start, window, y);
             fft.Forward(e);
             fft.Forward(y);
             for (var k = 0; k < bins; k++)
@@ -58,6 +61,13 @@ internal static class ResidualEchoSuppressor
                 gain[k] = target < gain[k] ? target : (0.5 * gain[k]) + (0.5 * target);
                 e[2 * k] *= (float)gain[k];
                 e[(2 * k) + 1] *= (float)gain[k];
+                // Comfort: the noise power the gain took, back with a random phase. Twice the measured power: the noise
+                // was measured through the analysis window (its power over the frame halved), the comfort is spread evenly
+                // over the frame and then shaped by the synthesis window alone.
+                var comfort = Math.Sqrt(2 * Math.Max(0, 1 - (gain[k] * gain[k])) * noise[k]);
+                var phase = 2 * Math.PI * random.NextDouble();
+                e[2 * k] += (float)(comfort * Math.Cos(phase));
+                e[(2 * k) + 1] += (float)(comfort * Math.Sin(phase));
             }
 
             fft.Inverse(e);
@@ -72,5 +82,66 @@ internal static class ResidualEchoSuppressor
         }
 
         Array.Copy(result, output, output.Length);
+    }
+
+    /// <summary>Windowed frame of <paramref name="signal"/> from <paramref name="start"/> (zeros outside it).</summary>
+    private static void Frame(float[] signal, int start, float[] window, float[] target)
+    {
+        Array.Clear(target);
+        for (var i = 0; i < window.Length; i++)
+        {
+            var t = start + i;
+            if (t >= 0 && t < signal.Length)
+            {
+                target[i] = signal[t] * window[i];
+            }
+        }
+    }
+
+    /// <summary>
+    /// Per bin, the mean power of the <see cref="NoiseFraction"/> quietest frames of the linear filter's output (the
+    /// room's noise where no one talks; zeros on a clean call), in the units of the frames' spectra.
+    /// </summary>
+    private static double[] NoiseSpectrum(float[] output, float[] window, RealFft fft, int blockSize)
+    {
+        var frames = (output.Length + blockSize - 1) / blockSize;
+        var energies = new double[frames];
+        for (var f = 0; f < frames; f++)
+        {
+            var end = Math.Min(output.Length, (f + 1) * blockSize);
+            for (var t = f * blockSize; t < end; t++)
+            {
+                energies[f] += output[t] * (double)output[t];
+            }
+        }
+
+        var quiet = EchoCanceller.Percentile(energies, NoiseFraction);
+        var spectrum = new double[fft.Bins];
+        var frame = fft.NewBuffer();
+        var count = 0;
+        for (var f = 0; f < frames; f++)
+        {
+            if (energies[f] > quiet)
+            {
+                continue;
+            }
+
+            // The frame centred on the quiet block, as the suppressor frames it.
+            Frame(output, (f * blockSize) - (blockSize / 2), window, frame);
+            fft.Forward(frame);
+            for (var k = 0; k < spectrum.Length; k++)
+            {
+                spectrum[k] += (frame[2 * k] * (double)frame[2 * k]) + (frame[(2 * k) + 1] * (double)frame[(2 * k) + 1]);
+            }
+
+            count++;
+        }
+
+        for (var k = 0; k < spectrum.Length; k++)
+        {
+            spectrum[k] /= Math.Max(1, count);
+        }
+
+        return spectrum;
     }
 }

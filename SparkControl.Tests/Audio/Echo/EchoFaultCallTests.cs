@@ -166,6 +166,64 @@ public sealed class EchoFaultCallTests(ITestOutputHelper output)
         Assert.True(misses.Count == 0, string.Join("; ", misses));
     }
 
+    [Theory]
+    [InlineData("noise-white-20dB")]
+    [InlineData("noise-babble-10dB")]
+    public async Task Cancel_ResidualSuppressionInANoisyRoom_KeepsTheNoiseLevel(string name)
+    {
+        // Pumping: a suppressor that takes the room's noise down with the echo leaves holes in it wherever the far end
+        // talks. Where no one local talks, the output's level over the room's own noise in the same frames while the far
+        // end talks (noise, what echo is left, comfort) must not fall under that in the pauses (noise alone): the noise
+        // (babble above all) is not equally loud in both.
+        var call = await EchoTestCalls.GetAsync(name);
+
+        var suppressed = EchoCanceller.Cancel(call.Call, new EchoCancellerSettings { ResidualSuppression = true });
+        var (talk, pause) = NoiseLevels(suppressed.Output, call.Truth);
+        output.WriteLine($"{name}: far end talking {talk:0.0} dB, pauses {pause:0.0} dB");
+
+        Assert.True(suppressed.ResidualSuppressed);
+        Assert.True(talk >= pause - 1, $"the noise dips by {pause - talk:0.0} dB while the far end talks");
+    }
+
+    /// <summary>
+    /// The output's level over the noise's (dB) in the 20 ms frames without local speech: with the far end's echo loud,
+    /// and with it silent.
+    /// </summary>
+    private static (double FarEndTalking, double Pause) NoiseLevels(float[] output, EchoGroundTruth truth)
+    {
+        const int frame = 320;
+        var frames = output.Length / frame;
+        double Energy(float[] track, int f) => track.AsSpan(f * frame, frame).ToArray().Sum(v => v * (double)v);
+        var loudestEcho = Enumerable.Range(0, frames).Max(f => Energy(truth.Echo, f));
+        var loudestLocal = Enumerable.Range(0, frames).Max(f => Energy(truth.Local, f));
+        double talk = 0, pause = 0, talkNoise = 0, pauseNoise = 0;
+        int talking = 0, pausing = 0;
+        for (var f = 0; f < frames; f++)
+        {
+            if (Energy(truth.Local, f) > 1e-6 * loudestLocal)
+            {
+                continue;
+            }
+
+            var echo = Energy(truth.Echo, f);
+            if (echo > 1e-2 * loudestEcho)
+            {
+                talk += Energy(output, f);
+                talkNoise += Energy(truth.Noise!, f);
+                talking++;
+            }
+            else if (echo < 1e-6 * loudestEcho)
+            {
+                pause += Energy(output, f);
+                pauseNoise += Energy(truth.Noise!, f);
+                pausing++;
+            }
+        }
+
+        Assert.True(talking > 50 && pausing > 50, $"{talking} far-end frames, {pausing} pauses");
+        return (10 * Math.Log10(talk / talkNoise), 10 * Math.Log10(pause / pauseNoise));
+    }
+
     private (EchoCancelResult Ours, EchoScore Score, EchoScore Speex) Run(EchoTestCall call)
     {
         var ours = EchoCanceller.Cancel(call.Call);

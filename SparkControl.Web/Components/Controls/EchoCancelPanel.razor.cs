@@ -112,9 +112,13 @@ public partial class EchoCancelPanel
             ? string.Create(CultureInfo.InvariantCulture, $" (the room rang out within {TailMs(result, room)} ms; the taps past it were left out)")
             : "");
 
-    private static string PathChange(EchoCancelResult result) => result.PathChange is { } at
-        ? $"changed at {at.TotalSeconds.ToString("0.0", CultureInfo.InvariantCulture)} s; the room was fitted on each side apart"
-        : "no change found";
+    private static string PathChange(EchoCancelResult result) => result switch
+    {
+        { PathChange: { } at } => $"changed at {at.TotalSeconds.ToString("0.0", CultureInfo.InvariantCulture)} s; the room was fitted on each side apart",
+        { Passes: < 2 } => "not looked for (one pass)",
+        _ when result.Output.Length < EchoCanceller.ShortestForPathChange.TotalSeconds * result.SampleRate => "not looked for (a call under 10 s)",
+        _ => "no change found",
+    };
 
     private static string Seconds(int samples, int sampleRate) => $"{((double)samples / sampleRate).ToString("0.0", CultureInfo.InvariantCulture)} s";
 
