@@ -48,4 +48,21 @@ public sealed class EchoCancelBrowserTests(BrowserFixture browser) : BrowserTest
         await Expect(page.GetByTestId("echo-loudspeaker")).ToHaveTextAsync("linear");
         await page.SaveScreenshotAsync("audio-echo-drift.png");
     }
+
+    [Fact]
+    public async Task AudioPage_UploadPathChangeCall_ShowsWhereTheRoomChanged()
+    {
+        var call = await EchoTestCalls.GetAsync("path-change");
+        await using var app = await SparkControlApp.StartAsync();
+        var page = await NewPageAsync(app.BaseAddress);
+        await page.GotoAsync("/audio");
+        await page.GetByRole(AriaRole.Tab, new() { Name = "Echo cancellation" }).ClickAsync();
+
+        await page.GetByTestId("echo-file").Locator("input[type=file]").SetBlazorInputFilesAsync(Path.Combine(call.Directory, "call.wav"));
+
+        // The call's room changes at 28.8 s (eng/audio/fault-calls.txt).
+        await Expect(page.GetByTestId("echo-path")).ToHaveTextAsync(new System.Text.RegularExpressions.Regex(@"^changed at (28\.[5-9]|29\.[0-3]) s; the room was fitted on each side apart$"), new() { Timeout = 120_000 });
+        await Expect(page.GetByTestId("echo-drift")).ToHaveTextAsync("none found");
+        await page.SaveScreenshotAsync("audio-echo-path-change.png");
+    }
 }
