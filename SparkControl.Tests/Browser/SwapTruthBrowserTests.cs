@@ -97,8 +97,22 @@ public sealed class SwapTruthBrowserTests(BrowserFixture browser) : BrowserTest(
 
         var page = await NewPageAsync(app.BaseAddress);
         await page.GotoAsync("/models");
-        await page.GetByTestId("swap-qwen3-coder-30b").ClickAsync();
         var dialog = page.GetByTestId("swap-dialog");
+        // The row re-renders with the running swap's progress; on a loaded machine a click can land on the row as it is
+        // replaced and open nothing (a CI run showed the page without the dialog): click again only when none opened.
+        for (var attempt = 0; attempt < 4 && await dialog.CountAsync() == 0; attempt++)
+        {
+            await page.GetByTestId("swap-qwen3-coder-30b").ClickAsync();
+            try
+            {
+                await dialog.WaitForAsync(new() { Timeout = 15_000 });
+            }
+            catch (PlaywrightException)
+            {
+                // Not open within 15 s: the loop clicks again.
+            }
+        }
+
         await Expect(dialog.GetByTestId("swap-dialog-blocker")).ToContainTextAsync("gpt-oss-20b is swapping on demo");
         await Expect(dialog.GetByTestId("swap-dialog-blocker")).ToContainTextAsync(running);
         await Expect(page.GetByTestId("swap-dialog-start")).ToBeDisabledAsync();
