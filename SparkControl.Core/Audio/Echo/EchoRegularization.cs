@@ -159,10 +159,7 @@ internal static class EchoRegularization
             Array.Clear(frame);
             d.AsSpan(b * blockSize, blockSize).CopyTo(frame.AsSpan(blockSize));
             fft.Forward(frame);
-            for (var k = 0; k < spectrum.Length; k++)
-            {
-                spectrum[k] += (frame[2 * k] * (double)frame[2 * k]) + (frame[(2 * k) + 1] * (double)frame[(2 * k) + 1]);
-            }
+            RealFft.AddPower(frame, spectrum);
 
             count++;
         }

@@ -104,16 +104,9 @@ internal static class ResidualEchoSuppressor
     /// </summary>
     private static double[] NoiseSpectrum(float[] output, float[] window, RealFft fft, int blockSize)
     {
-        var frames = (output.Length + blockSize - 1) / blockSize;
-        var energies = new double[frames];
-        for (var f = 0; f < frames; f++)
-        {
-            var end = Math.Min(output.Length, (f + 1) * blockSize);
-            for (var t = f * blockSize; t < end; t++)
-            {
-                energies[f] += output[t] * (double)output[t];
-            }
-        }
+        // The canceller's output is padded to whole blocks.
+        var frames = output.Length / blockSize;
+        var energies = EchoRegularization.FrameEnergies(output, blockSize, blockSize, frames);
 
         var quiet = EchoCanceller.Percentile(energies, NoiseFraction);
         var spectrum = new double[fft.Bins];
@@ -129,10 +122,7 @@ internal static class ResidualEchoSuppressor
             // The frame centred on the quiet block, as the suppressor frames it.
             Frame(output, (f * blockSize) - (blockSize / 2), window, frame);
             fft.Forward(frame);
-            for (var k = 0; k < spectrum.Length; k++)
-            {
-                spectrum[k] += (frame[2 * k] * (double)frame[2 * k]) + (frame[(2 * k) + 1] * (double)frame[(2 * k) + 1]);
-            }
+            RealFft.AddPower(frame, spectrum);
 
             count++;
         }

@@ -39,6 +39,15 @@ internal sealed class RealFft
 
     public float[] NewBuffer() => new float[BufferLength];
 
+    /// <summary>Adds each bin's power |X_k|² of a forward-transformed <paramref name="spectrum"/> to <paramref name="sum"/>.</summary>
+    public static void AddPower(float[] spectrum, double[] sum)
+    {
+        for (var k = 0; k < sum.Length; k++)
+        {
+            sum[k] += (spectrum[2 * k] * (double)spectrum[2 * k]) + (spectrum[(2 * k) + 1] * (double)spectrum[(2 * k) + 1]);
+        }
+    }
+
     public void Forward(float[] buffer)
     {
         Array.Copy(buffer, _samples, Size);
