@@ -242,8 +242,10 @@ public sealed partial class SwapOrchestrator : IHostedService, IAsyncDisposable
         // A cluster model on this Spark occupies the other one too: the swap that replaces it holds both. Either answer
         // may say so: the fleet view's (a cluster swap that just ended leads until health has looked again) or health's
         // last check (after a cluster swap failed, the view knows nothing runs, but a worker may still be up).
-        var serving = FleetView.Of(_context.Health.Current.Value, Board, _context.Catalog.Current, fleet).Find(entry.Name)?.Model;
-        var checkedServing = _context.Health.Current.Value.Find(entry.Name)?.Model;
+        // One snapshot of health for both answers: a check landing between two reads would make them disagree.
+        var health = _context.Health.Current.Value;
+        var serving = FleetView.Of(health, Board, _context.Catalog.Current, fleet).Find(entry.Name)?.Model;
+        var checkedServing = health.Find(entry.Name)?.Model;
         var cluster = entry.Definition.LaunchCluster is { } settings
             && (serving?.Container == settings.ContainerName || checkedServing?.Container == settings.ContainerName);
         return (model, cluster ? [entry, .. fleet.Sparks.Where(s => s != entry)] : [entry]);

@@ -66,6 +66,9 @@ public sealed record EchoCancelResult(
 /// blocks either (in a noisy room it adapts at the training's last step). The first pass's output is discarded.</item>
 /// <item>Optionally, a mild spectral gain removes part of the residual echo.</item>
 /// </list>
+/// Stages that do not depend on each other (the drift's windows and the whole-file delay; the backward pass and the
+/// replays; the two halves' filters of the path-change search) run side by side on the thread pool; each is
+/// deterministic, so the output is the same bit for bit on one core or many.
 /// </summary>
 public static class EchoCanceller
 {
@@ -105,13 +108,18 @@ public static class EchoCanceller
         return Cancel(call.Channels[0], call.Channels[1], call.SampleRate, settings);
     }
 
-    public static EchoCancelResult Cancel(ReadOnlySpan<float> mic, ReadOnlySpan<float> reference, int sampleRate, EchoCancellerSettings? settings = null)
+    public static EchoCancelResult Cancel(ReadOnlyMemory<float> mic, ReadOnlyMemory<float> reference, int sampleRate, EchoCancellerSettings? settings = null)
     {
         settings ??= new EchoCancellerSettings();
         CheckArguments(mic.Length, reference.Length, sampleRate, settings);
         var watch = Stopwatch.StartNew();
-        var delay = EchoDelayEstimator.Estimate(mic, reference, sampleRate, settings.MaxDelay);
-        var drift = EchoDriftEstimator.Estimate(mic, reference, sampleRate, settings.MaxDelay);
+        // The drift's windows and the whole-file delay share the machine's cores (stages that do not depend on each other
+        // run side by side from here on; each is deterministic, so the output does not depend on how they interleave).
+        var drift = default(EchoDrift);
+        var delay = default(EchoDelayEstimate)!;
+        Parallel.Invoke(
+            () => drift = EchoDriftEstimator.Estimate(mic, reference, sampleRate, settings.MaxDelay),
+            () => delay = EchoDelayEstimator.Estimate(mic.Span, reference.Span, sampleRate, settings.MaxDelay));
         var blockSize = ScaleBlock(settings.BlockSize, sampleRate);
         var tailSamples = (int)Math.Ceiling(settings.TailLength.TotalSeconds * sampleRate);
         var partitions = Math.Max(1, (tailSamples + blockSize - 1) / blockSize);
@@ -136,13 +144,13 @@ public static class EchoCanceller
             ? ReferenceAligner.Follow(far, n => drift!.DelayAt(n) - preDelay, padded)
             : ReferenceAligner.Shift(far, Math.Max(0, delay.Samples - preDelay), padded);
 
-        var x = Align(reference);
+        var x = Align(reference.Span);
         var fitted = LoudspeakerCurve.Fit(x, d, CurveFrame(partitions * blockSize));
         var curve = fitted is { Worthwhile: true } ? fitted : null;
         if (curve is not null)
         {
             // The far end as the loudspeaker bent it, aligned the same way: to the linear filter the echo is linear again.
-            x = Align(curve.Map(reference));
+            x = Align(curve.Map(reference.Span));
         }
 
         var regularization = EchoRegularization.PerBin(x, d, blockSize, partitions);
@@ -165,10 +173,24 @@ public static class EchoCanceller
         TimeSpan? pathChange = null;
         if (settings.Passes == 2)
         {
-            float[][][][] candidates = [Forward(snapshots), Backward(x, d, stretch, blockSize, partitions, first.ActivePartitions, regularization, step)];
-            // Each candidate is replayed once: its residual judges the near end, and its output can win a stretch.
-            var replays = candidates.Select(c => Replay(first, c, stretch, x, d, blockSize, partitions, regularization)).ToArray();
-            var learnt = Replay(first, null, stretch, x, d, blockSize, partitions, regularization);
+            // Each candidate is replayed once: its residual judges the near end, and its output can win a stretch. The
+            // backward pass and its replay run beside the replays of the forward snapshots and of the learnt filter.
+            var forward = Forward(snapshots);
+            float[][][] backward = [];
+            Replayed backwardReplay = null!, forwardReplay = null!, learnt = null!;
+            Parallel.Invoke(
+                () =>
+                {
+                    backward = Backward(x, d, stretch, blockSize, partitions, first.ActivePartitions, regularization, step);
+                    backwardReplay = Replay(first, backward, stretch, x, d, blockSize, partitions, regularization);
+                },
+                () =>
+                {
+                    forwardReplay = Replay(first, forward, stretch, x, d, blockSize, partitions, regularization);
+                    learnt = Replay(first, null, stretch, x, d, blockSize, partitions, regularization);
+                });
+            float[][][][] candidates = [forward, backward];
+            Replayed[] replays = [forwardReplay, backwardReplay];
             var mask = nearEndMask = NearEndMask(learnt, replays);
             var second = new MdfFilter(blockSize, partitions, regularization, step);
             // What the learnt filter leaves in the call's quietest blocks is the room's noise (nothing, on a clean call).
@@ -190,8 +212,11 @@ public static class EchoCanceller
             (int Block, float[][] Filter)? change = null;
             if (changeBlock is { } at)
             {
-                var after = TrainOnFarEndOnly(second, x, d, mask, noiseFloor, at, blocks);
-                second.CopyCoefficientsFrom(TrainOnFarEndOnly(second, x, d, mask, noiseFloor, 0, at), fromBackground: true);
+                MdfFilter before = null!, after = null!;
+                Parallel.Invoke(
+                    () => before = TrainOnFarEndOnly(second, x, d, mask, noiseFloor, 0, at),
+                    () => after = TrainOnFarEndOnly(second, x, d, mask, noiseFloor, at, blocks));
+                second.CopyCoefficientsFrom(before, fromBackground: true);
                 change = (at, after.Save(background: true));
                 pathChange = TimeSpan.FromSeconds(at * (double)blockSize / sampleRate);
             }
@@ -319,8 +344,10 @@ public static class EchoCanceller
             return residual;
         }
 
-        var early = ResidualOf(TrainOnFarEndOnly(room, x, d, nearEndMask, noiseFloor, 0, half));
-        var late = ResidualOf(TrainOnFarEndOnly(room, x, d, nearEndMask, noiseFloor, half));
+        double[] early = [], late = [];
+        Parallel.Invoke(
+            () => early = ResidualOf(TrainOnFarEndOnly(room, x, d, nearEndMask, noiseFloor, 0, half)),
+            () => late = ResidualOf(TrainOnFarEndOnly(room, x, d, nearEndMask, noiseFloor, half)));
         double earlyOnFirst = 0, lateOnFirst = 0, earlyOnSecond = 0, lateOnSecond = 0, lead = 0, peak = 0;
         var at = 0;
         for (var b = 0; b < blocks; b++)

@@ -19,7 +19,8 @@ public sealed record EchoDrift(double DelayAtStart, double Slope, int Windows)
 /// <summary>
 /// Measures drift: GCC-PHAT (<see cref="EchoDelayEstimator"/>) over 4 s windows every 2 s, each peak refined between
 /// samples, and a Theil–Sen line through them (the median of the slopes between every pair of windows, so a window
-/// that locked onto a reflection instead of the direct path does not tilt it).
+/// that locked onto a reflection instead of the direct path does not tilt it). The windows are measured in parallel:
+/// each is the cost of a whole-file delay estimate's four seconds, and there are many.
 /// </summary>
 public static class EchoDriftEstimator
 {
@@ -30,21 +31,31 @@ public static class EchoDriftEstimator
     /// <summary>Fewer measured windows than this give no estimate.</summary>
     public const int MinimumWindows = 5;
 
-    /// <summary>The drift line, or null when fewer than <see cref="MinimumWindows"/> windows show a clear echo.</summary>
-    public static EchoDrift? Estimate(ReadOnlySpan<float> mic, ReadOnlySpan<float> reference, int sampleRate, TimeSpan maxDelay)
+    /// <summary>
+    /// The drift line, or null when fewer than <see cref="MinimumWindows"/> windows show a clear echo or their delays do
+    /// not lie on a line (<see cref="MostOffLine"/>).
+    /// </summary>
+    public static EchoDrift? Estimate(ReadOnlyMemory<float> mic, ReadOnlyMemory<float> reference, int sampleRate, TimeSpan maxDelay)
     {
         var window = (int)(Window.TotalSeconds * sampleRate);
         var hop = (int)(Hop.TotalSeconds * sampleRate);
         var length = Math.Min(mic.Length, reference.Length);
+        var count = length < window ? 0 : ((length - window) / hop) + 1;
+        var peaks = new (double Lag, double PeakToNoise)[count];
+        Parallel.For(0, count, w =>
+        {
+            var (_, lag, ratio) = EchoDelayEstimator.Peak(mic.Span.Slice(w * hop, window), reference.Span.Slice(w * hop, window), sampleRate, maxDelay);
+            peaks[w] = (lag, ratio);
+        });
+
         var times = new List<double>();
         var lags = new List<double>();
-        for (var start = 0; start + window <= length; start += hop)
+        for (var w = 0; w < count; w++)
         {
-            var (_, lag, ratio) = EchoDelayEstimator.Peak(mic.Slice(start, window), reference.Slice(start, window), sampleRate, maxDelay);
-            if (ratio >= EchoDelayEstimator.PeakToNoiseThreshold)
+            if (peaks[w].PeakToNoise >= EchoDelayEstimator.PeakToNoiseThreshold)
             {
-                times.Add(start + (window / 2.0));
-                lags.Add(lag);
+                times.Add((w * hop) + (window / 2.0));
+                lags.Add(peaks[w].Lag);
             }
         }
 
@@ -64,8 +75,15 @@ public static class EchoDriftEstimator
 
         var slope = Median(slopes);
         var intercept = Median(times.Select((t, i) => lags[i] - (slope * t)).ToList());
-        return new EchoDrift(intercept, slope, times.Count);
+        // Drifting clocks move the echo along a line, within a sample of it (the peaks are refined between samples); when
+        // the strongest path itself moves (someone stood between the loudspeaker and the microphone and a reflection now
+        // outweighs the direct sound), the lags jump and a line through them is a slope that is not there.
+        var offLine = Median(times.Select((t, i) => Math.Abs(lags[i] - (intercept + (slope * t)))).ToList());
+        return offLine > MostOffLine ? null : new EchoDrift(intercept, slope, times.Count);
     }
+
+    /// <summary>The median window's distance from the drift line (samples) above which the lags do not lie on a line.</summary>
+    private const double MostOffLine = 2;
 
     private static double Median(List<double> values)
     {

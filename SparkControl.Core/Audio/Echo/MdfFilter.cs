@@ -21,12 +21,15 @@ internal sealed class MdfFilter
     private readonly int _m;
     private readonly int _bins;
     private readonly float[][] _far;          // far-end spectra, newest at _head, then older blocks
+    private readonly float[][] _farPower;     // |X|^2 per bin of each far-end spectrum
     private readonly float[][] _background;   // coefficient spectra per partition
     private readonly float[][] _foreground;
     private readonly float[][] _scout;        // adapts without the double-talk gate: finds a new echo path
     private readonly float[] _farPrevious;
     private readonly float[] _power;          // per bin: sum over partitions of |X_p|^2
     private readonly float[] _stepPerBin;
+    private readonly float[] _errorSwapped;   // the error spectrum and the step laid out for ComplexSpectrum's update
+    private readonly float[] _stepPairs;
     private readonly float[] _regularization;
     private readonly float[] _echoB;
     private readonly float[] _echoF;
@@ -60,12 +63,20 @@ internal sealed class MdfFilter
         _fft = new RealFft(2 * blockSize);
         _bins = _fft.Bins;
         _far = NewSpectra();
+        _farPower = new float[partitions][];
+        for (var p = 0; p < partitions; p++)
+        {
+            _farPower[p] = new float[_bins];
+        }
+
         _background = NewSpectra();
         _foreground = NewSpectra();
         _scout = NewSpectra();
         _farPrevious = new float[blockSize];
         _power = new float[_bins];
         _stepPerBin = new float[_bins];
+        _errorSwapped = _fft.NewBuffer();
+        _stepPairs = _fft.NewBuffer();
         _echoB = _fft.NewBuffer();
         _echoF = _fft.NewBuffer();
         _error = _fft.NewBuffer();
@@ -261,9 +272,10 @@ internal sealed class MdfFilter
     /// <summary>The far-end history back to silence, as before a call's first block (a training run starting over).</summary>
     public void ClearHistory()
     {
-        foreach (var spectrum in _far)
+        for (var p = 0; p < _m; p++)
         {
-            Array.Clear(spectrum);
+            Array.Clear(_far[p]);
+            Array.Clear(_farPower[p]);
         }
 
         Array.Clear(_farPrevious);
@@ -304,7 +316,7 @@ internal sealed class MdfFilter
         _head = 0;
         for (var p = 0; p < _m; p++)
         {
-            FarSpectrum(x, block - p, _far[p]);
+            FarSpectrum(x, block - p, p);
         }
     }
 
@@ -314,7 +326,7 @@ internal sealed class MdfFilter
         _historyBlock--;
         var slot = _head;
         _head = (_head + 1) % _m;
-        FarSpectrum(x, _historyBlock - _m + 1, _far[slot]);
+        FarSpectrum(x, _historyBlock - _m + 1, slot);
     }
 
     /// <summary>Adapts the background on the block the history ends at, against its microphone block.</summary>
@@ -379,8 +391,9 @@ internal sealed class MdfFilter
     }
 
     /// <summary>Spectrum of [block − 1, block] of <paramref name="x"/> (zeros before the call).</summary>
-    private void FarSpectrum(float[] x, int block, float[] target)
+    private void FarSpectrum(float[] x, int block, int slot)
     {
+        var target = _far[slot];
         Array.Clear(target);
         if (block >= 0)
         {
@@ -393,6 +406,7 @@ internal sealed class MdfFilter
         }
 
         _fft.Forward(target);
+        ComplexSpectrum.Power(target, _farPower[slot], _bins);
     }
 
     /// <summary>Far-end spectrum of [previous block, this block]; it becomes partition 0 and the others age by one.</summary>
@@ -406,6 +420,7 @@ internal sealed class MdfFilter
         x[(2 * _n) + 1] = 0;
         far.CopyTo(_farPrevious);
         _fft.Forward(x);
+        ComplexSpectrum.Power(x, _farPower[_head], _bins);
     }
 
     /// <summary>Echo estimate of a path into <paramref name="target"/> (time domain, last N samples valid).</summary>
@@ -419,17 +434,11 @@ internal sealed class MdfFilter
 
         for (var p = 0; p < _active; p++)
         {
-            var xp = _far[(_head + p) % _m];
-            var w = weights[p];
-            for (var k = 0; k < _bins; k++)
+            var slot = (_head + p) % _m;
+            ComplexSpectrum.MultiplyAdd(weights[p], _far[slot], target, _bins);
+            if (withPower)
             {
-                float xr = xp[2 * k], xi = xp[(2 * k) + 1], wr = w[2 * k], wi = w[(2 * k) + 1];
-                target[2 * k] += (wr * xr) - (wi * xi);
-                target[(2 * k) + 1] += (wr * xi) + (wi * xr);
-                if (withPower)
-                {
-                    _power[k] += (xr * xr) + (xi * xi);
-                }
+                ComplexSpectrum.Add(_farPower[slot], _power);
             }
         }
 
@@ -450,17 +459,10 @@ internal sealed class MdfFilter
             _stepPerBin[k] = step / (_power[k] + _regularization[k]);
         }
 
+        ComplexSpectrum.PrepareConjugateProduct(error, _stepPerBin, _errorSwapped, _stepPairs, _bins);
         for (var p = 0; p < _active; p++)
         {
-            var xp = _far[(_head + p) % _m];
-            var w = weights[p];
-            for (var k = 0; k < _bins; k++)
-            {
-                float xr = xp[2 * k], xi = xp[(2 * k) + 1], er = error[2 * k], ei = error[(2 * k) + 1];
-                var scale = _stepPerBin[k];
-                w[2 * k] += ((xr * er) + (xi * ei)) * scale;
-                w[(2 * k) + 1] += ((xr * ei) - (xi * er)) * scale;
-            }
+            ComplexSpectrum.ConjugateMultiplyAdd(_far[(_head + p) % _m], error, _errorSwapped, _stepPairs, weights[p], _bins);
         }
 
         var projected = weights[projectNext];

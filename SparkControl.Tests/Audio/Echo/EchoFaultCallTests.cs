@@ -328,6 +328,23 @@ public sealed class EchoFaultUnitTests
     }
 
     [Fact]
+    public void EchoDriftEstimator_StrongestPathMovesMidCall_IsNoDrift()
+    {
+        // The direct path outweighs a reflection 100 samples later for 20 s, then the reflection outweighs it: the peaks
+        // jump by 100 samples, which a line through them would read as 300 ppm.
+        const int rate = 16000;
+        var far = Noise(rate * 40, 5);
+        var mic = new float[far.Length];
+        for (var i = 1700; i < mic.Length; i++)
+        {
+            var (direct, reflection) = i < rate * 20 ? (0.5f, 0.2f) : (0.2f, 0.5f);
+            mic[i] = (direct * far[i - 1600]) + (reflection * far[i - 1700]);
+        }
+
+        Assert.Null(EchoDriftEstimator.Estimate(mic, far, rate, TimeSpan.FromMilliseconds(600)));
+    }
+
+    [Fact]
     public void EchoDriftEstimator_UnrelatedChannels_GivesNoEstimate()
     {
         Assert.Null(EchoDriftEstimator.Estimate(Noise(16000 * 20, 7), Noise(16000 * 20, 8), 16000, TimeSpan.FromMilliseconds(600)));
