@@ -67,8 +67,8 @@ public sealed record EchoCancelResult(
 /// <item>Optionally, a mild spectral gain removes part of the residual echo.</item>
 /// </list>
 /// Stages that do not depend on each other (the drift's windows and the whole-file delay; the backward pass and the
-/// replays; the two halves' filters of the path-change search) run side by side on the thread pool; each is
-/// deterministic, so the output is the same bit for bit on one core or many.
+/// replays; the two halves' filters of the path-change search; the trainings on each side of a change) run side by side
+/// on the thread pool; each is deterministic, so the output is the same bit for bit on one core or many.
 /// </summary>
 public static class EchoCanceller
 {

@@ -75,15 +75,22 @@ public static class EchoDriftEstimator
 
         var slope = Median(slopes);
         var intercept = Median(times.Select((t, i) => lags[i] - (slope * t)).ToList());
-        // Drifting clocks move the echo along a line, within a sample of it (the peaks are refined between samples); when
-        // the strongest path itself moves (someone stood between the loudspeaker and the microphone and a reflection now
-        // outweighs the direct sound), the lags jump and a line through them is a slope that is not there.
+        // Drifting clocks move the echo along a line; when the strongest path itself moves (someone stood between the
+        // loudspeaker and the microphone and a reflection now outweighs the direct sound), the lags jump and a line
+        // through them is a slope that is not there. Such a call is left without drift following, drift or not: one
+        // line cannot follow it either way.
         var offLine = Median(times.Select((t, i) => Math.Abs(lags[i] - (intercept + (slope * t)))).ToList());
-        return offLine > MostOffLine ? null : new EchoDrift(intercept, slope, times.Count);
+        return offLine > MostOffLine(slope, window) ? null : new EchoDrift(intercept, slope, times.Count);
     }
 
-    /// <summary>The median window's distance from the drift line (samples) above which the lags do not lie on a line.</summary>
-    private const double MostOffLine = 2;
+    /// <summary>
+    /// How far (samples) the median window may lie from the drift line. A window's peak is refined between samples, but
+    /// over the window the delay moves by the slope times its length, and the peak sits where the far end talked in it,
+    /// up to half that from the delay at the window's centre (120 ppm: 7.7 samples over a 4 s window at 16 kHz, 23 at
+    /// 48 kHz; talk in bursts put the median window 6.2 samples off at 48 kHz). That half is allowed, and never less than
+    /// 2 samples.
+    /// </summary>
+    private static double MostOffLine(double slope, int window) => Math.Max(2, 0.5 * Math.Abs(slope) * window);
 
     private static double Median(List<double> values)
     {

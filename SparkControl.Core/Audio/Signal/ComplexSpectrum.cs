@@ -144,6 +144,14 @@ internal static class ComplexSpectrum
             }
         }
 
+        if (Vector128.IsHardwareAccelerated)
+        {
+            for (; i <= values.Length - 4; i += 4)
+            {
+                (Vector128.Create(sum[i..]) + Vector128.Create(values[i..])).CopyTo(sum[i..]);
+            }
+        }
+
         for (; i < values.Length; i++)
         {
             sum[i] += values[i];
