@@ -146,30 +146,13 @@ internal static class EchoRegularization
         }
 
         var quiet = EchoCanceller.Percentile([.. candidates.Select(c => c.Energy)], NoiseFraction);
-        var frame = fft.NewBuffer();
-        var spectrum = new double[fft.Bins];
-        var count = 0;
-        foreach (var (b, energy) in candidates)
-        {
-            if (energy > quiet)
+        return fft.MeanPower(
+            candidates.Where(c => c.Energy <= quiet).Select(c => c.Block),
+            (b, frame) =>
             {
-                continue;
-            }
-
-            Array.Clear(frame);
-            d.AsSpan(b * blockSize, blockSize).CopyTo(frame.AsSpan(blockSize));
-            fft.Forward(frame);
-            RealFft.AddPower(frame, spectrum);
-
-            count++;
-        }
-
-        for (var k = 0; k < spectrum.Length; k++)
-        {
-            spectrum[k] /= Math.Max(1, count);
-        }
-
-        return spectrum;
+                Array.Clear(frame);
+                d.AsSpan(b * blockSize, blockSize).CopyTo(frame.AsSpan(blockSize));
+            });
     }
 
     /// <summary>

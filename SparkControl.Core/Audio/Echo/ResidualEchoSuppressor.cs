@@ -109,29 +109,9 @@ internal static class ResidualEchoSuppressor
         var energies = EchoRegularization.FrameEnergies(output, blockSize, blockSize, frames);
 
         var quiet = EchoCanceller.Percentile(energies, NoiseFraction);
-        var spectrum = new double[fft.Bins];
-        var frame = fft.NewBuffer();
-        var count = 0;
-        for (var f = 0; f < frames; f++)
-        {
-            if (energies[f] > quiet)
-            {
-                continue;
-            }
-
-            // The frame centred on the quiet block, as the suppressor frames it.
-            Frame(output, (f * blockSize) - (blockSize / 2), window, frame);
-            fft.Forward(frame);
-            RealFft.AddPower(frame, spectrum);
-
-            count++;
-        }
-
-        for (var k = 0; k < spectrum.Length; k++)
-        {
-            spectrum[k] /= Math.Max(1, count);
-        }
-
-        return spectrum;
+        // The frame centred on each quiet block, as the suppressor frames it.
+        return fft.MeanPower(
+            Enumerable.Range(0, frames).Where(f => energies[f] <= quiet),
+            (f, frame) => Frame(output, (f * blockSize) - (blockSize / 2), window, frame));
     }
 }

@@ -40,12 +40,37 @@ internal sealed class RealFft
     public float[] NewBuffer() => new float[BufferLength];
 
     /// <summary>Adds each bin's power |X_k|² of a forward-transformed <paramref name="spectrum"/> to <paramref name="sum"/>.</summary>
-    public static void AddPower(float[] spectrum, double[] sum)
+    private static void AddPower(float[] spectrum, double[] sum)
     {
         for (var k = 0; k < sum.Length; k++)
         {
             sum[k] += (spectrum[2 * k] * (double)spectrum[2 * k]) + (spectrum[(2 * k) + 1] * (double)spectrum[(2 * k) + 1]);
         }
+    }
+
+    /// <summary>
+    /// Each bin's mean power over <paramref name="frames"/>: <paramref name="fill"/> puts a frame's samples into the
+    /// buffer (its first <see cref="Size"/> floats), which is then transformed. Zeros when there are no frames.
+    /// </summary>
+    public double[] MeanPower(IEnumerable<int> frames, Action<int, float[]> fill)
+    {
+        var spectrum = new double[Bins];
+        var buffer = NewBuffer();
+        var count = 0;
+        foreach (var frame in frames)
+        {
+            fill(frame, buffer);
+            Forward(buffer);
+            AddPower(buffer, spectrum);
+            count++;
+        }
+
+        for (var k = 0; k < spectrum.Length; k++)
+        {
+            spectrum[k] /= Math.Max(1, count);
+        }
+
+        return spectrum;
     }
 
     public void Forward(float[] buffer)

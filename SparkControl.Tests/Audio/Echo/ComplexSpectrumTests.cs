@@ -16,11 +16,10 @@ public sealed class ComplexSpectrumTests
     }
 
     // 257 bins is the filter's (512-point FFTs); the others leave each vector width a remainder, or fill no vector at all.
+    public static TheoryData<int> BinCounts => [257, 256, 3, 1];
+
     [Theory]
-    [InlineData(257)]
-    [InlineData(256)]
-    [InlineData(3)]
-    [InlineData(1)]
+    [MemberData(nameof(BinCounts))]
     public void MultiplyAdd_EveryBin_EqualsTheScalarProductExactly(int bins)
     {
         var w = Values(2 * bins, 1);
@@ -39,10 +38,7 @@ public sealed class ComplexSpectrumTests
     }
 
     [Theory]
-    [InlineData(257)]
-    [InlineData(256)]
-    [InlineData(3)]
-    [InlineData(1)]
+    [MemberData(nameof(BinCounts))]
     public void ConjugateMultiplyAdd_EveryBin_EqualsTheScalarUpdateExactly(int bins)
     {
         var x = Values(2 * bins, 4);

@@ -7,16 +7,22 @@ namespace SparkControl.Tests.Audio.Echo;
 [Collection(BrowserCollection.Name)]
 public sealed class EchoCancelBrowserTests(BrowserFixture browser) : BrowserTest(browser)
 {
+    /// <summary>The Audio page's echo tab, opened as an operator would, with <paramref name="call"/>'s stereo WAV uploaded.</summary>
+    private async Task<IPage> UploadAsync(SparkControlApp app, EchoTestCall call)
+    {
+        var page = await NewPageAsync(app.BaseAddress);
+        await page.GotoAsync("/audio");
+        await page.GetByRole(AriaRole.Tab, new() { Name = "Echo cancellation" }).ClickAsync();
+        await page.GetByTestId("echo-file").Locator("input[type=file]").SetBlazorInputFilesAsync(Path.Combine(call.Directory, "call.wav"));
+        return page;
+    }
+
     [Fact]
     public async Task AudioPage_UploadCall_ShowsDelayAndErle()
     {
         var call = await EchoTestCalls.GetAsync(EchoTestCalls.Default);
         await using var app = await SparkControlApp.StartAsync();
-        var page = await NewPageAsync(app.BaseAddress);
-        await page.GotoAsync("/audio");
-        await page.GetByRole(AriaRole.Tab, new() { Name = "Echo cancellation" }).ClickAsync();
-
-        await page.GetByTestId("echo-file").Locator("input[type=file]").SetBlazorInputFilesAsync(Path.Combine(call.Directory, "call.wav"));
+        var page = await UploadAsync(app, call);
 
         try
         {
@@ -37,11 +43,7 @@ public sealed class EchoCancelBrowserTests(BrowserFixture browser) : BrowserTest
     {
         var call = await EchoTestCalls.GetAsync("drift-60ppm");
         await using var app = await SparkControlApp.StartAsync();
-        var page = await NewPageAsync(app.BaseAddress);
-        await page.GotoAsync("/audio");
-        await page.GetByRole(AriaRole.Tab, new() { Name = "Echo cancellation" }).ClickAsync();
-
-        await page.GetByTestId("echo-file").Locator("input[type=file]").SetBlazorInputFilesAsync(Path.Combine(call.Directory, "call.wav"));
+        var page = await UploadAsync(app, call);
 
         await Expect(page.GetByTestId("echo-drift")).ToHaveTextAsync(new System.Text.RegularExpressions.Regex(@"^the loudspeaker's clock ran (59|60|61)\.\d ppm slow; the canceller followed it$"), new() { Timeout = 120_000 });
         await Expect(page.GetByTestId("echo-delay")).ToHaveTextAsync(new System.Text.RegularExpressions.Regex(@"^1(19|20|21)\.\d ms$"));
@@ -54,11 +56,7 @@ public sealed class EchoCancelBrowserTests(BrowserFixture browser) : BrowserTest
     {
         var call = await EchoTestCalls.GetAsync("path-change");
         await using var app = await SparkControlApp.StartAsync();
-        var page = await NewPageAsync(app.BaseAddress);
-        await page.GotoAsync("/audio");
-        await page.GetByRole(AriaRole.Tab, new() { Name = "Echo cancellation" }).ClickAsync();
-
-        await page.GetByTestId("echo-file").Locator("input[type=file]").SetBlazorInputFilesAsync(Path.Combine(call.Directory, "call.wav"));
+        var page = await UploadAsync(app, call);
 
         // The call's room changes at 28.8 s (eng/audio/fault-calls.txt).
         await Expect(page.GetByTestId("echo-path")).ToHaveTextAsync(new System.Text.RegularExpressions.Regex(@"^changed at (28\.[5-9]|29\.[0-3]) s; the room was fitted on each side apart$"), new() { Timeout = 120_000 });

@@ -302,6 +302,20 @@ public sealed class EchoFaultUnitTests
         Assert.True(10 * Math.Log10(signal / error) > 55, $"SNR {10 * Math.Log10(signal / error):0.0} dB");
     }
 
+    /// <summary>A microphone hearing <paramref name="far"/> at half its level through a loudspeaker <paramref name="ppm"/> fast, from <paramref name="delay"/> samples on, over a little local noise.</summary>
+    private static float[] DriftingEcho(float[] far, double delay, double ppm)
+    {
+        var local = Noise(far.Length, 6);
+        var delayed = ReferenceAligner.Follow(far, n => delay + (-ppm * 1e-6 * n), far.Length);
+        var mic = new float[far.Length];
+        for (var i = 0; i < mic.Length; i++)
+        {
+            mic[i] = (0.5f * delayed[i]) + (0.05f * local[i]);
+        }
+
+        return mic;
+    }
+
     [Theory]
     [InlineData(0)]
     [InlineData(35)]
@@ -310,14 +324,7 @@ public sealed class EchoFaultUnitTests
     {
         const int rate = 16000;
         var far = Noise(rate * 40, 5);
-        var local = Noise(far.Length, 6);
-        var slope = -ppm * 1e-6;
-        var delayed = ReferenceAligner.Follow(far, n => 1600 + (slope * n), far.Length);
-        var mic = new float[far.Length];
-        for (var i = 0; i < mic.Length; i++)
-        {
-            mic[i] = (0.5f * delayed[i]) + (0.05f * local[i]);
-        }
+        var mic = DriftingEcho(far, 1600, ppm);
 
         var drift = EchoDriftEstimator.Estimate(mic, far, rate, TimeSpan.FromMilliseconds(600));
 
@@ -341,13 +348,7 @@ public sealed class EchoFaultUnitTests
             far[i] = i % (3 * rate) < rate ? far[i] : 0;
         }
 
-        var local = Noise(far.Length, 6);
-        var delayed = ReferenceAligner.Follow(far, n => 4800 + (-ppm * 1e-6 * n), far.Length);
-        var mic = new float[far.Length];
-        for (var i = 0; i < mic.Length; i++)
-        {
-            mic[i] = (0.5f * delayed[i]) + (0.05f * local[i]);
-        }
+        var mic = DriftingEcho(far, 4800, ppm);
 
         var drift = EchoDriftEstimator.Estimate(mic, far, rate, TimeSpan.FromMilliseconds(600));
 
