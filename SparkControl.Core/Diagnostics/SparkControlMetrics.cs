@@ -23,14 +23,13 @@ public sealed class SparkControlMetrics
     private readonly Histogram<double> _swapTimeToReady;
     private readonly Counter<long> _gatewayRequests;
     private readonly Histogram<double> _gatewayDuration;
-    private readonly UpDownCounter<long> _gatewayInFlight;
-    private readonly UpDownCounter<long> _gatewayQueued;
     private readonly Counter<long> _gpuSamples;
     private readonly Counter<long> _gpuStreamRestarts;
     private readonly Counter<double> _gpuLedgerSeconds;
     private Func<IEnumerable<Measurement<int>>>? _servicesByStatus;
     private Func<IEnumerable<GpuReading>>? _gpuReadings;
     private Func<IEnumerable<AudioWorkerReading>>? _audioReadings;
+    private Func<(int InFlight, int Queued)>? _gatewayTraffic;
     private readonly Histogram<double> _audioDuration;
 
     public SparkControlMetrics(IMeterFactory meterFactory)
@@ -48,8 +47,9 @@ public sealed class SparkControlMetrics
         _swapTimeToReady = meter.CreateHistogram<double>("sparkcontrol.swap.time_to_ready", unit: "s", description: "Time from a swap's request to Ready, by model.");
         _gatewayRequests = meter.CreateCounter<long>("sparkcontrol.gateway.requests", unit: "{request}", description: "Requests through the OpenAI-compatible gateway, by route, model and status code.");
         _gatewayDuration = meter.CreateHistogram<double>("sparkcontrol.gateway.request.duration", unit: "s", description: "Time from a gateway request's arrival to the end of its response, by route and model.");
-        _gatewayInFlight = meter.CreateUpDownCounter<long>("sparkcontrol.gateway.in_flight", unit: "{request}", description: "Gateway requests being answered by a model server now.");
-        _gatewayQueued = meter.CreateUpDownCounter<long>("sparkcontrol.gateway.queued", unit: "{request}", description: "Gateway requests waiting for a swap to finish.");
+        // Read from the gateway's own counts when scraped: two updates of an instrument on every request cost more.
+        meter.CreateObservableUpDownCounter("sparkcontrol.gateway.in_flight", () => (long)(_gatewayTraffic?.Invoke().InFlight ?? 0), unit: "{request}", description: "Gateway requests being answered by a model server now.");
+        meter.CreateObservableUpDownCounter("sparkcontrol.gateway.queued", () => (long)(_gatewayTraffic?.Invoke().Queued ?? 0), unit: "{request}", description: "Gateway requests waiting for a swap to finish.");
         _serviceStatusChanges = meter.CreateCounter<long>("sparkcontrol.service.status_changes", unit: "{change}", description: "Service status changes, by Spark, service and new status.");
         _gpuSamples = meter.CreateCounter<long>("sparkcontrol.gpu.samples", unit: "{sample}", description: "GPU samples received, by Spark and outcome (counted, started, gap, repeated).");
         _gpuStreamRestarts = meter.CreateCounter<long>("sparkcontrol.gpu.stream.restarts", unit: "{restart}", description: "Times a Spark's nvidia-smi sample stream failed or ended and was opened again.");
@@ -97,14 +97,18 @@ public sealed class SparkControlMetrics
 
     public void RecordGatewayRequest(string route, string model, int status, TimeSpan duration)
     {
-        var tags = new TagList { { "route", route }, { "model", model }, { "status", status } };
+        var tags = new TagList { { "route", route }, { "model", model }, { "status", StatusTag(status) } };
         _gatewayRequests.Add(1, tags);
         _gatewayDuration.Record(duration.TotalSeconds, new TagList { { "route", route }, { "model", model } });
     }
 
-    public void GatewayInFlight(int change) => _gatewayInFlight.Add(change);
+    /// <summary>Where the gateway's in-flight and queued gauges read from (the drain gate's counts).</summary>
+    public void ObserveGateway(Func<(int InFlight, int Queued)> source) => _gatewayTraffic = source;
 
-    public void GatewayQueued(int change) => _gatewayQueued.Add(change);
+    /// <summary>Every HTTP status boxed once, so that a request's status tag allocates nothing.</summary>
+    private static readonly object[] Statuses = [.. Enumerable.Range(100, 500).Select(s => (object)s)];
+
+    private static object StatusTag(int status) => status is >= 100 and < 600 ? Statuses[status - 100] : status;
 
     /// <summary>One audio worker's figures for the audio gauges.</summary>
     public sealed record AudioWorkerReading(string Spark, string Service, int InFlight, int Queued, long Rejected);

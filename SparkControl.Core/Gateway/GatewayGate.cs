@@ -37,18 +37,17 @@ public sealed class GatewayGate : IDrainGate, IDisposable
     private readonly SnapshotStream<GatewayTraffic> _traffic;
     private readonly TimeProvider _time;
     private readonly ITimer _publisher;
+    private int _inFlight;
     private int _queued;
     private long _queuedBytes;
     private bool _changed;
 
-    private readonly Diagnostics.SparkControlMetrics? _metrics;
-
     public GatewayGate(TimeProvider time, Diagnostics.SparkControlMetrics? metrics = null)
     {
         _time = time;
-        _metrics = metrics;
         _traffic = new SnapshotStream<GatewayTraffic>(GatewayTraffic.Empty, time);
         _publisher = time.CreateTimer(_ => PublishIfChanged(), null, PublishInterval, PublishInterval);
+        metrics?.ObserveGateway(() => (Volatile.Read(ref _inFlight), Volatile.Read(ref _queued)));
     }
 
     public Versioned<GatewayTraffic> Traffic => _traffic.Current;
@@ -93,8 +92,8 @@ public sealed class GatewayGate : IDrainGate, IDisposable
             if (state.Open.Task.IsCompleted)
             {
                 state.InFlight++;
+                _inFlight++;
                 Publish();
-                _metrics?.GatewayInFlight(1);
                 lease = new Lease(this, spark);
                 opened = null;
                 return true;
@@ -129,7 +128,6 @@ public sealed class GatewayGate : IDrainGate, IDisposable
             Publish();
         }
 
-        _metrics?.GatewayQueued(1);
         try
         {
             await task.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -142,8 +140,6 @@ public sealed class GatewayGate : IDrainGate, IDisposable
                 _queuedBytes -= bytes;
                 Publish();
             }
-
-            _metrics?.GatewayQueued(-1);
         }
     }
 
@@ -172,7 +168,7 @@ public sealed class GatewayGate : IDrainGate, IDisposable
             lock (_gate)
             {
                 running = sparks.Sum(s => State(s).InFlight);
-                idle = Task.WhenAny(sparks.Select(s => State(s).Idle.Task));
+                idle = Task.WhenAny(sparks.Select(s => (State(s).Idle ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task));
             }
 
             var left = timeout - _time.GetElapsedTime(deadline);
@@ -209,12 +205,12 @@ public sealed class GatewayGate : IDrainGate, IDisposable
         {
             var state = State(spark);
             state.InFlight--;
+            _inFlight--;
             state.LastUsed = _time.GetUtcNow();
-            _metrics?.GatewayInFlight(-1);
-            if (state.InFlight == 0)
+            if (state.InFlight == 0 && state.Idle is { } idle)
             {
-                state.Idle.TrySetResult();
-                state.Idle = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                idle.TrySetResult();
+                state.Idle = null;
             }
 
             Publish();
@@ -260,7 +256,8 @@ public sealed class GatewayGate : IDrainGate, IDisposable
         public DateTimeOffset? LastUsed { get; set; }
 
         public TaskCompletionSource Open { get; set; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
-        public TaskCompletionSource Idle { get; set; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        /// <summary>Completed when the last request in flight ends; made only while a drain waits for it.</summary>
+        public TaskCompletionSource? Idle { get; set; }
     }
 
     private sealed class Lease(GatewayGate gate, string spark) : IDisposable

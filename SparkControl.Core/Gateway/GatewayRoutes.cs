@@ -79,9 +79,9 @@ public sealed class GatewayRoutes(HealthMonitor health, SwapOrchestrator swaps, 
     public GatewayResolution Resolve(string name)
     {
         var table = Current();
-        if (table.ByName.TryGetValue(name, out var target))
+        if (table.ByName.TryGetValue(name, out var route))
         {
-            return new GatewayResolution.Route(target);
+            return route;
         }
 
         foreach (var (awaited, swap) in table.Awaited)
@@ -101,7 +101,9 @@ public sealed class GatewayRoutes(HealthMonitor health, SwapOrchestrator swaps, 
         CatalogSnapshot Catalog,
         FleetConfiguration Fleet,
         IReadOnlyList<GatewayTarget> Targets,
-        FrozenDictionary<string, GatewayTarget> ByName,
+        // The answer for each routed name, made once per table: a request resolves its model twice (before and after
+        // the drain gate) and would otherwise allocate both times.
+        FrozenDictionary<string, GatewayResolution.Route> ByName,
         ImmutableArray<string> Names,
         IReadOnlyList<(string Name, SwapStatus Swap)> Awaited,
         FrozenSet<string> KnownNames);
@@ -129,7 +131,7 @@ public sealed class GatewayRoutes(HealthMonitor health, SwapOrchestrator swaps, 
         var awaited = AwaitedNames(board, models);
         // Every name the catalog gives its models, loaded or not: the names a metric may carry.
         var known = models.Models.SelectMany(m => new[] { m.ServedName }.Concat(m.Aliases)).ToFrozenSet(StringComparer.Ordinal);
-        return new Table(healthNow, board, models, configuration, targets, byName.ToFrozenDictionary(StringComparer.Ordinal),
+        return new Table(healthNow, board, models, configuration, targets, byName.ToFrozenDictionary(n => n.Key, n => new GatewayResolution.Route(n.Value), StringComparer.Ordinal),
             [.. byName.Keys.Order(StringComparer.Ordinal)], awaited, known);
     }
 

@@ -5,6 +5,7 @@ using System.Net.Http.Json;
 using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
@@ -21,7 +22,7 @@ using SparkControl.Core.Launch;
 namespace SparkControl.Tests.Web;
 
 /// <summary>The OpenAI-compatible gateway with the official OpenAI SDK as the client and the demo's simulated Spark upstream.</summary>
-public sealed class GatewayTests
+public sealed partial class GatewayTests
 {
     private static async Task<SparkControlApp> StartAsync(Dictionary<string, string?>? settings = null, string? dataDirectory = null, string[]? names = null, LogCollector? logs = null)
     {
@@ -240,6 +241,27 @@ public sealed class GatewayTests
     }
 
     [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task ABodyLargerThanTheFirstBuffer_ArrivesWhole_DeclaredOrChunked(bool declared)
+    {
+        // 300 kB: past the 64 KiB the body's array starts at, so it grows while the body arrives in many reads.
+        await using var app = await StartAsync();
+        using var client = app.CreateClient();
+        var messages = new[] { new { role = "user", content = string.Concat(Enumerable.Range(0, 30_000).Select(i => $"w{i % 10_000:D4}-x ")) } };
+        var body = JsonSerializer.Serialize(new { model = "qwen3-8b", max_tokens = 2, messages });
+        using HttpContent content = declared ? new StringContent(body, Encoding.UTF8, "application/json") : new PushStreamContent(body);
+        content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+
+        using var response = await client.PostAsync("/v1/chat/completions", content);
+
+        // The simulated vLLM counts a token per four characters of the messages it received: all of them, in order.
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var usage = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("usage");
+        Assert.Equal(JsonSerializer.Serialize(messages).Length / 4, usage.GetProperty("prompt_tokens").GetInt32());
+    }
+
+    [Theory]
     [InlineData("not json", "invalid_json")]
     [InlineData("[1,2]", "invalid_body")]
     [InlineData("{\"messages\":[]}", "missing_model")]
@@ -380,6 +402,25 @@ public sealed class GatewayTests
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Contains("model=\"qwen3-8b\"", metrics, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task Metrics_InFlight_CountsARunningStream_AndNoneOnceItEnds()
+    {
+        await using var app = await StartAsync(new Dictionary<string, string?> { ["Demo:TokensPerSecond"] = "5" });
+        using var client = app.CreateClient();
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions") { Content = Json(new { model = "qwen3-8b", stream = true, max_tokens = 50, messages = new[] { new { role = "user", content = "hi" } } }) };
+        var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+
+        // Read from the drain gate's own count when scraped.
+        await Wait.UntilAsync(async () => InFlight().Match(await client.GetStringAsync("/metrics")) is { Success: true } m && m.Groups[1].Value == "1", "the stream is counted in flight");
+        response.Dispose();
+        await Wait.UntilAsync(async () => InFlight().Match(await client.GetStringAsync("/metrics")) is { Success: true } m && m.Groups[1].Value == "0", "the ended stream is counted out");
+
+        Assert.Matches(@"(?m)^sparkcontrol_gateway_queued(\{[^}]*\})? 0$", await client.GetStringAsync("/metrics"));
+    }
+
+    [GeneratedRegex(@"(?m)^sparkcontrol_gateway_in_flight(?:\{[^}]*\})? (\d+)$")]
+    private static partial Regex InFlight();
 
     [Fact]
     public async Task Metrics_AModelNameTheClientMadeUp_IsCountedAsUnknown()
