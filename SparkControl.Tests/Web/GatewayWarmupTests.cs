@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http.Json;
+using SparkControl.Core.Gateway;
 using SparkControl.Tests.Infrastructure;
 using SparkControl.Web.Gateway;
 
@@ -45,6 +46,86 @@ public sealed class GatewayWarmupTests
         await warmup.Done.WaitAsync(TimeSpan.FromSeconds(60));
 
         Assert.Equal(0, warmup.Answered);
+    }
+
+    [Fact]
+    public async Task ARequestWithTheWarmUpsSecret_GoesToItsTarget_Uncounted_AndOnlyWhileItRuns()
+    {
+        await using var app = await SparkControlApp.StartAsync(new Dictionary<string, string?> { ["Gateway:WarmUp"] = "false" });
+        using var client = app.CreateClient();
+        await Wait.UntilAsync(() => app.Get<GatewayRoutes>().Resolve("qwen3-8b") is GatewayResolution.Route, "the demo's model is served", TimeSpan.FromSeconds(60));
+        var served = ((GatewayResolution.Route)app.Get<GatewayRoutes>().Resolve("qwen3-8b")).Target;
+        // A target the routing table does not have: the demo's model server under a name only the warm-up uses.
+        var target = served with { Spark = "warm-up", Served = ["qwen3-8b"], Aliases = ["warm-up-alias"] };
+        var warmup = app.Get<GatewayWarmup>();
+        var token = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
+
+        async Task<HttpResponseMessage> SendAsync(string? secret)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions") { Content = JsonContent.Create(new { model = "warm-up-alias", max_tokens = 2, messages = new[] { new { role = "user", content = "hi" } } }) };
+            if (secret is not null)
+            {
+                request.Headers.Add(GatewayWarmup.TokenHeader, secret);
+            }
+
+            return await client.SendAsync(request);
+        }
+
+        warmup.BeginPass(token, target);
+        using var warm = await SendAsync(token);
+        using var wrong = await SendAsync(token[..^1] + (token[^1] == 'A' ? "B" : "A"));
+        warmup.EndPass();
+        using var after = await SendAsync(token);
+
+        // Renamed to the name its target serves and answered by it; the wrong secret, and the right one after the
+        // warm-up, are any client's request for a model nobody serves under that name.
+        Assert.Equal(HttpStatusCode.OK, warm.StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, wrong.StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, after.StatusCode);
+        var metrics = string.Empty;
+        await Wait.UntilAsync(async () => (metrics = await client.GetStringAsync("/metrics")).Contains("sparkcontrol_gateway_requests_total{", StringComparison.Ordinal), "the refused requests are counted");
+        Assert.Matches("sparkcontrol_gateway_requests_total\\{[^}]*status=\"404\"[^}]*\\} 2", metrics);
+        Assert.DoesNotContain("status=\"200\"", metrics, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("127.0.0.1", "right", true)]
+    [InlineData("::1", "right", true)]
+    [InlineData("::ffff:127.0.0.1", "right", true)]
+    [InlineData("10.0.0.5", "right", false)]
+    [InlineData("127.0.0.1", "wrong", false)]
+    [InlineData("127.0.0.1", "right+newline", false)]
+    [InlineData("127.0.0.1", "right twice", false)]
+    [InlineData("127.0.0.1", "empty", false)]
+    [InlineData("127.0.0.1", "none", false)]
+    [InlineData(null, "right", false)]
+    public async Task OnlyTheSecretOnceFromLoopback_MakesARequestTheWarmUps(string? from, string sent, bool owned)
+    {
+        await using var app = await SparkControlApp.StartAsync(new Dictionary<string, string?> { ["Gateway:WarmUp"] = "false" });
+        var warmup = app.Get<GatewayWarmup>();
+        var token = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
+        var target = new SparkControl.Core.Gateway.GatewayTarget("warm-up", "warm-up", null, new Uri("http://127.0.0.1:9/"), ["warm-up"], []);
+        var context = new Microsoft.AspNetCore.Http.DefaultHttpContext();
+        context.Connection.RemoteIpAddress = from is null ? null : IPAddress.Parse(from);
+        Microsoft.Extensions.Primitives.StringValues? header = sent switch
+        {
+            "right" => token,
+            "wrong" => token.ToLowerInvariant(),
+            "right+newline" => token + "\n",
+            "right twice" => new Microsoft.Extensions.Primitives.StringValues([token, token]),
+            "empty" => string.Empty,
+            _ => null,
+        };
+        if (header is { } value)
+        {
+            context.Request.Headers[GatewayWarmup.TokenHeader] = value;
+        }
+
+        Assert.Null(warmup.Owns(context));
+        warmup.BeginPass(token, target);
+        Assert.Equal(owned ? target : null, warmup.Owns(context));
+        warmup.EndPass();
+        Assert.Null(warmup.Owns(context));
     }
 
     [Theory]

@@ -15,12 +15,17 @@ namespace SparkControl.Web.Gateway;
 /// <see cref="AccessPolicies.GatewayAllows"/> admits as the scheme <see cref="PanelAuthentication.ProofOf"/> picks
 /// would prove them. Everything else (a refusal to write, a sign-in cookie to validate, another method or route) goes
 /// on to the general pipeline, which answers it as it always has. The routes stay mapped there with the gateway's
-/// policy, so what the panel declares for <c>/v1</c> is the rule this class enforces.
+/// policy, so what the panel declares for <c>/v1</c> is the rule this class enforces. The one exception is
+/// <see cref="GatewayWarmup"/>'s own requests, which only it can send and which go to its canned server.
 /// </remarks>
-public sealed class GatewayFastPath(RequestDelegate next, GatewayForwarder forwarder, AccessMode mode, SetupToken setup, ApiKeyRegistry keys)
+public sealed class GatewayFastPath(RequestDelegate next, GatewayForwarder forwarder, GatewayWarmup warmup, AccessMode mode, SetupToken setup, ApiKeyRegistry keys)
 {
-    public Task InvokeAsync(HttpContext context) =>
-        RouteOf(context.Request) is { } route && Admits(context.Request) ? forwarder.ForwardAsync(context, route) : next(context);
+    public Task InvokeAsync(HttpContext context) => RouteOf(context.Request) switch
+    {
+        { } route when warmup.Owns(context) is { } cannedServer => forwarder.ForwardAsync(context, route, cannedServer),
+        { } route when Admits(context.Request) => forwarder.ForwardAsync(context, route),
+        _ => next(context),
+    };
 
     /// <summary>The forwarding route a request is for; null for any other method or path.</summary>
     public static GatewayRoute? RouteOf(HttpRequest request)

@@ -56,11 +56,15 @@ public sealed partial class GatewayForwarder(
         ActivityHeadersPropagator = null,
     };
 
+    public Task ForwardAsync(HttpContext context, GatewayRoute route) => ForwardAsync(context, route, warmUp: null);
+
     /// <remarks>
     /// Most requests find their model served and its Spark open: for them this is the one method that awaits anything
     /// but YARP, and nothing on the way allocates for the waiting they do not do (gateway-bench counts the difference).
+    /// <see cref="GatewayWarmup"/>'s requests name the canned server they go to in <paramref name="warmUp"/>: they take
+    /// this same path, but for the routing table, the drain gate and the metrics, which they never reach.
     /// </remarks>
-    public async Task ForwardAsync(HttpContext context, GatewayRoute route)
+    internal async Task ForwardAsync(HttpContext context, GatewayRoute route, GatewayTarget? warmUp)
     {
         var started = time.GetTimestamp();
         var model = "-";
@@ -81,7 +85,8 @@ public sealed partial class GatewayForwarder(
             }
 
             model = read.Model!;
-            if (await EnterAsync(context, model, read.Body.Count) is not var (target, lease))
+            var entering = warmUp is null ? EnterAsync(context, model, read.Body.Count) : ValueTask.FromResult<Entry?>(new Entry(warmUp, WarmUpLease.Instance));
+            if (await entering is not var (target, lease))
             {
                 return;
             }
@@ -113,7 +118,20 @@ public sealed partial class GatewayForwarder(
         finally
         {
             admission.Leave(context, admitted);
-            metrics.RecordGatewayRequest(MetricName(route), model == "-" ? model : routes.MetricLabel(model), context.Response.StatusCode, time.GetElapsedTime(started));
+            if (warmUp is null)
+            {
+                metrics.RecordGatewayRequest(MetricName(route), model == "-" ? model : routes.MetricLabel(model), context.Response.StatusCode, time.GetElapsedTime(started));
+            }
+        }
+    }
+
+    /// <summary>A warm-up request's place in no drain gate.</summary>
+    private sealed class WarmUpLease : IDisposable
+    {
+        public static readonly WarmUpLease Instance = new();
+
+        public void Dispose()
+        {
         }
     }
 
@@ -289,26 +307,6 @@ public sealed partial class GatewayForwarder(
                 "server_error",
                 timedOut ? "upstream_timeout" : "upstream_unavailable"));
         }
-    }
-
-    /// <summary>The canned server answers at once; one that did not must not hold the warm-up for Gateway:ActivityTimeout.</summary>
-    private static readonly ForwarderRequestConfig WarmUpConfig = new() { ActivityTimeout = TimeSpan.FromSeconds(5) };
-
-    /// <summary>
-    /// One request through the forwarding path to <paramref name="destination"/>, for <see cref="GatewayWarmup"/>: the
-    /// body read, the model renamed or not, YARP's send and the answer's copy; no admission, routing or metrics. Its status.
-    /// </summary>
-    internal async Task<int> WarmUpAsync(HttpContext context, string destination, bool rename)
-    {
-        var read = await ReadModelAsync(context, options.CurrentValue.MaxChatBytes);
-        if (read.Error is not null)
-        {
-            return read.Error.Status;
-        }
-
-        SetBody(context, read.Body, rename ? read.Model : null);
-        var error = await forwarder.SendAsync(context, destination, _invoker, WarmUpConfig, new OpenAiErrorTransformer(new Uri(destination)));
-        return error is ForwarderError.None ? context.Response.StatusCode : StatusCodes.Status502BadGateway;
     }
 
     /// <summary>The forwarder's settings for a request, made again only when <c>Gateway:ActivityTimeout</c> changes.</summary>

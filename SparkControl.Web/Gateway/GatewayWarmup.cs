@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using System.Security.Cryptography;
 using System.Text;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -9,31 +10,80 @@ using SparkControl.Core.Gateway;
 namespace SparkControl.Web.Gateway;
 
 /// <summary>
-/// Runs the gateway's forwarding path a few hundred times as the panel starts (<c>Gateway:WarmUp</c>, on by default), against a canned model server of its own
-/// on loopback, so that a client's first requests do not wait on the JIT. Measured with <c>gateway-bench</c>: without
-/// it, a freshly started panel's first seconds of traffic ran at several times its warm p99 while the request path
-/// was compiled and then recompiled at tier 1 on two cores shared with the requests.
+/// Runs the gateway's requests a few hundred times as the panel starts (<c>Gateway:WarmUp</c>, on by default), against a
+/// canned model server of its own on loopback, so that a client's first requests do not wait on the JIT. Measured with
+/// <c>gateway-bench</c>: without it, a freshly started panel's first seconds of traffic ran at several times its warm
+/// p99 while the request path was compiled and then recompiled at tier 1 on two cores shared with the requests.
 /// </summary>
 /// <remarks>
-/// Nothing of it reaches a model server, the gateway's metrics, its admission count or the log: the requests go
-/// straight to <see cref="GatewayForwarder.WarmUpAsync"/>, and the canned server answers on a loopback port of its own
-/// that is closed when the warm-up ends.
+/// <para>
+/// The requests are real ones, sent to the panel's own address: Kestrel reads them, the panel's middleware passes them
+/// to <see cref="GatewayFastPath"/>, which knows them by a secret of this warm-up's own (<see cref="TokenHeader"/>, made
+/// afresh each start, valid only while the warm-up runs and only from loopback) and hands them to the forwarder's own
+/// path with the canned server as their target. So every method a client's request runs is the one warmed, and only
+/// the routing table, the drain gate and the metrics are left out: nothing of the warm-up reaches a model server, the
+/// gateway's metrics or the log, and the canned server's port is closed when it ends. A panel with no plain-HTTP address
+/// on this machine sends the same requests to the forwarder in process instead.
+/// </para>
+/// <para>
+/// In rounds with pauses between them: the runtime compiles a hot method again at tier 1 only after 30 calls counted
+/// once a pause of 100 ms without new compilations has passed, twice for precompiled code (an instrumented tier
+/// first), so requests sent in one burst leave the recompiles to the first clients.
+/// </para>
 /// </remarks>
 public sealed partial class GatewayWarmup(GatewayForwarder forwarder, IServer server, IOptions<GatewayOptions> options, IHostApplicationLifetime lifetime, ILogger<GatewayWarmup> logger) : BackgroundService
 {
-    /// <summary>Enough for the hot methods' call counts to pass the tier-1 threshold (30) many times over.</summary>
-    internal const int Requests = 300;
+    /// <summary>Rounds of gateway requests, each enough for the hot methods' call counts to pass the tier-1 threshold (30).</summary>
+    internal const int Rounds = 8;
+
+    internal const int RequestsPerRound = 64;
+
+    internal const int Requests = Rounds * RequestsPerRound;
+
+    /// <summary>Longer than the runtime's 100 ms wait for calls to be counted, and for the compiles it then queues.</summary>
+    private static readonly TimeSpan Pause = TimeSpan.FromMilliseconds(250);
+
+    internal const string TokenHeader = "X-Spark-Control-Warm-Up";
 
     private static readonly byte[] Chat = """{"model":"warm-up","max_tokens":16,"messages":[{"role":"user","content":"Say hello"}]}"""u8.ToArray();
+    private static readonly byte[] Alias = """{"model":"warm-up-alias","max_tokens":16,"messages":[{"role":"user","content":"Say hello"}]}"""u8.ToArray();
     private static readonly byte[] Stream = """{"model":"warm-up","stream":true,"max_tokens":16,"messages":[{"role":"user","content":"Say hello"}]}"""u8.ToArray();
 
-    /// <summary>Requests the warm-up has had answered (200 from the canned server through the forwarder).</summary>
-    internal int Answered { get; private set; }
+    /// <summary>Requests the warm-up has had answered (200 from the canned server through the gateway).</summary>
+    internal int Answered => Volatile.Read(ref _answered);
+
+    private int _answered;
 
     /// <summary>Completes when the warm-up has ended, however it ended.</summary>
     internal Task Done => _done.Task;
 
     private readonly TaskCompletionSource _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>While requests go through Kestrel: the secret they carry and the canned server they are for.</summary>
+    private sealed record Pass(byte[] Token, GatewayTarget Target);
+
+    private Pass? _pass;
+
+    /// <summary>
+    /// The canned server a request is for when it is one of this warm-up's own (sent while it runs, from loopback, with
+    /// its secret once); null for every other request, which the gateway treats as it always does.
+    /// </summary>
+    internal GatewayTarget? Owns(HttpContext context)
+    {
+        if (Volatile.Read(ref _pass) is not { } pass || context.Connection.RemoteIpAddress is not { } remote || !IPAddress.IsLoopback(remote)
+            || !context.Request.Headers.TryGetValue(TokenHeader, out var sent) || sent.Count != 1 || sent[0] is not { Length: > 0 } value
+            || !CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(value), pass.Token))
+        {
+            return null;
+        }
+
+        return pass.Target;
+    }
+
+    /// <summary>Lets requests with <paramref name="token"/> through to <paramref name="target"/> until <see cref="EndPass"/> (tests use it to probe <see cref="Owns"/>).</summary>
+    internal void BeginPass(string token, GatewayTarget target) => Volatile.Write(ref _pass, new Pass(Encoding.ASCII.GetBytes(token), target));
+
+    internal void EndPass() => Volatile.Write(ref _pass, null);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -44,14 +94,15 @@ public sealed partial class GatewayWarmup(GatewayForwarder forwarder, IServer se
                 // After start-up's own work, so that the two do not share the cores; given up as soon as the panel stops.
                 await WhenStartedAsync(stoppingToken);
                 using var stopping = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken, lifetime.ApplicationStopping);
-                await BestEffortAsync(() => WarmForwarderAsync(stopping.Token), stopping.Token);
+                var compiled = System.Runtime.JitInfo.GetCompiledMethodCount();
+                await BestEffortAsync(() => WarmGatewayAsync(stopping.Token), stopping.Token);
                 await BestEffortAsync(() => WarmServerAsync(stopping.Token), stopping.Token);
                 if (!stopping.IsCancellationRequested)
                 {
                     // Start-up leaves many survivors, and the process's first full collection (measured: a 40 ms blocking
                     // gen2) would otherwise fall on the first clients' requests; now it falls before most of them arrive.
                     GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
-                    LogWarmedUp(Answered, Requests);
+                    LogWarmedUp(Answered, Requests, System.Runtime.JitInfo.GetCompiledMethodCount() - compiled);
                 }
             }
         }
@@ -61,6 +112,7 @@ public sealed partial class GatewayWarmup(GatewayForwarder forwarder, IServer se
         }
         finally
         {
+            EndPass();
             _done.TrySetResult();
         }
     }
@@ -84,40 +136,73 @@ public sealed partial class GatewayWarmup(GatewayForwarder forwarder, IServer se
         }
     }
 
-    /// <summary>The forwarder's side: its requests to a canned server on a loopback port of its own, closed at the end.</summary>
-    private async Task WarmForwarderAsync(CancellationToken stopping)
+    /// <summary>The gateway's requests, in rounds, to a canned server on a loopback port of its own, closed at the end.</summary>
+    private async Task WarmGatewayAsync(CancellationToken stopping)
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
-        var destination = $"http://127.0.0.1:{((IPEndPoint)listener.LocalEndpoint).Port}/";
+        var destination = new Uri($"http://127.0.0.1:{((IPEndPoint)listener.LocalEndpoint).Port}/");
+        // Served under one name and asked for under another half the time: the body sent as is, or renamed.
+        var target = new GatewayTarget("warm-up", "warm-up", null, destination, ["warm-up"], ["warm-up-alias"]);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(stopping);
         var serving = CannedServer.ServeAsync(listener, stop.Token);
         try
         {
-            for (var i = 0; i < Requests && !stopping.IsCancellationRequested; i++)
+            var address = server.Features.Get<IServerAddressesFeature>()?.Addresses.Select(Loopback).FirstOrDefault(a => a is not null);
+            using var client = address is null ? null : new HttpClient(new SocketsHttpHandler { UseProxy = false, AllowAutoRedirect = false, MaxConnectionsPerServer = 4 }) { BaseAddress = address, Timeout = TimeSpan.FromSeconds(10) };
+            var token = Convert.ToHexString(RandomNumberGenerator.GetBytes(32));
+            BeginPass(token, target);
+            for (var round = 0; round < Rounds && !stopping.IsCancellationRequested; round++)
             {
-                // Both of the forwarder's ways of sending a body (as sent, or with the model renamed), streamed and not.
-                var context = new DefaultHttpContext();
-                context.Request.Method = HttpMethods.Post;
-                context.Request.Path = "/v1/chat/completions";
-                context.Request.ContentType = "application/json";
-                var body = i % 4 == 3 ? Stream : Chat;
-                context.Request.Body = new MemoryStream(body, writable: false);
-                context.Request.ContentLength = body.Length;
-                context.Response.Body = new MemoryStream();
-                context.RequestAborted = stopping;
-                if (await forwarder.WarmUpAsync(context, destination, rename: i % 2 == 1) == StatusCodes.Status200OK)
+                await Parallel.ForAsync(0, RequestsPerRound, new ParallelOptions { MaxDegreeOfParallelism = 4, CancellationToken = stopping }, async (i, cancellationToken) =>
                 {
-                    Answered++;
-                }
+                    var body = i % 4 == 3 ? Stream : i % 2 == 1 ? Alias : Chat;
+                    var answered = client is null ? await InProcessAsync(body, target, cancellationToken) : await ThroughKestrelAsync(client, body, token, cancellationToken);
+                    if (answered)
+                    {
+                        Interlocked.Increment(ref _answered);
+                    }
+                });
+                await Task.Delay(Pause, stopping);
             }
         }
         finally
         {
+            EndPass();
             await stop.CancelAsync();
             listener.Stop();
             await serving;
         }
+    }
+
+    /// <summary>One request to the panel's own address, as a client sends it, but for the secret.</summary>
+    private static async Task<bool> ThroughKestrelAsync(HttpClient client, byte[] body, string token, CancellationToken cancellationToken)
+    {
+        using var content = new ByteArrayContent(body);
+        content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+        using var request = new HttpRequestMessage(HttpMethod.Post, "v1/chat/completions") { Content = content };
+        request.Headers.Add(TokenHeader, token);
+        using var response = await client.SendAsync(request, cancellationToken);
+        await response.Content.ReadAsByteArrayAsync(cancellationToken);
+        return response.StatusCode == HttpStatusCode.OK;
+    }
+
+    /// <summary>One request handed to the forwarder in process: for a panel whose address this machine cannot reach over plain HTTP.</summary>
+    private async Task<bool> InProcessAsync(byte[] body, GatewayTarget target, CancellationToken cancellationToken)
+    {
+        var context = new DefaultHttpContext();
+        context.Request.Method = HttpMethods.Post;
+        context.Request.Path = "/v1/chat/completions";
+        context.Request.ContentType = "application/json";
+        context.Request.Body = new MemoryStream(body, writable: false);
+        context.Request.ContentLength = body.Length;
+        context.Response.Body = new MemoryStream();
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        // The canned server answers at once; one that did not must not hold the warm-up for Gateway:ActivityTimeout.
+        timeout.CancelAfter(TimeSpan.FromSeconds(10));
+        context.RequestAborted = timeout.Token;
+        await forwarder.ForwardAsync(context, GatewayRoute.Chat, target);
+        return context.Response.StatusCode == StatusCodes.Status200OK;
     }
 
     /// <summary>
@@ -167,8 +252,8 @@ public sealed partial class GatewayWarmup(GatewayForwarder forwarder, IServer se
         return started.Task.WaitAsync(stoppingToken);
     }
 
-    [LoggerMessage(Level = LogLevel.Debug, Message = "Gateway warmed up: {Answered} of {Requests} requests through the forwarder.")]
-    private partial void LogWarmedUp(int answered, int requests);
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Gateway warmed up: {Answered} of {Requests} requests answered; {Compiled} methods compiled meanwhile.")]
+    private partial void LogWarmedUp(int answered, int requests, long compiled);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "The gateway's warm-up failed; the first requests may be slower than the rest.")]
     private partial void LogWarmUpFailed(Exception exception);
