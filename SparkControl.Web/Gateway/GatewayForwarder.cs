@@ -158,17 +158,18 @@ public sealed partial class GatewayForwarder(
     /// deadline passed) has been written. Completes at once when the model is served and the Spark is open.
     /// </summary>
     private ValueTask<Entry?> EnterAsync(HttpContext context, string model, int bodyBytes) =>
-        routes.Resolve(model) is GatewayResolution.Route { Target: var target } && TryEnter(model, target) is { } entry
+        routes.Resolve(model) is GatewayResolution.Route { Target: var target } && TryEnter(model, target, out _) is { } entry
             ? ValueTask.FromResult<Entry?>(entry)
             : WaitToEnterAsync(context, model, bodyBytes);
 
     /// <summary>
     /// Counts the request in at <paramref name="target"/>'s Spark if it is open and the model is still served there (it
-    /// may have drained and reopened between the lookup and the gate); null otherwise.
+    /// may have drained and reopened between the lookup and the gate); null otherwise, with the task that completes
+    /// when the Spark opens again if it is draining.
     /// </summary>
-    private Entry? TryEnter(string model, GatewayTarget target)
+    private Entry? TryEnter(string model, GatewayTarget target, out Task? opened)
     {
-        if (!gate.TryEnter(target.Spark, out var lease, out _))
+        if (!gate.TryEnter(target.Spark, out var lease, out opened))
         {
             return null;
         }
@@ -194,14 +195,14 @@ public sealed partial class GatewayForwarder(
                 return null;
             }
 
-            if (gate.TryEnter(target.Spark, out var lease, out var opened))
+            if (TryEnter(model, target, out var opened) is { } entry)
             {
-                if (routes.Resolve(model) is GatewayResolution.Route { Target: var still } && still.IsSameServer(target))
-                {
-                    return new Entry(target, lease);
-                }
+                return entry;
+            }
 
-                lease.Dispose();
+            if (opened is null)
+            {
+                // The model moved between the lookup and the gate (a swap ended meanwhile): look it up again.
                 continue;
             }
 
