@@ -163,18 +163,20 @@ public sealed class GatewayGate : IDrainGate, IDisposable
         var deadline = _time.GetTimestamp();
         while (true)
         {
-            int running;
             Task idle;
+            TimeSpan left;
             lock (_gate)
             {
-                running = sparks.Sum(s => State(s).InFlight);
-                idle = Task.WhenAny(sparks.Select(s => (State(s).Idle ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task));
-            }
+                var running = sparks.Sum(s => State(s).InFlight);
+                left = timeout - _time.GetElapsedTime(deadline);
+                if (running == 0 || left <= TimeSpan.Zero)
+                {
+                    return new DrainResult(inFlight, running);
+                }
 
-            var left = timeout - _time.GetElapsedTime(deadline);
-            if (running == 0 || left <= TimeSpan.Zero)
-            {
-                return new DrainResult(inFlight, running);
+                // Signalled by the last request of a busy Spark to end; made only now, so requests do not make one each.
+                idle = Task.WhenAny(sparks.Select(State).Where(s => s.InFlight > 0)
+                    .Select(s => (s.Idle ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task));
             }
 
             try

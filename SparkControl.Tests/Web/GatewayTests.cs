@@ -245,7 +245,8 @@ public sealed partial class GatewayTests
     [InlineData(false)]
     public async Task ABodyLargerThanTheFirstBuffer_ArrivesWhole_DeclaredOrChunked(bool declared)
     {
-        // 300 kB: past the 64 KiB the body's array starts at, so it grows while the body arrives in many reads.
+        // 300 kB: past what the body's array starts at (the declared length up to 64 KiB; 16 KiB when none is declared),
+        // so it grows while the body arrives in many reads.
         await using var app = await StartAsync();
         using var client = app.CreateClient();
         var messages = new[] { new { role = "user", content = string.Concat(Enumerable.Range(0, 30_000).Select(i => $"w{i % 10_000:D4}-x ")) } };
@@ -259,6 +260,27 @@ public sealed partial class GatewayTests
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         var usage = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("usage");
         Assert.Equal(JsonSerializer.Serialize(messages).Length / 4, usage.GetProperty("prompt_tokens").GetInt32());
+    }
+
+    [Theory]
+    [InlineData(4096, true, HttpStatusCode.OK)]
+    [InlineData(4096, false, HttpStatusCode.OK)]
+    [InlineData(4097, true, HttpStatusCode.RequestEntityTooLarge)]
+    [InlineData(4097, false, HttpStatusCode.RequestEntityTooLarge)]
+    public async Task ABodyOfExactlyTheCap_IsServed_AndOneByteMoreIs413_DeclaredOrChunked(int bytes, bool declared, HttpStatusCode expected)
+    {
+        await using var app = await StartAsync(new Dictionary<string, string?> { ["Gateway:MaxChatBytes"] = "4096" });
+        using var client = app.CreateClient();
+        var empty = JsonSerializer.Serialize(new { model = "qwen3-8b", max_tokens = 2, messages = new[] { new { role = "user", content = string.Empty } } });
+        var body = empty.Replace("\"content\":\"\"", $"\"content\":\"{new string('x', bytes - empty.Length)}\"", StringComparison.Ordinal);
+        Assert.Equal(bytes, Encoding.UTF8.GetByteCount(body));
+        // Chunked in 100-byte pieces: each chunk's framing is on the wire, not in the body, and is not counted.
+        using HttpContent content = declared ? new StringContent(body, Encoding.UTF8, "application/json") : new PushStreamContent(body, chunk: 100);
+        content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+
+        using var response = await client.PostAsync("/v1/chat/completions", content);
+
+        Assert.Equal(expected, response.StatusCode);
     }
 
     [Theory]
@@ -531,11 +553,18 @@ public sealed partial class GatewayTests
         }
     }
 
-    /// <summary>A body sent chunked, without a Content-Length, so the cap is enforced while reading.</summary>
-    private sealed class PushStreamContent(string text) : HttpContent
+    /// <summary>A body sent chunked, without a Content-Length, so the cap is enforced while reading; in chunks of <paramref name="chunk"/> bytes.</summary>
+    private sealed class PushStreamContent(string text, int chunk = int.MaxValue) : HttpContent
     {
-        protected override async Task SerializeToStreamAsync(Stream stream, TransportContext? context) =>
-            await stream.WriteAsync(Encoding.UTF8.GetBytes(text));
+        protected override async Task SerializeToStreamAsync(Stream stream, TransportContext? context)
+        {
+            var bytes = Encoding.UTF8.GetBytes(text);
+            for (var offset = 0; offset < bytes.Length; offset += chunk)
+            {
+                await stream.WriteAsync(bytes.AsMemory(offset, Math.Min(chunk, bytes.Length - offset)));
+                await stream.FlushAsync();
+            }
+        }
 
         protected override bool TryComputeLength(out long length)
         {

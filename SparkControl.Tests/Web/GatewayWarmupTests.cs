@@ -25,6 +25,8 @@ public sealed class GatewayWarmupTests
 
         var metrics = await client.GetStringAsync("/metrics");
 
+        // Every one sent to the panel's own address (it listens on loopback), none to the forwarder in process.
+        Assert.Equal(GatewayWarmup.Requests, warmup.AnsweredThroughKestrel);
         Assert.Equal(GatewayWarmup.Requests, warmup.Answered);
         Assert.DoesNotContain("warm-up", metrics, StringComparison.Ordinal);
         Assert.DoesNotContain("sparkcontrol_gateway_requests", metrics, StringComparison.Ordinal);

@@ -50,9 +50,13 @@ public sealed partial class GatewayWarmup(GatewayForwarder forwarder, IServer se
     private static readonly byte[] Stream = """{"model":"warm-up","stream":true,"max_tokens":16,"messages":[{"role":"user","content":"Say hello"}]}"""u8.ToArray();
 
     /// <summary>Requests the warm-up has had answered (200 from the canned server through the gateway).</summary>
-    internal int Answered => Volatile.Read(ref _answered);
+    internal int Answered => Volatile.Read(ref _answered) + AnsweredThroughKestrel;
+
+    /// <summary>Of those, the ones sent to the panel's own address (the rest went to the forwarder in process).</summary>
+    internal int AnsweredThroughKestrel => Volatile.Read(ref _answeredThroughKestrel);
 
     private int _answered;
+    private int _answeredThroughKestrel;
 
     /// <summary>Completes when the warm-up has ended, however it ended.</summary>
     internal Task Done => _done.Task;
@@ -148,7 +152,9 @@ public sealed partial class GatewayWarmup(GatewayForwarder forwarder, IServer se
         var serving = CannedServer.ServeAsync(listener, stop.Token);
         try
         {
-            var address = server.Features.Get<IServerAddressesFeature>()?.Addresses.Select(Loopback).FirstOrDefault(a => a is not null);
+            // Only an address reached over loopback: from any other, the gateway would not know the requests for the
+            // warm-up's own and would answer (and count) them as a client's.
+            var address = server.Features.Get<IServerAddressesFeature>()?.Addresses.Select(Loopback).FirstOrDefault(a => a is { IsLoopback: true });
             using var client = address is null ? null : new HttpClient(new SocketsHttpHandler { UseProxy = false, AllowAutoRedirect = false, MaxConnectionsPerServer = 4 }) { BaseAddress = address, Timeout = TimeSpan.FromSeconds(10) };
             var token = Convert.ToHexString(RandomNumberGenerator.GetBytes(32));
             BeginPass(token, target);
@@ -157,10 +163,16 @@ public sealed partial class GatewayWarmup(GatewayForwarder forwarder, IServer se
                 await Parallel.ForAsync(0, RequestsPerRound, new ParallelOptions { MaxDegreeOfParallelism = 4, CancellationToken = stopping }, async (i, cancellationToken) =>
                 {
                     var body = i % 4 == 3 ? Stream : i % 2 == 1 ? Alias : Chat;
-                    var answered = client is null ? await InProcessAsync(body, target, cancellationToken) : await ThroughKestrelAsync(client, body, token, cancellationToken);
-                    if (answered)
+                    if (client is null)
                     {
-                        Interlocked.Increment(ref _answered);
+                        if (await InProcessAsync(body, target, cancellationToken))
+                        {
+                            Interlocked.Increment(ref _answered);
+                        }
+                    }
+                    else if (await ThroughKestrelAsync(client, body, token, cancellationToken))
+                    {
+                        Interlocked.Increment(ref _answeredThroughKestrel);
                     }
                 });
                 await Task.Delay(Pause, stopping);
@@ -197,6 +209,8 @@ public sealed partial class GatewayWarmup(GatewayForwarder forwarder, IServer se
         context.Request.Body = new MemoryStream(body, writable: false);
         context.Request.ContentLength = body.Length;
         context.Response.Body = new MemoryStream();
+        // Until the canned server's answer replaces it: a request given up on is not counted as answered.
+        context.Response.StatusCode = StatusCodes.Status504GatewayTimeout;
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         // The canned server answers at once; one that did not must not hold the warm-up for Gateway:ActivityTimeout.
         timeout.CancelAfter(TimeSpan.FromSeconds(10));
