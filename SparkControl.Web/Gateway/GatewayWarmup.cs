@@ -21,9 +21,10 @@ namespace SparkControl.Web.Gateway;
 /// to <see cref="GatewayFastPath"/>, which knows them by a secret of this warm-up's own (<see cref="TokenHeader"/>, made
 /// afresh each start, valid only while the warm-up runs and only from loopback) and hands them to the forwarder's own
 /// path with the canned server as their target. So every method a client's request runs is the one warmed, and only
-/// the routing table, the drain gate and the metrics are left out: nothing of the warm-up reaches a model server, the
-/// gateway's metrics or the log, and the canned server's port is closed when it ends. A panel with no plain-HTTP address
-/// on this machine sends the same requests to the forwarder in process instead.
+/// the admission count, the routing table, the drain gate and the metrics are left out: nothing of the warm-up reaches
+/// a model server, a client's slot, the gateway's metrics or the log, and the canned server's port is closed when it
+/// ends. A panel with no plain-HTTP address it reaches over loopback sends the same requests to the forwarder in
+/// process instead.
 /// </para>
 /// <para>
 /// In rounds with pauses between them: the runtime compiles a hot method again at tier 1 only after 30 calls counted
@@ -116,7 +117,6 @@ public sealed partial class GatewayWarmup(GatewayForwarder forwarder, IServer se
         }
         finally
         {
-            EndPass();
             _done.TrySetResult();
         }
     }
@@ -154,8 +154,7 @@ public sealed partial class GatewayWarmup(GatewayForwarder forwarder, IServer se
         {
             // Only an address reached over loopback: from any other, the gateway would not know the requests for the
             // warm-up's own and would answer (and count) them as a client's.
-            var address = server.Features.Get<IServerAddressesFeature>()?.Addresses.Select(Loopback).FirstOrDefault(a => a is { IsLoopback: true });
-            using var client = address is null ? null : new HttpClient(new SocketsHttpHandler { UseProxy = false, AllowAutoRedirect = false, MaxConnectionsPerServer = 4 }) { BaseAddress = address, Timeout = TimeSpan.FromSeconds(10) };
+            using var client = OwnAddress(a => a.IsLoopback) is { } address ? ClientOf(address) : null;
             var token = Convert.ToHexString(RandomNumberGenerator.GetBytes(32));
             BeginPass(token, target);
             for (var round = 0; round < Rounds && !stopping.IsCancellationRequested; round++)
@@ -225,17 +224,25 @@ public sealed partial class GatewayWarmup(GatewayForwarder forwarder, IServer se
     /// </summary>
     private async Task WarmServerAsync(CancellationToken stoppingToken)
     {
-        if (server.Features.Get<IServerAddressesFeature>()?.Addresses.Select(Loopback).FirstOrDefault(a => a is not null) is not { } address)
+        if (OwnAddress(_ => true) is not { } address)
         {
             return;
         }
 
-        using var client = new HttpClient(new SocketsHttpHandler { UseProxy = false, AllowAutoRedirect = false, MaxConnectionsPerServer = 4 }) { BaseAddress = address, Timeout = TimeSpan.FromSeconds(10) };
+        using var client = ClientOf(address);
         await Parallel.ForAsync(0, Requests, new ParallelOptions { MaxDegreeOfParallelism = 4, CancellationToken = stoppingToken }, async (_, token) =>
         {
             using var response = await client.GetAsync("healthz", token);
         });
     }
+
+    /// <summary>The first of the panel's listen addresses this machine reaches over plain HTTP that <paramref name="fits"/>.</summary>
+    private Uri? OwnAddress(Func<Uri, bool> fits) =>
+        server.Features.Get<IServerAddressesFeature>()?.Addresses.Select(Loopback).FirstOrDefault(a => a is not null && fits(a));
+
+    /// <summary>A client of the panel's own address with four connections, as the bench's clients have.</summary>
+    private static HttpClient ClientOf(Uri address) =>
+        new(new SocketsHttpHandler { UseProxy = false, AllowAutoRedirect = false, MaxConnectionsPerServer = 4 }) { BaseAddress = address, Timeout = TimeSpan.FromSeconds(10) };
 
     /// <summary>Where this machine reaches a plain-HTTP listen address (a wildcard's loopback); null for HTTPS or a socket path.</summary>
     internal static Uri? Loopback(string address)
