@@ -26,8 +26,9 @@ public sealed class GatewayWarmupTests
         var metrics = await client.GetStringAsync("/metrics");
 
         // Every one sent to the panel's own address (it listens on loopback), none to the forwarder in process.
-        Assert.Equal(GatewayWarmup.Requests, warmup.AnsweredThroughKestrel);
-        Assert.Equal(GatewayWarmup.Requests, warmup.Answered);
+        Assert.InRange(warmup.RoundsRun, GatewayWarmup.MinRounds, GatewayWarmup.MaxRounds);
+        Assert.Equal(warmup.RoundsRun * GatewayWarmup.RequestsPerRound, warmup.AnsweredThroughKestrel);
+        Assert.Equal(warmup.AnsweredThroughKestrel, warmup.Answered);
         Assert.DoesNotContain("warm-up", metrics, StringComparison.Ordinal);
         Assert.DoesNotContain("sparkcontrol_gateway_requests", metrics, StringComparison.Ordinal);
         Assert.Equal(0, app.Get<GatewayAdmission>().InFlight);
@@ -37,6 +38,40 @@ public sealed class GatewayWarmupTests
         Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
         // /metrics is cached for 300 ms after a scrape: the chat's count shows in a later one.
         await Wait.UntilAsync(async () => (await client.GetStringAsync("/metrics")).Contains("sparkcontrol_gateway_requests_total{", StringComparison.Ordinal), "the chat request is counted");
+    }
+
+    /// <summary>Methods compiled per round, as a starting panel on two cores measured them, then made-up edges.</summary>
+    public static TheoryData<long[], int> Runs => new()
+    {
+        // The JIT busy with start-up for 20 rounds, then quiet but for a background job's burst.
+        { [1118, 307, 6, 320, 11, 622, 215, 710, 180, 183, 401, 57, 187, 261, 176, 52, 143, 377, 592, 386, 20, 14, 2, 28, 24, 8, 7, 5, 1], 27 },
+        // Quiet from the start: the two tier-ups still get their rounds.
+        { [0, 0, 0, 0, 0, 0, 0, 0, 0, 0], GatewayWarmup.MinRounds },
+        // One quiet round between busy ones is not enough.
+        { [50, 50, 50, 50, 50, 50, 50, 50, 3, 40, 9, 12, 0, 0], 14 },
+        // Exactly at the bound is not quiet.
+        { [50, 50, 50, 50, 50, 50, 50, 50, 10, 10, 9, 10, 9, 9], 14 },
+        // Never quiet: stopped at the cap.
+        { Enumerable.Repeat(25L, 100).ToArray(), GatewayWarmup.MaxRounds },
+    };
+
+    [Theory]
+    [MemberData(nameof(Runs))]
+    public void Rounds_StopOnceTwoInARowCompileLittle_NeverBeforeTheMinimum_AndAtTheCap(long[] compiledPerRound, int expectedRounds)
+    {
+        var run = new List<long>();
+        foreach (var compiled in compiledPerRound)
+        {
+            if (GatewayWarmup.Settled(run))
+            {
+                break;
+            }
+
+            run.Add(compiled);
+        }
+
+        Assert.Equal(expectedRounds, run.Count);
+        Assert.True(GatewayWarmup.Settled(run));
     }
 
     [Fact]

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using System.Runtime;
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -10,7 +11,7 @@ using SparkControl.Core.Gateway;
 namespace SparkControl.Web.Gateway;
 
 /// <summary>
-/// Runs the gateway's requests a few hundred times as the panel starts (<c>Gateway:WarmUp</c>, on by default), against a
+/// Runs the gateway's requests in rounds of 64 as the panel starts, until the JIT has settled (<c>Gateway:WarmUp</c>, on by default), against a
 /// canned model server of its own on loopback, so that a client's first requests do not wait on the JIT. Measured with
 /// <c>gateway-bench</c>: without it, a freshly started panel's first seconds of traffic ran at several times its warm
 /// p99 while the request path was compiled and then recompiled at tier 1 on two cores shared with the requests.
@@ -29,17 +30,34 @@ namespace SparkControl.Web.Gateway;
 /// <para>
 /// In rounds with pauses between them: the runtime compiles a hot method again at tier 1 only after 30 calls counted
 /// once a pause of 100 ms without new compilations has passed, twice for precompiled code (an instrumented tier
-/// first), so requests sent in one burst leave the recompiles to the first clients.
+/// first), so requests sent in one burst leave the recompiles to the first clients. And until the JIT has settled
+/// (<see cref="Settled"/>), not for a fixed count: the panel's own start-up compiles hundreds of methods a round for
+/// the first seconds and keeps postponing those pauses. Measured on two cores: eight rounds ended with the forwarder's
+/// request method still at the instrumented tier, recompiled under the first clients' load; the JIT went quiet after
+/// 20-26 rounds, about 7 s.
 /// </para>
 /// </remarks>
 public sealed partial class GatewayWarmup(GatewayForwarder forwarder, IServer server, IOptions<GatewayOptions> options, IHostApplicationLifetime lifetime, ILogger<GatewayWarmup> logger) : BackgroundService
 {
-    /// <summary>Rounds of gateway requests, each enough for the hot methods' call counts to pass the tier-1 threshold (30).</summary>
-    internal const int Rounds = 8;
-
+    /// <summary>Gateway requests per round: enough for the hot methods' call counts to pass the tier-1 threshold (30).</summary>
     internal const int RequestsPerRound = 64;
 
-    internal const int Requests = Rounds * RequestsPerRound;
+    /// <summary>Rounds at least: the two tier-ups of precompiled code, each counted after a pause.</summary>
+    internal const int MinRounds = 8;
+
+    /// <summary>Rounds at most (about 15 s on two cores), for a panel whose background work never lets the JIT rest.</summary>
+    internal const int MaxRounds = 60;
+
+    /// <summary>
+    /// A round that compiles fewer methods than this is quiet: once the request path is done, a round compiles only what
+    /// the panel's background work reaches (measured: 0-9 a round, with a burst now and then when a job first runs).
+    /// </summary>
+    internal const int QuietCompiles = 10;
+
+    /// <summary>Rounds the warm-up ran, once it has ended.</summary>
+    internal int RoundsRun => Volatile.Read(ref _roundsRun);
+
+    private int _roundsRun;
 
     /// <summary>Longer than the runtime's 100 ms wait for calls to be counted, and for the compiles it then queues.</summary>
     private static readonly TimeSpan Pause = TimeSpan.FromMilliseconds(250);
@@ -99,7 +117,7 @@ public sealed partial class GatewayWarmup(GatewayForwarder forwarder, IServer se
                 // After start-up's own work, so that the two do not share the cores; given up as soon as the panel stops.
                 await WhenStartedAsync(stoppingToken);
                 using var stopping = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken, lifetime.ApplicationStopping);
-                var compiled = System.Runtime.JitInfo.GetCompiledMethodCount();
+                var compiled = JitInfo.GetCompiledMethodCount();
                 await BestEffortAsync(() => WarmGatewayAsync(stopping.Token), stopping.Token);
                 await BestEffortAsync(() => WarmServerAsync(stopping.Token), stopping.Token);
                 if (!stopping.IsCancellationRequested)
@@ -107,7 +125,7 @@ public sealed partial class GatewayWarmup(GatewayForwarder forwarder, IServer se
                     // Start-up leaves many survivors, and the process's first full collection (measured: a 40 ms blocking
                     // gen2) would otherwise fall on the first clients' requests; now it falls before most of them arrive.
                     GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
-                    LogWarmedUp(Answered, Requests, System.Runtime.JitInfo.GetCompiledMethodCount() - compiled);
+                    LogWarmedUp(Answered, RoundsRun, JitInfo.GetCompiledMethodCount() - compiled);
                 }
             }
         }
@@ -157,8 +175,10 @@ public sealed partial class GatewayWarmup(GatewayForwarder forwarder, IServer se
             using var client = OwnAddress(a => a.IsLoopback) is { } address ? ClientOf(address) : null;
             var token = Convert.ToHexString(RandomNumberGenerator.GetBytes(32));
             BeginPass(token, target);
-            for (var round = 0; round < Rounds && !stopping.IsCancellationRequested; round++)
+            var compiled = new List<long>();
+            while (!stopping.IsCancellationRequested && !Settled(compiled))
             {
+                var before = JitInfo.GetCompiledMethodCount();
                 await Parallel.ForAsync(0, RequestsPerRound, new ParallelOptions { MaxDegreeOfParallelism = 4, CancellationToken = stopping }, async (i, cancellationToken) =>
                 {
                     var body = i % 4 == 3 ? Stream : i % 2 == 1 ? Alias : Chat;
@@ -175,6 +195,8 @@ public sealed partial class GatewayWarmup(GatewayForwarder forwarder, IServer se
                     }
                 });
                 await Task.Delay(Pause, stopping);
+                compiled.Add(JitInfo.GetCompiledMethodCount() - before);
+                Volatile.Write(ref _roundsRun, compiled.Count);
             }
         }
         finally
@@ -185,6 +207,15 @@ public sealed partial class GatewayWarmup(GatewayForwarder forwarder, IServer se
             await serving;
         }
     }
+
+    /// <summary>
+    /// Whether the rounds may stop, given the methods the process compiled during each so far: after
+    /// <see cref="MinRounds"/> once the last two were quiet (<see cref="QuietCompiles"/>), and after
+    /// <see cref="MaxRounds"/> in any case.
+    /// </summary>
+    internal static bool Settled(IReadOnlyList<long> compiledPerRound) =>
+        compiledPerRound.Count >= MaxRounds
+        || (compiledPerRound.Count >= MinRounds && compiledPerRound[^1] < QuietCompiles && compiledPerRound[^2] < QuietCompiles);
 
     /// <summary>One request to the panel's own address, as a client sends it, but for the secret.</summary>
     private static async Task<bool> ThroughKestrelAsync(HttpClient client, byte[] body, string token, CancellationToken cancellationToken)
@@ -230,11 +261,13 @@ public sealed partial class GatewayWarmup(GatewayForwarder forwarder, IServer se
         }
 
         using var client = ClientOf(address);
-        await Parallel.ForAsync(0, Requests, new ParallelOptions { MaxDegreeOfParallelism = 4, CancellationToken = stoppingToken }, async (_, token) =>
+        await Parallel.ForAsync(0, HealthzRequests, new ParallelOptions { MaxDegreeOfParallelism = 4, CancellationToken = stoppingToken }, async (_, token) =>
         {
             using var response = await client.GetAsync("healthz", token);
         });
     }
+
+    private const int HealthzRequests = 512;
 
     /// <summary>The first of the panel's listen addresses this machine reaches over plain HTTP that <paramref name="fits"/>.</summary>
     private Uri? OwnAddress(Func<Uri, bool> fits) =>
@@ -273,8 +306,8 @@ public sealed partial class GatewayWarmup(GatewayForwarder forwarder, IServer se
         return started.Task.WaitAsync(stoppingToken);
     }
 
-    [LoggerMessage(Level = LogLevel.Debug, Message = "Gateway warmed up: {Answered} of {Requests} requests answered; {Compiled} methods compiled meanwhile.")]
-    private partial void LogWarmedUp(int answered, int requests, long compiled);
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Gateway warmed up: {Answered} requests answered in {Rounds} rounds; {Compiled} methods compiled meanwhile.")]
+    private partial void LogWarmedUp(int answered, int rounds, long compiled);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "The gateway's warm-up failed; the first requests may be slower than the rest.")]
     private partial void LogWarmUpFailed(Exception exception);
