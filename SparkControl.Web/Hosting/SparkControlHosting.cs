@@ -229,6 +229,9 @@ public static class SparkControlHosting
 
         app.UseMiddleware<SecurityHeaders>();
         app.UseMiddleware<Gateway.GatewayFastPath>();
+        // Here, not first (where the host puts it when the app does not): the gateway's own branch needs no endpoint, and
+        // matching its requests against every page and API route was work on every one of them.
+        app.UseRouting();
         // An /api error with no body of its own (routing's 415 for a wrong Content-Type, an unknown route) still answers
         // in problem details.
         app.UseWhen(context => context.Request.Path.StartsWithSegments("/api"), api => api.UseExceptionHandler().UseStatusCodePages(ApiExceptionHandler.WriteStatusAsync));
