@@ -11,8 +11,9 @@ using SparkControl.Core.Gateway;
 namespace SparkControl.Web.Gateway;
 
 /// <summary>
-/// Runs the gateway's requests in rounds of 64 as the panel starts, until the JIT has settled (<c>Gateway:WarmUp</c>, on by default), against a
-/// canned model server of its own on loopback, so that a client's first requests do not wait on the JIT. Measured with
+/// Runs the gateway's requests as the panel starts (<c>Gateway:WarmUp</c>, on by default), in rounds until the JIT has
+/// settled, against a canned model server of its own on loopback, so that a client's first requests do not wait on the
+/// JIT. Measured with
 /// <c>gateway-bench</c>: without it, a freshly started panel's first seconds of traffic ran at several times its warm
 /// p99 while the request path was compiled and then recompiled at tier 1 on two cores shared with the requests.
 /// </summary>
@@ -33,8 +34,8 @@ namespace SparkControl.Web.Gateway;
 /// first), so requests sent in one burst leave the recompiles to the first clients. And until the JIT has settled
 /// (<see cref="Settled"/>), not for a fixed count: the panel's own start-up compiles hundreds of methods a round for
 /// the first seconds and keeps postponing those pauses. Measured on two cores: eight rounds ended with the forwarder's
-/// request method still at the instrumented tier, recompiled under the first clients' load; the JIT went quiet after
-/// 20-26 rounds, about 7 s.
+/// request method still at the instrumented tier, recompiled under the first clients' load; the rounds now stop after
+/// about 27, some 7 s.
 /// </para>
 /// </remarks>
 public sealed partial class GatewayWarmup(GatewayForwarder forwarder, IServer server, IOptions<GatewayOptions> options, IHostApplicationLifetime lifetime, ILogger<GatewayWarmup> logger) : BackgroundService
@@ -42,11 +43,22 @@ public sealed partial class GatewayWarmup(GatewayForwarder forwarder, IServer se
     /// <summary>Gateway requests per round: enough for the hot methods' call counts to pass the tier-1 threshold (30).</summary>
     internal const int RequestsPerRound = 64;
 
-    /// <summary>Rounds at least: the two tier-ups of precompiled code, each counted after a pause.</summary>
+    /// <summary>
+    /// Rounds at least: the fixed count this warm-up had before, measured enough for the two tier-ups of precompiled code
+    /// (each counted after a pause) when nothing else keeps the JIT busy.
+    /// </summary>
     internal const int MinRounds = 8;
 
-    /// <summary>Rounds at most (about 15 s on two cores), for a panel whose background work never lets the JIT rest.</summary>
+    /// <summary>
+    /// Rounds at most (15 s of pauses, plus the requests), for a panel whose background work never lets the JIT rest.
+    /// </summary>
     internal const int MaxRounds = 60;
+
+    /// <summary>
+    /// <c>GET /healthz</c> requests after the gateway's rounds: Kestrel's connections and the general pipeline up to its
+    /// branches, as many as eight rounds' worth of the gateway's, which was enough for their tier-ups.
+    /// </summary>
+    private const int HealthzRequests = 512;
 
     /// <summary>
     /// A round that compiles fewer methods than this is quiet: once the request path is done, a round compiles only what
@@ -175,8 +187,8 @@ public sealed partial class GatewayWarmup(GatewayForwarder forwarder, IServer se
             using var client = OwnAddress(a => a.IsLoopback) is { } address ? ClientOf(address) : null;
             var token = Convert.ToHexString(RandomNumberGenerator.GetBytes(32));
             BeginPass(token, target);
-            var compiled = new List<long>();
-            while (!stopping.IsCancellationRequested && !Settled(compiled))
+            var compiledPerRound = new List<long>();
+            while (!stopping.IsCancellationRequested && !Settled(compiledPerRound))
             {
                 var before = JitInfo.GetCompiledMethodCount();
                 await Parallel.ForAsync(0, RequestsPerRound, new ParallelOptions { MaxDegreeOfParallelism = 4, CancellationToken = stopping }, async (i, cancellationToken) =>
@@ -195,8 +207,8 @@ public sealed partial class GatewayWarmup(GatewayForwarder forwarder, IServer se
                     }
                 });
                 await Task.Delay(Pause, stopping);
-                compiled.Add(JitInfo.GetCompiledMethodCount() - before);
-                Volatile.Write(ref _roundsRun, compiled.Count);
+                compiledPerRound.Add(JitInfo.GetCompiledMethodCount() - before);
+                Volatile.Write(ref _roundsRun, compiledPerRound.Count);
             }
         }
         finally
@@ -266,8 +278,6 @@ public sealed partial class GatewayWarmup(GatewayForwarder forwarder, IServer se
             using var response = await client.GetAsync("healthz", token);
         });
     }
-
-    private const int HealthzRequests = 512;
 
     /// <summary>The first of the panel's listen addresses this machine reaches over plain HTTP that <paramref name="fits"/>.</summary>
     private Uri? OwnAddress(Func<Uri, bool> fits) =>

@@ -229,14 +229,16 @@ public static class SparkControlHosting
 
         app.UseMiddleware<SecurityHeaders>();
         app.UseMiddleware<Gateway.GatewayFastPath>();
-        // Here, not first (where the host puts it when the app does not): the gateway's own branch needs no endpoint, and
-        // matching its requests against every page and API route was work on every one of them.
-        app.UseRouting();
         // An /api error with no body of its own (routing's 415 for a wrong Content-Type, an unknown route) still answers
         // in problem details.
         app.UseWhen(context => context.Request.Path.StartsWithSegments("/api"), api => api.UseExceptionHandler().UseStatusCodePages(ApiExceptionHandler.WriteStatusAsync));
         // Pages get the not-found page for a status; machines (API, gateway, hubs, /metrics) get the status itself.
         app.UseWhen(context => !PanelAuthentication.IsMachinePath(context.Request.Path), pages => pages.UseStatusCodePagesWithReExecute("/not-found", createScopeForStatusCodePages: true));
+        // Here, not first (where the host puts it when the app does not): the gateway's own branch above needs no
+        // endpoint, and matching its requests against every page and API route was work on every one of them. And after
+        // the branches: a branch's re-executed request (the not-found page) is routed only by what follows it, so with
+        // routing first an unknown page got a bare 404. Nothing above this line may read the endpoint.
+        app.UseRouting();
         app.UseMiddleware<CrossSiteProtection>();
         app.UseAuthentication();
         app.UseMiddleware<SetupGate>();
