@@ -8,25 +8,14 @@ namespace SparkControl.Tests.Web;
 /// <c>NotFoundBrowserTests</c>); an address under a machine path (API, gateway) answers the bare status a program
 /// expects. Before, every unknown page got the bare status too, which a browser shows as a blank page.
 /// </summary>
-public sealed class NotFoundPageTests : IAsyncLifetime
+public sealed class NotFoundPageTests(SharedAppFixture fixture) : IClassFixture<SharedAppFixture>, IDisposable
 {
     /// <summary>The panel's pages render in the browser (no prerendering): what the server sends is the app's shell.</summary>
     private const string Shell = "_framework/blazor.web.js";
 
-    private SparkControlApp _app = null!;
-    private HttpClient _client = null!;
+    private readonly HttpClient _client = fixture.App.CreateClient();
 
-    public async Task InitializeAsync()
-    {
-        _app = await SparkControlApp.StartAsync();
-        _client = _app.CreateClient();
-    }
-
-    public async Task DisposeAsync()
-    {
-        _client.Dispose();
-        await _app.DisposeAsync();
-    }
+    public void Dispose() => _client.Dispose();
 
     [Theory]
     [InlineData("/no-such-page")]

@@ -13,9 +13,9 @@ namespace SparkControl.Web.Gateway;
 /// <summary>
 /// Runs the gateway's requests as the panel starts (<c>Gateway:WarmUp</c>, on by default), in rounds until the JIT has
 /// settled, against a canned model server of its own on loopback, so that a client's first requests do not wait on the
-/// JIT. Measured with
-/// <c>gateway-bench</c>: without it, a freshly started panel's first seconds of traffic ran at several times its warm
-/// p99 while the request path was compiled and then recompiled at tier 1 on two cores shared with the requests.
+/// JIT. Measured with <c>gateway-bench</c>: without it, a freshly started panel's first seconds of traffic ran at
+/// several times its warm p99 while the request path was compiled and then recompiled at tier 1 on two cores shared
+/// with the requests.
 /// </summary>
 /// <remarks>
 /// <para>
