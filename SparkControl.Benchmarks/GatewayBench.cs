@@ -367,10 +367,10 @@ public static partial class GatewayBench
 
         public Uri BaseAddress => baseAddress;
 
-        /// <summary>YARP alone (<see cref="BareYarp"/>), with server GC as the panel has.</summary>
+        /// <summary>YARP alone (<see cref="BareYarp"/>), with workstation GC as the panel has.</summary>
         public static Task<ProxyProcess> StartBareYarpAsync(int port, Uri upstream) =>
             StartAsync(Start("dotnet", [typeof(BareYarp).Assembly.Location, "bare-yarp", port.ToString(CultureInfo.InvariantCulture), upstream.ToString()],
-                new Dictionary<string, string> { ["DOTNET_gcServer"] = "1" }, "bare-yarp"), port, "bare YARP forwards", TimeSpan.FromSeconds(60));
+                new Dictionary<string, string> { ["DOTNET_gcServer"] = "0" }, "bare-yarp"), port, "bare YARP forwards", TimeSpan.FromSeconds(60));
 
         /// <summary>
         /// caddy's reverse proxy as a llama-swap user has its like in front of a model server (both Go's net/http
