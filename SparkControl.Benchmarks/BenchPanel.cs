@@ -65,7 +65,10 @@ internal sealed partial class BenchPanel(Process process, Uri baseAddress, strin
         var rss = long.Parse(StatusField(status, "VmRSS").Split(' ')[0], CultureInfo.InvariantCulture) / 1024.0;
         var threads = int.Parse(StatusField(status, "Threads"), CultureInfo.InvariantCulture);
         var metrics = await api.GetStringAsync("/metrics");
-        var heap = HeapSize().Matches(metrics).Sum(m => double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture)) / (1024 * 1024);
+        // The heap's size counts the free space between objects too (fragmentation, what a collection that does not
+        // compact leaves behind); what is live is the rest.
+        static double Sum(Regex metric, string text) => metric.Matches(text).Sum(m => double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture));
+        var heap = (Sum(HeapSize(), metrics) - Sum(HeapFragmentation(), metrics)) / (1024 * 1024);
         return new PanelSample(TimeSpan.Zero, rss, threads, heap);
     }
 
@@ -127,4 +130,7 @@ internal sealed partial class BenchPanel(Process process, Uri baseAddress, strin
 
     [GeneratedRegex(@"^dotnet_gc_last_collection_heap_size_bytes\{[^}]*\} ([\d.e+]+)", RegexOptions.Multiline)]
     private static partial Regex HeapSize();
+
+    [GeneratedRegex(@"^dotnet_gc_last_collection_heap_fragmentation_size_bytes\{[^}]*\} ([\d.e+]+)", RegexOptions.Multiline)]
+    private static partial Regex HeapFragmentation();
 }

@@ -58,6 +58,8 @@ publish() {
     -o "$work/context/publish/$2" -nologo -v quiet
   test -f "$work/context/publish/$2/SparkControl.Web.dll"
   test -f "$work/context/publish/$2/models.yaml"
+  # Workstation GC, chosen for the gateway's tail on few cores (README, "Gateway"): the image runs what is published.
+  grep -q '"System.GC.Server": false' "$work/context/publish/$2/SparkControl.Web.runtimeconfig.json"
 }
 
 start_daemon() {
