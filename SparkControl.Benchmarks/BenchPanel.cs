@@ -31,10 +31,8 @@ internal sealed partial class BenchPanel(Process process, Uri baseAddress, strin
     public static async Task<BenchPanel> StartAsync(string repository, string directory, IReadOnlyDictionary<string, string> settings)
     {
         // Published, not run from bin: in Production only a publish output serves the framework's and MudBlazor's
-        // static files. From the Release build, so this takes seconds.
-        var published = Path.Combine(directory, "publish");
-        var publish = await ProcessRunner.RunAsync("dotnet", ["publish", Path.Combine(repository, "SparkControl.Web"), "-c", "Release", "--no-build", "-o", published, "-nologo", "-v", "q"], TimeSpan.FromMinutes(5));
-        publish.EnsureSuccess("dotnet publish SparkControl.Web");
+        // static files.
+        var published = Path.GetDirectoryName(await PublishAsync(repository, directory))!;
         var data = Directory.CreateDirectory(Path.Combine(directory, "data")).FullName;
         var port = Tools.FreePort();
         var environment = new Dictionary<string, string>
@@ -53,6 +51,22 @@ internal sealed partial class BenchPanel(Process process, Uri baseAddress, strin
         var baseUri = new Uri($"http://127.0.0.1:{port}/");
         await WhenReadyAsync(process, "the panel answers /healthz", TimeSpan.FromSeconds(120), () => AnswersAsync(new Uri(baseUri, "healthz")));
         return new BenchPanel(process, baseUri, data);
+    }
+
+    /// <summary>
+    /// Publishes the panel as the image has it (ReadyToRun, framework-dependent) for this machine into
+    /// <c>directory/panel</c>; its main assembly. Built as part of the publish: ReadyToRun needs the machine's runtime
+    /// identifier, whose build a plain <c>dotnet build</c> does not make, so a publish without building would take
+    /// whatever that build last left.
+    /// </summary>
+    public static async Task<string> PublishAsync(string repository, string directory)
+    {
+        var output = Path.Combine(directory, "panel");
+        var rid = $"linux-{System.Runtime.InteropServices.RuntimeInformation.OSArchitecture.ToString().ToLowerInvariant()}";
+        Console.WriteLine($"publishing the panel for {rid} (ReadyToRun, as the image has it)");
+        (await ProcessRunner.RunAsync("dotnet", ["publish", Path.Combine(repository, "SparkControl.Web", "SparkControl.Web.csproj"), "-c", "Release", "-r", rid,
+            "--self-contained", "false", "-o", output, "-nologo", "-v", "quiet"], TimeSpan.FromMinutes(10))).EnsureSuccess("dotnet publish SparkControl.Web");
+        return Path.Combine(output, "SparkControl.Web.dll");
     }
 
     /// <summary>

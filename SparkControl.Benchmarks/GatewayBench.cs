@@ -54,7 +54,7 @@ public static partial class GatewayBench
         var upstreamPort = Tools.FreePort();
         await using var upstreamProcess = await Upstream.StartAsync(repository, upstreamPort);
         var upstream = new Uri($"http://127.0.0.1:{upstreamPort}/");
-        var published = await PublishAsync(repository, work.Path);
+        var published = await BenchPanel.PublishAsync(repository, work.Path);
         var panelPort = Tools.FreePort();
         var panel = await Panel.StartAsync(published, work.Path, panelPort, upstream);
         try
@@ -328,17 +328,6 @@ public static partial class GatewayBench
         }
 
         public ValueTask DisposeAsync() => StopAsync(process);
-    }
-
-    /// <summary>Publishes the panel as the image has it (ReadyToRun, framework-dependent) for this machine; its main assembly.</summary>
-    private static async Task<string> PublishAsync(string repository, string directory)
-    {
-        var output = Path.Combine(directory, "panel");
-        var rid = $"linux-{System.Runtime.InteropServices.RuntimeInformation.OSArchitecture.ToString().ToLowerInvariant()}";
-        Console.WriteLine($"gateway-bench: publishing the panel for {rid} (ReadyToRun, as the image has it)");
-        (await ProcessRunner.RunAsync("dotnet", ["publish", Path.Combine(repository, "SparkControl.Web", "SparkControl.Web.csproj"), "-c", "Release", "-r", rid,
-            "--self-contained", "false", "-o", output, "-nologo", "-v", "quiet"], TimeSpan.FromMinutes(10))).EnsureSuccess("dotnet publish SparkControl.Web");
-        return Path.Combine(output, "SparkControl.Web.dll");
     }
 
     /// <summary>

@@ -51,6 +51,39 @@ public sealed class RenderOnlyWhatMovesTests : UiTestContext
     }
 
     [Fact]
+    public void SparkCard_AnUpdateThatShowsTheSame_DoesNotRender_TheModelLoadingDoes()
+    {
+        var spark = new SparkHealth
+        {
+            Spark = "demo", Reachability = Reachability.Reachable, CheckedAt = T0, ModelChecked = true, Services = [Llm],
+            Model = new LoadedModel("qwen3-8b", "qwen3-8b", "sparkcontrol-llm", 8000, HealthStatus.Healthy),
+        };
+        var card = Render<SparkCard>(p => p.Add(c => c.Value, spark));
+        var renders = card.RenderCount;
+
+        // A swap's early phase: the fleet view hands the card a new record and a new services array, the same content.
+        card.Render(p => p.Add(c => c.Value, spark with { Services = [Llm with { }] }));
+        Assert.Equal(renders, card.RenderCount);
+
+        // From Stopping on, the model is loading.
+        card.Render(p => p.Add(c => c.Value, spark with
+        {
+            Model = spark.Model! with { Status = HealthStatus.Loading },
+            Services = [Llm with { Status = HealthStatus.Loading, Reason = "swap ab12 to gpt-oss-20b: Loading" }],
+        }));
+        Assert.True(card.RenderCount > renders, "the card rendered what moved");
+        Assert.Equal("Loading", card.Find("[data-testid=loaded-model-status]").GetAttribute("data-status"));
+        Assert.Equal("1 loading", card.Find("[data-testid=service-summary]").TextContent.Trim());
+
+        // Being allowed to unload changes the card though the Spark did not move.
+        renders = card.RenderCount;
+        Assert.Empty(card.FindAll("[data-testid=unload]"));
+        card.Render(p => p.Add(c => c.OnUnload, (string _) => { }));
+        Assert.True(card.RenderCount > renders);
+        Assert.Single(card.FindAll("[data-testid=unload]"));
+    }
+
+    [Fact]
     public void SwapProgressCard_AFinishedSwap_IgnoresTheClock_ARunningOneCountsWithIt()
     {
         var finished = Swap(SwapPhase.Ready);

@@ -21,6 +21,20 @@ public partial class SparkCard
     [Parameter]
     public EventCallback<string> OnUnload { get; set; }
 
+    private readonly RenderedFrom<(string, Reachability, string, bool, Core.Remote.ConnectionState?, string?, string?, HealthStatus?, string?, bool, string, string)> _shown = new();
+
+    private (string, Reachability, string, bool, Core.Remote.ConnectionState?, string?, string?, HealthStatus?, string?, bool, string, string) Shown =>
+        (Value.Spark, Value.Reachability, ReachabilityText, Value.IsSimulated, Value.Connection?.State, Value.Connection?.Error,
+            Value.Model?.ServedName, Value.Model?.Status, ModelReason, OnUnload.HasDelegate, IdleText, ServiceSummary);
+
+    protected override void OnInitialized() => _shown.Changed(Shown);
+
+    /// <summary>
+    /// A swap's every phase and its once-a-second progress re-render the dashboard; the card renders only when what it
+    /// shows moved (its child content, the GPU figures, renders on its own).
+    /// </summary>
+    protected override bool ShouldRender() => _shown.Changed(Shown);
+
     private string ReachabilityText => Value.Reachability switch
     {
         Reachability.Reachable => $"reachable · checked {Value.CheckedAt:HH:mm:ss} UTC",
