@@ -95,17 +95,7 @@ public sealed partial class GatewayForwarder(
             using (lease)
             {
                 SetBody(context, read.Body, target.Served.Contains(model) ? null : target.Upstream);
-                ForwarderError sent;
-                try
-                {
-                    sent = await forwarder.SendAsync(context, target.DestinationPrefix, _invoker, RequestConfig(), new OpenAiErrorTransformer(target.Endpoint));
-                }
-                catch (Exception ex) when (ex is not OperationCanceledException)
-                {
-                    LogUpstreamFailed(target.Spark, target.Service, ForwarderError.Request, ex);
-                    throw;
-                }
-
+                var sent = await forwarder.SendAsync(context, target.DestinationPrefix, _invoker, RequestConfig(), new OpenAiErrorTransformer(target.Endpoint));
                 if (sent is not ForwarderError.None)
                 {
                     await AnswerFailureAsync(context, target, sent);
@@ -115,6 +105,16 @@ public sealed partial class GatewayForwarder(
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
         {
             // The client went away; there is nobody to answer.
+        }
+        catch (Exception ex) when (!context.Response.HasStarted)
+        {
+            // The gateway's routes are served ahead of the panel's exception handler, whose answer is an HTML page: a
+            // client of the OpenAI API gets its error in that API's shape. (Once the response has started there is
+            // nothing to answer with; the server aborts the connection, and the client sees the response cut short.)
+            LogRequestFailed(model, ex);
+            context.Response.Clear();
+            await WriteErrorAsync(context, new OpenAiError(StatusCodes.Status500InternalServerError,
+                "The gateway failed this request; the panel's log says why.", "server_error", "internal_error"));
         }
         finally
         {
@@ -538,6 +538,9 @@ public sealed partial class GatewayForwarder(
     }
 
     public void Dispose() => _invoker.Dispose();
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Gateway: a request for {Model} failed")]
+    private partial void LogRequestFailed(string model, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Gateway: the model server {Service} on {Spark} failed a request ({Error})")]
     private partial void LogUpstreamFailed(string spark, string service, ForwarderError error, Exception? exception);

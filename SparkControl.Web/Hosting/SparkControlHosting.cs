@@ -216,19 +216,25 @@ public static class SparkControlHosting
 
     public static WebApplication UseSparkControl(this WebApplication app)
     {
-        if (!app.Environment.IsDevelopment())
-        {
-            app.UseExceptionHandler("/Error", createScopeForErrors: true);
-        }
-
         // With no proxy listed the middleware would believe anyone (it trusts all when both of its lists are empty).
         if (app.Services.GetRequiredService<IOptions<SecurityOptions>>().Value.KnownProxies.Length > 0)
         {
             app.UseForwardedHeaders();
         }
 
-        app.UseMiddleware<SecurityHeaders>();
+        // The gateway's forwarding routes first, after only the host filter (which the host puts ahead of everything)
+        // and the proxy's headers: what follows is for the panel's pages and API. The exception handler answers with an
+        // HTML page and its wait was an extra step on every gateway request (the forwarder answers its own failures in
+        // the OpenAI API's shape); the page headers (a content security policy, no framing) guard documents a browser
+        // renders, and a proxy that adds headers to a model server's JSON and event streams is one nginx, caddy and
+        // bare YARP are not (gateway-bench).
         app.UseMiddleware<Gateway.GatewayFastPath>();
+        if (!app.Environment.IsDevelopment())
+        {
+            app.UseExceptionHandler("/Error", createScopeForErrors: true);
+        }
+
+        app.UseMiddleware<SecurityHeaders>();
         // An /api error with no body of its own (routing's 415 for a wrong Content-Type, an unknown route) still answers
         // in problem details.
         app.UseWhen(context => context.Request.Path.StartsWithSegments("/api"), api => api.UseExceptionHandler().UseStatusCodePages(ApiExceptionHandler.WriteStatusAsync));
