@@ -13,9 +13,9 @@ namespace SparkControl.Benchmarks;
 /// gateway, plus caddy (Go's reverse proxy, the class llama-swap is in) and bare YARP. Non-streaming calls with
 /// <c>wrk</c>: throughput at saturation (32 connections) and p50/p99/p99.9/worst latency at 4 connections; streaming
 /// calls with an HttpClient: time to first byte and tokens per second. Rounds alternate the paths so drift on a shared
-/// machine hits them alike; medians are reported, and the ratios are the figures. The gateway and bare YARP run next to
-/// each other, in turns first, and are compared round by round: their cost and throughput move with this VM's noise by
-/// more than the gap between them, and two runs a few seconds apart meet the same noise. Last, the panel is started again and,
+/// machine hits them alike; medians are reported, and the ratios are the figures. The gateway and bare YARP are compared
+/// round by round, their saturation runs cut into slices taken in turns: their cost and throughput move with this VM's
+/// noise by more than the gap between them, and slices a few seconds apart meet the same noise. Last, the panel is started again and,
 /// 60 s after it first answers <c>/healthz</c>, measured once more at 4 connections without a warm-up (fresh).
 /// The panel is the one the image ships: published (ReadyToRun) for this machine into the bench's directory first.
 /// Needs Debian's <c>wrk</c>, <c>nginx-light</c> and <c>caddy</c>, and a Release build:
@@ -86,25 +86,30 @@ public static partial class GatewayBench
                 ("bare-yarp", yarp.BaseAddress, () => [yarp.Id]),
             }.Where(p => only is null || only.Split(',').Contains(p.Name)).ToArray();
             Console.WriteLine($"gateway-bench: {seconds} s per run, {rounds} rounds, {Environment.ProcessorCount} cores; upstream {upstream}");
-            foreach (var (_, baseUri, _) in paths)
+            foreach (var (name, baseUri, _) in paths)
             {
-                // Warm-up at full load: connection pools fill, nginx keeps its upstream connections, and tiered JIT settles
-                // (slowly in the panel, whose background work keeps calling new methods; measured: 72 µs CPU per request
-                // after 5 s of load, 56 µs two minutes later; rounds alternate, so later paths warm further meanwhile).
-                await WrkAsync(new Uri(baseUri, "v1/chat/completions"), script, 32, 15);
+                // Warm-up at full load: connection pools fill, nginx keeps its upstream connections, and in the two .NET
+                // paths tiered compilation settles, which takes minutes of load (measured in the panel: 72 µs CPU per
+                // request after 5 s of load, 56 µs two minutes later; after 15 s the gateway's first round was its worst
+                // in four runs of six, 9.6 to 14.9 µs over bare YARP).
+                await WrkAsync(new Uri(baseUri, "v1/chat/completions"), script, 32, name is "gateway" or "bare-yarp" ? 90 : 15);
                 await StreamAsync(new Uri(baseUri, "v1/chat/completions"), 2, TimeSpan.FromSeconds(2));
             }
 
             var results = paths.ToDictionary(p => p.Name, _ => new List<Round>());
+            var pair = paths.Where(p => p.Name is "gateway" or "bare-yarp").ToArray();
             for (var round = 1; round <= rounds; round++)
             {
                 // Bare YARP goes first in every other round, so neither of the pair compared is always the later one.
-                foreach (var (name, baseUri, processes) in round % 2 == 0 ? Swapped(paths, p => p.Name, "gateway", "bare-yarp") : paths)
+                var order = round % 2 == 0 ? Swapped(paths, p => p.Name, "gateway", "bare-yarp") : paths;
+                // The pair's saturation runs in slices taken in turns, before the round's other runs of either.
+                var interleaved = pair.Length == 2
+                    ? await InterleavedAsync([.. order.Where(p => p.Name is "gateway" or "bare-yarp").Select(p => (p.Name, new Uri(p.Base, "v1/chat/completions"), p.Processes))], script, seconds)
+                    : [];
+                foreach (var (name, baseUri, processes) in order)
                 {
                     var url = new Uri(baseUri, "v1/chat/completions");
-                    var before = CpuTicks(processes());
-                    var saturated = await WrkAsync(url, script, 32, seconds);
-                    var cpu = (CpuTicks(processes()) - before) * (1_000_000.0 / TicksPerSecond) / Math.Max(1, saturated.Requests);
+                    var (saturated, cpu) = interleaved.TryGetValue(name, out var measured) ? measured : await SaturateAsync(url, script, seconds, processes);
                     var latency = await WrkAsync(url, script, 4, seconds);
                     var streaming = await StreamAsync(url, 4, TimeSpan.FromSeconds(seconds));
                     results[name].Add(new Round(saturated, latency, streaming, cpu));
@@ -152,6 +157,48 @@ public static partial class GatewayBench
             await panel.DisposeAsync();
         }
     }
+
+    /// <summary>With its sign and one decimal; a gap that rounds to nothing is +0.0 (a custom format printed -0.04 as "-+0.0").</summary>
+    private static string Signed(double value) => (Math.Round(value, 1) + 0.0).ToString("+0.0;-0.0;+0.0", CultureInfo.InvariantCulture);
+
+    /// <summary>wrk at 32 connections for <paramref name="seconds"/>, with the CPU the path's processes spent per request meanwhile.</summary>
+    private static async Task<(WrkResult Saturated, double CpuMicroseconds)> SaturateAsync(Uri url, string script, int seconds, Func<int[]> processes)
+    {
+        var before = CpuTicks(processes());
+        var saturated = await WrkAsync(url, script, 32, seconds);
+        return (saturated, (CpuTicks(processes()) - before) * (1_000_000.0 / TicksPerSecond) / Math.Max(1, saturated.Requests));
+    }
+
+    /// <summary>
+    /// Both paths saturated for <paramref name="seconds"/> each, in <see cref="Slices"/> slices taken in turns (A B, B A,
+    /// A B, ...), so a spell of noise on this shared VM falls on both alike and a steady drift cancels: measured, one run
+    /// of each 30 s apart differed by up to 17 µs of CPU per request on the same code, from round to round, in either
+    /// direction. Requests, errors and CPU are summed over a path's slices; its rate is their mean.
+    /// </summary>
+    private static async Task<Dictionary<string, (WrkResult Saturated, double CpuMicroseconds)>> InterleavedAsync((string Name, Uri Url, Func<int[]> Processes)[] two, string script, int seconds)
+    {
+        var slices = two.ToDictionary(p => p.Name, _ => new List<(WrkResult Run, long Ticks)>());
+        var slice = Math.Max(1, seconds / Slices);
+        for (var i = 0; i < Slices; i++)
+        {
+            foreach (var (name, url, processes) in i % 2 == 0 ? two : two.Reverse())
+            {
+                var before = CpuTicks(processes());
+                var run = await WrkAsync(url, script, 32, slice);
+                slices[name].Add((run, CpuTicks(processes()) - before));
+            }
+        }
+
+        return slices.ToDictionary(s => s.Key, s =>
+        {
+            var requests = s.Value.Sum(x => x.Run.Requests);
+            var combined = new WrkResult(s.Value.Average(x => x.Run.RequestsPerSecond), double.NaN, double.NaN, double.NaN, double.NaN, s.Value.Sum(x => x.Run.Errors), requests);
+            return (combined, s.Value.Sum(x => x.Ticks) * (1_000_000.0 / TicksPerSecond) / Math.Max(1, requests));
+        });
+    }
+
+    /// <summary>How many slices the gateway's and bare YARP's saturation runs are cut into, each pair of slices in turns.</summary>
+    private const int Slices = 5;
 
     /// <summary><paramref name="items"/> with the ones named <paramref name="first"/> and <paramref name="second"/> in each other's place.</summary>
     private static T[] Swapped<T>(T[] items, Func<T, string> name, string first, string second)
@@ -218,12 +265,12 @@ public static partial class GatewayBench
         var rpsRatios = pairs.Select(p => p.First.Saturated.RequestsPerSecond / p.Second.Saturated.RequestsPerSecond).ToArray();
         var cpuGap = Stats.Median(cpuGaps);
         var rpsRatio = Stats.Median(rpsRatios);
-        Console.WriteLine(string.Create(invariant, $"gateway against the bare YARP run next to it, by round: CPU {string.Join(", ", cpuGaps.Select(g => g.ToString("+0.0;-0.0", invariant)))} µs per request; throughput {string.Join(", ", rpsRatios.Select(r => r.ToString("F2", invariant)))}x"));
+        Console.WriteLine(string.Create(invariant, $"gateway against bare YARP in turns with it, by round: CPU {string.Join(", ", cpuGaps.Select(g => Signed(g)))} µs per request; throughput {string.Join(", ", rpsRatios.Select(r => r.ToString("F2", invariant)))}x"));
         var cpuOk = cpuGap <= 5;
         var rpsOk = rpsRatio >= 0.95;
         var warmOk = gateway.P99 - direct.P99 <= 1;
         var freshOk = fresh.P99Ms - freshDirect.P99Ms <= 1;
-        Console.WriteLine(string.Create(invariant, $"{Verdict.Of(cpuOk)} gateway CPU per request over bare YARP {cpuGap:+0.0;-0.0} µs (median by round) <= 5 µs"));
+        Console.WriteLine(string.Create(invariant, $"{Verdict.Of(cpuOk)} gateway CPU per request over bare YARP {Signed(cpuGap)} µs (median by round) <= 5 µs"));
         Console.WriteLine(string.Create(invariant, $"{Verdict.Of(rpsOk)} gateway throughput {rpsRatio:F2}x bare YARP (median by round) >= 0.95x"));
         Console.WriteLine(string.Create(invariant, $"{Verdict.Of(warmOk)} added p99 warm {gateway.P99 - direct.P99:+0.00;-0.00} ms <= 1 ms"));
         Console.WriteLine(string.Create(invariant, $"{Verdict.Of(freshOk)} added p99 fresh {fresh.P99Ms - freshDirect.P99Ms:+0.00;-0.00} ms <= 1 ms"));
