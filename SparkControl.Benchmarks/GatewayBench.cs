@@ -14,7 +14,7 @@ namespace SparkControl.Benchmarks;
 /// <c>wrk</c>: throughput at saturation (32 connections) and p50/p99/p99.9/worst latency at 4 connections; streaming
 /// calls with an HttpClient: time to first byte and tokens per second. Rounds alternate the paths so drift on a shared
 /// machine hits them alike; medians are reported, and the ratios are the figures. The gateway and bare YARP are compared
-/// round by round, their saturation runs cut into slices taken in turns: their cost and throughput move with this VM's
+/// round by round, their saturation runs cut into four slices taken in turns: their cost and throughput move with this VM's
 /// noise by more than the gap between them, and slices a few seconds apart meet the same noise. Last, the panel is started again and,
 /// 60 s after it first answers <c>/healthz</c>, measured once more at 4 connections without a warm-up (fresh).
 /// The panel is the one the image ships: published (ReadyToRun) for this machine into the bench's directory first.
@@ -90,8 +90,8 @@ public static partial class GatewayBench
             {
                 // Warm-up at full load: connection pools fill, nginx keeps its upstream connections, and in the two .NET
                 // paths tiered compilation settles, which takes minutes of load (measured in the panel: 72 µs CPU per
-                // request after 5 s of load, 56 µs two minutes later; after 15 s the gateway's first round was its worst
-                // in four runs of six, 9.6 to 14.9 µs over bare YARP).
+                // request after 5 s of load, 56 µs two minutes later; after 15 s the gateway's first round was the worst
+                // of its run in four runs on 2026-12-07: +9.6, +12.3, +14.9 and +10.3 µs over bare YARP).
                 await WrkAsync(new Uri(baseUri, "v1/chat/completions"), script, 32, name is "gateway" or "bare-yarp" ? 90 : 15);
                 await StreamAsync(new Uri(baseUri, "v1/chat/completions"), 2, TimeSpan.FromSeconds(2));
             }
@@ -158,8 +158,12 @@ public static partial class GatewayBench
         }
     }
 
-    /// <summary>With its sign and one decimal; a gap that rounds to nothing is +0.0 (a custom format printed -0.04 as "-+0.0").</summary>
-    private static string Signed(double value) => (Math.Round(value, 1) + 0.0).ToString("+0.0;-0.0;+0.0", CultureInfo.InvariantCulture);
+    /// <summary>With its sign and <paramref name="decimals"/> decimals; a gap that rounds to nothing is +0.0 (a custom format printed -0.04 as "-+0.0").</summary>
+    private static string Signed(double value, int decimals = 1)
+    {
+        var digits = new string('0', decimals);
+        return (Math.Round(value, decimals) + 0.0).ToString($"+0.{digits};-0.{digits};+0.{digits}", CultureInfo.InvariantCulture);
+    }
 
     /// <summary>wrk at 32 connections for <paramref name="seconds"/>, with the CPU the path's processes spent per request meanwhile.</summary>
     private static async Task<(WrkResult Saturated, double CpuMicroseconds)> SaturateAsync(Uri url, string script, int seconds, Func<int[]> processes)
@@ -170,13 +174,20 @@ public static partial class GatewayBench
     }
 
     /// <summary>
-    /// Both paths saturated for <paramref name="seconds"/> each, in <see cref="Slices"/> slices taken in turns (A B, B A,
-    /// A B, ...), so a spell of noise on this shared VM falls on both alike and a steady drift cancels: measured, one run
-    /// of each 30 s apart differed by up to 17 µs of CPU per request on the same code, from round to round, in either
-    /// direction. Requests, errors and CPU are summed over a path's slices; its rate is their mean.
+    /// Both paths saturated in <see cref="Slices"/> slices of <paramref name="seconds"/> / <see cref="Slices"/> each (whole
+    /// seconds, at least one), taken in turns (A B, B A, A B, B A: each path's slices sit at the same mean place), so a
+    /// spell of noise on this shared VM falls on both alike and a steady drift cancels: measured, one run of each 30 s
+    /// apart differed by up to 17 µs of CPU per request on the same code, from round to round, in either direction. First
+    /// one unmeasured second of each, in turns, so that neither starts its slices from the idle the round's other paths
+    /// left it in. Requests, errors and CPU are summed over a path's slices; its rate is their mean.
     /// </summary>
     private static async Task<Dictionary<string, (WrkResult Saturated, double CpuMicroseconds)>> InterleavedAsync((string Name, Uri Url, Func<int[]> Processes)[] two, string script, int seconds)
     {
+        foreach (var (_, url, _) in two)
+        {
+            await WrkAsync(url, script, 32, 1);
+        }
+
         var slices = two.ToDictionary(p => p.Name, _ => new List<(WrkResult Run, long Ticks)>());
         var slice = Math.Max(1, seconds / Slices);
         for (var i = 0; i < Slices; i++)
@@ -198,7 +209,7 @@ public static partial class GatewayBench
     }
 
     /// <summary>How many slices the gateway's and bare YARP's saturation runs are cut into, each pair of slices in turns.</summary>
-    private const int Slices = 5;
+    private const int Slices = 4;
 
     /// <summary><paramref name="items"/> with the ones named <paramref name="first"/> and <paramref name="second"/> in each other's place.</summary>
     private static T[] Swapped<T>(T[] items, Func<T, string> name, string first, string second)
@@ -258,7 +269,7 @@ public static partial class GatewayBench
         Console.WriteLine(string.Create(invariant, $"bare YARP (Kestrel + HttpClient + YARP, nothing of ours): bare-yarp / nginx = {yarp.Rps / nginx.Rps:F2}; gateway / bare-yarp = {gateway.Rps / yarp.Rps:F2}"));
         Console.WriteLine(string.Create(invariant, $"caddy: caddy / nginx = {caddy.Rps / nginx.Rps:F2}; gateway / caddy = {gateway.Rps / caddy.Rps:F2}"));
         Console.WriteLine(string.Create(invariant, $"CPU per proxied request at saturation: gateway {gateway.Cpu:F1} µs, bare YARP {yarp.Cpu:F1} µs, caddy {caddy.Cpu:F1} µs, nginx {nginx.Cpu:F1} µs (the upstream's own: {direct.Cpu:F1} µs)"));
-        Console.WriteLine(string.Create(invariant, $"added p99 latency @4: gateway {gateway.P99 - direct.P99:+0.00;-0.00} ms, caddy {caddy.P99 - direct.P99:+0.00;-0.00} ms, nginx {nginx.P99 - direct.P99:+0.00;-0.00} ms; added p50: gateway {gateway.P50 - direct.P50:+0.00;-0.00} ms, caddy {caddy.P50 - direct.P50:+0.00;-0.00} ms, nginx {nginx.P50 - direct.P50:+0.00;-0.00} ms"));
+        Console.WriteLine(string.Create(invariant, $"added p99 latency @4: gateway {Signed(gateway.P99 - direct.P99, 2)} ms, caddy {Signed(caddy.P99 - direct.P99, 2)} ms, nginx {Signed(nginx.P99 - direct.P99, 2)} ms; added p50: gateway {Signed(gateway.P50 - direct.P50, 2)} ms, caddy {Signed(caddy.P50 - direct.P50, 2)} ms, nginx {Signed(nginx.P50 - direct.P50, 2)} ms"));
         // Our share, round by round: each round's gateway against the bare YARP run next to it, then the median.
         var pairs = results["gateway"].Zip(results["bare-yarp"]).ToArray();
         var cpuGaps = pairs.Select(p => p.First.CpuMicrosecondsPerRequest - p.Second.CpuMicrosecondsPerRequest).ToArray();
@@ -272,9 +283,9 @@ public static partial class GatewayBench
         var freshOk = fresh.P99Ms - freshDirect.P99Ms <= 1;
         Console.WriteLine(string.Create(invariant, $"{Verdict.Of(cpuOk)} gateway CPU per request over bare YARP {Signed(cpuGap)} µs (median by round) <= 5 µs"));
         Console.WriteLine(string.Create(invariant, $"{Verdict.Of(rpsOk)} gateway throughput {rpsRatio:F2}x bare YARP (median by round) >= 0.95x"));
-        Console.WriteLine(string.Create(invariant, $"{Verdict.Of(warmOk)} added p99 warm {gateway.P99 - direct.P99:+0.00;-0.00} ms <= 1 ms"));
-        Console.WriteLine(string.Create(invariant, $"{Verdict.Of(freshOk)} added p99 fresh {fresh.P99Ms - freshDirect.P99Ms:+0.00;-0.00} ms <= 1 ms"));
-        Console.WriteLine(string.Create(invariant, $"streaming: added ttfb p50 gateway {gateway.Ttfb50 - direct.Ttfb50:+0.00;-0.00} ms, nginx {nginx.Ttfb50 - direct.Ttfb50:+0.00;-0.00} ms; tokens/s gateway / nginx = {gateway.Tokens / nginx.Tokens:F2}, gateway / direct = {gateway.Tokens / direct.Tokens:F2}"));
+        Console.WriteLine(string.Create(invariant, $"{Verdict.Of(warmOk)} added p99 warm {Signed(gateway.P99 - direct.P99, 2)} ms <= 1 ms"));
+        Console.WriteLine(string.Create(invariant, $"{Verdict.Of(freshOk)} added p99 fresh {Signed(fresh.P99Ms - freshDirect.P99Ms, 2)} ms <= 1 ms"));
+        Console.WriteLine(string.Create(invariant, $"streaming: added ttfb p50 gateway {Signed(gateway.Ttfb50 - direct.Ttfb50, 2)} ms, nginx {Signed(nginx.Ttfb50 - direct.Ttfb50, 2)} ms; tokens/s gateway / nginx = {gateway.Tokens / nginx.Tokens:F2}, gateway / direct = {gateway.Tokens / direct.Tokens:F2}"));
     }
 
     private static async Task<WrkResult> WrkAsync(Uri url, string script, int connections, int seconds)

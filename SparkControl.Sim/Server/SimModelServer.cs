@@ -395,7 +395,7 @@ public sealed class SimModelServer : IAsyncDisposable
         JsonNode? body;
         try
         {
-            body = await JsonNode.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted).ConfigureAwait(false);
+            body = await ParseLastWinsAsync(context.Request.Body, context.RequestAborted).ConfigureAwait(false);
         }
         catch (JsonException ex)
         {
@@ -596,7 +596,7 @@ public sealed class SimModelServer : IAsyncDisposable
         JsonNode? body;
         try
         {
-            body = await JsonNode.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted).ConfigureAwait(false);
+            body = await ParseLastWinsAsync(context.Request.Body, context.RequestAborted).ConfigureAwait(false);
         }
         catch (JsonException ex)
         {
@@ -736,6 +736,37 @@ public sealed class SimModelServer : IAsyncDisposable
             httpContext.Response.ContentType = "application/json";
             httpContext.Response.ContentLength = body.Length;
             return httpContext.Response.Body.WriteAsync(body, httpContext.RequestAborted).AsTask();
+        }
+    }
+
+    /// <summary>
+    /// A request's JSON as vLLM reads it (Python's json module): a key given twice takes its last value. (A JsonNode
+    /// parsed straight from such a body throws when the key is read.)
+    /// </summary>
+    private static async Task<JsonNode?> ParseLastWinsAsync(Stream body, CancellationToken cancellationToken)
+    {
+        using var document = await JsonDocument.ParseAsync(body, cancellationToken: cancellationToken).ConfigureAwait(false);
+        return LastWins(document.RootElement);
+
+        static JsonNode? LastWins(JsonElement element)
+        {
+            switch (element.ValueKind)
+            {
+                case JsonValueKind.Object:
+                    var result = new JsonObject();
+                    foreach (var property in element.EnumerateObject())
+                    {
+                        result[property.Name] = LastWins(property.Value);
+                    }
+
+                    return result;
+                case JsonValueKind.Array:
+                    return new JsonArray([.. element.EnumerateArray().Select(LastWins)]);
+                case JsonValueKind.Null:
+                    return null;
+                default:
+                    return JsonValue.Create(element.Clone());
+            }
         }
     }
 

@@ -57,6 +57,22 @@ public sealed partial class GatewayTests
         Assert.Equal("qwen3-8b", byAlias.Model);
     }
 
+    [Theory]
+    [InlineData("""{"model":"default-chat","model":"default-chat","max_tokens":2,"messages":[{"role":"user","content":"hi"}]}""")]
+    [InlineData("""{"model":"default-chat","max_tokens":2,"max_tokens":3,"messages":[{"role":"user","content":"hi"}]}""")]
+    [InlineData("""{ "model" : "default-chat" , "max_tokens":2,"messages":[{"role":"user","content":"hi \u00e9 \"quoted\""}],"n":1.0}""")]
+    public async Task AnAliasInAnyValidBody_IsRenamedForTheServer(string body)
+    {
+        await using var app = await StartAsync();
+        using var client = app.CreateClient();
+
+        using var response = await client.PostAsync("/v1/chat/completions", new StringContent(body, Encoding.UTF8, "application/json"));
+
+        // JSON allows a key twice (the last counts, for the gateway as for vLLM): renaming the alias must not fail on it.
+        Assert.True(response.StatusCode == HttpStatusCode.OK, await response.Content.ReadAsStringAsync());
+        Assert.Equal("qwen3-8b", (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("model").GetString());
+    }
+
     [Fact]
     public async Task Sdk_ChatStreaming_ArrivesChunkByChunk_NotBuffered()
     {

@@ -69,6 +69,7 @@ public sealed partial class GatewayForwarder(
     {
         var started = time.GetTimestamp();
         var model = "-";
+        GatewayTarget? forwardingTo = null;
         var admitted = warmUp is null ? admission.Enter(context) : Admission.Admitted;
         try
         {
@@ -92,9 +93,10 @@ public sealed partial class GatewayForwarder(
                 return;
             }
 
+            forwardingTo = target;
             using (lease)
             {
-                SetBody(context, read.Body, target.Served.Contains(model) ? null : target.Upstream);
+                SetBody(context, read, target.Served.Contains(model) ? null : target.Upstream);
                 var sent = await forwarder.SendAsync(context, target.DestinationPrefix, _invoker, RequestConfig(), new OpenAiErrorTransformer(target.Endpoint));
                 if (sent is not ForwarderError.None)
                 {
@@ -102,16 +104,17 @@ public sealed partial class GatewayForwarder(
                 }
             }
         }
-        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        catch (Exception ex) when (ex is OperationCanceledException or IOException && context.RequestAborted.IsCancellationRequested)
         {
-            // The client went away; there is nobody to answer.
+            // The client went away (a cancelled read or write, or a reset connection); there is nobody to answer.
         }
-        catch (Exception ex) when (!context.Response.HasStarted)
+        catch (Exception ex) when (warmUp is null && Logged(ex, model, forwardingTo) && !context.Response.HasStarted)
         {
-            // The gateway's routes are served ahead of the panel's exception handler, whose answer is an HTML page: a
-            // client of the OpenAI API gets its error in that API's shape. (Once the response has started there is
-            // nothing to answer with; the server aborts the connection, and the client sees the response cut short.)
-            LogRequestFailed(model, ex);
+            // The gateway's routes are served ahead of the panel's exception handler (whose answer is problem details or
+            // the error page): a client of the OpenAI API gets its error in that API's shape. Once the response has
+            // started there is nothing to answer with: the exception goes on, the server cuts the connection, and the
+            // client sees the answer end short rather than an error appended to it. (A warm-up request's failure goes
+            // back to GatewayWarmup, which ends the warm-up with one line.)
             context.Response.Clear();
             await WriteErrorAsync(context, new OpenAiError(StatusCodes.Status500InternalServerError,
                 "The gateway failed this request; the panel's log says why.", "server_error", "internal_error"));
@@ -382,7 +385,8 @@ public sealed partial class GatewayForwarder(
         }
     }
 
-    private readonly record struct BodyRead(string? Model, OpenAiError? Error, ArraySegment<byte> Body = default);
+    /// <summary>The body read, the model it names and where in it that name's JSON string stands; or why not.</summary>
+    private readonly record struct BodyRead(string? Model, OpenAiError? Error, ArraySegment<byte> Body = default, Range ModelValue = default);
 
     /// <summary>
     /// Reads the body (bounded: it is held to be sent on, perhaps after a swap) and the model it names, checking on the
@@ -435,15 +439,23 @@ public sealed partial class GatewayForwarder(
                 }
             }
         }
-        catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        catch (BadHttpRequestException ex)
         {
-            return new BodyRead(null, TooLarge(limit));
+            // The body could not be read as sent: the client's to mend, answered with the server's own status.
+            return new BodyRead(null, ex.StatusCode switch
+            {
+                StatusCodes.Status413PayloadTooLarge => TooLarge(limit),
+                StatusCodes.Status408RequestTimeout => new OpenAiError(StatusCodes.Status408RequestTimeout,
+                    "The request body arrived too slowly; send it whole, at once.", "invalid_request_error", "request_timeout"),
+                _ => new OpenAiError(StatusCodes.Status400BadRequest,
+                    "The request body could not be read whole: it ended before its declared length, or its chunks were malformed.", "invalid_request_error", "invalid_body"),
+            });
         }
 
         var body = new ArraySegment<byte>(buffer, 0, length);
         try
         {
-            var model = ModelOf(body, out var isObject);
+            var model = ModelOf(body, out var isObject, out var modelValue);
             if (!isObject)
             {
                 return new BodyRead(null, new OpenAiError(StatusCodes.Status400BadRequest, "The body must be a JSON object.", "invalid_request_error", "invalid_body"));
@@ -454,7 +466,7 @@ public sealed partial class GatewayForwarder(
                 return new BodyRead(null, new OpenAiError(StatusCodes.Status400BadRequest, "The body needs \"model\": the name of a loaded model (GET /v1/models lists them).", "invalid_request_error", "missing_model") { Param = "model" });
             }
 
-            return new BodyRead(model, null, body);
+            return new BodyRead(model, null, body, modelValue);
         }
         catch (JsonException ex)
         {
@@ -462,18 +474,23 @@ public sealed partial class GatewayForwarder(
         }
     }
 
-    /// <summary>The top-level <c>model</c> string, after reading the whole document (so broken JSON is refused here).</summary>
-    private static string? ModelOf(ReadOnlySpan<byte> json, out bool isObject)
+    /// <summary>
+    /// The top-level <c>model</c> string (the last, when the key is there twice: as vLLM reads it), after reading the
+    /// whole document (so broken JSON is refused here), and where its JSON string stands in the body, quotes included.
+    /// </summary>
+    private static string? ModelOf(ReadOnlySpan<byte> json, out bool isObject, out Range value)
     {
         var reader = new Utf8JsonReader(json, new JsonReaderOptions { CommentHandling = JsonCommentHandling.Disallow });
         isObject = reader.Read() && reader.TokenType == JsonTokenType.StartObject;
         string? model = null;
+        value = default;
         while (reader.Read())
         {
             if (isObject && reader.CurrentDepth == 1 && reader.TokenType == JsonTokenType.PropertyName && reader.ValueTextEquals("model"u8))
             {
                 reader.Read();
                 model = reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
+                value = new Range((int)reader.TokenStartIndex, (int)reader.BytesConsumed);
             }
         }
 
@@ -484,24 +501,24 @@ public sealed partial class GatewayForwarder(
     /// The body to send upstream: as the client sent it, or with its model renamed to <paramref name="upstream"/> (a
     /// request by alias goes to the server under the name it serves; everything else in the body stays).
     /// </summary>
-    private static void SetBody(HttpContext context, ArraySegment<byte> body, string? upstream)
+    private static void SetBody(HttpContext context, BodyRead read, string? upstream)
     {
+        var body = read.Body;
         if (upstream is null)
         {
             context.Request.Body = new MemoryStream(body.Array!, body.Offset, body.Count, writable: false);
+            return;
         }
-        else
-        {
-            RewriteModel(context, body, upstream);
-        }
-    }
 
-    private static void RewriteModel(HttpContext context, ArraySegment<byte> body, string upstream)
-    {
-        var json = System.Text.Json.Nodes.JsonNode.Parse(body)!.AsObject();
-        json["model"] = upstream;
-        var rewritten = JsonSerializer.SerializeToUtf8Bytes(json);
-        context.Request.Body = new MemoryStream(rewritten);
+        // The model's string replaced where it stands, every other byte as sent. (Parsed into a JsonNode and written
+        // again, a body with a key twice, which JSON allows, threw, and everything else came back escaped anew.)
+        var (start, length) = read.ModelValue.GetOffsetAndLength(body.Count);
+        var name = JsonSerializer.SerializeToUtf8Bytes(upstream);
+        var rewritten = new byte[body.Count - length + name.Length];
+        body.AsSpan(0, start).CopyTo(rewritten);
+        name.CopyTo(rewritten, start);
+        body.AsSpan(start + length).CopyTo(rewritten.AsSpan(start + name.Length));
+        context.Request.Body = new MemoryStream(rewritten, writable: false);
         context.Request.ContentLength = rewritten.Length;
     }
 
@@ -539,8 +556,15 @@ public sealed partial class GatewayForwarder(
 
     public void Dispose() => _invoker.Dispose();
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "Gateway: a request for {Model} failed")]
-    private partial void LogRequestFailed(string model, Exception exception);
+    /// <summary>Logs a failure of the gateway's own where it is thrown (so also when the response has started); true.</summary>
+    private bool Logged(Exception exception, string model, GatewayTarget? target)
+    {
+        LogRequestFailed(Validators.Printable(model), target?.Service ?? "-", target?.Spark ?? "-", exception);
+        return true;
+    }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Gateway: a request for {Model} (to {Service} on {Spark}) failed")]
+    private partial void LogRequestFailed(string model, string service, string spark, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Gateway: the model server {Service} on {Spark} failed a request ({Error})")]
     private partial void LogUpstreamFailed(string spark, string service, ForwarderError error, Exception? exception);

@@ -223,11 +223,13 @@ public static class SparkControlHosting
         }
 
         // The gateway's forwarding routes first, after only the host filter (which the host puts ahead of everything)
-        // and the proxy's headers: what follows is for the panel's pages and API. The exception handler answers with an
-        // HTML page and its wait was an extra step on every gateway request (the forwarder answers its own failures in
-        // the OpenAI API's shape); the page headers (a content security policy, no framing) guard documents a browser
-        // renders, and a proxy that adds headers to a model server's JSON and event streams is one nginx, caddy and
-        // bare YARP are not (gateway-bench).
+        // and the proxy's headers: what follows is for the panel's pages and API. The exception handler answers in
+        // problem details or with the error page, and its wait was one more step on every gateway request (the forwarder
+        // answers its own failures in the OpenAI API's shape). The page headers (a content security policy, no framing,
+        // no sniffing) guard what a browser renders or frames; the branch takes only POSTs that CrossSiteProtection
+        // finds come from no other site, so no other site can make a browser show or frame its JSON and event streams.
+        // Whoever widens GatewayFastPath.Admits must weigh that again. (Every request the branch passes on, a
+        // cross-site one included, still gets the headers.)
         app.UseMiddleware<Gateway.GatewayFastPath>();
         if (!app.Environment.IsDevelopment())
         {
