@@ -92,19 +92,19 @@ public static partial class GatewayBench
                 // paths tiered compilation settles, which takes minutes of load (measured in the panel: 72 µs CPU per
                 // request after 5 s of load, 56 µs two minutes later; after 15 s the gateway's first round was the worst
                 // of its run in four runs on 2026-12-07: +9.6, +12.3, +14.9 and +10.3 µs over bare YARP).
-                await WrkAsync(new Uri(baseUri, "v1/chat/completions"), script, 32, name is "gateway" or "bare-yarp" ? 90 : 15);
+                await WrkAsync(new Uri(baseUri, "v1/chat/completions"), script, 32, Paired(name) ? 90 : 15);
                 await StreamAsync(new Uri(baseUri, "v1/chat/completions"), 2, TimeSpan.FromSeconds(2));
             }
 
             var results = paths.ToDictionary(p => p.Name, _ => new List<Round>());
-            var pair = paths.Where(p => p.Name is "gateway" or "bare-yarp").ToArray();
+            var paired = paths.Count(p => Paired(p.Name)) == 2;
             for (var round = 1; round <= rounds; round++)
             {
                 // Bare YARP goes first in every other round, so neither of the pair compared is always the later one.
                 var order = round % 2 == 0 ? Swapped(paths, p => p.Name, "gateway", "bare-yarp") : paths;
                 // The pair's saturation runs in slices taken in turns, before the round's other runs of either.
-                var interleaved = pair.Length == 2
-                    ? await InterleavedAsync([.. order.Where(p => p.Name is "gateway" or "bare-yarp").Select(p => (p.Name, new Uri(p.Base, "v1/chat/completions"), p.Processes))], script, seconds)
+                var interleaved = paired
+                    ? await InterleavedAsync([.. order.Where(p => Paired(p.Name)).Select(p => (p.Name, new Uri(p.Base, "v1/chat/completions"), p.Processes))], script, seconds)
                     : [];
                 foreach (var (name, baseUri, processes) in order)
                 {
@@ -170,7 +170,7 @@ public static partial class GatewayBench
     {
         var before = CpuTicks(processes());
         var saturated = await WrkAsync(url, script, 32, seconds);
-        return (saturated, (CpuTicks(processes()) - before) * (1_000_000.0 / TicksPerSecond) / Math.Max(1, saturated.Requests));
+        return (saturated, MicrosecondsPerRequest(CpuTicks(processes()) - before, saturated.Requests));
     }
 
     /// <summary>
@@ -204,9 +204,15 @@ public static partial class GatewayBench
         {
             var requests = s.Value.Sum(x => x.Run.Requests);
             var combined = new WrkResult(s.Value.Average(x => x.Run.RequestsPerSecond), double.NaN, double.NaN, double.NaN, double.NaN, s.Value.Sum(x => x.Run.Errors), requests);
-            return (combined, s.Value.Sum(x => x.Ticks) * (1_000_000.0 / TicksPerSecond) / Math.Max(1, requests));
+            return (combined, MicrosecondsPerRequest(s.Value.Sum(x => x.Ticks), requests));
         });
     }
+
+    /// <summary>CPU time in clock ticks, per request in µs.</summary>
+    private static double MicrosecondsPerRequest(long ticks, long requests) => ticks * (1_000_000.0 / TicksPerSecond) / Math.Max(1, requests);
+
+    /// <summary>The two paths compared in slices taken in turns, each warmed up for longer: the .NET ones.</summary>
+    private static bool Paired(string name) => name is "gateway" or "bare-yarp";
 
     /// <summary>How many slices the gateway's and bare YARP's saturation runs are cut into, each pair of slices in turns.</summary>
     private const int Slices = 4;
