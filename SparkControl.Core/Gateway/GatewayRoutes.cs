@@ -119,14 +119,40 @@ public sealed class GatewayRoutes(HealthMonitor health, SwapOrchestrator swaps, 
         }
 
         // Two requests may both build it after a change; either result is the same table.
-        table = Build(healthNow, board, models, configuration);
+        var targets = Targets(healthNow, board, models, configuration);
+        table = table is not null && ReferenceEquals(table.Board, board) && ReferenceEquals(table.Catalog, models) && SameTargets(table.Targets, targets)
+            // Health is published again for every check of every service, every few seconds, and a check seldom changes
+            // what a request is routed by: the table's look-ups are kept. (Built again for each check, they were the
+            // most code the panel still compiled under a client's first minutes of load.)
+            ? table with { Health = healthNow, Fleet = configuration }
+            : Build(targets, healthNow, board, models, configuration);
         Volatile.Write(ref _table, table);
         return table;
     }
 
-    private static Table Build(FleetHealth healthNow, SwapBoard board, CatalogSnapshot models, FleetConfiguration configuration)
+    /// <summary>The same servers, serving the same names under the same aliases, in the same order (which decides ties).</summary>
+    private static bool SameTargets(IReadOnlyList<GatewayTarget> before, List<GatewayTarget> now)
     {
-        var targets = Targets(healthNow, board, models, configuration);
+        if (before.Count != now.Count)
+        {
+            return false;
+        }
+
+        for (var i = 0; i < now.Count; i++)
+        {
+            var (a, b) = (before[i], now[i]);
+            if (a.Spark != b.Spark || a.Service != b.Service || a.ModelId != b.ModelId || a.Endpoint != b.Endpoint
+                || !a.Served.SequenceEqual(b.Served) || !a.Aliases.SequenceEqual(b.Aliases))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private static Table Build(List<GatewayTarget> targets, FleetHealth healthNow, SwapBoard board, CatalogSnapshot models, FleetConfiguration configuration)
+    {
         var byName = ByName(targets);
         var awaited = AwaitedNames(board, models);
         // Every name the catalog gives its models, loaded or not: the names a metric may carry.

@@ -20,12 +20,20 @@ namespace SparkControl.Web.Gateway;
 /// </remarks>
 public sealed class GatewayFastPath(RequestDelegate next, GatewayForwarder forwarder, GatewayWarmup warmup, AccessMode mode, SetupToken setup, ApiKeyRegistry keys)
 {
-    public Task InvokeAsync(HttpContext context) => RouteOf(context.Request) switch
+    public Task InvokeAsync(HttpContext context)
     {
-        { } route when warmup.Owns(context) is { } cannedServer => forwarder.ForwardAsync(context, route, cannedServer),
-        { } route when Admits(context.Request) => forwarder.ForwardAsync(context, route),
-        _ => next(context),
-    };
+        if (RouteOf(context.Request) is not { } route)
+        {
+            return next(context);
+        }
+
+        // Judged for the warm-up's requests too, which go to their canned server whatever the answer: so that a
+        // client's first requests do not wait for this code's compilation.
+        var admitted = Admits(context.Request);
+        return warmup.Owns(context) is { } cannedServer ? forwarder.ForwardAsync(context, route, cannedServer)
+            : admitted ? forwarder.ForwardAsync(context, route)
+            : next(context);
+    }
 
     /// <summary>The forwarding route a request is for; null for any other method or path.</summary>
     public static GatewayRoute? RouteOf(HttpRequest request)

@@ -42,6 +42,15 @@ public sealed partial class GatewayForwarder(
     private readonly HttpMessageInvoker _invoker = new(CreateUpstreamHandler());
     private ForwarderRequestConfig _requestConfig = new();
 
+    /// <summary>
+    /// <see cref="GatewayWarmup"/>'s own admission count and drain gate: its requests run the same code as a client's on
+    /// these (so a client's first requests do not wait for that code's compilation), and never take a client's slot or
+    /// show in the gateway's traffic. Its limits are the defaults, whatever the operator set: the warm-up sends four at a
+    /// time, and must not be refused.
+    /// </summary>
+    private readonly GatewayAdmission _warmUpAdmission = new(new FixedOptions<GatewayOptions>(new GatewayOptions()));
+    private readonly GatewayGate _warmUpGate = new(time);
+
     /// <summary>How the gateway talks to model servers (public so the benchmark's bare YARP path uses the same).</summary>
     public static SocketsHttpHandler CreateUpstreamHandler() => new()
     {
@@ -62,15 +71,16 @@ public sealed partial class GatewayForwarder(
     /// Most requests find their model served and its Spark open: for them this is the only async method that waits on
     /// more than YARP (the body read waits only for a body not in yet), and nothing on the way allocates for the waiting
     /// they do not do (gateway-bench counts the difference). <see cref="GatewayWarmup"/>'s requests name the canned
-    /// server they go to in <paramref name="warmUp"/>: they take this same path, but for the admission count, the
-    /// routing table, the drain gate and the metrics, which they never reach (they must not take a client's slot).
+    /// server they go to in <paramref name="warmUp"/>: they take this same path, counted in at an admission count and a
+    /// drain gate of their own, but for the routing table and the metrics, which they never reach.
     /// </remarks>
     internal async Task ForwardAsync(HttpContext context, GatewayRoute route, GatewayTarget? warmUp)
     {
         var started = time.GetTimestamp();
         var model = "-";
         GatewayTarget? forwardingTo = null;
-        var admitted = warmUp is null ? admission.Enter(context) : Admission.Admitted;
+        var admissions = warmUp is null ? admission : _warmUpAdmission;
+        var admitted = admissions.Enter(context);
         try
         {
             if (admitted != Admission.Admitted)
@@ -87,7 +97,7 @@ public sealed partial class GatewayForwarder(
             }
 
             model = read.Model!;
-            var entering = warmUp is null ? EnterAsync(context, model, read.Body.Count) : ValueTask.FromResult<Entry?>(new Entry(warmUp, WarmUpLease.Instance));
+            var entering = warmUp is null ? EnterAsync(context, model, read.Body.Count) : ValueTask.FromResult<Entry?>(WarmUpEntry(warmUp));
             if (await entering is not var (target, lease))
             {
                 return;
@@ -121,22 +131,26 @@ public sealed partial class GatewayForwarder(
         }
         finally
         {
+            admissions.Leave(context, admitted);
             if (warmUp is null)
             {
-                admission.Leave(context, admitted);
                 metrics.RecordGatewayRequest(MetricName(route), model == "-" ? model : routes.MetricLabel(model), context.Response.StatusCode, time.GetElapsedTime(started));
             }
         }
     }
 
-    /// <summary>A warm-up request's place in no drain gate.</summary>
-    private sealed class WarmUpLease : IDisposable
-    {
-        public static readonly WarmUpLease Instance = new();
+    /// <summary>A warm-up request's place at its own drain gate, which no swap ever drains.</summary>
+    private Entry WarmUpEntry(GatewayTarget cannedServer) =>
+        _warmUpGate.TryEnter(cannedServer.Spark, out var lease, out _) ? new Entry(cannedServer, lease) : throw new UnreachableException("The warm-up's drain gate is never drained.");
 
-        public void Dispose()
-        {
-        }
+    /// <summary>Options that never change.</summary>
+    private sealed class FixedOptions<T>(T value) : IOptionsMonitor<T>
+    {
+        public T CurrentValue => value;
+
+        public T Get(string? name) => value;
+
+        public IDisposable? OnChange(Action<T, string?> listener) => null;
     }
 
     private long LimitOf(GatewayRoute route) => route switch
@@ -554,7 +568,11 @@ public sealed partial class GatewayForwarder(
         await context.Response.WriteAsJsonAsync(error.Body(), context.RequestAborted);
     }
 
-    public void Dispose() => _invoker.Dispose();
+    public void Dispose()
+    {
+        _invoker.Dispose();
+        _warmUpGate.Dispose();
+    }
 
     /// <summary>Logs a failure of the gateway's own where it is thrown (so also when the response has started); true.</summary>
     private bool Logged(Exception exception, string model, GatewayTarget? target)

@@ -22,10 +22,10 @@ namespace SparkControl.Web.Gateway;
 /// The requests are real ones, sent to the panel's own address: Kestrel reads them, the panel's middleware passes them
 /// to <see cref="GatewayFastPath"/>, which knows them by a secret of this warm-up's own (<see cref="TokenHeader"/>, made
 /// afresh each start, valid only while the warm-up runs and only from loopback) and hands them to the forwarder's own
-/// path with the canned server as their target. So every method a client's request runs is the one warmed, and only
-/// the admission count, the routing table, the drain gate and the metrics are left out: nothing of the warm-up reaches
-/// a model server, a client's slot, the gateway's metrics or the log, and the canned server's port is closed when it
-/// ends. A panel with no plain-HTTP address it reaches over loopback sends the same requests to the forwarder in
+/// path with the canned server as their target. So every method a client's request runs is the one warmed (the
+/// admission checks, the admission count and the drain gate too, the last two on instances of the warm-up's own), and
+/// only the routing table and the metrics are left out: nothing of the warm-up reaches a model server, a client's slot,
+/// the gateway's traffic, its metrics or the log, and the canned server's port is closed when it ends. A panel with no plain-HTTP address it reaches over loopback sends the same requests to the forwarder in
 /// process instead.
 /// </para>
 /// <para>
