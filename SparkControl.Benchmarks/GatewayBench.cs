@@ -62,7 +62,7 @@ public static partial class GatewayBench
             var nginxPort = Tools.FreePort();
             await using var nginx = await Nginx.StartAsync(work.Path, nginxPort, upstream);
             var yarpPort = Tools.FreePort();
-            await using var yarp = await ProxyProcess.StartBareYarpAsync(yarpPort, upstream, ServerGc(published));
+            await using var yarp = await ProxyProcess.StartBareYarpAsync(yarpPort, upstream, Path.ChangeExtension(published, ".runtimeconfig.json"));
             var caddyPort = Tools.FreePort();
             await using var caddy = await ProxyProcess.StartCaddyAsync(work.Path, caddyPort, upstream);
             var script = Path.Combine(work.Path, "chat.lua");
@@ -228,14 +228,6 @@ public static partial class GatewayBench
         }
 
         return order;
-    }
-
-    /// <summary>Whether the published panel runs with server GC, from its runtime config: bare YARP runs with the same.</summary>
-    private static bool ServerGc(string panelDll)
-    {
-        using var config = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.ChangeExtension(panelDll, ".runtimeconfig.json")));
-        return config.RootElement.GetProperty("runtimeOptions").TryGetProperty("configProperties", out var properties)
-            && properties.TryGetProperty("System.GC.Server", out var server) && server.GetBoolean();
     }
 
     /// <summary>How long after it first answers /healthz a freshly started panel is measured (the rule).</summary>
@@ -451,10 +443,13 @@ public static partial class GatewayBench
 
         public Uri BaseAddress => baseAddress;
 
-        /// <summary>YARP alone (<see cref="BareYarp"/>), with the GC the panel has (<paramref name="serverGc"/>).</summary>
-        public static Task<ProxyProcess> StartBareYarpAsync(int port, Uri upstream, bool serverGc) =>
-            StartAsync(Start("dotnet", [typeof(BareYarp).Assembly.Location, "bare-yarp", port.ToString(CultureInfo.InvariantCulture), upstream.ToString()],
-                new Dictionary<string, string> { ["DOTNET_gcServer"] = serverGc ? "1" : "0" }, "bare-yarp"), port, "bare YARP forwards", TimeSpan.FromSeconds(60));
+        /// <summary>
+        /// YARP alone (<see cref="BareYarp"/>), run with the published panel's runtime config (<paramref name="panelRuntimeConfig"/>):
+        /// the same GC, thread-pool and other runtime settings, so that what the two paths differ by is the panel's code.
+        /// </summary>
+        public static Task<ProxyProcess> StartBareYarpAsync(int port, Uri upstream, string panelRuntimeConfig) =>
+            StartAsync(Start("dotnet", ["exec", "--runtimeconfig", panelRuntimeConfig, typeof(BareYarp).Assembly.Location, "bare-yarp", port.ToString(CultureInfo.InvariantCulture), upstream.ToString()],
+                new Dictionary<string, string>(), "bare-yarp"), port, "bare YARP forwards", TimeSpan.FromSeconds(60));
 
         /// <summary>
         /// caddy's reverse proxy as a llama-swap user has its like in front of a model server (both Go's net/http
