@@ -22,7 +22,7 @@ public sealed record GatewayTarget(string Spark, string Service, string? ModelId
 
     /// <summary>
     /// Whether a request admitted for this target may still go to <paramref name="other"/>: the same server on the same
-    /// Spark. (Record equality would compare the name arrays by reference, and the table is rebuilt per request.)
+    /// Spark. (Record equality would compare the name arrays by reference, and the table is rebuilt when routes change.)
     /// </summary>
     public bool IsSameServer(GatewayTarget other) =>
         string.Equals(Spark, other.Spark, StringComparison.OrdinalIgnoreCase) && Service == other.Service && Endpoint == other.Endpoint && Upstream == other.Upstream;
@@ -141,7 +141,8 @@ public sealed class GatewayRoutes(HealthMonitor health, SwapOrchestrator swaps, 
         for (var i = 0; i < now.Count; i++)
         {
             var (a, b) = (before[i], now[i]);
-            if (a.Spark != b.Spark || a.Service != b.Service || a.ModelId != b.ModelId || a.Endpoint != b.Endpoint
+            // The address as written: Uri's equality leaves out a user and password, which a request forwarded there sends.
+            if (a.Spark != b.Spark || a.Service != b.Service || a.ModelId != b.ModelId || a.Endpoint.OriginalString != b.Endpoint.OriginalString
                 || !a.Served.SequenceEqual(b.Served) || !a.Aliases.SequenceEqual(b.Aliases))
             {
                 return false;

@@ -32,7 +32,10 @@ public sealed class GatewayWarmupTests
         Assert.DoesNotContain("warm-up", metrics, StringComparison.Ordinal);
         Assert.DoesNotContain("sparkcontrol_gateway_requests", metrics, StringComparison.Ordinal);
         Assert.Equal(0, app.Get<GatewayAdmission>().InFlight);
-        // Counted in at a drain gate of its own: the gateway's traffic never had the warm-up's server.
+        // Counted in and out at a drain gate of its own: the gateway's traffic never had the warm-up's server.
+        var (warmUpInFlight, warmUpLastUsed) = app.Get<GatewayForwarder>().WarmUpGate.Usage("warm-up");
+        Assert.Equal(0, warmUpInFlight);
+        Assert.NotNull(warmUpLastUsed);
         Assert.DoesNotContain("warm-up", app.Get<GatewayGate>().Traffic.Value.InFlight.Keys);
 
         await Wait.UntilAsync(async () => (await client.GetStringAsync("/v1/models")).Contains("qwen3-8b", StringComparison.Ordinal), "the demo's model is served", TimeSpan.FromSeconds(60));

@@ -46,10 +46,16 @@ public sealed partial class GatewayForwarder(
     /// <see cref="GatewayWarmup"/>'s own admission count and drain gate: its requests run the same code as a client's on
     /// these (so a client's first requests do not wait for that code's compilation), and never take a client's slot or
     /// show in the gateway's traffic. Its limits are the defaults, whatever the operator set: the warm-up sends four at a
-    /// time, and must not be refused.
+    /// time, and must not be refused. The gate's publishing timer stops when the warm-up ends (<see cref="EndWarmUp"/>).
     /// </summary>
     private readonly GatewayAdmission _warmUpAdmission = new(new FixedOptions<GatewayOptions>(new GatewayOptions()));
     private readonly GatewayGate _warmUpGate = new(time);
+
+    /// <summary>The warm-up's drain gate (tests read its use).</summary>
+    internal GatewayGate WarmUpGate => _warmUpGate;
+
+    /// <summary>Stops the warm-up's drain gate publishing (four times a second, to nobody), once the warm-up has ended.</summary>
+    internal void EndWarmUp() => _warmUpGate.Dispose();
 
     /// <summary>How the gateway talks to model servers (public so the benchmark's bare YARP path uses the same).</summary>
     public static SocketsHttpHandler CreateUpstreamHandler() => new()
@@ -85,7 +91,7 @@ public sealed partial class GatewayForwarder(
         {
             if (admitted != Admission.Admitted)
             {
-                await admission.WriteRefusedAsync(context, admitted);
+                await admissions.WriteRefusedAsync(context, admitted);
                 return;
             }
 

@@ -147,6 +147,7 @@ public sealed partial class GatewayWarmup(GatewayForwarder forwarder, IServer se
         }
         finally
         {
+            forwarder.EndWarmUp();
             _done.TrySetResult();
         }
     }
